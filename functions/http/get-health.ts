@@ -1,0 +1,24 @@
+import { httpRoute } from '../../lib/http/route';
+import { runtime } from '../../lib/runtime';
+
+export interface GetHealthDeps {
+  version: string;
+  stage: string;
+  startedAt: number;
+  now: () => number;
+}
+
+export function makeHandler(deps: GetHealthDeps) {
+  return httpRoute({ name: 'getHealth', access: 'public' }, {}, async () => ({
+    status: 200,
+    body: {
+      status: 'ok',
+      version: deps.version,
+      stage: deps.stage,
+      uptime_seconds: Math.floor((deps.now() - deps.startedAt) / 1000),
+    },
+  }));
+}
+
+const { env } = runtime();
+export const handler = makeHandler({ version: env.version, stage: env.stage, startedAt: Date.now(), now: Date.now });

@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError, UpstreamFailed } from '../errors';
+import { type TokenEntry, tokenDocumentSchema } from './tokens';
+
+/** Where the hashed tokens come from: a port, so tests and `npm start` can supply their own. */
+export type TokenSource = () => Promise<TokenEntry[]>;
+
+function parseDocument(raw: unknown, origin: string): TokenEntry[] {
+  const result = tokenDocumentSchema.safeParse(raw);
+  if (!result.success) {
+    // The document may hold other fields; name only the paths, never the values.
+    const paths = result.error.issues.map((issue) => issue.path.join('.') || '(top level)').join(', ');
+    throw new ConfigError(`${origin} is not a valid token document (${paths})`);
+  }
+  return result.data.tokens;
+}
+
+export function secretsManagerTokenSource(
+  client: SecretsManagerClient,
+  secretId: string,
+  maxAgeSeconds: number,
+): TokenSource {
+  const provider = new SecretsProvider({ awsSdkV3Client: client });
+  return async () => {
+    let raw: unknown;
+    try {
+      raw = await provider.get(secretId, { maxAge: maxAgeSeconds, transform: 'json' });
+    } catch (error) {
+      throw new UpstreamFailed('cannot read the API tokens from Secrets Manager', { cause: error });
+    }
+    if (raw === undefined) throw new UpstreamFailed(`secret ${secretId} has no string value`);
+    return parseDocument(raw, `secret ${secretId}`);
+  };
+}
+
+/** Read on every call so a token minted by `npm run token` works at once. */
+export function fileTokenSource(path: string): TokenSource {
+  return async () => {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new ConfigError(`cannot read ${path}`, { cause: error });
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${path} is not valid JSON`, { cause: error });
+    }
+    return parseDocument(raw, path);
+  };
+}

@@ -1,0 +1,69 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '../observability';
+import { type Env, endpointFor, regionFrom, type ServiceId } from './endpoints';
+
+const MAX_ATTEMPTS = 5;
+
+export interface BaseClientConfig {
+  region: string;
+  endpoint?: string;
+  retryMode: 'adaptive';
+  maxAttempts: number;
+}
+
+/** The settings every SDK client in Slipway is built with. */
+export function clientConfig(service: ServiceId, env: Env = process.env): BaseClientConfig {
+  const endpoint = endpointFor(service, env);
+  return {
+    region: regionFrom(env),
+    retryMode: 'adaptive',
+    maxAttempts: MAX_ATTEMPTS,
+    ...(endpoint ? { endpoint } : {}),
+  };
+}
+
+export function s3ClientConfig(env: Env = process.env) {
+  const base = clientConfig('s3', env);
+  if (!base.endpoint) return base;
+  // S3-compatible servers want path-style URLs and often mangle the SDK's default streaming checksums.
+  return {
+    ...base,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+}
+
+type Factory<T> = (env?: Env) => T;
+
+export const createClient = {
+  dynamodb: (env?: Env) => new DynamoDBClient(clientConfig('dynamodb', env)),
+  s3: (env?: Env) => new S3Client(s3ClientConfig(env)),
+  secretsManager: (env?: Env) => new SecretsManagerClient(clientConfig('secretsmanager', env)),
+  ecs: (env?: Env) => new ECSClient(clientConfig('ecs', env)),
+} satisfies Record<string, Factory<unknown>>;
+
+/** One traced client per service per container, made on first use. */
+function once<T extends object>(make: () => T): () => T {
+  let client: T | undefined;
+  return () => {
+    client ??= tracer.captureAWSv3Client(make());
+    return client;
+  };
+}
+
+export const clients = {
+  dynamodb: once(() => createClient.dynamodb()),
+  documents: once(() =>
+    DynamoDBDocumentClient.from(createClient.dynamodb(), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    }),
+  ),
+  s3: once(() => createClient.s3()),
+  secretsManager: once(() => createClient.secretsManager()),
+  ecs: once(() => createClient.ecs()),
+};

@@ -1,0 +1,239 @@
+import { z } from 'zod';
+
+/**
+ * The one schema of config/<stage>.yml. Every message reads "expected …, received …"
+ * so that a failing file names the key path, what was wanted and what was found.
+ */
+function describeInput(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  const text = JSON.stringify(input) ?? String(input);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function expects(description: string) {
+  return {
+    error: (issue: { input?: unknown }) =>
+      issue.input === undefined
+        ? `is required: expected ${description}`
+        : `expected ${description}, received ${describeInput(issue.input)}`,
+  };
+}
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const nameDescription = 'a name of lowercase letters, digits and dashes, starting with a letter';
+
+const secretReference = z
+  .string(expects('a Secrets Manager secret name or ARN'))
+  .regex(
+    /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/,
+    expects('a Secrets Manager secret name or ARN'),
+  )
+  .describe('Name or ARN of a Secrets Manager secret (never the secret value itself)');
+
+const nonNegativeInt = (what = 'an integer >= 0') => z.number(expects(what)).int(expects(what)).min(0, expects(what));
+const boundedInt = (min: number, max: number) => {
+  const what = `an integer from ${min} to ${max}`;
+  return z.number(expects(what)).int(expects(what)).min(min, expects(what)).max(max, expects(what));
+};
+
+const CRON_FIELDS = 6;
+export const scheduleExpression = z
+  .string(expects('a schedule expression such as cron(0 3 * * ? *) or rate(1 day)'))
+  .refine((value) => {
+    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(value);
+    if (rate) return Number(rate[1]) > 0 && (rate[1] === '1') === !rate[2]?.endsWith('s');
+    const cron = /^cron\((.+)\)$/.exec(value);
+    return Boolean(cron?.[1] && cron[1].trim().split(/\s+/).length === CRON_FIELDS);
+  }, expects('a schedule expression such as cron(0 3 * * ? *) (six fields) or rate(1 day)'))
+  .describe('EventBridge schedule expression: cron(min hour day-of-month month day-of-week year) or rate(N unit)');
+
+const awsRegion = z
+  .string(expects('an AWS region such as us-west-2'))
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, expects('an AWS region such as us-west-2'));
+
+const imageRepository = z
+  .string(expects('an image repository such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-backend'))
+  .regex(
+    /^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+    expects('an image repository without tag or digest, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop'),
+  );
+
+const httpUrl = z.string(expects('an http(s) URL')).refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, expects('an http(s) URL'));
+
+const healthCheck = z.strictObject(
+  {
+    name: z.string(expects(nameDescription)).regex(NAME_PATTERN, expects(nameDescription)).optional(),
+    url: httpUrl,
+    expectStatus: boundedInt(100, 599).optional().describe('Expected HTTP status; any 2xx when absent'),
+    timeoutMs: boundedInt(100, 60_000).default(5_000),
+  },
+  expects('a health check {url, expectStatus?, timeoutMs?}'),
+);
+
+const SEMVER_LEVELS = ['major', 'minor', 'patch', 'all'] as const;
+
+const releasePolicy = z
+  .strictObject(
+    {
+      tags: z
+        .string(expects('a tag glob such as "develop-*"'))
+        .min(1, expects('a tag glob such as "develop-*"'))
+        .optional(),
+      regexp: z
+        .string(expects('a regular expression'))
+        .refine((pattern) => {
+          try {
+            new RegExp(pattern);
+            return true;
+          } catch {
+            return false;
+          }
+        }, expects('a valid regular expression'))
+        .optional(),
+      semver: z.enum(SEMVER_LEVELS, expects(`one of ${SEMVER_LEVELS.join(', ')}`)).optional(),
+      force: z.boolean(expects('true or false')).optional(),
+      prerelease: z.boolean(expects('true or false')).optional(),
+    },
+    expects('a release policy such as {tags: "develop-*"} or {semver: minor}'),
+  )
+  .refine((policy) => [policy.tags, policy.regexp, policy.semver].filter((rule) => rule !== undefined).length === 1, {
+    message: 'expected exactly one of tags, regexp or semver',
+  });
+
+const environment = z.strictObject(
+  {
+    cluster: z.string(expects('an ECS cluster name or ARN')).min(1, expects('an ECS cluster name or ARN')),
+    service: z.string(expects('an ECS service name')).min(1, expects('an ECS service name')),
+    approvals: nonNegativeInt().default(0).describe('Distinct approvers needed before a deployment starts'),
+    release: releasePolicy.optional(),
+    promoteFrom: z.string(expects(nameDescription)).optional(),
+    bakeMinutes: nonNegativeInt().default(0).describe('Minutes after a deployment during which an alarm rolls it back'),
+    health: z.array(healthCheck, expects('a list of health checks')).default([]),
+    alarms: z.array(z.string(expects('a CloudWatch alarm name')), expects('a list of alarm names')).default([]),
+  },
+  expects('an environment {cluster, service, ...}'),
+);
+
+const app = z.strictObject(
+  {
+    repository: imageRepository,
+    containers: z
+      .array(
+        z.string(expects('a container name')).min(1, expects('a container name')),
+        expects('a list of container names'),
+      )
+      .min(1, expects('at least one container name')),
+    environments: z
+      .record(
+        z.string().regex(NAME_PATTERN, expects(`an environment ${nameDescription}`)),
+        environment,
+        expects('a map of environments'),
+      )
+      .refine((envs) => Object.keys(envs).length > 0, expects('at least one environment')),
+  },
+  expects('an app {repository, containers, environments}'),
+);
+
+const retention = z.strictObject(
+  {
+    daily: nonNegativeInt().default(7),
+    weekly: nonNegativeInt().default(4),
+    monthly: nonNegativeInt().default(0),
+  },
+  expects('a retention policy {daily, weekly, monthly}'),
+);
+
+const database = z
+  .strictObject(
+    {
+      rdsInstance: z
+        .string(expects('an RDS DB instance identifier'))
+        .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, expects('an RDS DB instance identifier'))
+        .optional(),
+      rdsCluster: z
+        .string(expects('an RDS DB cluster identifier'))
+        .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, expects('an RDS DB cluster identifier'))
+        .optional(),
+      schedule: scheduleExpression.default('cron(0 3 * * ? *)'),
+      retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
+      copyToRegion: awsRegion.optional(),
+      exportToS3: z.boolean(expects('true or false')).default(false),
+    },
+    expects('a database {rdsInstance | rdsCluster, schedule, retention, ...}'),
+  )
+  .refine((db) => (db.rdsInstance === undefined) !== (db.rdsCluster === undefined), {
+    message: 'expected exactly one of rdsInstance or rdsCluster',
+  });
+
+const volume = z.strictObject(
+  {
+    fileSystemId: z
+      .string(expects('an EFS file system id such as fs-0123456789abcdef0'))
+      .regex(/^fs-[0-9a-f]{8,40}$/, expects('an EFS file system id such as fs-0123456789abcdef0')),
+    accessPointId: z
+      .string(expects('an EFS access point id such as fsap-0123456789abcdef0'))
+      .regex(/^fsap-[0-9a-f]{8,40}$/, expects('an EFS access point id such as fsap-0123456789abcdef0')),
+    schedule: scheduleExpression.default('cron(30 3 * * ? *)'),
+    retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
+  },
+  expects('a volume {fileSystemId, accessPointId, schedule, retention}'),
+);
+
+const named = <T extends z.ZodType>(what: string, value: T) =>
+  z.record(
+    z.string().regex(NAME_PATTERN, expects(`a ${what} ${nameDescription}`)),
+    value,
+    expects(`a map of ${what}s`),
+  );
+
+export const configSchema = z
+  .strictObject(
+    {
+      auth: z.strictObject(
+        {
+          tokensSecret: secretReference,
+          tokenCacheSeconds: boundedInt(0, 3_600)
+            .default(60)
+            .describe('How long a read of the tokens secret is reused'),
+        },
+        expects('an auth section {tokensSecret}'),
+      ),
+      notifications: z
+        .strictObject({ slackWebhookSecret: secretReference.optional() }, expects('a notifications section'))
+        .default({}),
+      apps: named('app', app).default({}),
+      databases: named('database', database).default({}),
+      volumes: named('volume', volume).default({}),
+    },
+    expects('a Slipway configuration with auth, apps, databases and volumes'),
+  )
+  .superRefine((config, ctx) => {
+    for (const [appName, appConfig] of Object.entries(config.apps)) {
+      for (const [envName, env] of Object.entries(appConfig.environments)) {
+        if (env.promoteFrom === undefined) continue;
+        if (env.promoteFrom === envName || !(env.promoteFrom in appConfig.environments)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', appName, 'environments', envName, 'promoteFrom'],
+            message: `expected another environment of app ${appName} (${Object.keys(appConfig.environments)
+              .filter((name) => name !== envName)
+              .join(', ')}), received ${JSON.stringify(env.promoteFrom)}`,
+          });
+        }
+      }
+    }
+  });
+
+export type SlipwayConfig = z.output<typeof configSchema>;
+export type AppConfig = SlipwayConfig['apps'][string];
+export type EnvironmentConfig = AppConfig['environments'][string];
+export type DatabaseConfig = SlipwayConfig['databases'][string];
+export type VolumeConfig = SlipwayConfig['volumes'][string];
+export type HealthCheckConfig = EnvironmentConfig['health'][number];

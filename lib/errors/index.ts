@@ -1,0 +1,83 @@
+/**
+ * One error family for Slipway. Only the HTTP edge turns these into responses;
+ * everything below throws them with the cause attached.
+ */
+export type ErrorDetails = Record<string, unknown> | Array<Record<string, unknown>>;
+
+interface SlipwayErrorOptions {
+  details?: ErrorDetails;
+  cause?: unknown;
+}
+
+export class SlipwayError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: string, status: number, message: string, options: SlipwayErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = options.details;
+  }
+
+  /** Client mistakes carry a message meant for the caller; server faults do not. */
+  get expose(): boolean {
+    return this.status < 500;
+  }
+}
+
+export class InvalidInput extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('INVALID_INPUT', 400, message, options);
+  }
+}
+
+export class Unauthenticated extends SlipwayError {
+  constructor(message = 'a valid bearer token is required', options?: SlipwayErrorOptions) {
+    super('UNAUTHENTICATED', 401, message, options);
+  }
+}
+
+export class Forbidden extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('FORBIDDEN', 403, message, options);
+  }
+}
+
+export class NotFound extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('NOT_FOUND', 404, message, options);
+  }
+}
+
+export class Conflict extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('CONFLICT', 409, message, options);
+  }
+}
+
+export class PayloadTooLarge extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('PAYLOAD_TOO_LARGE', 413, message, options);
+  }
+}
+
+export class Unprocessable extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('UNPROCESSABLE', 422, message, options);
+  }
+}
+
+export class UpstreamFailed extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('UPSTREAM_FAILED', 502, message, options);
+  }
+}
+
+export class ConfigError extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('CONFIG_INVALID', 500, message, options);
+  }
+}

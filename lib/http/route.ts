@@ -1,0 +1,195 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import type { TokenSource } from '../auth/token-source';
+import { bearerToken, findPrincipal, type Permission, type Principal, rolesGrant } from '../auth/tokens';
+import { Forbidden, InvalidInput, PayloadTooLarge, SlipwayError, Unauthenticated } from '../errors';
+import { correlationIdPaths, logger, metrics, registerSecretValue, tracer } from '../observability';
+import { errorBody, json } from './responses';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export type Access = 'public' | Permission;
+
+export interface RouteSpec<Body extends z.ZodType, Path extends z.ZodType, Query extends z.ZodType> {
+  /** Operation name, used in logs and metrics. */
+  name: string;
+  access: Access;
+  body?: Body;
+  path?: Path;
+  query?: Query;
+}
+
+export interface RouteRequest<Body, Path, Query> {
+  body: Body;
+  path: Path;
+  query: Query;
+  headers: Record<string, string>;
+  principal: Principal | undefined;
+  requestId: string;
+  method: string;
+  rawPath: string;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDeps {
+  /** Required for any route that is not public. */
+  tokens?: TokenSource;
+}
+
+type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) out[key.toLowerCase()] = value;
+  }
+  return out;
+}
+
+function validate<T extends z.ZodType>(schema: T | undefined, input: unknown, location: 'body' | 'path' | 'query') {
+  if (!schema) return undefined;
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    location,
+    field: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  const first = issues[0];
+  const where = first?.field ? `${location}.${first.field}` : location;
+  throw new InvalidInput(`${where}: ${first?.message ?? 'is invalid'}`, { details: issues });
+}
+
+function readBody(event: APIGatewayProxyEventV2, headers: Record<string, string>): unknown {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+    throw new PayloadTooLarge(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (text.trim() === '') return {};
+  const contentType = headers['content-type'];
+  if (contentType && !/^application\/([a-z.+-]*\+)?json\b/i.test(contentType)) {
+    throw new InvalidInput(`content-type ${contentType} is not supported; send application/json`, {
+      details: [{ location: 'headers', field: 'content-type', message: 'expected application/json' }],
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInput('request body is not valid JSON', {
+      cause: error,
+      details: [{ location: 'body', field: '', message: (error as Error).message }],
+    });
+  }
+}
+
+async function authenticate(access: Access, headers: Record<string, string>, tokens: TokenSource | undefined) {
+  if (access === 'public') return undefined;
+  const token = bearerToken(headers.authorization);
+  if (!token) throw new Unauthenticated();
+  registerSecretValue(token);
+  if (!tokens) throw new SlipwayError('MISCONFIGURED', 500, 'route has no token source');
+  const principal = findPrincipal(token, await tokens());
+  if (!principal) throw new Unauthenticated('the bearer token is not valid');
+  if (!rolesGrant(principal.roles, access)) {
+    throw new Forbidden(
+      `this route needs the ${access} permission, which roles ${principal.roles.join(', ')} do not grant`,
+      {
+        details: { required: access, roles: principal.roles },
+      },
+    );
+  }
+  return principal;
+}
+
+/** The one place errors become HTTP responses; a 5xx never carries internals. */
+export function toErrorResponse(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof SlipwayError && error.expose) {
+    return json(error.status, errorBody(error.code, error.message, error.details));
+  }
+  const status = error instanceof SlipwayError ? error.status : 500;
+  const code = error instanceof SlipwayError ? error.code : 'INTERNAL';
+  return json(
+    status,
+    errorBody(code, `the request failed on the server; quote request id ${requestId}`, { requestId }),
+  );
+}
+
+type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
+
+/**
+ * A route: the middy chain in the documented order (tracer, logger, metrics,
+ * authentication and parsing, error mapping) around a plain async function.
+ */
+export function httpRoute<
+  Body extends z.ZodType | undefined = undefined,
+  Path extends z.ZodType | undefined = undefined,
+  Query extends z.ZodType | undefined = undefined,
+>(
+  spec: { name: string; access: Access; body?: Body; path?: Path; query?: Query },
+  deps: RouteDeps,
+  handle: (request: RouteRequest<Infer<Body>, Infer<Path>, Infer<Query>>) => Promise<RouteResult>,
+): HttpHandler {
+  const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const headers = lowerCaseHeaders(event.headers);
+    const principal = await authenticate(spec.access, headers, deps.tokens);
+    if (principal) logger.appendKeys({ principal: principal.name });
+    const request = {
+      body: (spec.body ? validate(spec.body, readBody(event, headers), 'body') : undefined) as Infer<Body>,
+      path: validate(spec.path, event.pathParameters ?? {}, 'path') as Infer<Path>,
+      query: validate(spec.query, event.queryStringParameters ?? {}, 'query') as Infer<Query>,
+      headers,
+      principal,
+      requestId: event.requestContext?.requestId ?? 'unknown',
+      method: event.requestContext?.http?.method ?? 'GET',
+      rawPath: event.rawPath ?? '/',
+    };
+    const result = await handle(request);
+    return json(result.status, result.body, result.headers);
+  };
+
+  const started = new WeakMap<object, number>();
+  const observe: middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> = {
+    before: (request) => {
+      started.set(request, performance.now());
+      metrics.addDimension('Route', spec.name);
+    },
+    after: (request) => {
+      const status = request.response?.statusCode ?? 500;
+      metrics.addMetric('Requests', MetricUnit.Count, 1);
+      if (status >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+      logger.info('request handled', {
+        route: spec.name,
+        method: request.event.requestContext?.http?.method,
+        path: request.event.rawPath,
+        status,
+        latency_ms: Math.round(performance.now() - (started.get(request) ?? performance.now())),
+      });
+    },
+    onError: (request) => {
+      const requestId = request.event?.requestContext?.requestId ?? request.context.awsRequestId;
+      const error = request.error;
+      const status = error instanceof SlipwayError ? error.status : 500;
+      if (status >= 500) logger.error('request failed', { route: spec.name, error: error as Error });
+      request.response = toErrorResponse(error, requestId);
+      observe.after?.(request);
+    },
+  };
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.http, resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(observe)
+    .handler(core);
+}

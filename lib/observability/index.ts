@@ -1,0 +1,41 @@
+import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
+import { search } from '@aws-lambda-powertools/logger/correlationId';
+import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { redact } from './redaction';
+
+const SERVICE_NAME = 'slipway';
+
+/** Powertools' default layout, passed through redaction before it is written. */
+class RedactingLogFormatter extends LogFormatter {
+  formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const base = {
+      level: attributes.logLevel,
+      message: attributes.message,
+      timestamp: this.formatTimestamp(attributes.timestamp),
+      service: attributes.serviceName,
+      cold_start: attributes.lambdaContext?.coldStart,
+      function_name: attributes.lambdaContext?.functionName,
+      function_request_id: attributes.lambdaContext?.awsRequestId,
+      xray_trace_id: attributes.xRayTraceId,
+    };
+    const merged = redact({ ...base, ...additional }) as LogAttributes;
+    return new LogItem({ attributes: merged });
+  }
+}
+
+export const logger = new Logger({
+  serviceName: SERVICE_NAME,
+  logFormatter: new RedactingLogFormatter(),
+  correlationIdSearchFn: search,
+});
+export const metrics = new Metrics({ namespace: 'Slipway', serviceName: SERVICE_NAME });
+export const tracer = new Tracer({ serviceName: SERVICE_NAME });
+export { redact, registerSecretValue } from './redaction';
+
+/** Where a correlation id is found in each kind of event Slipway handles. */
+export const correlationIdPaths = {
+  http: 'requestContext.requestId',
+  eventBridge: 'id',
+} as const;

@@ -1,0 +1,43 @@
+/**
+ * Log redaction. Two nets: attribute names that always carry credentials, and
+ * the exact values of secrets this process has seen (tokens presented by
+ * callers, values read from Secrets Manager), wherever they appear.
+ */
+export const REDACTED = '[REDACTED]';
+
+const SENSITIVE_KEY = /authorization|cookie|password|passwd|secret|token|api[-_]?key|private[-_]?key|credential/i;
+// A secret shorter than this is too likely to collide with ordinary text.
+const MIN_SECRET_LENGTH = 8;
+
+const knownSecrets = new Set<string>();
+
+export function registerSecretValue(value: string | undefined): void {
+  if (value && value.length >= MIN_SECRET_LENGTH) knownSecrets.add(value);
+}
+
+export function forgetSecretValues(): void {
+  knownSecrets.clear();
+}
+
+function scrubString(text: string): string {
+  let scrubbed = text;
+  for (const secret of knownSecrets) {
+    if (scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);
+  }
+  // Bearer credentials in free text (an error message quoting a header, say).
+  return scrubbed.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`);
+}
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 12) return value;
+  if (typeof value === 'string') return scrubString(value);
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      out[key] = SENSITIVE_KEY.test(key) && item !== undefined && item !== null ? REDACTED : redact(item, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,42 @@
+import { isAbsolute, join } from 'node:path';
+import { ConfigError } from '../errors';
+
+/**
+ * What a function learns from its environment, read once at cold start.
+ * Names and places only: no secret is ever passed through the environment.
+ */
+export interface RuntimeEnvironment {
+  stage: string;
+  stateTable: string;
+  backupBucket: string;
+  version: string;
+  /** True under `npm start` (serverless-offline), never in a deployed function. */
+  offline: boolean;
+  /** Where `npm start` keeps this stage's local state (tokens file, embedded servers' data). */
+  localStateDir: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is not set; the function was packaged without it`);
+  return value;
+}
+
+export function readEnvironment(env: Env = process.env): RuntimeEnvironment {
+  const offline = env.IS_OFFLINE === 'true';
+  const stateDir = env.SLIPWAY_STATE_DIR;
+  return {
+    stage: required(env, 'SLIPWAY_STAGE'),
+    stateTable: required(env, 'STATE_TABLE'),
+    backupBucket: required(env, 'BACKUP_BUCKET'),
+    version: env.SLIPWAY_VERSION ?? '0.0.0',
+    offline,
+    localStateDir: offline && stateDir ? (isAbsolute(stateDir) ? stateDir : join(process.cwd(), stateDir)) : undefined,
+  };
+}
+
+export function localTokensFile(runtime: Pick<RuntimeEnvironment, 'localStateDir'>): string | undefined {
+  return runtime.localStateDir ? join(runtime.localStateDir, 'tokens.json') : undefined;
+}

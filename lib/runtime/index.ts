@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { fileTokenSource, secretsManagerTokenSource, type TokenSource } from '../auth/token-source';
+import { clients } from '../aws/clients';
+import { endpointFor, type ServiceId } from '../aws/endpoints';
+import { loadStageConfig } from '../config/load';
+import type { SlipwayConfig } from '../config/schema';
+import { localTokensFile, type RuntimeEnvironment, readEnvironment } from './environment';
+
+/**
+ * The shared pieces every default handler is built from, made once per container.
+ * A bad config or a missing variable fails the cold start, loudly.
+ */
+export interface Runtime {
+  env: RuntimeEnvironment;
+  config: SlipwayConfig;
+  tokens: TokenSource;
+  /** Set when the tokens come from the local file instead of Secrets Manager. */
+  tokensFile: string | undefined;
+}
+
+let cached: Runtime | undefined;
+
+export function runtime(): Runtime {
+  if (cached) return cached;
+  const env = readEnvironment();
+  const config = loadStageConfig(env.stage);
+  const file = localTokensFile(env);
+  const tokensFile = file && existsSync(file) ? file : undefined;
+  const tokens = tokensFile
+    ? fileTokenSource(tokensFile)
+    : secretsManagerTokenSource(clients.secretsManager(), config.auth.tokensSecret, config.auth.tokenCacheSeconds);
+  cached = { env, config, tokens, tokensFile };
+  return cached;
+}
+
+const CREDENTIALS_TIMEOUT_MS = 1_000;
+
+/**
+ * On this machine a service with neither an endpoint nor credentials cannot be
+ * reached at all; readiness reports it as skipped rather than failing.
+ */
+export function unreachableLocally(
+  env: Pick<RuntimeEnvironment, 'offline'>,
+  service: ServiceId,
+  credentials: AwsCredentialIdentityProvider,
+): () => Promise<string | undefined> {
+  let verdict: Promise<string | undefined> | undefined;
+  return () => {
+    if (!env.offline || endpointFor(service)) return Promise.resolve(undefined);
+    verdict ??= Promise.race([
+      credentials().then(
+        () => undefined,
+        () => `no endpoint (AWS_ENDPOINT_URL) and no AWS credentials on this machine`,
+      ),
+      new Promise<string>((resolve) =>
+        setTimeout(
+          () => resolve('no endpoint and no AWS credentials answered in time'),
+          CREDENTIALS_TIMEOUT_MS,
+        ).unref(),
+      ),
+    ]);
+    return verdict;
+  };
+}
