@@ -1,6 +1,6 @@
 /** Three projects: unit (no I/O), integration (real local servers), template (the packaged CloudFormation). */
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -8,12 +8,26 @@ const common = {
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/test/support/env.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/support/matchers.ts'],
+  // Its ES build is not marked as a module; the CommonJS build registers the same matchers.
+  moduleNameMapper: {
+    '^aws-sdk-client-mock-jest$': '<rootDir>/node_modules/aws-sdk-client-mock-jest/dist/cjs/jest.js',
+  },
 };
 
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'template', testMatch: ['<rootDir>/test/template/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      setupFilesAfterEnv: [...common.setupFilesAfterEnv, '<rootDir>/test/support/slow.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'template',
+      setupFilesAfterEnv: [...common.setupFilesAfterEnv, '<rootDir>/test/support/slow.ts'],
+      testMatch: ['<rootDir>/test/template/**/*.test.ts'],
+    },
   ],
 };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { TokenSource } from '../../lib/auth/token-source';
 import { clients } from '../../lib/aws/clients';
 import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } from '../../lib/health/dependency-checks';
@@ -24,9 +25,9 @@ function defaultDeps(): GetReadinessDeps {
   const { env, config, tokens, tokensFile } = runtime();
   const secrets = clients.secretsManager();
   const ecs = clients.ecs();
-  const secretsSkip = tokensFile
-    ? async () => `API tokens are read from ${tokensFile} on this machine`
-    : unreachableLocally(env, 'secretsmanager', secrets.config.credentials);
+  const unreachable = unreachableLocally(env, 'secretsmanager', secrets.config.credentials);
+  const secretsSkip = async () =>
+    tokensFile && existsSync(tokensFile) ? `API tokens are read from ${tokensFile} on this machine` : unreachable();
   return {
     tokens,
     timeoutMs: CHECK_TIMEOUT_MS,

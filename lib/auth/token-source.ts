@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, UpstreamFailed } from '../errors';
@@ -33,6 +33,24 @@ export function secretsManagerTokenSource(
     if (raw === undefined) throw new UpstreamFailed(`secret ${secretId} has no string value`);
     return parseDocument(raw, `secret ${secretId}`);
   };
+}
+
+/**
+ * On this machine the local file wins whenever it exists, checked on every call,
+ * so `npm run token` works against a running `npm start` without a restart.
+ */
+export function localFileFirst(path: string, fallback: TokenSource): TokenSource {
+  const file = fileTokenSource(path);
+  return async () => ((await fileExists(path)) ? file() : fallback());
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Read on every call so a token minted by `npm run token` works at once. */

@@ -13,6 +13,20 @@ export interface BaseClientConfig {
   endpoint?: string;
   retryMode: 'adaptive';
   maxAttempts: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+// Emulators on this machine need no real credentials: dynalite and LocalStack take any,
+// s3rver takes its documented S3RVER pair. Placeholders let them work where AWS has none.
+const LOOPBACK_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export function isLoopback(endpoint: string): boolean {
+  try {
+    const { hostname } = new URL(endpoint);
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** The settings every SDK client in Slipway is built with. */
@@ -23,6 +37,7 @@ export function clientConfig(service: ServiceId, env: Env = process.env): BaseCl
     retryMode: 'adaptive',
     maxAttempts: MAX_ATTEMPTS,
     ...(endpoint ? { endpoint } : {}),
+    ...(endpoint && isLoopback(endpoint) ? { credentials: LOOPBACK_CREDENTIALS } : {}),
   };
 }
 

@@ -32,6 +32,13 @@ export function redact(value: unknown, depth = 0): unknown {
   if (depth > 12) return value;
   if (typeof value === 'string') return scrubString(value);
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (value instanceof Error) {
+    const { code, status } = value as Error & { code?: unknown; status?: unknown };
+    return redact(
+      { name: value.name, message: value.message, code, status, stack: value.stack, cause: value.cause },
+      depth + 1,
+    );
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { fileTokenSource, secretsManagerTokenSource, type TokenSource } from '../auth/token-source';
+import { localFileFirst, secretsManagerTokenSource, type TokenSource } from '../auth/token-source';
 import { clients } from '../aws/clients';
 import { endpointFor, type ServiceId } from '../aws/endpoints';
 import { loadStageConfig } from '../config/load';
@@ -15,7 +14,7 @@ export interface Runtime {
   env: RuntimeEnvironment;
   config: SlipwayConfig;
   tokens: TokenSource;
-  /** Set when the tokens come from the local file instead of Secrets Manager. */
+  /** On this machine, the file whose tokens win over Secrets Manager whenever it exists. */
   tokensFile: string | undefined;
 }
 
@@ -25,11 +24,13 @@ export function runtime(): Runtime {
   if (cached) return cached;
   const env = readEnvironment();
   const config = loadStageConfig(env.stage);
-  const file = localTokensFile(env);
-  const tokensFile = file && existsSync(file) ? file : undefined;
-  const tokens = tokensFile
-    ? fileTokenSource(tokensFile)
-    : secretsManagerTokenSource(clients.secretsManager(), config.auth.tokensSecret, config.auth.tokenCacheSeconds);
+  const tokensFile = localTokensFile(env);
+  const fromSecret = secretsManagerTokenSource(
+    clients.secretsManager(),
+    config.auth.tokensSecret,
+    config.auth.tokenCacheSeconds,
+  );
+  const tokens = tokensFile ? localFileFirst(tokensFile, fromSecret) : fromSecret;
   cached = { env, config, tokens, tokensFile };
   return cached;
 }

@@ -1,0 +1,48 @@
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const SERVERLESS_BIN = join(process.cwd(), 'node_modules', 'serverless', 'bin', 'serverless.js');
+
+/** Quiet, offline-friendly environment for Serverless Framework v3. */
+export function serverlessEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    SLS_DEPRECATION_DISABLE: '*',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...extra,
+  };
+}
+
+export interface ResolvedService {
+  service: string;
+  provider: { region?: string; environment?: Record<string, unknown> };
+  functions: Record<string, { handler: string; name?: string; events?: Array<Record<string, unknown>> }>;
+  resources: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+}
+
+/** serverless.yml with every variable resolved, as Serverless itself sees it. */
+export async function printService(stage: string, params: Record<string, string>): Promise<ResolvedService> {
+  const args = [SERVERLESS_BIN, 'print', '--stage', stage, '--format', 'json'];
+  for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`);
+  try {
+    const { stdout } = await run(process.execPath, args, { env: serverlessEnv(), maxBuffer: 32 * 1024 * 1024 });
+    return JSON.parse(stdout) as ResolvedService;
+  } catch (error) {
+    const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
+    const reason = /Error:\n([\s\S]*?)(\n\n|$)/.exec(output)?.[1]?.trim() ?? output.trim();
+    throw new Error(`serverless.yml could not be resolved for stage ${stage}:\n${reason}`);
+  }
+}
+
+export function spawnOffline(stage: string, params: Record<string, string>, env: NodeJS.ProcessEnv) {
+  // --localEnvironment: the handlers see the endpoints and state dir the launcher sets (names and places, no secrets).
+  const args = [SERVERLESS_BIN, 'offline', 'start', '--stage', stage, '--localEnvironment'];
+  for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`);
+  // Its own process group, so one signal stops it and every worker it started.
+  return spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}

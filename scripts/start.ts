@@ -1,0 +1,223 @@
+/**
+ * `npm start`: the whole control plane on this machine. serverless-offline
+ * serves the HTTP API, the schedules run, and unless AWS_ENDPOINT_URL says
+ * otherwise the state table and backup bucket live in embedded dynalite and
+ * s3rver under .slipway/<stage>/, created from the definitions in resources/.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClient } from '../lib/aws/clients';
+import { endpointFor, regionFrom } from '../lib/aws/endpoints';
+import { loadStageConfig } from '../lib/config/load';
+import { findResource } from '../lib/local/definitions';
+import { ensureBackupBucket, ensureStateTable } from '../lib/local/provision';
+import { nextRun, parseSchedule, scheduledEvent } from '../lib/local/schedule';
+import { printService, serverlessEnv, spawnOffline } from '../lib/local/serverless-cli';
+import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Set once anything is started, so a failure part-way still stops what was started. */
+let stopEverything: ((code: number) => Promise<void>) | undefined;
+
+function portFrom(value: string | undefined, fallback: number): number {
+  const port = Number(value ?? fallback);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`${value} is not a TCP port`);
+  return port;
+}
+
+async function waitForHttp(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error('serverless-offline exited before it was ready');
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+/** Waits until no process of the group is left (esbuild's service outlives serverless by a moment). */
+async function groupGone(pgid: number): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { stage: { type: 'string', default: 'local' }, port: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const stage = values.stage ?? 'local';
+  loadStageConfig(stage); // fail fast, with the key path, before anything starts
+
+  const stateDir = resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${stage}`);
+  mkdirSync(stateDir, { recursive: true });
+  const httpPort = portFrom(values.port ?? process.env.SLIPWAY_HTTP_PORT, 3000);
+  const lambdaPort = portFrom(process.env.SLIPWAY_LAMBDA_PORT, httpPort + 2);
+  const external = process.env.AWS_ENDPOINT_URL;
+
+  const servers: EmbeddedServer[] = [];
+  let offline: ReturnType<typeof spawnOffline> | undefined;
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const timer of timers) clearTimeout(timer);
+    if (offline?.pid && offline.exitCode === null) {
+      const exited = new Promise((done) => offline?.once('exit', done));
+      try {
+        process.kill(-offline.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const killer = setTimeout(() => {
+        try {
+          if (offline?.pid) process.kill(-offline.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5_000);
+      await exited;
+      clearTimeout(killer);
+      await groupGone(offline.pid);
+    }
+    await Promise.all(servers.map((server) => server.close()));
+    say('Slipway stopped.');
+    process.exit(code);
+  };
+  stopEverything = stop;
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  const endpoints: Record<string, string> = {};
+  if (!external) {
+    const dirs = stateDirs(stateDir);
+    const dynamodb = await startDynalite(dirs.dynamodb, portFrom(process.env.SLIPWAY_DYNAMODB_PORT, 0));
+    servers.push(dynamodb);
+    const s3 = await startS3rver(dirs.s3, portFrom(process.env.SLIPWAY_S3_PORT, 0));
+    servers.push(s3);
+    endpoints.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.endpoint;
+    endpoints.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+  }
+
+  const backupBucket = process.env.SLIPWAY_BACKUP_BUCKET ?? `slipway-${stage}-backups`;
+  const params = { backupBucket };
+  const service = await printService(stage, params);
+  const resources = service.resources.Resources;
+  const env = { ...process.env, ...endpoints };
+  await ensureStateTable(
+    createClient.dynamodb(env),
+    findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'),
+    say,
+  );
+  await ensureBackupBucket(
+    createClient.s3(env),
+    backupBucket,
+    findResource(resources, 'BackupBucket', 'AWS::S3::Bucket'),
+    say,
+  );
+
+  offline = spawnOffline(
+    stage,
+    params,
+    serverlessEnv({
+      ...endpoints,
+      SLIPWAY_STATE_DIR: stateDir,
+      SLIPWAY_HTTP_PORT: String(httpPort),
+      SLIPWAY_LAMBDA_PORT: String(lambdaPort),
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    }),
+  );
+  const verbose = process.env.SLIPWAY_VERBOSE === 'true';
+  offline.stdout?.on('data', (chunk: Buffer) => {
+    // Handler log lines (JSON) always pass; serverless-offline's own banner only when asked.
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() && (verbose || line.trimStart().startsWith('{'))) process.stdout.write(`${line}\n`);
+    }
+  });
+  offline.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  offline.once('exit', (code) => {
+    if (!stopping) {
+      process.stderr.write(`serverless-offline exited (code ${code}); stopping\n`);
+      void stop(1);
+    }
+  });
+
+  const apiUrl = `http://127.0.0.1:${httpPort}`;
+  await waitForHttp(`${apiUrl}/health/live`, 120_000, () => offline?.exitCode === null);
+
+  const region = regionFrom();
+  const schedules: string[] = [];
+  for (const [name, fn] of Object.entries(service.functions)) {
+    for (const event of fn.events ?? []) {
+      const raw = event.schedule as string | { rate: string | string[]; enabled?: boolean } | undefined;
+      if (!raw) continue;
+      const expressions = typeof raw === 'string' ? [raw] : raw.enabled === false ? [] : [raw.rate].flat();
+      for (const expression of expressions) {
+        const schedule = parseSchedule(expression);
+        const startedAt = new Date();
+        const functionName = fn.name ?? `${service.service}-${stage}-${name}`;
+        const arm = (after: Date) => {
+          const at = nextRun(schedule, after, startedAt);
+          const timer = setTimeout(
+            async () => {
+              timers.delete(timer);
+              const event = scheduledEvent(`arn:aws:events:${region}:000000000000:rule/${functionName}`, at, region);
+              try {
+                await fetch(`http://127.0.0.1:${lambdaPort}/2015-03-31/functions/${functionName}/invocations`, {
+                  method: 'POST',
+                  body: JSON.stringify(event),
+                });
+              } catch (error) {
+                process.stderr.write(`schedule ${name} ${expression}: ${(error as Error).message}\n`);
+              }
+              if (!stopping) arm(at);
+            },
+            Math.max(0, at.getTime() - Date.now()),
+          );
+          timers.add(timer);
+        };
+        arm(startedAt);
+        schedules.push(`${name}: ${expression}`);
+      }
+    }
+  }
+
+  say('');
+  say(`Slipway is running (stage ${stage})`);
+  say(`  HTTP API        ${apiUrl}   (GET /health, /health/live, /health/ready, /v1/...)`);
+  say(`  Lambda invoke   http://127.0.0.1:${lambdaPort}`);
+  say(`  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}`);
+  say(`  S3              ${endpoints.AWS_ENDPOINT_URL_S3 ?? endpointFor('s3') ?? 'AWS'}   bucket ${backupBucket}`);
+  say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
+  say(`  State           ${stateDir}`);
+  say(`  Schedules       ${schedules.length > 0 ? schedules.join('; ') : 'none configured'}`);
+  say(`  Get a token     npm run token -- --stage ${stage} --name me --role admin`);
+  say('Press Ctrl-C to stop.');
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`slipway: ${error.message}\n`);
+  if (stopEverything) void stopEverything(1);
+  else process.exit(1);
+});

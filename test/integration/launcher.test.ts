@@ -1,0 +1,207 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { hashToken, mintToken } from '../../lib/auth/tokens';
+import { descendants, freePort, isAlive } from '../support/processes';
+
+interface Launched {
+  child: ChildProcess;
+  output: () => string;
+  dynamodbEndpoint: string;
+  pids: number[];
+}
+
+const adminToken = mintToken();
+const viewerToken = mintToken();
+let stateDir: string;
+let httpPort: number;
+let lambdaPort: number;
+const started: ChildProcess[] = [];
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ENDPOINT_URL)/.test(key)) delete env[key];
+  }
+  return {
+    ...env,
+    // No credentials on this machine: readiness must report the unreachable services as skipped.
+    AWS_SHARED_CREDENTIALS_FILE: join(stateDir, 'no-credentials'),
+    AWS_CONFIG_FILE: join(stateDir, 'no-config'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    SLIPWAY_STATE_DIR: stateDir,
+    SLIPWAY_HTTP_PORT: String(httpPort),
+    SLIPWAY_LAMBDA_PORT: String(lambdaPort),
+  };
+}
+
+async function launch(): Promise<Launched> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--stage', 'local'], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const deadline = Date.now() + 180_000;
+  while (!output.includes('Press Ctrl-C to stop.')) {
+    if (child.exitCode !== null) throw new Error(`launcher exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`launcher did not come up:\n${output}`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  const dynamodbEndpoint = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
+  return { child, output: () => output, dynamodbEndpoint, pids: descendants(child.pid as number) };
+}
+
+async function stop(launched: Launched): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => launched.child.once('exit', (code) => resolve(code)));
+  launched.child.kill('SIGINT');
+  return exited;
+}
+
+/** Live processes among `pids` once they have had a few seconds to exit (stdin-driven helpers end on EOF). */
+async function survivors(pids: number[]): Promise<number[]> {
+  for (let attempt = 0; attempt < 50 && pids.some(isAlive); attempt++) {
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return pids.filter(isAlive);
+}
+
+async function get(path: string, token?: string) {
+  const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const dynamodb = (endpoint: string) =>
+  new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'slipway-launcher-'));
+  httpPort = await freePort();
+  lambdaPort = await freePort();
+  writeFileSync(
+    join(stateDir, 'tokens.json'),
+    JSON.stringify({
+      tokens: [
+        { name: 'admin', sha256: hashToken(adminToken), roles: ['admin'] },
+        { name: 'viewer', sha256: hashToken(viewerToken), roles: ['viewer'] },
+      ],
+    }),
+  );
+});
+
+afterAll(() => {
+  // A failed assertion must not leave a launcher running.
+  for (const child of started) {
+    for (const pid of [...descendants(child.pid as number), child.pid as number]) {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('npm start launcher', () => {
+  it('serves the API over a real socket, keeps state across restarts and leaves no process behind', async () => {
+    // Given a first start on an empty state folder
+    const first = await launch();
+    try {
+      // Then it reports where everything listens and how to get a token
+      expect(first.output()).toContain(`HTTP API        http://127.0.0.1:${httpPort}`);
+      expect(first.output()).toContain('table slipway-local-state: created');
+      expect(first.output()).toContain('bucket slipway-local-backups: created');
+      expect(first.output()).toContain('npm run token -- --stage local');
+
+      // And the public health routes answer without a token
+      const health = await get('/health');
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({ status: 'ok', stage: 'local', version: expect.any(String) });
+      expect(await get('/health/live')).toEqual({ status: 200, body: { status: 'alive' } });
+
+      // And readiness is protected, and healthy against the embedded servers
+      expect((await get('/health/ready')).status).toBe(401);
+      const ready = await get('/health/ready', viewerToken);
+      expect(ready.status).toBe(200);
+      expect(ready.body).toMatchObject({
+        status: 'healthy',
+        checks: {
+          stateTable: { status: 'healthy', latency_ms: expect.any(Number) },
+          backupBucket: { status: 'healthy', latency_ms: expect.any(Number) },
+          secretsManager: { status: 'skipped', latency_ms: expect.any(Number) },
+          ecs: { status: 'skipped', latency_ms: expect.any(Number) },
+        },
+      });
+
+      // And an unknown route is a JSON 404
+      expect(await get('/v1/no-such-thing', adminToken)).toEqual({
+        status: 404,
+        body: {
+          error: {
+            code: 'NOT_FOUND',
+            message: 'no route for GET /v1/no-such-thing',
+            details: { method: 'GET', path: '/v1/no-such-thing' },
+          },
+        },
+      });
+
+      // When something is written to the embedded state table
+      await dynamodb(first.dynamodbEndpoint).send(
+        new PutItemCommand({
+          TableName: 'slipway-local-state',
+          Item: { pk: { S: 'TEST#restart' }, sk: { S: 'ITEM' }, value: { S: 'kept' } },
+        }),
+      );
+    } finally {
+      // And the launcher is stopped with Ctrl-C
+      expect(await stop(first)).toBe(0);
+    }
+
+    // Then every process it started is gone and the port is closed
+    expect(first.pids.length).toBeGreaterThan(0);
+    expect(await survivors(first.pids)).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${httpPort}/health`)).rejects.toThrow();
+
+    // When it starts again on the same state folder
+    const second = await launch();
+    try {
+      // Then the table and bucket are reused and the data survived
+      expect(second.output()).toContain('table slipway-local-state: exists');
+      expect(second.output()).toContain('bucket slipway-local-backups: exists');
+      const { Item } = await dynamodb(second.dynamodbEndpoint).send(
+        new GetItemCommand({ TableName: 'slipway-local-state', Key: { pk: { S: 'TEST#restart' }, sk: { S: 'ITEM' } } }),
+      );
+      expect(Item?.value).toEqual({ S: 'kept' });
+    } finally {
+      expect(await stop(second)).toBe(0);
+    }
+    expect(await survivors(second.pids)).toEqual([]);
+  });
+
+  it('refuses an invalid stage config before starting anything', async () => {
+    // Given a stage with no config file
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--stage', 'no-such-stage'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    // When it runs / Then it fails naming the file
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('slipway: config/no-such-stage.yml: cannot be read (ENOENT)');
+  });
+});
