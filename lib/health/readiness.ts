@@ -52,8 +52,9 @@ export async function runCheck(check: DependencyCheck, timeoutMs: number): Promi
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      // Settle as timed out first: the aborted call's own rejection would otherwise win the race.
       reject(new CheckTimedOut(timeoutMs));
+      controller.abort();
     }, timeoutMs);
   });
   try {

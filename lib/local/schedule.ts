@@ -43,7 +43,7 @@ function parseField(text: string, min: number, max: number, names: string[] = []
 
 export function parseSchedule(expression: string): Schedule {
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
-  if (rate) {
+  if (rate && Number(rate[1]) > 0) {
     const unit = (rate[2] ?? '').replace(/s$/, '');
     return { kind: 'rate', everyMs: Number(rate[1]) * (UNIT_MS[unit] ?? 0) };
   }

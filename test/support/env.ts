@@ -6,3 +6,7 @@ process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.SLS_TELEMETRY_DISABLED = '1';
 process.env.SLS_NOTIFICATIONS_MODE = 'off';
+// Function modules build their default dependencies at import, as on a cold start: give them the local stage.
+process.env.SLIPWAY_STAGE ??= 'local';
+process.env.STATE_TABLE ??= 'slipway-local-state';
+process.env.BACKUP_BUCKET ??= 'slipway-local-backups';

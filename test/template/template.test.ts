@@ -1,0 +1,200 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CloudFormationTemplate, packageStage, readTemplate } from '../support/package';
+import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from './iam-allowlist';
+
+let dir: string;
+let template: CloudFormationTemplate;
+
+beforeAll(async () => {
+  ({ dir } = await packageStage('prod'));
+  template = readTemplate(dir);
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const resource = (logicalId: string) => {
+  const found = template.Resources[logicalId];
+  if (!found) throw new Error(`the template has no ${logicalId}`);
+  return found;
+};
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+function roleStatements(): Array<{ role: string; statement: Statement }> {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+    .flatMap(([role, r]) =>
+      ((r.Properties?.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>) ?? []).flatMap((policy) =>
+        policy.PolicyDocument.Statement.map((statement) => ({ role, statement })),
+      ),
+    );
+}
+
+const list = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
+
+describe('the packaged CloudFormation template (stage prod)', () => {
+  it('has the state table: on demand, point-in-time recovery, encryption, TTL and the per-environment index', () => {
+    const table = resource('StateTable');
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      TableName: 'slipway-prod-state',
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      DeletionProtectionEnabled: true,
+      GlobalSecondaryIndexes: [
+        expect.objectContaining({
+          IndexName: 'byEnvironment',
+          KeySchema: [
+            { AttributeName: 'environmentKey', KeyType: 'HASH' },
+            { AttributeName: 'environmentSortKey', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+
+  it('has the backup bucket: versioned, SSE-KMS with bucket key, private, TLS only, aborting stale uploads', () => {
+    const bucket = resource('BackupBucket');
+    expect(bucket.Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' }, BucketKeyEnabled: true },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+    const rules = (bucket.Properties?.LifecycleConfiguration as { Rules: Array<Record<string, unknown>> }).Rules;
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+    );
+    const policy = resource('BackupBucketPolicy').Properties?.PolicyDocument as {
+      Statement: Array<Record<string, unknown>>;
+    };
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+  });
+
+  it('has the notifications topic and the outputs', () => {
+    expect(resource('NotificationsTopic').Type).toBe('AWS::SNS::Topic');
+    expect(Object.keys(template.Outputs ?? {})).toEqual(
+      expect.arrayContaining(['ApiUrl', 'StateTableName', 'BackupBucketName', 'NotificationsTopicArn']),
+    );
+  });
+
+  it('runs every function on nodejs22.x and arm64, with no secret in its environment', () => {
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(variables).filter((name) => /SECRET|PASSWORD|TOKEN(?!S_SECRET)|KEY$/i.test(name))).toEqual([]);
+    }
+  });
+
+  it('grants no wildcard action, and Resource "*" only to actions without resource-level permissions', () => {
+    const statements = roleStatements();
+    expect(statements.length).toBeGreaterThan(0);
+    for (const { role, statement } of statements) {
+      for (const action of list(statement.Action)) {
+        expect({ role, action, wildcard: action === '*' || action.endsWith(':*') }).toEqual({
+          role,
+          action,
+          wildcard: false,
+        });
+      }
+      if (list(statement.Resource).includes('*')) {
+        for (const action of list(statement.Action)) {
+          expect({ role, action, allowed: ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS.has(action) }).toEqual({
+            role,
+            action,
+            allowed: true,
+          });
+        }
+      }
+    }
+  });
+
+  it('gives the readiness function its own role, scoped to the table, the bucket and the tokens secret', () => {
+    const fn = resource('GetReadinessLambdaFunction');
+    expect(fn.Properties?.Role).toEqual({ 'Fn::GetAtt': ['GetReadinessIamRoleLambdaExecution', 'Arn'] });
+    const actions = roleStatements()
+      .filter(({ role }) => role === 'GetReadinessIamRoleLambdaExecution')
+      .flatMap(({ statement }) => list(statement.Action));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'dynamodb:DescribeTable',
+        's3:ListBucket',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+        'ecs:ListClusters',
+      ]),
+    );
+  });
+
+  it('bundles each function with the AWS SDK and the stage config, and nothing else', () => {
+    const listing = execFileSync('unzip', ['-Z1', join(dir, 'getReadiness.zip')], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
+    expect(listing).toEqual([
+      'config/prod.yml',
+      'functions/http/get-readiness.mjs',
+      'functions/http/get-readiness.mjs.map',
+    ]);
+    const bundle = execFileSync('unzip', ['-p', join(dir, 'getReadiness.zip'), 'functions/http/get-readiness.mjs'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(bundle).toContain('ListClustersCommand');
+  });
+});
+
+describe('packaging with an invalid config', () => {
+  const stage = 'template-test-invalid';
+  const file = join('config', `${stage}.yml`);
+
+  afterAll(() => rmSync(file, { force: true }));
+
+  it('fails with the file, the key path and the reason', async () => {
+    // Given a config whose approvals is not a number
+    writeFileSync(
+      file,
+      [
+        'auth: {tokensSecret: slipway/api-tokens}',
+        'apps:',
+        '  shop:',
+        '    repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop',
+        '    containers: [backend]',
+        '    environments:',
+        '      production: {cluster: prod, service: backend, approvals: one}',
+        '',
+      ].join('\n'),
+    );
+    // When it is packaged / Then packaging stops with the exact reason
+    await expect(packageStage(stage)).rejects.toThrow(
+      `config/${stage}.yml: apps.shop.environments.production.approvals: expected an integer >= 0, received "one"`,
+    );
+  });
+});
