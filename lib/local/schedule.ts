@@ -49,7 +49,7 @@ export function parseSchedule(expression: string): Schedule {
   }
   const cron = /^cron\((.+)\)$/.exec(expression);
   const parts = cron?.[1]?.trim().split(/\s+/);
-  if (!parts || parts.length !== 6) throw new Error(`${expression} is not a rate() or six-field cron() expression`);
+  if (parts?.length !== 6) throw new Error(`${expression} is not a rate() or six-field cron() expression`);
   const [minutes, hours, dom, months, dow, years] = parts as [string, string, string, string, string, string];
   if (/[LW#]/.test(`${dom}${dow}`)) throw new Error(`${expression}: L, W and # are not supported locally`);
   return {

@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parse } from 'yaml';
 import { makeHandler } from '../../functions/http/get-readiness';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { createClient } from '../../lib/aws/clients';
@@ -13,24 +12,14 @@ import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } fro
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureBackupBucket, ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
+import { resourcesFragment } from '../support/resources';
 
 const ecsMock = mockClient(ECSClient);
 const secretsMock = mockClient(SecretsManagerClient);
 
-// The table as resources/state-table.yml defines it, with the serverless variable resolved.
-function stateTableDefinition(): CloudFormationResource {
-  const text = readFileSync('resources/state-table.yml', 'utf8')
-    .replace('${self:custom.stateTableName}', 'slipway-test-state')
-    .replace('${param:deletionProtection}', 'false');
-  return (parse(text) as { Resources: Record<string, CloudFormationResource> }).Resources
-    .StateTable as CloudFormationResource;
-}
-
-function bucketDefinition(): CloudFormationResource {
-  return (
-    parse(readFileSync('resources/backup-bucket.yml', 'utf8')) as { Resources: Record<string, CloudFormationResource> }
-  ).Resources.BackupBucket as CloudFormationResource;
-}
+const stateTable = () =>
+  resourcesFragment('resources/state-table.yml', 'slipway-test-state').StateTable as CloudFormationResource;
+const backupBucket = () => resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
 
 const token = mintToken();
 const tokens = async () => [{ name: 'viewer', sha256: hashToken(token), roles: ['viewer' as const] }];
@@ -59,8 +48,8 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
   };
   const quiet = () => undefined;
-  await ensureStateTable(createClient.dynamodb(env), stateTableDefinition(), quiet);
-  await ensureBackupBucket(createClient.s3(env), 'slipway-test-backups', bucketDefinition(), quiet);
+  await ensureStateTable(createClient.dynamodb(env), stateTable(), quiet);
+  await ensureBackupBucket(createClient.s3(env), 'slipway-test-backups', backupBucket(), quiet);
 });
 
 afterAll(async () => {

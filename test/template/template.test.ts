@@ -22,6 +22,8 @@ const resource = (logicalId: string) => {
   return found;
 };
 
+const propertiesOf = (logicalId: string): Record<string, unknown> => resource(logicalId).Properties ?? {};
+
 interface Statement {
   Effect: string;
   Action: string | string[];
@@ -80,11 +82,12 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         RestrictPublicBuckets: true,
       },
     });
-    const rules = (bucket.Properties?.LifecycleConfiguration as { Rules: Array<Record<string, unknown>> }).Rules;
+    const rules = (propertiesOf('BackupBucket').LifecycleConfiguration as { Rules: Array<Record<string, unknown>> })
+      .Rules;
     expect(rules).toContainEqual(
       expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
     );
-    const policy = resource('BackupBucketPolicy').Properties?.PolicyDocument as {
+    const policy = propertiesOf('BackupBucketPolicy').PolicyDocument as {
       Statement: Array<Record<string, unknown>>;
     };
     expect(policy.Statement).toContainEqual(
@@ -108,7 +111,8 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     expect(functions.length).toBeGreaterThanOrEqual(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
-      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const environment = fn.Properties?.Environment as { Variables: Record<string, unknown> } | undefined;
+      const variables = environment?.Variables ?? {};
       expect(Object.keys(variables).filter((name) => /SECRET|PASSWORD|TOKEN(?!S_SECRET)|KEY$/i.test(name))).toEqual([]);
     }
   });

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import {
   bucketSettings,
   type CloudFormationResource,
@@ -7,20 +5,11 @@ import {
   findResource,
   timeToLiveAttribute,
 } from '../../../lib/local/definitions';
-
-// resources/ as Serverless resolves it, minus the variables this test fills in.
-function fragment(file: string, replacements: Record<string, string> = {}) {
-  let text = readFileSync(file, 'utf8');
-  for (const [from, to] of Object.entries(replacements)) text = text.replace(from, to);
-  return (parse(text) as { Resources: Record<string, CloudFormationResource> }).Resources;
-}
+import { resourcesFragment } from '../../support/resources';
 
 describe('local provisioning from resources/', () => {
-  const tables = fragment('resources/state-table.yml', {
-    '${self:custom.stateTableName}': 'slipway-local-state',
-    '${param:deletionProtection}': 'false',
-  });
-  const buckets = fragment('resources/backup-bucket.yml');
+  const tables = resourcesFragment('resources/state-table.yml');
+  const buckets = resourcesFragment('resources/backup-bucket.yml');
 
   it('creates the table exactly as resources/state-table.yml defines its keys and indexes', () => {
     const input = createTableInput(findResource(tables, 'StateTable', 'AWS::DynamoDB::Table'));
