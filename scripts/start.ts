@@ -60,6 +60,7 @@ async function groupGone(pgid: number): Promise<void> {
 }
 
 async function main() {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     options: { stage: { type: 'string', default: 'local' }, port: { type: 'string' } },
     allowPositionals: false,

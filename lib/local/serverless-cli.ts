@@ -14,6 +14,8 @@ export function serverlessEnv(extra: Record<string, string | undefined> = {}): N
     SLS_NOTIFICATIONS_MODE: 'off',
     SLS_DEPRECATION_DISABLE: '*',
     AWS_EC2_METADATA_DISABLED: 'true',
+    // Lambda runs Node 22; Node 20 is supported on development machines.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...extra,
   };
 }

@@ -10,3 +10,5 @@ process.env.SLS_NOTIFICATIONS_MODE = 'off';
 process.env.SLIPWAY_STAGE ??= 'local';
 process.env.STATE_TABLE ??= 'slipway-local-state';
 process.env.BACKUP_BUCKET ??= 'slipway-local-backups';
+// Lambda runs Node 22; Node 20 is supported on development machines, so the SDK's reminder is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
