@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,7 @@ export async function packageStage(stage: string): Promise<{ dir: string; output
     );
     return { dir, output: `${stdout}${stderr}` };
   } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
     const failure = error as { stdout?: string; stderr?: string };
     throw new Error(`${failure.stdout ?? ''}${failure.stderr ?? ''}`);
   }
