@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { type Document, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
 import { configSchema, type SlipwayConfig } from './schema';
@@ -29,24 +29,51 @@ function describeIssue(issue: z.core.$ZodIssue): Array<{ path: PropertyKey[]; me
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: [...issue.path, key], message: 'is not a known key' }));
   }
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    // The key itself is wrong (apps.Shop): report what a key must be, not the map's own message.
+    return issue.issues.map((inner) => ({ path: issue.path, message: inner.message }));
+  }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     return issue.errors.flat().flatMap(describeIssue);
   }
   return [{ path: issue.path, message: issue.message }];
 }
 
+/** Aliases with no anchor before them; the YAML parser reports these only when the document is converted. */
+function unresolvedAliases(document: Document): Array<{ name: string; offset: number | undefined }> {
+  const found: Array<{ name: string; offset: number | undefined }> = [];
+  visit(document, {
+    Alias(_key, alias) {
+      if (!alias.resolve(document)) found.push({ name: alias.source, offset: alias.range?.[0] });
+    },
+  });
+  return found;
+}
+
 /** Parses and validates the text of a config file; `source` names it in every message. */
 export function parseConfig(text: string, source: string): SlipwayConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    const lines = document.errors.map((error) => {
-      const at = error.pos ? lineCounter.linePos(error.pos[0]) : undefined;
-      return `${source}${at ? `:${at.line}:${at.col}` : ''}: invalid YAML: ${error.message.split('\n')[0]}`;
-    });
-    throw new ConfigError(lines.join('\n'));
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return source;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${source}:${line}:${col}`;
+  };
+  const syntaxErrors = [
+    ...document.errors.map((error) => `${at(error.pos?.[0])}: invalid YAML: ${error.message.split('\n')[0]}`),
+    ...unresolvedAliases(document).map(
+      ({ name, offset }) =>
+        `${at(offset)}: invalid YAML: *${name} is an alias, but no &${name} anchor comes before it; quote the value ("*${name}") if it is not meant as an alias`,
+    ),
+  ];
+  if (syntaxErrors.length > 0) throw new ConfigError(syntaxErrors.join('\n'));
+  let raw: unknown;
+  try {
+    raw = document.toJS() ?? {};
+  } catch (error) {
+    // Alias expansion limits (a "billion laughs" file) surface only here.
+    throw new ConfigError(`${source}: invalid YAML: ${(error as Error).message}`, { cause: error });
   }
-  const raw: unknown = document.toJS() ?? {};
 
   const secrets = findSecretLikeValues(raw);
   if (secrets.length > 0) {

@@ -20,7 +20,9 @@ function expects(description: string) {
 }
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
-const nameDescription = 'a name of lowercase letters, digits and dashes, starting with a letter';
+const NAME_RULE = 'lowercase letters, digits and dashes, starting with a letter, at most 63 characters';
+const nameDescription = `a name of ${NAME_RULE}`;
+const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
 
 const secretReference = z
   .string(expects('a Secrets Manager secret name or ARN'))
@@ -78,6 +80,11 @@ const healthCheck = z.strictObject(
 );
 
 const SEMVER_LEVELS = ['major', 'minor', 'patch', 'all'] as const;
+const RELEASE_RULES = ['tags', 'regexp', 'semver'] as const;
+type ReleaseRules = Partial<Record<(typeof RELEASE_RULES)[number], unknown>>;
+const releaseRules = (policy: ReleaseRules) => RELEASE_RULES.filter((rule) => policy[rule] !== undefined);
+const listed = (words: string[]) =>
+  words.length < 2 ? (words[0] ?? 'none') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 
 const releasePolicy = z
   .strictObject(
@@ -103,8 +110,9 @@ const releasePolicy = z
     },
     expects('a release policy such as {tags: "develop-*"} or {semver: minor}'),
   )
-  .refine((policy) => [policy.tags, policy.regexp, policy.semver].filter((rule) => rule !== undefined).length === 1, {
-    message: 'expected exactly one of tags, regexp or semver',
+  .refine((policy) => releaseRules(policy).length === 1, {
+    error: (issue) =>
+      `expected exactly one of tags, regexp or semver, received ${listed(releaseRules(issue.input as ReleaseRules))}`,
   });
 
 const environment = z.strictObject(
@@ -132,7 +140,7 @@ const app = z.strictObject(
       .min(1, expects('at least one container name')),
     environments: z
       .record(
-        z.string().regex(NAME_PATTERN, expects(`an environment ${nameDescription}`)),
+        z.string().regex(NAME_PATTERN, expects(`an environment name of ${NAME_RULE}`)),
         environment,
         expects('a map of environments'),
       )
@@ -169,7 +177,10 @@ const database = z
     expects('a database {rdsInstance | rdsCluster, schedule, retention, ...}'),
   )
   .refine((db) => (db.rdsInstance === undefined) !== (db.rdsCluster === undefined), {
-    message: 'expected exactly one of rdsInstance or rdsCluster',
+    error: (issue) =>
+      `expected exactly one of rdsInstance or rdsCluster, received ${
+        (issue.input as { rdsInstance?: string } | undefined)?.rdsInstance === undefined ? 'neither' : 'both'
+      }`,
   });
 
 const volume = z.strictObject(
@@ -188,7 +199,7 @@ const volume = z.strictObject(
 
 const named = <T extends z.ZodType>(what: string, value: T) =>
   z.record(
-    z.string().regex(NAME_PATTERN, expects(`a ${what} ${nameDescription}`)),
+    z.string().regex(NAME_PATTERN, expects(`${article(what)} ${what} name of ${NAME_RULE}`)),
     value,
     expects(`a map of ${what}s`),
   );
@@ -218,13 +229,16 @@ export const configSchema = z
     for (const [appName, appConfig] of Object.entries(config.apps)) {
       for (const [envName, env] of Object.entries(appConfig.environments)) {
         if (env.promoteFrom === undefined) continue;
-        if (env.promoteFrom === envName || !(env.promoteFrom in appConfig.environments)) {
+        if (env.promoteFrom === envName || !Object.hasOwn(appConfig.environments, env.promoteFrom)) {
+          const others = Object.keys(appConfig.environments).filter((name) => name !== envName);
           ctx.addIssue({
             code: 'custom',
             path: ['apps', appName, 'environments', envName, 'promoteFrom'],
-            message: `expected another environment of app ${appName} (${Object.keys(appConfig.environments)
-              .filter((name) => name !== envName)
-              .join(', ')}), received ${JSON.stringify(env.promoteFrom)}`,
+            message: `expected ${
+              others.length === 0
+                ? `another environment of app ${appName}, but it has no other`
+                : `another environment of app ${appName} (${others.length === 1 ? '' : 'one of '}${others.join(', ')})`
+            }, received ${JSON.stringify(env.promoteFrom)}`,
           });
         }
       }

@@ -10,7 +10,8 @@ export interface SecretFinding {
 const VALUE_PATTERNS: Array<[RegExp, string]> = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
   [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/, 'an AWS access key id'],
-  [/^[A-Za-z0-9/+]{40}$/, 'an AWS secret access key'],
+  // Mixed case and digits: a lowercase hex digest (a git commit, say) of the same length is not one.
+  [/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)[A-Za-z0-9/+]{40}$/, 'an AWS secret access key'],
   [/^Bearer\s+\S+/i, 'a bearer token'],
   [/^eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/, 'a JSON Web Token'],
   [/\b(ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}/, 'a GitHub token'],

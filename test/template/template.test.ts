@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CloudFormationTemplate, packageStage, readTemplate } from '../support/package';
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from './iam-allowlist';
@@ -164,14 +165,55 @@ describe('the packaged CloudFormation template (stage prod)', () => {
       .sort();
     expect(listing).toEqual([
       'config/prod.yml',
-      'functions/http/get-readiness.mjs',
-      'functions/http/get-readiness.mjs.map',
+      'functions/http/get-readiness.js',
+      'functions/http/get-readiness.js.map',
+      'functions/package.json',
     ]);
-    const bundle = execFileSync('unzip', ['-p', join(dir, 'getReadiness.zip'), 'functions/http/get-readiness.mjs'], {
+    const bundle = execFileSync('unzip', ['-p', join(dir, 'getReadiness.zip'), 'functions/http/get-readiness.js'], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
     expect(bundle).toContain('ListClustersCommand');
+  });
+});
+
+describe('a packaged function, as Lambda loads it', () => {
+  it('loads from its zip alone as an ES module and answers', () => {
+    // Given only the zip's content on disk, away from the repository's node_modules
+    const root = mkdtempSync(join(tmpdir(), 'slipway-zip-'));
+    try {
+      execFileSync('unzip', ['-q', join(dir, 'getHealth.zip'), '-d', root]);
+      const runner = join(root, 'invoke.mjs');
+      writeFileSync(
+        runner,
+        [
+          "const { handler } = await import('./functions/http/get-health.js');",
+          "const event = { version: '2.0', rawPath: '/health', headers: {}, requestContext: { requestId: 'r', http: { method: 'GET' } } };",
+          "process.stdout.write(JSON.stringify(await handler(event, { awsRequestId: 'r' })));",
+        ].join('\n'),
+      );
+      // When the handler is imported and invoked by plain node
+      const output = execFileSync(process.execPath, [runner], {
+        cwd: root,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          SLIPWAY_STAGE: 'prod',
+          SLIPWAY_VERSION: '1.2.3',
+          STATE_TABLE: 'slipway-prod-state',
+          BACKUP_BUCKET: 'bucket',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+      // Then it reads its packaged config and answers
+      const response = JSON.parse(output);
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({ status: 'ok', version: '1.2.3', stage: 'prod' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { CONFIG_JSON_SCHEMA_PATH, configJsonSchema, renderConfigJsonSchema } from '../../../lib/config/json-schema';
+
+/** Every property name the JSON Schema declares, at any depth. */
+function schemaKeys(node: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) schemaKeys(item, into);
+  } else if (node && typeof node === 'object') {
+    const { properties, ...rest } = node as Record<string, unknown>;
+    if (properties && typeof properties === 'object') {
+      for (const [key, value] of Object.entries(properties)) {
+        into.add(key);
+        schemaKeys(value, into);
+      }
+    }
+    for (const value of Object.values(rest)) schemaKeys(value, into);
+  }
+  return into;
+}
+
+/** Every mapping key a parsed YAML document uses, at any depth. */
+function documentKeys(node: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) documentKeys(item, into);
+  } else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      into.add(key);
+      documentKeys(value, into);
+    }
+  }
+  return into;
+}
+
+describe('config/schema.json', () => {
+  it('given the schema in lib/config/schema.ts, when config/schema.json is read, then it is up to date', () => {
+    // given
+    const expected = renderConfigJsonSchema();
+
+    // when
+    const committed = readFileSync(CONFIG_JSON_SCHEMA_PATH, 'utf8');
+
+    // then
+    if (committed !== expected) {
+      throw new Error(
+        `${CONFIG_JSON_SCHEMA_PATH} is stale: lib/config/schema.ts changed since it was generated. Run \`npm run schema\` and commit the result.`,
+      );
+    }
+  });
+
+  it('given two renders, when compared, then they are identical and end with a newline', () => {
+    // when
+    const first = renderConfigJsonSchema();
+    const second = renderConfigJsonSchema();
+
+    // then
+    expect(second).toBe(first);
+    expect(first.endsWith('}\n')).toBe(true);
+    expect(first.split('\n')[1]).toMatch(/^ {2}"\$schema": /);
+  });
+
+  it('given the generated schema, then it names itself and describes what may be written', () => {
+    // when
+    const schema = configJsonSchema();
+
+    // then
+    expect(schema).toMatchObject({
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      $id: 'urn:slipway:config',
+      title: 'Slipway configuration',
+      type: 'object',
+      required: ['auth'],
+      additionalProperties: false,
+    });
+    expect(typeof schema.description).toBe('string');
+  });
+
+  it('given config/example.yml, when its keys are listed, then it shows every key the schema knows', () => {
+    // given
+    const known = schemaKeys(configJsonSchema());
+
+    // when
+    const shown = documentKeys(parse(readFileSync('config/example.yml', 'utf8')));
+
+    // then
+    expect([...known].filter((key) => !shown.has(key))).toEqual([]);
+  });
+
+  it('given config files, when they are opened in an editor, then their first line points it at the schema', () => {
+    for (const path of ['config/example.yml', 'config/local.yml', 'config/prod.yml']) {
+      expect(readFileSync(path, 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./schema.json');
+    }
+  });
+});

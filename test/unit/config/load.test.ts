@@ -1,0 +1,314 @@
+import { configPathFor, loadConfigFile, loadStageConfig, parseConfig } from '../../../lib/config/load';
+import { ConfigError } from '../../../lib/errors';
+
+const SOURCE = 'config/prod.yml';
+const NO_SECRETS =
+  "config files hold no secret values: store it in AWS Secrets Manager and put the secret's name here instead";
+
+/** The smallest valid file, followed by `rest` (YAML at the top level). */
+const withAuth = (rest = '') => `auth:\n  tokensSecret: slipway/api-tokens\n${rest}`;
+
+/** A valid file with app `shop` whose `environments:` block is `environments` (indented six spaces). */
+const withEnvironments = (environments: string) =>
+  withAuth(
+    [
+      'apps:',
+      '  shop:',
+      '    repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-backend',
+      '    containers: [backend]',
+      '    environments:',
+      environments,
+    ].join('\n'),
+  );
+
+const production = (extra: string) =>
+  ['      production:', '        cluster: shop-prod', '        service: backend', extra, ''].join('\n');
+
+/** Runs `load` and returns what it threw, failing the test when it throws nothing. */
+function errorFrom(load: () => unknown): Error {
+  try {
+    load();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the config to be refused, but it loaded');
+}
+
+describe('parseConfig and loadConfigFile', () => {
+  describe('given the committed config files', () => {
+    it.each(['config/example.yml', 'config/local.yml', 'config/prod.yml'])(
+      'when %s is loaded, then it is valid',
+      (path) => {
+        // when
+        const config = loadConfigFile(path);
+
+        // then
+        expect(config.auth.tokensSecret).toBe('slipway/api-tokens');
+        expect(config.apps.shop?.environments.production?.promoteFrom).toBe('staging');
+      },
+    );
+
+    it('when config/example.yml is loaded, then it shows both kinds of database and all three release rules', () => {
+      // when
+      const config = loadConfigFile('config/example.yml');
+
+      // then
+      expect(config.databases['shop-db']?.rdsInstance).toBe('shop-prod-db');
+      expect(config.databases['reports-db']?.rdsCluster).toBe('reports-aurora');
+      const environments = config.apps.shop?.environments;
+      expect(environments?.staging?.release).toEqual({ tags: 'develop-*' });
+      expect(environments?.qa?.release).toEqual({ regexp: '^qa-[0-9]+$' });
+      expect(environments?.production?.release).toEqual({ semver: 'minor', force: false, prerelease: false });
+    });
+
+    it('when loadStageConfig("prod") runs, then it reads config/prod.yml and fills in the defaults', () => {
+      // when
+      const config = loadStageConfig('prod');
+
+      // then
+      expect(config.auth.tokenCacheSeconds).toBe(60);
+      expect(config.notifications).toEqual({});
+      expect(config.apps.shop?.environments.staging).toMatchObject({ approvals: 0, bakeMinutes: 0, alarms: [] });
+      expect(config.apps.shop?.environments.production?.health).toEqual([
+        { url: 'https://shop.example.com/health/ready', expectStatus: 200, timeoutMs: 5_000 },
+      ]);
+      expect(config.volumes['shop-uploads']?.retention).toEqual({ daily: 7, weekly: 4, monthly: 0 });
+    });
+  });
+
+  describe('given the smallest valid file', () => {
+    it('when it is parsed, then every optional section takes its default', () => {
+      // when
+      const config = parseConfig(withAuth(), SOURCE);
+
+      // then
+      expect(config).toEqual({
+        auth: { tokensSecret: 'slipway/api-tokens', tokenCacheSeconds: 60 },
+        notifications: {},
+        apps: {},
+        databases: {},
+        volumes: {},
+      });
+    });
+
+    it('when a database leaves out schedule and retention, then it gets the nightly defaults', () => {
+      // when
+      const config = parseConfig(withAuth('databases:\n  shop-db:\n    rdsCluster: shop-aurora\n'), SOURCE);
+
+      // then
+      expect(config.databases['shop-db']).toEqual({
+        rdsCluster: 'shop-aurora',
+        schedule: 'cron(0 3 * * ? *)',
+        retention: { daily: 7, weekly: 4, monthly: 0 },
+        exportToS3: false,
+      });
+    });
+  });
+
+  describe('given an invalid file', () => {
+    it.each<[string, string, string]>([
+      [
+        'approvals is not a number',
+        withEnvironments(production('        approvals: one')),
+        `${SOURCE}: apps.shop.environments.production.approvals: expected an integer >= 0, received "one"`,
+      ],
+      [
+        'a key the schema does not know (a typo)',
+        withEnvironments(production('        aprovals: 1')),
+        `${SOURCE}: apps.shop.environments.production.aprovals: is not a known key`,
+      ],
+      [
+        'auth without tokensSecret',
+        'auth:\n  tokenCacheSeconds: 60\n',
+        `${SOURCE}: auth.tokensSecret: is required: expected a Secrets Manager secret name or ARN`,
+      ],
+      ['an empty file', '', `${SOURCE}: auth: is required: expected an auth section {tokensSecret}`],
+      [
+        'a list instead of a mapping',
+        '- auth\n',
+        `${SOURCE}: (top level): expected a Slipway configuration with auth, apps, databases and volumes, received ["auth"]`,
+      ],
+      [
+        'a database with both rdsInstance and rdsCluster',
+        withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    rdsCluster: shop-aurora\n'),
+        `${SOURCE}: databases.shop-db: expected exactly one of rdsInstance or rdsCluster, received both`,
+      ],
+      [
+        'a database with neither rdsInstance nor rdsCluster',
+        withAuth('databases:\n  shop-db:\n    exportToS3: true\n'),
+        `${SOURCE}: databases.shop-db: expected exactly one of rdsInstance or rdsCluster, received neither`,
+      ],
+      [
+        'a five-field cron schedule',
+        withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    schedule: cron(0 3 * * *)\n'),
+        `${SOURCE}: databases.shop-db.schedule: expected a schedule expression such as cron(0 3 * * ? *) (six fields) or rate(1 day), received "cron(0 3 * * *)"`,
+      ],
+      [
+        'a negative retention',
+        withAuth(
+          'volumes:\n  shop-uploads:\n    fileSystemId: fs-0123456789abcdef0\n    accessPointId: fsap-0123456789abcdef0\n    retention: { daily: -1 }\n',
+        ),
+        `${SOURCE}: volumes.shop-uploads.retention.daily: expected an integer >= 0, received -1`,
+      ],
+      [
+        'a region name instead of a region code in copyToRegion',
+        withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    copyToRegion: Oregon\n'),
+        `${SOURCE}: databases.shop-db.copyToRegion: expected an AWS region such as us-west-2, received "Oregon"`,
+      ],
+      [
+        'promoteFrom naming an environment that does not exist',
+        withEnvironments(
+          `      staging:\n        cluster: shop-staging\n        service: backend\n${production('        promoteFrom: stage')}`,
+        ),
+        `${SOURCE}: apps.shop.environments.production.promoteFrom: expected another environment of app shop (staging), received "stage"`,
+      ],
+      [
+        'promoteFrom naming its own environment',
+        withEnvironments(production('        promoteFrom: production')),
+        `${SOURCE}: apps.shop.environments.production.promoteFrom: expected another environment of app shop, but it has no other, received "production"`,
+      ],
+      [
+        'a release regexp that does not compile',
+        withEnvironments(production('        release: { regexp: "v(" }')),
+        `${SOURCE}: apps.shop.environments.production.release.regexp: expected a valid regular expression, received "v("`,
+      ],
+      [
+        'two release rules at once',
+        withEnvironments(production('        release: { tags: "v*", semver: minor }')),
+        `${SOURCE}: apps.shop.environments.production.release: expected exactly one of tags, regexp or semver, received tags and semver`,
+      ],
+      [
+        'an unknown semver level',
+        withEnvironments(production('        release: { semver: minr }')),
+        `${SOURCE}: apps.shop.environments.production.release.semver: expected one of major, minor, patch, all, received "minr"`,
+      ],
+      [
+        'an environment name with capitals',
+        withEnvironments('      Production:\n        cluster: shop-prod\n        service: backend\n'),
+        `${SOURCE}: apps.shop.environments.Production: expected an environment name of lowercase letters, digits and dashes, starting with a letter, at most 63 characters, received "Production"`,
+      ],
+      [
+        'a password value',
+        withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    password: hunter2\n'),
+        `${SOURCE}: databases.shop-db.password: looks like a password value; ${NO_SECRETS}`,
+      ],
+      [
+        'an AWS access key id where a secret name belongs',
+        'auth:\n  tokensSecret: AKIAIOSFODNN7EXAMPLE\n',
+        `${SOURCE}: auth.tokensSecret: looks like an AWS access key id; ${NO_SECRETS}`,
+      ],
+      [
+        'a private key',
+        withAuth(
+          'notifications:\n  slackWebhookSecret: |\n    -----BEGIN RSA PRIVATE KEY-----\n    MIIEowIBAAKCAQEA\n    -----END RSA PRIVATE KEY-----\n',
+        ),
+        `${SOURCE}: notifications.slackWebhookSecret: looks like a private key; ${NO_SECRETS}`,
+      ],
+      [
+        'a Slack webhook URL instead of the name of the secret holding it',
+        withAuth('notifications:\n  slackWebhookSecret: https://hooks.slack.com/services/T0000/B0000/XXXXXXXX\n'),
+        `${SOURCE}: notifications.slackWebhookSecret: looks like a Slack webhook URL; ${NO_SECRETS}`,
+      ],
+      [
+        'YAML with an unclosed flow sequence',
+        withAuth('apps:\n  shop:\n    containers: [backend\n    repository: shop-backend\n'),
+        `${SOURCE}:6:5: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+      ],
+      [
+        'a tag glob starting with * left unquoted (a YAML alias)',
+        withEnvironments(production('        release: { tags: *-develop }')),
+        `${SOURCE}:11:26: invalid YAML: *-develop is an alias, but no &-develop anchor comes before it; quote the value ("*-develop") if it is not meant as an alias`,
+      ],
+      [
+        'YAML with a key given twice',
+        `${withAuth()}auth:\n  tokensSecret: other\n`,
+        `${SOURCE}:3:1: invalid YAML: Map keys must be unique`,
+      ],
+      [
+        'YAML indented with a tab',
+        'auth:\n\ttokensSecret: slipway/api-tokens\n',
+        `${SOURCE}:2:1: invalid YAML: Tabs are not allowed as indentation`,
+      ],
+    ])('when it has %s, then the error names the file, the key path and the reason', (_case, text, message) => {
+      // when
+      const error = errorFrom(() => parseConfig(text, SOURCE));
+
+      // then
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe(message);
+    });
+
+    it('when it has several problems, then each is reported on its own line', () => {
+      // given
+      const text = withAuth(
+        [
+          'apps:',
+          '  shop:',
+          '    repository: shop-backend:latest',
+          '    containers: []',
+          '    environments:',
+          '      production:',
+          '        cluster: shop-prod',
+          '        service: backend',
+          '        health:',
+          '          - url: ftp://shop.example.com/health',
+          '            expectStatus: 700',
+          '',
+        ].join('\n'),
+      );
+
+      // when
+      const error = errorFrom(() => parseConfig(text, SOURCE));
+
+      // then
+      expect(error.message).toBe(
+        [
+          `${SOURCE}: apps.shop.repository: expected an image repository without tag or digest, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop, received "shop-backend:latest"`,
+          `${SOURCE}: apps.shop.containers: expected at least one container name, received []`,
+          `${SOURCE}: apps.shop.environments.production.health[0].url: expected an http(s) URL, received "ftp://shop.example.com/health"`,
+          `${SOURCE}: apps.shop.environments.production.health[0].expectStatus: expected an integer from 100 to 599, received 700`,
+        ].join('\n'),
+      );
+    });
+
+    it('when it holds secret values, then they are refused before the schema is checked', () => {
+      // given: an unknown key too, which the schema would report
+      const text = withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    password: hunter2\nextra: 1\n');
+
+      // when
+      const error = errorFrom(() => parseConfig(text, SOURCE));
+
+      // then
+      expect(error.message).toBe(`${SOURCE}: databases.shop-db.password: looks like a password value; ${NO_SECRETS}`);
+    });
+  });
+
+  describe('given a file that cannot be read', () => {
+    it('when loadConfigFile is called on a missing path, then the error names the path and the reason', () => {
+      // when
+      const error = errorFrom(() => loadConfigFile('config/missing.yml'));
+
+      // then
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe('config/missing.yml: cannot be read (ENOENT)');
+    });
+
+    it('when loadConfigFile is called on a directory, then the error says so', () => {
+      // when
+      const error = errorFrom(() => loadConfigFile('config'));
+
+      // then
+      expect(error.message).toBe('config: cannot be read (EISDIR)');
+    });
+
+    it('when the stage name could escape the config directory, then it is refused before any read', () => {
+      // when
+      const error = errorFrom(() => loadStageConfig('../prod'));
+
+      // then
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe('stage "../prod": expected lowercase letters, digits and dashes');
+      expect(configPathFor('prod')).toBe('config/prod.yml');
+    });
+  });
+});
