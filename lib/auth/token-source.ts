@@ -24,13 +24,20 @@ export function secretsManagerTokenSource(
 ): TokenSource {
   const provider = new SecretsProvider({ awsSdkV3Client: client });
   return async () => {
-    let raw: unknown;
+    let text: string | Uint8Array | undefined;
     try {
-      raw = await provider.get(secretId, { maxAge: maxAgeSeconds, transform: 'json' });
+      text = await provider.get(secretId, { maxAge: maxAgeSeconds });
     } catch (error) {
       throw new UpstreamFailed('cannot read the API tokens from Secrets Manager', { cause: error });
     }
-    if (raw === undefined) throw new UpstreamFailed(`secret ${secretId} has no string value`);
+    if (typeof text !== 'string') throw new UpstreamFailed(`secret ${secretId} has no string value`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      // The parser's message quotes the text, which is the secret: no cause is kept.
+      throw new ConfigError(`secret ${secretId} is not valid JSON`);
+    }
     return parseDocument(raw, `secret ${secretId}`);
   };
 }

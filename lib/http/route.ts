@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { TokenSource } from '../auth/token-source';
 import { bearerToken, findPrincipal, type Permission, type Principal, rolesGrant } from '../auth/tokens';
 import { Forbidden, InvalidInput, PayloadTooLarge, SlipwayError, Unauthenticated } from '../errors';
-import { correlationIdPaths, logger, metrics, registerSecretValue, tracer } from '../observability';
+import { correlationIdPaths, holdSecretValue, logger, metrics, tracer } from '../observability';
 import { errorBody, json } from './responses';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -97,7 +97,6 @@ async function authenticate(access: Access, headers: Record<string, string>, tok
   if (access === 'public') return undefined;
   const token = bearerToken(headers.authorization);
   if (!token) throw new Unauthenticated();
-  registerSecretValue(token);
   if (!tokens) throw new SlipwayError('MISCONFIGURED', 500, 'route has no token source');
   const principal = findPrincipal(token, await tokens());
   if (!principal) throw new Unauthenticated('the bearer token is not valid');
@@ -128,8 +127,8 @@ export function toErrorResponse(error: unknown, requestId: string): APIGatewayPr
 type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
 
 /**
- * A route: the middy chain in the documented order (tracer, logger, metrics,
- * authentication and parsing, error mapping) around a plain async function.
+ * A route: the middy chain in the documented order (tracer, credential guard,
+ * logger, metrics, authentication and parsing, error mapping) around a plain async function.
  */
 export function httpRoute<
   Body extends z.ZodType | undefined = undefined,
@@ -156,6 +155,20 @@ export function httpRoute<
     };
     const result = await handle(request);
     return json(result.status, result.body, result.headers);
+  };
+
+  // The presented token is redacted from the first log line (the event, when event logging is on) to the last.
+  const releases = new WeakMap<object, () => void>();
+  const release = (request: object) => {
+    releases.get(request)?.();
+    releases.delete(request);
+  };
+  const guardCredentials: middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> = {
+    before: (request) => {
+      releases.set(request, holdSecretValue(bearerToken(lowerCaseHeaders(request.event?.headers).authorization)));
+    },
+    after: release,
+    onError: release,
   };
 
   const started = new WeakMap<object, number>();
@@ -188,6 +201,7 @@ export function httpRoute<
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(captureLambdaHandler(tracer))
+    .use(guardCredentials)
     .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.http, resetKeys: true }))
     .use(logMetrics(metrics))
     .use(observe)

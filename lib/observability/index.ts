@@ -32,7 +32,7 @@ export const logger = new Logger({
 });
 export const metrics = new Metrics({ namespace: 'Slipway', serviceName: SERVICE_NAME });
 export const tracer = new Tracer({ serviceName: SERVICE_NAME });
-export { redact, registerSecretValue } from './redaction';
+export { holdSecretValue, REDACTED, redact, registerSecretValue } from './redaction';
 
 /** Where a correlation id is found in each kind of event Slipway handles. */
 export const correlationIdPaths = {

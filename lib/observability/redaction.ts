@@ -10,18 +10,40 @@ const SENSITIVE_KEY = /authorization|cookie|password|passwd|secret|token|api[-_]
 const MIN_SECRET_LENGTH = 8;
 
 const knownSecrets = new Set<string>();
+// Values held for one request, counted so overlapping requests presenting the same value are safe.
+const heldSecrets = new Map<string, number>();
 
+/** A secret this process keeps (a value read from Secrets Manager): redacted for the life of the container. */
 export function registerSecretValue(value: string | undefined): void {
   if (value && value.length >= MIN_SECRET_LENGTH) knownSecrets.add(value);
 }
 
+/**
+ * A value seen in one request (the bearer token it presents, valid or not): redacted
+ * until the returned release is called, so strangers' guesses do not pile up for the
+ * life of the container and slow every log line down.
+ */
+export function holdSecretValue(value: string | undefined): () => void {
+  if (!value || value.length < MIN_SECRET_LENGTH) return () => undefined;
+  heldSecrets.set(value, (heldSecrets.get(value) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const remaining = (heldSecrets.get(value) ?? 1) - 1;
+    if (remaining > 0) heldSecrets.set(value, remaining);
+    else heldSecrets.delete(value);
+  };
+}
+
 export function forgetSecretValues(): void {
   knownSecrets.clear();
+  heldSecrets.clear();
 }
 
 function scrubString(text: string): string {
   let scrubbed = text;
-  for (const secret of knownSecrets) {
+  for (const secret of [...knownSecrets, ...heldSecrets.keys()]) {
     if (scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);
   }
   // Bearer credentials in free text (an error message quoting a header, say).
