@@ -1,0 +1,209 @@
+/**
+ * `npm run bench`: Slipway's benchmarks. Every figure is a ratio against a
+ * baseline measured in the same run, because these machines are shared and
+ * noisy. Results are printed and written to docs/benchmarks.md, one section
+ * per benchmark.
+ *
+ * Bundles and cold starts: each function is bundled with the esbuild options
+ * of serverless.yml, as is an empty handler; each bundle is then imported and
+ * invoked once with its sample event in a fresh node process, several times,
+ * interleaved with the empty handler.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
+import { hashToken } from '../lib/auth/tokens';
+import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname ?? '.', '..');
+const REPORT = join(ROOT, 'docs', 'benchmarks.md');
+const SECTION = 'Bundles and cold starts';
+
+interface EsbuildSettings {
+  minify?: boolean;
+  sourcemap?: boolean | 'linked' | 'inline' | 'external';
+  keepNames?: boolean;
+  target?: string;
+  platform?: 'node';
+  format?: 'esm' | 'cjs';
+  mainFields?: string[];
+  banner?: { js?: string };
+}
+
+interface Sample {
+  loadMs: number;
+  totalMs: number;
+  rss: number;
+  status: number | undefined;
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+function serverlessFunctions(): { settings: EsbuildSettings; functions: Array<{ name: string; entry: string }> } {
+  const service = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    custom: { esbuild: EsbuildSettings };
+    functions: Record<string, { handler: string }>;
+  };
+  const functions = Object.entries(service.functions).map(([name, fn]) => ({
+    name,
+    entry: join(ROOT, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.ts`),
+  }));
+  return { settings: service.custom.esbuild, functions };
+}
+
+async function bundle(entry: string, outfile: string, settings: EsbuildSettings): Promise<number> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: settings.minify ?? false,
+    sourcemap: settings.sourcemap === 'linked' ? 'linked' : Boolean(settings.sourcemap),
+    keepNames: settings.keepNames ?? false,
+    target: settings.target ?? 'node20',
+    platform: settings.platform ?? 'node',
+    format: settings.format ?? 'esm',
+    mainFields: settings.mainFields ?? ['module', 'main'],
+    ...(settings.banner?.js ? { banner: { js: settings.banner.js } } : {}),
+    logLevel: 'silent',
+  });
+  return statSync(outfile).size;
+}
+
+const RUNNER = `
+const [bundle, eventFile] = process.argv.slice(2);
+const { readFileSync } = await import('node:fs');
+const event = JSON.parse(readFileSync(eventFile, 'utf8'));
+const context = { awsRequestId: 'bench', functionName: 'bench', getRemainingTimeInMillis: () => 30000 };
+const started = performance.now();
+const { handler } = await import(bundle);
+const loaded = performance.now();
+const response = await handler(event, context);
+const done = performance.now();
+process.stdout.write(JSON.stringify({ loadMs: loaded - started, totalMs: done - started, rss: process.memoryUsage().rss, status: response?.statusCode }));
+`;
+
+async function coldStart(
+  runner: string,
+  bundlePath: string,
+  eventFile: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Sample> {
+  const { stdout } = await run(process.execPath, [runner, bundlePath, eventFile], { cwd: ROOT, env, timeout: 30_000 });
+  return JSON.parse(stdout) as Sample;
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of at least 1');
+
+  const work = mkdtempSync(join(tmpdir(), 'slipway-bench-'));
+  try {
+    const { settings, functions } = serverlessFunctions();
+    const runner = join(work, 'runner.mjs');
+    writeFileSync(runner, RUNNER);
+
+    // On this machine the token file stands in for Secrets Manager; the sample's placeholder token is not in it.
+    const stateDir = join(work, 'state');
+    mkdirSync(stateDir);
+    writeFileSync(
+      join(stateDir, 'tokens.json'),
+      JSON.stringify({ tokens: [{ name: 'bench', sha256: hashToken('slw_bench-only'), roles: ['viewer'] }] }),
+    );
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      SLIPWAY_STAGE: 'local',
+      SLIPWAY_VERSION: '0.0.0-bench',
+      STATE_TABLE: 'slipway-local-state',
+      BACKUP_BUCKET: 'slipway-local-backups',
+      IS_OFFLINE: 'true',
+      SLIPWAY_STATE_DIR: stateDir,
+      AWS_REGION: 'us-east-1',
+      // Nothing leaves the machine: every AWS call would go to a closed local port.
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    };
+
+    const emptyEntry = join(work, 'empty.ts');
+    writeFileSync(emptyEntry, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
+    const emptyBundle = join(work, 'empty', 'index.mjs');
+    const emptySize = await bundle(emptyEntry, emptyBundle, settings);
+
+    const header = [
+      'function',
+      'bundle KiB',
+      '× empty',
+      'cold start ms (median)',
+      'p90',
+      '× empty',
+      'RSS MiB',
+      '× empty',
+      'status',
+    ];
+    const rows: string[][] = [];
+    for (const fn of functions) {
+      const outfile = join(work, fn.name, 'index.mjs');
+      const size = await bundle(fn.entry, outfile, settings);
+      const sampleEvent = join(ROOT, 'events', `http.${kebab(fn.name)}.json`);
+      const eventFile = existsSync(sampleEvent) ? sampleEvent : join(ROOT, 'events', 'http.get-health.json');
+      const own: Sample[] = [];
+      const baseline: Sample[] = [];
+      // Interleaved, so a burst of load on the shared machine hits both sides alike.
+      for (let index = 0; index < runs; index++) {
+        own.push(await coldStart(runner, outfile, eventFile, env));
+        baseline.push(await coldStart(runner, emptyBundle, eventFile, env));
+      }
+      const ownMs = own.map((sample) => sample.totalMs);
+      const baseMs = baseline.map((sample) => sample.totalMs);
+      const ownRss = median(own.map((sample) => sample.rss));
+      const baseRss = median(baseline.map((sample) => sample.rss));
+      rows.push([
+        fn.name,
+        (size / 1024).toFixed(0),
+        ratio(size, emptySize),
+        median(ownMs).toFixed(1),
+        quantile(ownMs, 0.9).toFixed(1),
+        ratio(median(ownMs), median(baseMs)),
+        (ownRss / 1024 / 1024).toFixed(1),
+        ratio(ownRss, baseRss),
+        String(own[0]?.status ?? '-'),
+      ]);
+      process.stderr.write(`measured ${fn.name}\n`);
+    }
+
+    const baselineNote = `Empty handler bundled the same way: ${(emptySize / 1024).toFixed(1)} KiB.`;
+    process.stdout.write(`\n${textTable(header, rows)}\n\n${baselineNote}\n`);
+
+    const body = [
+      `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of the empty handler.`,
+      '',
+      'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. Readiness answers 401 to its sample’s placeholder token, so no network wait is counted; no call leaves the machine.',
+      '',
+      markdownTable(header, rows),
+      '',
+      baselineNote,
+    ].join('\n');
+    const intro =
+      '# Benchmarks\n\nWritten by `npm run bench`. The machines these run on are shared and noisy, so absolute times mean little: every figure is read as a ratio against a baseline measured in the same run.\n';
+    const current = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : intro;
+    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    writeFileSync(REPORT, replaceSection(current, SECTION, body));
+    process.stdout.write(`written to ${REPORT}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(1);
+});
