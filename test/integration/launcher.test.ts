@@ -1,24 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { descendants, freePort, isAlive } from '../support/processes';
-
-interface Launched {
-  child: ChildProcess;
-  output: () => string;
-  dynamodbEndpoint: string;
-  pids: number[];
-}
+import { interrupt, killLaunchers, type Launched, startLauncher } from '../support/launcher';
+import { freePort, isAlive } from '../support/processes';
 
 const adminToken = mintToken();
 const viewerToken = mintToken();
 let stateDir: string;
 let httpPort: number;
 let lambdaPort: number;
-const started: ChildProcess[] = [];
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -37,33 +30,10 @@ function cleanEnv(): NodeJS.ProcessEnv {
   };
 }
 
-async function launch(): Promise<Launched> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--stage', 'local'], {
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  const deadline = Date.now() + 180_000;
-  while (!output.includes('Press Ctrl-C to stop.')) {
-    if (child.exitCode !== null) throw new Error(`launcher exited early:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`launcher did not come up:\n${output}`);
-    await new Promise((done) => setTimeout(done, 200));
-  }
-  const dynamodbEndpoint = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
-  return { child, output: () => output, dynamodbEndpoint, pids: descendants(child.pid as number) };
-}
-
-async function stop(launched: Launched): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => launched.child.once('exit', (code) => resolve(code)));
-  launched.child.kill('SIGINT');
-  return exited;
+async function launch(): Promise<Launched & { dynamodbEndpoint: string }> {
+  const launcher = await startLauncher(['--stage', 'local'], cleanEnv());
+  const dynamodbEndpoint = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(launcher.output())?.[1] ?? '';
+  return { ...launcher, dynamodbEndpoint };
 }
 
 /** Live processes among `pids` once they have had a few seconds to exit (stdin-driven helpers end on EOF). */
@@ -104,12 +74,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  // A failed assertion must not leave a launcher running.
-  for (const child of started) {
-    for (const pid of [...descendants(child.pid as number), child.pid as number]) {
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    }
-  }
+  killLaunchers();
   rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -165,7 +130,7 @@ describe('npm start launcher', () => {
       );
     } finally {
       // And the launcher is stopped with Ctrl-C
-      expect(await stop(first)).toBe(0);
+      expect(await interrupt(first)).toBe(0);
     }
 
     // Then every process it started is gone and the port is closed
@@ -184,7 +149,7 @@ describe('npm start launcher', () => {
       );
       expect(Item?.value).toEqual({ S: 'kept' });
     } finally {
-      expect(await stop(second)).toBe(0);
+      expect(await interrupt(second)).toBe(0);
     }
     expect(await survivors(second.pids)).toEqual([]);
   });
