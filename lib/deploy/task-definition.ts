@@ -1,0 +1,71 @@
+import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import { Unprocessable } from '../errors';
+
+/**
+ * The next task definition revision: the one the service runs now, with only
+ * the target containers' images changed, pinned by digest so that what was
+ * approved is exactly what runs.
+ */
+
+/** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not take. */
+export const DESCRIBE_ONLY_FIELDS = [
+  'taskDefinitionArn',
+  'revision',
+  'status',
+  'requiresAttributes',
+  'compatibilities',
+  'registeredAt',
+  'registeredBy',
+  'deregisteredAt',
+] as const satisfies ReadonlyArray<keyof TaskDefinition>;
+
+export interface ImageChange {
+  container: string;
+  from: string | undefined;
+  to: string;
+}
+
+export interface TaskDefinitionPlan {
+  input: RegisterTaskDefinitionCommandInput;
+  changes: ImageChange[];
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** `repository@sha256:…`, whatever the repository reference carried before. */
+export function pinnedImage(repository: string, digest: string): string {
+  if (!DIGEST.test(digest)) throw new Unprocessable(`${digest} is not an image digest (sha256:<64 hex digits>)`);
+  return `${repository}@${digest}`;
+}
+
+export function planTaskDefinition(
+  current: TaskDefinition,
+  tags: Tag[] | undefined,
+  target: { containers: string[]; repository: string; digest: string },
+): TaskDefinitionPlan {
+  const image = pinnedImage(target.repository, target.digest);
+  const definitions = current.containerDefinitions ?? [];
+  const missing = target.containers.filter((name) => !definitions.some((definition) => definition.name === name));
+  if (missing.length > 0) {
+    throw new Unprocessable(
+      `task definition ${current.family ?? ''} has no container named ${missing.join(', ')} (it has ${definitions
+        .map((definition) => definition.name)
+        .join(', ')})`,
+      { details: { missing } },
+    );
+  }
+
+  const changes: ImageChange[] = [];
+  const containerDefinitions = definitions.map((definition) => {
+    if (!definition.name || !target.containers.includes(definition.name)) return definition;
+    changes.push({ container: definition.name, from: definition.image, to: image });
+    return { ...definition, image };
+  });
+
+  const copy: Record<string, unknown> = { ...current };
+  for (const field of DESCRIBE_ONLY_FIELDS) delete copy[field];
+  const input = { ...copy, containerDefinitions } as RegisterTaskDefinitionCommandInput;
+  // RegisterTaskDefinition refuses an empty tag list; tags are re-attached only when there are some.
+  if (tags && tags.length > 0) input.tags = tags;
+  return { input, changes };
+}
