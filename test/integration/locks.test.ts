@@ -1,0 +1,64 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createClient } from '../../lib/aws/clients';
+import { Conflict } from '../../lib/errors';
+import type { CloudFormationResource } from '../../lib/local/definitions';
+import { ensureStateTable } from '../../lib/local/provision';
+import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
+import { EnvironmentLocks } from '../../lib/store/locks';
+import { resourcesFragment } from '../support/resources';
+
+let dynamodb: EmbeddedServer;
+let locks: EnvironmentLocks;
+
+beforeAll(async () => {
+  dynamodb = await startDynalite(undefined);
+  const client = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  const table = resourcesFragment('resources/state-table.yml', 'slipway-locks-test')
+    .StateTable as CloudFormationResource;
+  await ensureStateTable(client, table, () => undefined);
+  locks = new EnvironmentLocks(DynamoDBDocumentClient.from(client), 'slipway-locks-test');
+});
+
+afterAll(() => dynamodb.close());
+
+const lock = (deploymentId: string, environment = 'production') => ({
+  app: 'shop',
+  environment,
+  deploymentId,
+  acquiredAt: '2026-11-22T03:00:00.000Z',
+});
+
+describe('environment locks on the state table', () => {
+  it('lets exactly one of 50 concurrent deployments take the lock; the 49 others learn who holds it', async () => {
+    // Given 50 deployments asking for one environment at once
+    const attempts = Array.from({ length: 50 }, (_, index) => locks.acquire(lock(`dep-${index}`, 'race')));
+
+    // When they all settle
+    const results = await Promise.allSettled(attempts);
+
+    // Then one won and 49 got a Conflict naming the winner
+    const won = results.flatMap((result, index) => (result.status === 'fulfilled' ? [`dep-${index}`] : []));
+    expect(won).toHaveLength(1);
+    const refusals = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    expect(refusals).toHaveLength(49);
+    for (const refusal of refusals) {
+      expect(refusal.reason).toBeInstanceOf(Conflict);
+      expect(refusal.reason.message).toBe(`shop/race already has a deployment in flight: ${won[0]}`);
+      expect(refusal.reason.details).toEqual({ inFlight: won[0] });
+    }
+  });
+
+  it('is released only by its holder, and can then be taken again', async () => {
+    await locks.acquire(lock('dep-a'));
+    expect(await locks.release('shop', 'production', 'dep-b')).toBe(false);
+    await expect(locks.acquire(lock('dep-c'))).rejects.toThrow('already has a deployment in flight: dep-a');
+    expect(await locks.release('shop', 'production', 'dep-a')).toBe(true);
+    expect(await locks.release('shop', 'production', 'dep-a')).toBe(false);
+    await expect(locks.acquire(lock('dep-c'))).resolves.toBeUndefined();
+  });
+
+  it('keeps environments apart', async () => {
+    await locks.acquire(lock('dep-s', 'staging'));
+    await expect(locks.acquire(lock('dep-q', 'qa'))).resolves.toBeUndefined();
+  });
+});
