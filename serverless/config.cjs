@@ -11,6 +11,7 @@ module.exports = async ({ resolveVariable }) => {
     return {
       stage,
       tokensSecretArn: secretArn(config.auth.tokensSecret),
+      ...managedResources(config),
     };
   } catch (error) {
     // Serverless prints the message; the cause (a zod error) is noise here.
@@ -25,5 +26,33 @@ function secretArn(nameOrArn) {
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
   return {
     'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${nameOrArn}-??????`,
+  };
+}
+
+// IAM needs at least one resource per statement; with no app configured, this ARN matches nothing.
+const NOTHING = 'arn:aws:ecs:none:000000000000:service/none/none';
+
+const ecsArn = (resource) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
+});
+
+// The ECS services and ECR repositories config/<stage>.yml names: what the deploy functions may touch.
+function managedResources(config) {
+  const environments = Object.values(config.apps).flatMap((app) => Object.values(app.environments));
+  const clusterName = (cluster) => cluster.split('/').at(-1);
+  const unique = (values) => [...new Map(values.map((value) => [JSON.stringify(value), value])).values()];
+  const orNothing = (values) => (values.length > 0 ? unique(values) : [NOTHING]);
+  const repositories = Object.values(config.apps).flatMap((app) => {
+    const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(app.repository);
+    return match ? [{ 'Fn::Sub': `arn:\${AWS::Partition}:ecr:${match[2]}:${match[1]}:repository/${match[3]}` }] : [];
+  });
+  return {
+    serviceArns: orNothing(environments.map((env) => ecsArn(`service/${clusterName(env.cluster)}/${env.service}`))),
+    clusterArns: orNothing(environments.map((env) => ecsArn(`cluster/${clusterName(env.cluster)}`))),
+    serviceDeploymentArns: orNothing(
+      environments.map((env) => ecsArn(`service-deployment/${clusterName(env.cluster)}/${env.service}/*`)),
+    ),
+    taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`))),
+    repositoryArns: repositories.length > 0 ? unique(repositories) : ['arn:aws:ecr:none:000000000000:repository/none'],
   };
 }

@@ -1,7 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../observability';
 import { type Env, endpointFor, regionFrom, type ServiceId } from './endpoints';
@@ -60,6 +63,9 @@ export const createClient = {
   s3: (env?: Env) => new S3Client(s3ClientConfig(env)),
   secretsManager: (env?: Env) => new SecretsManagerClient(clientConfig('secretsmanager', env)),
   ecs: (env?: Env) => new ECSClient(clientConfig('ecs', env)),
+  ecr: (env?: Env) => new ECRClient(clientConfig('ecr', env)),
+  sns: (env?: Env) => new SNSClient(clientConfig('sns', env)),
+  sqs: (env?: Env) => new SQSClient(clientConfig('sqs', env)),
 } satisfies Record<string, Factory<unknown>>;
 
 /** One traced client per service per container, made on first use. */
@@ -81,4 +87,7 @@ export const clients = {
   s3: once(() => createClient.s3()),
   secretsManager: once(() => createClient.secretsManager()),
   ecs: once(() => createClient.ecs()),
+  ecr: once(() => createClient.ecr()),
+  sns: once(() => createClient.sns()),
+  sqs: once(() => createClient.sqs()),
 };

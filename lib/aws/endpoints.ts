@@ -11,6 +11,7 @@ export type ServiceId =
   | 'rds'
   | 'cloudwatch'
   | 'sns'
+  | 'sqs'
   | 'eventbridge';
 
 const ENV_SUFFIX: Record<ServiceId, string> = {
@@ -22,6 +23,7 @@ const ENV_SUFFIX: Record<ServiceId, string> = {
   rds: 'RDS',
   cloudwatch: 'CLOUDWATCH',
   sns: 'SNS',
+  sqs: 'SQS',
   eventbridge: 'EVENTBRIDGE',
 };
 

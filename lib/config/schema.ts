@@ -19,7 +19,7 @@ function expects(description: string) {
   };
 }
 
-const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 const NAME_RULE = 'lowercase letters, digits and dashes, starting with a letter, at most 63 characters';
 const nameDescription = `a name of ${NAME_RULE}`;
 const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
@@ -125,6 +125,9 @@ const environment = z.strictObject(
     bakeMinutes: nonNegativeInt().default(0).describe('Minutes after a deployment during which an alarm rolls it back'),
     health: z.array(healthCheck, expects('a list of health checks')).default([]),
     alarms: z.array(z.string(expects('a CloudWatch alarm name')), expects('a list of alarm names')).default([]),
+    maxDesiredCount: boundedInt(0, 5_000)
+      .default(10)
+      .describe('Upper bound for POST .../scale: the most tasks this environment may be scaled to'),
   },
   expects('an environment {cluster, service, ...}'),
 );
@@ -216,6 +219,25 @@ export const configSchema = z
         },
         expects('an auth section {tokensSecret}'),
       ),
+      deployments: z
+        .strictObject(
+          {
+            keepRevisions: boundedInt(2, 1_000)
+              .default(10)
+              .describe('Task definition revisions Slipway registered that it keeps per environment'),
+            timeoutMinutes: boundedInt(10, 1_440)
+              .default(60)
+              .describe('A deployment with no outcome after this long ends TIMED_OUT'),
+            settleAfterMinutes: boundedInt(1, 120)
+              .default(10)
+              .describe('The reconciler asks ECS about in-flight deployments older than this'),
+            approvalHours: boundedInt(1, 720)
+              .default(24)
+              .describe('A deployment waiting for approval longer than this ends EXPIRED'),
+          },
+          expects('a deployments section {keepRevisions, timeoutMinutes, settleAfterMinutes, approvalHours}'),
+        )
+        .default({ keepRevisions: 10, timeoutMinutes: 60, settleAfterMinutes: 10, approvalHours: 24 }),
       notifications: z
         .strictObject({ slackWebhookSecret: secretReference.optional() }, expects('a notifications section'))
         .default({}),

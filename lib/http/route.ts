@@ -33,6 +33,7 @@ export interface RouteRequest<Body, Path, Query> {
   requestId: string;
   method: string;
   rawPath: string;
+  context: Context | undefined;
 }
 
 export interface RouteResult {
@@ -139,7 +140,7 @@ export function httpRoute<
   deps: RouteDeps,
   handle: (request: RouteRequest<Infer<Body>, Infer<Path>, Infer<Query>>) => Promise<RouteResult>,
 ): HttpHandler {
-  const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const core = async (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers = lowerCaseHeaders(event.headers);
     const principal = await authenticate(spec.access, headers, deps.tokens);
     if (principal) logger.appendKeys({ principal: principal.name });
@@ -152,6 +153,7 @@ export function httpRoute<
       requestId: event.requestContext?.requestId ?? 'unknown',
       method: event.requestContext?.http?.method ?? 'GET',
       rawPath: event.rawPath ?? '/',
+      context,
     };
     const result = await handle(request);
     return json(result.status, result.body, result.headers);

@@ -10,6 +10,10 @@ export interface RuntimeEnvironment {
   stateTable: string;
   backupBucket: string;
   version: string;
+  /** Where deployment state changes are published; absent where no topic exists (npm start). */
+  notificationsTopicArn: string | undefined;
+  /** Where events that cannot be handled are kept. */
+  deadLetterQueueUrl: string | undefined;
   /** True under `npm start` (serverless-offline), never in a deployed function. */
   offline: boolean;
   /** Where `npm start` keeps this stage's local state (tokens file, embedded servers' data). */
@@ -32,6 +36,8 @@ export function readEnvironment(env: Env = process.env): RuntimeEnvironment {
     stateTable: required(env, 'STATE_TABLE'),
     backupBucket: required(env, 'BACKUP_BUCKET'),
     version: env.SLIPWAY_VERSION ?? '0.0.0',
+    notificationsTopicArn: env.NOTIFICATIONS_TOPIC_ARN || undefined,
+    deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL || undefined,
     offline,
     localStateDir: offline && stateDir ? (isAbsolute(stateDir) ? stateDir : join(process.cwd(), stateDir)) : undefined,
   };

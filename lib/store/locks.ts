@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+} from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '../errors';
 
 /**
@@ -13,6 +19,8 @@ export interface EnvironmentLock {
   deploymentId: string;
   acquiredAt: string;
 }
+
+const IN_FLIGHT_PARTITION = 'INFLIGHT';
 
 export const lockKey = (app: string, environment: string) => ({ pk: `LOCK#${app}#${environment}`, sk: 'LOCK' });
 
@@ -28,7 +36,14 @@ export class EnvironmentLocks {
       await this.documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...lockKey(lock.app, lock.environment), ...lock, kind: 'lock' },
+          Item: {
+            ...lockKey(lock.app, lock.environment),
+            ...lock,
+            kind: 'lock',
+            // Every held lock sits in one partition of the index, so the reconciler lists them without a scan.
+            environmentKey: IN_FLIGHT_PARTITION,
+            environmentSortKey: `${lock.acquiredAt}#${lock.app}#${lock.environment}`,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -43,6 +58,27 @@ export class EnvironmentLocks {
         { details: { inFlight: holder ?? null } },
       );
     }
+  }
+
+  /** Every lock held now, oldest first. */
+  async list(): Promise<EnvironmentLock[]> {
+    const locks: EnvironmentLock[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: 'byEnvironment',
+        KeyConditionExpression: 'environmentKey = :inflight',
+        ExpressionAttributeValues: { ':inflight': IN_FLIGHT_PARTITION },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const { app, environment, deploymentId, acquiredAt } = item as EnvironmentLock;
+        locks.push({ app, environment, deploymentId, acquiredAt });
+      }
+    }
+    return locks;
   }
 
   /** Who holds the lock now; endpoints without ReturnValuesOnConditionCheckFailure (dynalite) are asked directly. */

@@ -62,3 +62,28 @@ describe('environment locks on the state table', () => {
     await expect(locks.acquire(lock('dep-q', 'qa'))).resolves.toBeUndefined();
   });
 });
+
+describe('listing the locks held', () => {
+  it('lists every held lock, oldest first, and forgets released ones', async () => {
+    // Given locks in three environments of another app, one of them released
+    const held = (deploymentId: string, environment: string, acquiredAt: string) => ({
+      app: 'listed',
+      environment,
+      deploymentId,
+      acquiredAt,
+    });
+    await locks.acquire(held('dep-2', 'b', '2026-11-22T05:00:00.000Z'));
+    await locks.acquire(held('dep-1', 'a', '2026-11-22T04:00:00.000Z'));
+    await locks.acquire(held('dep-3', 'c', '2026-11-22T06:00:00.000Z'));
+    await locks.release('listed', 'c', 'dep-3');
+
+    // When the locks are listed
+    const listed = (await locks.list()).filter((lock) => lock.app === 'listed');
+
+    // Then the two held ones come back, oldest first
+    expect(listed).toEqual([
+      held('dep-1', 'a', '2026-11-22T04:00:00.000Z'),
+      held('dep-2', 'b', '2026-11-22T05:00:00.000Z'),
+    ]);
+  });
+});

@@ -84,6 +84,7 @@ describe('parseConfig and loadConfigFile', () => {
       // then
       expect(config).toEqual({
         auth: { tokensSecret: 'slipway/api-tokens', tokenCacheSeconds: 60 },
+        deployments: { keepRevisions: 10, timeoutMinutes: 60, settleAfterMinutes: 10, approvalHours: 24 },
         notifications: {},
         apps: {},
         databases: {},

@@ -16,7 +16,14 @@ describe('EnvironmentLocks against the DynamoDB API', () => {
     await locks.acquire(lock);
     expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
       TableName: 'slipway-prod-state',
-      Item: { pk: 'LOCK#shop#production', sk: 'LOCK', kind: 'lock', ...lock },
+      Item: {
+        pk: 'LOCK#shop#production',
+        sk: 'LOCK',
+        kind: 'lock',
+        ...lock,
+        environmentKey: 'INFLIGHT',
+        environmentSortKey: `${lock.acquiredAt}#shop#production`,
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });

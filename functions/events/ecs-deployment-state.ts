@@ -1,0 +1,32 @@
+import { clients } from '../../lib/aws/clients';
+import type { Deployments } from '../../lib/deploy/deployments';
+import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
+import { logger } from '../../lib/observability';
+import { runtime } from '../../lib/runtime';
+import { deployments } from '../../lib/runtime/deployments';
+
+export interface EcsDeploymentStateDeps extends EventHandlerDeps {
+  deployments: Pick<Deployments, 'onEcsEvent'>;
+}
+
+/** `ECS Deployment State Change` → the outcome of the deployment it concerns, if any. */
+export function makeHandler(deps: EcsDeploymentStateDeps) {
+  return eventHandler({ name: 'ecsDeploymentState', schema: ecsDeploymentEvent }, deps, async (event) => {
+    const outcome = await deps.deployments.onEcsEvent(event);
+    logger.info(outcome.applied ? 'deployment outcome applied' : 'event changed nothing', {
+      eventId: event.id,
+      eventName: event.detail.eventName,
+      ecsDeploymentId: event.detail.deploymentId,
+      ...outcome,
+    });
+    return outcome;
+  });
+}
+
+function defaultDeps(): EcsDeploymentStateDeps {
+  return { deployments: deployments(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+}
+
+export const handler = makeHandler(defaultDeps());

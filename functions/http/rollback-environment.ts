@@ -1,0 +1,13 @@
+import { environmentPath, operationBody } from '../../lib/deploy/api';
+import { common, deploymentRequestRoute } from '../../lib/deploy/routes';
+import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+
+export function makeHandler(deps: DeploymentRouteDeps) {
+  return deploymentRequestRoute(
+    { name: 'rollbackEnvironment', body: operationBody, path: environmentPath },
+    deps,
+    ({ body, path }) => ({ app: path.app, environment: path.env, target: { kind: 'rollback' }, ...common(body) }),
+  );
+}
+
+export const handler = makeHandler(deploymentRouteDeps());

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { Principal } from '../auth/tokens';
+import { NAME_PATTERN } from '../config/schema';
+import type { RouteResult } from '../http/route';
+import type { RequestOutcome } from './deployments';
+import type { Requester } from './records';
+
+/** The deployment routes' inputs: what the handlers validate, and later what the OpenAPI document is made from. */
+
+const name = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `is required: expected ${what}` : `expected ${what}`) })
+    .regex(NAME_PATTERN, `expected ${what}: lowercase letters, digits and dashes, starting with a letter`);
+
+const reason = z
+  .string({ error: 'expected a string' })
+  .trim()
+  .min(1, 'expected a non-empty reason')
+  .max(500, 'expected at most 500 characters');
+const dryRun = z.boolean({ error: 'expected true or false' });
+
+// Docker's tag grammar.
+const tag = z
+  .string({ error: 'expected an image tag' })
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag such as 1.4.2 or develop-3f2a1c');
+const digest = z
+  .string({ error: 'expected an image digest' })
+  .regex(/^sha256:[0-9a-f]{64}$/, 'expected an image digest sha256:<64 hex digits>');
+
+export const createDeploymentBody = z
+  .strictObject(
+    {
+      app: name('an app name'),
+      environment: name('an environment name'),
+      tag: tag.optional(),
+      digest: digest.optional(),
+      reason: reason.optional(),
+      dryRun: dryRun.optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'expected a JSON object',
+    },
+  )
+  .superRefine((body, ctx) => {
+    if ((body.tag === undefined) === (body.digest === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [body.tag === undefined ? 'tag' : 'digest'],
+        message:
+          body.tag === undefined
+            ? 'is required: give exactly one of tag or digest'
+            : 'give exactly one of tag or digest, not both',
+      });
+    }
+  });
+
+const operation = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(
+    { reason: reason.optional(), dryRun: dryRun.optional(), ...shape },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'expected a JSON object',
+    },
+  );
+
+export const operationBody = operation({});
+export const promoteBody = operation({ from: name('an environment name').optional() });
+export const scaleBody = operation({
+  desiredCount: z
+    .number({
+      error: (issue) =>
+        issue.input === undefined ? 'is required: expected an integer >= 0' : 'expected an integer >= 0',
+    })
+    .int('expected an integer >= 0')
+    .min(0, 'expected an integer >= 0'),
+});
+
+export const deploymentPath = z.object({
+  id: z.string().regex(/^dep-[0-9a-f-]{36}$/, 'expected a deployment id such as dep-5b0c2c4e-…'),
+});
+export const environmentPath = z.object({ app: name('an app name'), env: name('an environment name') });
+
+export const historyQuery = z.strictObject(
+  {
+    limit: z.coerce
+      .number({ error: 'expected an integer from 1 to 100' })
+      .int('expected an integer from 1 to 100')
+      .min(1, 'expected an integer from 1 to 100')
+      .max(100, 'expected an integer from 1 to 100')
+      .default(20),
+    cursor: z.string().max(2_048, 'expected a cursor from a previous page').optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown parameter(s) ${issue.keys.join(', ')}`
+        : 'expected query parameters',
+  },
+);
+
+export function requesterOf(principal: Principal | undefined): Requester {
+  return { name: principal?.name ?? 'anonymous', kind: 'token' };
+}
+
+/** 202 with the record and where to follow it, or 200 with the plan of a dry run. */
+export function outcomeResponse(outcome: RequestOutcome): RouteResult {
+  if (outcome.dryRun) return { status: 200, body: { dryRun: true, plan: outcome.plan } };
+  return {
+    status: 202,
+    body: { deployment: outcome.deployment },
+    headers: { location: `/v1/deployments/${outcome.deployment.id}` },
+  };
+}

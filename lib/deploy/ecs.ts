@@ -1,0 +1,155 @@
+import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  type Service,
+  type Tag,
+  type TaskDefinition,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { Conflict, Unprocessable, UpstreamFailed } from '../errors';
+
+/** The ECR and ECS reads and inputs a deployment is made of. */
+
+const ECR_URI = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+export interface EcrRepository {
+  registryId: string;
+  region: string;
+  repositoryName: string;
+}
+
+export function ecrRepository(uri: string): EcrRepository | undefined {
+  const match = ECR_URI.exec(uri);
+  return match?.[1] && match[2] && match[3]
+    ? { registryId: match[1], region: match[2], repositoryName: match[3] }
+    : undefined;
+}
+
+/** The digest an image reference is pinned to (`repo@sha256:…`), if it is. */
+export function digestOf(image: string | undefined): string | undefined {
+  const digest = image?.split('@')[1];
+  return digest && DIGEST.test(digest) ? digest : undefined;
+}
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+
+/**
+ * The digest to deploy. A tag is resolved once, here, so what is approved is what runs;
+ * a digest is checked to exist. Repositories outside ECR can be deployed by digest only.
+ */
+export async function resolveImage(
+  ecrFor: (region: string) => ECRClient,
+  repository: string,
+  reference: { tag: string } | { digest: string },
+): Promise<{ digest: string; tag?: string }> {
+  const ecr = ecrRepository(repository);
+  if (!ecr) {
+    if ('digest' in reference) return { digest: reference.digest };
+    throw new Unprocessable(
+      `${repository} is not an ECR repository, so tag ${reference.tag} cannot be resolved; deploy by digest`,
+      { details: { repository, tag: reference.tag } },
+    );
+  }
+  const imageId = 'tag' in reference ? { imageTag: reference.tag } : { imageDigest: reference.digest };
+  const what = 'tag' in reference ? `tag ${reference.tag}` : `digest ${reference.digest}`;
+  try {
+    const { imageDetails } = await ecrFor(ecr.region).send(
+      new DescribeImagesCommand({
+        registryId: ecr.registryId,
+        repositoryName: ecr.repositoryName,
+        imageIds: [imageId],
+      }),
+    );
+    const digest = imageDetails?.[0]?.imageDigest;
+    if (!digest) throw new Unprocessable(`repository ${ecr.repositoryName} has no image with ${what}`);
+    return 'tag' in reference ? { digest, tag: reference.tag } : { digest };
+  } catch (error) {
+    if (error instanceof Unprocessable) throw error;
+    const name = errorName(error);
+    if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') {
+      throw new Unprocessable(
+        name === 'RepositoryNotFoundException'
+          ? `repository ${ecr.repositoryName} does not exist in registry ${ecr.registryId} (${ecr.region})`
+          : `repository ${ecr.repositoryName} has no image with ${what}`,
+        { cause: error, details: { repository: ecr.repositoryName, ...imageId } },
+      );
+    }
+    throw new UpstreamFailed(`ECR DescribeImages failed (${name})`, { cause: error });
+  }
+}
+
+export async function describeService(ecs: ECSClient, cluster: string, service: string): Promise<Service> {
+  let described: Service | undefined;
+  try {
+    const { services } = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
+    described = services?.[0];
+  } catch (error) {
+    throw new UpstreamFailed(`ECS DescribeServices failed (${errorName(error)})`, { cause: error });
+  }
+  if (!described || described.status === 'INACTIVE') {
+    throw new Unprocessable(`ECS service ${service} does not exist in cluster ${cluster}`, {
+      details: { cluster, service },
+    });
+  }
+  return described;
+}
+
+/** Slipway drives rolling updates; a service whose deployments another controller owns is refused. */
+export function assertRollingUpdates(service: Service): void {
+  const controller = service.deploymentController?.type ?? 'ECS';
+  if (controller === 'CODE_DEPLOY' || controller === 'EXTERNAL') {
+    throw new Conflict(
+      `service ${service.serviceName} uses the ${controller} deployment controller; Slipway deploys only services with the ECS (rolling update) controller`,
+      { details: { deploymentController: controller } },
+    );
+  }
+}
+
+export function primaryDeploymentId(service: Service): string | undefined {
+  return service.deployments?.find((deployment) => deployment.status === 'PRIMARY')?.id;
+}
+
+export async function describeTaskDefinition(
+  ecs: ECSClient,
+  taskDefinition: string,
+): Promise<{ taskDefinition: TaskDefinition; tags: Tag[] | undefined }> {
+  try {
+    const described = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
+    if (!described.taskDefinition) throw new Error('DescribeTaskDefinition returned no task definition');
+    return { taskDefinition: described.taskDefinition, tags: described.tags };
+  } catch (error) {
+    throw new UpstreamFailed(`ECS DescribeTaskDefinition failed for ${taskDefinition} (${errorName(error)})`, {
+      cause: error,
+    });
+  }
+}
+
+/** Images of the named containers, as the task definition has them. */
+export function containerImages(taskDefinition: TaskDefinition, containers: string[]): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const definition of taskDefinition.containerDefinitions ?? []) {
+    if (definition.name && definition.image && containers.includes(definition.name)) {
+      images[definition.name] = definition.image;
+    }
+  }
+  return images;
+}
+
+/**
+ * The deployment settings for UpdateService: the service's own, with the circuit breaker
+ * rolling back on failure and the environment's alarms, so ECS itself undoes a bad release.
+ */
+export function deploymentConfiguration(
+  service: Service,
+  alarmNames: string[],
+): NonNullable<UpdateServiceCommandInput['deploymentConfiguration']> {
+  const current = service.deploymentConfiguration ?? {};
+  return {
+    ...current,
+    deploymentCircuitBreaker: { enable: true, rollback: true },
+    ...(alarmNames.length > 0 ? { alarms: { alarmNames, enable: true, rollback: true } } : {}),
+  };
+}

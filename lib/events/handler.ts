@@ -1,0 +1,50 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { correlationIdPaths, logger, metrics, tracer } from '../observability';
+import type { DeadLetterEvent, DeadLetters } from './dead-letter';
+
+export interface EventHandlerDeps {
+  deadLetters: DeadLetters;
+}
+
+export type EventResult<R> = { handled: true; result: R } | { handled: false; deadLettered: true; reason: string };
+
+/**
+ * An EventBridge-triggered function: the middy chain (tracer, logger with the event id,
+ * metrics) around a plain async function. An event that does not match the schema is
+ * logged with its id and kept in the dead-letter queue; it is never retried, never lost.
+ * Anything the handler throws is left to Lambda's retries and on-failure destination.
+ */
+export function eventHandler<Schema extends z.ZodType, R>(
+  spec: { name: string; schema: Schema },
+  deps: EventHandlerDeps,
+  handle: (event: z.output<Schema>, context: Context) => Promise<R>,
+) {
+  const core = async (event: unknown, context: Context): Promise<EventResult<R>> => {
+    metrics.addDimension('Handler', spec.name);
+    const parsed = spec.schema.safeParse(event);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      const reason = `${spec.name} cannot handle this event: ${first ? `${first.path.join('.') || 'event'}: ${first.message}` : 'invalid'}`;
+      const eventId = (event as { id?: unknown } | null)?.id;
+      logger.warn('event rejected', { eventId, reason, issues: parsed.error.issues.slice(0, 5) });
+      metrics.addMetric('EventsDeadLettered', MetricUnit.Count, 1);
+      const letter = (event !== null && typeof event === 'object' ? event : { value: event }) as DeadLetterEvent;
+      await deps.deadLetters.send(letter, reason);
+      return { handled: false, deadLettered: true, reason };
+    }
+    metrics.addMetric('EventsHandled', MetricUnit.Count, 1);
+    return { handled: true, result: await handle(parsed.data, context) };
+  };
+
+  return middy<unknown, EventResult<R>, Error, Context>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.eventBridge, resetKeys: true }))
+    .use(logMetrics(metrics))
+    .handler(core);
+}

@@ -1,0 +1,59 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { TokenSource } from '../auth/token-source';
+import { clients, createClient } from '../aws/clients';
+import { regionFrom } from '../aws/endpoints';
+import { Deployments } from '../deploy/deployments';
+import { dynamoDbIdempotency, type Idempotency } from '../http/idempotency';
+import { snsPublisher } from '../notify/publisher';
+import { tracer } from '../observability';
+import { DeploymentStore } from '../store/deployments';
+import { EnvironmentLocks } from '../store/locks';
+import { runtime } from '.';
+
+/** What the deployment routes and event handlers are built from, once per container. */
+export interface DeploymentRouteDeps {
+  tokens: TokenSource;
+  deployments: Deployments;
+  idempotency: Idempotency;
+}
+
+let cached: Deployments | undefined;
+
+/** Repositories may live in another region than the control plane: one ECR client per region. */
+function ecrClients(): (region: string) => ECRClient {
+  const byRegion = new Map<string, ECRClient>();
+  return (region) => {
+    let client = byRegion.get(region);
+    if (!client) {
+      client =
+        region === regionFrom()
+          ? clients.ecr()
+          : tracer.captureAWSv3Client(createClient.ecr({ ...process.env, AWS_REGION: region }));
+      byRegion.set(region, client);
+    }
+    return client;
+  };
+}
+
+export function deployments(): Deployments {
+  if (cached) return cached;
+  const { env, config } = runtime();
+  cached = new Deployments({
+    config,
+    store: new DeploymentStore(clients.documents(), env.stateTable),
+    locks: new EnvironmentLocks(clients.documents(), env.stateTable),
+    ecs: clients.ecs(),
+    ecrFor: ecrClients(),
+    publisher: snsPublisher(clients.sns(), env.notificationsTopicArn),
+  });
+  return cached;
+}
+
+export function deploymentRouteDeps(): DeploymentRouteDeps {
+  const { env, tokens } = runtime();
+  return {
+    tokens,
+    deployments: deployments(),
+    idempotency: dynamoDbIdempotency(clients.dynamodb(), env.stateTable),
+  };
+}

@@ -1,0 +1,690 @@
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { makeHandler as makeApprove } from '../../functions/http/approve-deployment';
+import { makeHandler as makeCancel } from '../../functions/http/cancel-deployment';
+import { makeHandler as makeCreate } from '../../functions/http/create-deployment';
+import { makeHandler as makeGetDeployment } from '../../functions/http/get-deployment';
+import { makeHandler as makeGetEnvironment } from '../../functions/http/get-environment';
+import { makeHandler as makeListDeployments } from '../../functions/http/list-deployments';
+import { makeHandler as makePromote } from '../../functions/http/promote-environment';
+import { makeHandler as makeRollback } from '../../functions/http/rollback-environment';
+import { makeHandler as makeScale } from '../../functions/http/scale-environment';
+import { createClient } from '../../lib/aws/clients';
+import { configSchema } from '../../lib/config/schema';
+import { Deployments } from '../../lib/deploy/deployments';
+import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
+import type { DeploymentRecord } from '../../lib/deploy/records';
+import { dynamoDbIdempotency } from '../../lib/http/idempotency';
+import type { CloudFormationResource } from '../../lib/local/definitions';
+import { ensureStateTable } from '../../lib/local/provision';
+import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
+import { snsPublisher } from '../../lib/notify/publisher';
+import { DeploymentStore } from '../../lib/store/deployments';
+import { EnvironmentLocks } from '../../lib/store/locks';
+import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
+import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
+import { resourcesFragment } from '../support/resources';
+
+const TABLE = 'slipway-deployments-test';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
+
+const config = configSchema.parse({
+  auth: { tokensSecret: 'slipway/api-tokens' },
+  apps: {
+    shop: {
+      repository: REPOSITORY,
+      containers: ['backend'],
+      environments: {
+        staging: { cluster: 'shop-staging', service: 'backend' },
+        production: {
+          cluster: 'shop-prod',
+          service: 'backend',
+          approvals: 2,
+          promoteFrom: 'staging',
+          alarms: ['shop-production-availability'],
+          maxDesiredCount: 6,
+        },
+      },
+    },
+  },
+});
+
+let dynamodb: EmbeddedServer;
+let documents: DynamoDBDocumentClient;
+let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let aws: FakeAws;
+const mockSns = () => mockClient(SNSClient);
+let sns: ReturnType<typeof mockSns>;
+let clock: Date;
+let tableCounter = 0;
+let deployments: Deployments;
+let store: DeploymentStore;
+let locks: EnvironmentLocks;
+
+const tokens = memoryTokenSource();
+const alice = tokens.add('alice', ['deployer']);
+const bob = tokens.add('bob', ['approver']);
+const carol = tokens.add('carol', ['approver']);
+const dave = tokens.add('dave', ['deployer', 'approver']);
+
+beforeAll(async () => {
+  dynamodb = await startDynalite(undefined);
+  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
+});
+
+afterAll(() => dynamodb.close());
+
+// Each test gets its own table, so locks and histories never leak between tests.
+beforeEach(async () => {
+  tableCounter += 1;
+  const tableName = `${TABLE}-${tableCounter}`;
+  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
+  await ensureStateTable(dynamoClient, table, () => undefined);
+  aws = fakeAws();
+  sns = mockSns();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  clock = new Date('2026-11-23T10:00:00.000Z');
+  store = new DeploymentStore(documents, tableName);
+  locks = new EnvironmentLocks(documents, tableName);
+  let ids = 0;
+  deployments = new Deployments({
+    config,
+    store,
+    locks,
+    ecs: new ECSClient({ region: 'us-east-1' }),
+    ecrFor: (region) => new ECRClient({ region }),
+    publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    now: () => clock,
+    newId: () => {
+      ids += 1;
+      return `dep-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
+    },
+  });
+  routes = buildRoutes(tableName);
+});
+
+afterEach(() => {
+  aws.restore();
+  sns.restore();
+});
+
+let routes: ReturnType<typeof buildRoutes>;
+function buildRoutes(tableName: string) {
+  const deps = {
+    tokens: tokens.source,
+    deployments,
+    idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+  };
+  return {
+    create: makeCreate(deps),
+    get: makeGetDeployment(deps),
+    approve: makeApprove(deps),
+    cancel: makeCancel(deps),
+    environment: makeGetEnvironment(deps),
+    history: makeListDeployments(deps),
+    rollback: makeRollback(deps),
+    promote: makePromote(deps),
+    scale: makeScale(deps),
+  };
+}
+
+function parsed(response: APIGatewayProxyStructuredResultV2) {
+  return { status: response.statusCode, body: JSON.parse(response.body ?? 'null') };
+}
+
+const post = (
+  path: string,
+  routeKey: string,
+  token: string,
+  body: unknown,
+  extra: Parameters<typeof httpEvent>[1] = {},
+) => httpEvent('not-found', { method: 'POST', path, routeKey, token, body, ...extra });
+
+async function deploy(body: Record<string, unknown>, token = alice, headers: Record<string, string> = {}) {
+  const response = await routes.create(
+    post('/v1/deployments', 'POST /v1/deployments', token, body, { headers }),
+    lambdaContext(),
+  );
+  return parsed(response);
+}
+
+async function envOperation(
+  operation: 'rollback' | 'promote' | 'scale',
+  environment: string,
+  body: unknown = {},
+  token = alice,
+) {
+  const path = `/v1/apps/shop/environments/${environment}/${operation}`;
+  const event = post(path, `POST /v1/apps/{app}/environments/{env}/${operation}`, token, body, {
+    pathParameters: { app: 'shop', env: environment },
+  });
+  return parsed(await routes[operation](event, lambdaContext()));
+}
+
+async function decide(id: string, action: 'approve' | 'cancel', token: string) {
+  const event = post(`/v1/deployments/${id}/${action}`, `POST /v1/deployments/{id}/${action}`, token, undefined, {
+    pathParameters: { id },
+  });
+  return parsed(await routes[action](event, lambdaContext()));
+}
+
+const ecsEvent = (event: unknown) => deployments.onEcsEvent(ecsDeploymentEvent.parse(event));
+
+const published = () =>
+  sns.commandCalls(PublishCommand).map((call) => ({
+    state: call.args[0].input.MessageAttributes?.state?.StringValue,
+    app: call.args[0].input.MessageAttributes?.app?.StringValue,
+    environment: call.args[0].input.MessageAttributes?.environment?.StringValue,
+  }));
+
+describe('deploying an image through the HTTP API', () => {
+  it('resolves the tag, registers a revision pinned by digest and starts a rolling update with the circuit breaker', async () => {
+    // Given staging runs revision 41 of shop-backend
+    // When alice deploys tag 1.5.0
+    const { status, body } = await deploy({
+      app: 'shop',
+      environment: 'staging',
+      tag: '1.5.0',
+      reason: 'release 1.5.0',
+    });
+
+    // Then the tag was resolved once, in the repository's own registry
+    expect(status).toBe(202);
+    expect(aws.ecr.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input)).toEqual([
+      { registryId: '123456789012', repositoryName: 'shop-backend', imageIds: [{ imageTag: '1.5.0' }] },
+    ]);
+    // And the revision was built from the running one, with the image pinned by digest
+    expect(aws.ecs.commandCalls(DescribeServicesCommand).map((call) => call.args[0].input)).toEqual([
+      { cluster: 'shop-staging', services: ['backend'] },
+    ]);
+    const running = 'arn:aws:ecs:us-east-1:123456789012:task-definition/shop-backend:41';
+    expect(aws.ecs.commandCalls(DescribeTaskDefinitionCommand).map((call) => call.args[0].input)).toEqual([
+      { taskDefinition: running, include: ['TAGS'] },
+    ]);
+    const registered = aws.ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input;
+    expect(registered?.containerDefinitions?.[0]?.image).toBe(`${REPOSITORY}@${digest('b')}`);
+    expect(registered?.tags).toEqual([
+      { key: 'app', value: 'shop' },
+      { key: 'slipway:managed', value: 'true' },
+    ]);
+    // And UpdateService kept the service's own settings and turned on the circuit breaker with rollback
+    const newRevision = aws.service('shop-staging').taskDefinition;
+    expect(aws.ecs.commandCalls(UpdateServiceCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        cluster: 'shop-staging',
+        service: 'backend',
+        taskDefinition: newRevision,
+        deploymentConfiguration: {
+          deploymentCircuitBreaker: { enable: true, rollback: true },
+          maximumPercent: 200,
+          minimumHealthyPercent: 100,
+        },
+      },
+    ]);
+    // And the record holds who, why, from → to and the PRIMARY ECS deployment
+    const primary = aws.service('shop-staging').deployments[0]?.id;
+    expect(body.deployment).toMatchObject({
+      app: 'shop',
+      environment: 'staging',
+      kind: 'deploy',
+      state: 'IN_PROGRESS',
+      requestedBy: { name: 'alice', kind: 'token' },
+      reason: 'release 1.5.0',
+      from: { taskDefinitionArn: running, digest: digest('1'), ecsDeploymentId: 'ecs-svc/1001' },
+      to: { taskDefinitionArn: newRevision, digest: digest('b'), tag: '1.5.0' },
+      ecsDeploymentId: primary,
+      registeredTaskDefinition: true,
+    });
+    expect(body.deployment.timeline.map((entry: { state: string }) => entry.state)).toEqual([
+      'REQUESTED',
+      'IN_PROGRESS',
+    ]);
+    // And five ECS/ECR calls were all it took
+    expect(aws.ecs.calls().length + aws.ecr.calls().length).toBe(5);
+  });
+
+  it('passes the environment alarms to UpdateService so ECS rolls back on them during the deployment', async () => {
+    // Given production has an alarm, and a restart needs no approval
+    // When alice restarts it
+    await deployments.request({
+      app: 'shop',
+      environment: 'production',
+      target: { kind: 'restart' },
+      requestedBy: { name: 'alice', kind: 'token' },
+    });
+    // Then UpdateService asks for new tasks with the circuit breaker and the alarm, both rolling back
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({
+      cluster: 'shop-prod',
+      service: 'backend',
+      forceNewDeployment: true,
+      deploymentConfiguration: {
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        alarms: { alarmNames: ['shop-production-availability'], enable: true, rollback: true },
+        maximumPercent: 200,
+        minimumHealthyPercent: 100,
+      },
+    });
+  });
+
+  it.each([
+    [{ app: 'nope', environment: 'staging', tag: '1.5.0' }, 404, 'no app named nope'],
+    [{ app: 'shop', environment: 'qa', tag: '1.5.0' }, 404, 'app shop has no environment named qa'],
+    [{ app: 'shop', environment: 'staging' }, 400, 'body.tag: is required: give exactly one of tag or digest'],
+    [
+      { app: 'shop', environment: 'staging', tag: '1.5.0', digest: digest('b') },
+      400,
+      'body.digest: give exactly one of tag or digest, not both',
+    ],
+    [{ app: 'shop', environment: 'staging', tag: '9.9.9' }, 422, 'repository shop-backend has no image with tag 9.9.9'],
+  ])('refuses %j with %i', async (request, status, message) => {
+    const response = await deploy(request);
+    expect(response).toEqual({ status, body: { error: expect.objectContaining({ message }) } });
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('refuses a service whose deployments CodeDeploy controls, and releases the lock', async () => {
+    aws.restore();
+    aws = fakeAws({ controller: 'CODE_DEPLOY' });
+    const response = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    expect(response.status).toBe(409);
+    expect(response.body.error.message).toBe(
+      'service backend uses the CODE_DEPLOY deployment controller; Slipway deploys only services with the ECS (rolling update) controller',
+    );
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('answers a dry run with the plan and changes nothing', async () => {
+    const { status, body } = await deploy({
+      app: 'shop',
+      environment: 'production',
+      digest: digest('c'),
+      dryRun: true,
+    });
+    expect(status).toBe(200);
+    expect(body.plan).toMatchObject({
+      kind: 'deploy',
+      approvalsRequired: 2,
+      changes: [
+        {
+          container: 'backend',
+          from: `${REPOSITORY}@${digest('1')}`,
+          to: `${REPOSITORY}@${digest('c')}`,
+        },
+      ],
+      registerTaskDefinition: { family: 'shop-backend' },
+      updateService: { cluster: 'shop-prod', service: 'backend', taskDefinition: '<registered revision>' },
+    });
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(await locks.holder('shop', 'production')).toBeUndefined();
+    expect((await store.history('shop', 'production')).items).toEqual([]);
+  });
+});
+
+describe('the outcome of a deployment', () => {
+  it('succeeds on SERVICE_DEPLOYMENT_COMPLETED for its ECS deployment, releases the lock and shows in history', async () => {
+    // Given a deployment in progress
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    const id = body.deployment.id;
+
+    // When ECS reports that deployment completed
+    const outcome = await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED'));
+
+    // Then the record succeeded, the lock is free and the history lists it first
+    expect(outcome).toEqual({ applied: true, reason: 'IN_PROGRESS → SUCCEEDED', deploymentId: id });
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+    const history = await routes.history(
+      httpEvent('not-found', {
+        method: 'GET',
+        path: '/v1/apps/shop/environments/staging/deployments',
+        routeKey: 'GET /v1/apps/{app}/environments/{env}/deployments',
+        pathParameters: { app: 'shop', env: 'staging' },
+        token: bob,
+      }),
+      lambdaContext(),
+    );
+    expect(parsed(history).body.deployments.map((record: DeploymentRecord) => [record.id, record.state])).toEqual([
+      [id, 'SUCCEEDED'],
+    ]);
+    // And each state change was published with attributes subscribers filter on
+    expect(published()).toEqual([
+      { state: 'IN_PROGRESS', app: 'shop', environment: 'staging' },
+      { state: 'SUCCEEDED', app: 'shop', environment: 'staging' },
+    ]);
+  });
+
+  it('records FAILED with the reason when ECS reports the deployment failed', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    await ecsEvent(
+      aws.event('shop-staging', 'SERVICE_DEPLOYMENT_FAILED', {
+        reason: 'ECS deployment circuit breaker: tasks failed to start.',
+      }),
+    );
+    const record = await deployments.get(body.deployment.id);
+    expect(record.state).toBe('FAILED');
+    expect(record.failure?.reason).toBe('ECS deployment circuit breaker: tasks failed to start.');
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+  });
+
+  it('is ROLLED_BACK when the circuit breaker rolls it back, whichever of the two events comes first', async () => {
+    for (const order of ['failed-first', 'rollback-first'] as const) {
+      const environment = 'staging';
+      aws.restore();
+      aws = fakeAws();
+      const { body } = await deploy({ app: 'shop', environment, tag: order === 'failed-first' ? '1.5.0' : '1.6.0' });
+      const { failed, rollback } = aws.rollBack(
+        'shop-staging',
+        order === 'failed-first' ? '2026-11-23T10:07:00Z' : '2026-11-23T11:07:00Z',
+      );
+      const events = order === 'failed-first' ? [failed, rollback] : [rollback, failed];
+      for (const event of events) await ecsEvent(event);
+      // And the rollback deployment completing later does not make it a success
+      await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: '2026-11-23T12:00:00Z' }));
+      const record = await deployments.get(body.deployment.id);
+      expect({ order, state: record.state }).toEqual({ order, state: 'ROLLED_BACK' });
+    }
+  });
+
+  it('applies the same event delivered five times, and an older one after it, exactly once', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    const completed = aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: '2026-11-23T10:09:00Z' });
+    const older = aws.event('shop-staging', 'SERVICE_DEPLOYMENT_FAILED', { updatedAt: '2026-11-23T10:08:00Z' });
+    const outcomes = await Promise.all([1, 2, 3, 4, 5].map(() => ecsEvent(completed)));
+    const late = await ecsEvent(older);
+    expect(outcomes.filter((outcome) => outcome.applied)).toHaveLength(1);
+    expect(late.applied).toBe(false);
+    const record = await deployments.get(body.deployment.id);
+    expect(record.state).toBe('SUCCEEDED');
+    expect(record.timeline.filter((entry) => entry.state === 'SUCCEEDED')).toHaveLength(1);
+    expect(published().filter((message) => message.state === 'SUCCEEDED')).toHaveLength(1);
+  });
+
+  it('ignores events for ECS deployments Slipway did not start', async () => {
+    await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    const outcome = await ecsEvent(
+      aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { deploymentId: 'ecs-svc/9999999999' }),
+    );
+    expect(outcome).toEqual({ applied: false, reason: 'no deployment in flight is ECS deployment ecs-svc/9999999999' });
+  });
+});
+
+describe('the reconciler', () => {
+  it('settles a deployment whose event never came from DescribeServiceDeployments, after ten minutes', async () => {
+    // Given a deployment whose completion event was lost
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    const arn = body.deployment.serviceDeploymentArn;
+    aws.serviceDeployments.set(arn, { serviceDeploymentArn: arn, status: 'SUCCESSFUL' });
+
+    // When the reconciler runs five minutes later, it leaves it alone
+    clock = new Date('2026-11-23T10:05:00.000Z');
+    expect(await deployments.reconcile()).toEqual([]);
+
+    // And when it runs at eleven minutes, it asks ECS and settles it
+    clock = new Date('2026-11-23T10:11:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'SUCCEEDED' }]);
+    expect(aws.ecs.commandCalls(DescribeServiceDeploymentsCommand).map((call) => call.args[0].input)).toEqual([
+      { serviceDeploymentArns: [arn] },
+    ]);
+    expect((await deployments.get(body.deployment.id)).state).toBe('SUCCEEDED');
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+  });
+
+  it('ends a deployment with no outcome after the limit as TIMED_OUT, releasing the lock', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    clock = new Date('2026-11-23T10:30:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'still in progress' }]);
+    clock = new Date('2026-11-23T11:00:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'TIMED_OUT' }]);
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+    expect((await deployments.get(body.deployment.id)).state).toBe('TIMED_OUT');
+  });
+});
+
+describe('approvals', () => {
+  it('waits for two distinct approvers, never the requester, before anything touches ECS', async () => {
+    // Given production needs two approvals
+    const { status, body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' }, dave);
+    expect(status).toBe(202);
+    const id = body.deployment.id;
+    expect(body.deployment).toMatchObject({
+      state: 'PENDING_APPROVAL',
+      approvals: { required: 2, deadline: '2026-11-24T10:00:00.000Z', by: [] },
+      to: { digest: digest('b'), tag: '1.5.0' },
+    });
+
+    // When the requester tries to approve it
+    const own = await decide(id, 'approve', dave);
+    // Then it is refused
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toBe(`dave requested deployment ${id} and cannot approve it too`);
+
+    // When bob approves, and again
+    expect((await decide(id, 'approve', bob)).body.deployment.state).toBe('PENDING_APPROVAL');
+    expect((await decide(id, 'approve', bob)).status).toBe(409);
+    // Then nothing was registered or updated on ECS yet
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+
+    // When carol approves too, it starts
+    const started = await decide(id, 'approve', carol);
+    expect(started.status).toBe(200);
+    expect(started.body.deployment).toMatchObject({
+      state: 'IN_PROGRESS',
+      approvals: { by: [{ by: 'bob' }, { by: 'carol' }] },
+      to: { digest: digest('b') },
+    });
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
+
+  it('expires a deployment nobody approved within the deadline, and frees the environment', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' });
+    clock = new Date('2026-11-24T10:00:01.000Z');
+    const late = await decide(body.deployment.id, 'approve', bob);
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toContain('has expired');
+    expect((await deployments.get(body.deployment.id)).state).toBe('EXPIRED');
+    expect(await locks.holder('shop', 'production')).toBeUndefined();
+  });
+
+  it('expires it from the reconciler too', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' });
+    clock = new Date('2026-11-24T10:05:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'EXPIRED' }]);
+  });
+
+  it('lets the requester cancel it, which releases the lock', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' });
+    expect((await deploy({ app: 'shop', environment: 'production', tag: '1.6.0' })).status).toBe(409);
+    const cancelled = await decide(body.deployment.id, 'cancel', alice);
+    expect(cancelled.body.deployment.state).toBe('CANCELLED');
+    expect(await locks.holder('shop', 'production')).toBeUndefined();
+    expect((await deploy({ app: 'shop', environment: 'production', tag: '1.6.0' })).status).toBe(202);
+  });
+});
+
+describe('one deployment in flight per environment', () => {
+  it('accepts exactly one of 50 concurrent requests; the 49 others get 409 naming it', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' })),
+    );
+    const accepted = responses.filter((response) => response.status === 202);
+    const refused = responses.filter((response) => response.status === 409);
+    expect(accepted).toHaveLength(1);
+    expect(refused).toHaveLength(49);
+    const winner = accepted[0]?.body.deployment.id;
+    for (const response of refused) {
+      expect(response.body.error).toEqual({
+        code: 'CONFLICT',
+        message: `shop/staging already has a deployment in flight: ${winner}`,
+        details: { inFlight: winner },
+      });
+    }
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('returns the first deployment to a retried request instead of starting a second one', async () => {
+    const request = { app: 'shop', environment: 'staging', tag: '1.5.0' };
+    const first = await deploy(request, alice, { 'idempotency-key': 'ci-run-4711' });
+    const retried = await deploy(request, alice, { 'idempotency-key': 'ci-run-4711' });
+    expect(first.status).toBe(202);
+    expect(retried).toEqual(first);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+
+    const different = await deploy({ ...request, tag: '1.6.0' }, alice, { 'idempotency-key': 'ci-run-4711' });
+    expect(different.status).toBe(422);
+    expect(different.body.error.message).toBe(
+      'this Idempotency-Key was already used with a different request; use a new key',
+    );
+  });
+});
+
+describe('rollback, promote and scale', () => {
+  async function deployAndComplete(environment: string, tag: string) {
+    const { body } = await deploy({ app: 'shop', environment, tag });
+    const cluster = environment === 'staging' ? 'shop-staging' : 'shop-prod';
+    clock = new Date(clock.getTime() + 60_000);
+    await ecsEvent(
+      aws.event(cluster, 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: clock.toISOString().replace('.000Z', 'Z') }),
+    );
+    return body.deployment as DeploymentRecord;
+  }
+
+  it('rolls back to the revision recorded before the last successful deployment, then further back', async () => {
+    // Given staging went 41 → v1.4.2 → v1.5.0, each successfully
+    const first = await deployAndComplete('staging', '1.4.2');
+    const second = await deployAndComplete('staging', '1.5.0');
+    expect(second.from.taskDefinitionArn).toBe(first.to.taskDefinitionArn);
+
+    // When alice rolls back
+    const rolledBack = await envOperation('rollback', 'staging', { reason: 'errors after 1.5.0' });
+
+    // Then UpdateService gets exactly the revision recorded as "from" of the last success: no new registration
+    expect(rolledBack.status).toBe(202);
+    expect(rolledBack.body.deployment).toMatchObject({
+      kind: 'rollback',
+      to: { taskDefinitionArn: first.to.taskDefinitionArn, digest: digest('a') },
+      registeredTaskDefinition: false,
+    });
+    expect(aws.ecs.commandCalls(UpdateServiceCommand).at(-1)?.args[0].input.taskDefinition).toBe(
+      first.to.taskDefinitionArn,
+    );
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(2);
+
+    // And once that rollback succeeded, the next rollback goes back to what ran before 1.4.2
+    clock = new Date(clock.getTime() + 60_000);
+    await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: clock.toISOString() }));
+    const again = await envOperation('rollback', 'staging');
+    expect(again.body.deployment.to.taskDefinitionArn).toBe(first.from.taskDefinitionArn);
+  });
+
+  it('refuses to roll back when no successful deployment introduced what runs', async () => {
+    const response = await envOperation('rollback', 'staging');
+    expect(response.status).toBe(409);
+    expect(response.body.error.message).toContain('there is no recorded revision to roll back to');
+  });
+
+  it('promotes exactly the digest staging runs and last deployed successfully', async () => {
+    await deployAndComplete('staging', '1.5.0');
+    const response = await envOperation('promote', 'production', { reason: 'ship 1.5.0' });
+    expect(response.status).toBe(202);
+    expect(response.body.deployment).toMatchObject({
+      kind: 'promote',
+      state: 'PENDING_APPROVAL',
+      to: { digest: digest('b') },
+    });
+  });
+
+  it('refuses to promote when staging has no successful deployment', async () => {
+    const response = await envOperation('promote', 'production');
+    expect(response).toEqual({
+      status: 409,
+      body: {
+        error: {
+          code: 'CONFLICT',
+          message: 'shop/staging has no successful deployment to promote',
+          details: { source: 'staging', running: digest('1'), lastSuccessful: null },
+        },
+      },
+    });
+  });
+
+  it('scales within the configured maximum, recorded like a deployment', async () => {
+    const tooMany = await envOperation('scale', 'production', { desiredCount: 7 });
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.body.error.message).toBe('desiredCount 7 is above the maximum of 6 configured for shop/production');
+    const scaled = await envOperation('scale', 'production', { desiredCount: 4 });
+    expect(scaled.body.deployment).toMatchObject({ kind: 'scale', state: 'SUCCEEDED', to: { desiredCount: 4 } });
+    expect(aws.ecs.commandCalls(UpdateServiceCommand).at(-1)?.args[0].input).toEqual({
+      cluster: 'shop-prod',
+      service: 'backend',
+      desiredCount: 4,
+    });
+    expect(await locks.holder('shop', 'production')).toBeUndefined();
+  });
+});
+
+describe('reads', () => {
+  it('shows what an environment runs, its last deployment and the one in flight', async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    const response = await routes.environment(
+      httpEvent('not-found', {
+        method: 'GET',
+        path: '/v1/apps/shop/environments/staging',
+        routeKey: 'GET /v1/apps/{app}/environments/{env}',
+        pathParameters: { app: 'shop', env: 'staging' },
+        token: bob,
+      }),
+      lambdaContext(),
+    );
+    expect(parsed(response).body.environment).toMatchObject({
+      app: 'shop',
+      environment: 'staging',
+      running: { images: { backend: `${REPOSITORY}@${digest('b')}` }, digest: digest('b'), desiredCount: 2 },
+      lastDeployment: { id: body.deployment.id },
+      inFlight: { id: body.deployment.id, state: 'IN_PROGRESS' },
+    });
+    const one = await routes.get(
+      httpEvent('not-found', {
+        method: 'GET',
+        path: `/v1/deployments/${body.deployment.id}`,
+        routeKey: 'GET /v1/deployments/{id}',
+        pathParameters: { id: body.deployment.id },
+        token: bob,
+      }),
+      lambdaContext(),
+    );
+    expect(parsed(one).body.deployment).toEqual(body.deployment);
+  });
+
+  it('pages history newest first with a cursor', async () => {
+    for (const tag of ['1.4.2', '1.5.0', '1.6.0']) {
+      const { body } = await deploy({ app: 'shop', environment: 'staging', tag });
+      clock = new Date(clock.getTime() + 60_000);
+      expect(body.deployment.state).toBe('IN_PROGRESS');
+      await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: clock.toISOString() }));
+    }
+    const first = await store.history('shop', 'staging', { limit: 2 });
+    expect(first.items.map((record) => record.to.tag)).toEqual(['1.6.0', '1.5.0']);
+    const second = await store.history('shop', 'staging', { limit: 2, cursor: first.cursor });
+    expect(second.items.map((record) => record.to.tag)).toEqual(['1.4.2']);
+    await expect(store.history('shop', 'production', { cursor: first.cursor })).rejects.toThrow(
+      'query.cursor: is not a cursor this listing returned',
+    );
+  });
+});
