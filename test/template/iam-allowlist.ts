@@ -5,6 +5,12 @@
 export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
   // ListClusters cannot be scoped: readiness asks ECS for one cluster name.
   'ecs:ListClusters',
+  // Task definition reads and (de)registrations are not scoped by resource in IAM.
+  'ecs:DescribeTaskDefinition',
+  'ecs:RegisterTaskDefinition',
+  'ecs:DeregisterTaskDefinition',
+  // ListTasks is scoped by the ecs:cluster condition key instead (see serverless.yml).
+  'ecs:ListTasks',
   // X-Ray trace submission (Lambda active tracing).
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',

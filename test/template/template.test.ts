@@ -158,6 +158,96 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     );
   });
 
+  it('serves every deployment route from its own function', () => {
+    const routes = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+      .map((r) => r.Properties?.RouteKey)
+      .sort();
+    expect(routes).toEqual(
+      [
+        '$default',
+        'GET /health',
+        'GET /health/live',
+        'GET /health/ready',
+        'POST /v1/deployments',
+        'GET /v1/deployments/{id}',
+        'POST /v1/deployments/{id}/approve',
+        'POST /v1/deployments/{id}/cancel',
+        'GET /v1/apps',
+        'GET /v1/apps/{app}/environments/{env}',
+        'GET /v1/apps/{app}/environments/{env}/deployments',
+        'POST /v1/apps/{app}/environments/{env}/rollback',
+        'POST /v1/apps/{app}/environments/{env}/promote',
+        'POST /v1/apps/{app}/environments/{env}/restart',
+        'POST /v1/apps/{app}/environments/{env}/scale',
+      ].sort(),
+    );
+  });
+
+  it('changes only the configured services, and passes task roles only to ECS tasks', () => {
+    const statements = roleStatements().filter(({ role }) => role === 'CreateDeploymentIamRoleLambdaExecution');
+    const resourcesOf = (action: string) =>
+      statements.filter(({ statement }) => list(statement.Action).includes(action)).map(({ statement }) => statement);
+    const serviceArn = (cluster: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/${cluster}/backend`,
+    });
+    expect(resourcesOf('ecs:UpdateService')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['ecs:UpdateService'],
+        Resource: [serviceArn('shop-staging'), serviceArn('shop-prod')],
+      },
+    ]);
+    expect(resourcesOf('iam:PassRole')).toEqual([
+      expect.objectContaining({ Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
+    ]);
+    expect(resourcesOf('ecr:DescribeImages')).toEqual([
+      expect.objectContaining({
+        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ecr:us-east-1:123456789012:repository/shop-backend' }],
+      }),
+    ]);
+    // The read routes cannot change anything
+    const readActions = roleStatements()
+      .filter(
+        ({ role }) =>
+          role === 'GetDeploymentIamRoleLambdaExecution' || role === 'ListDeploymentsIamRoleLambdaExecution',
+      )
+      .flatMap(({ statement }) => list(statement.Action))
+      .filter((action) => !action.startsWith('logs:') && !action.startsWith('xray:'));
+    expect([...new Set(readActions)].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+  });
+
+  it('hears ECS deployment events with retries for 24 hours, keeping what fails in the dead-letter queue', () => {
+    const rule = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.EventPattern ?? {}).includes('aws.ecs'),
+    );
+    expect(rule?.Properties).toMatchObject({
+      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Deployment State Change'] },
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': ['EcsDeploymentStateLambdaFunction', 'Arn'] },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+        },
+      ],
+    });
+    expect(propertiesOf('EcsDeploymentStateLambdaEvConf')).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+    });
+    expect(propertiesOf('DeadLetterQueue')).toMatchObject({
+      MessageRetentionPeriod: 1209600,
+      SqsManagedSseEnabled: true,
+    });
+    const schedule = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Events::Rule' && r.Properties?.ScheduleExpression !== undefined,
+    );
+    expect(schedule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ReconcileDeploymentsLambdaFunction', 'Arn'] } })],
+    });
+  });
+
   it('bundles each function with the AWS SDK and the stage config, and nothing else', () => {
     const listing = execFileSync('unzip', ['-Z1', join(dir, 'getReadiness.zip')], { encoding: 'utf8' })
       .trim()
