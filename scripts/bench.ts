@@ -8,6 +8,9 @@
  * of serverless.yml, as is an empty handler; each bundle is then imported and
  * invoked once with its sample event in a fresh node process, several times,
  * interleaved with the empty handler.
+ *
+ * Deploy: AWS calls per auto-approved deploy, by service, and the handler's own time
+ * (see bench-deploy.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,12 +20,25 @@ import { parseArgs, promisify } from 'node:util';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { hashToken } from '../lib/auth/tokens';
+import { createClient } from '../lib/aws/clients';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
+import type { CloudFormationResource } from '../lib/local/definitions';
+import { ensureStateTable } from '../lib/local/provision';
+import { startDynalite } from '../lib/local/servers';
+import { resourcesFragment } from '../test/support/resources';
+import { benchDeploy, describeDeployBench } from './bench-deploy';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname ?? '.', '..');
 const REPORT = join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = 'Bundles and cold starts';
+const DEPLOY_SECTION = 'Deploy: AWS calls and handler time';
+
+// Functions not behind the HTTP API are started with their own sample event.
+const EVENT_SAMPLES: Record<string, string> = {
+  ecsDeploymentState: 'ecs.deployment-completed.json',
+  reconcileDeployments: 'schedule.reconcile-deployments.json',
+};
 
 interface EsbuildSettings {
   minify?: boolean;
@@ -39,7 +55,7 @@ interface Sample {
   loadMs: number;
   totalMs: number;
   rss: number;
-  status: number | undefined;
+  status: number | string | undefined;
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
@@ -84,7 +100,8 @@ const { handler } = await import(bundle);
 const loaded = performance.now();
 const response = await handler(event, context);
 const done = performance.now();
-process.stdout.write(JSON.stringify({ loadMs: loaded - started, totalMs: done - started, rss: process.memoryUsage().rss, status: response?.statusCode }));
+const status = response?.statusCode ?? (response?.handled === true ? 'handled' : response?.handled === false ? 'rejected' : undefined);
+process.stdout.write(JSON.stringify({ loadMs: loaded - started, totalMs: done - started, rss: process.memoryUsage().rss, status }));
 `;
 
 async function coldStart(
@@ -98,12 +115,24 @@ async function coldStart(
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '7' }, 'deploy-runs': { type: 'string', default: '40' } },
+  });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of at least 1');
+  const deployRuns = Number(values['deploy-runs']);
+  if (!Number.isInteger(deployRuns) || deployRuns < 2)
+    throw new Error('--deploy-runs takes a whole number of at least 2');
 
   const work = mkdtempSync(join(tmpdir(), 'slipway-bench-'));
+  // The event handlers read the state table: an embedded dynalite answers, so their cold start is their own.
+  const dynamodb = await startDynalite(undefined);
   try {
+    await ensureStateTable(
+      createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
+      resourcesFragment('resources/state-table.yml').StateTable as CloudFormationResource,
+      () => undefined,
+    );
     const { settings, functions } = serverlessFunctions();
     const runner = join(work, 'runner.mjs');
     writeFileSync(runner, RUNNER);
@@ -126,6 +155,7 @@ async function main() {
       AWS_REGION: 'us-east-1',
       // Nothing leaves the machine: every AWS call would go to a closed local port.
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_METRICS_DISABLED: 'true',
@@ -153,7 +183,7 @@ async function main() {
     for (const fn of functions) {
       const outfile = join(work, fn.name, 'index.mjs');
       const size = await bundle(fn.entry, outfile, settings);
-      const sampleEvent = join(ROOT, 'events', `http.${kebab(fn.name)}.json`);
+      const sampleEvent = join(ROOT, 'events', EVENT_SAMPLES[fn.name] ?? `http.${kebab(fn.name)}.json`);
       const eventFile = existsSync(sampleEvent) ? sampleEvent : join(ROOT, 'events', 'http.get-health.json');
       const own: Sample[] = [];
       const baseline: Sample[] = [];
@@ -186,7 +216,7 @@ async function main() {
     const body = [
       `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of the empty handler.`,
       '',
-      'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. Readiness answers 401 to its sample’s placeholder token, so no network wait is counted; no call leaves the machine.',
+      'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. The HTTP routes answer 401 to their samples’ placeholder token, so no network wait is counted; the two event handlers read an embedded dynalite (an ECS event for a deployment Slipway does not know, a reconcile with nothing in flight). No call leaves the machine.',
       '',
       markdownTable(header, rows),
       '',
@@ -196,10 +226,35 @@ async function main() {
       '# Benchmarks\n\nWritten by `npm run bench`. The machines these run on are shared and noisy, so absolute times mean little: every figure is read as a ratio against a baseline measured in the same run.\n';
     const current = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : intro;
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
-    writeFileSync(REPORT, replaceSection(current, SECTION, body));
+    let report = replaceSection(current, SECTION, body);
+
+    process.stderr.write(`measuring ${deployRuns} deploys\n`);
+    const deploy = describeDeployBench(await benchDeploy(deployRuns));
+    const callsHeader = ['service', 'calls per deploy', 'which'];
+    const timingHeader = ['', 'ms (median)', 'p90', '× empty handler'];
+    process.stdout.write(`\n${textTable(callsHeader, deploy.rows)}\n\n${textTable(timingHeader, deploy.timing)}\n`);
+    report = replaceSection(
+      report,
+      DEPLOY_SECTION,
+      [
+        `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}, ${deployRuns} auto-approved deploys of one tag through POST /v1/deployments, each followed by its completion event.`,
+        '',
+        'DynamoDB is an embedded dynalite, metered by an SDK middleware that counts its calls and the time spent waiting on them; ECS, ECR and SNS are the in-memory fakes of the tests, counted from their stubs. The goal for a deploy is at most 5 ECS/ECR calls and 4 DynamoDB writes, with no polling.',
+        '',
+        markdownTable(callsHeader, deploy.rows),
+        '',
+        `With an Idempotency-Key header the same deploy makes ${deploy.withKeyWrites} DynamoDB writes (Powertools idempotency adds its in-progress and completed record).`,
+        '',
+        'Handler time is the whole invocation minus the time spent waiting on DynamoDB: routing, authentication, validation, planning the revision, records and notification. It is read against the same middy route chain (authentication included) around a handler that does nothing, interleaved in the same run.',
+        '',
+        markdownTable(timingHeader, deploy.timing),
+      ].join('\n'),
+    );
+    writeFileSync(REPORT, report);
     process.stdout.write(`written to ${REPORT}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    await dynamodb.close();
   }
 }
 
