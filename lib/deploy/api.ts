@@ -77,7 +77,12 @@ export const scaleBody = operation({
 });
 
 export const deploymentPath = z.object({
-  id: z.string().regex(/^dep-[0-9a-f-]{36}$/, 'expected a deployment id such as dep-5b0c2c4e-…'),
+  id: z
+    .string()
+    .regex(
+      /^dep-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      'expected a deployment id such as dep-5b0c2c4e-…',
+    ),
 });
 export const environmentPath = z.object({ app: name('an app name'), env: name('an environment name') });
 

@@ -647,10 +647,8 @@ export class Deployments {
     try {
       ({ service: updated } = await this.deps.ecs.send(new UpdateServiceCommand(prepared.update(registeredArn))));
     } catch (error) {
-      logger.warn('UpdateService failed after the revision was registered', {
-        deploymentId: record.id,
-        registered: registeredArn,
-      });
+      // Nothing runs the revision registered for this attempt: deregister it rather than leave it behind.
+      if (registeredArn) await this.deregisterQuietly(registeredArn, record.id);
       throw ecsFailure('UpdateService', error);
     }
     const ecsDeploymentId = updated ? primaryDeploymentId(updated) : undefined;
@@ -816,6 +814,18 @@ export class Deployments {
     }
     const service = await describeService(this.deps.ecs, record.cluster, record.service);
     return stateFromServiceDeployments(record, service.deployments ?? []);
+  }
+
+  private async deregisterQuietly(taskDefinition: string, deploymentId: string): Promise<void> {
+    try {
+      await this.deps.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+    } catch (error) {
+      logger.warn('a revision registered for a failed start was not deregistered', {
+        taskDefinition,
+        deploymentId,
+        error: error as Error,
+      });
+    }
   }
 
   /** Keeps the newest `keepRevisions` revisions Slipway registered, and any it may still roll back to. */

@@ -97,7 +97,7 @@ export function stateOfServiceDeployment(
 
 /** The same answer from DescribeServices, for deployments made before service deployments existed. */
 export function stateFromServiceDeployments(
-  record: Pick<DeploymentRecord, 'ecsDeploymentId' | 'from'>,
+  record: Pick<DeploymentRecord, 'ecsDeploymentId' | 'from' | 'to'>,
   deployments: Deployment[],
 ): { to: DeploymentState; note: string } | undefined {
   const ours = deployments.find((deployment) => deployment.id === record.ecsDeploymentId);
@@ -108,7 +108,20 @@ export function stateFromServiceDeployments(
       rollbackTargetOf(deployment.rolloutStateReason) === record.from.ecsDeploymentId,
   );
   if (rollback) return { to: 'ROLLED_BACK', note: rollback.rolloutStateReason ?? 'ECS rolled the deployment back' };
-  if (!ours) return undefined;
+  if (!ours) {
+    // Once a rollback completes ECS lists only the deployment it rolled back to; ours has drained away.
+    const primary = deployments.find((deployment) => deployment.status === 'PRIMARY');
+    const changedRevision =
+      record.from.taskDefinitionArn !== undefined && record.to.taskDefinitionArn !== record.from.taskDefinitionArn;
+    return changedRevision &&
+      primary?.rolloutState === 'COMPLETED' &&
+      primary.taskDefinition === record.from.taskDefinitionArn
+      ? {
+          to: 'ROLLED_BACK',
+          note: `ECS no longer lists ${record.ecsDeploymentId}; the service runs ${primary.taskDefinition} again`,
+        }
+      : undefined;
+  }
   if (ours.rolloutState === 'COMPLETED') {
     return { to: 'SUCCEEDED', note: ours.rolloutStateReason ?? 'ECS reached a steady state' };
   }

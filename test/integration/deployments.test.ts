@@ -1,5 +1,6 @@
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
+  DeregisterTaskDefinitionCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -16,6 +17,7 @@ import { makeHandler as makeCancel } from '../../functions/http/cancel-deploymen
 import { makeHandler as makeCreate } from '../../functions/http/create-deployment';
 import { makeHandler as makeGetDeployment } from '../../functions/http/get-deployment';
 import { makeHandler as makeGetEnvironment } from '../../functions/http/get-environment';
+import { makeHandler as makeListApps } from '../../functions/http/list-apps';
 import { makeHandler as makeListDeployments } from '../../functions/http/list-deployments';
 import { makeHandler as makePromote } from '../../functions/http/promote-environment';
 import { makeHandler as makeRollback } from '../../functions/http/rollback-environment';
@@ -134,6 +136,7 @@ function buildRoutes(tableName: string) {
     cancel: makeCancel(deps),
     environment: makeGetEnvironment(deps),
     history: makeListDeployments(deps),
+    apps: makeListApps(deps),
     rollback: makeRollback(deps),
     promote: makePromote(deps),
     scale: makeScale(deps),
@@ -295,16 +298,40 @@ describe('deploying an image through the HTTP API', () => {
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
   });
 
-  it('refuses a service whose deployments CodeDeploy controls, and releases the lock', async () => {
-    aws.restore();
-    aws = fakeAws({ controller: 'CODE_DEPLOY' });
-    const response = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
-    expect(response.status).toBe(409);
-    expect(response.body.error.message).toBe(
-      'service backend uses the CODE_DEPLOY deployment controller; Slipway deploys only services with the ECS (rolling update) controller',
+  it.each(['CODE_DEPLOY', 'EXTERNAL'] as const)(
+    'refuses a service whose deployments %s controls, and releases the lock',
+    async (controller) => {
+      aws.restore();
+      aws = fakeAws({ controller });
+      const response = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+      expect(response.status).toBe(409);
+      expect(response.body.error.message).toBe(
+        `service backend uses the ${controller} deployment controller; Slipway deploys only services with the ECS (rolling update) controller`,
+      );
+      expect(await locks.holder('shop', 'staging')).toBeUndefined();
+      expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    },
+  );
+
+  it('deregisters the revision it registered when ECS refuses the update, and records nothing', async () => {
+    aws.ecs.on(UpdateServiceCommand).rejects(
+      Object.assign(new Error('Task definition does not support launch_type FARGATE.'), {
+        name: 'InvalidParameterException',
+        $fault: 'client',
+      }),
     );
+    const response = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    expect(response.status).toBe(422);
+    expect(response.body.error.message).toBe(
+      'ECS refused UpdateService: Task definition does not support launch_type FARGATE.',
+    );
+    const registered = aws.ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.returnValue;
+    const arn = (await registered)?.taskDefinition?.taskDefinitionArn;
+    expect(aws.ecs.commandCalls(DeregisterTaskDefinitionCommand).map((call) => call.args[0].input)).toEqual([
+      { taskDefinition: arn },
+    ]);
     expect(await locks.holder('shop', 'staging')).toBeUndefined();
-    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect((await store.history('shop', 'staging')).items).toEqual([]);
   });
 
   it('answers a dry run with the plan and changes nothing', async () => {
@@ -639,7 +666,103 @@ describe('rollback, promote and scale', () => {
   });
 });
 
+describe('keeping registered revisions', () => {
+  it('keeps the newest it registered and any it may roll back to, and deregisters older ones it registered', async () => {
+    // Given an environment that keeps two revisions, and five successful deploys
+    const keepTwo = configSchema.parse({ ...config, deployments: { keepRevisions: 2 } });
+    deployments = new Deployments({
+      config: keepTwo,
+      store,
+      locks,
+      ecs: new ECSClient({ region: 'us-east-1' }),
+      ecrFor: (region) => new ECRClient({ region }),
+      publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+      now: () => clock,
+    });
+    const original = aws.service('shop-staging').taskDefinition;
+    const registered: string[] = [];
+    const deployTag = async (tag: string) => {
+      const outcome = await deployments.request({
+        app: 'shop',
+        environment: 'staging',
+        target: { kind: 'deploy', tag },
+        requestedBy: { name: 'alice', kind: 'token' },
+      });
+      if (outcome.dryRun) throw new Error('not a dry run');
+      registered.push(outcome.deployment.to.taskDefinitionArn as string);
+      clock = new Date(clock.getTime() + 60_000);
+    };
+    const stamp = () => clock.toISOString().replace('.000Z', 'Z');
+
+    // Given an environment that keeps two revisions: 1.4.2 and 1.5.0 succeed, 1.6.0 is rolled back by ECS,
+    // then 1.5.0 is deployed again over the revision 1.5.0 first ran on
+    await deployTag('1.4.2');
+    await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: stamp() }));
+    await deployTag('1.5.0');
+    await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: stamp() }));
+    await deployTag('1.6.0');
+    const { failed, rollback } = aws.rollBack('shop-staging', stamp());
+    await ecsEvent(failed);
+    await ecsEvent(rollback);
+    await deployTag('1.5.0');
+    await ecsEvent(aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: stamp() }));
+    const [first, second, rolledBack, fourth] = registered;
+
+    // Then the oldest it registered went, once; the second, older than the newest two, stays as the rollback target
+    const deregistered = aws.ecs
+      .commandCalls(DeregisterTaskDefinitionCommand)
+      .map((call) => call.args[0].input.taskDefinition);
+    expect(deregistered).toEqual([first]);
+    expect(deregistered).not.toContain(original);
+    for (const kept of [second, rolledBack, fourth]) {
+      expect(aws.taskDefinitions.get(kept as string)?.taskDefinition.status).toBe('ACTIVE');
+    }
+    // And the record of the deployment that registered it says so
+    const records = (await store.history('shop', 'staging')).items;
+    expect(
+      records.filter((record) => record.taskDefinitionDeregisteredAt).map((record) => record.to.taskDefinitionArn),
+    ).toEqual([first]);
+    // And a rollback now goes to that protected revision
+    const back = await envOperation('rollback', 'staging');
+    expect(back.body.deployment.to.taskDefinitionArn).toBe(second);
+  });
+});
+
 describe('reads', () => {
+  it("lists the apps, their environments and each one's last deployment", async () => {
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    const response = await routes.apps(
+      httpEvent('not-found', { method: 'GET', path: '/v1/apps', routeKey: 'GET /v1/apps', token: bob }),
+      lambdaContext(),
+    );
+    expect(parsed(response)).toEqual({
+      status: 200,
+      body: {
+        apps: [
+          {
+            name: 'shop',
+            repository: REPOSITORY,
+            containers: ['backend'],
+            environments: [
+              {
+                name: 'staging',
+                cluster: 'shop-staging',
+                service: 'backend',
+                approvals: 0,
+                lastDeployment: expect.objectContaining({
+                  id: body.deployment.id,
+                  state: 'IN_PROGRESS',
+                  toDigest: digest('b'),
+                }),
+              },
+              { name: 'production', cluster: 'shop-prod', service: 'backend', approvals: 2, promoteFrom: 'staging' },
+            ],
+          },
+        ],
+      },
+    });
+  });
+
   it('shows what an environment runs, its last deployment and the one in flight', async () => {
     const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
     const response = await routes.environment(

@@ -1,0 +1,205 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { scheduledEvent } from '../../../functions/schedules/reconcile-deployments';
+import {
+  createDeploymentBody,
+  deploymentPath,
+  environmentPath,
+  historyQuery,
+  operationBody,
+  promoteBody,
+  scaleBody,
+} from '../../../lib/deploy/api';
+import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
+
+/** The samples in events/, which `sls invoke local -p` runs and the tests load: they must be what AWS sends. */
+const files = readdirSync('events').sort();
+const read = <T>(file: string): T => JSON.parse(readFileSync(`events/${file}`, 'utf8'));
+const ecsSamples = files.filter((file) => /^ecs\..+\.json$/.test(file));
+const httpSamples = files.filter((file) => /^http\..+\.json$/.test(file));
+
+/** What each route reads from a request; a route with no schema for a part reads none of it. */
+interface RouteInputs {
+  public?: true;
+  path?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+
+const ENVIRONMENT = '/v1/apps/{app}/environments/{env}';
+const ROUTES: Record<string, RouteInputs> = {
+  'GET /health': { public: true },
+  'GET /health/live': { public: true },
+  'GET /health/ready': {},
+  'POST /v1/deployments': { body: createDeploymentBody },
+  'GET /v1/deployments/{id}': { path: deploymentPath },
+  'POST /v1/deployments/{id}/approve': { path: deploymentPath },
+  'POST /v1/deployments/{id}/cancel': { path: deploymentPath },
+  'GET /v1/apps': {},
+  [`GET ${ENVIRONMENT}`]: { path: environmentPath },
+  [`GET ${ENVIRONMENT}/deployments`]: { path: environmentPath, query: historyQuery },
+  [`POST ${ENVIRONMENT}/rollback`]: { path: environmentPath, body: operationBody },
+  [`POST ${ENVIRONMENT}/promote`]: { path: environmentPath, body: promoteBody },
+  [`POST ${ENVIRONMENT}/restart`]: { path: environmentPath, body: operationBody },
+  [`POST ${ENVIRONMENT}/scale`]: { path: environmentPath, body: scaleBody },
+};
+
+/** The routes serverless.yml gives the HTTP API, as API Gateway names them. */
+function servedRoutes(): string[] {
+  const { functions } = parse(readFileSync('serverless.yml', 'utf8')) as {
+    functions: Record<string, { events?: Array<{ httpApi?: '*' | { method: string; path: string } }> }>;
+  };
+  return Object.values(functions)
+    .flatMap((fn) => fn.events ?? [])
+    .flatMap(({ httpApi }) =>
+      httpApi === undefined ? [] : [httpApi === '*' ? '$default' : `${httpApi.method} ${httpApi.path}`],
+    )
+    .sort();
+}
+
+/** `/v1/apps/{app}` against `/v1/apps/shop` → `{ app: 'shop' }`, or undefined when the path is not the route's. */
+function pathParameters(template: string, rawPath: string): Record<string, string> | undefined {
+  const names: string[] = [];
+  const pattern = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  const match = new RegExp(`^${pattern}$`).exec(rawPath);
+  return match ? Object.fromEntries(names.map((name, index) => [name, match[index + 1] as string])) : undefined;
+}
+
+describe('the ECS samples', () => {
+  it('include the four cases of a deployment', () => {
+    expect(ecsSamples).toEqual(
+      expect.arrayContaining([
+        'ecs.deployment-completed.json',
+        'ecs.deployment-failed.json',
+        'ecs.deployment-in-progress.json',
+        'ecs.deployment-rollback.json',
+      ]),
+    );
+  });
+
+  it.each(ecsSamples)('%s parses as an ECS Deployment State Change for shop-prod/backend', (file) => {
+    // Given the sample, as EventBridge delivers it
+    const sample = read<Record<string, unknown>>(file);
+
+    // When it is parsed as the handler parses it
+    const parsed = ecsDeploymentEvent.safeParse(sample);
+
+    // Then it is valid, for the service the other samples and tests use, with the envelope EventBridge adds
+    expect(parsed.error?.issues).toBeUndefined();
+    expect(serviceFromArn(parsed.data?.resources[0] ?? '')).toEqual({ cluster: 'shop-prod', service: 'backend' });
+    expect({ version: sample.version, account: sample.account, region: sample.region }).toEqual({
+      version: '0',
+      account: '123456789012',
+      region: 'us-east-1',
+    });
+    expect(parsed.data?.detail.eventType).toBe(
+      parsed.data?.detail.eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
+    );
+  });
+});
+
+describe('the schedule sample', () => {
+  it('parses as the Scheduled Event the reconciler takes', () => {
+    const sample = read<Record<string, unknown>>('schedule.reconcile-deployments.json');
+
+    expect(scheduledEvent.safeParse(sample).error?.issues).toBeUndefined();
+    expect(sample).toEqual({
+      version: '0',
+      id: expect.any(String),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      region: 'us-east-1',
+      resources: [expect.stringMatching(/^arn:aws:events:us-east-1:123456789012:rule\//)],
+      detail: {},
+    });
+  });
+});
+
+describe('the HTTP API samples', () => {
+  it('cover every route serverless.yml serves, and no other', () => {
+    const sampled = httpSamples.map((file) => read<APIGatewayProxyEventV2>(file).routeKey).sort();
+
+    expect(sampled).toEqual(servedRoutes());
+  });
+
+  it.each(httpSamples)('%s is a request its route matches', (file) => {
+    // Given the sample
+    const event = read<APIGatewayProxyEventV2>(file);
+    const { routeKey, rawPath, requestContext } = event;
+
+    // Then the route key, method and path agree wherever API Gateway repeats them
+    expect({ routeKey: requestContext.routeKey, path: requestContext.http.path }).toEqual({ routeKey, path: rawPath });
+    if (routeKey === '$default') return;
+    const [method, template] = routeKey.split(' ') as [string, string];
+    expect(requestContext.http.method).toBe(method);
+    // And the path parameters are the ones the route's template takes from the path
+    const parameters = pathParameters(template, rawPath);
+    expect(parameters).toBeDefined();
+    expect(event.pathParameters ?? {}).toEqual(parameters);
+    // And the query string is the one the parameters were read from
+    const query = Object.entries(event.queryStringParameters ?? {}).map(([name, value]): [string, string] => [
+      name,
+      value ?? '',
+    ]);
+    expect(event.rawQueryString).toBe(new URLSearchParams(query).toString());
+  });
+
+  it.each(httpSamples.filter((file) => file !== 'http.not-found.json'))(
+    '%s carries the inputs its route accepts',
+    (file) => {
+      // Given the sample and what its route reads
+      const event = read<APIGatewayProxyEventV2>(file);
+      const route = ROUTES[event.routeKey];
+      expect({ routeKey: event.routeKey, known: route !== undefined }).toEqual({
+        routeKey: event.routeKey,
+        known: true,
+      });
+
+      // Then an authenticated route is called with a bearer token
+      if (!route?.public) expect(event.headers.authorization).toMatch(/^Bearer slw_\S+$/);
+      // And its path, query and body parse with the route's schemas
+      if (route?.path) expect(route.path.safeParse(event.pathParameters).error?.issues).toBeUndefined();
+      if (route?.query) expect(route.query.safeParse(event.queryStringParameters ?? {}).error?.issues).toBeUndefined();
+      if (event.body === undefined) return;
+      expect({ method: event.requestContext.http.method, contentType: event.headers['content-type'] }).toEqual({
+        method: 'POST',
+        contentType: 'application/json',
+      });
+      expect(event.isBase64Encoded).toBe(false);
+      expect(route?.body?.safeParse(JSON.parse(event.body)).error?.issues).toBeUndefined();
+      expect(route?.body).toBeDefined();
+    },
+  );
+
+  it.each<[string, unknown]>([
+    [
+      'http.create-deployment.json',
+      { app: 'shop', environment: 'staging', tag: 'develop-3f2a1c', reason: 'release 1.4.2' },
+    ],
+    ['http.promote-environment.json', { from: 'staging', reason: 'ship 1.4.2' }],
+    ['http.scale-environment.json', { desiredCount: 4 }],
+  ])('%s sends exactly this body', (file, body) => {
+    const event = read<APIGatewayProxyEventV2>(file);
+
+    expect(JSON.parse(event.body ?? 'null')).toEqual(body);
+  });
+
+  it('create-deployment is made idempotent by its Idempotency-Key', () => {
+    expect(read<APIGatewayProxyEventV2>('http.create-deployment.json').headers['idempotency-key']).toMatch(
+      /^[\x20-\x7e]{1,255}$/,
+    );
+  });
+
+  it('list-deployments asks for a page of 10', () => {
+    const event = read<APIGatewayProxyEventV2>('http.list-deployments.json');
+
+    expect(historyQuery.parse(event.queryStringParameters)).toEqual({ limit: 10 });
+  });
+});
