@@ -121,6 +121,33 @@ describe('npm start launcher', () => {
         },
       });
 
+      // And the deployment routes are served: reads from the embedded table, refusals with the field and reason
+      const apps = await get('/v1/apps', viewerToken);
+      expect(apps.status).toBe(200);
+      expect(apps.body).toMatchObject({
+        apps: [{ name: 'shop', environments: [{ name: 'staging' }, { name: 'production', approvals: 1 }] }],
+      });
+      const history = await get('/v1/apps/shop/environments/staging/deployments?limit=5', viewerToken);
+      expect(history).toEqual({ status: 200, body: { deployments: [] } });
+      const post = async (path: string, token: string, body: unknown) => {
+        const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, body: (await response.json()) as { error?: { message?: string } } };
+      };
+      expect(
+        (await post('/v1/deployments', viewerToken, { app: 'shop', environment: 'staging', tag: '1.0.0' })).status,
+      ).toBe(403);
+      const neither = await post('/v1/deployments', adminToken, { app: 'shop', environment: 'staging' });
+      expect(neither).toMatchObject({
+        status: 400,
+        body: { error: { message: 'body.tag: is required: give exactly one of tag or digest' } },
+      });
+      const unknown = await post('/v1/deployments', adminToken, { app: 'nope', environment: 'staging', tag: '1.0.0' });
+      expect(unknown).toMatchObject({ status: 404, body: { error: { message: 'no app named nope' } } });
+
       // When something is written to the embedded state table
       await dynamodb(first.dynamodbEndpoint).send(
         new PutItemCommand({

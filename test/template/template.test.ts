@@ -203,6 +203,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     ]);
     expect(resourcesOf('ecr:DescribeImages')).toEqual([
       expect.objectContaining({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
         Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ecr:us-east-1:123456789012:repository/shop-backend' }],
       }),
     ]);
