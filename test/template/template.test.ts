@@ -223,7 +223,13 @@ describe('the packaged CloudFormation template (stage prod)', () => {
       (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.EventPattern ?? {}).includes('aws.ecs'),
     );
     expect(rule?.Properties).toMatchObject({
-      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Deployment State Change'] },
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Deployment State Change'],
+        resources: ['shop-staging', 'shop-prod'].map((cluster) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/${cluster}/backend`,
+        })),
+      },
       Targets: [
         {
           Arn: { 'Fn::GetAtt': ['EcsDeploymentStateLambdaFunction', 'Arn'] },
