@@ -752,7 +752,7 @@ export class Deployments {
         cluster: updated.cluster,
         service: updated.service,
         ...(updated.to.taskDefinitionArn ? { taskDefinitionArn: updated.to.taskDefinitionArn } : {}),
-        since: updated.createdAt,
+        since: startedAtOf(updated),
         eventReason: note,
       });
       await this.deps.store.annotate(updated.id, { failure });
@@ -788,12 +788,15 @@ export class Deployments {
       }
       return 'waiting for approval';
     }
+    // An approved deployment starts long after it was requested: its clock runs from the start.
+    const startedAt = Date.parse(startedAtOf(record));
+    if (now.getTime() - startedAt < minutes(this.deps.config.deployments.settleAfterMinutes)) return 'recently started';
     const verdict = await this.askEcs(record);
     if (verdict) {
       const finished = await this.finish(record, verdict.to, `${verdict.note} (reconciler)`);
       return finished ? verdict.to : 'changed meanwhile';
     }
-    if (now.getTime() - Date.parse(record.createdAt) >= minutes(timeoutMinutes)) {
+    if (now.getTime() - startedAt >= minutes(timeoutMinutes)) {
       await this.finish(record, 'TIMED_OUT', `no outcome from ECS after ${timeoutMinutes} minutes`);
       return 'TIMED_OUT';
     }
@@ -869,6 +872,11 @@ export class Deployments {
       body: { deployment: summary(record), from, to },
     });
   }
+}
+
+/** When ECS was asked to roll the deployment out (after approval, for one that needed it). */
+function startedAtOf(record: DeploymentRecord): string {
+  return record.timeline.find((entry) => entry.state === 'IN_PROGRESS')?.at ?? record.createdAt;
 }
 
 /** The fields of a record a notification or a listing shows. */

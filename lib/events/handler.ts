@@ -4,9 +4,17 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { correlationIdPaths, logger, metrics, tracer } from '../observability';
 import type { DeadLetterEvent, DeadLetters } from './dead-letter';
+
+/** EventBridge's `Scheduled Event` (and `npm start`'s copy of it). */
+export const scheduledEventSchema = z.object({
+  id: z.string().min(1),
+  'detail-type': z.literal('Scheduled Event'),
+  source: z.literal('aws.events'),
+  time: z.string(),
+});
 
 export interface EventHandlerDeps {
   deadLetters: DeadLetters;

@@ -527,6 +527,24 @@ describe('approvals', () => {
     expect(await locks.holder('shop', 'production')).toBeUndefined();
   });
 
+  it('times an approved deployment from its start, not from its request', async () => {
+    // Given a deployment approved 50 minutes after it was requested
+    const { body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' });
+    clock = new Date('2026-11-23T10:50:00.000Z');
+    await decide(body.deployment.id, 'approve', bob);
+    await decide(body.deployment.id, 'approve', carol);
+
+    // When the reconciler runs 5 and then 30 minutes after the start, it is left to run
+    clock = new Date('2026-11-23T10:55:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'recently started' }]);
+    clock = new Date('2026-11-23T11:20:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'still in progress' }]);
+
+    // And it times out 60 minutes after the start
+    clock = new Date('2026-11-23T11:50:00.000Z');
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'TIMED_OUT' }]);
+  });
+
   it('expires it from the reconciler too', async () => {
     const { body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' });
     clock = new Date('2026-11-24T10:05:00.000Z');

@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { scheduledEvent } from '../../../functions/schedules/reconcile-deployments';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -13,6 +12,7 @@ import {
   scaleBody,
 } from '../../../lib/deploy/api';
 import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
+import { scheduledEventSchema } from '../../../lib/events/handler';
 
 /** The samples in events/, which `sls invoke local -p` runs and the tests load: they must be what AWS sends. */
 const files = readdirSync('events').sort();
@@ -107,7 +107,7 @@ describe('the schedule sample', () => {
   it('parses as the Scheduled Event the reconciler takes', () => {
     const sample = read<Record<string, unknown>>('schedule.reconcile-deployments.json');
 
-    expect(scheduledEvent.safeParse(sample).error?.issues).toBeUndefined();
+    expect(scheduledEventSchema.safeParse(sample).error?.issues).toBeUndefined();
     expect(sample).toEqual({
       version: '0',
       id: expect.any(String),
