@@ -145,6 +145,8 @@ async function main() {
       SLIPWAY_STATE_DIR: stateDir,
       SLIPWAY_HTTP_PORT: String(httpPort),
       SLIPWAY_LAMBDA_PORT: String(lambdaPort),
+      // The launcher runs the schedules (below); serverless-offline must not run them again.
+      SLIPWAY_LAUNCHER_RUNS_SCHEDULES: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     }),
