@@ -10,7 +10,7 @@
  * interleaved with the empty handler.
  *
  * Deploy: AWS calls per auto-approved deploy, by service, and the handler's own time
- * (see bench-deploy.ts).
+ * (see bench-deploy.ts). Release: deciding one push against 1,000 apps (bench-release.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,17 +27,23 @@ import { ensureStateTable } from '../lib/local/provision';
 import { startDynalite } from '../lib/local/servers';
 import { resourcesFragment } from '../test/support/resources';
 import { benchDeploy, describeDeployBench } from './bench-deploy';
+import { benchRelease } from './bench-release';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname ?? '.', '..');
 const REPORT = join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = 'Bundles and cold starts';
 const DEPLOY_SECTION = 'Deploy: AWS calls and handler time';
+const RELEASE_SECTION = 'Release: deciding one push against 1,000 apps';
 
 // Functions not behind the HTTP API are started with their own sample event.
 const EVENT_SAMPLES: Record<string, string> = {
   ecsDeploymentState: 'ecs.deployment-completed.json',
   reconcileDeployments: 'schedule.reconcile-deployments.json',
+  // A delete: decided from the event alone, so no call leaves the machine.
+  ecrImageAction: 'ecr.image-delete.json',
+  ecrImageScan: 'ecr.image-scan.clean.json',
+  releaseDue: 'schedule.release-due.json',
 };
 
 interface EsbuildSettings {
@@ -216,7 +222,7 @@ async function main() {
     const body = [
       `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of the empty handler.`,
       '',
-      'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. The HTTP routes answer 401 to their samples’ placeholder token, so no network wait is counted; the two event handlers read an embedded dynalite (an ECS event for a deployment Slipway does not know, a reconcile with nothing in flight). No call leaves the machine.',
+      'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. The HTTP routes answer 401 to their samples’ placeholder token, so no network wait is counted; the event handlers read an embedded dynalite (an ECS event for a deployment Slipway does not know, a reconcile with nothing in flight, a scan and a release schedule with nothing waiting), or decide from the event alone (an ECR delete); the registry webhook answers 404, as the local stage configures no webhooks. No call leaves the machine.',
       '',
       markdownTable(header, rows),
       '',
@@ -248,6 +254,23 @@ async function main() {
         'Handler time is the whole invocation minus the time spent waiting on DynamoDB: routing, authentication, validation, planning the revision, records and notification. It is read against the same middy route chain (authentication included) around a handler that does nothing, interleaved in the same run.',
         '',
         markdownTable(timingHeader, deploy.timing),
+      ].join('\n'),
+    );
+    process.stderr.write('measuring release decisions\n');
+    const release = benchRelease();
+    const releaseHeader = ['per push', 'µs (median)', 'p90', '× floor'];
+    process.stdout.write(`\n${textTable(releaseHeader, release.rows)}\n`);
+    report = replaceSection(
+      report,
+      RELEASE_SECTION,
+      [
+        `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}: ${release.pushes} ECR push events against a configuration of ${release.apps.toLocaleString('en')} apps (${release.environments.toLocaleString('en')} environments, each with a glob, regexp or semver policy), in 45 interleaved rounds.`,
+        '',
+        'The decision is the pure part of a push: find the environments whose app uses the pushed repository and run their release policies against what runs. The floor is what every push pays anyway, validating the event; the last row decides the same pushes by scanning every app, without the repository index built at cold start.',
+        '',
+        markdownTable(releaseHeader, release.rows),
+        '',
+        `Building the repository index for ${release.apps.toLocaleString('en')} apps at cold start: ${release.indexMs.toFixed(1)} ms, once per container.`,
       ].join('\n'),
     );
     writeFileSync(REPORT, report);

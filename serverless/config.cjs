@@ -11,6 +11,8 @@ module.exports = async ({ resolveVariable }) => {
     return {
       stage,
       tokensSecretArn: secretArn(config.auth.tokensSecret),
+      // With no webhooks section the route answers 404 and may read no secret at all.
+      webhookSecretArn: config.webhooks ? secretArn(config.webhooks.signingSecret) : NOTHING_SECRET,
       ...managedResources(config),
     };
   } catch (error) {
@@ -31,6 +33,7 @@ function secretArn(nameOrArn) {
 
 // IAM needs at least one resource per statement; with no app configured, this ARN matches nothing.
 const NOTHING = 'arn:aws:ecs:none:000000000000:service/none/none';
+const NOTHING_SECRET = 'arn:aws:secretsmanager:none:000000000000:secret:none';
 
 const ecsArn = (resource) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
@@ -54,5 +57,12 @@ function managedResources(config) {
     ),
     taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`))),
     repositoryArns: repositories.length > 0 ? unique(repositories) : ['arn:aws:ecr:none:000000000000:repository/none'],
+    // The ECR repository names pushes are heard for (the rule's pattern); a name no repository has when there is none.
+    ecrRepositoryNames: unique(
+      Object.values(config.apps).flatMap((app) => {
+        const match = /^\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(app.repository);
+        return match ? [match[1]] : [];
+      }),
+    ).concat(repositories.length > 0 ? [] : ['slipway-no-repository']),
   };
 }

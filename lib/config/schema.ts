@@ -1,3 +1,4 @@
+import picomatch from 'picomatch';
 import { z } from 'zod';
 
 /**
@@ -86,12 +87,32 @@ const releaseRules = (policy: ReleaseRules) => RELEASE_RULES.filter((rule) => po
 const listed = (words: string[]) =>
   words.length < 2 ? (words[0] ?? 'none') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 
+/** Why a tag glob cannot be used, or undefined when it can (unbalanced brackets, braces and parentheses are refused). */
+export function globProblem(glob: string): string | undefined {
+  try {
+    picomatch.makeRe(glob, { strictBrackets: true });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export const SCAN_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'] as const;
+
 const releasePolicy = z
   .strictObject(
     {
       tags: z
         .string(expects('a tag glob such as "develop-*"'))
         .min(1, expects('a tag glob such as "develop-*"'))
+        .superRefine((glob, ctx) => {
+          const problem = globProblem(glob);
+          if (problem)
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected a valid tag glob, received ${describeInput(glob)} (${problem})`,
+            });
+        })
         .optional(),
       regexp: z
         .string(expects('a regular expression'))
@@ -107,6 +128,20 @@ const releasePolicy = z
       semver: z.enum(SEMVER_LEVELS, expects(`one of ${SEMVER_LEVELS.join(', ')}`)).optional(),
       force: z.boolean(expects('true or false')).optional(),
       prerelease: z.boolean(expects('true or false')).optional(),
+      minAgeMinutes: boundedInt(0, 10_080)
+        .optional()
+        .describe('Minutes an image must have been pushed before it deploys (soak)'),
+      maxFindings: z
+        .partialRecord(
+          z.enum(SCAN_SEVERITIES, expects(`one of ${SCAN_SEVERITIES.join(', ')}`)),
+          nonNegativeInt(),
+          expects('a map of severity to the most findings allowed, such as {CRITICAL: 0, HIGH: 5}'),
+        )
+        .optional()
+        .describe('Most image scan findings allowed per severity; the push waits for the scan'),
+      scanTimeoutMinutes: boundedInt(1, 1_440)
+        .optional()
+        .describe('Minutes to wait for the image scan before the release is refused; default 60'),
     },
     expects('a release policy such as {tags: "develop-*"} or {semver: minor}'),
   )
@@ -241,6 +276,19 @@ export const configSchema = z
       notifications: z
         .strictObject({ slackWebhookSecret: secretReference.optional() }, expects('a notifications section'))
         .default({}),
+      webhooks: z
+        .strictObject(
+          {
+            signingSecret: secretReference.describe(
+              'Secrets Manager secret holding the HMAC key registry webhooks are signed with',
+            ),
+            toleranceSeconds: boundedInt(30, 3_600)
+              .default(300)
+              .describe('How old a signed timestamp may be before the request is refused as a replay'),
+          },
+          expects('a webhooks section {secret}'),
+        )
+        .optional(),
       apps: named('app', app).default({}),
       databases: named('database', database).default({}),
       volumes: named('volume', volume).default({}),
@@ -273,3 +321,4 @@ export type EnvironmentConfig = AppConfig['environments'][string];
 export type DatabaseConfig = SlipwayConfig['databases'][string];
 export type VolumeConfig = SlipwayConfig['volumes'][string];
 export type HealthCheckConfig = EnvironmentConfig['health'][number];
+export type ReleasePolicy = NonNullable<EnvironmentConfig['release']>;

@@ -54,7 +54,8 @@ import { type ImageChange, planTaskDefinition } from './task-definition';
 
 export type DeployTarget =
   | { kind: 'deploy'; tag: string }
-  | { kind: 'deploy'; digest: string }
+  /** By digest; a push also names the tag it came with, for the record. */
+  | { kind: 'deploy'; digest: string; tag?: string }
   | { kind: 'promote'; from?: string }
   | { kind: 'rollback' }
   | { kind: 'restart' }
@@ -441,9 +442,10 @@ export class Deployments {
         const image = await resolveImage(
           this.deps.ecrFor,
           app.repository,
-          'tag' in target ? { tag: target.tag } : { digest: target.digest },
+          'digest' in target ? { digest: target.digest } : { tag: target.tag },
         );
-        return { kind: 'deploy', digest: image.digest, ...(image.tag ? { tag: image.tag } : {}) };
+        const tag = image.tag ?? ('digest' in target ? target.tag : undefined);
+        return { kind: 'deploy', digest: image.digest, ...(tag ? { tag } : {}) };
       }
       case 'promote':
         return {

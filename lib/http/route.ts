@@ -29,6 +29,8 @@ export interface RouteRequest<Body, Path, Query> {
   path: Path;
   query: Query;
   headers: Record<string, string>;
+  /** The body's bytes as sent (at most MAX_BODY_BYTES), for routes that verify a signature over it. */
+  rawBody: Buffer;
   principal: Principal | undefined;
   requestId: string;
   method: string;
@@ -71,12 +73,19 @@ function validate<T extends z.ZodType>(schema: T | undefined, input: unknown, lo
   throw new InvalidInput(`${where}: ${first?.message ?? 'is invalid'}`, { details: issues });
 }
 
-function readBody(event: APIGatewayProxyEventV2, headers: Record<string, string>): unknown {
+/** The body exactly as the client sent it: what a signature is computed over. */
+function rawBodyOf(event: APIGatewayProxyEventV2): Buffer {
   const raw = event.body ?? '';
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+  const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLarge(`request body is larger than ${MAX_BODY_BYTES} bytes`);
   }
+  return bytes;
+}
+
+/** The body as JSON, refusing other content types; `{}` when empty. */
+export function jsonBody(rawBody: Buffer, headers: Record<string, string>): unknown {
+  const text = rawBody.toString('utf8');
   if (text.trim() === '') return {};
   const contentType = headers['content-type'];
   if (contentType && !/^application\/([a-z.+-]*\+)?json\b/i.test(contentType)) {
@@ -143,9 +152,11 @@ export function httpRoute<
   const core = async (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers = lowerCaseHeaders(event.headers);
     const principal = await authenticate(spec.access, headers, deps.tokens);
+    const rawBody = rawBodyOf(event);
     if (principal) logger.appendKeys({ principal: principal.name });
     const request = {
-      body: (spec.body ? validate(spec.body, readBody(event, headers), 'body') : undefined) as Infer<Body>,
+      body: (spec.body ? validate(spec.body, jsonBody(rawBody, headers), 'body') : undefined) as Infer<Body>,
+      rawBody,
       path: validate(spec.path, event.pathParameters ?? {}, 'path') as Infer<Path>,
       query: validate(spec.query, event.queryStringParameters ?? {}, 'query') as Infer<Query>,
       headers,

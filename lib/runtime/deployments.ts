@@ -4,7 +4,7 @@ import { clients, createClient } from '../aws/clients';
 import { regionFrom } from '../aws/endpoints';
 import { Deployments } from '../deploy/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../http/idempotency';
-import { snsPublisher } from '../notify/publisher';
+import { type Publisher, snsPublisher } from '../notify/publisher';
 import { tracer } from '../observability';
 import { DeploymentStore } from '../store/deployments';
 import { EnvironmentLocks } from '../store/locks';
@@ -20,6 +20,8 @@ export interface DeploymentRouteDeps {
 let cached: Deployments | undefined;
 
 /** Repositories may live in another region than the control plane: one ECR client per region. */
+export const ecrFor = ecrClients();
+
 function ecrClients(): (region: string) => ECRClient {
   const byRegion = new Map<string, ECRClient>();
   return (region) => {
@@ -43,17 +45,31 @@ export function deployments(): Deployments {
     store: new DeploymentStore(clients.documents(), env.stateTable),
     locks: new EnvironmentLocks(clients.documents(), env.stateTable),
     ecs: clients.ecs(),
-    ecrFor: ecrClients(),
-    publisher: snsPublisher(clients.sns(), env.notificationsTopicArn),
+    ecrFor,
+    publisher: publisher(),
   });
   return cached;
 }
 
+let cachedPublisher: Publisher | undefined;
+
+export function publisher(): Publisher {
+  cachedPublisher ??= snsPublisher(clients.sns(), runtime().env.notificationsTopicArn);
+  return cachedPublisher;
+}
+
+let cachedIdempotency: Idempotency | undefined;
+
+export function idempotency(): Idempotency {
+  cachedIdempotency ??= dynamoDbIdempotency(clients.dynamodb(), runtime().env.stateTable);
+  return cachedIdempotency;
+}
+
 export function deploymentRouteDeps(): DeploymentRouteDeps {
-  const { env, tokens } = runtime();
+  const { tokens } = runtime();
   return {
     tokens,
     deployments: deployments(),
-    idempotency: dynamoDbIdempotency(clients.dynamodb(), env.stateTable),
+    idempotency: idempotency(),
   };
 }

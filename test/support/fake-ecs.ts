@@ -51,6 +51,10 @@ export interface FakeAws {
   ecr: EcrStub;
   /** tag → digest in the shop-backend repository. */
   images: Map<string, string>;
+  /** digest → when it was pushed (default 2026-11-20T12:00:00Z). */
+  pushedAt: Map<string, Date>;
+  /** digest → its completed basic scan's finding counts; absent: no scan result yet. */
+  scans: Map<string, Record<string, number>>;
   taskDefinitions: Map<string, { taskDefinition: TaskDefinition; tags: Tag[] | undefined }>;
   services: Map<string, FakeService>;
   serviceDeployments: Map<string, ServiceDeployment>;
@@ -218,6 +222,8 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
     return { taskDefinition: found?.taskDefinition };
   });
 
+  const pushedAt = new Map<string, Date>();
+  const scans = new Map<string, Record<string, number>>();
   ecr.on(DescribeImagesCommand).callsFake((input) => {
     const wanted = input.imageIds?.[0];
     const match = [...images.entries()].find(([tag, imageDigest]) =>
@@ -229,15 +235,23 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
         $metadata: {},
       });
     }
+    const imageDigest = match[1];
+    const scan = scans.get(imageDigest);
     return {
       imageDetails: [
         {
           registryId: input.registryId,
           repositoryName: input.repositoryName,
-          imageDigest: match[1],
-          imageTags: [match[0]],
-          imagePushedAt: new Date('2026-11-20T12:00:00Z'),
+          imageDigest,
+          imageTags: [...images.entries()].filter(([, other]) => other === imageDigest).map(([tag]) => tag),
+          imagePushedAt: pushedAt.get(imageDigest) ?? new Date('2026-11-20T12:00:00Z'),
           imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...(scan
+            ? {
+                imageScanStatus: { status: 'COMPLETE' as const, description: 'The scan was completed successfully.' },
+                imageScanFindingsSummary: { findingSeverityCounts: scan },
+              }
+            : {}),
         },
       ],
     };
@@ -299,6 +313,8 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
     ecs,
     ecr,
     images,
+    pushedAt,
+    scans,
     taskDefinitions,
     services,
     serviceDeployments,

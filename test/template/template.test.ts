@@ -180,6 +180,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'POST /v1/apps/{app}/environments/{env}/promote',
         'POST /v1/apps/{app}/environments/{env}/restart',
         'POST /v1/apps/{app}/environments/{env}/scale',
+        'POST /v1/webhooks/registry',
       ].sort(),
     );
   });
@@ -247,12 +248,42 @@ describe('the packaged CloudFormation template (stage prod)', () => {
       SqsManagedSseEnabled: true,
     });
     const schedule = Object.values(template.Resources).find(
-      (r) => r.Type === 'AWS::Events::Rule' && r.Properties?.ScheduleExpression !== undefined,
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(r.Properties?.Targets ?? []).includes('ReconcileDeploymentsLambdaFunction'),
     );
     expect(schedule?.Properties).toMatchObject({
       ScheduleExpression: 'rate(5 minutes)',
       Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ReconcileDeploymentsLambdaFunction', 'Arn'] } })],
     });
+  });
+
+  it('hears successful ECR pushes and scans of the configured repositories only, and releases waiting pushes every minute', () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const patternOf = (detailType: string) =>
+      rules.find((r) => JSON.stringify(r.Properties?.EventPattern ?? {}).includes(detailType))?.Properties;
+    expect(patternOf('ECR Image Action')).toMatchObject({
+      EventPattern: {
+        source: ['aws.ecr'],
+        'detail-type': ['ECR Image Action'],
+        detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['shop-backend'] },
+      },
+      Targets: [expect.objectContaining({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } })],
+    });
+    expect(patternOf('ECR Image Scan')).toMatchObject({
+      EventPattern: {
+        source: ['aws.ecr'],
+        'detail-type': ['ECR Image Scan'],
+        detail: { 'repository-name': ['shop-backend'] },
+      },
+    });
+    expect(
+      rules.find(
+        (r) =>
+          JSON.stringify(r.Properties?.Targets ?? []).includes('ReleaseDueLambdaFunction') &&
+          r.Properties?.ScheduleExpression === 'rate(1 minute)',
+      ),
+    ).toBeDefined();
   });
 
   it('bundles each function with the AWS SDK and the stage config, and nothing else', () => {

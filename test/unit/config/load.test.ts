@@ -58,7 +58,14 @@ describe('parseConfig and loadConfigFile', () => {
       const environments = config.apps.shop?.environments;
       expect(environments?.staging?.release).toEqual({ tags: 'develop-*' });
       expect(environments?.qa?.release).toEqual({ regexp: '^qa-[0-9]+$' });
-      expect(environments?.production?.release).toEqual({ semver: 'minor', force: false, prerelease: false });
+      expect(environments?.production?.release).toEqual({
+        semver: 'minor',
+        force: false,
+        prerelease: false,
+        minAgeMinutes: 30,
+        maxFindings: { CRITICAL: 0, HIGH: 5 },
+        scanTimeoutMinutes: 60,
+      });
     });
 
     it('when loadStageConfig("prod") runs, then it reads config/prod.yml and fills in the defaults', () => {

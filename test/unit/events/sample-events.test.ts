@@ -13,6 +13,8 @@ import {
 } from '../../../lib/deploy/api';
 import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
 import { scheduledEventSchema } from '../../../lib/events/handler';
+import { ecrImageActionEvent, ecrImageScanEvent } from '../../../lib/release/ecr-events';
+import { parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';
 
 /** The samples in events/, which `sls invoke local -p` runs and the tests load: they must be what AWS sends. */
 const files = readdirSync('events').sort();
@@ -23,6 +25,8 @@ const httpSamples = files.filter((file) => /^http\..+\.json$/.test(file));
 /** What each route reads from a request; a route with no schema for a part reads none of it. */
 interface RouteInputs {
   public?: true;
+  /** Authenticated by an HMAC signature of the body instead of a bearer token. */
+  signed?: true;
   path?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
@@ -44,7 +48,12 @@ const ROUTES: Record<string, RouteInputs> = {
   [`POST ${ENVIRONMENT}/promote`]: { path: environmentPath, body: promoteBody },
   [`POST ${ENVIRONMENT}/restart`]: { path: environmentPath, body: operationBody },
   [`POST ${ENVIRONMENT}/scale`]: { path: environmentPath, body: scaleBody },
+  'POST /v1/webhooks/registry': { public: true, signed: true },
 };
+
+// The secret and time the registry webhook sample was signed with (documented, not real).
+const SAMPLE_WEBHOOK_SECRET = 'example-webhook-secret-not-real';
+const SAMPLE_WEBHOOK_TIME = new Date(1_795_316_400_000);
 
 /** The routes serverless.yml gives the HTTP API, as API Gateway names them. */
 function servedRoutes(): string[] {
@@ -103,23 +112,39 @@ describe('the ECS samples', () => {
   });
 });
 
-describe('the schedule sample', () => {
-  it('parses as the Scheduled Event the reconciler takes', () => {
-    const sample = read<Record<string, unknown>>('schedule.reconcile-deployments.json');
-
-    expect(scheduledEventSchema.safeParse(sample).error?.issues).toBeUndefined();
-    expect(sample).toEqual({
-      version: '0',
-      id: expect.any(String),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
+describe('the ECR samples', () => {
+  it.each(files.filter((file) => file.startsWith('ecr.')))('%s is an ECR event Slipway reads', (file) => {
+    const sample = read<Record<string, unknown>>(file);
+    const schema = sample['detail-type'] === 'ECR Image Scan' ? ecrImageScanEvent : ecrImageActionEvent;
+    expect(schema.safeParse(sample).error?.issues).toBeUndefined();
+    expect({ source: sample.source, account: sample.account, region: sample.region }).toEqual({
+      source: 'aws.ecr',
       account: '123456789012',
-      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       region: 'us-east-1',
-      resources: [expect.stringMatching(/^arn:aws:events:us-east-1:123456789012:rule\//)],
-      detail: {},
     });
   });
+});
+
+describe('the schedule sample', () => {
+  it.each(['schedule.reconcile-deployments.json', 'schedule.release-due.json'])(
+    '%s parses as the Scheduled Event its function takes',
+    (file) => {
+      const sample = read<Record<string, unknown>>(file);
+
+      expect(scheduledEventSchema.safeParse(sample).error?.issues).toBeUndefined();
+      expect(sample).toEqual({
+        version: '0',
+        id: expect.any(String),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '123456789012',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        region: 'us-east-1',
+        resources: [expect.stringMatching(/^arn:aws:events:us-east-1:123456789012:rule\//)],
+        detail: {},
+      });
+    },
+  );
 });
 
 describe('the HTTP API samples', () => {
@@ -174,7 +199,20 @@ describe('the HTTP API samples', () => {
       });
       expect(event.isBase64Encoded).toBe(false);
       expect(route?.body?.safeParse(JSON.parse(event.body)).error?.issues).toBeUndefined();
-      expect(route?.body).toBeDefined();
+      if (route?.signed) {
+        const headers = event.headers as Record<string, string>;
+        const rawBody = Buffer.from(event.body, 'utf8');
+        const signature = {
+          rawBody,
+          headers,
+          secret: SAMPLE_WEBHOOK_SECRET,
+          now: SAMPLE_WEBHOOK_TIME,
+          toleranceSeconds: 300,
+        };
+        expect(verifySignature(signature)).toEqual({ scheme: 'slipway' });
+        expect(parseRegistryPush(JSON.parse(event.body), headers)).toMatchObject({ registry: 'generic' });
+      }
+      if (!route?.signed) expect(route?.body).toBeDefined();
     },
   );
 

@@ -1,0 +1,26 @@
+import { clients } from '../../lib/aws/clients';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
+import { logger } from '../../lib/observability';
+import type { Releases } from '../../lib/release/releases';
+import { runtime } from '../../lib/runtime';
+import { releases } from '../../lib/runtime/releases';
+
+export interface ReleaseDueDeps extends EventHandlerDeps {
+  releases: Pick<Releases, 'releaseDue'>;
+}
+
+/** Every minute: releases whose soak time is over, whose environment is free again, or whose scan never came. */
+export function makeHandler(deps: ReleaseDueDeps) {
+  return eventHandler({ name: 'releaseDue', schema: scheduledEventSchema }, deps, async () => {
+    const released = await deps.releases.releaseDue();
+    logger.info('waiting releases settled', { count: released.length, released });
+    return { released };
+  });
+}
+
+function defaultDeps(): ReleaseDueDeps {
+  return { releases: releases(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+}
+
+export const handler = makeHandler(defaultDeps());

@@ -1,0 +1,436 @@
+import { DescribeImagesCommand, type ECRClient, type ImageDetail } from '@aws-sdk/client-ecr';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from '../config/schema';
+import type { Deployments } from '../deploy/deployments';
+import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
+import { Conflict, UpstreamFailed } from '../errors';
+import type { Idempotency } from '../http/idempotency';
+import type { Publisher } from '../notify/publisher';
+import { logger, metrics } from '../observability';
+import type { PendingRelease, ReleaseStore } from '../store/releases';
+import { overLimits, type ScanCounts } from './ecr-events';
+import { choose, decide, type RunningImage } from './policy';
+
+/**
+ * Image pushes as deployments: a push (from ECR or a registry webhook) is matched to the
+ * environments whose release policy wants it and deployed through the deploy use case, so
+ * approvals, locks, records and notifications all apply. What cannot deploy yet (soak time,
+ * image scan, a deployment in flight) waits in the store and a schedule releases it.
+ */
+
+export interface Push {
+  /** Who pushed, as the deployment records it: `ecr-push` or `webhook:<registry>`. */
+  source: string;
+  repository: string;
+  digest: string;
+  /** The tag(s) the event named; for ECR every tag the digest carries is read again. */
+  tags: string[];
+  pushedAt?: string;
+}
+
+export type TargetOutcome = {
+  app: string;
+  environment: string;
+  outcome: 'deployed' | 'pending-approval' | 'waiting' | 'skipped' | 'refused' | 'duplicate';
+  reason: string;
+  tag?: string;
+  deploymentId?: string;
+};
+
+export interface PushOutcome {
+  ignored?: string;
+  targets: TargetOutcome[];
+}
+
+interface Target {
+  app: string;
+  environment: string;
+  appConfig: AppConfig;
+  env: EnvironmentConfig;
+  policy: ReleasePolicy;
+}
+
+export interface ReleasesDeps {
+  config: SlipwayConfig;
+  deployments: Pick<Deployments, 'request' | 'history'>;
+  store: ReleaseStore;
+  ecs: ECSClient;
+  ecrFor: (region: string) => ECRClient;
+  idempotency: Idempotency;
+  publisher: Publisher;
+  now?: () => Date;
+}
+
+const short = (digest: string) => `${digest.slice(0, 19)}…`;
+const minutes = (count: number) => count * 60_000;
+const BUSY_RETRY_MS = 60_000;
+const DEFAULT_SCAN_TIMEOUT_MINUTES = 60;
+
+/** repository → the environments with a release policy that deploy it; built once per container. */
+export function releaseTargets(config: SlipwayConfig): Map<string, Target[]> {
+  const index = new Map<string, Target[]>();
+  for (const [app, appConfig] of Object.entries(config.apps)) {
+    for (const [environment, env] of Object.entries(appConfig.environments)) {
+      if (!env.release) continue;
+      const targets = index.get(appConfig.repository) ?? [];
+      targets.push({ app, environment, appConfig, env, policy: env.release });
+      index.set(appConfig.repository, targets);
+    }
+  }
+  return index;
+}
+
+export class Releases {
+  private readonly now: () => Date;
+  private readonly index: Map<string, Target[]>;
+
+  constructor(private readonly deps: ReleasesDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.index = releaseTargets(deps.config);
+  }
+
+  targetsOf(repository: string): Target[] {
+    return this.index.get(repository) ?? [];
+  }
+
+  async onPush(push: Push): Promise<PushOutcome> {
+    const targets = this.targetsOf(push.repository);
+    if (targets.length === 0) return this.ignore(`no app uses repository ${push.repository}`, 'UnusedRepository');
+    const pushed = await this.describePushed(push);
+    if (pushed.tags.length === 0) {
+      return this.ignore(
+        `untagged push of ${short(push.digest)} (an image index, attestation or signature)`,
+        'Untagged',
+      );
+    }
+    const outcomes: TargetOutcome[] = [];
+    for (const target of targets) outcomes.push(await this.consider(target, push, pushed));
+    return { targets: outcomes };
+  }
+
+  /** `ECR Image Scan` for a digest: releases waiting for it deploy, or are refused with the counts. */
+  async onScan(repository: string, digest: string, counts: ScanCounts): Promise<TargetOutcome[]> {
+    const at = this.now();
+    const waiting = (await this.deps.store.forDigest(repository, digest)).filter(
+      (release) => release.state === 'WAITING' && release.scanDeadline !== undefined && !release.scan,
+    );
+    const outcomes: TargetOutcome[] = [];
+    for (const release of waiting) {
+      const target = this.targetFor(release);
+      if (!target) continue;
+      outcomes.push(await this.afterScan(release, target, { counts, at: at.toISOString() }));
+    }
+    return outcomes;
+  }
+
+  /** The schedule: releases whose soak time is over, whose environment is free, or whose scan never came. */
+  async releaseDue(): Promise<TargetOutcome[]> {
+    const now = this.now();
+    const outcomes: TargetOutcome[] = [];
+    for (const release of await this.deps.store.due(now)) {
+      const target = this.targetFor(release);
+      if (!target) {
+        await this.deps.store.end(
+          release,
+          { state: 'REFUSED', reason: 'the environment no longer has a release policy' },
+          now,
+        );
+        continue;
+      }
+      try {
+        outcomes.push(await this.settleDue(release, target, now));
+      } catch (error) {
+        logger.error('a waiting release could not be settled', { ...release, error: error as Error });
+        outcomes.push({ ...this.where(release), outcome: 'waiting', reason: `error: ${(error as Error).name}` });
+      }
+    }
+    return outcomes;
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private ignore(reason: string, metric: string): PushOutcome {
+    logger.info('push ignored', { reason });
+    metrics.addMetric(`PushesIgnored${metric}`, 'Count', 1);
+    return { ignored: reason, targets: [] };
+  }
+
+  private where(release: Pick<PendingRelease, 'app' | 'environment'>) {
+    return { app: release.app, environment: release.environment };
+  }
+
+  private targetFor(release: PendingRelease): Target | undefined {
+    return this.targetsOf(release.repository).find(
+      (target) => target.app === release.app && target.environment === release.environment,
+    );
+  }
+
+  /** Every tag the pushed digest carries, when it was pushed and its scan, from ECR; from the push elsewhere. */
+  private async describePushed(push: Push): Promise<{ tags: string[]; pushedAt: string; scan?: ScanCounts }> {
+    const detail = await this.ecrImage(push.repository, push.digest);
+    const tags = [...new Set([...push.tags, ...(detail?.imageTags ?? [])])].sort();
+    const pushedAt = detail?.imagePushedAt?.toISOString() ?? push.pushedAt ?? this.now().toISOString();
+    const scan =
+      detail?.imageScanStatus?.status === 'COMPLETE'
+        ? ((detail.imageScanFindingsSummary?.findingSeverityCounts ?? {}) as ScanCounts)
+        : undefined;
+    return { tags, pushedAt, ...(scan ? { scan } : {}) };
+  }
+
+  private async ecrImage(repository: string, digest: string): Promise<ImageDetail | undefined> {
+    const ecr = ecrRepository(repository);
+    if (!ecr) return undefined;
+    try {
+      const { imageDetails } = await this.deps.ecrFor(ecr.region).send(
+        new DescribeImagesCommand({
+          registryId: ecr.registryId,
+          repositoryName: ecr.repositoryName,
+          imageIds: [{ imageDigest: digest }],
+        }),
+      );
+      return imageDetails?.[0];
+    } catch (error) {
+      if ((error as Error).name === 'ImageNotFoundException') return undefined;
+      throw new UpstreamFailed(`ECR DescribeImages failed (${(error as Error).name})`, { cause: error });
+    }
+  }
+
+  /** What runs now: its digest from ECS, and the tags that digest carries (ECR), else the tag Slipway deployed it as. */
+  private async running(target: Target): Promise<RunningImage> {
+    const service = await describeService(this.deps.ecs, target.env.cluster, target.env.service);
+    if (!service.taskDefinition) return { tags: [] };
+    const { taskDefinition } = await describeTaskDefinition(this.deps.ecs, service.taskDefinition);
+    const images = containerImages(taskDefinition, target.appConfig.containers);
+    const digest = Object.values(images).map(digestOf).find(Boolean);
+    if (!digest) return { tags: [] };
+    const detail = await this.ecrImage(target.appConfig.repository, digest);
+    if (detail) return { digest, tags: detail.imageTags ?? [] };
+    const page = await this.deps.deployments.history(target.app, target.environment, { limit: 25 });
+    const recorded = page.items.find((record) => record.state === 'SUCCEEDED' && record.to.digest === digest)?.to.tag;
+    return { digest, tags: recorded ? [recorded] : [] };
+  }
+
+  private async consider(
+    target: Target,
+    push: Push,
+    pushed: { tags: string[]; pushedAt: string; scan?: ScanCounts },
+  ): Promise<TargetOutcome> {
+    const where = { app: target.app, environment: target.environment };
+    const running = await this.running(target);
+    const chosen = choose(target.policy, push.digest, pushed.tags, running);
+    if (!chosen) {
+      const first = pushed.tags[0] as string;
+      const reason = decide(target.policy, { tag: first, digest: push.digest }, running).reason;
+      logger.info('push skipped by the release policy', { ...where, tags: pushed.tags, reason });
+      metrics.addMetric('PushesSkippedByPolicy', 'Count', 1);
+      return { ...where, outcome: 'skipped', reason };
+    }
+    const now = this.now();
+    const soakUntil = new Date(Date.parse(pushed.pushedAt) + minutes(target.policy.minAgeMinutes ?? 0));
+    const limits = target.policy.maxFindings;
+    if (limits && pushed.scan) {
+      const over = overLimits(pushed.scan, limits);
+      if (over.length > 0) return this.refuseNow(target, push, chosen.tag, `the image scan found ${over.join(', ')}`);
+    }
+    const needsScan = limits !== undefined && pushed.scan === undefined;
+    if (soakUntil > now || needsScan) {
+      const release: PendingRelease = {
+        ...where,
+        repository: push.repository,
+        digest: push.digest,
+        tag: chosen.tag,
+        source: push.source,
+        state: 'WAITING',
+        reason: [
+          soakUntil > now ? `soaking until ${soakUntil.toISOString()}` : undefined,
+          needsScan ? 'waiting for the image scan' : undefined,
+        ]
+          .filter(Boolean)
+          .join(' and '),
+        pushedAt: pushed.pushedAt,
+        dueAt: (soakUntil > now ? soakUntil : now).toISOString(),
+        ...(needsScan
+          ? {
+              scanDeadline: new Date(
+                Date.parse(pushed.pushedAt) + minutes(target.policy.scanTimeoutMinutes ?? DEFAULT_SCAN_TIMEOUT_MINUTES),
+              ).toISOString(),
+            }
+          : {}),
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+      };
+      const recorded = await this.deps.store.wait(release);
+      return recorded
+        ? { ...where, outcome: 'waiting', reason: release.reason, tag: chosen.tag }
+        : {
+            ...where,
+            outcome: 'duplicate',
+            reason: 'this push is already waiting or was already handled',
+            tag: chosen.tag,
+          };
+    }
+    const outcome = await this.deploy(target, push, chosen.tag, chosen.decision.reason);
+    if (outcome.outcome !== 'waiting') return outcome;
+    await this.deps.store.wait({
+      ...where,
+      repository: push.repository,
+      digest: push.digest,
+      tag: chosen.tag,
+      source: push.source,
+      state: 'WAITING',
+      reason: outcome.reason,
+      pushedAt: pushed.pushedAt,
+      dueAt: new Date(now.getTime() + BUSY_RETRY_MS).toISOString(),
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    });
+    return outcome;
+  }
+
+  private async deploy(
+    target: Target,
+    push: Pick<Push, 'repository' | 'digest' | 'source'>,
+    tag: string,
+    why: string,
+  ): Promise<TargetOutcome> {
+    const where = { app: target.app, environment: target.environment };
+    try {
+      const outcome = await this.deps.idempotency({
+        scope: 'release',
+        caller: push.source,
+        // One deployment per environment for a digest, however many tags or deliveries it came with.
+        key: `${push.repository}@${push.digest}#${target.app}#${target.environment}`,
+        payload: null,
+        run: async () =>
+          this.deps.deployments.request({
+            app: target.app,
+            environment: target.environment,
+            target: { kind: 'deploy', digest: push.digest, tag },
+            requestedBy: { name: push.source, kind: 'system' },
+            reason: `push of ${tag}: ${why}`,
+          }),
+      });
+      if (outcome.dryRun) throw new Error('a release is never a dry run');
+      const deployment = outcome.deployment;
+      metrics.addMetric('PushesDeployed', 'Count', 1);
+      return {
+        ...where,
+        outcome: deployment.state === 'PENDING_APPROVAL' ? 'pending-approval' : 'deployed',
+        reason: why,
+        tag,
+        deploymentId: deployment.id,
+      };
+    } catch (error) {
+      if (!(error instanceof Conflict)) throw error;
+      const inFlight = (error.details as { inFlight?: string } | undefined)?.inFlight;
+      // Another deployment holds the environment: the push waits for it rather than being lost.
+      if (inFlight) return { ...where, outcome: 'waiting', reason: error.message, tag, deploymentId: inFlight };
+      return { ...where, outcome: 'duplicate', reason: error.message, tag };
+    }
+  }
+
+  private async refuseNow(target: Target, push: Push, tag: string, reason: string): Promise<TargetOutcome> {
+    const where = { app: target.app, environment: target.environment };
+    await this.notifyRefusal({ ...where, repository: push.repository, digest: push.digest, tag, reason });
+    metrics.addMetric('ReleasesRefused', 'Count', 1);
+    return { ...where, outcome: 'refused', reason, tag };
+  }
+
+  private async afterScan(release: PendingRelease, target: Target, scan: { counts: ScanCounts; at: string }) {
+    const where = this.where(release);
+    const over = overLimits(scan.counts, target.policy.maxFindings ?? {});
+    if (over.length > 0) {
+      const reason = `the image scan found ${over.join(', ')}`;
+      if (await this.deps.store.end(release, { state: 'REFUSED', reason, scan }, this.now())) {
+        await this.notifyRefusal({ ...release, reason });
+        metrics.addMetric('ReleasesRefused', 'Count', 1);
+      }
+      return { ...where, outcome: 'refused' as const, reason, tag: release.tag };
+    }
+    if (Date.parse(release.dueAt) > this.now().getTime()) {
+      await this.deps.store.update(release, { scan, reason: `scan passed; soaking until ${release.dueAt}` }, scan.at);
+      return {
+        ...where,
+        outcome: 'waiting' as const,
+        reason: `scan passed; soaking until ${release.dueAt}`,
+        tag: release.tag,
+      };
+    }
+    return this.release({ ...release, scan }, target);
+  }
+
+  private async settleDue(release: PendingRelease, target: Target, now: Date): Promise<TargetOutcome> {
+    const where = this.where(release);
+    if (release.scanDeadline && !release.scan) {
+      // The scan event may have been lost: ECR still knows the result.
+      const detail = await this.ecrImage(release.repository, release.digest);
+      if (detail?.imageScanStatus?.status === 'COMPLETE') {
+        const counts = (detail.imageScanFindingsSummary?.findingSeverityCounts ?? {}) as ScanCounts;
+        return this.afterScan(release, target, { counts, at: now.toISOString() });
+      }
+      if (Date.parse(release.scanDeadline) <= now.getTime()) {
+        const reason = `no image scan result within ${target.policy.scanTimeoutMinutes ?? DEFAULT_SCAN_TIMEOUT_MINUTES} minutes of the push`;
+        if (await this.deps.store.end(release, { state: 'REFUSED', reason }, now)) {
+          await this.notifyRefusal({ ...release, reason });
+          metrics.addMetric('ReleasesRefused', 'Count', 1);
+        }
+        return { ...where, outcome: 'refused', reason, tag: release.tag };
+      }
+      // Not due again before the scan deadline, unless the scan event comes first.
+      await this.deps.store.update(release, { dueAt: release.scanDeadline }, now.toISOString());
+      return { ...where, outcome: 'waiting', reason: 'waiting for the image scan', tag: release.tag };
+    }
+    return this.release(release, target);
+  }
+
+  /** Deploys a release that waited, if it is still what the policy wants against what runs now. */
+  private async release(release: PendingRelease, target: Target): Promise<TargetOutcome> {
+    const where = this.where(release);
+    const now = this.now();
+    const running = await this.running(target);
+    const decision = decide(target.policy, { tag: release.tag, digest: release.digest }, running);
+    if (!decision.deploy) {
+      const reason = `no longer wanted: ${decision.reason}`;
+      await this.deps.store.end(release, { state: 'REFUSED', reason }, now);
+      return { ...where, outcome: 'skipped', reason, tag: release.tag };
+    }
+    const outcome = await this.deploy(target, release, release.tag, decision.reason);
+    if (outcome.outcome === 'waiting') {
+      await this.deps.store.update(
+        release,
+        { dueAt: new Date(now.getTime() + BUSY_RETRY_MS).toISOString(), reason: outcome.reason },
+        now.toISOString(),
+      );
+      return outcome;
+    }
+    await this.deps.store.end(
+      release,
+      {
+        state: 'DEPLOYED',
+        reason: outcome.reason,
+        ...(outcome.deploymentId ? { deploymentId: outcome.deploymentId } : {}),
+      },
+      now,
+    );
+    return outcome;
+  }
+
+  private async notifyRefusal(release: {
+    app: string;
+    environment: string;
+    repository: string;
+    digest: string;
+    tag: string;
+    reason: string;
+  }) {
+    logger.warn('release refused', { ...release });
+    await this.deps.publisher.publish({
+      subject: `Slipway: ${release.app}/${release.environment} release of ${release.tag} refused`,
+      type: 'release.refused',
+      app: release.app,
+      environment: release.environment,
+      state: 'REFUSED',
+      body: { repository: release.repository, digest: release.digest, tag: release.tag, reason: release.reason },
+    });
+  }
+}

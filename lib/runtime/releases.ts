@@ -1,0 +1,44 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { clients } from '../aws/clients';
+import { UpstreamFailed } from '../errors';
+import { registerSecretValue } from '../observability';
+import { Releases } from '../release/releases';
+import { ReleaseStore } from '../store/releases';
+import { runtime } from '.';
+import { deployments, ecrFor, idempotency, publisher } from './deployments';
+
+let cached: Releases | undefined;
+
+/** The release use case, built once per container from the same pieces as the deploy routes. */
+export function releases(): Releases {
+  if (cached) return cached;
+  const { env, config } = runtime();
+  cached = new Releases({
+    config,
+    deployments: deployments(),
+    store: new ReleaseStore(clients.documents(), env.stateTable),
+    ecs: clients.ecs(),
+    ecrFor,
+    idempotency: idempotency(),
+    publisher: publisher(),
+  });
+  return cached;
+}
+
+/** The HMAC key registry webhooks are signed with, read from Secrets Manager and reused for a minute. */
+export function webhookSecret(secretId: string, maxAgeSeconds = 60): () => Promise<string> {
+  const provider = new SecretsProvider({ awsSdkV3Client: clients.secretsManager() });
+  return async () => {
+    let value: string | Uint8Array | undefined;
+    try {
+      value = await provider.get(secretId, { maxAge: maxAgeSeconds });
+    } catch (error) {
+      throw new UpstreamFailed('cannot read the webhook secret from Secrets Manager', { cause: error });
+    }
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new UpstreamFailed(`secret ${secretId} has no string value`);
+    }
+    registerSecretValue(value);
+    return value;
+  };
+}

@@ -1,0 +1,475 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { makeHandler as makeEcrImageAction } from '../../functions/events/ecr-image-action';
+import { makeHandler as makeEcrImageScan } from '../../functions/events/ecr-image-scan';
+import { makeHandler as makeRegistryWebhook } from '../../functions/http/registry-webhook';
+import { makeHandler as makeReleaseDue } from '../../functions/schedules/release-due';
+import { createClient } from '../../lib/aws/clients';
+import { configSchema } from '../../lib/config/schema';
+import { Deployments } from '../../lib/deploy/deployments';
+import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { dynamoDbIdempotency } from '../../lib/http/idempotency';
+import type { CloudFormationResource } from '../../lib/local/definitions';
+import { ensureStateTable } from '../../lib/local/provision';
+import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
+import { snsPublisher } from '../../lib/notify/publisher';
+import { resolveDigest } from '../../lib/release/registry';
+import { Releases } from '../../lib/release/releases';
+import { DeploymentStore } from '../../lib/store/deployments';
+import { EnvironmentLocks } from '../../lib/store/locks';
+import { ReleaseStore } from '../../lib/store/releases';
+import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
+import { httpEvent, lambdaContext } from '../support/http';
+import { resourcesFragment } from '../support/resources';
+
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
+const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/slipway-test-dead-letters';
+const SECRET = 'test-webhook-secret-0f9e8d7c6b5a';
+const WEB_REPOSITORY = 'registry.example.com/team/shop-web';
+const HUB_REPOSITORY = 'docker.io/acme/shop-admin';
+
+const config = configSchema.parse({
+  auth: { tokensSecret: 'slipway/api-tokens' },
+  webhooks: { signingSecret: 'slipway/webhooks' },
+  apps: {
+    shop: {
+      repository: REPOSITORY,
+      containers: ['backend'],
+      environments: {
+        staging: { cluster: 'shop-staging', service: 'backend', release: { semver: 'minor' } },
+        qa: { cluster: 'shop-qa', service: 'backend', release: { tags: 'latest', force: true } },
+        production: {
+          cluster: 'shop-prod',
+          service: 'backend',
+          approvals: 1,
+          release: {
+            semver: 'patch',
+            minAgeMinutes: 30,
+            maxFindings: { CRITICAL: 0, HIGH: 5 },
+            scanTimeoutMinutes: 20,
+          },
+        },
+      },
+    },
+    web: {
+      repository: WEB_REPOSITORY,
+      containers: ['backend'],
+      environments: { staging: { cluster: 'web-staging', service: 'backend', release: { tags: '*' } } },
+    },
+    admin: {
+      repository: HUB_REPOSITORY,
+      containers: ['backend'],
+      environments: { staging: { cluster: 'admin-staging', service: 'backend', release: { tags: 'main-*' } } },
+    },
+  },
+});
+
+let dynamodb: EmbeddedServer;
+let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let documents: DynamoDBDocumentClient;
+let aws: FakeAws;
+const mockSns = () => mockClient(SNSClient);
+const mockSqs = () => mockClient(SQSClient);
+let sns: ReturnType<typeof mockSns>;
+let sqs: ReturnType<typeof mockSqs>;
+let clock: Date;
+let tables = 0;
+let deployments: Deployments;
+let releases: Releases;
+let locks: EnvironmentLocks;
+let registry: Server;
+let registryUrl: string;
+
+beforeAll(async () => {
+  dynamodb = await startDynalite(undefined);
+  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
+  // A registry on this machine that answers the OCI distribution API, as Docker Hub does for a tag.
+  registry = createServer((request, response) => {
+    if (request.method === 'HEAD' && request.url === '/v2/acme/shop-admin/manifests/main-7c1d') {
+      response.writeHead(200, {
+        'docker-content-digest': digest('d'),
+        'content-type': 'application/vnd.oci.image.index.v1+json',
+      });
+    } else {
+      response.writeHead(404);
+    }
+    response.end();
+  });
+  await new Promise<void>((done) => registry.listen(0, '127.0.0.1', done));
+  registryUrl = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await dynamodb.close();
+  await new Promise((done) => registry.close(done));
+});
+
+beforeEach(async () => {
+  tables += 1;
+  const tableName = `slipway-releases-test-${tables}`;
+  await ensureStateTable(
+    dynamoClient,
+    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
+    () => undefined,
+  );
+  aws = fakeAws({ clusters: ['shop-staging', 'shop-qa', 'shop-prod', 'web-staging', 'admin-staging'] });
+  // What runs everywhere now is 1.4.0 (the base revision's digest), also tagged latest.
+  aws.images.set('1.4.0', digest('1'));
+  aws.images.set('latest', digest('1'));
+  sns = mockSns();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  sqs = mockSqs();
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'dl-1' });
+  clock = new Date('2026-11-22T03:00:10.000Z');
+  const ecs = new ECSClient({ region: 'us-east-1' });
+  const ecrFor = (region: string) => new ECRClient({ region });
+  const publisher = snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC);
+  locks = new EnvironmentLocks(documents, tableName);
+  deployments = new Deployments({
+    config,
+    store: new DeploymentStore(documents, tableName),
+    locks,
+    ecs,
+    ecrFor,
+    publisher,
+    now: () => clock,
+  });
+  releases = new Releases({
+    config,
+    deployments,
+    store: new ReleaseStore(documents, tableName),
+    ecs,
+    ecrFor,
+    idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+    publisher,
+    now: () => clock,
+  });
+});
+
+afterEach(() => {
+  aws.restore();
+  sns.restore();
+  sqs.restore();
+});
+
+const deadLetters = () => sqsDeadLetters(new SQSClient({ region: 'us-east-1' }), QUEUE);
+const sample = (name: string) => JSON.parse(readFileSync(`events/${name}`, 'utf8'));
+const push = (tag: string | undefined, imageDigest: string, overrides: Record<string, unknown> = {}) => {
+  const event = sample('ecr.image-push.tagged.json');
+  event.detail['image-digest'] = imageDigest;
+  if (tag) event.detail['image-tag'] = tag;
+  else delete event.detail['image-tag'];
+  event.time = '2026-11-22T03:00:00Z';
+  Object.assign(event.detail, overrides);
+  return event;
+};
+const onPush = (event: unknown) => makeEcrImageAction({ releases, deadLetters: deadLetters() })(event, lambdaContext());
+const onScan = (event: unknown) => makeEcrImageScan({ releases, deadLetters: deadLetters() })(event, lambdaContext());
+const releaseDue = () =>
+  makeReleaseDue({ releases, deadLetters: deadLetters() })(sample('schedule.release-due.json'), lambdaContext());
+const updates = (cluster: string) =>
+  aws.ecs.commandCalls(UpdateServiceCommand).filter((call) => call.args[0].input.cluster === cluster);
+
+describe('ECR pushes', () => {
+  it('deploys a newer minor version to staging by digest, recorded as ecr-push', async () => {
+    // Given staging runs 1.4.0 under `semver: minor`, and 1.5.0 is pushed
+    aws.images.set('1.5.0', digest('b'));
+
+    // When the push event arrives
+    const result = await onPush(push('1.5.0', digest('b')));
+
+    // Then staging deploys exactly that digest, and the others decide for themselves
+    expect(result).toMatchObject({ handled: true });
+    const outcome = result.handled ? result.result : undefined;
+    expect(outcome?.targets).toEqual([
+      {
+        app: 'shop',
+        environment: 'staging',
+        outcome: 'deployed',
+        reason: '1.5.0 is newer than 1.4.0 (minor)',
+        tag: '1.5.0',
+        deploymentId: expect.any(String),
+      },
+      expect.objectContaining({ environment: 'qa', outcome: 'skipped' }),
+      expect.objectContaining({ environment: 'production', outcome: 'skipped' }),
+    ]);
+    const staging = outcome?.targets[0];
+    const record = await deployments.get(staging?.deploymentId as string);
+    expect(record).toMatchObject({
+      kind: 'deploy',
+      requestedBy: { name: 'ecr-push', kind: 'system' },
+      to: { digest: digest('b'), tag: '1.5.0' },
+    });
+    expect(updates('shop-staging')).toHaveLength(1);
+  });
+
+  it.each([
+    ['an untagged push', push(undefined, digest('b')), 'untagged push (an image index, attestation or signature)'],
+    ['a delete', sample('ecr.image-delete.json'), 'DELETE action'],
+    ['a failed push', sample('ecr.image-push.failure.json'), 'the push failed'],
+    [
+      'a repository no app uses',
+      push('1.5.0', digest('b'), { 'repository-name': 'someone-else' }),
+      'no app uses repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/someone-else',
+    ],
+  ])('ignores %s, saying why', async (_, event, reason) => {
+    aws.images.set('1.5.0', digest('b'));
+    const result = await onPush(event);
+    expect(result).toEqual({ handled: true, result: { ignored: reason, targets: [] } });
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('makes one deployment per environment from one digest pushed under several tags, delivered twice', async () => {
+    // Given 1.5.0 pushed as 1.5.0 and v1.5.0: two events, each delivered twice
+    aws.images.set('1.5.0', digest('b'));
+    aws.images.set('v1.5.0', digest('b'));
+    for (const tag of ['1.5.0', 'v1.5.0', '1.5.0', 'v1.5.0']) await onPush(push(tag, digest('b')));
+
+    // Then staging was updated once
+    expect(updates('shop-staging')).toHaveLength(1);
+  });
+
+  it('skips a major bump under semver: minor, and a version not newer than what runs', async () => {
+    aws.images.set('2.0.0', digest('7'));
+    const major = await onPush(push('2.0.0', digest('7')));
+    expect(major.handled && major.result.targets.find((target) => target.environment === 'staging')).toMatchObject({
+      outcome: 'skipped',
+    });
+    aws.images.set('1.3.9', digest('6'));
+    const older = await onPush(push('1.3.9', digest('6')));
+    expect(older.handled && older.result.targets.find((target) => target.environment === 'staging')?.reason).toBe(
+      '1.3.9 is not newer than 1.4.0 which runs',
+    );
+    expect(updates('shop-staging')).toHaveLength(0);
+  });
+
+  it('follows a moving tag with force: every new digest under latest deploys to qa', async () => {
+    aws.images.set('latest', digest('e'));
+    const result = await onPush(push('latest', digest('e')));
+    expect(result.handled && result.result.targets.find((target) => target.environment === 'qa')).toMatchObject({
+      outcome: 'deployed',
+      tag: 'latest',
+    });
+    expect(updates('shop-qa')).toHaveLength(1);
+  });
+
+  it('sends an event it cannot read to the dead-letter queue with its id', async () => {
+    const broken = sample('ecr.image-push.tagged.json');
+    delete broken.detail['repository-name'];
+    const result = await onPush(broken);
+    expect(result).toMatchObject({ handled: false, deadLettered: true });
+    const sent = sqs.commandCalls(SendMessageCommand)[0]?.args[0].input;
+    expect(sent?.QueueUrl).toBe(QUEUE);
+    expect(sent?.MessageAttributes?.eventId?.StringValue).toBe(broken.id);
+  });
+
+  it('waits while another deployment holds the environment, then deploys it', async () => {
+    // Given a deployment in flight in staging
+    aws.images.set('1.4.2', digest('a'));
+    aws.images.set('1.5.0', digest('b'));
+    await deployments.request({
+      app: 'shop',
+      environment: 'staging',
+      target: { kind: 'deploy', tag: '1.4.2' },
+      requestedBy: { name: 'alice', kind: 'token' },
+    });
+
+    // When 1.5.0 is pushed, it waits
+    const result = await onPush(push('1.5.0', digest('b')));
+    expect(result.handled && result.result.targets[0]).toMatchObject({ environment: 'staging', outcome: 'waiting' });
+
+    // And once the first deployment completed, the schedule deploys it
+    await deployments.onEcsEvent(
+      ecsDeploymentEvent.parse(
+        aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: '2026-11-22T03:01:00Z' }),
+      ),
+    );
+    clock = new Date('2026-11-22T03:02:00.000Z');
+    const due = await releaseDue();
+    expect(due.handled && due.result.released).toEqual([
+      expect.objectContaining({ environment: 'staging', outcome: 'deployed', tag: '1.5.0' }),
+    ]);
+    expect(updates('shop-staging')).toHaveLength(2);
+  });
+});
+
+describe('soak and scan gates', () => {
+  it('deploys to production only after the soak time and a clean scan, and asks for approval', async () => {
+    // Given 1.4.3 pushed at 03:00, under `semver: patch`, 30 minutes of soak and a scan gate
+    aws.images.set('1.4.3', digest('f'));
+    aws.pushedAt.set(digest('f'), new Date('2026-11-22T03:00:00Z'));
+    const pushed = await onPush(push('1.4.3', digest('f')));
+    expect(pushed.handled && pushed.result.targets.find((target) => target.environment === 'production')).toMatchObject(
+      {
+        outcome: 'waiting',
+        reason: 'soaking until 2026-11-22T03:30:00.000Z and waiting for the image scan',
+      },
+    );
+
+    // When the clean scan arrives at 03:05, it still soaks
+    clock = new Date('2026-11-22T03:05:00.000Z');
+    const clean = sample('ecr.image-scan.clean.json');
+    clean.detail['image-digest'] = digest('f');
+    const scanned = await onScan(clean);
+    expect(scanned.handled && scanned.result.targets).toEqual([
+      expect.objectContaining({ environment: 'production', outcome: 'waiting' }),
+    ]);
+    expect(updates('shop-prod')).toHaveLength(0);
+
+    // And at 03:31 the schedule starts it, waiting for approval as production requires
+    clock = new Date('2026-11-22T03:31:00.000Z');
+    const due = await releaseDue();
+    expect(due.handled && due.result.released).toEqual([
+      expect.objectContaining({ environment: 'production', outcome: 'pending-approval', tag: '1.4.3' }),
+    ]);
+  });
+
+  it('refuses a release whose scan is over the limits, recording the counts', async () => {
+    aws.images.set('1.4.3', digest('f'));
+    aws.pushedAt.set(digest('f'), new Date('2026-11-22T03:00:00Z'));
+    await onPush(push('1.4.3', digest('f')));
+    const findings = sample('ecr.image-scan.findings.json');
+    findings.detail['image-digest'] = digest('f');
+    const scanned = await onScan(findings);
+    expect(scanned.handled && scanned.result.targets).toEqual([
+      {
+        app: 'shop',
+        environment: 'production',
+        outcome: 'refused',
+        reason: 'the image scan found CRITICAL 1 > 0, HIGH 7 > 5',
+        tag: '1.4.3',
+      },
+    ]);
+    const stored = await new ReleaseStore(documents, `slipway-releases-test-${tables}`).forDigest(
+      REPOSITORY,
+      digest('f'),
+    );
+    expect(stored).toEqual([
+      expect.objectContaining({
+        state: 'REFUSED',
+        reason: 'the image scan found CRITICAL 1 > 0, HIGH 7 > 5',
+        scan: { counts: { CRITICAL: 1, HIGH: 7, MEDIUM: 9 }, at: expect.any(String) },
+      }),
+    ]);
+    expect(
+      sns.commandCalls(PublishCommand).map((call) => call.args[0].input.MessageAttributes?.type?.StringValue),
+    ).toContain('release.refused');
+    clock = new Date('2026-11-22T04:00:00.000Z');
+    await releaseDue();
+    expect(updates('shop-prod')).toHaveLength(0);
+  });
+
+  it('refuses a release whose scan never comes, once the scan timeout has passed', async () => {
+    aws.images.set('1.4.3', digest('f'));
+    aws.pushedAt.set(digest('f'), new Date('2026-11-22T03:00:00Z'));
+    await onPush(push('1.4.3', digest('f')));
+    clock = new Date('2026-11-22T03:31:00.000Z');
+    const due = await releaseDue();
+    expect(due.handled && due.result.released).toEqual([
+      {
+        app: 'shop',
+        environment: 'production',
+        outcome: 'refused',
+        reason: 'no image scan result within 20 minutes of the push',
+        tag: '1.4.3',
+      },
+    ]);
+  });
+});
+
+describe('registry webhooks', () => {
+  const webhook = (
+    resolve = (repository: string, tag: string) =>
+      resolveDigest(repository.replace('docker.io', registryUrl), tag, { scheme: 'http' }),
+  ) =>
+    makeRegistryWebhook({
+      releases,
+      secret: async () => SECRET,
+      toleranceSeconds: 300,
+      resolve,
+      now: () => clock,
+    });
+  const signed = (body: string, options: { secret?: string; at?: number; header?: string | null } = {}) => {
+    const at = options.at ?? Math.floor(clock.getTime() / 1000);
+    const signature = createHmac('sha256', options.secret ?? SECRET)
+      .update(`${at}.${body}`)
+      .digest('hex');
+    return httpEvent('not-found', {
+      method: 'POST',
+      path: '/v1/webhooks/registry',
+      routeKey: 'POST /v1/webhooks/registry',
+      token: null,
+      headers: {
+        'content-type': 'application/json',
+        ...(options.header === null ? {} : { 'x-slipway-signature': options.header ?? `t=${at},sha256=${signature}` }),
+      },
+      body,
+    });
+  };
+  const parsed = (response: APIGatewayProxyStructuredResultV2) => ({
+    status: response.statusCode,
+    body: JSON.parse(response.body ?? 'null'),
+  });
+  const generic = JSON.stringify({ repository: WEB_REPOSITORY, tag: 'build-42', digest: digest('9') });
+
+  it('deploys a signed generic push, recorded as webhook:generic', async () => {
+    const response = parsed(await webhook()(signed(generic), lambdaContext()));
+    expect(response.status).toBe(202);
+    expect(response.body).toMatchObject({
+      accepted: true,
+      digest: digest('9'),
+      targets: [{ app: 'web', environment: 'staging', outcome: 'deployed', tag: 'build-42' }],
+    });
+    const record = await deployments.get(response.body.targets[0].deploymentId);
+    expect(record.requestedBy).toEqual({ name: 'webhook:generic', kind: 'system' });
+  });
+
+  it('resolves a Docker Hub push, which names no digest, through the registry', async () => {
+    const hub = JSON.parse(readFileSync('test/fixtures/webhooks/dockerhub.push.json', 'utf8'));
+    hub.repository.repo_name = 'acme/shop-admin';
+    hub.push_data.tag = 'main-7c1d';
+    const response = parsed(await webhook()(signed(JSON.stringify(hub)), lambdaContext()));
+    expect(response).toMatchObject({
+      status: 202,
+      body: {
+        accepted: true,
+        digest: digest('d'),
+        targets: [{ app: 'admin', environment: 'staging', outcome: 'deployed' }],
+      },
+    });
+  });
+
+  it.each([
+    // Signed over the original body, delivered with another one.
+    ['a tampered body', () => ({ ...signed(generic), body: generic.replace('build-42', 'build-43') })],
+    ['a stale timestamp', () => signed(generic, { at: Math.floor(clock.getTime() / 1000) - 301 })],
+    ['no signature', () => signed(generic, { header: null })],
+    ['the wrong secret', () => signed(generic, { secret: 'not-the-secret-at-all' })],
+  ])('refuses %s with 401 and deploys nothing', async (_, event) => {
+    const response = parsed(await webhook()(event(), lambdaContext()));
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('UNAUTHENTICATED');
+    expect(JSON.stringify(response.body)).not.toContain(SECRET);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('answers 202 with the reason for a repository no app uses', async () => {
+    const body = JSON.stringify({ repository: 'registry.example.com/other/thing', tag: '1.0.0', digest: digest('8') });
+    const response = parsed(await webhook()(signed(body), lambdaContext()));
+    expect(response).toEqual({
+      status: 202,
+      body: { accepted: false, reason: 'no app uses repository registry.example.com/other/thing' },
+    });
+  });
+});
