@@ -107,11 +107,13 @@ const releasePolicy = z
         .min(1, expects('a tag glob such as "develop-*"'))
         .superRefine((glob, ctx) => {
           const problem = globProblem(glob);
-          if (problem)
+          // picomatch's hint about escaping is for code, not for a YAML file: keep what is wrong.
+          if (problem) {
             ctx.addIssue({
               code: 'custom',
-              message: `expected a valid tag glob, received ${describeInput(glob)} (${problem})`,
+              message: `expected a valid tag glob, received ${describeInput(glob)} (${problem.replace(/ - use .*$/, '')})`,
             });
+          }
         })
         .optional(),
       regexp: z

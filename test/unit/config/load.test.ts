@@ -181,6 +181,16 @@ describe('parseConfig and loadConfigFile', () => {
         `${SOURCE}: apps.shop.environments.production.release.regexp: expected a valid regular expression, received "v("`,
       ],
       [
+        'a release glob with an unclosed bracket',
+        withEnvironments(production('        release: { tags: "release-[0-9" }')),
+        `${SOURCE}: apps.shop.environments.production.release.tags: expected a valid tag glob, received "release-[0-9" (Missing closing: "]")`,
+      ],
+      [
+        'a scan gate with an unknown severity',
+        withEnvironments(production('        release: { semver: minor, maxFindings: { SEVERE: 1 } }')),
+        `${SOURCE}: apps.shop.environments.production.release.maxFindings.SEVERE: is not a known key`,
+      ],
+      [
         'two release rules at once',
         withEnvironments(production('        release: { tags: "v*", semver: minor }')),
         `${SOURCE}: apps.shop.environments.production.release: expected exactly one of tags, regexp or semver, received tags and semver`,
