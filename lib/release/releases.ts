@@ -230,7 +230,12 @@ export class Releases {
     const limits = target.policy.maxFindings;
     if (limits && pushed.scan) {
       const over = overLimits(pushed.scan, limits);
-      if (over.length > 0) return this.refuseNow(target, push, chosen.tag, `the image scan found ${over.join(', ')}`);
+      if (over.length > 0) {
+        return this.refuseNow(target, push, chosen.tag, `the image scan found ${over.join(', ')}`, {
+          pushedAt: pushed.pushedAt,
+          scan: { counts: pushed.scan, at: now.toISOString() },
+        });
+      }
     }
     const needsScan = limits !== undefined && pushed.scan === undefined;
     if (soakUntil > now || needsScan) {
@@ -329,10 +334,36 @@ export class Releases {
     }
   }
 
-  private async refuseNow(target: Target, push: Push, tag: string, reason: string): Promise<TargetOutcome> {
+  private async refuseNow(
+    target: Target,
+    push: Push,
+    tag: string,
+    reason: string,
+    evidence: { pushedAt: string; scan: NonNullable<PendingRelease['scan']> },
+  ): Promise<TargetOutcome> {
     const where = { app: target.app, environment: target.environment };
-    await this.notifyRefusal({ ...where, repository: push.repository, digest: push.digest, tag, reason });
-    metrics.addMetric('ReleasesRefused', 'Count', 1);
+    const at = this.now();
+    const recorded = await this.deps.store.refused(
+      {
+        ...where,
+        repository: push.repository,
+        digest: push.digest,
+        tag,
+        source: push.source,
+        state: 'REFUSED',
+        reason,
+        pushedAt: evidence.pushedAt,
+        dueAt: at.toISOString(),
+        scan: evidence.scan,
+        createdAt: at.toISOString(),
+        updatedAt: at.toISOString(),
+      },
+      at,
+    );
+    if (recorded) {
+      await this.notifyRefusal({ ...where, repository: push.repository, digest: push.digest, tag, reason });
+      metrics.addMetric('ReleasesRefused', 'Count', 1);
+    }
     return { ...where, outcome: 'refused', reason, tag };
   }
 

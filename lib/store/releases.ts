@@ -83,6 +83,29 @@ export class ReleaseStore {
     }
   }
 
+  /** Records a release refused at once (its scan was already over the limits); a duplicate changes nothing. */
+  async refused(release: PendingRelease, at: Date): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...releaseKey(release),
+            type: 'release',
+            ...release,
+            state: 'REFUSED',
+            expiresAt: Math.floor(at.getTime() / 1000) + DONE_RETENTION_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async forDigest(repository: string, digest: string): Promise<PendingRelease[]> {
     const { Items } = await this.documents.send(
       new QueryCommand({

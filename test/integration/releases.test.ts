@@ -370,6 +370,41 @@ describe('soak and scan gates', () => {
     expect(updates('shop-prod')).toHaveLength(0);
   });
 
+  it('refuses at once, recording the counts, a push whose scan already finished over the limits', async () => {
+    // Given 1.4.3 whose scan ECR finished before the push event was handled
+    aws.images.set('1.4.3', digest('f'));
+    aws.scans.set(digest('f'), { HIGH: 6 });
+
+    // When the push arrives, twice
+    const first = await onPush(push('1.4.3', digest('f')));
+    await onPush(push('1.4.3', digest('f')));
+
+    // Then production refuses it, records it once with the counts, and deploys nothing
+    expect(first.handled && first.result.targets.find((target) => target.environment === 'production')).toEqual({
+      app: 'shop',
+      environment: 'production',
+      outcome: 'refused',
+      reason: 'the image scan found HIGH 6 > 5',
+      tag: '1.4.3',
+    });
+    const stored = await new ReleaseStore(documents, `slipway-releases-test-${tables}`).forDigest(
+      REPOSITORY,
+      digest('f'),
+    );
+    expect(stored).toEqual([
+      expect.objectContaining({
+        environment: 'production',
+        state: 'REFUSED',
+        scan: { counts: { HIGH: 6 }, at: expect.any(String) },
+      }),
+    ]);
+    const refusals = sns
+      .commandCalls(PublishCommand)
+      .filter((call) => call.args[0].input.MessageAttributes?.type?.StringValue === 'release.refused');
+    expect(refusals).toHaveLength(1);
+    expect(updates('shop-prod')).toHaveLength(0);
+  });
+
   it('refuses a release whose scan never comes, once the scan timeout has passed', async () => {
     aws.images.set('1.4.3', digest('f'));
     aws.pushedAt.set(digest('f'), new Date('2026-11-22T03:00:00Z'));
