@@ -70,14 +70,72 @@ const httpUrl = z.string(expects('an http(s) URL')).refine((value) => {
   }
 }, expects('an http(s) URL'));
 
+const headerValue = z.union(
+  [
+    z.string(expects('a header value')),
+    z.strictObject(
+      {
+        secret: secretReference,
+        key: z
+          .string(expects('a JSON key of the secret'))
+          .min(1)
+          .optional()
+          .describe('When the secret is JSON: the key whose value is sent'),
+      },
+      expects('{secret, key?}'),
+    ),
+  ],
+  expects('a header value, or {secret, key?} to read it from Secrets Manager'),
+);
+
 const healthCheck = z.strictObject(
   {
     name: z.string(expects(nameDescription)).regex(NAME_PATTERN, expects(nameDescription)).optional(),
     url: httpUrl,
     expectStatus: boundedInt(100, 599).optional().describe('Expected HTTP status; any 2xx when absent'),
     timeoutMs: boundedInt(100, 60_000).default(5_000),
+    expectJson: z
+      .strictObject(
+        {
+          path: z.string(expects('a dotted path such as status or checks.db.status')).min(1),
+          equals: z.union(
+            [z.string(), z.number(), z.boolean(), z.null()],
+            expects('a string, number, boolean or null'),
+          ),
+        },
+        expects('a JSON assertion {path, equals}'),
+      )
+      .optional()
+      .describe('The response body is JSON and the value at path equals this'),
+    headers: z
+      .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, expects('an HTTP header name')), headerValue)
+      .optional()
+      .describe('Headers sent with the request; a value may come from Secrets Manager'),
+    followRedirects: z
+      .boolean(expects('true or false'))
+      .default(false)
+      .describe('Follow redirects (at most 5); otherwise a 3xx is the answer'),
+    allowUntrustedCertificate: z
+      .boolean(expects('true or false'))
+      .default(false)
+      .describe('Accept a certificate that does not verify (self-signed); its expiry is still measured'),
   },
-  expects('a health check {url, expectStatus?, timeoutMs?}'),
+  expects('a health check {url, expectStatus?, timeoutMs?, expectJson?, headers?}'),
+);
+
+const healthAlarms = z.strictObject(
+  {
+    availabilityBelow: z
+      .number(expects('a fraction from 0 to 1'))
+      .min(0, expects('a fraction from 0 to 1'))
+      .max(1, expects('a fraction from 0 to 1'))
+      .default(1)
+      .describe("Alarm when the worst check's availability in a minute is below this"),
+    datapointsToAlarm: boundedInt(1, 60).default(3).describe('Minutes out of evaluationPeriods that must breach for the alarm to fire'),
+    evaluationPeriods: boundedInt(1, 60).default(5).describe('Minutes the availability alarm looks back over'),
+    latencyP99AboveMs: boundedInt(1, 600_000).default(2_000).describe('Alarm when the p99 latency is above this'),
+  },
+  expects('health alarm thresholds {availabilityBelow, datapointsToAlarm, evaluationPeriods, latencyP99AboveMs}'),
 );
 
 const SEMVER_LEVELS = ['major', 'minor', 'patch', 'all'] as const;
@@ -160,7 +218,25 @@ const environment = z.strictObject(
     release: releasePolicy.optional(),
     promoteFrom: z.string(expects(nameDescription)).optional(),
     bakeMinutes: nonNegativeInt().default(0).describe('Minutes after a deployment during which an alarm rolls it back'),
-    health: z.array(healthCheck, expects('a list of health checks')).default([]),
+    // An alarm combines at most 10 metrics; one is the expression over the checks.
+    health: z
+      .array(healthCheck, expects('a list of health checks'))
+      .max(9, expects('at most 9 health checks per environment'))
+      .default([]),
+    healthAlarms: healthAlarms
+      .default({ availabilityBelow: 1, datapointsToAlarm: 3, evaluationPeriods: 5, latencyP99AboveMs: 2_000 })
+      .describe('Thresholds of the alarms generated from the health checks'),
+    lifecycleHook: z
+      .strictObject(
+        {
+          requiredPasses: boundedInt(1, 100).default(3),
+          maxAttempts: boundedInt(1, 1_000).default(20),
+          callBackDelaySeconds: boundedInt(1, 900).default(30),
+        },
+        expects('lifecycle hook settings {requiredPasses, maxAttempts, callBackDelaySeconds}'),
+      )
+      .default({ requiredPasses: 3, maxAttempts: 20, callBackDelaySeconds: 30 })
+      .describe('The ECS blue/green lifecycle hook: consecutive passing runs needed, runs allowed, delay between'),
     alarms: z.array(z.string(expects('a CloudWatch alarm name')), expects('a list of alarm names')).default([]),
     maxDesiredCount: boundedInt(0, 5_000)
       .default(10)
@@ -256,6 +332,15 @@ export const configSchema = z
         },
         expects('an auth section {tokensSecret}'),
       ),
+      probes: z
+        .strictObject(
+          {
+            schedule: scheduleExpression.default('rate(1 minute)'),
+            concurrency: boundedInt(1, 512).default(32).describe('Checks run at the same time'),
+          },
+          expects('a probes section {schedule, concurrency}'),
+        )
+        .default({ schedule: 'rate(1 minute)', concurrency: 32 }),
       deployments: z
         .strictObject(
           {
@@ -323,4 +408,5 @@ export type EnvironmentConfig = AppConfig['environments'][string];
 export type DatabaseConfig = SlipwayConfig['databases'][string];
 export type VolumeConfig = SlipwayConfig['volumes'][string];
 export type HealthCheckConfig = EnvironmentConfig['health'][number];
+export type HealthAlarmsConfig = EnvironmentConfig['healthAlarms'];
 export type ReleasePolicy = NonNullable<EnvironmentConfig['release']>;

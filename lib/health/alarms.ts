@@ -1,0 +1,130 @@
+import type { EnvironmentConfig, HealthCheckConfig, SlipwayConfig } from '../config/schema';
+
+/**
+ * The CloudWatch alarms Slipway generates from each environment's health checks: one on
+ * availability (the worst check, N of M minutes, missing data breaching, so a probe that stops
+ * reporting alarms too) and one on p99 latency. The same names go to UpdateService, so ECS rolls
+ * back on them during a deployment, and to the alarm rule, so Slipway rolls back after it.
+ */
+
+export const METRIC_NAMESPACE = 'Slipway';
+
+/** The Check dimension: the check's name, else its position. */
+export function checkName(check: Pick<HealthCheckConfig, 'name'>, index: number): string {
+  return check.name ?? `check-${index + 1}`;
+}
+
+export function healthAlarmNames(stage: string, app: string, environment: string) {
+  const prefix = `slipway-${stage}-${app}-${environment}`;
+  return { availability: `${prefix}-availability`, latency: `${prefix}-latency` };
+}
+
+/** Every alarm name of an environment Slipway generated, for UpdateService (none without health checks). */
+export function generatedAlarmNames(
+  stage: string,
+  app: string,
+  environment: string,
+  env: Pick<EnvironmentConfig, 'health'>,
+) {
+  if (env.health.length === 0) return [];
+  const names = healthAlarmNames(stage, app, environment);
+  return [names.availability, names.latency];
+}
+
+/** An alarm name Slipway generated → its app and environment. */
+export function alarmTarget(config: SlipwayConfig, stage: string, alarmName: string) {
+  for (const [app, appConfig] of Object.entries(config.apps)) {
+    for (const [environment, env] of Object.entries(appConfig.environments)) {
+      const names = [...generatedAlarmNames(stage, app, environment, env), ...env.alarms];
+      if (names.includes(alarmName)) return { app, environment };
+    }
+  }
+  return undefined;
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+const logicalId = (...parts: string[]) =>
+  parts
+    .join('-')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join('');
+
+/** The AWS::CloudWatch::Alarm resources for every environment with health checks. */
+export function healthAlarmResources(config: SlipwayConfig, stage: string, topic: unknown): Record<string, Resource> {
+  const resources: Record<string, Resource> = {};
+  for (const [app, appConfig] of Object.entries(config.apps)) {
+    for (const [environment, env] of Object.entries(appConfig.environments)) {
+      if (env.health.length === 0) continue;
+      const names = healthAlarmNames(stage, app, environment);
+      const thresholds = env.healthAlarms;
+      const metric = (id: string, metricName: string, stat: string, check: string) => ({
+        Id: id,
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: METRIC_NAMESPACE,
+            MetricName: metricName,
+            Dimensions: [
+              { Name: 'App', Value: app },
+              { Name: 'Environment', Value: environment },
+              { Name: 'Check', Value: check },
+            ],
+          },
+          Period: 60,
+          Stat: stat,
+        },
+      });
+      const checks = env.health.map(checkName);
+      const ids = checks.map((_, index) => `m${index + 1}`);
+      const common = {
+        ActionsEnabled: true,
+        AlarmActions: [topic],
+        OKActions: [topic],
+      };
+      resources[logicalId('HealthAlarm', app, environment, 'Availability')] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          ...common,
+          AlarmName: names.availability,
+          AlarmDescription: `Slipway: ${app}/${environment} health checks below ${thresholds.availabilityBelow * 100}% in ${thresholds.datapointsToAlarm} of ${thresholds.evaluationPeriods} minutes`,
+          ComparisonOperator: 'LessThanThreshold',
+          Threshold: thresholds.availabilityBelow,
+          EvaluationPeriods: thresholds.evaluationPeriods,
+          DatapointsToAlarm: thresholds.datapointsToAlarm,
+          // A probe that stops reporting is as bad as one that fails.
+          TreatMissingData: 'breaching',
+          Metrics: [
+            ...checks.map((check, index) => metric(ids[index] as string, 'Availability', 'Average', check)),
+            {
+              Id: 'worst',
+              Expression: `MIN([${ids.join(', ')}])`,
+              Label: 'worst check availability',
+              ReturnData: true,
+            },
+          ],
+        },
+      };
+      resources[logicalId('HealthAlarm', app, environment, 'Latency')] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          ...common,
+          AlarmName: names.latency,
+          AlarmDescription: `Slipway: ${app}/${environment} p99 latency above ${thresholds.latencyP99AboveMs} ms in ${thresholds.datapointsToAlarm} of ${thresholds.evaluationPeriods} minutes`,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: thresholds.latencyP99AboveMs,
+          EvaluationPeriods: thresholds.evaluationPeriods,
+          DatapointsToAlarm: thresholds.datapointsToAlarm,
+          TreatMissingData: 'notBreaching',
+          Metrics: [
+            ...checks.map((check, index) => metric(ids[index] as string, 'LatencyMs', 'p99', check)),
+            { Id: 'slowest', Expression: `MAX([${ids.join(', ')}])`, Label: 'slowest check p99', ReturnData: true },
+          ],
+        },
+      };
+    }
+  }
+  return resources;
+}
