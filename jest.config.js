@@ -26,6 +26,9 @@ export default {
     {
       ...common,
       displayName: 'template',
+      // One `sls package --stage prod` for every template test file.
+      globalSetup: '<rootDir>/test/support/global-setup-template.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown-template.ts',
       setupFilesAfterEnv: [...common.setupFilesAfterEnv, '<rootDir>/test/support/slow.ts'],
       testMatch: ['<rootDir>/test/template/**/*.test.ts'],
     },

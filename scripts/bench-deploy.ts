@@ -114,6 +114,7 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
     });
     const deployments = new Deployments({
       config,
+      stage: 'bench',
       store: new DeploymentStore(documents, tableName),
       locks: new EnvironmentLocks(documents, tableName),
       ecs,

@@ -7,13 +7,29 @@ module.exports = async ({ resolveVariable }) => {
   const unregister = register();
   try {
     const { loadStageConfig } = require('../lib/config/load.ts');
+    const { healthAlarmResources, generatedAlarmNames } = require('../lib/health/alarms.ts');
     const config = loadStageConfig(stage);
+    const alarmNames = Object.entries(config.apps).flatMap(([app, appConfig]) =>
+      Object.entries(appConfig.environments).flatMap(([environment, env]) => [
+        ...generatedAlarmNames(stage, app, environment, env),
+        ...env.alarms,
+      ]),
+    );
     return {
       stage,
       tokensSecretArn: secretArn(config.auth.tokensSecret),
       // With no webhooks section the route answers 404 and may read no secret at all.
       webhookSecretArn: config.webhooks ? secretArn(config.webhooks.signingSecret) : NOTHING_SECRET,
       ...managedResources(config),
+      // The alarms generated from the health checks, and the names the alarm rule listens for.
+      healthAlarms: { Resources: healthAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
+      watchedAlarmNames: alarmNames.length > 0 ? [...new Set(alarmNames)] : ['slipway-no-alarm'],
+      probeSchedule: config.probes.schedule,
+      // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
+      probeSecretArns: probeSecrets(config),
+      slackSecretArn: config.notifications.slackWebhookSecret
+        ? secretArn(config.notifications.slackWebhookSecret)
+        : NOTHING_SECRET,
     };
   } catch (error) {
     // Serverless prints the message; the cause (a zod error) is noise here.
@@ -65,4 +81,16 @@ function managedResources(config) {
       }),
     ).concat(repositories.length > 0 ? [] : ['slipway-no-repository']),
   };
+}
+
+function probeSecrets(config) {
+  const references = Object.values(config.apps).flatMap((app) =>
+    Object.values(app.environments).flatMap((env) =>
+      env.health.flatMap((check) =>
+        Object.values(check.headers ?? {}).flatMap((value) => (typeof value === 'object' ? [value.fromSecret] : [])),
+      ),
+    ),
+  );
+  const unique = [...new Set(references)];
+  return unique.length > 0 ? unique.map(secretArn) : [NOTHING_SECRET];
 }

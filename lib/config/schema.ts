@@ -75,17 +75,17 @@ const headerValue = z.union(
     z.string(expects('a header value')),
     z.strictObject(
       {
-        secret: secretReference,
+        fromSecret: secretReference,
         key: z
           .string(expects('a JSON key of the secret'))
           .min(1)
           .optional()
           .describe('When the secret is JSON: the key whose value is sent'),
       },
-      expects('{secret, key?}'),
+      expects('{fromSecret, key?}'),
     ),
   ],
-  expects('a header value, or {secret, key?} to read it from Secrets Manager'),
+  expects('a header value, or {fromSecret, key?} to read it from Secrets Manager'),
 );
 
 const healthCheck = z.strictObject(
@@ -131,7 +131,9 @@ const healthAlarms = z.strictObject(
       .max(1, expects('a fraction from 0 to 1'))
       .default(1)
       .describe("Alarm when the worst check's availability in a minute is below this"),
-    datapointsToAlarm: boundedInt(1, 60).default(3).describe('Minutes out of evaluationPeriods that must breach for the alarm to fire'),
+    datapointsToAlarm: boundedInt(1, 60)
+      .default(3)
+      .describe('Minutes out of evaluationPeriods that must breach for the alarm to fire'),
     evaluationPeriods: boundedInt(1, 60).default(5).describe('Minutes the availability alarm looks back over'),
     latencyP99AboveMs: boundedInt(1, 600_000).default(2_000).describe('Alarm when the p99 latency is above this'),
   },

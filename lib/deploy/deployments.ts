@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { AppConfig, EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { Conflict, Forbidden, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
+import { generatedAlarmNames } from '../health/alarms';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { DeploymentStore, Page } from '../store/deployments';
@@ -109,6 +110,8 @@ export interface EnvironmentView {
 
 export interface DeploymentsDeps {
   config: SlipwayConfig;
+  /** Names the alarms generated from the health checks, which UpdateService gets with the configured ones. */
+  stage: string;
   store: DeploymentStore;
   locks: EnvironmentLocks;
   ecs: ECSClient;
@@ -544,6 +547,22 @@ export class Deployments {
     };
   }
 
+  /** The configured alarms and those Slipway generated from the health checks, for ECS to roll back on. */
+  private alarmNames(env: EnvironmentConfig): string[] {
+    const located = this.locateEnvironment(env);
+    const generated = located ? generatedAlarmNames(this.deps.stage, located.app, located.environment, env) : [];
+    return [...new Set([...env.alarms, ...generated])];
+  }
+
+  private locateEnvironment(env: EnvironmentConfig) {
+    for (const [app, appConfig] of Object.entries(this.deps.config.apps)) {
+      for (const [environment, candidate] of Object.entries(appConfig.environments)) {
+        if (candidate === env) return { app, environment };
+      }
+    }
+    return undefined;
+  }
+
   private async prepare(service: Service, app: AppConfig, env: EnvironmentConfig, intent: Intent) {
     const running = service.taskDefinition;
     if (!running) throw new UpstreamFailed(`ECS DescribeServices returned ${env.service} without a task definition`);
@@ -559,7 +578,7 @@ export class Deployments {
         ...(ecsDeploymentId ? { ecsDeploymentId } : {}),
       };
     };
-    const configuration = deploymentConfiguration(service, env.alarms);
+    const configuration = deploymentConfiguration(service, this.alarmNames(env));
 
     if (intent.kind === 'deploy' || intent.kind === 'promote') {
       const current = await describeTaskDefinition(this.deps.ecs, running);
@@ -891,6 +910,8 @@ export function summary(record: DeploymentRecord) {
     state: record.state,
     requestedBy: record.requestedBy.name,
     ...(record.reason ? { reason: record.reason } : {}),
+    cluster: record.cluster,
+    service: record.service,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     fromDigest: record.from.digest ?? null,

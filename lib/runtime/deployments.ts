@@ -1,11 +1,14 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { TokenSource } from '../auth/token-source';
 import { clients, createClient } from '../aws/clients';
 import { regionFrom } from '../aws/endpoints';
 import { Deployments } from '../deploy/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../http/idempotency';
+import { fanOut } from '../notify/fanout';
 import { type Publisher, snsPublisher } from '../notify/publisher';
-import { tracer } from '../observability';
+import { slackPublisher } from '../notify/slack';
+import { registerSecretValue, tracer } from '../observability';
 import { DeploymentStore } from '../store/deployments';
 import { EnvironmentLocks } from '../store/locks';
 import { runtime } from '.';
@@ -42,6 +45,7 @@ export function deployments(): Deployments {
   const { env, config } = runtime();
   cached = new Deployments({
     config,
+    stage: env.stage,
     store: new DeploymentStore(clients.documents(), env.stateTable),
     locks: new EnvironmentLocks(clients.documents(), env.stateTable),
     ecs: clients.ecs(),
@@ -53,8 +57,21 @@ export function deployments(): Deployments {
 
 let cachedPublisher: Publisher | undefined;
 
+/** Every notification goes to the SNS topic and, when a webhook secret is configured, to Slack. */
 export function publisher(): Publisher {
-  cachedPublisher ??= snsPublisher(clients.sns(), runtime().env.notificationsTopicArn);
+  if (cachedPublisher) return cachedPublisher;
+  const { env, config } = runtime();
+  const slackSecret = config.notifications.slackWebhookSecret;
+  const secrets = new SecretsProvider({ awsSdkV3Client: clients.secretsManager() });
+  const slackUrl = async () => {
+    if (!slackSecret) return undefined;
+    const url = await secrets.get(slackSecret, { maxAge: 300 });
+    if (typeof url !== 'string') return undefined;
+    // The webhook URL is itself a credential.
+    registerSecretValue(url);
+    return url;
+  };
+  cachedPublisher = fanOut(snsPublisher(clients.sns(), env.notificationsTopicArn), slackPublisher(slackUrl));
   return cachedPublisher;
 }
 

@@ -55,6 +55,7 @@ const config = configSchema.parse({
           approvals: 2,
           promoteFrom: 'staging',
           alarms: ['shop-production-availability'],
+          health: [{ url: 'https://shop.example.com/health/ready' }],
           maxDesiredCount: 6,
         },
       },
@@ -103,6 +104,7 @@ beforeEach(async () => {
   let ids = 0;
   deployments = new Deployments({
     config,
+    stage: 'test',
     store,
     locks,
     ecs: new ECSClient({ region: 'us-east-1' }),
@@ -258,8 +260,8 @@ describe('deploying an image through the HTTP API', () => {
     expect(aws.ecs.calls().length + aws.ecr.calls().length).toBe(5);
   });
 
-  it('passes the environment alarms to UpdateService so ECS rolls back on them during the deployment', async () => {
-    // Given production has an alarm, and a restart needs no approval
+  it('passes the environment alarms and those generated from its health checks to UpdateService', async () => {
+    // Given production has an alarm and a health check, and a restart needs no approval
     // When alice restarts it
     await deployments.request({
       app: 'shop',
@@ -274,7 +276,15 @@ describe('deploying an image through the HTTP API', () => {
       forceNewDeployment: true,
       deploymentConfiguration: {
         deploymentCircuitBreaker: { enable: true, rollback: true },
-        alarms: { alarmNames: ['shop-production-availability'], enable: true, rollback: true },
+        alarms: {
+          alarmNames: [
+            'shop-production-availability',
+            'slipway-test-shop-production-availability',
+            'slipway-test-shop-production-latency',
+          ],
+          enable: true,
+          rollback: true,
+        },
         maximumPercent: 200,
         minimumHealthyPercent: 100,
       },
@@ -690,6 +700,7 @@ describe('keeping registered revisions', () => {
     const keepTwo = configSchema.parse({ ...config, deployments: { keepRevisions: 2 } });
     deployments = new Deployments({
       config: keepTwo,
+      stage: 'test',
       store,
       locks,
       ecs: new ECSClient({ region: 'us-east-1' }),

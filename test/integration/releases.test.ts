@@ -138,6 +138,7 @@ beforeEach(async () => {
   locks = new EnvironmentLocks(documents, tableName);
   deployments = new Deployments({
     config,
+    stage: 'test',
     store: new DeploymentStore(documents, tableName),
     locks,
     ecs,

@@ -36,3 +36,11 @@ export async function packageStage(stage: string): Promise<{ dir: string; output
 export function readTemplate(dir: string): CloudFormationTemplate {
   return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }
+
+/** The prod package the template project's global setup made, or a fresh one when a file runs alone. */
+export async function packagedProd(): Promise<{ dir: string; owned: boolean }> {
+  const shared = process.env.SLIPWAY_TEST_PACKAGED_PROD;
+  if (shared) return { dir: shared, owned: false };
+  const { dir } = await packageStage('prod');
+  return { dir, owned: true };
+}

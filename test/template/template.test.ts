@@ -2,19 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CloudFormationTemplate, packageStage, readTemplate } from '../support/package';
+import { type CloudFormationTemplate, packagedProd, packageStage, readTemplate } from '../support/package';
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from './iam-allowlist';
 
 let dir: string;
+let owned = false;
 let template: CloudFormationTemplate;
 
 beforeAll(async () => {
-  ({ dir } = await packageStage('prod'));
+  ({ dir, owned } = await packagedProd());
   template = readTemplate(dir);
 });
 
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir && owned) rmSync(dir, { recursive: true, force: true });
 });
 
 const resource = (logicalId: string) => {
@@ -284,6 +285,76 @@ describe('the packaged CloudFormation template (stage prod)', () => {
           r.Properties?.ScheduleExpression === 'rate(1 minute)',
       ),
     ).toBeDefined();
+  });
+
+  it("has the availability and latency alarms generated from each environment's health checks", () => {
+    const availability = propertiesOf('HealthAlarmShopProductionAvailability');
+    expect(availability).toMatchObject({
+      AlarmName: 'slipway-prod-shop-production-availability',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: 'NotificationsTopic' }],
+    });
+    expect(availability.Metrics).toEqual([
+      {
+        Id: 'm1',
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: 'Slipway',
+            MetricName: 'Availability',
+            Dimensions: [
+              { Name: 'App', Value: 'shop' },
+              { Name: 'Environment', Value: 'production' },
+              { Name: 'Check', Value: 'check-1' },
+            ],
+          },
+          Period: 60,
+          Stat: 'Average',
+        },
+      },
+      { Id: 'worst', Expression: 'MIN([m1])', Label: 'worst check availability', ReturnData: true },
+    ]);
+    expect(propertiesOf('HealthAlarmShopProductionLatency')).toMatchObject({
+      AlarmName: 'slipway-prod-shop-production-latency',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 2000,
+    });
+  });
+
+  it('hears the state changes of exactly the alarms it owns or was given, and probes on the configured schedule', () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const alarmRule = rules.find((r) => JSON.stringify(r.Properties?.EventPattern ?? {}).includes('aws.cloudwatch'));
+    expect(alarmRule?.Properties).toMatchObject({
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: [
+            'slipway-prod-shop-staging-availability',
+            'slipway-prod-shop-staging-latency',
+            'slipway-prod-shop-production-availability',
+            'slipway-prod-shop-production-latency',
+          ],
+        },
+      },
+      Targets: [expect.objectContaining({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } })],
+    });
+    const probes = rules.find((r) => JSON.stringify(r.Properties?.Targets ?? []).includes('RunProbesLambdaFunction'));
+    expect(probes?.Properties?.ScheduleExpression).toBe('rate(1 minute)');
+    // Every scheduled function keeps what it could not do in the dead-letter queue
+    for (const fn of ['RunProbes', 'ReconcileDeployments', 'ReleaseDue']) {
+      expect(propertiesOf(`${fn}LambdaEvConf`)).toMatchObject({
+        MaximumEventAgeInSeconds: expect.any(Number),
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+      });
+    }
+    expect(template.Outputs?.LifecycleHookFunctionArn?.Value).toEqual({
+      'Fn::GetAtt': ['EcsLifecycleHookLambdaFunction', 'Arn'],
+    });
   });
 
   it('bundles each function with the AWS SDK and the stage config, and nothing else', () => {

@@ -77,7 +77,13 @@ describe('parseConfig and loadConfigFile', () => {
       expect(config.notifications).toEqual({});
       expect(config.apps.shop?.environments.staging).toMatchObject({ approvals: 0, bakeMinutes: 0, alarms: [] });
       expect(config.apps.shop?.environments.production?.health).toEqual([
-        { url: 'https://shop.example.com/health/ready', expectStatus: 200, timeoutMs: 5_000 },
+        {
+          url: 'https://shop.example.com/health/ready',
+          expectStatus: 200,
+          timeoutMs: 5_000,
+          followRedirects: false,
+          allowUntrustedCertificate: false,
+        },
       ]);
       expect(config.volumes['shop-uploads']?.retention).toEqual({ daily: 7, weekly: 4, monthly: 0 });
     });
@@ -92,6 +98,7 @@ describe('parseConfig and loadConfigFile', () => {
       expect(config).toEqual({
         auth: { tokensSecret: 'slipway/api-tokens', tokenCacheSeconds: 60 },
         deployments: { keepRevisions: 10, timeoutMinutes: 60, settleAfterMinutes: 10, approvalHours: 24 },
+        probes: { schedule: 'rate(1 minute)', concurrency: 32 },
         notifications: {},
         apps: {},
         databases: {},

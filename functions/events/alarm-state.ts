@@ -1,0 +1,27 @@
+import { clients } from '../../lib/aws/clients';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
+import type { AlarmResponder } from '../../lib/health/alarm-responder';
+import { alarmStateChangeEvent } from '../../lib/health/auto-rollback';
+import { logger } from '../../lib/observability';
+import { runtime } from '../../lib/runtime';
+import { alarmResponder } from '../../lib/runtime/health';
+
+export interface AlarmStateDeps extends EventHandlerDeps {
+  responder: Pick<AlarmResponder, 'onAlarm'>;
+}
+
+/** `CloudWatch Alarm State Change` for Slipway's alarms: roll back inside the bake window, else notify. */
+export function makeHandler(deps: AlarmStateDeps) {
+  return eventHandler({ name: 'alarmState', schema: alarmStateChangeEvent }, deps, async (event) => {
+    const outcome = await deps.responder.onAlarm(event);
+    logger.info('alarm handled', { eventId: event.id, state: event.detail.state.value, ...outcome });
+    return outcome;
+  });
+}
+
+function defaultDeps(): AlarmStateDeps {
+  return { responder: alarmResponder(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+}
+
+export const handler = makeHandler(defaultDeps());

@@ -1,0 +1,42 @@
+import { clients } from '../../lib/aws/clients';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
+import { type ProbeOptions, type ProbeResult, type ProbeTarget, probeAll, probeTargets } from '../../lib/health/probe';
+import { publishProbeMetrics } from '../../lib/health/probe-metrics';
+import { logger, metrics } from '../../lib/observability';
+import { runtime } from '../../lib/runtime';
+import { probeOptions } from '../../lib/runtime/health';
+
+export interface RunProbesDeps extends EventHandlerDeps {
+  targets: ProbeTarget[];
+  options: ProbeOptions;
+  probe?: (targets: ProbeTarget[], options: ProbeOptions) => Promise<ProbeResult[]>;
+  publish?: (results: ProbeResult[]) => void;
+}
+
+/** Every minute (probes.schedule): every environment's health checks, as EMF metrics the alarms watch. */
+export function makeHandler(deps: RunProbesDeps) {
+  const probe = deps.probe ?? probeAll;
+  const publish = deps.publish ?? ((results: ProbeResult[]) => publishProbeMetrics(results, metrics));
+  return eventHandler({ name: 'runProbes', schema: scheduledEventSchema }, deps, async () => {
+    const started = performance.now();
+    const results = await probe(deps.targets, deps.options);
+    publish(results);
+    const failed = results.filter((result) => !result.ok);
+    for (const result of failed) logger.warn('health check failed', { ...result });
+    const summary = { checks: results.length, failed: failed.length, ms: Math.round(performance.now() - started) };
+    logger.info('health checks run', summary);
+    return summary;
+  });
+}
+
+function defaultDeps(): RunProbesDeps {
+  const { config, env } = runtime();
+  return {
+    targets: probeTargets(config),
+    options: probeOptions(),
+    deadLetters: sqsDeadLetters(clients.sqs(), env.deadLetterQueueUrl),
+  };
+}
+
+export const handler = makeHandler(defaultDeps());

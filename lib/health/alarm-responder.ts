@@ -1,0 +1,102 @@
+import type { SlipwayConfig } from '../config/schema';
+import type { Deployments } from '../deploy/deployments';
+import { Conflict } from '../errors';
+import type { Idempotency } from '../http/idempotency';
+import type { Publisher } from '../notify/publisher';
+import { logger, metrics } from '../observability';
+import { alarmTarget } from './alarms';
+import { type AlarmStateChangeEvent, alarmDecision } from './auto-rollback';
+
+export interface AlarmOutcome {
+  alarm: string;
+  app?: string;
+  environment?: string;
+  action: 'rollback' | 'notify' | 'ignored';
+  reason: string;
+  deploymentId?: string;
+}
+
+export interface AlarmResponderDeps {
+  config: SlipwayConfig;
+  stage: string;
+  deployments: Pick<Deployments, 'request' | 'history'>;
+  idempotency: Idempotency;
+  publisher: Publisher;
+  now?: () => Date;
+}
+
+/** An alarm state change on one of Slipway's alarms: a rollback through the deploy use case, or a notification. */
+export class AlarmResponder {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: AlarmResponderDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async onAlarm(event: AlarmStateChangeEvent): Promise<AlarmOutcome> {
+    const alarm = event.detail;
+    const target = alarmTarget(this.deps.config, this.deps.stage, alarm.alarmName);
+    if (!target) return { alarm: alarm.alarmName, action: 'ignored', reason: 'not an alarm Slipway watches' };
+    // One answer per state change, however many times EventBridge delivers it: one notification, at most one rollback.
+    return this.deps.idempotency({
+      scope: 'alarm',
+      caller: `alarm:${alarm.alarmName}`,
+      key: `${alarm.alarmName}@${alarm.state.value}@${alarm.state.timestamp}`,
+      payload: null,
+      run: () => this.respond(event, target),
+    });
+  }
+
+  private async respond(
+    event: AlarmStateChangeEvent,
+    target: { app: string; environment: string },
+  ): Promise<AlarmOutcome> {
+    const alarm = event.detail;
+    const where = { alarm: alarm.alarmName, ...target };
+    const env = this.deps.config.apps[target.app]?.environments[target.environment];
+    const [last] = (await this.deps.deployments.history(target.app, target.environment, { limit: 1 })).items;
+    const decision = alarmDecision({ alarm, last, bakeMinutes: env?.bakeMinutes ?? 0, now: this.now() });
+    await this.notifyAlarm(event, target, decision.reason);
+    if (decision.action === 'notify') return { ...where, action: 'notify', reason: decision.reason };
+    try {
+      const outcome = await this.deps.deployments.request({
+        app: target.app,
+        environment: target.environment,
+        target: { kind: 'rollback' },
+        requestedBy: { name: `alarm:${alarm.alarmName}`, kind: 'system' },
+        reason: decision.reason,
+      });
+      if (outcome.dryRun) throw new Error('an automatic rollback is never a dry run');
+      metrics.addMetric('AutomaticRollbacks', 'Count', 1);
+      logger.warn('automatic rollback started', {
+        ...where,
+        deploymentId: outcome.deployment.id,
+        reason: decision.reason,
+      });
+      return { ...where, action: 'rollback', reason: decision.reason, deploymentId: outcome.deployment.id };
+    } catch (error) {
+      // A deployment in flight (another rollback, or one a person started) already answers this alarm.
+      if (!(error instanceof Conflict)) throw error;
+      logger.info('automatic rollback not started', { ...where, reason: error.message });
+      return { ...where, action: 'notify', reason: `not rolled back: ${error.message}` };
+    }
+  }
+
+  private async notifyAlarm(event: AlarmStateChangeEvent, target: { app: string; environment: string }, why: string) {
+    const alarm = event.detail;
+    await this.deps.publisher.publish({
+      subject: `Slipway: ${target.app}/${target.environment} alarm ${alarm.alarmName} is ${alarm.state.value}`,
+      type: 'alarm',
+      app: target.app,
+      environment: target.environment,
+      state: alarm.state.value,
+      body: {
+        alarmName: alarm.alarmName,
+        reason: alarm.state.reason,
+        previousState: alarm.previousState?.value ?? null,
+        at: alarm.state.timestamp,
+        decision: why,
+      },
+    });
+  }
+}
