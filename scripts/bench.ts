@@ -113,7 +113,7 @@ const { handler } = await import(bundle);
 const loaded = performance.now();
 const response = await handler(event, context);
 const done = performance.now();
-const status = response?.statusCode ?? (response?.handled === true ? 'handled' : response?.handled === false ? 'rejected' : undefined);
+const status = response?.statusCode ?? response?.hookStatus ?? (response?.handled === true ? 'handled' : response?.handled === false ? 'rejected' : undefined);
 process.stdout.write(JSON.stringify({ loadMs: loaded - started, totalMs: done - started, rss: process.memoryUsage().rss, status }));
 `;
 
