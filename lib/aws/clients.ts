@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -66,6 +67,7 @@ export const createClient = {
   ecr: (env?: Env) => new ECRClient(clientConfig('ecr', env)),
   sns: (env?: Env) => new SNSClient(clientConfig('sns', env)),
   sqs: (env?: Env) => new SQSClient(clientConfig('sqs', env)),
+  rds: (env?: Env) => new RDSClient(clientConfig('rds', env)),
 } satisfies Record<string, Factory<unknown>>;
 
 /** One traced client per service per container, made on first use. */
@@ -90,4 +92,5 @@ export const clients = {
   ecr: once(() => createClient.ecr()),
   sns: once(() => createClient.sns()),
   sqs: once(() => createClient.sqs()),
+  rds: once(() => createClient.rds()),
 };

@@ -290,10 +290,45 @@ const database = z
       schedule: scheduleExpression.default('cron(0 3 * * ? *)'),
       retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
       copyToRegion: awsRegion.optional(),
+      copyKmsKeyId: z
+        .string(expects('a KMS key ARN or alias in the destination region'))
+        .min(1)
+        .optional()
+        .describe('KMS key in copyToRegion for copies of encrypted snapshots (required when the source is encrypted)'),
       exportToS3: z.boolean(expects('true or false')).default(false),
+      exportRoleArn: z
+        .string(expects('an IAM role ARN'))
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, expects('an IAM role ARN'))
+        .optional()
+        .describe('Role RDS assumes to write the export to the backup bucket (required with exportToS3)'),
+      exportKmsKeyId: z
+        .string(expects('a KMS key ARN'))
+        .min(1)
+        .optional()
+        .describe('KMS key the export is encrypted with (required with exportToS3)'),
+      restoreDrill: z
+        .strictObject(
+          {
+            schedule: scheduleExpression,
+            instanceClass: z.string(expects('an instance class such as db.t4g.small')).min(1).optional(),
+            timeoutMinutes: boundedInt(10, 720).default(120),
+          },
+          expects('a restore drill {schedule, instanceClass?, timeoutMinutes?}'),
+        )
+        .optional()
+        .describe('Restore the newest snapshot into a scratch instance on a schedule, to prove it restores'),
     },
     expects('a database {rdsInstance | rdsCluster, schedule, retention, ...}'),
   )
+  .superRefine((db, ctx) => {
+    if (db.exportToS3 && (!db.exportRoleArn || !db.exportKmsKeyId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [db.exportRoleArn ? 'exportKmsKeyId' : 'exportRoleArn'],
+        message: 'is required with exportToS3: true (StartExportTask needs a role and a KMS key)',
+      });
+    }
+  })
   .refine((db) => (db.rdsInstance === undefined) !== (db.rdsCluster === undefined), {
     error: (issue) =>
       `expected exactly one of rdsInstance or rdsCluster, received ${
@@ -334,6 +369,18 @@ export const configSchema = z
         },
         expects('an auth section {tokensSecret}'),
       ),
+      backups: z
+        .strictObject(
+          {
+            manualSnapshotQuota: boundedInt(1, 10_000)
+              .default(100)
+              .describe('Manual snapshots allowed per region (the RDS quota); 80 % notifies, 100 % refuses'),
+            maxCopiesInFlight: boundedInt(1, 20).default(5).describe('Cross-region snapshot copies at once'),
+            maxExportsInFlight: boundedInt(1, 20).default(5).describe('Snapshot exports to S3 at once'),
+          },
+          expects('a backups section {manualSnapshotQuota, maxCopiesInFlight, maxExportsInFlight}'),
+        )
+        .default({ manualSnapshotQuota: 100, maxCopiesInFlight: 5, maxExportsInFlight: 5 }),
       probes: z
         .strictObject(
           {
