@@ -8,6 +8,7 @@ module.exports = async ({ resolveVariable }) => {
   try {
     const { loadStageConfig } = require('../lib/config/load.ts');
     const { healthAlarmResources, generatedAlarmNames } = require('../lib/health/alarms.ts');
+    const { backupAlarmResources } = require('../lib/backup/alarms.ts');
     const config = loadStageConfig(stage);
     const alarmNames = Object.entries(config.apps).flatMap(([app, appConfig]) =>
       Object.entries(appConfig.environments).flatMap(([environment, env]) => [
@@ -25,6 +26,15 @@ module.exports = async ({ resolveVariable }) => {
       healthAlarms: { Resources: healthAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
       watchedAlarmNames: alarmNames.length > 0 ? [...new Set(alarmNames)] : ['slipway-no-alarm'],
       probeSchedule: config.probes.schedule,
+      backupAlarms: { Resources: backupAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
+      // One schedule per database (and per drill), each passing {database} as its event.
+      backupScheduleEvents: Object.entries(config.databases).map(([database, db]) => ({
+        schedule: { rate: [db.schedule], input: { database } },
+      })),
+      drillScheduleEvents: Object.entries(config.databases).flatMap(([database, db]) =>
+        db.restoreDrill ? [{ schedule: { rate: [db.restoreDrill.schedule], input: { database } } }] : [],
+      ),
+      ...rdsResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
@@ -93,4 +103,34 @@ function probeSecrets(config) {
   );
   const unique = [...new Set(references)];
   return unique.length > 0 ? unique.map(secretArn) : [NOTHING_SECRET];
+}
+
+const rdsArn = (region, resource) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${resource}`,
+});
+
+// CloudFormation's own region, substituted by Fn::Sub.
+const THIS_REGION = `\${AWS::Region}`;
+
+// What the backup functions may touch: the configured instances and clusters, and the snapshots,
+// copies and drill databases Slipway names itself; KMS keys and the export role named in config.
+function rdsResources(config) {
+  const databases = Object.values(config.databases);
+  const regions = [THIS_REGION, ...new Set(databases.flatMap((db) => (db.copyToRegion ? [db.copyToRegion] : [])))];
+  const sources = databases.map((db) =>
+    db.rdsCluster ? rdsArn(THIS_REGION, `cluster:${db.rdsCluster}`) : rdsArn(THIS_REGION, `db:${db.rdsInstance}`),
+  );
+  const snapshots = regions.flatMap((region) => [
+    rdsArn(region, 'snapshot:slipway-*'),
+    rdsArn(region, 'cluster-snapshot:slipway-*'),
+  ]);
+  const keys = [...new Set(databases.flatMap((db) => [db.copyKmsKeyId, db.exportKmsKeyId].filter(Boolean)))];
+  const roles = [...new Set(databases.flatMap((db) => (db.exportRoleArn ? [db.exportRoleArn] : [])))];
+  return {
+    rdsSourceArns: sources.length > 0 ? sources : [rdsArn(THIS_REGION, 'db:slipway-none')],
+    rdsSnapshotArns: snapshots,
+    rdsDrillArns: [rdsArn(THIS_REGION, 'db:slipway-drill-*'), rdsArn(THIS_REGION, 'cluster:slipway-drill-*')],
+    backupKmsKeys: keys.length > 0 ? keys : ['arn:aws:kms:none:000000000000:key/none'],
+    exportRoleArns: roles.length > 0 ? roles : ['arn:aws:iam::000000000000:role/slipway-none'],
+  };
 }

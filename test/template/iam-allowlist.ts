@@ -11,6 +11,12 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
   'ecs:DeregisterTaskDefinition',
   // ListTasks is scoped by the ecs:cluster condition key instead (see serverless.yml).
   'ecs:ListTasks',
+  // RDS list and describe calls made without an identifier (all manual snapshots, export tasks).
+  'rds:DescribeDBInstances',
+  'rds:DescribeDBClusters',
+  'rds:DescribeDBSnapshots',
+  'rds:DescribeDBClusterSnapshots',
+  'rds:DescribeExportTasks',
   // X-Ray trace submission (Lambda active tracing).
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',

@@ -182,6 +182,11 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'POST /v1/apps/{app}/environments/{env}/restart',
         'POST /v1/apps/{app}/environments/{env}/scale',
         'POST /v1/webhooks/registry',
+        'GET /v1/backups',
+        'POST /v1/backups',
+        'GET /v1/backups/{id}',
+        'POST /v1/restores',
+        'GET /v1/restores/{id}',
       ].sort(),
     );
   });
@@ -355,6 +360,50 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     expect(template.Outputs?.LifecycleHookFunctionArn?.Value).toEqual({
       'Fn::GetAtt': ['EcsLifecycleHookLambdaFunction', 'Arn'],
     });
+  });
+
+  it('snapshots each database on its own schedule, drills on its drill schedule, and alarms when backups go stale', () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const targeting = (fn: string) =>
+      rules.filter((r) => JSON.stringify(r.Properties?.Targets ?? []).includes(`${fn}LambdaFunction`));
+    expect(targeting('BackupDatabase').map((r) => r.Properties)).toEqual([
+      expect.objectContaining({
+        ScheduleExpression: 'cron(0 3 * * ? *)',
+        Targets: [expect.objectContaining({ Input: JSON.stringify({ database: 'shop-db' }) })],
+      }),
+    ]);
+    expect(targeting('RestoreDrill').map((r) => r.Properties?.ScheduleExpression)).toEqual(['cron(0 6 ? * SUN *)']);
+    expect(targeting('RdsEvent')[0]?.Properties?.EventPattern).toEqual({
+      source: ['aws.rds'],
+      'detail-type': [
+        'RDS DB Snapshot Event',
+        'RDS DB Cluster Snapshot Event',
+        'RDS DB Instance Event',
+        'RDS DB Cluster Event',
+      ],
+    });
+    expect(propertiesOf('BackupStaleAlarmShopDb')).toMatchObject({
+      AlarmName: 'slipway-prod-shop-db-backup-stale',
+      MetricName: 'NewestBackupAgeMinutes',
+      Dimensions: [{ Name: 'Database', Value: 'shop-db' }],
+      Threshold: 2880,
+      TreatMissingData: 'breaching',
+    });
+    expect(propertiesOf('DrillOverdueAlarmShopDb')).toMatchObject({
+      MetricName: 'DrillSuccesses',
+      EvaluationPeriods: 168,
+      DatapointsToAlarm: 168,
+      ComparisonOperator: 'LessThanThreshold',
+    });
+    expect(propertiesOf('DrillFailedAlarmShopDb')).toMatchObject({ MetricName: 'DrillFailures', Threshold: 1 });
+    // Drills may delete only their own scratch databases
+    const deletes = roleStatements()
+      .filter(({ role }) => role === 'ReconcileBackupsIamRoleLambdaExecution')
+      .find(({ statement }) => list(statement.Action).includes('rds:DeleteDBInstance'))?.statement;
+    expect(deletes?.Resource).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:db:slipway-drill-*` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:cluster:slipway-drill-*` },
+    ]);
   });
 
   it('bundles each function with the AWS SDK and the stage config, and nothing else', () => {

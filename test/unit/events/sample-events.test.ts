@@ -2,6 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { rdsEvent } from '../../../functions/events/rds-event';
+import { backupScheduleInput } from '../../../functions/schedules/backup-database';
+import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../../../lib/backup/api';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -49,6 +52,11 @@ const ROUTES: Record<string, RouteInputs> = {
   [`POST ${ENVIRONMENT}/restart`]: { path: environmentPath, body: operationBody },
   [`POST ${ENVIRONMENT}/scale`]: { path: environmentPath, body: scaleBody },
   'POST /v1/webhooks/registry': { public: true, signed: true },
+  'GET /v1/backups': { query: listBackupsQuery },
+  'POST /v1/backups': { body: takeBackupBody },
+  'GET /v1/backups/{id}': { path: backupPath },
+  'POST /v1/restores': { body: createRestoreBody },
+  'GET /v1/restores/{id}': { path: restorePath },
 };
 
 // The secret and time the registry webhook sample was signed with (documented, not real).
@@ -125,26 +133,43 @@ describe('the ECR samples', () => {
   });
 });
 
-describe('the schedule sample', () => {
-  it.each(['schedule.reconcile-deployments.json', 'schedule.release-due.json'])(
-    '%s parses as the Scheduled Event its function takes',
-    (file) => {
-      const sample = read<Record<string, unknown>>(file);
+describe('the RDS samples', () => {
+  it.each(files.filter((file) => file.startsWith('rds.')))('%s is an RDS event the rdsEvent function reads', (file) => {
+    const sample = read<Record<string, unknown>>(file);
+    expect(rdsEvent.safeParse(sample).error?.issues).toBeUndefined();
+    expect({ source: sample.source, account: sample.account }).toEqual({ source: 'aws.rds', account: '123456789012' });
+  });
 
-      expect(scheduledEventSchema.safeParse(sample).error?.issues).toBeUndefined();
-      expect(sample).toEqual({
-        version: '0',
-        id: expect.any(String),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: '123456789012',
-        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
-        region: 'us-east-1',
-        resources: [expect.stringMatching(/^arn:aws:events:us-east-1:123456789012:rule\//)],
-        detail: {},
-      });
+  it.each(['schedule.backup-database.json', 'schedule.restore-drill.json'])(
+    '%s is the {database} input its schedule rule passes',
+    (file) => {
+      expect(backupScheduleInput.parse(read(file))).toEqual({ database: 'shop-db' });
     },
   );
+});
+
+describe('the schedule sample', () => {
+  it.each([
+    'schedule.reconcile-deployments.json',
+    'schedule.release-due.json',
+    'schedule.reconcile-backups.json',
+    'schedule.run-probes.json',
+  ])('%s parses as the Scheduled Event its function takes', (file) => {
+    const sample = read<Record<string, unknown>>(file);
+
+    expect(scheduledEventSchema.safeParse(sample).error?.issues).toBeUndefined();
+    expect(sample).toEqual({
+      version: '0',
+      id: expect.any(String),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      region: 'us-east-1',
+      resources: [expect.stringMatching(/^arn:aws:events:us-east-1:123456789012:rule\//)],
+      detail: {},
+    });
+  });
 });
 
 describe('the HTTP API samples', () => {

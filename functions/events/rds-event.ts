@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { clients } from '../../lib/aws/clients';
+import type { Backups } from '../../lib/backup/backups';
+import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
+import { logger } from '../../lib/observability';
+import type { Restores } from '../../lib/restore/restores';
+import { runtime } from '../../lib/runtime';
+import { backups, restores } from '../../lib/runtime/backups';
+
+export interface RdsEventDeps extends EventHandlerDeps {
+  backups: Pick<Backups, 'onSnapshotEvent'>;
+  restores: Pick<Restores, 'onTargetEvent'>;
+}
+
+/** An RDS instance or cluster event: perhaps a restore target that became available or failed. */
+const rdsResourceEvent = z.object({
+  id: z.string().min(1),
+  source: z.literal('aws.rds'),
+  'detail-type': z.enum(['RDS DB Instance Event', 'RDS DB Cluster Event']),
+  detail: z.object({
+    SourceIdentifier: z.string().min(1),
+    EventID: z.string().optional(),
+    Message: z.string().optional(),
+  }),
+});
+
+export const rdsEvent = z.union([rdsSnapshotEvent, rdsResourceEvent]);
+
+/** RDS events (best effort): snapshots Slipway made completing, restore targets changing state. */
+export function makeHandler(deps: RdsEventDeps) {
+  return eventHandler({ name: 'rdsEvent', schema: rdsEvent }, deps, async (event) => {
+    if (event['detail-type'] === 'RDS DB Snapshot Event' || event['detail-type'] === 'RDS DB Cluster Snapshot Event') {
+      const outcome = await deps.backups.onSnapshotEvent(event as z.output<typeof rdsSnapshotEvent>);
+      logger.info('snapshot event', { eventId: event.id, source: event.detail.SourceIdentifier, ...outcome });
+      return outcome;
+    }
+    const outcome = await deps.restores.onTargetEvent(event.detail.SourceIdentifier);
+    logger.info('instance event', { eventId: event.id, source: event.detail.SourceIdentifier, outcome });
+    return { applied: !outcome.startsWith('not '), reason: outcome };
+  });
+}
+
+function defaultDeps(): RdsEventDeps {
+  return {
+    backups: backups(),
+    restores: restores(),
+    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+  };
+}
+
+export const handler = makeHandler(defaultDeps());

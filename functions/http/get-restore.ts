@@ -1,0 +1,20 @@
+import type { TokenSource } from '../../lib/auth/token-source';
+import { restorePath } from '../../lib/backup/api';
+import { httpRoute } from '../../lib/http/route';
+import type { Restores } from '../../lib/restore/restores';
+import { runtime } from '../../lib/runtime';
+import { restores } from '../../lib/runtime/backups';
+
+export interface GetRestoreDeps {
+  tokens: TokenSource;
+  restores: Pick<Restores, 'get'>;
+}
+
+export function makeHandler(deps: GetRestoreDeps) {
+  return httpRoute({ name: 'getRestore', access: 'read', path: restorePath }, deps, async ({ path }) => ({
+    status: 200,
+    body: { restore: await deps.restores.get(path.id) },
+  }));
+}
+
+export const handler = makeHandler({ tokens: runtime().tokens, restores: restores() });

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { clients } from '../../lib/aws/clients';
+import type { Backups } from '../../lib/backup/backups';
+import { NAME_PATTERN } from '../../lib/config/schema';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
+import { logger } from '../../lib/observability';
+import { runtime } from '../../lib/runtime';
+import { backups } from '../../lib/runtime/backups';
+
+export interface BackupDatabaseDeps extends EventHandlerDeps {
+  backups: Pick<Backups, 'take'>;
+}
+
+/** Each database's schedule rule passes `{database}` as the event. */
+export const backupScheduleInput = z.object({ database: z.string().regex(NAME_PATTERN) });
+
+export function makeHandler(deps: BackupDatabaseDeps) {
+  return eventHandler({ name: 'backupDatabase', schema: backupScheduleInput }, deps, async ({ database }) => {
+    const backup = await deps.backups.take(database, 'schedule');
+    logger.info('scheduled backup', { database, backupId: backup.id, status: backup.status, reason: backup.reason });
+    return { backupId: backup.id, status: backup.status };
+  });
+}
+
+function defaultDeps(): BackupDatabaseDeps {
+  return { backups: backups(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+}
+
+export const handler = makeHandler(defaultDeps());

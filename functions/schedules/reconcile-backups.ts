@@ -1,0 +1,33 @@
+import { clients } from '../../lib/aws/clients';
+import type { Backups } from '../../lib/backup/backups';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
+import { logger } from '../../lib/observability';
+import type { Restores } from '../../lib/restore/restores';
+import { runtime } from '../../lib/runtime';
+import { backups, restores } from '../../lib/runtime/backups';
+
+export interface ReconcileBackupsDeps extends EventHandlerDeps {
+  backups: Pick<Backups, 'reconcile'>;
+  restores: Pick<Restores, 'reconcile'>;
+}
+
+/** Every 5 minutes: snapshots, copies, exports, restores and drills whose events were lost or never sent. */
+export function makeHandler(deps: ReconcileBackupsDeps) {
+  return eventHandler({ name: 'reconcileBackups', schema: scheduledEventSchema }, deps, async () => {
+    const backupOutcomes = await deps.backups.reconcile();
+    const restoreOutcomes = await deps.restores.reconcile();
+    logger.info('backups and restores reconciled', { backups: backupOutcomes, restores: restoreOutcomes });
+    return { backups: backupOutcomes, restores: restoreOutcomes };
+  });
+}
+
+function defaultDeps(): ReconcileBackupsDeps {
+  return {
+    backups: backups(),
+    restores: restores(),
+    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+  };
+}
+
+export const handler = makeHandler(defaultDeps());

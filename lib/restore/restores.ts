@@ -1,0 +1,452 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CreateDBInstanceCommand,
+  type DBCluster,
+  type DBInstance,
+  DeleteDBClusterCommand,
+  DeleteDBInstanceCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  type RDSClient,
+  RestoreDBClusterFromSnapshotCommand,
+  RestoreDBClusterToPointInTimeCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+  type Tag,
+} from '@aws-sdk/client-rds';
+import type { RestoreRecord } from '../backup/records';
+import type { SlipwayConfig } from '../config/schema';
+import { Conflict, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
+import type { Publisher } from '../notify/publisher';
+import { logger, metrics } from '../observability';
+import type { BackupStore, RestoreStore } from '../store/backups';
+import {
+  clusterFromSnapshot,
+  clusterToPointInTime,
+  clusterWriter,
+  instanceFromSnapshot,
+  instanceToPointInTime,
+  type RestoreOverrides,
+  restoreTags,
+} from './plan';
+
+/**
+ * Restores over HTTP and restore drills. A restore always creates a NEW instance or cluster
+ * with the source's network and shape, never touches the source, and is followed (event plus
+ * reconciler) until the target is available, with the measured duration.
+ */
+
+export interface RestoreRequest {
+  database: string;
+  backupId?: string;
+  /** ISO time, or `latest` for the latest restorable time. */
+  pointInTime?: string;
+  targetIdentifier: string;
+  overrides?: RestoreOverrides;
+  requestedBy: string;
+}
+
+export interface RestoresDeps {
+  config: SlipwayConfig;
+  store: RestoreStore;
+  backups: BackupStore;
+  rds: RDSClient;
+  region: string;
+  publisher: Publisher;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundFault']);
+
+/** The instance a restored cluster gets as its writer (a restored cluster has none). */
+export const writerIdentifier = (cluster: string) => `${cluster}-1`;
+
+export class Restores {
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: RestoresDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.newId = deps.newId ?? (() => `rst-${randomUUID()}`);
+  }
+
+  async get(id: string): Promise<RestoreRecord> {
+    const record = await this.deps.store.get(id);
+    if (!record) throw new NotFound(`no restore ${id}`);
+    return record;
+  }
+
+  async request(input: RestoreRequest, drill = false): Promise<RestoreRecord> {
+    const db = Object.hasOwn(this.deps.config.databases, input.database)
+      ? this.deps.config.databases[input.database]
+      : undefined;
+    if (!db) throw new NotFound(`no database named ${input.database}`, { details: { database: input.database } });
+    const source = db.rdsCluster
+      ? { type: 'cluster' as const, identifier: db.rdsCluster }
+      : { type: 'instance' as const, identifier: db.rdsInstance as string };
+    if (input.targetIdentifier === source.identifier || (await this.exists(source.type, input.targetIdentifier))) {
+      throw new Conflict(
+        `${source.type} ${input.targetIdentifier} already exists; a restore always creates a new ${source.type} and never overwrites one`,
+        { details: { targetIdentifier: input.targetIdentifier } },
+      );
+    }
+
+    let from: RestoreRecord['from'];
+    if (input.backupId) {
+      const backup = await this.deps.backups.get(input.backupId);
+      if (!backup || backup.database !== input.database) {
+        throw new NotFound(`database ${input.database} has no backup ${input.backupId}`);
+      }
+      if (backup.status !== 'AVAILABLE' || backup.kind === 'snapshot-export') {
+        throw new Unprocessable(
+          backup.kind === 'snapshot-export'
+            ? `backup ${backup.id} is an S3 export, which RDS cannot restore; restore its snapshot ${backup.parentId ?? ''}`.trim()
+            : `backup ${backup.id} is ${backup.status}, not AVAILABLE`,
+          { details: { status: backup.status, kind: backup.kind } },
+        );
+      }
+      if (backup.region !== this.deps.region) {
+        throw new Unprocessable(`backup ${backup.id} is in ${backup.region}; restores here run in ${this.deps.region}`);
+      }
+      from = { backupId: backup.id, snapshotIdentifier: backup.snapshotIdentifier };
+    } else {
+      from = { pointInTime: input.pointInTime ?? 'latest' };
+    }
+
+    const id = this.newId();
+    const tags: Tag[] = [
+      { Key: 'slipway:restore-of', Value: source.identifier },
+      { Key: 'slipway:restore-id', Value: id },
+      ...(drill ? [{ Key: 'slipway:drill', Value: 'true' }] : []),
+    ];
+    const restoreTime =
+      'pointInTime' in from ? (from.pointInTime === 'latest' ? 'latest' : new Date(from.pointInTime)) : undefined;
+    try {
+      if (source.type === 'cluster') {
+        const cluster = await this.describeCluster(source.identifier);
+        const writerId = cluster.DBClusterMembers?.find((member) => member.IsClusterWriter)?.DBInstanceIdentifier;
+        const writer = writerId ? await this.describeInstance(writerId) : undefined;
+        const clusterTags = restoreTags(cluster.TagList, tags);
+        // Every plan is built before the first call, so a plan that cannot be made leaves nothing half-created.
+        const writerPlan = {
+          ...clusterWriter(
+            cluster,
+            writer,
+            input.targetIdentifier,
+            input.overrides,
+            restoreTags(writer?.TagList, tags),
+          ),
+          DBInstanceIdentifier: writerIdentifier(input.targetIdentifier),
+        };
+        if ('snapshotIdentifier' in from) {
+          const plan = clusterFromSnapshot(
+            cluster,
+            from.snapshotIdentifier,
+            input.targetIdentifier,
+            input.overrides,
+            clusterTags,
+          );
+          await this.deps.rds.send(new RestoreDBClusterFromSnapshotCommand(plan));
+        } else {
+          const plan = clusterToPointInTime(
+            cluster,
+            restoreTime as Date | 'latest',
+            input.targetIdentifier,
+            input.overrides,
+            clusterTags,
+          );
+          await this.deps.rds.send(new RestoreDBClusterToPointInTimeCommand(plan));
+        }
+        await this.deps.rds.send(new CreateDBInstanceCommand(writerPlan));
+      } else {
+        const instance = await this.describeInstance(source.identifier);
+        const instanceTags = restoreTags(instance.TagList, tags);
+        if ('snapshotIdentifier' in from) {
+          await this.deps.rds.send(
+            new RestoreDBInstanceFromDBSnapshotCommand(
+              instanceFromSnapshot(
+                instance,
+                from.snapshotIdentifier,
+                input.targetIdentifier,
+                input.overrides,
+                instanceTags,
+              ),
+            ),
+          );
+        } else {
+          await this.deps.rds.send(
+            new RestoreDBInstanceToPointInTimeCommand(
+              instanceToPointInTime(
+                instance,
+                restoreTime as Date | 'latest',
+                input.targetIdentifier,
+                input.overrides,
+                instanceTags,
+              ),
+            ),
+          );
+        }
+      }
+    } catch (error) {
+      if (error instanceof SlipwayError) throw error;
+      const name = errorName(error);
+      if (name.endsWith('AlreadyExistsFault')) {
+        throw new Conflict(`${input.targetIdentifier} already exists; a restore never overwrites`, { cause: error });
+      }
+      if (
+        name === 'InvalidParameterValue' ||
+        name === 'InvalidParameterCombination' ||
+        name.startsWith('InvalidRestore')
+      ) {
+        throw new Unprocessable(`RDS refused the restore: ${(error as Error).message}`, { cause: error });
+      }
+      throw new UpstreamFailed(`RDS restore of ${input.database} failed (${name})`, { cause: error });
+    }
+
+    const at = this.now().toISOString();
+    const record: RestoreRecord = {
+      id,
+      database: input.database,
+      source,
+      from,
+      targetIdentifier: input.targetIdentifier,
+      region: this.deps.region,
+      status: 'RESTORING',
+      requestedBy: input.requestedBy,
+      drill,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.deps.store.create(record);
+    metrics.addMetric(drill ? 'DrillsStarted' : 'RestoresStarted', 'Count', 1);
+    await this.notify(record);
+    return record;
+  }
+
+  /** A restore drill: the newest available snapshot into a scratch identifier. */
+  async drill(database: string): Promise<RestoreRecord> {
+    const snapshots = (await this.deps.backups.list(database, { limit: 50 })).items.filter(
+      (backup) =>
+        backup.status === 'AVAILABLE' &&
+        (backup.kind === 'rds-snapshot' || backup.kind === 'rds-cluster-snapshot') &&
+        backup.region === this.deps.region,
+    );
+    const newest = snapshots[0];
+    const db = this.deps.config.databases[database];
+    if (!newest || !db) {
+      const single = metrics.singleMetric();
+      single.clearDefaultDimensions();
+      single.setDefaultDimensions({ Database: database });
+      single.addMetric('DrillFailures', 'Count', 1);
+      throw new Unprocessable(`database ${database} has no available snapshot to drill with`);
+    }
+    const stamp = this.now().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+    return this.request(
+      {
+        database,
+        backupId: newest.id,
+        // At most 61 characters, so a cluster's writer (<target>-1) still fits RDS's 63, and no trailing hyphen.
+        targetIdentifier: `slipway-drill-${database}-${stamp}`.slice(0, 61).replace(/-+$/, ''),
+        // The scratch copy must be deletable even when the source is protected.
+        overrides: {
+          deletionProtection: false,
+          ...(db.restoreDrill?.instanceClass ? { instanceClass: db.restoreDrill.instanceClass } : {}),
+        },
+        requestedBy: 'drill',
+      },
+      true,
+    );
+  }
+
+  /** Follows restores and drills until their target is available (or failed), and cleans up drills. */
+  async reconcile(): Promise<Array<{ id: string; outcome: string }>> {
+    const outcomes: Array<{ id: string; outcome: string }> = [];
+    for (const database of Object.keys(this.deps.config.databases)) {
+      const records = (await this.deps.store.list(database, { limit: 100 })).items.filter(
+        (record) => record.status === 'RESTORING' || (record.drill && !record.deletedAt),
+      );
+      for (const record of records) {
+        try {
+          outcomes.push({ id: record.id, outcome: await this.settle(record) });
+        } catch (error) {
+          logger.error('restore could not be reconciled', { restoreId: record.id, error: error as Error });
+          outcomes.push({ id: record.id, outcome: `error: ${errorName(error)}` });
+        }
+      }
+    }
+    return outcomes;
+  }
+
+  /** An RDS instance or cluster event about a restore target: settle it now rather than at the next reconcile. */
+  async onTargetEvent(identifier: string): Promise<string> {
+    for (const database of Object.keys(this.deps.config.databases)) {
+      const record = (await this.deps.store.list(database, { limit: 100 })).items.find(
+        (candidate) =>
+          candidate.status === 'RESTORING' &&
+          (candidate.targetIdentifier === identifier || writerIdentifier(candidate.targetIdentifier) === identifier),
+      );
+      if (record) return this.settle(record);
+    }
+    return 'not a restore Slipway follows';
+  }
+
+  private async settle(record: RestoreRecord): Promise<string> {
+    if (record.status === 'RESTORING') {
+      const status = await this.targetStatus(record);
+      const at = this.now();
+      if (status === 'available') {
+        const done = await this.deps.store.update(record.id, ['RESTORING'], {
+          status: 'AVAILABLE',
+          availableAt: at.toISOString(),
+          durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
+          updatedAt: at.toISOString(),
+        });
+        if (!done) return 'changed meanwhile';
+        await this.notify(done);
+        if (done.drill) return this.endDrill(done, true);
+        return 'AVAILABLE';
+      }
+      const failed = status === 'failed' || status === 'incompatible-restore' || status === 'incompatible-parameters';
+      const limit = this.deps.config.databases[record.database]?.restoreDrill?.timeoutMinutes ?? 120;
+      const timedOut = record.drill && at.getTime() - Date.parse(record.createdAt) > limit * 60_000;
+      if (failed || timedOut) {
+        const reason = failed ? `RDS reports the target ${status}` : `not available after ${limit} minutes`;
+        const done = await this.deps.store.update(record.id, ['RESTORING'], {
+          status: 'FAILED',
+          reason,
+          updatedAt: at.toISOString(),
+        });
+        if (!done) return 'changed meanwhile';
+        await this.notify(done);
+        if (done.drill) return this.endDrill(done, false);
+        return 'FAILED';
+      }
+      return `still ${status}`;
+    }
+    // A drill whose clean-up did not finish the first time.
+    return this.endDrill(record, record.status === 'AVAILABLE');
+  }
+
+  /** Records the drill's outcome and deletes its scratch database, whatever the outcome. */
+  private async endDrill(record: RestoreRecord, succeeded: boolean): Promise<string> {
+    const single = metrics.singleMetric();
+    single.clearDefaultDimensions();
+    single.setDefaultDimensions({ Database: record.database });
+    single.addMetric(succeeded ? 'DrillSuccesses' : 'DrillFailures', 'Count', 1);
+    if (succeeded && record.durationSeconds !== undefined)
+      single.addMetric('DrillRtoSeconds', 'Seconds', record.durationSeconds);
+    try {
+      if (record.source.type === 'cluster') {
+        await this.deleteQuietly(() =>
+          this.deps.rds.send(
+            new DeleteDBInstanceCommand({
+              DBInstanceIdentifier: writerIdentifier(record.targetIdentifier),
+              SkipFinalSnapshot: true,
+              DeleteAutomatedBackups: true,
+            }),
+          ),
+        );
+        await this.deleteQuietly(() =>
+          this.deps.rds.send(
+            new DeleteDBClusterCommand({ DBClusterIdentifier: record.targetIdentifier, SkipFinalSnapshot: true }),
+          ),
+        );
+      } else {
+        await this.deleteQuietly(() =>
+          this.deps.rds.send(
+            new DeleteDBInstanceCommand({
+              DBInstanceIdentifier: record.targetIdentifier,
+              SkipFinalSnapshot: true,
+              DeleteAutomatedBackups: true,
+            }),
+          ),
+        );
+      }
+    } catch (error) {
+      // Not recorded as deleted: the next reconcile tries again.
+      logger.error('drill scratch database not deleted', { restoreId: record.id, error: error as Error });
+      return `drill ${succeeded ? 'passed' : 'failed'}; scratch not deleted yet`;
+    }
+    await this.deps.store.update(record.id, ['AVAILABLE', 'FAILED'], {
+      deletedAt: this.now().toISOString(),
+      updatedAt: this.now().toISOString(),
+    });
+    return `drill ${succeeded ? 'passed' : 'failed'}; scratch deleted`;
+  }
+
+  /** Deleting what is already gone (or going) is done. */
+  private async deleteQuietly(send: () => Promise<unknown>) {
+    try {
+      await send();
+    } catch (error) {
+      const name = errorName(error);
+      if (NOT_FOUND.has(name) || name === 'InvalidDBInstanceStateFault' || name === 'InvalidDBClusterStateFault')
+        return;
+      throw error;
+    }
+  }
+
+  private async targetStatus(record: RestoreRecord): Promise<string> {
+    try {
+      const identifier =
+        record.source.type === 'cluster' ? writerIdentifier(record.targetIdentifier) : record.targetIdentifier;
+      const instance = (await this.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
+        .DBInstances?.[0];
+      return instance?.DBInstanceStatus ?? 'missing';
+    } catch (error) {
+      if (NOT_FOUND.has(errorName(error))) return 'missing';
+      throw error;
+    }
+  }
+
+  private async exists(type: 'instance' | 'cluster', identifier: string): Promise<boolean> {
+    try {
+      if (type === 'cluster') {
+        await this.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
+      } else {
+        await this.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
+      }
+      return true;
+    } catch (error) {
+      if (NOT_FOUND.has(errorName(error))) return false;
+      throw new UpstreamFailed(`RDS describe of ${identifier} failed (${errorName(error)})`, { cause: error });
+    }
+  }
+
+  private async describeInstance(identifier: string): Promise<DBInstance> {
+    const instance = (await this.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
+      .DBInstances?.[0];
+    if (!instance) throw new UpstreamFailed(`RDS returned no instance ${identifier}`);
+    return instance;
+  }
+
+  private async describeCluster(identifier: string): Promise<DBCluster> {
+    const cluster = (await this.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier })))
+      .DBClusters?.[0];
+    if (!cluster) throw new UpstreamFailed(`RDS returned no cluster ${identifier}`);
+    return cluster;
+  }
+
+  private async notify(record: RestoreRecord) {
+    await this.deps.publisher.publish({
+      subject: `Slipway: ${record.database} ${record.drill ? 'restore drill' : 'restore'} ${record.status}`,
+      type: record.drill ? 'restore.drill' : 'restore.state',
+      app: record.database,
+      environment: record.region,
+      state: record.status,
+      body: {
+        restore: {
+          id: record.id,
+          database: record.database,
+          target: record.targetIdentifier,
+          status: record.status,
+          requestedBy: record.requestedBy,
+          ...(record.reason ? { reason: record.reason } : {}),
+          ...(record.durationSeconds !== undefined ? { durationSeconds: record.durationSeconds } : {}),
+        },
+      },
+    });
+  }
+}

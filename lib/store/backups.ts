@@ -1,0 +1,187 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { BackupRecord, BackupStatus, RestoreRecord } from '../backup/records';
+import { InvalidInput } from '../errors';
+import type { Page } from './deployments';
+
+/**
+ * Backup and restore records on the state table, each also indexed by its database
+ * (byEnvironment, newest first) for listings, retention and the reconciler.
+ */
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'environmentKey', 'environmentSortKey', 'type'];
+
+function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
+  if (!item) return undefined;
+  const record = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete record[key];
+  return record as T;
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined) {
+  return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
+}
+
+function decodeCursor(cursor: string | undefined, partition: string) {
+  if (cursor === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (key.environmentKey === partition && typeof key.pk === 'string') return key;
+  } catch {
+    // the error below says what is wrong
+  }
+  throw new InvalidInput('query.cursor: is not a cursor this listing returned', {
+    details: [{ location: 'query', field: 'cursor', message: 'expected a cursor from a previous page' }],
+  });
+}
+
+type Kind = 'backup' | 'restore';
+const PREFIX: Record<Kind, string> = { backup: 'BACKUP', restore: 'RESTORE' };
+const partitionOf = (kind: Kind, database: string) => `${PREFIX[kind]}S#${database}`;
+
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+}
+
+class RecordStore<T extends { id: string; database: string; createdAt: string }> {
+  constructor(
+    protected readonly documents: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+    private readonly kind: Kind,
+  ) {}
+
+  protected key(id: string) {
+    return { pk: `${PREFIX[this.kind]}#${id}`, sk: PREFIX[this.kind] };
+  }
+
+  async create(record: T): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(record.id),
+            type: this.kind,
+            environmentKey: partitionOf(this.kind, record.database),
+            environmentSortKey: `${record.createdAt}#${record.id}`,
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<T | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }),
+    );
+    return strip<T>(Item);
+  }
+
+  /** Sets fields if the record is still in one of `from` (its status); undefined when it no longer is. */
+  async update(id: string, from: readonly string[], set: Partial<T>): Promise<T | undefined> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(set)
+      .filter(([, value]) => value !== undefined)
+      .map(([field, value], index) => {
+        names[`#f${index}`] = field;
+        values[`:f${index}`] = value;
+        return `#f${index} = :f${index}`;
+      });
+    const allowed = from.map((status, index) => {
+      values[`:from${index}`] = status;
+      return `:from${index}`;
+    });
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `#status IN (${allowed.join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<T>(Attributes);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** A database's records, newest first, optionally by status and creation time. */
+  async list(database: string, options: ListOptions = {}): Promise<Page<T>> {
+    const partition = partitionOf(this.kind, database);
+    const start = decodeCursor(options.cursor, partition);
+    const values: Record<string, unknown> = { ':partition': partition };
+    let range = '';
+    if (options.since || options.until) {
+      values[':since'] = options.since ?? '0000';
+      values[':until'] = `${options.until ?? '9999'}\uffff`;
+      range = ' AND environmentSortKey BETWEEN :since AND :until';
+    }
+    const filter = options.status
+      ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }
+      : {};
+    if (options.status) values[':status'] = options.status;
+    const { Items, LastEvaluatedKey } = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'byEnvironment',
+        KeyConditionExpression: `environmentKey = :partition${range}`,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: options.limit ?? 50,
+        ...filter,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    const items = (Items ?? []).map((item) => strip<T>(item) as T);
+    const cursor = encodeCursor(LastEvaluatedKey);
+    return cursor ? { items, cursor } : { items };
+  }
+}
+
+export class BackupStore extends RecordStore<BackupRecord> {
+  constructor(documents: DynamoDBDocumentClient, tableName: string) {
+    super(documents, tableName, 'backup');
+  }
+
+  /** The records of a database with one of these statuses (the reconciler's work), newest first. */
+  async withStatus(database: string, statuses: readonly BackupStatus[], limit = 100): Promise<BackupRecord[]> {
+    const found: BackupRecord[] = [];
+    let cursor: string | undefined;
+    let read = 0;
+    do {
+      const page = await this.list(database, { limit: 50, ...(cursor ? { cursor } : {}) });
+      found.push(...page.items.filter((record) => statuses.includes(record.status)));
+      read += page.items.length;
+      cursor = page.cursor;
+    } while (cursor && read < limit);
+    return found;
+  }
+}
+
+export class RestoreStore extends RecordStore<RestoreRecord> {
+  constructor(documents: DynamoDBDocumentClient, tableName: string) {
+    super(documents, tableName, 'restore');
+  }
+}

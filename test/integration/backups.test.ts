@@ -1,0 +1,476 @@
+import { readFileSync } from 'node:fs';
+import {
+  CopyDBSnapshotCommand,
+  CreateDBSnapshotCommand,
+  type DBSnapshot,
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+  StartExportTaskCommand,
+} from '@aws-sdk/client-rds';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { makeHandler as makeCreateRestore } from '../../functions/http/create-restore';
+import { makeHandler as makeListBackups } from '../../functions/http/list-backups';
+import { createClient } from '../../lib/aws/clients';
+import { Backups } from '../../lib/backup/backups';
+import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
+import { configSchema } from '../../lib/config/schema';
+import type { CloudFormationResource } from '../../lib/local/definitions';
+import { ensureStateTable } from '../../lib/local/provision';
+import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
+import { snsPublisher } from '../../lib/notify/publisher';
+import { Restores } from '../../lib/restore/restores';
+import { BackupStore, RestoreStore } from '../../lib/store/backups';
+import { type FakeRds, fakeRds } from '../support/fake-rds';
+import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
+import { resourcesFragment } from '../support/resources';
+
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
+const COPY_KEY = 'arn:aws:kms:us-west-2:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+const EXPORT_KEY = 'arn:aws:kms:us-east-1:123456789012:key/9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4';
+const EXPORT_ROLE = 'arn:aws:iam::123456789012:role/slipway-rds-export';
+
+function configWith(backups: Record<string, unknown> = {}) {
+  return configSchema.parse({
+    auth: { tokensSecret: 'slipway/api-tokens' },
+    backups,
+    databases: {
+      'shop-db': {
+        rdsInstance: 'shop-prod',
+        retention: { daily: 2, weekly: 0, monthly: 0 },
+        copyToRegion: 'us-west-2',
+        copyKmsKeyId: COPY_KEY,
+        exportToS3: true,
+        exportRoleArn: EXPORT_ROLE,
+        exportKmsKeyId: EXPORT_KEY,
+        restoreDrill: { schedule: 'cron(0 6 ? * SUN *)', instanceClass: 'db.t4g.small' },
+      },
+    },
+  });
+}
+
+let dynamodb: EmbeddedServer;
+let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let documents: DynamoDBDocumentClient;
+let rds: FakeRds;
+const mockSns = () => mockClient(SNSClient);
+let sns: ReturnType<typeof mockSns>;
+let clock: Date;
+let tables = 0;
+let tableName: string;
+let ids = 0;
+
+beforeAll(async () => {
+  dynamodb = await startDynalite(undefined);
+  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
+});
+
+afterAll(() => dynamodb.close());
+
+beforeEach(async () => {
+  tables += 1;
+  tableName = `slipway-backups-test-${tables}`;
+  await ensureStateTable(
+    dynamoClient,
+    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
+    () => undefined,
+  );
+  rds = fakeRds();
+  sns = mockSns();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  clock = new Date('2026-11-22T03:00:00.000Z');
+});
+
+afterEach(() => {
+  rds.restore();
+  sns.restore();
+});
+
+const newId = (prefix: string) => () => {
+  ids += 1;
+  return `${prefix}-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
+};
+
+function backupsWith(config = configWith()) {
+  return new Backups({
+    config,
+    store: new BackupStore(documents, tableName),
+    rdsFor: rds.rdsFor,
+    region: 'us-east-1',
+    backupBucket: 'slipway-prod-backups',
+    publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    now: () => clock,
+    newId: newId('bkp'),
+  });
+}
+
+function restoresWith(config = configWith()) {
+  return new Restores({
+    config,
+    store: new RestoreStore(documents, tableName),
+    backups: new BackupStore(documents, tableName),
+    rds: rds.rdsFor('us-east-1'),
+    region: 'us-east-1',
+    publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    now: () => clock,
+    newId: newId('rst'),
+  });
+}
+
+const calls = (region: string, command: Parameters<FakeRds['stubs'][string]['commandCalls']>[0]) =>
+  (rds.stubs[region]?.commandCalls(command) ?? []).map((call) => call.args[0].input);
+
+function snapshotEvent(identifier: string) {
+  const event = JSON.parse(readFileSync('events/rds.snapshot-created.json', 'utf8'));
+  event.detail.SourceIdentifier = identifier;
+  return rdsSnapshotEvent.parse(event);
+}
+
+const published = (type: string) =>
+  sns.commandCalls(PublishCommand).filter((call) => call.args[0].input.MessageAttributes?.type?.StringValue === type);
+
+describe('nightly snapshots', () => {
+  it('snapshots an available instance with its name and tags, then completes from the RDS event', async () => {
+    const backups = backupsWith();
+
+    // When the schedule runs at 03:00
+    const record = await backups.take('shop-db', 'schedule');
+
+    // Then one snapshot is asked for, named and tagged for Slipway
+    expect(calls('us-east-1', CreateDBSnapshotCommand)).toEqual([
+      {
+        DBSnapshotIdentifier: 'slipway-shop-db-202611220300',
+        DBInstanceIdentifier: 'shop-prod',
+        Tags: [
+          { Key: 'slipway:database', Value: 'shop-db' },
+          { Key: 'slipway:schedule', Value: 'cron(0 3 * * ? *)' },
+          { Key: 'slipway:created-by', Value: 'slipway' },
+        ],
+      },
+    ]);
+    expect(record).toMatchObject({ status: 'CREATING', kind: 'rds-snapshot', trigger: 'schedule', encrypted: true });
+
+    // When RDS reports the manual snapshot created
+    rds.finishSnapshot('us-east-1', 'slipway-shop-db-202611220300');
+    clock = new Date('2026-11-22T03:12:00.000Z');
+    const outcome = await backups.onSnapshotEvent(snapshotEvent('slipway-shop-db-202611220300'));
+
+    // Then it is available, with its size and duration, and a copy and an export are queued
+    expect(outcome).toEqual({ applied: true, reason: 'slipway-shop-db-202611220300 is AVAILABLE' });
+    const store = new BackupStore(documents, tableName);
+    const listed = (await store.list('shop-db')).items;
+    expect(listed.map((backup) => [backup.kind, backup.status])).toEqual(
+      expect.arrayContaining([
+        ['rds-snapshot', 'AVAILABLE'],
+        ['snapshot-copy', 'QUEUED'],
+        ['snapshot-export', 'QUEUED'],
+      ]),
+    );
+    expect(listed.find((backup) => backup.kind === 'rds-snapshot')).toMatchObject({
+      sizeGiB: 200,
+      durationSeconds: 720,
+    });
+  });
+
+  it('records a skip, with the reason, when the instance is not available', async () => {
+    const instance = rds.regions['us-east-1']?.instances.get('shop-prod');
+    if (instance) instance.DBInstanceStatus = 'modifying';
+    const record = await backupsWith().take('shop-db', 'schedule');
+    expect(record).toMatchObject({ status: 'SKIPPED', reason: 'instance shop-prod is modifying, not available' });
+    expect(calls('us-east-1', CreateDBSnapshotCommand)).toEqual([]);
+    expect(published('backup.state')).toHaveLength(1);
+  });
+
+  it('refuses clearly when the manual snapshot quota is full, and warns at 80 %', async () => {
+    const region = rds.regions['us-east-1'];
+    const existing = (id: string): DBSnapshot => ({
+      DBSnapshotIdentifier: id,
+      SnapshotType: 'manual',
+      Status: 'available',
+    });
+    for (let index = 0; index < 3; index++) region?.snapshots.set(`other-${index}`, existing(`other-${index}`));
+    const full = await backupsWith(configWith({ manualSnapshotQuota: 3 })).take('shop-db', 'schedule');
+    expect(full).toMatchObject({
+      status: 'FAILED',
+      reason: 'the manual instance snapshot quota is full in us-east-1 (3 of 3); delete snapshots or raise the quota',
+    });
+    const nearly = await backupsWith(configWith({ manualSnapshotQuota: 5 })).take('shop-db', 'schedule');
+    expect(nearly.status).toBe('CREATING');
+    expect(published('backup.quota')).toHaveLength(1);
+  });
+
+  it('copies off-region with the destination key and exports to S3, within the in-flight limits, from the reconciler', async () => {
+    const backups = backupsWith(configWith({ maxCopiesInFlight: 1, maxExportsInFlight: 1 }));
+    // Given two nightly snapshots completed, their copies and exports queued
+    for (const at of ['2026-11-21T03:00:00.000Z', '2026-11-22T03:00:00.000Z']) {
+      clock = new Date(at);
+      const record = await backups.take('shop-db', 'schedule');
+      rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+      await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    }
+
+    // When the reconciler runs
+    clock = new Date('2026-11-22T03:20:00.000Z');
+    await backups.reconcile();
+
+    // Then exactly one copy (in us-west-2, with its key) and one export started; the others wait
+    expect(calls('us-west-2', CopyDBSnapshotCommand)).toEqual([
+      {
+        SourceDBSnapshotIdentifier: 'arn:aws:rds:us-east-1:123456789012:snapshot:slipway-shop-db-202611210300',
+        TargetDBSnapshotIdentifier: 'slipway-shop-db-202611210300',
+        CopyTags: true,
+        KmsKeyId: COPY_KEY,
+      },
+    ]);
+    expect(calls('us-east-1', StartExportTaskCommand)).toEqual([
+      {
+        ExportTaskIdentifier: 'slipway-shop-db-202611210300-export',
+        SourceArn: 'arn:aws:rds:us-east-1:123456789012:snapshot:slipway-shop-db-202611210300',
+        S3BucketName: 'slipway-prod-backups',
+        S3Prefix: 'rds-exports/shop-db/slipway-shop-db-202611210300',
+        IamRoleArn: EXPORT_ROLE,
+        KmsKeyId: EXPORT_KEY,
+      },
+    ]);
+
+    // When the first copy and export finish, the next reconcile starts the second ones
+    rds.finishSnapshot('us-west-2', 'slipway-shop-db-202611210300');
+    const task = rds.regions['us-east-1']?.exports.get('slipway-shop-db-202611210300-export');
+    if (task) task.Status = 'COMPLETE';
+    await backups.reconcile();
+    expect(calls('us-west-2', CopyDBSnapshotCommand)).toHaveLength(2);
+    expect(calls('us-east-1', StartExportTaskCommand)).toHaveLength(2);
+    const statuses = (await new BackupStore(documents, tableName).list('shop-db')).items.map((b) => [
+      b.kind,
+      b.status,
+      b.snapshotIdentifier,
+    ]);
+    expect(statuses).toEqual(
+      expect.arrayContaining([
+        ['snapshot-copy', 'AVAILABLE', 'slipway-shop-db-202611210300'],
+        ['snapshot-export', 'AVAILABLE', 'slipway-shop-db-202611210300-export'],
+      ]),
+    );
+  });
+
+  it('settles a snapshot whose event never came, from the reconciler', async () => {
+    const backups = backupsWith();
+    const record = await backups.take('shop-db', 'schedule');
+    await backups.reconcile();
+    expect((await new BackupStore(documents, tableName).get(record.id))?.status).toBe('CREATING');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.reconcile();
+    expect((await new BackupStore(documents, tableName).get(record.id))?.status).toBe('AVAILABLE');
+  });
+
+  it('applies retention to Slipway snapshots only, recording each deletion, and previews it over HTTP', async () => {
+    const backups = backupsWith();
+    const region = rds.regions['us-east-1'];
+    region?.snapshots.set('manual-by-a-person', {
+      DBSnapshotIdentifier: 'manual-by-a-person',
+      DBInstanceIdentifier: 'shop-prod',
+      SnapshotType: 'manual',
+      Status: 'available',
+      SnapshotCreateTime: new Date('2026-10-01T00:00:00Z'),
+      TagList: [],
+    });
+    // Three nightly snapshots with daily: 2
+    const taken = [];
+    for (const day of ['19', '20', '21']) {
+      clock = new Date(`2026-11-${day}T03:00:00.000Z`);
+      const record = await backups.take('shop-db', 'schedule');
+      const snapshot = region?.snapshots.get(record.snapshotIdentifier);
+      if (snapshot) snapshot.SnapshotCreateTime = clock;
+      taken.push(record);
+    }
+    clock = new Date('2026-11-21T04:00:00.000Z');
+    const viewer = memoryTokenSource();
+    const previewHandler = makeListBackups({
+      tokens: viewer.source,
+      backups,
+      store: new BackupStore(documents, tableName),
+      databases: ['shop-db'],
+      volumes: [],
+    });
+    for (const record of taken) rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    const response = await previewHandler(
+      httpEvent('not-found', {
+        method: 'GET',
+        path: '/v1/backups',
+        routeKey: 'GET /v1/backups',
+        query: { database: 'shop-db', retention: 'preview' },
+        token: viewer.tokens.viewer,
+      }),
+      lambdaContext(),
+    );
+    const body = JSON.parse((response as APIGatewayProxyStructuredResultV2).body ?? '{}');
+    expect(body.delete).toEqual([
+      expect.objectContaining({
+        id: 'slipway-shop-db-202611190300',
+        reason: 'beyond retention (daily 2, weekly 0, monthly 0)',
+      }),
+    ]);
+    expect(body.keep.map((kept: { id: string }) => kept.id)).toEqual(
+      expect.arrayContaining(['slipway-shop-db-202611210300', 'slipway-shop-db-202611200300', 'manual-by-a-person']),
+    );
+    expect(calls('us-east-1', DeleteDBSnapshotCommand)).toEqual([]);
+
+    // When retention runs, the oldest Slipway snapshot goes and its record says so
+    await backups.applyRetention('shop-db');
+    expect(calls('us-east-1', DeleteDBSnapshotCommand)).toEqual([
+      { DBSnapshotIdentifier: 'slipway-shop-db-202611190300' },
+    ]);
+    const oldest = await new BackupStore(documents, tableName).get(taken[0]?.id as string);
+    expect(oldest).toMatchObject({
+      status: 'DELETED',
+      reason: 'retention: beyond retention (daily 2, weekly 0, monthly 0)',
+    });
+  });
+});
+
+describe('restores', () => {
+  async function availableBackup() {
+    const backups = backupsWith();
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    return record;
+  }
+
+  it('restores a backup into a new instance with the source network and shape, and follows it until available', async () => {
+    const backup = await availableBackup();
+    const restores = restoresWith();
+    clock = new Date('2026-11-22T09:00:00.000Z');
+    const restore = await restores.request({
+      database: 'shop-db',
+      backupId: backup.id,
+      targetIdentifier: 'shop-restore-1',
+      requestedBy: 'admin',
+    });
+
+    const input = calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)[0];
+    expect(input).toMatchObject({
+      DBInstanceIdentifier: 'shop-restore-1',
+      DBSnapshotIdentifier: backup.snapshotIdentifier,
+      DBSubnetGroupName: 'shop-prod-private',
+      VpcSecurityGroupIds: ['sg-0a1b2c3d4e5f60718', 'sg-0f9e8d7c6b5a40312'],
+      DBInstanceClass: 'db.r6g.xlarge',
+    });
+    expect(input).not.toHaveProperty('MasterUserPassword');
+    expect(restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-restore-1', drill: false });
+
+    // When the target becomes available, the reconciler records the measured duration
+    const target = rds.regions['us-east-1']?.instances.get('shop-restore-1');
+    if (target) target.DBInstanceStatus = 'available';
+    clock = new Date('2026-11-22T09:14:30.000Z');
+    await restores.reconcile();
+    expect(await restores.get(restore.id)).toMatchObject({ status: 'AVAILABLE', durationSeconds: 870 });
+    // And the source was never touched
+    expect(rds.regions['us-east-1']?.instances.get('shop-prod')?.DBInstanceStatus).toBe('available');
+  });
+
+  it('never restores over an existing identifier, the source included', async () => {
+    const backup = await availableBackup();
+    const restores = restoresWith();
+    await expect(
+      restores.request({
+        database: 'shop-db',
+        backupId: backup.id,
+        targetIdentifier: 'shop-prod',
+        requestedBy: 'admin',
+      }),
+    ).rejects.toThrow(
+      'instance shop-prod already exists; a restore always creates a new instance and never overwrites one',
+    );
+    expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)).toEqual([]);
+  });
+
+  it('restores to the latest restorable time', async () => {
+    await restoresWith().request({
+      database: 'shop-db',
+      pointInTime: 'latest',
+      targetIdentifier: 'shop-pitr',
+      requestedBy: 'admin',
+    });
+    expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)[0]).toMatchObject({
+      SourceDBInstanceIdentifier: 'shop-prod',
+      TargetDBInstanceIdentifier: 'shop-pitr',
+      UseLatestRestorableTime: true,
+      DBSubnetGroupName: 'shop-prod-private',
+    });
+  });
+
+  it('validates the request over HTTP: admin only, exactly one of backupId or pointInTime', async () => {
+    const tokens = memoryTokenSource();
+    const handler = makeCreateRestore({ tokens: tokens.source, restores: restoresWith() });
+    const post = (token: string, body: unknown) =>
+      handler(
+        httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),
+        lambdaContext(),
+      );
+    const body = { database: 'shop-db', targetIdentifier: 'shop-restore-2', pointInTime: 'latest' };
+    expect((await post(tokens.tokens.deployer, body)).statusCode).toBe(403);
+    const both = await post(tokens.tokens.admin, { ...body, backupId: 'bkp-00000000-0000-4000-8000-000000000001' });
+    expect(both.statusCode).toBe(400);
+    expect(JSON.parse(both.body ?? '{}').error.message).toBe(
+      'body.pointInTime: give exactly one of backupId or pointInTime, not both',
+    );
+    expect((await post(tokens.tokens.admin, body)).statusCode).toBe(202);
+  });
+});
+
+describe('restore drills', () => {
+  it('restores the newest snapshot into a scratch instance, records the RTO and deletes the scratch', async () => {
+    const backups = backupsWith();
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    const restores = restoresWith();
+    clock = new Date('2026-11-22T06:00:00.000Z');
+    const drill = await restores.drill('shop-db');
+    expect(drill).toMatchObject({ drill: true, targetIdentifier: 'slipway-drill-shop-db-202611220600' });
+    expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)[0]).toMatchObject({
+      DBInstanceClass: 'db.t4g.small',
+    });
+
+    const scratch = rds.regions['us-east-1']?.instances.get('slipway-drill-shop-db-202611220600');
+    if (scratch) scratch.DBInstanceStatus = 'available';
+    clock = new Date('2026-11-22T06:21:00.000Z');
+    await restores.reconcile();
+    expect(await restores.get(drill.id)).toMatchObject({
+      status: 'AVAILABLE',
+      durationSeconds: 1260,
+      deletedAt: expect.any(String),
+    });
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([
+      {
+        DBInstanceIdentifier: 'slipway-drill-shop-db-202611220600',
+        SkipFinalSnapshot: true,
+        DeleteAutomatedBackups: true,
+      },
+    ]);
+  });
+
+  it('deletes the scratch instance when the drill fails too', async () => {
+    const backups = backupsWith();
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    const restores = restoresWith();
+    const drill = await restores.drill('shop-db');
+    const scratch = rds.regions['us-east-1']?.instances.get(drill.targetIdentifier);
+    if (scratch) scratch.DBInstanceStatus = 'incompatible-restore';
+    await restores.reconcile();
+    expect(await restores.get(drill.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'RDS reports the target incompatible-restore',
+      deletedAt: expect.any(String),
+    });
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import {
+  CopyDBSnapshotCommand,
+  CreateDBInstanceCommand,
+  CreateDBSnapshotCommand,
+  type DBInstance,
+  type DBSnapshot,
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  DescribeExportTasksCommand,
+  type ExportTask,
+  RDSClient,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+  StartExportTaskCommand,
+} from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+
+/**
+ * RDS in two regions, kept in memory so a flow sees its own effects: snapshots are created
+ * `creating` and made `available` by the test, copies appear in the other region, restores
+ * create instances. Every call is an aws-sdk-client-mock call, so tests assert exact inputs.
+ */
+
+const ACCOUNT = '123456789012';
+const fault = (name: string, message: string) => Object.assign(new Error(message), { name, $fault: 'client' });
+
+function fixtureInstance(): DBInstance {
+  const described = JSON.parse(readFileSync('test/fixtures/rds/describe-db-instances.postgres.json', 'utf8'));
+  const instance = described.DBInstances[0];
+  for (const key of ['InstanceCreateTime', 'LatestRestorableTime'])
+    if (instance[key]) instance[key] = new Date(instance[key]);
+  return instance as DBInstance;
+}
+
+export interface RegionState {
+  instances: Map<string, DBInstance>;
+  snapshots: Map<string, DBSnapshot>;
+  exports: Map<string, ExportTask>;
+}
+
+const mockRds = (client: RDSClient) => mockClient(client);
+export type RdsStub = ReturnType<typeof mockRds>;
+
+export interface FakeRds {
+  clients: Record<string, RDSClient>;
+  stubs: Record<string, RdsStub>;
+  regions: Record<string, RegionState>;
+  rdsFor: (region: string) => RDSClient;
+  source: DBInstance;
+  /** Marks a snapshot (or a copy) available, as RDS does when it finishes. */
+  finishSnapshot(region: string, identifier: string, status?: string): void;
+  restore(): void;
+}
+
+export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
+  const source = fixtureInstance();
+  const regions: Record<string, RegionState> = {};
+  const clients: Record<string, RDSClient> = {};
+  const stubs: Record<string, RdsStub> = {};
+  for (const region of regionNames) {
+    regions[region] = { instances: new Map(), snapshots: new Map(), exports: new Map() };
+    clients[region] = new RDSClient({ region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    stubs[region] = mockRds(clients[region] as RDSClient);
+  }
+  const home = regions[regionNames[0] as string] as RegionState;
+  home.instances.set(source.DBInstanceIdentifier as string, source);
+
+  for (const region of regionNames) {
+    const state = regions[region] as RegionState;
+    const stub = stubs[region] as RdsStub;
+    const arn = (kind: string, id: string) => `arn:aws:rds:${region}:${ACCOUNT}:${kind}:${id}`;
+    stub.on(DescribeDBInstancesCommand).callsFake((input) => {
+      const found = state.instances.get(input.DBInstanceIdentifier ?? '');
+      if (!found) throw fault('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
+      return { DBInstances: [found] };
+    });
+    stub.on(DescribeDBClustersCommand).callsFake((input) => {
+      throw fault('DBClusterNotFoundFault', `DBCluster ${input.DBClusterIdentifier} not found.`);
+    });
+    stub.on(DescribeDBSnapshotsCommand).callsFake((input) => {
+      let snapshots = [...state.snapshots.values()];
+      if (input.DBSnapshotIdentifier) {
+        snapshots = snapshots.filter((snapshot) => snapshot.DBSnapshotIdentifier === input.DBSnapshotIdentifier);
+        if (snapshots.length === 0)
+          throw fault('DBSnapshotNotFoundFault', `DBSnapshot ${input.DBSnapshotIdentifier} not found.`);
+      }
+      if (input.DBInstanceIdentifier) {
+        snapshots = snapshots.filter((snapshot) => snapshot.DBInstanceIdentifier === input.DBInstanceIdentifier);
+      }
+      if (input.SnapshotType) snapshots = snapshots.filter((snapshot) => snapshot.SnapshotType === input.SnapshotType);
+      return { DBSnapshots: snapshots };
+    });
+    stub.on(CreateDBSnapshotCommand).callsFake((input) => {
+      const id = input.DBSnapshotIdentifier as string;
+      if (state.snapshots.has(id))
+        throw fault(
+          'DBSnapshotAlreadyExistsFault',
+          `Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`,
+        );
+      const snapshot: DBSnapshot = {
+        DBSnapshotIdentifier: id,
+        DBInstanceIdentifier: input.DBInstanceIdentifier,
+        DBSnapshotArn: arn('snapshot', id),
+        Status: 'creating',
+        SnapshotType: 'manual',
+        Engine: 'postgres',
+        AllocatedStorage: 200,
+        Encrypted: true,
+        KmsKeyId: source.KmsKeyId,
+        SnapshotCreateTime: new Date(),
+        TagList: input.Tags ?? [],
+      };
+      state.snapshots.set(id, snapshot);
+      return { DBSnapshot: snapshot };
+    });
+    stub.on(CopyDBSnapshotCommand).callsFake((input) => {
+      const id = input.TargetDBSnapshotIdentifier as string;
+      const sourceRegion = (input.SourceDBSnapshotIdentifier ?? '').split(':')[3] as string;
+      const original = regions[sourceRegion]?.snapshots.get(
+        (input.SourceDBSnapshotIdentifier ?? '').split(':').at(-1) ?? '',
+      );
+      if (!original) throw fault('DBSnapshotNotFoundFault', 'source snapshot not found');
+      const copy: DBSnapshot = {
+        ...original,
+        DBSnapshotArn: arn('snapshot', id),
+        DBSnapshotIdentifier: id,
+        Status: 'creating',
+        KmsKeyId: input.KmsKeyId,
+      };
+      state.snapshots.set(id, copy);
+      return { DBSnapshot: copy };
+    });
+    stub.on(DeleteDBSnapshotCommand).callsFake((input) => {
+      const found = state.snapshots.get(input.DBSnapshotIdentifier ?? '');
+      state.snapshots.delete(input.DBSnapshotIdentifier ?? '');
+      return { DBSnapshot: { ...found, Status: 'deleted' } };
+    });
+    stub.on(StartExportTaskCommand).callsFake((input) => {
+      const task: ExportTask = {
+        ExportTaskIdentifier: input.ExportTaskIdentifier,
+        SourceArn: input.SourceArn,
+        Status: 'STARTING',
+        S3Bucket: input.S3BucketName,
+        S3Prefix: input.S3Prefix,
+      };
+      state.exports.set(input.ExportTaskIdentifier as string, task);
+      return task;
+    });
+    stub.on(DescribeExportTasksCommand).callsFake((input) => ({
+      ExportTasks: [...state.exports.values()].filter(
+        (task) => task.ExportTaskIdentifier === input.ExportTaskIdentifier,
+      ),
+    }));
+    const createInstance = (identifier: string, extra: Partial<DBInstance>) => {
+      if (state.instances.has(identifier)) throw fault('DBInstanceAlreadyExistsFault', 'DB instance already exists');
+      const instance: DBInstance = {
+        ...source,
+        ...extra,
+        DBInstanceIdentifier: identifier,
+        DBInstanceStatus: 'creating',
+      };
+      state.instances.set(identifier, instance);
+      return { DBInstance: instance };
+    };
+    stub
+      .on(RestoreDBInstanceFromDBSnapshotCommand)
+      .callsFake((input) => createInstance(input.DBInstanceIdentifier as string, {}));
+    stub
+      .on(RestoreDBInstanceToPointInTimeCommand)
+      .callsFake((input) => createInstance(input.TargetDBInstanceIdentifier as string, {}));
+    stub.on(CreateDBInstanceCommand).callsFake((input) => createInstance(input.DBInstanceIdentifier as string, {}));
+    stub.on(DeleteDBInstanceCommand).callsFake((input) => {
+      const found = state.instances.get(input.DBInstanceIdentifier ?? '');
+      if (!found) throw fault('DBInstanceNotFoundFault', 'not found');
+      state.instances.set(input.DBInstanceIdentifier as string, { ...found, DBInstanceStatus: 'deleting' });
+      return { DBInstance: { ...found, DBInstanceStatus: 'deleting' } };
+    });
+  }
+
+  return {
+    clients,
+    stubs,
+    regions,
+    source,
+    rdsFor: (region) => {
+      const client = clients[region];
+      if (!client) throw new Error(`the fake has no region ${region}`);
+      return client;
+    },
+    finishSnapshot: (region, identifier, status = 'available') => {
+      const snapshot = regions[region]?.snapshots.get(identifier);
+      if (!snapshot) throw new Error(`no snapshot ${identifier} in ${region}`);
+      snapshot.Status = status;
+    },
+    restore: () => {
+      for (const stub of Object.values(stubs)) stub.restore();
+    },
+  };
+}
