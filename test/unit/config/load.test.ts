@@ -99,6 +99,7 @@ describe('parseConfig and loadConfigFile', () => {
         auth: { tokensSecret: 'slipway/api-tokens', tokenCacheSeconds: 60 },
         deployments: { keepRevisions: 10, timeoutMinutes: 60, settleAfterMinutes: 10, approvalHours: 24 },
         probes: { schedule: 'rate(1 minute)', concurrency: 32 },
+        backups: { manualSnapshotQuota: 100, maxCopiesInFlight: 5, maxExportsInFlight: 5 },
         notifications: {},
         apps: {},
         databases: {},
@@ -144,13 +145,18 @@ describe('parseConfig and loadConfigFile', () => {
         `${SOURCE}: (top level): expected a Slipway configuration with auth, apps, databases and volumes, received ["auth"]`,
       ],
       [
+        'an export to S3 without the role RDS needs',
+        withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    exportToS3: true\n'),
+        `${SOURCE}: databases.shop-db.exportRoleArn: is required with exportToS3: true (StartExportTask needs a role and a KMS key)`,
+      ],
+      [
         'a database with both rdsInstance and rdsCluster',
         withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    rdsCluster: shop-aurora\n'),
         `${SOURCE}: databases.shop-db: expected exactly one of rdsInstance or rdsCluster, received both`,
       ],
       [
         'a database with neither rdsInstance nor rdsCluster',
-        withAuth('databases:\n  shop-db:\n    exportToS3: true\n'),
+        withAuth('databases:\n  shop-db:\n    exportToS3: false\n'),
         `${SOURCE}: databases.shop-db: expected exactly one of rdsInstance or rdsCluster, received neither`,
       ],
       [
