@@ -10,12 +10,16 @@ module.exports = async ({ resolveVariable }) => {
     const { healthAlarmResources, generatedAlarmNames } = require('../lib/health/alarms.ts');
     const { backupAlarmResources } = require('../lib/backup/alarms.ts');
     const config = loadStageConfig(stage);
-    const alarmNames = Object.entries(config.apps).flatMap(([app, appConfig]) =>
-      Object.entries(appConfig.environments).flatMap(([environment, env]) => [
-        ...generatedAlarmNames(stage, app, environment, env),
-        ...env.alarms,
-      ]),
-    );
+    const alarmNames = [
+      ...Object.entries(config.apps).flatMap(([app, appConfig]) =>
+        Object.entries(appConfig.environments).flatMap(([environment, env]) => [
+          ...generatedAlarmNames(stage, app, environment, env),
+          ...env.alarms,
+        ]),
+      ),
+      // Backup alarms are heard too, to be told in Slack as well as on the topic.
+      ...Object.values(backupAlarmResources(config, stage, null)).map((alarm) => alarm.Properties.AlarmName),
+    ];
     return {
       stage,
       tokensSecretArn: secretArn(config.auth.tokensSecret),

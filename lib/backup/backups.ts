@@ -330,7 +330,13 @@ export class Backups {
     await this.notify(settled);
     if (available && settled.kind !== 'snapshot-copy') {
       await this.queueFollowUps(settled);
-      await this.applyRetention(settled.database);
+      try {
+        await this.applyRetention(settled.database);
+      } catch (error) {
+        // Retention is housekeeping: the snapshot is available whether or not it ran; the next one retries.
+        logger.warn('retention did not run', { database: settled.database, error: error as Error });
+        metrics.addMetric('RetentionFailures', 'Count', 1);
+      }
     }
     return settled;
   }

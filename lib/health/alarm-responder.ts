@@ -36,7 +36,11 @@ export class AlarmResponder {
   async onAlarm(event: AlarmStateChangeEvent): Promise<AlarmOutcome> {
     const alarm = event.detail;
     const target = alarmTarget(this.deps.config, this.deps.stage, alarm.alarmName);
-    if (!target) return { alarm: alarm.alarmName, action: 'ignored', reason: 'not an alarm Slipway watches' };
+    if (!target) {
+      const database = this.backupAlarmDatabase(alarm.alarmName);
+      if (database) return this.notifyBackupAlarm(event, database);
+      return { alarm: alarm.alarmName, action: 'ignored', reason: 'not an alarm Slipway watches' };
+    }
     // One answer per state change, however many times EventBridge delivers it: one notification, at most one rollback.
     return this.deps.idempotency({
       scope: 'alarm',
@@ -80,6 +84,37 @@ export class AlarmResponder {
       logger.info('automatic rollback not started', { ...where, reason: error.message });
       return { ...where, action: 'notify', reason: `not rolled back: ${error.message}` };
     }
+  }
+
+  /** `slipway-<stage>-<database>-backup-stale` and the drill alarms name their database. */
+  private backupAlarmDatabase(alarmName: string): string | undefined {
+    const prefix = `slipway-${this.deps.stage}-`;
+    const match = /^(.+)-(backup-stale|drill-failed|drill-overdue)$/.exec(
+      alarmName.startsWith(prefix) ? alarmName.slice(prefix.length) : '',
+    );
+    return match?.[1] && Object.hasOwn(this.deps.config.databases, match[1]) ? match[1] : undefined;
+  }
+
+  /** Backup alarms change nothing: people are told, on the topic and in Slack, once per state change. */
+  private async notifyBackupAlarm(event: AlarmStateChangeEvent, database: string): Promise<AlarmOutcome> {
+    const alarm = event.detail;
+    return this.deps.idempotency({
+      scope: 'alarm',
+      caller: `alarm:${alarm.alarmName}`,
+      key: `${alarm.alarmName}@${alarm.state.value}@${alarm.state.timestamp}`,
+      payload: null,
+      run: async () => {
+        await this.deps.publisher.publish({
+          subject: `Slipway: ${database} alarm ${alarm.alarmName} is ${alarm.state.value}`,
+          type: 'backup.alarm',
+          app: database,
+          environment: 'backups',
+          state: alarm.state.value,
+          body: { alarmName: alarm.alarmName, database, reason: alarm.state.reason, at: alarm.state.timestamp },
+        });
+        return { alarm: alarm.alarmName, action: 'notify' as const, reason: `backup alarm of ${database}` };
+      },
+    });
   }
 
   private async notifyAlarm(event: AlarmStateChangeEvent, target: { app: string; environment: string }, why: string) {

@@ -288,3 +288,35 @@ describe('the ECS lifecycle hook', () => {
     expect(await hook()(stranger, lambdaContext())).toEqual({ hookStatus: 'FAILED' });
   });
 });
+
+describe('backup alarms', () => {
+  it('are told to people once per state change and change nothing else', async () => {
+    const config = configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      databases: { 'shop-db': { rdsInstance: 'shop-prod' } },
+    });
+    const handler = makeAlarmState({
+      responder: new AlarmResponder({
+        config,
+        stage: 'test',
+        deployments,
+        idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+        publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+        now: () => clock,
+      }),
+      deadLetters: sqsDeadLetters({ send: async () => ({}) } as never, 'https://sqs.us-east-1.amazonaws.com/1/dl'),
+    });
+    const event = alarmEvent('ALARM', 'OK', '2026-11-22T10:12:00.000+0000', 'slipway-test-shop-db-backup-stale');
+    const first = await handler(event, lambdaContext());
+    await handler(event, lambdaContext());
+    expect(first).toEqual({
+      handled: true,
+      result: { alarm: 'slipway-test-shop-db-backup-stale', action: 'notify', reason: 'backup alarm of shop-db' },
+    });
+    const told = sns
+      .commandCalls(PublishCommand)
+      .filter((call) => call.args[0].input.MessageAttributes?.type?.StringValue === 'backup.alarm');
+    expect(told).toHaveLength(1);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+});

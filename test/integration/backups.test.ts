@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
 import {
+  CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
+  CreateDBClusterSnapshotCommand,
+  CreateDBInstanceCommand,
   CreateDBSnapshotCommand,
   type DBSnapshot,
   DeleteDBInstanceCommand,
   DeleteDBSnapshotCommand,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  RestoreDBClusterFromSnapshotCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
   StartExportTaskCommand,
@@ -472,5 +479,113 @@ describe('restore drills', () => {
       deletedAt: expect.any(String),
     });
     expect(calls('us-east-1', DeleteDBInstanceCommand)).toHaveLength(1);
+  });
+});
+
+describe('Aurora clusters', () => {
+  const clusterConfig = () =>
+    configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      databases: {
+        'orders-db': { rdsCluster: 'orders-prod', copyToRegion: 'us-west-2', copyKmsKeyId: COPY_KEY },
+      },
+    });
+  const fixture = (name: string, key: string) => {
+    const described = JSON.parse(readFileSync(`test/fixtures/rds/${name}.json`, 'utf8'));
+    return described[key][0];
+  };
+
+  beforeEach(() => {
+    const east = rds.stubs['us-east-1'];
+    const west = rds.stubs['us-west-2'];
+    const cluster = fixture('describe-db-clusters.aurora', 'DBClusters');
+    const writer = fixture('describe-db-instances.aurora-writer', 'DBInstances');
+    const snapshots = new Map<string, Record<string, unknown>>();
+    east?.on(DescribeDBClustersCommand).callsFake((input) => {
+      if (input.DBClusterIdentifier === 'orders-prod') return { DBClusters: [cluster] };
+      throw Object.assign(new Error('not found'), { name: 'DBClusterNotFoundFault' });
+    });
+    east?.on(DescribeDBInstancesCommand).callsFake((input) => {
+      if (input.DBInstanceIdentifier === 'orders-prod-writer') return { DBInstances: [writer] };
+      throw Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
+    });
+    east?.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => ({
+      DBClusterSnapshots: [...snapshots.values()].filter(
+        (snapshot) =>
+          !input.DBClusterSnapshotIdentifier ||
+          snapshot.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
+      ),
+    }));
+    east?.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
+      const snapshot = {
+        DBClusterSnapshotIdentifier: input.DBClusterSnapshotIdentifier,
+        DBClusterIdentifier: input.DBClusterIdentifier,
+        DBClusterSnapshotArn: `arn:aws:rds:us-east-1:123456789012:cluster-snapshot:${input.DBClusterSnapshotIdentifier}`,
+        Status: 'available',
+        SnapshotType: 'manual',
+        StorageEncrypted: true,
+        AllocatedStorage: 1,
+        TagList: input.Tags,
+      };
+      snapshots.set(input.DBClusterSnapshotIdentifier as string, snapshot);
+      return { DBClusterSnapshot: snapshot };
+    });
+    west?.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [] });
+    west?.on(CopyDBClusterSnapshotCommand).resolves({
+      DBClusterSnapshot: { DBClusterSnapshotArn: 'arn:aws:rds:us-west-2:123456789012:cluster-snapshot:copy' },
+    });
+    east?.on(RestoreDBClusterFromSnapshotCommand).resolves({ DBCluster: { DBClusterIdentifier: 'orders-restore' } });
+  });
+
+  it('snapshots the cluster, copies it with the destination key, and restores it with a writer', async () => {
+    const backups = backupsWith(clusterConfig());
+    const record = await backups.take('orders-db', 'schedule');
+    expect(calls('us-east-1', CreateDBClusterSnapshotCommand)).toEqual([
+      {
+        DBClusterSnapshotIdentifier: 'slipway-orders-db-202611220300',
+        DBClusterIdentifier: 'orders-prod',
+        Tags: [
+          { Key: 'slipway:database', Value: 'orders-db' },
+          { Key: 'slipway:schedule', Value: 'cron(0 3 * * ? *)' },
+          { Key: 'slipway:created-by', Value: 'slipway' },
+        ],
+      },
+    ]);
+    const event = JSON.parse(readFileSync('events/rds.cluster-snapshot-created.json', 'utf8'));
+    expect(await backups.onSnapshotEvent(rdsSnapshotEvent.parse(event))).toEqual({
+      applied: true,
+      reason: 'slipway-orders-db-202611220300 is AVAILABLE',
+    });
+    await backups.reconcile();
+    expect(calls('us-west-2', CopyDBClusterSnapshotCommand)).toEqual([
+      {
+        SourceDBClusterSnapshotIdentifier:
+          'arn:aws:rds:us-east-1:123456789012:cluster-snapshot:slipway-orders-db-202611220300',
+        TargetDBClusterSnapshotIdentifier: 'slipway-orders-db-202611220300',
+        CopyTags: true,
+        KmsKeyId: COPY_KEY,
+      },
+    ]);
+
+    const restore = await restoresWith(clusterConfig()).request({
+      database: 'orders-db',
+      backupId: record.id,
+      targetIdentifier: 'orders-restore',
+      requestedBy: 'admin',
+    });
+    expect(calls('us-east-1', RestoreDBClusterFromSnapshotCommand)[0]).toMatchObject({
+      DBClusterIdentifier: 'orders-restore',
+      SnapshotIdentifier: 'slipway-orders-db-202611220300',
+      Engine: 'aurora-postgresql',
+      EngineVersion: '16.4',
+      DBSubnetGroupName: 'orders-prod-private',
+    });
+    expect(calls('us-east-1', CreateDBInstanceCommand)[0]).toMatchObject({
+      DBInstanceIdentifier: 'orders-restore-1',
+      DBClusterIdentifier: 'orders-restore',
+      Engine: 'aurora-postgresql',
+      DBInstanceClass: 'db.r7g.large',
+    });
+    expect(restore).toMatchObject({ status: 'RESTORING', source: { type: 'cluster', identifier: 'orders-prod' } });
   });
 });
