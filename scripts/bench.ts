@@ -51,6 +51,11 @@ const EVENT_SAMPLES: Record<string, string> = {
   // An alarm of another stage: decided from the event alone.
   alarmState: 'cloudwatch.alarm-state-change.json',
   ecsLifecycleHook: 'hook.ecs-lifecycle.json',
+  // The local stage configures no database: these answer from config alone.
+  backupDatabase: 'schedule.backup-database.json',
+  restoreDrill: 'schedule.restore-drill.json',
+  reconcileBackups: 'schedule.reconcile-backups.json',
+  rdsEvent: 'rds.snapshot-created.json',
 };
 
 interface EsbuildSettings {
@@ -111,7 +116,8 @@ const context = { awsRequestId: 'bench', functionName: 'bench', getRemainingTime
 const started = performance.now();
 const { handler } = await import(bundle);
 const loaded = performance.now();
-const response = await handler(event, context);
+// A handler that throws is still measured: its status says what it threw.
+const response = await handler(event, context).catch((error) => ({ statusCode: 'threw ' + error.name }));
 const done = performance.now();
 const status = response?.statusCode ?? response?.hookStatus ?? (response?.handled === true ? 'handled' : response?.handled === false ? 'rejected' : undefined);
 process.stdout.write(JSON.stringify({ loadMs: loaded - started, totalMs: done - started, rss: process.memoryUsage().rss, status }));
