@@ -94,3 +94,17 @@ export const clients = {
   sqs: once(() => createClient.sqs()),
   rds: once(() => createClient.rds()),
 };
+
+/** One client per region, made on first use: repositories and snapshot copies may live elsewhere. */
+export function perRegion<T extends object>(home: () => T, make: (env: Env) => T): (region: string) => T {
+  const byRegion = new Map<string, T>();
+  return (region) => {
+    let client = byRegion.get(region);
+    if (!client) {
+      client =
+        region === regionFrom() ? home() : tracer.captureAWSv3Client(make({ ...process.env, AWS_REGION: region }));
+      byRegion.set(region, client);
+    }
+    return client;
+  };
+}

@@ -1,3 +1,4 @@
+import { type CloudFormationResource, logicalId } from '../aws/cloudformation';
 import type { SlipwayConfig } from '../config/schema';
 import { nextRun, parseSchedule } from '../local/schedule';
 
@@ -24,18 +25,12 @@ export function scheduleIntervalMs(expression: string, from = new Date('2026-01-
   return longest;
 }
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
-
-const logicalId = (...parts: string[]) =>
-  parts
-    .join('-')
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0]?.toUpperCase() + part.slice(1))
-    .join('');
-
-export function backupAlarmResources(config: SlipwayConfig, stage: string, topic: unknown): Record<string, Resource> {
-  const resources: Record<string, Resource> = {};
+export function backupAlarmResources(
+  config: SlipwayConfig,
+  stage: string,
+  topic: unknown,
+): Record<string, CloudFormationResource> {
+  const resources: Record<string, CloudFormationResource> = {};
   const actions = { ActionsEnabled: true, AlarmActions: [topic], OKActions: [topic] };
   for (const [database, db] of Object.entries(config.databases)) {
     const dimensions = [{ Name: 'Database', Value: database }];

@@ -1,3 +1,4 @@
+import { type CloudFormationResource, logicalId } from '../aws/cloudformation';
 import type { EnvironmentConfig, HealthCheckConfig, SlipwayConfig } from '../config/schema';
 
 /**
@@ -42,19 +43,13 @@ export function alarmTarget(config: SlipwayConfig, stage: string, alarmName: str
   return undefined;
 }
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
-
-const logicalId = (...parts: string[]) =>
-  parts
-    .join('-')
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0]?.toUpperCase() + part.slice(1))
-    .join('');
-
 /** The AWS::CloudWatch::Alarm resources for every environment with health checks. */
-export function healthAlarmResources(config: SlipwayConfig, stage: string, topic: unknown): Record<string, Resource> {
-  const resources: Record<string, Resource> = {};
+export function healthAlarmResources(
+  config: SlipwayConfig,
+  stage: string,
+  topic: unknown,
+): Record<string, CloudFormationResource> {
+  const resources: Record<string, CloudFormationResource> = {};
   for (const [app, appConfig] of Object.entries(config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
       if (env.health.length === 0) continue;

@@ -1,30 +1,13 @@
-import type { RDSClient } from '@aws-sdk/client-rds';
-import { clients, createClient } from '../aws/clients';
+import { clients, createClient, perRegion } from '../aws/clients';
 import { regionFrom } from '../aws/endpoints';
 import { Backups } from '../backup/backups';
-import { tracer } from '../observability';
 import { Restores } from '../restore/restores';
 import { BackupStore, RestoreStore } from '../store/backups';
 import { runtime } from '.';
 import { publisher } from './deployments';
 
-/** Copies go to another region: one RDS client per region. */
-function rdsClients(): (region: string) => RDSClient {
-  const byRegion = new Map<string, RDSClient>();
-  return (region) => {
-    let client = byRegion.get(region);
-    if (!client) {
-      client =
-        region === regionFrom()
-          ? clients.rds()
-          : tracer.captureAWSv3Client(createClient.rds({ ...process.env, AWS_REGION: region }));
-      byRegion.set(region, client);
-    }
-    return client;
-  };
-}
-
-const rdsFor = rdsClients();
+/** Snapshot copies live in another region. */
+const rdsFor = perRegion(clients.rds, createClient.rds);
 let cachedBackups: Backups | undefined;
 let cachedRestores: Restores | undefined;
 

@@ -1,14 +1,12 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { TokenSource } from '../auth/token-source';
-import { clients, createClient } from '../aws/clients';
-import { regionFrom } from '../aws/endpoints';
+import { clients, createClient, perRegion } from '../aws/clients';
 import { Deployments } from '../deploy/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../http/idempotency';
 import { fanOut } from '../notify/fanout';
 import { type Publisher, snsPublisher } from '../notify/publisher';
 import { slackPublisher } from '../notify/slack';
-import { registerSecretValue, tracer } from '../observability';
+import { registerSecretValue } from '../observability';
 import { DeploymentStore } from '../store/deployments';
 import { EnvironmentLocks } from '../store/locks';
 import { runtime } from '.';
@@ -22,23 +20,8 @@ export interface DeploymentRouteDeps {
 
 let cached: Deployments | undefined;
 
-/** Repositories may live in another region than the control plane: one ECR client per region. */
-export const ecrFor = ecrClients();
-
-function ecrClients(): (region: string) => ECRClient {
-  const byRegion = new Map<string, ECRClient>();
-  return (region) => {
-    let client = byRegion.get(region);
-    if (!client) {
-      client =
-        region === regionFrom()
-          ? clients.ecr()
-          : tracer.captureAWSv3Client(createClient.ecr({ ...process.env, AWS_REGION: region }));
-      byRegion.set(region, client);
-    }
-    return client;
-  };
-}
+/** Repositories may live in another region than the control plane. */
+export const ecrFor = perRegion(clients.ecr, createClient.ecr);
 
 export function deployments(): Deployments {
   if (cached) return cached;
