@@ -30,7 +30,7 @@ import {
   restoreArgs,
   restorePostgres,
 } from '../../lib/worker/postgres';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/bench-postgres';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
 
 const exec = promisify(execFile);
 const BUCKET = 'slipway-test-pg-backups';
