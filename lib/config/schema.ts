@@ -276,6 +276,11 @@ const retention = z.strictObject(
   expects('a retention policy {daily, weekly, monthly}'),
 );
 
+const archiveDrill = z
+  .strictObject({ schedule: scheduleExpression }, expects('a restore drill {schedule}'))
+  .optional()
+  .describe('Restore the newest archive into scratch on a schedule, verify it and clean up, to prove it restores');
+
 const database = z
   .strictObject(
     {
@@ -317,6 +322,20 @@ const database = z
         )
         .optional()
         .describe('Restore the newest snapshot into a scratch instance on a schedule, to prove it restores'),
+      dump: z
+        .strictObject(
+          {
+            credentialsSecret: secretReference.describe(
+              'Secrets Manager secret in the RDS format {host, port, username, password, dbname} the dump connects with',
+            ),
+            schedule: scheduleExpression.default('cron(0 4 * * ? *)'),
+            retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
+            restoreDrill: archiveDrill,
+          },
+          expects('a dump {credentialsSecret, schedule, retention, restoreDrill?}'),
+        )
+        .optional()
+        .describe('Logical PostgreSQL dumps (pg_dump -Fc) to S3, run by the worker task'),
     },
     expects('a database {rdsInstance | rdsCluster, schedule, retention, ...}'),
   )
@@ -346,9 +365,86 @@ const volume = z.strictObject(
       .regex(/^fsap-[0-9a-f]{8,40}$/, expects('an EFS access point id such as fsap-0123456789abcdef0')),
     schedule: scheduleExpression.default('cron(30 3 * * ? *)'),
     retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
+    runner: z
+      .enum(['lambda', 'ecs'], expects('lambda or ecs'))
+      .default('lambda')
+      .describe(
+        'lambda: a function with the volume mounted (up to 15 minutes); ecs: the worker task, for volumes that take longer',
+      ),
+    compression: z
+      .enum(['gzip', 'zstd'], expects('gzip or zstd'))
+      .default('gzip')
+      .describe('zstd is faster and smaller; it needs Node 22.15 or later in the runner'),
+    restoreDrill: archiveDrill,
   },
-  expects('a volume {fileSystemId, accessPointId, schedule, retention}'),
+  expects('a volume {fileSystemId, accessPointId, schedule, retention, runner, compression}'),
 );
+
+const subnetId = z
+  .string(expects('a subnet id such as subnet-0123456789abcdef0'))
+  .regex(/^subnet-[0-9a-f]{8,17}$/, expects('a subnet id such as subnet-0123456789abcdef0'));
+const securityGroupId = z
+  .string(expects('a security group id such as sg-0123456789abcdef0'))
+  .regex(/^sg-[0-9a-f]{8,17}$/, expects('a security group id such as sg-0123456789abcdef0'));
+const imageReference = z
+  .string(
+    expects('an image with a tag or digest, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-worker:1.0.0'),
+  )
+  .regex(
+    /^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/,
+    expects('an image with a tag or digest, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-worker:1.0.0'),
+  );
+// Fargate's valid memory sizes (MiB) for each cpu (vCPU units), up to 4 vCPU.
+const steps = (from: number, to: number) =>
+  Array.from({ length: (to - from) / 1_024 + 1 }, (_, index) => from + index * 1_024);
+const FARGATE_MEMORY: Record<number, number[]> = {
+  256: [512, 1_024, 2_048],
+  512: steps(1_024, 4_096),
+  1024: steps(2_048, 8_192),
+  2048: steps(4_096, 16_384),
+  4096: steps(8_192, 30_720),
+};
+
+const worker = z
+  .strictObject(
+    {
+      image: imageReference.describe('The worker image built from the Dockerfile in this repository'),
+      subnetIds: z
+        .array(subnetId, expects('a list of subnet ids'))
+        .min(1, expects('at least one subnet id'))
+        .describe('Subnets the worker task and the volume functions run in: they must reach EFS, the databases and S3'),
+      securityGroupIds: z
+        .array(securityGroupId, expects('a list of security group ids'))
+        .min(1, expects('at least one security group id')),
+      assignPublicIp: z.boolean(expects('true or false')).default(false),
+      cpu: z
+        .union(
+          [z.literal(256), z.literal(512), z.literal(1_024), z.literal(2_048), z.literal(4_096)],
+          expects('256, 512, 1024, 2048 or 4096'),
+        )
+        .default(1_024),
+      memory: z.number(expects('MiB of memory')).int(expects('MiB of memory')).default(2_048),
+      ephemeralStorageGiB: boundedInt(21, 200)
+        .default(21)
+        .describe('Scratch disk of the worker task: a PostgreSQL restore downloads the dump there first'),
+      timeoutMinutes: boundedInt(15, 1_440)
+        .default(360)
+        .describe('A worker job with no outcome after this long is recorded FAILED'),
+    },
+    expects('a worker section {image, subnetIds, securityGroupIds, cpu?, memory?}'),
+  )
+  .superRefine((value, ctx) => {
+    const allowed = FARGATE_MEMORY[value.cpu] ?? [];
+    if (!allowed.includes(value.memory)) {
+      const described =
+        allowed.length <= 3 ? allowed.join(', ') : `${allowed[0]} to ${allowed.at(-1)} in steps of 1024`;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['memory'],
+        message: `expected a Fargate memory size for cpu ${value.cpu} (${described} MiB), received ${value.memory}`,
+      });
+    }
+  });
 
 const named = <T extends z.ZodType>(what: string, value: T) =>
   z.record(
@@ -428,10 +524,42 @@ export const configSchema = z
       apps: named('app', app).default({}),
       databases: named('database', database).default({}),
       volumes: named('volume', volume).default({}),
+      worker: worker
+        .optional()
+        .describe('Where volume archives and database dumps run: the worker task and the volume functions'),
     },
     expects('a Slipway configuration with auth, apps, databases and volumes'),
   )
   .superRefine((config, ctx) => {
+    const needsWorker = [
+      ...Object.keys(config.volumes).map((name) => `volume ${name}`),
+      ...Object.entries(config.databases).flatMap(([name, db]) => (db.dump ? [`the dump of database ${name}`] : [])),
+    ];
+    // Alarms are named after their subject: a database, `<database>-dump`, `volume-<volume>`; two must never share one.
+    const subjects = new Map<string, string>();
+    const claim = (key: string, path: Array<string | number>, what: string) => {
+      const other = subjects.get(key);
+      if (other) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${what} would share its alarm names (slipway-<stage>-${key}-…) with ${other}; rename one`,
+        });
+      } else subjects.set(key, what);
+    };
+    for (const [name, db] of Object.entries(config.databases)) {
+      claim(name, ['databases', name], `database ${name}`);
+      if (db.dump) claim(`${name}-dump`, ['databases', name, 'dump'], `the dumps of database ${name}`);
+    }
+    for (const name of Object.keys(config.volumes)) claim(`volume-${name}`, ['volumes', name], `volume ${name}`);
+
+    if (needsWorker.length > 0 && config.worker === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['worker'],
+        message: `is required: ${needsWorker.join(', ')} ${needsWorker.length === 1 ? 'runs' : 'run'} in your VPC, through the worker (image, subnetIds, securityGroupIds)`,
+      });
+    }
     for (const [appName, appConfig] of Object.entries(config.apps)) {
       for (const [envName, env] of Object.entries(appConfig.environments)) {
         if (env.promoteFrom === undefined) continue;
@@ -456,6 +584,8 @@ export type AppConfig = SlipwayConfig['apps'][string];
 export type EnvironmentConfig = AppConfig['environments'][string];
 export type DatabaseConfig = SlipwayConfig['databases'][string];
 export type VolumeConfig = SlipwayConfig['volumes'][string];
+export type DumpConfig = NonNullable<DatabaseConfig['dump']>;
+export type WorkerConfig = NonNullable<SlipwayConfig['worker']>;
 export type HealthCheckConfig = EnvironmentConfig['health'][number];
 export type HealthAlarmsConfig = EnvironmentConfig['healthAlarms'];
 export type ReleasePolicy = NonNullable<EnvironmentConfig['release']>;

@@ -167,7 +167,8 @@ describe('parseConfig and loadConfigFile', () => {
       [
         'a negative retention',
         withAuth(
-          'volumes:\n  shop-uploads:\n    fileSystemId: fs-0123456789abcdef0\n    accessPointId: fsap-0123456789abcdef0\n    retention: { daily: -1 }\n',
+          'volumes:\n  shop-uploads:\n    fileSystemId: fs-0123456789abcdef0\n    accessPointId: fsap-0123456789abcdef0\n    retention: { daily: -1 }\n' +
+            'worker:\n  image: slipway-worker:1.0.0\n  subnetIds: [subnet-0a1b2c3d4e5f60718]\n  securityGroupIds: [sg-0a1b2c3d4e5f60718]\n',
         ),
         `${SOURCE}: volumes.shop-uploads.retention.daily: expected an integer >= 0, received -1`,
       ],
