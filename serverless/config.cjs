@@ -9,6 +9,7 @@ module.exports = async ({ resolveVariable }) => {
     const { loadStageConfig } = require('../lib/config/load.ts');
     const { healthAlarmResources, generatedAlarmNames } = require('../lib/health/alarms.ts');
     const { backupAlarmResources } = require('../lib/backup/alarms.ts');
+    const { volumeFunctionName } = require('../lib/worker/launch.ts');
     const config = loadStageConfig(stage);
     const alarmNames = [
       ...Object.entries(config.apps).flatMap(([app, appConfig]) =>
@@ -35,15 +36,35 @@ module.exports = async ({ resolveVariable }) => {
       backupScheduleEvents: Object.entries(config.databases).map(([database, db]) => ({
         schedule: { rate: [db.schedule], input: { database } },
       })),
-      drillScheduleEvents: Object.entries(config.databases).flatMap(([database, db]) =>
-        db.restoreDrill ? [{ schedule: { rate: [db.restoreDrill.schedule], input: { database } } }] : [],
-      ),
+      drillScheduleEvents: [
+        ...Object.entries(config.databases).flatMap(([database, db]) => [
+          ...(db.restoreDrill ? [{ schedule: { rate: [db.restoreDrill.schedule], input: { database } } }] : []),
+          ...(db.dump?.restoreDrill
+            ? [{ schedule: { rate: [db.dump.restoreDrill.schedule], input: { database, dump: true } } }]
+            : []),
+        ]),
+        ...Object.entries(config.volumes).flatMap(([volume, v]) =>
+          v.restoreDrill ? [{ schedule: { rate: [v.restoreDrill.schedule], input: { volume } } }] : [],
+        ),
+      ],
+      // One schedule per volume and per dumped database, each passing its subject as the event.
+      archiveScheduleEvents: [
+        ...Object.entries(config.volumes).map(([volume, v]) => ({
+          schedule: { rate: [v.schedule], input: { volume } },
+        })),
+        ...Object.entries(config.databases).flatMap(([database, db]) =>
+          db.dump ? [{ schedule: { rate: [db.dump.schedule], input: { database } } }] : [],
+        ),
+      ],
+      ...workerResources(config, stage, volumeFunctionName),
       ...rdsResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
         ? secretArn(config.notifications.slackWebhookSecret)
         : NOTHING_SECRET,
+      // A name, never a value: the worker reads the webhook from Secrets Manager.
+      slackWebhookSecret: config.notifications.slackWebhookSecret ?? '',
     };
   } catch (error) {
     // Serverless prints the message; the cause (a zod error) is noise here.
@@ -136,5 +157,90 @@ function rdsResources(config) {
     rdsDrillArns: [rdsArn(THIS_REGION, 'db:slipway-drill-*'), rdsArn(THIS_REGION, 'cluster:slipway-drill-*')],
     backupKmsKeys: keys.length > 0 ? keys : ['arn:aws:kms:none:000000000000:key/none'],
     exportRoleArns: roles.length > 0 ? roles : ['arn:aws:iam::000000000000:role/slipway-none'],
+  };
+}
+
+const efsArn = (resource) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:elasticfilesystem:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
+});
+// serverless checks fileSystemConfig.arn as a string or a Join, not a Sub.
+const accessPointJoin = (id) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':elasticfilesystem:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:access-point/${id}`,
+    ],
+  ],
+});
+const NOTHING_FILE_SYSTEM = 'arn:aws:elasticfilesystem:none:000000000000:file-system/fs-00000000';
+const NOTHING_ACCESS_POINT = 'arn:aws:elasticfilesystem:none:000000000000:access-point/fsap-00000000';
+
+// The worker task (resources/worker.yml) and one function per volume (serverless/volume-workers.cjs).
+function workerResources(config, stage, volumeFunctionName) {
+  const worker = config.worker;
+  const volumes = Object.entries(config.volumes);
+  const onTask = volumes.filter(([, v]) => v.runner === 'ecs');
+  // A volume the worker task runs needs no function of its own.
+  const onLambda = volumes.filter(([, v]) => v.runner === 'lambda');
+  const camel = (name) => name.replace(/-([a-z0-9])/g, (_, next) => next.toUpperCase());
+  const workerSecrets = [
+    ...new Set([
+      ...Object.values(config.databases).flatMap((db) => (db.dump ? [db.dump.credentialsSecret] : [])),
+      ...(config.notifications.slackWebhookSecret ? [config.notifications.slackWebhookSecret] : []),
+    ]),
+  ];
+  const functions = Object.fromEntries(
+    onLambda.map(([volume, v]) => [
+      camel(`volume-${volume}`),
+      {
+        name: volumeFunctionName('slipway', stage, volume),
+        volume,
+        fileSystemId: v.fileSystemId,
+        accessPointArn: accessPointJoin(v.accessPointId),
+      },
+    ]),
+  );
+  return {
+    workerEnabled: worker ? 'true' : 'false',
+    // Placeholders where there is no worker: every resource using them is conditioned away.
+    workerImage: worker?.image ?? 'public.ecr.aws/docker/library/node:22-bookworm-slim',
+    workerCpu: String(worker?.cpu ?? 1024),
+    workerMemory: String(worker?.memory ?? 2048),
+    workerEphemeralStorageGiB: worker?.ephemeralStorageGiB ?? 21,
+    workerSubnetIds: worker?.subnetIds ?? [],
+    workerSecurityGroupIds: worker?.securityGroupIds ?? [],
+    workerVolumes: onTask.map(([volume, v]) => ({
+      Name: volume,
+      EFSVolumeConfiguration: {
+        FilesystemId: v.fileSystemId,
+        TransitEncryption: 'ENABLED',
+        AuthorizationConfig: { AccessPointId: v.accessPointId, IAM: 'ENABLED' },
+      },
+    })),
+    workerMountPoints: onTask.map(([volume]) => ({
+      SourceVolume: volume,
+      ContainerPath: `/mnt/${volume}`,
+      ReadOnly: false,
+    })),
+    workerFileSystemArns:
+      onTask.length > 0
+        ? [...new Set(onTask.map(([, v]) => v.fileSystemId))].map((id) => efsArn(`file-system/${id}`))
+        : [NOTHING_FILE_SYSTEM],
+    workerAccessPointArns:
+      onTask.length > 0 ? onTask.map(([, v]) => efsArn(`access-point/${v.accessPointId}`)) : [NOTHING_ACCESS_POINT],
+    workerSecretArns: workerSecrets.length > 0 ? workerSecrets.map(secretArn) : [NOTHING_SECRET],
+    volumeWorkerFunctions: functions,
+    volumeFunctionArns:
+      onLambda.length > 0
+        ? onLambda.map(([volume]) => ({
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${volumeFunctionName('slipway', stage, volume)}`,
+          }))
+        : ['arn:aws:lambda:none:000000000000:function:slipway-none'],
   };
 }

@@ -1,32 +1,65 @@
 import type { TokenSource } from '../../lib/auth/token-source';
 import { createRestoreBody } from '../../lib/backup/api';
+import type { Archives } from '../../lib/backup/archives';
 import { httpRoute } from '../../lib/http/route';
 import type { Restores } from '../../lib/restore/restores';
 import { runtime } from '../../lib/runtime';
-import { restores } from '../../lib/runtime/backups';
+import { archives, restores } from '../../lib/runtime/backups';
 
 export interface CreateRestoreDeps {
   tokens: TokenSource;
   restores: Pick<Restores, 'request'>;
+  archives: Pick<Archives, 'restore'>;
+  now?: () => Date;
 }
 
-/** `POST /v1/restores`: into a new identifier, never over a live database (admin only). */
+/**
+ * `POST /v1/restores` (admin only). RDS: into a new identifier, never over a live database.
+ * A volume: into a directory inside it that is empty or new. A dump: into a database on the same
+ * server that is not the source and holds nothing. Overwriting takes `force: true`.
+ */
 export function makeHandler(deps: CreateRestoreDeps) {
+  const now = deps.now ?? (() => new Date());
   return httpRoute(
     { name: 'createRestore', access: 'admin', body: createRestoreBody },
     deps,
     async ({ body, principal }) => {
-      const restore = await deps.restores.request({
-        database: body.database,
-        ...(body.backupId ? { backupId: body.backupId } : {}),
-        ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
-        targetIdentifier: body.targetIdentifier,
-        ...(body.overrides ? { overrides: body.overrides } : {}),
-        requestedBy: principal?.name ?? 'unknown',
-      });
+      const requestedBy = principal?.name ?? 'unknown';
+      let restore: { id: string };
+      if (body.kind === 'volume') {
+        const stamp = now()
+          .toISOString()
+          .replace(/[-:]/g, '')
+          .replace(/\.\d+Z$/, 'Z');
+        restore = await deps.archives.restore({
+          subject: { volume: body.volume },
+          ...(body.backupId ? { backupId: body.backupId } : {}),
+          // Beside what is there, never over it, unless the caller names a path and forces.
+          target: { path: body.targetPath ?? `restored-${stamp}` },
+          force: body.force,
+          requestedBy,
+        });
+      } else if (body.kind === 'postgres-dump') {
+        restore = await deps.archives.restore({
+          subject: { database: body.database },
+          ...(body.backupId ? { backupId: body.backupId } : {}),
+          target: { database: body.targetDatabase },
+          force: body.force,
+          requestedBy,
+        });
+      } else {
+        restore = await deps.restores.request({
+          database: body.database,
+          ...(body.backupId ? { backupId: body.backupId } : {}),
+          ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
+          targetIdentifier: body.targetIdentifier,
+          ...(body.overrides ? { overrides: body.overrides } : {}),
+          requestedBy,
+        });
+      }
       return { status: 202, body: { restore }, headers: { location: `/v1/restores/${restore.id}` } };
     },
   );
 }
 
-export const handler = makeHandler({ tokens: runtime().tokens, restores: restores() });
+export const handler = makeHandler({ tokens: runtime().tokens, restores: restores(), archives: archives() });

@@ -1,22 +1,31 @@
 import type { TokenSource } from '../../lib/auth/token-source';
 import { clients } from '../../lib/aws/clients';
 import { listBackupsQuery } from '../../lib/backup/api';
+import type { ArchiveSubject, Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
+import { volumeSubject } from '../../lib/backup/records';
+import type { RetentionDecision } from '../../lib/backup/retention';
 import { NotFound } from '../../lib/errors';
 import { httpRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
-import { backups } from '../../lib/runtime/backups';
+import { archives, backups } from '../../lib/runtime/backups';
 import { BackupStore } from '../../lib/store/backups';
 
 export interface ListBackupsDeps {
   tokens: TokenSource;
   backups: Pick<Backups, 'retentionPreview' | 'database'>;
+  archives: Pick<Archives, 'retentionPreview' | 'settings'>;
   store: Pick<BackupStore, 'list'>;
   databases: string[];
   volumes: string[];
 }
 
-/** `GET /v1/backups`: by database or volume, status and time, newest first; `retention=preview` lists what retention would delete. */
+const PAGE_READS = 5;
+
+/**
+ * `GET /v1/backups`: by database or volume, kind, status and time, newest first; `retention=preview`
+ * lists what retention would delete (a database's snapshots, or with kind=postgres-dump its dumps; a volume's archives).
+ */
 export function makeHandler(deps: ListBackupsDeps) {
   return httpRoute({ name: 'listBackups', access: 'read', query: listBackupsQuery }, deps, async ({ query }) => {
     if (query.volume !== undefined && !deps.volumes.includes(query.volume)) {
@@ -24,31 +33,59 @@ export function makeHandler(deps: ListBackupsDeps) {
     }
     if (query.database !== undefined) deps.backups.database(query.database);
     if (query.retention) {
-      const decision = await deps.backups.retentionPreview(query.database as string);
+      const archiveSubject: ArchiveSubject | undefined =
+        query.volume !== undefined
+          ? { volume: query.volume }
+          : query.kind === 'postgres-dump'
+            ? { database: query.database as string }
+            : undefined;
+      if (archiveSubject) deps.archives.settings(archiveSubject);
+      const decision: RetentionDecision = archiveSubject
+        ? await deps.archives.retentionPreview(archiveSubject)
+        : await deps.backups.retentionPreview(query.database as string);
       return {
         status: 200,
         body: {
-          database: query.database,
+          ...(query.volume !== undefined ? { volume: query.volume } : { database: query.database }),
           keep: decision.keep.map(({ snapshot, reasons }) => ({ ...snapshot, reasons })),
           delete: decision.delete.map(({ snapshot, reason }) => ({ ...snapshot, reason })),
         },
       };
     }
     const filters = {
-      limit: query.limit,
       ...(query.status ? { status: query.status } : {}),
       ...(query.since ? { since: query.since } : {}),
       ...(query.until ? { until: query.until } : {}),
     };
-    const one = query.database ?? query.volume;
+    const one = query.volume !== undefined ? volumeSubject(query.volume) : query.database;
     if (one) {
-      const page = await deps.store.list(one, { ...filters, ...(query.cursor ? { cursor: query.cursor } : {}) });
-      return { status: 200, body: { backups: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) } };
+      if (!query.kind) {
+        const page = await deps.store.list(one, {
+          ...filters,
+          limit: query.limit,
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        });
+        return { status: 200, body: { backups: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) } };
+      }
+      // A kind shares its partition with the others: read on until the page is full or a few reads are spent.
+      const items = [];
+      let cursor = query.cursor;
+      for (let read = 0; read < PAGE_READS && items.length < query.limit; read += 1) {
+        const page = await deps.store.list(one, { ...filters, limit: query.limit, ...(cursor ? { cursor } : {}) });
+        items.push(...page.items.filter((record) => record.kind === query.kind));
+        cursor = page.cursor;
+        if (!cursor) break;
+      }
+      return { status: 200, body: { backups: items, ...(cursor ? { cursor } : {}) } };
     }
-    // Across every database: the newest `limit`, without a cursor (filter by database to page).
-    const pages = await Promise.all(deps.databases.map((database) => deps.store.list(database, filters)));
+    // Across every database and volume: the newest `limit`, without a cursor (name one to page).
+    const subjects = [...deps.databases, ...deps.volumes.map(volumeSubject)];
+    const pages = await Promise.all(
+      subjects.map((subject) => deps.store.list(subject, { ...filters, limit: query.limit })),
+    );
     const merged = pages
       .flatMap((page) => page.items)
+      .filter((record) => !query.kind || record.kind === query.kind)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, query.limit);
     return { status: 200, body: { backups: merged } };
@@ -60,6 +97,7 @@ function defaultDeps(): ListBackupsDeps {
   return {
     tokens,
     backups: backups(),
+    archives: archives(),
     store: new BackupStore(clients.documents(), env.stateTable),
     databases: Object.keys(config.databases),
     volumes: Object.keys(config.volumes),

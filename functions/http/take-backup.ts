@@ -1,24 +1,33 @@
 import type { TokenSource } from '../../lib/auth/token-source';
 import { takeBackupBody } from '../../lib/backup/api';
+import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { httpRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
-import { backups } from '../../lib/runtime/backups';
+import { archives, backups } from '../../lib/runtime/backups';
 
 export interface TakeBackupDeps {
   tokens: TokenSource;
   backups: Pick<Backups, 'take'>;
+  archives: Pick<Archives, 'take'>;
 }
 
-/** `POST /v1/backups {database}`: a snapshot now, besides the schedule. */
+/** `POST /v1/backups`: a snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}` now. */
 export function makeHandler(deps: TakeBackupDeps) {
   return httpRoute(
     { name: 'takeBackup', access: 'deploy', body: takeBackupBody },
     deps,
     async ({ body, principal }) => {
-      const backup = await deps.backups.take(body.database, `api:${principal?.name ?? 'unknown'}`);
+      const trigger = `api:${principal?.name ?? 'unknown'}`;
+      const backup =
+        body.volume !== undefined
+          ? await deps.archives.take({ volume: body.volume }, trigger)
+          : body.kind === 'postgres-dump'
+            ? await deps.archives.take({ database: body.database as string }, trigger)
+            : await deps.backups.take(body.database as string, trigger);
+      const started = backup.status === 'CREATING' || backup.status === 'QUEUED';
       return {
-        status: backup.status === 'CREATING' ? 202 : 200,
+        status: started ? 202 : 200,
         body: { backup },
         headers: { location: `/v1/backups/${backup.id}` },
       };
@@ -26,4 +35,4 @@ export function makeHandler(deps: TakeBackupDeps) {
   );
 }
 
-export const handler = makeHandler({ tokens: runtime().tokens, backups: backups() });
+export const handler = makeHandler({ tokens: runtime().tokens, backups: backups(), archives: archives() });

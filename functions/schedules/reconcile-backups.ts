@@ -1,24 +1,34 @@
 import { clients } from '../../lib/aws/clients';
+import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
 import { runtime } from '../../lib/runtime';
-import { backups, restores } from '../../lib/runtime/backups';
+import { archives, backups, restores } from '../../lib/runtime/backups';
 
 export interface ReconcileBackupsDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'reconcile'>;
   restores: Pick<Restores, 'reconcile'>;
+  archives: Pick<Archives, 'reconcile'>;
 }
 
-/** Every 5 minutes: snapshots, copies, exports, restores and drills whose events were lost or never sent. */
+/**
+ * Every 5 minutes: snapshots, copies, exports, restores and drills whose events were lost or never
+ * sent; archive and dump jobs whose worker died; retention and backup ages of every subject.
+ */
 export function makeHandler(deps: ReconcileBackupsDeps) {
   return eventHandler({ name: 'reconcileBackups', schema: scheduledEventSchema }, deps, async () => {
     const backupOutcomes = await deps.backups.reconcile();
     const restoreOutcomes = await deps.restores.reconcile();
-    logger.info('backups and restores reconciled', { backups: backupOutcomes, restores: restoreOutcomes });
-    return { backups: backupOutcomes, restores: restoreOutcomes };
+    const archiveOutcomes = await deps.archives.reconcile();
+    logger.info('backups and restores reconciled', {
+      backups: backupOutcomes,
+      restores: restoreOutcomes,
+      archives: archiveOutcomes,
+    });
+    return { backups: backupOutcomes, restores: restoreOutcomes, archives: archiveOutcomes };
   });
 }
 
@@ -26,6 +36,7 @@ function defaultDeps(): ReconcileBackupsDeps {
   return {
     backups: backups(),
     restores: restores(),
+    archives: archives(),
     deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
   };
 }

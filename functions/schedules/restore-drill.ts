@@ -1,27 +1,53 @@
+import { z } from 'zod';
 import { clients } from '../../lib/aws/clients';
+import type { Archives } from '../../lib/backup/archives';
+import { NAME_PATTERN } from '../../lib/config/schema';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
 import { runtime } from '../../lib/runtime';
-import { restores } from '../../lib/runtime/backups';
-import { backupScheduleInput } from './backup-database';
+import { archives, restores } from '../../lib/runtime/backups';
 
 export interface RestoreDrillDeps extends EventHandlerDeps {
   restores: Pick<Restores, 'drill'>;
+  archives: Pick<Archives, 'drill'>;
 }
 
-/** On the database's restoreDrill.schedule: the newest snapshot into a scratch instance; the reconciler checks and deletes it. */
+/** `{database}`: an RDS drill; `{database, dump: true}`: a dump drill; `{volume}`: a volume drill. */
+export const drillScheduleInput = z.union([
+  z.strictObject({ database: z.string().regex(NAME_PATTERN), dump: z.literal(true).optional() }),
+  z.strictObject({ volume: z.string().regex(NAME_PATTERN) }),
+]);
+
+/**
+ * On each drill schedule: an RDS snapshot into a scratch instance (the reconciler checks and
+ * deletes it), or an archive or dump into scratch by the worker, which verifies and removes it.
+ */
 export function makeHandler(deps: RestoreDrillDeps) {
-  return eventHandler({ name: 'restoreDrill', schema: backupScheduleInput }, deps, async ({ database }) => {
-    const drill = await deps.restores.drill(database);
-    logger.info('restore drill started', { database, restoreId: drill.id, target: drill.targetIdentifier });
+  return eventHandler({ name: 'restoreDrill', schema: drillScheduleInput }, deps, async (input) => {
+    if ('volume' in input || input.dump) {
+      const subject = 'volume' in input ? { volume: input.volume } : { database: input.database };
+      const drill = await deps.archives.drill(subject);
+      logger.info('archive restore drill started', { ...subject, restoreId: drill.id });
+      return { restoreId: drill.id, target: drill.target };
+    }
+    const drill = await deps.restores.drill(input.database);
+    logger.info('restore drill started', {
+      database: input.database,
+      restoreId: drill.id,
+      target: drill.targetIdentifier,
+    });
     return { restoreId: drill.id, target: drill.targetIdentifier };
   });
 }
 
 function defaultDeps(): RestoreDrillDeps {
-  return { restores: restores(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return {
+    restores: restores(),
+    archives: archives(),
+    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+  };
 }
 
 export const handler = makeHandler(defaultDeps());

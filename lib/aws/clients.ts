@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -68,7 +69,15 @@ export const createClient = {
   sns: (env?: Env) => new SNSClient(clientConfig('sns', env)),
   sqs: (env?: Env) => new SQSClient(clientConfig('sqs', env)),
   rds: (env?: Env) => new RDSClient(clientConfig('rds', env)),
+  lambda: (env?: Env) => new LambdaClient(clientConfig('lambda', env)),
 } satisfies Record<string, Factory<unknown>>;
+
+/** The document client every repository in lib/store is given. */
+export function documentClient(dynamodb: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(dynamodb, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
 
 /** One traced client per service per container, made on first use. */
 function once<T extends object>(make: () => T): () => T {
@@ -81,11 +90,7 @@ function once<T extends object>(make: () => T): () => T {
 
 export const clients = {
   dynamodb: once(() => createClient.dynamodb()),
-  documents: once(() =>
-    DynamoDBDocumentClient.from(createClient.dynamodb(), {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    }),
-  ),
+  documents: once(() => documentClient(createClient.dynamodb())),
   s3: once(() => createClient.s3()),
   secretsManager: once(() => createClient.secretsManager()),
   ecs: once(() => createClient.ecs()),
@@ -93,6 +98,7 @@ export const clients = {
   sns: once(() => createClient.sns()),
   sqs: once(() => createClient.sqs()),
   rds: once(() => createClient.rds()),
+  lambda: once(() => createClient.lambda()),
 };
 
 /** One client per region, made on first use: repositories and snapshot copies may live elsewhere. */

@@ -12,6 +12,7 @@ export type ServiceId =
   | 'cloudwatch'
   | 'sns'
   | 'sqs'
+  | 'lambda'
   | 'eventbridge';
 
 const ENV_SUFFIX: Record<ServiceId, string> = {
@@ -24,6 +25,7 @@ const ENV_SUFFIX: Record<ServiceId, string> = {
   cloudwatch: 'CLOUDWATCH',
   sns: 'SNS',
   sqs: 'SQS',
+  lambda: 'LAMBDA',
   eventbridge: 'EVENTBRIDGE',
 };
 

@@ -4,8 +4,9 @@ import { nextRun, parseSchedule } from '../local/schedule';
 
 /**
  * The alarms that prove backups keep happening, generated from config like the health alarms:
- * a database's newest successful backup older than twice its schedule interval, a restore drill
- * that failed, and no drill that succeeded in two drill intervals.
+ * for each database, each database's dumps and each volume, the newest successful backup older
+ * than twice its schedule interval, a restore drill that failed, and no drill that succeeded in
+ * two drill intervals.
  */
 
 const HOUR_MS = 3_600_000;
@@ -25,6 +26,50 @@ export function scheduleIntervalMs(expression: string, from = new Date('2026-01-
   return longest;
 }
 
+interface AlarmSubject {
+  /** For logical ids and alarm names: the database, `<database>-dump` or `volume-<volume>`. */
+  key: string;
+  /** For people: "shop-db", "the dumps of shop-db", "volume shop-uploads". */
+  label: string;
+  dimensions: Array<{ Name: string; Value: string }>;
+  schedule: string;
+  drillSchedule: string | undefined;
+}
+
+/** Every subject backups are taken of: databases (snapshots), their dumps, and volumes. */
+function alarmSubjects(config: SlipwayConfig): AlarmSubject[] {
+  return [
+    ...Object.entries(config.databases).flatMap(([database, db]) => [
+      {
+        key: database,
+        label: database,
+        dimensions: [{ Name: 'Database', Value: database }],
+        schedule: db.schedule,
+        drillSchedule: db.restoreDrill?.schedule,
+      },
+      ...(db.dump
+        ? [
+            {
+              key: `${database}-dump`,
+              label: `the dumps of ${database}`,
+              // The dimensions lib/backup/archives.ts publishes with.
+              dimensions: [{ Name: 'Dump', Value: database }],
+              schedule: db.dump.schedule,
+              drillSchedule: db.dump.restoreDrill?.schedule,
+            },
+          ]
+        : []),
+    ]),
+    ...Object.entries(config.volumes).map(([volume, v]) => ({
+      key: `volume-${volume}`,
+      label: `volume ${volume}`,
+      dimensions: [{ Name: 'Volume', Value: volume }],
+      schedule: v.schedule,
+      drillSchedule: v.restoreDrill?.schedule,
+    })),
+  ];
+}
+
 export function backupAlarmResources(
   config: SlipwayConfig,
   stage: string,
@@ -32,15 +77,15 @@ export function backupAlarmResources(
 ): Record<string, CloudFormationResource> {
   const resources: Record<string, CloudFormationResource> = {};
   const actions = { ActionsEnabled: true, AlarmActions: [topic], OKActions: [topic] };
-  for (const [database, db] of Object.entries(config.databases)) {
-    const dimensions = [{ Name: 'Database', Value: database }];
-    const staleMinutes = Math.ceil((2 * scheduleIntervalMs(db.schedule)) / 60_000);
-    resources[logicalId('BackupStaleAlarm', database)] = {
+  for (const subject of alarmSubjects(config)) {
+    const { key, label, dimensions } = subject;
+    const staleMinutes = Math.ceil((2 * scheduleIntervalMs(subject.schedule)) / 60_000);
+    resources[logicalId('BackupStaleAlarm', key)] = {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
-        AlarmName: `slipway-${stage}-${database}-backup-stale`,
-        AlarmDescription: `Slipway: the newest successful backup of ${database} is older than twice its schedule (${staleMinutes} minutes)`,
+        AlarmName: `slipway-${stage}-${key}-backup-stale`,
+        AlarmDescription: `Slipway: the newest successful backup of ${label} is older than twice its schedule (${staleMinutes} minutes)`,
         Namespace: 'Slipway',
         MetricName: 'NewestBackupAgeMinutes',
         Dimensions: dimensions,
@@ -53,13 +98,13 @@ export function backupAlarmResources(
         TreatMissingData: 'breaching',
       },
     };
-    if (!db.restoreDrill) continue;
-    resources[logicalId('DrillFailedAlarm', database)] = {
+    if (!subject.drillSchedule) continue;
+    resources[logicalId('DrillFailedAlarm', key)] = {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
-        AlarmName: `slipway-${stage}-${database}-drill-failed`,
-        AlarmDescription: `Slipway: a restore drill of ${database} failed`,
+        AlarmName: `slipway-${stage}-${key}-drill-failed`,
+        AlarmDescription: `Slipway: a restore drill of ${label} failed`,
         Namespace: 'Slipway',
         MetricName: 'DrillFailures',
         Dimensions: dimensions,
@@ -71,16 +116,13 @@ export function backupAlarmResources(
         TreatMissingData: 'notBreaching',
       },
     };
-    const periods = Math.min(
-      MAX_HOURLY_PERIODS,
-      Math.ceil((2 * scheduleIntervalMs(db.restoreDrill.schedule)) / HOUR_MS),
-    );
-    resources[logicalId('DrillOverdueAlarm', database)] = {
+    const periods = Math.min(MAX_HOURLY_PERIODS, Math.ceil((2 * scheduleIntervalMs(subject.drillSchedule)) / HOUR_MS));
+    resources[logicalId('DrillOverdueAlarm', key)] = {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
-        AlarmName: `slipway-${stage}-${database}-drill-overdue`,
-        AlarmDescription: `Slipway: no restore drill of ${database} succeeded in two drill intervals`,
+        AlarmName: `slipway-${stage}-${key}-drill-overdue`,
+        AlarmDescription: `Slipway: no restore drill of ${label} succeeded in two drill intervals`,
         Namespace: 'Slipway',
         MetricName: 'DrillSuccesses',
         Dimensions: dimensions,

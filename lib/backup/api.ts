@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from '../config/schema';
-import { BACKUP_STATUSES } from './records';
+import { BACKUP_KINDS, BACKUP_STATUSES } from './records';
 
 /** The backup and restore routes' inputs. */
 
@@ -27,6 +27,7 @@ const strict = <T extends z.ZodRawShape>(shape: T) =>
 export const listBackupsQuery = strict({
   database: name('a database name').optional(),
   volume: name('a volume name').optional(),
+  kind: z.enum(BACKUP_KINDS, { error: `expected one of ${BACKUP_KINDS.join(', ')}` }).optional(),
   status: z.enum(BACKUP_STATUSES, { error: `expected one of ${BACKUP_STATUSES.join(', ')}` }).optional(),
   since: isoTime.optional(),
   until: isoTime.optional(),
@@ -34,15 +35,34 @@ export const listBackupsQuery = strict({
   limit: z.coerce.number({ error: 'expected an integer from 1 to 100' }).int().min(1).max(100).default(50),
   cursor: z.string().max(2_048).optional(),
 }).superRefine((query, ctx) => {
-  if (query.retention && !query.database) {
-    ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview' });
+  if (query.retention && !query.database && !query.volume) {
+    ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview (or volume)' });
   }
   if (query.database && query.volume) {
     ctx.addIssue({ code: 'custom', path: ['volume'], message: 'give database or volume, not both' });
   }
 });
 
-export const takeBackupBody = strict({ database: name('a database name') });
+/** `{database}`: an RDS snapshot; `{database, kind: postgres-dump}`: a dump; `{volume}`: an archive. */
+export const takeBackupBody = strict({
+  database: name('a database name').optional(),
+  volume: name('a volume name').optional(),
+  kind: z.enum(['rds-snapshot', 'postgres-dump'], { error: 'expected rds-snapshot or postgres-dump' }).optional(),
+}).superRefine((body, ctx) => {
+  if ((body.database === undefined) === (body.volume === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [body.database === undefined ? 'database' : 'volume'],
+      message:
+        body.database === undefined
+          ? 'is required: give exactly one of database or volume'
+          : 'give exactly one of database or volume, not both',
+    });
+  }
+  if (body.volume !== undefined && body.kind !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['kind'], message: 'applies to a database only; a volume is archived' });
+  }
+});
 
 export const backupPath = z.object({
   id: z.string().regex(/^bkp-[0-9a-f-]{36}$/, 'expected a backup id such as bkp-3f2a…'),
@@ -59,7 +79,8 @@ const rdsIdentifier = z
     'expected an RDS identifier: a letter first, then letters, digits and single hyphens, at most 63, not ending with a hyphen',
   );
 
-export const createRestoreBody = strict({
+const rdsRestoreBody = strict({
+  kind: z.literal('rds').optional(),
   database: name('a database name'),
   backupId: backupPath.shape.id.optional(),
   pointInTime: z.union([z.literal('latest'), isoTime]).optional(),
@@ -93,3 +114,46 @@ export const createRestoreBody = strict({
     });
   }
 });
+
+// Letters, digits, dots, dashes and underscores per segment; never `.` or `..`, never absolute.
+const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,255}$/;
+const volumePath = z
+  .string({ error: 'expected a directory inside the volume such as restored/2026-11-23' })
+  .max(1_024)
+  .refine((path) => path.split('/').every((segment) => SEGMENT.test(segment)), {
+    message:
+      'expected a relative directory inside the volume (segments of letters, digits, ".", "-" and "_"; no "..", no leading "/")',
+  });
+
+const volumeRestoreBody = strict({
+  kind: z.literal('volume'),
+  volume: name('a volume name'),
+  backupId: backupPath.shape.id.optional(),
+  targetPath: volumePath.optional(),
+  force: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+// PostgreSQL identifiers as pg_restore's target: unquoted-safe, at most 63 bytes.
+const pgDatabase = z
+  .string({ error: 'is required: expected a database name' })
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a database name: lowercase letters, digits and _, at most 63');
+
+const dumpRestoreBody = strict({
+  kind: z.literal('postgres-dump'),
+  database: name('a database name'),
+  backupId: backupPath.shape.id.optional(),
+  targetDatabase: pgDatabase,
+  force: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+/** Without `kind`, a restore is of RDS (as before kinds existed). */
+export const createRestoreBody = z.preprocess(
+  (body) =>
+    body !== null && typeof body === 'object' && !Array.isArray(body) && !('kind' in body)
+      ? { ...body, kind: 'rds' }
+      : body,
+  z.discriminatedUnion('kind', [rdsRestoreBody, volumeRestoreBody, dumpRestoreBody], {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'expected kind rds, volume or postgres-dump' : 'expected a JSON object',
+  }),
+);

@@ -23,7 +23,7 @@ import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { BackupStore } from '../store/backups';
 import { databaseOfSnapshot, type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS, snapshotName } from './rds-events';
-import type { BackupRecord } from './records';
+import { type AnyBackupRecord, type BackupRecord, isArchive } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
 
 /**
@@ -46,6 +46,9 @@ export interface BackupsDeps {
 const CREATED_BY = 'slipway';
 const QUOTA_WARNING = 0.8;
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+// A database's partition also lists its dumps, which this use case leaves to Archives.
+const snapshotsOnly = (records: AnyBackupRecord[]) =>
+  records.filter((record): record is BackupRecord => !isArchive(record));
 
 export class Backups {
   private readonly now: () => Date;
@@ -158,7 +161,7 @@ export class Backups {
     if (!database || !Object.hasOwn(this.deps.config.databases, database)) {
       return { applied: false, reason: `${identifier} is not a snapshot Slipway made` };
     }
-    const records = await this.deps.store.withStatus(database, ['CREATING'], 50);
+    const records = snapshotsOnly(await this.deps.store.withStatus(database, ['CREATING'], 50));
     const record = records.find(
       (candidate) => candidate.snapshotIdentifier === identifier && candidate.region === event.region,
     );
@@ -177,7 +180,7 @@ export class Backups {
   async reconcile(): Promise<Array<{ id: string; outcome: string }>> {
     const outcomes: Array<{ id: string; outcome: string }> = [];
     for (const database of Object.keys(this.deps.config.databases)) {
-      for (const record of await this.deps.store.withStatus(database, ['CREATING'])) {
+      for (const record of snapshotsOnly(await this.deps.store.withStatus(database, ['CREATING']))) {
         try {
           const settled =
             record.kind === 'snapshot-export'
@@ -208,7 +211,7 @@ export class Backups {
     const db = this.database(database);
     const decision = planRetention(await this.snapshotsOf(database, db), db.retention, this.now());
     const source = this.source(db);
-    const records = (await this.deps.store.list(database, { limit: 200 })).items;
+    const records = snapshotsOnly((await this.deps.store.list(database, { limit: 200 })).items);
     for (const { snapshot, reason } of decision.delete) {
       const rds = this.deps.rdsFor(snapshot.region);
       try {
@@ -229,7 +232,7 @@ export class Backups {
       );
       if (record) {
         // RDS's view decides: a record whose completion was never seen is deleted all the same.
-        await this.deps.store.update(record.id, ['AVAILABLE', 'FAILED', 'CREATING'], {
+        await this.deps.store.update<BackupRecord>(record.id, ['AVAILABLE', 'FAILED', 'CREATING'], {
           status: 'DELETED',
           deletedAt: this.now().toISOString(),
           reason: `retention: ${reason}`,
@@ -316,7 +319,7 @@ export class Backups {
     if (!described || described.status === 'creating' || described.status === 'copying') return undefined;
     const at = this.now();
     const available = described.status === 'available';
-    const settled = await this.deps.store.update(record.id, ['CREATING'], {
+    const settled = await this.deps.store.update<BackupRecord>(record.id, ['CREATING'], {
       status: available ? 'AVAILABLE' : 'FAILED',
       ...(available ? {} : { reason: `RDS reports the snapshot ${described.status}` }),
       ...(described.arn ? { snapshotArn: described.arn } : {}),
@@ -406,7 +409,9 @@ export class Backups {
           this.deps.store.withStatus(database, ['QUEUED', 'CREATING']),
         ),
       )
-    ).flat();
+    )
+      .flat()
+      .filter((record): record is BackupRecord => !isArchive(record));
     const inFlight = (kind: BackupRecord['kind']) =>
       all.filter((record) => record.kind === kind && record.status === 'CREATING').length;
     let copies = inFlight('snapshot-copy');
@@ -432,7 +437,8 @@ export class Backups {
   }
 
   private async parentOf(record: BackupRecord): Promise<BackupRecord> {
-    const parent = record.parentId ? await this.deps.store.get(record.parentId) : undefined;
+    const found = record.parentId ? await this.deps.store.get(record.parentId) : undefined;
+    const parent = found && !isArchive(found) ? found : undefined;
     if (!parent?.snapshotArn) throw new UpstreamFailed(`backup ${record.id} has no source snapshot ARN to start from`);
     return parent;
   }
@@ -473,7 +479,7 @@ export class Backups {
               )
             ).DBSnapshot?.DBSnapshotArn;
       return (
-        (await this.deps.store.update(record.id, ['QUEUED'], {
+        (await this.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
           status: 'CREATING',
           ...(arn ? { snapshotArn: arn } : {}),
           encrypted: parent.encrypted,
@@ -504,7 +510,7 @@ export class Backups {
         }),
       );
       return (
-        (await this.deps.store.update(record.id, ['QUEUED'], {
+        (await this.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
           status: 'CREATING',
           snapshotIdentifier: taskIdentifier,
           updatedAt: this.now().toISOString(),
@@ -519,7 +525,7 @@ export class Backups {
   }
 
   private async failQueued(record: BackupRecord, reason: string): Promise<BackupRecord> {
-    const failed = await this.deps.store.update(record.id, ['QUEUED'], {
+    const failed = await this.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
       status: 'FAILED',
       reason,
       updatedAt: this.now().toISOString(),
@@ -543,7 +549,7 @@ export class Backups {
     if (status === 'STARTING' || status === 'IN_PROGRESS' || status === 'CANCELING') return undefined;
     const at = this.now();
     const complete = status === 'COMPLETE';
-    const settled = await this.deps.store.update(record.id, ['CREATING'], {
+    const settled = await this.deps.store.update<BackupRecord>(record.id, ['CREATING'], {
       status: complete ? 'AVAILABLE' : 'FAILED',
       ...(complete
         ? {}
@@ -607,7 +613,7 @@ export class Backups {
   /** Minutes since each database's newest available snapshot: the staleness alarm watches this. */
   private async publishAges() {
     for (const database of Object.keys(this.deps.config.databases)) {
-      const newest = (await this.deps.store.list(database, { limit: 50 })).items.find(
+      const newest = snapshotsOnly((await this.deps.store.list(database, { limit: 50 })).items).find(
         (record) =>
           record.status === 'AVAILABLE' && record.kind !== 'snapshot-export' && record.region === this.deps.region,
       );

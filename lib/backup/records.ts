@@ -3,15 +3,20 @@
  * decided on by the use cases.
  */
 
-export const BACKUP_KINDS = ['rds-snapshot', 'rds-cluster-snapshot', 'snapshot-copy', 'snapshot-export'] as const;
+export const SNAPSHOT_KINDS = ['rds-snapshot', 'rds-cluster-snapshot', 'snapshot-copy', 'snapshot-export'] as const;
+export const ARCHIVE_KINDS = ['volume-archive', 'postgres-dump'] as const;
+export const BACKUP_KINDS = [...SNAPSHOT_KINDS, ...ARCHIVE_KINDS] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+export type ArchiveKind = (typeof ARCHIVE_KINDS)[number];
 export type BackupKind = (typeof BACKUP_KINDS)[number];
 
 export const BACKUP_STATUSES = ['QUEUED', 'CREATING', 'AVAILABLE', 'FAILED', 'SKIPPED', 'DELETED'] as const;
 export type BackupStatus = (typeof BACKUP_STATUSES)[number];
 
+/** An RDS snapshot, its copy in another region, or its export to S3. */
 export interface BackupRecord {
   id: string;
-  kind: BackupKind;
+  kind: SnapshotKind;
   database: string;
   /** The database's instance or cluster. */
   source: { type: 'instance' | 'cluster'; identifier: string };
@@ -37,11 +42,66 @@ export interface BackupRecord {
   deletedAt?: string;
 }
 
-export const RESTORE_STATUSES = ['RESTORING', 'AVAILABLE', 'FAILED', 'DELETED'] as const;
+/** Where an archive or dump is run: a function with the volume mounted, or the worker task. */
+export type WorkerRunner = 'lambda' | 'ecs';
+
+/** A volume archive or a logical PostgreSQL dump in the backup bucket, with its manifest beside it. */
+export interface ArchiveRecord {
+  id: string;
+  kind: ArchiveKind;
+  /** Exactly one: the volume archived, or the database dumped. */
+  volume?: string;
+  database?: string;
+  status: BackupStatus;
+  reason?: string;
+  trigger: string;
+  runner: WorkerRunner;
+  /** The ECS task running it (runner ecs). */
+  taskArn?: string;
+  bucket: string;
+  /** Keys are under this prefix; the worker names them from the time it starts. */
+  prefix: string;
+  archiveKey?: string;
+  manifestKey?: string;
+  /** Bytes and SHA-256 of the stored object (the compressed archive, or the dump). */
+  bytes?: number;
+  sha256?: string;
+  /** Volume archives: files archived, their bytes before compression, and whether none changed while read. */
+  files?: number;
+  sourceBytes?: number;
+  consistent?: boolean;
+  inconsistentCount?: number;
+  skippedCount?: number;
+  compression?: 'gzip' | 'zstd';
+  /** PostgreSQL dumps: the secret (by name) the worker connects with, and the versions the manifest records. */
+  credentialsSecret?: string;
+  serverVersion?: string;
+  pgDumpVersion?: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt?: string;
+  durationSeconds?: number;
+  deletedAt?: string;
+}
+
+export type AnyBackupRecord = BackupRecord | ArchiveRecord;
+
+export const isArchive = (record: AnyBackupRecord): record is ArchiveRecord =>
+  (ARCHIVE_KINDS as readonly string[]).includes(record.kind);
+
+/** The partition a record is listed under: a database's name, or `volume:<name>`. */
+export const subjectOf = (record: { database?: string; volume?: string }): string =>
+  record.volume !== undefined ? volumeSubject(record.volume) : (record.database as string);
+export const volumeSubject = (volume: string) => `volume:${volume}`;
+
+// QUEUED: a worker restore waiting for its worker to claim it.
+export const RESTORE_STATUSES = ['QUEUED', 'RESTORING', 'AVAILABLE', 'FAILED', 'DELETED'] as const;
 export type RestoreStatus = (typeof RESTORE_STATUSES)[number];
 
+/** An RDS restore into a new instance or cluster. */
 export interface RestoreRecord {
   id: string;
+  kind?: 'rds';
   database: string;
   source: { type: 'instance' | 'cluster'; identifier: string };
   /** The backup restored, or the point in time. */
@@ -60,5 +120,42 @@ export interface RestoreRecord {
   durationSeconds?: number;
   deletedAt?: string;
 }
+
+/** A volume archive restored into a directory, or a dump restored into a database, by the worker. */
+export interface ArchiveRestoreRecord {
+  id: string;
+  kind: 'volume' | 'postgres-dump';
+  volume?: string;
+  database?: string;
+  backupId: string;
+  /**
+   * A directory under the volume's root, a database on the dumped server, or (drills of volumes)
+   * a scratch directory on the worker's own disk, never the live volume.
+   */
+  target: ArchiveRestoreTarget;
+  /** Restore over existing files or into the source database, as the caller asked. */
+  force: boolean;
+  runner: WorkerRunner;
+  taskArn?: string;
+  status: RestoreStatus;
+  reason?: string;
+  requestedBy: string;
+  drill: boolean;
+  /** What was restored: files and bytes (volume), bytes (dump). */
+  files?: number;
+  bytes?: number;
+  createdAt: string;
+  updatedAt: string;
+  availableAt?: string;
+  durationSeconds?: number;
+  deletedAt?: string;
+}
+
+export type ArchiveRestoreTarget = { path: string } | { database: string } | { scratch: true };
+
+export type AnyRestoreRecord = RestoreRecord | ArchiveRestoreRecord;
+
+export const isArchiveRestore = (record: AnyRestoreRecord): record is ArchiveRestoreRecord =>
+  record.kind === 'volume' || record.kind === 'postgres-dump';
 
 export const isBackupInFlight = (status: BackupStatus) => status === 'QUEUED' || status === 'CREATING';

@@ -86,13 +86,21 @@ export class AlarmResponder {
     }
   }
 
-  /** `slipway-<stage>-<database>-backup-stale` and the drill alarms name their database. */
+  /**
+   * `slipway-<stage>-<subject>-backup-stale` and the drill alarms name what they watch: a database,
+   * `<database>-dump` or `volume-<volume>` (lib/backup/alarms.ts).
+   */
   private backupAlarmDatabase(alarmName: string): string | undefined {
     const prefix = `slipway-${this.deps.stage}-`;
-    const match = /^(.+)-(backup-stale|drill-failed|drill-overdue)$/.exec(
+    const subject = /^(.+)-(backup-stale|drill-failed|drill-overdue)$/.exec(
       alarmName.startsWith(prefix) ? alarmName.slice(prefix.length) : '',
-    );
-    return match?.[1] && Object.hasOwn(this.deps.config.databases, match[1]) ? match[1] : undefined;
+    )?.[1];
+    if (!subject) return undefined;
+    if (Object.hasOwn(this.deps.config.databases, subject)) return subject;
+    const dumped = /^(.+)-dump$/.exec(subject)?.[1];
+    if (dumped && this.deps.config.databases[dumped]?.dump) return subject;
+    const volume = /^volume-(.+)$/.exec(subject)?.[1];
+    return volume && Object.hasOwn(this.deps.config.volumes, volume) ? subject : undefined;
   }
 
   /** Backup alarms change nothing: people are told, on the topic and in Slack, once per state change. */

@@ -14,7 +14,7 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
   type Tag,
 } from '@aws-sdk/client-rds';
-import type { RestoreRecord } from '../backup/records';
+import { type AnyRestoreRecord, isArchive, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
 import { Conflict, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import type { Publisher } from '../notify/publisher';
@@ -58,6 +58,9 @@ export interface RestoresDeps {
 }
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+// A database's partition also lists dump restores, which Archives follows.
+const rdsOnly = (records: AnyRestoreRecord[]) =>
+  records.filter((record): record is RestoreRecord => !isArchiveRestore(record));
 const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundFault']);
 
 /** The instance a restored cluster gets as its writer (a restored cluster has none). */
@@ -72,7 +75,7 @@ export class Restores {
     this.newId = deps.newId ?? (() => `rst-${randomUUID()}`);
   }
 
-  async get(id: string): Promise<RestoreRecord> {
+  async get(id: string): Promise<AnyRestoreRecord> {
     const record = await this.deps.store.get(id);
     if (!record) throw new NotFound(`no restore ${id}`);
     return record;
@@ -98,6 +101,12 @@ export class Restores {
       const backup = await this.deps.backups.get(input.backupId);
       if (!backup || backup.database !== input.database) {
         throw new NotFound(`database ${input.database} has no backup ${input.backupId}`);
+      }
+      if (isArchive(backup)) {
+        throw new Unprocessable(
+          `backup ${backup.id} is a ${backup.kind}; restore it with kind ${backup.kind === 'volume-archive' ? 'volume' : 'postgres-dump'}`,
+          { details: { kind: backup.kind } },
+        );
       }
       if (backup.status !== 'AVAILABLE' || backup.kind === 'snapshot-export') {
         throw new Unprocessable(
@@ -264,7 +273,7 @@ export class Restores {
   async reconcile(): Promise<Array<{ id: string; outcome: string }>> {
     const outcomes: Array<{ id: string; outcome: string }> = [];
     for (const database of Object.keys(this.deps.config.databases)) {
-      const records = (await this.deps.store.list(database, { limit: 100 })).items.filter(
+      const records = rdsOnly((await this.deps.store.list(database, { limit: 100 })).items).filter(
         (record) => record.status === 'RESTORING' || (record.drill && !record.deletedAt),
       );
       for (const record of records) {
@@ -282,7 +291,7 @@ export class Restores {
   /** An RDS instance or cluster event about a restore target: settle it now rather than at the next reconcile. */
   async onTargetEvent(identifier: string): Promise<string> {
     for (const database of Object.keys(this.deps.config.databases)) {
-      const record = (await this.deps.store.list(database, { limit: 100 })).items.find(
+      const record = rdsOnly((await this.deps.store.list(database, { limit: 100 })).items).find(
         (candidate) =>
           candidate.status === 'RESTORING' &&
           (candidate.targetIdentifier === identifier || writerIdentifier(candidate.targetIdentifier) === identifier),
@@ -297,7 +306,7 @@ export class Restores {
       const status = await this.targetStatus(record);
       const at = this.now();
       if (status === 'available') {
-        const done = await this.deps.store.update(record.id, ['RESTORING'], {
+        const done = await this.deps.store.update<RestoreRecord>(record.id, ['RESTORING'], {
           status: 'AVAILABLE',
           availableAt: at.toISOString(),
           durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
@@ -313,7 +322,7 @@ export class Restores {
       const timedOut = record.drill && at.getTime() - Date.parse(record.createdAt) > limit * 60_000;
       if (failed || timedOut) {
         const reason = failed ? `RDS reports the target ${status}` : `not available after ${limit} minutes`;
-        const done = await this.deps.store.update(record.id, ['RESTORING'], {
+        const done = await this.deps.store.update<RestoreRecord>(record.id, ['RESTORING'], {
           status: 'FAILED',
           reason,
           updatedAt: at.toISOString(),
@@ -369,7 +378,7 @@ export class Restores {
       logger.error('drill scratch database not deleted', { restoreId: record.id, error: error as Error });
       return `drill ${succeeded ? 'passed' : 'failed'}; scratch not deleted yet`;
     }
-    await this.deps.store.update(record.id, ['AVAILABLE', 'FAILED'], {
+    await this.deps.store.update<RestoreRecord>(record.id, ['AVAILABLE', 'FAILED'], {
       deletedAt: this.now().toISOString(),
       updatedAt: this.now().toISOString(),
     });

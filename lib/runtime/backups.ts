@@ -1,8 +1,10 @@
 import { clients, createClient, perRegion } from '../aws/clients';
 import { regionFrom } from '../aws/endpoints';
+import { Archives } from '../backup/archives';
 import { Backups } from '../backup/backups';
 import { Restores } from '../restore/restores';
 import { BackupStore, RestoreStore } from '../store/backups';
+import { workerLauncher } from '../worker/launch';
 import { runtime } from '.';
 import { publisher } from './deployments';
 
@@ -10,6 +12,7 @@ import { publisher } from './deployments';
 const rdsFor = perRegion(clients.rds, createClient.rds);
 let cachedBackups: Backups | undefined;
 let cachedRestores: Restores | undefined;
+let cachedArchives: Archives | undefined;
 
 export function backups(): Backups {
   const { env, config } = runtime();
@@ -36,3 +39,38 @@ export function restores(): Restores {
   });
   return cachedRestores;
 }
+
+/**
+ * Volume archives and dumps. WORKER_CLUSTER and WORKER_TASK_DEFINITION name the worker task
+ * (resources/worker.yml); they are empty where the config has no worker section.
+ */
+export function archives(): Archives {
+  const { env, config } = runtime();
+  cachedArchives ??= new Archives({
+    config,
+    store: new BackupStore(clients.documents(), env.stateTable),
+    restores: new RestoreStore(clients.documents(), env.stateTable),
+    s3: clients.s3(),
+    bucket: env.backupBucket,
+    launcher: workerLauncher({
+      ecs: clients.ecs,
+      lambda: clients.lambda,
+      service: SERVICE,
+      stage: env.stage,
+      task:
+        config.worker && env.workerCluster && env.workerTaskDefinition
+          ? {
+              cluster: env.workerCluster,
+              taskDefinition: env.workerTaskDefinition,
+              network: config.worker,
+            }
+          : undefined,
+    }),
+    ecs: clients.ecs(),
+    publisher: publisher(),
+  });
+  return cachedArchives;
+}
+
+/** serverless.yml's `service`: the prefix of every function name. */
+export const SERVICE = 'slipway';

@@ -1,12 +1,9 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { TokenSource } from '../auth/token-source';
 import { clients, createClient, perRegion } from '../aws/clients';
 import { Deployments } from '../deploy/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../http/idempotency';
-import { fanOut } from '../notify/fanout';
-import { type Publisher, snsPublisher } from '../notify/publisher';
-import { slackPublisher } from '../notify/slack';
-import { registerSecretValue } from '../observability';
+import { notificationPublisher } from '../notify/notifications';
+import type { Publisher } from '../notify/publisher';
 import { DeploymentStore } from '../store/deployments';
 import { EnvironmentLocks } from '../store/locks';
 import { runtime } from '.';
@@ -44,17 +41,12 @@ let cachedPublisher: Publisher | undefined;
 export function publisher(): Publisher {
   if (cachedPublisher) return cachedPublisher;
   const { env, config } = runtime();
-  const slackSecret = config.notifications.slackWebhookSecret;
-  const secrets = new SecretsProvider({ awsSdkV3Client: clients.secretsManager() });
-  const slackUrl = async () => {
-    if (!slackSecret) return undefined;
-    const url = await secrets.get(slackSecret, { maxAge: 300 });
-    if (typeof url !== 'string') return undefined;
-    // The webhook URL is itself a credential.
-    registerSecretValue(url);
-    return url;
-  };
-  cachedPublisher = fanOut(snsPublisher(clients.sns(), env.notificationsTopicArn), slackPublisher(slackUrl));
+  cachedPublisher = notificationPublisher({
+    sns: clients.sns(),
+    topicArn: env.notificationsTopicArn,
+    secretsManager: clients.secretsManager(),
+    slackWebhookSecret: config.notifications.slackWebhookSecret,
+  });
   return cachedPublisher;
 }
 

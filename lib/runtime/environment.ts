@@ -14,6 +14,9 @@ export interface RuntimeEnvironment {
   notificationsTopicArn: string | undefined;
   /** Where events that cannot be handled are kept. */
   deadLetterQueueUrl: string | undefined;
+  /** The worker task (resources/worker.yml); absent where the config has no worker section. */
+  workerCluster: string | undefined;
+  workerTaskDefinition: string | undefined;
   /** True under `npm start` (serverless-offline), never in a deployed function. */
   offline: boolean;
   /** Where `npm start` keeps this stage's local state (tokens file, embedded servers' data). */
@@ -38,6 +41,8 @@ export function readEnvironment(env: Env = process.env): RuntimeEnvironment {
     version: env.SLIPWAY_VERSION ?? '0.0.0',
     notificationsTopicArn: env.NOTIFICATIONS_TOPIC_ARN || undefined,
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL || undefined,
+    workerCluster: env.WORKER_CLUSTER || undefined,
+    workerTaskDefinition: env.WORKER_TASK_DEFINITION || undefined,
     offline,
     localStateDir: offline && stateDir ? (isAbsolute(stateDir) ? stateDir : join(process.cwd(), stateDir)) : undefined,
   };

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { BackupRecord, BackupStatus, RestoreRecord } from '../backup/records';
+import { type AnyBackupRecord, type AnyRestoreRecord, type BackupStatus, subjectOf } from '../backup/records';
 import { InvalidInput } from '../errors';
 import type { Page } from './deployments';
 
@@ -43,7 +43,8 @@ function decodeCursor(cursor: string | undefined, partition: string) {
 
 type Kind = 'backup' | 'restore';
 const PREFIX: Record<Kind, string> = { backup: 'BACKUP', restore: 'RESTORE' };
-const partitionOf = (kind: Kind, database: string) => `${PREFIX[kind]}S#${database}`;
+/** `subject`: a database's name, or `volume:<name>`. */
+const partitionOf = (kind: Kind, subject: string) => `${PREFIX[kind]}S#${subject}`;
 
 export interface ListOptions {
   limit?: number;
@@ -53,7 +54,7 @@ export interface ListOptions {
   until?: string;
 }
 
-class RecordStore<T extends { id: string; database: string; createdAt: string }> {
+class RecordStore<T extends { id: string; database?: string; volume?: string; createdAt: string }> {
   constructor(
     protected readonly documents: DynamoDBDocumentClient,
     protected readonly tableName: string,
@@ -72,7 +73,7 @@ class RecordStore<T extends { id: string; database: string; createdAt: string }>
           Item: {
             ...this.key(record.id),
             type: this.kind,
-            environmentKey: partitionOf(this.kind, record.database),
+            environmentKey: partitionOf(this.kind, subjectOf(record)),
             environmentSortKey: `${record.createdAt}#${record.id}`,
             ...record,
           },
@@ -93,8 +94,11 @@ class RecordStore<T extends { id: string; database: string; createdAt: string }>
     return strip<T>(Item);
   }
 
-  /** Sets fields if the record is still in one of `from` (its status); undefined when it no longer is. */
-  async update(id: string, from: readonly string[], set: Partial<T>): Promise<T | undefined> {
+  /**
+   * Sets fields if the record is still in one of `from` (its status); undefined when it no longer is.
+   * `R` is the kind of record the caller knows `id` to be (it read it before).
+   */
+  async update<R extends T = T>(id: string, from: readonly string[], set: Partial<R>): Promise<R | undefined> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = {};
     const sets = Object.entries(set)
@@ -120,16 +124,16 @@ class RecordStore<T extends { id: string; database: string; createdAt: string }>
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<T>(Attributes);
+      return strip<R>(Attributes);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
 
-  /** A database's records, newest first, optionally by status and creation time. */
-  async list(database: string, options: ListOptions = {}): Promise<Page<T>> {
-    const partition = partitionOf(this.kind, database);
+  /** A subject's records (a database, or `volume:<name>`), newest first, optionally by status and creation time. */
+  async list(subject: string, options: ListOptions = {}): Promise<Page<T>> {
+    const partition = partitionOf(this.kind, subject);
     const start = decodeCursor(options.cursor, partition);
     const values: Record<string, unknown> = { ':partition': partition };
     let range = '';
@@ -160,18 +164,18 @@ class RecordStore<T extends { id: string; database: string; createdAt: string }>
   }
 }
 
-export class BackupStore extends RecordStore<BackupRecord> {
+export class BackupStore extends RecordStore<AnyBackupRecord> {
   constructor(documents: DynamoDBDocumentClient, tableName: string) {
     super(documents, tableName, 'backup');
   }
 
   /** The records of a database with one of these statuses (the reconciler's work), newest first. */
-  async withStatus(database: string, statuses: readonly BackupStatus[], limit = 100): Promise<BackupRecord[]> {
-    const found: BackupRecord[] = [];
+  async withStatus(subject: string, statuses: readonly BackupStatus[], limit = 100): Promise<AnyBackupRecord[]> {
+    const found: AnyBackupRecord[] = [];
     let cursor: string | undefined;
     let read = 0;
     do {
-      const page = await this.list(database, { limit: 50, ...(cursor ? { cursor } : {}) });
+      const page = await this.list(subject, { limit: 50, ...(cursor ? { cursor } : {}) });
       found.push(...page.items.filter((record) => statuses.includes(record.status)));
       read += page.items.length;
       cursor = page.cursor;
@@ -180,7 +184,7 @@ export class BackupStore extends RecordStore<BackupRecord> {
   }
 }
 
-export class RestoreStore extends RecordStore<RestoreRecord> {
+export class RestoreStore extends RecordStore<AnyRestoreRecord> {
   constructor(documents: DynamoDBDocumentClient, tableName: string) {
     super(documents, tableName, 'restore');
   }

@@ -1,15 +1,14 @@
-import { parseArgs } from 'node:util';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
 import { createClient } from '../aws/clients';
 import { SlipwayError } from '../errors';
-import { registerSecretValue } from '../observability';
-import {
-  backupPostgres,
-  connectionFromSecret,
-  connectionFromUrl,
-  type PgConnection,
-  restorePostgres,
-} from './postgres';
+import { runJob, type WorkerJobDeps } from './jobs';
+import { workerJob } from './launch';
+import { backupPostgres, connectionFromUrl, type PgConnection, restorePostgres } from './postgres';
+import { connectionFromSecretId, workerDepsFromEnv } from './runtime';
 import { backupVolume, restoreVolume, type VolumeCompression } from './volume';
 
 /**
@@ -22,7 +21,9 @@ export const USAGE = `usage:
   slipway-worker backup-volume --dir DIR --bucket B --prefix P [--compression gzip|zstd]
   slipway-worker restore-volume --bucket B --manifest KEY --dir TARGET [--force]
   slipway-worker backup-postgres (--url URL | --secret SECRET_ID) --bucket B --prefix P
-  slipway-worker restore-postgres --bucket B --manifest KEY (--url URL | --secret SECRET_ID) [--force]`;
+  slipway-worker restore-postgres --bucket B --manifest KEY (--url URL | --secret SECRET_ID) [--force]
+  slipway-worker run-job --job JSON       (the worker task: one job the control plane queued)
+  slipway-worker healthcheck              (the container health check)`;
 
 export class UsageError extends Error {}
 
@@ -30,7 +31,16 @@ export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /** The worker task's dependencies; built from the environment when not given. */
+  jobDeps?: () => WorkerJobDeps;
 }
+
+/** Written every few seconds while a job runs: the health check's proof the worker is not stuck. */
+export const heartbeatFile = (env: NodeJS.ProcessEnv) =>
+  env.SLIPWAY_HEARTBEAT_FILE || join(tmpdir(), 'slipway-worker.heartbeat');
+const HEARTBEAT_MS = 10_000;
+// Six missed beats: the event loop has been blocked (or the process frozen) for a minute.
+const HEARTBEAT_STALE_MS = 60_000;
 
 const OPTIONS = {
   dir: { type: 'string' },
@@ -41,6 +51,7 @@ const OPTIONS = {
   secret: { type: 'string' },
   compression: { type: 'string' },
   force: { type: 'boolean' },
+  job: { type: 'string' },
 } as const;
 
 function required(values: Record<string, unknown>, name: string): string {
@@ -54,10 +65,43 @@ async function connection(values: Record<string, unknown>, env: NodeJS.ProcessEn
   const secret = values.secret as string | undefined;
   if ((url === undefined) === (secret === undefined)) throw new UsageError('give exactly one of --url or --secret');
   if (url) return connectionFromUrl(url);
-  const { SecretString } = await createClient.secretsManager(env).send(new GetSecretValueCommand({ SecretId: secret }));
-  if (!SecretString) throw new UsageError(`secret ${secret} has no string value`);
-  registerSecretValue(SecretString);
-  return connectionFromSecret(SecretString);
+  return connectionFromSecretId(createClient.secretsManager(env), secret as string);
+}
+
+/** Healthy: the PostgreSQL tools run, and a running job's heartbeat is fresh. */
+async function healthcheck(env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+  const tool = env.SLIPWAY_PG_BIN_DIR ? join(env.SLIPWAY_PG_BIN_DIR, 'pg_dump') : 'pg_dump';
+  const { stdout } = await promisify(execFile)(tool, ['--version'], { timeout: 5_000 });
+  let heartbeatAgeMs: number | undefined;
+  try {
+    heartbeatAgeMs = Date.now() - Number((await readFile(heartbeatFile(env), 'utf8')).trim());
+  } catch {
+    // No job has started yet.
+  }
+  if (heartbeatAgeMs !== undefined && heartbeatAgeMs > HEARTBEAT_STALE_MS) {
+    throw new SlipwayError('UNHEALTHY', 503, `the job's heartbeat is ${Math.round(heartbeatAgeMs / 1000)} s old`);
+  }
+  return { healthy: true, pgDump: stdout.trim(), ...(heartbeatAgeMs !== undefined ? { heartbeatAgeMs } : {}) };
+}
+
+async function runQueuedJob(text: string, io: Io): Promise<{ result: Record<string, unknown>; failed: boolean }> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError('--job is not JSON');
+  }
+  const parsed = workerJob.safeParse(json);
+  if (!parsed.success) throw new UsageError(`--job: ${parsed.error.issues[0]?.message ?? 'not a job'}`);
+  const beat = () => writeFile(heartbeatFile(io.env), String(Date.now())).catch(() => undefined);
+  await beat();
+  const timer = setInterval(beat, HEARTBEAT_MS);
+  try {
+    const outcome = await runJob(parsed.data, (io.jobDeps ?? (() => workerDepsFromEnv(io.env)))());
+    return { result: { ...outcome }, failed: outcome.status === 'FAILED' };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Runs one command; resolves with the process exit code (0 done, 1 failed, 2 usage). */
@@ -77,7 +121,14 @@ export async function main(
       io.err(`${command}: ${progress.files} files, ${progress.bytes} bytes`);
     };
     let result: Record<string, unknown>;
+    let failed = false;
     switch (command) {
+      case 'run-job':
+        ({ result, failed } = await runQueuedJob(required(values, 'job'), io));
+        break;
+      case 'healthcheck':
+        result = await healthcheck(io.env);
+        break;
       case 'backup-volume': {
         const compression = (values.compression ?? 'gzip') as VolumeCompression;
         if (compression !== 'gzip' && compression !== 'zstd') throw new UsageError('--compression is gzip or zstd');
@@ -130,7 +181,8 @@ export async function main(
         throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
     }
     io.out(JSON.stringify({ command, ...result }));
-    return 0;
+    // The task's exit code tells ECS (and whoever reads the task) how the job ended.
+    return failed ? 1 : 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`slipway-worker: ${(error as Error).message}\n${USAGE}`);

@@ -738,3 +738,14 @@ async function databaseExists(connection: PgConnection, database: string, option
 const USER_TABLE_COUNT = `select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
     and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'`;
+
+/** Drops a database (a drill's scratch copy); dropping one that is gone is done. */
+export async function dropDatabase(connection: PgConnection, database: string, binDir?: string): Promise<void> {
+  registerSecretValue(connection.password);
+  await run('psql', psqlArgs(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`), connection, {
+    binDir,
+    dbname: 'postgres',
+    failure: RestoreFailed,
+    what: `dropping ${database} on ${label(connection)}`,
+  });
+}

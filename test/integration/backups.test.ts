@@ -103,6 +103,15 @@ const newId = (prefix: string) => () => {
   return `${prefix}-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
 };
 
+// These tests are of RDS: an archive route reached here is a routing mistake.
+const noArchives = {
+  restore: () => Promise.reject(new Error('an RDS restore was routed to archives')),
+  retentionPreview: () => Promise.reject(new Error('an RDS preview was routed to archives')),
+  settings: () => {
+    throw new Error('an RDS preview was routed to archives');
+  },
+};
+
 function backupsWith(config = configWith()) {
   return new Backups({
     config,
@@ -255,7 +264,7 @@ describe('nightly snapshots', () => {
     const statuses = (await new BackupStore(documents, tableName).list('shop-db')).items.map((b) => [
       b.kind,
       b.status,
-      b.snapshotIdentifier,
+      'snapshotIdentifier' in b ? b.snapshotIdentifier : undefined,
     ]);
     expect(statuses).toEqual(
       expect.arrayContaining([
@@ -300,6 +309,7 @@ describe('nightly snapshots', () => {
     const previewHandler = makeListBackups({
       tokens: viewer.source,
       backups,
+      archives: noArchives,
       store: new BackupStore(documents, tableName),
       databases: ['shop-db'],
       volumes: [],
@@ -414,7 +424,7 @@ describe('restores', () => {
 
   it('validates the request over HTTP: admin only, exactly one of backupId or pointInTime', async () => {
     const tokens = memoryTokenSource();
-    const handler = makeCreateRestore({ tokens: tokens.source, restores: restoresWith() });
+    const handler = makeCreateRestore({ tokens: tokens.source, restores: restoresWith(), archives: noArchives });
     const post = (token: string, body: unknown) =>
       handler(
         httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),

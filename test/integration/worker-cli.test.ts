@@ -3,27 +3,43 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { createClient } from '../../lib/aws/clients';
-import { type EmbeddedServer, startS3rver } from '../../lib/local/servers';
+import { createClient, documentClient } from '../../lib/aws/clients';
+import type { ArchiveRecord } from '../../lib/backup/records';
+import type { CloudFormationResource } from '../../lib/local/definitions';
+import { ensureStateTable } from '../../lib/local/provision';
+import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
+import { BackupStore } from '../../lib/store/backups';
+import { serverBinDir } from '../support/postgres';
+import { resourcesFragment } from '../support/resources';
 
 let s3rver: EmbeddedServer;
+let dynalite: EmbeddedServer;
 let work: string;
+const TABLE = 'slipway-worker-cli-state';
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'slipway-worker-cli-'));
   mkdirSync(join(work, 's3'));
-  s3rver = await startS3rver(join(work, 's3'));
+  [s3rver, dynalite] = await Promise.all([startS3rver(join(work, 's3')), startDynalite(undefined)]);
   await createClient
     .s3({ AWS_ENDPOINT_URL: s3rver.endpoint, AWS_REGION: 'us-east-1' })
     .send(new CreateBucketCommand({ Bucket: 'backups' }));
+  await ensureStateTable(
+    createClient.dynamodb({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' }),
+    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
+    () => undefined,
+  );
 });
 
 afterAll(async () => {
-  await s3rver.close();
+  await Promise.all([s3rver.close(), dynalite.close()]);
   rmSync(work, { recursive: true, force: true });
 });
 
-function worker(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function worker(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/slipway-worker.mjs', ...args], {
       env: {
@@ -31,6 +47,7 @@ function worker(args: string[]): Promise<{ code: number | null; stdout: string; 
         AWS_ENDPOINT_URL: s3rver.endpoint,
         AWS_REGION: 'us-east-1',
         AWS_EC2_METADATA_DISABLED: 'true',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -45,6 +62,83 @@ function worker(args: string[]): Promise<{ code: number | null; stdout: string; 
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+describe('slipway-worker run-job and healthcheck (the worker task)', () => {
+  const store = () =>
+    new BackupStore(
+      documentClient(createClient.dynamodb({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' })),
+      TABLE,
+    );
+  const taskEnv = () => ({
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    STATE_TABLE: TABLE,
+    SLIPWAY_VOLUME_ROOT: join(work, 'mnt'),
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  const queued = (id: string, volume: string): ArchiveRecord => ({
+    id,
+    kind: 'volume-archive',
+    volume,
+    status: 'QUEUED',
+    trigger: 'schedule',
+    runner: 'ecs',
+    bucket: 'backups',
+    prefix: `volumes/${volume}/${id}`,
+    createdAt: '2026-11-22T03:30:00.000Z',
+    updatedAt: '2026-11-22T03:30:00.000Z',
+  });
+
+  it('given a queued archive, when the task runs its job, then the record is AVAILABLE and the line says so', async () => {
+    mkdirSync(join(work, 'mnt', 'search-index', 'segments'), { recursive: true });
+    writeFileSync(join(work, 'mnt', 'search-index', 'segments', '0001.seg'), 'index\n');
+    const id = 'bkp-00000000-0000-4000-8000-00000000c001';
+    await store().create(queued(id, 'search-index'));
+
+    const run = await worker(['run-job', '--job', JSON.stringify({ type: 'backup', backupId: id })], taskEnv());
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toContain('slipway-worker');
+    expect(JSON.parse(run.stdout)).toEqual({ command: 'run-job', id, status: 'AVAILABLE' });
+    expect(await store().get(id)).toMatchObject({ status: 'AVAILABLE', files: 1, consistent: true });
+  });
+
+  it('given a volume that is not mounted, when the job runs, then it is recorded FAILED and the task exits 1', async () => {
+    const id = 'bkp-00000000-0000-4000-8000-00000000c002';
+    await store().create(queued(id, 'not-mounted'));
+
+    const run = await worker(['run-job', '--job', JSON.stringify({ type: 'backup', backupId: id })], taskEnv());
+
+    expect(run.code).toBe(1);
+    const reason = `volume directory ${join(work, 'mnt', 'not-mounted')} does not exist`;
+    expect(JSON.parse(run.stdout)).toEqual({ command: 'run-job', id, status: 'FAILED', reason });
+    expect(await store().get(id)).toMatchObject({ status: 'FAILED', reason });
+  });
+
+  it('refuses a job that is not one, with exit 2', async () => {
+    const run = await worker(['run-job', '--job', '{"type":"backup","backupId":"x"}'], taskEnv());
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toMatch(/^slipway-worker: --job: /);
+  });
+
+  it('is healthy with pg_dump present and a fresh heartbeat, unhealthy when the heartbeat is a minute old', async () => {
+    const heartbeat = join(work, 'heartbeat');
+    const env = { SLIPWAY_PG_BIN_DIR: serverBinDir(), SLIPWAY_HEARTBEAT_FILE: heartbeat };
+    writeFileSync(heartbeat, String(Date.now()));
+    const healthy = await worker(['healthcheck'], env);
+    expect(healthy.code).toBe(0);
+    expect(JSON.parse(healthy.stdout)).toMatchObject({
+      command: 'healthcheck',
+      healthy: true,
+      pgDump: expect.stringMatching(/^pg_dump \(PostgreSQL\) \d+/),
+    });
+
+    writeFileSync(heartbeat, String(Date.now() - 90_000));
+    const stuck = await worker(['healthcheck'], env);
+    expect(stuck.code).toBe(1);
+    expect(stuck.stderr).toMatch(/^slipway-worker healthcheck: the job's heartbeat is 9\d s old$/m);
+  });
+});
 
 describe('slipway-worker', () => {
   it('backs a directory up to S3 and restores it elsewhere, one JSON line each', async () => {

@@ -3,6 +3,10 @@
  * the only form AWS accepts for them. Anything else must name its resources.
  */
 export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
+  // The worker task's image pull starts with a registry token, which is not a resource.
+  'ecr:GetAuthorizationToken',
+  // Metrics are scoped by the cloudwatch:namespace condition instead.
+  'cloudwatch:PutMetricData',
   // ListClusters cannot be scoped: readiness asks ECS for one cluster name.
   'ecs:ListClusters',
   // Task definition reads and (de)registrations are not scoped by resource in IAM.

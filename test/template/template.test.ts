@@ -115,7 +115,11 @@ describe('the packaged CloudFormation template (stage prod)', () => {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
       const environment = fn.Properties?.Environment as { Variables: Record<string, unknown> } | undefined;
       const variables = environment?.Variables ?? {};
-      expect(Object.keys(variables).filter((name) => /SECRET|PASSWORD|TOKEN(?!S_SECRET)|KEY$/i.test(name))).toEqual([]);
+      // A variable may name a secret (…_SECRET_ID, resolved at run time), never hold one.
+      const named = Object.keys(variables).filter((name) => /SECRET|PASSWORD|TOKEN(?!S_SECRET)|KEY$/i.test(name));
+      expect(named.filter((name) => !name.endsWith('_SECRET_ID'))).toEqual([]);
+      for (const name of named)
+        expect(String(variables[name])).toMatch(/^([A-Za-z0-9/_+=.@-]*|arn:aws:secretsmanager:.+)$/);
     }
   });
 
@@ -346,6 +350,13 @@ describe('the packaged CloudFormation template (stage prod)', () => {
             'slipway-prod-shop-db-backup-stale',
             'slipway-prod-shop-db-drill-failed',
             'slipway-prod-shop-db-drill-overdue',
+            'slipway-prod-shop-db-dump-backup-stale',
+            'slipway-prod-shop-db-dump-drill-failed',
+            'slipway-prod-shop-db-dump-drill-overdue',
+            'slipway-prod-volume-shop-uploads-backup-stale',
+            'slipway-prod-volume-shop-uploads-drill-failed',
+            'slipway-prod-volume-shop-uploads-drill-overdue',
+            'slipway-prod-volume-shop-search-index-backup-stale',
           ],
         },
       },
@@ -375,7 +386,17 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         Targets: [expect.objectContaining({ Input: JSON.stringify({ database: 'shop-db' }) })],
       }),
     ]);
-    expect(targeting('RestoreDrill').map((r) => r.Properties?.ScheduleExpression)).toEqual(['cron(0 6 ? * SUN *)']);
+    // The snapshot drill, the dump drill and the volume drill, each with its subject as input.
+    expect(
+      targeting('RestoreDrill').map((r) => [
+        r.Properties?.ScheduleExpression,
+        (r.Properties?.Targets as Array<{ Input?: string }> | undefined)?.[0]?.Input,
+      ]),
+    ).toEqual([
+      ['cron(0 6 ? * SUN *)', '{"database":"shop-db"}'],
+      ['cron(0 7 ? * SUN *)', '{"database":"shop-db","dump":true}'],
+      ['cron(30 7 ? * SUN *)', '{"volume":"shop-uploads"}'],
+    ]);
     expect(targeting('RdsEvent')[0]?.Properties?.EventPattern).toEqual({
       source: ['aws.rds'],
       'detail-type': [

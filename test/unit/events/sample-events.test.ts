@@ -4,6 +4,8 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import { rdsEvent } from '../../../functions/events/rds-event';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
+import { drillScheduleInput } from '../../../functions/schedules/restore-drill';
+import { archiveScheduleInput } from '../../../functions/schedules/take-archive';
 import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../../../lib/backup/api';
 import {
   createDeploymentBody,
@@ -18,6 +20,7 @@ import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome'
 import { scheduledEventSchema } from '../../../lib/events/handler';
 import { ecrImageActionEvent, ecrImageScanEvent } from '../../../lib/release/ecr-events';
 import { parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';
+import { workerJob } from '../../../lib/worker/launch';
 
 /** The samples in events/, which `sls invoke local -p` runs and the tests load: they must be what AWS sends. */
 const files = readdirSync('events').sort();
@@ -144,8 +147,20 @@ describe('the RDS samples', () => {
     '%s is the {database} input its schedule rule passes',
     (file) => {
       expect(backupScheduleInput.parse(read(file))).toEqual({ database: 'shop-db' });
+      expect(drillScheduleInput.parse(read('schedule.restore-drill.json'))).toEqual({ database: 'shop-db' });
     },
   );
+
+  it('schedule.take-archive.json is the {volume} input a volume schedule passes', () => {
+    expect(archiveScheduleInput.parse(read('schedule.take-archive.json'))).toEqual({ volume: 'shop-uploads' });
+  });
+
+  it('worker.volume-job.json is the job the control plane sends a volume function', () => {
+    expect(workerJob.parse(read('worker.volume-job.json'))).toEqual({
+      type: 'backup',
+      backupId: 'bkp-3f2a9c1e-7b4d-4e8a-9c6f-0d1e2f3a4b5c',
+    });
+  });
 });
 
 describe('the schedule sample', () => {

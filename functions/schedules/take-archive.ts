@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { clients } from '../../lib/aws/clients';
+import type { Archives } from '../../lib/backup/archives';
+import { NAME_PATTERN } from '../../lib/config/schema';
+import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
+import { logger } from '../../lib/observability';
+import { runtime } from '../../lib/runtime';
+import { archives } from '../../lib/runtime/backups';
+
+export interface TakeArchiveDeps extends EventHandlerDeps {
+  archives: Pick<Archives, 'take'>;
+}
+
+/** Each volume's schedule passes `{volume}`; each dumped database's, `{database}`. */
+export const archiveScheduleInput = z.union([
+  z.strictObject({ volume: z.string().regex(NAME_PATTERN) }),
+  z.strictObject({ database: z.string().regex(NAME_PATTERN) }),
+]);
+
+export function makeHandler(deps: TakeArchiveDeps) {
+  return eventHandler({ name: 'takeArchive', schema: archiveScheduleInput }, deps, async (subject) => {
+    const archive = await deps.archives.take(subject, 'schedule');
+    logger.info('scheduled archive', {
+      ...subject,
+      backupId: archive.id,
+      status: archive.status,
+      reason: archive.reason,
+    });
+    return { backupId: archive.id, status: archive.status };
+  });
+}
+
+function defaultDeps(): TakeArchiveDeps {
+  return { archives: archives(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+}
+
+export const handler = makeHandler(defaultDeps());

@@ -1,0 +1,500 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SlipwayConfig } from '../config/schema';
+import { NotFound, Unprocessable } from '../errors';
+import type { Publisher } from '../notify/publisher';
+import { logger, metrics } from '../observability';
+import type { BackupStore, RestoreStore } from '../store/backups';
+import type { WorkerJob, WorkerLauncher } from '../worker/launch';
+import {
+  type AnyBackupRecord,
+  type ArchiveKind,
+  type ArchiveRecord,
+  type ArchiveRestoreRecord,
+  type ArchiveRestoreTarget,
+  isArchive,
+  isArchiveRestore,
+  volumeSubject,
+  type WorkerRunner,
+} from './records';
+import { planRetention, type RetentionDecision, type RetentionPolicy, type SnapshotInfo } from './retention';
+
+/**
+ * Volume archives and PostgreSQL dumps, as the control plane sees them: it records the job,
+ * starts the worker where the data can be reached, follows the job to its end (the worker
+ * records the outcome; the reconciler catches workers that died), applies retention and runs drills.
+ */
+
+export type ArchiveSubject = { volume: string } | { database: string };
+
+export interface ArchiveRestoreRequest {
+  subject: ArchiveSubject;
+  /** Default: the subject's newest available archive or dump. */
+  backupId?: string;
+  /** Volumes: a directory under the volume's root. Dumps: a database on the same server. */
+  target: ArchiveRestoreTarget;
+  force: boolean;
+  requestedBy: string;
+}
+
+export interface ArchivesDeps {
+  config: SlipwayConfig;
+  store: BackupStore;
+  restores: RestoreStore;
+  s3: S3Client;
+  bucket: string;
+  launcher: WorkerLauncher;
+  ecs: ECSClient;
+  publisher: Publisher;
+  now?: () => Date;
+  newBackupId?: () => string;
+  newRestoreId?: () => string;
+}
+
+// A function stops at 15 minutes; a record still open a minute later has lost its worker.
+const LAMBDA_LIMIT_MINUTES = 16;
+const DEFAULT_TASK_LIMIT_MINUTES = 360;
+const REASON_LENGTH = 500;
+const DESCRIBE_TASKS_LIMIT = 100;
+
+export const describeSubject = (subject: ArchiveSubject) =>
+  'volume' in subject ? `volume ${subject.volume}` : `database ${subject.database}`;
+const subjectKey = (subject: ArchiveSubject) =>
+  'volume' in subject ? volumeSubject(subject.volume) : subject.database;
+const subjectOfRecord = (record: { volume?: string; database?: string }): ArchiveSubject =>
+  record.volume !== undefined ? { volume: record.volume } : { database: record.database as string };
+
+export class Archives {
+  private readonly now: () => Date;
+  private readonly newBackupId: () => string;
+  private readonly newRestoreId: () => string;
+
+  constructor(private readonly deps: ArchivesDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.newBackupId = deps.newBackupId ?? (() => `bkp-${randomUUID()}`);
+    this.newRestoreId = deps.newRestoreId ?? (() => `rst-${randomUUID()}`);
+  }
+
+  /** Every volume and every database with dumps. */
+  subjects(): ArchiveSubject[] {
+    return [
+      ...Object.keys(this.deps.config.volumes).map((volume) => ({ volume })),
+      ...Object.entries(this.deps.config.databases).flatMap(([database, db]) => (db.dump ? [{ database }] : [])),
+    ];
+  }
+
+  /** What the subject's config says: how it runs, how long it may, what retention keeps. */
+  settings(subject: ArchiveSubject) {
+    const worker = this.deps.config.worker;
+    const taskMinutes = worker?.timeoutMinutes ?? DEFAULT_TASK_LIMIT_MINUTES;
+    if ('volume' in subject) {
+      const volume = Object.hasOwn(this.deps.config.volumes, subject.volume)
+        ? this.deps.config.volumes[subject.volume]
+        : undefined;
+      if (!volume) throw new NotFound(`no volume named ${subject.volume}`, { details: { volume: subject.volume } });
+      return {
+        kind: 'volume-archive' as ArchiveKind,
+        runner: volume.runner as WorkerRunner,
+        limitMinutes: volume.runner === 'lambda' ? LAMBDA_LIMIT_MINUTES : taskMinutes,
+        retention: volume.retention as RetentionPolicy,
+        prefix: `volumes/${subject.volume}`,
+        compression: volume.compression,
+        credentialsSecret: undefined,
+        drill: volume.restoreDrill,
+      };
+    }
+    const db = Object.hasOwn(this.deps.config.databases, subject.database)
+      ? this.deps.config.databases[subject.database]
+      : undefined;
+    if (!db) throw new NotFound(`no database named ${subject.database}`, { details: { database: subject.database } });
+    if (!db.dump) {
+      throw new Unprocessable(`database ${subject.database} has no dump section in the config`, {
+        details: { database: subject.database },
+      });
+    }
+    return {
+      kind: 'postgres-dump' as ArchiveKind,
+      // pg_dump is not in the Lambda runtime, and real dumps outlive 15 minutes.
+      runner: 'ecs' as WorkerRunner,
+      limitMinutes: taskMinutes,
+      retention: db.dump.retention as RetentionPolicy,
+      prefix: `dumps/${subject.database}`,
+      compression: undefined,
+      credentialsSecret: db.dump.credentialsSecret,
+      drill: db.dump.restoreDrill,
+    };
+  }
+
+  /** Starts an archive or a dump now; skipped, with the reason, while the previous one still runs. */
+  async take(subject: ArchiveSubject, trigger: string): Promise<ArchiveRecord> {
+    const settings = this.settings(subject);
+    const at = this.now().toISOString();
+    const id = this.newBackupId();
+    const record: ArchiveRecord = {
+      id,
+      kind: settings.kind,
+      ...subject,
+      status: 'QUEUED',
+      trigger,
+      runner: settings.runner,
+      bucket: this.deps.bucket,
+      // Its own folder: a retried or overlapping run can never collide with another archive's keys.
+      prefix: `${settings.prefix}/${id}`,
+      ...(settings.compression ? { compression: settings.compression } : {}),
+      ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
+      createdAt: at,
+      updatedAt: at,
+    };
+    const running = (await this.deps.store.withStatus(subjectKey(subject), ['QUEUED', 'CREATING'], 50)).find(
+      (candidate) => isArchive(candidate) && candidate.kind === settings.kind,
+    );
+    if (running) {
+      return this.finishEarly({
+        ...record,
+        status: 'SKIPPED',
+        reason: `${running.id} of ${describeSubject(subject)} is still ${running.status === 'QUEUED' ? 'starting' : 'running'}`,
+      });
+    }
+    await this.deps.store.create(record);
+    metrics.addMetric('ArchivesStarted', 'Count', 1);
+    return (await this.launch({ type: 'backup', backupId: record.id }, record)) as ArchiveRecord;
+  }
+
+  /** A restore by the worker: into a directory under the volume, or into a database on the dumped server. */
+  async restore(request: ArchiveRestoreRequest, drill = false): Promise<ArchiveRestoreRecord> {
+    const settings = this.settings(request.subject);
+    const backup = request.backupId
+      ? await this.deps.store.get(request.backupId)
+      : await this.newestAvailable(request.subject, settings.kind);
+    const what = describeSubject(request.subject);
+    if (!backup) {
+      throw request.backupId
+        ? new NotFound(`${what} has no backup ${request.backupId}`)
+        : new Unprocessable(`${what} has no available ${settings.kind} to restore`);
+    }
+    if (
+      !isArchive(backup) ||
+      backup.kind !== settings.kind ||
+      subjectKey(subjectOfRecord(backup)) !== subjectKey(request.subject)
+    ) {
+      throw new NotFound(`${what} has no ${settings.kind} ${backup.id}`, { details: { kind: backup.kind } });
+    }
+    if (backup.status !== 'AVAILABLE' || !backup.manifestKey) {
+      throw new Unprocessable(`backup ${backup.id} is ${backup.status}, not AVAILABLE`, {
+        details: { status: backup.status },
+      });
+    }
+    const at = this.now().toISOString();
+    const record: ArchiveRestoreRecord = {
+      id: this.newRestoreId(),
+      kind: settings.kind === 'volume-archive' ? 'volume' : 'postgres-dump',
+      ...request.subject,
+      backupId: backup.id,
+      target: request.target,
+      force: request.force,
+      runner: settings.runner,
+      status: 'QUEUED',
+      requestedBy: request.requestedBy,
+      drill,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.deps.restores.create(record);
+    metrics.addMetric(drill ? 'ArchiveDrillsStarted' : 'ArchiveRestoresStarted', 'Count', 1);
+    return (await this.launch({ type: 'restore', restoreId: record.id }, record)) as ArchiveRestoreRecord;
+  }
+
+  /** The drill: the newest archive or dump into scratch; the worker verifies it, times it and removes it. */
+  async drill(subject: ArchiveSubject): Promise<ArchiveRestoreRecord> {
+    const stamp = this.now().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+    try {
+      return await this.restore(
+        {
+          subject,
+          // A volume drill restores to the worker's own disk, never into the live volume.
+          target: 'volume' in subject ? { scratch: true } : { database: `slipway_drill_${stamp}` },
+          force: false,
+          requestedBy: 'drill',
+        },
+        true,
+      );
+    } catch (error) {
+      this.drillMetric(subject, 'DrillFailures');
+      throw error;
+    }
+  }
+
+  /** Records whose worker died or never started become FAILED; retention and the ages follow. */
+  async reconcile(): Promise<Array<{ id: string; outcome: string }>> {
+    const outcomes: Array<{ id: string; outcome: string }> = [];
+    for (const subject of this.subjects()) {
+      const settings = this.settings(subject);
+      const key = subjectKey(subject);
+      const open = [
+        ...(await this.deps.store.withStatus(key, ['QUEUED', 'CREATING'])).filter(isArchive),
+        ...(await this.deps.restores.list(key, { limit: 100 })).items.filter(
+          (record): record is ArchiveRestoreRecord =>
+            isArchiveRestore(record) && (record.status === 'QUEUED' || record.status === 'RESTORING'),
+        ),
+      ];
+      const stopped = await this.stoppedTasks(open.flatMap((record) => (record.taskArn ? [record.taskArn] : [])));
+      for (const record of open) {
+        const lost = stopped.get(record.taskArn ?? '');
+        const ageMinutes = (this.now().getTime() - Date.parse(record.createdAt)) / 60_000;
+        const reason = lost
+          ? `the worker task stopped without recording an outcome: ${lost}`
+          : ageMinutes > settings.limitMinutes
+            ? `no outcome after ${settings.limitMinutes} minutes${record.status === 'QUEUED' ? ' (the worker never started)' : ''}`
+            : undefined;
+        if (!reason) {
+          outcomes.push({ id: record.id, outcome: `still ${record.status}` });
+          continue;
+        }
+        const failed = await this.fail(record, reason);
+        outcomes.push({ id: record.id, outcome: failed ? 'FAILED' : 'changed meanwhile' });
+      }
+      try {
+        await this.applyRetention(subject);
+      } catch (error) {
+        logger.warn('archive retention did not run', { subject: key, error: error as Error });
+        metrics.addMetric('RetentionFailures', 'Count', 1);
+      }
+      await this.publishAge(subject, settings.kind);
+    }
+    return outcomes;
+  }
+
+  async retentionPreview(subject: ArchiveSubject): Promise<RetentionDecision> {
+    const settings = this.settings(subject);
+    return planRetention(await this.retentionCandidates(subject, settings.kind), settings.retention, this.now());
+  }
+
+  /** Deletes the archives retention lets go (archive and manifest), recording each deletion. */
+  async applyRetention(subject: ArchiveSubject): Promise<RetentionDecision> {
+    const settings = this.settings(subject);
+    const records = await this.archivesOf(subject, settings.kind);
+    const decision = planRetention(this.asSnapshots(records), settings.retention, this.now());
+    const byId = new Map(records.map((record) => [record.id, record]));
+    for (const { snapshot, reason } of decision.delete) {
+      const record = byId.get(snapshot.id);
+      if (!record) continue;
+      const keys = [record.archiveKey, record.manifestKey].filter((key): key is string => key !== undefined);
+      try {
+        if (keys.length > 0) {
+          // The manifest goes last: an archive without its manifest is never taken for a usable backup.
+          const { Errors } = await this.deps.s3.send(
+            new DeleteObjectsCommand({
+              Bucket: record.bucket,
+              Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+            }),
+          );
+          if (Errors && Errors.length > 0)
+            throw new Error(Errors.map((error) => `${error.Key}: ${error.Code}`).join(', '));
+        }
+      } catch (error) {
+        logger.warn('an archive retention would delete was not deleted', {
+          backupId: record.id,
+          error: error as Error,
+        });
+        continue;
+      }
+      await this.deps.store.update<ArchiveRecord>(record.id, ['AVAILABLE', 'CREATING'], {
+        status: 'DELETED',
+        deletedAt: this.now().toISOString(),
+        reason: `retention: ${reason}`,
+        updatedAt: this.now().toISOString(),
+      });
+      logger.info('archive deleted by retention', { backupId: record.id, reason });
+      metrics.addMetric('ArchivesDeleted', 'Count', 1);
+    }
+    return decision;
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private async launch(job: WorkerJob, record: ArchiveRecord | ArchiveRestoreRecord) {
+    const isBackup = job.type === 'backup';
+    try {
+      const { taskArn } = await this.deps.launcher.launch(job, {
+        runner: record.runner,
+        ...(record.volume !== undefined ? { volume: record.volume } : {}),
+      });
+      if (!taskArn) return record;
+      const set = { taskArn, updatedAt: this.now().toISOString() };
+      // The worker may already have claimed it: the ARN is then written under its new status.
+      const updated = isBackup
+        ? await this.deps.store.update<ArchiveRecord>(record.id, ['QUEUED', 'CREATING'], set)
+        : await this.deps.restores.update<ArchiveRestoreRecord>(record.id, ['QUEUED', 'RESTORING'], set);
+      return updated ?? { ...record, taskArn };
+    } catch (error) {
+      const reason = `could not start the worker: ${(error as Error).message}`.slice(0, REASON_LENGTH);
+      return (await this.fail(record, reason)) ?? record;
+    }
+  }
+
+  /** Marks an open record FAILED and tells whoever listens; undefined when it had moved on. */
+  private async fail(record: ArchiveRecord | ArchiveRestoreRecord, reason: string) {
+    const at = this.now().toISOString();
+    const set = { status: 'FAILED' as const, reason: reason.slice(0, REASON_LENGTH), updatedAt: at };
+    const failed =
+      'backupId' in record
+        ? await this.deps.restores.update<ArchiveRestoreRecord>(record.id, ['QUEUED', 'RESTORING'], set)
+        : await this.deps.store.update<ArchiveRecord>(record.id, ['QUEUED', 'CREATING'], set);
+    if (!failed) return undefined;
+    logger.warn('archive job failed', { id: record.id, reason });
+    if ('backupId' in failed) {
+      if (failed.drill) this.drillMetric(subjectOfRecord(failed), 'DrillFailures');
+      await notifyRestore(this.deps.publisher, failed);
+    } else {
+      metrics.addMetric('ArchivesFailed', 'Count', 1);
+      await notifyArchive(this.deps.publisher, failed);
+    }
+    return failed;
+  }
+
+  private async finishEarly(record: ArchiveRecord): Promise<ArchiveRecord> {
+    await this.deps.store.create(record);
+    logger.warn(`archive ${record.status.toLowerCase()}`, { id: record.id, reason: record.reason });
+    metrics.addMetric('ArchivesSkipped', 'Count', 1);
+    await notifyArchive(this.deps.publisher, record);
+    return record;
+  }
+
+  /** The ECS tasks among `arns` that have stopped, with why. */
+  private async stoppedTasks(arns: string[]): Promise<Map<string, string>> {
+    const stopped = new Map<string, string>();
+    const cluster = arns[0] ? clusterOfTask(arns[0]) : undefined;
+    for (let start = 0; cluster && start < arns.length; start += DESCRIBE_TASKS_LIMIT) {
+      const { tasks, failures } = await this.deps.ecs.send(
+        new DescribeTasksCommand({ cluster, tasks: arns.slice(start, start + DESCRIBE_TASKS_LIMIT) }),
+      );
+      for (const task of tasks ?? []) {
+        if (task.lastStatus !== 'STOPPED' || !task.taskArn) continue;
+        const container = task.containers?.[0];
+        const exit = container?.exitCode !== undefined ? `, exit code ${container.exitCode}` : '';
+        stopped.set(task.taskArn, `${task.stoppedReason ?? container?.reason ?? 'stopped'}${exit}`);
+      }
+      // ECS forgets stopped tasks after about an hour: a task it no longer knows has ended too.
+      for (const failure of failures ?? []) {
+        if (failure.arn && failure.reason === 'MISSING') stopped.set(failure.arn, 'ECS no longer knows the task');
+      }
+    }
+    return stopped;
+  }
+
+  private async archivesOf(subject: ArchiveSubject, kind: ArchiveKind): Promise<ArchiveRecord[]> {
+    const found: ArchiveRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.list(subjectKey(subject), { limit: 100, ...(cursor ? { cursor } : {}) });
+      found.push(...page.items.filter((record): record is ArchiveRecord => isArchive(record) && record.kind === kind));
+      cursor = page.cursor;
+    } while (cursor);
+    return found;
+  }
+
+  private async retentionCandidates(subject: ArchiveSubject, kind: ArchiveKind): Promise<SnapshotInfo[]> {
+    return this.asSnapshots(await this.archivesOf(subject, kind));
+  }
+
+  /** Only what holds objects takes part: failed, skipped and deleted records stay as history. */
+  private asSnapshots(records: ArchiveRecord[]): SnapshotInfo[] {
+    return records.flatMap((record) =>
+      record.status === 'AVAILABLE' || record.status === 'CREATING' || record.status === 'QUEUED'
+        ? [
+            {
+              id: record.id,
+              createdAt: record.createdAt,
+              status: record.status === 'AVAILABLE' ? 'available' : 'creating',
+              createdBySlipway: true,
+              region: record.bucket,
+            },
+          ]
+        : [],
+    );
+  }
+
+  private async newestAvailable(subject: ArchiveSubject, kind: ArchiveKind): Promise<AnyBackupRecord | undefined> {
+    return (await this.archivesOf(subject, kind)).find((record) => record.status === 'AVAILABLE');
+  }
+
+  /** Minutes since the newest available archive or dump; the staleness alarm watches it. */
+  private async publishAge(subject: ArchiveSubject, kind: ArchiveKind) {
+    const newest = await this.newestAvailable(subject, kind);
+    const single = metrics.singleMetric();
+    single.clearDefaultDimensions();
+    single.setDefaultDimensions(archiveDimensions(subject));
+    const age = newest
+      ? (this.now().getTime() - Date.parse(newest.completedAt ?? newest.createdAt)) / 60_000
+      : Number.MAX_SAFE_INTEGER;
+    single.addMetric('NewestBackupAgeMinutes', 'Count', Math.round(Math.min(age, 10_000_000)));
+  }
+
+  private drillMetric(subject: ArchiveSubject, name: 'DrillFailures') {
+    const single = metrics.singleMetric();
+    single.clearDefaultDimensions();
+    single.setDefaultDimensions(archiveDimensions(subject));
+    single.addMetric(name, 'Count', 1);
+  }
+}
+
+/** The metric dimensions of a volume (`Volume`) or of a database's dumps (`Dump`): what the alarms select. */
+export function archiveDimensions(subject: ArchiveSubject): Record<string, string> {
+  return 'volume' in subject ? { Volume: subject.volume } : { Dump: subject.database };
+}
+
+/** arn:aws:ecs:region:account:task/<cluster>/<id> */
+function clusterOfTask(taskArn: string): string | undefined {
+  return /:task\/([^/]+)\/[^/]+$/.exec(taskArn)?.[1];
+}
+
+export async function notifyArchive(publisher: Publisher, record: ArchiveRecord) {
+  const subject = subjectOfRecord(record);
+  const name = 'volume' in subject ? subject.volume : subject.database;
+  await publisher.publish({
+    subject: `Slipway: ${name} ${record.kind} ${record.status}`,
+    type: 'backup.state',
+    app: name,
+    environment: record.kind,
+    state: record.status,
+    body: {
+      backup: {
+        id: record.id,
+        kind: record.kind,
+        ...subject,
+        status: record.status,
+        ...(record.reason ? { reason: record.reason } : {}),
+        ...(record.manifestKey ? { manifestKey: record.manifestKey } : {}),
+        ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
+        ...(record.consistent !== undefined ? { consistent: record.consistent } : {}),
+        ...(record.durationSeconds !== undefined ? { durationSeconds: record.durationSeconds } : {}),
+      },
+    },
+  });
+}
+
+export async function notifyRestore(publisher: Publisher, record: ArchiveRestoreRecord) {
+  const subject = subjectOfRecord(record);
+  const name = 'volume' in subject ? subject.volume : subject.database;
+  await publisher.publish({
+    subject: `Slipway: ${name} ${record.drill ? 'restore drill' : 'restore'} ${record.status}`,
+    type: record.drill ? 'restore.drill' : 'restore.state',
+    app: name,
+    environment: record.kind,
+    state: record.status,
+    body: {
+      restore: {
+        id: record.id,
+        kind: record.kind,
+        ...subject,
+        backupId: record.backupId,
+        target: record.target,
+        status: record.status,
+        requestedBy: record.requestedBy,
+        ...(record.reason ? { reason: record.reason } : {}),
+        ...(record.durationSeconds !== undefined ? { durationSeconds: record.durationSeconds } : {}),
+      },
+    },
+  });
+}
