@@ -9,10 +9,6 @@ import { nextRun, parseSchedule } from '../local/schedule';
  * two drill intervals.
  */
 
-const HOUR_MS = 3_600_000;
-// CloudWatch evaluates at most seven days of hourly periods.
-const MAX_HOURLY_PERIODS = 168;
-
 /** The longest gap between two runs of a schedule over the coming weeks. */
 export function scheduleIntervalMs(expression: string, from = new Date('2026-01-05T00:00:00Z')): number {
   const schedule = parseSchedule(expression);
@@ -116,23 +112,22 @@ export function backupAlarmResources(
         TreatMissingData: 'notBreaching',
       },
     };
-    const periods = Math.min(MAX_HOURLY_PERIODS, Math.ceil((2 * scheduleIntervalMs(subject.drillSchedule)) / HOUR_MS));
+    const drillStaleMinutes = Math.ceil((2 * scheduleIntervalMs(subject.drillSchedule)) / 60_000);
     resources[logicalId('DrillOverdueAlarm', key)] = {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
         AlarmName: `slipway-${stage}-${key}-drill-overdue`,
-        AlarmDescription: `Slipway: no restore drill of ${label} succeeded in two drill intervals`,
+        AlarmDescription: `Slipway: no restore drill of ${label} succeeded in two drill intervals (${drillStaleMinutes} minutes)`,
         Namespace: 'Slipway',
-        MetricName: 'DrillSuccesses',
+        // A gauge the reconciler reports every 5 minutes: a count of successes could look back only 7 days.
+        MetricName: 'NewestDrillAgeMinutes',
         Dimensions: dimensions,
-        Statistic: 'Sum',
-        Period: 3600,
-        // Every hour of the window without a success breaches: the alarm fires only when none succeeded.
-        EvaluationPeriods: periods,
-        DatapointsToAlarm: periods,
-        ComparisonOperator: 'LessThanThreshold',
-        Threshold: 1,
+        Statistic: 'Maximum',
+        Period: 900,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: drillStaleMinutes,
         TreatMissingData: 'breaching',
       },
     };

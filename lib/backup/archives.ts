@@ -7,6 +7,7 @@ import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
 import type { WorkerJob, WorkerLauncher } from '../worker/launch';
+import { publishAgeMinutes } from './ages';
 import {
   type AnyBackupRecord,
   type ArchiveKind,
@@ -260,7 +261,7 @@ export class Archives {
         logger.warn('archive retention did not run', { subject: key, error: error as Error });
         metrics.addMetric('RetentionFailures', 'Count', 1);
       }
-      await this.publishAge(subject, settings.kind);
+      await this.publishAges(subject, settings.kind, settings.drill !== undefined);
     }
     return outcomes;
   }
@@ -419,16 +420,21 @@ export class Archives {
     return (await this.archivesOf(subject, kind)).find((record) => record.status === 'AVAILABLE');
   }
 
-  /** Minutes since the newest available archive or dump; the staleness alarm watches it. */
-  private async publishAge(subject: ArchiveSubject, kind: ArchiveKind) {
+  /** Minutes since the newest available archive or dump, and since the newest drill that passed: the alarms watch them. */
+  private async publishAges(subject: ArchiveSubject, kind: ArchiveKind, drills: boolean) {
     const newest = await this.newestAvailable(subject, kind);
-    const single = metrics.singleMetric();
-    single.clearDefaultDimensions();
-    single.setDefaultDimensions(archiveDimensions(subject));
-    const age = newest
-      ? (this.now().getTime() - Date.parse(newest.completedAt ?? newest.createdAt)) / 60_000
-      : Number.MAX_SAFE_INTEGER;
-    single.addMetric('NewestBackupAgeMinutes', 'Count', Math.round(Math.min(age, 10_000_000)));
+    const dimensions = archiveDimensions(subject);
+    publishAgeMinutes(
+      'NewestBackupAgeMinutes',
+      dimensions,
+      newest ? (newest.completedAt ?? newest.createdAt) : undefined,
+      this.now(),
+    );
+    if (!drills) return;
+    const passed = (await this.deps.restores.list(subjectKey(subject), { limit: 100 })).items.find(
+      (record) => isArchiveRestore(record) && record.drill && record.availableAt !== undefined,
+    );
+    publishAgeMinutes('NewestDrillAgeMinutes', dimensions, passed?.availableAt, this.now());
   }
 
   private drillMetric(subject: ArchiveSubject, name: 'DrillFailures') {

@@ -22,6 +22,7 @@ import { NotFound, UpstreamFailed } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { BackupStore } from '../store/backups';
+import { publishAgeMinutes } from './ages';
 import { databaseOfSnapshot, type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS, snapshotName } from './rds-events';
 import { type AnyBackupRecord, type BackupRecord, isArchive } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
@@ -617,14 +618,12 @@ export class Backups {
         (record) =>
           record.status === 'AVAILABLE' && record.kind !== 'snapshot-export' && record.region === this.deps.region,
       );
-      const single = metrics.singleMetric();
-      // Exactly the Database dimension the staleness alarm selects.
-      single.clearDefaultDimensions();
-      single.setDefaultDimensions({ Database: database });
-      const age = newest
-        ? (this.now().getTime() - Date.parse(newest.completedAt ?? newest.createdAt)) / 60_000
-        : Number.MAX_SAFE_INTEGER;
-      single.addMetric('NewestBackupAgeMinutes', 'Count', Math.round(Math.min(age, 10_000_000)));
+      publishAgeMinutes(
+        'NewestBackupAgeMinutes',
+        { Database: database },
+        newest ? (newest.completedAt ?? newest.createdAt) : undefined,
+        this.now(),
+      );
     }
   }
 

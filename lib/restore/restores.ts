@@ -14,6 +14,7 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
   type Tag,
 } from '@aws-sdk/client-rds';
+import { publishAgeMinutes } from '../backup/ages';
 import { type AnyRestoreRecord, isArchive, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
 import { Conflict, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
@@ -269,13 +270,19 @@ export class Restores {
     );
   }
 
-  /** Follows restores and drills until their target is available (or failed), and cleans up drills. */
+  /**
+   * Follows restores and drills until their target is available (or failed), cleans up drills, and
+   * reports how long ago each drilled database's last drill passed.
+   */
   async reconcile(): Promise<Array<{ id: string; outcome: string }>> {
     const outcomes: Array<{ id: string; outcome: string }> = [];
-    for (const database of Object.keys(this.deps.config.databases)) {
-      const records = rdsOnly((await this.deps.store.list(database, { limit: 100 })).items).filter(
-        (record) => record.status === 'RESTORING' || (record.drill && !record.deletedAt),
-      );
+    for (const [database, db] of Object.entries(this.deps.config.databases)) {
+      const recent = rdsOnly((await this.deps.store.list(database, { limit: 100 })).items);
+      if (db.restoreDrill) {
+        const passed = recent.find((record) => record.drill && record.availableAt !== undefined);
+        publishAgeMinutes('NewestDrillAgeMinutes', { Database: database }, passed?.availableAt, this.now());
+      }
+      const records = recent.filter((record) => record.status === 'RESTORING' || (record.drill && !record.deletedAt));
       for (const record of records) {
         try {
           outcomes.push({ id: record.id, outcome: await this.settle(record) });

@@ -319,4 +319,39 @@ describe('backup alarms', () => {
     expect(told).toHaveLength(1);
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
   });
+
+  it('name a volume or the dumps of a database too, and nothing that is not configured', async () => {
+    const config = configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      worker: {
+        image: 'slipway-worker:1.0.0',
+        subnetIds: ['subnet-0a1b2c3d4e5f60718'],
+        securityGroupIds: ['sg-0a1b2c3d4e5f60718'],
+      },
+      databases: { 'shop-db': { rdsInstance: 'shop-prod', dump: { credentialsSecret: 'slipway/shop-db-dump' } } },
+      volumes: { 'shop-uploads': { fileSystemId: 'fs-0123456789abcdef0', accessPointId: 'fsap-0123456789abcdef0' } },
+    });
+    const handler = makeAlarmState({
+      responder: new AlarmResponder({
+        config,
+        stage: 'test',
+        deployments,
+        idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+        publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+        now: () => clock,
+      }),
+      deadLetters: sqsDeadLetters({ send: async () => ({}) } as never, 'https://sqs.us-east-1.amazonaws.com/1/dl'),
+    });
+    const outcome = async (name: string) =>
+      handler(alarmEvent('ALARM', 'OK', '2026-11-22T10:14:00.000+0000', name), lambdaContext());
+    expect(await outcome('slipway-test-volume-shop-uploads-drill-overdue')).toMatchObject({
+      result: { action: 'notify', reason: 'backup alarm of volume-shop-uploads' },
+    });
+    expect(await outcome('slipway-test-shop-db-dump-backup-stale')).toMatchObject({
+      result: { action: 'notify', reason: 'backup alarm of shop-db-dump' },
+    });
+    expect(await outcome('slipway-test-volume-elsewhere-backup-stale')).not.toMatchObject({
+      result: { reason: expect.stringContaining('backup alarm') },
+    });
+  });
 });

@@ -26,6 +26,7 @@ import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { type WorkerJob, workerLauncher } from '../../lib/worker/launch';
 import type { PgConnection } from '../../lib/worker/postgres';
+import { captureEmf } from '../support/emf';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
 import { resourcesFragment } from '../support/resources';
@@ -386,6 +387,16 @@ describe('volume archives', () => {
     expect(record).toMatchObject({ status: 'AVAILABLE', files: 3, durationSeconds: 9, deletedAt: expect.any(String) });
     expect(await readdir(scratch)).toEqual([]);
     expect(await readdir(join(root, 'shop-uploads'))).not.toContain('restored');
+
+    // Then the reconciler reports how long ago the last drill passed, and the newest archive's age.
+    clock = new Date('2026-11-22T08:00:09.000Z');
+    const ages = (await captureEmf(() => archives.reconcile())).filter((line) => line.Volume === 'shop-uploads');
+    expect(ages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ NewestDrillAgeMinutes: 30 }),
+        expect.objectContaining({ NewestBackupAgeMinutes: 270 }),
+      ]),
+    );
   });
 
   it('keeps what retention says, deletes the rest from S3, and previews it over HTTP first', async () => {

@@ -32,6 +32,7 @@ import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
+import { captureEmf } from '../support/emf';
 import { type FakeRds, fakeRds } from '../support/fake-rds';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { resourcesFragment } from '../support/resources';
@@ -458,12 +459,18 @@ describe('restore drills', () => {
     const scratch = rds.regions['us-east-1']?.instances.get('slipway-drill-shop-db-202611220600');
     if (scratch) scratch.DBInstanceStatus = 'available';
     clock = new Date('2026-11-22T06:21:00.000Z');
-    await restores.reconcile();
+    const before = await captureEmf(() => restores.reconcile());
     expect(await restores.get(drill.id)).toMatchObject({
       status: 'AVAILABLE',
       durationSeconds: 1260,
       deletedAt: expect.any(String),
     });
+    // No drill had passed when this reconcile began; the next one reports the age of this one.
+    expect(before).toContainEqual(expect.objectContaining({ Database: 'shop-db', NewestDrillAgeMinutes: 10_000_000 }));
+    clock = new Date('2026-11-22T07:06:00.000Z');
+    expect(await captureEmf(() => restores.reconcile())).toContainEqual(
+      expect.objectContaining({ Database: 'shop-db', NewestDrillAgeMinutes: 45 }),
+    );
     expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([
       {
         DBInstanceIdentifier: 'slipway-drill-shop-db-202611220600',

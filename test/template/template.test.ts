@@ -413,11 +413,13 @@ describe('the packaged CloudFormation template (stage prod)', () => {
       Threshold: 2880,
       TreatMissingData: 'breaching',
     });
+    // Weekly drills: two weeks without one that passed.
     expect(propertiesOf('DrillOverdueAlarmShopDb')).toMatchObject({
-      MetricName: 'DrillSuccesses',
-      EvaluationPeriods: 168,
-      DatapointsToAlarm: 168,
-      ComparisonOperator: 'LessThanThreshold',
+      MetricName: 'NewestDrillAgeMinutes',
+      Dimensions: [{ Name: 'Database', Value: 'shop-db' }],
+      Threshold: 20160,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
     });
     expect(propertiesOf('DrillFailedAlarmShopDb')).toMatchObject({ MetricName: 'DrillFailures', Threshold: 1 });
     // Drills may delete only their own scratch databases

@@ -179,7 +179,7 @@ describe('backupAlarmResources', () => {
     });
   });
 
-  it('given a daily dump drill, when alarms are generated, then the overdue alarm watches two days of hourly successes', () => {
+  it('given a daily dump drill, when alarms are generated, then the overdue alarm fires when the last drill that passed is two days old', () => {
     // when
     const resources = backupAlarmResources(config, STAGE, TOPIC);
 
@@ -189,30 +189,29 @@ describe('backupAlarmResources', () => {
       Properties: {
         ...actions,
         AlarmName: 'slipway-prod-shop-db-dump-drill-overdue',
-        AlarmDescription: 'Slipway: no restore drill of the dumps of shop-db succeeded in two drill intervals',
+        AlarmDescription:
+          'Slipway: no restore drill of the dumps of shop-db succeeded in two drill intervals (2880 minutes)',
         Namespace: 'Slipway',
-        MetricName: 'DrillSuccesses',
+        MetricName: 'NewestDrillAgeMinutes',
         Dimensions: [{ Name: 'Dump', Value: 'shop-db' }],
-        Statistic: 'Sum',
-        Period: 3600,
-        EvaluationPeriods: 48,
-        DatapointsToAlarm: 48,
-        ComparisonOperator: 'LessThanThreshold',
-        Threshold: 1,
+        Statistic: 'Maximum',
+        Period: 900,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 2880,
         TreatMissingData: 'breaching',
       },
     });
   });
 
-  it('given a weekly volume drill, when alarms are generated, then the overdue window stops at the seven days CloudWatch evaluates', () => {
+  it('given a weekly volume drill, when alarms are generated, then the overdue threshold is two weeks, beyond the seven days a count could cover', () => {
     // when
     const resources = backupAlarmResources(config, STAGE, TOPIC);
 
     // then
     const overdue = propertiesOf(resources, 'DrillOverdueAlarmVolumeShopUploads');
-    expect(overdue.EvaluationPeriods).toBe(168);
-    expect(overdue.DatapointsToAlarm).toBe(168);
-    expect((overdue.Period as number) * (overdue.EvaluationPeriods as number)).toBe(7 * 24 * 3600);
+    expect(overdue).toMatchObject({ MetricName: 'NewestDrillAgeMinutes', Period: 900, EvaluationPeriods: 1 });
+    expect(overdue.Threshold).toBe(2 * 7 * 24 * 60);
   });
 
   it('given a database without a snapshot drill, when alarms are generated, then it has no drill alarms of its own', () => {
