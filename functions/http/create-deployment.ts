@@ -1,9 +1,9 @@
-import { createDeploymentBody } from '../../lib/deploy/api';
 import { common, deploymentRequestRoute } from '../../lib/deploy/routes';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
 
 export function makeHandler(deps: DeploymentRouteDeps) {
-  return deploymentRequestRoute({ name: 'createDeployment', body: createDeploymentBody }, deps, ({ body }) => ({
+  return deploymentRequestRoute(apiRoutes.createDeployment, deps, ({ body }) => ({
     app: body.app,
     environment: body.environment,
     target:

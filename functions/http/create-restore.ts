@@ -1,6 +1,6 @@
 import type { TokenSource } from '../../lib/auth/token-source';
-import { createRestoreBody } from '../../lib/backup/api';
 import type { Archives } from '../../lib/backup/archives';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import type { Restores } from '../../lib/restore/restores';
 import { runtime } from '../../lib/runtime';
@@ -20,46 +20,42 @@ export interface CreateRestoreDeps {
  */
 export function makeHandler(deps: CreateRestoreDeps) {
   const now = deps.now ?? (() => new Date());
-  return httpRoute(
-    { name: 'createRestore', access: 'admin', body: createRestoreBody },
-    deps,
-    async ({ body, principal }) => {
-      const requestedBy = principal?.name ?? 'unknown';
-      let restore: { id: string };
-      if (body.kind === 'volume') {
-        const stamp = now()
-          .toISOString()
-          .replace(/[-:]/g, '')
-          .replace(/\.\d+Z$/, 'Z');
-        restore = await deps.archives.restore({
-          subject: { volume: body.volume },
-          ...(body.backupId ? { backupId: body.backupId } : {}),
-          // Beside what is there, never over it, unless the caller names a path and forces.
-          target: { path: body.targetPath ?? `restored-${stamp}` },
-          force: body.force,
-          requestedBy,
-        });
-      } else if (body.kind === 'postgres-dump') {
-        restore = await deps.archives.restore({
-          subject: { database: body.database },
-          ...(body.backupId ? { backupId: body.backupId } : {}),
-          target: { database: body.targetDatabase },
-          force: body.force,
-          requestedBy,
-        });
-      } else {
-        restore = await deps.restores.request({
-          database: body.database,
-          ...(body.backupId ? { backupId: body.backupId } : {}),
-          ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
-          targetIdentifier: body.targetIdentifier,
-          ...(body.overrides ? { overrides: body.overrides } : {}),
-          requestedBy,
-        });
-      }
-      return { status: 202, body: { restore }, headers: { location: `/v1/restores/${restore.id}` } };
-    },
-  );
+  return httpRoute(apiRoutes.createRestore, deps, async ({ body, principal }) => {
+    const requestedBy = principal?.name ?? 'unknown';
+    let restore: { id: string };
+    if (body.kind === 'volume') {
+      const stamp = now()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+      restore = await deps.archives.restore({
+        subject: { volume: body.volume },
+        ...(body.backupId ? { backupId: body.backupId } : {}),
+        // Beside what is there, never over it, unless the caller names a path and forces.
+        target: { path: body.targetPath ?? `restored-${stamp}` },
+        force: body.force,
+        requestedBy,
+      });
+    } else if (body.kind === 'postgres-dump') {
+      restore = await deps.archives.restore({
+        subject: { database: body.database },
+        ...(body.backupId ? { backupId: body.backupId } : {}),
+        target: { database: body.targetDatabase },
+        force: body.force,
+        requestedBy,
+      });
+    } else {
+      restore = await deps.restores.request({
+        database: body.database,
+        ...(body.backupId ? { backupId: body.backupId } : {}),
+        ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
+        targetIdentifier: body.targetIdentifier,
+        ...(body.overrides ? { overrides: body.overrides } : {}),
+        requestedBy,
+      });
+    }
+    return { status: 202, body: { restore }, headers: { location: `/v1/restores/${restore.id}` } };
+  });
 }
 
 export const handler = makeHandler({ tokens: runtime().tokens, restores: restores(), archives: archives() });

@@ -1,7 +1,7 @@
 import type { TokenSource } from '../../lib/auth/token-source';
 import { clients } from '../../lib/aws/clients';
-import { backupPath } from '../../lib/backup/api';
 import { NotFound } from '../../lib/errors';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
 import { BackupStore } from '../../lib/store/backups';
@@ -12,7 +12,7 @@ export interface GetBackupDeps {
 }
 
 export function makeHandler(deps: GetBackupDeps) {
-  return httpRoute({ name: 'getBackup', access: 'read', path: backupPath }, deps, async ({ path }) => {
+  return httpRoute(apiRoutes.getBackup, deps, async ({ path }) => {
     const backup = await deps.store.get(path.id);
     if (!backup) throw new NotFound(`no backup ${path.id}`);
     return { status: 200, body: { backup } };

@@ -1,9 +1,9 @@
-import { deploymentPath } from '../../lib/deploy/api';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
 
 export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
-  return httpRoute({ name: 'getDeployment', access: 'read', path: deploymentPath }, deps, async ({ path }) => ({
+  return httpRoute(apiRoutes.getDeployment, deps, async ({ path }) => ({
     status: 200,
     body: { deployment: await deps.deployments.get(path.id) },
   }));

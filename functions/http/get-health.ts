@@ -1,3 +1,4 @@
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
 
@@ -9,7 +10,7 @@ export interface GetHealthDeps {
 }
 
 export function makeHandler(deps: GetHealthDeps) {
-  return httpRoute({ name: 'getHealth', access: 'public' }, {}, async () => ({
+  return httpRoute(apiRoutes.getHealth, {}, async () => ({
     status: 200,
     body: {
       status: 'ok',

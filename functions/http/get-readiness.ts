@@ -3,6 +3,7 @@ import type { TokenSource } from '../../lib/auth/token-source';
 import { clients } from '../../lib/aws/clients';
 import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } from '../../lib/health/dependency-checks';
 import { checkReadiness, type DependencyCheck } from '../../lib/health/readiness';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { runtime, unreachableLocally } from '../../lib/runtime';
 
@@ -15,7 +16,7 @@ export interface GetReadinessDeps {
 }
 
 export function makeHandler(deps: GetReadinessDeps) {
-  return httpRoute({ name: 'getReadiness', access: 'read' }, deps, async () => {
+  return httpRoute(apiRoutes.getReadiness, deps, async () => {
     const report = await checkReadiness(deps.checks, deps.timeoutMs);
     return { status: report.status === 'healthy' ? 200 : 503, body: report };
   });

@@ -1,5 +1,5 @@
 import type { TokenSource } from '../../lib/auth/token-source';
-import { restorePath } from '../../lib/backup/api';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import type { Restores } from '../../lib/restore/restores';
 import { runtime } from '../../lib/runtime';
@@ -11,7 +11,7 @@ export interface GetRestoreDeps {
 }
 
 export function makeHandler(deps: GetRestoreDeps) {
-  return httpRoute({ name: 'getRestore', access: 'read', path: restorePath }, deps, async ({ path }) => ({
+  return httpRoute(apiRoutes.getRestore, deps, async ({ path }) => ({
     status: 200,
     body: { restore: await deps.restores.get(path.id) },
   }));

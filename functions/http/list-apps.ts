@@ -1,8 +1,9 @@
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
 
 export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
-  return httpRoute({ name: 'listApps', access: 'read' }, deps, async () => ({
+  return httpRoute(apiRoutes.listApps, deps, async () => ({
     status: 200,
     body: await deps.deployments.apps(),
   }));

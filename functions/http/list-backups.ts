@@ -1,11 +1,11 @@
 import type { TokenSource } from '../../lib/auth/token-source';
 import { clients } from '../../lib/aws/clients';
-import { listBackupsQuery } from '../../lib/backup/api';
 import type { ArchiveSubject, Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { volumeSubject } from '../../lib/backup/records';
 import type { RetentionDecision } from '../../lib/backup/retention';
 import { NotFound } from '../../lib/errors';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
 import { archives, backups } from '../../lib/runtime/backups';
@@ -27,7 +27,7 @@ const PAGE_READS = 5;
  * lists what retention would delete (a database's snapshots, or with kind=postgres-dump its dumps; a volume's archives).
  */
 export function makeHandler(deps: ListBackupsDeps) {
-  return httpRoute({ name: 'listBackups', access: 'read', query: listBackupsQuery }, deps, async ({ query }) => {
+  return httpRoute(apiRoutes.listBackups, deps, async ({ query }) => {
     if (query.volume !== undefined && !deps.volumes.includes(query.volume)) {
       throw new NotFound(`no volume named ${query.volume}`);
     }

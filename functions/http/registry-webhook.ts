@@ -1,5 +1,6 @@
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute, jsonBody } from '../../lib/http/route';
 import { resolveDigest } from '../../lib/release/registry';
 import type { Releases } from '../../lib/release/releases';
@@ -24,7 +25,7 @@ export interface RegistryWebhookDeps {
  * HMAC-SHA256 signature of the raw body, not by a bearer token.
  */
 export function makeHandler(deps: RegistryWebhookDeps) {
-  return httpRoute({ name: 'registryWebhook', access: 'public' }, {}, async ({ rawBody, headers }) => {
+  return httpRoute(apiRoutes.registryWebhook, {}, async ({ rawBody, headers }) => {
     if (!deps.secret) throw new NotFound('registry webhooks are not configured (config has no webhooks section)');
     verifySignature({
       rawBody,

@@ -1,13 +1,14 @@
-import { environmentPath, operationBody } from '../../lib/deploy/api';
 import { common, deploymentRequestRoute } from '../../lib/deploy/routes';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
 
 export function makeHandler(deps: DeploymentRouteDeps) {
-  return deploymentRequestRoute(
-    { name: 'rollbackEnvironment', body: operationBody, path: environmentPath },
-    deps,
-    ({ body, path }) => ({ app: path.app, environment: path.env, target: { kind: 'rollback' }, ...common(body) }),
-  );
+  return deploymentRequestRoute(apiRoutes.rollbackEnvironment, deps, ({ body, path }) => ({
+    app: path.app,
+    environment: path.env,
+    target: { kind: 'rollback' },
+    ...common(body),
+  }));
 }
 
 export const handler = makeHandler(deploymentRouteDeps());

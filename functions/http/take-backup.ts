@@ -1,7 +1,7 @@
 import type { TokenSource } from '../../lib/auth/token-source';
-import { takeBackupBody } from '../../lib/backup/api';
 import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
 import { archives, backups } from '../../lib/runtime/backups';
@@ -14,25 +14,21 @@ export interface TakeBackupDeps {
 
 /** `POST /v1/backups`: a snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}` now. */
 export function makeHandler(deps: TakeBackupDeps) {
-  return httpRoute(
-    { name: 'takeBackup', access: 'deploy', body: takeBackupBody },
-    deps,
-    async ({ body, principal }) => {
-      const trigger = `api:${principal?.name ?? 'unknown'}`;
-      const backup =
-        body.volume !== undefined
-          ? await deps.archives.take({ volume: body.volume }, trigger)
-          : body.kind === 'postgres-dump'
-            ? await deps.archives.take({ database: body.database as string }, trigger)
-            : await deps.backups.take(body.database as string, trigger);
-      const started = backup.status === 'CREATING' || backup.status === 'QUEUED';
-      return {
-        status: started ? 202 : 200,
-        body: { backup },
-        headers: { location: `/v1/backups/${backup.id}` },
-      };
-    },
-  );
+  return httpRoute(apiRoutes.takeBackup, deps, async ({ body, principal }) => {
+    const trigger = `api:${principal?.name ?? 'unknown'}`;
+    const backup =
+      body.volume !== undefined
+        ? await deps.archives.take({ volume: body.volume }, trigger)
+        : body.kind === 'postgres-dump'
+          ? await deps.archives.take({ database: body.database as string }, trigger)
+          : await deps.backups.take(body.database as string, trigger);
+    const started = backup.status === 'CREATING' || backup.status === 'QUEUED';
+    return {
+      status: started ? 202 : 200,
+      body: { backup },
+      headers: { location: `/v1/backups/${backup.id}` },
+    };
+  });
 }
 
 export const handler = makeHandler({ tokens: runtime().tokens, backups: backups(), archives: archives() });

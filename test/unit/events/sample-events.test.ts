@@ -60,6 +60,7 @@ const ROUTES: Record<string, RouteInputs> = {
   'GET /v1/backups/{id}': { path: backupPath },
   'POST /v1/restores': { body: createRestoreBody },
   'GET /v1/restores/{id}': { path: restorePath },
+  'GET /v1/openapi.json': { public: true },
 };
 
 // The secret and time the registry webhook sample was signed with (documented, not real).
