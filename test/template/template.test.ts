@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { apiRoutes } from '../../lib/http/api-routes';
 import { type CloudFormationTemplate, packagedProd, packageStage, readTemplate } from '../support/package';
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from './iam-allowlist';
 
@@ -146,6 +147,58 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     }
   });
 
+  it('lets every route that takes a token read the tokens secret, and no public route', () => {
+    const tokensSecret = {
+      'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:slipway/api-tokens-??????`,
+    };
+    const readsTokens = (role: string) =>
+      roleStatements().some(
+        ({ role: candidate, statement }) =>
+          candidate === role &&
+          list(statement.Action).includes('secretsmanager:GetSecretValue') &&
+          list(statement.Resource).some((resource) => JSON.stringify(resource) === JSON.stringify(tokensSecret)),
+      );
+    const routes = Object.values(apiRoutes);
+    expect(routes.length).toBeGreaterThan(15);
+    for (const route of routes) {
+      const role = `${route.name.charAt(0).toUpperCase()}${route.name.slice(1)}IamRoleLambdaExecution`;
+      expect({ route: route.name, readsTokens: readsTokens(role) }).toEqual({
+        route: route.name,
+        readsTokens: route.access !== 'public',
+      });
+    }
+  });
+
+  it('encrypts the topic with its own rotated key, which CloudWatch alarms and every publisher may use', () => {
+    expect(propertiesOf('NotificationsTopic').KmsMasterKeyId).toEqual({ Ref: 'NotificationsKey' });
+    expect(propertiesOf('NotificationsKey')).toMatchObject({
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: expect.arrayContaining([
+          expect.objectContaining({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+    const publishers = new Set(
+      roleStatements()
+        .filter(({ statement }) => list(statement.Action).includes('sns:Publish'))
+        .map(({ role }) => role),
+    );
+    expect(publishers.size).toBeGreaterThan(5);
+    for (const role of publishers) {
+      const encrypts = roleStatements().some(
+        ({ role: candidate, statement }) =>
+          candidate === role &&
+          list(statement.Action).includes('kms:GenerateDataKey') &&
+          JSON.stringify(statement.Resource) === JSON.stringify([{ 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }]),
+      );
+      expect({ role, encrypts }).toEqual({ role, encrypts: true });
+    }
+  });
+
   it('gives the readiness function its own role, scoped to the table, the bucket and the tokens secret', () => {
     const fn = resource('GetReadinessLambdaFunction');
     expect(fn.Properties?.Role).toEqual({ 'Fn::GetAtt': ['GetReadinessIamRoleLambdaExecution', 'Arn'] });
@@ -163,7 +216,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     );
   });
 
-  it('serves every deployment route from its own function', () => {
+  it('serves every route from its own function', () => {
     const routes = Object.values(template.Resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => r.Properties?.RouteKey)
@@ -174,6 +227,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'GET /health',
         'GET /health/live',
         'GET /health/ready',
+        'GET /v1/openapi.json',
         'POST /v1/deployments',
         'GET /v1/deployments/{id}',
         'POST /v1/deployments/{id}/approve',
@@ -218,7 +272,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ecr:us-east-1:123456789012:repository/shop-backend' }],
       }),
     ]);
-    // The read routes cannot change anything
+    // The read routes cannot change anything: they read the table, and the tokens to check the caller's
     const readActions = roleStatements()
       .filter(
         ({ role }) =>
@@ -226,7 +280,11 @@ describe('the packaged CloudFormation template (stage prod)', () => {
       )
       .flatMap(({ statement }) => list(statement.Action))
       .filter((action) => !action.startsWith('logs:') && !action.startsWith('xray:'));
-    expect([...new Set(readActions)].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect([...new Set(readActions)].sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'secretsmanager:GetSecretValue',
+    ]);
   });
 
   it('hears ECS deployment events with retries for 24 hours, keeping what fails in the dead-letter queue', () => {

@@ -355,5 +355,12 @@ describe('the backup worker in the packaged template (stage prod)', () => {
     expect(statementsWith('WorkerTaskRole', 'sns:Publish')).toEqual([
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: [{ Ref: 'NotificationsTopic' }] },
     ]);
+    expect(statementsWith('WorkerTaskRole', 'kms:GenerateDataKey')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: [{ 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }],
+      },
+    ]);
   });
 });
