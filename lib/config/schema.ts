@@ -97,11 +97,13 @@ const healthCheck = z.strictObject(
     expectJson: z
       .strictObject(
         {
-          path: z.string(expects('a dotted path such as status or checks.db.status')).min(1),
-          equals: z.union(
-            [z.string(), z.number(), z.boolean(), z.null()],
-            expects('a string, number, boolean or null'),
-          ),
+          path: z
+            .string(expects('a dotted path such as status or checks.db.status'))
+            .min(1)
+            .describe('Dotted path into the JSON body, such as status or checks.db.status'),
+          equals: z
+            .union([z.string(), z.number(), z.boolean(), z.null()], expects('a string, number, boolean or null'))
+            .describe('The value expected at path (compared exactly)'),
         },
         expects('a JSON assertion {path, equals}'),
       )
@@ -231,9 +233,15 @@ const environment = z.strictObject(
     lifecycleHook: z
       .strictObject(
         {
-          requiredPasses: boundedInt(1, 100).default(3),
-          maxAttempts: boundedInt(1, 1_000).default(20),
-          callBackDelaySeconds: boundedInt(1, 900).default(30),
+          requiredPasses: boundedInt(1, 100)
+            .default(3)
+            .describe('Consecutive passing probe runs that let the hook succeed'),
+          maxAttempts: boundedInt(1, 1_000)
+            .default(20)
+            .describe('Probe runs allowed before the hook fails and ECS rolls back'),
+          callBackDelaySeconds: boundedInt(1, 900)
+            .default(30)
+            .describe('Seconds ECS waits before invoking the hook again'),
         },
         expects('lifecycle hook settings {requiredPasses, maxAttempts, callBackDelaySeconds}'),
       )
@@ -315,8 +323,14 @@ const database = z
         .strictObject(
           {
             schedule: scheduleExpression,
-            instanceClass: z.string(expects('an instance class such as db.t4g.small')).min(1).optional(),
-            timeoutMinutes: boundedInt(10, 720).default(120),
+            instanceClass: z
+              .string(expects('an instance class such as db.t4g.small'))
+              .min(1)
+              .optional()
+              .describe("The scratch instance's class; default: the source's"),
+            timeoutMinutes: boundedInt(10, 720)
+              .default(120)
+              .describe('A drill whose scratch database is not available after this long fails'),
           },
           expects('a restore drill {schedule, instanceClass?, timeoutMinutes?}'),
         )
@@ -415,7 +429,10 @@ const worker = z
         .describe('Subnets the worker task and the volume functions run in: they must reach EFS, the databases and S3'),
       securityGroupIds: z
         .array(securityGroupId, expects('a list of security group ids'))
-        .min(1, expects('at least one security group id')),
+        .min(1, expects('at least one security group id'))
+        .describe(
+          'Security groups of the worker task and the volume functions: outbound to EFS (2049), the databases and HTTPS',
+        ),
       assignPublicIp: z.boolean(expects('true or false')).default(false),
       cpu: z
         .union(
@@ -423,7 +440,11 @@ const worker = z
           expects('256, 512, 1024, 2048 or 4096'),
         )
         .default(1_024),
-      memory: z.number(expects('MiB of memory')).int(expects('MiB of memory')).default(2_048),
+      memory: z
+        .number(expects('MiB of memory'))
+        .int(expects('MiB of memory'))
+        .default(2_048)
+        .describe('MiB of memory of the worker task; Fargate allows sizes that depend on cpu'),
       ephemeralStorageGiB: boundedInt(21, 200)
         .default(21)
         .describe('Scratch disk of the worker task: a PostgreSQL restore downloads the dump there first'),
