@@ -1,0 +1,327 @@
+import { hashToken } from '../../../lib/auth/tokens';
+import { type Io, main } from '../../../lib/cli/main';
+import type { Clock } from '../../../lib/cli/wait';
+import type { DeploymentRecord } from '../../../lib/deploy/records';
+
+const TOKEN = 'slw_unit-test-token-0001';
+const ENV = { SLIPWAY_URL: 'http://127.0.0.1:3000', SLIPWAY_TOKEN: TOKEN };
+
+type Route = (request: { method: string; url: URL; body: unknown }) => { status: number; body: unknown };
+
+/** A control plane in memory: each route answers from the test's script; every request is recorded. */
+function controlPlane(routes: Record<string, Route>) {
+  const requests: Array<{ method: string; path: string; query: string; body: unknown; authorization: string }> = [];
+  const fake = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const method = init?.method ?? 'GET';
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    requests.push({ method, path: url.pathname, query: url.search, body, authorization: headers.authorization ?? '' });
+    const route = routes[`${method} ${url.pathname}`];
+    const answer = route
+      ? route({ method, url, body })
+      : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route for ${method} ${url.pathname}` } } };
+    return new Response(JSON.stringify(answer.body), { status: answer.status });
+  }) as typeof fetch;
+  return { fake, requests };
+}
+
+const noWaitClock: Clock = { now: () => 0, sleep: async () => undefined };
+
+async function run(argv: string[], io: Partial<Io> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env: ENV,
+    isTTY: false,
+    version: '0.1.0',
+    clock: noWaitClock,
+    readProfile: () => undefined,
+    now: () => new Date('2026-11-23T10:00:00.000Z'),
+    ...io,
+  });
+  expect(`${stdout}${stderr}`).not.toContain(TOKEN);
+  return { code, stdout, stderr };
+}
+
+function record(state: DeploymentRecord['state'], steps: DeploymentRecord['timeline']): DeploymentRecord {
+  return {
+    id: 'dep-1',
+    app: 'shop',
+    environment: 'staging',
+    kind: 'deploy',
+    state,
+    requestedBy: { name: 'ci', kind: 'token' },
+    createdAt: '2026-11-23T10:00:00.000Z',
+    updatedAt: steps.at(-1)?.at ?? '2026-11-23T10:00:00.000Z',
+    cluster: 'shop-staging',
+    service: 'backend',
+    from: { images: {} },
+    to: { images: {}, digest: `sha256:${'b'.repeat(64)}`, tag: '1.5.0' },
+    registeredTaskDefinition: true,
+    approvals: { required: 0, by: [] },
+    timeline: steps,
+    ...(state === 'FAILED'
+      ? {
+          failure: {
+            reason: 'ECS deployment circuit breaker: tasks failed to start.',
+            serviceEvents: [],
+            stoppedTasks: [],
+          },
+        }
+      : {}),
+  };
+}
+
+const requested = { state: 'REQUESTED' as const, at: '2026-11-23T10:00:00.000Z', by: 'ci' };
+const started = { state: 'IN_PROGRESS' as const, at: '2026-11-23T10:00:01.000Z', note: 'ECS deployment ecs-svc/1' };
+const failed = {
+  state: 'FAILED' as const,
+  at: '2026-11-23T10:00:40.000Z',
+  note: 'ECS deployment circuit breaker: tasks failed to start.',
+};
+
+describe('main', () => {
+  it('follows a deployment to its failure: steps, verdict with the reason, exit 1', async () => {
+    // Given a deployment that fails on its second read
+    const reads = [record('IN_PROGRESS', [requested, started]), record('FAILED', [requested, started, failed])];
+    const { fake, requests } = controlPlane({
+      'POST /v1/deployments': () => ({
+        status: 202,
+        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+      }),
+      'GET /v1/deployments/dep-1': () => ({ status: 200, body: { deployment: reads.shift() } }),
+    });
+
+    // When it is deployed with --wait
+    const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait'], { fetch: fake });
+
+    // Then each step is printed once and the verdict carries the reason
+    expect(result).toEqual({
+      code: 1,
+      stderr: '',
+      stdout: [
+        'Deployment dep-1: deploy shop/staging → 1.5.0 (sha256:bbbbbbbbbbbb), IN_PROGRESS',
+        '2026-11-23T10:00:00Z REQUESTED (by ci)',
+        '2026-11-23T10:00:01Z IN_PROGRESS ECS deployment ecs-svc/1',
+        '2026-11-23T10:00:40Z FAILED ECS deployment circuit breaker: tasks failed to start.',
+        'Deployment dep-1 FAILED after 40s: ECS deployment circuit breaker: tasks failed to start.',
+        '',
+      ].join('\n'),
+    });
+    expect(requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /v1/deployments',
+      'GET /v1/deployments/dep-1',
+      'GET /v1/deployments/dep-1',
+    ]);
+    expect(requests[0]?.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('with --json, prints one document: the final record', async () => {
+    const { fake } = controlPlane({
+      'POST /v1/deployments': () => ({
+        status: 202,
+        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+      }),
+      'GET /v1/deployments/dep-1': () => ({
+        status: 200,
+        body: { deployment: record('FAILED', [requested, started, failed]) },
+      }),
+    });
+    const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait', '--json'], { fetch: fake });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({ deployment: record('FAILED', [requested, started, failed]) });
+  });
+
+  it('on Ctrl-C stops following, says the deployment keeps running, exit 130', async () => {
+    // Given Ctrl-C pressed during the first wait
+    let interrupt: () => void = () => undefined;
+    const clock: Clock = { now: () => 0, sleep: async () => interrupt() };
+    const { fake } = controlPlane({
+      'POST /v1/deployments': () => ({
+        status: 202,
+        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+      }),
+    });
+
+    // When a deploy is followed
+    const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait'], {
+      fetch: fake,
+      clock,
+      onInterrupt: (handler) => {
+        interrupt = handler;
+        return () => {
+          interrupt = () => undefined;
+        };
+      },
+    });
+
+    // Then it stops following with a line saying what still runs
+    expect(result.code).toBe(130);
+    expect(result.stderr).toBe(
+      'slipway: stopped following dep-1; the deployment keeps running on the control plane (slipway status shop staging)\n',
+    );
+  });
+
+  it('gives up after --timeout minutes with exit 1, saying it still runs', async () => {
+    let now = 0;
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    };
+    const { fake } = controlPlane({
+      'POST /v1/deployments': () => ({
+        status: 202,
+        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+      }),
+      'GET /v1/deployments/dep-1': () => ({
+        status: 200,
+        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+      }),
+    });
+    const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait', '--timeout', '1'], {
+      fetch: fake,
+      clock,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'slipway: gave up following dep-1 after 1 min; it is still IN_PROGRESS on the control plane (slipway status shop staging)\n',
+    );
+  });
+
+  it('follows history cursors up to the limit asked for', async () => {
+    // Given pages of 100 with a cursor each time
+    const page = (from: number, count: number, cursor?: string) => ({
+      deployments: Array.from({ length: count }, (_, index) => ({
+        ...record('SUCCEEDED', [requested]),
+        id: `dep-${from + index}`,
+      })),
+      ...(cursor ? { cursor } : {}),
+    });
+    const { fake, requests } = controlPlane({
+      'GET /v1/apps/shop/environments/staging/deployments': ({ url }) => {
+        const cursor = url.searchParams.get('cursor');
+        const limit = Number(url.searchParams.get('limit'));
+        return { status: 200, body: cursor ? page(100, limit, 'c2') : page(0, limit, 'c1') };
+      },
+    });
+
+    // When 150 are asked for
+    const result = await run(['history', 'shop', 'staging', '--limit', '150', '--json'], { fetch: fake });
+
+    // Then two pages were read, the second only for what was missing, and the cursor to go on is kept
+    expect(requests.map((request) => request.query)).toEqual(['?limit=100', '?limit=50&cursor=c1']);
+    const body = JSON.parse(result.stdout);
+    expect(body.deployments).toHaveLength(150);
+    expect(body.cursor).toBe('c2');
+  });
+
+  it('shows an app’s environments from one request per environment', async () => {
+    const view = (environment: string) => ({
+      app: 'shop',
+      environment,
+      cluster: `shop-${environment}`,
+      service: 'backend',
+      approvals: 0,
+      running: { images: {}, desiredCount: 2, runningCount: 2, pendingCount: 0 },
+    });
+    const { fake } = controlPlane({
+      'GET /v1/apps': () => ({
+        status: 200,
+        body: {
+          apps: [
+            {
+              name: 'shop',
+              environments: [
+                { name: 'staging', cluster: 'shop-staging', service: 'backend', approvals: 0 },
+                { name: 'production', cluster: 'shop-production', service: 'backend', approvals: 1 },
+              ],
+            },
+          ],
+        },
+      }),
+      'GET /v1/apps/shop/environments/staging': () => ({ status: 200, body: { environment: view('staging') } }),
+      'GET /v1/apps/shop/environments/production': () => ({ status: 200, body: { environment: view('production') } }),
+    });
+    const result = await run(['status', 'shop', '--json'], { fetch: fake });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ app: 'shop', environments: [view('staging'), view('production')] });
+
+    const unknown = await run(['status', 'nope'], { fetch: fake });
+    expect(unknown).toEqual({ code: 3, stdout: '', stderr: 'slipway: no app named nope (apps: shop)\n' });
+  });
+
+  it('follows a restore until it is available', async () => {
+    const restore = (status: string) => ({
+      id: 'rst-1',
+      kind: 'postgres-dump',
+      database: 'shop-db',
+      backupId: 'bkp-1',
+      target: { database: 'shop_restored' },
+      force: false,
+      runner: 'ecs',
+      status,
+      requestedBy: 'alice',
+      drill: false,
+      createdAt: '2026-11-23T10:00:00.000Z',
+      updatedAt: status === 'AVAILABLE' ? '2026-11-23T10:03:00.000Z' : '2026-11-23T10:00:10.000Z',
+      ...(status === 'AVAILABLE' ? { durationSeconds: 180 } : {}),
+    });
+    const reads = [restore('RESTORING'), restore('AVAILABLE')];
+    const { fake, requests } = controlPlane({
+      'POST /v1/restores': () => ({ status: 202, body: { restore: restore('QUEUED') } }),
+      'GET /v1/restores/rst-1': () => ({ status: 200, body: { restore: reads.shift() } }),
+    });
+    const result = await run(
+      ['restore', '--database', 'shop-db', '--dump', '--target-database', 'shop_restored', '--wait'],
+      { fetch: fake },
+    );
+    expect(requests[0]?.body).toEqual({ kind: 'postgres-dump', database: 'shop-db', targetDatabase: 'shop_restored' });
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: [
+        'Restore rst-1: dump of shop-db into database shop_restored, QUEUED',
+        '2026-11-23T10:00:10Z RESTORING',
+        '2026-11-23T10:03:00Z AVAILABLE',
+        'Restore rst-1 AVAILABLE after 3m00s: dump of shop-db into database shop_restored',
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('mints a token without a control plane: shown once, with the entry that stores only its hash', async () => {
+    const result = await run(['token', 'mint', '--name', 'ci', '--role', 'deployer', '--json'], { env: {} });
+    expect(result.code).toBe(0);
+    const { name, token, entry } = JSON.parse(result.stdout);
+    expect(name).toBe('ci');
+    expect(token).toMatch(/^slw_[A-Za-z0-9_-]{43}$/);
+    expect(entry).toEqual({
+      name: 'ci',
+      sha256: hashToken(token),
+      roles: ['deployer'],
+      createdAt: '2026-11-23T10:00:00.000Z',
+    });
+  });
+
+  it('prints help and the version on stdout with exit 0, and usage errors on stderr with exit 2', async () => {
+    expect((await run(['--version'])).stdout).toBe('slipway 0.1.0\n');
+    const help = await run(['restore', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('slipway restore --volume V [--backup B] [--target-path P] [--force] [--wait]');
+    expect(help.stdout).toContain('3    the control plane refused the request (4xx)');
+    expect(await run(['deploy', 'shop'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'slipway: missing <env>; see slipway deploy --help\n',
+    });
+  });
+});
