@@ -167,7 +167,8 @@ async function main() {
   });
 
   const apiUrl = `http://127.0.0.1:${httpPort}`;
-  await waitForHttp(`${apiUrl}/health/live`, 120_000, () => offline?.exitCode === null);
+  // Bundling every function comes first; a busy or slow machine takes minutes. A dead process ends the wait at once.
+  await waitForHttp(`${apiUrl}/health/live`, 300_000, () => offline?.exitCode === null);
 
   const region = regionFrom();
   const schedules: string[] = [];

@@ -23,7 +23,8 @@ export async function startLauncher(args: string[], env: NodeJS.ProcessEnv): Pro
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const deadline = Date.now() + 180_000;
+  // Longer than the launcher's own 300 s wait, so its message is the one seen.
+  const deadline = Date.now() + 330_000;
   while (!output.includes('Press Ctrl-C to stop.')) {
     if (child.exitCode !== null) throw new Error(`launcher exited early:\n${output}`);
     if (Date.now() > deadline) throw new Error(`launcher did not come up:\n${output}`);

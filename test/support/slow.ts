@@ -1,4 +1,4 @@
 import { jest } from '@jest/globals';
 
 // Integration and template tests start real servers and packagers.
-jest.setTimeout(240_000);
+jest.setTimeout(400_000);
