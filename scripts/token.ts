@@ -1,13 +1,15 @@
 /**
- * `npm run token -- --name ci --role deployer [--role approver] [--stage local] [--json]`:
- * mints an API token, shows it once, and prints the entry to store in the stage's
- * tokens secret. For the local stage it also puts the entry, by name, into
+ * `npm run token -- --name ci --role deployer [--role approver] [--app shop]… [--environment staging]…
+ * [--stage local] [--json]`: mints an API token, shows it once, and prints the entry to store in the
+ * stage's tokens secret. `--app`/`--environment` limit the token to those (names the stage's config has). For the local stage it also puts the entry, by name, into
  * `.slipway/<stage>/tokens.json` (or `$SLIPWAY_STATE_DIR/tokens.json`), which a
  * running `npm start` reads on every request.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
+  checkScopeAgainstConfig,
+  describeTokenGrant,
   parseTokenArgs,
   parseTokenDocument,
   TOKEN_USAGE,
@@ -66,8 +68,18 @@ function main(): number {
 
   // Names the secret, and fails before anything is minted if the stage's config is wrong.
   const config = loadStageConfig(command.stage);
+  try {
+    checkScopeAgainstConfig(
+      command,
+      Object.fromEntries(Object.entries(config.apps).map(([name, app]) => [name, Object.keys(app.environments)])),
+    );
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`token: ${error.message}\n`);
+    return 2;
+  }
   const token = mintToken();
-  const entry = tokenEntry(command.name, command.roles, token, new Date());
+  const entry = tokenEntry(command.name, command.roles, token, new Date(), command);
   const local =
     command.stage === 'local'
       ? storeLocally(resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${command.stage}`), entry)
@@ -77,7 +89,7 @@ function main(): number {
     say(tokenJsonLine(command.name, token, entry));
     return 0;
   }
-  say(`Token for ${command.name} (${command.roles.join(', ')}); it is shown this once:`);
+  say(`Token for ${command.name} (${describeTokenGrant(entry)}); it is shown this once:`);
   say();
   say(`  ${token}`);
   say();

@@ -4,6 +4,7 @@ const { register } = require('tsx/cjs/api');
 
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
+  const service = await resolveVariable('self:service');
   const unregister = register();
   try {
     const { loadStageConfig } = require('../lib/config/load.ts');
@@ -58,6 +59,7 @@ module.exports = async ({ resolveVariable }) => {
       ],
       ...workerResources(config, stage, volumeFunctionName),
       ...rdsResources(config),
+      ...backupBucketValues(config, service, stage),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
@@ -160,6 +162,29 @@ function rdsResources(config) {
   };
 }
 
+// The backup bucket (resources/backup-bucket.yml): its Object Lock, and who its policy lets read objects.
+// Placeholders where there is no lock: the properties using them are conditioned away (BackupObjectLock).
+function backupBucketValues(config, service, stage) {
+  const lock = config.backups.objectLock;
+  const exportRoles = [
+    ...new Set(
+      Object.values(config.databases).flatMap((db) => (db.exportToS3 && db.exportRoleArn ? [db.exportRoleArn] : [])),
+    ),
+  ];
+  return {
+    backupObjectLockEnabled: lock ? 'true' : 'false',
+    backupObjectLockMode: lock?.mode ?? 'GOVERNANCE',
+    backupObjectLockDays: lock?.days ?? 1,
+    // serverless-iam-roles-per-function names each function's role <service>-<stage>-<function>-<region>-lambdaRole;
+    // the account root is the break-glass reader; RDS writes (and reads back) exports as the configured roles.
+    backupReaderArns: [
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${service}-${stage}-*` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root` },
+      ...exportRoles,
+    ],
+  };
+}
+
 const efsArn = (resource) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:elasticfilesystem:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
 });
@@ -244,3 +269,6 @@ function workerResources(config, stage, volumeFunctionName) {
         : ['arn:aws:lambda:none:000000000000:function:slipway-none'],
   };
 }
+
+// For the unit tests of what the bucket is given.
+module.exports.backupBucketValues = backupBucketValues;

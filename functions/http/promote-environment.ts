@@ -1,14 +1,35 @@
+import { requireScope } from '../../lib/auth/scope';
+import type { SlipwayConfig } from '../../lib/config/schema';
 import { common, deploymentRequestRoute } from '../../lib/deploy/routes';
 import { apiRoutes } from '../../lib/http/api-routes';
+import { runtime } from '../../lib/runtime';
 import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
 
-export function makeHandler(deps: DeploymentRouteDeps) {
-  return deploymentRequestRoute(apiRoutes.promoteEnvironment, deps, ({ body, path }) => ({
-    app: path.app,
-    environment: path.env,
-    target: { kind: 'promote', ...(body.from ? { from: body.from } : {}) },
-    ...common(body),
-  }));
+export interface PromoteEnvironmentDeps extends DeploymentRouteDeps {
+  /** An environment's configured promoteFrom: the source of a promotion whose body names none. */
+  promoteFrom?: (app: string, environment: string) => string | undefined;
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export function promoteFromOf(
+  config: Pick<SlipwayConfig, 'apps'>,
+): (app: string, environment: string) => string | undefined {
+  return (app, environment) => config.apps[app]?.environments[environment]?.promoteFrom;
+}
+
+export function makeHandler(deps: PromoteEnvironmentDeps) {
+  return deploymentRequestRoute(apiRoutes.promoteEnvironment, deps, ({ body, path, principal }) => {
+    // The chain checked the target; a promotion reads the source too, so the source must be in scope as well.
+    // Without `from` and without the config to know promoteFrom, the source is unknown: a principal
+    // limited to some environments is refused, not guessed for.
+    const source = body.from ?? deps.promoteFrom?.(path.app, path.env);
+    if (source !== undefined || !deps.promoteFrom) requireScope(principal, { app: path.app, environment: source });
+    return {
+      app: path.app,
+      environment: path.env,
+      target: { kind: 'promote', ...(body.from ? { from: body.from } : {}) },
+      ...common(body),
+    };
+  });
+}
+
+export const handler = makeHandler({ ...deploymentRouteDeps(), promoteFrom: promoteFromOf(runtime().config) });

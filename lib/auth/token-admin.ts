@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors';
+import { OIDC_NAME_PREFIX, SCOPE_NAME_PATTERN } from './scope';
 import {
   hashToken,
   ROLES,
@@ -14,7 +15,7 @@ import {
  * The pure parts of `npm run token`: reading its arguments, building the entry
  * to store, and putting that entry into a token document by name.
  */
-export const TOKEN_USAGE = `usage: npm run token -- --name <name> --role <${ROLES.join('|')}> [--role <role>] [--stage <stage>] [--json]`;
+export const TOKEN_USAGE = `usage: npm run token -- --name <name> --role <${ROLES.join('|')}> [--role <role>] [--app <app>]… [--environment <env>]… [--stage <stage>] [--json]`;
 
 export const DEFAULT_STAGE = 'local';
 
@@ -31,8 +32,27 @@ export class UsageError extends Error {
 export interface TokenCommand {
   name: string;
   roles: Role[];
+  /** Present when the token is limited to these apps (`--app`, repeatable). */
+  apps?: string[];
+  /** Present when the token is limited to these environments (`--environment`, repeatable). */
+  environments?: string[];
   stage: string;
   json: boolean;
+}
+
+/** `--app`/`--environment` values: names as config/<stage>.yml writes them, each once, in the order given. */
+function scopeNames(option: string, values: string[] | undefined): string[] | undefined {
+  if (!values) return undefined;
+  const names: string[] = [];
+  for (const value of values) {
+    if (!SCOPE_NAME_PATTERN.test(value)) {
+      throw new UsageError(
+        `--${option} ${JSON.stringify(value)}: expected lowercase letters, digits and dashes, starting with a letter`,
+      );
+    }
+    if (!names.includes(value)) names.push(value);
+  }
+  return names;
 }
 
 function single(option: string, values: string[] | undefined): string | undefined {
@@ -41,13 +61,22 @@ function single(option: string, values: string[] | undefined): string | undefine
 }
 
 export function parseTokenArgs(args: ReadonlyArray<string>): TokenCommand {
-  let values: { name?: string[]; role?: string[]; stage?: string[]; json?: boolean };
+  let values: {
+    name?: string[];
+    role?: string[];
+    app?: string[];
+    environment?: string[];
+    stage?: string[];
+    json?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...args],
       options: {
         name: { type: 'string', multiple: true },
         role: { type: 'string', multiple: true },
+        app: { type: 'string', multiple: true },
+        environment: { type: 'string', multiple: true },
         stage: { type: 'string', multiple: true },
         json: { type: 'boolean' },
       },
@@ -61,6 +90,11 @@ export function parseTokenArgs(args: ReadonlyArray<string>): TokenCommand {
 
   const name = single('name', values.name);
   if (name === undefined) throw new UsageError('--name is required');
+  if (name.startsWith(OIDC_NAME_PREFIX)) {
+    throw new UsageError(
+      `--name ${JSON.stringify(name)}: names starting with ${OIDC_NAME_PREFIX} are kept for OIDC callers`,
+    );
+  }
   if (!tokenEntrySchema.shape.name.safeParse(name).success) {
     throw new UsageError(
       `--name ${JSON.stringify(name)}: expected up to 128 letters, digits and . _ @ : -, starting with a letter or digit`,
@@ -80,12 +114,70 @@ export function parseTokenArgs(args: ReadonlyArray<string>): TokenCommand {
   if (!STAGE.test(stage))
     throw new UsageError(`--stage ${JSON.stringify(stage)}: expected lowercase letters, digits and dashes`);
 
-  return { name, roles, stage, json: values.json ?? false };
+  const apps = scopeNames('app', values.app);
+  const environments = scopeNames('environment', values.environment);
+  return {
+    name,
+    roles,
+    ...(apps ? { apps } : {}),
+    ...(environments ? { environments } : {}),
+    stage,
+    json: values.json ?? false,
+  };
 }
 
-/** What is stored for a token: never the token itself. */
-export function tokenEntry(name: string, roles: ReadonlyArray<Role>, token: string, now: Date): TokenEntry {
-  return { name, sha256: hashToken(token), roles: [...roles], createdAt: now.toISOString() };
+/**
+ * A scope naming what the stage's config does not have would never match anything: refused, naming
+ * what is there. `apps` maps each configured app to its environment names.
+ */
+export function checkScopeAgainstConfig(
+  command: Pick<TokenCommand, 'apps' | 'environments' | 'stage'>,
+  apps: Readonly<Record<string, ReadonlyArray<string>>>,
+): void {
+  const configured = Object.keys(apps);
+  for (const app of command.apps ?? []) {
+    if (!configured.includes(app)) {
+      throw new UsageError(
+        `--app ${app}: config/${command.stage}.yml has no app ${app} (apps: ${configured.join(', ') || 'none'})`,
+      );
+    }
+  }
+  const within = command.apps ?? configured;
+  const environments = [...new Set(within.flatMap((app) => apps[app] ?? []))];
+  for (const environment of command.environments ?? []) {
+    if (!environments.includes(environment)) {
+      throw new UsageError(
+        `--environment ${environment}: no app ${command.apps ? `of ${command.apps.join(', ')} ` : ''}in config/${command.stage}.yml has it (environments: ${environments.join(', ') || 'none'})`,
+      );
+    }
+  }
+}
+
+/** What is stored for a token: never the token itself. A scope key is written only when it limits. */
+export function tokenEntry(
+  name: string,
+  roles: ReadonlyArray<Role>,
+  token: string,
+  now: Date,
+  scope: { apps?: ReadonlyArray<string> | undefined; environments?: ReadonlyArray<string> | undefined } = {},
+): TokenEntry {
+  return {
+    name,
+    sha256: hashToken(token),
+    roles: [...roles],
+    ...(scope.apps ? { apps: [...scope.apps] } : {}),
+    ...(scope.environments ? { environments: [...scope.environments] } : {}),
+    createdAt: now.toISOString(),
+  };
+}
+
+/** `deployer on apps shop, environments staging`, for the script's first line. */
+export function describeTokenGrant(entry: Pick<TokenEntry, 'roles' | 'apps' | 'environments'>): string {
+  const limits = [
+    ...(entry.apps ? [`apps ${entry.apps.join(', ')}`] : []),
+    ...(entry.environments ? [`environments ${entry.environments.join(', ')}`] : []),
+  ];
+  return `${entry.roles.join(', ')}${limits.length > 0 ? ` on ${limits.join(' and ')} only` : ''}`;
 }
 
 /** A token document with other top-level keys kept, so rewriting it loses nothing. */

@@ -2,10 +2,24 @@ import { access, readFile } from 'node:fs/promises';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, UpstreamFailed } from '../errors';
+import type { OidcVerifier } from './oidc';
 import { type TokenEntry, tokenDocumentSchema } from './tokens';
 
 /** Where the hashed tokens come from: a port, so tests and `npm start` can supply their own. */
 export type TokenSource = () => Promise<TokenEntry[]>;
+
+/**
+ * Every credential a route accepts: the tokens secret's entries and, when auth.oidc names issuers,
+ * JWTs they sign. The verifier rides on the token source that every route's deps already carry, so
+ * configuring OIDC reaches every route from lib/runtime alone; a source without one refuses JWTs.
+ */
+export type Credentials = TokenSource & { readonly oidc?: OidcVerifier };
+
+export function withOidc(tokens: TokenSource, oidc: OidcVerifier | undefined): Credentials {
+  if (!oidc) return tokens;
+  const credentials: TokenSource = () => tokens();
+  return Object.assign(credentials, { oidc });
+}
 
 function parseDocument(raw: unknown, origin: string): TokenEntry[] {
   const result = tokenDocumentSchema.safeParse(raw);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { OIDC_NAME_PREFIX, SCOPE_NAME_PATTERN, type Scope } from './scope';
 
 /**
  * Bearer tokens. Only SHA-256 hashes are stored; a token is shown once, when minted.
@@ -22,10 +23,26 @@ export function rolesGrant(roles: ReadonlyArray<Role>, permission: Permission): 
   return roles.some((role) => GRANTS[role].includes(permission));
 }
 
+export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/;
+
+/** App or environment names a token is limited to: absent is all, so an empty list would mean nothing and is refused. */
+const scopeNames = z.array(z.string().regex(SCOPE_NAME_PATTERN)).min(1);
+
 export const tokenEntrySchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/),
+  name: z
+    .string()
+    .regex(TOKEN_NAME_PATTERN)
+    // `oidc:<issuer host>:<sub>` names OIDC callers; a stored token must never pass for one (approvals compare names).
+    .refine(
+      (name) => !name.startsWith(OIDC_NAME_PREFIX),
+      `names starting with ${OIDC_NAME_PREFIX} are kept for OIDC callers`,
+    ),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   roles: z.array(z.enum(ROLES)).min(1),
+  /** Limits the token to these apps; absent: every app. */
+  apps: scopeNames.optional(),
+  /** Limits the token to these environments (of any of its apps); absent: every environment. */
+  environments: scopeNames.optional(),
   createdAt: z.string().optional(),
 });
 export type TokenEntry = z.infer<typeof tokenEntrySchema>;
@@ -36,6 +53,10 @@ export type TokenDocument = z.infer<typeof tokenDocumentSchema>;
 export interface Principal {
   name: string;
   roles: Role[];
+  /** Present only when the principal is limited to some apps or environments (lib/auth/scope.ts). */
+  scope?: Scope;
+  /** The OIDC issuer that vouched for the caller; absent for a token from the tokens secret. */
+  issuer?: string;
 }
 
 const TOKEN_PREFIX = 'slw_';
@@ -64,5 +85,10 @@ export function findPrincipal(token: string, entries: ReadonlyArray<TokenEntry>)
     const stored = Buffer.from(entry.sha256, 'hex');
     if (stored.length === presented.length && timingSafeEqual(stored, presented) && !found) found = entry;
   }
-  return found ? { name: found.name, roles: [...found.roles] } : undefined;
+  if (!found) return undefined;
+  const scope: Scope = {
+    ...(found.apps ? { apps: [...found.apps] } : {}),
+    ...(found.environments ? { environments: [...found.environments] } : {}),
+  };
+  return { name: found.name, roles: [...found.roles], ...(Object.keys(scope).length > 0 ? { scope } : {}) };
 }

@@ -23,6 +23,8 @@ export class DeadLetterUnavailable extends SlipwayError {
 // but a queue's own MaximumMessageSize may be lower; 256 KiB was the ceiling and default for years.
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 export const MAX_REASON_LENGTH = 1000;
+// What identifies an event (its id, source, detail-type) is short in any real event; a hostile one is cut.
+export const MAX_IDENTIFIER_LENGTH = 256;
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
@@ -40,11 +42,17 @@ function attributeText(value: string, max = Number.POSITIVE_INFINITY): string {
 
 /** The message attributes for an event: SQS refuses empty values, so missing ones are left out. */
 export function deadLetterAttributes(event: DeadLetterEvent, reason: string): Record<string, MessageAttributeValue> {
-  const values = { reason: attributeText(reason, MAX_REASON_LENGTH), eventId: event.id, source: event.source };
+  const identifier = (value: unknown) =>
+    typeof value === 'string' ? attributeText(value, MAX_IDENTIFIER_LENGTH) : undefined;
+  const values = {
+    reason: attributeText(reason, MAX_REASON_LENGTH),
+    eventId: identifier(event.id),
+    source: identifier(event.source),
+  };
   return Object.fromEntries(
     Object.entries(values)
       .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '')
-      .map(([name, value]) => [name, stringAttribute(attributeText(value))]),
+      .map(([name, value]) => [name, stringAttribute(value)]),
   );
 }
 
@@ -60,11 +68,13 @@ export function deadLetterBody(event: DeadLetterEvent, attributes: Record<string
   const body = JSON.stringify(event);
   const size = bytes(body);
   if (size + attributeBytes(attributes) <= MAX_MESSAGE_BYTES) return body;
+  const identifier = (value: unknown) =>
+    typeof value === 'string' ? value.slice(0, MAX_IDENTIFIER_LENGTH) : undefined;
   return JSON.stringify({
     truncated: true,
-    id: event.id,
-    source: event.source,
-    'detail-type': event['detail-type'],
+    id: identifier(event.id),
+    source: identifier(event.source),
+    'detail-type': identifier(event['detail-type']),
     bytes: size,
   });
 }

@@ -5,7 +5,10 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import type { TokenSource } from '../auth/token-source';
+import { looksLikeJwt } from '../auth/oidc';
+import { noAppSubject, routeScope } from '../auth/route-scopes';
+import { isScoped, requireScope, requireUnscoped } from '../auth/scope';
+import type { Credentials } from '../auth/token-source';
 import { bearerToken, findPrincipal, type Permission, type Principal, rolesGrant } from '../auth/tokens';
 import { Forbidden, InvalidInput, PayloadTooLarge, SlipwayError, Unauthenticated } from '../errors';
 import { correlationIdPaths, holdSecretValue, logger, metrics, tracer } from '../observability';
@@ -45,8 +48,8 @@ export interface RouteResult {
 }
 
 export interface RouteDeps {
-  /** Required for any route that is not public. */
-  tokens?: TokenSource;
+  /** Required for any route that is not public: the tokens secret, and the OIDC issuers riding on it. */
+  tokens?: Credentials;
 }
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -103,13 +106,21 @@ export function jsonBody(rawBody: Buffer, headers: Record<string, string>): unkn
   }
 }
 
-async function authenticate(access: Access, headers: Record<string, string>, tokens: TokenSource | undefined) {
+async function authenticate(access: Access, headers: Record<string, string>, tokens: Credentials | undefined) {
   if (access === 'public') return undefined;
   const token = bearerToken(headers.authorization);
   if (!token) throw new Unauthenticated();
   if (!tokens) throw new SlipwayError('MISCONFIGURED', 500, 'route has no token source');
-  const principal = findPrincipal(token, await tokens());
-  if (!principal) throw new Unauthenticated('the bearer token is not valid');
+  let principal: Principal | undefined;
+  if (looksLikeJwt(token)) {
+    // A JWT is an OIDC caller's: verified against its issuer's keys and matched against auth.oidc rules.
+    if (!tokens.oidc)
+      throw new Unauthenticated('the bearer token is a JWT, and no OIDC issuer is configured (auth.oidc)');
+    principal = await tokens.oidc(token);
+  } else {
+    principal = findPrincipal(token, await tokens());
+    if (!principal) throw new Unauthenticated('the bearer token is not valid');
+  }
   if (!rolesGrant(principal.roles, access)) {
     throw new Forbidden(
       `this route needs the ${access} permission, which roles ${principal.roles.join(', ')} do not grant`,
@@ -119,6 +130,35 @@ async function authenticate(access: Access, headers: Record<string, string>, tok
     );
   }
   return principal;
+}
+
+const stringField = (value: unknown, key: string): string | undefined => {
+  const field = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof field === 'string' ? field : undefined;
+};
+
+/**
+ * The scope checks the chain makes itself (lib/auth/route-scopes.ts says which route needs which).
+ * Records and listings are the handlers' to check; see requireScope and visibleApps.
+ */
+function refuseNoAppRoute(name: string, principal: Principal | undefined): void {
+  if (principal && routeScope(name) === 'no-app') requireUnscoped(principal, noAppSubject(name));
+}
+
+/** {app, env} in the path, {app, environment} in the body: checked before the handler runs. */
+function checkTargetScope(name: string, principal: Principal | undefined, path: unknown, body: unknown): void {
+  if (!principal || !isScoped(principal)) return;
+  const kind = routeScope(name);
+  if (kind !== 'path' && kind !== 'promotion' && kind !== 'body') return;
+  const [app, environment] =
+    kind === 'body'
+      ? [stringField(body, 'app'), stringField(body, 'environment')]
+      : [stringField(path, 'app'), stringField(path, 'env')];
+  // The table and the route's schema disagree: refuse rather than let a scoped principal through.
+  if (app === undefined || environment === undefined) {
+    throw new SlipwayError('MISCONFIGURED', 500, `route ${name} has no app and environment to check the scope of`);
+  }
+  requireScope(principal, { app, environment });
 }
 
 /** The one place errors become HTTP responses; a 5xx never carries internals. */
@@ -152,12 +192,17 @@ export function httpRoute<
   const core = async (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers = lowerCaseHeaders(event.headers);
     const principal = await authenticate(spec.access, headers, deps.tokens);
-    const rawBody = rawBodyOf(event);
     if (principal) logger.appendKeys({ principal: principal.name });
+    // A route that names no app is refused to a scoped principal before its body is even read.
+    refuseNoAppRoute(spec.name, principal);
+    const rawBody = rawBodyOf(event);
+    const body = (spec.body ? validate(spec.body, jsonBody(rawBody, headers), 'body') : undefined) as Infer<Body>;
+    const path = validate(spec.path, event.pathParameters ?? {}, 'path') as Infer<Path>;
+    checkTargetScope(spec.name, principal, path, body);
     const request = {
-      body: (spec.body ? validate(spec.body, jsonBody(rawBody, headers), 'body') : undefined) as Infer<Body>,
+      body,
       rawBody,
-      path: validate(spec.path, event.pathParameters ?? {}, 'path') as Infer<Path>,
+      path,
       query: validate(spec.query, event.queryStringParameters ?? {}, 'query') as Infer<Query>,
       headers,
       principal,

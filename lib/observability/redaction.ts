@@ -46,8 +46,11 @@ function scrubString(text: string): string {
   for (const secret of [...knownSecrets, ...heldSecrets.keys()]) {
     if (scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);
   }
-  // Bearer credentials in free text (an error message quoting a header, say).
-  return scrubbed.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`);
+  // Bearer credentials in free text (an error message quoting a header, say), and anything shaped like a
+  // Slipway token wherever it is (a query string ?access_token=slw_… the caller should not have sent).
+  return scrubbed
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`)
+    .replace(/slw_[A-Za-z0-9_-]{43}/g, REDACTED);
 }
 
 export function redact(value: unknown, depth = 0): unknown {

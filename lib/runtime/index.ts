@@ -1,5 +1,6 @@
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { localFileFirst, secretsManagerTokenSource, type TokenSource } from '../auth/token-source';
+import { oidcVerifier } from '../auth/oidc';
+import { type Credentials, localFileFirst, secretsManagerTokenSource, withOidc } from '../auth/token-source';
 import { clients } from '../aws/clients';
 import { endpointFor, type ServiceId } from '../aws/endpoints';
 import { loadStageConfig } from '../config/load';
@@ -13,7 +14,8 @@ import { localTokensFile, type RuntimeEnvironment, readEnvironment } from './env
 export interface Runtime {
   env: RuntimeEnvironment;
   config: SlipwayConfig;
-  tokens: TokenSource;
+  /** The tokens secret's entries, and the verifier of auth.oidc's issuers when there are any. */
+  tokens: Credentials;
   /** On this machine, the file whose tokens win over Secrets Manager whenever it exists. */
   tokensFile: string | undefined;
 }
@@ -30,8 +32,10 @@ export function runtime(): Runtime {
     config.auth.tokensSecret,
     config.auth.tokenCacheSeconds,
   );
-  const tokens = tokensFile ? localFileFirst(tokensFile, fromSecret) : fromSecret;
-  cached = { env, config, tokens, tokensFile };
+  const stored = tokensFile ? localFileFirst(tokensFile, fromSecret) : fromSecret;
+  // One verifier per container: discovery documents and signing keys are cached in it.
+  const oidc = config.auth.oidc?.length ? oidcVerifier(config.auth.oidc) : undefined;
+  cached = { env, config, tokens: withOidc(stored, oidc), tokensFile };
   return cached;
 }
 

@@ -359,6 +359,14 @@ describe('the backup worker in the packaged template (stage prod)', () => {
       {
         Effect: 'Allow',
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: [{ 'Fn::GetAtt': ['BackupKey', 'Arn'] }],
+        Condition: {
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: [{ 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }],
       },
     ]);

@@ -1,4 +1,6 @@
 import {
+  checkScopeAgainstConfig,
+  describeTokenGrant,
   parseTokenArgs,
   parseTokenDocument,
   type StoredTokenDocument,
@@ -161,5 +163,91 @@ describe('tokenJsonLine', () => {
     expect(line).not.toContain('\n');
     expect(JSON.parse(line)).toEqual({ name: 'ci', token: 'slw_token', entry: entry('ci') });
     expect(Object.keys(JSON.parse(line))).toEqual(['name', 'token', 'entry']);
+  });
+});
+
+describe('scoped tokens', () => {
+  it.each([
+    [
+      ['--name', 'ci', '--role', 'deployer', '--app', 'shop', '--environment', 'staging'],
+      { name: 'ci', roles: ['deployer'], apps: ['shop'], environments: ['staging'], stage: 'local', json: false },
+    ],
+    [
+      ['--name', 'ci', '--role', 'deployer', '--app', 'shop', '--app', 'billing', '--app', 'shop'],
+      { name: 'ci', roles: ['deployer'], apps: ['shop', 'billing'], stage: 'local', json: false },
+    ],
+    [
+      ['--name', 'ci', '--role', 'viewer', '--environment=staging', '--environment=qa'],
+      { name: 'ci', roles: ['viewer'], environments: ['staging', 'qa'], stage: 'local', json: false },
+    ],
+  ])('reads %j', (args, command) => {
+    expect(parseTokenArgs(args)).toStrictEqual(command);
+  });
+
+  it('leaves apps and environments out when no flag limits them', () => {
+    expect(Object.keys(parseTokenArgs(['--name', 'ci', '--role', 'admin']))).toEqual([
+      'name',
+      'roles',
+      'stage',
+      'json',
+    ]);
+  });
+
+  it.each([
+    [
+      ['--name', 'ci', '--role', 'deployer', '--app', 'Shop'],
+      '--app "Shop": expected lowercase letters, digits and dashes, starting with a letter',
+    ],
+    [
+      ['--name', 'ci', '--role', 'deployer', '--environment', 'prod env'],
+      '--environment "prod env": expected lowercase letters, digits and dashes, starting with a letter',
+    ],
+    [
+      ['--name', 'oidc:github', '--role', 'deployer'],
+      '--name "oidc:github": names starting with oidc: are kept for OIDC callers',
+    ],
+  ])('refuses %j', (args, message) => {
+    expect(() => parseTokenArgs(args)).toThrow(new UsageError(message));
+  });
+
+  const apps = { shop: ['staging', 'production'], billing: ['staging', 'qa'] };
+
+  it('accepts a scope naming what the config has', () => {
+    expect(() =>
+      checkScopeAgainstConfig({ stage: 'local', apps: ['shop'], environments: ['production'] }, apps),
+    ).not.toThrow();
+    expect(() => checkScopeAgainstConfig({ stage: 'local', environments: ['qa'] }, apps)).not.toThrow();
+    expect(() => checkScopeAgainstConfig({ stage: 'local' }, apps)).not.toThrow();
+  });
+
+  it.each([
+    [{ apps: ['reports'] }, '--app reports: config/prod.yml has no app reports (apps: shop, billing)'],
+    [
+      { environments: ['dev'] },
+      '--environment dev: no app in config/prod.yml has it (environments: staging, production, qa)',
+    ],
+    [
+      { apps: ['shop'], environments: ['qa'] },
+      '--environment qa: no app of shop in config/prod.yml has it (environments: staging, production)',
+    ],
+  ])('refuses a scope that could never match: %j', (scope, message) => {
+    expect(() => checkScopeAgainstConfig({ stage: 'prod', ...scope }, apps)).toThrow(new UsageError(message));
+  });
+
+  it('writes the scope into the entry, between the roles and when', () => {
+    const made = tokenEntry('ci', ['deployer'], 'slw_x', new Date('2026-11-22T03:00:00Z'), {
+      apps: ['shop'],
+      environments: ['staging'],
+    });
+    expect(Object.keys(made)).toEqual(['name', 'sha256', 'roles', 'apps', 'environments', 'createdAt']);
+    expect(made).toMatchObject({ apps: ['shop'], environments: ['staging'] });
+    expect(Object.keys(tokenEntry('ci', ['deployer'], 'slw_x', new Date(), {}))).not.toContain('apps');
+  });
+
+  it('describes what the token may do', () => {
+    expect(describeTokenGrant({ roles: ['deployer'], apps: ['shop'], environments: ['staging'] })).toBe(
+      'deployer on apps shop and environments staging only',
+    );
+    expect(describeTokenGrant({ roles: ['viewer', 'approver'] })).toBe('viewer, approver');
   });
 });

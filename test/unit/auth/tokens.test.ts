@@ -16,6 +16,7 @@ import {
   type Role,
   rolesGrant,
   type TokenEntry,
+  tokenDocumentSchema,
 } from '../../../lib/auth/tokens';
 import { ConfigError, UpstreamFailed } from '../../../lib/errors';
 
@@ -306,5 +307,49 @@ describe('secretsManagerTokenSource', () => {
     const failure = await secretsManagerTokenSource(client(), secretId, 60)().catch((error: unknown) => error);
 
     expect(failure).toEqual(new UpstreamFailed(`secret ${secretId} has no string value`));
+  });
+});
+
+describe('scoped token entries', () => {
+  const ci = mintToken();
+  const scoped: TokenEntry = { ...entry('ci', ci, ['deployer']), apps: ['shop'], environments: ['staging'] };
+
+  it('read apps and environments from the document', () => {
+    expect(tokenDocumentSchema.parse({ tokens: [scoped] }).tokens[0]).toEqual(scoped);
+  });
+
+  it('give the principal a scope, and no scope key when the entry limits nothing', () => {
+    expect(findPrincipal(ci, [scoped])).toEqual({
+      name: 'ci',
+      roles: ['deployer'],
+      scope: { apps: ['shop'], environments: ['staging'] },
+    });
+    expect(findPrincipal(ci, [{ ...scoped, environments: undefined }])).toEqual({
+      name: 'ci',
+      roles: ['deployer'],
+      scope: { apps: ['shop'] },
+    });
+    expect(Object.keys(findPrincipal(ci, [entry('ci', ci, ['viewer'])]) ?? {})).toEqual(['name', 'roles']);
+  });
+
+  it('hand back their own copy of the scope', () => {
+    findPrincipal(ci, [scoped])?.scope?.apps?.push('billing');
+    expect(scoped.apps).toEqual(['shop']);
+  });
+
+  it.each([
+    ['an empty app list', { apps: [] }, 'tokens.0.apps'],
+    ['an app name the config could not have', { apps: ['Shop'] }, 'tokens.0.apps.0'],
+    ['an empty environment list', { environments: [] }, 'tokens.0.environments'],
+    ['excludeEnvironments, which only OIDC rules have', { excludeEnvironments: ['production'] }, 'tokens.0'],
+    [
+      'a name kept for OIDC callers',
+      { name: 'oidc:token.actions.githubusercontent.com:repo:org/shop' },
+      'tokens.0.name',
+    ],
+  ])('refuse %s', (_case, change, path) => {
+    const result = tokenDocumentSchema.safeParse({ tokens: [{ ...entry('ci', ci, ['viewer']), ...change }] });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain(path);
   });
 });

@@ -135,6 +135,17 @@ describe('log redaction across a request', () => {
     expect(output).not.toContain('abc.def.ghi');
   });
 
+  it('redacts anything shaped like a Slipway token, even one that was never presented as a bearer', () => {
+    // Given a token sent where it should not be, in a query string a logged event carries
+    const token = `slw_${'A1b2_C3d-'.repeat(4)}a1b2c3d`;
+    expect(token).toHaveLength(47);
+
+    // Then the logged text keeps everything but the token
+    expect(redact({ rawQueryString: `access_token=${token}&limit=5` })).toEqual({
+      rawQueryString: `access_token=${REDACTED}&limit=5`,
+    });
+  });
+
   it('holds a presented value until every request holding it has been released', () => {
     const value = 'slw_presented-by-two-overlapping-requests';
     const first = holdSecretValue(value);

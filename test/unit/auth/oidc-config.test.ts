@@ -1,0 +1,163 @@
+import { parseConfig } from '../../../lib/config/load';
+
+const SOURCE = 'config/prod.yml';
+
+/** A valid file whose auth.oidc list is `oidc` (YAML, indented four spaces). */
+const withOidc = (oidc: string) => `auth:\n  tokensSecret: slipway/api-tokens\n  oidc:\n${oidc}`;
+
+const GITHUB_ENTRY = [
+  '    - issuer: https://token.actions.githubusercontent.com',
+  '      audience: slipway',
+  '      rules:',
+  '        - claims: { repository: org/shop, ref: refs/heads/main }',
+  '          roles: [deployer]',
+  '          apps: [shop]',
+  '          excludeEnvironments: [production]',
+  '',
+].join('\n');
+
+/** The lines a refused file produced. */
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, SOURCE);
+  } catch (error) {
+    return (error as Error).message.split('\n');
+  }
+  throw new Error('expected the config to be refused, but it loaded');
+}
+
+describe('auth.oidc', () => {
+  it('is optional: without it only the tokens secret counts', () => {
+    expect(parseConfig('auth:\n  tokensSecret: slipway/api-tokens\n', SOURCE).auth.oidc).toBeUndefined();
+  });
+
+  it('reads an issuer with its rules, defaulting maxTokenAgeSeconds to an hour', () => {
+    expect(parseConfig(withOidc(GITHUB_ENTRY), SOURCE).auth.oidc).toEqual([
+      {
+        issuer: 'https://token.actions.githubusercontent.com',
+        audience: 'slipway',
+        maxTokenAgeSeconds: 3600,
+        rules: [
+          {
+            claims: { repository: 'org/shop', ref: 'refs/heads/main' },
+            roles: ['deployer'],
+            apps: ['shop'],
+            excludeEnvironments: ['production'],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('accepts globs and several issuers', () => {
+    const config = parseConfig(
+      withOidc(
+        `${GITHUB_ENTRY}    - issuer: https://gitlab.example.com/
+      audience: slipway
+      maxTokenAgeSeconds: 600
+      rules:
+        - claims: { project_path: "group/*", ref: "{main,release-*}" }
+          roles: [viewer, deployer]
+          environments: [staging]
+`,
+      ),
+      SOURCE,
+    );
+    expect(config.auth.oidc?.[1]).toMatchObject({ issuer: 'https://gitlab.example.com/', maxTokenAgeSeconds: 600 });
+  });
+
+  it.each([
+    [
+      'an http issuer',
+      GITHUB_ENTRY.replace('https://token', 'http://token'),
+      'auth.oidc[0].issuer: expected an https issuer URL (no query, fragment or credentials) such as https://token.actions.githubusercontent.com, received "http://token.actions.githubusercontent.com"',
+    ],
+    [
+      'an issuer on 127.0.0.1 over http',
+      GITHUB_ENTRY.replace('https://token.actions.githubusercontent.com', 'http://127.0.0.1:8080'),
+      'auth.oidc[0].issuer: expected an https issuer URL (no query, fragment or credentials) such as https://token.actions.githubusercontent.com, received "http://127.0.0.1:8080"',
+    ],
+    [
+      'an issuer with a query',
+      GITHUB_ENTRY.replace('githubusercontent.com', 'githubusercontent.com?x=1'),
+      'auth.oidc[0].issuer: expected an https issuer URL (no query, fragment or credentials) such as https://token.actions.githubusercontent.com, received "https://token.actions.githubusercontent.com?x=1"',
+    ],
+    [
+      "AWS STS's audience",
+      GITHUB_ENTRY.replace('audience: slipway', 'audience: sts.amazonaws.com'),
+      `auth.oidc[0].audience: expected an audience of Slipway's own, such as slipway (sts.amazonaws.com is what tokens for AWS carry), received "sts.amazonaws.com"`,
+    ],
+    [
+      'no audience',
+      GITHUB_ENTRY.replace('      audience: slipway\n', ''),
+      'auth.oidc[0].audience: is required: expected an audience such as slipway',
+    ],
+    [
+      'a token age over an hour',
+      GITHUB_ENTRY.replace('      audience: slipway\n', '      audience: slipway\n      maxTokenAgeSeconds: 7200\n'),
+      'auth.oidc[0].maxTokenAgeSeconds: expected an integer from 60 to 3600, received 7200',
+    ],
+    [
+      'no rules',
+      `${GITHUB_ENTRY.split('      rules:')[0]}      rules: []\n`,
+      'auth.oidc[0].rules: expected at least one rule: a token no rule matches is refused, received []',
+    ],
+    [
+      'a rule with no claims',
+      GITHUB_ENTRY.replace('{ repository: org/shop, ref: refs/heads/main }', '{}'),
+      'auth.oidc[0].rules[0].claims: expected at least one claim to match, such as repository, received {}',
+    ],
+    [
+      'a matcher that matches everything',
+      GITHUB_ENTRY.replace('ref: refs/heads/main', 'ref: "**"'),
+      'auth.oidc[0].rules[0].claims.ref: expected a claim value or glob, received "**": it matches every value; leave the claim out instead',
+    ],
+    [
+      'a negated matcher',
+      GITHUB_ENTRY.replace('ref: refs/heads/main', 'ref: "!refs/heads/main"'),
+      'auth.oidc[0].rules[0].claims.ref: expected a claim value or glob, received "!refs/heads/main": a leading ! (negation) is not supported: a rule names what may call, so list that instead',
+    ],
+    [
+      'an unknown role',
+      GITHUB_ENTRY.replace('roles: [deployer]', 'roles: [root]'),
+      'auth.oidc[0].rules[0].roles[0]: expected one of viewer, deployer, approver, admin, received "root"',
+    ],
+    [
+      'no roles',
+      GITHUB_ENTRY.replace('roles: [deployer]', 'roles: []'),
+      'auth.oidc[0].rules[0].roles: expected at least one role of viewer, deployer, approver, admin, received []',
+    ],
+    [
+      'an empty app list',
+      GITHUB_ENTRY.replace('apps: [shop]', 'apps: []'),
+      'auth.oidc[0].rules[0].apps: expected at least one app name; leave the key out for every app, received []',
+    ],
+    [
+      'an app name the config could not have',
+      GITHUB_ENTRY.replace('apps: [shop]', 'apps: [Shop]'),
+      'auth.oidc[0].rules[0].apps[0]: expected an app name of lowercase letters, digits and dashes, starting with a letter, at most 63 characters, received "Shop"',
+    ],
+    [
+      'an unknown key in a rule',
+      GITHUB_ENTRY.replace('apps: [shop]', 'app: [shop]'),
+      'auth.oidc[0].rules[0].app: is not a known key',
+    ],
+    [
+      'an environment both allowed and excluded',
+      GITHUB_ENTRY.replace('apps: [shop]', 'environments: [production, staging]'),
+      'auth.oidc[0].rules[0].excludeEnvironments: lists production, which environments allows: keep it in one of the two',
+    ],
+    [
+      'a GitHub rule that does not pin the owner',
+      GITHUB_ENTRY.replace('repository: org/shop', 'repository: "*/shop"'),
+      'auth.oidc[0].rules[0].claims: every GitHub repository can get a token from this issuer, so a rule must pin the owner: match repository: <owner>/<repo or glob>, repository_owner, repository_owner_id, repository_id, or sub: repo:<owner>/…',
+    ],
+    [
+      'the same issuer twice',
+      GITHUB_ENTRY + GITHUB_ENTRY,
+      'auth.oidc[1].issuer: lists https://token.actions.githubusercontent.com a second time: put all of its rules in one entry',
+    ],
+  ])('refuses %s, naming the key path and what is wrong', (_case, oidc, problem) => {
+    expect(problems(withOidc(oidc))).toContain(`${SOURCE}: ${problem}`);
+  });
+});

@@ -1,0 +1,177 @@
+import {
+  claimMatcherProblem,
+  compileRules,
+  describeClaims,
+  matchingRule,
+  type OidcRule,
+  oidcPrincipal,
+  unpinnedGitHubRule,
+} from '../../../lib/auth/oidc-rules';
+
+const GITHUB = 'https://token.actions.githubusercontent.com';
+
+/** Claims as GitHub Actions puts them in its OIDC tokens. */
+const github = (overrides: Record<string, unknown> = {}) => ({
+  iss: GITHUB,
+  aud: 'slipway',
+  sub: 'repo:org/shop:ref:refs/heads/main',
+  repository: 'org/shop',
+  repository_owner: 'org',
+  repository_owner_id: '123',
+  ref: 'refs/heads/main',
+  workflow: 'deploy',
+  event_name: 'push',
+  actor: 'alice',
+  ...overrides,
+});
+
+const rule = (claims: Record<string, string>, extra: Partial<OidcRule> = {}): OidcRule => ({
+  claims,
+  roles: ['deployer'],
+  ...extra,
+});
+
+const match = (rules: OidcRule[], claims: Record<string, unknown>) => matchingRule(compileRules(rules), claims)?.index;
+
+describe('matchingRule', () => {
+  it('matches exact values, every claim of the rule', () => {
+    const rules = [rule({ repository: 'org/shop', ref: 'refs/heads/main' })];
+    expect(match(rules, github())).toBe(0);
+    expect(match(rules, github({ ref: 'refs/heads/feature' }))).toBeUndefined();
+    expect(match(rules, github({ repository: 'org/shop-fork' }))).toBeUndefined();
+  });
+
+  it('compares a value without glob characters exactly, dots and at-signs included', () => {
+    const rules = [rule({ repository: 'org/shop.web', actor: 'bot@example.com' })];
+    expect(match(rules, github({ repository: 'org/shop.web', actor: 'bot@example.com' }))).toBe(0);
+    expect(match(rules, github({ repository: 'org/shopxweb', actor: 'bot@example.com' }))).toBeUndefined();
+  });
+
+  it.each([
+    ['refs/heads/release-*', 'refs/heads/release-1.4', true],
+    ['refs/heads/release-*', 'refs/heads/release-1/hotfix', false],
+    ['refs/heads/**', 'refs/heads/feature/x', true],
+    ['refs/tags/v?.*', 'refs/tags/v1.4', true],
+    ['refs/heads/{main,develop}', 'refs/heads/develop', true],
+    ['refs/heads/{main,develop}', 'refs/heads/master', false],
+    ['org/*', 'org/shop', true],
+    ['org/*', 'other/shop', false],
+    ['org/*', 'org/.github', true],
+  ])('glob %s against %s: %s', (matcher, value, expected) => {
+    const claim = matcher.startsWith('org') ? 'repository' : 'ref';
+    expect(match([rule({ [claim]: matcher })], github({ [claim]: value })) === 0).toBe(expected);
+  });
+
+  it('takes the first rule that matches, even when a later one grants more', () => {
+    const rules = [
+      rule({ repository: 'org/*' }, { roles: ['viewer'] }),
+      rule({ repository: 'org/shop', ref: 'refs/heads/main' }, { roles: ['admin'] }),
+    ];
+    expect(match(rules, github())).toBe(0);
+    expect(match(rules.slice(1), github())).toBe(0);
+  });
+
+  it('falls through to a later rule when an earlier one does not match', () => {
+    const rules = [rule({ repository: 'org/billing' }), rule({ repository: 'org/shop' })];
+    expect(match(rules, github())).toBe(1);
+  });
+
+  it('matches nothing on a claim that is absent or not a string', () => {
+    expect(match([rule({ environment: 'production' })], github())).toBeUndefined();
+    expect(match([rule({ repository_id: '42' })], github({ repository_id: 42 }))).toBeUndefined();
+    expect(match([rule({ repository: 'org/shop' })], github({ repository: ['org/shop'] }))).toBeUndefined();
+  });
+});
+
+describe('oidcPrincipal', () => {
+  it('is named oidc:<issuer host>:<sub> and carries the rule roles and scope', () => {
+    expect(
+      oidcPrincipal(
+        GITHUB,
+        'repo:org/shop:ref:refs/heads/main',
+        rule({ repository: 'org/shop' }, { apps: ['shop'], excludeEnvironments: ['production'] }),
+      ),
+    ).toEqual({
+      name: 'oidc:token.actions.githubusercontent.com:repo:org/shop:ref:refs/heads/main',
+      roles: ['deployer'],
+      scope: { apps: ['shop'], excludeEnvironments: ['production'] },
+      issuer: GITHUB,
+    });
+  });
+
+  it('has no scope when the rule limits nothing, and keeps a port in the host', () => {
+    expect(oidcPrincipal('https://127.0.0.1:8443', 'ci', rule({ sub: 'ci' }))).toEqual({
+      name: 'oidc:127.0.0.1:8443:ci',
+      roles: ['deployer'],
+      issuer: 'https://127.0.0.1:8443',
+    });
+  });
+});
+
+describe('describeClaims', () => {
+  it('quotes only repository, ref, environment, workflow and sub, in that order', () => {
+    expect(describeClaims(github({ environment: 'production', email: 'alice@example.com' }))).toEqual({
+      text: 'repository=org/shop, ref=refs/heads/main, environment=production, workflow=deploy, sub=repo:org/shop:ref:refs/heads/main',
+      quoted: {
+        repository: 'org/shop',
+        ref: 'refs/heads/main',
+        environment: 'production',
+        workflow: 'deploy',
+        sub: 'repo:org/shop:ref:refs/heads/main',
+      },
+    });
+  });
+
+  it('shortens long values, blanks control characters and says when there is nothing to quote', () => {
+    const { quoted } = describeClaims({ ref: `refs/heads/${'x'.repeat(300)}`, workflow: 'a\nb' });
+    expect(quoted.ref).toHaveLength(200);
+    expect(quoted.ref?.endsWith('…')).toBe(true);
+    expect(quoted.workflow).toBe('a?b');
+    expect(describeClaims({ aud: 'slipway', repository: 42 }).text).toBe(
+      'none of repository, ref, environment, workflow, sub',
+    );
+  });
+});
+
+describe('claimMatcherProblem', () => {
+  it.each(['org/shop', 'refs/heads/release-*', '{main,develop}', 'repo:org/*:environment:staging'])(
+    'accepts %s',
+    (matcher) => {
+      expect(claimMatcherProblem(matcher)).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['*', /matches every value/],
+    ['**', /matches every value/],
+    ['*/*', /matches every value/],
+    ['!refs/heads/main', /negation/],
+  ])('refuses %s', (matcher, problem) => {
+    expect(claimMatcherProblem(matcher)).toMatch(problem);
+  });
+});
+
+describe('unpinnedGitHubRule', () => {
+  it.each([
+    [{ repository: 'org/shop' }],
+    [{ repository: 'org/*' }],
+    [{ repository_owner: 'org', ref: 'refs/heads/main' }],
+    [{ repository_owner_id: '123' }],
+    [{ repository_id: '456' }],
+    [{ sub: 'repo:org/shop:environment:production' }],
+    [{ sub: 'repo:org/*' }],
+  ])('accepts a rule pinning the owner: %j', (claims) => {
+    expect(unpinnedGitHubRule({ claims })).toBeUndefined();
+  });
+
+  it.each([
+    [{ ref: 'refs/heads/main' }],
+    [{ repository: '*/shop' }],
+    [{ repository: 'org' }],
+    [{ repository_owner: 'org*' }],
+    [{ sub: 'repo:*/shop:ref:refs/heads/main' }],
+    [{ workflow: 'deploy', job_workflow_ref: 'org/shared/.github/workflows/deploy.yml@refs/heads/main' }],
+  ])('refuses a rule any repository could match: %j', (claims) => {
+    expect(unpinnedGitHubRule({ claims })).toMatch(/must pin the owner/);
+  });
+});

@@ -1,0 +1,421 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { jest } from '@jest/globals';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import fc from 'fast-check';
+import { z } from 'zod';
+import { makeHandler as makeApproveDeployment } from '../../../functions/http/approve-deployment';
+import { makeHandler as makeCancelDeployment } from '../../../functions/http/cancel-deployment';
+import { makeHandler as makeCreateDeployment } from '../../../functions/http/create-deployment';
+import { makeHandler as makeCreateRestore } from '../../../functions/http/create-restore';
+import { makeHandler as makeGetBackup } from '../../../functions/http/get-backup';
+import { makeHandler as makeGetDeployment } from '../../../functions/http/get-deployment';
+import { makeHandler as makeGetEnvironment } from '../../../functions/http/get-environment';
+import { makeHandler as makeGetHealth } from '../../../functions/http/get-health';
+import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
+import { makeHandler as makeGetOpenapi } from '../../../functions/http/get-openapi';
+import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
+import { makeHandler as makeGetRestore } from '../../../functions/http/get-restore';
+import { makeHandler as makeListApps } from '../../../functions/http/list-apps';
+import { makeHandler as makeListBackups } from '../../../functions/http/list-backups';
+import { makeHandler as makeListDeployments } from '../../../functions/http/list-deployments';
+import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
+import { makeHandler as makePromoteEnvironment } from '../../../functions/http/promote-environment';
+import { makeHandler as makeRegistryWebhook } from '../../../functions/http/registry-webhook';
+import { makeHandler as makeRestartEnvironment } from '../../../functions/http/restart-environment';
+import { makeHandler as makeRollbackEnvironment } from '../../../functions/http/rollback-environment';
+import { makeHandler as makeScaleEnvironment } from '../../../functions/http/scale-environment';
+import { makeHandler as makeTakeBackup } from '../../../functions/http/take-backup';
+import type { TokenSource } from '../../../lib/auth/token-source';
+import type { Archives } from '../../../lib/backup/archives';
+import type { Backups } from '../../../lib/backup/backups';
+import type { Deployments } from '../../../lib/deploy/deployments';
+import type { SlipwayError } from '../../../lib/errors';
+import { type ApiRoute, apiRoutes } from '../../../lib/http/api-routes';
+import { noIdempotency } from '../../../lib/http/idempotency';
+import { MAX_BODY_BYTES } from '../../../lib/http/route';
+import type { Releases } from '../../../lib/release/releases';
+import type { Restores } from '../../../lib/restore/restores';
+import type { BackupStore } from '../../../lib/store/backups';
+import {
+  answer,
+  answerNow,
+  contractBreach,
+  eventFor,
+  FUZZ_RUNS,
+  FUZZ_TIMEOUT_MS,
+  fuzzParameters,
+  fuzzTokens,
+  type HostileRequest,
+  hostileRequest,
+  hostileString,
+  jsonBody,
+  outcome,
+  oversizedBody,
+  watchUnhandledRejections,
+} from '../../support/fuzz';
+import { lambdaContext } from '../../support/http';
+
+/**
+ * Every route of lib/http/api-routes.ts, built with makeHandler and fakes, fed hostile requests:
+ * any body, path, query and headers, with valid, invalid and missing tokens. The fakes answer as a
+ * use case may (plain data, or a typed 4xx): what is under test is the edge, i.e. parsing,
+ * validation, authentication, scope checks and error mapping. Properties: never a 5xx, the JSON
+ * error shape on every 4xx, no unhandled rejection, and 413 for a body over 256 KiB.
+ */
+
+type RouteName = keyof typeof apiRoutes;
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+jest.setTimeout(FUZZ_TIMEOUT_MS);
+const unhandled = watchUnhandledRejections();
+const credentials = fuzzTokens();
+const WEBHOOK_SECRET = 'fuzz-webhook-secret';
+const NOW = new Date('2026-11-22T03:00:00.000Z');
+
+// Plain data as the use cases return it: enough of each record for the handlers to answer.
+const DEPLOYMENT = {
+  id: 'dep-00000000-0000-4000-8000-000000000001',
+  app: 'shop',
+  environment: 'staging',
+  state: 'PENDING_APPROVAL',
+  requestedBy: { name: 'ci' },
+  approvals: { required: 1, by: [] },
+  timeline: [],
+};
+const BACKUP = {
+  id: 'bkp-00000000-0000-4000-8000-000000000001',
+  status: 'CREATING',
+  database: 'shop-db',
+  createdAt: '2026-11-22T03:00:00.000Z',
+};
+const RESTORE = {
+  id: 'rst-00000000-0000-4000-8000-000000000001',
+  status: 'RESTORING',
+  database: 'shop-db',
+  createdAt: '2026-11-22T03:00:00.000Z',
+};
+const DECISION = { keep: [{ snapshot: { id: BACKUP.id }, reasons: ['daily'] }], delete: [] };
+const TARGET = { app: 'shop', environment: 'staging' };
+
+const deployments = (failure: Failure) =>
+  ({
+    get: async () => answer(failure(), DEPLOYMENT),
+    approve: async () => answer(failure(), DEPLOYMENT),
+    cancel: async () => answer(failure(), { ...DEPLOYMENT, state: 'CANCELLED' }),
+    apps: async () =>
+      answer(failure(), {
+        apps: [{ name: 'shop', environments: [{ name: 'staging' }, { name: 'production', promoteFrom: 'staging' }] }],
+      }),
+    environment: async () => answer(failure(), { app: 'shop', environment: 'staging', running: null, inFlight: null }),
+    history: async () => answer(failure(), { items: [DEPLOYMENT], cursor: 'next' }),
+    request: async () => answer(failure(), { dryRun: false, deployment: DEPLOYMENT }),
+  }) as unknown as Deployments;
+
+/** The failure the fakes answer with on the request being handled (read at call time). */
+type Failure = () => SlipwayError | undefined;
+
+/** makeHandler of each route, with fakes that answer plain data or the request's failure. */
+const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handler> = {
+  getHealth: () => makeGetHealth({ version: '1.2.3', stage: 'fuzz', startedAt: 0, now: () => 1_000 }),
+  getLiveness: () => makeGetLiveness(),
+  // Healthy or skipped: a failing dependency is a 503 with the report, by contract, and not an edge case.
+  getReadiness: (failure, tokens) =>
+    makeGetReadiness({
+      tokens,
+      timeoutMs: 50,
+      checks: [
+        { name: 'stateTable', probe: async () => undefined },
+        { name: 'secrets', probe: async () => undefined, skipReason: async () => (failure() ? 'not here' : undefined) },
+      ],
+    }),
+  getOpenapi: () => makeGetOpenapi({ version: '1.2.3' }),
+  createDeployment: (failure, tokens) =>
+    makeCreateDeployment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+  getDeployment: (failure, tokens) => makeGetDeployment({ tokens, deployments: deployments(failure) }),
+  approveDeployment: (failure, tokens) => makeApproveDeployment({ tokens, deployments: deployments(failure) }),
+  cancelDeployment: (failure, tokens) => makeCancelDeployment({ tokens, deployments: deployments(failure) }),
+  listApps: (failure, tokens) => makeListApps({ tokens, deployments: deployments(failure) }),
+  getEnvironment: (failure, tokens) => makeGetEnvironment({ tokens, deployments: deployments(failure) }),
+  listDeployments: (failure, tokens) => makeListDeployments({ tokens, deployments: deployments(failure) }),
+  rollbackEnvironment: (failure, tokens) =>
+    makeRollbackEnvironment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+  promoteEnvironment: (failure, tokens) =>
+    makePromoteEnvironment({
+      tokens,
+      deployments: deployments(failure),
+      idempotency: noIdempotency,
+      promoteFrom: (_app, environment) => (environment === 'production' ? 'staging' : undefined),
+    }),
+  restartEnvironment: (failure, tokens) =>
+    makeRestartEnvironment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+  scaleEnvironment: (failure, tokens) =>
+    makeScaleEnvironment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+  registryWebhook: (failure) =>
+    makeRegistryWebhook({
+      releases: {
+        targetsOf: (repository: string) => (repository.includes('shop') ? [TARGET] : []),
+        onPush: async () => answer(failure(), { targets: [] }),
+      } as unknown as Pick<Releases, 'onPush' | 'targetsOf'>,
+      secret: async () => WEBHOOK_SECRET,
+      toleranceSeconds: 300,
+      resolve: async () => answer(failure(), `sha256:${'ab'.repeat(32)}`),
+      now: () => NOW,
+    }),
+  listBackups: (failure, tokens) =>
+    makeListBackups({
+      tokens,
+      backups: {
+        database: (name: string) => answerNow(failure(), { name }),
+        retentionPreview: async () => answer(failure(), DECISION),
+      } as unknown as Pick<Backups, 'retentionPreview' | 'database'>,
+      archives: {
+        settings: () => answerNow(failure(), { kind: 'volume-archive' }),
+        retentionPreview: async () => answer(failure(), DECISION),
+      } as unknown as Pick<Archives, 'retentionPreview' | 'settings'>,
+      store: { list: async () => answer(failure(), { items: [BACKUP], cursor: 'next' }) } as unknown as Pick<
+        BackupStore,
+        'list'
+      >,
+      databases: ['shop-db'],
+      volumes: ['shop-uploads'],
+    }),
+  takeBackup: (failure, tokens) =>
+    makeTakeBackup({
+      tokens,
+      backups: { take: async () => answer(failure(), BACKUP) } as unknown as Pick<Backups, 'take'>,
+      archives: { take: async () => answer(failure(), BACKUP) } as unknown as Pick<Archives, 'take'>,
+    }),
+  getBackup: (failure, tokens) =>
+    makeGetBackup({
+      tokens,
+      // A missing record is the handler's own 404; an error is the store's.
+      store: {
+        get: async (id: string) => answer(failure(), id.endsWith('9') ? undefined : BACKUP),
+      } as unknown as Pick<BackupStore, 'get'>,
+    }),
+  createRestore: (failure, tokens) =>
+    makeCreateRestore({
+      tokens,
+      restores: { request: async () => answer(failure(), RESTORE) } as unknown as Pick<Restores, 'request'>,
+      archives: { restore: async () => answer(failure(), RESTORE) } as unknown as Pick<Archives, 'restore'>,
+      now: () => NOW,
+    }),
+  getRestore: (failure, tokens) =>
+    makeGetRestore({
+      tokens,
+      restores: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<Restores, 'get'>,
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// What each route reads, from its schemas and its sample in events/
+
+/** The property names a zod schema reads (objects, unions, pipes and wrappers). */
+function schemaKeys(schema: z.ZodType | undefined): string[] {
+  if (!schema) return [];
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  if (schema instanceof z.ZodUnion)
+    return [...new Set(schema.options.flatMap((option) => schemaKeys(option as z.ZodType)))];
+  if (schema instanceof z.ZodPipe) return schemaKeys(schema.in as z.ZodType);
+  const inner = (schema as unknown as { unwrap?: () => z.ZodType }).unwrap?.();
+  return inner ? schemaKeys(inner) : [];
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+function sampleOf(route: ApiRoute): APIGatewayProxyEventV2 {
+  return JSON.parse(readFileSync(`events/http.${kebab(route.name)}.json`, 'utf8'));
+}
+
+const WEBHOOK_KEYS = ['repository', 'tag', 'digest', 'push_data', 'package', 'action', 'registry', 'pushedAt'];
+
+/** The route's own sample, one or two of its fields replaced by something hostile. */
+function nearValidBody(route: ApiRoute): fc.Arbitrary<unknown> {
+  const sample = sampleOf(route).body;
+  const parsed: Record<string, unknown> = sample ? JSON.parse(sample) : {};
+  const keys = [...new Set([...Object.keys(parsed), ...schemaKeys(route.body)])];
+  if (keys.length === 0) return fc.constant(parsed);
+  return fc.array(fc.tuple(fc.constantFrom(...keys), jsonBody([]), fc.boolean()), { maxLength: 2 }).map((changes) => {
+    const body = { ...parsed };
+    for (const [key, value, remove] of changes) {
+      if (remove) delete body[key];
+      else body[key] = value;
+    }
+    return body;
+  });
+}
+
+/** Sometimes the sample's own path and query, so requests get past validation to the use case. */
+function requestFor(route: ApiRoute): fc.Arbitrary<HostileRequest> {
+  const sample = sampleOf(route);
+  const inputs = {
+    path: [
+      ...new Set([
+        ...schemaKeys(route.path),
+        ...[...route.pathTemplate.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
+      ]),
+    ],
+    query: schemaKeys(route.query),
+    body: route.name === 'registryWebhook' ? WEBHOOK_KEYS : schemaKeys(route.body),
+  };
+  const nearValid = nearValidBody(route).map((value) => {
+    const body = JSON.stringify(value);
+    return { body, base64: false, bytes: Buffer.byteLength(body) };
+  });
+  return fc
+    .tuple(
+      fc.oneof(
+        { weight: 1, arbitrary: hostileRequest(inputs, credentials.valid) },
+        { weight: 2, arbitrary: hostileRequest(inputs, credentials.valid, nearValid) },
+      ),
+      fc.constantFrom(true, true, false),
+      fc.constantFrom(true, true, false),
+    )
+    .map(([request, samplePath, sampleQuery]) => ({
+      ...request,
+      ...(samplePath && sample.pathParameters
+        ? { pathParameters: sample.pathParameters as Record<string, string> }
+        : {}),
+      ...(sampleQuery && sample.queryStringParameters
+        ? { query: sample.queryStringParameters as Record<string, string> }
+        : {}),
+    }));
+}
+
+const routes = Object.values(apiRoutes);
+
+let current: SlipwayError | undefined;
+const handlers = new Map<RouteName, Handler>();
+
+/** The route's handler, built once (as on a warm Lambda), its fakes answering `failure` this time. */
+async function invoke(route: ApiRoute, failure: SlipwayError | undefined, request: HostileRequest) {
+  const name = route.name as RouteName;
+  let handler = handlers.get(name);
+  if (!handler) {
+    handler = BUILD[name](() => current, credentials.source);
+    handlers.set(name, handler);
+  }
+  current = failure;
+  return handler(eventFor(route.method, route.pathTemplate, request), lambdaContext());
+}
+
+describe('every route, fed hostile requests', () => {
+  it('has a fake for every route of the registry', () => {
+    expect(Object.keys(BUILD).sort()).toEqual(Object.keys(apiRoutes).sort());
+  });
+
+  it.each(routes.map((route) => [route.name, route] as const))(
+    '%s never answers a 5xx, always answers JSON, and every error in the shared shape',
+    async (_, route) => {
+      await fc.assert(
+        fc.asyncProperty(outcome, requestFor(route), async (failure, request) => {
+          const response = await invoke(route, failure, request);
+          const breach = contractBreach(response);
+          if (breach) throw new Error(breach);
+          // A body over the limit is refused once the caller may call the route at all.
+          const mayCall = route.access === 'public' || request.authorization === `Bearer ${credentials.admin}`;
+          if (request.body.bytes > MAX_BODY_BYTES && mayCall) expect(response.statusCode).toBe(413);
+          await unhandled.assertNone();
+        }),
+        fuzzParameters(),
+      );
+    },
+  );
+
+  it.each(routes.map((route) => [route.name, route] as const))(
+    '%s refuses a body over 256 KiB with 413, whatever it holds',
+    async (_, route) => {
+      await fc.assert(
+        fc.asyncProperty(outcome, requestFor(route), oversizedBody(), async (failure, request, body) => {
+          const response = await invoke(route, failure, {
+            ...request,
+            body,
+            authorization: `Bearer ${credentials.admin}`,
+          });
+          expect(contractBreach(response)).toBeUndefined();
+          expect({ status: response.statusCode, code: JSON.parse(response.body ?? '{}').error?.code }).toEqual({
+            status: 413,
+            code: 'PAYLOAD_TOO_LARGE',
+          });
+          await unhandled.assertNone();
+        }),
+        fuzzParameters(Math.max(5, Math.floor(FUZZ_RUNS / 6))),
+      );
+    },
+  );
+
+  it.each(routes.map((route) => [route.name, route] as const))(
+    '%s answers its own sample in events/ with a 2xx (so the fuzz is not stopped at the door)',
+    async (_, route) => {
+      const sample = sampleOf(route);
+      const body = sample.body ?? '';
+      const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+      const response = await invoke(route, undefined, {
+        pathParameters: sample.pathParameters as Record<string, string> | undefined,
+        query: sample.queryStringParameters as Record<string, string> | undefined,
+        authorization: `Bearer ${credentials.admin}`,
+        contentType: 'application/json',
+        headers: route.name === 'registryWebhook' ? { 'x-hub-signature-256': signature } : {},
+        body: { body: sample.body, base64: false, bytes: Buffer.byteLength(body) },
+      });
+      expect({
+        status: Math.floor((response.statusCode ?? 0) / 100),
+        body: JSON.parse(response.body ?? '{}').error,
+      }).toEqual({
+        status: 2,
+        body: undefined,
+      });
+    },
+  );
+
+  it('the catch-all ($default, notFound) answers any other method and path with a JSON 404, or 413', async () => {
+    const notFound = makeNotFound();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'get', ''),
+        fc.array(hostileString, { maxLength: 6 }),
+        hostileRequest({}, credentials.valid),
+        async (method, segments, request) => {
+          const event = eventFor(method, `/${segments.join('/')}`, request);
+          const response = await notFound(event, lambdaContext());
+          const breach = contractBreach(response);
+          if (breach) throw new Error(breach);
+          expect(response.statusCode).toBe(request.body.bytes > MAX_BODY_BYTES ? 413 : 404);
+          await unhandled.assertNone();
+        },
+      ),
+      fuzzParameters(),
+    );
+  });
+
+  it('the registry webhook holds to the contract for any body signed with its secret', async () => {
+    const route = apiRoutes.registryWebhook;
+    const githubEvent = fc.option(fc.constantFrom('package', 'registry_package', 'ping', 'push', ''), {
+      nil: undefined,
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        outcome,
+        fc.oneof(nearValidBody(route), jsonBody(WEBHOOK_KEYS)),
+        githubEvent,
+        async (failure, value, event) => {
+          const body = JSON.stringify(value) ?? 'null';
+          const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+          const response = await invoke(route, failure, {
+            pathParameters: undefined,
+            query: undefined,
+            authorization: undefined,
+            contentType: 'application/json',
+            headers: { 'x-hub-signature-256': signature, ...(event !== undefined ? { 'x-github-event': event } : {}) },
+            body: { body, base64: false, bytes: Buffer.byteLength(body) },
+          });
+          const breach = contractBreach(response);
+          if (breach) throw new Error(breach);
+          await unhandled.assertNone();
+        },
+      ),
+      fuzzParameters(),
+    );
+  });
+});
