@@ -361,7 +361,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: [{ 'Fn::GetAtt': ['BackupKey', 'Arn'] }],
         Condition: {
-          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': `s3.\${AWS::Region}.amazonaws.com` } },
         },
       },
       {
