@@ -661,7 +661,12 @@ describe('the packaged prod stack', () => {
 
     // then
     expect(leaks({ ...ALL_SECRETS(), slackHooksUrl: environment.SLACK_WEBHOOK_URL })).toEqual([]);
-    expect(findSecretLikeValues(template)).toEqual([]);
+    // A resource's own logical id (in DependsOn, Ref, GetAtt) is a name, however random it looks.
+    const logicalIds = new Set(Object.keys(template.Resources));
+    const valueAt = (path: Array<string | number>) =>
+      path.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)?.[key], template);
+    const findings = findSecretLikeValues(template).filter((finding) => !logicalIds.has(String(valueAt(finding.path))));
+    expect(findings).toEqual([]);
   });
 });
 
