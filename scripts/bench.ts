@@ -12,6 +12,14 @@
  * Deploy: AWS calls per auto-approved deploy, by service, and the handler's own time
  * (see bench-deploy.ts). Release: deciding one push against 1,000 apps (bench-release.ts).
  * Probes: 1,000 health checks in one run against the floor their latency allows (bench-probes.ts).
+ * Volume backups: backupVolume and restoreVolume on a tree of SLIPWAY_BENCH_VOLUME_MIB (default
+ * 1024) against tar, and the archiving process's peak RSS at two sizes (bench-volume.ts).
+ * PostgreSQL dumps: backupPostgres on a database of SLIPWAY_BENCH_DB_MIB (default 1024) against
+ * pg_dump -Fc -f (bench-postgres.ts); without PostgreSQL installed, the section says so.
+ *
+ * `--only volume,postgres` runs some sections (cold-starts, deploy, release, probes, volume,
+ * postgres) and leaves the others' sections of the report as they were. The report is written
+ * after each section, so a failure keeps what was measured before it.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,8 +36,10 @@ import { ensureStateTable } from '../lib/local/provision';
 import { startDynalite } from '../lib/local/servers';
 import { resourcesFragment } from '../test/support/resources';
 import { benchDeploy, describeDeployBench } from './bench-deploy';
+import { benchPostgres, describePostgresBench, postgresSection } from './bench-postgres';
 import { benchProbes } from './bench-probes';
 import { benchRelease } from './bench-release';
+import { benchVolume, describeVolumeBench, seconds, volumeSection } from './bench-volume';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname ?? '.', '..');
@@ -38,6 +48,10 @@ const SECTION = 'Bundles and cold starts';
 const DEPLOY_SECTION = 'Deploy: AWS calls and handler time';
 const RELEASE_SECTION = 'Release: deciding one push against 1,000 apps';
 const PROBES_SECTION = 'Probes: 1,000 targets in one invocation';
+const VOLUME_SECTION = 'Volume backups: archive, restore and memory against tar';
+const POSTGRES_SECTION = 'PostgreSQL dumps: backupPostgres against pg_dump';
+const SECTIONS = ['cold-starts', 'deploy', 'release', 'probes', 'volume', 'postgres'] as const;
+type SectionName = (typeof SECTIONS)[number];
 
 // Functions not behind the HTTP API are started with their own sample event.
 const EVENT_SAMPLES: Record<string, string> = {
@@ -56,6 +70,8 @@ const EVENT_SAMPLES: Record<string, string> = {
   restoreDrill: 'schedule.restore-drill.json',
   reconcileBackups: 'schedule.reconcile-backups.json',
   rdsEvent: 'rds.snapshot-created.json',
+  // The local stage configures no volume: answered from config alone.
+  takeArchive: 'schedule.take-archive.json',
 };
 
 interface EsbuildSettings {
@@ -133,16 +149,31 @@ async function coldStart(
   return JSON.parse(stdout) as Sample;
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '7' }, 'deploy-runs': { type: 'string', default: '40' } },
-  });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of at least 1');
-  const deployRuns = Number(values['deploy-runs']);
-  if (!Number.isInteger(deployRuns) || deployRuns < 2)
-    throw new Error('--deploy-runs takes a whole number of at least 2');
+const INTRO =
+  '# Benchmarks\n\nWritten by `npm run bench`. The machines these run on are shared and noisy, so absolute times mean little: every figure is read as a ratio against a baseline measured in the same run.\n';
 
+/** A whole number of MiB from the environment, or the default. */
+function sizeFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 16) throw new Error(`${name} takes a whole number of MiB, at least 16`);
+  return value;
+}
+
+function sectionsToRun(only: string | undefined): Set<SectionName> {
+  if (!only) return new Set(SECTIONS);
+  const names = only.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(SECTIONS as readonly string[]).includes(name)) {
+      throw new Error(`--only takes some of ${SECTIONS.join(', ')}; ${name} is not one`);
+    }
+  }
+  return new Set(names as SectionName[]);
+}
+
+/** Bundles every function and the empty handler, and cold-starts each in turn; the section's body. */
+async function coldStarts(runs: number, today: string): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'slipway-bench-'));
   // The event handlers read the state table: an embedded dynalite answers, so their cold start is their own.
   const dynamodb = await startDynalite(undefined);
@@ -232,8 +263,8 @@ async function main() {
     const baselineNote = `Empty handler bundled the same way: ${(emptySize / 1024).toFixed(1)} KiB.`;
     process.stdout.write(`\n${textTable(header, rows)}\n\n${baselineNote}\n`);
 
-    const body = [
-      `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of the empty handler.`,
+    return [
+      `Measured ${today} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of the empty handler.`,
       '',
       'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. The HTTP routes answer 401 to their samples’ placeholder token, so no network wait is counted; the event handlers read an embedded dynalite (an ECS event for a deployment Slipway does not know, a reconcile with nothing in flight, a scan and a release schedule with nothing waiting), or decide from the event alone (an ECR delete); the registry webhook answers 404, as the local stage configures no webhooks. No call leaves the machine.',
       '',
@@ -241,51 +272,86 @@ async function main() {
       '',
       baselineNote,
     ].join('\n');
-    const intro =
-      '# Benchmarks\n\nWritten by `npm run bench`. The machines these run on are shared and noisy, so absolute times mean little: every figure is read as a ratio against a baseline measured in the same run.\n';
-    const current = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : intro;
-    mkdirSync(join(ROOT, 'docs'), { recursive: true });
-    let report = replaceSection(current, SECTION, body);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await dynamodb.close();
+  }
+}
 
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '7' },
+      'deploy-runs': { type: 'string', default: '40' },
+      'backup-rounds': { type: 'string', default: '3' },
+      only: { type: 'string' },
+    },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of at least 1');
+  const deployRuns = Number(values['deploy-runs']);
+  if (!Number.isInteger(deployRuns) || deployRuns < 2)
+    throw new Error('--deploy-runs takes a whole number of at least 2');
+  const backupRounds = Number(values['backup-rounds']);
+  if (!Number.isInteger(backupRounds) || backupRounds < 3)
+    throw new Error('--backup-rounds takes a whole number of at least 3');
+  const only = sectionsToRun(values.only);
+  const volumeMiB = sizeFromEnv('SLIPWAY_BENCH_VOLUME_MIB', 1024);
+  const databaseMiB = sizeFromEnv('SLIPWAY_BENCH_DB_MIB', 1024);
+  // Node 20's warning from the SDK, once per process, says nothing about what is measured.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const started = performance.now();
+  const today = new Date().toISOString().slice(0, 10);
+
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  let report = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : INTRO;
+  const timings: string[] = [];
+  // Written after every section, so a later failure keeps what was measured.
+  const section = async (name: SectionName, heading: string, measure: () => Promise<string>) => {
+    if (!only.has(name)) return;
+    const sectionStarted = performance.now();
+    report = replaceSection(report, heading, await measure());
+    writeFileSync(REPORT, report);
+    timings.push(`${name} ${seconds(performance.now() - sectionStarted)}`);
+  };
+
+  await section('cold-starts', SECTION, () => coldStarts(runs, today));
+  await section('deploy', DEPLOY_SECTION, async () => {
     process.stderr.write(`measuring ${deployRuns} deploys\n`);
     const deploy = describeDeployBench(await benchDeploy(deployRuns));
     const callsHeader = ['service', 'calls per deploy', 'which'];
     const timingHeader = ['', 'ms (median)', 'p90', '× empty handler'];
     process.stdout.write(`\n${textTable(callsHeader, deploy.rows)}\n\n${textTable(timingHeader, deploy.timing)}\n`);
-    report = replaceSection(
-      report,
-      DEPLOY_SECTION,
-      [
-        `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}, ${deployRuns} auto-approved deploys of one tag through POST /v1/deployments, each followed by its completion event.`,
-        '',
-        'DynamoDB is an embedded dynalite, metered by an SDK middleware that counts its calls and the time spent waiting on them; ECS, ECR and SNS are the in-memory fakes of the tests, counted from their stubs. The goal for a deploy is at most 5 ECS/ECR calls and 4 DynamoDB writes, with no polling.',
-        '',
-        markdownTable(callsHeader, deploy.rows),
-        '',
-        `With an Idempotency-Key header the same deploy makes ${deploy.withKeyWrites} DynamoDB writes (Powertools idempotency adds its in-progress and completed record).`,
-        '',
-        'Handler time is the whole invocation minus the time spent waiting on DynamoDB: routing, authentication, validation, planning the revision, records and notification. It is read against the same middy route chain (authentication included) around a handler that does nothing, interleaved in the same run.',
-        '',
-        markdownTable(timingHeader, deploy.timing),
-      ].join('\n'),
-    );
+    return [
+      `Measured ${today} on node ${process.version}, ${deployRuns} auto-approved deploys of one tag through POST /v1/deployments, each followed by its completion event.`,
+      '',
+      'DynamoDB is an embedded dynalite, metered by an SDK middleware that counts its calls and the time spent waiting on them; ECS, ECR and SNS are the in-memory fakes of the tests, counted from their stubs. The goal for a deploy is at most 5 ECS/ECR calls and 4 DynamoDB writes, with no polling.',
+      '',
+      markdownTable(callsHeader, deploy.rows),
+      '',
+      `With an Idempotency-Key header the same deploy makes ${deploy.withKeyWrites} DynamoDB writes (Powertools idempotency adds its in-progress and completed record).`,
+      '',
+      'Handler time is the whole invocation minus the time spent waiting on DynamoDB: routing, authentication, validation, planning the revision, records and notification. It is read against the same middy route chain (authentication included) around a handler that does nothing, interleaved in the same run.',
+      '',
+      markdownTable(timingHeader, deploy.timing),
+    ].join('\n');
+  });
+  await section('release', RELEASE_SECTION, async () => {
     process.stderr.write('measuring release decisions\n');
     const release = benchRelease();
     const releaseHeader = ['per push', 'µs (median)', 'p90', '× floor'];
     process.stdout.write(`\n${textTable(releaseHeader, release.rows)}\n`);
-    report = replaceSection(
-      report,
-      RELEASE_SECTION,
-      [
-        `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}: ${release.pushes} ECR push events against a configuration of ${release.apps.toLocaleString('en')} apps (${release.environments.toLocaleString('en')} environments, each with a glob, regexp or semver policy), in 45 interleaved rounds.`,
-        '',
-        'The decision is the pure part of a push: find the environments whose app uses the pushed repository and run their release policies against what runs. The floor is what every push pays anyway, validating the event; the last row decides the same pushes by scanning every app, without the repository index built at cold start.',
-        '',
-        markdownTable(releaseHeader, release.rows),
-        '',
-        `Building the repository index for ${release.apps.toLocaleString('en')} apps at cold start: ${release.indexMs.toFixed(1)} ms, once per container.`,
-      ].join('\n'),
-    );
+    return [
+      `Measured ${today} on node ${process.version}: ${release.pushes} ECR push events against a configuration of ${release.apps.toLocaleString('en')} apps (${release.environments.toLocaleString('en')} environments, each with a glob, regexp or semver policy), in 45 interleaved rounds.`,
+      '',
+      'The decision is the pure part of a push: find the environments whose app uses the pushed repository and run their release policies against what runs. The floor is what every push pays anyway, validating the event; the last row decides the same pushes by scanning every app, without the repository index built at cold start.',
+      '',
+      markdownTable(releaseHeader, release.rows),
+      '',
+      `Building the repository index for ${release.apps.toLocaleString('en')} apps at cold start: ${release.indexMs.toFixed(1)} ms, once per container.`,
+    ].join('\n');
+  });
+  await section('probes', PROBES_SECTION, async () => {
     process.stderr.write('measuring probes\n');
     const probes = await benchProbes();
     const probesHeader = ['', 'wall ms (median)', 'floor ms', '× floor', 'peak RSS MiB', 'before MiB'];
@@ -298,23 +364,29 @@ async function main() {
       probes.baselineRssMiB.toFixed(1),
     ];
     process.stdout.write(`\n${textTable(probesHeader, [probesRow])}\n`);
-    report = replaceSection(
-      report,
-      PROBES_SECTION,
-      [
-        `Measured ${new Date().toISOString().slice(0, 10)} on node ${process.version}: one probe run over ${probes.targets} health checks served by local HTTP servers on 127.0.0.1 that answer after ${probes.latencyMs} ms, ${probes.wallMs.length} runs.`,
-        '',
-        'The floor is what no implementation can beat at that concurrency: targets × latency ÷ concurrency. Peak RSS is sampled every 10 ms during the run, against the process just before it; the servers run in the same process.',
-        '',
-        markdownTable(probesHeader, [probesRow]),
-      ].join('\n'),
+    return [
+      `Measured ${today} on node ${process.version}: one probe run over ${probes.targets} health checks served by local HTTP servers on 127.0.0.1 that answer after ${probes.latencyMs} ms, ${probes.wallMs.length} runs.`,
+      '',
+      'The floor is what no implementation can beat at that concurrency: targets × latency ÷ concurrency. Peak RSS is sampled every 10 ms during the run, against the process just before it; the servers run in the same process.',
+      '',
+      markdownTable(probesHeader, [probesRow]),
+    ].join('\n');
+  });
+  await section('volume', VOLUME_SECTION, async () => {
+    process.stderr.write(`measuring volume backups of ${volumeMiB} MiB, ${backupRounds} rounds\n`);
+    const volume = await benchVolume({ sizeMiB: volumeMiB, rounds: backupRounds });
+    process.stdout.write(`\n${describeVolumeBench(volume).text}\n`);
+    return volumeSection(volume, today);
+  });
+  await section('postgres', POSTGRES_SECTION, async () => {
+    process.stderr.write(`measuring PostgreSQL dumps of ${databaseMiB} MiB, ${backupRounds} rounds\n`);
+    const postgres = await benchPostgres({ sizeMiB: databaseMiB, rounds: backupRounds });
+    process.stdout.write(
+      `\n${postgres.available ? describePostgresBench(postgres).text : `PostgreSQL dumps not measured: ${postgres.reason}`}\n`,
     );
-    writeFileSync(REPORT, report);
-    process.stdout.write(`written to ${REPORT}\n`);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    await dynamodb.close();
-  }
+    return postgresSection(postgres, today);
+  });
+  process.stdout.write(`\nwritten to ${REPORT} in ${seconds(performance.now() - started)} (${timings.join(', ')})\n`);
 }
 
 main().catch((error: Error) => {
