@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { format, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -14,7 +14,6 @@ import {
 import { createClient } from '../../lib/aws/clients';
 import { Conflict, InvalidInput, Unprocessable } from '../../lib/errors';
 import { type EmbeddedServer, startS3rver } from '../../lib/local/servers';
-import { logger } from '../../lib/observability';
 import {
   backupPostgres,
   connectionFromSecret,
@@ -30,6 +29,7 @@ import {
   restoreArgs,
   restorePostgres,
 } from '../../lib/worker/postgres';
+import { captureLogs } from '../support/logs';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
 
 const exec = promisify(execFile);
@@ -130,39 +130,6 @@ function binDir(name: string, overrides: Partial<Record<PgTool, string>> = {}): 
     chmodSync(join(dir, tool), 0o755);
   }
   return { dir, argvLog };
-}
-
-/** Everything written to stdout, stderr or the console while `act` runs, at debug level. */
-async function captureLogs<T>(act: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const chunks: string[] = [];
-  const streams = [process.stdout, process.stderr] as const;
-  const writes = streams.map((stream) => stream.write);
-  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-  const consoleMethods = methods.map((method) => console[method]);
-  for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof stream.write;
-  }
-  for (const method of methods) {
-    console[method] = (...args: unknown[]) => {
-      chunks.push(`${format(...args)}\n`);
-    };
-  }
-  logger.setLogLevel('DEBUG');
-  try {
-    const result = await act();
-    return { result, output: chunks.join('') };
-  } finally {
-    logger.setLogLevel('SILENT');
-    streams.forEach((stream, index) => {
-      stream.write = writes[index] as typeof stream.write;
-    });
-    methods.forEach((method, index) => {
-      console[method] = consoleMethods[index] as (typeof console)[typeof method];
-    });
-  }
 }
 
 async function caught(

@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { format } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import {
   GetSecretValueCommand,
@@ -40,11 +39,11 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postg
  * A rotated secret is picked up once its cache expires, with no restart.
  */
 
-// The logger reads these when it is built: every module that loads it is imported after. Its level must be
+// The logger reads these when it is built: every module that loads it (captureLogs' too) is imported after. Its level must be
 // DEBUG from the start, as each invocation after a handler's first resets the level to the initial one.
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-const { logger } = await import('../../lib/observability');
+const { captureLogs } = await import('../support/logs');
 const { createClient } = await import('../../lib/aws/clients');
 const { runtime } = await import('../../lib/runtime');
 const { webhookSecret } = await import('../../lib/runtime/releases');
@@ -122,39 +121,6 @@ function answerGetSecretValue(input: GetSecretValueCommandInput) {
 }
 
 // ---- what the code under test wrote or answered ------------------------------------------------------
-
-/** Everything written to stdout, stderr or the console while `act` runs, at debug level. */
-async function captureLogs<T>(act: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const chunks: string[] = [];
-  const streams = [process.stdout, process.stderr] as const;
-  const writes = streams.map((stream) => stream.write);
-  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-  const consoleMethods = methods.map((method) => console[method]);
-  for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof stream.write;
-  }
-  for (const method of methods) {
-    console[method] = (...args: unknown[]) => {
-      chunks.push(`${format(...args)}\n`);
-    };
-  }
-  logger.setLogLevel('DEBUG');
-  try {
-    const result = await act();
-    return { result, output: chunks.join('') };
-  } finally {
-    logger.setLogLevel('SILENT');
-    streams.forEach((stream, index) => {
-      stream.write = writes[index] as typeof stream.write;
-    });
-    methods.forEach((method, index) => {
-      console[method] = consoleMethods[index] as (typeof console)[typeof method];
-    });
-  }
-}
 
 /** What this test saw leave the code: logs, answers, records written, notifications sent, posts to Slack. */
 let seen: string[] = [];
