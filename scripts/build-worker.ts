@@ -18,10 +18,10 @@ const entry = `import { main } from ${JSON.stringify(resolve(root, 'lib/worker/c
 process.exitCode = await main(process.argv.slice(2));
 `;
 
-/** Writes the bundle and its .map to outFile (relative to the working directory); resolves with its size. */
-export async function buildWorker(outFile: string): Promise<{ bytes: number }> {
+/** Writes the bundle and its .map to outFile (relative to the working directory); resolves with its size and the files in it. */
+export async function buildWorker(outFile: string): Promise<{ bytes: number; inputs: string[] }> {
   const outfile = resolve(outFile);
-  await build({
+  const { metafile } = await build({
     stdin: { contents: entry, resolveDir: root, sourcefile: 'slipway-worker-entry.ts', loader: 'ts' },
     outfile,
     bundle: true,
@@ -39,8 +39,9 @@ export async function buildWorker(outFile: string): Promise<{ bytes: number }> {
       js: "import { createRequire as __slipwayCreateRequire } from 'node:module'; const require = __slipwayCreateRequire(import.meta.url);",
     },
     logLevel: 'warning',
+    metafile: true,
   });
-  return { bytes: statSync(outfile).size };
+  return { bytes: statSync(outfile).size, inputs: Object.keys(metafile.inputs) };
 }
 
 async function run(argv: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import type { AlarmResponder } from '../../lib/health/alarm-responder';

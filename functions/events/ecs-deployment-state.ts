@@ -1,4 +1,4 @@
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import type { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';

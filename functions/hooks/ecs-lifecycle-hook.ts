@@ -4,7 +4,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type HookAnswer, type LifecycleHook, lifecycleHookEvent } from '../../lib/health/lifecycle-hook';
-import { logger, metrics, tracer } from '../../lib/observability';
+import { logger, metrics } from '../../lib/observability';
+import { tracer } from '../../lib/observability/tracer';
 import { lifecycleHook } from '../../lib/runtime/health';
 
 export interface EcsLifecycleHookDeps {

@@ -1,5 +1,5 @@
 import type { TokenSource } from '../../lib/auth/token-source';
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import { NotFound } from '../../lib/errors';
 import { apiRoutes } from '../../lib/http/api-routes';
 import { httpRoute } from '../../lib/http/route';

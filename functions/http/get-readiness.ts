@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { TokenSource } from '../../lib/auth/token-source';
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } from '../../lib/health/dependency-checks';
 import { checkReadiness, type DependencyCheck } from '../../lib/health/readiness';
 import { apiRoutes } from '../../lib/http/api-routes';

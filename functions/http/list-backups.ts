@@ -1,5 +1,5 @@
 import type { TokenSource } from '../../lib/auth/token-source';
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import type { ArchiveSubject, Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { volumeSubject } from '../../lib/backup/records';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import type { Backups } from '../../lib/backup/backups';
 import { NAME_PATTERN } from '../../lib/config/schema';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';

@@ -1,4 +1,4 @@
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';

@@ -1,4 +1,4 @@
-import { clients } from '../../lib/aws/clients';
+import { clients } from '../../lib/aws/traced-clients';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';

@@ -8,7 +8,6 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { tracer } from '../observability';
 import { type Env, endpointFor, regionFrom, type ServiceId } from './endpoints';
 
 const MAX_ATTEMPTS = 5;
@@ -77,40 +76,4 @@ export function documentClient(dynamodb: DynamoDBClient): DynamoDBDocumentClient
   return DynamoDBDocumentClient.from(dynamodb, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
-}
-
-/** One traced client per service per container, made on first use. */
-function once<T extends object>(make: () => T): () => T {
-  let client: T | undefined;
-  return () => {
-    client ??= tracer.captureAWSv3Client(make());
-    return client;
-  };
-}
-
-export const clients = {
-  dynamodb: once(() => createClient.dynamodb()),
-  documents: once(() => documentClient(createClient.dynamodb())),
-  s3: once(() => createClient.s3()),
-  secretsManager: once(() => createClient.secretsManager()),
-  ecs: once(() => createClient.ecs()),
-  ecr: once(() => createClient.ecr()),
-  sns: once(() => createClient.sns()),
-  sqs: once(() => createClient.sqs()),
-  rds: once(() => createClient.rds()),
-  lambda: once(() => createClient.lambda()),
-};
-
-/** One client per region, made on first use: repositories and snapshot copies may live elsewhere. */
-export function perRegion<T extends object>(home: () => T, make: (env: Env) => T): (region: string) => T {
-  const byRegion = new Map<string, T>();
-  return (region) => {
-    let client = byRegion.get(region);
-    if (!client) {
-      client =
-        region === regionFrom() ? home() : tracer.captureAWSv3Client(make({ ...process.env, AWS_REGION: region }));
-      byRegion.set(region, client);
-    }
-    return client;
-  };
 }

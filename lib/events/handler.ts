@@ -5,7 +5,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { correlationIdPaths, logger, metrics, tracer } from '../observability';
+import { correlationIdPaths, logger, metrics } from '../observability';
+import { tracer } from '../observability/tracer';
 import type { DeadLetterEvent, DeadLetters } from './dead-letter';
 
 /** EventBridge's `Scheduled Event` (and `npm start`'s copy of it). */

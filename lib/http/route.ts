@@ -11,7 +11,8 @@ import { isScoped, requireScope, requireUnscoped } from '../auth/scope';
 import type { Credentials } from '../auth/token-source';
 import { bearerToken, findPrincipal, type Permission, type Principal, rolesGrant } from '../auth/tokens';
 import { Forbidden, InvalidInput, PayloadTooLarge, SlipwayError, Unauthenticated } from '../errors';
-import { correlationIdPaths, holdSecretValue, logger, metrics, tracer } from '../observability';
+import { correlationIdPaths, holdSecretValue, logger, metrics } from '../observability';
+import { tracer } from '../observability/tracer';
 import { errorBody, json } from './responses';
 
 export const MAX_BODY_BYTES = 256 * 1024;

@@ -2,10 +2,9 @@ import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import { search } from '@aws-lambda-powertools/logger/correlationId';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { redact } from './redaction';
 
-const SERVICE_NAME = 'slipway';
+export const SERVICE_NAME = 'slipway';
 
 /** Powertools' default layout, passed through redaction before it is written. */
 class RedactingLogFormatter extends LogFormatter {
@@ -31,7 +30,6 @@ export const logger = new Logger({
   correlationIdSearchFn: search,
 });
 export const metrics = new Metrics({ namespace: 'Slipway', serviceName: SERVICE_NAME });
-export const tracer = new Tracer({ serviceName: SERVICE_NAME });
 export { holdSecretValue, REDACTED, redact, registerSecretValue } from './redaction';
 
 /** Where a correlation id is found in each kind of event Slipway handles. */

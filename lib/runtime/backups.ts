@@ -1,5 +1,6 @@
-import { clients, createClient, perRegion } from '../aws/clients';
+import { createClient } from '../aws/clients';
 import { regionFrom } from '../aws/endpoints';
+import { clients, perRegion } from '../aws/traced-clients';
 import { Archives } from '../backup/archives';
 import { Backups } from '../backup/backups';
 import { Restores } from '../restore/restores';

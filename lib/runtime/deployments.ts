@@ -1,5 +1,6 @@
 import type { TokenSource } from '../auth/token-source';
-import { clients, createClient, perRegion } from '../aws/clients';
+import { createClient } from '../aws/clients';
+import { clients, perRegion } from '../aws/traced-clients';
 import { Deployments } from '../deploy/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../http/idempotency';
 import { notificationPublisher } from '../notify/notifications';

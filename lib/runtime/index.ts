@@ -1,8 +1,8 @@
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { oidcVerifier } from '../auth/oidc';
 import { type Credentials, localFileFirst, secretsManagerTokenSource, withOidc } from '../auth/token-source';
-import { clients } from '../aws/clients';
 import { endpointFor, type ServiceId } from '../aws/endpoints';
+import { clients } from '../aws/traced-clients';
 import { loadStageConfig } from '../config/load';
 import type { SlipwayConfig } from '../config/schema';
 import { localTokensFile, type RuntimeEnvironment, readEnvironment } from './environment';

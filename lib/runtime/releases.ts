@@ -1,5 +1,5 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { clients } from '../aws/clients';
+import { clients } from '../aws/traced-clients';
 import { UpstreamFailed } from '../errors';
 import { registerSecretValue } from '../observability';
 import { Releases } from '../release/releases';

@@ -116,7 +116,8 @@ const MIN_PART_SIZE = 8 * MiB;
 const MAX_PART_SIZE = 5 * 1024 * MiB;
 // S3 allows 10,000 parts; sizing for 9,000 leaves room for files that grow between the two walks.
 const PART_BUDGET = 9_000;
-const QUEUE_SIZE = 4;
+// Two parts in flight keep the upload ahead of one compressor; each more is a part size of RSS.
+const QUEUE_SIZE = 2;
 // Large reads and large zlib chunks: every chunk is a thread-pool round trip, and a round trip
 // waits for the main thread, so fewer of them keep the compressor busy.
 const READ_CHUNK = MiB;

@@ -159,4 +159,13 @@ describe('scripts/build-worker.ts', () => {
     expect(run.stderr).toMatch(/^slipway-worker: /);
     expect(run.stderr).toContain('usage:');
   }, 60_000);
+
+  it('given the worker command line, when bundled, then neither the X-Ray SDK nor the Tracer is in it', async () => {
+    // when
+    const { inputs } = await buildWorker(join(dir, 'slipway-worker.mjs'));
+
+    // then: their async hooks would run on every chunk the worker streams
+    expect(inputs.some((input) => input.includes('lib/worker/cli.ts'))).toBe(true);
+    expect(inputs.filter((input) => /aws-xray-sdk|cls-hooked|@aws-lambda-powertools\/tracer/.test(input))).toEqual([]);
+  }, 60_000);
 });
