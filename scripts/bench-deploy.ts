@@ -10,6 +10,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { auditTrail } from '../lib/audit/trail';
 import { hashToken } from '../lib/auth/tokens';
 import { createClient } from '../lib/aws/clients';
 import { median, quantile, ratio } from '../lib/bench/stats';
@@ -22,6 +23,7 @@ import type { CloudFormationResource } from '../lib/local/definitions';
 import { ensureStateTable } from '../lib/local/provision';
 import { startDynalite } from '../lib/local/servers';
 import { snsPublisher } from '../lib/notify/publisher';
+import { AuditStore } from '../lib/store/audit';
 import { DeploymentStore } from '../lib/store/deployments';
 import { EnvironmentLocks } from '../lib/store/locks';
 import { fakeAws, REPOSITORY } from '../test/support/fake-ecs';
@@ -112,6 +114,7 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
         },
       },
     });
+    const audit = auditTrail(new AuditStore(documents, tableName, 400));
     const deployments = new Deployments({
       config,
       stage: 'bench',
@@ -120,10 +123,12 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
       ecs,
       ecrFor: () => ecr,
       publisher: snsPublisher(snsClient, 'arn:aws:sns:us-east-1:123456789012:bench'),
+      audit,
     });
     const tokens = async () => [{ name: 'bench', sha256: hashToken(TOKEN), roles: ['deployer' as const] }];
     const create = makeCreateDeployment({
       tokens,
+      audit,
       deployments,
       idempotency: dynamoDbIdempotency(dynamoClient, tableName),
     });

@@ -1,13 +1,16 @@
+import type { AuditRecorder } from '../../lib/audit/trail';
 import type { TokenSource } from '../../lib/auth/token-source';
 import type { Archives } from '../../lib/backup/archives';
 import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
+import { auditedRoute } from '../../lib/http/route';
 import type { Restores } from '../../lib/restore/restores';
 import { runtime } from '../../lib/runtime';
+import { audit } from '../../lib/runtime/audit';
 import { archives, restores } from '../../lib/runtime/backups';
 
 export interface CreateRestoreDeps {
   tokens: TokenSource;
+  audit: AuditRecorder;
   restores: Pick<Restores, 'request'>;
   archives: Pick<Archives, 'restore'>;
   now?: () => Date;
@@ -20,7 +23,7 @@ export interface CreateRestoreDeps {
  */
 export function makeHandler(deps: CreateRestoreDeps) {
   const now = deps.now ?? (() => new Date());
-  return httpRoute(apiRoutes.createRestore, deps, async ({ body, principal }) => {
+  return auditedRoute(apiRoutes.createRestore, deps, async ({ body, principal }) => {
     const requestedBy = principal?.name ?? 'unknown';
     let restore: { id: string };
     if (body.kind === 'volume') {
@@ -58,4 +61,9 @@ export function makeHandler(deps: CreateRestoreDeps) {
   });
 }
 
-export const handler = makeHandler({ tokens: runtime().tokens, restores: restores(), archives: archives() });
+export const handler = makeHandler({
+  tokens: runtime().tokens,
+  audit: audit(),
+  restores: restores(),
+  archives: archives(),
+});

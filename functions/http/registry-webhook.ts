@@ -1,15 +1,18 @@
+import type { AuditRecorder } from '../../lib/audit/trail';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
 import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute, jsonBody } from '../../lib/http/route';
+import { auditedRoute, jsonBody } from '../../lib/http/route';
 import { resolveDigest } from '../../lib/release/registry';
 import type { Releases } from '../../lib/release/releases';
 import { IgnoredPush, parseRegistryPush, type RegistryPush, verifySignature } from '../../lib/release/webhooks';
 import { runtime } from '../../lib/runtime';
+import { audit } from '../../lib/runtime/audit';
 import { ecrFor } from '../../lib/runtime/deployments';
 import { releases, webhookSecret } from '../../lib/runtime/releases';
 
 export interface RegistryWebhookDeps {
+  audit: AuditRecorder;
   releases: Pick<Releases, 'onPush' | 'targetsOf'>;
   /** Undefined when config has no `webhooks` section: the route then does not exist. */
   secret: (() => Promise<string>) | undefined;
@@ -25,7 +28,7 @@ export interface RegistryWebhookDeps {
  * HMAC-SHA256 signature of the raw body, not by a bearer token.
  */
 export function makeHandler(deps: RegistryWebhookDeps) {
-  return httpRoute(apiRoutes.registryWebhook, {}, async ({ rawBody, headers }) => {
+  return auditedRoute(apiRoutes.registryWebhook, { audit: deps.audit }, async ({ rawBody, headers }) => {
     if (!deps.secret) throw new NotFound('registry webhooks are not configured (config has no webhooks section)');
     verifySignature({
       rawBody,
@@ -68,6 +71,7 @@ async function resolveTag(repository: string, tag: string): Promise<string> {
 function defaultDeps(): RegistryWebhookDeps {
   const { config } = runtime();
   return {
+    audit: audit(),
     releases: releases(),
     secret: config.webhooks ? webhookSecret(config.webhooks.signingSecret) : undefined,
     toleranceSeconds: config.webhooks?.toleranceSeconds ?? 300,

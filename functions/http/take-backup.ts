@@ -1,20 +1,23 @@
+import type { AuditRecorder } from '../../lib/audit/trail';
 import type { TokenSource } from '../../lib/auth/token-source';
 import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
+import { auditedRoute } from '../../lib/http/route';
 import { runtime } from '../../lib/runtime';
+import { audit } from '../../lib/runtime/audit';
 import { archives, backups } from '../../lib/runtime/backups';
 
 export interface TakeBackupDeps {
   tokens: TokenSource;
+  audit: AuditRecorder;
   backups: Pick<Backups, 'take'>;
   archives: Pick<Archives, 'take'>;
 }
 
 /** `POST /v1/backups`: a snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}` now. */
 export function makeHandler(deps: TakeBackupDeps) {
-  return httpRoute(apiRoutes.takeBackup, deps, async ({ body, principal }) => {
+  return auditedRoute(apiRoutes.takeBackup, deps, async ({ body, principal }) => {
     const trigger = `api:${principal?.name ?? 'unknown'}`;
     const backup =
       body.volume !== undefined
@@ -31,4 +34,9 @@ export function makeHandler(deps: TakeBackupDeps) {
   });
 }
 
-export const handler = makeHandler({ tokens: runtime().tokens, backups: backups(), archives: archives() });
+export const handler = makeHandler({
+  tokens: runtime().tokens,
+  audit: audit(),
+  backups: backups(),
+  archives: archives(),
+});

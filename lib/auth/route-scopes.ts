@@ -39,6 +39,8 @@ export const ROUTE_SCOPES: Readonly<Record<keyof ApiRoutes, RouteScope>> = {
   getBackup: 'no-app',
   createRestore: 'no-app',
   getRestore: 'no-app',
+  // Spans every app: a scoped principal would read what is outside its scope.
+  listAudit: 'no-app',
   getOpenapi: 'open',
 };
 

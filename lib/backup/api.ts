@@ -9,7 +9,7 @@ const name = (what: string) =>
     .string({ error: (issue) => (issue.input === undefined ? `is required: expected ${what}` : `expected ${what}`) })
     .regex(NAME_PATTERN, `expected ${what}: lowercase letters, digits and dashes, starting with a letter`);
 
-const isoTime = z
+export const isoTime = z
   .string({ error: 'expected an ISO 8601 time such as 2026-11-22T03:00:00Z' })
   .refine(
     (value) => /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(value) && !Number.isNaN(Date.parse(value)),

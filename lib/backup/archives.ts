@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type AuditOutcome, type AuditRecorder, audited, statusOutcome } from '../audit/trail';
 import type { SlipwayConfig } from '../config/schema';
 import { NotFound, Unprocessable } from '../errors';
 import type { Publisher } from '../notify/publisher';
@@ -48,6 +49,8 @@ export interface ArchivesDeps {
   launcher: WorkerLauncher;
   ecs: ECSClient;
   publisher: Publisher;
+  /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
+  audit: AuditRecorder;
   now?: () => Date;
   newBackupId?: () => string;
   newRestoreId?: () => string;
@@ -129,6 +132,17 @@ export class Archives {
 
   /** Starts an archive or a dump now; skipped, with the reason, while the previous one still runs. */
   async take(subject: ArchiveSubject, trigger: string): Promise<ArchiveRecord> {
+    // A request's backup is audited by its route (trigger `api:<principal>`).
+    if (trigger.startsWith('api:')) return this.takeNow(subject, trigger);
+    return audited(
+      this.deps.audit,
+      { actor: trigger, action: 'backup.take', target: { ...subject } },
+      () => this.takeNow(subject, trigger),
+      (record) => ({ target: { backupId: record.id, kind: record.kind }, outcome: statusOutcome(record) }),
+    );
+  }
+
+  private async takeNow(subject: ArchiveSubject, trigger: string): Promise<ArchiveRecord> {
     const settings = this.settings(subject);
     const at = this.now().toISOString();
     const id = this.newBackupId();
@@ -208,6 +222,18 @@ export class Archives {
 
   /** The drill: the newest archive or dump into scratch; the worker verifies it, times it and removes it. */
   async drill(subject: ArchiveSubject): Promise<ArchiveRestoreRecord> {
+    return audited(
+      this.deps.audit,
+      { actor: 'drill', action: 'restore.drill', target: { ...subject } },
+      () => this.drillNow(subject),
+      (record) => ({
+        target: { restoreId: record.id, backupId: record.backupId },
+        outcome: statusOutcome(record),
+      }),
+    );
+  }
+
+  private async drillNow(subject: ArchiveSubject): Promise<ArchiveRestoreRecord> {
     const stamp = this.now().toISOString().replace(/[-:T]/g, '').slice(0, 12);
     try {
       return await this.restore(
@@ -298,6 +324,7 @@ export class Archives {
           backupId: record.id,
           error: error as Error,
         });
+        await this.auditDeletion(subject, record, { result: 'failed', code: (error as Error).name, detail: reason });
         continue;
       }
       await this.deps.store.update<ArchiveRecord>(record.id, ['AVAILABLE', 'CREATING'], {
@@ -308,8 +335,20 @@ export class Archives {
       });
       logger.info('archive deleted by retention', { backupId: record.id, reason });
       metrics.addMetric('ArchivesDeleted', 'Count', 1);
+      await this.auditDeletion(subject, record, { result: 'succeeded', code: 'DELETED', detail: reason });
     }
     return decision;
+  }
+
+  private auditDeletion(subject: ArchiveSubject, record: ArchiveRecord, outcome: AuditOutcome) {
+    return this.deps.audit.record({
+      source: 'automatic',
+      actor: 'retention',
+      action: 'backup.delete',
+      decision: 'allowed',
+      target: { ...subject, backupId: record.id, kind: record.kind },
+      outcome,
+    });
   }
 
   // ---- internals ------------------------------------------------------------------------

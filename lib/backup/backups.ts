@@ -17,6 +17,7 @@ import {
   StartExportTaskCommand,
   type Tag,
 } from '@aws-sdk/client-rds';
+import { type AuditOutcome, type AuditRecorder, audited, statusOutcome } from '../audit/trail';
 import type { DatabaseConfig, SlipwayConfig } from '../config/schema';
 import { NotFound, UpstreamFailed } from '../errors';
 import type { Publisher } from '../notify/publisher';
@@ -40,6 +41,8 @@ export interface BackupsDeps {
   region: string;
   backupBucket: string;
   publisher: Publisher;
+  /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
+  audit: AuditRecorder;
   now?: () => Date;
   newId?: () => string;
 }
@@ -74,6 +77,17 @@ export class Backups {
 
   /** Takes a snapshot now: skipped with the reason when the source is not available, refused when the quota is full. */
   async take(name: string, trigger: string): Promise<BackupRecord> {
+    // A request's backup is audited by its route (trigger `api:<principal>`).
+    if (trigger.startsWith('api:')) return this.takeNow(name, trigger);
+    return audited(
+      this.deps.audit,
+      { actor: trigger, action: 'backup.take', target: { database: name } },
+      () => this.takeNow(name, trigger),
+      (record) => ({ target: { backupId: record.id, kind: record.kind }, outcome: statusOutcome(record) }),
+    );
+  }
+
+  private async takeNow(name: string, trigger: string): Promise<BackupRecord> {
     const db = this.database(name);
     const source = this.source(db);
     const rds = this.deps.rdsFor(this.deps.region);
@@ -226,6 +240,7 @@ export class Backups {
           snapshot: snapshot.id,
           error: error as Error,
         });
+        await this.auditDeletion(database, snapshot, { result: 'failed', code: errorName(error), detail: reason });
         continue;
       }
       const record = records.find(
@@ -247,8 +262,20 @@ export class Backups {
         reason,
       });
       metrics.addMetric('SnapshotsDeleted', 'Count', 1);
+      await this.auditDeletion(database, snapshot, { result: 'succeeded', code: 'DELETED', detail: reason });
     }
     return decision;
+  }
+
+  private auditDeletion(database: string, snapshot: { id: string; region: string }, outcome: AuditOutcome) {
+    return this.deps.audit.record({
+      source: 'automatic',
+      actor: 'retention',
+      action: 'backup.delete',
+      decision: 'allowed',
+      target: { database, snapshot: snapshot.id, region: snapshot.region },
+      outcome,
+    });
   }
 
   // ---- internals ------------------------------------------------------------------------

@@ -683,6 +683,18 @@ export const configSchema = z
       notifications: z
         .strictObject({ slackWebhookSecret: secretReference.optional() }, expects('a notifications section'))
         .default({}),
+      audit: z
+        .strictObject(
+          {
+            retentionDays: boundedInt(30, 3_650)
+              .default(400)
+              .describe(
+                'Days each audit entry (a mutating request or an automatic action) is kept before DynamoDB expires it',
+              ),
+          },
+          expects('an audit section {retentionDays}'),
+        )
+        .default({ retentionDays: 400 }),
       webhooks: z
         .strictObject(
           {

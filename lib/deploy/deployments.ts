@@ -10,6 +10,7 @@ import {
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import { type AuditRecorder, audited } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { Conflict, Forbidden, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { generatedAlarmNames } from '../health/alarms';
@@ -117,6 +118,8 @@ export interface DeploymentsDeps {
   ecs: ECSClient;
   ecrFor: (region: string) => ECRClient;
   publisher: Publisher;
+  /** Where deployments Slipway starts or ends by itself (releases, alarms, the reconciler) are recorded. */
+  audit: AuditRecorder;
   now?: () => Date;
   newId?: () => string;
 }
@@ -175,6 +178,31 @@ export class Deployments {
   // ---- requests -------------------------------------------------------------------------
 
   async request(input: DeploymentRequest): Promise<RequestOutcome> {
+    // A person's request is audited by its route; Slipway's own (releases, alarms) here.
+    if (input.requestedBy.kind !== 'system' || input.dryRun) return this.requestNow(input);
+    return audited(
+      this.deps.audit,
+      {
+        actor: input.requestedBy.name,
+        action: `deployment.${input.target.kind}`,
+        target: { app: input.app, environment: input.environment },
+      },
+      () => this.requestNow(input),
+      (outcome) =>
+        outcome.dryRun
+          ? undefined
+          : {
+              target: { deploymentId: outcome.deployment.id },
+              outcome: {
+                result: 'succeeded',
+                code: outcome.deployment.state,
+                ...(input.reason ? { detail: input.reason } : {}),
+              },
+            },
+    );
+  }
+
+  private async requestNow(input: DeploymentRequest): Promise<RequestOutcome> {
     const { app, env } = this.environmentOf(input.app, input.environment);
     const intent = await this.intentFor(input, app, env);
     const approvalsRequired = APPROVAL_KINDS.includes(intent.kind) ? env.approvals : 0;
@@ -804,7 +832,8 @@ export class Deployments {
     if (record.state === 'PENDING_APPROVAL') {
       const deadline = record.approvals.deadline;
       if (deadline && Date.parse(deadline) <= now.getTime()) {
-        await this.finish(record, 'EXPIRED', `no approval before the deadline ${deadline}`);
+        const note = `no approval before the deadline ${deadline}`;
+        if (await this.finish(record, 'EXPIRED', note)) await this.auditEnd(record, 'expire', 'EXPIRED', note);
         return 'EXPIRED';
       }
       return 'waiting for approval';
@@ -818,7 +847,8 @@ export class Deployments {
       return finished ? verdict.to : 'changed meanwhile';
     }
     if (now.getTime() - startedAt >= minutes(timeoutMinutes)) {
-      await this.finish(record, 'TIMED_OUT', `no outcome from ECS after ${timeoutMinutes} minutes`);
+      const note = `no outcome from ECS after ${timeoutMinutes} minutes`;
+      if (await this.finish(record, 'TIMED_OUT', note)) await this.auditEnd(record, 'timeout', 'TIMED_OUT', note);
       return 'TIMED_OUT';
     }
     return 'still in progress';
@@ -872,12 +902,32 @@ export class Deployments {
         await this.deps.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
         await this.deps.store.annotate(record.id, { taskDefinitionDeregisteredAt: this.now().toISOString() });
         logger.info('deregistered an old revision Slipway registered', { taskDefinition, deploymentId: record.id });
+        await this.deps.audit.record({
+          source: 'automatic',
+          actor: 'revision-pruning',
+          action: 'taskDefinition.deregister',
+          decision: 'allowed',
+          target: { app: record.app, environment: record.environment, deploymentId: record.id, taskDefinition },
+          outcome: { result: 'succeeded', detail: `older than the newest ${keepRevisions} Slipway registered` },
+        });
       }
     } catch (error) {
       // Pruning is housekeeping: the deployment succeeded whether or not it worked.
       logger.warn('old revisions were not pruned', { deploymentId: succeeded.id, error: error as Error });
       metrics.addMetric('RevisionPruneFailures', 'Count', 1);
     }
+  }
+
+  /** The reconciler ended a deployment nobody had an outcome for. */
+  private async auditEnd(record: DeploymentRecord, verb: string, state: DeploymentState, note: string) {
+    await this.deps.audit.record({
+      source: 'automatic',
+      actor: 'reconciler',
+      action: `deployment.${verb}`,
+      decision: 'allowed',
+      target: { app: record.app, environment: record.environment, deploymentId: record.id },
+      outcome: { result: 'succeeded', code: state, detail: note },
+    });
   }
 
   private async notify(record: DeploymentRecord, type = 'deployment.state'): Promise<void> {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { idempotencyKey } from '../http/idempotency';
-import { httpRoute, type RouteRequest } from '../http/route';
+import { auditedRoute, type RouteRequest } from '../http/route';
 import type { DeploymentRouteDeps } from '../runtime/deployments';
 import { outcomeResponse, requesterOf } from './api';
 import type { DeploymentRequest } from './deployments';
@@ -16,7 +16,7 @@ export function deploymentRequestRoute<Body extends z.ZodType, Path extends z.Zo
     request: RouteRequest<z.output<Body>, Path extends z.ZodType ? z.output<Path> : undefined, undefined>,
   ) => Omit<DeploymentRequest, 'requestedBy'>,
 ) {
-  return httpRoute({ ...spec, access: 'deploy' }, deps, async (request) => {
+  return auditedRoute({ ...spec, access: 'deploy' }, deps, async (request) => {
     const requestedBy = requesterOf(request.principal);
     return deps.idempotency({
       scope: spec.name,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditQuery } from '../audit/api';
 import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/api';
 import {
   createDeploymentBody,
@@ -24,6 +25,7 @@ export const API_TAGS = {
   releases: 'Releases from image pushes to registries other than ECR.',
   backups: 'Database snapshots and dumps, volume archives, retention.',
   restores: 'Restores of snapshots, points in time, dumps and archives.',
+  audit: 'Who did what, allowed or denied, and how it ended.',
   api: 'This API itself.',
 } as const;
 export type ApiTag = keyof typeof API_TAGS;
@@ -496,6 +498,33 @@ export const apiRoutes = registry({
     responses: {
       200: { description: 'The restore.', schema: restoreResponse },
       404: { description: 'No such restore.' },
+    },
+  },
+  listAudit: {
+    name: 'listAudit',
+    method: 'GET',
+    pathTemplate: '/v1/audit',
+    summary: 'The audit trail, oldest first',
+    description:
+      'Every mutating request, allowed or denied, and every action Slipway took by itself (releases, ' +
+      'automatic rollbacks, timeouts, scheduled backups, retention, drills), from `since` (default 24 hours ago) ' +
+      'to `until` (default now). Entries are kept `audit.retentionDays` (default 400).',
+    access: 'admin',
+    tags: ['audit'],
+    query: auditQuery,
+    responses: {
+      200: {
+        description: 'A page of entries.',
+        schema: z.strictObject({
+          entries: z.array(
+            record(
+              'An entry: id, at, source (http, event, schedule), actor, roles, action, decision (allowed, denied), ' +
+                'target, outcome {result, status, code, detail}, requestId.',
+            ),
+          ),
+          cursor: cursor.optional(),
+        }),
+      },
     },
   },
   getOpenapi: {

@@ -5,6 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
 import { noAppSubject, routeScope } from '../auth/route-scopes';
 import { isScoped, requireScope, requireUnscoped } from '../auth/scope';
@@ -107,7 +108,8 @@ export function jsonBody(rawBody: Buffer, headers: Record<string, string>): unkn
   }
 }
 
-async function authenticate(access: Access, headers: Record<string, string>, tokens: Credentials | undefined) {
+/** Who presented the bearer token; their roles are checked apart, so a refusal still names them. */
+async function identify(access: Access, headers: Record<string, string>, tokens: Credentials | undefined) {
   if (access === 'public') return undefined;
   const token = bearerToken(headers.authorization);
   if (!token) throw new Unauthenticated();
@@ -122,6 +124,11 @@ async function authenticate(access: Access, headers: Record<string, string>, tok
     principal = findPrincipal(token, await tokens());
     if (!principal) throw new Unauthenticated('the bearer token is not valid');
   }
+  return principal;
+}
+
+function authorize(access: Access, principal: Principal | undefined): void {
+  if (!principal || access === 'public') return;
   if (!rolesGrant(principal.roles, access)) {
     throw new Forbidden(
       `this route needs the ${access} permission, which roles ${principal.roles.join(', ')} do not grant`,
@@ -130,7 +137,6 @@ async function authenticate(access: Access, headers: Record<string, string>, tok
       },
     );
   }
-  return principal;
 }
 
 const stringField = (value: unknown, key: string): string | undefined => {
@@ -190,21 +196,88 @@ export function httpRoute<
   deps: RouteDeps,
   handle: (request: RouteRequest<Infer<Body>, Infer<Path>, Infer<Query>>) => Promise<RouteResult>,
 ): HttpHandler {
+  return buildRoute(spec, deps, handle, undefined);
+}
+
+/**
+ * A route that changes something: httpRoute's chain, and every request it answers, whatever the
+ * answer, written to the audit trail. Reads use httpRoute and never reach the trail.
+ */
+export function auditedRoute<
+  Body extends z.ZodType | undefined = undefined,
+  Path extends z.ZodType | undefined = undefined,
+  Query extends z.ZodType | undefined = undefined,
+>(
+  spec: { name: string; access: Access; body?: Body; path?: Path; query?: Query },
+  deps: RouteDeps & { audit: AuditRecorder },
+  handle: (request: RouteRequest<Infer<Body>, Infer<Path>, Infer<Query>>) => Promise<RouteResult>,
+): HttpHandler {
+  return buildRoute(spec, deps, handle, (facts) => auditRequests(spec.name, deps.audit, facts));
+}
+
+interface RequestFacts {
+  principal?: Principal;
+  body?: unknown;
+  response?: unknown;
+}
+
+type ChainRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+type ChainMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+/** Records each request once it has its response: after the chain has turned any error into one. */
+function auditRequests(
+  route: string,
+  audit: AuditRecorder,
+  facts: (request: ChainRequest) => RequestFacts,
+): ChainMiddleware {
+  const record = async (request: ChainRequest) => {
+    const seen = facts(request);
+    await audit.record(
+      httpAuditEntry({
+        route,
+        requestId: request.event?.requestContext?.requestId ?? request.context.awsRequestId,
+        principal: seen.principal,
+        path: request.event?.pathParameters,
+        body: seen.body,
+        status: request.response?.statusCode ?? 500,
+        response: seen.response,
+        error: request.error ?? undefined,
+      }),
+    );
+  };
+  return { after: record, onError: record };
+}
+
+function buildRoute<Body, Path, Query>(
+  spec: { name: string; access: Access; body?: z.ZodType; path?: z.ZodType; query?: z.ZodType },
+  deps: RouteDeps,
+  handle: (request: RouteRequest<Body, Path, Query>) => Promise<RouteResult>,
+  auditing: ((facts: (request: ChainRequest) => RequestFacts) => ChainMiddleware) | undefined,
+): HttpHandler {
+  // What the audit entry of a request needs, as far as the request got before it ended.
+  const seen = new WeakMap<APIGatewayProxyEventV2, RequestFacts>();
   const core = async (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const facts: RequestFacts = {};
+    seen.set(event, facts);
     const headers = lowerCaseHeaders(event.headers);
-    const principal = await authenticate(spec.access, headers, deps.tokens);
-    if (principal) logger.appendKeys({ principal: principal.name });
+    const principal = await identify(spec.access, headers, deps.tokens);
+    if (principal) {
+      facts.principal = principal;
+      logger.appendKeys({ principal: principal.name });
+    }
+    authorize(spec.access, principal);
     // A route that names no app is refused to a scoped principal before its body is even read.
     refuseNoAppRoute(spec.name, principal);
     const rawBody = rawBodyOf(event);
-    const body = (spec.body ? validate(spec.body, jsonBody(rawBody, headers), 'body') : undefined) as Infer<Body>;
-    const path = validate(spec.path, event.pathParameters ?? {}, 'path') as Infer<Path>;
+    const body = (spec.body ? validate(spec.body, jsonBody(rawBody, headers), 'body') : undefined) as Body;
+    facts.body = body;
+    const path = validate(spec.path, event.pathParameters ?? {}, 'path') as Path;
     checkTargetScope(spec.name, principal, path, body);
     const request = {
       body,
       rawBody,
       path,
-      query: validate(spec.query, event.queryStringParameters ?? {}, 'query') as Infer<Query>,
+      query: validate(spec.query, event.queryStringParameters ?? {}, 'query') as Query,
       headers,
       principal,
       requestId: event.requestContext?.requestId ?? 'unknown',
@@ -213,6 +286,7 @@ export function httpRoute<
       context,
     };
     const result = await handle(request);
+    facts.response = result.body;
     return json(result.status, result.body, result.headers);
   };
 
@@ -258,11 +332,14 @@ export function httpRoute<
     },
   };
 
+  // Used before observe, so it runs after it: by then an error has become its response.
+  const audit = auditing?.((request) => seen.get(request.event) ?? {});
+
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(captureLambdaHandler(tracer))
     .use(guardCredentials)
     .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.http, resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(observe)
+    .use(audit ? [audit, observe] : [observe])
     .handler(core);
 }

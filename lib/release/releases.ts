@@ -1,5 +1,6 @@
 import { DescribeImagesCommand, type ECRClient, type ImageDetail } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { AuditRecorder } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
 import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
@@ -58,6 +59,8 @@ export interface ReleasesDeps {
   ecrFor: (region: string) => ECRClient;
   idempotency: Idempotency;
   publisher: Publisher;
+  /** Refusals are recorded here; the deployments a release starts, by the deploy use case. */
+  audit: AuditRecorder;
   now?: () => Date;
 }
 
@@ -361,7 +364,14 @@ export class Releases {
       at,
     );
     if (recorded) {
-      await this.notifyRefusal({ ...where, repository: push.repository, digest: push.digest, tag, reason });
+      await this.notifyRefusal({
+        ...where,
+        repository: push.repository,
+        digest: push.digest,
+        tag,
+        reason,
+        source: push.source,
+      });
       metrics.addMetric('ReleasesRefused', 'Count', 1);
     }
     return { ...where, outcome: 'refused', reason, tag };
@@ -453,8 +463,23 @@ export class Releases {
     digest: string;
     tag: string;
     reason: string;
+    source: string;
   }) {
     logger.warn('release refused', { ...release });
+    await this.deps.audit.record({
+      source: 'automatic',
+      actor: release.source,
+      action: 'release.deploy',
+      decision: 'denied',
+      target: {
+        app: release.app,
+        environment: release.environment,
+        repository: release.repository,
+        digest: release.digest,
+        tag: release.tag,
+      },
+      outcome: { result: 'refused', code: 'REFUSED', detail: release.reason },
+    });
     await this.deps.publisher.publish({
       subject: `Slipway: ${release.app}/${release.environment} release of ${release.tag} refused`,
       type: 'release.refused',

@@ -14,6 +14,7 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
   type Tag,
 } from '@aws-sdk/client-rds';
+import { type AuditRecorder, audited, statusOutcome } from '../audit/trail';
 import { publishAgeMinutes } from '../backup/ages';
 import { type AnyRestoreRecord, isArchive, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
@@ -54,6 +55,8 @@ export interface RestoresDeps {
   rds: RDSClient;
   region: string;
   publisher: Publisher;
+  /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
+  audit: AuditRecorder;
   now?: () => Date;
   newId?: () => string;
 }
@@ -237,6 +240,18 @@ export class Restores {
 
   /** A restore drill: the newest available snapshot into a scratch identifier. */
   async drill(database: string): Promise<RestoreRecord> {
+    return audited(
+      this.deps.audit,
+      { actor: 'drill', action: 'restore.drill', target: { database } },
+      () => this.drillNow(database),
+      (record) => ({
+        target: { restoreId: record.id, ...('backupId' in record.from ? { backupId: record.from.backupId } : {}) },
+        outcome: statusOutcome(record),
+      }),
+    );
+  }
+
+  private async drillNow(database: string): Promise<RestoreRecord> {
     const snapshots = (await this.deps.backups.list(database, { limit: 50 })).items.filter(
       (backup) =>
         backup.status === 'AVAILABLE' &&

@@ -7,6 +7,7 @@ import { Restores } from '../restore/restores';
 import { BackupStore, RestoreStore } from '../store/backups';
 import { workerLauncher } from '../worker/launch';
 import { runtime } from '.';
+import { audit } from './audit';
 import { publisher } from './deployments';
 
 /** Snapshot copies live in another region. */
@@ -24,6 +25,7 @@ export function backups(): Backups {
     region: regionFrom(),
     backupBucket: env.backupBucket,
     publisher: publisher(),
+    audit: audit(),
   });
   return cachedBackups;
 }
@@ -37,6 +39,7 @@ export function restores(): Restores {
     rds: rdsFor(regionFrom()),
     region: regionFrom(),
     publisher: publisher(),
+    audit: audit(),
   });
   return cachedRestores;
 }
@@ -69,6 +72,7 @@ export function archives(): Archives {
     }),
     ecs: clients.ecs(),
     publisher: publisher(),
+    audit: audit(),
   });
   return cachedArchives;
 }

@@ -1,3 +1,4 @@
+import type { AuditRecorder } from '../audit/trail';
 import type { TokenSource } from '../auth/token-source';
 import { createClient } from '../aws/clients';
 import { clients, perRegion } from '../aws/traced-clients';
@@ -8,10 +9,12 @@ import type { Publisher } from '../notify/publisher';
 import { DeploymentStore } from '../store/deployments';
 import { EnvironmentLocks } from '../store/locks';
 import { runtime } from '.';
+import { audit } from './audit';
 
 /** What the deployment routes and event handlers are built from, once per container. */
 export interface DeploymentRouteDeps {
   tokens: TokenSource;
+  audit: AuditRecorder;
   deployments: Deployments;
   idempotency: Idempotency;
 }
@@ -32,6 +35,7 @@ export function deployments(): Deployments {
     ecs: clients.ecs(),
     ecrFor,
     publisher: publisher(),
+    audit: audit(),
   });
   return cached;
 }
@@ -62,6 +66,7 @@ export function deploymentRouteDeps(): DeploymentRouteDeps {
   const { tokens } = runtime();
   return {
     tokens,
+    audit: audit(),
     deployments: deployments(),
     idempotency: idempotency(),
   };

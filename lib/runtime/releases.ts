@@ -5,6 +5,7 @@ import { registerSecretValue } from '../observability';
 import { Releases } from '../release/releases';
 import { ReleaseStore } from '../store/releases';
 import { runtime } from '.';
+import { audit } from './audit';
 import { deployments, ecrFor, idempotency, publisher } from './deployments';
 
 let cached: Releases | undefined;
@@ -21,6 +22,7 @@ export function releases(): Releases {
     ecrFor,
     idempotency: idempotency(),
     publisher: publisher(),
+    audit: audit(),
   });
   return cached;
 }

@@ -23,6 +23,7 @@ import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
+import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { lambdaContext } from '../support/http';
 import { resourcesFragment } from '../support/resources';
@@ -40,6 +41,7 @@ let clock: Date;
 let tables = 0;
 let tableName: string;
 let deployments: Deployments;
+let trail: ReturnType<typeof auditOn>;
 let app: Server;
 let appUrl: string;
 let healthy = true;
@@ -99,6 +101,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-22T10:00:00.000Z');
   healthy = true;
   probed = 0;
+  trail = auditOn(documents, tableName, () => clock);
   deployments = new Deployments({
     config: configFor(appUrl),
     stage: 'test',
@@ -107,6 +110,7 @@ beforeEach(async () => {
     ecs: new ECSClient({ region: 'us-east-1' }),
     ecrFor: (region) => new ECRClient({ region }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    audit: trail.audit,
     now: () => clock,
   });
 });
@@ -191,6 +195,17 @@ describe('automatic rollback on an alarm', () => {
         .commandCalls(PublishCommand)
         .some((call) => call.args[0].input.MessageAttributes?.type?.StringValue === 'alarm'),
     ).toBe(true);
+    // And the audit trail has the one rollback, by the alarm, as Slipway's own action
+    const audited = (await trail.entries()).filter((entry) => entry.action === 'deployment.rollback');
+    expect(audited).toEqual([
+      expect.objectContaining({
+        source: 'automatic',
+        actor: `alarm:${AVAILABILITY}`,
+        decision: 'allowed',
+        target: { app: 'shop', environment: 'production', deploymentId: outcome?.deploymentId },
+        outcome: expect.objectContaining({ result: 'succeeded', code: 'IN_PROGRESS' }),
+      }),
+    ]);
   });
 
   it('only notifies outside the bake window', async () => {

@@ -26,6 +26,7 @@ import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { type WorkerJob, workerLauncher } from '../../lib/worker/launch';
 import type { PgConnection } from '../../lib/worker/postgres';
+import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
@@ -79,6 +80,7 @@ let documents: DynamoDBDocumentClient;
 let dynamoClient: ReturnType<typeof createClient.dynamodb>;
 let postgres: ThrowawayPostgres;
 let tableName: string;
+let trail: ReturnType<typeof auditOn>;
 let tables = 0;
 let ids = 0;
 let clock: Date;
@@ -128,6 +130,7 @@ beforeEach(async () => {
     resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
     () => undefined,
   );
+  trail = auditOn(documents, tableName, () => clock);
   ecs.reset();
   lambda.reset();
   sns.reset();
@@ -188,6 +191,7 @@ function archivesWith() {
     }),
     ecs: new ECSClient({ region: 'us-east-1' }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    audit: trail.audit,
     now: () => clock,
     newBackupId: nextId('bkp'),
     newRestoreId: nextId('rst'),
@@ -327,6 +331,7 @@ describe('volume archives', () => {
     const tokens = memoryTokenSource();
     const handler = makeCreateRestore({
       tokens: tokens.source,
+      audit: trail.audit,
       archives,
       restores: { request: () => Promise.reject(new Error('not an RDS restore')) },
       now: () => clock,
@@ -387,6 +392,23 @@ describe('volume archives', () => {
     expect(record).toMatchObject({ status: 'AVAILABLE', files: 3, durationSeconds: 9, deletedAt: expect.any(String) });
     expect(await readdir(scratch)).toEqual([]);
     expect(await readdir(join(root, 'shop-uploads'))).not.toContain('restored');
+    // And the audit trail has the scheduled archive and the drill, each as Slipway's own action
+    expect(
+      (await trail.entries()).map(({ actor, action, target, outcome }) => ({ actor, action, target, outcome })),
+    ).toEqual([
+      {
+        actor: 'schedule',
+        action: 'backup.take',
+        target: { volume: 'shop-uploads', backupId: expect.any(String), kind: 'volume-archive' },
+        outcome: { result: 'succeeded', code: 'QUEUED' },
+      },
+      {
+        actor: 'drill',
+        action: 'restore.drill',
+        target: { volume: 'shop-uploads', restoreId: drill.id, backupId: drill.backupId },
+        outcome: { result: 'succeeded', code: 'QUEUED' },
+      },
+    ]);
 
     // Then the reconciler reports how long ago the last drill passed, and the newest archive's age.
     clock = new Date('2026-11-22T08:00:09.000Z');
@@ -444,6 +466,12 @@ describe('volume archives', () => {
       expect(await exists(record.manifestKey as string)).toBe(false);
     }
     for (const record of taken.slice(3)) expect(await exists(record.manifestKey as string)).toBe(true);
+    // And each deletion is in the audit trail, by retention
+    const deletions = (await trail.entries()).filter((entry) => entry.action === 'backup.delete');
+    // (at one instant of the test's clock, in no particular order)
+    expect(deletions.map((entry) => [entry.actor, entry.target.backupId, entry.outcome.result]).sort()).toEqual(
+      taken.slice(0, 3).map((record) => ['retention', record.id, 'succeeded']),
+    );
   });
 });
 
@@ -531,6 +559,7 @@ describe('PostgreSQL dumps', () => {
     const tokens = memoryTokenSource();
     const take = makeTakeBackup({
       tokens: tokens.source,
+      audit: trail.audit,
       backups: { take: () => Promise.reject(new Error('not a snapshot')) },
       archives,
     });

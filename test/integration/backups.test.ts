@@ -32,6 +32,7 @@ import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
+import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { type FakeRds, fakeRds } from '../support/fake-rds';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
@@ -70,6 +71,7 @@ let sns: ReturnType<typeof mockSns>;
 let clock: Date;
 let tables = 0;
 let tableName: string;
+let trail: ReturnType<typeof auditOn>;
 let ids = 0;
 
 beforeAll(async () => {
@@ -92,6 +94,7 @@ beforeEach(async () => {
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   clock = new Date('2026-11-22T03:00:00.000Z');
+  trail = auditOn(documents, tableName, () => clock);
 });
 
 afterEach(() => {
@@ -121,6 +124,7 @@ function backupsWith(config = configWith()) {
     region: 'us-east-1',
     backupBucket: 'slipway-prod-backups',
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    audit: trail.audit,
     now: () => clock,
     newId: newId('bkp'),
   });
@@ -134,6 +138,7 @@ function restoresWith(config = configWith()) {
     rds: rds.rdsFor('us-east-1'),
     region: 'us-east-1',
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    audit: trail.audit,
     now: () => clock,
     newId: newId('rst'),
   });
@@ -192,6 +197,17 @@ describe('nightly snapshots', () => {
       sizeGiB: 200,
       durationSeconds: 720,
     });
+    // And the scheduled snapshot is in the audit trail, by the schedule
+    expect(await trail.entries()).toEqual([
+      expect.objectContaining({
+        at: '2026-11-22T03:00:00.000Z',
+        source: 'automatic',
+        actor: 'schedule',
+        action: 'backup.take',
+        target: { database: 'shop-db', backupId: record.id, kind: 'rds-snapshot' },
+        outcome: { result: 'succeeded', code: 'CREATING' },
+      }),
+    ]);
   });
 
   it('records a skip, with the reason, when the instance is not available', async () => {
@@ -348,6 +364,19 @@ describe('nightly snapshots', () => {
       status: 'DELETED',
       reason: 'retention: beyond retention (daily 2, weekly 0, monthly 0)',
     });
+    // And the deletion is in the audit trail, by retention, with why
+    expect((await trail.entries()).filter((entry) => entry.action === 'backup.delete')).toEqual([
+      expect.objectContaining({
+        actor: 'retention',
+        decision: 'allowed',
+        target: { database: 'shop-db', snapshot: 'slipway-shop-db-202611190300', region: 'us-east-1' },
+        outcome: {
+          result: 'succeeded',
+          code: 'DELETED',
+          detail: 'beyond retention (daily 2, weekly 0, monthly 0)',
+        },
+      }),
+    ]);
   });
 });
 
@@ -425,7 +454,12 @@ describe('restores', () => {
 
   it('validates the request over HTTP: admin only, exactly one of backupId or pointInTime', async () => {
     const tokens = memoryTokenSource();
-    const handler = makeCreateRestore({ tokens: tokens.source, restores: restoresWith(), archives: noArchives });
+    const handler = makeCreateRestore({
+      tokens: tokens.source,
+      audit: trail.audit,
+      restores: restoresWith(),
+      archives: noArchives,
+    });
     const post = (token: string, body: unknown) =>
       handler(
         httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),
@@ -452,6 +486,13 @@ describe('restore drills', () => {
     clock = new Date('2026-11-22T06:00:00.000Z');
     const drill = await restores.drill('shop-db');
     expect(drill).toMatchObject({ drill: true, targetIdentifier: 'slipway-drill-shop-db-202611220600' });
+    expect((await trail.entries()).filter((entry) => entry.action === 'restore.drill')).toEqual([
+      expect.objectContaining({
+        actor: 'drill',
+        target: { database: 'shop-db', restoreId: drill.id, backupId: record.id },
+        outcome: { result: 'succeeded', code: 'RESTORING' },
+      }),
+    ]);
     expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)[0]).toMatchObject({
       DBInstanceClass: 'db.t4g.small',
     });

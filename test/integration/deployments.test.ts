@@ -34,6 +34,7 @@ import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
+import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { resourcesFragment } from '../support/resources';
@@ -74,6 +75,7 @@ let tableCounter = 0;
 let deployments: Deployments;
 let store: DeploymentStore;
 let locks: EnvironmentLocks;
+let trail: ReturnType<typeof auditOn>;
 
 const tokens = memoryTokenSource();
 const alice = tokens.add('alice', ['deployer']);
@@ -101,6 +103,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-23T10:00:00.000Z');
   store = new DeploymentStore(documents, tableName);
   locks = new EnvironmentLocks(documents, tableName);
+  trail = auditOn(documents, tableName, () => clock);
   let ids = 0;
   deployments = new Deployments({
     config,
@@ -110,6 +113,7 @@ beforeEach(async () => {
     ecs: new ECSClient({ region: 'us-east-1' }),
     ecrFor: (region) => new ECRClient({ region }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    audit: trail.audit,
     now: () => clock,
     newId: () => {
       ids += 1;
@@ -128,6 +132,7 @@ let routes: ReturnType<typeof buildRoutes>;
 function buildRoutes(tableName: string) {
   const deps = {
     tokens: tokens.source,
+    audit: trail.audit,
     deployments,
     idempotency: dynamoDbIdempotency(dynamoClient, tableName),
   };
@@ -488,6 +493,23 @@ describe('the reconciler', () => {
     expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'TIMED_OUT' }]);
     expect(await locks.holder('shop', 'staging')).toBeUndefined();
     expect((await deployments.get(body.deployment.id)).state).toBe('TIMED_OUT');
+    // And the audit trail has the request, by its principal, then the reconciler's decision
+    expect(
+      (await trail.entries()).map(({ actor, action, target, outcome }) => ({ actor, action, target, outcome })),
+    ).toEqual([
+      {
+        actor: 'alice',
+        action: 'createDeployment',
+        target: { app: 'shop', environment: 'staging', tag: '1.5.0', deploymentId: body.deployment.id },
+        outcome: { result: 'succeeded', status: 202, code: 'IN_PROGRESS' },
+      },
+      {
+        actor: 'reconciler',
+        action: 'deployment.timeout',
+        target: { app: 'shop', environment: 'staging', deploymentId: body.deployment.id },
+        outcome: { result: 'succeeded', code: 'TIMED_OUT', detail: 'no outcome from ECS after 60 minutes' },
+      },
+    ]);
   });
 });
 
@@ -706,6 +728,7 @@ describe('keeping registered revisions', () => {
       ecs: new ECSClient({ region: 'us-east-1' }),
       ecrFor: (region) => new ECRClient({ region }),
       publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+      audit: trail.audit,
       now: () => clock,
     });
     const original = aws.service('shop-staging').taskDefinition;
@@ -754,6 +777,16 @@ describe('keeping registered revisions', () => {
     // And a rollback now goes to that protected revision
     const back = await envOperation('rollback', 'staging');
     expect(back.body.deployment.to.taskDefinitionArn).toBe(second);
+    // And the deregistration is in the audit trail, as Slipway's own action
+    const pruned = (await trail.entries()).filter((entry) => entry.action === 'taskDefinition.deregister');
+    expect(pruned).toEqual([
+      expect.objectContaining({
+        source: 'automatic',
+        actor: 'revision-pruning',
+        decision: 'allowed',
+        target: expect.objectContaining({ app: 'shop', environment: 'staging', taskDefinition: first }),
+      }),
+    ]);
   });
 });
 

@@ -32,6 +32,7 @@ import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
+import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { resourcesFragment } from '../support/resources';
@@ -66,6 +67,7 @@ let aws: FakeAws;
 const mockSns = () => mockClient(SNSClient);
 let sns: ReturnType<typeof mockSns>;
 let deployments: Deployments;
+let trail: ReturnType<typeof auditOn>;
 let tableCounter = 0;
 
 const stored = memoryTokenSource();
@@ -247,6 +249,7 @@ beforeEach(async () => {
   aws = fakeAws({ clusters: ['shop-staging', 'shop-prod', 'billing-staging'] });
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  trail = auditOn(documents, tableName);
   deployments = new Deployments({
     config,
     stage: 'test',
@@ -255,6 +258,7 @@ beforeEach(async () => {
     ecs: new ECSClient({ region: 'us-east-1' }),
     ecrFor: (region) => new ECRClient({ region }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    audit: trail.audit,
   });
 });
 
@@ -264,7 +268,7 @@ afterEach(() => {
 });
 
 const routes = () => {
-  const deps = { tokens: credentials, deployments, idempotency: noIdempotency };
+  const deps = { tokens: credentials, audit: trail.audit, deployments, idempotency: noIdempotency };
   return {
     create: makeCreate(deps),
     get: makeGetDeployment(deps),
@@ -362,6 +366,16 @@ describe('a GitHub Actions token for org/shop on main', () => {
       },
     });
     expect(aws.ecs.calls()).toHaveLength(0);
+    // And the refusal is in the audit trail under the workflow's OIDC name, with the scope it broke
+    const [entry] = await trail.entries();
+    expect(entry).toMatchObject({
+      actor: `oidc:${new URL(issuer).host}:repo:org/shop:ref:refs/heads/main`,
+      roles: ['deployer'],
+      action: 'createDeployment',
+      decision: 'denied',
+      target: { app: 'shop', environment: 'production' },
+      outcome: { result: 'refused', status: 403, code: 'FORBIDDEN', detail: body.error.message },
+    });
   });
 
   it('is 403 for app billing', async () => {

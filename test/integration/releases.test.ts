@@ -28,6 +28,7 @@ import { Releases } from '../../lib/release/releases';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { ReleaseStore } from '../../lib/store/releases';
+import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext } from '../support/http';
 import { resourcesFragment } from '../support/resources';
@@ -87,6 +88,7 @@ let tables = 0;
 let deployments: Deployments;
 let releases: Releases;
 let locks: EnvironmentLocks;
+let trail: ReturnType<typeof auditOn>;
 let registry: Server;
 let registryUrl: string;
 
@@ -136,6 +138,7 @@ beforeEach(async () => {
   const ecrFor = (region: string) => new ECRClient({ region });
   const publisher = snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC);
   locks = new EnvironmentLocks(documents, tableName);
+  trail = auditOn(documents, tableName, () => clock);
   deployments = new Deployments({
     config,
     stage: 'test',
@@ -144,6 +147,7 @@ beforeEach(async () => {
     ecs,
     ecrFor,
     publisher,
+    audit: trail.audit,
     now: () => clock,
   });
   releases = new Releases({
@@ -154,6 +158,7 @@ beforeEach(async () => {
     ecrFor,
     idempotency: dynamoDbIdempotency(dynamoClient, tableName),
     publisher,
+    audit: trail.audit,
     now: () => clock,
   });
 });
@@ -213,6 +218,21 @@ describe('ECR pushes', () => {
       to: { digest: digest('b'), tag: '1.5.0' },
     });
     expect(updates('shop-staging')).toHaveLength(1);
+    // And the audit trail has the deployment the push started, by ecr-push
+    expect(await trail.entries()).toEqual([
+      expect.objectContaining({
+        source: 'automatic',
+        actor: 'ecr-push',
+        action: 'deployment.deploy',
+        decision: 'allowed',
+        target: { app: 'shop', environment: 'staging', deploymentId: staging?.deploymentId },
+        outcome: {
+          result: 'succeeded',
+          code: 'IN_PROGRESS',
+          detail: 'push of 1.5.0: 1.5.0 is newer than 1.4.0 (minor)',
+        },
+      }),
+    ]);
   });
 
   it.each([
@@ -369,6 +389,16 @@ describe('soak and scan gates', () => {
     clock = new Date('2026-11-22T04:00:00.000Z');
     await releaseDue();
     expect(updates('shop-prod')).toHaveLength(0);
+    // And the refusal is in the audit trail as denied, with the counts
+    const refusals = (await trail.entries()).filter((entry) => entry.decision === 'denied');
+    expect(refusals).toEqual([
+      expect.objectContaining({
+        actor: 'ecr-push',
+        action: 'release.deploy',
+        target: { app: 'shop', environment: 'production', repository: REPOSITORY, digest: digest('f'), tag: '1.4.3' },
+        outcome: { result: 'refused', code: 'REFUSED', detail: 'the image scan found CRITICAL 1 > 0, HIGH 7 > 5' },
+      }),
+    ]);
   });
 
   it('refuses at once, recording the counts, a push whose scan already finished over the limits', async () => {
@@ -430,6 +460,7 @@ describe('registry webhooks', () => {
       resolveDigest(repository.replace('docker.io', registryUrl), tag, { scheme: 'http' }),
   ) =>
     makeRegistryWebhook({
+      audit: trail.audit,
       releases,
       secret: async () => SECRET,
       toleranceSeconds: 300,
@@ -469,6 +500,14 @@ describe('registry webhooks', () => {
     });
     const record = await deployments.get(response.body.targets[0].deploymentId);
     expect(record.requestedBy).toEqual({ name: 'webhook:generic', kind: 'system' });
+    // And the trail has the signed request, then the deployment it started
+    // (at one instant of the test's clock, so in no particular order)
+    const entries = await trail.entries();
+    expect(entries.map(({ source, actor, action }) => [source, actor, action]).sort()).toEqual([
+      ['automatic', 'webhook:generic', 'deployment.deploy'],
+      ['http', 'anonymous', 'registryWebhook'],
+    ]);
+    expect(entries.find((entry) => entry.source === 'http')?.outcome).toEqual({ result: 'succeeded', status: 202 });
   });
 
   it('resolves a Docker Hub push, which names no digest, through the registry', async () => {

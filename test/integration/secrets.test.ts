@@ -44,6 +44,7 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postg
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
 const { captureLogs } = await import('../support/logs');
+const { memoryAudit } = await import('../support/audit');
 const { createClient } = await import('../../lib/aws/clients');
 const { runtime } = await import('../../lib/runtime');
 const { webhookSecret } = await import('../../lib/runtime/releases');
@@ -124,10 +125,13 @@ function answerGetSecretValue(input: GetSecretValueCommandInput) {
 
 /** What this test saw leave the code: logs, answers, records written, notifications sent, posts to Slack. */
 let seen: string[] = [];
+/** The audit trail of every route built here: an entry holds error messages, so it is scanned too. */
+const audited = memoryAudit();
 
 function everythingSent(): string[] {
   return [
     ...seen,
+    ...audited.entries.map((entry) => JSON.stringify(entry)),
     ...documents.commandCalls(UpdateCommand).map((call) => JSON.stringify(call.args[0].input)),
     ...sns.commandCalls(PublishCommand).map((call) => JSON.stringify(call.args[0].input)),
     ...slack.received.map((request) => request.body),
@@ -353,6 +357,7 @@ describe('API tokens (the tokens secret, through GET /v1/apps as deployed)', () 
 describe('the registry webhook signing key (POST /v1/webhooks/registry)', () => {
   const NOW = new Date('2026-11-22T03:00:00Z');
   const handler = registryWebhook.makeHandler({
+    audit: audited.audit,
     releases: {
       targetsOf: () => [],
       onPush: async () => {
@@ -393,6 +398,7 @@ describe('the registry webhook signing key (POST /v1/webhooks/registry)', () => 
     expect([good.status, forged.status, stale.status, github.status, unsigned.status]).toEqual([
       202, 401, 401, 202, 401,
     ]);
+    expect(audited.entries.map((entry) => entry.outcome.status).slice(-5)).toEqual([202, 401, 401, 202, 401]);
     expect(leaks(ALL_SECRETS())).toEqual([]);
   });
 });

@@ -235,6 +235,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'GET /v1/apps',
         'GET /v1/apps/{app}/environments/{env}',
         'GET /v1/apps/{app}/environments/{env}/deployments',
+        'GET /v1/audit',
         'POST /v1/apps/{app}/environments/{env}/rollback',
         'POST /v1/apps/{app}/environments/{env}/promote',
         'POST /v1/apps/{app}/environments/{env}/restart',

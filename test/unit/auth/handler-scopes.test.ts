@@ -10,6 +10,7 @@ import { hashToken, mintToken, type Role, type TokenEntry } from '../../../lib/a
 import type { DeploymentRequest, Deployments } from '../../../lib/deploy/deployments';
 import { NotFound } from '../../../lib/errors';
 import { noIdempotency } from '../../../lib/http/idempotency';
+import { memoryAudit } from '../../support/audit';
 import { httpEvent, lambdaContext } from '../../support/http';
 
 /**
@@ -17,6 +18,7 @@ import { httpEvent, lambdaContext } from '../../support/http';
  * the listing, and a promotion's source. The use case is a fake that records what it was asked to do.
  */
 
+const { audit } = memoryAudit();
 const entries: TokenEntry[] = [];
 const add = (name: string, roles: Role[], scope: Pick<Scope, 'apps' | 'environments'> = {}) => {
   const token = mintToken();
@@ -82,8 +84,8 @@ const byId = (id: string, token: string, action?: 'approve' | 'cancel') =>
 
 describe('a deployment addressed by id', () => {
   const get = makeGet({ tokens, deployments });
-  const approve = makeApprove({ tokens, deployments });
-  const cancel = makeCancel({ tokens, deployments });
+  const approve = makeApprove({ tokens, audit, deployments });
+  const cancel = makeCancel({ tokens, audit, deployments });
 
   it('is shown to a token whose scope covers its app', async () => {
     const { status, body } = parsed(await get(byId(SHOP_PROD, shopCi), lambdaContext()));
@@ -160,8 +162,14 @@ describe('POST /v1/apps/{app}/environments/{env}/promote', () => {
       },
     },
   } as unknown as Parameters<typeof promoteFromOf>[0];
-  const promote = makePromote({ tokens, deployments, idempotency: noIdempotency, promoteFrom: promoteFromOf(config) });
-  const promoteWithoutConfig = makePromote({ tokens, deployments, idempotency: noIdempotency });
+  const promote = makePromote({
+    tokens,
+    audit,
+    deployments,
+    idempotency: noIdempotency,
+    promoteFrom: promoteFromOf(config),
+  });
+  const promoteWithoutConfig = makePromote({ tokens, audit, deployments, idempotency: noIdempotency });
   const event = (env: string, token: string, body: Record<string, unknown> = {}) =>
     httpEvent('not-found', {
       method: 'POST',

@@ -62,7 +62,7 @@ describe('ROUTE_SCOPES', () => {
     } else if (keysOf(route.body).includes('app') && keysOf(route.body).includes('environment')) {
       expected.push('body');
     } else if (/^\/v1\/deployments\/\{id\}/.test(route.pathTemplate)) expected.push('record');
-    else if (/^\/v1\/(backups|restores)\b/.test(route.pathTemplate)) expected.push('no-app');
+    else if (/^\/v1\/(backups|restores|audit)\b/.test(route.pathTemplate)) expected.push('no-app');
     else if (route.pathTemplate === '/v1/apps') expected.push('listing');
     else expected.push('open');
     expect(expected).toContain(ROUTE_SCOPES[name as keyof typeof apiRoutes]);

@@ -101,6 +101,7 @@ describe('parseConfig and loadConfigFile', () => {
         probes: { schedule: 'rate(1 minute)', concurrency: 32 },
         backups: { manualSnapshotQuota: 100, maxCopiesInFlight: 5, maxExportsInFlight: 5 },
         notifications: {},
+        audit: { retentionDays: 400 },
         apps: {},
         databases: {},
         volumes: {},

@@ -6,6 +6,7 @@ import { rdsEvent } from '../../../functions/events/rds-event';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
 import { drillScheduleInput } from '../../../functions/schedules/restore-drill';
 import { archiveScheduleInput } from '../../../functions/schedules/take-archive';
+import { auditQuery } from '../../../lib/audit/api';
 import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../../../lib/backup/api';
 import {
   createDeploymentBody,
@@ -60,6 +61,7 @@ const ROUTES: Record<string, RouteInputs> = {
   'GET /v1/backups/{id}': { path: backupPath },
   'POST /v1/restores': { body: createRestoreBody },
   'GET /v1/restores/{id}': { path: restorePath },
+  'GET /v1/audit': { query: auditQuery },
   'GET /v1/openapi.json': { public: true },
 };
 

@@ -17,6 +17,7 @@ import { makeHandler as makeGetOpenapi } from '../../../functions/http/get-opena
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
 import { makeHandler as makeGetRestore } from '../../../functions/http/get-restore';
 import { makeHandler as makeListApps } from '../../../functions/http/list-apps';
+import { makeHandler as makeListAudit } from '../../../functions/http/list-audit';
 import { makeHandler as makeListBackups } from '../../../functions/http/list-backups';
 import { makeHandler as makeListDeployments } from '../../../functions/http/list-deployments';
 import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
@@ -36,7 +37,9 @@ import { noIdempotency } from '../../../lib/http/idempotency';
 import { MAX_BODY_BYTES } from '../../../lib/http/route';
 import type { Releases } from '../../../lib/release/releases';
 import type { Restores } from '../../../lib/restore/restores';
+import type { AuditStore } from '../../../lib/store/audit';
 import type { BackupStore } from '../../../lib/store/backups';
+import { memoryAudit } from '../../support/audit';
 import {
   answer,
   answerNow,
@@ -97,6 +100,8 @@ const RESTORE = {
 };
 const DECISION = { keep: [{ snapshot: { id: BACKUP.id }, reasons: ['daily'] }], delete: [] };
 const TARGET = { app: 'shop', environment: 'staging' };
+const trail = memoryAudit(() => NOW);
+const audit = trail.audit;
 
 const deployments = (failure: Failure) =>
   ({
@@ -131,28 +136,30 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
     }),
   getOpenapi: () => makeGetOpenapi({ version: '1.2.3' }),
   createDeployment: (failure, tokens) =>
-    makeCreateDeployment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+    makeCreateDeployment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   getDeployment: (failure, tokens) => makeGetDeployment({ tokens, deployments: deployments(failure) }),
-  approveDeployment: (failure, tokens) => makeApproveDeployment({ tokens, deployments: deployments(failure) }),
-  cancelDeployment: (failure, tokens) => makeCancelDeployment({ tokens, deployments: deployments(failure) }),
+  approveDeployment: (failure, tokens) => makeApproveDeployment({ tokens, audit, deployments: deployments(failure) }),
+  cancelDeployment: (failure, tokens) => makeCancelDeployment({ tokens, audit, deployments: deployments(failure) }),
   listApps: (failure, tokens) => makeListApps({ tokens, deployments: deployments(failure) }),
   getEnvironment: (failure, tokens) => makeGetEnvironment({ tokens, deployments: deployments(failure) }),
   listDeployments: (failure, tokens) => makeListDeployments({ tokens, deployments: deployments(failure) }),
   rollbackEnvironment: (failure, tokens) =>
-    makeRollbackEnvironment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+    makeRollbackEnvironment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   promoteEnvironment: (failure, tokens) =>
     makePromoteEnvironment({
       tokens,
+      audit,
       deployments: deployments(failure),
       idempotency: noIdempotency,
       promoteFrom: (_app, environment) => (environment === 'production' ? 'staging' : undefined),
     }),
   restartEnvironment: (failure, tokens) =>
-    makeRestartEnvironment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+    makeRestartEnvironment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   scaleEnvironment: (failure, tokens) =>
-    makeScaleEnvironment({ tokens, deployments: deployments(failure), idempotency: noIdempotency }),
+    makeScaleEnvironment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   registryWebhook: (failure) =>
     makeRegistryWebhook({
+      audit,
       releases: {
         targetsOf: (repository: string) => (repository.includes('shop') ? [TARGET] : []),
         onPush: async () => answer(failure(), { targets: [] }),
@@ -183,6 +190,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
   takeBackup: (failure, tokens) =>
     makeTakeBackup({
       tokens,
+      audit,
       backups: { take: async () => answer(failure(), BACKUP) } as unknown as Pick<Backups, 'take'>,
       archives: { take: async () => answer(failure(), BACKUP) } as unknown as Pick<Archives, 'take'>,
     }),
@@ -197,6 +205,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
   createRestore: (failure, tokens) =>
     makeCreateRestore({
       tokens,
+      audit,
       restores: { request: async () => answer(failure(), RESTORE) } as unknown as Pick<Restores, 'request'>,
       archives: { restore: async () => answer(failure(), RESTORE) } as unknown as Pick<Archives, 'restore'>,
       now: () => NOW,
@@ -205,6 +214,16 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
     makeGetRestore({
       tokens,
       restores: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<Restores, 'get'>,
+    }),
+  listAudit: (failure, tokens) =>
+    makeListAudit({
+      tokens,
+      store: { list: async () => answer(failure(), { items: [], cursor: 'next' }) } as unknown as Pick<
+        AuditStore,
+        'list'
+      >,
+      retentionDays: 400,
+      now: () => NOW,
     }),
 };
 
@@ -310,9 +329,15 @@ describe('every route, fed hostile requests', () => {
     async (_, route) => {
       await fc.assert(
         fc.asyncProperty(outcome, requestFor(route), async (failure, request) => {
+          const recorded = trail.entries.length;
           const response = await invoke(route, failure, request);
           const breach = contractBreach(response);
           if (breach) throw new Error(breach);
+          // Whatever happened to it, a mutating request leaves exactly one audit entry, with its status.
+          const entries = trail.entries.slice(recorded);
+          expect(entries.map((entry) => [entry.action, entry.outcome.status])).toEqual(
+            route.method === 'POST' ? [[route.name, response.statusCode]] : [],
+          );
           // A body over the limit is refused once the caller may call the route at all.
           const mayCall = route.access === 'public' || request.authorization === `Bearer ${credentials.admin}`;
           if (request.body.bytes > MAX_BODY_BYTES && mayCall) expect(response.statusCode).toBe(413);

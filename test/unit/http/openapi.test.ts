@@ -18,6 +18,7 @@ import {
 import { type OpenApiDocument, type OpenApiOperation, openApiDocument } from '../../../lib/http/openapi';
 import { MAX_BODY_BYTES } from '../../../lib/http/route';
 import { metrics } from '../../../lib/observability';
+import { memoryAudit } from '../../support/audit';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -320,6 +321,7 @@ describe('a request body, as the document and the route see it', () => {
 
 describe('each HTTP route, as its handler enforces it', () => {
   const tokens = memoryTokenSource();
+  const { audit } = memoryAudit();
   const oversized = 'x'.repeat(MAX_BODY_BYTES + 1);
   const routes = servedRoutes();
   const addDimension = jest.spyOn(metrics, 'addDimension');
@@ -356,7 +358,7 @@ describe('each HTTP route, as its handler enforces it', () => {
           deps: unknown,
         ) => (event: APIGatewayProxyEventV2, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
       };
-      const handle = makeHandler({ tokens: tokens.source });
+      const handle = makeHandler({ tokens: tokens.source, audit });
       const operation = operationAt(route.method, route.path) as OpenApiOperation;
       const permission = operation['x-slipway-permission'];
 

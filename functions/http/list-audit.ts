@@ -1,0 +1,33 @@
+import { auditWindow } from '../../lib/audit/api';
+import type { TokenSource } from '../../lib/auth/token-source';
+import { apiRoutes } from '../../lib/http/api-routes';
+import { httpRoute } from '../../lib/http/route';
+import { runtime } from '../../lib/runtime';
+import { auditStore } from '../../lib/runtime/audit';
+import type { AuditStore } from '../../lib/store/audit';
+
+export interface ListAuditDeps {
+  tokens: TokenSource;
+  store: Pick<AuditStore, 'list'>;
+  retentionDays: number;
+  now?: () => Date;
+}
+
+/** `GET /v1/audit`: the audit trail from `since` to `until`, oldest first, for admins. */
+export function makeHandler(deps: ListAuditDeps) {
+  return httpRoute(apiRoutes.listAudit, deps, async ({ query }) => {
+    const window = auditWindow(query, (deps.now ?? (() => new Date()))(), deps.retentionDays);
+    const page = await deps.store.list({
+      ...window,
+      limit: query.limit,
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    return { status: 200, body: { entries: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) } };
+  });
+}
+
+export const handler = makeHandler({
+  tokens: runtime().tokens,
+  store: auditStore(),
+  retentionDays: runtime().config.audit.retentionDays,
+});

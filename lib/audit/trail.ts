@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Principal, Role } from '../auth/tokens';
+import { SlipwayError } from '../errors';
+import { logger, metrics, redact } from '../observability';
+
+/**
+ * The audit trail: who did what to what, allowed or not, and how it ended. One entry per
+ * mutating HTTP request (whatever its status) and per action Slipway takes by itself.
+ */
+
+/** A request to the API, or something Slipway did by itself (on an event or a schedule). */
+export type AuditSource = 'http' | 'automatic';
+export type AuditDecision = 'allowed' | 'denied';
+export type AuditResult = 'succeeded' | 'failed' | 'refused';
+
+export interface AuditOutcome {
+  result: AuditResult;
+  /** The HTTP status answered, for requests. */
+  status?: number;
+  /** The error code (CONFLICT, FORBIDDEN…) or the state reached (IN_PROGRESS, AVAILABLE…). */
+  code?: string;
+  /** Why, in a sentence: the error a client was shown, or what the action decided. */
+  detail?: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  source: AuditSource;
+  /** The principal's name; for automatic actions the trigger: `ecr-push`, `alarm:<name>`, `schedule`, `drill`. */
+  actor: string;
+  roles?: Role[];
+  /** The route's operation name, or what Slipway did by itself (`release.deploy`, `backup.delete`…). */
+  action: string;
+  decision: AuditDecision;
+  /** What was acted on: app, environment, deployment, backup, restore, database, volume… */
+  target: Record<string, string>;
+  outcome: AuditOutcome;
+  /** The API Gateway request id, or the id of the event that triggered the action. */
+  requestId?: string;
+}
+
+export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
+
+/** How an action that threw ended: the error's code, and its message when it is one a client may see. */
+export function failedOutcome(error: unknown): AuditOutcome {
+  if (!(error instanceof SlipwayError)) return { result: 'failed', code: 'INTERNAL' };
+  return {
+    result: error.status === 401 || error.status === 403 ? 'refused' : 'failed',
+    code: error.code,
+    ...(error.expose ? { detail: error.message } : {}),
+  };
+}
+
+export interface AuditRecorder {
+  /** Stores the entry. Never throws: a lost entry is logged and counted, the action it describes stands. */
+  record(entry: AuditInput): Promise<void>;
+}
+
+/** What Slipway does by itself, before its outcome is known. */
+export interface AutomaticAction {
+  /** The trigger: `schedule`, `drill`, `retention`, `reconciler`, `ecr-push`, `alarm:<name>`… */
+  actor: string;
+  action: string;
+  target: Record<string, string>;
+}
+
+/**
+ * Runs an automatic action and records it with what it returned, or with the error it threw
+ * (which is thrown on). `describe` adds what only the result knows: the record's id, its status.
+ */
+export async function audited<T>(
+  audit: AuditRecorder,
+  action: AutomaticAction,
+  run: () => Promise<T>,
+  describe: (result: T) => { target?: Record<string, string>; outcome: AuditOutcome } | undefined,
+): Promise<T> {
+  const entry = { source: 'automatic' as const, decision: 'allowed' as const, ...action };
+  let result: T;
+  try {
+    result = await run();
+  } catch (error) {
+    await audit.record({ ...entry, outcome: failedOutcome(error) });
+    throw error;
+  }
+  const described = describe(result);
+  if (described) {
+    await audit.record({ ...entry, target: { ...action.target, ...described.target }, outcome: described.outcome });
+  }
+  return result;
+}
+
+/** A backup or restore record's status as an outcome: FAILED failed, anything else went as it should. */
+export function statusOutcome(record: { status: string; reason?: string | undefined }): AuditOutcome {
+  return {
+    result: record.status === 'FAILED' ? 'failed' : 'succeeded',
+    code: record.status,
+    ...(record.reason ? { detail: record.reason } : {}),
+  };
+}
+
+export interface AuditSink {
+  put(entry: AuditEntry): Promise<void>;
+}
+
+const MAX_DETAIL = 500;
+
+/** Keeps details short, and never lets a registered secret into the table. */
+function clean(entry: AuditInput): AuditInput {
+  const detail = entry.outcome.detail;
+  const outcome =
+    detail === undefined
+      ? entry.outcome
+      : {
+          ...entry.outcome,
+          detail: String(redact(detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail)),
+        };
+  return { ...entry, target: redact(entry.target) as Record<string, string>, outcome };
+}
+
+export function auditTrail(sink: AuditSink, now: () => Date = () => new Date()): AuditRecorder {
+  return {
+    async record(input) {
+      const entry: AuditEntry = { id: randomUUID(), at: now().toISOString(), ...clean(input) };
+      try {
+        await sink.put(entry);
+      } catch (error) {
+        // The action already happened; failing its caller now would only hide that it did.
+        // A metric of its own, written now: the function may not end in a handler that flushes.
+        const single = metrics.singleMetric();
+        single.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
+        logger.error('audit entry not stored', {
+          auditId: entry.id,
+          action: entry.action,
+          actor: entry.actor,
+          error: error as Error,
+        });
+      }
+    },
+  };
+}
+
+// ---- HTTP requests: what the route chain records ---------------------------------------------
+
+const stringsOf = (value: unknown, keys: readonly string[]): Record<string, string> => {
+  if (!value || typeof value !== 'object') return {};
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const field = (value as Record<string, unknown>)[key];
+    if (typeof field === 'string' && field !== '') out[key] = field;
+  }
+  return out;
+};
+
+/** The records a mutating route answers with, by envelope key: their id names what the request made or changed. */
+const RESULT_RECORDS = { deployment: 'deploymentId', backup: 'backupId', restore: 'restoreId' } as const;
+
+export interface HttpAuditFacts {
+  route: string;
+  requestId: string;
+  principal: Principal | undefined;
+  /** The path parameters as sent: `{app, env}`, `{id}`. */
+  path: Record<string, string | undefined> | undefined;
+  /** The validated body, when validation got that far. */
+  body: unknown;
+  status: number;
+  /** The response body (success) or the error thrown. */
+  response: unknown;
+  error: unknown;
+}
+
+/** The audit entry for one mutating request. Pure: plain facts in, the entry out. */
+export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
+  const { status, error, principal } = facts;
+  const denied = status === 401 || status === 403;
+  const target: Record<string, string> = {
+    ...stringsOf(facts.path, ['app', 'env', 'id']),
+    ...stringsOf(facts.body, ['app', 'environment', 'database', 'volume', 'kind', 'backupId', 'tag', 'digest']),
+  };
+  if (target.env !== undefined) {
+    target.environment = target.env;
+    delete target.env;
+  }
+  for (const [envelope, key] of Object.entries(RESULT_RECORDS)) {
+    const record = (facts.response as Record<string, unknown> | undefined)?.[envelope];
+    const id = stringsOf(record, ['id']).id;
+    if (id) target[key] = id;
+  }
+  const outcome: AuditOutcome = {
+    ...(error ? failedOutcome(error) : { result: status < 400 ? 'succeeded' : 'failed' }),
+    status,
+  };
+  const stateOf = (facts.response as { deployment?: { state?: unknown } } | undefined)?.deployment?.state;
+  if (status < 400 && typeof stateOf === 'string') outcome.code = stateOf;
+  if ((facts.response as { dryRun?: unknown } | undefined)?.dryRun === true) outcome.code = 'DRY_RUN';
+  return {
+    source: 'http',
+    actor: principal?.name ?? 'anonymous',
+    ...(principal ? { roles: [...principal.roles] } : {}),
+    action: facts.route,
+    decision: denied ? 'denied' : 'allowed',
+    target,
+    outcome,
+    requestId: facts.requestId,
+  };
+}

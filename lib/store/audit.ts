@@ -1,0 +1,128 @@
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditEntry, AuditSink } from '../audit/trail';
+import { InvalidInput } from '../errors';
+import type { Page } from './deployments';
+
+/**
+ * Audit entries on the state table, one partition per UTC day (`AUDIT#2026-12-05`), sorted by
+ * time: a day of entries is one query, and no partition grows with the table's whole history.
+ * DynamoDB expires each entry (`expiresAt`) after the configured retention.
+ */
+
+const DAY_MS = 86_400_000;
+const PARTITION = /^AUDIT#(\d{4}-\d{2}-\d{2})$/;
+
+const dayOf = (iso: string) => iso.slice(0, 10);
+const partitionOf = (day: string) => `AUDIT#${day}`;
+
+export interface AuditQuery {
+  /** ISO 8601, inclusive. */
+  since: string;
+  /** ISO 8601, inclusive. */
+  until: string;
+  limit: number;
+  cursor?: string;
+}
+
+function encodeCursor(entry: AuditEntry): string {
+  return Buffer.from(JSON.stringify({ pk: partitionOf(dayOf(entry.at)), sk: sortKey(entry) }), 'utf8').toString(
+    'base64url',
+  );
+}
+
+const sortKey = (entry: Pick<AuditEntry, 'at' | 'id'>) => `${entry.at}#${entry.id}`;
+
+/**
+ * A cursor this listing returned, else a 400: a foreign one must not silently restart the listing.
+ * The cursor, not `since`, is where a next page starts, so a default `since` that moved on meanwhile does not matter.
+ */
+function decodeCursor(cursor: string, query: AuditQuery): { pk: string; sk: string } {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const day = typeof key.pk === 'string' ? PARTITION.exec(key.pk)?.[1] : undefined;
+    if (
+      Object.keys(key).sort().join(',') === 'pk,sk' &&
+      day !== undefined &&
+      typeof key.sk === 'string' &&
+      key.sk.startsWith(day) &&
+      day <= dayOf(query.until)
+    ) {
+      return { pk: key.pk as string, sk: key.sk };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new InvalidInput('query.cursor: is not a cursor this listing returned for this since and until', {
+    details: [{ location: 'query', field: 'cursor', message: 'expected a cursor from a previous page of this query' }],
+  });
+}
+
+function* daysBetween(firstDay: string, lastDay: string): Generator<string> {
+  for (let at = Date.parse(`${firstDay}T00:00:00.000Z`); ; at += DAY_MS) {
+    const day = new Date(at).toISOString().slice(0, 10);
+    if (day > lastDay) return;
+    yield day;
+  }
+}
+
+function toEntry(item: Record<string, unknown>): AuditEntry {
+  const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, ...entry } = item;
+  return entry as unknown as AuditEntry;
+}
+
+export class AuditStore implements AuditSink {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  async put(entry: AuditEntry): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: partitionOf(dayOf(entry.at)),
+          sk: sortKey(entry),
+          type: 'audit',
+          expiresAt: Math.floor(Date.parse(entry.at) / 1000) + this.retentionDays * 86_400,
+          ...entry,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** Oldest first from `since`, a day partition at a time, until `limit` entries or `until`. */
+  async list(query: AuditQuery): Promise<Page<AuditEntry>> {
+    const start = query.cursor ? decodeCursor(query.cursor, query) : undefined;
+    const items: AuditEntry[] = [];
+    const from = start ? start.sk : query.since;
+    const firstDay = dayOf(from);
+    for (const day of daysBetween(firstDay, dayOf(query.until))) {
+      const resumeHere = start?.pk === partitionOf(day);
+      let exclusiveStartKey: Record<string, unknown> | undefined = resumeHere ? start : undefined;
+      do {
+        const { Items = [], LastEvaluatedKey } = await this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pk': partitionOf(day),
+              ':from': from,
+              // Every sort key of an entry at `until` ends in `#<id>`, after `until` itself.
+              ':to': `${query.until}#\uffff`,
+            },
+            Limit: query.limit - items.length,
+            ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+          }),
+        );
+        items.push(...Items.map(toEntry));
+        exclusiveStartKey = LastEvaluatedKey;
+      } while (exclusiveStartKey && items.length < query.limit);
+      if (items.length >= query.limit) break;
+    }
+    const last = items.at(-1);
+    return items.length >= query.limit && last ? { items, cursor: encodeCursor(last) } : { items };
+  }
+}
