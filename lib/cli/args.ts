@@ -54,6 +54,7 @@ export type Command =
   | { name: 'backups'; database?: string; volume?: string; kind?: string; status?: string; limit?: number }
   | { name: 'backup'; target: 'database' | 'volume' | 'dump'; subject: string }
   | ({ name: 'restore'; body: RestoreBody } & Waiting)
+  | { name: 'audit'; since?: string; until?: string; limit: number }
   | { name: 'token-mint'; tokenName: string; roles: Role[] };
 
 export type Invocation =
@@ -103,6 +104,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     force: { type: 'boolean' },
     ...WAIT_OPTIONS,
   },
+  audit: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } },
   token: { name: { type: 'string', multiple: true }, role: { type: 'string', multiple: true } },
   help: {},
 };
@@ -111,6 +113,8 @@ export const COMMANDS = Object.keys(COMMAND_OPTIONS);
 export const DEFAULT_TIMEOUT_MINUTES = 60;
 export const DEFAULT_HISTORY_LIMIT = 20;
 const MAX_HISTORY_LIMIT = 1_000;
+export const DEFAULT_AUDIT_LIMIT = 100;
+const MAX_AUDIT_LIMIT = 10_000;
 
 /** Global flags that take a value: their value is never the command. */
 const GLOBAL_VALUE_FLAGS = new Set(['--url', '--token', '--profile']);
@@ -384,6 +388,18 @@ function build(command: string, values: Values, given: string[]): Command {
     case 'restore': {
       positionals(command, given, { required: [] });
       return { name: 'restore', body: restoreBody(values), ...waiting(values, command) };
+    }
+    case 'audit': {
+      positionals(command, given, { required: [] });
+      const since = text(values, 'since');
+      const until = text(values, 'until');
+      const limit = integer('limit', text(values, 'limit'), command, MAX_AUDIT_LIMIT) ?? DEFAULT_AUDIT_LIMIT;
+      return {
+        name: 'audit',
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        limit,
+      };
     }
     case 'token':
       return tokenMint(values, given);

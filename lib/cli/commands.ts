@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../audit/trail';
 import { tokenEntry, tokenJsonLine } from '../auth/token-admin';
 import { mintToken } from '../auth/tokens';
 import type { AnyBackupRecord, AnyRestoreRecord } from '../backup/records';
@@ -11,6 +12,7 @@ import {
   deploymentHeadline,
   deploymentVerdict,
   formatApps,
+  formatAudit,
   formatBackup,
   formatBackups,
   formatDeployment,
@@ -200,6 +202,26 @@ async function history(ctx: Context, command: Extract<Command, { name: 'history'
   return EXIT.ok;
 }
 
+const AUDIT_PAGE = 500;
+
+async function audit(ctx: Context, command: Extract<Command, { name: 'audit' }>): Promise<number> {
+  const first = requestFor(command) as ApiRequest;
+  const entries: AuditEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const limit = Math.min(AUDIT_PAGE, command.limit - entries.length);
+    const page = await send<{ entries: AuditEntry[]; cursor?: string }>(ctx, {
+      ...first,
+      query: { ...first.query, limit: String(limit), ...(cursor ? { cursor } : {}) },
+    });
+    entries.push(...page.entries);
+    cursor = page.cursor;
+  } while (cursor && entries.length < command.limit);
+  if (ctx.json) printJson(ctx, { entries, ...(cursor ? { cursor } : {}) });
+  else print(ctx, formatAudit(ctx.style, entries));
+  return EXIT.ok;
+}
+
 async function restore(ctx: Context, command: Extract<Command, { name: 'restore' }>): Promise<number> {
   const { restore: created } = await send<{ restore: AnyRestoreRecord }>(ctx, requestFor(command));
   if (!command.wait) {
@@ -295,6 +317,8 @@ export async function runCommand(ctx: Context, command: Command): Promise<number
     }
     case 'restore':
       return restore(ctx, command);
+    case 'audit':
+      return audit(ctx, command);
     case 'token-mint':
       return tokenMint(ctx, command);
   }

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import type { AuditEntry } from '../audit/trail';
 import { type AnyBackupRecord, type AnyRestoreRecord, isArchive, isArchiveRestore } from '../backup/records';
 import type { DeploymentPlan, EnvironmentView } from '../deploy/deployments';
 import type { DeploymentRecord, TimelineEntry } from '../deploy/records';
@@ -296,6 +297,29 @@ export function formatHistory(style: Style, records: DeploymentRecord[]): string
       record.requestedBy.name,
       time(record.createdAt),
       clip(record.failure?.reason ?? record.reason, 60),
+    ]),
+  );
+}
+
+// ---- the audit trail ------------------------------------------------------------------------------
+
+export function formatAudit(style: Style, entries: AuditEntry[]): string {
+  if (entries.length === 0) return 'No audit entries in that window.';
+  return table(
+    style,
+    ['AT', 'ACTOR', 'ACTION', 'DECISION', 'OUTCOME', 'TARGET'],
+    entries.map((entry) => [
+      time(entry.at),
+      entry.actor,
+      entry.action,
+      entry.decision === 'denied' ? paint(style, 'red', 'denied') : 'allowed',
+      [entry.outcome.result, entry.outcome.status, entry.outcome.code].filter((part) => part !== undefined).join(' '),
+      clip(
+        Object.entries(entry.target)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(' '),
+        80,
+      ),
     ]),
   );
 }

@@ -83,6 +83,12 @@ export function requestFor(command: Command): ApiRequest | undefined {
       };
     case 'restore':
       return { method: 'POST', path: '/v1/restores', body: { ...command.body } };
+    case 'audit': {
+      const query: Record<string, string> = {};
+      if (command.since !== undefined) query.since = command.since;
+      if (command.until !== undefined) query.until = command.until;
+      return { method: 'GET', path: '/v1/audit', query };
+    }
     case 'token-mint':
       return undefined;
   }

@@ -90,6 +90,13 @@ Restores a backup (POST /v1/restores), never over what it came from:
   dump      into another database on the same server, the newest dump unless --backup
   --force            restore over a directory that holds files, or a database that holds tables
 ${WAIT}`,
+  audit: `usage: slipway audit [--since T] [--until T] [--limit N]
+
+The audit trail, oldest first (GET /v1/audit, admin token): every request that changed something,
+allowed or denied, and every action Slipway took by itself, with who or what triggered it.
+  --since T          from this time (ISO 8601, e.g. 2026-12-05 or 2026-12-05T09:00:00Z); default 24 hours ago
+  --until T          to this time; default now
+  --limit N          at most N entries (1-10000, default 100), read page by page`,
   token: `usage: slipway token mint --name N --role R [--role R…]
 
 Mints an API token (no server needed). Prints the token once, and the entry to store in the tokens
@@ -109,6 +116,7 @@ Commands:
   backups [--database D | --volume V]         backups [--kind K] [--status S] [--limit N]
   backup <name> [--volume | --dump]           take a backup now (<name> a database unless --volume)
   restore …                                   restore a backup (see slipway restore --help)
+  audit [--since T] [--until T] [--limit N]   who did what, allowed or denied (admin)
   token mint --name N --role R                mint an API token (no server needed)
 
 ${GLOBAL}

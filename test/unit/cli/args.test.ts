@@ -74,6 +74,11 @@ describe('parseCommandLine → requestFor', () => {
       },
     ],
     [['backup', 'shop-db'], { method: 'POST', path: '/v1/backups', body: { database: 'shop-db' } }],
+    [['audit'], { method: 'GET', path: '/v1/audit', query: {} }],
+    [
+      ['audit', '--since', '2026-12-05', '--until', '2026-12-05T12:00:00Z', '--limit', '700'],
+      { method: 'GET', path: '/v1/audit', query: { since: '2026-12-05', until: '2026-12-05T12:00:00Z' } },
+    ],
     [
       ['backup', 'shop-db', '--dump'],
       { method: 'POST', path: '/v1/backups', body: { database: 'shop-db', kind: 'postgres-dump' } },

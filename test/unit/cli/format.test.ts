@@ -1,9 +1,11 @@
+import type { AuditEntry } from '../../../lib/audit/trail';
 import type { ArchiveRecord, ArchiveRestoreRecord, BackupRecord, RestoreRecord } from '../../../lib/backup/records';
 import {
   type AppsBody,
   deploymentVerdict,
   duration,
   formatApps,
+  formatAudit,
   formatBackups,
   formatDeployment,
   formatEnvironment,
@@ -290,6 +292,54 @@ describe('tables', () => {
       ],
       ['bkp-1', 'rds-snapshot', 'shop-db', 'AVAILABLE', '2026-11-23T03:00:00Z', '20 GiB'],
     ]);
+  });
+});
+
+describe('the audit trail', () => {
+  it('given a denied request and an automatic action, when formatted, then one line each, the target as key=value', () => {
+    // given
+    const entries: AuditEntry[] = [
+      {
+        id: 'a-1',
+        at: '2026-12-05T09:00:00.123Z',
+        source: 'http',
+        actor: 'ci',
+        roles: ['deployer'],
+        action: 'createRestore',
+        decision: 'denied',
+        target: { database: 'shop-db' },
+        outcome: { result: 'refused', status: 403, code: 'FORBIDDEN', detail: 'needs admin' },
+      },
+      {
+        id: 'a-2',
+        at: '2026-12-05T09:05:00.000Z',
+        source: 'automatic',
+        actor: 'alarm:shop-production-availability',
+        action: 'deployment.rollback',
+        decision: 'allowed',
+        target: { app: 'shop', environment: 'production', deploymentId: 'dep-9' },
+        outcome: { result: 'succeeded', code: 'IN_PROGRESS' },
+      },
+    ];
+
+    // when
+    const text = formatAudit(plain, entries);
+
+    // then
+    expect(cells(text)).toEqual([
+      ['AT', 'ACTOR', 'ACTION', 'DECISION', 'OUTCOME', 'TARGET'],
+      ['2026-12-05T09:00:00Z', 'ci', 'createRestore', 'denied', 'refused 403 FORBIDDEN', 'database=shop-db'],
+      [
+        '2026-12-05T09:05:00Z',
+        'alarm:shop-production-availability',
+        'deployment.rollback',
+        'allowed',
+        'succeeded IN_PROGRESS',
+        'app=shop environment=production deploymentId=dep-9',
+      ],
+    ]);
+    expect(formatAudit(colour, entries)).toContain('\x1b[31mdenied\x1b[0m');
+    expect(formatAudit(plain, [])).toBe('No audit entries in that window.');
   });
 });
 

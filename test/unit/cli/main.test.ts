@@ -224,6 +224,43 @@ describe('main', () => {
     expect(body.cursor).toBe('c2');
   });
 
+  it('reads the audit trail page by page up to --limit, keeping since and until on every page', async () => {
+    // Given pages of 500 with a cursor each time
+    const entry = (index: number) => ({
+      id: `a-${index}`,
+      at: '2026-12-05T09:00:00.000Z',
+      source: 'http',
+      actor: 'ci',
+      action: 'createDeployment',
+      decision: 'allowed',
+      target: { app: 'shop' },
+      outcome: { result: 'succeeded', status: 202 },
+    });
+    const { fake, requests } = controlPlane({
+      'GET /v1/audit': ({ url }) => {
+        const limit = Number(url.searchParams.get('limit'));
+        const from = url.searchParams.get('cursor') ? 500 : 0;
+        return {
+          status: 200,
+          body: { entries: Array.from({ length: limit }, (_, index) => entry(from + index)), cursor: `c${from}` },
+        };
+      },
+    });
+
+    // When 700 entries since a day are asked for
+    const result = await run(['audit', '--since', '2026-12-05', '--limit', '700', '--json'], { fetch: fake });
+
+    // Then two pages, the second only for what was missing
+    expect(requests.map((request) => request.query)).toEqual([
+      '?since=2026-12-05&limit=500',
+      '?since=2026-12-05&limit=200&cursor=c0',
+    ]);
+    const body = JSON.parse(result.stdout);
+    expect(body.entries).toHaveLength(700);
+    expect(body.entries.at(-1).id).toBe('a-699');
+    expect(body.cursor).toBe('c500');
+  });
+
   it('shows an app’s environments from one request per environment', async () => {
     const view = (environment: string) => ({
       app: 'shop',
