@@ -497,7 +497,8 @@ export interface RestoreJob {
 export interface PostgresJob {
   kind: 'backup-postgres';
   connection: PgConnection;
-  endpoint: string;
+  /** null: the in-process sink. */
+  endpoint: string | null;
   bucket: string;
   prefix: string;
   binDir: string;

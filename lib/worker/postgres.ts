@@ -13,10 +13,10 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { z } from 'zod';
 import { Conflict, InvalidInput, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { logger, redact, registerSecretValue } from '../observability';
+import { PartUploader } from './multipart';
 
 /**
  * Logical PostgreSQL backups: `pg_dump -Fc` streamed to S3 beside a manifest, and restores that
@@ -512,9 +512,9 @@ async function deleteQuietly(s3: S3Client, bucket: string, key: string): Promise
 }
 
 /**
- * pg_dump's stdout → SHA-256 and byte count → a multipart upload. The upload's body only ends
- * once pg_dump has exited 0; a failed dump errors the body instead, so S3 never completes an
- * object from it (and the delete after is for an object left by anything else).
+ * pg_dump's stdout → SHA-256 and byte count → a multipart upload. The object is completed only
+ * once pg_dump has exited 0; a failed dump aborts the upload instead, so S3 never holds an object
+ * from it (and the delete after is for an object left by anything else).
  */
 async function streamDump(options: {
   connection: PgConnection;
@@ -530,41 +530,48 @@ async function streamDump(options: {
   const stderr = collectTail(child.stderr);
   const exited = waitForExit(child);
 
-  const body = new Measure();
-  // The upload reports the error that ends the body; this keeps it from being thrown twice.
-  body.on('error', () => undefined);
-  child.stdout?.pipe(body, { end: false });
-
-  const upload = new Upload({
-    client: s3,
-    params: { Bucket: bucket, Key: dumpKey, Body: body, ContentType: 'application/octet-stream' },
-    partSize: PART_SIZE,
-    queueSize: QUEUE_SIZE,
-    leavePartsOnError: false,
-  });
+  const upload = new PartUploader(
+    s3,
+    { bucket, key: dumpKey, contentType: 'application/octet-stream' },
+    PART_SIZE,
+    QUEUE_SIZE,
+  );
+  const hash = createHash('sha256');
+  let bytes = 0;
   let uploadError: unknown;
-  const uploaded = upload.done().then(
-    () => true,
-    (error: unknown) => {
+  const streamed = (async () => {
+    try {
+      // Left open on a failed write: pg_dump is stopped by SIGTERM, not by a broken pipe it would report as its own failure.
+      for await (const chunk of (child.stdout as Readable).iterator({ destroyOnReturn: false })) {
+        hash.update(chunk as Buffer);
+        bytes += (chunk as Buffer).byteLength;
+        await upload.write(chunk as Buffer);
+      }
+    } catch (error) {
       uploadError = error;
       // pg_dump would block on a full pipe that nobody reads any more.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return false;
-    },
-  );
+    }
+  })();
 
   const exit = await exited;
-  const bytes = body.bytes;
+  await streamed;
   if (exitedCleanly(exit) && uploadError === undefined) {
-    body.end();
-    if (await uploaded) return { bytes, sha256: body.digest() };
+    try {
+      await upload.finish();
+      return { bytes, sha256: hash.digest('hex') };
+    } catch (error) {
+      uploadError = error;
+    }
   }
 
   const tail = scrubbedTail(stderr(), connection.password);
-  // Erroring the body fails the upload from inside: done() then settles only after in-flight
-  // parts and the multipart abort, where Upload.abort() would return with them still running.
-  body.destroy(new Error('pg_dump did not finish'));
-  await uploaded;
+  try {
+    await upload.abort();
+  } catch (error) {
+    // S3 removes the parts of an abandoned upload by the bucket's lifecycle rule; nothing completes it.
+    logger.warn('could not abort the upload of a failed dump', { bucket, key: dumpKey, error });
+  }
   await deleteQuietly(s3, bucket, dumpKey);
   if (uploadError !== undefined && (exitedCleanly(exit) || exit.signal === 'SIGTERM')) {
     throw new UpstreamFailed(`${what}: could not upload s3://${bucket}/${dumpKey}`, {
