@@ -109,6 +109,11 @@ function managedResources(config) {
       environments.map((env) => ecsArn(`service-deployment/${clusterName(env.cluster)}/${env.service}/*`)),
     ),
     taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`))),
+    // The roles copied revisions carry, when every environment names them (passRoles); else any role of the account.
+    taskRoleArns:
+      environments.length > 0 && environments.every((env) => env.passRoles)
+        ? unique(environments.flatMap((env) => env.passRoles))
+        : [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }],
     repositoryArns: repositories.length > 0 ? unique(repositories) : ['arn:aws:ecr:none:000000000000:repository/none'],
     // The ECR repository names pushes are heard for (the rule's pattern); a name no repository has when there is none.
     ecrRepositoryNames: unique(
@@ -272,3 +277,4 @@ function workerResources(config, stage, volumeFunctionName) {
 
 // For the unit tests of what the bucket is given.
 module.exports.backupBucketValues = backupBucketValues;
+module.exports.managedResources = managedResources;

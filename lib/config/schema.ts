@@ -253,6 +253,16 @@ const environment = z.strictObject(
     maxDesiredCount: boundedInt(0, 5_000)
       .default(10)
       .describe('Upper bound for POST .../scale: the most tasks this environment may be scaled to'),
+    passRoles: z
+      .array(
+        z.string(expects('an IAM role ARN')).regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, expects('an IAM role ARN')),
+        expects('a list of IAM role ARNs'),
+      )
+      .min(1, expects('at least one IAM role ARN'))
+      .optional()
+      .describe(
+        "The service's task role and task execution role. A deployment registers a copy of the running task definition, with its roles, and ECS needs them passed: with passRoles in every environment, Slipway's iam:PassRole names only these roles, and a task definition with any other role is refused before anything is registered. Absent in any environment: iam:PassRole covers every role of the account, still only towards ecs-tasks.amazonaws.com.",
+      ),
   },
   expects('an environment {cluster, service, ...}'),
 );

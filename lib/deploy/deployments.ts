@@ -47,7 +47,7 @@ import {
   type ServiceRevision,
   transition,
 } from './records';
-import { type ImageChange, planTaskDefinition } from './task-definition';
+import { type ImageChange, planTaskDefinition, unlistedRoles } from './task-definition';
 
 /**
  * The deploy use case: every way of changing what an environment runs (HTTP, and later pushes
@@ -615,6 +615,13 @@ export class Deployments {
         repository: app.repository,
         digest: intent.digest as string,
       });
+      const unlisted = unlistedRoles(plan.input, env.passRoles);
+      if (unlisted.length > 0) {
+        throw new Unprocessable(
+          `the running task definition uses ${unlisted.join(' and ')}, which passRoles of this environment does not list; Slipway may not pass it to ECS`,
+          { details: { roles: unlisted, passRoles: env.passRoles } },
+        );
+      }
       const images = Object.fromEntries(plan.changes.map((change) => [change.container, change.to]));
       return {
         changes: plan.changes,

@@ -69,3 +69,22 @@ export function planTaskDefinition(
   if (tags && tags.length > 0) input.tags = tags;
   return { input, changes };
 }
+
+const roleName = (role: string) => role.slice(role.lastIndexOf('/') + 1);
+
+/**
+ * The task and execution roles of a revision to register that the environment does not list in
+ * passRoles (none when it lists none: then any role may be passed). ECS takes a role's name or its
+ * ARN, so a name matches the listed ARN that ends in it.
+ */
+export function unlistedRoles(
+  input: Pick<RegisterTaskDefinitionCommandInput, 'taskRoleArn' | 'executionRoleArn'>,
+  passRoles: readonly string[] | undefined,
+): string[] {
+  if (!passRoles) return [];
+  const listed = (role: string) =>
+    role.startsWith('arn:') ? passRoles.includes(role) : passRoles.some((arn) => roleName(arn) === role);
+  return [input.taskRoleArn, input.executionRoleArn].filter(
+    (role): role is string => role !== undefined && role !== '' && !listed(role),
+  );
+}

@@ -313,6 +313,56 @@ describe('deploying an image through the HTTP API', () => {
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
   });
 
+  it('refuses a revision with a role passRoles does not list, before registering anything, and passes listed ones', async () => {
+    // Given staging lists its task role but not the execution role the running revision also has
+    const TASK_ROLE = 'arn:aws:iam::123456789012:role/shop-backend-task';
+    const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/shop-backend-execution';
+    const withRoles = (passRoles: string[]) =>
+      new Deployments({
+        config: configSchema.parse({
+          ...config,
+          apps: {
+            shop: {
+              ...config.apps.shop,
+              environments: {
+                ...config.apps.shop?.environments,
+                staging: { ...config.apps.shop?.environments.staging, passRoles },
+              },
+            },
+          },
+        }),
+        stage: 'test',
+        store,
+        locks,
+        ecs: new ECSClient({ region: 'us-east-1' }),
+        ecrFor: (region) => new ECRClient({ region }),
+        publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+        audit: trail.audit,
+        now: () => clock,
+      });
+    const request = {
+      app: 'shop',
+      environment: 'staging',
+      target: { kind: 'deploy' as const, tag: '1.5.0' },
+      requestedBy: { name: 'alice', kind: 'token' as const },
+    };
+
+    // When a deploy is asked for, then it is refused naming the role, nothing is registered, and the lock is free
+    await expect(withRoles([TASK_ROLE]).request(request)).rejects.toMatchObject({
+      status: 422,
+      message: `the running task definition uses ${EXECUTION_ROLE}, which passRoles of this environment does not list; Slipway may not pass it to ECS`,
+    });
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+
+    // And with both roles listed the same deploy registers its revision with them
+    const outcome = await withRoles([TASK_ROLE, EXECUTION_ROLE]).request(request);
+    expect(outcome.dryRun).toBe(false);
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({ taskRoleArn: TASK_ROLE, executionRoleArn: EXECUTION_ROLE }),
+    ]);
+  });
+
   it.each(['CODE_DEPLOY', 'EXTERNAL'] as const)(
     'refuses a service whose deployments %s controls, and releases the lock',
     async (controller) => {

@@ -928,9 +928,9 @@ describe('IAM of the packaged prod template, against the calls each function can
     const workerRoles = ['WorkerTaskRole', 'WorkerExecutionRole'].map((role) => ({
       'Fn::If': ['WorkerEnabled', { 'Fn::GetAtt': [role, 'Arn'] }, 'arn:aws:iam::000000000000:role/slipway-none'],
     }));
-    // A copied task definition keeps the app's own task and execution roles, which config does not name:
-    // any role of this account, passed to ECS tasks only.
-    const accountRoles = [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }];
+    // A copied task definition keeps the app's own task and execution roles: those config names (passRoles),
+    // or, where an environment names none, any role of this account; passed to ECS tasks only.
+    const taskRoles = list(slipway.taskRoleArns);
     const exportRoles = list(slipway.exportRoleArns);
     let passes = 0;
     for (const [role] of roles) {
@@ -942,7 +942,7 @@ describe('IAM of the packaged prod template, against the calls each function can
         const service = statement.Condition?.StringEquals?.['iam:PassedToService'];
         // Then it names one service, and exactly the roles that service may be given
         const allowed: Record<string, unknown[][]> = {
-          'ecs-tasks.amazonaws.com': [workerRoles, accountRoles],
+          'ecs-tasks.amazonaws.com': [workerRoles, taskRoles],
           'export.rds.amazonaws.com': [exportRoles],
         };
         expect(Object.keys(allowed)).toContain(service);

@@ -264,8 +264,18 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         Resource: [serviceArn('shop-staging'), serviceArn('shop-prod')],
       },
     ]);
+    // config/prod.yml names each environment's task and execution roles: only those, and only to ECS tasks.
     expect(resourcesOf('iam:PassRole')).toEqual([
-      expect.objectContaining({ Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
+      {
+        Effect: 'Allow',
+        Action: ['iam:PassRole'],
+        Resource: [
+          'arn:aws:iam::123456789012:role/shop-staging-task',
+          'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+          'arn:aws:iam::123456789012:role/shop-production-task',
+        ],
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      },
     ]);
     expect(resourcesOf('ecr:DescribeImages')).toEqual([
       expect.objectContaining({

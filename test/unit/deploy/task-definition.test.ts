@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { DescribeTaskDefinitionCommandOutput, TaskDefinition } from '@aws-sdk/client-ecs';
-import { pinnedImage, planTaskDefinition } from '../../../lib/deploy/task-definition';
+import { pinnedImage, planTaskDefinition, unlistedRoles } from '../../../lib/deploy/task-definition';
 
 // The eight fields DescribeTaskDefinition returns and RegisterTaskDefinition refuses (ECS API reference).
 const DESCRIBE_ONLY = [
@@ -95,5 +95,32 @@ describe('planTaskDefinition', () => {
   it('pins only real digests', () => {
     expect(pinnedImage('repo', DIGEST)).toBe(`repo@${DIGEST}`);
     expect(() => pinnedImage('repo', 'latest')).toThrow('latest is not an image digest (sha256:<64 hex digits>)');
+  });
+});
+
+describe('unlistedRoles', () => {
+  const TASK = 'arn:aws:iam::123456789012:role/shop-backend-task';
+  const EXECUTION = 'arn:aws:iam::123456789012:role/service-role/shop-backend-execution';
+
+  it.each<[string, { taskRoleArn?: string; executionRoleArn?: string }, string[] | undefined, string[]]>([
+    ['no passRoles: any role may be passed', { taskRoleArn: TASK, executionRoleArn: EXECUTION }, undefined, []],
+    ['both listed', { taskRoleArn: TASK, executionRoleArn: EXECUTION }, [TASK, EXECUTION], []],
+    ['the execution role missing', { taskRoleArn: TASK, executionRoleArn: EXECUTION }, [TASK], [EXECUTION]],
+    [
+      'a role given by name, listed by ARN (with a path)',
+      { executionRoleArn: 'shop-backend-execution' },
+      [EXECUTION],
+      [],
+    ],
+    ['a name no listed ARN ends in', { taskRoleArn: 'shop-backend' }, [TASK], ['shop-backend']],
+    [
+      'an ARN of another account with the same name',
+      { taskRoleArn: TASK.replace('123456789012', '210987654321') },
+      [TASK],
+      [TASK.replace('123456789012', '210987654321')],
+    ],
+    ['no roles at all', {}, [TASK], []],
+  ])('given %s, when checked, then it answers the roles not listed', (_, input, passRoles, expected) => {
+    expect(unlistedRoles(input, passRoles)).toEqual(expected);
   });
 });
