@@ -37,7 +37,7 @@ export interface AuditEntry {
   /** What was acted on: app, environment, deployment, backup, restore, database, volume… */
   target: Record<string, string>;
   outcome: AuditOutcome;
-  /** The API Gateway request id, or the id of the event that triggered the action. */
+  /** The API Gateway request id, for requests. */
   requestId?: string;
 }
 
@@ -105,18 +105,20 @@ export interface AuditSink {
 }
 
 const MAX_DETAIL = 500;
+// Targets come from path parameters as sent, before validation: a hostile one is kept, but short.
+const MAX_TARGET_VALUE = 200;
 
-/** Keeps details short, and never lets a registered secret into the table. */
+const clip = (text: string, length: number) => (text.length > length ? `${text.slice(0, length)}…` : text);
+
+/** Keeps details and targets short, and never lets a registered secret into the table. */
 function clean(entry: AuditInput): AuditInput {
   const detail = entry.outcome.detail;
   const outcome =
-    detail === undefined
-      ? entry.outcome
-      : {
-          ...entry.outcome,
-          detail: String(redact(detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail)),
-        };
-  return { ...entry, target: redact(entry.target) as Record<string, string>, outcome };
+    detail === undefined ? entry.outcome : { ...entry.outcome, detail: String(redact(clip(detail, MAX_DETAIL))) };
+  const target = Object.fromEntries(
+    Object.entries(entry.target).map(([key, value]) => [key, clip(value, MAX_TARGET_VALUE)]),
+  );
+  return { ...entry, target: redact(target) as Record<string, string>, outcome };
 }
 
 export function auditTrail(sink: AuditSink, now: () => Date = () => new Date()): AuditRecorder {

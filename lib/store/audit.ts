@@ -20,6 +20,8 @@ export interface AuditQuery {
   since: string;
   /** ISO 8601, inclusive. */
   until: string;
+  /** The oldest time an entry can have (the retention): no cursor starts before it. */
+  oldest: string;
   limit: number;
   cursor?: string;
 }
@@ -45,6 +47,7 @@ function decodeCursor(cursor: string, query: AuditQuery): { pk: string; sk: stri
       day !== undefined &&
       typeof key.sk === 'string' &&
       key.sk.startsWith(day) &&
+      key.sk >= query.oldest &&
       day <= dayOf(query.until)
     ) {
       return { pk: key.pk as string, sk: key.sk };

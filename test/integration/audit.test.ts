@@ -1,4 +1,5 @@
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { jest } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { makeHandler as makeListAudit } from '../../functions/http/list-audit';
@@ -249,6 +250,22 @@ describe('GET /v1/audit', () => {
     ]);
   });
 
+  it('given an until far in the future, when read, then it answers what exists, reading no day after today', async () => {
+    // given
+    await record('schedule', '2026-12-05T09:00:00.000Z');
+    clock = new Date('2026-12-05T10:00:00.000Z');
+    const queries = jest.spyOn(documents, 'send');
+
+    // when
+    const { status, body } = await readAudit({ since: '2026-12-05T00:00:00Z', until: '9999-12-31T00:00:00Z' });
+
+    // then: one query, for today's partition
+    expect(status).toBe(200);
+    expect((body.entries as AuditEntry[]).map((entry) => entry.actor)).toEqual(['schedule']);
+    expect(queries).toHaveBeenCalledTimes(1);
+    queries.mockRestore();
+  });
+
   it('given no since, when read, then the last 24 hours', async () => {
     // given
     await record('old', '2026-12-04T09:59:00.000Z');
@@ -291,6 +308,11 @@ describe('GET /v1/audit', () => {
     [
       'a cursor after until',
       Buffer.from(JSON.stringify({ pk: 'AUDIT#2026-12-09', sk: '2026-12-09T00:00:00.000Z#x' })).toString('base64url'),
+    ],
+    // Older than the retention: it would make the listing read a day partition for every day since.
+    [
+      'a cursor from 1970',
+      Buffer.from(JSON.stringify({ pk: 'AUDIT#1970-01-01', sk: '1970-01-01T00:00:00.000Z#x' })).toString('base64url'),
     ],
   ])('given %s as cursor, when read, then 400 naming query.cursor', async (_what, cursor) => {
     // when

@@ -105,8 +105,17 @@ beforeEach(async () => {
   locks = new EnvironmentLocks(documents, tableName);
   trail = auditOn(documents, tableName, () => clock);
   let ids = 0;
-  deployments = new Deployments({
-    config,
+  deployments = deploymentsWith(config, () => {
+    ids += 1;
+    return `dep-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
+  });
+  routes = buildRoutes(tableName);
+});
+
+/** The use case on this test's table, with ECS, ECR and SNS faked, and the test's clock and audit trail. */
+function deploymentsWith(withConfig: typeof config, newId?: () => string) {
+  return new Deployments({
+    config: withConfig,
     stage: 'test',
     store,
     locks,
@@ -115,13 +124,9 @@ beforeEach(async () => {
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
     audit: trail.audit,
     now: () => clock,
-    newId: () => {
-      ids += 1;
-      return `dep-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
-    },
+    ...(newId ? { newId } : {}),
   });
-  routes = buildRoutes(tableName);
-});
+}
 
 afterEach(() => {
   aws.restore();
@@ -318,8 +323,8 @@ describe('deploying an image through the HTTP API', () => {
     const TASK_ROLE = 'arn:aws:iam::123456789012:role/shop-backend-task';
     const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/shop-backend-execution';
     const withRoles = (passRoles: string[]) =>
-      new Deployments({
-        config: configSchema.parse({
+      deploymentsWith(
+        configSchema.parse({
           ...config,
           apps: {
             shop: {
@@ -331,15 +336,7 @@ describe('deploying an image through the HTTP API', () => {
             },
           },
         }),
-        stage: 'test',
-        store,
-        locks,
-        ecs: new ECSClient({ region: 'us-east-1' }),
-        ecrFor: (region) => new ECRClient({ region }),
-        publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
-        audit: trail.audit,
-        now: () => clock,
-      });
+      );
     const request = {
       app: 'shop',
       environment: 'staging',
@@ -770,17 +767,7 @@ describe('keeping registered revisions', () => {
   it('keeps the newest it registered and any it may roll back to, and deregisters older ones it registered', async () => {
     // Given an environment that keeps two revisions, and five successful deploys
     const keepTwo = configSchema.parse({ ...config, deployments: { keepRevisions: 2 } });
-    deployments = new Deployments({
-      config: keepTwo,
-      stage: 'test',
-      store,
-      locks,
-      ecs: new ECSClient({ region: 'us-east-1' }),
-      ecrFor: (region) => new ECRClient({ region }),
-      publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
-      audit: trail.audit,
-      now: () => clock,
-    });
+    deployments = deploymentsWith(keepTwo);
     const original = aws.service('shop-staging').taskDefinition;
     const registered: string[] = [];
     const deployTag = async (tag: string) => {

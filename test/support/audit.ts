@@ -15,6 +15,7 @@ export function auditOn(documents: DynamoDBDocumentClient, tableName: string, no
       const at = now().getTime();
       const page = await store.list({
         since: new Date(at - DAY_MS).toISOString(),
+        oldest: new Date(at - DAY_MS).toISOString(),
         until: new Date(at + DAY_MS).toISOString(),
         limit: 500,
       });

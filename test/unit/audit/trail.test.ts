@@ -170,6 +170,25 @@ describe('auditTrail', () => {
     ]);
   });
 
+  it('given a path parameter of 5,000 characters, when recorded, then the target keeps its first 200', async () => {
+    // given
+    const stored: Array<{ target: Record<string, string> }> = [];
+    const trail = auditTrail({ put: async (entry) => void stored.push(entry) }, () => NOW);
+
+    // when
+    await trail.record({
+      source: 'http',
+      actor: 'alice',
+      action: 'approveDeployment',
+      decision: 'allowed',
+      target: { id: 'x'.repeat(5_000) },
+      outcome: { result: 'failed', status: 400, code: 'INVALID_INPUT' },
+    });
+
+    // then
+    expect(stored[0]?.target).toEqual({ id: `${'x'.repeat(200)}…` });
+  });
+
   it('given a detail longer than 500 characters, when recorded, then it is cut short', async () => {
     // given
     const stored: Array<{ outcome: { detail?: string } }> = [];
@@ -324,6 +343,7 @@ describe('auditQuery and auditWindow', () => {
     expect(auditWindow({}, NOW, 400)).toEqual({
       since: '2026-12-04T12:00:00.000Z',
       until: '2026-12-05T12:00:00.000Z',
+      oldest: '2025-10-31T12:00:00.000Z',
     });
   });
 
@@ -332,10 +352,14 @@ describe('auditQuery and auditWindow', () => {
   });
 
   it('given times with offsets, when windowed, then both are UTC ISO strings as entries are sorted by', () => {
-    expect(auditWindow({ since: '2026-12-05T10:00:00+02:00', until: '2026-12-05' }, NOW, 400)).toEqual({
+    expect(auditWindow({ since: '2026-12-05T10:00:00+02:00', until: '2026-12-05' }, NOW, 400)).toMatchObject({
       since: '2026-12-05T08:00:00.000Z',
       until: '2026-12-05T08:00:00.000Z',
     });
+  });
+
+  it('given an until in the future, when windowed, then it ends now: no day after today is read', () => {
+    expect(auditWindow({ until: '9999-12-31T00:00:00Z' }, NOW, 400).until).toBe('2026-12-05T12:00:00.000Z');
   });
 
   it('given until before since, when parsed, then until is refused with the reason', () => {
