@@ -1,1 +1,1 @@
-export { setup as default } from './packaged-prod';
+export { setup as default } from './packaged-stages';

@@ -1,1 +1,1 @@
-export { teardown as default } from './packaged-prod';
+export { teardown as default } from './packaged-stages';

@@ -37,10 +37,23 @@ export function readTemplate(dir: string): CloudFormationTemplate {
   return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }
 
-/** The prod package the template project's global setup made, or a fresh one when a file runs alone. */
-export async function packagedProd(): Promise<{ dir: string; owned: boolean }> {
-  const shared = process.env.SLIPWAY_TEST_PACKAGED_PROD;
+/** The stages the template project packages once for every test file: prod, and every feature on at once. */
+export const PACKAGED_STAGES = ['prod', 'kitchen-sink'] as const;
+export type PackagedStage = (typeof PACKAGED_STAGES)[number];
+
+/** Where the template project's global setup tells the test workers it packaged a stage. */
+export function packagedStageVariable(stage: PackagedStage): string {
+  return `SLIPWAY_TEST_PACKAGED_${stage.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** A stage's package from the template project's global setup, or a fresh one when a file runs alone. */
+export async function packagedStage(stage: PackagedStage): Promise<{ dir: string; owned: boolean }> {
+  const shared = process.env[packagedStageVariable(stage)];
   if (shared) return { dir: shared, owned: false };
-  const { dir } = await packageStage('prod');
+  const { dir } = await packageStage(stage);
   return { dir, owned: true };
+}
+
+export function packagedProd(): Promise<{ dir: string; owned: boolean }> {
+  return packagedStage('prod');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CONFIG_JSON_SCHEMA_PATH, configJsonSchema, renderConfigJsonSchema } from '../../../lib/config/json-schema';
+import { COMMITTED_CONFIGS } from '../../support/configs';
 
 /** Every property name the JSON Schema declares, at any depth. */
 function schemaKeys(node: unknown, into = new Set<string>()): Set<string> {
@@ -87,7 +88,7 @@ describe('config/schema.json', () => {
   });
 
   it('given config files, when they are opened in an editor, then their first line points it at the schema', () => {
-    for (const path of ['config/example.yml', 'config/local.yml', 'config/prod.yml']) {
+    for (const path of COMMITTED_CONFIGS) {
       expect(readFileSync(path, 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./schema.json');
     }
   });

@@ -1,5 +1,6 @@
 import { configPathFor, loadConfigFile, loadStageConfig, parseConfig } from '../../../lib/config/load';
 import { ConfigError } from '../../../lib/errors';
+import { COMMITTED_CONFIGS } from '../../support/configs';
 
 const SOURCE = 'config/prod.yml';
 const NO_SECRETS =
@@ -36,17 +37,14 @@ function errorFrom(load: () => unknown): Error {
 
 describe('parseConfig and loadConfigFile', () => {
   describe('given the committed config files', () => {
-    it.each(['config/example.yml', 'config/local.yml', 'config/prod.yml'])(
-      'when %s is loaded, then it is valid',
-      (path) => {
-        // when
-        const config = loadConfigFile(path);
+    it.each(COMMITTED_CONFIGS)('when %s is loaded, then it is valid', (path) => {
+      // when
+      const config = loadConfigFile(path);
 
-        // then
-        expect(config.auth.tokensSecret).toBe('slipway/api-tokens');
-        expect(config.apps.shop?.environments.production?.promoteFrom).toBe('staging');
-      },
-    );
+      // then
+      expect(config.auth.tokensSecret).toBe('slipway/api-tokens');
+      expect(config.apps.shop?.environments.production?.promoteFrom).toBe('staging');
+    });
 
     it('when config/example.yml is loaded, then it shows both kinds of database and all three release rules', () => {
       // when
