@@ -101,6 +101,8 @@ export interface DeploymentRecord {
 /** A transition the store applies only if the record is still in one of `from`. */
 export interface Transition {
   from: readonly DeploymentState[];
+  /** States from which an ECS event as old as the last one applied still moves the record. */
+  sameInstantFrom?: readonly DeploymentState[];
   to: DeploymentState;
   at: string;
   note?: string;
@@ -121,13 +123,20 @@ const ALLOWED_FROM: Record<DeploymentState, readonly DeploymentState[]> = {
   ROLLED_BACK: ['IN_PROGRESS', 'FAILED'],
 };
 
+// ECS stamps events to the second, and the circuit breaker's FAILED and the IN_PROGRESS of the rollback it
+// starts often share one (ECS developer guide, "Amazon ECS service deployment state change events").
+const SAME_INSTANT_FROM: Partial<Record<DeploymentState, readonly DeploymentState[]>> = {
+  ROLLED_BACK: ['FAILED'],
+};
+
 /** The states a record may be in for `to` to be applied. */
 export function allowedFrom(to: DeploymentState): readonly DeploymentState[] {
   return ALLOWED_FROM[to];
 }
 
 export function transition(to: DeploymentState, at: string, extra: { note?: string; by?: string } = {}): Transition {
-  return { from: allowedFrom(to), to, at, ...extra };
+  const sameInstantFrom = SAME_INSTANT_FROM[to];
+  return { from: allowedFrom(to), ...(sameInstantFrom ? { sameInstantFrom } : {}), to, at, ...extra };
 }
 
 /** Whether the environment's lock is released once a record reaches this state. */

@@ -82,7 +82,8 @@ export class DeploymentStore {
 
   /**
    * Applies a state change only while the record is in one of `transition.from`, and,
-   * for ECS events, only if the event is newer than the last one applied. Returns the
+   * for ECS events, only if the event is newer than the last one applied (or as old, from one of
+   * `transition.sameInstantFrom`). Returns the
    * record after the change, or undefined when the condition did not hold (a duplicate,
    * an older event, or someone else got there first).
    */
@@ -110,7 +111,15 @@ export class DeploymentStore {
       names['#lastEventAt'] = 'lastEventAt';
       values[':eventAt'] = options.eventAt;
       sets.push('#lastEventAt = :eventAt');
-      conditions.push('(attribute_not_exists(#lastEventAt) OR #lastEventAt < :eventAt)');
+      const sameInstant = (change.sameInstantFrom ?? []).map((state, index) => {
+        values[`:same${index}`] = state;
+        return `:same${index}`;
+      });
+      conditions.push(
+        sameInstant.length === 0
+          ? '(attribute_not_exists(#lastEventAt) OR #lastEventAt < :eventAt)'
+          : `(attribute_not_exists(#lastEventAt) OR #lastEventAt < :eventAt OR (#lastEventAt = :eventAt AND #state IN (${sameInstant.join(', ')})))`,
+      );
     }
     Object.entries(options.set ?? {}).forEach(([field, value], index) => {
       if (value === undefined) return;

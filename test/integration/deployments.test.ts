@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
   DeregisterTaskDefinitionCommand,
@@ -196,6 +197,43 @@ async function decide(id: string, action: 'approve' | 'cancel', token: string) {
 }
 
 const ecsEvent = (event: unknown) => deployments.onEcsEvent(ecsDeploymentEvent.parse(event));
+const sampleEvent = (name: string) => ecsDeploymentEvent.parse(JSON.parse(readFileSync(`events/${name}.json`, 'utf8')));
+
+/** A deployment Slipway started at the clock's time, in flight as `ecsDeploymentId`, holding the environment's lock. */
+async function rollingOut(
+  environment: 'staging' | 'production',
+  ecs: { ecsDeploymentId: string; replacing: string; serviceDeploymentArn?: string },
+): Promise<DeploymentRecord> {
+  const at = clock.toISOString();
+  const id = `dep-${environment}-${ecs.ecsDeploymentId.split('/')[1]}`;
+  const cluster = environment === 'staging' ? 'shop-staging' : 'shop-prod';
+  const running = aws.service(cluster).taskDefinition;
+  const record: DeploymentRecord = {
+    id,
+    app: 'shop',
+    environment,
+    kind: 'restart',
+    state: 'IN_PROGRESS',
+    requestedBy: { name: 'alice', kind: 'token' },
+    createdAt: at,
+    updatedAt: at,
+    cluster,
+    service: 'backend',
+    from: { taskDefinitionArn: running, images: {}, ecsDeploymentId: ecs.replacing },
+    to: { taskDefinitionArn: running, images: {}, forceNewDeployment: true },
+    registeredTaskDefinition: false,
+    ecsDeploymentId: ecs.ecsDeploymentId,
+    ...(ecs.serviceDeploymentArn ? { serviceDeploymentArn: ecs.serviceDeploymentArn } : {}),
+    approvals: { required: 0, by: [] },
+    timeline: [
+      { state: 'REQUESTED', at, by: 'alice' },
+      { state: 'IN_PROGRESS', at },
+    ],
+  };
+  await locks.acquire({ app: 'shop', environment, deploymentId: id, acquiredAt: at });
+  await store.create(record);
+  return record;
+}
 
 const published = () =>
   sns.commandCalls(PublishCommand).map((call) => ({
@@ -500,6 +538,32 @@ describe('the outcome of a deployment', () => {
     expect(record.state).toBe('SUCCEEDED');
     expect(record.timeline.filter((entry) => entry.state === 'SUCCEEDED')).toHaveLength(1);
     expect(published().filter((message) => message.state === 'SUCCEEDED')).toHaveLength(1);
+  });
+
+  it('is ROLLED_BACK when the circuit breaker fails it and starts the rollback in the same second, once however often ECS delivers', async () => {
+    // Given production rolls out ECS deployment ecs-svc/4815162342081516234 over ecs-svc/1234567890123456789 (the samples' story)
+    const record = await rollingOut('production', {
+      ecsDeploymentId: 'ecs-svc/4815162342081516234',
+      replacing: 'ecs-svc/1234567890123456789',
+    });
+    const failed = sampleEvent('ecs.deployment-failed.circuit-breaker');
+    const rollback = sampleEvent('ecs.deployment-rollback.same-second');
+    expect(failed.detail.updatedAt).toBe(rollback.detail.updatedAt);
+
+    // When ECS reports the failure, then the rollback it started in the same second
+    const outcomes = [await ecsEvent(failed), await ecsEvent(rollback)];
+
+    // Then both apply: FAILED, then ROLLED_BACK
+    expect(outcomes).toEqual([
+      { applied: true, reason: 'IN_PROGRESS → FAILED', deploymentId: record.id },
+      { applied: true, reason: 'FAILED → ROLLED_BACK', deploymentId: record.id },
+    ]);
+    // And each delivered again, in either order, changes nothing
+    for (const again of [rollback, failed, rollback]) expect((await ecsEvent(again)).applied).toBe(false);
+    const final = await deployments.get(record.id);
+    expect(final.state).toBe('ROLLED_BACK');
+    expect(final.timeline.map((entry) => entry.state)).toEqual(['REQUESTED', 'IN_PROGRESS', 'FAILED', 'ROLLED_BACK']);
+    expect(await locks.holder('shop', 'production')).toBeUndefined();
   });
 
   it('ignores events for ECS deployments Slipway did not start', async () => {

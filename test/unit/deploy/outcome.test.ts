@@ -9,7 +9,12 @@ import {
   stateOfServiceDeployment,
   verdictForEvent,
 } from '../../../lib/deploy/outcome';
-import type { DeploymentRecord, DeploymentState } from '../../../lib/deploy/records';
+import {
+  DEPLOYMENT_STATES,
+  type DeploymentRecord,
+  type DeploymentState,
+  transition,
+} from '../../../lib/deploy/records';
 
 // The story the samples in events/ tell: ECS_PREVIOUS completed, ECS_OURS (Slipway's deployment) failed,
 // and the circuit breaker started ECS_ROLLBACK to go back to ECS_PREVIOUS.
@@ -21,7 +26,13 @@ const ROLLING_BACK = `ECS deployment circuit breaker: rolling back to deployment
 const TASKS_FAILED = 'ECS deployment circuit breaker: tasks failed to start.';
 const REVISION = 'arn:aws:ecs:us-east-1:123456789012:task-definition/shop-backend';
 
-type EcsSample = 'in-progress' | 'completed' | 'failed' | 'rollback';
+type EcsSample =
+  | 'in-progress'
+  | 'completed'
+  | 'failed'
+  | 'rollback'
+  | 'failed.circuit-breaker'
+  | 'rollback.same-second';
 
 function sample(name: EcsSample): EcsDeploymentEvent {
   return ecsDeploymentEvent.parse(JSON.parse(readFileSync(`events/ecs.deployment-${name}.json`, 'utf8')));
@@ -84,6 +95,18 @@ describe('verdictForEvent', () => {
       'the rollback, arriving after the FAILED event: ROLLED_BACK',
       sample('rollback'),
       [record({ state: 'FAILED' }), EARLIER],
+      { to: 'ROLLED_BACK', note: ROLLING_BACK },
+    ],
+    [
+      'FAILED from the circuit breaker, as the ECS developer guide shows it: FAILED',
+      sample('failed.circuit-breaker'),
+      [OURS, EARLIER],
+      { to: 'FAILED', note: 'ECS deployment circuit breaker: task failed to start.' },
+    ],
+    [
+      'the rollback stamped the same second as the FAILED event already applied: ROLLED_BACK',
+      sample('rollback.same-second'),
+      [record({ state: 'FAILED', lastEventAt: sample('failed.circuit-breaker').detail.updatedAt }), EARLIER],
       { to: 'ROLLED_BACK', note: ROLLING_BACK },
     ],
     [
@@ -356,5 +379,16 @@ describe('stateFromServiceDeployments', () => {
     expect(
       stateFromServiceDeployments(unknownFrom, [rollback, { ...ours('IN_PROGRESS', undefined), status: 'ACTIVE' }]),
     ).toBe(undefined);
+  });
+});
+
+describe('transitions on an ECS event stamped the same second as the last one applied', () => {
+  it('let only a FAILED deployment become ROLLED_BACK, the rollback ECS started in that second', () => {
+    for (const to of DEPLOYMENT_STATES) {
+      expect({ to, sameInstantFrom: transition(to, '2026-11-22T03:12:14.000Z').sameInstantFrom }).toEqual({
+        to,
+        sameInstantFrom: to === 'ROLLED_BACK' ? ['FAILED'] : undefined,
+      });
+    }
   });
 });

@@ -94,15 +94,24 @@ function pathParameters(template: string, rawPath: string): Record<string, strin
 }
 
 describe('the ECS samples', () => {
-  it('include the four cases of a deployment', () => {
+  it('include the cases of a deployment, and the circuit breaker failing and rolling back in one second', () => {
     expect(ecsSamples).toEqual(
       expect.arrayContaining([
         'ecs.deployment-completed.json',
         'ecs.deployment-failed.json',
         'ecs.deployment-in-progress.json',
         'ecs.deployment-rollback.json',
+        'ecs.deployment-failed.circuit-breaker.json',
+        'ecs.deployment-rollback.same-second.json',
       ]),
     );
+  });
+
+  it.each(ecsSamples)('%s is stamped to the second, as ECS stamps its events', (file) => {
+    // ECS developer guide, "Amazon ECS service deployment state change events": "updatedAt": "2020-05-23T11:11:11Z"
+    const sample = read<{ time: string; detail: { updatedAt: string } }>(file);
+    expect(sample.detail.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(sample.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
   it.each(ecsSamples)('%s parses as an ECS Deployment State Change for shop-prod/backend', (file) => {
