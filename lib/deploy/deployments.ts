@@ -166,6 +166,13 @@ function ecsFailure(operation: string, error: unknown): SlipwayError {
 
 const minutes = (count: number) => count * 60_000;
 
+/** Why ECS gave no answer: the name of AWS's error (AccessDeniedException, ThrottlingException, …), else Slipway's words. */
+function whyUnanswered(error: unknown): string {
+  const cause = error instanceof SlipwayError ? error.cause : error;
+  if (cause instanceof Error) return cause.name;
+  return error instanceof Error ? error.message : 'Error';
+}
+
 export class Deployments {
   private readonly now: () => Date;
   private readonly newId: () => string;
@@ -848,17 +855,25 @@ export class Deployments {
     // An approved deployment starts long after it was requested: its clock runs from the start.
     const startedAt = Date.parse(startedAtOf(record));
     if (now.getTime() - startedAt < minutes(this.deps.config.deployments.settleAfterMinutes)) return 'recently started';
-    const verdict = await this.askEcs(record);
+    let verdict: { to: DeploymentState; note: string } | undefined;
+    let unanswered: string | undefined;
+    try {
+      verdict = await this.askEcs(record);
+    } catch (error) {
+      // Denied, throttled or gone: ECS not answering must never keep the lock past the timeout.
+      unanswered = whyUnanswered(error);
+      this.ecsUnanswered('DescribeServices', record, error);
+    }
     if (verdict) {
       const finished = await this.finish(record, verdict.to, `${verdict.note} (reconciler)`);
       return finished ? verdict.to : 'changed meanwhile';
     }
     if (now.getTime() - startedAt >= minutes(timeoutMinutes)) {
-      const note = `no outcome from ECS after ${timeoutMinutes} minutes`;
+      const note = `no outcome from ECS after ${timeoutMinutes} minutes${unanswered ? ` (last asked: ${unanswered})` : ''}`;
       if (await this.finish(record, 'TIMED_OUT', note)) await this.auditEnd(record, 'timeout', 'TIMED_OUT', note);
       return 'TIMED_OUT';
     }
-    return 'still in progress';
+    return unanswered ? `still in progress; ECS could not tell (${unanswered})` : 'still in progress';
   }
 
   private async askEcs(record: DeploymentRecord): Promise<{ to: DeploymentState; note: string } | undefined> {
@@ -870,11 +885,24 @@ export class Deployments {
         const found = serviceDeployments?.[0];
         if (found) return stateOfServiceDeployment(found);
       } catch (error) {
-        throw ecsFailure('DescribeServiceDeployments', error);
+        // The service's deployment list can still tell: ask DescribeServices as for older records.
+        this.ecsUnanswered('DescribeServiceDeployments', record, error);
       }
     }
     const service = await describeService(this.deps.ecs, record.cluster, record.service);
     return stateFromServiceDeployments(record, service.deployments ?? []);
+  }
+
+  private ecsUnanswered(operation: string, record: DeploymentRecord, error: unknown): void {
+    logger.error('ECS did not answer the reconciler', {
+      operation,
+      deploymentId: record.id,
+      app: record.app,
+      environment: record.environment,
+      why: whyUnanswered(error),
+      error: error as Error,
+    });
+    metrics.addMetric('ReconcilerEcsFailures', 'Count', 1);
   }
 
   private async deregisterQuietly(taskDefinition: string, deploymentId: string): Promise<void> {

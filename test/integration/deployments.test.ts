@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
+  AccessDeniedException,
   DeregisterTaskDefinitionCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
@@ -11,6 +12,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { jest } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeApprove } from '../../functions/http/approve-deployment';
@@ -33,6 +35,7 @@ import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
+import { metrics } from '../../lib/observability';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
@@ -132,6 +135,7 @@ function deploymentsWith(withConfig: typeof config, newId?: () => string) {
 afterEach(() => {
   aws.restore();
   sns.restore();
+  jest.restoreAllMocks();
 });
 
 let routes: ReturnType<typeof buildRoutes>;
@@ -621,6 +625,97 @@ describe('the reconciler', () => {
         outcome: { result: 'succeeded', code: 'TIMED_OUT', detail: 'no outcome from ECS after 60 minutes' },
       },
     ]);
+  });
+});
+
+describe('the reconciler when ECS does not answer', () => {
+  // ECS API Reference, DescribeServiceDeployments and DescribeServices, Errors: AccessDeniedException;
+  // ECS API Reference, Common Errors: ThrottlingException (400) when the request rate is too high.
+  const denied = (action: string) =>
+    new AccessDeniedException({
+      message: `User: arn:aws:sts::123456789012:assumed-role/slipway-prod-reconcile/slipway is not authorized to perform: ecs:${action}`,
+      $metadata: { httpStatusCode: 400 },
+    });
+  const throttled = () =>
+    Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: {} });
+
+  /** Staging deployed at 10:00, and production restarted at 10:00, whose ECS deployment then SUCCEEDED. */
+  async function twoInFlight() {
+    const staging = (await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' })).body.deployment;
+    const restarted = await deployments.request({
+      app: 'shop',
+      environment: 'production',
+      target: { kind: 'restart' },
+      requestedBy: { name: 'alice', kind: 'token' },
+    });
+    if (restarted.dryRun) throw new Error('not a dry run');
+    const production = restarted.deployment;
+    aws.serviceDeployments.set(production.serviceDeploymentArn as string, {
+      serviceDeploymentArn: production.serviceDeploymentArn,
+      status: 'SUCCESSFUL',
+    });
+    return { staging, production };
+  }
+
+  it.each([
+    ['AccessDeniedException', () => denied('DescribeServiceDeployments'), () => denied('DescribeServices')],
+    ['ThrottlingException', throttled, throttled],
+    [
+      'ServiceNotFoundException',
+      () => Object.assign(new Error('Service not found.'), { name: 'ServiceNotFoundException', $metadata: {} }),
+      () => Object.assign(new Error('Service not found.'), { name: 'ServiceNotFoundException', $metadata: {} }),
+    ],
+  ])(
+    'times a deployment out when ECS answers %s, counts each failure, and still settles the other environment',
+    async (why, serviceDeploymentsFault, servicesFault) => {
+      // Given a staging deployment ECS cannot tell about, and a production one it can
+      const { staging, production } = await twoInFlight();
+      aws.ecs
+        .on(DescribeServiceDeploymentsCommand, { serviceDeploymentArns: [staging.serviceDeploymentArn] })
+        .rejects(serviceDeploymentsFault());
+      aws.ecs.on(DescribeServicesCommand, { cluster: 'shop-staging' }).rejects(servicesFault());
+      const addMetric = jest.spyOn(metrics, 'addMetric');
+
+      // When the reconciler runs at eleven minutes
+      clock = new Date('2026-11-23T10:11:00.000Z');
+      const early = await deployments.reconcile();
+
+      // Then production settles, staging stays in flight and both failed calls are counted
+      expect(early).toEqual(
+        expect.arrayContaining([
+          { deploymentId: production.id, outcome: 'SUCCEEDED' },
+          { deploymentId: staging.id, outcome: `still in progress; ECS could not tell (${why})` },
+        ]),
+      );
+      expect(addMetric.mock.calls.filter(([name]) => name === 'ReconcilerEcsFailures')).toEqual([
+        ['ReconcilerEcsFailures', 'Count', 1],
+        ['ReconcilerEcsFailures', 'Count', 1],
+      ]);
+      expect(await locks.holder('shop', 'staging')).toBe(staging.id);
+
+      // And at the timeout it ends TIMED_OUT and frees the environment, whatever ECS still answers
+      clock = new Date('2026-11-23T11:00:00.000Z');
+      expect(await deployments.reconcile()).toEqual([{ deploymentId: staging.id, outcome: 'TIMED_OUT' }]);
+      const record = await deployments.get(staging.id);
+      expect(record.state).toBe('TIMED_OUT');
+      expect(record.timeline.at(-1)?.note).toBe(`no outcome from ECS after 60 minutes (last asked: ${why})`);
+      expect(await locks.holder('shop', 'staging')).toBeUndefined();
+    },
+  );
+
+  it('settles from DescribeServices when DescribeServiceDeployments is denied', async () => {
+    // Given a deployment whose completion event was lost, and a role without ecs:DescribeServiceDeployments on it
+    const { body } = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    aws.ecs.on(DescribeServiceDeploymentsCommand).rejects(denied('DescribeServiceDeployments'));
+    const primary = aws.service('shop-staging').deployments[0] as { rolloutState?: string };
+    primary.rolloutState = 'COMPLETED';
+
+    // When the reconciler runs at eleven minutes
+    clock = new Date('2026-11-23T10:11:00.000Z');
+
+    // Then the service's deployment list settles it
+    expect(await deployments.reconcile()).toEqual([{ deploymentId: body.deployment.id, outcome: 'SUCCEEDED' }]);
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
   });
 });
 
