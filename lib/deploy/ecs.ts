@@ -141,15 +141,28 @@ export function containerImages(taskDefinition: TaskDefinition, containers: stri
 /**
  * The deployment settings for UpdateService: the service's own, with the circuit breaker
  * rolling back on failure and the environment's alarms, so ECS itself undoes a bad release.
+ * UpdateService replaces what it is given, so the service's own breaker settings
+ * (thresholdConfiguration, resetOnHealthyTask) and alarm names are sent back with ours
+ * (ECS API Reference, DeploymentConfiguration, DeploymentCircuitBreaker, DeploymentAlarms).
  */
 export function deploymentConfiguration(
   service: Service,
   alarmNames: string[],
 ): NonNullable<UpdateServiceCommandInput['deploymentConfiguration']> {
   const current = service.deploymentConfiguration ?? {};
+  const alarms = current.alarms;
   return {
     ...current,
-    deploymentCircuitBreaker: { enable: true, rollback: true },
-    ...(alarmNames.length > 0 ? { alarms: { alarmNames, enable: true, rollback: true } } : {}),
+    deploymentCircuitBreaker: { ...current.deploymentCircuitBreaker, enable: true, rollback: true },
+    ...(alarmNames.length > 0
+      ? {
+          alarms: {
+            ...alarms,
+            alarmNames: [...new Set([...(alarms?.alarmNames ?? []), ...alarmNames])],
+            enable: true,
+            rollback: true,
+          },
+        }
+      : {}),
   };
 }

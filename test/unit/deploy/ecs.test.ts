@@ -1,0 +1,72 @@
+import type { DeploymentConfiguration, Service } from '@aws-sdk/client-ecs';
+import { deploymentConfiguration } from '../../../lib/deploy/ecs';
+
+const HOOK_ROLE = 'arn:aws:iam::123456789012:role/shop-ecs-lifecycle-hook';
+
+/** A blue/green service's settings as DescribeServices returns them (ECS API Reference, DeploymentConfiguration). */
+const blueGreen: DeploymentConfiguration = {
+  deploymentCircuitBreaker: {
+    enable: true,
+    rollback: false,
+    resetOnHealthyTask: false,
+    thresholdConfiguration: { type: 'COUNT', value: 5 },
+  },
+  maximumPercent: 200,
+  minimumHealthyPercent: 100,
+  alarms: { alarmNames: ['shop-5xx', 'shop-production-availability'], enable: false, rollback: false },
+  strategy: 'BLUE_GREEN',
+  bakeTimeInMinutes: 15,
+  lifecycleHooks: [
+    {
+      hookTargetArn: 'arn:aws:lambda:us-east-1:123456789012:function:slipway-prod-ecsLifecycleHook',
+      roleArn: HOOK_ROLE,
+      lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT', 'POST_PRODUCTION_TRAFFIC_SHIFT'],
+    },
+  ],
+};
+
+const service = (configuration?: DeploymentConfiguration): Service => ({
+  serviceName: 'backend',
+  ...(configuration ? { deploymentConfiguration: configuration } : {}),
+});
+
+describe('deploymentConfiguration', () => {
+  it("keeps every setting of the service's own, merging its breaker and alarms with Slipway's", () => {
+    // Given a blue/green service with its own breaker threshold, alarms and lifecycle hooks
+    // When Slipway builds the settings UpdateService gets, with the environment's alarms
+    const sent = deploymentConfiguration(service(blueGreen), [
+      'shop-production-availability',
+      'slipway-prod-shop-production-latency',
+    ]);
+
+    // Then UpdateService, which replaces what it is given, gets the service's settings back, with
+    // the breaker and the alarms rolling back and the alarm names of both, each once
+    expect(sent).toEqual({
+      ...blueGreen,
+      deploymentCircuitBreaker: {
+        enable: true,
+        rollback: true,
+        resetOnHealthyTask: false,
+        thresholdConfiguration: { type: 'COUNT', value: 5 },
+      },
+      alarms: {
+        alarmNames: ['shop-5xx', 'shop-production-availability', 'slipway-prod-shop-production-latency'],
+        enable: true,
+        rollback: true,
+      },
+    });
+  });
+
+  it("leaves the service's alarms as they are when the environment has none", () => {
+    const sent = deploymentConfiguration(service(blueGreen), []);
+    expect(sent.alarms).toEqual(blueGreen.alarms);
+    expect(sent.deploymentCircuitBreaker).toEqual({ ...blueGreen.deploymentCircuitBreaker, rollback: true });
+  });
+
+  it('turns the breaker and the alarms on for a service that has no settings of its own', () => {
+    expect(deploymentConfiguration(service(), ['slipway-prod-shop-staging-availability'])).toEqual({
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      alarms: { alarmNames: ['slipway-prod-shop-staging-availability'], enable: true, rollback: true },
+    });
+  });
+});
