@@ -52,6 +52,10 @@ export const scheduleExpression = z
   }, expects('a schedule expression such as cron(0 3 * * ? *) (six fields) or rate(1 day)'))
   .describe('EventBridge schedule expression: cron(min hour day-of-month month day-of-week year) or rate(N unit)');
 
+const iamRoleArn = z
+  .string(expects('an IAM role ARN'))
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, expects('an IAM role ARN'));
+
 const awsRegion = z
   .string(expects('an AWS region such as us-west-2'))
   .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, expects('an AWS region such as us-west-2'));
@@ -254,14 +258,17 @@ const environment = z.strictObject(
       .default(10)
       .describe('Upper bound for POST .../scale: the most tasks this environment may be scaled to'),
     passRoles: z
-      .array(
-        z.string(expects('an IAM role ARN')).regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, expects('an IAM role ARN')),
-        expects('a list of IAM role ARNs'),
-      )
+      .array(iamRoleArn, expects('a list of IAM role ARNs'))
       .min(1, expects('at least one IAM role ARN'))
       .optional()
       .describe(
         "The service's task role and task execution role. A deployment registers a copy of the running task definition, with its roles, and ECS needs them passed: with passRoles in every environment, Slipway's iam:PassRole names only these roles, and a task definition with any other role is refused before anything is registered. Absent in any environment: iam:PassRole covers every role of the account, still only towards ecs-tasks.amazonaws.com.",
+      ),
+    lifecycleHookRoles: z
+      .array(iamRoleArn, expects('a list of IAM role ARNs'))
+      .optional()
+      .describe(
+        "Roles the service's ECS lifecycle hooks name (deploymentConfiguration.lifecycleHooks[].roleArn); Slipway passes them back on UpdateService and may pass only these",
       ),
   },
   expects('an environment {cluster, service, ...}'),

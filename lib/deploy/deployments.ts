@@ -28,6 +28,7 @@ import {
   digestOf,
   primaryDeploymentId,
   resolveImage,
+  unlistedHookRoles,
 } from './ecs';
 import { lastSuccessfulDigest, revisionsToDeregister, rollbackTarget } from './history';
 import {
@@ -47,7 +48,7 @@ import {
   type ServiceRevision,
   transition,
 } from './records';
-import { type ImageChange, planTaskDefinition, unlistedRoles } from './task-definition';
+import { type ImageChange, planTaskDefinition, unlistedRoles, unlistedRolesRefused } from './task-definition';
 
 /**
  * The deploy use case: every way of changing what an environment runs (HTTP, and later pushes
@@ -614,6 +615,16 @@ export class Deployments {
       };
     };
     const configuration = deploymentConfiguration(service, this.alarmNames(env));
+    // A scale sends no deploymentConfiguration, so it passes no hook role.
+    const unlistedHooks = intent.kind === 'scale' ? [] : unlistedHookRoles(configuration, env.lifecycleHookRoles);
+    if (unlistedHooks.length > 0) {
+      throw unlistedRolesRefused(
+        "the service's ECS lifecycle hooks name",
+        unlistedHooks,
+        'lifecycleHookRoles',
+        env.lifecycleHookRoles,
+      );
+    }
 
     if (intent.kind === 'deploy' || intent.kind === 'promote') {
       const current = await describeTaskDefinition(this.deps.ecs, running);
@@ -624,10 +635,7 @@ export class Deployments {
       });
       const unlisted = unlistedRoles(plan.input, env.passRoles);
       if (unlisted.length > 0) {
-        throw new Unprocessable(
-          `the running task definition uses ${unlisted.join(' and ')}, which passRoles of this environment does not list; Slipway may not pass it to ECS`,
-          { details: { roles: unlisted, passRoles: env.passRoles } },
-        );
+        throw unlistedRolesRefused('the running task definition uses', unlisted, 'passRoles', env.passRoles);
       }
       const images = Object.fromEntries(plan.changes.map((change) => [change.container, change.to]));
       return {

@@ -1,5 +1,6 @@
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import {
+  type DeploymentConfiguration,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   type ECSClient,
@@ -9,6 +10,7 @@ import {
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { Conflict, Unprocessable, UpstreamFailed } from '../errors';
+import { rolesNotListed } from './task-definition';
 
 /** The ECR and ECS reads and inputs a deployment is made of. */
 
@@ -165,4 +167,19 @@ export function deploymentConfiguration(
         }
       : {}),
   };
+}
+
+/**
+ * The roles the service's lifecycle hooks name that `lifecycleHookRoles` does not list (every one
+ * without it). UpdateService sends the hooks back, and ECS needs each hook's role passed to it
+ * (ECS API Reference, DeploymentLifecycleHook roleArn).
+ */
+export function unlistedHookRoles(
+  configuration: Pick<DeploymentConfiguration, 'lifecycleHooks'> | undefined,
+  lifecycleHookRoles: readonly string[] | undefined,
+): string[] {
+  return rolesNotListed(
+    (configuration?.lifecycleHooks ?? []).map((hook) => hook.roleArn),
+    lifecycleHookRoles ?? [],
+  );
 }

@@ -73,18 +73,35 @@ export function planTaskDefinition(
 const roleName = (role: string) => role.slice(role.lastIndexOf('/') + 1);
 
 /**
- * The task and execution roles of a revision to register that the environment does not list in
- * passRoles (none when it lists none: then any role may be passed). ECS takes a role's name or its
+ * The roles among `roles` that `listed` does not name, each once. ECS takes a role's name or its
  * ARN, so a name matches the listed ARN that ends in it.
+ */
+export function rolesNotListed(roles: ReadonlyArray<string | undefined>, listed: readonly string[]): string[] {
+  const isListed = (role: string) =>
+    role.startsWith('arn:') ? listed.includes(role) : listed.some((arn) => roleName(arn) === role);
+  return [...new Set(roles.filter((role): role is string => role !== undefined && role !== '' && !isListed(role)))];
+}
+
+/**
+ * The task and execution roles of a revision to register that the environment does not list in
+ * passRoles (none when it lists none: then any role may be passed).
  */
 export function unlistedRoles(
   input: Pick<RegisterTaskDefinitionCommandInput, 'taskRoleArn' | 'executionRoleArn'>,
   passRoles: readonly string[] | undefined,
 ): string[] {
-  if (!passRoles) return [];
-  const listed = (role: string) =>
-    role.startsWith('arn:') ? passRoles.includes(role) : passRoles.some((arn) => roleName(arn) === role);
-  return [input.taskRoleArn, input.executionRoleArn].filter(
-    (role): role is string => role !== undefined && role !== '' && !listed(role),
+  return passRoles ? rolesNotListed([input.taskRoleArn, input.executionRoleArn], passRoles) : [];
+}
+
+/** The 422 for roles Slipway would have to pass to ECS that the environment's `key` does not list. */
+export function unlistedRolesRefused(
+  usedBy: string,
+  unlisted: string[],
+  key: 'passRoles' | 'lifecycleHookRoles',
+  listed: readonly string[] | undefined,
+): Unprocessable {
+  return new Unprocessable(
+    `${usedBy} ${unlisted.join(' and ')}, which ${key} of this environment does not list; Slipway may not pass ${unlisted.length === 1 ? 'it' : 'them'} to ECS`,
+    { details: { roles: unlisted, [key]: listed ?? [] } },
   );
 }

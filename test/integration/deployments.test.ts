@@ -402,6 +402,95 @@ describe('deploying an image through the HTTP API', () => {
     ]);
   });
 
+  it('refuses a blue/green service whose lifecycle hooks name a role lifecycleHookRoles does not list, before registering anything', async () => {
+    // Given staging's service has an ECS lifecycle hook whose role ECS must be passed on UpdateService
+    // (ECS API Reference, DeploymentLifecycleHook roleArn), and staging lists no hook roles
+    const HOOK_ROLE = 'arn:aws:iam::123456789012:role/shop-staging-lifecycle-hook';
+    const hooks = [
+      {
+        hookTargetArn: 'arn:aws:lambda:us-east-1:123456789012:function:slipway-prod-ecsLifecycleHook',
+        roleArn: HOOK_ROLE,
+        lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT' as const],
+      },
+    ];
+    aws.service('shop-staging').deploymentConfiguration = {
+      strategy: 'BLUE_GREEN',
+      bakeTimeInMinutes: 5,
+      maximumPercent: 200,
+      minimumHealthyPercent: 100,
+      lifecycleHooks: hooks,
+    };
+    const withHookRoles = (lifecycleHookRoles?: string[]) =>
+      deploymentsWith(
+        configSchema.parse({
+          ...config,
+          apps: {
+            shop: {
+              ...config.apps.shop,
+              environments: {
+                ...config.apps.shop?.environments,
+                staging: {
+                  ...config.apps.shop?.environments.staging,
+                  ...(lifecycleHookRoles ? { lifecycleHookRoles } : {}),
+                },
+              },
+            },
+          },
+        }),
+      );
+
+    // When a deploy and a restart are asked for, then both are refused naming the role, with nothing registered or
+    // updated, no record and the lock free
+    const refusal = {
+      status: 422,
+      code: 'UNPROCESSABLE',
+      message: `the service's ECS lifecycle hooks name ${HOOK_ROLE}, which lifecycleHookRoles of this environment does not list; Slipway may not pass it to ECS`,
+      details: { roles: [HOOK_ROLE], lifecycleHookRoles: [] },
+    };
+    const response = await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0' });
+    expect(response).toEqual({
+      status: 422,
+      body: { error: { code: refusal.code, message: refusal.message, details: refusal.details } },
+    });
+    await expect(
+      withHookRoles(['arn:aws:iam::123456789012:role/another-hook']).request({
+        app: 'shop',
+        environment: 'staging',
+        target: { kind: 'restart' },
+        requestedBy: { name: 'alice', kind: 'token' },
+      }),
+    ).rejects.toMatchObject({
+      ...refusal,
+      details: { roles: [HOOK_ROLE], lifecycleHookRoles: ['arn:aws:iam::123456789012:role/another-hook'] },
+    });
+    expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(await locks.holder('shop', 'staging')).toBeUndefined();
+    expect((await store.history('shop', 'staging')).items).toEqual([]);
+
+    // And a scale, which sends no deploymentConfiguration, passes no role and goes through
+    const scaled = await withHookRoles().request({
+      app: 'shop',
+      environment: 'staging',
+      target: { kind: 'scale', desiredCount: 3 },
+      requestedBy: { name: 'alice', kind: 'token' },
+    });
+    expect(scaled.dryRun === false && scaled.deployment.state).toBe('SUCCEEDED');
+
+    // And with the role listed, the deploy sends the hooks back as the service has them
+    const listed = await withHookRoles([HOOK_ROLE]).request({
+      app: 'shop',
+      environment: 'staging',
+      target: { kind: 'deploy', tag: '1.5.0' },
+      requestedBy: { name: 'alice', kind: 'token' },
+    });
+    expect(listed.dryRun === false && listed.deployment.state).toBe('IN_PROGRESS');
+    expect(aws.ecs.commandCalls(UpdateServiceCommand).at(-1)?.args[0].input.deploymentConfiguration).toMatchObject({
+      strategy: 'BLUE_GREEN',
+      lifecycleHooks: hooks,
+    });
+  });
+
   it.each(['CODE_DEPLOY', 'EXTERNAL'] as const)(
     'refuses a service whose deployments %s controls, and releases the lock',
     async (controller) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
 import {
   type Deployment,
+  type DeploymentConfiguration,
   DeregisterTaskDefinitionCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
@@ -44,6 +45,8 @@ interface FakeService {
   controller: 'ECS' | 'CODE_DEPLOY' | 'EXTERNAL';
   deployments: Deployment[];
   currentServiceDeployment?: string;
+  /** The service's deployment settings, when a test gives it others than the rolling update default. */
+  deploymentConfiguration?: DeploymentConfiguration;
 }
 
 export interface FakeAws {
@@ -143,7 +146,7 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
     pendingCount: 0,
     launchType: 'FARGATE',
     taskDefinition: fake.taskDefinition,
-    deploymentConfiguration: {
+    deploymentConfiguration: fake.deploymentConfiguration ?? {
       deploymentCircuitBreaker: { enable: false, rollback: false },
       maximumPercent: 200,
       minimumHealthyPercent: 100,

@@ -1,5 +1,5 @@
 import type { DeploymentConfiguration, Service } from '@aws-sdk/client-ecs';
-import { deploymentConfiguration } from '../../../lib/deploy/ecs';
+import { deploymentConfiguration, unlistedHookRoles } from '../../../lib/deploy/ecs';
 
 const HOOK_ROLE = 'arn:aws:iam::123456789012:role/shop-ecs-lifecycle-hook';
 
@@ -68,5 +68,29 @@ describe('deploymentConfiguration', () => {
       deploymentCircuitBreaker: { enable: true, rollback: true },
       alarms: { alarmNames: ['slipway-prod-shop-staging-availability'], enable: true, rollback: true },
     });
+  });
+});
+
+describe('unlistedHookRoles', () => {
+  const OTHER_ROLE = 'arn:aws:iam::123456789012:role/shop-approval-hook';
+  const hook = (roleArn?: string) => ({
+    lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT' as const],
+    ...(roleArn ? { hookTargetArn: 'arn:aws:lambda:us-east-1:123456789012:function:hook', roleArn } : {}),
+  });
+
+  it.each<[string, DeploymentConfiguration | undefined, string[] | undefined, string[]]>([
+    ['a rolling update service, no hooks', undefined, undefined, []],
+    ["the hook's role listed", blueGreen, [HOOK_ROLE], []],
+    ['no lifecycleHookRoles: every hook role is unlisted', blueGreen, undefined, [HOOK_ROLE]],
+    ['another role listed', blueGreen, [OTHER_ROLE], [HOOK_ROLE]],
+    ['a PAUSE hook, which names no role', { lifecycleHooks: [hook()] }, undefined, []],
+    [
+      'two hooks, one role unlisted in both, named once',
+      { lifecycleHooks: [hook(OTHER_ROLE), hook(HOOK_ROLE), hook(OTHER_ROLE)] },
+      [HOOK_ROLE],
+      [OTHER_ROLE],
+    ],
+  ])('given %s, it answers the roles Slipway may not pass', (_, configuration, listed, expected) => {
+    expect(unlistedHookRoles(configuration, listed)).toEqual(expected);
   });
 });
