@@ -43,8 +43,12 @@ export interface Gathered {
 
 const DEFAULT_MAX_EVENTS = 10;
 const DEFAULT_MAX_TASKS = 5;
-// DescribeTasks accepts at most 100 task ARNs per call.
+// DescribeTasks accepts at most 100 task ARNs per call (ECS API Reference, DescribeTasks).
 const DESCRIBE_TASKS_LIMIT = 100;
+// ListTasks answers up to 100 ARNs a page (ECS API Reference, ListTasks). Ten pages are 1,000 stopped tasks,
+// five times the most failed tasks the circuit breaker waits for by default (half the desired count, at most 200:
+// ECS API Reference, ServiceDeploymentCircuitBreaker), in at most 20 calls, as a diagnosis delays the notification.
+export const MAX_STOPPED_TASK_PAGES = 10;
 const NO_REASON = 'ECS gave no reason';
 
 /** Service events at or after `since`, newest first. */
@@ -147,15 +151,33 @@ export async function diagnoseFailure(
     // One service was asked for (by name or ARN); a missing one comes back under `failures` instead.
     gathered.serviceEvents = recentServiceEvents(described.services?.[0]?.events, target.since, maxEvents);
 
-    step = 'ListTasks';
-    // ECS keeps stopped tasks for about an hour; later diagnoses find none.
-    const listed = await ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' }));
-    const taskArns = (listed.taskArns ?? []).slice(0, DESCRIBE_TASKS_LIMIT);
-    if (taskArns.length > 0) {
-      step = 'DescribeTasks';
-      const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns }));
-      gathered.stoppedTasks = stoppedTasksOf(tasks.tasks, target.taskDefinitionArn, maxTasks);
-    }
+    // ECS keeps stopped tasks for about an hour; later diagnoses find none. ListTasks promises no order, so
+    // other revisions' (earlier deployments, scale-ins) may fill the first pages: read on until the revision's are found.
+    const read: Task[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      step = 'ListTasks';
+      const listed = await ecs.send(
+        new ListTasksCommand({
+          cluster,
+          serviceName: service,
+          desiredStatus: 'STOPPED',
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      pages += 1;
+      nextToken = listed.nextToken;
+      const taskArns = listed.taskArns ?? [];
+      for (let start = 0; start < taskArns.length; start += DESCRIBE_TASKS_LIMIT) {
+        step = 'DescribeTasks';
+        const described = await ecs.send(
+          new DescribeTasksCommand({ cluster, tasks: taskArns.slice(start, start + DESCRIBE_TASKS_LIMIT) }),
+        );
+        read.push(...(described.tasks ?? []));
+        gathered.stoppedTasks = stoppedTasksOf(read, target.taskDefinitionArn, maxTasks);
+      }
+    } while (nextToken && gathered.stoppedTasks.length < maxTasks && pages < MAX_STOPPED_TASK_PAGES);
   } catch (error) {
     gathered.unreadable = errorName(error);
     logger.warn('failure diagnosis incomplete', { cluster, service, step, error: error as Error });

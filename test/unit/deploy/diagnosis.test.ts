@@ -11,7 +11,13 @@ import {
   ServerException,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type DiagnosisTarget, diagnoseFailure, type Gathered, summarise } from '../../../lib/deploy/diagnosis';
+import {
+  type DiagnosisTarget,
+  diagnoseFailure,
+  type Gathered,
+  MAX_STOPPED_TASK_PAGES,
+  summarise,
+} from '../../../lib/deploy/diagnosis';
 import type { StoppedTask } from '../../../lib/deploy/records';
 
 /** A fixture as the SDK returns it: the API's timestamps (every `...At` field) become Date objects. */
@@ -183,6 +189,85 @@ describe('diagnoseFailure', () => {
       stoppedTasks: [],
     });
     expect(diagnosis.serviceEvents).toHaveLength(4);
+  });
+
+  describe('reading more stopped tasks than one page holds', () => {
+    // ECS API Reference: ListTasks answers up to 100 task ARNs a page with a nextToken for the next;
+    // DescribeTasks takes up to 100 tasks a call.
+    const REVISION_41 = REVISION_42.replace(/:42$/, ':41');
+    const arn = (page: number, index: number) =>
+      `${TASK}/${String(page).padStart(4, '0')}${String(index).padStart(28, '0')}`;
+    const revisionOf = new Map<string, string>();
+
+    /** ECS listing `pages` of stopped tasks, page by page, each task of the revision `revisionFor` says. */
+    function ecsListsPages(pages: number, revisionFor: (page: number, index: number) => string, perPage = 100) {
+      ecs.on(DescribeServicesCommand).resolves(fixture<DescribeServicesCommandOutput>('describe-services.failing'));
+      ecs.on(ListTasksCommand).callsFake((input) => {
+        const page = input.nextToken ? Number(input.nextToken.replace('page-', '')) : 1;
+        const taskArns = Array.from({ length: perPage }, (_, index) => {
+          const taskArn = arn(page, index);
+          revisionOf.set(taskArn, revisionFor(page, index));
+          return taskArn;
+        });
+        return { taskArns, ...(page < pages ? { nextToken: `page-${page + 1}` } : {}) };
+      });
+      ecs.on(DescribeTasksCommand).callsFake((input) => ({
+        tasks: (input.tasks ?? []).map((taskArn: string, index: number) => ({
+          taskArn,
+          taskDefinitionArn: revisionOf.get(taskArn),
+          stoppedAt: new Date(Date.parse('2026-11-22T03:09:00.000Z') - index * 1_000),
+          stoppedReason: 'Essential container in task exited',
+          containers: [{ name: 'backend', exitCode: 1 }],
+        })),
+        failures: [],
+      }));
+    }
+
+    it("pages ListTasks until it finds the revision's stopped tasks, describing each page in one call", async () => {
+      // Given a first page of the previous revision's stopped tasks, and the new revision's on the second
+      ecsListsPages(2, (page, index) => (page === 2 && index < 3 ? REVISION_42 : REVISION_41));
+
+      // When the failure is diagnosed
+      const diagnosis = await diagnoseFailure(client, target);
+
+      // Then both pages were read, the second with the first's nextToken, and each described in one call
+      expect(ecs.commandCalls(ListTasksCommand).map((call) => call.args[0].input)).toEqual([
+        { cluster: CLUSTER, serviceName: 'backend', desiredStatus: 'STOPPED' },
+        { cluster: CLUSTER, serviceName: 'backend', desiredStatus: 'STOPPED', nextToken: 'page-2' },
+      ]);
+      expect(ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.tasks?.length)).toEqual([
+        100, 100,
+      ]);
+      // And the new revision's tasks are the ones kept
+      expect(diagnosis.stoppedTasks.map((task) => task.taskArn)).toEqual([arn(2, 0), arn(2, 1), arn(2, 2)]);
+    });
+
+    it("stops paging once it holds maxTasks of the revision's tasks", async () => {
+      // Given the new revision's tasks fill the first of many pages
+      ecsListsPages(5, () => REVISION_42);
+
+      // When the failure is diagnosed
+      const diagnosis = await diagnoseFailure(client, target);
+
+      // Then one page was enough
+      expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 1);
+      expect(diagnosis.stoppedTasks).toHaveLength(5);
+    });
+
+    it(`reads at most ${MAX_STOPPED_TASK_PAGES} pages when none of them holds the revision's tasks`, async () => {
+      // Given page after page of another revision's stopped tasks
+      ecsListsPages(50, () => REVISION_41);
+
+      // When the failure is diagnosed
+      const diagnosis = await diagnoseFailure(client, target);
+
+      // Then the reading stops at the bound, with no more than 100 tasks in any DescribeTasks call
+      expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, MAX_STOPPED_TASK_PAGES);
+      expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, MAX_STOPPED_TASK_PAGES);
+      expect(diagnosis.stoppedTasks).toEqual([]);
+      // And the reason falls back to the service events
+      expect(diagnosis.reason).toBe('(service backend) rolling back to deployment ecs-svc/2817465039182746503.');
+    });
   });
 
   it('returns, never throws, when ECS refuses to describe the service', async () => {
