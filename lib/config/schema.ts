@@ -94,6 +94,8 @@ const headerValue = z.union(
   expects('a header value, or {fromSecret, key?} to read it from Secrets Manager'),
 );
 
+export const HEALTH_CHECK_STAGES = ['production', 'test'] as const;
+
 const healthCheck = z.strictObject(
   {
     name: z.string(expects(nameDescription)).regex(NAME_PATTERN, expects(nameDescription)).optional(),
@@ -127,8 +129,14 @@ const healthCheck = z.strictObject(
       .boolean(expects('true or false'))
       .default(false)
       .describe('Accept a certificate that does not verify (self-signed); its expiry is still measured'),
+    stage: z
+      .enum(HEALTH_CHECK_STAGES, expects(`one of ${HEALTH_CHECK_STAGES.join(', ')}`))
+      .default('production')
+      .describe(
+        "Which listener the URL reaches. production: probed every minute, alarmed on, and by the ECS lifecycle hook at PRODUCTION_TRAFFIC_SHIFT and POST_PRODUCTION_TRAFFIC_SHIFT. test: a blue/green service's test listener, probed only by the lifecycle hook at TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT and PRE_PRODUCTION_TRAFFIC_SHIFT, when it alone reaches the new revision",
+      ),
   },
-  expects('a health check {url, expectStatus?, timeoutMs?, expectJson?, headers?}'),
+  expects('a health check {url, expectStatus?, timeoutMs?, expectJson?, headers?, stage?}'),
 );
 
 const healthAlarms = z.strictObject(

@@ -15,6 +15,20 @@ export function checkName(check: Pick<HealthCheckConfig, 'name'>, index: number)
   return check.name ?? `check-${index + 1}`;
 }
 
+/**
+ * The environment's checks of one listener, each with its name: a production check's is its Check
+ * dimension, numbered among production checks only, so adding a test check renames no metric.
+ * Probes and alarms use production's; the lifecycle hook either.
+ */
+export function namedChecks(env: Pick<EnvironmentConfig, 'health'>, stage: HealthCheckConfig['stage'] = 'production') {
+  return env.health
+    .filter((check) => check.stage === stage)
+    .map((check, index) => ({
+      check,
+      checkName: stage === 'production' ? checkName(check, index) : (check.name ?? `test-check-${index + 1}`),
+    }));
+}
+
 export function healthAlarmNames(stage: string, app: string, environment: string) {
   const prefix = `slipway-${stage}-${app}-${environment}`;
   return { availability: `${prefix}-availability`, latency: `${prefix}-latency` };
@@ -27,7 +41,7 @@ export function generatedAlarmNames(
   environment: string,
   env: Pick<EnvironmentConfig, 'health'>,
 ) {
-  if (env.health.length === 0) return [];
+  if (namedChecks(env).length === 0) return [];
   const names = healthAlarmNames(stage, app, environment);
   return [names.availability, names.latency];
 }
@@ -52,7 +66,8 @@ export function healthAlarmResources(
   const resources: Record<string, CloudFormationResource> = {};
   for (const [app, appConfig] of Object.entries(config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
-      if (env.health.length === 0) continue;
+      const checks = namedChecks(env).map((named) => named.checkName);
+      if (checks.length === 0) continue;
       const names = healthAlarmNames(stage, app, environment);
       const thresholds = env.healthAlarms;
       const metric = (id: string, metricName: string, stat: string, check: string) => ({
@@ -72,7 +87,6 @@ export function healthAlarmResources(
           Stat: stat,
         },
       });
-      const checks = env.health.map(checkName);
       const ids = checks.map((_, index) => `m${index + 1}`);
       const common = {
         ActionsEnabled: true,

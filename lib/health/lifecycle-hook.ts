@@ -1,20 +1,50 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { SlipwayConfig } from '../config/schema';
+import type { HealthCheckConfig, SlipwayConfig } from '../config/schema';
 import { serviceFromArn } from '../deploy/outcome';
 import { logger } from '../observability';
-import { checkName } from './alarms';
+import { namedChecks } from './alarms';
 import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe';
 
 /**
  * An ECS deployment lifecycle hook (for example at POST_TEST_TRAFFIC_SHIFT and
- * POST_PRODUCTION_TRAFFIC_SHIFT): each invocation runs the environment's health checks once.
+ * POST_PRODUCTION_TRAFFIC_SHIFT): each invocation runs once the environment's health checks of the
+ * listener that reaches the new revision at that stage (`checksAtStage`).
  * `requiredPasses` consecutive passing runs answer SUCCEEDED, `maxAttempts` runs without them
  * FAILED (ECS rolls back), anything in between IN_PROGRESS with a callBackDelay. Progress is kept
  * per execution and stage with conditional writes, so a re-invocation never moves it twice and a
  * decided stage always answers the same.
  */
+
+type CheckStage = HealthCheckConfig['stage'];
+
+/**
+ * Which checks a hook probes at each lifecycle stage: those of the listener that reaches the new (green)
+ * revision then (ECS developer guide, "Amazon ECS blue/green deployments" and "Lifecycle hooks for Amazon
+ * ECS service deployments"; ECS API Reference, DeploymentLifecycleHook lifecycleStages). From
+ * TEST_TRAFFIC_SHIFT until production traffic shifts, production still reaches the old (blue) revision and
+ * only the test listener reaches green: probing production there would pass on blue's health. Before
+ * TEST_TRAFFIC_SHIFT (RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP) no listener reaches green, so there
+ * is nothing to probe.
+ */
+const CHECKS_AT_STAGE: Readonly<Record<string, CheckStage>> = {
+  TEST_TRAFFIC_SHIFT: 'test',
+  POST_TEST_TRAFFIC_SHIFT: 'test',
+  PRE_PRODUCTION_TRAFFIC_SHIFT: 'test',
+  PRODUCTION_TRAFFIC_SHIFT: 'production',
+  POST_PRODUCTION_TRAFFIC_SHIFT: 'production',
+};
+
+/** The checks a hook probes at `lifecycleStage`, or undefined where no listener reaches the new revision. */
+export function checksAtStage(lifecycleStage: string): CheckStage | undefined {
+  return Object.hasOwn(CHECKS_AT_STAGE, lifecycleStage) ? CHECKS_AT_STAGE[lifecycleStage] : undefined;
+}
+
+const stagesProbing = (checks: CheckStage) =>
+  Object.keys(CHECKS_AT_STAGE)
+    .filter((stage) => CHECKS_AT_STAGE[stage] === checks)
+    .join(', ');
 
 const details = z.object({
   serviceArn: z.string().min(1),
@@ -110,6 +140,18 @@ export class LifecycleHook {
         reason: `${event.serviceArn} is not a service in Slipway's configuration`,
       });
     }
+    const checks = checksAtStage(event.lifecycleStage);
+    const targets = checks ? this.targets(located.app, located.environment, checks) : [];
+    const refused = !checks
+      ? `no listener reaches the new revision at ${event.lifecycleStage}: Slipway's hook probes test checks at ${stagesProbing('test')} and production checks at ${stagesProbing('production')}`
+      : checks === 'test' && targets.length === 0
+        ? `${located.app}/${located.environment} has no health check with stage: test, and at ${event.lifecycleStage} only the test listener reaches the new revision`
+        : undefined;
+    if (refused) {
+      logger.warn('lifecycle hook refused', { ...located.where, stage: event.lifecycleStage, reason: refused });
+      return this.answer({ passes: 0, attempts: 0, status: 'FAILED', reason: refused });
+    }
+
     const key = { pk: `HOOK#${event.execution}`, sk: `STAGE#${event.lifecycleStage}` };
     const { Item } = await this.deps.documents.send(
       new GetCommand({ TableName: this.deps.tableName, Key: key, ConsistentRead: true }),
@@ -117,7 +159,7 @@ export class LifecycleHook {
     const previous = (Item as Progress | undefined) ?? { passes: 0, attempts: 0, status: 'IN_PROGRESS', reason: '' };
     if (previous.status !== 'IN_PROGRESS') return this.answer(previous, located.env.lifecycleHook.callBackDelaySeconds);
 
-    const run = await this.runChecks(located.app, located.environment);
+    const run = await this.runChecks(targets);
     const next = nextProgress(previous, run, located.env.lifecycleHook);
     const now = this.deps.now?.() ?? new Date();
     try {
@@ -163,14 +205,12 @@ export class LifecycleHook {
     return undefined;
   }
 
-  private async runChecks(app: string, environment: string): Promise<{ ok: boolean; reason: string }> {
+  private targets(app: string, environment: string, checks: CheckStage): ProbeTarget[] {
     const env = this.deps.config.apps[app]?.environments[environment];
-    const targets: ProbeTarget[] = (env?.health ?? []).map((check, index) => ({
-      app,
-      environment,
-      check,
-      checkName: checkName(check, index),
-    }));
+    return (env ? namedChecks(env, checks) : []).map((named) => ({ app, environment, ...named }));
+  }
+
+  private async runChecks(targets: ProbeTarget[]): Promise<{ ok: boolean; reason: string }> {
     if (targets.length === 0) return { ok: true, reason: 'no health checks configured' };
     const results = await this.deps.probe(targets, this.deps.probeOptions);
     const failed = results.filter((result) => !result.ok);

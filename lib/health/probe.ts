@@ -2,7 +2,7 @@ import { type ClientRequest, type IncomingHttpHeaders, request } from 'node:http
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { HealthCheckConfig, SlipwayConfig } from '../config/schema';
-import { checkName } from './alarms';
+import { namedChecks } from './alarms';
 
 /**
  * The probe engine: one GET per health check, answered within the check's own timeout,
@@ -13,7 +13,8 @@ import { checkName } from './alarms';
 export interface ProbeTarget {
   app: string;
   environment: string;
-  check: HealthCheckConfig;
+  /** Which listener it reaches decides who probes it, not how. */
+  check: Omit<HealthCheckConfig, 'stage'>;
   checkName: string;
 }
 
@@ -48,14 +49,12 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const DAY_MS = 86_400_000;
 const USER_AGENT = 'slipway-probe/1';
 
-/** Every environment's checks, named as the alarms name their Check dimension. */
+/** Every environment's production checks (test listeners are the lifecycle hook's), named as the alarms name their Check dimension. */
 export function probeTargets(config: SlipwayConfig): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   for (const [app, appConfig] of Object.entries(config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
-      env.health.forEach((check, index) => {
-        targets.push({ app, environment, check, checkName: checkName(check, index) });
-      });
+      for (const { check, checkName } of namedChecks(env)) targets.push({ app, environment, check, checkName });
     }
   }
   return targets;

@@ -44,8 +44,12 @@ let deployments: Deployments;
 let trail: ReturnType<typeof auditOn>;
 let app: Server;
 let appUrl: string;
+/** Whether the production listener (the blue revision, until production traffic shifts) answers healthy. */
 let healthy = true;
-let probed = 0;
+/** Whether the test listener (the green revision, once test traffic shifts) answers healthy. */
+let greenHealthy = true;
+/** Which listener each probe reached, in order. */
+let probed: Array<'production' | 'test'> = [];
 
 function configFor(url: string) {
   return configSchema.parse({
@@ -59,7 +63,10 @@ function configFor(url: string) {
             cluster: 'shop-prod',
             service: 'backend',
             bakeMinutes: 30,
-            health: [{ name: 'ready', url: `${url}/health/ready`, timeoutMs: 500 }],
+            health: [
+              { name: 'ready', url: `${url}/health/ready`, timeoutMs: 500 },
+              { name: 'ready-green', url: `${url}/test-listener/health/ready`, timeoutMs: 500, stage: 'test' },
+            ],
             lifecycleHook: { requiredPasses: 2, maxAttempts: 3, callBackDelaySeconds: 15 },
           },
         },
@@ -73,10 +80,13 @@ beforeAll(async () => {
   dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
   // The application the lifecycle hook checks, healthy or not as the test says.
-  app = createServer((_, response) => {
-    probed += 1;
-    response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ status: healthy ? 'healthy' : 'down' }));
+  // Its test listener is told apart by path here; in AWS it is another listener port or host.
+  app = createServer((request, response) => {
+    const listener = request.url?.startsWith('/test-listener/') ? 'test' : 'production';
+    probed.push(listener);
+    const up = listener === 'test' ? greenHealthy : healthy;
+    response.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ status: up ? 'healthy' : 'down' }));
   });
   await new Promise<void>((done) => app.listen(0, '127.0.0.1', done));
   appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
@@ -100,7 +110,8 @@ beforeEach(async () => {
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   clock = new Date('2026-11-22T10:00:00.000Z');
   healthy = true;
-  probed = 0;
+  greenHealthy = true;
+  probed = [];
   trail = auditOn(documents, tableName, () => clock);
   deployments = new Deployments({
     config: configFor(appUrl),
@@ -255,19 +266,21 @@ describe('automatic rollback on an alarm', () => {
 });
 
 describe('the ECS lifecycle hook', () => {
-  const hook = () =>
+  const hook = (config = configFor(appUrl)) =>
     makeLifecycleHook({
       hook: new LifecycleHook({
-        config: configFor(appUrl),
+        config,
         documents,
         tableName,
         probe: probeAll,
         probeOptions: { concurrency: 4 },
       }),
     });
-  const invocation = (executionId: string) => {
+  /** The sample hook payload (POST_TEST_TRAFFIC_SHIFT), for another execution and, if given, another stage. */
+  const invocation = (executionId: string, lifecycleStage?: string) => {
     const event = JSON.parse(readFileSync('events/hook.ecs-lifecycle.json', 'utf8'));
     event.executionId = executionId;
+    if (lifecycleStage) event.lifecycleStage = lifecycleStage;
     return event;
   };
 
@@ -280,18 +293,61 @@ describe('the ECS lifecycle hook', () => {
     });
     expect(await hook()(invocation('exec-ok'), lambdaContext())).toEqual({ hookStatus: 'SUCCEEDED' });
     // A re-invocation after the decision answers the same, without probing again
-    const before = probed;
+    const before = probed.length;
     expect(await hook()(invocation('exec-ok'), lambdaContext())).toEqual({ hookStatus: 'SUCCEEDED' });
-    expect(probed).toBe(before);
+    expect(probed).toHaveLength(before);
   });
 
-  it('answers FAILED once the attempts run out without two passes in a row', async () => {
-    healthy = false;
+  it('probes the test listener after test traffic shifts, and fails on the new revision though production is healthy', async () => {
+    // Given blue, behind the production listener, is healthy and green, behind the test listener, is not
+    greenHealthy = false;
+
+    // When ECS invokes the hook at POST_TEST_TRAFFIC_SHIFT until it decides
     const answers = [];
     for (let attempt = 0; attempt < 3; attempt++)
       answers.push((await hook()(invocation('exec-bad'), lambdaContext())).hookStatus);
+
+    // Then it fails, having probed only the test listener (ECS developer guide, blue/green deployments:
+    // until production traffic shifts, production reaches blue)
     expect(answers).toEqual(['IN_PROGRESS', 'IN_PROGRESS', 'FAILED']);
     expect(await hook()(invocation('exec-bad'), lambdaContext())).toEqual({ hookStatus: 'FAILED' });
+    expect(probed).toEqual(['test', 'test', 'test']);
+  });
+
+  it('probes the production checks once production traffic has shifted', async () => {
+    // Given green is healthy on production, while the test listener no longer matters
+    greenHealthy = false;
+
+    // When ECS invokes the hook at POST_PRODUCTION_TRAFFIC_SHIFT
+    const answers = [];
+    for (let attempt = 0; attempt < 2; attempt++)
+      answers.push(
+        (await hook()(invocation('exec-prod', 'POST_PRODUCTION_TRAFFIC_SHIFT'), lambdaContext())).hookStatus,
+      );
+
+    // Then it succeeds on the production checks alone
+    expect(answers).toEqual(['IN_PROGRESS', 'SUCCEEDED']);
+    expect(probed).toEqual(['production', 'production']);
+  });
+
+  it.each(['RECONCILE_SERVICE', 'PRE_SCALE_UP', 'POST_SCALE_UP', 'A_STAGE_ECS_ADDS_LATER'])(
+    'answers FAILED at %s, where no listener reaches the new revision, without probing',
+    async (stage) => {
+      expect(await hook()(invocation(`exec-${stage}`, stage), lambdaContext())).toEqual({ hookStatus: 'FAILED' });
+      expect(probed).toEqual([]);
+    },
+  );
+
+  it('answers FAILED at a test stage when the environment has no test check, rather than probe production', async () => {
+    // Given production's only checks are on the production listener
+    const config = configFor(appUrl);
+    const production = config.apps.shop?.environments.production;
+    if (!production) throw new Error('no production environment');
+    production.health = production.health.filter((check) => check.stage === 'production');
+
+    // When ECS invokes the hook after test traffic shifts, then it fails at once, probing nothing
+    expect(await hook(config)(invocation('exec-untested'), lambdaContext())).toEqual({ hookStatus: 'FAILED' });
+    expect(probed).toEqual([]);
   });
 
   it('answers FAILED to a payload it cannot read, and to a service it does not know', async () => {

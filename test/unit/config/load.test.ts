@@ -81,6 +81,7 @@ describe('parseConfig and loadConfigFile', () => {
           timeoutMs: 5_000,
           followRedirects: false,
           allowUntrustedCertificate: false,
+          stage: 'production',
         },
       ]);
       expect(config.volumes['shop-uploads']?.retention).toEqual({ daily: 7, weekly: 4, monthly: 0 });

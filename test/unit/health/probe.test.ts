@@ -126,7 +126,7 @@ describe('daysRemaining', () => {
 });
 
 describe('probeTargets', () => {
-  it("names every environment's checks as the alarms do, by name or else by position", () => {
+  it("names every environment's production checks as the alarms do, by name or else by position", () => {
     // Given two apps, one environment without checks
     const config = configSchema.parse({
       auth: { tokensSecret: 'slipway/api-tokens' },
@@ -139,6 +139,7 @@ describe('probeTargets', () => {
               cluster: 'c',
               service: 's',
               health: [
+                { url: 'https://staging.shop.example:8443/health', stage: 'test' },
                 { url: 'https://staging.shop.example/health' },
                 { name: 'db', url: 'https://staging.shop.example/db' },
               ],
@@ -157,7 +158,8 @@ describe('probeTargets', () => {
     // When the targets are listed
     const targets = probeTargets(config);
 
-    // Then each check is there once, with its Check dimension
+    // Then each production check is there once, with its Check dimension, numbered among production checks;
+    // the test listener's check is left to the lifecycle hook
     expect(targets.map(({ app, environment, checkName, check }) => [app, environment, checkName, check.url])).toEqual([
       ['shop', 'staging', 'check-1', 'https://staging.shop.example/health'],
       ['shop', 'staging', 'db', 'https://staging.shop.example/db'],
@@ -168,6 +170,7 @@ describe('probeTargets', () => {
       timeoutMs: 5_000,
       followRedirects: false,
       allowUntrustedCertificate: false,
+      stage: 'production',
     });
   });
 });
