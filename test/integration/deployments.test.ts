@@ -132,6 +132,22 @@ function deploymentsWith(withConfig: typeof config, newId?: () => string) {
   });
 }
 
+/** The use case with staging's settings extended by `staging`. */
+function deploymentsWithStaging(staging: Record<string, unknown>) {
+  const environments = config.apps.shop?.environments;
+  return deploymentsWith(
+    configSchema.parse({
+      ...config,
+      apps: {
+        shop: {
+          ...config.apps.shop,
+          environments: { ...environments, staging: { ...environments?.staging, ...staging } },
+        },
+      },
+    }),
+  );
+}
+
 afterEach(() => {
   aws.restore();
   sns.restore();
@@ -364,21 +380,7 @@ describe('deploying an image through the HTTP API', () => {
     // Given staging lists its task role but not the execution role the running revision also has
     const TASK_ROLE = 'arn:aws:iam::123456789012:role/shop-backend-task';
     const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/shop-backend-execution';
-    const withRoles = (passRoles: string[]) =>
-      deploymentsWith(
-        configSchema.parse({
-          ...config,
-          apps: {
-            shop: {
-              ...config.apps.shop,
-              environments: {
-                ...config.apps.shop?.environments,
-                staging: { ...config.apps.shop?.environments.staging, passRoles },
-              },
-            },
-          },
-        }),
-      );
+    const withRoles = (passRoles: string[]) => deploymentsWithStaging({ passRoles });
     const request = {
       app: 'shop',
       environment: 'staging',
@@ -421,23 +423,7 @@ describe('deploying an image through the HTTP API', () => {
       lifecycleHooks: hooks,
     };
     const withHookRoles = (lifecycleHookRoles?: string[]) =>
-      deploymentsWith(
-        configSchema.parse({
-          ...config,
-          apps: {
-            shop: {
-              ...config.apps.shop,
-              environments: {
-                ...config.apps.shop?.environments,
-                staging: {
-                  ...config.apps.shop?.environments.staging,
-                  ...(lifecycleHookRoles ? { lifecycleHookRoles } : {}),
-                },
-              },
-            },
-          },
-        }),
-      );
+      deploymentsWithStaging(lifecycleHookRoles ? { lifecycleHookRoles } : {});
 
     // When a deploy and a restart are asked for, then both are refused naming the role, with nothing registered or
     // updated, no record and the lock free
