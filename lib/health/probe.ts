@@ -49,7 +49,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const DAY_MS = 86_400_000;
 const USER_AGENT = 'slipway-probe/1';
 
-/** Every environment's production checks (test listeners are the lifecycle hook's), named as the alarms name their Check dimension. */
+/** Every environment's production checks (test ones are the lifecycle hook's), named as the alarms name them. */
 export function probeTargets(config: SlipwayConfig): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   for (const [app, appConfig] of Object.entries(config.apps)) {
