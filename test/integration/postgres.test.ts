@@ -596,6 +596,13 @@ exit 99`,
       'pg_dump 15.18 is older than the server (16.4); install pg_dump 16 or later',
     ],
     ['90624', '9.6.24', '9.5.25', 'pg_dump 9.5.25 is older than the server (9.6.24); install pg_dump 9.6 or later'],
+    // RDS and Aurora run PostgreSQL 18; an image built with the 17 client must say so rather than let pg_dump refuse.
+    [
+      '180001',
+      '18.1',
+      '17.7 (Debian 17.7-1.pgdg120+1)',
+      'pg_dump 17.7 is older than the server (18.1); install pg_dump 18 or later',
+    ],
   ])(
     'reads major versions as PostgreSQL numbers them (server_version_num %s is %s)',
     async (num, display, pgDump, message) => {
