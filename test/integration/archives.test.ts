@@ -591,40 +591,35 @@ describe('jobs past their limit', () => {
     });
   });
 
-  it('given a task ECS no longer knows by the time it is stopped, when reconciled, then the record is FAILED all the same', async () => {
-    // given: StopTask's answer for a task that ended and was forgotten between the two calls
-    const { archives, queued } = await claimedTaskJob(361);
-    ecs.on(DescribeTasksCommand).resolves(runningTask);
-    ecs
-      .on(StopTaskCommand)
-      .rejects(Object.assign(new Error('The referenced task was not found.'), { name: 'InvalidParameterException' }));
+  it.each([
+    [
+      'a task ECS forgot between the two calls',
+      Object.assign(new Error('The referenced task was not found.'), { name: 'InvalidParameterException' }),
+      'the worker task had already ended',
+    ],
+    [
+      'StopTask refused',
+      Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }),
+      'the worker task could not be stopped (AccessDeniedException) and may still be running',
+    ],
+  ])(
+    'given %s, when reconciled, then the record is FAILED all the same, saying what became of the task',
+    async (_, refusal, became) => {
+      // given
+      const { archives, queued } = await claimedTaskJob(361);
+      ecs.on(DescribeTasksCommand).resolves(runningTask);
+      ecs.on(StopTaskCommand).rejects(refusal);
 
-    // when
-    await archives.reconcile();
+      // when
+      await archives.reconcile();
 
-    // then
-    expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
-      status: 'FAILED',
-      reason: 'no outcome after 360 minutes (worker.timeoutMinutes); the worker task had already ended',
-    });
-  });
-
-  it('given StopTask refused, when reconciled, then the record is FAILED and says the task may still run', async () => {
-    // given
-    const { archives, queued } = await claimedTaskJob(361);
-    ecs.on(DescribeTasksCommand).resolves(runningTask);
-    ecs.on(StopTaskCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
-
-    // when
-    await archives.reconcile();
-
-    // then
-    expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
-      status: 'FAILED',
-      reason:
-        'no outcome after 360 minutes (worker.timeoutMinutes); the worker task could not be stopped (AccessDeniedException) and may still be running',
-    });
-  });
+      // then
+      expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
+        status: 'FAILED',
+        reason: `no outcome after 360 minutes (worker.timeoutMinutes); ${became}`,
+      });
+    },
+  );
 
   it('given a task that already stopped, when reconciled, then it is not stopped again', async () => {
     // given

@@ -47,14 +47,20 @@ interface Run {
   stderr: string;
 }
 
-function runNode(file: string, cwd: string): Promise<Run> {
+function runFile(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number },
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [file], { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(command, args, options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
+
+const runNode = (file: string, cwd: string) => runFile(process.execPath, [file], { cwd, timeout: 30_000 });
 
 const dockerfile = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
 const buildStage = dockerfile.find((stage) => / AS build$/i.test(stage.from));
@@ -165,16 +171,9 @@ describe("scripts/pg-client-major.sh (the image's PostgreSQL client major)", () 
       `#!/bin/bash\n[ "$1 $2 $3" = "search --names-only ^postgresql-client-[0-9]+$" ] || { echo "unexpected: $*" >&2; exit 64; }\ngrep -E '^postgresql-client-[0-9]+ ' ${JSON.stringify(listing)} || true\n`,
       { mode: 0o755 },
     );
-    return new Promise((resolve) => {
-      execFile(
-        'bash',
-        ['scripts/pg-client-major.sh'],
-        { env: { PATH: `${dir}:${process.env.PATH}`, ...env }, timeout: 10_000 },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
+    return runFile('bash', ['scripts/pg-client-major.sh'], {
+      env: { PATH: `${dir}:${process.env.PATH}`, ...env },
+      timeout: 10_000,
     });
   }
 

@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ArchiveRecord } from '../../../lib/backup/records';
 import type { BackupStore, RestoreStore } from '../../../lib/store/backups';
 import type { WorkerJobDeps } from '../../../lib/worker/jobs';
+import { captureOutput, emfDocuments } from '../../support/emf';
 import { lambdaContext } from '../../support/http';
 
 // The job's metrics go through the module-level Metrics, which reads POWERTOOLS_METRICS_DISABLED when it is
@@ -77,31 +77,6 @@ function jobDeps(volume: string): WorkerJobDeps {
   };
 }
 
-/** What `act` writes to stdout and stderr, line by line; nothing reaches the terminal. */
-async function captureOutput(act: () => Promise<unknown>): Promise<{ stdout: string[]; stderr: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    await act();
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  const lines = (chunks: string[]) => chunks.join('').split('\n').filter(Boolean);
-  return { stdout: lines(out), stderr: lines(err) };
-}
-
-const emfDocuments = (lines: string[]) =>
-  lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((document) => '_aws' in document);
-
 /** One EMF document as Powertools writes it: namespace Slipway, dimensions service and Handler. */
 const emf = (handler: string, values: Record<string, number>) => ({
   _aws: {
@@ -120,47 +95,42 @@ const emf = (handler: string, values: Record<string, number>) => ({
 });
 
 describe('the worker task (slipway-worker run-job)', () => {
-  const runJobArgs = ['run-job', '--job', JSON.stringify({ type: 'backup', backupId: BACKUP_ID })];
+  /** `slipway-worker run-job` in this process: its result lines, and what it wrote to stdout and stderr. */
+  async function runTask(deps: WorkerJobDeps) {
+    const results: string[] = [];
+    const output = await captureOutput(() =>
+      main(['run-job', '--job', JSON.stringify({ type: 'backup', backupId: BACKUP_ID })], {
+        out: (line) => results.push(line),
+        err: () => undefined,
+        env: { SLIPWAY_HEARTBEAT_FILE: join(root, 'heartbeat') },
+        jobDeps: () => deps,
+      }),
+    );
+    return { results: results.map((line) => JSON.parse(line)), output };
+  }
 
   it('given a job that succeeds, when run, then its metrics are written as one EMF line', async () => {
     // given
     mkdirSync(join(root, 'search-index'));
     writeFileSync(join(root, 'search-index', '0001.seg'), 'index\n');
-    const results: string[] = [];
 
     // when
-    const output = await captureOutput(() =>
-      main(runJobArgs, {
-        out: (line) => results.push(line),
-        err: () => undefined,
-        env: { SLIPWAY_HEARTBEAT_FILE: join(root, 'heartbeat') },
-        jobDeps: () => jobDeps('search-index'),
-      }),
-    );
+    const { results, output } = await runTask(jobDeps('search-index'));
 
     // then
-    expect(results.map((line) => JSON.parse(line))).toEqual([
-      { command: 'run-job', id: BACKUP_ID, status: 'AVAILABLE' },
-    ]);
+    expect(results).toEqual([{ command: 'run-job', id: BACKUP_ID, status: 'AVAILABLE' }]);
     expect(emfDocuments(output.stdout)).toEqual([emf(WORKER_TASK_HANDLER, { ArchivesAvailable: 1 })]);
   });
 
   it('given a job that fails, when run, then its failure is counted in one EMF line all the same', async () => {
     // given: the volume is not mounted
-    const results: string[] = [];
+    const deps = jobDeps('not-mounted');
 
     // when
-    const output = await captureOutput(() =>
-      main(runJobArgs, {
-        out: (line) => results.push(line),
-        err: () => undefined,
-        env: { SLIPWAY_HEARTBEAT_FILE: join(root, 'heartbeat') },
-        jobDeps: () => jobDeps('not-mounted'),
-      }),
-    );
+    const { results, output } = await runTask(deps);
 
     // then
-    expect(results.map((line) => JSON.parse(line))).toMatchObject([{ id: BACKUP_ID, status: 'FAILED' }]);
+    expect(results).toMatchObject([{ id: BACKUP_ID, status: 'FAILED' }]);
     expect(emfDocuments(output.stdout)).toEqual([emf(WORKER_TASK_HANDLER, { ArchivesFailed: 1 })]);
   });
 
@@ -170,14 +140,7 @@ describe('the worker task (slipway-worker run-job)', () => {
     await deps.store.update(BACKUP_ID, ['QUEUED'], { status: 'CREATING' });
 
     // when
-    const output = await captureOutput(() =>
-      main(runJobArgs, {
-        out: () => undefined,
-        err: () => undefined,
-        env: { SLIPWAY_HEARTBEAT_FILE: join(root, 'heartbeat') },
-        jobDeps: () => deps,
-      }),
-    );
+    const { output } = await runTask(deps);
 
     // then
     expect(output).toEqual({ stdout: [], stderr: [] });
