@@ -24,10 +24,16 @@ LABEL org.opencontainers.image.title="slipway-worker" \
 # A failed download must fail the build, not hand gpg an empty key.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# Debian's own client is 15 and pg_dump refuses newer servers: the newest client dumps every older one.
+# Debian's own client is 15, and pg_dump dumps servers of its own major and older, never newer (PostgreSQL
+# docs, pg_dump, Notes): the newest client PGDG offers for bookworm dumps every server. PG_MAJOR pins one
+# (18 or later) for a reproducible build; scripts/pg-client-major.sh chooses, and refuses anything older.
 # TLS proves the download came from postgresql.org; the fingerprint proves it is the PGDG signing key.
+# The tools themselves are linked into /usr/local/bin, ahead of Debian's /usr/bin wrappers, which choose a
+# version per cluster config.
+ARG PG_MAJOR
 ARG PGDG_KEY_FINGERPRINT=B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8
-RUN apt-get update \
+RUN --mount=type=bind,source=scripts/pg-client-major.sh,target=/tmp/pg-client-major.sh \
+    apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl gpg \
  && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc \
     | gpg --dearmor -o /usr/share/keyrings/postgresql-pgdg.gpg \
@@ -36,12 +42,11 @@ RUN apt-get update \
  && echo "deb [signed-by=/usr/share/keyrings/postgresql-pgdg.gpg] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
     > /etc/apt/sources.list.d/pgdg.list \
  && apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client-17 \
+ && major="$(bash /tmp/pg-client-major.sh)" \
+ && apt-get install -y --no-install-recommends "postgresql-client-${major}" \
+ && for tool in pg_dump pg_restore psql; do ln -s "/usr/lib/postgresql/${major}/bin/${tool}" /usr/local/bin/; done \
  && apt-get purge -y --auto-remove curl gpg \
  && rm -rf /var/lib/apt/lists/* /root/.gnupg
-
-# The tools themselves rather than Debian's /usr/bin wrappers, which choose a version per cluster config.
-ENV PATH=/usr/lib/postgresql/17/bin:$PATH
 
 # A fixed numeric id: the task definition names it, and EFS access points may map it.
 RUN groupadd --system --gid 10001 slipway \

@@ -45,15 +45,30 @@ export function clientConfig(service: ServiceId, env: Env = process.env): BaseCl
   };
 }
 
+// AWS's own S3 endpoints: public, FIPS and dual-stack, and interface endpoints (`*.vpce.amazonaws.com`).
+const AWS_HOST = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/;
+
+export function isAwsEndpoint(endpoint: string): boolean {
+  try {
+    return AWS_HOST.test(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
+}
+
 export function s3ClientConfig(env: Env = process.env) {
   const base = clientConfig('s3', env);
   if (!base.endpoint) return base;
-  // S3-compatible servers want path-style URLs and often mangle the SDK's default streaming checksums.
   return {
     ...base,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+    // AWS endpoints take virtual-hosted requests, an interface endpoint as `<bucket>.bucket.vpce-…` (Amazon S3
+    // user guide, AWS PrivateLink for Amazon S3); other S3-compatible servers seldom resolve `<bucket>.<host>`.
+    ...(isAwsEndpoint(base.endpoint) ? {} : { forcePathStyle: true }),
+    // Only the emulators run here (s3rver) mangle the SDK's streamed checksums. Real S3 needs them: a put into an
+    // Object Lock bucket without Content-MD5 or x-amz-checksum-* is refused (Amazon S3 API Reference, PutObject).
+    ...(isLoopback(base.endpoint)
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+      : {}),
   };
 }
 

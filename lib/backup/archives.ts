@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type AuditOutcome, type AuditRecorder, audited, statusOutcome } from '../audit/trail';
 import type { SlipwayConfig } from '../config/schema';
@@ -61,6 +61,8 @@ const LAMBDA_LIMIT_MINUTES = 16;
 const DEFAULT_TASK_LIMIT_MINUTES = 360;
 const REASON_LENGTH = 500;
 const DESCRIBE_TASKS_LIMIT = 100;
+// StopTask keeps up to 255 characters of its reason (ECS API Reference, StopTask).
+const STOP_REASON_LENGTH = 255;
 
 export const describeSubject = (subject: ArchiveSubject) =>
   'volume' in subject ? `volume ${subject.volume}` : `database ${subject.database}`;
@@ -267,17 +269,20 @@ export class Archives {
       ];
       const stopped = await this.stoppedTasks(open.flatMap((record) => (record.taskArn ? [record.taskArn] : [])));
       for (const record of open) {
-        const lost = stopped.get(record.taskArn ?? '');
-        const ageMinutes = (this.now().getTime() - Date.parse(record.createdAt)) / 60_000;
-        const reason = lost
-          ? `the worker task stopped without recording an outcome: ${lost}`
-          : ageMinutes > settings.limitMinutes
-            ? `no outcome after ${settings.limitMinutes} minutes${record.status === 'QUEUED' ? ' (the worker never started)' : ''}`
-            : undefined;
-        if (!reason) {
+        const verdict = openJobVerdict(record, {
+          stoppedBecause: stopped.get(record.taskArn ?? ''),
+          ageMinutes: (this.now().getTime() - Date.parse(record.createdAt)) / 60_000,
+          limitMinutes: settings.limitMinutes,
+        });
+        if (!verdict) {
           outcomes.push({ id: record.id, outcome: `still ${record.status}` });
           continue;
         }
+        // Stopped first: a task marked FAILED but left running would go on billing, and could not record its outcome.
+        const reason =
+          verdict.stopTask && record.taskArn
+            ? `${verdict.reason}; ${await this.stopTask(record.id, record.taskArn, verdict.reason)}`
+            : verdict.reason;
         const failed = await this.fail(record, reason);
         outcomes.push({ id: record.id, outcome: failed ? 'FAILED' : 'changed meanwhile' });
       }
@@ -401,6 +406,26 @@ export class Archives {
     return record;
   }
 
+  /** Stops a worker task past its limit; says what became of it, for the record's reason. */
+  private async stopTask(id: string, taskArn: string, why: string): Promise<string> {
+    try {
+      await this.deps.ecs.send(
+        new StopTaskCommand({
+          cluster: clusterOfTask(taskArn),
+          task: taskArn,
+          reason: `Slipway: ${id}: ${why}`.slice(0, STOP_REASON_LENGTH),
+        }),
+      );
+      logger.warn('worker task stopped past its limit', { id, taskArn, reason: why });
+      return 'the worker task was stopped';
+    } catch (error) {
+      // ECS forgets a stopped task after about an hour, and then answers that it was not found.
+      if (isTaskNotFound(error)) return 'the worker task had already ended';
+      logger.error('worker task past its limit not stopped', { id, taskArn, error: error as Error });
+      return `the worker task could not be stopped (${(error as Error).name}) and may still be running`;
+    }
+  }
+
   /** The ECS tasks among `arns` that have stopped, with why. */
   private async stoppedTasks(arns: string[]): Promise<Map<string, string>> {
     const stopped = new Map<string, string>();
@@ -488,6 +513,32 @@ export class Archives {
 export function archiveDimensions(subject: ArchiveSubject): Record<string, string> {
   return 'volume' in subject ? { Volume: subject.volume } : { Dump: subject.database };
 }
+
+/**
+ * Whether an open worker job is over, and why: its task stopped without an outcome, or it is past its limit.
+ * A task past its limit is still running and is to be stopped; a function past its limit was ended by Lambda,
+ * whose timeout (900 s, serverless/volume-workers.cjs) is below it.
+ */
+export function openJobVerdict(
+  record: { status: string; runner: WorkerRunner },
+  facts: { stoppedBecause: string | undefined; ageMinutes: number; limitMinutes: number },
+): { reason: string; stopTask: boolean } | undefined {
+  if (facts.stoppedBecause !== undefined) {
+    return { reason: `the worker task stopped without recording an outcome: ${facts.stoppedBecause}`, stopTask: false };
+  }
+  if (facts.ageMinutes <= facts.limitMinutes) return undefined;
+  const late = `no outcome after ${facts.limitMinutes} minutes`;
+  if (record.status === 'QUEUED') {
+    return { reason: `${late} (the worker never started)`, stopTask: record.runner === 'ecs' };
+  }
+  if (record.runner === 'lambda') {
+    return { reason: `${late}: Lambda ended the volume function at its 15-minute timeout`, stopTask: false };
+  }
+  return { reason: `${late} (worker.timeoutMinutes)`, stopTask: true };
+}
+
+const isTaskNotFound = (error: unknown) =>
+  (error as Error).name === 'InvalidParameterException' && /not found/i.test((error as Error).message);
 
 /** arn:aws:ecs:region:account:task/<cluster>/<id> */
 function clusterOfTask(taskArn: string): string | undefined {

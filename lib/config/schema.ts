@@ -477,7 +477,7 @@ const worker = z
         .describe('Scratch disk of the worker task: a PostgreSQL restore downloads the dump there first'),
       timeoutMinutes: boundedInt(15, 1_440)
         .default(360)
-        .describe('A worker job with no outcome after this long is recorded FAILED'),
+        .describe('A worker job with no outcome after this long is recorded FAILED, and its task stopped'),
     },
     expects('a worker section {image, subnetIds, securityGroupIds, cpu?, memory?}'),
   )

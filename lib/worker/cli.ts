@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createClient } from '../aws/clients';
 import { SlipwayError } from '../errors';
+import { metrics } from '../observability';
 import { runJob, type WorkerJobDeps } from './jobs';
 import { workerJob } from './launch';
 import { backupPostgres, connectionFromUrl, type PgConnection, restorePostgres } from './postgres';
@@ -13,8 +14,9 @@ import { backupVolume, restoreVolume, type VolumeCompression } from './volume';
 
 /**
  * `slipway-worker`: the backup worker's command line, the same module the Lambda and the ECS
- * task run. Each command prints one JSON line with what it did on stdout; progress and errors go
- * to stderr. Every S3 and Secrets Manager call honours AWS_ENDPOINT_URL.
+ * task run. Each command prints one JSON line with what it did on stdout (run-job also its metrics,
+ * as CloudWatch EMF lines before it); progress and errors go to stderr. Every S3 and Secrets Manager
+ * call honours AWS_ENDPOINT_URL.
  */
 
 export const USAGE = `usage:
@@ -39,6 +41,8 @@ export interface Io {
 export const heartbeatFile = (env: NodeJS.ProcessEnv) =>
   env.SLIPWAY_HEARTBEAT_FILE || join(tmpdir(), 'slipway-worker.heartbeat');
 const HEARTBEAT_MS = 10_000;
+/** The `Handler` dimension of the task's metrics, as each function's name is of its own. */
+export const WORKER_TASK_HANDLER = 'workerTask';
 // Six missed beats: the event loop has been blocked (or the process frozen) for a minute.
 const HEARTBEAT_STALE_MS = 60_000;
 
@@ -96,11 +100,15 @@ async function runQueuedJob(text: string, io: Io): Promise<{ result: Record<stri
   const beat = () => writeFile(heartbeatFile(io.env), String(Date.now())).catch(() => undefined);
   await beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
+  metrics.addDimension('Handler', WORKER_TASK_HANDLER);
   try {
     const outcome = await runJob(parsed.data, (io.jobDeps ?? (() => workerDepsFromEnv(io.env)))());
     return { result: { ...outcome }, failed: outcome.status === 'FAILED' };
   } finally {
     clearInterval(timer);
+    // No Lambda middleware runs in the task: the job's metrics exist only as the EMF lines written here, which
+    // the awslogs driver sends to CloudWatch Logs and CloudWatch extracts (CloudWatch user guide, embedded metric format).
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }
 

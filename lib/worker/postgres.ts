@@ -16,7 +16,7 @@ import {
 import { z } from 'zod';
 import { Conflict, InvalidInput, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { logger, redact, registerSecretValue } from '../observability';
-import { PartUploader } from './multipart';
+import { ObjectTooLarge, PartUploader, type PartUploaderOptions, STREAM_PART_PLAN } from './multipart';
 
 /**
  * Logical PostgreSQL backups: `pg_dump -Fc` streamed to S3 beside a manifest, and restores that
@@ -81,10 +81,10 @@ const POSTGRES_ENGINES = new Set(['postgres', 'postgresql', 'aurora-postgresql']
 const MAX_IDENTIFIER_BYTES = 63;
 const STDERR_TAIL_BYTES = 16 * 1024;
 const STDERR_LINES = 5;
-// Whatever is in the last part is uploaded after pg_dump exits: 8 MiB keeps that tail short, bounds
-// the buffer to 32 MiB, and still allows an 80 GiB dump under S3's 10,000-part limit.
-const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 4;
+// Whatever is in the last part is uploaded after pg_dump exits: 8 MiB first parts keep that tail short
+// and four in flight (32 MiB) keep pg_dump's pipe drained; larger parts go two at a time, so the buffers
+// hold twice the part size (256 MiB around 100 GiB, 2 GiB past 794 GiB: raise worker.memory for those).
+export const DUMP_UPLOAD: PartUploaderOptions = { plan: STREAM_PART_PLAN, queueSize: 4, bufferBytes: 32 * 1024 * 1024 };
 
 // ---------------------------------------------------------------------------------------------
 // Connections
@@ -425,6 +425,8 @@ export async function backupPostgres(options: {
   prefix: string;
   now?: () => Date;
   binDir?: string;
+  /** How the dump is cut into parts; the default grows them so a dump up to S3's 5 TiB fits. */
+  upload?: PartUploaderOptions;
 }): Promise<DumpResult> {
   const { connection, s3, bucket, binDir } = options;
   registerSecretValue(connection.password);
@@ -451,7 +453,15 @@ export async function backupPostgres(options: {
     );
   }
 
-  const { bytes, sha256 } = await streamDump({ connection, s3, bucket, dumpKey, binDir, what });
+  const { bytes, sha256 } = await streamDump({
+    connection,
+    s3,
+    bucket,
+    dumpKey,
+    binDir,
+    what,
+    upload: options.upload ?? DUMP_UPLOAD,
+  });
 
   const manifest: PostgresManifest = {
     format: MANIFEST_FORMAT,
@@ -523,6 +533,7 @@ async function streamDump(options: {
   dumpKey: string;
   binDir: string | undefined;
   what: string;
+  upload: PartUploaderOptions;
 }): Promise<{ bytes: number; sha256: string }> {
   const { connection, s3, bucket, dumpKey, what } = options;
   const command = pgCommand('pg_dump', dumpArgs(), connection, options.binDir ? { binDir: options.binDir } : {});
@@ -533,8 +544,7 @@ async function streamDump(options: {
   const upload = new PartUploader(
     s3,
     { bucket, key: dumpKey, contentType: 'application/octet-stream' },
-    PART_SIZE,
-    QUEUE_SIZE,
+    options.upload,
   );
   const hash = createHash('sha256');
   let bytes = 0;
@@ -573,6 +583,9 @@ async function streamDump(options: {
     logger.warn('could not abort the upload of a failed dump', { bucket, key: dumpKey, error });
   }
   await deleteQuietly(s3, bucket, dumpKey);
+  if (uploadError instanceof ObjectTooLarge) {
+    throw new ObjectTooLarge(`${what}: ${uploadError.message}`);
+  }
   if (uploadError !== undefined && (exitedCleanly(exit) || exit.signal === 'SIGTERM')) {
     throw new UpstreamFailed(`${what}: could not upload s3://${bucket}/${dumpKey}`, {
       cause: uploadError,

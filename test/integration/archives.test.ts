@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -549,6 +549,132 @@ describe('the worker task', () => {
     expect(await archives.reconcile()).toContainEqual({ id: lost.id, outcome: 'FAILED' });
     expect(await new BackupStore(documents, tableName).get(lost.id)).toMatchObject({
       reason: 'no outcome after 16 minutes (the worker never started)',
+    });
+  });
+});
+
+describe('jobs past their limit', () => {
+  const runningTask = {
+    tasks: [{ taskArn: TASK_ARN, lastStatus: 'RUNNING', containers: [{ name: 'worker' }] }],
+    failures: [],
+  };
+
+  /** An archive on the worker task that its worker claimed, then `minutes` later. */
+  async function claimedTaskJob(minutes: number) {
+    const archives = archivesWith();
+    const queued = await archives.take({ volume: 'search-index' }, 'schedule');
+    await new BackupStore(documents, tableName).update<ArchiveRecord>(queued.id, ['QUEUED'], { status: 'CREATING' });
+    clock = new Date(clock.getTime() + minutes * 60_000);
+    return { archives, queued };
+  }
+
+  it('given a task still running past worker.timeoutMinutes, when reconciled, then ECS is asked to stop it, naming the job and the limit, and the record says so', async () => {
+    // given: the default limit, 360 minutes, and a task ECS still runs
+    const { archives, queued } = await claimedTaskJob(361);
+    ecs.on(DescribeTasksCommand).resolves(runningTask);
+    ecs.on(StopTaskCommand).resolves({ task: { taskArn: TASK_ARN, lastStatus: 'RUNNING', desiredStatus: 'STOPPED' } });
+
+    // when
+    const outcomes = await archives.reconcile();
+
+    // then
+    expect(outcomes).toContainEqual({ id: queued.id, outcome: 'FAILED' });
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 1);
+    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, {
+      cluster: 'slipway-test-workers',
+      task: TASK_ARN,
+      reason: `Slipway: ${queued.id}: no outcome after 360 minutes (worker.timeoutMinutes)`,
+    });
+    expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'no outcome after 360 minutes (worker.timeoutMinutes); the worker task was stopped',
+    });
+  });
+
+  it.each([
+    [
+      'a task ECS forgot between the two calls',
+      Object.assign(new Error('The referenced task was not found.'), { name: 'InvalidParameterException' }),
+      'the worker task had already ended',
+    ],
+    [
+      'StopTask refused',
+      Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }),
+      'the worker task could not be stopped (AccessDeniedException) and may still be running',
+    ],
+  ])(
+    'given %s, when reconciled, then the record is FAILED all the same, saying what became of the task',
+    async (_, refusal, became) => {
+      // given
+      const { archives, queued } = await claimedTaskJob(361);
+      ecs.on(DescribeTasksCommand).resolves(runningTask);
+      ecs.on(StopTaskCommand).rejects(refusal);
+
+      // when
+      await archives.reconcile();
+
+      // then
+      expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
+        status: 'FAILED',
+        reason: `no outcome after 360 minutes (worker.timeoutMinutes); ${became}`,
+      });
+    },
+  );
+
+  it('given a task that already stopped, when reconciled, then it is not stopped again', async () => {
+    // given
+    const { archives, queued } = await claimedTaskJob(361);
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        {
+          taskArn: TASK_ARN,
+          lastStatus: 'STOPPED',
+          stoppedReason: 'Essential container in task exited',
+          containers: [{ name: 'worker', exitCode: 1 }],
+        },
+      ],
+      failures: [],
+    });
+
+    // when
+    await archives.reconcile();
+
+    // then
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 0);
+    expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'the worker task stopped without recording an outcome: Essential container in task exited, exit code 1',
+    });
+  });
+
+  it('given a task within its limit, when reconciled, then it is left running', async () => {
+    // given
+    const { archives, queued } = await claimedTaskJob(359);
+    ecs.on(DescribeTasksCommand).resolves(runningTask);
+
+    // when
+    const outcomes = await archives.reconcile();
+
+    // then
+    expect(outcomes).toContainEqual({ id: queued.id, outcome: 'still CREATING' });
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 0);
+  });
+
+  it('given a volume function’s job with no outcome after 16 minutes, when reconciled, then the record says Lambda’s timeout ended it, and nothing is stopped', async () => {
+    // given: the function claimed the job; Lambda ends a function at its 15-minute timeout
+    const archives = archivesWith();
+    const queued = await archives.take({ volume: 'shop-uploads' }, 'schedule');
+    await new BackupStore(documents, tableName).update<ArchiveRecord>(queued.id, ['QUEUED'], { status: 'CREATING' });
+    clock = new Date(clock.getTime() + 17 * 60_000);
+
+    // when
+    expect(await archives.reconcile()).toContainEqual({ id: queued.id, outcome: 'FAILED' });
+
+    // then
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 0);
+    expect(await new BackupStore(documents, tableName).get(queued.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'no outcome after 16 minutes: Lambda ended the volume function at its 15-minute timeout',
     });
   });
 });

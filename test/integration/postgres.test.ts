@@ -14,6 +14,7 @@ import {
 import { createClient } from '../../lib/aws/clients';
 import { Conflict, InvalidInput, Unprocessable } from '../../lib/errors';
 import { type EmbeddedServer, startS3rver } from '../../lib/local/servers';
+import { ObjectTooLarge, STREAM_PART_PLAN } from '../../lib/worker/multipart';
 import {
   backupPostgres,
   connectionFromSecret,
@@ -362,6 +363,70 @@ describe('backup and restore', () => {
     expect(before.foreignKeys.split(',')).toHaveLength(2);
   });
 
+  it('cuts the dump into parts that grow as it streams (a small plan), and stores the same bytes', async () => {
+    // Given a client that records each part it sends, and parts that double every 4 from 16 KiB to 64 KiB
+    const recorded = createClient.s3({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
+    const parts: Array<[number, number]> = [];
+    recorded.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') {
+          const input = args.input as { PartNumber: number; Body: Uint8Array };
+          parts.push([input.PartNumber, input.Body.length]);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordParts' },
+    );
+    const plan = { ...STREAM_PART_PLAN, firstPartSize: 16 * 1024, doubleEvery: 4, maxPartSize: 64 * 1024 };
+
+    // When it is backed up
+    const grown = await backupPostgres({
+      connection: source,
+      s3: recorded,
+      bucket: BUCKET,
+      prefix: 'grown',
+      now: nextNow(),
+      upload: { plan, queueSize: 4, bufferBytes: 64 * 1024 },
+    });
+
+    // Then 16 KiB parts, then 32 KiB, then 64 KiB ones, and the object is the dump its manifest describes
+    parts.sort(([a], [b]) => a - b);
+    expect(parts.map(([partNumber]) => partNumber)).toEqual(parts.map((_, index) => index + 1));
+    const sizes = parts.map(([, size]) => size);
+    expect(sizes.slice(0, 9)).toEqual([...Array(4).fill(16 * 1024), ...Array(4).fill(32 * 1024), 64 * 1024]);
+    expect(sizes.slice(8, -1).every((size) => size === 64 * 1024)).toBe(true);
+    const stored = await objectBytes(grown.dumpKey);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(stored.length);
+    expect(stored.length).toBe(grown.bytes);
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(grown.sha256);
+    expect(stored.subarray(0, 5).toString()).toBe('PGDMP');
+    recorded.destroy();
+  });
+
+  it('stops a dump that outgrows what one object may hold: nothing kept, the limit named', async () => {
+    // Given an object limit well under the dump's size
+    const plan = { ...STREAM_PART_PLAN, firstPartSize: 16 * 1024, maxObjectSize: 100 * 1024 };
+
+    // When it is backed up
+    const error = await caught(
+      backupPostgres({
+        connection: source,
+        s3,
+        bucket: BUCKET,
+        prefix: 'too-large',
+        now: () => new Date('2026-11-22T05:00:00.000Z'),
+        upload: { plan, queueSize: 4, bufferBytes: 64 * 1024 },
+      }),
+    );
+
+    // Then
+    expect(error).toBeInstanceOf(ObjectTooLarge);
+    expect(error.message).toBe(
+      `dump of slipway@127.0.0.1:${admin.port}/shop: s3://${BUCKET}/too-large/20261122T050000Z.dump would be over 102400 bytes, S3's limit for one object`,
+    );
+    expect(await objectKeys('too-large')).toEqual([]);
+  });
+
   it('refuses a second backup in the same second rather than replace the first', async () => {
     const error = await caught(
       backupPostgres({
@@ -596,6 +661,13 @@ exit 99`,
       'pg_dump 15.18 is older than the server (16.4); install pg_dump 16 or later',
     ],
     ['90624', '9.6.24', '9.5.25', 'pg_dump 9.5.25 is older than the server (9.6.24); install pg_dump 9.6 or later'],
+    // RDS and Aurora run PostgreSQL 18; an image built with the 17 client must say so rather than let pg_dump refuse.
+    [
+      '180001',
+      '18.1',
+      '17.7 (Debian 17.7-1.pgdg120+1)',
+      'pg_dump 17.7 is older than the server (18.1); install pg_dump 18 or later',
+    ],
   ])(
     'reads major versions as PostgreSQL numbers them (server_version_num %s is %s)',
     async (num, display, pgDump, message) => {

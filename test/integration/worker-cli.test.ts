@@ -115,6 +115,45 @@ describe('slipway-worker run-job and healthcheck (the worker task)', () => {
     expect(await store().get(id)).toMatchObject({ status: 'FAILED', reason });
   });
 
+  it('given metrics on, when the task runs a job, then its metrics reach stdout as an EMF line beside the result line', async () => {
+    // given: the task as ECS runs it, whose stdout the awslogs driver sends to CloudWatch Logs
+    mkdirSync(join(work, 'mnt', 'search-index', 'segments'), { recursive: true });
+    writeFileSync(join(work, 'mnt', 'search-index', 'segments', '0001.seg'), 'index\n');
+    const id = 'bkp-00000000-0000-4000-8000-00000000c003';
+    await store().create(queued(id, 'search-index'));
+
+    // when
+    const run = await worker(['run-job', '--job', JSON.stringify({ type: 'backup', backupId: id })], {
+      ...taskEnv(),
+      POWERTOOLS_METRICS_DISABLED: 'false',
+    });
+
+    // then
+    expect(run.code).toBe(0);
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Slipway',
+              Dimensions: [['service', 'Handler']],
+              Metrics: [{ Name: 'ArchivesAvailable', Unit: 'Count' }],
+            },
+          ],
+        },
+        service: 'slipway',
+        Handler: 'workerTask',
+        ArchivesAvailable: 1,
+      },
+      { command: 'run-job', id, status: 'AVAILABLE' },
+    ]);
+  });
+
   it('refuses a job that is not one, with exit 2', async () => {
     const run = await worker(['run-job', '--job', '{"type":"backup","backupId":"x"}'], taskEnv());
     expect(run.code).toBe(2);

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { type CloudFormationTemplate, packagedProd, readTemplate } from '../support/package';
 
 /**
@@ -242,7 +243,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
     }
   });
 
-  it('given the task role, when its policy is read, then no action is a wildcard and only PutMetricData, namespace-bound, has Resource "*"', () => {
+  it('given the task role, when its policy is read, then no action is a wildcard and no statement has Resource "*"', () => {
     // when
     const statements = statementsOf('WorkerTaskRole');
 
@@ -254,15 +255,11 @@ describe('the backup worker in the packaged template (stage prod)', () => {
         expect({ action, wildcard: action.includes('*') }).toEqual({ action, wildcard: false });
       }
     }
-    const unscoped = statements.filter((statement) => list(statement.Resource).includes('*'));
-    expect(unscoped).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['cloudwatch:PutMetricData'],
-        Resource: '*',
-        Condition: { StringEquals: { 'cloudwatch:namespace': 'Slipway' } },
-      },
-    ]);
+    expect(statements.filter((statement) => list(statement.Resource).includes('*'))).toEqual([]);
+    // The task's metrics are EMF lines in its log group, which CloudWatch turns into metrics: no PutMetricData.
+    expect(
+      statements.flatMap((statement) => list(statement.Action)).filter((action) => action.startsWith('cloudwatch:')),
+    ).toEqual([]);
   });
 
   it('given the task role, when its S3 grants are read, then objects and listing are limited to the worker prefixes', () => {
@@ -370,5 +367,65 @@ describe('the backup worker in the packaged template (stage prod)', () => {
         Resource: [{ 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }],
       },
     ]);
+  });
+});
+
+describe('stopping worker tasks (the reconciler)', () => {
+  const ACCOUNT = '123456789012';
+  /** The template's Fn::Sub strings as CloudFormation resolves them in us-east-1 of ACCOUNT. */
+  const PSEUDO_PARAMETERS: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': 'us-east-1',
+    'AWS::AccountId': ACCOUNT,
+  };
+  const resolved = (value: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(value, (_, item) =>
+        item && typeof item === 'object' && typeof item['Fn::Sub'] === 'string'
+          ? item['Fn::Sub'].replace(/\$\{(AWS::\w+)\}/g, (_: string, name: string) => PSEUDO_PARAMETERS[name] ?? name)
+          : item,
+      ),
+    );
+
+  const rolesWith = (action: string) =>
+    Object.entries(template.Resources)
+      .filter(([, found]) => found.Type === 'AWS::IAM::Role')
+      .filter(([logicalId]) => statementsWith(logicalId, action).length > 0)
+      .map(([logicalId]) => logicalId);
+
+  /** StopTask by the reconciler's role on a task of `cluster`, as ECS authorises it (with the ecs:cluster key). */
+  async function stopTaskIn(cluster: string) {
+    const statements = resolved(statementsWith('ReconcileBackupsIamRoleLambdaExecution', 'ecs:StopTask'));
+    const response = await runSimulation(
+      {
+        identityPolicies: [{ name: 'reconcile-backups', policy: { Version: '2012-10-17', Statement: statements } }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action: 'ecs:StopTask',
+          principal: `arn:aws:sts::${ACCOUNT}:assumed-role/slipway-prod-reconcileBackups/slipway-prod-reconcileBackups`,
+          resource: {
+            accountId: ACCOUNT,
+            resource: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${cluster}/0f1e2d3c4b5a69788796a5b4c3d2e1f0`,
+          },
+          contextVariables: { 'ecs:cluster': `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/${cluster}` },
+        },
+      },
+      {},
+    );
+    if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
+    return response.overallResult;
+  }
+
+  it('given the packaged roles, when StopTask is looked for, then only the reconciler may call it', () => {
+    expect(rolesWith('ecs:StopTask')).toEqual(['ReconcileBackupsIamRoleLambdaExecution']);
+  });
+
+  it('given the reconciler role, when it stops a task of the worker cluster, then IAM allows it', async () => {
+    expect(await stopTaskIn('slipway-prod-workers')).toBe('Allowed');
+  });
+
+  it('given the reconciler role, when it stops a task of an app cluster, then IAM denies it', async () => {
+    expect(await stopTaskIn('shop-prod')).toBe('ImplicitlyDenied');
   });
 });

@@ -1,4 +1,6 @@
-import { clientConfig, isLoopback, s3ClientConfig } from '../../../lib/aws/clients';
+import { Readable } from 'node:stream';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { clientConfig, isAwsEndpoint, isLoopback, s3ClientConfig } from '../../../lib/aws/clients';
 import { endpointFor, regionFrom } from '../../../lib/aws/endpoints';
 
 describe('the SDK client factory', () => {
@@ -34,13 +36,128 @@ describe('the SDK client factory', () => {
     expect(isLoopback('not a url')).toBe(false);
   });
 
-  it('gives S3 path-style and checksums only when required when an endpoint is set', () => {
-    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4569', AWS_REGION: 'us-east-1' })).toMatchObject({
-      endpoint: 'http://127.0.0.1:4569',
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+  it.each([['http://127.0.0.1:4569'], ['http://localhost:4566'], ['http://[::1]:9000']])(
+    'given the loopback endpoint %s, when S3 is configured, then path-style and checksums only when required',
+    (url) => {
+      expect(s3ClientConfig({ AWS_ENDPOINT_URL: url, AWS_REGION: 'us-east-1' })).toEqual({
+        region: 'us-east-1',
+        retryMode: 'adaptive',
+        maxAttempts: 5,
+        endpoint: url,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+    },
+  );
+
+  it.each([
+    ['an S3 interface endpoint', 'https://bucket.vpce-0a1b2c3d4e5f67890-abcdefgh.s3.us-east-1.vpce.amazonaws.com'],
+    [
+      'an interface endpoint without the bucket label',
+      'https://vpce-0a1b2c3d4e5f67890-abcdefgh.s3.us-east-1.vpce.amazonaws.com',
+    ],
+    ['the regional endpoint', 'https://s3.eu-west-1.amazonaws.com'],
+    ['a FIPS endpoint', 'https://s3-fips.us-east-1.amazonaws.com'],
+    ['a dual-stack endpoint', 'https://s3.dualstack.eu-west-1.amazonaws.com'],
+    ['a China region endpoint', 'https://s3.cn-north-1.amazonaws.com.cn'],
+  ])('given %s, when S3 is configured, then virtual-hosted requests with the SDK default checksums', (_, url) => {
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL_S3: url, AWS_REGION: 'us-east-1' })).toEqual({
+      region: 'us-east-1',
+      retryMode: 'adaptive',
+      maxAttempts: 5,
+      endpoint: url,
     });
-    expect(s3ClientConfig({ AWS_REGION: 'us-east-1' })).not.toHaveProperty('forcePathStyle');
   });
+
+  it('given an S3-compatible server on another host, when S3 is configured, then path-style with the SDK default checksums', () => {
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://minio.internal:9000', AWS_REGION: 'us-east-1' })).toEqual({
+      region: 'us-east-1',
+      retryMode: 'adaptive',
+      maxAttempts: 5,
+      endpoint: 'http://minio.internal:9000',
+      forcePathStyle: true,
+    });
+  });
+
+  it('given no endpoint, when S3 is configured, then the SDK defaults', () => {
+    expect(s3ClientConfig({ AWS_REGION: 'us-east-1' })).toEqual({
+      region: 'us-east-1',
+      retryMode: 'adaptive',
+      maxAttempts: 5,
+    });
+    expect(isAwsEndpoint('not a url')).toBe(false);
+    expect(isAwsEndpoint('https://amazonaws.com.example.org')).toBe(false);
+  });
+
+  it.each([
+    [
+      'an S3 interface endpoint',
+      'https://bucket.vpce-0a1b2c3d4e5f67890-abcdefgh.s3.us-east-1.vpce.amazonaws.com',
+      'slipway-prod-backups.bucket.vpce-0a1b2c3d4e5f67890-abcdefgh.s3.us-east-1.vpce.amazonaws.com',
+      '/dumps/shop-db/20261122T030000Z.dump',
+      true,
+    ],
+    [
+      's3rver on this machine',
+      'http://127.0.0.1:4569',
+      '127.0.0.1',
+      '/slipway-prod-backups/dumps/shop-db/20261122T030000Z.dump',
+      false,
+    ],
+  ])(
+    'given %s, when an object is put, then the request goes to its host and path, checksummed only off this machine',
+    async (_, url, hostname, path, checksummed) => {
+      // given: a client whose requests stop at a handler that records them
+      const sent: HttpRequest[] = [];
+      const s3 = new S3Client({
+        ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: url, AWS_REGION: 'us-east-1' }),
+        credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+        requestHandler: recordingHandler(sent) as never,
+      });
+
+      // when
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'slipway-prod-backups',
+          Key: 'dumps/shop-db/20261122T030000Z.dump',
+          Body: Buffer.from('PGDMP'),
+        }),
+      );
+
+      // then: an Object Lock bucket refuses a put with neither Content-MD5 nor x-amz-checksum-* (S3 API Reference, PutObject)
+      const [request] = sent;
+      expect(request?.hostname).toBe(hostname);
+      expect(request?.path).toBe(path);
+      expect(Object.keys(request?.headers ?? {}).some((name) => name.startsWith('x-amz-checksum-'))).toBe(checksummed);
+    },
+  );
 });
+
+interface HttpRequest {
+  hostname: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+/** A request handler that keeps each request and answers 200 with an ETag, as S3 answers a put. */
+function recordingHandler(sent: HttpRequest[]) {
+  return {
+    metadata: { handlerProtocol: 'http/1.1' },
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => undefined,
+    async handle(request: HttpRequest) {
+      sent.push(request);
+      return {
+        response: {
+          statusCode: 200,
+          reason: 'OK',
+          headers: { etag: '"5d41402abc4b2a76b9719d911017c592"' },
+          body: Readable.from([]),
+        },
+      };
+    },
+  };
+}

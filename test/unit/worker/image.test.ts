@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildWorker } from '../../../scripts/build-worker';
@@ -47,14 +47,20 @@ interface Run {
   stderr: string;
 }
 
-function runNode(file: string, cwd: string): Promise<Run> {
+function runFile(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number },
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [file], { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(command, args, options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
+
+const runNode = (file: string, cwd: string) => runFile(process.execPath, [file], { cwd, timeout: 30_000 });
 
 const dockerfile = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
 const buildStage = dockerfile.find((stage) => / AS build$/i.test(stage.from));
@@ -112,7 +118,7 @@ describe('Dockerfile', () => {
     expect(`/app/${basename(out)}`).toBe('/app/slipway-worker.mjs');
   });
 
-  it('given the runtime stage, when its packages are read, then the PostgreSQL 17 client comes from the PGDG repository', () => {
+  it('given the runtime stage, when its packages are read, then the PostgreSQL client comes from the PGDG repository, its major chosen by scripts/pg-client-major.sh', () => {
     // when
     const installs = instructionsOf(runtime, 'RUN')
       .map((run) => run.args)
@@ -121,12 +127,124 @@ describe('Dockerfile', () => {
     // then
     expect(installs).toHaveLength(1);
     const [install = ''] = installs;
-    expect(install).toMatch(/apt-get install -y --no-install-recommends postgresql-client-17 /);
     expect(install).toMatch(
-      /deb \[signed-by=\/usr\/share\/keyrings\/postgresql-pgdg\.gpg\] https:\/\/apt\.postgresql\.org\/pub\/repos\/apt bookworm-pgdg main/,
+      /^--mount=type=bind,source=scripts\/pg-client-major\.sh,target=\/tmp\/pg-client-major\.sh apt-get update /,
+    );
+    expect(install).toMatch(
+      /deb \[signed-by=\/usr\/share\/keyrings\/postgresql-pgdg\.gpg\] https:\/\/apt\.postgresql\.org\/pub\/repos\/apt bookworm-pgdg main"/,
     );
     expect(install).toMatch(/curl -fsSL https:\/\/www\.postgresql\.org\/media\/keys\/ACCC4CF8\.asc \| gpg --dearmor/);
+    // The major is chosen after PGDG is a source, and everything installed or linked is that major.
+    expect(install).toMatch(
+      /> \/etc\/apt\/sources\.list\.d\/pgdg\.list && apt-get update && major="\$\(bash \/tmp\/pg-client-major\.sh\)" && apt-get install -y --no-install-recommends "postgresql-client-\$\{major\}" && for tool in pg_dump pg_restore psql; do ln -s "\/usr\/lib\/postgresql\/\$\{major\}\/bin\/\$\{tool\}" \/usr\/local\/bin\/; done /,
+    );
+    expect(install).not.toMatch(/postgresql-client-\d/);
     expect(install).toMatch(/apt-get purge -y --auto-remove curl gpg && rm -rf \/var\/lib\/apt\/lists\/\*/);
+    // PG_MAJOR is a build argument with no default: unset, the newest major is installed.
+    expect(instructionsOf(runtime, 'ARG').map((arg) => arg.args)).toContain('PG_MAJOR');
+    // No version left in PATH: the tools are found through /usr/local/bin.
+    expect(instructionsOf(runtime, 'ENV').map((env) => env.args)).not.toContainEqual(
+      expect.stringMatching(/postgresql/),
+    );
+  });
+});
+
+describe("scripts/pg-client-major.sh (the image's PostgreSQL client major)", () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-pg-major-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the script with an apt-cache that lists `packages` as `apt-cache search` prints them. */
+  function choose(packages: string[], env: Record<string, string> = {}): Promise<Run> {
+    const listing = join(dir, 'listing');
+    writeFileSync(listing, packages.map((name) => `${name} - ${name.replace(/-/g, ' ')}\n`).join(''));
+    const aptCache = join(dir, 'apt-cache');
+    // Only the search the script makes is answered: its arguments are checked, and the listing is filtered as apt would.
+    writeFileSync(
+      aptCache,
+      `#!/bin/bash\n[ "$1 $2 $3" = "search --names-only ^postgresql-client-[0-9]+$" ] || { echo "unexpected: $*" >&2; exit 64; }\ngrep -E '^postgresql-client-[0-9]+ ' ${JSON.stringify(listing)} || true\n`,
+      { mode: 0o755 },
+    );
+    return runFile('bash', ['scripts/pg-client-major.sh'], {
+      env: { PATH: `${dir}:${process.env.PATH}`, ...env },
+      timeout: 10_000,
+    });
+  }
+
+  const PGDG_BOOKWORM = [
+    'postgresql-client',
+    'postgresql-client-common',
+    'postgresql-client-13',
+    'postgresql-client-14',
+    'postgresql-client-15',
+    'postgresql-client-16',
+    'postgresql-client-17',
+    'postgresql-client-18',
+  ];
+
+  it('given PGDG lists clients 13 to 18 and the meta packages, when no major is pinned, then 18, the newest', async () => {
+    // when
+    const run = await choose(PGDG_BOOKWORM);
+
+    // then
+    expect(run).toEqual({ code: 0, stdout: '18\n', stderr: '' });
+  });
+
+  it('given a newer major is released, when the image is built again, then that one: numerically newest, not by name', async () => {
+    // when
+    const run = await choose([...PGDG_BOOKWORM, 'postgresql-client-19', 'postgresql-client-9']);
+
+    // then
+    expect(run).toEqual({ code: 0, stdout: '19\n', stderr: '' });
+  });
+
+  it('given PG_MAJOR, when chosen, then that major', async () => {
+    // when
+    const run = await choose([...PGDG_BOOKWORM, 'postgresql-client-19'], { PG_MAJOR: '18' });
+
+    // then
+    expect(run).toEqual({ code: 0, stdout: '18\n', stderr: '' });
+  });
+
+  it.each([
+    [
+      "PGDG missing from the sources (only Debian's 15)",
+      ['postgresql-client', 'postgresql-client-15'],
+      {},
+      /^pg-client-major: PostgreSQL 15's pg_dump cannot dump PostgreSQL 18 servers/,
+    ],
+    [
+      'PG_MAJOR older than 18',
+      PGDG_BOOKWORM,
+      { PG_MAJOR: '17' },
+      /^pg-client-major: PostgreSQL 17's pg_dump cannot dump PostgreSQL 18 servers/,
+    ],
+    [
+      'PG_MAJOR that is not a major',
+      PGDG_BOOKWORM,
+      { PG_MAJOR: '18.1' },
+      /^pg-client-major: PG_MAJOR is a major version such as 18, not "18\.1"/,
+    ],
+    [
+      'no client package at all',
+      ['postgresql-client-common'],
+      {},
+      /^pg-client-major: no postgresql-client-NN package to install/,
+    ],
+  ])('given %s, when chosen, then the build fails saying why', async (_, packages, env, message) => {
+    // when
+    const run = await choose(packages, env);
+
+    // then
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(message);
   });
 });
 
