@@ -21,7 +21,8 @@ export async function packageStage(stage: string): Promise<{ dir: string; output
       [SERVERLESS_BIN, 'package', '--stage', stage, '--package', dir],
       {
         env: serverlessEnv(),
-        timeout: 150_000,
+        // Minutes on a busy machine: bundling every function is most of it.
+        timeout: 420_000,
         maxBuffer: 16 * 1024 * 1024,
       },
     );
