@@ -43,18 +43,22 @@ const severityCounts = z
   .default({})
   .transform(countsOf);
 
+/** A scan event's detail: ECR's and Amazon Inspector's differ only in how they name the repository. */
+const scanDetail = (repositoryName: z.ZodString) =>
+  z.object({
+    'scan-status': z.string().min(1),
+    'repository-name': repositoryName,
+    'image-digest': digest(),
+    'image-tags': z.array(z.string()).default([]),
+    'finding-severity-counts': severityCounts,
+  });
+
 /** `ECR Image Scan`: basic scanning finished for one digest. */
 export const ecrImageScanEvent = z.object({
   ...envelope,
   source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Scan'),
-  detail: z.object({
-    'scan-status': z.string().min(1),
-    'repository-name': z.string().min(1),
-    'image-digest': digest(),
-    'image-tags': z.array(z.string()).default([]),
-    'finding-severity-counts': severityCounts,
-  }),
+  detail: scanDetail(z.string().min(1)),
 });
 export type EcrImageScanEvent = z.output<typeof ecrImageScanEvent>;
 
@@ -65,14 +69,8 @@ export const inspectorScanEvent = z.object({
   ...envelope,
   source: z.literal('aws.inspector2'),
   'detail-type': z.literal('Inspector2 Scan'),
-  detail: z.object({
-    'scan-status': z.string().min(1),
-    // The repository's ARN here, not its name as in ECR's own events.
-    'repository-name': z.string().regex(REPOSITORY_ARN, 'expected an ECR repository ARN'),
-    'image-digest': digest(),
-    'image-tags': z.array(z.string()).default([]),
-    'finding-severity-counts': severityCounts,
-  }),
+  // The repository's ARN here, not its name as in ECR's own events.
+  detail: scanDetail(z.string().regex(REPOSITORY_ARN, 'expected an ECR repository ARN')),
 });
 export type InspectorScanEvent = z.output<typeof inspectorScanEvent>;
 
