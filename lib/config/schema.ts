@@ -216,7 +216,9 @@ const releasePolicy = z
           expects('a map of severity to the most findings allowed, such as {CRITICAL: 0, HIGH: 5}'),
         )
         .optional()
-        .describe('Most image scan findings allowed per severity; the push waits for the scan'),
+        .describe(
+          'Most image scan findings allowed per severity, basic or enhanced scanning; the push waits for the scan',
+        ),
       scanTimeoutMinutes: boundedInt(1, 1_440)
         .optional()
         .describe('Minutes to wait for the image scan before the release is refused; default 60'),

@@ -1,13 +1,19 @@
 import { z } from 'zod';
 import { SCAN_SEVERITIES } from '../config/schema';
+import { countsOf, NOT_SEVERITIES, type ScanCounts } from './scans';
 
-/** The ECR events releases listen to, as EventBridge delivers them (Amazon ECR user guide, "ECR events and EventBridge"). */
+/**
+ * The events releases listen to, as EventBridge delivers them: ECR's own (Amazon ECR user guide,
+ * "Amazon ECR events and EventBridge") and Amazon Inspector's for enhanced scanning (ECR user guide,
+ * "EventBridge events sent for enhanced scanning in Amazon ECR"; Amazon Inspector user guide,
+ * "EventBridge events for Amazon Inspector").
+ */
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const digest = () => z.string().regex(DIGEST, 'expected sha256:<64 hex digits>');
 
 const envelope = {
   id: z.string().min(1),
-  source: z.literal('aws.ecr'),
   account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id'),
   region: z.string().min(1),
   time: z.string().min(1),
@@ -16,43 +22,81 @@ const envelope = {
 /** `ECR Image Action`: a push or a delete. A failed push carries no digest. */
 export const ecrImageActionEvent = z.object({
   ...envelope,
+  source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Action'),
   detail: z.object({
     result: z.enum(['SUCCESS', 'FAILURE']),
     'action-type': z.enum(['PUSH', 'DELETE']),
     'repository-name': z.string().min(1),
-    'image-digest': z.string().regex(DIGEST, 'expected sha256:<64 hex digits>').optional(),
-    'image-tag': z.string().min(1).optional(),
+    'image-digest': digest().optional(),
+    // ECR sends "" for a push by digest alone, as for each image of an image index before the index.
+    'image-tag': z.string().optional(),
+    'manifest-media-type': z.string().optional(),
+    'artifact-media-type': z.string().optional(),
   }),
 });
 export type EcrImageActionEvent = z.output<typeof ecrImageActionEvent>;
 
+/** Counts by severity; Amazon Inspector adds TOTAL and UNTRIAGED, which are no severity a limit names. */
+const severityCounts = z
+  .partialRecord(z.enum([...SCAN_SEVERITIES, ...NOT_SEVERITIES]), z.number().int().min(0))
+  .default({})
+  .transform(countsOf);
+
+/** A scan event's detail: ECR's and Amazon Inspector's differ only in how they name the repository. */
+const scanDetail = (repositoryName: z.ZodString) =>
+  z.object({
+    'scan-status': z.string().min(1),
+    'repository-name': repositoryName,
+    'image-digest': digest(),
+    'image-tags': z.array(z.string()).default([]),
+    'finding-severity-counts': severityCounts,
+  });
+
 /** `ECR Image Scan`: basic scanning finished for one digest. */
 export const ecrImageScanEvent = z.object({
   ...envelope,
+  source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Scan'),
-  detail: z.object({
-    'scan-status': z.string().min(1),
-    'repository-name': z.string().min(1),
-    'image-digest': z.string().regex(DIGEST, 'expected sha256:<64 hex digits>'),
-    'image-tags': z.array(z.string()).default([]),
-    'finding-severity-counts': z.partialRecord(z.enum(SCAN_SEVERITIES), z.number().int().min(0)).default({}),
-  }),
+  detail: scanDetail(z.string().min(1)),
 });
 export type EcrImageScanEvent = z.output<typeof ecrImageScanEvent>;
+
+const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
+
+/** `Inspector2 Scan` for an ECR image: enhanced scanning's first scan of one digest finished. */
+export const inspectorScanEvent = z.object({
+  ...envelope,
+  source: z.literal('aws.inspector2'),
+  'detail-type': z.literal('Inspector2 Scan'),
+  // The repository's ARN here, not its name as in ECR's own events.
+  detail: scanDetail(z.string().regex(REPOSITORY_ARN, 'expected an ECR repository ARN')),
+});
+export type InspectorScanEvent = z.output<typeof inspectorScanEvent>;
+
+/** Either scan event: the ecrImageScan function hears both. */
+export const imageScanEvent = z.discriminatedUnion('detail-type', [ecrImageScanEvent, inspectorScanEvent]);
+export type ImageScanEvent = z.output<typeof imageScanEvent>;
 
 export function repositoryUri(account: string, region: string, repositoryName: string): string {
   const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
   return `${account}.dkr.ecr.${region}.${suffix}/${repositoryName}`;
 }
 
-export type ScanCounts = Partial<Record<(typeof SCAN_SEVERITIES)[number], number>>;
+/** The scan status each event sends once the result is there; any other is not a result. */
+const FINISHED = { 'ECR Image Scan': 'COMPLETE', 'Inspector2 Scan': 'INITIAL_SCAN_COMPLETE' } as const;
 
-/** Severities over their limit, as `HIGH 7 > 5`; empty when the scan passes. */
-export function overLimits(counts: ScanCounts, limits: ScanCounts): string[] {
-  return SCAN_SEVERITIES.flatMap((severity) => {
-    const limit = limits[severity];
-    const found = counts[severity] ?? 0;
-    return limit !== undefined && found > limit ? [`${severity} ${found} > ${limit}`] : [];
-  });
+/** What a scan event says about which image, or why it says nothing a release waits for. */
+export function scanOf(
+  event: ImageScanEvent,
+): { repository: string; digest: string; counts: ScanCounts } | { repository: string; ignored: string } {
+  const detail = event.detail;
+  const arn = event['detail-type'] === 'Inspector2 Scan' ? REPOSITORY_ARN.exec(detail['repository-name']) : null;
+  const repository = arn
+    ? repositoryUri(arn[2] as string, arn[1] as string, arn[3] as string)
+    : repositoryUri(event.account, event.region, detail['repository-name']);
+  if (detail['scan-status'] !== FINISHED[event['detail-type']]) {
+    return { repository, ignored: `scan status ${detail['scan-status']}` };
+  }
+  return { repository, digest: detail['image-digest'], counts: detail['finding-severity-counts'] };
 }

@@ -1,16 +1,17 @@
-import { DescribeImagesCommand, type ECRClient, type ImageDetail } from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { AuditRecorder } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
-import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
-import { Conflict, UpstreamFailed } from '../errors';
+import { containerImages, describeService, describeTaskDefinition, digestOf } from '../deploy/ecs';
+import { Conflict } from '../errors';
 import type { Idempotency } from '../http/idempotency';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { PendingRelease, ReleaseStore } from '../store/releases';
-import { overLimits, type ScanCounts } from './ecr-events';
+import { EcrImages } from './ecr-images';
 import { choose, decide, type RunningImage } from './policy';
+import { overLimits, type ScanCounts } from './scans';
 
 /**
  * Image pushes as deployments: a push (from ECR or a registry webhook) is matched to the
@@ -51,6 +52,16 @@ interface Target {
   policy: ReleasePolicy;
 }
 
+/** A push as ECR describes it. */
+interface Pushed {
+  tags: string[];
+  pushedAt: string;
+  /** The scan's counts, once there is a result. */
+  scan?: ScanCounts;
+  /** An image index, judged by the scans of the images it lists. */
+  index: boolean;
+}
+
 export interface ReleasesDeps {
   config: SlipwayConfig;
   deployments: Pick<Deployments, 'request' | 'history'>;
@@ -67,6 +78,8 @@ export interface ReleasesDeps {
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
 const minutes = (count: number) => count * 60_000;
 const BUSY_RETRY_MS = 60_000;
+// The schedule's own period: an image index is looked at again on each run until its images are scanned.
+const INDEX_SCAN_RETRY_MS = 60_000;
 const DEFAULT_SCAN_TIMEOUT_MINUTES = 60;
 
 /** repository → the environments with a release policy that deploy it; built once per container. */
@@ -86,10 +99,12 @@ export function releaseTargets(config: SlipwayConfig): Map<string, Target[]> {
 export class Releases {
   private readonly now: () => Date;
   private readonly index: Map<string, Target[]>;
+  private readonly images: EcrImages;
 
   constructor(private readonly deps: ReleasesDeps) {
     this.now = deps.now ?? (() => new Date());
     this.index = releaseTargets(deps.config);
+    this.images = new EcrImages(deps.ecrFor);
   }
 
   targetsOf(repository: string): Target[] {
@@ -99,7 +114,11 @@ export class Releases {
   async onPush(push: Push): Promise<PushOutcome> {
     const targets = this.targetsOf(push.repository);
     if (targets.length === 0) return this.ignore(`no app uses repository ${push.repository}`, 'UnusedRepository');
-    const pushed = await this.describePushed(push);
+    // The scan is read only where a policy holds pushes to it: an index costs three reads more.
+    const pushed = await this.describePushed(
+      push,
+      targets.some((target) => target.policy.maxFindings !== undefined),
+    );
     if (pushed.tags.length === 0) {
       return this.ignore(
         `untagged push of ${short(push.digest)} (an image index, attestation or signature)`,
@@ -169,33 +188,17 @@ export class Releases {
   }
 
   /** Every tag the pushed digest carries, when it was pushed and its scan, from ECR; from the push elsewhere. */
-  private async describePushed(push: Push): Promise<{ tags: string[]; pushedAt: string; scan?: ScanCounts }> {
-    const detail = await this.ecrImage(push.repository, push.digest);
+  private async describePushed(push: Push, scanned: boolean): Promise<Pushed> {
+    const detail = await this.images.describe(push.repository, push.digest);
     const tags = [...new Set([...push.tags, ...(detail?.imageTags ?? [])])].sort();
     const pushedAt = detail?.imagePushedAt?.toISOString() ?? push.pushedAt ?? this.now().toISOString();
-    const scan =
-      detail?.imageScanStatus?.status === 'COMPLETE'
-        ? ((detail.imageScanFindingsSummary?.findingSeverityCounts ?? {}) as ScanCounts)
-        : undefined;
-    return { tags, pushedAt, ...(scan ? { scan } : {}) };
+    const scan = detail && scanned ? await this.images.scanOf(push.repository, detail) : { index: false };
+    return { tags, pushedAt, index: scan.index, ...(scan.counts ? { scan: scan.counts } : {}) };
   }
 
-  private async ecrImage(repository: string, digest: string): Promise<ImageDetail | undefined> {
-    const ecr = ecrRepository(repository);
-    if (!ecr) return undefined;
-    try {
-      const { imageDetails } = await this.deps.ecrFor(ecr.region).send(
-        new DescribeImagesCommand({
-          registryId: ecr.registryId,
-          repositoryName: ecr.repositoryName,
-          imageIds: [{ imageDigest: digest }],
-        }),
-      );
-      return imageDetails?.[0];
-    } catch (error) {
-      if ((error as Error).name === 'ImageNotFoundException') return undefined;
-      throw new UpstreamFailed(`ECR DescribeImages failed (${(error as Error).name})`, { cause: error });
-    }
+  /** When a push's soak time ends: `minAgeMinutes` after it was pushed. */
+  private soakEnd(target: Target, pushedAt: string): Date {
+    return new Date(Date.parse(pushedAt) + minutes(target.policy.minAgeMinutes ?? 0));
   }
 
   /** What runs now: its digest from ECS, and the tags that digest carries (ECR), else the tag Slipway deployed it as. */
@@ -206,18 +209,14 @@ export class Releases {
     const images = containerImages(taskDefinition, target.appConfig.containers);
     const digest = Object.values(images).map(digestOf).find(Boolean);
     if (!digest) return { tags: [] };
-    const detail = await this.ecrImage(target.appConfig.repository, digest);
+    const detail = await this.images.describe(target.appConfig.repository, digest);
     if (detail) return { digest, tags: detail.imageTags ?? [] };
     const page = await this.deps.deployments.history(target.app, target.environment, { limit: 25 });
     const recorded = page.items.find((record) => record.state === 'SUCCEEDED' && record.to.digest === digest)?.to.tag;
     return { digest, tags: recorded ? [recorded] : [] };
   }
 
-  private async consider(
-    target: Target,
-    push: Push,
-    pushed: { tags: string[]; pushedAt: string; scan?: ScanCounts },
-  ): Promise<TargetOutcome> {
+  private async consider(target: Target, push: Push, pushed: Pushed): Promise<TargetOutcome> {
     const where = { app: target.app, environment: target.environment };
     const running = await this.running(target);
     const chosen = choose(target.policy, push.digest, pushed.tags, running);
@@ -229,7 +228,7 @@ export class Releases {
       return { ...where, outcome: 'skipped', reason };
     }
     const now = this.now();
-    const soakUntil = new Date(Date.parse(pushed.pushedAt) + minutes(target.policy.minAgeMinutes ?? 0));
+    const soakUntil = this.soakEnd(target, pushed.pushedAt);
     const limits = target.policy.maxFindings;
     if (limits && pushed.scan) {
       const over = overLimits(pushed.scan, limits);
@@ -256,7 +255,8 @@ export class Releases {
           .filter(Boolean)
           .join(' and '),
         pushedAt: pushed.pushedAt,
-        dueAt: (soakUntil > now ? soakUntil : now).toISOString(),
+        // An image index is looked at from the next run on: no scan event will name it.
+        dueAt: (soakUntil > now && !(needsScan && pushed.index) ? soakUntil : now).toISOString(),
         ...(needsScan
           ? {
               scanDeadline: new Date(
@@ -388,14 +388,11 @@ export class Releases {
       }
       return { ...where, outcome: 'refused' as const, reason, tag: release.tag };
     }
-    if (Date.parse(release.dueAt) > this.now().getTime()) {
-      await this.deps.store.update(release, { scan, reason: `scan passed; soaking until ${release.dueAt}` }, scan.at);
-      return {
-        ...where,
-        outcome: 'waiting' as const,
-        reason: `scan passed; soaking until ${release.dueAt}`,
-        tag: release.tag,
-      };
+    const soakUntil = this.soakEnd(target, release.pushedAt);
+    if (soakUntil.getTime() > this.now().getTime()) {
+      const reason = `scan passed; soaking until ${soakUntil.toISOString()}`;
+      await this.deps.store.update(release, { scan, reason, dueAt: soakUntil.toISOString() }, scan.at);
+      return { ...where, outcome: 'waiting' as const, reason, tag: release.tag };
     }
     return this.release({ ...release, scan }, target);
   }
@@ -403,12 +400,10 @@ export class Releases {
   private async settleDue(release: PendingRelease, target: Target, now: Date): Promise<TargetOutcome> {
     const where = this.where(release);
     if (release.scanDeadline && !release.scan) {
-      // The scan event may have been lost: ECR still knows the result.
-      const detail = await this.ecrImage(release.repository, release.digest);
-      if (detail?.imageScanStatus?.status === 'COMPLETE') {
-        const counts = (detail.imageScanFindingsSummary?.findingSeverityCounts ?? {}) as ScanCounts;
-        return this.afterScan(release, target, { counts, at: now.toISOString() });
-      }
+      // The scan event may have been lost, or names the images of an index and not the index: ECR knows the result.
+      const detail = await this.images.describe(release.repository, release.digest);
+      const scan = detail ? await this.images.scanOf(release.repository, detail) : undefined;
+      if (scan?.counts) return this.afterScan(release, target, { counts: scan.counts, at: now.toISOString() });
       if (Date.parse(release.scanDeadline) <= now.getTime()) {
         const reason = `no image scan result within ${target.policy.scanTimeoutMinutes ?? DEFAULT_SCAN_TIMEOUT_MINUTES} minutes of the push`;
         if (await this.deps.store.end(release, { state: 'REFUSED', reason }, now)) {
@@ -417,8 +412,11 @@ export class Releases {
         }
         return { ...where, outcome: 'refused', reason, tag: release.tag };
       }
-      // Not due again before the scan deadline, unless the scan event comes first.
-      await this.deps.store.update(release, { dueAt: release.scanDeadline }, now.toISOString());
+      // Not due again before the scan deadline, unless the scan event comes first; no event comes for an index.
+      const next = scan?.index
+        ? new Date(Math.min(now.getTime() + INDEX_SCAN_RETRY_MS, Date.parse(release.scanDeadline))).toISOString()
+        : release.scanDeadline;
+      await this.deps.store.update(release, { dueAt: next }, now.toISOString());
       return { ...where, outcome: 'waiting', reason: 'waiting for the image scan', tag: release.tag };
     }
     return this.release(release, target);

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ScanCounts } from '../release/ecr-events';
+import type { ScanCounts } from '../release/scans';
 
 /**
  * Releases a push asked for that cannot deploy yet: waiting for their soak time, for the

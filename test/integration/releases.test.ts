@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ECRClient } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, ECRClient, type EnhancedImageScanFinding } from '@aws-sdk/client-ecr';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -184,6 +184,40 @@ const onPush = (event: unknown) => makeEcrImageAction({ releases, deadLetters: d
 const onScan = (event: unknown) => makeEcrImageScan({ releases, deadLetters: deadLetters() })(event, lambdaContext());
 const releaseDue = () =>
   makeReleaseDue({ releases, deadLetters: deadLetters() })(sample('schedule.release-due.json'), lambdaContext());
+const stored = (imageDigest: string) =>
+  new ReleaseStore(documents, `slipway-releases-test-${tables}`).forDigest(REPOSITORY, imageDigest);
+/** Amazon Inspector's first enhanced scan of a digest, with its counts (TOTAL included, as Inspector sends it). */
+const inspectorScan = (imageDigest: string, counts?: Record<string, number>) => {
+  const event = sample('inspector2.scan.json');
+  event.detail['image-digest'] = imageDigest;
+  if (counts) event.detail['finding-severity-counts'] = counts;
+  return event;
+};
+/** An enhanced finding as DescribeImageScanFindings lists it (ECR API Reference, EnhancedImageScanFinding). */
+const finding = (severity: string, status = 'ACTIVE', id = 1): EnhancedImageScanFinding => ({
+  awsAccountId: '123456789012',
+  findingArn: `arn:aws:inspector2:us-east-1:123456789012:finding/${severity.toLowerCase()}${status.toLowerCase()}${id}`,
+  title: `CVE-2026-${1000 + id} - openssl`,
+  type: 'PACKAGE_VULNERABILITY',
+  severity,
+  status,
+  firstObservedAt: new Date('2026-11-22T03:01:00Z'),
+  lastObservedAt: new Date('2026-11-22T03:01:00Z'),
+  updatedAt: new Date('2026-11-22T03:01:00Z'),
+});
+const findings = (severity: string, count: number, status = 'ACTIVE') =>
+  Array.from({ length: count }, (_, index) => finding(severity, status, index));
+/** The image index of events/ecr.image-push.image-index.json and what BatchGetImage answers for it. */
+const INDEX = JSON.parse(readFileSync('test/fixtures/ecr/batch-get-image.image-index.json', 'utf8'));
+const INDEX_DIGEST: string = INDEX.images[0].imageId.imageDigest;
+const [AMD64, ARM64] = (JSON.parse(INDEX.images[0].imageManifest).manifests as Array<{ digest: string }>).map(
+  (entry) => entry.digest,
+) as [string, string];
+const indexPush = (tag: string) => {
+  const event = sample('ecr.image-push.image-index.json');
+  event.detail['image-tag'] = tag;
+  return event;
+};
 const updates = (cluster: string) =>
   aws.ecs.commandCalls(UpdateServiceCommand).filter((call) => call.args[0].input.cluster === cluster);
 
@@ -237,6 +271,11 @@ describe('ECR pushes', () => {
 
   it.each([
     ['an untagged push', push(undefined, digest('b')), 'untagged push (an image index, attestation or signature)'],
+    [
+      'an image of an image index, pushed untagged before the index (image-tag "")',
+      sample('ecr.image-push.image-index-child.json'),
+      'untagged push (an image index, attestation or signature)',
+    ],
     ['a delete', sample('ecr.image-delete.json'), 'DELETE action'],
     ['a failed push', sample('ecr.image-push.failure.json'), 'the push failed'],
     [
@@ -434,6 +473,151 @@ describe('soak and scan gates', () => {
       .filter((call) => call.args[0].input.MessageAttributes?.type?.StringValue === 'release.refused');
     expect(refusals).toHaveLength(1);
     expect(updates('shop-prod')).toHaveLength(0);
+  });
+
+  it('releases a waiting push when enhanced scanning (Inspector2 Scan) finds it within the limits, TOTAL and UNTRIAGED aside', async () => {
+    // Given 1.4.3 pushed at 03:00, waiting in production for its soak time and its scan
+    aws.images.set('1.4.3', digest('f'));
+    aws.pushedAt.set(digest('f'), new Date('2026-11-22T03:00:00Z'));
+    await onPush(push('1.4.3', digest('f')));
+
+    // When Amazon Inspector's first scan of it comes in at 03:31, its counts within the limits
+    // (HIGH 5 of at most 5) but for TOTAL, which would be over them were it a severity
+    clock = new Date('2026-11-22T03:31:00.000Z');
+    const scanned = await onScan(inspectorScan(digest('f'), { HIGH: 5, MEDIUM: 12, UNTRIAGED: 4, TOTAL: 21 }));
+
+    // Then production starts it, waiting for approval as production requires
+    expect(scanned.handled && scanned.result.targets).toEqual([
+      expect.objectContaining({ environment: 'production', outcome: 'pending-approval', tag: '1.4.3' }),
+    ]);
+    expect(await stored(digest('f'))).toEqual([expect.objectContaining({ state: 'DEPLOYED' })]);
+  });
+
+  it('refuses a waiting push whose Inspector2 Scan is over the limits, recording the counts without TOTAL', async () => {
+    aws.images.set('1.4.3', digest('f'));
+    aws.pushedAt.set(digest('f'), new Date('2026-11-22T03:00:00Z'));
+    await onPush(push('1.4.3', digest('f')));
+
+    // When the published example's counts come in: CRITICAL 7, HIGH 61, MEDIUM 62, TOTAL 158
+    const scanned = await onScan(inspectorScan(digest('f')));
+
+    expect(scanned.handled && scanned.result.targets).toEqual([
+      {
+        app: 'shop',
+        environment: 'production',
+        outcome: 'refused',
+        reason: 'the image scan found CRITICAL 7 > 0, HIGH 61 > 5',
+        tag: '1.4.3',
+      },
+    ]);
+    expect(await stored(digest('f'))).toEqual([
+      expect.objectContaining({
+        state: 'REFUSED',
+        scan: { counts: { CRITICAL: 7, HIGH: 61, MEDIUM: 62 }, at: expect.any(String) },
+      }),
+    ]);
+    expect(updates('shop-prod')).toHaveLength(0);
+  });
+
+  it('takes enhanced scanning’s ACTIVE status as a result: refuses at once on its open findings', async () => {
+    // Given 1.4.3, which Amazon Inspector already scanned: 6 open HIGH findings, one suppressed, two untriaged
+    aws.images.set('1.4.3', digest('f'));
+    aws.enhanced.set(digest('f'), [
+      ...findings('HIGH', 6),
+      ...findings('HIGH', 1, 'SUPPRESSED'),
+      ...findings('UNTRIAGED', 2),
+      ...findings('MEDIUM', 3),
+    ]);
+
+    // When the push arrives
+    const pushed = await onPush(push('1.4.3', digest('f')));
+
+    // Then production refuses it at once with the open findings' counts, instead of waiting for a scan
+    expect(pushed.handled && pushed.result.targets.find((target) => target.environment === 'production')).toEqual({
+      app: 'shop',
+      environment: 'production',
+      outcome: 'refused',
+      reason: 'the image scan found HIGH 6 > 5',
+      tag: '1.4.3',
+    });
+    expect(await stored(digest('f'))).toEqual([
+      expect.objectContaining({ state: 'REFUSED', scan: { counts: { HIGH: 6, MEDIUM: 3 }, at: expect.any(String) } }),
+    ]);
+  });
+
+  it('judges a tag on an image index by every image it lists: refused once one of them is over the limits', async () => {
+    // Given 1.4.3 pushed at 03:00 as an image index of an amd64 and an arm64 image (and their attestations):
+    // the amd64 image already scanned, the arm64 one not yet
+    aws.images.set('1.4.3', INDEX_DIGEST);
+    aws.indexes.set(INDEX_DIGEST, INDEX.images[0].imageManifest);
+    aws.pushedAt.set(INDEX_DIGEST, new Date('2026-11-22T03:00:00Z'));
+    aws.scans.set(AMD64, { HIGH: 2 });
+
+    // When the index's push arrives, production waits for the scans
+    const pushed = await onPush(indexPush('1.4.3'));
+    expect(pushed.handled && pushed.result.targets.find((target) => target.environment === 'production')).toMatchObject(
+      { outcome: 'waiting', reason: 'soaking until 2026-11-22T03:30:00.000Z and waiting for the image scan' },
+    );
+    // And the schedule reads the index (BatchGetImage) and, no scan event naming an index, looks again each minute
+    clock = new Date('2026-11-22T03:01:00.000Z');
+    const early = await releaseDue();
+    expect(early.handled && early.result.released).toEqual([
+      expect.objectContaining({ environment: 'production', outcome: 'waiting', reason: 'waiting for the image scan' }),
+    ]);
+    // (its exact request is test/unit/release/ecr-images.test.ts's; the fake answers only for an index media type)
+    expect(aws.ecr).toHaveReceivedCommandWith(BatchGetImageCommand, { imageIds: [{ imageDigest: INDEX_DIGEST }] });
+    expect(await stored(INDEX_DIGEST)).toEqual([expect.objectContaining({ dueAt: '2026-11-22T03:02:00.000Z' })]);
+
+    // When the arm64 image's scan comes in, under its own digest, over the limits
+    const childScan = sample('ecr.image-scan.findings.json');
+    childScan.detail['image-digest'] = ARM64;
+    childScan.detail['image-tags'] = [];
+    childScan.detail['finding-severity-counts'] = { HIGH: 6 };
+    aws.scans.set(ARM64, { HIGH: 6 });
+    await onScan(childScan);
+    clock = new Date('2026-11-22T03:32:00.000Z');
+    const due = await releaseDue();
+
+    // Then the index is refused with the worst counts among its images, as soon as the last one is scanned
+    expect(due.handled && due.result.released).toEqual([
+      {
+        app: 'shop',
+        environment: 'production',
+        outcome: 'refused',
+        reason: 'the image scan found HIGH 6 > 5',
+        tag: '1.4.3',
+      },
+    ]);
+    expect(await stored(INDEX_DIGEST)).toEqual([
+      expect.objectContaining({ state: 'REFUSED', scan: { counts: { HIGH: 6 }, at: expect.any(String) } }),
+    ]);
+    expect(updates('shop-prod')).toHaveLength(0);
+  });
+
+  it('deploys a tag on an image index once every image it lists passed, basic and enhanced scans alike', async () => {
+    // Given 1.4.3 as an image index whose amd64 image passed basic scanning and whose arm64 image enhanced scanning
+    aws.images.set('1.4.3', INDEX_DIGEST);
+    aws.indexes.set(INDEX_DIGEST, INDEX.images[0].imageManifest);
+    aws.pushedAt.set(INDEX_DIGEST, new Date('2026-11-22T03:00:00Z'));
+    aws.scans.set(AMD64, { HIGH: 5, LOW: 40 });
+    aws.enhanced.set(ARM64, [...findings('HIGH', 4), ...findings('UNTRIAGED', 3)]);
+
+    // When the push arrives, production has both results at once: it waits for the soak time only
+    const pushed = await onPush(indexPush('1.4.3'));
+    expect(pushed.handled && pushed.result.targets.find((target) => target.environment === 'production')).toMatchObject(
+      { outcome: 'waiting', reason: 'soaking until 2026-11-22T03:30:00.000Z' },
+    );
+
+    // And the schedule runs once it is over
+    clock = new Date('2026-11-22T03:31:00.000Z');
+    const due = await releaseDue();
+
+    // Then production starts it, waiting for approval, the index's digest the one deployed
+    expect(due.handled && due.result.released).toEqual([
+      expect.objectContaining({ environment: 'production', outcome: 'pending-approval', tag: '1.4.3' }),
+    ]);
+    const deploymentId = due.handled ? due.result.released[0]?.deploymentId : undefined;
+    expect((await deployments.get(deploymentId as string)).to).toMatchObject({ digest: INDEX_DIGEST, tag: '1.4.3' });
   });
 
   it('refuses a release whose scan never comes, once the scan timeout has passed', async () => {

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  type EnhancedImageScanFinding,
+  type ImageDetail,
+  ImageNotFoundException,
+} from '@aws-sdk/client-ecr';
 import {
   type Deployment,
   type DeploymentConfiguration,
@@ -58,6 +66,10 @@ export interface FakeAws {
   pushedAt: Map<string, Date>;
   /** digest → its completed basic scan's finding counts; absent: no scan result yet. */
   scans: Map<string, Record<string, number>>;
+  /** digest → enhanced scanning's findings (status ACTIVE), as DescribeImageScanFindings lists them. */
+  enhanced: Map<string, EnhancedImageScanFinding[]>;
+  /** digest of an image index → its manifest; the images it lists are in the repository, untagged. */
+  indexes: Map<string, string>;
   taskDefinitions: Map<string, { taskDefinition: TaskDefinition; tags: Tag[] | undefined }>;
   services: Map<string, FakeService>;
   serviceDeployments: Map<string, ServiceDeployment>;
@@ -227,36 +239,81 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
 
   const pushedAt = new Map<string, Date>();
   const scans = new Map<string, Record<string, number>>();
-  ecr.on(DescribeImagesCommand).callsFake((input) => {
-    const wanted = input.imageIds?.[0];
-    const match = [...images.entries()].find(([tag, imageDigest]) =>
-      wanted?.imageTag ? tag === wanted.imageTag : imageDigest === wanted?.imageDigest,
-    );
-    if (!match) {
-      throw new ImageNotFoundException({
-        message: `The image with imageId {imageDigest:'null', imageTag:'${wanted?.imageTag}'} does not exist within the repository with name '${input.repositoryName}' in the registry with id '${input.registryId}'`,
-        $metadata: {},
-      });
+  const enhanced = new Map<string, EnhancedImageScanFinding[]>();
+  const indexes = new Map<string, string>();
+  const listed = (manifest: string) =>
+    (JSON.parse(manifest) as { manifests: Array<{ digest: string }> }).manifests.map((entry) => entry.digest);
+  const known = (imageDigest: string | undefined) =>
+    imageDigest !== undefined &&
+    ([...images.values()].includes(imageDigest) ||
+      indexes.has(imageDigest) ||
+      [...indexes.values()].some((manifest) => listed(manifest).includes(imageDigest)));
+  const notFound = (input: { repositoryName?: string; registryId?: string }, imageTag?: string) =>
+    new ImageNotFoundException({
+      message: `The image with imageId {imageDigest:'null', imageTag:'${imageTag}'} does not exist within the repository with name '${input.repositoryName}' in the registry with id '${input.registryId}'`,
+      $metadata: {},
+    });
+  ecr.on(DescribeImagesCommand).callsFake((input) => ({
+    // ECR refuses the whole request when one of the images it names is not there.
+    imageDetails: (input.imageIds ?? []).map((wanted: { imageTag?: string; imageDigest?: string }): ImageDetail => {
+      const imageDigest = wanted.imageTag ? images.get(wanted.imageTag) : wanted.imageDigest;
+      if (!imageDigest || !known(imageDigest)) throw notFound(input, wanted.imageTag);
+      const scan = scans.get(imageDigest);
+      const manifest = indexes.get(imageDigest);
+      return {
+        registryId: input.registryId,
+        repositoryName: input.repositoryName,
+        imageDigest,
+        imageTags: [...images.entries()].filter(([, other]) => other === imageDigest).map(([tag]) => tag),
+        imagePushedAt: pushedAt.get(imageDigest) ?? new Date('2026-11-20T12:00:00Z'),
+        imageManifestMediaType: manifest
+          ? (JSON.parse(manifest) as { mediaType: string }).mediaType
+          : 'application/vnd.oci.image.manifest.v1+json',
+        ...(scan
+          ? {
+              imageScanStatus: { status: 'COMPLETE' as const, description: 'The scan was completed successfully.' },
+              imageScanFindingsSummary: { findingSeverityCounts: scan },
+            }
+          : {}),
+        ...(enhanced.has(imageDigest) ? { imageScanStatus: { status: 'ACTIVE' as const } } : {}),
+      };
+    }),
+  }));
+  ecr.on(BatchGetImageCommand).callsFake((input) => {
+    const imageDigest = input.imageIds?.[0]?.imageDigest;
+    const manifest = imageDigest ? indexes.get(imageDigest) : undefined;
+    const mediaType = manifest && (JSON.parse(manifest) as { mediaType: string }).mediaType;
+    if (!manifest || !input.acceptedMediaTypes?.includes(mediaType)) {
+      return {
+        images: [],
+        failures: [
+          { imageId: input.imageIds?.[0], failureCode: 'ImageNotFound', failureReason: 'Requested image not found' },
+        ],
+      };
     }
-    const imageDigest = match[1];
-    const scan = scans.get(imageDigest);
     return {
-      imageDetails: [
+      images: [
         {
           registryId: input.registryId,
           repositoryName: input.repositoryName,
-          imageDigest,
-          imageTags: [...images.entries()].filter(([, other]) => other === imageDigest).map(([tag]) => tag),
-          imagePushedAt: pushedAt.get(imageDigest) ?? new Date('2026-11-20T12:00:00Z'),
-          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...(scan
-            ? {
-                imageScanStatus: { status: 'COMPLETE' as const, description: 'The scan was completed successfully.' },
-                imageScanFindingsSummary: { findingSeverityCounts: scan },
-              }
-            : {}),
+          imageId: { imageDigest },
+          imageManifest: manifest,
+          imageManifestMediaType: mediaType,
         },
       ],
+      failures: [],
+    };
+  });
+  ecr.on(DescribeImageScanFindingsCommand).callsFake((input) => {
+    const imageDigest = input.imageId?.imageDigest as string;
+    const findings = enhanced.get(imageDigest);
+    if (!findings) throw notFound(input);
+    return {
+      registryId: input.registryId,
+      repositoryName: input.repositoryName,
+      imageId: { imageDigest },
+      imageScanStatus: { status: 'ACTIVE' },
+      imageScanFindings: { enhancedFindings: findings },
     };
   });
 
@@ -318,6 +375,8 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
     images,
     pushedAt,
     scans,
+    enhanced,
+    indexes,
     taskDefinitions,
     services,
     serviceDeployments,

@@ -21,6 +21,8 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
   'rds:DescribeDBSnapshots',
   'rds:DescribeDBClusterSnapshots',
   'rds:DescribeExportTasks',
+  // Amazon Inspector's findings are listed with filters, not per resource (Service Authorization Reference).
+  'inspector2:ListFindings',
   // X-Ray trace submission (Lambda active tracing).
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
@@ -40,6 +42,9 @@ export const IMPLIED_ACTIONS: Record<string, readonly string[]> = {
   // part of a multipart upload) generates a data key, a multipart upload and a get decrypt one.
   's3:PutObject': ['kms:GenerateDataKey (bucket key)', 'kms:Decrypt (bucket key)'],
   's3:GetObject': ['kms:Decrypt (bucket key)'],
+  // Enhanced scanning's findings live in Amazon Inspector: ECR reads them as the caller, who needs
+  // ListFindings too (ECR user guide, "IAM permissions required for enhanced scanning").
+  'ecr:DescribeImageScanFindings': ['inspector2:ListFindings'],
   // A copied revision keeps the task and execution roles and the tags of the one it copies.
   'ecs:RegisterTaskDefinition': ['ecs:TagResource (RegisterTaskDefinition)', 'iam:PassRole (ecs-tasks.amazonaws.com)'],
   // The worker task is tagged with its job and runs with the worker's task and execution roles.

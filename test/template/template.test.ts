@@ -283,6 +283,19 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ecr:us-east-1:123456789012:repository/shop-backend' }],
       }),
     ]);
+    // An image index's manifest and enhanced findings are read from the configured repositories only
+    const releaseStatements = roleStatements().filter(({ role }) => role === 'EcrImageActionIamRoleLambdaExecution');
+    expect(
+      releaseStatements
+        .map(({ statement }) => statement)
+        .filter((statement) => list(statement.Action).includes('ecr:BatchGetImage')),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['ecr:BatchGetImage', 'ecr:DescribeImageScanFindings'],
+        Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:ecr:us-east-1:123456789012:repository/shop-backend` }],
+      },
+    ]);
     // The read routes cannot change anything: they read the table, and the tokens to check the caller's
     const readActions = roleStatements()
       .filter(
@@ -355,6 +368,25 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'detail-type': ['ECR Image Scan'],
         detail: { 'repository-name': ['shop-backend'] },
       },
+    });
+    // Enhanced scanning's result comes from Amazon Inspector, naming the repository by its ARN
+    expect(patternOf('Inspector2 Scan')).toMatchObject({
+      EventPattern: {
+        source: ['aws.inspector2'],
+        'detail-type': ['Inspector2 Scan'],
+        detail: {
+          'repository-name': [
+            { 'Fn::Sub': `arn:\${AWS::Partition}:ecr:us-east-1:123456789012:repository/shop-backend` },
+          ],
+        },
+      },
+      Targets: [
+        expect.objectContaining({
+          Arn: { 'Fn::GetAtt': ['EcrImageScanLambdaFunction', 'Arn'] },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+        }),
+      ],
     });
     expect(
       rules.find(

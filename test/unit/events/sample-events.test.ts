@@ -19,7 +19,7 @@ import {
 } from '../../../lib/deploy/api';
 import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
 import { scheduledEventSchema } from '../../../lib/events/handler';
-import { ecrImageActionEvent, ecrImageScanEvent } from '../../../lib/release/ecr-events';
+import { ecrImageActionEvent, ecrImageScanEvent, inspectorScanEvent } from '../../../lib/release/ecr-events';
 import { parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';
 import { workerJob } from '../../../lib/worker/launch';
 
@@ -140,12 +140,52 @@ describe('the ECR samples', () => {
     const sample = read<Record<string, unknown>>(file);
     const schema = sample['detail-type'] === 'ECR Image Scan' ? ecrImageScanEvent : ecrImageActionEvent;
     expect(schema.safeParse(sample).error?.issues).toBeUndefined();
+    // ECR names the media types of what was pushed (Amazon ECR user guide, "Amazon ECR events and EventBridge")
+    const detail = sample.detail as Record<string, unknown>;
+    if (file.includes('image-index')) {
+      expect(Object.keys(detail)).toEqual([
+        'result',
+        'repository-name',
+        'image-digest',
+        'action-type',
+        'artifact-media-type',
+        'image-tag',
+        'manifest-media-type',
+      ]);
+    }
     expect({ source: sample.source, account: sample.account, region: sample.region }).toEqual({
       source: 'aws.ecr',
       account: '123456789012',
       region: 'us-east-1',
     });
   });
+});
+
+describe('the Amazon Inspector samples', () => {
+  it.each(files.filter((file) => file.startsWith('inspector2.')))(
+    '%s is an Inspector2 Scan of an ECR image, in the published example’s shape',
+    (file) => {
+      // Given the sample (ECR user guide, "EventBridge events sent for enhanced scanning in Amazon ECR")
+      const sample = read<{ detail: Record<string, unknown> } & Record<string, unknown>>(file);
+
+      // Then it parses, names the repository by ARN as Inspector does, and counts TOTAL among the severities
+      expect(inspectorScanEvent.safeParse(sample).error?.issues).toBeUndefined();
+      expect({ source: sample.source, account: sample.account, region: sample.region }).toEqual({
+        source: 'aws.inspector2',
+        account: '123456789012',
+        region: 'us-east-1',
+      });
+      expect(Object.keys(sample.detail)).toEqual([
+        'scan-status',
+        'repository-name',
+        'finding-severity-counts',
+        'image-digest',
+        'image-tags',
+      ]);
+      expect(sample.resources).toEqual([sample.detail['repository-name']]);
+      expect(sample.detail['finding-severity-counts']).toHaveProperty('TOTAL');
+    },
+  );
 });
 
 describe('the RDS samples', () => {

@@ -31,7 +31,7 @@ import { scheduledEventSchema } from '../../../lib/events/handler';
 import { alarmStateChangeEvent } from '../../../lib/health/auto-rollback';
 import { lifecycleHookEvent } from '../../../lib/health/lifecycle-hook';
 import { metrics } from '../../../lib/observability';
-import { ecrImageActionEvent, ecrImageScanEvent } from '../../../lib/release/ecr-events';
+import { ecrImageActionEvent, imageScanEvent } from '../../../lib/release/ecr-events';
 import { workerJob } from '../../../lib/worker/launch';
 import {
   answer,
@@ -111,8 +111,8 @@ const FUNCTIONS: Record<string, EventFunction> = {
       }),
   },
   ecrImageScan: {
-    schema: ecrImageScanEvent,
-    samples: /^ecr\.image-scan/,
+    schema: imageScanEvent,
+    samples: /^(ecr\.image-scan|inspector2\.scan)/,
     build: (failure, fakes) =>
       makeEcrImageScan({ deadLetters: fakes.deadLetters, releases: { onScan: call(fakes, 'onScan', failure, []) } }),
   },
