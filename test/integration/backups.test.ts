@@ -845,6 +845,31 @@ describe('restore drills', () => {
   });
 });
 
+/** Cluster snapshots in us-east-1 made available at once, with `fields` of the cluster they are of. */
+function clusterSnapshotsIn(east: FakeRds['stubs'][string], fields: Record<string, unknown>) {
+  const snapshots = new Map<string, Record<string, unknown>>();
+  east.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => ({
+    DBClusterSnapshots: [...snapshots.values()].filter(
+      (snapshot) =>
+        !input.DBClusterSnapshotIdentifier ||
+        snapshot.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
+    ),
+  }));
+  east.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
+    const snapshot = {
+      DBClusterSnapshotIdentifier: input.DBClusterSnapshotIdentifier,
+      DBClusterIdentifier: input.DBClusterIdentifier,
+      DBClusterSnapshotArn: `arn:aws:rds:us-east-1:123456789012:cluster-snapshot:${input.DBClusterSnapshotIdentifier}`,
+      Status: 'available',
+      SnapshotType: 'manual',
+      ...fields,
+      TagList: input.Tags,
+    };
+    snapshots.set(input.DBClusterSnapshotIdentifier as string, snapshot);
+    return { DBClusterSnapshot: snapshot };
+  });
+}
+
 describe('Aurora clusters', () => {
   const clusterConfig = () =>
     configSchema.parse({
@@ -863,7 +888,6 @@ describe('Aurora clusters', () => {
     const west = rds.stubs['us-west-2'];
     const cluster = fixture('describe-db-clusters.aurora', 'DBClusters');
     const writer = fixture('describe-db-instances.aurora-writer', 'DBInstances');
-    const snapshots = new Map<string, Record<string, unknown>>();
     east?.on(DescribeDBClustersCommand).callsFake((input) => {
       if (input.DBClusterIdentifier === 'orders-prod') return { DBClusters: [cluster] };
       throw Object.assign(new Error('not found'), { name: 'DBClusterNotFoundFault' });
@@ -872,27 +896,7 @@ describe('Aurora clusters', () => {
       if (input.DBInstanceIdentifier === 'orders-prod-writer') return { DBInstances: [writer] };
       throw Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
     });
-    east?.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => ({
-      DBClusterSnapshots: [...snapshots.values()].filter(
-        (snapshot) =>
-          !input.DBClusterSnapshotIdentifier ||
-          snapshot.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
-      ),
-    }));
-    east?.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
-      const snapshot = {
-        DBClusterSnapshotIdentifier: input.DBClusterSnapshotIdentifier,
-        DBClusterIdentifier: input.DBClusterIdentifier,
-        DBClusterSnapshotArn: `arn:aws:rds:us-east-1:123456789012:cluster-snapshot:${input.DBClusterSnapshotIdentifier}`,
-        Status: 'available',
-        SnapshotType: 'manual',
-        StorageEncrypted: true,
-        AllocatedStorage: 1,
-        TagList: input.Tags,
-      };
-      snapshots.set(input.DBClusterSnapshotIdentifier as string, snapshot);
-      return { DBClusterSnapshot: snapshot };
-    });
+    if (east) clusterSnapshotsIn(east, { StorageEncrypted: true, KmsKeyId: ORDERS_KEY, AllocatedStorage: 1 });
     west?.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [] });
     west?.on(CopyDBClusterSnapshotCommand).resolves({
       DBClusterSnapshot: { DBClusterSnapshotArn: 'arn:aws:rds:us-west-2:123456789012:cluster-snapshot:copy' },
@@ -972,7 +976,6 @@ describe('Multi-AZ DB clusters', () => {
   beforeEach(() => {
     const east = rds.stubs['us-east-1'];
     clusters = new Map([['ledger-multi-az', fixture('describe-db-clusters.multi-az', 'DBClusters')]]);
-    const snapshots = new Map<string, Record<string, unknown>>();
     east?.on(DescribeDBClustersCommand).callsFake((input) => {
       const found = clusters.get(input.DBClusterIdentifier ?? '');
       if (found) return { DBClusters: [found] };
@@ -980,29 +983,14 @@ describe('Multi-AZ DB clusters', () => {
         name: 'DBClusterNotFoundFault',
       });
     });
-    east?.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => ({
-      DBClusterSnapshots: [...snapshots.values()].filter(
-        (snapshot) =>
-          !input.DBClusterSnapshotIdentifier ||
-          snapshot.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
-      ),
-    }));
-    east?.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
-      const snapshot = {
-        DBClusterSnapshotIdentifier: input.DBClusterSnapshotIdentifier,
-        DBClusterIdentifier: input.DBClusterIdentifier,
-        DBClusterSnapshotArn: `arn:aws:rds:us-east-1:123456789012:cluster-snapshot:${input.DBClusterSnapshotIdentifier}`,
-        Status: 'available',
-        SnapshotType: 'manual',
+    if (east) {
+      clusterSnapshotsIn(east, {
         Engine: 'postgres',
         StorageEncrypted: true,
         KmsKeyId: LEDGER_KEY,
         AllocatedStorage: 400,
-        TagList: input.Tags,
-      };
-      snapshots.set(input.DBClusterSnapshotIdentifier as string, snapshot);
-      return { DBClusterSnapshot: snapshot };
-    });
+      });
+    }
     east?.on(RestoreDBClusterFromSnapshotCommand).callsFake((input) => {
       // RDS creates the Multi-AZ cluster with its writer and two readers.
       const cluster = { DBClusterIdentifier: input.DBClusterIdentifier, Status: 'creating', Engine: input.Engine };
