@@ -123,7 +123,10 @@ export interface RestoreRecord {
   availableAt?: string;
   /** Seconds from the request until the target was available: the measured RTO. */
   durationSeconds?: number;
-  /** When the drill's scratch copy was seen gone (RDS no longer knows it). */
+  /**
+   * When the drill's scratch copy was seen gone (RDS no longer knows it); for a drill refused before
+   * anything was created, when it was refused.
+   */
   deletedAt?: string;
 }
 
