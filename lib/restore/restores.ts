@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CreateDBInstanceCommand,
+  type CreateDBInstanceCommandInput,
   type DBCluster,
   type DBInstance,
   DeleteDBClusterCommand,
@@ -75,7 +76,9 @@ const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundFault'])
 
 /** What a restore will send, planned whole before the first call, and what it is restored from. */
 interface RestorePlan {
-  calls: Array<() => Promise<unknown>>;
+  restore: () => Promise<unknown>;
+  /** An Aurora cluster's writer, created once the cluster is asked for. */
+  writer?: CreateDBInstanceCommandInput;
   multiAZCluster: boolean;
   encryption: Encryption;
 }
@@ -193,7 +196,8 @@ export class Restores {
         if (drill) return this.refuseDrill(record, refused.reason);
         throw new Unprocessable(refused.reason, { details: refused.details });
       }
-      for (const send of plan.calls) await send();
+      await plan.restore();
+      if (plan.writer) await this.deps.rds.send(new CreateDBInstanceCommand(plan.writer));
       if (plan.multiAZCluster) record.multiAZCluster = true;
     } catch (error) {
       if (error instanceof SlipwayError) throw error;
@@ -243,18 +247,18 @@ export class Restores {
       );
       restore = () => this.deps.rds.send(command);
     }
-    const calls = [restore];
+    let writerPlan: CreateDBInstanceCommandInput | undefined;
     if (!multiAZCluster) {
       const writerId = cluster.DBClusterMembers?.find((member) => member.IsClusterWriter)?.DBInstanceIdentifier;
       const writer = writerId ? await this.describeInstance(writerId) : undefined;
-      const writerPlan = {
+      writerPlan = {
         ...clusterWriter(cluster, writer, input.targetIdentifier, input.overrides, restoreTags(writer?.TagList, tags)),
         DBInstanceIdentifier: writerIdentifier(input.targetIdentifier),
       };
-      calls.push(() => this.deps.rds.send(new CreateDBInstanceCommand(writerPlan)));
     }
     return {
-      calls,
+      restore,
+      ...(writerPlan ? { writer: writerPlan } : {}),
       multiAZCluster,
       encryption: { encrypted: cluster.StorageEncrypted ?? false, kmsKeyId: cluster.KmsKeyId },
     };
@@ -288,7 +292,7 @@ export class Restores {
       restore = () => this.deps.rds.send(command);
     }
     return {
-      calls: [restore],
+      restore,
       multiAZCluster: false,
       encryption: { encrypted: instance.StorageEncrypted ?? false, kmsKeyId: instance.KmsKeyId },
     };
@@ -431,37 +435,21 @@ export class Restores {
    * is tried again at the next reconcile, so no scratch database is left behind.
    */
   private async cleanUpDrill(record: RestoreRecord): Promise<string> {
-    const deletes: Array<() => Promise<unknown>> = [];
-    if (record.source.type === 'instance' || !record.multiAZCluster) {
-      deletes.push(() =>
-        this.deps.rds.send(
-          new DeleteDBInstanceCommand({
-            DBInstanceIdentifier:
-              record.source.type === 'cluster' ? writerIdentifier(record.targetIdentifier) : record.targetIdentifier,
-            SkipFinalSnapshot: true,
-            DeleteAutomatedBackups: true,
-          }),
-        ),
-      );
-    }
-    // Deleting a Multi-AZ DB cluster deletes its instances with it.
-    if (record.source.type === 'cluster') {
-      deletes.push(() =>
-        this.deps.rds.send(
-          new DeleteDBClusterCommand({ DBClusterIdentifier: record.targetIdentifier, SkipFinalSnapshot: true }),
-        ),
-      );
-    }
+    // An Aurora scratch has the writer Slipway created; deleting a Multi-AZ DB cluster deletes its instances.
+    const parts: Array<{ kind: 'instance' | 'cluster'; identifier: string }> =
+      record.source.type === 'instance'
+        ? [{ kind: 'instance', identifier: record.targetIdentifier }]
+        : [
+            ...(record.multiAZCluster
+              ? []
+              : [{ kind: 'instance' as const, identifier: writerIdentifier(record.targetIdentifier) }]),
+            { kind: 'cluster', identifier: record.targetIdentifier },
+          ];
     let gone = true;
-    for (const send of deletes) {
+    for (const part of parts) {
       try {
-        await send();
-        gone = false;
+        if ((await this.deleteScratch(part.kind, part.identifier)) !== 'gone') gone = false;
       } catch (error) {
-        const name = errorName(error);
-        if (NOT_FOUND.has(name)) continue;
-        gone = false;
-        if (name === 'InvalidDBInstanceStateFault' || name === 'InvalidDBClusterStateFault') continue;
         logger.error('drill scratch database not deleted', { restoreId: record.id, error: error as Error });
         return 'scratch not deleted yet';
       }
@@ -472,6 +460,32 @@ export class Restores {
       updatedAt: this.now().toISOString(),
     });
     return 'scratch deleted';
+  }
+
+  /** Asks RDS to delete a scratch instance or cluster: `gone` once RDS no longer knows it. */
+  private async deleteScratch(kind: 'instance' | 'cluster', identifier: string): Promise<'gone' | 'deleting'> {
+    try {
+      if (kind === 'instance') {
+        await this.deps.rds.send(
+          new DeleteDBInstanceCommand({
+            DBInstanceIdentifier: identifier,
+            SkipFinalSnapshot: true,
+            DeleteAutomatedBackups: true,
+          }),
+        );
+      } else {
+        await this.deps.rds.send(
+          new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }),
+        );
+      }
+      return 'deleting';
+    } catch (error) {
+      const name = errorName(error);
+      if (NOT_FOUND.has(name)) return 'gone';
+      // Refused for its state (still creating, already deleting): asked again at the next reconcile.
+      if (name === 'InvalidDBInstanceStateFault' || name === 'InvalidDBClusterStateFault') return 'deleting';
+      throw error;
+    }
   }
 
   private async targetStatus(record: RestoreRecord): Promise<string> {

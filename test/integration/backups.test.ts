@@ -1074,7 +1074,9 @@ describe('Multi-AZ DB clusters', () => {
       { DBClusterIdentifier: 'slipway-drill-ledger-db-202611220815', SkipFinalSnapshot: true },
     ]);
     expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([]);
+    expect(await restores.get(drill.id)).not.toHaveProperty('deletedAt');
 
+    // When RDS has deleted the cluster, the next reconcile records the drill clean
     clusters.delete('slipway-drill-ledger-db-202611220815');
     await restores.reconcile();
     expect(await restores.get(drill.id)).toMatchObject({ deletedAt: expect.any(String) });
