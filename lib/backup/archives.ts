@@ -9,6 +9,7 @@ import { logger, metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
 import type { WorkerJob, WorkerLauncher } from '../worker/launch';
 import { publishAgeMinutes } from './ages';
+import { minuteStamp } from './identifiers';
 import {
   type AnyBackupRecord,
   type ArchiveKind,
@@ -236,7 +237,7 @@ export class Archives {
   }
 
   private async drillNow(subject: ArchiveSubject): Promise<ArchiveRestoreRecord> {
-    const stamp = this.now().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+    const stamp = minuteStamp(this.now());
     try {
       return await this.restore(
         {

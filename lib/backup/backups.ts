@@ -13,6 +13,7 @@ import {
   DescribeExportTasksCommand,
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
+  paginateDescribeExportTasks,
   type RDSClient,
   StartExportTaskCommand,
   type Tag,
@@ -24,7 +25,9 @@ import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { BackupStore } from '../store/backups';
 import { publishAgeMinutes } from './ages';
-import { databaseOfSnapshot, type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS, snapshotName } from './rds-events';
+import { databaseOfSnapshot, exportTaskIdentifier, snapshotName } from './identifiers';
+import { type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS } from './rds-events';
+import { maySnapshot, snapshotProgress } from './rds-states';
 import { type AnyBackupRecord, type BackupRecord, isArchive } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
 
@@ -49,7 +52,15 @@ export interface BackupsDeps {
 
 const CREATED_BY = 'slipway';
 const QUOTA_WARNING = 0.8;
+/** "You can have up to five concurrent DB snapshot export tasks in progress per account" (Exporting DB snapshot data to Amazon S3, RDS User Guide). */
+export const ACCOUNT_EXPORTS_IN_FLIGHT = 5;
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+/**
+ * StartExportTask's API Reference lists no fault for the concurrent-export limit; RDS names its
+ * limit faults *QuotaExceeded (SnapshotQuotaExceeded for copies), so a quota or limit fault is that.
+ */
+const AT_LIMIT = 'at-limit' as const;
+const isLimitFault = (error: unknown) => /QuotaExceeded|LimitExceeded|LimitReached/.test(errorName(error));
 // A database's partition also lists its dumps, which this use case leaves to Archives.
 const snapshotsOnly = (records: AnyBackupRecord[]) =>
   records.filter((record): record is BackupRecord => !isArchive(record));
@@ -106,7 +117,7 @@ export class Backups {
     };
 
     const state = await this.sourceStatus(rds, source);
-    if (state.status !== 'available') {
+    if (!maySnapshot(source.type, state.status)) {
       return this.finishEarly({
         ...base,
         status: 'SKIPPED',
@@ -344,9 +355,10 @@ export class Backups {
   /** Reads a snapshot's state and moves its record on; undefined while it is still being made. */
   private async settleSnapshot(record: BackupRecord): Promise<BackupRecord | undefined> {
     const described = await this.describeSnapshot(record.region, record.source.type, record.snapshotIdentifier);
-    if (!described || described.status === 'creating' || described.status === 'copying') return undefined;
+    const progress = snapshotProgress(described.status);
+    if (progress === 'in-progress') return undefined;
     const at = this.now();
-    const available = described.status === 'available';
+    const available = progress === 'available';
     const settled = await this.deps.store.update<BackupRecord>(record.id, ['CREATING'], {
       status: available ? 'AVAILABLE' : 'FAILED',
       ...(available ? {} : { reason: `RDS reports the snapshot ${described.status}` }),
@@ -379,19 +391,19 @@ export class Backups {
         const snapshot = (
           await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: identifier }))
         ).DBClusterSnapshots?.[0];
-        return snapshot
-          ? {
-              status: snapshot.Status ?? 'unknown',
-              arn: snapshot.DBClusterSnapshotArn,
-              sizeGiB: snapshot.AllocatedStorage,
-            }
-          : undefined;
+        return {
+          status: snapshot?.Status ?? 'unknown',
+          arn: snapshot?.DBClusterSnapshotArn,
+          sizeGiB: snapshot?.AllocatedStorage,
+        };
       }
       const snapshot = (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: identifier })))
         .DBSnapshots?.[0];
-      return snapshot
-        ? { status: snapshot.Status ?? 'unknown', arn: snapshot.DBSnapshotArn, sizeGiB: snapshot.AllocatedStorage }
-        : undefined;
+      return {
+        status: snapshot?.Status ?? 'unknown',
+        arn: snapshot?.DBSnapshotArn,
+        sizeGiB: snapshot?.AllocatedStorage,
+      };
     } catch (error) {
       const name = errorName(error);
       if (name === 'DBSnapshotNotFoundFault' || name === 'DBClusterSnapshotNotFoundFault') {
@@ -428,7 +440,10 @@ export class Backups {
     }
   }
 
-  /** Starts queued copies and exports, oldest first, while fewer than the limits are in flight. */
+  /**
+   * Starts queued copies and exports, oldest first, while fewer than the limits are in flight. Exports
+   * also wait while the account's own limit is reached, whoever started them.
+   */
   private async pump(): Promise<Array<{ id: string; outcome: string }>> {
     const { maxCopiesInFlight, maxExportsInFlight } = this.deps.config.backups;
     const all = (
@@ -447,6 +462,7 @@ export class Backups {
     const queued = all
       .filter((record) => record.status === 'QUEUED')
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    let accountExports = queued.some((record) => record.kind === 'snapshot-export') ? await this.exportsInFlight() : 0;
     const outcomes: Array<{ id: string; outcome: string }> = [];
     for (const record of queued) {
       const isCopy = record.kind === 'snapshot-copy';
@@ -454,14 +470,40 @@ export class Backups {
         outcomes.push({ id: record.id, outcome: 'queued (limit reached)' });
         continue;
       }
+      if (!isCopy && accountExports >= ACCOUNT_EXPORTS_IN_FLIGHT) {
+        outcomes.push({ id: record.id, outcome: 'queued (account export limit reached)' });
+        continue;
+      }
       const started = isCopy ? await this.startCopy(record) : await this.startExport(record);
+      if (started === AT_LIMIT) {
+        // The account is full until one of its exports ends; this one stays first in the queue.
+        accountExports = ACCOUNT_EXPORTS_IN_FLIGHT;
+        outcomes.push({ id: record.id, outcome: 'queued (RDS refused it at its export limit)' });
+        continue;
+      }
       if (started.status === 'CREATING') {
         if (isCopy) copies += 1;
-        else exports += 1;
+        else {
+          exports += 1;
+          accountExports += 1;
+        }
       }
       outcomes.push({ id: record.id, outcome: started.status });
     }
     return outcomes;
+  }
+
+  /** Export tasks of the account still running in this region, Slipway's and anyone else's. */
+  private async exportsInFlight(): Promise<number> {
+    let count = 0;
+    for await (const page of paginateDescribeExportTasks(
+      { client: this.deps.rdsFor(this.deps.region) },
+      // Filter values are lowercase (DescribeExportTasks, RDS API Reference).
+      { Filters: [{ Name: 'status', Values: ['starting', 'in_progress', 'canceling'] }] },
+    )) {
+      count += page.ExportTasks?.length ?? 0;
+    }
+    return count;
   }
 
   private async parentOf(record: BackupRecord): Promise<BackupRecord> {
@@ -522,10 +564,10 @@ export class Backups {
     }
   }
 
-  private async startExport(record: BackupRecord): Promise<BackupRecord> {
+  private async startExport(record: BackupRecord): Promise<BackupRecord | typeof AT_LIMIT> {
     const db = this.database(record.database);
     const parent = await this.parentOf(record);
-    const taskIdentifier = `${record.snapshotIdentifier}-export`.slice(0, 60);
+    const taskIdentifier = exportTaskIdentifier(record.snapshotIdentifier);
     try {
       await this.deps.rdsFor(record.region).send(
         new StartExportTaskCommand({
@@ -545,6 +587,10 @@ export class Backups {
         })) ?? record
       );
     } catch (error) {
+      if (isLimitFault(error)) {
+        logger.info('export left queued: RDS is at its export limit', { backupId: record.id, error: error as Error });
+        return AT_LIMIT;
+      }
       return this.failQueued(
         record,
         `RDS refused the export (${errorName(error)}): ${(error as Error).message}`.slice(0, 500),

@@ -19,17 +19,8 @@ export const rdsSnapshotEvent = z.object({
 });
 export type RdsSnapshotEvent = z.output<typeof rdsSnapshotEvent>;
 
-/** Manual snapshot created (instance), manual cluster snapshot created (Aurora). */
+/**
+ * A manual DB snapshot, and a manual DB cluster snapshot (Aurora and Multi-AZ DB clusters), has been
+ * created ("Amazon RDS event categories and event messages", RDS User Guide).
+ */
 export const SNAPSHOT_CREATED_EVENTS = ['RDS-EVENT-0042', 'RDS-EVENT-0075'] as const;
-
-const SNAPSHOT_NAME = /^slipway-([a-z][a-z0-9-]*)-(\d{12})$/;
-
-/** `slipway-<database>-<yyyymmddhhmm>` in UTC: sortable, and names its database. */
-export function snapshotName(database: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:T]/g, '').slice(0, 12);
-  return `slipway-${database}-${stamp}`;
-}
-
-export function databaseOfSnapshot(identifier: string): string | undefined {
-  return SNAPSHOT_NAME.exec(identifier)?.[1];
-}

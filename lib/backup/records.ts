@@ -113,11 +113,20 @@ export interface RestoreRecord {
   requestedBy: string;
   /** A drill restores into a scratch identifier, checks it and deletes it. */
   drill: boolean;
+  /**
+   * The target is a Multi-AZ DB cluster: RDS made its instances, and its state is the cluster's.
+   * Absent for an instance and an Aurora cluster, whose state is that of the writer Slipway created.
+   */
+  multiAZCluster?: boolean;
   createdAt: string;
   updatedAt: string;
   availableAt?: string;
   /** Seconds from the request until the target was available: the measured RTO. */
   durationSeconds?: number;
+  /**
+   * When the drill's scratch copy was seen gone (RDS no longer knows it); for a drill refused before
+   * anything was created, when it was refused.
+   */
   deletedAt?: string;
 }
 

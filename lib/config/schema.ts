@@ -337,6 +337,16 @@ const database = z
         .min(1)
         .optional()
         .describe('KMS key in copyToRegion for copies of encrypted snapshots (required when the source is encrypted)'),
+      kmsKeyArn: z
+        .string(expects('a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/…'))
+        .regex(
+          /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+          expects('a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/… (not an alias)'),
+        )
+        .optional()
+        .describe(
+          "The KMS key (its ARN) the source and its snapshots are encrypted with. Required when the source is encrypted: restores and drills need kms:CreateGrant and kms:DescribeKey on it, which Slipway's restore roles get for this key only, and a restore of an encrypted source whose key is not this one is refused (422; a drill ends FAILED) before anything is created. Slipway reads the key from the source (StorageEncrypted, KmsKeyId) and the snapshot, and cannot tell the AWS managed key aws/rds from a customer managed one without a KMS call of its own: for a source on aws/rds, give that key's ARN (aws kms describe-key --key-id alias/aws/rds).",
+        ),
       exportToS3: z.boolean(expects('true or false')).default(false),
       exportRoleArn: z
         .string(expects('an IAM role ARN'))
@@ -624,12 +634,19 @@ const oidcIssuers = z
     });
   });
 
-const named = <T extends z.ZodType>(what: string, value: T) =>
+const named = <T extends z.ZodType>(what: string, value: T, key = NAME_PATTERN, rule = NAME_RULE) =>
   z.record(
-    z.string().regex(NAME_PATTERN, expects(`${article(what)} ${what} name of ${NAME_RULE}`)),
+    z.string().regex(key, expects(`${article(what)} ${what} name of ${rule}`)),
     value,
     expects(`a map of ${what}s`),
   );
+
+// Snapshots are named slipway-<database>-<yyyymmddhhmm>, and RDS refuses an identifier that ends with
+// a hyphen or holds two in a row (CreateDBSnapshot, CreateDBClusterSnapshot: RDS API Reference).
+const DATABASE_NAME_PATTERN = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
+const DATABASE_NAME_RULE = `${NAME_RULE}, not ending with a dash nor holding two in a row (RDS snapshot identifiers cannot)`;
+// A DB cluster snapshot identifier has at most 63 characters (CreateDBClusterSnapshot): slipway-<name>-<12 digits>.
+const CLUSTER_DATABASE_NAME_MAX = 63 - 'slipway-'.length - '-yyyymmddhhmm'.length;
 
 export const configSchema = z
   .strictObject(
@@ -655,7 +672,12 @@ export const configSchema = z
               .default(100)
               .describe('Manual snapshots allowed per region (the RDS quota); 80 % notifies, 100 % refuses'),
             maxCopiesInFlight: boundedInt(1, 20).default(5).describe('Cross-region snapshot copies at once'),
-            maxExportsInFlight: boundedInt(1, 20).default(5).describe('Snapshot exports to S3 at once'),
+            // "Up to five concurrent DB snapshot export tasks in progress per account" (RDS User Guide, Exporting DB snapshot data to Amazon S3).
+            maxExportsInFlight: boundedInt(1, 5)
+              .default(5)
+              .describe(
+                "Slipway's snapshot exports to S3 at once. RDS runs at most 5 export tasks per account: an export also waits while the account has 5 running, whoever started them, and one RDS refuses for that limit goes back to the queue",
+              ),
             objectLock: z
               .strictObject(
                 {
@@ -736,7 +758,7 @@ export const configSchema = z
         )
         .optional(),
       apps: named('app', app).default({}),
-      databases: named('database', database).default({}),
+      databases: named('database', database, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default({}),
       volumes: named('volume', volume).default({}),
       worker: worker
         .optional()
@@ -762,6 +784,13 @@ export const configSchema = z
       } else subjects.set(key, what);
     };
     for (const [name, db] of Object.entries(config.databases)) {
+      if (db.rdsCluster && name.length > CLUSTER_DATABASE_NAME_MAX) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', name],
+          message: `expected a database name of at most ${CLUSTER_DATABASE_NAME_MAX} characters for a DB cluster: its snapshots are named slipway-${name}-<yyyymmddhhmm>, and RDS takes at most 63`,
+        });
+      }
       claim(name, ['databases', name], `database ${name}`);
       if (db.dump) claim(`${name}-dump`, ['databases', name, 'dump'], `the dumps of database ${name}`);
     }

@@ -39,7 +39,9 @@ import { InvalidInput, Unprocessable } from '../errors';
  * - Tags: the source's, minus those RDS reserves (`aws:`, `rds:`), then Slipway's, which win on a clash.
  * - Cluster PITR is a `full-copy`: a copy-on-write clone would share storage pages with the source.
  * - An Aurora cluster is restored without instances; `clusterWriter` plans its writer, named `<cluster>-1`.
- *   A Multi-AZ DB cluster creates its own instances from DBClusterInstanceClass, StorageType and Iops.
+ *   A Multi-AZ DB cluster creates its own instances from DBClusterInstanceClass, StorageType and Iops
+ *   (RestoreDBClusterFromSnapshot, RDS API Reference: "Valid for: Multi-AZ DB clusters only"), so it
+ *   gets no writer; AvailabilityZones, ServerlessV2ScalingConfiguration and the like are Aurora's only.
  */
 
 export interface RestoreOverrides {
@@ -292,6 +294,45 @@ export function instanceToPointInTime(
 
 function isAurora(engine: string): boolean {
   return engine.startsWith('aurora');
+}
+
+/**
+ * A Multi-AZ DB cluster (engine mysql or postgres, with a DBClusterInstanceClass), which RDS restores
+ * with its instances, rather than an Aurora cluster, which is restored without any.
+ */
+export function isMultiAZCluster(source: DBCluster): boolean {
+  return !isAurora(required(source.Engine, 'Engine', describeCluster(source)));
+}
+
+/** How a restore's source is encrypted: the snapshot's key, or the source's for a point in time. */
+export interface Encryption {
+  encrypted: boolean;
+  kmsKeyId?: string | undefined;
+}
+
+/**
+ * Restoring an encrypted snapshot or source takes kms:CreateGrant and kms:DescribeKey on its key
+ * ("Encrypting Amazon RDS resources", RDS User Guide), which Slipway's roles hold for
+ * `databases.<database>.kmsKeyArn` only. Telling the AWS managed key aws/rds from a customer managed
+ * one takes a KMS call those roles do not make, so any key other than the configured one is refused:
+ * the reason names the key and the config key to set.
+ */
+export function encryptionKeyProblem(
+  encryption: Encryption,
+  configured: string | undefined,
+  database: string,
+  owner: string,
+): { reason: string; details: Record<string, string> } | undefined {
+  if (!encryption.encrypted) return undefined;
+  const key = encryption.kmsKeyId ?? '(a key RDS did not name)';
+  if (configured !== undefined && key === configured) return undefined;
+  const field = `databases.${database}.kmsKeyArn`;
+  return {
+    reason: `${owner} is encrypted with KMS key ${key}, ${
+      configured === undefined ? `and ${field} is not set` : `not with ${field} (${configured})`
+    }: set ${field} to ${key} so that Slipway may use it (kms:CreateGrant, kms:DescribeKey), then restore again`,
+    details: { field, kmsKeyId: key },
+  };
 }
 
 function scaling(source: DBCluster): ServerlessV2ScalingConfiguration | undefined {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CreateDBInstanceCommand,
+  type CreateDBInstanceCommandInput,
   type DBCluster,
   type DBInstance,
   DeleteDBClusterCommand,
@@ -16,6 +17,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { type AuditRecorder, audited, statusOutcome } from '../audit/trail';
 import { publishAgeMinutes } from '../backup/ages';
+import { drillIdentifier } from '../backup/identifiers';
+import { restoreTargetProgress } from '../backup/rds-states';
 import { type AnyRestoreRecord, isArchive, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
 import { Conflict, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
@@ -26,9 +29,13 @@ import {
   clusterFromSnapshot,
   clusterToPointInTime,
   clusterWriter,
+  type Encryption,
+  encryptionKeyProblem,
   instanceFromSnapshot,
   instanceToPointInTime,
+  isMultiAZCluster,
   type RestoreOverrides,
+  type RestoreTime,
   restoreTags,
 } from './plan';
 
@@ -67,7 +74,25 @@ const rdsOnly = (records: AnyRestoreRecord[]) =>
   records.filter((record): record is RestoreRecord => !isArchiveRestore(record));
 const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundFault']);
 
-/** The instance a restored cluster gets as its writer (a restored cluster has none). */
+/** What a restore will send, planned whole before the first call, and what it is restored from. */
+interface RestorePlan {
+  restore: () => Promise<unknown>;
+  /** An Aurora cluster's writer, created once the cluster is asked for. */
+  writer?: CreateDBInstanceCommandInput;
+  multiAZCluster: boolean;
+  encryption: Encryption;
+}
+
+/** DrillSuccesses or DrillFailures for the database, and the RTO of a drill that passed. */
+function drillMetric(database: string, succeeded: boolean, rtoSeconds?: number) {
+  const single = metrics.singleMetric();
+  single.clearDefaultDimensions();
+  single.setDefaultDimensions({ Database: database });
+  single.addMetric(succeeded ? 'DrillSuccesses' : 'DrillFailures', 'Count', 1);
+  if (rtoSeconds !== undefined) single.addMetric('DrillRtoSeconds', 'Seconds', rtoSeconds);
+}
+
+/** The instance a restored Aurora cluster gets as its writer (a restored cluster has none). */
 export const writerIdentifier = (cluster: string) => `${cluster}-1`;
 
 export class Restores {
@@ -101,6 +126,7 @@ export class Restores {
     }
 
     let from: RestoreRecord['from'];
+    let snapshotKey: Encryption | undefined;
     if (input.backupId) {
       const backup = await this.deps.backups.get(input.backupId);
       if (!backup || backup.database !== input.database) {
@@ -124,6 +150,10 @@ export class Restores {
         throw new Unprocessable(`backup ${backup.id} is in ${backup.region}; restores here run in ${this.deps.region}`);
       }
       from = { backupId: backup.id, snapshotIdentifier: backup.snapshotIdentifier };
+      // The snapshot's key as recorded when it was taken; the source's when the record has none.
+      if (backup.encrypted !== undefined && (backup.kmsKeyId !== undefined || !backup.encrypted)) {
+        snapshotKey = { encrypted: backup.encrypted, kmsKeyId: backup.kmsKeyId };
+      }
     } else {
       from = { pointInTime: input.pointInTime ?? 'latest' };
     }
@@ -136,72 +166,39 @@ export class Restores {
     ];
     const restoreTime =
       'pointInTime' in from ? (from.pointInTime === 'latest' ? 'latest' : new Date(from.pointInTime)) : undefined;
+    const at = this.now().toISOString();
+    const record: RestoreRecord = {
+      id,
+      database: input.database,
+      source,
+      from,
+      targetIdentifier: input.targetIdentifier,
+      region: this.deps.region,
+      status: 'RESTORING',
+      requestedBy: input.requestedBy,
+      drill,
+      createdAt: at,
+      updatedAt: at,
+    };
     try {
-      if (source.type === 'cluster') {
-        const cluster = await this.describeCluster(source.identifier);
-        const writerId = cluster.DBClusterMembers?.find((member) => member.IsClusterWriter)?.DBInstanceIdentifier;
-        const writer = writerId ? await this.describeInstance(writerId) : undefined;
-        const clusterTags = restoreTags(cluster.TagList, tags);
-        // Every plan is built before the first call, so a plan that cannot be made leaves nothing half-created.
-        const writerPlan = {
-          ...clusterWriter(
-            cluster,
-            writer,
-            input.targetIdentifier,
-            input.overrides,
-            restoreTags(writer?.TagList, tags),
-          ),
-          DBInstanceIdentifier: writerIdentifier(input.targetIdentifier),
-        };
-        if ('snapshotIdentifier' in from) {
-          const plan = clusterFromSnapshot(
-            cluster,
-            from.snapshotIdentifier,
-            input.targetIdentifier,
-            input.overrides,
-            clusterTags,
-          );
-          await this.deps.rds.send(new RestoreDBClusterFromSnapshotCommand(plan));
-        } else {
-          const plan = clusterToPointInTime(
-            cluster,
-            restoreTime as Date | 'latest',
-            input.targetIdentifier,
-            input.overrides,
-            clusterTags,
-          );
-          await this.deps.rds.send(new RestoreDBClusterToPointInTimeCommand(plan));
-        }
-        await this.deps.rds.send(new CreateDBInstanceCommand(writerPlan));
-      } else {
-        const instance = await this.describeInstance(source.identifier);
-        const instanceTags = restoreTags(instance.TagList, tags);
-        if ('snapshotIdentifier' in from) {
-          await this.deps.rds.send(
-            new RestoreDBInstanceFromDBSnapshotCommand(
-              instanceFromSnapshot(
-                instance,
-                from.snapshotIdentifier,
-                input.targetIdentifier,
-                input.overrides,
-                instanceTags,
-              ),
-            ),
-          );
-        } else {
-          await this.deps.rds.send(
-            new RestoreDBInstanceToPointInTimeCommand(
-              instanceToPointInTime(
-                instance,
-                restoreTime as Date | 'latest',
-                input.targetIdentifier,
-                input.overrides,
-                instanceTags,
-              ),
-            ),
-          );
-        }
+      // Every call is planned before the first is made, so a plan that cannot be made leaves nothing half-created.
+      const plan =
+        source.type === 'cluster'
+          ? await this.planCluster(source.identifier, from, restoreTime, input, tags)
+          : await this.planInstance(source.identifier, from, restoreTime, input, tags);
+      const refused = encryptionKeyProblem(
+        snapshotKey ?? plan.encryption,
+        db.kmsKeyArn,
+        input.database,
+        'snapshotIdentifier' in from ? `snapshot ${from.snapshotIdentifier}` : `${source.type} ${source.identifier}`,
+      );
+      if (refused) {
+        if (drill) return this.refuseDrill(record, refused.reason);
+        throw new Unprocessable(refused.reason, { details: refused.details });
       }
+      await plan.restore();
+      if (plan.writer) await this.deps.rds.send(new CreateDBInstanceCommand(plan.writer));
+      if (plan.multiAZCluster) record.multiAZCluster = true;
     } catch (error) {
       if (error instanceof SlipwayError) throw error;
       const name = errorName(error);
@@ -218,24 +215,97 @@ export class Restores {
       throw new UpstreamFailed(`RDS restore of ${input.database} failed (${name})`, { cause: error });
     }
 
-    const at = this.now().toISOString();
-    const record: RestoreRecord = {
-      id,
-      database: input.database,
-      source,
-      from,
-      targetIdentifier: input.targetIdentifier,
-      region: this.deps.region,
-      status: 'RESTORING',
-      requestedBy: input.requestedBy,
-      drill,
-      createdAt: at,
-      updatedAt: at,
-    };
     await this.deps.store.create(record);
     metrics.addMetric(drill ? 'DrillsStarted' : 'RestoresStarted', 'Count', 1);
     await this.notify(record);
     return record;
+  }
+
+  /**
+   * An Aurora cluster is restored, then given a writer; a Multi-AZ DB cluster is restored with its
+   * instances (RestoreDBClusterFromSnapshot, RDS API Reference).
+   */
+  private async planCluster(
+    identifier: string,
+    from: RestoreRecord['from'],
+    restoreTime: RestoreTime | undefined,
+    input: RestoreRequest,
+    tags: Tag[],
+  ): Promise<RestorePlan> {
+    const cluster = await this.describeCluster(identifier);
+    const multiAZCluster = isMultiAZCluster(cluster);
+    const clusterTags = restoreTags(cluster.TagList, tags);
+    let restore: () => Promise<unknown>;
+    if ('snapshotIdentifier' in from) {
+      const command = new RestoreDBClusterFromSnapshotCommand(
+        clusterFromSnapshot(cluster, from.snapshotIdentifier, input.targetIdentifier, input.overrides, clusterTags),
+      );
+      restore = () => this.deps.rds.send(command);
+    } else {
+      const command = new RestoreDBClusterToPointInTimeCommand(
+        clusterToPointInTime(cluster, restoreTime as RestoreTime, input.targetIdentifier, input.overrides, clusterTags),
+      );
+      restore = () => this.deps.rds.send(command);
+    }
+    let writerPlan: CreateDBInstanceCommandInput | undefined;
+    if (!multiAZCluster) {
+      const writerId = cluster.DBClusterMembers?.find((member) => member.IsClusterWriter)?.DBInstanceIdentifier;
+      const writer = writerId ? await this.describeInstance(writerId) : undefined;
+      writerPlan = {
+        ...clusterWriter(cluster, writer, input.targetIdentifier, input.overrides, restoreTags(writer?.TagList, tags)),
+        DBInstanceIdentifier: writerIdentifier(input.targetIdentifier),
+      };
+    }
+    return {
+      restore,
+      ...(writerPlan ? { writer: writerPlan } : {}),
+      multiAZCluster,
+      encryption: { encrypted: cluster.StorageEncrypted ?? false, kmsKeyId: cluster.KmsKeyId },
+    };
+  }
+
+  private async planInstance(
+    identifier: string,
+    from: RestoreRecord['from'],
+    restoreTime: RestoreTime | undefined,
+    input: RestoreRequest,
+    tags: Tag[],
+  ): Promise<RestorePlan> {
+    const instance = await this.describeInstance(identifier);
+    const instanceTags = restoreTags(instance.TagList, tags);
+    let restore: () => Promise<unknown>;
+    if ('snapshotIdentifier' in from) {
+      const command = new RestoreDBInstanceFromDBSnapshotCommand(
+        instanceFromSnapshot(instance, from.snapshotIdentifier, input.targetIdentifier, input.overrides, instanceTags),
+      );
+      restore = () => this.deps.rds.send(command);
+    } else {
+      const command = new RestoreDBInstanceToPointInTimeCommand(
+        instanceToPointInTime(
+          instance,
+          restoreTime as RestoreTime,
+          input.targetIdentifier,
+          input.overrides,
+          instanceTags,
+        ),
+      );
+      restore = () => this.deps.rds.send(command);
+    }
+    return {
+      restore,
+      multiAZCluster: false,
+      encryption: { encrypted: instance.StorageEncrypted ?? false, kmsKeyId: instance.KmsKeyId },
+    };
+  }
+
+  /** A drill that cannot start is a failed drill: recorded, counted and told, with nothing to clean up. */
+  private async refuseDrill(record: RestoreRecord, reason: string): Promise<RestoreRecord> {
+    const failed: RestoreRecord = { ...record, status: 'FAILED', reason, deletedAt: record.createdAt };
+    await this.deps.store.create(failed);
+    this.countDrill(failed, false);
+    logger.warn('restore drill refused', { database: record.database, reason });
+    await this.notify(failed);
+    return failed;
   }
 
   /** A restore drill: the newest available snapshot into a scratch identifier. */
@@ -261,19 +331,14 @@ export class Restores {
     const newest = snapshots[0];
     const db = this.deps.config.databases[database];
     if (!newest || !db) {
-      const single = metrics.singleMetric();
-      single.clearDefaultDimensions();
-      single.setDefaultDimensions({ Database: database });
-      single.addMetric('DrillFailures', 'Count', 1);
+      drillMetric(database, false);
       throw new Unprocessable(`database ${database} has no available snapshot to drill with`);
     }
-    const stamp = this.now().toISOString().replace(/[-:T]/g, '').slice(0, 12);
     return this.request(
       {
         database,
         backupId: newest.id,
-        // At most 61 characters, so a cluster's writer (<target>-1) still fits RDS's 63, and no trailing hyphen.
-        targetIdentifier: `slipway-drill-${database}-${stamp}`.slice(0, 61).replace(/-+$/, ''),
+        targetIdentifier: drillIdentifier(database, this.now()),
         // The scratch copy must be deletable even when the source is protected.
         overrides: {
           deletionProtection: false,
@@ -324,103 +389,113 @@ export class Restores {
   }
 
   private async settle(record: RestoreRecord): Promise<string> {
-    if (record.status === 'RESTORING') {
-      const status = await this.targetStatus(record);
-      const at = this.now();
-      if (status === 'available') {
-        const done = await this.deps.store.update<RestoreRecord>(record.id, ['RESTORING'], {
-          status: 'AVAILABLE',
-          availableAt: at.toISOString(),
-          durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
-          updatedAt: at.toISOString(),
-        });
-        if (!done) return 'changed meanwhile';
-        await this.notify(done);
-        if (done.drill) return this.endDrill(done, true);
-        return 'AVAILABLE';
-      }
-      const failed = status === 'failed' || status === 'incompatible-restore' || status === 'incompatible-parameters';
-      const limit = this.deps.config.databases[record.database]?.restoreDrill?.timeoutMinutes ?? 120;
-      const timedOut = record.drill && at.getTime() - Date.parse(record.createdAt) > limit * 60_000;
-      if (failed || timedOut) {
-        const reason = failed ? `RDS reports the target ${status}` : `not available after ${limit} minutes`;
-        const done = await this.deps.store.update<RestoreRecord>(record.id, ['RESTORING'], {
-          status: 'FAILED',
-          reason,
-          updatedAt: at.toISOString(),
-        });
-        if (!done) return 'changed meanwhile';
-        await this.notify(done);
-        if (done.drill) return this.endDrill(done, false);
-        return 'FAILED';
-      }
-      return `still ${status}`;
+    if (record.status !== 'RESTORING') {
+      // A drill whose scratch copy was not yet seen gone.
+      return `drill ${record.status === 'AVAILABLE' ? 'passed' : 'failed'}; ${await this.cleanUpDrill(record)}`;
     }
-    // A drill whose clean-up did not finish the first time.
-    return this.endDrill(record, record.status === 'AVAILABLE');
+    const status = await this.targetStatus(record);
+    const progress = restoreTargetProgress(status);
+    const at = this.now();
+    if (progress === 'available') {
+      const done = await this.deps.store.update<RestoreRecord>(record.id, ['RESTORING'], {
+        status: 'AVAILABLE',
+        availableAt: at.toISOString(),
+        durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
+        updatedAt: at.toISOString(),
+      });
+      if (!done) return 'changed meanwhile';
+      await this.notify(done);
+      if (!done.drill) return 'AVAILABLE';
+      this.countDrill(done, true);
+      return `drill passed; ${await this.cleanUpDrill(done)}`;
+    }
+    const limit = this.deps.config.databases[record.database]?.restoreDrill?.timeoutMinutes ?? 120;
+    const timedOut = record.drill && at.getTime() - Date.parse(record.createdAt) > limit * 60_000;
+    if (progress === 'in-progress' && !timedOut) return `still ${status}`;
+    const reason = progress === 'failed' ? `RDS reports the target ${status}` : `not available after ${limit} minutes`;
+    const done = await this.deps.store.update<RestoreRecord>(record.id, ['RESTORING'], {
+      status: 'FAILED',
+      reason,
+      updatedAt: at.toISOString(),
+    });
+    if (!done) return 'changed meanwhile';
+    await this.notify(done);
+    if (!done.drill) return 'FAILED';
+    this.countDrill(done, false);
+    return `drill failed; ${await this.cleanUpDrill(done)}`;
   }
 
-  /** Records the drill's outcome and deletes its scratch database, whatever the outcome. */
-  private async endDrill(record: RestoreRecord, succeeded: boolean): Promise<string> {
-    const single = metrics.singleMetric();
-    single.clearDefaultDimensions();
-    single.setDefaultDimensions({ Database: record.database });
-    single.addMetric(succeeded ? 'DrillSuccesses' : 'DrillFailures', 'Count', 1);
-    if (succeeded && record.durationSeconds !== undefined)
-      single.addMetric('DrillRtoSeconds', 'Seconds', record.durationSeconds);
-    try {
-      if (record.source.type === 'cluster') {
-        await this.deleteQuietly(() =>
-          this.deps.rds.send(
-            new DeleteDBInstanceCommand({
-              DBInstanceIdentifier: writerIdentifier(record.targetIdentifier),
-              SkipFinalSnapshot: true,
-              DeleteAutomatedBackups: true,
-            }),
-          ),
-        );
-        await this.deleteQuietly(() =>
-          this.deps.rds.send(
-            new DeleteDBClusterCommand({ DBClusterIdentifier: record.targetIdentifier, SkipFinalSnapshot: true }),
-          ),
-        );
-      } else {
-        await this.deleteQuietly(() =>
-          this.deps.rds.send(
-            new DeleteDBInstanceCommand({
-              DBInstanceIdentifier: record.targetIdentifier,
-              SkipFinalSnapshot: true,
-              DeleteAutomatedBackups: true,
-            }),
-          ),
-        );
+  private countDrill(record: RestoreRecord, succeeded: boolean) {
+    drillMetric(record.database, succeeded, succeeded ? record.durationSeconds : undefined);
+  }
+
+  /**
+   * Deletes a drill's scratch copy, whatever the drill's outcome, and records it deleted only once RDS
+   * no longer knows it: a delete RDS refuses for the target's state (still creating, already deleting)
+   * is tried again at the next reconcile, so no scratch database is left behind.
+   */
+  private async cleanUpDrill(record: RestoreRecord): Promise<string> {
+    // An Aurora scratch has the writer Slipway created; deleting a Multi-AZ DB cluster deletes its instances.
+    const parts: Array<{ kind: 'instance' | 'cluster'; identifier: string }> =
+      record.source.type === 'instance'
+        ? [{ kind: 'instance', identifier: record.targetIdentifier }]
+        : [
+            ...(record.multiAZCluster
+              ? []
+              : [{ kind: 'instance' as const, identifier: writerIdentifier(record.targetIdentifier) }]),
+            { kind: 'cluster', identifier: record.targetIdentifier },
+          ];
+    let gone = true;
+    for (const part of parts) {
+      try {
+        if ((await this.deleteScratch(part.kind, part.identifier)) !== 'gone') gone = false;
+      } catch (error) {
+        logger.error('drill scratch database not deleted', { restoreId: record.id, error: error as Error });
+        return 'scratch not deleted yet';
       }
-    } catch (error) {
-      // Not recorded as deleted: the next reconcile tries again.
-      logger.error('drill scratch database not deleted', { restoreId: record.id, error: error as Error });
-      return `drill ${succeeded ? 'passed' : 'failed'}; scratch not deleted yet`;
     }
+    if (!gone) return 'scratch being deleted';
     await this.deps.store.update<RestoreRecord>(record.id, ['AVAILABLE', 'FAILED'], {
       deletedAt: this.now().toISOString(),
       updatedAt: this.now().toISOString(),
     });
-    return `drill ${succeeded ? 'passed' : 'failed'}; scratch deleted`;
+    return 'scratch deleted';
   }
 
-  /** Deleting what is already gone (or going) is done. */
-  private async deleteQuietly(send: () => Promise<unknown>) {
+  /** Asks RDS to delete a scratch instance or cluster: `gone` once RDS no longer knows it. */
+  private async deleteScratch(kind: 'instance' | 'cluster', identifier: string): Promise<'gone' | 'deleting'> {
     try {
-      await send();
+      if (kind === 'instance') {
+        await this.deps.rds.send(
+          new DeleteDBInstanceCommand({
+            DBInstanceIdentifier: identifier,
+            SkipFinalSnapshot: true,
+            DeleteAutomatedBackups: true,
+          }),
+        );
+      } else {
+        await this.deps.rds.send(
+          new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }),
+        );
+      }
+      return 'deleting';
     } catch (error) {
       const name = errorName(error);
-      if (NOT_FOUND.has(name) || name === 'InvalidDBInstanceStateFault' || name === 'InvalidDBClusterStateFault')
-        return;
+      if (NOT_FOUND.has(name)) return 'gone';
+      // Refused for its state (still creating, already deleting): asked again at the next reconcile.
+      if (name === 'InvalidDBInstanceStateFault' || name === 'InvalidDBClusterStateFault') return 'deleting';
       throw error;
     }
   }
 
   private async targetStatus(record: RestoreRecord): Promise<string> {
     try {
+      if (record.multiAZCluster) {
+        const cluster = (
+          await this.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier }))
+        ).DBClusters?.[0];
+        return cluster?.Status ?? 'missing';
+      }
       const identifier =
         record.source.type === 'cluster' ? writerIdentifier(record.targetIdentifier) : record.targetIdentifier;
       const instance = (await this.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))

@@ -6,6 +6,7 @@ import {
   CreateDBInstanceCommand,
   CreateDBSnapshotCommand,
   type DBSnapshot,
+  DeleteDBClusterCommand,
   DeleteDBInstanceCommand,
   DeleteDBSnapshotCommand,
   DescribeDBClusterSnapshotsCommand,
@@ -42,14 +43,18 @@ const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
 const COPY_KEY = 'arn:aws:kms:us-west-2:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const EXPORT_KEY = 'arn:aws:kms:us-east-1:123456789012:key/9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4';
 const EXPORT_ROLE = 'arn:aws:iam::123456789012:role/slipway-rds-export';
+// The keys the fixtures' sources are encrypted with.
+const SHOP_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
+const ORDERS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d';
 
-function configWith(backups: Record<string, unknown> = {}) {
+function configWith(backups: Record<string, unknown> = {}, shop: Record<string, unknown> = {}) {
   return configSchema.parse({
     auth: { tokensSecret: 'slipway/api-tokens' },
     backups,
     databases: {
       'shop-db': {
         rdsInstance: 'shop-prod',
+        kmsKeyArn: SHOP_KEY,
         retention: { daily: 2, weekly: 0, monthly: 0 },
         copyToRegion: 'us-west-2',
         copyKmsKeyId: COPY_KEY,
@@ -57,6 +62,7 @@ function configWith(backups: Record<string, unknown> = {}) {
         exportRoleArn: EXPORT_ROLE,
         exportKmsKeyId: EXPORT_KEY,
         restoreDrill: { schedule: 'cron(0 6 ? * SUN *)', instanceClass: 'db.t4g.small' },
+        ...shop,
       },
     },
   });
@@ -146,6 +152,12 @@ function restoresWith(config = configWith()) {
 
 const calls = (region: string, command: Parameters<FakeRds['stubs'][string]['commandCalls']>[0]) =>
   (rds.stubs[region]?.commandCalls(command) ?? []).map((call) => call.args[0].input);
+
+/** The first item of a recorded RDS answer in test/fixtures/rds/. */
+function fixture(name: string, key: string) {
+  const described = JSON.parse(readFileSync(`test/fixtures/rds/${name}.json`, 'utf8'));
+  return described[key][0];
+}
 
 function snapshotEvent(identifier: string) {
   const event = JSON.parse(readFileSync('events/rds.snapshot-created.json', 'utf8'));
@@ -291,6 +303,135 @@ describe('nightly snapshots', () => {
     );
   });
 
+  it('snapshots an instance in storage-optimization, which CreateDBSnapshot accepts', async () => {
+    // Given the source is fully operational while RDS optimizes its storage
+    const instance = rds.regions['us-east-1']?.instances.get('shop-prod');
+    if (instance) instance.DBInstanceStatus = 'storage-optimization';
+
+    // When the schedule runs
+    const record = await backupsWith().take('shop-db', 'schedule');
+
+    // Then the snapshot is taken, not skipped
+    expect(record.status).toBe('CREATING');
+    expect(calls('us-east-1', CreateDBSnapshotCommand)).toHaveLength(1);
+  });
+
+  it('waits for a cross-region copy in pending, then records it available', async () => {
+    const backups = backupsWith(configWith({}, { exportToS3: false }));
+    clock = new Date('2026-11-21T03:00:00.000Z');
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    clock = new Date('2026-11-21T03:20:00.000Z');
+    await backups.reconcile();
+    expect(calls('us-west-2', CopyDBSnapshotCommand)).toHaveLength(1);
+
+    // Given the copy is pending in us-west-2, as DescribeDBSnapshots answers there before it starts copying
+    const pending = fixture('describe-db-snapshots.copy-pending', 'DBSnapshots') as DBSnapshot;
+    rds.regions['us-west-2']?.snapshots.set(pending.DBSnapshotIdentifier as string, pending);
+
+    // When the reconciler runs, the copy is still being made
+    clock = new Date('2026-11-21T03:25:00.000Z');
+    await backups.reconcile();
+    const copy = () =>
+      new BackupStore(documents, tableName)
+        .list('shop-db')
+        .then((page) => page.items.find((backup) => backup.kind === 'snapshot-copy'));
+    expect(await copy()).toMatchObject({ status: 'CREATING' });
+    expect(published('backup.state').map((call) => call.args[0].input.Subject)).not.toContain(
+      'Slipway: shop-db snapshot-copy FAILED',
+    );
+
+    // When it has copied, the next reconcile records it available
+    rds.finishSnapshot('us-west-2', 'slipway-shop-db-202611210300');
+    clock = new Date('2026-11-21T03:40:00.000Z');
+    await backups.reconcile();
+    expect(await copy()).toMatchObject({ status: 'AVAILABLE', durationSeconds: 2400 });
+  });
+
+  it('starts no export while the account runs five, whoever started them', async () => {
+    const backups = backupsWith(configWith({}, { copyToRegion: undefined, copyKmsKeyId: undefined }));
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    // Given five exports of the account's other snapshots still running in the region
+    for (let index = 0; index < 5; index++) {
+      rds.regions['us-east-1']?.exports.set(`nightly-warehouse-${index}`, {
+        ExportTaskIdentifier: `nightly-warehouse-${index}`,
+        Status: index % 2 === 0 ? 'STARTING' : 'IN_PROGRESS',
+      });
+    }
+
+    // When the reconciler runs, the export stays queued
+    const outcomes = await backups.reconcile();
+    expect(calls('us-east-1', StartExportTaskCommand)).toEqual([]);
+    expect(outcomes).toContainEqual({ id: expect.any(String), outcome: 'queued (account export limit reached)' });
+
+    // When one of them completes, the export starts
+    const done = rds.regions['us-east-1']?.exports.get('nightly-warehouse-0');
+    if (done) done.Status = 'COMPLETE';
+    await backups.reconcile();
+    expect(calls('us-east-1', StartExportTaskCommand)).toHaveLength(1);
+  });
+
+  it('puts an export RDS refuses at its limit back in the queue, and starts it later', async () => {
+    const backups = backupsWith(configWith({}, { copyToRegion: undefined, copyKmsKeyId: undefined }));
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    // Given RDS refuses the export for its limit (started elsewhere between our count and our call)
+    rds.refuseNext(
+      'us-east-1',
+      'StartExportTask',
+      Object.assign(new Error('You have reached the maximum number of concurrent export tasks.'), {
+        name: 'SnapshotQuotaExceededFault',
+        $fault: 'client',
+      }),
+    );
+
+    // When the reconciler runs, the export is queued again, not failed
+    await backups.reconcile();
+    const exported = () =>
+      new BackupStore(documents, tableName)
+        .list('shop-db')
+        .then((page) => page.items.find((backup) => backup.kind === 'snapshot-export'));
+    expect(await exported()).toMatchObject({ status: 'QUEUED' });
+    expect(published('backup.state').map((call) => call.args[0].input.Subject)).not.toContain(
+      'Slipway: shop-db snapshot-export FAILED',
+    );
+
+    // When the next reconcile runs, it starts
+    await backups.reconcile();
+    expect(calls('us-east-1', StartExportTaskCommand)).toHaveLength(2);
+    expect(await exported()).toMatchObject({
+      status: 'CREATING',
+      snapshotIdentifier: `${record.snapshotIdentifier}-export`,
+    });
+  });
+
+  it('names the export of a long database name with its whole time stamp', async () => {
+    // Given a database whose name leaves no room for the stamp in 60 characters
+    const name = 'orders-ledger-reconciliation-eu-central-1x';
+    const config = configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      databases: {
+        [name]: { rdsInstance: 'shop-prod', exportToS3: true, exportRoleArn: EXPORT_ROLE, exportKmsKeyId: EXPORT_KEY },
+      },
+    });
+    const backups = backupsWith(config);
+    const record = await backups.take(name, 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+
+    // When the export starts
+    await backups.reconcile();
+
+    // Then its identifier fits, and ends with the snapshot's own stamp
+    const id = calls('us-east-1', StartExportTaskCommand)[0]?.ExportTaskIdentifier ?? '';
+    expect(id.length).toBeLessThanOrEqual(60);
+    expect(id).toMatch(/^slipway-orders-ledger-reconcili-[0-9a-f]{8}-202611220300-export$/);
+  });
+
   it('settles a snapshot whose event never came, from the reconciler', async () => {
     const backups = backupsWith();
     const record = await backups.take('shop-db', 'schedule');
@@ -421,6 +562,91 @@ describe('restores', () => {
     expect(rds.regions['us-east-1']?.instances.get('shop-prod')?.DBInstanceStatus).toBe('available');
   });
 
+  it.each([
+    'restore-error',
+    'incompatible-network',
+    'inaccessible-encryption-credentials',
+    'insufficient-capacity',
+    'incompatible-option-group',
+  ])('ends a restore whose target is %s as FAILED at once, naming the status', async (status) => {
+    const backup = await availableBackup();
+    const restores = restoresWith();
+    const restore = await restores.request({
+      database: 'shop-db',
+      backupId: backup.id,
+      targetIdentifier: 'shop-restore-1',
+      requestedBy: 'admin',
+    });
+    const target = rds.regions['us-east-1']?.instances.get('shop-restore-1');
+    if (target) target.DBInstanceStatus = status;
+
+    // When the reconciler runs a minute later, long before any timeout
+    clock = new Date(clock.getTime() + 60_000);
+    await restores.reconcile();
+
+    expect(await restores.get(restore.id)).toMatchObject({
+      status: 'FAILED',
+      reason: `RDS reports the target ${status}`,
+    });
+  });
+
+  describe('of an encrypted source', () => {
+    const OTHER_KEY = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-4777-a666-555555555555';
+
+    it.each([
+      ['no kmsKeyArn', undefined, 'and databases.shop-db.kmsKeyArn is not set'],
+      ['another kmsKeyArn', OTHER_KEY, `not with databases.shop-db.kmsKeyArn (${OTHER_KEY})`],
+    ])('is refused with %s, naming the key and the config key, before anything is created', async (_, key, why) => {
+      const backup = await availableBackup();
+      const restores = restoresWith(configWith({}, { kmsKeyArn: key }));
+
+      const refused = restores.request({
+        database: 'shop-db',
+        backupId: backup.id,
+        targetIdentifier: 'shop-restore-1',
+        requestedBy: 'admin',
+      });
+
+      await expect(refused).rejects.toMatchObject({
+        status: 422,
+        message: `snapshot ${backup.snapshotIdentifier} is encrypted with KMS key ${SHOP_KEY}, ${why}: set databases.shop-db.kmsKeyArn to ${SHOP_KEY} so that Slipway may use it (kms:CreateGrant, kms:DescribeKey), then restore again`,
+        details: { field: 'databases.shop-db.kmsKeyArn', kmsKeyId: SHOP_KEY },
+      });
+      expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)).toEqual([]);
+    });
+
+    it('refuses a point-in-time restore by the source key, and restores when it is the configured one', async () => {
+      await expect(
+        restoresWith(configWith({}, { kmsKeyArn: undefined })).request({
+          database: 'shop-db',
+          pointInTime: 'latest',
+          targetIdentifier: 'shop-pitr',
+          requestedBy: 'admin',
+        }),
+      ).rejects.toMatchObject({ status: 422, details: { kmsKeyId: SHOP_KEY } });
+      expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)).toEqual([]);
+
+      await restoresWith().request({
+        database: 'shop-db',
+        pointInTime: 'latest',
+        targetIdentifier: 'shop-pitr',
+        requestedBy: 'admin',
+      });
+      expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)).toHaveLength(1);
+    });
+
+    it('restores an unencrypted source without any key configured', async () => {
+      if (rds.source) Object.assign(rds.source, { StorageEncrypted: false, KmsKeyId: undefined });
+      await restoresWith(configWith({}, { kmsKeyArn: undefined })).request({
+        database: 'shop-db',
+        pointInTime: 'latest',
+        targetIdentifier: 'shop-pitr',
+        requestedBy: 'admin',
+      });
+      expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)).toHaveLength(1);
+    });
+  });
+
   it('never restores over an existing identifier, the source included', async () => {
     const backup = await availableBackup();
     const restores = restoresWith();
@@ -501,24 +727,104 @@ describe('restore drills', () => {
     if (scratch) scratch.DBInstanceStatus = 'available';
     clock = new Date('2026-11-22T06:21:00.000Z');
     const before = await captureEmf(() => restores.reconcile());
-    expect(await restores.get(drill.id)).toMatchObject({
-      status: 'AVAILABLE',
-      durationSeconds: 1260,
-      deletedAt: expect.any(String),
-    });
+    expect(await restores.get(drill.id)).toMatchObject({ status: 'AVAILABLE', durationSeconds: 1260 });
+    // The scratch is being deleted, not yet gone: the drill is not recorded clean until it is.
+    expect(await restores.get(drill.id)).not.toHaveProperty('deletedAt');
+    expect(before.filter((metrics) => 'DrillSuccesses' in metrics)).toHaveLength(1);
     // No drill had passed when this reconcile began; the next one reports the age of this one.
     expect(before).toContainEqual(expect.objectContaining({ Database: 'shop-db', NewestDrillAgeMinutes: 10_000_000 }));
+    // When RDS has finished deleting it, the next reconcile sees it gone and records the drill clean
+    rds.regions['us-east-1']?.instances.delete('slipway-drill-shop-db-202611220600');
     clock = new Date('2026-11-22T07:06:00.000Z');
-    expect(await captureEmf(() => restores.reconcile())).toContainEqual(
-      expect.objectContaining({ Database: 'shop-db', NewestDrillAgeMinutes: 45 }),
-    );
-    expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([
-      {
-        DBInstanceIdentifier: 'slipway-drill-shop-db-202611220600',
-        SkipFinalSnapshot: true,
-        DeleteAutomatedBackups: true,
-      },
+    const after = await captureEmf(() => restores.reconcile());
+    expect(after).toContainEqual(expect.objectContaining({ Database: 'shop-db', NewestDrillAgeMinutes: 45 }));
+    // And the drill's outcome was counted once, not again at its clean-up
+    expect(after.filter((metrics) => 'DrillSuccesses' in metrics)).toEqual([]);
+    expect(await restores.get(drill.id)).toMatchObject({ deletedAt: '2026-11-22T07:06:00.000Z' });
+    const deletion = {
+      DBInstanceIdentifier: 'slipway-drill-shop-db-202611220600',
+      SkipFinalSnapshot: true,
+      DeleteAutomatedBackups: true,
+    };
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([deletion, deletion]);
+  });
+
+  async function snapshotToDrill(config = configWith()) {
+    const backups = backupsWith(config);
+    const record = await backups.take('shop-db', 'schedule');
+    rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    return record;
+  }
+
+  it('ends a drill of an encrypted source without its key configured as FAILED, told, before anything is created', async () => {
+    await snapshotToDrill();
+    const restores = restoresWith(configWith({}, { kmsKeyArn: undefined }));
+
+    const emf = await captureEmf(async () => {
+      const drill = await restores.drill('shop-db');
+
+      // Then the drill is recorded FAILED with the reason, and nothing is restored
+      expect(drill).toMatchObject({ status: 'FAILED', drill: true });
+      expect(drill.reason).toContain(`set databases.shop-db.kmsKeyArn to ${SHOP_KEY}`);
+      expect(await restores.get(drill.id)).toMatchObject({ status: 'FAILED', reason: drill.reason });
+    });
+    expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)).toEqual([]);
+    expect(emf).toContainEqual(expect.objectContaining({ Database: 'shop-db', DrillFailures: 1 }));
+    expect(published('restore.drill').map((call) => call.args[0].input.Subject)).toEqual([
+      'Slipway: shop-db restore drill FAILED',
     ]);
+    // And a reconcile has no scratch database to delete
+    await restores.reconcile();
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([]);
+  });
+
+  it('fails a drill whose scratch RDS cannot place (insufficient-capacity) without waiting for the timeout', async () => {
+    await snapshotToDrill();
+    const restores = restoresWith();
+    const drill = await restores.drill('shop-db');
+    const scratch = rds.regions['us-east-1']?.instances.get(drill.targetIdentifier);
+    if (scratch) scratch.DBInstanceStatus = 'insufficient-capacity';
+
+    clock = new Date(clock.getTime() + 5 * 60_000);
+    await restores.reconcile();
+
+    expect(await restores.get(drill.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'RDS reports the target insufficient-capacity',
+    });
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toHaveLength(1);
+  });
+
+  it('keeps deleting a scratch RDS refuses to delete for its state, until it is gone', async () => {
+    await snapshotToDrill();
+    const restores = restoresWith();
+    const drill = await restores.drill('shop-db');
+    const scratch = rds.regions['us-east-1']?.instances.get(drill.targetIdentifier);
+    if (scratch) scratch.DBInstanceStatus = 'available';
+    // Given RDS refuses the first delete: the instance is busy (a backup right after it came up)
+    const invalidState = Object.assign(new Error(`Instance ${drill.targetIdentifier} is not in available state.`), {
+      name: 'InvalidDBInstanceStateFault',
+      $fault: 'client',
+    });
+    rds.refuseNext('us-east-1', 'DeleteDBInstance', invalidState);
+
+    // When the reconciler settles the drill, the scratch is not recorded deleted
+    await restores.reconcile();
+    expect(await restores.get(drill.id)).toMatchObject({ status: 'AVAILABLE' });
+    expect(await restores.get(drill.id)).not.toHaveProperty('deletedAt');
+
+    // When it runs again, the delete is made again, and RDS takes it
+    await restores.reconcile();
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toHaveLength(2);
+    expect(rds.regions['us-east-1']?.instances.get(drill.targetIdentifier)?.DBInstanceStatus).toBe('deleting');
+    expect(await restores.get(drill.id)).not.toHaveProperty('deletedAt');
+
+    // When RDS has deleted it, the next reconcile records the drill clean
+    rds.regions['us-east-1']?.instances.delete(drill.targetIdentifier);
+    await restores.reconcile();
+    expect(await restores.get(drill.id)).toMatchObject({ deletedAt: expect.any(String) });
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toHaveLength(3);
   });
 
   it('deletes the scratch instance when the drill fails too', async () => {
@@ -534,31 +840,54 @@ describe('restore drills', () => {
     expect(await restores.get(drill.id)).toMatchObject({
       status: 'FAILED',
       reason: 'RDS reports the target incompatible-restore',
-      deletedAt: expect.any(String),
     });
     expect(calls('us-east-1', DeleteDBInstanceCommand)).toHaveLength(1);
   });
 });
+
+/** Cluster snapshots in us-east-1 made available at once, with `fields` of the cluster they are of. */
+function clusterSnapshotsIn(east: FakeRds['stubs'][string], fields: Record<string, unknown>) {
+  const snapshots = new Map<string, Record<string, unknown>>();
+  east.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => ({
+    DBClusterSnapshots: [...snapshots.values()].filter(
+      (snapshot) =>
+        !input.DBClusterSnapshotIdentifier ||
+        snapshot.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
+    ),
+  }));
+  east.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
+    const snapshot = {
+      DBClusterSnapshotIdentifier: input.DBClusterSnapshotIdentifier,
+      DBClusterIdentifier: input.DBClusterIdentifier,
+      DBClusterSnapshotArn: `arn:aws:rds:us-east-1:123456789012:cluster-snapshot:${input.DBClusterSnapshotIdentifier}`,
+      Status: 'available',
+      SnapshotType: 'manual',
+      ...fields,
+      TagList: input.Tags,
+    };
+    snapshots.set(input.DBClusterSnapshotIdentifier as string, snapshot);
+    return { DBClusterSnapshot: snapshot };
+  });
+}
 
 describe('Aurora clusters', () => {
   const clusterConfig = () =>
     configSchema.parse({
       auth: { tokensSecret: 'slipway/api-tokens' },
       databases: {
-        'orders-db': { rdsCluster: 'orders-prod', copyToRegion: 'us-west-2', copyKmsKeyId: COPY_KEY },
+        'orders-db': {
+          rdsCluster: 'orders-prod',
+          kmsKeyArn: ORDERS_KEY,
+          copyToRegion: 'us-west-2',
+          copyKmsKeyId: COPY_KEY,
+        },
       },
     });
-  const fixture = (name: string, key: string) => {
-    const described = JSON.parse(readFileSync(`test/fixtures/rds/${name}.json`, 'utf8'));
-    return described[key][0];
-  };
-
   beforeEach(() => {
     const east = rds.stubs['us-east-1'];
     const west = rds.stubs['us-west-2'];
     const cluster = fixture('describe-db-clusters.aurora', 'DBClusters');
     const writer = fixture('describe-db-instances.aurora-writer', 'DBInstances');
-    const snapshots = new Map<string, Record<string, unknown>>();
     east?.on(DescribeDBClustersCommand).callsFake((input) => {
       if (input.DBClusterIdentifier === 'orders-prod') return { DBClusters: [cluster] };
       throw Object.assign(new Error('not found'), { name: 'DBClusterNotFoundFault' });
@@ -567,27 +896,7 @@ describe('Aurora clusters', () => {
       if (input.DBInstanceIdentifier === 'orders-prod-writer') return { DBInstances: [writer] };
       throw Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
     });
-    east?.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => ({
-      DBClusterSnapshots: [...snapshots.values()].filter(
-        (snapshot) =>
-          !input.DBClusterSnapshotIdentifier ||
-          snapshot.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
-      ),
-    }));
-    east?.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
-      const snapshot = {
-        DBClusterSnapshotIdentifier: input.DBClusterSnapshotIdentifier,
-        DBClusterIdentifier: input.DBClusterIdentifier,
-        DBClusterSnapshotArn: `arn:aws:rds:us-east-1:123456789012:cluster-snapshot:${input.DBClusterSnapshotIdentifier}`,
-        Status: 'available',
-        SnapshotType: 'manual',
-        StorageEncrypted: true,
-        AllocatedStorage: 1,
-        TagList: input.Tags,
-      };
-      snapshots.set(input.DBClusterSnapshotIdentifier as string, snapshot);
-      return { DBClusterSnapshot: snapshot };
-    });
+    if (east) clusterSnapshotsIn(east, { StorageEncrypted: true, KmsKeyId: ORDERS_KEY, AllocatedStorage: 1 });
     west?.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [] });
     west?.on(CopyDBClusterSnapshotCommand).resolves({
       DBClusterSnapshot: { DBClusterSnapshotArn: 'arn:aws:rds:us-west-2:123456789012:cluster-snapshot:copy' },
@@ -645,5 +954,131 @@ describe('Aurora clusters', () => {
       DBInstanceClass: 'db.r7g.large',
     });
     expect(restore).toMatchObject({ status: 'RESTORING', source: { type: 'cluster', identifier: 'orders-prod' } });
+  });
+});
+
+describe('Multi-AZ DB clusters', () => {
+  const LEDGER_KEY = 'arn:aws:kms:us-east-1:123456789012:key/5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c';
+  const ledgerConfig = () =>
+    configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      databases: {
+        'ledger-db': {
+          rdsCluster: 'ledger-multi-az',
+          kmsKeyArn: LEDGER_KEY,
+          restoreDrill: { schedule: 'cron(15 8 ? * SUN *)', instanceClass: 'db.m6gd.large' },
+        },
+      },
+    });
+  // The clusters RDS knows in us-east-1: the source, and what restores create.
+  let clusters: Map<string, Record<string, unknown>>;
+
+  beforeEach(() => {
+    const east = rds.stubs['us-east-1'];
+    clusters = new Map([['ledger-multi-az', fixture('describe-db-clusters.multi-az', 'DBClusters')]]);
+    east?.on(DescribeDBClustersCommand).callsFake((input) => {
+      const found = clusters.get(input.DBClusterIdentifier ?? '');
+      if (found) return { DBClusters: [found] };
+      throw Object.assign(new Error(`DBCluster ${input.DBClusterIdentifier} not found.`), {
+        name: 'DBClusterNotFoundFault',
+      });
+    });
+    if (east) {
+      clusterSnapshotsIn(east, {
+        Engine: 'postgres',
+        StorageEncrypted: true,
+        KmsKeyId: LEDGER_KEY,
+        AllocatedStorage: 400,
+      });
+    }
+    east?.on(RestoreDBClusterFromSnapshotCommand).callsFake((input) => {
+      // RDS creates the Multi-AZ cluster with its writer and two readers.
+      const cluster = { DBClusterIdentifier: input.DBClusterIdentifier, Status: 'creating', Engine: input.Engine };
+      clusters.set(input.DBClusterIdentifier as string, cluster);
+      return { DBCluster: cluster };
+    });
+    east?.on(DeleteDBClusterCommand).callsFake((input) => {
+      const found = clusters.get(input.DBClusterIdentifier ?? '');
+      if (!found) throw Object.assign(new Error('not found'), { name: 'DBClusterNotFoundFault' });
+      if (found.Status === 'deleting') {
+        throw Object.assign(new Error('already being deleted'), { name: 'InvalidDBClusterStateFault' });
+      }
+      found.Status = 'deleting';
+      return { DBCluster: found };
+    });
+  });
+
+  async function ledgerSnapshot() {
+    const backups = backupsWith(ledgerConfig());
+    const record = await backups.take('ledger-db', 'schedule');
+    await backups.reconcile();
+    return record;
+  }
+
+  it('restores with its instance class and storage, creates no writer, and follows the cluster', async () => {
+    const backup = await ledgerSnapshot();
+    const restores = restoresWith(ledgerConfig());
+    clock = new Date('2026-11-22T09:00:00.000Z');
+
+    const restore = await restores.request({
+      database: 'ledger-db',
+      backupId: backup.id,
+      targetIdentifier: 'ledger-restore',
+      requestedBy: 'admin',
+    });
+
+    // Then RDS is asked for a Multi-AZ cluster shaped as the source, and for no instance of its own
+    expect(calls('us-east-1', RestoreDBClusterFromSnapshotCommand)).toEqual([
+      expect.objectContaining({
+        DBClusterIdentifier: 'ledger-restore',
+        SnapshotIdentifier: backup.snapshotIdentifier,
+        Engine: 'postgres',
+        EngineVersion: '16.4',
+        DBClusterInstanceClass: 'db.m6gd.large',
+        StorageType: 'io1',
+        Iops: 3000,
+        PubliclyAccessible: false,
+        DBSubnetGroupName: 'ledger-private',
+        VpcSecurityGroupIds: ['sg-0e4f6a8b0c2d4e6f8'],
+      }),
+    ]);
+    expect(calls('us-east-1', CreateDBInstanceCommand)).toEqual([]);
+    expect(restore).toMatchObject({ status: 'RESTORING', multiAZCluster: true });
+
+    // When DescribeDBClusters says it is available, the restore is
+    await restores.reconcile();
+    expect(await restores.get(restore.id)).toMatchObject({ status: 'RESTORING' });
+    const target = clusters.get('ledger-restore');
+    if (target) target.Status = 'available';
+    clock = new Date('2026-11-22T09:31:00.000Z');
+    await restores.reconcile();
+    expect(await restores.get(restore.id)).toMatchObject({ status: 'AVAILABLE', durationSeconds: 1860 });
+  });
+
+  it('drills into a scratch cluster and deletes it, instances and all, until it is gone', async () => {
+    await ledgerSnapshot();
+    const restores = restoresWith(ledgerConfig());
+    clock = new Date('2026-11-22T08:15:00.000Z');
+    const drill = await restores.drill('ledger-db');
+    expect(calls('us-east-1', RestoreDBClusterFromSnapshotCommand)[0]).toMatchObject({
+      DBClusterIdentifier: 'slipway-drill-ledger-db-202611220815',
+      DBClusterInstanceClass: 'db.m6gd.large',
+      DeletionProtection: false,
+    });
+
+    const scratch = clusters.get('slipway-drill-ledger-db-202611220815');
+    if (scratch) scratch.Status = 'available';
+    await restores.reconcile();
+    expect(await restores.get(drill.id)).toMatchObject({ status: 'AVAILABLE' });
+    expect(calls('us-east-1', DeleteDBClusterCommand)).toEqual([
+      { DBClusterIdentifier: 'slipway-drill-ledger-db-202611220815', SkipFinalSnapshot: true },
+    ]);
+    expect(calls('us-east-1', DeleteDBInstanceCommand)).toEqual([]);
+    expect(await restores.get(drill.id)).not.toHaveProperty('deletedAt');
+
+    // When RDS has deleted the cluster, the next reconcile records the drill clean
+    clusters.delete('slipway-drill-ledger-db-202611220815');
+    await restores.reconcile();
+    expect(await restores.get(drill.id)).toMatchObject({ deletedAt: expect.any(String) });
   });
 });

@@ -11,6 +11,7 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
   DescribeExportTasksCommand,
+  type DescribeExportTasksCommandInput,
   type ExportTask,
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
@@ -22,7 +23,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 /**
  * RDS in two regions, kept in memory so a flow sees its own effects: snapshots are created
  * `creating` and made `available` by the test, copies appear in the other region, restores
- * create instances. Every call is an aws-sdk-client-mock call, so tests assert exact inputs.
+ * create instances, a deleted instance stays `deleting` until the test removes it. Every call is
+ * an aws-sdk-client-mock call, so tests assert exact inputs.
  */
 
 const ACCOUNT = '123456789012';
@@ -36,10 +38,13 @@ function fixtureInstance(): DBInstance {
   return instance as DBInstance;
 }
 
+export type RefusableCommand = 'StartExportTask' | 'DeleteDBInstance';
+
 export interface RegionState {
   instances: Map<string, DBInstance>;
   snapshots: Map<string, DBSnapshot>;
   exports: Map<string, ExportTask>;
+  refusals: Map<RefusableCommand, Error[]>;
 }
 
 const mockRds = (client: RDSClient) => mockClient(client);
@@ -53,6 +58,8 @@ export interface FakeRds {
   source: DBInstance;
   /** Marks a snapshot (or a copy) available, as RDS does when it finishes. */
   finishSnapshot(region: string, identifier: string, status?: string): void;
+  /** The next such call in the region fails with `error`, as RDS refuses it; the ones after behave again. */
+  refuseNext(region: string, command: RefusableCommand, error: Error): void;
   restore(): void;
 }
 
@@ -62,7 +69,7 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
   const clients: Record<string, RDSClient> = {};
   const stubs: Record<string, RdsStub> = {};
   for (const region of regionNames) {
-    regions[region] = { instances: new Map(), snapshots: new Map(), exports: new Map() };
+    regions[region] = { instances: new Map(), snapshots: new Map(), exports: new Map(), refusals: new Map() };
     clients[region] = new RDSClient({ region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     stubs[region] = mockRds(clients[region] as RDSClient);
   }
@@ -73,6 +80,10 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
     const state = regions[region] as RegionState;
     const stub = stubs[region] as RdsStub;
     const arn = (kind: string, id: string) => `arn:aws:rds:${region}:${ACCOUNT}:${kind}:${id}`;
+    const refuseIfAsked = (command: RefusableCommand) => {
+      const refusal = state.refusals.get(command)?.shift();
+      if (refusal) throw refusal;
+    };
     stub.on(DescribeDBInstancesCommand).callsFake((input) => {
       const found = state.instances.get(input.DBInstanceIdentifier ?? '');
       if (!found) throw fault('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
@@ -140,6 +151,7 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
       return { DBSnapshot: { ...found, Status: 'deleted' } };
     });
     stub.on(StartExportTaskCommand).callsFake((input) => {
+      refuseIfAsked('StartExportTask');
       const task: ExportTask = {
         ExportTaskIdentifier: input.ExportTaskIdentifier,
         SourceArn: input.SourceArn,
@@ -150,11 +162,17 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
       state.exports.set(input.ExportTaskIdentifier as string, task);
       return task;
     });
-    stub.on(DescribeExportTasksCommand).callsFake((input) => ({
-      ExportTasks: [...state.exports.values()].filter(
-        (task) => task.ExportTaskIdentifier === input.ExportTaskIdentifier,
-      ),
-    }));
+    stub.on(DescribeExportTasksCommand).callsFake((input: DescribeExportTasksCommandInput) => {
+      // The status filter takes lowercase values; the tasks carry them uppercase (DescribeExportTasks).
+      const statuses = input.Filters?.find((filter) => filter.Name === 'status')?.Values;
+      return {
+        ExportTasks: [...state.exports.values()].filter(
+          (task) =>
+            (input.ExportTaskIdentifier === undefined || task.ExportTaskIdentifier === input.ExportTaskIdentifier) &&
+            (statuses === undefined || statuses.includes((task.Status ?? '').toLowerCase())),
+        ),
+      };
+    });
     const createInstance = (identifier: string, extra: Partial<DBInstance>) => {
       if (state.instances.has(identifier)) throw fault('DBInstanceAlreadyExistsFault', 'DB instance already exists');
       const instance: DBInstance = {
@@ -174,8 +192,12 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
       .callsFake((input) => createInstance(input.TargetDBInstanceIdentifier as string, {}));
     stub.on(CreateDBInstanceCommand).callsFake((input) => createInstance(input.DBInstanceIdentifier as string, {}));
     stub.on(DeleteDBInstanceCommand).callsFake((input) => {
+      refuseIfAsked('DeleteDBInstance');
       const found = state.instances.get(input.DBInstanceIdentifier ?? '');
-      if (!found) throw fault('DBInstanceNotFoundFault', 'not found');
+      if (!found) throw fault('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
+      if (found.DBInstanceStatus === 'deleting') {
+        throw fault('InvalidDBInstanceStateFault', `Instance ${input.DBInstanceIdentifier} is already being deleted.`);
+      }
       state.instances.set(input.DBInstanceIdentifier as string, { ...found, DBInstanceStatus: 'deleting' });
       return { DBInstance: { ...found, DBInstanceStatus: 'deleting' } };
     });
@@ -195,6 +217,11 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
       const snapshot = regions[region]?.snapshots.get(identifier);
       if (!snapshot) throw new Error(`no snapshot ${identifier} in ${region}`);
       snapshot.Status = status;
+    },
+    refuseNext: (region, command, error) => {
+      const refusals = regions[region]?.refusals;
+      if (!refusals) throw new Error(`the fake has no region ${region}`);
+      refusals.set(command, [...(refusals.get(command) ?? []), error]);
     },
     restore: () => {
       for (const stub of Object.values(stubs)) stub.restore();

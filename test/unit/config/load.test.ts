@@ -150,6 +150,31 @@ describe('parseConfig and loadConfigFile', () => {
         `${SOURCE}: databases.shop-db.exportRoleArn: is required with exportToS3: true (StartExportTask needs a role and a KMS key)`,
       ],
       [
+        'a database name ending with a dash (its snapshot identifier would hold two in a row)',
+        withAuth('databases:\n  shop-:\n    rdsInstance: shop-prod-db\n'),
+        `${SOURCE}: databases.shop-: expected a database name of lowercase letters, digits and dashes, starting with a letter, at most 63 characters, not ending with a dash nor holding two in a row (RDS snapshot identifiers cannot), received "shop-"`,
+      ],
+      [
+        'a database name with two dashes in a row',
+        withAuth('databases:\n  shop--db:\n    rdsInstance: shop-prod-db\n'),
+        `${SOURCE}: databases.shop--db: expected a database name of lowercase letters, digits and dashes, starting with a letter, at most 63 characters, not ending with a dash nor holding two in a row (RDS snapshot identifiers cannot), received "shop--db"`,
+      ],
+      [
+        'a cluster database whose snapshot identifier would pass 63 characters',
+        withAuth(`databases:\n  ${'a'.repeat(43)}:\n    rdsCluster: reports-aurora\n`),
+        `${SOURCE}: databases.${'a'.repeat(43)}: expected a database name of at most 42 characters for a DB cluster: its snapshots are named slipway-${'a'.repeat(43)}-<yyyymmddhhmm>, and RDS takes at most 63`,
+      ],
+      [
+        'more exports in flight than RDS runs per account',
+        withAuth('backups:\n  maxExportsInFlight: 6\n'),
+        `${SOURCE}: backups.maxExportsInFlight: expected an integer from 1 to 5, received 6`,
+      ],
+      [
+        'a KMS alias where kmsKeyArn takes a key ARN',
+        withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    kmsKeyArn: alias/aws/rds\n'),
+        `${SOURCE}: databases.shop-db.kmsKeyArn: expected a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/… (not an alias), received "alias/aws/rds"`,
+      ],
+      [
         'a database with both rdsInstance and rdsCluster',
         withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    rdsCluster: shop-aurora\n'),
         `${SOURCE}: databases.shop-db: expected exactly one of rdsInstance or rdsCluster, received both`,

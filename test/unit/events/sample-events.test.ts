@@ -188,7 +188,35 @@ describe('the Amazon Inspector samples', () => {
   );
 });
 
+/**
+ * The category and source type AWS lists for each RDS event a sample carries ("Amazon RDS event
+ * categories and event messages", RDS User Guide: DB instance, DB snapshot and DB cluster snapshot events).
+ */
+const RDS_EVENTS: Record<string, { detailType: string; sourceType: string; categories: string[] }> = {
+  'RDS-EVENT-0042': { detailType: 'RDS DB Snapshot Event', sourceType: 'SNAPSHOT', categories: ['creation'] },
+  'RDS-EVENT-0075': {
+    detailType: 'RDS DB Cluster Snapshot Event',
+    sourceType: 'CLUSTER_SNAPSHOT',
+    categories: ['backup'],
+  },
+  'RDS-EVENT-0043': { detailType: 'RDS DB Instance Event', sourceType: 'DB_INSTANCE', categories: ['restoration'] },
+};
+
 describe('the RDS samples', () => {
+  it.each(files.filter((file) => file.startsWith('rds.')))(
+    '%s carries the category and source type AWS lists for its event id',
+    (file) => {
+      const sample = read<{ 'detail-type': string; detail: Record<string, unknown> }>(file);
+      const listed = RDS_EVENTS[sample.detail.EventID as string];
+      expect(listed).toBeDefined();
+      expect({
+        detailType: sample['detail-type'],
+        sourceType: sample.detail.SourceType,
+        categories: sample.detail.EventCategories,
+      }).toEqual(listed);
+    },
+  );
+
   it.each(files.filter((file) => file.startsWith('rds.')))('%s is an RDS event the rdsEvent function reads', (file) => {
     const sample = read<Record<string, unknown>>(file);
     expect(rdsEvent.safeParse(sample).error?.issues).toBeUndefined();

@@ -11,8 +11,10 @@ import {
   clusterFromSnapshot,
   clusterToPointInTime,
   clusterWriter,
+  encryptionKeyProblem,
   instanceFromSnapshot,
   instanceToPointInTime,
+  isMultiAZCluster,
   restoreTags,
   sourceWriterIdentifier,
 } from '../../../lib/restore/plan';
@@ -40,6 +42,12 @@ function postgres(): DBInstance {
 
 function aurora(): DBCluster {
   const cluster = fixture<DescribeDBClustersCommandOutput>('describe-db-clusters.aurora').DBClusters?.[0];
+  if (!cluster) throw new Error('fixture has no cluster');
+  return cluster;
+}
+
+function multiAZ(): DBCluster {
+  const cluster = fixture<DescribeDBClustersCommandOutput>('describe-db-clusters.multi-az').DBClusters?.[0];
   if (!cluster) throw new Error('fixture has no cluster');
   return cluster;
 }
@@ -702,6 +710,67 @@ describe('clusterWriter', () => {
 
     expect(error).toBeInstanceOf(Unprocessable);
     expect(error.message).toBe('DB cluster orders-prod is a Multi-AZ DB cluster (mysql); it creates its own instances');
+  });
+});
+
+describe('a Multi-AZ DB cluster', () => {
+  it('is told from Aurora by its engine', () => {
+    expect(isMultiAZCluster(multiAZ())).toBe(true);
+    expect(isMultiAZCluster(aurora())).toBe(false);
+  });
+
+  it('is restored from its snapshot as DescribeDBClusters described it, with its instance class and storage', () => {
+    const input = clusterFromSnapshot(multiAZ(), 'slipway-ledger-db-202611220300', 'ledger-restore', {}, [
+      { Key: 'slipway:restore-id', Value: 'rst-1' },
+    ]);
+
+    // Only parameters RestoreDBClusterFromSnapshot takes for a Multi-AZ DB cluster; RDS makes its instances
+    expect(input).toStrictEqual({
+      DBClusterIdentifier: 'ledger-restore',
+      SnapshotIdentifier: 'slipway-ledger-db-202611220300',
+      Engine: 'postgres',
+      EngineVersion: '16.4',
+      DBSubnetGroupName: 'ledger-private',
+      VpcSecurityGroupIds: ['sg-0e4f6a8b0c2d4e6f8'],
+      DBClusterParameterGroupName: 'ledger-multi-az-postgres16',
+      Port: 5432,
+      StorageType: 'io1',
+      Iops: 3000,
+      DBClusterInstanceClass: 'db.m6gd.large',
+      PubliclyAccessible: false,
+      CopyTagsToSnapshot: true,
+      DeletionProtection: true,
+      EnableIAMDatabaseAuthentication: false,
+      EngineLifecycleSupport: 'open-source-rds-extended-support',
+      Tags: [
+        { Key: 'app', Value: 'ledger' },
+        { Key: 'env', Value: 'production' },
+        { Key: 'slipway:restore-id', Value: 'rst-1' },
+      ],
+    });
+  });
+});
+
+describe('encryptionKeyProblem', () => {
+  const KEY = 'arn:aws:kms:us-east-1:123456789012:key/5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c';
+  const OTHER = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-4777-a666-555555555555';
+
+  it('lets an unencrypted source through, with or without a key configured', () => {
+    expect(encryptionKeyProblem({ encrypted: false }, undefined, 'ledger-db', 'snapshot s')).toBeUndefined();
+  });
+
+  it('lets a source encrypted with the configured key through', () => {
+    expect(encryptionKeyProblem({ encrypted: true, kmsKeyId: KEY }, KEY, 'ledger-db', 'snapshot s')).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, 'and databases.ledger-db.kmsKeyArn is not set'],
+    [OTHER, `not with databases.ledger-db.kmsKeyArn (${OTHER})`],
+  ])('refuses a source encrypted with another key (configured: %s), naming both', (configured, why) => {
+    expect(encryptionKeyProblem({ encrypted: true, kmsKeyId: KEY }, configured, 'ledger-db', 'snapshot s')).toEqual({
+      reason: `snapshot s is encrypted with KMS key ${KEY}, ${why}: set databases.ledger-db.kmsKeyArn to ${KEY} so that Slipway may use it (kms:CreateGrant, kms:DescribeKey), then restore again`,
+      details: { field: 'databases.ledger-db.kmsKeyArn', kmsKeyId: KEY },
+    });
   });
 });
 
