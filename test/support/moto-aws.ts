@@ -58,9 +58,9 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 /**
  * Pushes an image manifest under a tag, as `docker push` ends. ECR's digest is the SHA-256 of the
- * manifest's bytes (ECR API Reference, ImageIdentifier.imageDigest; PutImage takes it as imageDigest
- * and refuses one that does not match). moto 5.2.1 instead hashes the layers' digests joined, so the
- * real digest is passed explicitly; AWS would accept exactly the same call.
+ * manifest's bytes: PutImage takes it as imageDigest, "the image digest of the image manifest", and answers
+ * ImageDigestDoesNotMatchException when it is not what ECR calculated (ECR API Reference, PutImage). moto
+ * 5.2.1 instead hashes the layers' digests joined, so the real digest is passed; AWS accepts the same call.
  */
 export async function pushImage(ecr: ECRClient, repositoryName: string, tag: string, seed: string): Promise<string> {
   const config = JSON.stringify({ architecture: 'arm64', os: 'linux', config: { Labels: { seed } } });

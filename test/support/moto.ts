@@ -29,8 +29,13 @@ export function assertMotoInstalled(): void {
       stdio: ['ignore', 'pipe', 'pipe'],
     }).trim();
   } catch (error) {
+    const said =
+      String((error as { stderr?: string }).stderr ?? '')
+        .trim()
+        .split('\n')
+        .at(-1) || (error as Error).message;
     throw new Error(
-      `the integration tests run AWS flows against moto, and python3 -c 'import moto' failed (${(error as Error).message.split('\n')[0]}); install it with: ${INSTALL_LINE}`,
+      `the integration tests run AWS flows against moto, and python3 -c 'import moto' failed (${said}); install it with: ${INSTALL_LINE}`,
     );
   }
   if (version !== MOTO_VERSION) {
