@@ -12,7 +12,8 @@ import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { createClient } from '../../lib/aws/clients';
 import type { DeploymentRecord } from '../../lib/deploy/records';
 import type { TargetOutcome } from '../../lib/release/releases';
-import { interrupt, killLaunchers, type Launched, startLauncher } from '../support/launcher';
+import { ecrPushEvent } from '../support/aws-events';
+import { interrupt, killLaunchers, type Launched, startLauncherAt } from '../support/launcher';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import {
   createNetwork,
@@ -20,14 +21,12 @@ import {
   createService,
   DEFAULT_DEPLOYMENT_CONFIGURATION,
   ec2Client,
-  ecrPushEvent,
   ecsDeploymentEvent,
   fixtureRegistration,
   pushImage,
   REGION,
   registerTaskDefinition,
 } from '../support/moto-aws';
-import { freePort } from '../support/processes';
 
 /**
  * `npm start` (stage local, config/local.yml) with AWS_ENDPOINT_URL at moto, as a user points it at
@@ -111,18 +110,7 @@ beforeAll(async () => {
     join(stateDir, 'tokens.json'),
     JSON.stringify({ tokens: [{ name: 'admin', sha256: hashToken(adminToken), roles: ['admin'] }] }),
   );
-  const httpPort = await freePort();
-  lambdaPort = await freePort();
-  apiUrl = `http://127.0.0.1:${httpPort}`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (/^AWS_(ENDPOINT_URL|PROFILE)/.test(key)) delete env[key];
-  launcher = await startLauncher(['--stage', 'local'], {
-    ...env,
-    AWS_ENDPOINT_URL: endpoint,
-    SLIPWAY_STATE_DIR: stateDir,
-    SLIPWAY_HTTP_PORT: String(httpPort),
-    SLIPWAY_LAMBDA_PORT: String(lambdaPort),
-  });
+  ({ launcher, apiUrl, lambdaPort } = await startLauncherAt(endpoint, stateDir));
 });
 
 afterAll(async () => {

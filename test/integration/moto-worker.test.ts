@@ -1,9 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createClient } from '../../lib/aws/clients';
@@ -11,9 +9,10 @@ import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureBackupBucket } from '../../lib/local/provision';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { REGION } from '../support/moto-aws';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
+import { psql, startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
 import { resourcesFragment } from '../support/resources';
 import { buildTree, snapshot } from '../support/trees';
+import { runWorker } from '../support/worker';
 
 /**
  * The backup worker's round trips with S3 and Secrets Manager on moto instead of s3rver: `slipway-worker`
@@ -21,7 +20,6 @@ import { buildTree, snapshot } from '../support/trees';
  * into another one on a throwaway cluster, its credentials read from Secrets Manager.
  */
 
-const exec = promisify(execFile);
 const BUCKET = 'slipway-moto-backups';
 const MiB = 1024 * 1024;
 
@@ -36,39 +34,20 @@ interface Run {
   stderr: string;
 }
 
-/** `slipway-worker …` as a process, every AWS call to moto. */
-function worker(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/slipway-worker.mjs', ...args], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_REGION: REGION,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    // The command's one JSON line comes last; the worker's log lines (JSON too) may come before it.
-    child.on('close', (code) => {
-      const last = stdout.trim().split('\n').at(-1);
-      let result: Record<string, unknown> = {};
-      try {
-        result = last ? JSON.parse(last) : {};
-      } catch {
-        result = { unparsed: stdout };
-      }
-      resolve({ code, result, stderr: `${stderr}${stdout}` });
-    });
+/** `slipway-worker …` with every AWS call to moto, and the one JSON line it ends with (log lines may come before it). */
+async function worker(args: string[]): Promise<Run> {
+  const run = await runWorker(args, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
+  const last = run.stdout.trim().split('\n').at(-1);
+  let result: Record<string, unknown>;
+  try {
+    result = last ? JSON.parse(last) : {};
+  } catch {
+    result = { unparsed: run.stdout };
+  }
+  return { code: run.code, result, stderr: `${run.stderr}${run.stdout}` };
 }
 
 beforeAll(async () => {
@@ -144,21 +123,9 @@ describe('slipway-worker with S3 and Secrets Manager on moto', () => {
     // Given a throwaway PostgreSQL cluster with a shop database, and its credentials in Secrets Manager (the RDS secret format)
     cluster = await startThrowawayPostgres();
     const { connection } = cluster;
-    const psql = async (dbname: string, query: string) =>
-      (
-        await exec(join(cluster.binDir, 'psql'), ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query], {
-          env: {
-            ...process.env,
-            PGHOST: connection.host,
-            PGPORT: String(connection.port),
-            PGUSER: connection.username,
-            PGPASSWORD: connection.password,
-            PGDATABASE: dbname,
-          },
-        })
-      ).stdout.trim();
-    await psql('postgres', 'CREATE DATABASE shop');
-    await psql(
+    const sql = (dbname: string, query: string) => psql(cluster, dbname, query);
+    await sql('postgres', 'CREATE DATABASE shop');
+    await sql(
       'shop',
       "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL, cents int); INSERT INTO orders (item, cents) SELECT 'item ' || n, n * 7 FROM generate_series(1, 5000) n; CREATE INDEX orders_item ON orders (item)",
     );
@@ -205,7 +172,7 @@ describe('slipway-worker with S3 and Secrets Manager on moto', () => {
     // Then the new database holds every row and index of the source, and the password appeared nowhere
     expect(restore).toMatchObject({ code: 0, result: { command: 'restore-postgres', database: 'shop_restored' } });
     const fingerprint = (dbname: string) =>
-      psql(
+      sql(
         dbname,
         "SELECT count(*) || ' ' || md5(string_agg(o::text, ',' ORDER BY id)) || ' ' || (SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public') FROM orders o",
       );

@@ -17,14 +17,14 @@ import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds'
 import { clientConfig } from '../../lib/aws/clients';
 import type { Env } from '../../lib/aws/endpoints';
 import { DESCRIBE_ONLY_FIELDS } from '../../lib/deploy/task-definition';
+import { ACCOUNT, type EcsDeploymentEventName, ecsDeploymentStateChange, eventTime, REGION } from './aws-events';
 
 /**
  * AWS seeded through its own API, on moto: what an account holds before Slipway is pointed at it,
  * and the EventBridge events AWS would send, built from what the service itself then reports.
  */
 
-export const ACCOUNT = '123456789012';
-export const REGION = 'us-east-1';
+export { ACCOUNT, REGION };
 
 /** moto serves every service on one endpoint; EC2 only seeds the network, so it is not in Slipway's factory. */
 export function ec2Client(env: Env): EC2Client {
@@ -169,19 +169,7 @@ export async function registerTaskDefinition(
   return taskDefinition?.taskDefinitionArn as string;
 }
 
-/** EventBridge's `time` has second precision (the ECS and RDS event samples in the developer guides). */
-const eventTime = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-export type EcsDeploymentEventName =
-  | 'SERVICE_DEPLOYMENT_IN_PROGRESS'
-  | 'SERVICE_DEPLOYMENT_COMPLETED'
-  | 'SERVICE_DEPLOYMENT_FAILED';
-
-/**
- * `ECS Deployment State Change` as ECS sends it for the service's PRIMARY deployment (Amazon ECS
- * Developer Guide, "Amazon ECS service deployment state change events"), built from what
- * DescribeServices reports now: moto emits no EventBridge events.
- */
+/** The event ECS sends for the service's PRIMARY deployment, built from what DescribeServices reports now: moto emits no events. */
 export async function ecsDeploymentEvent(
   ecs: ECSClient,
   cluster: string,
@@ -193,50 +181,17 @@ export async function ecsDeploymentEvent(
   const primary = described?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
   if (!described?.serviceArn || !primary?.id)
     throw new Error(`ECS reports no PRIMARY deployment of ${cluster}/${service}`);
-  const now = new Date();
   const verb = {
     SERVICE_DEPLOYMENT_IN_PROGRESS: 'in progress',
     SERVICE_DEPLOYMENT_COMPLETED: 'completed',
     SERVICE_DEPLOYMENT_FAILED: 'failed',
   }[eventName];
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECS Deployment State Change',
-    source: 'aws.ecs',
-    account: ACCOUNT,
-    time: eventTime(now),
-    region: REGION,
-    resources: [described.serviceArn],
-    detail: {
-      eventType: eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
-      eventName,
-      deploymentId: primary.id,
-      updatedAt: now.toISOString(),
-      reason: `ECS deployment ${primary.id} ${verb}.`,
-    },
-  };
-}
-
-/** `ECR Image Action` for a successful push (Amazon ECR User Guide, "Amazon ECR events and EventBridge"). */
-export function ecrPushEvent(repositoryName: string, tag: string, digest: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECR Image Action',
-    source: 'aws.ecr',
-    account: ACCOUNT,
-    time: eventTime(new Date()),
-    region: REGION,
-    resources: [],
-    detail: {
-      result: 'SUCCESS',
-      'repository-name': repositoryName,
-      'image-digest': digest,
-      'action-type': 'PUSH',
-      'image-tag': tag,
-    },
-  };
+  return ecsDeploymentStateChange({
+    serviceArn: described.serviceArn,
+    eventName,
+    deploymentId: primary.id,
+    reason: `ECS deployment ${primary.id} ${verb}.`,
+  });
 }
 
 /**
