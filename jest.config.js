@@ -20,6 +20,9 @@ export default {
     {
       ...common,
       displayName: 'integration',
+      // moto's server, an AWS emulator beside our own fakes (test/support/moto.ts).
+      globalSetup: '<rootDir>/test/support/global-setup-integration.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown-integration.ts',
       setupFilesAfterEnv: [...common.setupFilesAfterEnv, '<rootDir>/test/support/slow.ts'],
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },

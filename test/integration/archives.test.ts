@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -29,7 +27,7 @@ import type { PgConnection } from '../../lib/worker/postgres';
 import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
+import { psql, startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -38,7 +36,6 @@ import { resourcesFragment } from '../support/resources';
  * and the worker runs it against real parts: dynalite, s3rver, directories and PostgreSQL.
  */
 
-const exec = promisify(execFile);
 const BUCKET = 'slipway-test-archives';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
 const DUMP_SECRET = 'slipway/shop-db-dump';
@@ -151,20 +148,7 @@ beforeEach(async () => {
 // ---------------------------------------------------------------------------------------------
 // Given
 
-async function sql(dbname: string, query: string): Promise<string> {
-  const { connection, binDir } = postgres;
-  const { stdout } = await exec(join(binDir, 'psql'), ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query], {
-    env: {
-      ...process.env,
-      PGHOST: connection.host,
-      PGPORT: String(connection.port),
-      PGUSER: connection.username,
-      PGPASSWORD: connection.password,
-      PGDATABASE: dbname,
-    },
-  });
-  return stdout.trim();
-}
+const sql = (dbname: string, query: string) => psql(postgres, dbname, query);
 
 const nextId = (prefix: string) => () => {
   ids += 1;

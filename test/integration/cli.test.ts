@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
 import { ACCOUNT, type AwsEndpoint, REGION, startAwsEndpoint } from '../support/aws-endpoint';
-import { interrupt, killLaunchers, type Launched, startLauncher } from '../support/launcher';
+import { type EcsDeploymentEventName, ecsDeploymentStateChange } from '../support/aws-events';
+import { interrupt, killLaunchers, type Launched, startLauncherAt } from '../support/launcher';
 import { freePort } from '../support/processes';
 
 /**
@@ -84,26 +84,13 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 }
 
 /** An `ECS Deployment State Change` for staging, as EventBridge delivers it (events/ecs.deployment-*.json). */
-function ecsEvent(eventName: string, deploymentId: string, reason: string) {
-  const now = new Date().toISOString();
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECS Deployment State Change',
-    source: 'aws.ecs',
-    account: ACCOUNT,
-    time: now.replace(/\.\d+Z$/, 'Z'),
-    region: REGION,
-    resources: [`arn:aws:ecs:${REGION}:${ACCOUNT}:service/shop-staging/backend`],
-    detail: {
-      eventType: eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
-      eventName,
-      deploymentId,
-      updatedAt: now,
-      reason,
-    },
-  };
-}
+const ecsEvent = (eventName: EcsDeploymentEventName, deploymentId: string, reason: string) =>
+  ecsDeploymentStateChange({
+    serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/shop-staging/backend`,
+    eventName,
+    deploymentId,
+    reason,
+  });
 
 /** What EventBridge would do: invoke the function with the event. */
 async function deliver(event: ReturnType<typeof ecsEvent>): Promise<unknown> {
@@ -143,18 +130,7 @@ beforeAll(async () => {
   aws = await startAwsEndpoint({ dynamodb: dynamodb.endpoint, s3: s3.endpoint });
   aws.images.set('1.4.2', digest('a'));
   aws.images.set('1.5.0', digest('b'));
-  const httpPort = await freePort();
-  lambdaPort = await freePort();
-  apiUrl = `http://127.0.0.1:${httpPort}`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (/^AWS_(ENDPOINT_URL|PROFILE)/.test(key)) delete env[key];
-  launcher = await startLauncher(['--stage', 'local'], {
-    ...env,
-    AWS_ENDPOINT_URL: aws.url,
-    SLIPWAY_STATE_DIR: stateDir,
-    SLIPWAY_HTTP_PORT: String(httpPort),
-    SLIPWAY_LAMBDA_PORT: String(lambdaPort),
-  });
+  ({ launcher, apiUrl, lambdaPort } = await startLauncherAt(aws.url, stateDir));
 });
 
 afterAll(async () => {

@@ -1,20 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import {
-  chmod,
-  lstat,
-  lutimes,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  readlink,
-  rm,
-  symlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +29,7 @@ import {
   volumeTimestamp,
 } from '../../lib/worker/volume';
 import { resourcesFragment } from '../support/resources';
+import { buildTree as buildTreeIn, type Spec, snapshot } from '../support/trees';
 
 const run = promisify(execFile);
 const BUCKET = 'slipway-test-backups';
@@ -71,74 +59,7 @@ afterAll(async () => {
 // Trees and their snapshots
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
-const at = (seconds: number) => new Date(Date.UTC(2024, 2, 4, 5, 6, 7) + seconds * 1000 + 250);
-
-interface TreeNode {
-  path: string;
-  type: 'file' | 'directory' | 'symlink' | 'other';
-  mode: number;
-  mtime: number;
-  size?: number;
-  sha256?: string;
-  linkTarget?: string;
-}
-
-/** Every entry of a tree, depth first and sorted, with what a restore must reproduce. */
-async function snapshot(root: string): Promise<TreeNode[]> {
-  const nodes: TreeNode[] = [];
-  const visit = async (abs: string, path: string) => {
-    const stats = await lstat(abs);
-    const type = stats.isFile()
-      ? 'file'
-      : stats.isDirectory()
-        ? 'directory'
-        : stats.isSymbolicLink()
-          ? 'symlink'
-          : 'other';
-    const node: TreeNode = { path, type, mode: stats.mode & 0o777, mtime: Math.floor(stats.mtimeMs / 1000) };
-    if (type === 'file') {
-      node.size = stats.size;
-      node.sha256 = sha256(await readFile(abs));
-    }
-    if (type === 'symlink') node.linkTarget = await readlink(abs);
-    nodes.push(node);
-    if (type === 'directory') {
-      for (const name of (await readdir(abs)).sort())
-        await visit(join(abs, name), path === '.' ? name : `${path}/${name}`);
-    }
-  };
-  await visit(root, '.');
-  return nodes;
-}
-
-interface Spec {
-  path: string;
-  mode?: number;
-  content?: Buffer | string;
-  directory?: true;
-  linkTo?: string;
-}
-
-/** Builds a tree, then sets every mtime deepest first, so creating children does not move them. */
-async function buildTree(specs: Spec[]): Promise<string> {
-  const root = await mkdtemp(join(work, 'tree-'));
-  for (const spec of specs) {
-    const abs = join(root, spec.path);
-    if (spec.directory) await mkdir(abs, { recursive: true });
-    else if (spec.linkTo !== undefined) await symlink(spec.linkTo, abs);
-    else await writeFile(abs, spec.content ?? '');
-    if (spec.mode !== undefined) await chmod(abs, spec.mode);
-  }
-  const ordered = [...specs].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const [index, spec] of ordered.entries()) {
-    const abs = join(root, spec.path);
-    if (spec.linkTo !== undefined) await lutimes(abs, at(index), at(index));
-    else await utimes(abs, at(index), at(index));
-  }
-  await chmod(root, 0o755);
-  await utimes(root, at(1_000), at(1_000));
-  return root;
-}
+const buildTree = (specs: Spec[]) => buildTreeIn(work, specs);
 
 const smallTree = () =>
   buildTree([

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local
 import { BackupStore } from '../../lib/store/backups';
 import { serverBinDir } from '../support/postgres';
 import { resourcesFragment } from '../support/resources';
+import { runWorker } from '../support/worker';
 
 let s3rver: EmbeddedServer;
 let dynalite: EmbeddedServer;
@@ -36,32 +36,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function worker(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/slipway-worker.mjs', ...args], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL: s3rver.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const worker = (args: string[], env: Record<string, string> = {}) =>
+  runWorker(args, { AWS_ENDPOINT_URL: s3rver.endpoint, ...env });
 
 describe('slipway-worker run-job and healthcheck (the worker task)', () => {
   const store = () =>

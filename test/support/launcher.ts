@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { descendants, isAlive } from './processes';
+import { descendants, freePort, isAlive } from './processes';
 
 /** `npm start` as a user runs it, watched from a test. */
 export interface Launched {
@@ -47,4 +47,23 @@ export function killLaunchers(): void {
       if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   }
+}
+
+/** `npm start -- --stage local` with every AWS service at `endpoint` (AWS_ENDPOINT_URL, as for LocalStack), on free ports. */
+export async function startLauncherAt(
+  endpoint: string,
+  stateDir: string,
+): Promise<{ launcher: Launched; apiUrl: string; lambdaPort: number }> {
+  const httpPort = await freePort();
+  const lambdaPort = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (/^AWS_(ENDPOINT_URL|PROFILE)/.test(key)) delete env[key];
+  const launcher = await startLauncher(['--stage', 'local'], {
+    ...env,
+    AWS_ENDPOINT_URL: endpoint,
+    SLIPWAY_STATE_DIR: stateDir,
+    SLIPWAY_HTTP_PORT: String(httpPort),
+    SLIPWAY_LAMBDA_PORT: String(lambdaPort),
+  });
+  return { launcher, apiUrl: `http://127.0.0.1:${httpPort}`, lambdaPort };
 }

@@ -125,3 +125,19 @@ export async function startThrowawayPostgres(options: { password?: string } = {}
     },
   };
 }
+
+/** The test's own psql on a throwaway cluster, independent of the module under test: the query's output, trimmed. */
+export async function psql(postgres: ThrowawayPostgres, dbname: string, query: string): Promise<string> {
+  const { connection, binDir } = postgres;
+  const { stdout } = await exec(join(binDir, 'psql'), ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query], {
+    env: {
+      ...process.env,
+      PGHOST: connection.host,
+      PGPORT: String(connection.port),
+      PGUSER: connection.username,
+      PGPASSWORD: connection.password,
+      PGDATABASE: dbname,
+    },
+  });
+  return stdout.trim();
+}
