@@ -24,7 +24,7 @@ const event = {
     eventType: 'ERROR',
     eventName: 'SERVICE_DEPLOYMENT_FAILED',
     deploymentId: 'ecs-svc/7483920165748392016',
-    updatedAt: '2026-11-22T03:12:40.977Z',
+    updatedAt: '2026-11-22T03:12:40Z',
     reason: 'ECS deployment circuit breaker: tasks failed to start.',
   },
 };

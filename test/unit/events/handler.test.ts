@@ -53,7 +53,7 @@ describe('ecsDeploymentState', () => {
         eventType: 'INFO',
         eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
         deploymentId: 'ecs-svc/4815162342081516234',
-        updatedAt: '2026-11-22T03:09:46.318Z',
+        updatedAt: '2026-11-22T03:09:46Z',
         reason: 'ECS deployment ecs-svc/4815162342081516234 completed.',
       },
     });
