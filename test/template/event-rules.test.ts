@@ -115,16 +115,25 @@ function configWith(apps: number, databases: number): string {
   });
 }
 
+const written: string[] = [];
+afterAll(() => {
+  for (const file of written) rmSync(file, { force: true });
+});
+
+/** config/<stage>.yml for one test, removed once this file's tests are done. */
+function writeStageConfig(stage: string, text: string): void {
+  const file = join('config', `${stage}.yml`);
+  written.push(file);
+  writeFileSync(file, text);
+}
+
 describe('a stage with many apps, databases and alarms', () => {
   const stage = 'template-test-many-apps';
-  const file = join('config', `${stage}.yml`);
-
-  afterAll(() => rmSync(file, { force: true }));
 
   it("keeps every rule's pattern within the quota: 100 alarms of Slipway's cost one prefix", async () => {
     // Given 10 apps of two environments with health checks (40 health alarms) and 20 drilled databases
     // (60 backup alarms): listed one by one, the alarm rule's pattern would be over 4,000 characters
-    writeFileSync(file, configWith(10, 20));
+    writeStageConfig(stage, configWith(10, 20));
 
     // When serverless.yml is resolved for it
     const service = await printService(stage, {});
@@ -152,13 +161,10 @@ describe('a stage with many apps, databases and alarms', () => {
 
 describe('a stage with more services than the ECS rule can list', () => {
   const stage = 'template-test-many-services';
-  const file = join('config', `${stage}.yml`);
-
-  afterAll(() => rmSync(file, { force: true }));
 
   it('stops packaging, naming the rule, its size and the config keys that feed it', async () => {
     // Given 20 apps of two environments: 40 ECS services, each listed by ARN
-    writeFileSync(file, configWith(20, 0));
+    writeStageConfig(stage, configWith(20, 0));
 
     // When it is packaged / Then packaging stops before anything is built
     await expect(packageStage(stage)).rejects.toThrow(
