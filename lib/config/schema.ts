@@ -138,7 +138,7 @@ const healthAlarms = z
         .describe("Alarm when the worst check's availability in a minute is below this"),
       datapointsToAlarm: boundedInt(1, 60)
         .default(3)
-        .describe('Minutes out of evaluationPeriods that must breach for the alarm to fire'),
+        .describe('Minutes out of evaluationPeriods that must breach for the alarm to fire; at most evaluationPeriods'),
       evaluationPeriods: boundedInt(1, 60).default(5).describe('Minutes the availability alarm looks back over'),
       latencyP99AboveMs: boundedInt(1, 600_000).default(2_000).describe('Alarm when the p99 latency is above this'),
     },
