@@ -7,30 +7,33 @@ module.exports = async ({ resolveVariable }) => {
   const service = await resolveVariable('self:service');
   const unregister = register();
   try {
-    const { loadStageConfig } = require('../lib/config/load.ts');
-    const { healthAlarmResources, generatedAlarmNames } = require('../lib/health/alarms.ts');
+    const { loadStageConfig, configPathFor } = require('../lib/config/load.ts');
+    const { healthAlarmResources } = require('../lib/health/alarms.ts');
     const { backupAlarmResources } = require('../lib/backup/alarms.ts');
     const { volumeFunctionName } = require('../lib/worker/launch.ts');
+    const { eventRulePatterns, eventPatternProblems } = require('../lib/events/rule-patterns.ts');
     const config = loadStageConfig(stage);
-    const alarmNames = [
-      ...Object.entries(config.apps).flatMap(([app, appConfig]) =>
-        Object.entries(appConfig.environments).flatMap(([environment, env]) => [
-          ...generatedAlarmNames(stage, app, environment, env),
-          ...env.alarms,
-        ]),
-      ),
-      // Backup alarms are heard too, to be told in Slack as well as on the topic.
-      ...Object.values(backupAlarmResources(config, stage, null)).map((alarm) => alarm.Properties.AlarmName),
-    ];
+    const managed = managedResources(config);
+    // The rules' patterns; one that would not fit EventBridge's event pattern size stops packaging here.
+    const patterns = eventRulePatterns({
+      config,
+      stage,
+      serviceArns: managed.serviceArns,
+      repositoryNames: managed.ecrRepositoryNames,
+    });
+    const problems = eventPatternProblems(patterns);
+    if (problems.length > 0) {
+      throw new Error(problems.map(({ feeds, message }) => `${configPathFor(stage)}: ${feeds}: ${message}`).join('\n'));
+    }
     return {
       stage,
       tokensSecretArn: secretArn(config.auth.tokensSecret),
       // With no webhooks section the route answers 404 and may read no secret at all.
       webhookSecretArn: config.webhooks ? secretArn(config.webhooks.signingSecret) : NOTHING_SECRET,
-      ...managedResources(config),
-      // The alarms generated from the health checks, and the names the alarm rule listens for.
+      ...managed,
+      // The alarms generated from the health checks.
       healthAlarms: { Resources: healthAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
-      watchedAlarmNames: alarmNames.length > 0 ? [...new Set(alarmNames)] : ['slipway-no-alarm'],
+      eventPatterns: Object.fromEntries(patterns.map(({ rule, pattern }) => [rule, pattern])),
       probeSchedule: config.probes.schedule,
       backupAlarms: { Resources: backupAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
       // One schedule per database (and per drill), each passing {database} as its event.

@@ -1,5 +1,6 @@
 import { type CloudFormationResource, logicalId } from '../aws/cloudformation';
 import type { SlipwayConfig } from '../config/schema';
+import { slipwayAlarmPrefix } from '../health/alarms';
 import { nextRun, parseSchedule } from '../local/schedule';
 
 /**
@@ -80,7 +81,7 @@ export function backupAlarmResources(
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
-        AlarmName: `slipway-${stage}-${key}-backup-stale`,
+        AlarmName: `${slipwayAlarmPrefix(stage)}${key}-backup-stale`,
         AlarmDescription: `Slipway: the newest successful backup of ${label} is older than twice its schedule (${staleMinutes} minutes)`,
         Namespace: 'Slipway',
         MetricName: 'NewestBackupAgeMinutes',
@@ -99,7 +100,7 @@ export function backupAlarmResources(
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
-        AlarmName: `slipway-${stage}-${key}-drill-failed`,
+        AlarmName: `${slipwayAlarmPrefix(stage)}${key}-drill-failed`,
         AlarmDescription: `Slipway: a restore drill of ${label} failed`,
         Namespace: 'Slipway',
         MetricName: 'DrillFailures',
@@ -117,7 +118,7 @@ export function backupAlarmResources(
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         ...actions,
-        AlarmName: `slipway-${stage}-${key}-drill-overdue`,
+        AlarmName: `${slipwayAlarmPrefix(stage)}${key}-drill-overdue`,
         AlarmDescription: `Slipway: no restore drill of ${label} succeeded in two drill intervals (${drillStaleMinutes} minutes)`,
         Namespace: 'Slipway',
         // A gauge the reconciler reports every 5 minutes: a count of successes could look back only 7 days.

@@ -139,22 +139,33 @@ const healthCheck = z.strictObject(
   expects('a health check {url, expectStatus?, timeoutMs?, expectJson?, headers?, stage?}'),
 );
 
-const healthAlarms = z.strictObject(
-  {
-    availabilityBelow: z
-      .number(expects('a fraction from 0 to 1'))
-      .min(0, expects('a fraction from 0 to 1'))
-      .max(1, expects('a fraction from 0 to 1'))
-      .default(1)
-      .describe("Alarm when the worst check's availability in a minute is below this"),
-    datapointsToAlarm: boundedInt(1, 60)
-      .default(3)
-      .describe('Minutes out of evaluationPeriods that must breach for the alarm to fire'),
-    evaluationPeriods: boundedInt(1, 60).default(5).describe('Minutes the availability alarm looks back over'),
-    latencyP99AboveMs: boundedInt(1, 600_000).default(2_000).describe('Alarm when the p99 latency is above this'),
-  },
-  expects('health alarm thresholds {availabilityBelow, datapointsToAlarm, evaluationPeriods, latencyP99AboveMs}'),
-);
+const healthAlarms = z
+  .strictObject(
+    {
+      availabilityBelow: z
+        .number(expects('a fraction from 0 to 1'))
+        .min(0, expects('a fraction from 0 to 1'))
+        .max(1, expects('a fraction from 0 to 1'))
+        .default(1)
+        .describe("Alarm when the worst check's availability in a minute is below this"),
+      datapointsToAlarm: boundedInt(1, 60)
+        .default(3)
+        .describe('Minutes out of evaluationPeriods that must breach for the alarm to fire; at most evaluationPeriods'),
+      evaluationPeriods: boundedInt(1, 60).default(5).describe('Minutes the availability alarm looks back over'),
+      latencyP99AboveMs: boundedInt(1, 600_000).default(2_000).describe('Alarm when the p99 latency is above this'),
+    },
+    expects('health alarm thresholds {availabilityBelow, datapointsToAlarm, evaluationPeriods, latencyP99AboveMs}'),
+  )
+  .superRefine((thresholds, ctx) => {
+    // An "M out of N" alarm: PutMetricAlarm (CloudWatch API Reference) takes DatapointsToAlarm as the M of EvaluationPeriods.
+    if (thresholds.datapointsToAlarm > thresholds.evaluationPeriods) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datapointsToAlarm'],
+        message: `expected at most evaluationPeriods (${thresholds.evaluationPeriods}), received ${thresholds.datapointsToAlarm}: an alarm fires on datapointsToAlarm of the last evaluationPeriods minutes`,
+      });
+    }
+  });
 
 const SEMVER_LEVELS = ['major', 'minor', 'patch', 'all'] as const;
 const RELEASE_RULES = ['tags', 'regexp', 'semver'] as const;

@@ -4,7 +4,7 @@ import { Conflict } from '../errors';
 import type { Idempotency } from '../http/idempotency';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
-import { alarmTarget } from './alarms';
+import { alarmTarget, slipwayAlarmPrefix } from './alarms';
 import { type AlarmStateChangeEvent, alarmDecision } from './auto-rollback';
 
 export interface AlarmOutcome {
@@ -91,7 +91,7 @@ export class AlarmResponder {
    * `<database>-dump` or `volume-<volume>` (lib/backup/alarms.ts).
    */
   private backupAlarmDatabase(alarmName: string): string | undefined {
-    const prefix = `slipway-${this.deps.stage}-`;
+    const prefix = slipwayAlarmPrefix(this.deps.stage);
     const subject = /^(.+)-(backup-stale|drill-failed|drill-overdue)$/.exec(
       alarmName.startsWith(prefix) ? alarmName.slice(prefix.length) : '',
     )?.[1];

@@ -29,8 +29,13 @@ export function namedChecks(env: Pick<EnvironmentConfig, 'health'>, stage: Healt
     }));
 }
 
+/** What every alarm Slipway generates for a stage is named with first (health, backups, functions). */
+export function slipwayAlarmPrefix(stage: string): string {
+  return `slipway-${stage}-`;
+}
+
 export function healthAlarmNames(stage: string, app: string, environment: string) {
-  const prefix = `slipway-${stage}-${app}-${environment}`;
+  const prefix = `${slipwayAlarmPrefix(stage)}${app}-${environment}`;
   return { availability: `${prefix}-availability`, latency: `${prefix}-latency` };
 }
 

@@ -129,6 +129,16 @@ describe('parseConfig and loadConfigFile', () => {
         `${SOURCE}: apps.shop.environments.production.approvals: expected an integer >= 0, received "one"`,
       ],
       [
+        'health alarms that fire on more minutes than they look back over',
+        withEnvironments(production('        healthAlarms: { datapointsToAlarm: 6, evaluationPeriods: 5 }')),
+        `${SOURCE}: apps.shop.environments.production.healthAlarms.datapointsToAlarm: expected at most evaluationPeriods (5), received 6: an alarm fires on datapointsToAlarm of the last evaluationPeriods minutes`,
+      ],
+      [
+        'health alarms looking back over fewer minutes than the default datapointsToAlarm (3)',
+        withEnvironments(production('        healthAlarms: { evaluationPeriods: 2 }')),
+        `${SOURCE}: apps.shop.environments.production.healthAlarms.datapointsToAlarm: expected at most evaluationPeriods (2), received 3: an alarm fires on datapointsToAlarm of the last evaluationPeriods minutes`,
+      ],
+      [
         'a key the schema does not know (a typo)',
         withEnvironments(production('        aprovals: 1')),
         `${SOURCE}: apps.shop.environments.production.aprovals: is not a known key`,
