@@ -31,6 +31,8 @@ export const ecrImageActionEvent = z.object({
     'image-digest': digest().optional(),
     // ECR sends "" for a push by digest alone, as for each image of an image index before the index.
     'image-tag': z.string().optional(),
+    // Newer pushes carry both media types, which the published example predates; Slipway reads the
+    // manifest's type from DescribeImages instead, so an event without them is judged the same.
     'manifest-media-type': z.string().optional(),
     'artifact-media-type': z.string().optional(),
   }),
