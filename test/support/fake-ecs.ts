@@ -198,6 +198,8 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
     taskDefinitions.set(taskDefinitionArn, { taskDefinition, tags });
     return { taskDefinition, tags };
   });
+  const taskDefinitionArnOf = (reference: string) =>
+    reference.startsWith('arn:') ? reference : `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${reference}`;
   ecs.on(UpdateServiceCommand).callsFake((input) => {
     const fake = find(input.cluster);
     if (input.desiredCount !== undefined) {
@@ -206,7 +208,9 @@ export function fakeAws(options: { clusters?: string[]; controller?: FakeService
         if (deployment.status === 'PRIMARY') deployment.desiredCount = input.desiredCount;
     }
     if (input.taskDefinition || input.forceNewDeployment) {
-      if (input.taskDefinition) fake.taskDefinition = input.taskDefinition;
+      // ECS answers the revision as a full ARN whatever form it was given in (ECS API Reference, UpdateService:
+      // "family:revision" or the full ARN); moto echoes the input instead.
+      if (input.taskDefinition) fake.taskDefinition = taskDefinitionArnOf(input.taskDefinition);
       for (const deployment of fake.deployments) deployment.status = 'ACTIVE';
       const id = nextDeploymentId();
       fake.deployments.unshift({

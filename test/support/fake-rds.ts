@@ -184,12 +184,21 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
       state.instances.set(identifier, instance);
       return { DBInstance: instance };
     };
+    // A restore lands in the subnet group and security groups it is given, else the defaults (RDS API Reference,
+    // RestoreDBInstanceFromDBSnapshot: DBSubnetGroupName, VpcSecurityGroupIds), never silently in the source's.
+    const placement = (input: { DBSubnetGroupName?: string; VpcSecurityGroupIds?: string[] }): Partial<DBInstance> => ({
+      DBSubnetGroup: { ...source.DBSubnetGroup, DBSubnetGroupName: input.DBSubnetGroupName ?? 'default' },
+      VpcSecurityGroups: (input.VpcSecurityGroupIds ?? ['sg-default']).map((id) => ({
+        VpcSecurityGroupId: id,
+        Status: 'active',
+      })),
+    });
     stub
       .on(RestoreDBInstanceFromDBSnapshotCommand)
-      .callsFake((input) => createInstance(input.DBInstanceIdentifier as string, {}));
+      .callsFake((input) => createInstance(input.DBInstanceIdentifier as string, placement(input)));
     stub
       .on(RestoreDBInstanceToPointInTimeCommand)
-      .callsFake((input) => createInstance(input.TargetDBInstanceIdentifier as string, {}));
+      .callsFake((input) => createInstance(input.TargetDBInstanceIdentifier as string, placement(input)));
     stub.on(CreateDBInstanceCommand).callsFake((input) => createInstance(input.DBInstanceIdentifier as string, {}));
     stub.on(DeleteDBInstanceCommand).callsFake((input) => {
       refuseIfAsked('DeleteDBInstance');
