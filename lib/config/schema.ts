@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { claimMatcherProblem, GITHUB_ACTIONS_ISSUER, unpinnedGitHubRule } from '../auth/oidc-rules';
+import { claimMatcherProblem, GITHUB_ACTIONS_ISSUER, githubRuleProblems } from '../auth/oidc-rules';
 import { ROLES } from '../auth/tokens';
 
 /**
@@ -586,8 +586,9 @@ const oidcIssuer = z
   .superRefine((entry, ctx) => {
     if (entry.issuer.replace(/\/+$/, '') !== GITHUB_ACTIONS_ISSUER) return;
     entry.rules.forEach((rule, index) => {
-      const problem = unpinnedGitHubRule(rule);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['rules', index, 'claims'], message: problem });
+      for (const { path, message } of githubRuleProblems(rule)) {
+        ctx.addIssue({ code: 'custom', path: ['rules', index, ...path], message });
+      }
     });
   });
 

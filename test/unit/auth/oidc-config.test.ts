@@ -153,6 +153,21 @@ describe('auth.oidc', () => {
       'auth.oidc[0].rules[0].claims: every GitHub repository can get a token from this issuer, so a rule must pin the owner: match repository: <owner>/<repo or glob>, repository_owner, repository_owner_id, repository_id, or sub: repo:<owner>/…',
     ],
     [
+      'a GitHub rule whose brace names a repository of any owner',
+      GITHUB_ENTRY.replace('repository: org/shop', 'repository: "{org/shop,*/*}"'),
+      'auth.oidc[0].rules[0].claims.repository: braces, extglobs and | before the first / could name another owner: write <owner>/… with the owner spelled out, one rule per owner',
+    ],
+    [
+      'a GitHub rule whose sub brace names another owner',
+      GITHUB_ENTRY.replace('repository: org/shop', 'sub: "repo:{org/x,evil/*}:*"'),
+      'auth.oidc[0].rules[0].claims.sub: braces, extglobs and | before the first / could name another owner: write repo:<owner>/… with the owner spelled out, one rule per owner',
+    ],
+    [
+      'a matcher with | outside parentheses',
+      GITHUB_ENTRY.replace('ref: refs/heads/main', 'ref: "refs/heads/*|refs/tags/*"'),
+      'auth.oidc[0].rules[0].claims.ref: expected a claim value or glob, received "refs/heads/*|refs/tags/*": a | outside (…) would match either whole side; write {a,b} for alternatives',
+    ],
+    [
       'the same issuer twice',
       GITHUB_ENTRY + GITHUB_ENTRY,
       'auth.oidc[1].issuer: lists https://token.actions.githubusercontent.com a second time: put all of its rules in one entry',

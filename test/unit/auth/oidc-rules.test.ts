@@ -2,10 +2,10 @@ import {
   claimMatcherProblem,
   compileRules,
   describeClaims,
+  githubRuleProblems,
   matchingRule,
   type OidcRule,
   oidcPrincipal,
-  unpinnedGitHubRule,
 } from '../../../lib/auth/oidc-rules';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
@@ -134,44 +134,78 @@ describe('describeClaims', () => {
 });
 
 describe('claimMatcherProblem', () => {
-  it.each(['org/shop', 'refs/heads/release-*', '{main,develop}', 'repo:org/*:environment:staging'])(
-    'accepts %s',
-    (matcher) => {
-      expect(claimMatcherProblem(matcher)).toBeUndefined();
-    },
-  );
+  it.each([
+    'org/shop',
+    'refs/heads/release-*',
+    '{main,develop}',
+    'repo:org/*:environment:staging',
+    'refs/heads/@(main|develop)',
+  ])('accepts %s', (matcher) => {
+    expect(claimMatcherProblem(matcher)).toBeUndefined();
+  });
 
   it.each([
     ['*', /matches every value/],
     ['**', /matches every value/],
     ['*/*', /matches every value/],
     ['!refs/heads/main', /negation/],
+    ['org/*|evil/*', /a \| outside/],
   ])('refuses %s', (matcher, problem) => {
     expect(claimMatcherProblem(matcher)).toMatch(problem);
   });
 });
 
-describe('unpinnedGitHubRule', () => {
+describe('githubRuleProblems', () => {
   it.each([
     [{ repository: 'org/shop' }],
     [{ repository: 'org/*' }],
+    [{ repository: 'org/{shop,billing}' }],
     [{ repository_owner: 'org', ref: 'refs/heads/main' }],
     [{ repository_owner_id: '123' }],
     [{ repository_id: '456' }],
     [{ sub: 'repo:org/shop:environment:production' }],
     [{ sub: 'repo:org/*' }],
+    [{ sub: 'repo:org/{shop,billing}:*' }],
   ])('accepts a rule pinning the owner: %j', (claims) => {
-    expect(unpinnedGitHubRule({ claims })).toBeUndefined();
+    expect(githubRuleProblems({ claims })).toEqual([]);
   });
 
   it.each([
     [{ ref: 'refs/heads/main' }],
     [{ repository: '*/shop' }],
     [{ repository: 'org' }],
+    [{ repository: 'org*/shop' }],
+    [{ repository: '[o]rg/shop' }],
     [{ repository_owner: 'org*' }],
+    [{ repository_owner_id: '12?' }],
     [{ sub: 'repo:*/shop:ref:refs/heads/main' }],
+    [{ sub: 'repo:org' }],
     [{ workflow: 'deploy', job_workflow_ref: 'org/shared/.github/workflows/deploy.yml@refs/heads/main' }],
   ])('refuses a rule any repository could match: %j', (claims) => {
-    expect(unpinnedGitHubRule({ claims })).toMatch(/must pin the owner/);
+    expect(githubRuleProblems({ claims })).toEqual([
+      { path: ['claims'], message: expect.stringMatching(/must pin the owner/) },
+    ]);
+  });
+
+  it.each([
+    ['repository', '{org/shop,*/*}'],
+    ['repository', '@(org/shop|*/*)'],
+    ['repository', '{org,evil}/shop'],
+    ['sub', 'repo:{org/x,evil/*}:*'],
+    ['sub', 'repo:+(org)/x:*'],
+  ])('refuses %s %s: braces and extglobs before the first / name other owners', (claim, matcher) => {
+    expect(githubRuleProblems({ claims: { [claim]: matcher } })).toEqual([
+      { path: ['claims', claim], message: expect.stringMatching(/before the first \/ could name another owner/) },
+    ]);
+  });
+
+  it('judges the compiled matcher: what it accepts always starts with the pinned owner', () => {
+    const [[, matcher] = []] = compileRules([rule({ repository: 'org/*' })])[0]?.matchers ?? [];
+    expect(matcher?.prefix).toBe('org/');
+    expect(['org/shop', 'evil/shop', 'org-evil/shop'].map((value) => matcher?.matches(value))).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 });
