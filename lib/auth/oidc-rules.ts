@@ -23,11 +23,26 @@ export interface OidcIssuer {
   audience: string;
   /** Tokens issued (`iat`) longer ago than this are refused, whatever their `exp`. */
   maxTokenAgeSeconds: number;
+  /** The claim naming the person behind a token (see personClaimOf); absent: the issuer's default. */
+  personClaim?: string | undefined;
   rules: OidcRule[];
 }
 
 /** GitHub Actions: one issuer for every repository on github.com, so a rule must pin whose. */
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+export const isGitHubIssuer = (issuer: string) => issuer.replace(/\/+$/, '') === GITHUB_ACTIONS_ISSUER;
+
+/**
+ * GitHub's numeric id of the user whose action started the run: it stays with the person, where `actor`
+ * is a login that can be renamed and taken by someone else, and `sub` changes with branch and environment.
+ */
+export const GITHUB_PERSON_CLAIM = 'actor_id';
+/** Other issuers: `sub`, which names the person for an identity provider of people (not for CI, see personClaim). */
+export const DEFAULT_PERSON_CLAIM = 'sub';
+
+/** Roles whose callers count as people: approvals are counted per person, and admin may approve. */
+export const PERSON_ROLES: ReadonlyArray<Role> = ['approver', 'admin'];
 
 /** Claims a 403 may quote: they say which workflow of which repository asked, and nothing secret. */
 export const QUOTED_CLAIMS = ['repository', 'ref', 'environment', 'workflow', 'sub'] as const;
@@ -138,7 +153,50 @@ export function oidcPrincipalName(issuer: string, subject: string): string {
   return `${OIDC_NAME_PREFIX}${new URL(issuer).host}:${subject}`;
 }
 
-export function oidcPrincipal(issuer: string, subject: string, rule: OidcRule): Principal {
+/** The claim that names the person behind an issuer's tokens: always actor_id for GitHub's. */
+export function personClaimOf(issuer: Pick<OidcIssuer, 'issuer' | 'personClaim'>): string {
+  if (isGitHubIssuer(issuer.issuer)) return GITHUB_PERSON_CLAIM;
+  return issuer.personClaim ?? DEFAULT_PERSON_CLAIM;
+}
+
+/** `oidc:<issuer host>:<claim>=<value>`: one person, whichever branch, environment or workflow the token came from. */
+export function oidcPersonOf(
+  issuer: Pick<OidcIssuer, 'issuer' | 'personClaim'>,
+  claims: Record<string, unknown>,
+): string | undefined {
+  const claim = personClaimOf(issuer);
+  const value = claims[claim];
+  if (typeof value !== 'string' || value === '') return undefined;
+  return `${OIDC_NAME_PREFIX}${new URL(issuer.issuer).host}:${claim}=${value}`;
+}
+
+/** The values a matcher names one by one, `12345` or `{12345,67890}`; undefined for any other glob. */
+export function namedValues(matcher: string): string[] | undefined {
+  if (!isGlob(matcher)) return [matcher];
+  const list = /^\{([^{}]*)\}$/.exec(matcher)?.[1];
+  const values = list?.split(',');
+  if (!values?.every((value) => value !== '' && !isGlob(value))) return undefined;
+  const compiled = compileMatcher(matcher);
+  // What the compiled glob accepts, not what the text looks like, is what approvals would rest on.
+  return values.every((value) => compiled.matches(value)) ? values : undefined;
+}
+
+/**
+ * A rule granting approver or admin makes callers whose approvals count one per person, so it must pin
+ * the issuer's person claim to values named one by one; the caller's person is then that claim's value.
+ */
+export function personRuleProblem(rule: Pick<OidcRule, 'claims' | 'roles'>, personClaim: string): string | undefined {
+  const granted = rule.roles.filter((role) => PERSON_ROLES.includes(role));
+  if (granted.length === 0) return undefined;
+  const matcher = rule.claims[personClaim];
+  if (matcher !== undefined && namedValues(matcher) !== undefined) return undefined;
+  return (
+    `grants ${granted.join(' and ')}, and approvals count once per person, so it must pin ${personClaim} ` +
+    `(the claim that names one person) to values named one by one, such as ${personClaim}: "12345" or "{12345,67890}"`
+  );
+}
+
+export function oidcPrincipal(issuer: string, subject: string, rule: OidcRule, person?: string): Principal {
   const scope: Scope = {
     ...(rule.apps ? { apps: [...rule.apps] } : {}),
     ...(rule.environments ? { environments: [...rule.environments] } : {}),
@@ -149,6 +207,7 @@ export function oidcPrincipal(issuer: string, subject: string, rule: OidcRule): 
     roles: [...rule.roles],
     ...(Object.keys(scope).length > 0 ? { scope } : {}),
     issuer,
+    ...(person ? { person } : {}),
   };
 }
 

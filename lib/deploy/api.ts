@@ -130,7 +130,11 @@ export const historyQuery = z.strictObject(
 );
 
 export function requesterOf(principal: Principal | undefined): Requester {
-  return { name: principal?.name ?? 'anonymous', kind: 'token' };
+  return {
+    name: principal?.name ?? 'anonymous',
+    kind: 'token',
+    ...(principal?.person ? { person: principal.person } : {}),
+  };
 }
 
 /** 202 with the record and where to follow it, or 200 with the plan of a dry run. */
