@@ -25,6 +25,9 @@ export function isInFlight(state: DeploymentState): state is InFlightState {
   return (IN_FLIGHT_STATES as readonly DeploymentState[]).includes(state);
 }
 
+/** `dep-<UUID>`, as the use case names deployments. */
+export const DEPLOYMENT_ID = /^dep-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Who asked: a token's name, an OIDC subject, or Slipway itself (reconciler, alarm, push). */
 export interface Requester {
   name: string;
