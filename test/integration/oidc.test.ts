@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,7 @@ import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { resourcesFragment } from '../support/resources';
+import { selfSignedCertificate } from '../support/tls';
 
 /**
  * OIDC callers end to end: a real OIDC issuer on 127.0.0.1 (HTTPS with a certificate made here by
@@ -122,35 +123,14 @@ function runTokenScript(args: string[], stateDir: string): Promise<string> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-oidc-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = readFileSync(join(dir, 'cert.pem'));
+  const { key, cert } = selfSignedCertificate(dir);
 
   signingKey = await generateKeyPair('RS256', { extractable: true });
   strangerKey = await generateKeyPair('RS256', { extractable: true });
   const jwks = { keys: [{ ...(await exportJWK(signingKey.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' }] };
 
   issued = [];
-  issuerServer = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (request, response) => {
+  issuerServer = createServer({ key, cert }, (request, response) => {
     issued.push(request.url ?? '');
     const send = (body: unknown) => {
       response.writeHead(200, { 'content-type': 'application/json' });
