@@ -34,8 +34,9 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 export const isGitHubIssuer = (issuer: string) => issuer.replace(/\/+$/, '') === GITHUB_ACTIONS_ISSUER;
 
 /**
- * GitHub's numeric id of the user whose action started the run: it stays with the person, where `actor`
- * is a login that can be renamed and taken by someone else, and `sub` changes with branch and environment.
+ * GitHub's numeric id of the user whose action started the run (GitHub docs, OpenID Connect reference,
+ * "OIDC token claims"): it stays with the person, where `actor` is a login that can be renamed and taken
+ * by someone else, and `sub` changes with branch and environment.
  */
 export const GITHUB_PERSON_CLAIM = 'actor_id';
 /** Other issuers: `sub`, which names the person for an identity provider of people (not for CI, see personClaim). */

@@ -491,9 +491,7 @@ describe('every route, fed hostile requests', () => {
             message: expect.stringMatching(/^query\.cursor: /),
           });
           expect(error.details).toContainEqual(expect.objectContaining({ location: 'query', field: 'cursor' }));
-          expect(error.details.map(({ field }: { field: string }) => field)).toEqual(
-            error.details.map(() => 'cursor'),
-          );
+          expect(error.details.map(({ field }: { field: string }) => field)).toEqual(error.details.map(() => 'cursor'));
           // And nothing forged reached the table as an ExclusiveStartKey
           expect(stateTable.commandCalls(QueryCommand)).toHaveLength(queries);
           await unhandled.assertNone();
