@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoTime } from '../backup/api';
+import { cursorParameter } from '../store/cursor';
 
 /** `GET /v1/audit`'s query. */
 export const auditQuery = z
@@ -14,7 +15,7 @@ export const auditQuery = z
         .max(500)
         .default(100)
         .describe('Entries per page.'),
-      cursor: z.string().max(2_048).describe('The cursor of the previous page, to read the next one.').optional(),
+      cursor: cursorParameter.optional(),
     },
     {
       error: (issue) =>

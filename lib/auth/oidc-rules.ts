@@ -23,11 +23,27 @@ export interface OidcIssuer {
   audience: string;
   /** Tokens issued (`iat`) longer ago than this are refused, whatever their `exp`. */
   maxTokenAgeSeconds: number;
+  /** The claim naming the person behind a token (see personClaimOf); absent: the issuer's default. */
+  personClaim?: string | undefined;
   rules: OidcRule[];
 }
 
 /** GitHub Actions: one issuer for every repository on github.com, so a rule must pin whose. */
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+export const isGitHubIssuer = (issuer: string) => issuer.replace(/\/+$/, '') === GITHUB_ACTIONS_ISSUER;
+
+/**
+ * GitHub's numeric id of the user whose action started the run (GitHub docs, OpenID Connect reference,
+ * "OIDC token claims"): it stays with the person, where `actor` is a login that can be renamed and taken
+ * by someone else, and `sub` changes with branch and environment.
+ */
+export const GITHUB_PERSON_CLAIM = 'actor_id';
+/** Other issuers: `sub`, which names the person for an identity provider of people (not for CI, see personClaim). */
+export const DEFAULT_PERSON_CLAIM = 'sub';
+
+/** Roles whose callers count as people: approvals are counted per person, and admin may approve. */
+export const PERSON_ROLES: ReadonlyArray<Role> = ['approver', 'admin'];
 
 /** Claims a 403 may quote: they say which workflow of which repository asked, and nothing secret. */
 export const QUOTED_CLAIMS = ['repository', 'ref', 'environment', 'workflow', 'sub'] as const;
@@ -41,6 +57,19 @@ export function isGlob(matcher: string): boolean {
   return picomatch.scan(matcher).isGlob;
 }
 
+/** `a|b` outside `(…)`: picomatch makes it an alternation of the whole pattern, which nobody reads it as. */
+function topLevelBar(matcher: string): boolean {
+  let depth = 0;
+  for (let index = 0; index < matcher.length; index += 1) {
+    const char = matcher[index];
+    if (char === '\\') index += 1;
+    else if (char === '(') depth += 1;
+    else if (char === ')') depth = Math.max(0, depth - 1);
+    else if (char === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
 /** Why a claim matcher cannot be used, or undefined when it can. */
 export function claimMatcherProblem(matcher: string): string | undefined {
   if (matcher.startsWith('!')) {
@@ -48,6 +77,7 @@ export function claimMatcherProblem(matcher: string): string | undefined {
   }
   if (/^[*/]+$/.test(matcher)) return 'it matches every value; leave the claim out instead';
   if (!isGlob(matcher)) return undefined;
+  if (topLevelBar(matcher)) return 'a | outside (…) would match either whole side; write {a,b} for alternatives';
   try {
     picomatch.makeRe(matcher, GLOB_OPTIONS);
     return undefined;
@@ -56,18 +86,29 @@ export function claimMatcherProblem(matcher: string): string | undefined {
   }
 }
 
-type Matcher = (value: string) => boolean;
+/** Characters picomatch never reads as syntax: a run of them opening a glob must open every value it matches. */
+const LITERAL_PREFIX = /^[A-Za-z0-9_.:/-]*/;
 
-function compileMatcher(matcher: string): Matcher {
-  if (!isGlob(matcher)) return (value) => value === matcher;
+/** A claim's matcher as compiled: what it accepts, and a prefix every accepted value starts with. */
+export interface ClaimMatcher {
+  matches: (value: string) => boolean;
+  /** True when the matcher accepts exactly one value, `prefix` itself. */
+  exact: boolean;
+  prefix: string;
+}
+
+export function compileMatcher(matcher: string): ClaimMatcher {
+  if (!isGlob(matcher)) return { matches: (value) => value === matcher, exact: true, prefix: matcher };
   const glob = picomatch(matcher, GLOB_OPTIONS);
-  return (value) => glob(value);
+  const prefix = LITERAL_PREFIX.exec(matcher)?.[0] ?? '';
+  // The prefix is checked here, not left to the glob: owner pinning rests on it, whatever picomatch makes of the rest.
+  return { matches: (value) => value.startsWith(prefix) && glob(value), exact: false, prefix };
 }
 
 export interface CompiledRule {
   rule: OidcRule;
   index: number;
-  matchers: Array<[claim: string, matcher: Matcher]>;
+  matchers: Array<[claim: string, matcher: ClaimMatcher]>;
 }
 
 /** Globs compiled once per container, not per request. */
@@ -85,9 +126,9 @@ export function matchingRule(
   claims: Record<string, unknown>,
 ): CompiledRule | undefined {
   return rules.find(({ matchers }) =>
-    matchers.every(([claim, matches]) => {
+    matchers.every(([claim, matcher]) => {
       const value = claims[claim];
-      return typeof value === 'string' && matches(value);
+      return typeof value === 'string' && matcher.matches(value);
     }),
   );
 }
@@ -113,7 +154,50 @@ export function oidcPrincipalName(issuer: string, subject: string): string {
   return `${OIDC_NAME_PREFIX}${new URL(issuer).host}:${subject}`;
 }
 
-export function oidcPrincipal(issuer: string, subject: string, rule: OidcRule): Principal {
+/** The claim that names the person behind an issuer's tokens: always actor_id for GitHub's. */
+export function personClaimOf(issuer: Pick<OidcIssuer, 'issuer' | 'personClaim'>): string {
+  if (isGitHubIssuer(issuer.issuer)) return GITHUB_PERSON_CLAIM;
+  return issuer.personClaim ?? DEFAULT_PERSON_CLAIM;
+}
+
+/** `oidc:<issuer host>:<claim>=<value>`: one person, whichever branch, environment or workflow the token came from. */
+export function oidcPersonOf(
+  issuer: Pick<OidcIssuer, 'issuer' | 'personClaim'>,
+  claims: Record<string, unknown>,
+): string | undefined {
+  const claim = personClaimOf(issuer);
+  const value = claims[claim];
+  if (typeof value !== 'string' || value === '') return undefined;
+  return `${OIDC_NAME_PREFIX}${new URL(issuer.issuer).host}:${claim}=${value}`;
+}
+
+/** The values a matcher names one by one, `12345` or `{12345,67890}`; undefined for any other glob. */
+export function namedValues(matcher: string): string[] | undefined {
+  if (!isGlob(matcher)) return [matcher];
+  const list = /^\{([^{}]*)\}$/.exec(matcher)?.[1];
+  const values = list?.split(',');
+  if (!values?.every((value) => value !== '' && !isGlob(value))) return undefined;
+  const compiled = compileMatcher(matcher);
+  // What the compiled glob accepts, not what the text looks like, is what approvals would rest on.
+  return values.every((value) => compiled.matches(value)) ? values : undefined;
+}
+
+/**
+ * A rule granting approver or admin makes callers whose approvals count one per person, so it must pin
+ * the issuer's person claim to values named one by one; the caller's person is then that claim's value.
+ */
+export function personRuleProblem(rule: Pick<OidcRule, 'claims' | 'roles'>, personClaim: string): string | undefined {
+  const granted = rule.roles.filter((role) => PERSON_ROLES.includes(role));
+  if (granted.length === 0) return undefined;
+  const matcher = rule.claims[personClaim];
+  if (matcher !== undefined && namedValues(matcher) !== undefined) return undefined;
+  return (
+    `grants ${granted.join(' and ')}, and approvals count once per person, so it must pin ${personClaim} ` +
+    `(the claim that names one person) to values named one by one, such as ${personClaim}: "12345" or "{12345,67890}"`
+  );
+}
+
+export function oidcPrincipal(issuer: string, subject: string, rule: OidcRule, person?: string): Principal {
   const scope: Scope = {
     ...(rule.apps ? { apps: [...rule.apps] } : {}),
     ...(rule.environments ? { environments: [...rule.environments] } : {}),
@@ -124,34 +208,74 @@ export function oidcPrincipal(issuer: string, subject: string, rule: OidcRule): 
     roles: [...rule.roles],
     ...(Object.keys(scope).length > 0 ? { scope } : {}),
     issuer,
+    ...(person ? { person } : {}),
   };
 }
 
-/** The part of a `owner/repo` matcher before the first slash, when it is a literal owner. */
-function literalOwner(matcher: string, prefix = ''): string | undefined {
-  if (!matcher.startsWith(prefix)) return undefined;
-  const owner = matcher.slice(prefix.length).split('/')[0] ?? '';
-  const hasRepo = matcher.slice(prefix.length).includes('/');
-  return owner !== '' && hasRepo && !isGlob(owner) ? owner : undefined;
+/** A GitHub user or organization name (enterprise managed users add `_<shortcode>`): never glob syntax. */
+const GITHUB_OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** The owner every value a compiled `owner/…` matcher accepts is under, if there is one. */
+function pinnedOwner(matcher: ClaimMatcher, lead = ''): string | undefined {
+  if (!matcher.prefix.startsWith(lead)) return undefined;
+  const rest = matcher.prefix.slice(lead.length);
+  const slash = rest.indexOf('/');
+  const owner = slash > 0 ? rest.slice(0, slash) : '';
+  return GITHUB_OWNER.test(owner) ? owner : undefined;
+}
+
+/** Text before the first `/` that could name more than one owner: braces, extglobs, alternations. */
+const OWNER_GLOB = /[{}()|]/;
+
+/** Claims whose value starts with the owner, and what stands before it there. */
+const OWNER_PATH_CLAIMS = { repository: '', sub: 'repo:' } as const;
+
+export interface RuleProblem {
+  /** Below the rule: `['claims']` or `['claims', '<claim>']`. */
+  path: string[];
+  message: string;
 }
 
 /**
  * Every repository on github.com can get a token from GitHub's issuer with any audience it likes, so a
- * rule of that issuer must pin the owner: a literal repository_owner, repository_owner_id or
- * repository_id, `repository: <owner>/…` or `sub: repo:<owner>/…` with a literal owner.
+ * rule of that issuer must pin the owner, judged on the compiled matchers (what they accept), never on
+ * the text: an exact repository_owner, repository_owner_id or repository_id, or a repository (or
+ * `sub: repo:…`) matcher every accepted value of which starts with `<owner>/`. Braces, extglobs and
+ * `|` before the first `/` of those two are refused outright: they are how a glob names another owner.
  */
-export function unpinnedGitHubRule(rule: Pick<OidcRule, 'claims'>): string | undefined {
-  const { claims } = rule;
-  const literal = (claim: string) => claims[claim] !== undefined && !isGlob(claims[claim] as string);
-  const pinned =
-    literal('repository_owner') ||
-    literal('repository_owner_id') ||
-    literal('repository_id') ||
-    (claims.repository !== undefined && literalOwner(claims.repository) !== undefined) ||
-    (claims.sub !== undefined && literalOwner(claims.sub, 'repo:') !== undefined);
-  if (pinned) return undefined;
-  return (
-    'every GitHub repository can get a token from this issuer, so a rule must pin the owner: match ' +
-    'repository: <owner>/<repo or glob>, repository_owner, repository_owner_id, repository_id, or sub: repo:<owner>/…'
+export function githubRuleProblems(rule: Pick<OidcRule, 'claims'>): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  for (const [claim, lead] of Object.entries(OWNER_PATH_CLAIMS)) {
+    const matcher = rule.claims[claim];
+    if (matcher === undefined || !matcher.startsWith(lead)) continue;
+    const owner = matcher.slice(lead.length).split('/')[0] ?? '';
+    if (matcher.includes('/') && OWNER_GLOB.test(owner)) {
+      problems.push({
+        path: ['claims', claim],
+        message: `braces, extglobs and | before the first / could name another owner: write ${lead}<owner>/… with the owner spelled out, one rule per owner`,
+      });
+    }
+  }
+  if (problems.length > 0) return problems;
+  const compiled = Object.fromEntries(
+    Object.entries(rule.claims).map(([claim, matcher]) => [claim, compileMatcher(matcher)]),
   );
+  const exact = (claim: string) => compiled[claim]?.exact === true;
+  const pinned =
+    exact('repository_owner') ||
+    exact('repository_owner_id') ||
+    exact('repository_id') ||
+    Object.entries(OWNER_PATH_CLAIMS).some(([claim, lead]) => {
+      const matcher = compiled[claim];
+      return matcher !== undefined && pinnedOwner(matcher, lead) !== undefined;
+    });
+  if (pinned) return [];
+  return [
+    {
+      path: ['claims'],
+      message:
+        'every GitHub repository can get a token from this issuer, so a rule must pin the owner: match ' +
+        'repository: <owner>/<repo or glob>, repository_owner, repository_owner_id, repository_id, or sub: repo:<owner>/…',
+    },
+  ];
 }

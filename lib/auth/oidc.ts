@@ -6,6 +6,7 @@ import {
   describeClaims,
   matchingRule,
   type OidcIssuer,
+  oidcPersonOf,
   oidcPrincipal,
 } from './oidc-rules';
 import type { Principal } from './tokens';
@@ -227,6 +228,6 @@ export function oidcVerifier(issuers: ReadonlyArray<OidcIssuer>, options: OidcVe
         details: { issuer: config.issuer, claims: claims.quoted },
       });
     }
-    return oidcPrincipal(config.issuer, payload.sub, match.rule);
+    return oidcPrincipal(config.issuer, payload.sub, match.rule, oidcPersonOf(config, payload));
   };
 }

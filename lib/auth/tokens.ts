@@ -57,6 +57,11 @@ export interface Principal {
   scope?: Scope;
   /** The OIDC issuer that vouched for the caller; absent for a token from the tokens secret. */
   issuer?: string;
+  /**
+   * The person behind an OIDC caller (`oidc:<host>:<person claim>=<value>`), the same across its branches
+   * and environments: approvals are counted by it. Absent for a stored token, whose name is its person.
+   */
+  person?: string;
 }
 
 const TOKEN_PREFIX = 'slw_';

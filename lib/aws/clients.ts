@@ -8,6 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isLoopbackHost } from '../net/addresses';
 import { type Env, endpointFor, regionFrom, type ServiceId } from './endpoints';
 
 const MAX_ATTEMPTS = 5;
@@ -26,8 +27,7 @@ const LOOPBACK_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' 
 
 export function isLoopback(endpoint: string): boolean {
   try {
-    const { hostname } = new URL(endpoint);
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+    return isLoopbackHost(new URL(endpoint).hostname);
   } catch {
     return false;
   }

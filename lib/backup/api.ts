@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from '../config/schema';
-import { BACKUP_KINDS, BACKUP_STATUSES } from './records';
+import { cursorParameter } from '../store/cursor';
+import { BACKUP_ID, BACKUP_KINDS, BACKUP_STATUSES, RESTORE_ID } from './records';
 
 /** The backup and restore routes' inputs. */
 
@@ -49,7 +50,7 @@ export const listBackupsQuery = strict({
     .max(100)
     .default(50)
     .describe('Backups per page.'),
-  cursor: z.string().max(2_048).describe('The cursor of the previous page, to read the next one.').optional(),
+  cursor: cursorParameter.optional(),
 }).superRefine((query, ctx) => {
   if (query.retention && !query.database && !query.volume) {
     ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview (or volume)' });
@@ -92,15 +93,12 @@ export const takeBackupBody = strict({
   });
 
 export const backupPath = z.object({
-  id: z
-    .string()
-    .regex(/^bkp-[0-9a-f-]{36}$/, 'expected a backup id such as bkp-3f2a…')
-    .describe('A backup id.'),
+  id: z.string().regex(BACKUP_ID, 'expected a backup id such as bkp-3f2a…').describe('A backup id.'),
 });
 export const restorePath = z.object({
   id: z
     .string()
-    .regex(/^rst-[0-9a-f-]{36}$/, 'expected a restore id such as rst-3f2a…')
+    .regex(RESTORE_ID, 'expected a restore id such as rst-3f2a…')
     .describe('A restore id, as the answer to its request gave it.'),
 });
 

@@ -10,6 +10,10 @@ export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 export type ArchiveKind = (typeof ARCHIVE_KINDS)[number];
 export type BackupKind = (typeof BACKUP_KINDS)[number];
 
+/** `bkp-<UUID>` and `rst-<UUID>`, as the use cases name backups and restores. */
+export const BACKUP_ID = /^bkp-[0-9a-f-]{36}$/;
+export const RESTORE_ID = /^rst-[0-9a-f-]{36}$/;
+
 export const BACKUP_STATUSES = ['QUEUED', 'CREATING', 'AVAILABLE', 'FAILED', 'SKIPPED', 'DELETED'] as const;
 export type BackupStatus = (typeof BACKUP_STATUSES)[number];
 

@@ -15,6 +15,8 @@ export interface Globals {
   url?: string;
   token?: string;
   profile?: string;
+  /** Present when --insecure allows the token over plain http to a host other than this machine. */
+  insecure?: true;
 }
 
 export interface Waiting {
@@ -69,6 +71,7 @@ const GLOBAL_OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },
   profile: { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies Options;
@@ -445,6 +448,7 @@ export function parseCommandLine(argv: ReadonlyArray<string>): Invocation {
     ...(typeof values.url === 'string' ? { url: values.url } : {}),
     ...(typeof values.token === 'string' ? { token: values.token } : {}),
     ...(typeof values.profile === 'string' ? { profile: values.profile } : {}),
+    ...(values.insecure === true ? { insecure: true as const } : {}),
   };
   let built: Command;
   try {

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isLoopbackHost } from '../net/addresses';
 import { SetupError } from './errors';
 
 /**
@@ -76,8 +77,12 @@ function profileFrom(path: string, file: ProfileFile, name: string, platform: No
   return parsed.data.profiles[name];
 }
 
-/** An http(s) URL without credentials in it, and without the trailing slash. */
-export function checkUrl(url: string, source: string): string {
+/**
+ * An http(s) URL without credentials in it, and without the trailing slash. Plain http only to this
+ * machine (localhost, 127.0.0.0/8, ::1), unless `insecure`: anywhere else the token would cross the
+ * network in clear text.
+ */
+export function checkUrl(url: string, source: string, insecure = false): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -92,11 +97,17 @@ export function checkUrl(url: string, source: string): string {
   }
   if (parsed.search || parsed.hash)
     throw new SetupError(`${source} ${JSON.stringify(url)}: expected no query or fragment`);
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname) && !insecure) {
+    throw new SetupError(
+      `${source} ${JSON.stringify(url)}: would send the API token in clear text to ${parsed.hostname}, which is not this machine; use https://, or give --insecure to send it anyway`,
+    );
+  }
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
 }
 
 export interface SettingsInput {
-  flags: { url?: string; token?: string; profile?: string };
+  /** `insecure`: plain http to a host other than this machine is allowed. */
+  flags: { url?: string; token?: string; profile?: string; insecure?: boolean };
   env: NodeJS.ProcessEnv;
   read?: ProfileReader;
   home?: string;
@@ -151,5 +162,5 @@ export function resolveSettings(input: SettingsInput): Settings {
   if (token === undefined) {
     throw new SetupError(`no API token: give --token, set SLIPWAY_TOKEN, or add "token" to profile ${name} in ${path}`);
   }
-  return { url: checkUrl(url, urlSource), urlSource, token, tokenSource };
+  return { url: checkUrl(url, urlSource, flags.insecure === true), urlSource, token, tokenSource };
 }

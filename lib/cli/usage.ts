@@ -4,6 +4,8 @@ const GLOBAL = `Global options:
   --url URL          the control plane (else SLIPWAY_URL, else the profile's url)
   --token TOKEN      an API token (else SLIPWAY_TOKEN, else the profile's token); never printed
   --profile NAME     a profile of the config file (else SLIPWAY_PROFILE, else default)
+  --insecure         allow an http:// URL to a host other than this machine (the token then
+                     crosses the network in clear text); without it only https:// or loopback
   --json             one JSON document on stdout, for scripts
   -h, --help         this help, or a command's
   --version          the CLI's version`;

@@ -1,6 +1,13 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { claimMatcherProblem, GITHUB_ACTIONS_ISSUER, unpinnedGitHubRule } from '../auth/oidc-rules';
+import {
+  claimMatcherProblem,
+  GITHUB_PERSON_CLAIM,
+  githubRuleProblems,
+  isGitHubIssuer,
+  personClaimOf,
+  personRuleProblem,
+} from '../auth/oidc-rules';
 import { ROLES } from '../auth/tokens';
 
 /**
@@ -614,6 +621,11 @@ const oidcIssuer = z
       maxTokenAgeSeconds: boundedInt(60, 3_600)
         .default(3_600)
         .describe('Tokens issued (iat) longer ago than this are refused, whatever their expiry'),
+      personClaim: claimName
+        .optional()
+        .describe(
+          `The claim naming the person behind a token, by which approvals are counted and which rules granting approver or admin must pin: always ${GITHUB_PERSON_CLAIM} for GitHub's issuer; default sub for others (set user_id for GitLab, whose sub names a project and branch)`,
+        ),
       rules: z
         .array(oidcRule, expects('a list of rules'))
         .min(1, expects('at least one rule: a token no rule matches is refused'))
@@ -622,10 +634,22 @@ const oidcIssuer = z
     expects('an OIDC issuer {issuer, audience, rules}'),
   )
   .superRefine((entry, ctx) => {
-    if (entry.issuer.replace(/\/+$/, '') !== GITHUB_ACTIONS_ISSUER) return;
+    const github = isGitHubIssuer(entry.issuer);
+    if (github && entry.personClaim !== undefined && entry.personClaim !== GITHUB_PERSON_CLAIM) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['personClaim'],
+        message: `is ${entry.personClaim}, but GitHub's tokens name a person only by ${GITHUB_PERSON_CLAIM} (actor is a login that can change hands, sub changes with branch and environment): leave it out`,
+      });
+    }
+    const personClaim = personClaimOf(entry);
     entry.rules.forEach((rule, index) => {
-      const problem = unpinnedGitHubRule(rule);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['rules', index, 'claims'], message: problem });
+      const problems = github ? githubRuleProblems(rule) : [];
+      const personProblem = personRuleProblem(rule, personClaim);
+      if (personProblem) problems.push({ path: ['claims'], message: personProblem });
+      for (const { path, message } of problems) {
+        ctx.addIssue({ code: 'custom', path: ['rules', index, ...path], message });
+      }
     });
   });
 

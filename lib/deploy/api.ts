@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { Principal } from '../auth/tokens';
 import { NAME_PATTERN } from '../config/schema';
 import type { RouteResult } from '../http/route';
+import { cursorParameter } from '../store/cursor';
 import type { RequestOutcome } from './deployments';
-import type { Requester } from './records';
+import { DEPLOYMENT_ID, type Requester } from './records';
 
 /** The deployment routes' inputs: what the handlers validate, and later what the OpenAPI document is made from. */
 
@@ -95,10 +96,7 @@ export const scaleBody = operation({
 export const deploymentPath = z.object({
   id: z
     .string()
-    .regex(
-      /^dep-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-      'expected a deployment id such as dep-5b0c2c4e-…',
-    )
+    .regex(DEPLOYMENT_ID, 'expected a deployment id such as dep-5b0c2c4e-…')
     .describe('A deployment id, as the answer to its request gave it.'),
 });
 export const environmentPath = z.object({
@@ -115,11 +113,7 @@ export const historyQuery = z.strictObject(
       .max(100, 'expected an integer from 1 to 100')
       .default(20)
       .describe('Deployments per page.'),
-    cursor: z
-      .string()
-      .max(2_048, 'expected a cursor from a previous page')
-      .describe('The cursor of the previous page, to read the next one.')
-      .optional(),
+    cursor: cursorParameter.optional(),
   },
   {
     error: (issue) =>
@@ -130,7 +124,11 @@ export const historyQuery = z.strictObject(
 );
 
 export function requesterOf(principal: Principal | undefined): Requester {
-  return { name: principal?.name ?? 'anonymous', kind: 'token' };
+  return {
+    name: principal?.name ?? 'anonymous',
+    kind: 'token',
+    ...(principal?.person ? { person: principal.person } : {}),
+  };
 }
 
 /** 202 with the record and where to follow it, or 200 with the plan of a dry run. */

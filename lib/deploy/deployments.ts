@@ -39,6 +39,7 @@ import {
   verdictForEvent,
 } from './outcome';
 import {
+  approverLabel,
   type DeploymentKind,
   type DeploymentRecord,
   type DeploymentState,
@@ -46,6 +47,7 @@ import {
   type Requester,
   releasesLock,
   type ServiceRevision,
+  samePerson,
   transition,
 } from './records';
 import { type ImageChange, planTaskDefinition, unlistedRoles, unlistedRolesRefused } from './task-definition';
@@ -293,20 +295,22 @@ export class Deployments {
   }
 
   async approve(id: string, approver: Requester): Promise<DeploymentRecord> {
+    const who = approverLabel(approver);
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const record = await this.pending(id);
-      if (record.requestedBy.name === approver.name) {
-        throw new Forbidden(`${approver.name} requested deployment ${id} and cannot approve it too`, {
+      if (samePerson(record.requestedBy, approver)) {
+        throw new Forbidden(`${who} requested deployment ${id} and cannot approve it too`, {
           details: { requestedBy: record.requestedBy.name },
         });
       }
-      if (record.approvals.by.some((approval) => approval.by === approver.name)) {
-        throw new Conflict(`${approver.name} has already approved deployment ${id}`, {
+      if (record.approvals.by.some((approval) => samePerson(approval, approver))) {
+        throw new Conflict(`${who} has already approved deployment ${id}`, {
           details: { approvals: record.approvals.by },
         });
       }
       const at = this.now().toISOString();
-      const approved = await this.deps.store.addApproval(id, { by: approver.name, at }, record.approvals.by.length);
+      const approval = { by: approver.name, at, ...(approver.person ? { person: approver.person } : {}) };
+      const approved = await this.deps.store.addApproval(id, approval, record.approvals.by.length);
       // Another approval landed between the read and the write: read again.
       if (!approved) continue;
       if (approved.approvals.by.length < approved.approvals.required) {

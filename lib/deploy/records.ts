@@ -25,10 +25,15 @@ export function isInFlight(state: DeploymentState): state is InFlightState {
   return (IN_FLIGHT_STATES as readonly DeploymentState[]).includes(state);
 }
 
+/** `dep-<UUID>`, as the use case names deployments. */
+export const DEPLOYMENT_ID = /^dep-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Who asked: a token's name, an OIDC subject, or Slipway itself (reconciler, alarm, push). */
 export interface Requester {
   name: string;
   kind: 'token' | 'oidc' | 'system';
+  /** An OIDC caller's person (Principal.person): the same across its branches and environments. */
+  person?: string;
 }
 
 /** What ran or will run: per container, the image; the task definition; the desired count. */
@@ -67,6 +72,21 @@ export interface FailureDiagnosis {
 export interface Approval {
   by: string;
   at: string;
+  /** The approver's person, when it was an OIDC caller: approvals are counted by it. */
+  person?: string;
+}
+
+/** Whom approvals count: an OIDC caller's person, else the name (a stored token's name is its person). */
+const personOf = (who: { person?: string | undefined; name?: string; by?: string }) => who.person ?? who.name ?? who.by;
+
+/** One person, whatever names the two went by (an OIDC person asks from many branches, each a name). */
+export function samePerson(a: Requester | Approval, b: Requester | Approval): boolean {
+  return personOf(a) === personOf(b);
+}
+
+/** How messages name an approver: its name, and its person when that says more. */
+export function approverLabel(approver: Requester): string {
+  return approver.person ? `${approver.name} (${approver.person})` : approver.name;
 }
 
 export interface DeploymentRecord {

@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { InvalidInput, Unprocessable, UpstreamFailed } from '../errors';
+import { type AddressKind, addressKind } from '../net/addresses';
+import { BlockedAddress, guardedFetch, type Lookup, systemLookup } from '../net/guarded-fetch';
 
-/** Tag-to-digest resolution over the OCI Distribution API, for registries other than ECR. */
+/**
+ * Tag-to-digest resolution over the OCI Distribution API, for registries other than ECR.
+ *
+ * The registry chooses where Slipway goes next (a bearer challenge's realm, any redirect), so every
+ * hop is checked before it is taken: https only (plain http only for a registry configured on http),
+ * and no loopback, private or link-local address (169.254.169.254 is where cloud metadata lives)
+ * unless the registry itself is at one of that kind. Redirects are followed by hand, at most five,
+ * and a bearer token never follows one to another origin.
+ */
 
 // An image index before a single manifest: a multi-architecture tag must resolve to the digest of the whole index.
 const MANIFEST_MEDIA_TYPES = [
@@ -20,12 +30,56 @@ const REPOSITORY = new RegExp(
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 // The OCI distribution spec's limit on a manifest; a larger answer is not a manifest, nor a token.
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const NONE: ReadonlySet<AddressKind> = new Set();
 
 export interface ResolveDigestOptions {
+  /**
+   * For tests: replaces the guarded connection, so that only the hops' URLs are checked (scheme, and
+   * hosts that are IP literals); addresses names resolve to are checked by the default connection.
+   */
   fetch?: typeof fetch;
   /** One deadline for the whole resolution, token exchange included. */
   timeoutMs?: number;
   scheme?: 'https' | 'http';
+  /** For tests: the only CA the default connection trusts. */
+  ca?: string | Buffer;
+  /** For tests: name resolution of the default connection. */
+  lookup?: Lookup;
+}
+
+/** Why a hop may not be taken, or undefined when it may. Pure: the registry's own address kinds are given. */
+export function hopProblem(
+  url: URL,
+  registry: { scheme: 'https' | 'http'; kinds: ReadonlySet<AddressKind> },
+): string | undefined {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && registry.scheme === 'http')) {
+    return `it is not ${registry.scheme === 'http' ? 'http or https' : 'https'}`;
+  }
+  if (url.username || url.password) return 'it carries credentials';
+  const kind = addressKind(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+  return kind === undefined ? undefined : addressProblem(kind, registry.kinds);
+}
+
+/** A public address is fine; another kind only if the registry itself is at one of that kind. */
+function addressProblem(kind: AddressKind, registryKinds: ReadonlySet<AddressKind>): string | undefined {
+  if (kind === 'public') return undefined;
+  if (kind !== 'unspecified' && kind !== 'reserved' && registryKinds.has(kind)) return undefined;
+  return `it is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} address, and the registry is not on one`;
+}
+
+/** The kinds of address the registry's configured host is at: its own, or what its name resolves to. */
+function kindsOf(host: string, lookup: Lookup): Promise<Set<AddressKind>> {
+  const name = host.replace(/:\d+$/, '');
+  const literal = addressKind(name);
+  if (literal !== undefined) return Promise.resolve(new Set([literal]));
+  if (name === 'localhost') return Promise.resolve(new Set<AddressKind>(['loopback']));
+  return new Promise((resolve) => {
+    lookup(name, (error, addresses) =>
+      resolve(new Set(error ? [] : addresses.map(({ address }) => addressKind(address) ?? 'reserved'))),
+    );
+  });
 }
 
 interface Endpoint {
@@ -72,10 +126,22 @@ function failedCall(what: string, error: unknown, signal: AbortSignal, timeoutMs
   if (signal.aborted) {
     return new UpstreamFailed(`${what} did not answer within ${timeoutMs} ms`, { cause: error });
   }
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (error instanceof BlockedAddress) {
+    return new UpstreamFailed(
+      `${what}: ${error.host} is at ${error.address}, where Slipway does not go: ${addressProblem(error.kind, NONE)}`,
+      { cause: error },
+    );
+  }
+  // node:http puts the socket's code on the error, fetch on its cause.
+  const failure = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = typeof failure?.code === 'string' ? failure.code : failure?.cause?.code;
   return new UpstreamFailed(`${what} could not be reached${typeof code === 'string' ? ` (${code})` : ''}`, {
     cause: error,
   });
+}
+
+function withoutAuthorization(headers: RequestInit['headers']): Record<string, string> {
+  return Object.fromEntries([...new Headers(headers).entries()].filter(([header]) => header !== 'authorization'));
 }
 
 async function discard(response: Response): Promise<void> {
@@ -95,17 +161,57 @@ export async function resolveDigest(
 ): Promise<string> {
   const { host, name } = endpointOf(repository);
   if (!TAG.test(tag)) throw new InvalidInput(`${JSON.stringify(tag)} is not an image tag`);
-  const fetchImpl = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 5_000;
   const scheme = options.scheme ?? 'https';
+  const lookup = options.lookup ?? systemLookup;
+  let registryKinds: Promise<Set<AddressKind>> | undefined;
+  const kinds = () => {
+    registryKinds ??= kindsOf(host, lookup);
+    return registryKinds;
+  };
+  const fetchImpl =
+    options.fetch ??
+    guardedFetch({
+      allows: async (kind) => addressProblem(kind, await kinds()) === undefined,
+      lookup,
+      ...(options.ca ? { ca: options.ca } : {}),
+    });
+  const timeoutMs = options.timeoutMs ?? 5_000;
   const signal = AbortSignal.timeout(timeoutMs);
   const registry = `registry ${host}`;
 
   const call: Call = async (what, url, init) => {
-    try {
-      return await fetchImpl(url, { ...init, signal });
-    } catch (error) {
-      throw failedCall(what, error, signal, timeoutMs);
+    let target = new URL(url);
+    let request = init;
+    for (let redirects = 0; ; redirects += 1) {
+      // The registry's kinds are read (a DNS lookup for a name) only for a host that is a non-public IP literal.
+      const literal = addressKind(target.hostname.replace(/^\[(.*)\]$/, '$1'));
+      const problem = hopProblem(target, { scheme, kinds: literal && literal !== 'public' ? await kinds() : NONE });
+      if (problem) {
+        const where = redirects === 0 ? `is at ${target.origin}` : `redirected to ${target.origin}`;
+        throw new UpstreamFailed(`${what} ${where}, where Slipway does not go: ${problem}`, {
+          details: { host: target.host },
+        });
+      }
+      let response: Response;
+      try {
+        response = await fetchImpl(target, { ...request, redirect: 'manual', signal });
+      } catch (error) {
+        throw failedCall(what, error, signal, timeoutMs);
+      }
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+      if (location === null) return response;
+      await discard(response);
+      if (redirects === MAX_REDIRECTS) throw new UpstreamFailed(`${what} redirected more than ${MAX_REDIRECTS} times`);
+      let next: URL;
+      try {
+        next = new URL(location, target);
+      } catch {
+        throw new UpstreamFailed(`${what} redirected to something that is not a URL`);
+      }
+      // A bearer token is for the origin it was asked for, as curl and browsers keep it.
+      if (next.origin !== target.origin) request = { ...request, headers: withoutAuthorization(request.headers) };
+      if (response.status === 303 && request.method !== 'HEAD') request = { ...request, method: 'GET' };
+      target = next;
     }
   };
   const read: Read = async (what, response) => {
@@ -140,7 +246,7 @@ export async function resolveDigest(
         details: { host, status: 401 },
       });
     }
-    headers.authorization = `Bearer ${await anonymousToken(challenge, name, scheme, call, read, registry)}`;
+    headers.authorization = `Bearer ${await anonymousToken(challenge, name, call, read, registry)}`;
     response = await call(registry, manifestUrl, { method: 'HEAD', headers });
     if (response.status === 401) {
       await discard(response);
@@ -174,7 +280,6 @@ export async function resolveDigest(
 async function anonymousToken(
   challenge: BearerChallenge,
   name: string,
-  scheme: 'https' | 'http',
   call: Call,
   read: Read,
   registry: string,
@@ -185,15 +290,12 @@ async function anonymousToken(
   } catch {
     throw new UpstreamFailed(`${registry} sent a bearer challenge whose realm is not a URL`);
   }
-  // The realm is the registry's to choose; it must not lead the token request off TLS.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && scheme === 'http')) {
-    throw new UpstreamFailed(`${registry} sent a bearer challenge whose realm is not an ${scheme} URL`);
-  }
   if (challenge.service) url.searchParams.set('service', challenge.service);
   // Several scopes come space-separated in the challenge and go as one scope parameter each.
   for (const scope of (challenge.scope ?? `repository:${name}:pull`).split(' ')) {
     if (scope) url.searchParams.append('scope', scope);
   }
+  // The realm, like every hop, is checked in call: scheme and address.
   const tokenService = `token service ${url.host}`;
   const response = await call(tokenService, url, { method: 'GET', headers: { accept: 'application/json' } });
   if (!response.ok) {

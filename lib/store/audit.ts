@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { AuditEntry, AuditSink } from '../audit/trail';
-import { InvalidInput } from '../errors';
+import { decodeCursor, encodeCursor, timeSortKey } from './cursor';
 import type { Page } from './deployments';
 
 /**
@@ -10,7 +11,6 @@ import type { Page } from './deployments';
  */
 
 const DAY_MS = 86_400_000;
-const PARTITION = /^AUDIT#(\d{4}-\d{2}-\d{2})$/;
 
 const dayOf = (iso: string) => iso.slice(0, 10);
 const partitionOf = (day: string) => `AUDIT#${day}`;
@@ -26,37 +26,28 @@ export interface AuditQuery {
   cursor?: string;
 }
 
-function encodeCursor(entry: AuditEntry): string {
-  return Buffer.from(JSON.stringify({ pk: partitionOf(dayOf(entry.at)), sk: sortKey(entry) }), 'utf8').toString(
-    'base64url',
-  );
-}
+const cursorOf = (entry: AuditEntry) => encodeCursor({ pk: partitionOf(dayOf(entry.at)), sk: sortKey(entry) });
 
 const sortKey = (entry: Pick<AuditEntry, 'at' | 'id'>) => `${entry.at}#${entry.id}`;
 
+const ENTRY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
  * A cursor this listing returned, else a 400: a foreign one must not silently restart the listing.
- * The cursor, not `since`, is where a next page starts, so a default `since` that moved on meanwhile does not matter.
+ * The cursor, not `since`, is where a next page starts, so a default `since` that moved on meanwhile does not matter;
+ * it may not start before the retention (every day since would be read), nor after `until` (DynamoDB refuses a
+ * BETWEEN whose lower bound is above its upper one).
  */
-function decodeCursor(cursor: string, query: AuditQuery): { pk: string; sk: string } {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const day = typeof key.pk === 'string' ? PARTITION.exec(key.pk)?.[1] : undefined;
-    if (
-      Object.keys(key).sort().join(',') === 'pk,sk' &&
-      day !== undefined &&
-      typeof key.sk === 'string' &&
-      key.sk.startsWith(day) &&
-      key.sk >= query.oldest &&
-      day <= dayOf(query.until)
-    ) {
-      return { pk: key.pk as string, sk: key.sk };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new InvalidInput('query.cursor: is not a cursor this listing returned for this since and until', {
-    details: [{ location: 'query', field: 'cursor', message: 'expected a cursor from a previous page of this query' }],
+function cursorKey(query: AuditQuery) {
+  return z.strictObject({ pk: z.string(), sk: z.string() }).refine(({ pk, sk }) => {
+    const key = timeSortKey(sk);
+    return (
+      key !== undefined &&
+      ENTRY_ID.test(key.id) &&
+      pk === partitionOf(dayOf(key.at)) &&
+      key.at >= query.oldest &&
+      sk <= `${query.until}#\uffff`
+    );
   });
 }
 
@@ -98,7 +89,9 @@ export class AuditStore implements AuditSink {
 
   /** Oldest first from `since`, a day partition at a time, until `limit` entries or `until`. */
   async list(query: AuditQuery): Promise<Page<AuditEntry>> {
-    const start = query.cursor ? decodeCursor(query.cursor, query) : undefined;
+    const start = query.cursor
+      ? decodeCursor(query.cursor, cursorKey(query), 'is not a cursor this listing returned for this since and until')
+      : undefined;
     const items: AuditEntry[] = [];
     const from = start ? start.sk : query.since;
     const firstDay = dayOf(from);
@@ -126,6 +119,6 @@ export class AuditStore implements AuditSink {
       if (items.length >= query.limit) break;
     }
     const last = items.at(-1);
-    return items.length >= query.limit && last ? { items, cursor: encodeCursor(last) } : { items };
+    return items.length >= query.limit && last ? { items, cursor: cursorOf(last) } : { items };
   }
 }

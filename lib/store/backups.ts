@@ -6,8 +6,16 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type AnyBackupRecord, type AnyRestoreRecord, type BackupStatus, subjectOf } from '../backup/records';
-import { InvalidInput } from '../errors';
+import { z } from 'zod';
+import {
+  type AnyBackupRecord,
+  type AnyRestoreRecord,
+  BACKUP_ID,
+  type BackupStatus,
+  RESTORE_ID,
+  subjectOf,
+} from '../backup/records';
+import { decodeCursor, encodeCursor, timeSortKey } from './cursor';
 import type { Page } from './deployments';
 
 /**
@@ -24,27 +32,30 @@ function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   return record as T;
 }
 
-function encodeCursor(key: Record<string, unknown> | undefined) {
-  return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
-}
-
-function decodeCursor(cursor: string | undefined, partition: string) {
-  if (cursor === undefined) return undefined;
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (key.environmentKey === partition && typeof key.pk === 'string') return key;
-  } catch {
-    // the error below says what is wrong
-  }
-  throw new InvalidInput('query.cursor: is not a cursor this listing returned', {
-    details: [{ location: 'query', field: 'cursor', message: 'expected a cursor from a previous page' }],
-  });
-}
-
 type Kind = 'backup' | 'restore';
 const PREFIX: Record<Kind, string> = { backup: 'BACKUP', restore: 'RESTORE' };
 /** `subject`: a database's name, or `volume:<name>`. */
 const partitionOf = (kind: Kind, subject: string) => `${PREFIX[kind]}S#${subject}`;
+const ID: Record<Kind, RegExp> = { backup: BACKUP_ID, restore: RESTORE_ID };
+
+/**
+ * A listing's LastEvaluatedKey: a record of this kind in this partition, its sort key naming the same
+ * record and inside the query's since and until, as DynamoDB requires of an ExclusiveStartKey.
+ */
+function listKey(kind: Kind, partition: string, range: { since: string; until: string } | undefined) {
+  return z
+    .strictObject({
+      pk: z.string(),
+      sk: z.literal(PREFIX[kind]),
+      environmentKey: z.literal(partition),
+      environmentSortKey: z.string(),
+    })
+    .refine(({ pk, environmentSortKey }) => {
+      const id = timeSortKey(environmentSortKey)?.id;
+      const inRange = !range || (environmentSortKey >= range.since && environmentSortKey <= range.until);
+      return id !== undefined && ID[kind].test(id) && pk === `${PREFIX[kind]}#${id}` && inRange;
+    });
+}
 
 export interface ListOptions {
   limit?: number;
@@ -134,14 +145,18 @@ class RecordStore<T extends { id: string; database?: string; volume?: string; cr
   /** A subject's records (a database, or `volume:<name>`), newest first, optionally by status and creation time. */
   async list(subject: string, options: ListOptions = {}): Promise<Page<T>> {
     const partition = partitionOf(this.kind, subject);
-    const start = decodeCursor(options.cursor, partition);
     const values: Record<string, unknown> = { ':partition': partition };
     let range = '';
-    if (options.since || options.until) {
-      values[':since'] = options.since ?? '0000';
-      values[':until'] = `${options.until ?? '9999'}\uffff`;
+    const bounds =
+      options.since || options.until
+        ? { since: options.since ?? '0000', until: `${options.until ?? '9999'}\uffff` }
+        : undefined;
+    if (bounds) {
+      values[':since'] = bounds.since;
+      values[':until'] = bounds.until;
       range = ' AND environmentSortKey BETWEEN :since AND :until';
     }
+    const start = options.cursor ? decodeCursor(options.cursor, listKey(this.kind, partition, bounds)) : undefined;
     const filter = options.status
       ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }
       : {};

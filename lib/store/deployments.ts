@@ -6,8 +6,16 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Approval, DeploymentRecord, DeploymentState, TimelineEntry, Transition } from '../deploy/records';
-import { InvalidInput } from '../errors';
+import { z } from 'zod';
+import {
+  type Approval,
+  DEPLOYMENT_ID,
+  type DeploymentRecord,
+  type DeploymentState,
+  type TimelineEntry,
+  type Transition,
+} from '../deploy/records';
+import { decodeCursor, encodeCursor, timeSortKey } from './cursor';
 
 /**
  * Deployment records on the state table. One item per deployment, also indexed by
@@ -31,24 +39,19 @@ function toRecord(item: Record<string, unknown> | undefined): DeploymentRecord |
   return record as unknown as DeploymentRecord;
 }
 
-function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
-  return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
-}
-
-function decodeCursor(cursor: string | undefined, expectedEnvironmentKey: string) {
-  if (cursor === undefined) return undefined;
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const fields = Object.keys(key).sort().join(',');
-    if (fields === 'environmentKey,environmentSortKey,pk,sk' && key.environmentKey === expectedEnvironmentKey) {
-      return key;
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new InvalidInput('query.cursor: is not a cursor this listing returned', {
-    details: [{ location: 'query', field: 'cursor', message: 'expected a cursor from a previous page' }],
-  });
+/** The history's LastEvaluatedKey: a deployment of this environment, its sort key naming the same deployment. */
+function historyKey(expectedEnvironmentKey: string) {
+  return z
+    .strictObject({
+      pk: z.string(),
+      sk: z.literal('DEPLOYMENT'),
+      environmentKey: z.literal(expectedEnvironmentKey),
+      environmentSortKey: z.string(),
+    })
+    .refine(({ pk, environmentSortKey }) => {
+      const id = timeSortKey(environmentSortKey)?.id;
+      return id !== undefined && DEPLOYMENT_ID.test(id) && pk === deploymentKey(id).pk;
+    });
 }
 
 export class DeploymentStore {
@@ -169,7 +172,7 @@ export class DeploymentStore {
     options: { limit?: number; cursor?: string } = {},
   ): Promise<Page<DeploymentRecord>> {
     const key = environmentKey(app, environment);
-    const exclusiveStartKey = decodeCursor(options.cursor, key);
+    const exclusiveStartKey = options.cursor ? decodeCursor(options.cursor, historyKey(key)) : undefined;
     const { Items, LastEvaluatedKey } = await this.documents.send(
       new QueryCommand({
         TableName: this.tableName,

@@ -1,11 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -36,6 +36,7 @@ import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { resourcesFragment } from '../support/resources';
+import { selfSignedCertificate } from '../support/tls';
 
 /**
  * OIDC callers end to end: a real OIDC issuer on 127.0.0.1 (HTTPS with a certificate made here by
@@ -122,35 +123,14 @@ function runTokenScript(args: string[], stateDir: string): Promise<string> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-oidc-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = readFileSync(join(dir, 'cert.pem'));
+  const { key, cert } = selfSignedCertificate(dir);
 
   signingKey = await generateKeyPair('RS256', { extractable: true });
   strangerKey = await generateKeyPair('RS256', { extractable: true });
   const jwks = { keys: [{ ...(await exportJWK(signingKey.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' }] };
 
   issued = [];
-  issuerServer = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (request, response) => {
+  issuerServer = createServer({ key, cert }, (request, response) => {
     issued.push(request.url ?? '');
     const send = (body: unknown) => {
       response.writeHead(200, { 'content-type': 'application/json' });
@@ -172,11 +152,19 @@ beforeAll(async () => {
   oidc:
     - issuer: ${issuer}
       audience: slipway
+      # As GitHub's issuer, which always names the person by actor_id.
+      personClaim: actor_id
       rules:
+        - claims: { repository: org/shop, workflow: approve, actor_id: "{1001,1002,1003}" }
+          roles: [approver]
+          apps: [ledger]
         - claims: { repository: org/shop, ref: refs/heads/main }
           roles: [deployer]
           apps: [shop]
           excludeEnvironments: [production]
+        - claims: { repository: org/ledger }
+          roles: [deployer]
+          apps: [ledger]
         - claims: { repository: "org/*", ref: "refs/tags/v*" }
           roles: [viewer]
 apps:
@@ -191,6 +179,11 @@ apps:
     containers: [backend]
     environments:
       staging: { cluster: billing-staging, service: backend, approvals: 1 }
+  ledger:
+    repository: ${REPOSITORY}
+    containers: [backend]
+    environments:
+      staging: { cluster: ledger-staging, service: backend, approvals: 2 }
 `,
     'config/oidc-test.yml',
   );
@@ -246,7 +239,7 @@ beforeEach(async () => {
   const tableName = `${TABLE}-${tableCounter}`;
   const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
   await ensureStateTable(dynamoClient, table, () => undefined);
-  aws = fakeAws({ clusters: ['shop-staging', 'shop-prod', 'billing-staging'] });
+  aws = fakeAws({ clusters: ['shop-staging', 'shop-prod', 'billing-staging', 'ledger-staging'] });
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   trail = auditOn(documents, tableName);
@@ -331,6 +324,8 @@ function githubToken(overrides: JWTPayload = {}, key = signingKey, kid = 'key-1'
     ref: 'refs/heads/main',
     workflow: 'deploy',
     event_name: 'push',
+    actor: 'alice',
+    actor_id: '1001',
     iat: now - 30,
     nbf: now - 30,
     exp: now + 300,
@@ -471,10 +466,82 @@ describe('tokens the control plane does not accept', () => {
     expect(await listApps(token)).toEqual([
       ['shop', ['staging', 'production']],
       ['billing', ['staging']],
+      ['ledger', ['staging']],
     ]);
     const { status, body } = await deploy(token, 'shop', 'staging');
     expect(status).toBe(403);
     expect(body.error.details).toEqual({ required: 'deploy', roles: ['viewer'] });
+  });
+});
+
+describe('approvals by OIDC callers count people, not subs', () => {
+  const HOST = () => new URL(issuer).host;
+  /** A run of the approve workflow of org/shop on `branch`, started by the GitHub user `actorId`. */
+  const approveRun = (actorId: string, branch: string) =>
+    githubToken({
+      workflow: 'approve',
+      actor_id: actorId,
+      actor: `user-${actorId}`,
+      ref: `refs/heads/${branch}`,
+      sub: `repo:org/shop:ref:refs/heads/${branch}`,
+    });
+  /** Alice (user 1001) asks for ledger staging from the ledger repository's CI; it needs two approvals. */
+  const requestLedger = async () => {
+    const requested = await deploy(
+      await githubToken({ repository: 'org/ledger', sub: 'repo:org/ledger:ref:refs/heads/main' }),
+      'ledger',
+      'staging',
+    );
+    expect(requested.status).toBe(202);
+    expect(requested.body.deployment).toMatchObject({
+      state: 'PENDING_APPROVAL',
+      requestedBy: { person: `oidc:${HOST()}:actor_id=1001` },
+    });
+    return requested.body.deployment.id as string;
+  };
+
+  it('refuses the requester approving their own deployment from another branch', async () => {
+    // Given alice requested a deployment through one workflow
+    const id = await requestLedger();
+
+    // When alice approves it from a run of the approve workflow on another branch (another sub)
+    const { status, body } = await byId(id, await approveRun('1001', 'feature-x'), 'approve');
+
+    // Then it is refused as self-approval, and the deployment waits unapproved
+    expect(status).toBe(403);
+    expect(body.error.message).toBe(
+      `oidc:${HOST()}:repo:org/shop:ref:refs/heads/feature-x (oidc:${HOST()}:actor_id=1001) requested deployment ${id} and cannot approve it too`,
+    );
+    expect((await byId(id, ops)).body.deployment).toMatchObject({ state: 'PENDING_APPROVAL', approvals: { by: [] } });
+  });
+
+  it('counts two approvals by one person under different subs once', async () => {
+    // Given bob (user 1002) approved from one branch
+    const id = await requestLedger();
+    const first = await byId(id, await approveRun('1002', 'main'), 'approve');
+    expect(first.status).toBe(200);
+    expect(first.body.deployment.approvals.by).toEqual([
+      {
+        by: `oidc:${HOST()}:repo:org/shop:ref:refs/heads/main`,
+        person: `oidc:${HOST()}:actor_id=1002`,
+        at: expect.any(String),
+      },
+    ]);
+
+    // When bob approves again from another branch
+    const second = await byId(id, await approveRun('1002', 'release'), 'approve');
+
+    // Then it is a 409, and the deployment still waits for a second person
+    expect(second.status).toBe(409);
+    expect(second.body.error.message).toMatch(/actor_id=1002\) has already approved deployment/);
+    expect((await byId(id, ops)).body.deployment).toMatchObject({ state: 'PENDING_APPROVAL' });
+    expect((await byId(id, ops)).body.deployment.approvals.by).toHaveLength(1);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+
+    // And carol (user 1003), a second person, starts it
+    const third = await byId(id, await approveRun('1003', 'main'), 'approve');
+    expect(third.status).toBe(200);
+    expect(third.body.deployment.state).toBe('IN_PROGRESS');
   });
 });
 
@@ -531,6 +598,7 @@ describe('scoped tokens from the tokens secret', () => {
     expect(await listApps(ops)).toEqual([
       ['shop', ['staging', 'production']],
       ['billing', ['staging']],
+      ['ledger', ['staging']],
     ]);
     expect(await listApps(shopCi)).toEqual([['shop', ['staging', 'production']]]);
     expect(await listApps(shopStagingCi)).toEqual([['shop', ['staging']]]);

@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -18,6 +17,7 @@ import { jest } from '@jest/globals';
 import type { HealthCheckConfig } from '../../lib/config/schema';
 import { type ProbeOptions, type ProbeTarget, probeAll, probeOne } from '../../lib/health/probe';
 import { publishProbeMetrics } from '../../lib/health/probe-metrics';
+import { selfSignedCertificate } from '../support/tls';
 
 const SECRET_VALUE = 'Bearer s3cr3t-probe-token-value';
 const DAY_MS = 86_400_000;
@@ -98,34 +98,13 @@ async function close(server: Server): Promise<void> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-probes-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '10',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = readFileSync(join(dir, 'cert.pem'));
+  const { key, cert } = selfSignedCertificate(dir, { days: 10 });
   now = new Date();
   expectedCertDays = Math.floor((Date.parse(new X509Certificate(cert).validTo) - now.getTime()) / DAY_MS);
 
   app = createServer(recording(seen));
   other = createServer(recording(otherSeen));
-  secure = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, recording(secureSeen));
+  secure = createHttpsServer({ key, cert }, recording(secureSeen));
   appUrl = `http://127.0.0.1:${await listen(app)}`;
   otherUrl = `http://127.0.0.1:${await listen(other)}`;
   secureUrl = `https://127.0.0.1:${await listen(secure)}`;

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidInput, Unprocessable, UpstreamFailed } from '../../lib/errors';
 import { resolveDigest } from '../../lib/release/registry';
+import { selfSignedCertificate } from '../support/tls';
 
 /** Registries served by node:http on 127.0.0.1: resolveDigest speaks to them over real sockets. */
 
@@ -421,7 +426,7 @@ describe('resolveDigest', () => {
     // Then the token service is never asked
     expect(error).toBeInstanceOf(UpstreamFailed);
     expect(error).toMatchObject({
-      message: 'registry ghcr.io sent a bearer challenge whose realm is not an https URL',
+      message: `token service ${guarded.host} is at http://${guarded.host}, where Slipway does not go: it is not https`,
     });
     expect(asked).toEqual(['https://ghcr.io/v2/team/app/manifests/1.4.2']);
   });
@@ -448,5 +453,172 @@ describe('resolveDigest', () => {
     expect(error).toBeInstanceOf(UpstreamFailed);
     expect(error).toMatchObject({ status: 502, message: message.replace('HOST', misbehaving.host) });
     expect((error as Error).message).not.toMatch(/maintenance|status\.internal|panic/);
+  });
+});
+
+/**
+ * The registry chooses where Slipway goes next: its bearer challenge names the token service (the
+ * realm), and any answer may redirect. Here every server is real and on 127.0.0.1: an HTTPS registry
+ * and token service (a certificate made by openssl, which the resolution is told to trust), and a
+ * plain-http "internal service" holding something shaped like a token, which must never be asked.
+ */
+describe('resolveDigest over https, where the registry chooses the next hop', () => {
+  let dir: string;
+  let tls: { key: Buffer; cert: Buffer };
+  let registryHost: string;
+  let tokenHost: string;
+  let mirrorHost: string;
+  let internalHost: string;
+  const registrySaw: Array<string | undefined> = [];
+  const mirrorSaw: Array<string | undefined> = [];
+  const internalSaw: string[] = [];
+
+  const listen = async (server: Server) => {
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const redirect = (response: ServerResponse, status: number, location: string) => {
+    response.writeHead(status, { location });
+    response.end();
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-registry-'));
+    tls = selfSignedCertificate(dir);
+    internalHost = await listen(
+      createServer((request, response) => {
+        internalSaw.push(request.url ?? '');
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"token":"internal-secret"}');
+      }),
+    );
+    // The token service: /token/<repository> answers a token, or redirects as that repository's case says.
+    tokenHost = await listen(
+      createHttpsServer(tls, (request, response) => {
+        const repository = new URL(request.url ?? '/', 'https://x').pathname.split('/')[2] ?? '';
+        const hops: Record<string, () => void> = {
+          'same-origin': () => redirect(response, 302, '/token/app'),
+          'to-http': () => redirect(response, 302, `http://${internalHost}/latest/meta-data/iam`),
+          'to-metadata': () => redirect(response, 302, 'https://169.254.169.254/latest/api/token'),
+          'to-private': () => redirect(response, 307, 'https://10.0.0.1/token'),
+          'to-mapped': () => redirect(response, 302, 'https://[::ffff:a9fe:a9fe]/latest/api/token'),
+          'to-unspecified': () => redirect(response, 302, `https://0.0.0.0:${tokenHost.split(':')[1]}/token/app`),
+          loop: () => redirect(response, 302, '/token/loop'),
+        };
+        const hop = hops[repository];
+        if (hop) return hop();
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"token":"anonymous-pull-token"}');
+      }),
+    );
+    mirrorHost = await listen(
+      createHttpsServer(tls, (request, response) => {
+        mirrorSaw.push(request.headers.authorization);
+        response.writeHead(200, { 'docker-content-digest': DIGEST });
+        response.end();
+      }),
+    );
+    registryHost = await listen(
+      createHttpsServer(tls, (request, response) => {
+        registrySaw.push(request.headers.authorization);
+        const repository = (request.url ?? '').split('/')[3] ?? '';
+        if (request.headers.authorization !== 'Bearer anonymous-pull-token') {
+          const realm =
+            repository === 'realm-metadata'
+              ? 'https://169.254.169.254/latest/api/token'
+              : `https://${tokenHost}/token/${repository}`;
+          response.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="test-registry"` });
+          response.end();
+        } else if (repository === 'moved') {
+          redirect(response, 307, `https://${mirrorHost}${request.url}`);
+        } else {
+          response.writeHead(200, { 'docker-content-digest': DIGEST });
+          response.end();
+        }
+      }),
+    );
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const resolve = (repository: string) =>
+    resolveDigest(`${registryHost}/team/${repository}`, '1.4.2', { ca: tls.cert, timeoutMs: 3_000 });
+
+  it('follows a redirect of the token service within its own origin, over https', async () => {
+    // Given a registry on 127.0.0.1, whose token service (also on 127.0.0.1) redirects to itself
+    // When the tag is resolved
+    // Then the digest comes back: a loopback hop is allowed because the registry itself is on loopback
+    expect(await resolve('same-origin')).toBe(DIGEST);
+  });
+
+  it.each([
+    ['to-http', () => `redirected to http://${internalHost}, where Slipway does not go: it is not https`],
+    [
+      'to-metadata',
+      () =>
+        'redirected to https://169.254.169.254, where Slipway does not go: it is a link-local address, and the registry is not on one',
+    ],
+    [
+      'to-private',
+      () =>
+        'redirected to https://10.0.0.1, where Slipway does not go: it is a private address, and the registry is not on one',
+    ],
+    [
+      'to-mapped',
+      () =>
+        'redirected to https://[::ffff:a9fe:a9fe], where Slipway does not go: it is a link-local address, and the registry is not on one',
+    ],
+    [
+      'to-unspecified',
+      () =>
+        `redirected to https://0.0.0.0:${tokenHost.split(':')[1]}, where Slipway does not go: it is an unspecified address, and the registry is not on one`,
+    ],
+  ])('refuses a token service redirecting %s, and no token reaches the registry', async (repository, reason) => {
+    // Given a token service that redirects the token request somewhere Slipway must not go
+    const seenBefore = registrySaw.length;
+
+    // When the tag is resolved
+    const error = await rejection(resolve(repository));
+
+    // Then it fails naming the hop, nothing was asked there, and the registry got no token
+    expect(error).toBeInstanceOf(UpstreamFailed);
+    expect((error as Error).message).toBe(`token service ${tokenHost} ${reason()}`);
+    expect(internalSaw).toEqual([]);
+    expect(registrySaw.slice(seenBefore)).toEqual([undefined]);
+  });
+
+  it('refuses a realm at the metadata address itself, before any request to it', async () => {
+    const error = await rejection(resolve('realm-metadata'));
+
+    expect((error as Error).message).toBe(
+      'token service 169.254.169.254 is at https://169.254.169.254, where Slipway does not go: it is a link-local address, and the registry is not on one',
+    );
+  });
+
+  it('stops after five redirects', async () => {
+    const error = await rejection(resolve('loop'));
+
+    expect((error as Error).message).toBe(`token service ${tokenHost} redirected more than 5 times`);
+  });
+
+  it('follows a manifest redirect to another origin without the bearer token', async () => {
+    // Given a registry that answers the authorized HEAD with a redirect to a mirror
+    const seenBefore = mirrorSaw.length;
+
+    // When the tag is resolved
+    const digest = await resolve('moved');
+
+    // Then the mirror answered, and was never shown the registry's token
+    expect(digest).toBe(DIGEST);
+    expect(mirrorSaw.slice(seenBefore)).toEqual([undefined]);
+  });
+
+  it('does not trust a certificate it was not told to', async () => {
+    const error = await rejection(resolveDigest(`${registryHost}/team/app`, '1.4.2', { timeoutMs: 3_000 }));
+
+    expect((error as Error).message).toBe(
+      `registry ${registryHost} could not be reached (DEPTH_ZERO_SELF_SIGNED_CERT)`,
+    );
   });
 });

@@ -263,6 +263,112 @@ export const extraHeaders: fc.Arbitrary<Record<string, string>> = fc.dictionary(
   { maxKeys: 4 },
 );
 
+// ---------------------------------------------------------------------------------------------
+// Cursors
+
+/** A value of the wrong type for a key attribute, which is always a string on the state table. */
+const wrongType: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }),
+  fc.constantFrom({ S: 'x' }, { N: '1' }, { NULL: true }, { B: 'eA==' }, {}),
+);
+
+/** Strings shaped like other listings' keys, other partitions, impossible days and times out of range. */
+const FOREIGN_KEY_STRINGS = [
+  '',
+  'DEPLOYMENT',
+  'DEPLOYMENT#dep-00000000-0000-4000-8000-000000000009',
+  'DEPLOYMENT#x',
+  'BACKUP',
+  'BACKUP#bkp-00000000-0000-4000-8000-000000000009',
+  'RESTORE',
+  'RESTORE#rst-00000000-0000-4000-8000-000000000009',
+  'ENV#shop#staging',
+  'ENV#billing#production',
+  'ENV#shop#production#x',
+  'BACKUPS#billing-db',
+  'RESTORES#shop-db',
+  'BACKUPS#volume:shop-uploads',
+  'AUDIT#2026-00-00',
+  'AUDIT#2026-13-45',
+  'AUDIT#1970-01-01',
+  'AUDIT#9999-12-31',
+  'LOCK#shop#production',
+  '2026-00-00T00:00:00.000Z#00000000-0000-4000-8000-000000000009',
+  '2027-01-01T00:00:00.000Z#dep-00000000-0000-4000-8000-000000000009',
+  '2026-11-22T03:00:00Z#bkp-00000000-0000-4000-8000-000000000009',
+  '9999-12-31T23:59:59.999Z#00000000-0000-4000-8000-000000000009',
+  '1970-01-01T00:00:00.000Z#00000000-0000-4000-8000-000000000009',
+];
+
+type CursorKey = Record<string, unknown>;
+
+/** One change that makes a listing's key one it never wrote: a wrong type, a foreign value, a field gone or added. */
+type Change = (key: CursorKey) => CursorKey;
+
+function mutation(key: CursorKey): fc.Arbitrary<Change> {
+  const fields = Object.keys(key);
+  const field = fc.constantFrom(...fields);
+  return fc.oneof(
+    fc.tuple(field, wrongType).map(
+      ([name, value]): Change =>
+        (current) => ({ ...current, [name]: value }),
+    ),
+    fc
+      .tuple(field, fc.oneof(fc.constantFrom(...FOREIGN_KEY_STRINGS), hostileString))
+      .filter(([name, value]) => value !== key[name])
+      .map(
+        ([name, value]): Change =>
+          (current) => ({ ...current, [name]: value }),
+      ),
+    field.map(
+      (name): Change =>
+        (current) =>
+          Object.fromEntries(Object.entries(current).filter(([other]) => other !== name)),
+    ),
+    fc
+      .tuple(fc.constantFrom('type', 'expiresAt', 'environmentKey', 'sk', 'x'), fc.jsonValue({ maxDepth: 1 }))
+      .filter(([name]) => !fields.includes(name))
+      .map(
+        ([name, value]): Change =>
+          (current) => ({ ...current, [name]: value }),
+      ),
+  );
+}
+
+/** How a forged key is sent: as the listing encodes cursors, or nearly. */
+const cursorEncoding = fc.constantFrom<(json: string) => string>(
+  (json) => Buffer.from(json, 'utf8').toString('base64url'),
+  (json) => Buffer.from(json, 'utf8').toString('base64url'),
+  (json) => Buffer.from(json, 'utf8').toString('base64'),
+  (json) => json,
+);
+
+/**
+ * Cursors an attacker forges from the ones a listing hands out: right base64url and JSON, but wrong
+ * value types, foreign prefixes, other listings' keys, missing or extra attributes, or not JSON at all.
+ * Never one the listing wrote: `own` is its keys, `others` other listings' keys.
+ */
+export function forgedCursor(own: readonly CursorKey[], others: readonly CursorKey[]): fc.Arbitrary<string> {
+  const mutated = fc
+    .constantFrom(...own)
+    .chain((key) => fc.array(mutation(key), { minLength: 1, maxLength: 3 }).map((changes) => [key, changes] as const))
+    .map(([key, changes]) => changes.reduce((current, change) => change(current), key));
+  const json = fc.oneof(
+    { weight: 6, arbitrary: mutated.map((key) => JSON.stringify(key)) },
+    { weight: 2, arbitrary: fc.constantFrom(...others).map((key) => JSON.stringify(key)) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.stringify(value) ?? 'null') },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
+  );
+  return fc
+    .tuple(json, cursorEncoding)
+    .map(([text, encode]) => encode(text))
+    .filter((cursor) => !own.some((key) => cursor === Buffer.from(JSON.stringify(key)).toString('base64url')));
+}
+
 export interface HostileRequest {
   pathParameters: Record<string, string> | undefined;
   query: Record<string, string> | undefined;

@@ -66,6 +66,31 @@ describe('auth.oidc', () => {
     expect(config.auth.oidc?.[1]).toMatchObject({ issuer: 'https://gitlab.example.com/', maxTokenAgeSeconds: 600 });
   });
 
+  it('takes an approver rule that pins actor_id, and another issuer pinning its own personClaim or sub', () => {
+    const config = parseConfig(
+      withOidc(
+        `${GITHUB_ENTRY.replace('roles: [deployer]', 'roles: [deployer, approver]').replace('ref: refs/heads/main', 'actor_id: "{1001,1002}"')}    - issuer: https://gitlab.example.com
+      audience: slipway
+      personClaim: user_id
+      rules:
+        - claims: { project_path: group/shop, user_id: "42" }
+          roles: [approver]
+    - issuer: https://login.example.com
+      audience: slipway
+      rules:
+        - claims: { sub: "{00u1a,00u1b}" }
+          roles: [admin]
+`,
+      ),
+      SOURCE,
+    );
+    expect(config.auth.oidc?.map((entry) => [entry.issuer, entry.personClaim, entry.rules[0]?.claims])).toEqual([
+      ['https://token.actions.githubusercontent.com', undefined, { repository: 'org/shop', actor_id: '{1001,1002}' }],
+      ['https://gitlab.example.com', 'user_id', { project_path: 'group/shop', user_id: '42' }],
+      ['https://login.example.com', undefined, { sub: '{00u1a,00u1b}' }],
+    ]);
+  });
+
   it.each([
     [
       'an http issuer',
@@ -151,6 +176,47 @@ describe('auth.oidc', () => {
       'a GitHub rule that does not pin the owner',
       GITHUB_ENTRY.replace('repository: org/shop', 'repository: "*/shop"'),
       'auth.oidc[0].rules[0].claims: every GitHub repository can get a token from this issuer, so a rule must pin the owner: match repository: <owner>/<repo or glob>, repository_owner, repository_owner_id, repository_id, or sub: repo:<owner>/…',
+    ],
+    [
+      'a GitHub rule whose brace names a repository of any owner',
+      GITHUB_ENTRY.replace('repository: org/shop', 'repository: "{org/shop,*/*}"'),
+      'auth.oidc[0].rules[0].claims.repository: braces, extglobs and | before the first / could name another owner: write <owner>/… with the owner spelled out, one rule per owner',
+    ],
+    [
+      'a GitHub rule whose sub brace names another owner',
+      GITHUB_ENTRY.replace('repository: org/shop', 'sub: "repo:{org/x,evil/*}:*"'),
+      'auth.oidc[0].rules[0].claims.sub: braces, extglobs and | before the first / could name another owner: write repo:<owner>/… with the owner spelled out, one rule per owner',
+    ],
+    [
+      'a matcher with | outside parentheses',
+      GITHUB_ENTRY.replace('ref: refs/heads/main', 'ref: "refs/heads/*|refs/tags/*"'),
+      'auth.oidc[0].rules[0].claims.ref: expected a claim value or glob, received "refs/heads/*|refs/tags/*": a | outside (…) would match either whole side; write {a,b} for alternatives',
+    ],
+    [
+      'a GitHub rule granting approver without pinning actor_id',
+      GITHUB_ENTRY.replace('roles: [deployer]', 'roles: [approver]'),
+      'auth.oidc[0].rules[0].claims: grants approver, and approvals count once per person, so it must pin actor_id (the claim that names one person) to values named one by one, such as actor_id: "12345" or "{12345,67890}"',
+    ],
+    [
+      'a GitHub rule granting admin that pins actor, a login that can change hands',
+      GITHUB_ENTRY.replace('roles: [deployer]', 'roles: [admin]').replace('ref: refs/heads/main', 'actor: alice'),
+      'auth.oidc[0].rules[0].claims: grants admin, and approvals count once per person, so it must pin actor_id (the claim that names one person) to values named one by one, such as actor_id: "12345" or "{12345,67890}"',
+    ],
+    [
+      'another person claim for GitHub',
+      GITHUB_ENTRY.replace('      audience: slipway\n', '      audience: slipway\n      personClaim: actor\n'),
+      "auth.oidc[0].personClaim: is actor, but GitHub's tokens name a person only by actor_id (actor is a login that can change hands, sub changes with branch and environment): leave it out",
+    ],
+    [
+      'an approver rule of another issuer that does not pin its personClaim',
+      `    - issuer: https://gitlab.example.com
+      audience: slipway
+      personClaim: user_id
+      rules:
+        - claims: { project_path: group/shop, user_login: alice }
+          roles: [approver]
+`,
+      'auth.oidc[0].rules[0].claims: grants approver, and approvals count once per person, so it must pin user_id (the claim that names one person) to values named one by one, such as user_id: "12345" or "{12345,67890}"',
     ],
     [
       'the same issuer twice',

@@ -130,7 +130,22 @@ describe('oidcVerifier', () => {
       roles: ['deployer'],
       scope: { apps: ['shop'], excludeEnvironments: ['production'] },
       issuer: ISSUER,
+      // An issuer without personClaim names the person by sub.
+      person: 'oidc:issuer.example.com:sub=repo:org/shop:ref:refs/heads/main',
     });
+  });
+
+  it('names the person by the issuer entry personClaim, the same from any branch', async () => {
+    const verify = oidcVerifier([{ ...config, personClaim: 'user_id' }], { fetch: fetchFake, now: () => NOW });
+    const main = await verify(await sign(claims({ user_id: '42' })));
+    const feature = await verify(
+      await sign(claims({ user_id: '42', sub: 'repo:org/shop:ref:refs/heads/x', ref: 'refs/heads/x' })),
+    );
+    expect([main.person, feature.person]).toEqual([
+      'oidc:issuer.example.com:user_id=42',
+      'oidc:issuer.example.com:user_id=42',
+    ]);
+    expect(main.name).not.toBe(feature.name);
   });
 
   it('accepts ES256 as well as RS256', async () => {
@@ -139,7 +154,12 @@ describe('oidcVerifier', () => {
 
   it('uses the first matching rule: another repository of the org is a viewer', async () => {
     const principal = await verifier()(await sign(claims({ repository: 'org/docs', sub: 'repo:org/docs' })));
-    expect(principal).toEqual({ name: 'oidc:issuer.example.com:repo:org/docs', roles: ['viewer'], issuer: ISSUER });
+    expect(principal).toEqual({
+      name: 'oidc:issuer.example.com:repo:org/docs',
+      roles: ['viewer'],
+      issuer: ISSUER,
+      person: 'oidc:issuer.example.com:sub=repo:org/docs',
+    });
   });
 
   it('reads the discovery document and the keys once for many tokens', async () => {

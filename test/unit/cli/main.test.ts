@@ -349,6 +349,51 @@ describe('main', () => {
     });
   });
 
+  it.each([
+    ['SLIPWAY_URL', ['status'], { SLIPWAY_URL: 'http://slipway.example.com', SLIPWAY_TOKEN: TOKEN }, 'SLIPWAY_URL'],
+    ['--url', ['--url', 'http://10.0.0.7:3000', 'status'], { SLIPWAY_TOKEN: TOKEN }, '--url'],
+    [
+      'a profile',
+      ['status'],
+      { SLIPWAY_TOKEN: TOKEN },
+      'profile default in /home/alice/.config/slipway/config.json',
+      { text: JSON.stringify({ profiles: { default: { url: 'http://slipway.internal' } } }), mode: 0o600 },
+    ],
+  ])('never sends the token over http:// to another host (URL from %s) without --insecure', async (...example) => {
+    const [, argv, env, source, profile] = example as [string, string[], NodeJS.ProcessEnv, string, unknown];
+    // Given a control plane reached over plain http on a host that is not this machine
+    const { fake, requests } = controlPlane({ 'GET /v1/apps': () => ({ status: 200, body: { apps: [] } }) });
+    const io = {
+      env,
+      fetch: fake,
+      home: '/home/alice',
+      ...(profile ? { readProfile: () => profile as { text: string; mode: number } } : {}),
+    };
+
+    // When a command runs without --insecure, it is refused before any request
+    const refused = await run(argv, io);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(`^slipway: ${source.replace(/[.]/g, '\\.')} "http://[^"]+": would send the API token in clear text`),
+    );
+    expect(requests).toEqual([]);
+
+    // And with --insecure it goes, over http, as asked
+    const allowed = await run([...argv, '--insecure'], io);
+    expect(allowed.code).toBe(0);
+    expect(requests.map((request) => request.authorization)).toEqual([`Bearer ${TOKEN}`]);
+  });
+
+  it.each(['http://127.0.0.1:3000', 'http://127.8.9.10', 'http://localhost:3000', 'http://[::1]:3000'])(
+    'sends the token over http:// to %s, a loopback address, with no flag',
+    async (url) => {
+      const { fake, requests } = controlPlane({ 'GET /v1/apps': () => ({ status: 200, body: { apps: [] } }) });
+      const { code } = await run(['status'], { env: { SLIPWAY_URL: url, SLIPWAY_TOKEN: TOKEN }, fetch: fake });
+      expect(code).toBe(0);
+      expect(requests).toHaveLength(1);
+    },
+  );
+
   it('prints help and the version on stdout with exit 0, and usage errors on stderr with exit 2', async () => {
     expect((await run(['--version'])).stdout).toBe('slipway 0.1.0\n');
     const help = await run(['restore', '--help']);

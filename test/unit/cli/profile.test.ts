@@ -130,8 +130,25 @@ describe('resolveSettings', () => {
       { env: { SLIPWAY_URL: 'localhost:3000', SLIPWAY_TOKEN: 't' } },
       'SLIPWAY_URL "localhost:3000": expected an http:// or https:// URL',
     ],
+    [
+      { flags: { url: 'http://slipway.example.com', token: 't' } },
+      '--url "http://slipway.example.com": would send the API token in clear text to slipway.example.com, which is not this machine; use https://, or give --insecure to send it anyway',
+    ],
+    [
+      { env: { SLIPWAY_URL: 'http://169.254.169.254/', SLIPWAY_TOKEN: 't' } },
+      'SLIPWAY_URL "http://169.254.169.254/": would send the API token in clear text to 169.254.169.254, which is not this machine; use https://, or give --insecure to send it anyway',
+    ],
   ])('refuses %j', (input, message) => {
     expect(setupError(input)).toBe(message);
+  });
+
+  it('takes an http:// URL to another host with --insecure, and https:// or loopback without it', () => {
+    const insecure = resolve({ flags: { url: 'http://slipway.internal:8080/', token: 't', insecure: true } });
+    expect(insecure.url).toBe('http://slipway.internal:8080');
+    expect(resolve({ flags: { url: 'https://slipway.example.com', token: 't' } }).url).toBe(
+      'https://slipway.example.com',
+    );
+    expect(resolve({ flags: { url: 'http://localhost:3000', token: 't' } }).url).toBe('http://localhost:3000');
   });
 });
 

@@ -1,7 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { makeHandler as makeApproveDeployment } from '../../../functions/http/approve-deployment';
@@ -37,8 +40,9 @@ import { noIdempotency } from '../../../lib/http/idempotency';
 import { MAX_BODY_BYTES } from '../../../lib/http/route';
 import type { Releases } from '../../../lib/release/releases';
 import type { Restores } from '../../../lib/restore/restores';
-import type { AuditStore } from '../../../lib/store/audit';
-import type { BackupStore } from '../../../lib/store/backups';
+import { AuditStore } from '../../../lib/store/audit';
+import { BackupStore } from '../../../lib/store/backups';
+import { DeploymentStore } from '../../../lib/store/deployments';
 import { memoryAudit } from '../../support/audit';
 import {
   answer,
@@ -47,6 +51,7 @@ import {
   eventFor,
   FUZZ_RUNS,
   FUZZ_TIMEOUT_MS,
+  forgedCursor,
   fuzzParameters,
   fuzzTokens,
   type HostileRequest,
@@ -103,6 +108,53 @@ const TARGET = { app: 'shop', environment: 'staging' };
 const trail = memoryAudit(() => NOW);
 const audit = trail.audit;
 
+// The paged listings run on their real stores, over a state table that answers one item and the key to
+// go on from: what a cursor holds is checked by the store, so that is where forged cursors must end.
+const AUDIT_ID = '00000000-0000-4000-8000-000000000001';
+const PAGE_KEYS = {
+  listDeployments: {
+    pk: `DEPLOYMENT#${DEPLOYMENT.id}`,
+    sk: 'DEPLOYMENT',
+    environmentKey: 'ENV#shop#production',
+    environmentSortKey: `2026-11-22T02:00:00.000Z#${DEPLOYMENT.id}`,
+  },
+  listBackups: {
+    pk: `BACKUP#${BACKUP.id}`,
+    sk: 'BACKUP',
+    environmentKey: 'BACKUPS#shop-db',
+    environmentSortKey: `2026-11-22T02:00:00.000Z#${BACKUP.id}`,
+  },
+  listAudit: { pk: 'AUDIT#2026-11-21', sk: `2026-11-21T05:00:00.000Z#${AUDIT_ID}` },
+} as const;
+type PagedRoute = keyof typeof PAGE_KEYS;
+const PAGED_ROUTES = Object.keys(PAGE_KEYS) as PagedRoute[];
+const ownCursor = (route: PagedRoute) => Buffer.from(JSON.stringify(PAGE_KEYS[route])).toString('base64url');
+const forgedFor = (route: PagedRoute) =>
+  forgedCursor(
+    [PAGE_KEYS[route]],
+    PAGED_ROUTES.filter((other) => other !== route).map((other) => PAGE_KEYS[other]),
+  );
+
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const stateTable = mockClient(DynamoDBDocumentClient);
+const pageOf = (key: Record<string, unknown>, item: Record<string, unknown>) => ({
+  Items: [{ ...key, ...item }],
+  LastEvaluatedKey: key,
+});
+beforeEach(() => {
+  stateTable.reset();
+  stateTable.on(QueryCommand).callsFake((input: { KeyConditionExpression?: string }) => {
+    if (input.KeyConditionExpression?.startsWith('pk = ')) {
+      return pageOf(PAGE_KEYS.listAudit, { id: AUDIT_ID, at: '2026-11-21T05:00:00.000Z', actor: 'schedule' });
+    }
+    const backups = JSON.stringify(input).includes('BACKUPS#');
+    return backups ? pageOf(PAGE_KEYS.listBackups, BACKUP) : pageOf(PAGE_KEYS.listDeployments, DEPLOYMENT);
+  });
+});
+const deploymentStore = new DeploymentStore(documents, 'fuzz-state');
+const backupStore = new BackupStore(documents, 'fuzz-state');
+const auditStore = new AuditStore(documents, 'fuzz-state', 400);
+
 const deployments = (failure: Failure) =>
   ({
     get: async () => answer(failure(), DEPLOYMENT),
@@ -113,7 +165,8 @@ const deployments = (failure: Failure) =>
         apps: [{ name: 'shop', environments: [{ name: 'staging' }, { name: 'production', promoteFrom: 'staging' }] }],
       }),
     environment: async () => answer(failure(), { app: 'shop', environment: 'staging', running: null, inFlight: null }),
-    history: async () => answer(failure(), { items: [DEPLOYMENT], cursor: 'next' }),
+    history: async (app: string, environment: string, page: { limit?: number; cursor?: string }) =>
+      failure() ? answer(failure(), undefined) : deploymentStore.history(app, environment, page),
     request: async () => answer(failure(), { dryRun: false, deployment: DEPLOYMENT }),
   }) as unknown as Deployments;
 
@@ -180,10 +233,10 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
         settings: () => answerNow(failure(), { kind: 'volume-archive' }),
         retentionPreview: async () => answer(failure(), DECISION),
       } as unknown as Pick<Archives, 'retentionPreview' | 'settings'>,
-      store: { list: async () => answer(failure(), { items: [BACKUP], cursor: 'next' }) } as unknown as Pick<
-        BackupStore,
-        'list'
-      >,
+      store: {
+        list: async (...args: Parameters<BackupStore['list']>) =>
+          failure() ? answer(failure(), undefined) : backupStore.list(...args),
+      } as unknown as Pick<BackupStore, 'list'>,
       databases: ['shop-db'],
       volumes: ['shop-uploads'],
     }),
@@ -218,10 +271,10 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
   listAudit: (failure, tokens) =>
     makeListAudit({
       tokens,
-      store: { list: async () => answer(failure(), { items: [], cursor: 'next' }) } as unknown as Pick<
-        AuditStore,
-        'list'
-      >,
+      store: {
+        list: async (...args: Parameters<AuditStore['list']>) =>
+          failure() ? Promise.reject(failure()) : auditStore.list(...args),
+      },
       retentionDays: 400,
       now: () => NOW,
     }),
@@ -299,7 +352,20 @@ function requestFor(route: ApiRoute): fc.Arbitrary<HostileRequest> {
       ...(sampleQuery && sample.queryStringParameters
         ? { query: sample.queryStringParameters as Record<string, string> }
         : {}),
-    }));
+    }))
+    .chain((request) => {
+      if (!(route.name in PAGE_KEYS)) return fc.constant(request);
+      // A paged listing: its own cursor, a forged one, or none, on whatever query the request has.
+      const cursor = fc.option(
+        fc.oneof(fc.constant(ownCursor(route.name as PagedRoute)), forgedFor(route.name as PagedRoute)),
+        {
+          nil: undefined,
+        },
+      );
+      return cursor.map((value) =>
+        value === undefined ? request : { ...request, query: { ...(request.query ?? {}), cursor: value } },
+      );
+    });
 }
 
 const routes = Object.values(apiRoutes);
@@ -391,6 +457,47 @@ describe('every route, fed hostile requests', () => {
         status: 2,
         body: undefined,
       });
+    },
+  );
+
+  it.each(PAGED_ROUTES.map((name) => [name] as const))(
+    '%s refuses every forged cursor with a 400 naming query.cursor, and follows its own',
+    async (name) => {
+      const route = apiRoutes[name];
+      const sample = sampleOf(route);
+      const listing = (cursor: string) =>
+        invoke(route, undefined, {
+          pathParameters: sample.pathParameters as Record<string, string> | undefined,
+          query: { ...(sample.queryStringParameters as Record<string, string>), cursor },
+          authorization: `Bearer ${credentials.admin}`,
+          contentType: undefined,
+          headers: {},
+          body: { body: undefined, base64: false, bytes: 0 },
+        });
+      // Given the listing's own cursor, it reads the next page from the key it holds
+      const own = await listing(ownCursor(name));
+      expect(own.statusCode).toBe(200);
+      const [query] = stateTable.commandCalls(QueryCommand).slice(-1);
+      expect(query?.args[0].input.ExclusiveStartKey).toEqual(PAGE_KEYS[name]);
+
+      await fc.assert(
+        fc.asyncProperty(forgedFor(name), async (cursor) => {
+          const queries = stateTable.commandCalls(QueryCommand).length;
+          const response = await listing(cursor);
+          const error = JSON.parse(response.body ?? '{}').error;
+          expect({ status: response.statusCode, code: error?.code, message: error?.message }).toEqual({
+            status: 400,
+            code: 'INVALID_INPUT',
+            message: expect.stringMatching(/^query\.cursor: /),
+          });
+          expect(error.details).toContainEqual(expect.objectContaining({ location: 'query', field: 'cursor' }));
+          expect(error.details.map(({ field }: { field: string }) => field)).toEqual(error.details.map(() => 'cursor'));
+          // And nothing forged reached the table as an ExclusiveStartKey
+          expect(stateTable.commandCalls(QueryCommand)).toHaveLength(queries);
+          await unhandled.assertNone();
+        }),
+        fuzzParameters(Math.max(200, 3 * FUZZ_RUNS)),
+      );
     },
   );
 
