@@ -108,8 +108,13 @@ function managedResources(config) {
   return {
     serviceArns: orNothing(environments.map((env) => ecsArn(`service/${clusterName(env.cluster)}/${env.service}`))),
     clusterArns: orNothing(environments.map((env) => ecsArn(`cluster/${clusterName(env.cluster)}`))),
-    serviceDeploymentArns: orNothing(
-      environments.map((env) => ecsArn(`service-deployment/${clusterName(env.cluster)}/${env.service}/*`)),
+    // The services and their service deployments: DescribeServiceDeployments is authorised against both
+    // (Service Authorization Reference, Amazon ECS).
+    watchedDeploymentArns: orNothing(
+      environments.flatMap((env) => [
+        ecsArn(`service/${clusterName(env.cluster)}/${env.service}`),
+        ecsArn(`service-deployment/${clusterName(env.cluster)}/${env.service}/*`),
+      ]),
     ),
     taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`))),
     // The roles copied revisions carry, when every environment names them (passRoles); else any role of the account.
@@ -117,6 +122,8 @@ function managedResources(config) {
       environments.length > 0 && environments.every((env) => env.passRoles)
         ? unique(environments.flatMap((env) => env.passRoles))
         : [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }],
+    // The roles the services' ECS lifecycle hooks name, passed back on UpdateService; none listed, none passed.
+    lifecycleHookRoleArns: unique(environments.flatMap((env) => env.lifecycleHookRoles ?? [])),
     repositoryArns: repositories.length > 0 ? unique(repositories) : ['arn:aws:ecr:none:000000000000:repository/none'],
     // The ECR repository names pushes are heard for (the rule's pattern); a name no repository has when there is none.
     ecrRepositoryNames: unique(
@@ -161,12 +168,15 @@ function rdsResources(config) {
   ]);
   const keys = [...new Set(databases.flatMap((db) => [db.copyKmsKeyId, db.exportKmsKeyId].filter(Boolean)))];
   const roles = [...new Set(databases.flatMap((db) => (db.exportRoleArn ? [db.exportRoleArn] : [])))];
+  const restoreKeys = [...new Set(databases.flatMap((db) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))];
   return {
     rdsSourceArns: sources.length > 0 ? sources : [rdsArn(THIS_REGION, 'db:slipway-none')],
     rdsSnapshotArns: snapshots,
     rdsDrillArns: [rdsArn(THIS_REGION, 'db:slipway-drill-*'), rdsArn(THIS_REGION, 'cluster:slipway-drill-*')],
     backupKmsKeys: keys.length > 0 ? keys : ['arn:aws:kms:none:000000000000:key/none'],
     exportRoleArns: roles.length > 0 ? roles : ['arn:aws:iam::000000000000:role/slipway-none'],
+    // The customer managed keys sources are encrypted with, which restores use; none named, no grant.
+    restoreKmsKeyArns: restoreKeys,
   };
 }
 
@@ -278,6 +288,7 @@ function workerResources(config, stage, volumeFunctionName) {
   };
 }
 
-// For the unit tests of what the bucket is given.
+// For the unit tests of what the bucket and the roles are given.
 module.exports.backupBucketValues = backupBucketValues;
 module.exports.managedResources = managedResources;
+module.exports.rdsResources = rdsResources;

@@ -59,9 +59,22 @@ export const scheduleExpression = z
   }, expects('a schedule expression such as cron(0 3 * * ? *) (six fields) or rate(1 day)'))
   .describe('EventBridge schedule expression: cron(min hour day-of-month month day-of-week year) or rate(N unit)');
 
-const iamRoleArn = z
+const roleArn = z
   .string(expects('an IAM role ARN'))
   .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, expects('an IAM role ARN'));
+const roleArns = z.array(roleArn, expects('a list of IAM role ARNs')).min(1, expects('at least one IAM role ARN'));
+
+// An alias in a policy's Resource grants nothing: IAM authorises a key's use against the key's own ARN.
+const KMS_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const kmsKeyArn = z
+  .string(expects('a KMS key ARN'))
+  .regex(
+    KMS_KEY_ARN,
+    expects(
+      'a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias: Slipway grants the use of a key by its ARN, and IAM does not match a key by an alias)',
+    ),
+  );
 
 const awsRegion = z
   .string(expects('an AWS region such as us-west-2'))
@@ -285,15 +298,12 @@ const environment = z.strictObject(
     maxDesiredCount: boundedInt(0, 5_000)
       .default(10)
       .describe('Upper bound for POST .../scale: the most tasks this environment may be scaled to'),
-    passRoles: z
-      .array(iamRoleArn, expects('a list of IAM role ARNs'))
-      .min(1, expects('at least one IAM role ARN'))
+    passRoles: roleArns
       .optional()
       .describe(
         "The service's task role and task execution role. A deployment registers a copy of the running task definition, with its roles, and ECS needs them passed: with passRoles in every environment, Slipway's iam:PassRole names only these roles, and a task definition with any other role is refused before anything is registered. Absent in any environment: iam:PassRole covers every role of the account, still only towards ecs-tasks.amazonaws.com.",
       ),
-    lifecycleHookRoles: z
-      .array(iamRoleArn, expects('a list of IAM role ARNs'))
+    lifecycleHookRoles: roleArns
       .optional()
       .describe(
         "Roles the service's ECS lifecycle hooks name (deploymentConfiguration.lifecycleHooks[].roleArn); Slipway passes them back on UpdateService and may pass only these",
@@ -350,32 +360,23 @@ const database = z
       schedule: scheduleExpression.default('cron(0 3 * * ? *)'),
       retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
       copyToRegion: awsRegion.optional(),
-      copyKmsKeyId: z
-        .string(expects('a KMS key ARN or alias in the destination region'))
-        .min(1)
+      copyKmsKeyId: kmsKeyArn
         .optional()
-        .describe('KMS key in copyToRegion for copies of encrypted snapshots (required when the source is encrypted)'),
-      kmsKeyArn: z
-        .string(expects('a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/…'))
-        .regex(
-          /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
-          expects('a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/… (not an alias)'),
-        )
+        .describe(
+          'ARN of the KMS key in copyToRegion for copies of encrypted snapshots (required when the source is encrypted)',
+        ),
+      exportToS3: z.boolean(expects('true or false')).default(false),
+      exportRoleArn: roleArn
+        .optional()
+        .describe('Role RDS assumes to write the export to the backup bucket (required with exportToS3)'),
+      exportKmsKeyId: kmsKeyArn
+        .optional()
+        .describe('ARN of the KMS key the export is encrypted with (required with exportToS3)'),
+      kmsKeyArn: kmsKeyArn
         .optional()
         .describe(
           "The KMS key (its ARN) the source and its snapshots are encrypted with. Required when the source is encrypted: restores and drills need kms:CreateGrant and kms:DescribeKey on it, which Slipway's restore roles get for this key only, and a restore of an encrypted source whose key is not this one is refused (422; a drill ends FAILED) before anything is created. Slipway reads the key from the source (StorageEncrypted, KmsKeyId) and the snapshot, and cannot tell the AWS managed key aws/rds from a customer managed one without a KMS call of its own: for a source on aws/rds, give that key's ARN (aws kms describe-key --key-id alias/aws/rds).",
         ),
-      exportToS3: z.boolean(expects('true or false')).default(false),
-      exportRoleArn: z
-        .string(expects('an IAM role ARN'))
-        .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, expects('an IAM role ARN'))
-        .optional()
-        .describe('Role RDS assumes to write the export to the backup bucket (required with exportToS3)'),
-      exportKmsKeyId: z
-        .string(expects('a KMS key ARN'))
-        .min(1)
-        .optional()
-        .describe('KMS key the export is encrypted with (required with exportToS3)'),
       restoreDrill: z
         .strictObject(
           {
@@ -411,6 +412,14 @@ const database = z
     expects('a database {rdsInstance | rdsCluster, schedule, retention, ...}'),
   )
   .superRefine((db, ctx) => {
+    const copyKeyRegion = db.copyKmsKeyId?.split(':')[3];
+    if (db.copyToRegion && copyKeyRegion && copyKeyRegion !== db.copyToRegion) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['copyKmsKeyId'],
+        message: `is a key in ${copyKeyRegion}, not in copyToRegion ${db.copyToRegion}: a copy is encrypted in its destination region`,
+      });
+    }
     if (db.exportToS3 && (!db.exportRoleArn || !db.exportKmsKeyId)) {
       ctx.addIssue({
         code: 'custom',

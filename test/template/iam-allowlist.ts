@@ -28,58 +28,6 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
   'xray:PutTelemetryRecords',
 ]);
 
-/**
- * What an action the code calls needs besides itself (test/template/iam-actions.test.ts): AWS
- * authorises these on the caller's role as part of the same request. Each is required of, and
- * allowed to, exactly the functions that can call its trigger. A qualifier in parentheses is the
- * condition the grant must carry (iam:PassedToService, ecs:CreateAction) or, for KMS, the key: the
- * topic's or the bucket's as the template encrypts them (dropped where it encrypts with no key of its own).
- */
-export const IMPLIED_ACTIONS: Record<string, readonly string[]> = {
-  // The notifications topic is encrypted with its own key: Publish encrypts the message with it.
-  'sns:Publish': ['kms:GenerateDataKey (topic key)', 'kms:Decrypt (topic key)'],
-  // Where the backup bucket encrypts with a key of the stack, S3 uses it as the caller: a put (and each
-  // part of a multipart upload) generates a data key, a multipart upload and a get decrypt one.
-  's3:PutObject': ['kms:GenerateDataKey (bucket key)', 'kms:Decrypt (bucket key)'],
-  's3:GetObject': ['kms:Decrypt (bucket key)'],
-  // Enhanced scanning's findings live in Amazon Inspector: ECR reads them as the caller, who needs
-  // ListFindings too (ECR user guide, "IAM permissions required for enhanced scanning").
-  'ecr:DescribeImageScanFindings': ['inspector2:ListFindings'],
-  // A copied revision keeps the task and execution roles and the tags of the one it copies.
-  'ecs:RegisterTaskDefinition': ['ecs:TagResource (RegisterTaskDefinition)', 'iam:PassRole (ecs-tasks.amazonaws.com)'],
-  // The worker task is tagged with its job and runs with the worker's task and execution roles.
-  'ecs:RunTask': ['ecs:TagResource (RunTask)', 'iam:PassRole (ecs-tasks.amazonaws.com)'],
-  // Snapshots are created with Slipway's tags.
-  'rds:CreateDBSnapshot': ['rds:AddTagsToResource'],
-  'rds:CreateDBClusterSnapshot': ['rds:AddTagsToResource'],
-  // Copies keep their tags (CopyTags) and are re-encrypted with the destination region's key.
-  'rds:CopyDBSnapshot': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
-  'rds:CopyDBClusterSnapshot': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
-  // An export runs as the configured export role and encrypts with the configured key.
-  'rds:StartExportTask': ['iam:PassRole (export.rds.amazonaws.com)', 'kms:CreateGrant', 'kms:DescribeKey'],
-  // Restore targets are created with the source's tags and Slipway's.
-  'rds:RestoreDBInstanceFromDBSnapshot': ['rds:AddTagsToResource'],
-  'rds:RestoreDBInstanceToPointInTime': ['rds:AddTagsToResource'],
-  'rds:RestoreDBClusterFromSnapshot': ['rds:AddTagsToResource'],
-  'rds:RestoreDBClusterToPointInTime': ['rds:AddTagsToResource'],
-  'rds:CreateDBInstance': ['rds:AddTagsToResource'],
-};
-
-/**
- * Actions a function's configuration needs, whatever its code does: Lambda itself calls them with
- * the function's role. Required of every function the condition holds for.
- */
-export const CONFIGURATION_ACTIONS = {
-  // Every function writes its logs (the stack creates the log groups).
-  always: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-  // TracingConfig Active: Lambda sends the traces with the role, and refuses the role at deploy without them.
-  activeTracing: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-  // An on-failure destination on the dead-letter queue: Lambda sends the failed event with the role.
-  onFailureQueue: ['sqs:SendMessage'],
-  // FileSystemConfigs: Lambda mounts the access point (read-write) with the role.
-  fileSystem: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
-} as const;
-
 /** Granted without being required: written by serverless-iam-roles-per-function into every role it makes. */
 export const TOLERATED_GRANTS = new Set([
   // The stack creates each function's log group; the plugin still allows the function to create it.

@@ -273,7 +273,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
       {
         Effect: 'Allow',
         Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-        Resource: [prefixed('/volumes/*'), prefixed('/dumps/*'), prefixed('/drills/*')],
+        Resource: [prefixed('/volumes/*'), prefixed('/dumps/*')],
       },
     ]);
     expect(listStatements).toEqual([
@@ -281,7 +281,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
         Effect: 'Allow',
         Action: ['s3:ListBucket'],
         Resource: [{ 'Fn::GetAtt': ['BackupBucket', 'Arn'] }],
-        Condition: { StringLike: { 's3:prefix': ['volumes/*', 'dumps/*', 'drills/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['volumes/*', 'dumps/*'] } },
       },
     ]);
     const s3Actions = statementsOf('WorkerTaskRole')
@@ -332,7 +332,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
     expect(accessPointIds(accessPoints)).toEqual(['fsap-0fedcba9876543210']);
   });
 
-  it('given the state table, when the task role is read, then DynamoDB access is the table and its byEnvironment index', () => {
+  it('given the state table, when the task role is read, then DynamoDB access is reading and updating items of the table', () => {
     // when
     const statements = statementsOf('WorkerTaskRole').filter((statement) =>
       list(statement.Action).some((action) => action.startsWith('dynamodb:')),
@@ -342,11 +342,8 @@ describe('the backup worker in the packaged template (stage prod)', () => {
     expect(statements).toEqual([
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        Resource: [
-          { 'Fn::GetAtt': ['StateTable', 'Arn'] },
-          { 'Fn::Join': ['/', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, 'index', 'byEnvironment']] },
-        ],
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }],
       },
     ]);
     expect(statementsWith('WorkerTaskRole', 'sns:Publish')).toEqual([

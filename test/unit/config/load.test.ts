@@ -213,6 +213,39 @@ describe('parseConfig and loadConfigFile', () => {
         `${SOURCE}: databases.shop-db.copyToRegion: expected an AWS region such as us-west-2, received "Oregon"`,
       ],
       [
+        'a KMS alias in copyKmsKeyId, which an IAM policy cannot grant the use of',
+        withAuth(
+          'databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    copyToRegion: us-west-2\n    copyKmsKeyId: alias/shop-backups\n',
+        ),
+        `${SOURCE}: databases.shop-db.copyKmsKeyId: expected a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias: Slipway grants the use of a key by its ARN, and IAM does not match a key by an alias), received "alias/shop-backups"`,
+      ],
+      [
+        'a KMS alias ARN in kmsKeyArn',
+        withAuth(
+          'databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/shop-db\n',
+        ),
+        `${SOURCE}: databases.shop-db.kmsKeyArn: expected a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias: Slipway grants the use of a key by its ARN, and IAM does not match a key by an alias), received "arn:aws:kms:us-east-1:123456789012:alias/shop-db"`,
+      ],
+      [
+        'a bare key id in exportKmsKeyId',
+        withAuth(
+          'databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    exportKmsKeyId: 9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4\n',
+        ),
+        `${SOURCE}: databases.shop-db.exportKmsKeyId: expected a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias: Slipway grants the use of a key by its ARN, and IAM does not match a key by an alias), received "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"`,
+      ],
+      [
+        'a copy key in another region than copyToRegion',
+        withAuth(
+          'databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    copyToRegion: us-west-2\n    copyKmsKeyId: arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n',
+        ),
+        `${SOURCE}: databases.shop-db.copyKmsKeyId: is a key in us-east-1, not in copyToRegion us-west-2: a copy is encrypted in its destination region`,
+      ],
+      [
+        'a lifecycle hook role given by name',
+        withEnvironments(production('        lifecycleHookRoles: [shop-lifecycle-hook]')),
+        `${SOURCE}: apps.shop.environments.production.lifecycleHookRoles[0]: expected an IAM role ARN, received "shop-lifecycle-hook"`,
+      ],
+      [
         'promoteFrom naming an environment that does not exist',
         withEnvironments(
           `      staging:\n        cluster: shop-staging\n        service: backend\n${production('        promoteFrom: stage')}`,

@@ -2,15 +2,26 @@ import { createRequire } from 'node:module';
 import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
 
 const require = createRequire(import.meta.url);
-const { managedResources } = require('../../../serverless/config.cjs') as {
-  managedResources: (config: SlipwayConfig) => { taskRoleArns: unknown[] };
+const { managedResources, rdsResources } = require('../../../serverless/config.cjs') as {
+  rdsResources: (config: SlipwayConfig) => { restoreKmsKeyArns: unknown[] };
+  managedResources: (config: SlipwayConfig) => {
+    taskRoleArns: unknown[];
+    lifecycleHookRoleArns: unknown[];
+    watchedDeploymentArns: unknown[];
+  };
 };
 
 const TASK = 'arn:aws:iam::123456789012:role/shop-task';
 const EXECUTION = 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole';
 const ACCOUNT_ROLES = [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }];
 
-const configWith = (staging: string[] | undefined, production: string[] | undefined) =>
+const HOOK = 'arn:aws:iam::123456789012:role/shop-lifecycle-hook';
+
+const configWith = (
+  staging: string[] | undefined,
+  production: string[] | undefined,
+  hooks: { staging?: string[]; production?: string[] } = {},
+) =>
   configSchema.parse({
     auth: { tokensSecret: 'slipway/api-tokens' },
     apps: {
@@ -18,8 +29,18 @@ const configWith = (staging: string[] | undefined, production: string[] | undefi
         repository: '123456789012.dkr.ecr.us-east-1.amazonaws.com/shop',
         containers: ['app'],
         environments: {
-          staging: { cluster: 'c', service: 's', ...(staging ? { passRoles: staging } : {}) },
-          production: { cluster: 'p', service: 's', ...(production ? { passRoles: production } : {}) },
+          staging: {
+            cluster: 'c',
+            service: 's',
+            ...(staging ? { passRoles: staging } : {}),
+            ...(hooks.staging ? { lifecycleHookRoles: hooks.staging } : {}),
+          },
+          production: {
+            cluster: 'p',
+            service: 's',
+            ...(production ? { passRoles: production } : {}),
+            ...(hooks.production ? { lifecycleHookRoles: hooks.production } : {}),
+          },
         },
       },
     },
@@ -36,5 +57,48 @@ describe('the roles iam:PassRole names (serverless/config.cjs)', () => {
 
   it('given an empty passRoles, when parsed, then it is refused: it would let no deployment through', () => {
     expect(() => configWith([], undefined)).toThrow(/at least one IAM role ARN/);
+  });
+});
+
+describe('the lifecycle hook roles iam:PassRole names towards ECS (serverless/config.cjs)', () => {
+  it('given lifecycleHookRoles in some environments, when resolved, then exactly those roles, once each', () => {
+    const config = configWith(undefined, undefined, { staging: [HOOK], production: [HOOK] });
+    expect(managedResources(config).lifecycleHookRoleArns).toEqual([HOOK]);
+  });
+
+  it('given no environment with lifecycleHookRoles, when resolved, then none: the statement is left out', () => {
+    expect(managedResources(configWith(undefined, undefined)).lifecycleHookRoleArns).toEqual([]);
+  });
+});
+
+describe('what DescribeServiceDeployments may read (serverless/config.cjs)', () => {
+  it('given two services, when resolved, then each service and its service deployments, both of which ECS authorises', () => {
+    const sub = (resource: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
+    });
+    expect(managedResources(configWith(undefined, undefined)).watchedDeploymentArns).toEqual([
+      sub('service/c/s'),
+      sub('service-deployment/c/s/*'),
+      sub('service/p/s'),
+      sub('service-deployment/p/s/*'),
+    ]);
+  });
+});
+
+describe('the keys restores may create grants on (serverless/config.cjs)', () => {
+  const KEY = 'arn:aws:kms:us-east-1:123456789012:key/3c4d5e6f-7a8b-49c0-8d1e-2f3a4b5c6d7e';
+  const withDatabases = (databases: Record<string, Record<string, unknown>>) =>
+    configSchema.parse({ auth: { tokensSecret: 'slipway/api-tokens' }, databases });
+
+  it('given kmsKeyArn on two databases, when resolved, then that key, once', () => {
+    const config = withDatabases({
+      shop: { rdsInstance: 'shop-db', kmsKeyArn: KEY },
+      reports: { rdsCluster: 'reports', kmsKeyArn: KEY },
+    });
+    expect(rdsResources(config).restoreKmsKeyArns).toEqual([KEY]);
+  });
+
+  it('given no database with kmsKeyArn, when resolved, then none: the statement is left out', () => {
+    expect(rdsResources(withDatabases({ shop: { rdsInstance: 'shop-db' } })).restoreKmsKeyArns).toEqual([]);
   });
 });
