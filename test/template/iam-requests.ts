@@ -334,6 +334,13 @@ function databases(facts: CallerFacts): DatabaseFacts[] {
 // The calls
 
 type Context = Record<string, string | string[]>;
+/** One request per ECR repository the config names (other registries' repositories are not ECR's). */
+const repositoryRequests = (facts: CallerFacts, action: string): AwsRequest[] =>
+  Object.values(facts.config.apps).flatMap((app) => {
+    const repository = ecrRepository(facts.place, app.repository);
+    return repository ? [request(action, repository.arn, `repository ${repository.name}`)] : [];
+  });
+
 const request = (
   action: string,
   resource: string,
@@ -578,11 +585,16 @@ const CALLS: Record<string, CallModel> = {
   ],
 
   // Only ECR repositories: an image elsewhere is deployed by digest, with nothing to resolve.
-  'ecr:DescribeImages': (facts, { action }) =>
-    Object.values(facts.config.apps).flatMap((app) => {
-      const repository = ecrRepository(facts.place, app.repository);
-      return repository ? [request(action, repository.arn, `repository ${repository.name}`)] : [];
-    }),
+  'ecr:DescribeImages': (facts, { action }) => repositoryRequests(facts, action),
+
+  // An image index is read to find its images; their scans are read finding by finding. With enhanced scanning
+  // ECR reads the findings from Amazon Inspector as the caller, who needs inspector2:ListFindings too (ECR user
+  // guide, "IAM permissions required for enhanced scanning"; ListFindings names no resource).
+  'ecr:BatchGetImage': (facts, { action }) => repositoryRequests(facts, action),
+  'ecr:DescribeImageScanFindings': (facts, { action }) => [
+    ...repositoryRequests(facts, action),
+    request('inspector2:ListFindings', '*', 'the findings Inspector holds for the image'),
+  ],
 
   'ecs:DescribeServices': (facts, { action }) =>
     environments(facts).map((env) =>
@@ -651,6 +663,16 @@ const CALLS: Record<string, CallModel> = {
       );
     }
     if (file !== 'lib/backup/archives.ts') throw new Error(`${file} describes tasks: say whose (DescribeTasks)`);
+    const cluster = facts.env.WORKER_CLUSTER;
+    if (!cluster) return [];
+    return [
+      request(action, arn(facts.place, 'ecs:task', { ClusterName: cluster, TaskId: RUNTIME.taskId }), 'a worker task', {
+        context: { 'ecs:cluster': arn(facts.place, 'ecs:cluster', { ClusterName: cluster }) },
+      }),
+    ];
+  },
+  // A worker task past its limit is stopped: tasks of the worker cluster only.
+  'ecs:StopTask': (facts, { action }) => {
     const cluster = facts.env.WORKER_CLUSTER;
     if (!cluster) return [];
     return [

@@ -182,7 +182,7 @@ describe('parseConfig and loadConfigFile', () => {
       [
         'a KMS alias where kmsKeyArn takes a key ARN',
         withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    kmsKeyArn: alias/aws/rds\n'),
-        `${SOURCE}: databases.shop-db.kmsKeyArn: expected a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/… (not an alias), received "alias/aws/rds"`,
+        `${SOURCE}: databases.shop-db.kmsKeyArn: expected a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias: Slipway grants the use of a key by its ARN, and IAM does not match a key by an alias), received "alias/aws/rds"`,
       ],
       [
         'a database with both rdsInstance and rdsCluster',
