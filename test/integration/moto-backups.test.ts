@@ -11,6 +11,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { createClient } from '../../lib/aws/clients';
+import { loadStageConfig } from '../../lib/config/load';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { httpEvent, lambdaContext } from '../support/http';
@@ -133,7 +134,9 @@ beforeAll(async () => {
       ManageMasterUserPassword: true,
       DBSubnetGroupName: SUBNET_GROUP,
       VpcSecurityGroupIds: [network.securityGroupId],
+      // Encrypted with the customer managed key the stage names for it, which the restore must find.
       StorageEncrypted: true,
+      KmsKeyId: loadStageConfig(STAGE).databases['shop-db']?.kmsKeyArn,
       Tags: [{ Key: 'app', Value: 'shop' }],
     }),
   );
