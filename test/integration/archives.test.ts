@@ -375,6 +375,52 @@ describe('volume archives', () => {
     expect(json(climbing).error.details[0]).toMatchObject({ field: 'targetPath' });
   });
 
+  it('fails a restore whose target path crosses a link into another volume, naming the component, and leaves that volume alone', async () => {
+    // Given shop-uploads archived, and a link planted in it to the sibling volume search-index
+    const root = await mkdtemp(join(work, 'volumes-'));
+    const dir = await volumeTree(root);
+    const archives = archivesWith();
+    await archives.take({ volume: 'shop-uploads' }, 'schedule');
+    await runQueued(workerDeps(root));
+    const sibling = join(root, 'search-index');
+    await mkdir(join(sibling, 'data'), { recursive: true });
+    await writeFile(join(sibling, 'data', 'index.bin'), 'the other volume');
+    await symlink('../search-index', join(dir, 'uploads'));
+    const before = await fingerprint(sibling);
+
+    // When an admin restores shop-uploads to uploads/data with force
+    const tokens = memoryTokenSource();
+    const handler = makeCreateRestore({
+      tokens: tokens.source,
+      audit: trail.audit,
+      archives,
+      restores: { request: () => Promise.reject(new Error('not an RDS restore')) },
+      now: () => clock,
+    });
+    const accepted = await handler(
+      httpEvent('not-found', {
+        method: 'POST',
+        path: '/v1/restores',
+        routeKey: 'POST /v1/restores',
+        token: tokens.tokens.admin,
+        body: { kind: 'volume', volume: 'shop-uploads', targetPath: 'uploads/data', force: true },
+      }),
+      lambdaContext(),
+    );
+    const restore = json(accepted as APIGatewayProxyStructuredResultV2).restore as ArchiveRestoreRecord;
+    const outcomes = await runQueued(workerDeps(root));
+
+    // Then the worker refuses it naming the component, the record says why, and search-index is as it was
+    expect(outcomes).toEqual([
+      { id: restore.id, status: 'FAILED', reason: 'targetPath: component "uploads" is a symbolic link' },
+    ]);
+    expect(await new RestoreStore(documents, tableName).get(restore.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'targetPath: component "uploads" is a symbolic link',
+    });
+    expect(await fingerprint(sibling)).toEqual(before);
+  });
+
   it('drills into the worker’s own disk: verified, timed, then removed', async () => {
     const root = await mkdtemp(join(work, 'volumes-'));
     await volumeTree(root);
