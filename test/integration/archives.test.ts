@@ -321,13 +321,13 @@ describe('volume archives', () => {
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
   });
 
-  it('restores over HTTP beside the original, byte-identical, and refuses a non-empty target without force', async () => {
+  /** shop-uploads built under a new root and archived by the worker, and an admin's POST /v1/restores. */
+  async function archivedUploads() {
     const root = await mkdtemp(join(work, 'volumes-'));
     const dir = await volumeTree(root);
     const archives = archivesWith();
     await archives.take({ volume: 'shop-uploads' }, 'schedule');
     await runQueued(workerDeps(root));
-
     const tokens = memoryTokenSource();
     const handler = makeCreateRestore({
       tokens: tokens.source,
@@ -347,6 +347,11 @@ describe('volume archives', () => {
         }),
         lambdaContext(),
       ) as Promise<APIGatewayProxyStructuredResultV2>;
+    return { root, dir, post };
+  }
+
+  it('restores over HTTP beside the original, byte-identical, and refuses a non-empty target without force', async () => {
+    const { root, dir, post } = await archivedUploads();
 
     const accepted = await post({ kind: 'volume', volume: 'shop-uploads' });
     expect([accepted.statusCode, json(accepted).error]).toEqual([202, undefined]);
@@ -377,11 +382,7 @@ describe('volume archives', () => {
 
   it('fails a restore whose target path crosses a link into another volume, naming the component, and leaves that volume alone', async () => {
     // Given shop-uploads archived, and a link planted in it to the sibling volume search-index
-    const root = await mkdtemp(join(work, 'volumes-'));
-    const dir = await volumeTree(root);
-    const archives = archivesWith();
-    await archives.take({ volume: 'shop-uploads' }, 'schedule');
-    await runQueued(workerDeps(root));
+    const { root, dir, post } = await archivedUploads();
     const sibling = join(root, 'search-index');
     await mkdir(join(sibling, 'data'), { recursive: true });
     await writeFile(join(sibling, 'data', 'index.bin'), 'the other volume');
@@ -389,25 +390,8 @@ describe('volume archives', () => {
     const before = await fingerprint(sibling);
 
     // When an admin restores shop-uploads to uploads/data with force
-    const tokens = memoryTokenSource();
-    const handler = makeCreateRestore({
-      tokens: tokens.source,
-      audit: trail.audit,
-      archives,
-      restores: { request: () => Promise.reject(new Error('not an RDS restore')) },
-      now: () => clock,
-    });
-    const accepted = await handler(
-      httpEvent('not-found', {
-        method: 'POST',
-        path: '/v1/restores',
-        routeKey: 'POST /v1/restores',
-        token: tokens.tokens.admin,
-        body: { kind: 'volume', volume: 'shop-uploads', targetPath: 'uploads/data', force: true },
-      }),
-      lambdaContext(),
-    );
-    const restore = json(accepted as APIGatewayProxyStructuredResultV2).restore as ArchiveRestoreRecord;
+    const accepted = await post({ kind: 'volume', volume: 'shop-uploads', targetPath: 'uploads/data', force: true });
+    const restore = json(accepted).restore as ArchiveRestoreRecord;
     const outcomes = await runQueued(workerDeps(root));
 
     // Then the worker refuses it naming the component, the record says why, and search-index is as it was

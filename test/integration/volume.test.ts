@@ -601,6 +601,10 @@ describe('restoreVolume stays inside its volume', () => {
     return { mounts, a, b };
   }
 
+  /** The staging directory a running restore made in `parent`. */
+  const stagingIn = (parent: string) =>
+    readdirSync(parent).find((name) => name.startsWith('.slipway-restore-')) as string;
+
   const restoreInto = (
     result: VolumeBackupResult,
     root: string,
@@ -689,10 +693,10 @@ describe('restoreVolume stays inside its volume', () => {
       if (moved) return;
       // When, once docs/a.txt is verified and before it is written, the staged docs is moved away
       // and replaced by a link into volume B
-      const [staging] = readdirSync(parent).filter((name) => name.startsWith('.slipway-restore-'));
+      const staging = stagingIn(parent);
       moved = join(parent, 'docs-moved');
-      renameSync(join(parent, staging as string, 'docs'), moved);
-      symlinkSync(join(b, 'data'), join(parent, staging as string, 'docs'));
+      renameSync(join(parent, staging, 'docs'), moved);
+      symlinkSync(join(b, 'data'), join(parent, staging, 'docs'));
     };
 
     const restored = await restoreInto(result, a, 'uploads/fresh', { onProgress: swap });
@@ -717,7 +721,7 @@ describe('restoreVolume stays inside its volume', () => {
       if (swapped || progress.bytes < 600 * 1024) return;
       swapped = true;
       // When, as its last bytes are written, the staged file is moved away and a link into B takes its name
-      const staging = readdirSync(parent).find((name) => name.startsWith('.slipway-restore-')) as string;
+      const staging = stagingIn(parent);
       renameSync(join(parent, staging, 'big.bin'), join(parent, 'big-moved.bin'));
       symlinkSync(join(b, 'data', 'precious.txt'), join(parent, staging, 'big.bin'));
     };
@@ -743,7 +747,7 @@ describe('restoreVolume stays inside its volume', () => {
     const swap = () => {
       if (staging) return;
       // When the staging directory is moved aside mid-extraction and a link to B takes its name
-      staging = readdirSync(parent).find((name) => name.startsWith('.slipway-restore-')) as string;
+      staging = stagingIn(parent);
       renameSync(join(parent, staging), join(parent, 'staging-moved'));
       symlinkSync(join(b, 'data'), join(parent, staging));
     };
