@@ -141,6 +141,11 @@ export async function openInside(
   return current;
 }
 
+const refusedAsDirectory = (error: unknown) => {
+  if (errorCode(error) === 'EISDIR' || errorCode(error) === 'EPERM') return false;
+  throw error;
+};
+
 /**
  * Removes `name` inside `parent` and everything under it, descending only through directories it holds
  * open: a directory swapped for a link meanwhile is unlinked as a link, never followed.
@@ -156,9 +161,14 @@ export async function removeInside(parent: HeldDirectory, name: string): Promise
   try {
     // A restored 0555 directory refuses to lose its entries, even to its owner.
     await dir.chmod(0o700);
-    const names: string[] = [];
-    for await (const dirent of await opendir(dir.path)) names.push(dirent.name);
-    for (const child of names) await removeInside(dir, child);
+    const children: Array<{ name: string; directory: boolean }> = [];
+    for await (const dirent of await opendir(dir.path))
+      children.push({ name: dirent.name, directory: dirent.isDirectory() });
+    for (const child of children) {
+      // unlink(2) never follows a link, and refuses a directory (EISDIR): one swapped in is then descended into.
+      if (!child.directory && (await unlink(dir.child(child.name)).then(() => true, refusedAsDirectory))) continue;
+      await removeInside(dir, child.name);
+    }
   } finally {
     await dir.close();
   }
