@@ -13,14 +13,16 @@ export interface ListAuditDeps {
   now?: () => Date;
 }
 
-/** `GET /v1/audit`: the audit trail from `since` to `until`, oldest first, for admins. */
+/** `GET /v1/audit`: the audit trail from `since` to `until`, oldest first, for admins; narrowed by actor, decision, action. */
 export function makeHandler(deps: ListAuditDeps) {
   return httpRoute(apiRoutes.listAudit, deps, async ({ query }) => {
     const window = auditWindow(query, (deps.now ?? (() => new Date()))(), deps.retentionDays);
+    const { actor, decision, action } = query;
     const page = await deps.store.list({
       ...window,
       limit: query.limit,
       ...(query.cursor ? { cursor: query.cursor } : {}),
+      filter: { ...(actor ? { actor } : {}), ...(decision ? { decision } : {}), ...(action ? { action } : {}) },
     });
     return { status: 200, body: { entries: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) } };
   });

@@ -28,7 +28,7 @@ export interface RegistryWebhookDeps {
  * HMAC-SHA256 signature of the raw body, not by a bearer token.
  */
 export function makeHandler(deps: RegistryWebhookDeps) {
-  return auditedRoute(apiRoutes.registryWebhook, { audit: deps.audit }, async ({ rawBody, headers }) => {
+  return auditedRoute(apiRoutes.registryWebhook, { audit: deps.audit }, async ({ rawBody, headers, authenticated }) => {
     if (!deps.secret) throw new NotFound('registry webhooks are not configured (config has no webhooks section)');
     verifySignature({
       rawBody,
@@ -37,6 +37,7 @@ export function makeHandler(deps: RegistryWebhookDeps) {
       now: deps.now?.() ?? new Date(),
       toleranceSeconds: deps.toleranceSeconds,
     });
+    authenticated();
     let push: RegistryPush;
     try {
       push = parseRegistryPush(jsonBody(rawBody, headers), headers);

@@ -16,6 +16,28 @@ export const auditQuery = z
         .default(100)
         .describe('Entries per page.'),
       cursor: cursorParameter.optional(),
+      actor: z
+        .string()
+        .min(1, 'expected a principal name or a trigger such as anonymous, schedule or alarm:<name>')
+        .max(200, 'expected at most 200 characters')
+        .describe(
+          'Only entries of this actor: a principal name, anonymous, or a trigger (schedule, ecr-push, alarm:<name>…).',
+        )
+        .optional(),
+      decision: z
+        .enum(['allowed', 'denied'], { error: 'expected allowed or denied' })
+        .describe('Only entries allowed, or only those denied (401 and 403).')
+        .optional(),
+      action: z
+        .string()
+        .regex(
+          /^[A-Za-z][A-Za-z0-9.:_-]{0,99}$/,
+          'expected a route name such as createRestore or an action such as backup.delete',
+        )
+        .describe(
+          "Only entries of this action: a route's operation name (createRestore) or what Slipway did (backup.delete).",
+        )
+        .optional(),
     },
     {
       error: (issue) =>

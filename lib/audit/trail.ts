@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Principal, Role } from '../auth/tokens';
 import { SlipwayError } from '../errors';
@@ -39,6 +40,13 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   /** The API Gateway request id, for requests. */
   requestId?: string;
+  /** The address the request came from, as API Gateway saw it. */
+  sourceIp?: string;
+  /**
+   * Set on the one entry kept for requests refused before their caller was known, per source address
+   * and minute: the others are counted (UnauthenticatedRequests), not stored.
+   */
+  sampled?: true;
 }
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
@@ -56,6 +64,11 @@ export function failedOutcome(error: unknown): AuditOutcome {
 export interface AuditRecorder {
   /** Stores the entry. Never throws: a lost entry is logged and counted, the action it describes stands. */
   record(entry: AuditInput): Promise<void>;
+  /**
+   * Stores a request refused before its caller was known only if it is the first from `source` in
+   * its minute (see auditTrail). Never throws.
+   */
+  sample(entry: AuditInput, source: string | undefined): Promise<void>;
 }
 
 /** What Slipway does by itself, before its outcome is known. */
@@ -71,7 +84,7 @@ export interface AutomaticAction {
  * (which is thrown on). `describe` adds what only the result knows: the record's id, its status.
  */
 export async function audited<T>(
-  audit: AuditRecorder,
+  audit: Pick<AuditRecorder, 'record'>,
   action: AutomaticAction,
   run: () => Promise<T>,
   describe: (result: T) => { target?: Record<string, string>; outcome: AuditOutcome } | undefined,
@@ -101,7 +114,8 @@ export function statusOutcome(record: { status: string; reason?: string | undefi
 }
 
 export interface AuditSink {
-  put(entry: AuditEntry): Promise<void>;
+  /** Stores the entry unless one with its id and time is there already: then answers false. */
+  put(entry: AuditEntry): Promise<boolean>;
 }
 
 const MAX_DETAIL = 500;
@@ -121,24 +135,76 @@ function clean(entry: AuditInput): AuditInput {
   return { ...entry, target: redact(target) as Record<string, string>, outcome };
 }
 
+// Distinct sources one container samples in a minute: beyond them (an attacker spreading over many
+// addresses) refusals are only counted, so the trail grows by at most this per container and minute.
+export const MAX_SAMPLED_SOURCES = 100;
+
+/**
+ * What counts as one source: an IPv4 address, or the /64 an IPv6 address is in (one subscriber's
+ * network, which a single host can spread over at will). Anything else is one `unknown` source.
+ */
+export function sourceKey(address: string | undefined): string {
+  if (address && isIPv4(address)) return address;
+  if (!address || !isIPv6(address)) return 'unknown';
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 export function auditTrail(sink: AuditSink, now: () => Date = () => new Date()): AuditRecorder {
+  const store = async (entry: AuditEntry) => {
+    try {
+      return await sink.put(entry);
+    } catch (error) {
+      // The action already happened; failing its caller now would only hide that it did.
+      // A metric of its own, written now: the function may not end in a handler that flushes.
+      const single = metrics.singleMetric();
+      single.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
+      logger.error('audit entry not stored', {
+        auditId: entry.id,
+        action: entry.action,
+        actor: entry.actor,
+        error: error as Error,
+      });
+      return false;
+    }
+  };
+
+  // The sources this container already sampled in the current minute: a repeat costs no write at all.
+  let minute = '';
+  const sampled = new Set<string>();
+
   return {
     async record(input) {
-      const entry: AuditEntry = { id: randomUUID(), at: now().toISOString(), ...clean(input) };
-      try {
-        await sink.put(entry);
-      } catch (error) {
-        // The action already happened; failing its caller now would only hide that it did.
-        // A metric of its own, written now: the function may not end in a handler that flushes.
-        const single = metrics.singleMetric();
-        single.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
-        logger.error('audit entry not stored', {
-          auditId: entry.id,
-          action: entry.action,
-          actor: entry.actor,
-          error: error as Error,
-        });
+      await store({ id: randomUUID(), at: now().toISOString(), ...clean(input) });
+    },
+    /**
+     * At most one entry per source and minute, whatever the number of containers: the entry's key is
+     * made of the minute and the source, so the conditional put of a second container stores nothing.
+     * Within a container a source already sampled this minute is not even tried.
+     */
+    async sample(input, address) {
+      const at = now().toISOString();
+      if (at.slice(0, 16) !== minute) {
+        minute = at.slice(0, 16);
+        sampled.clear();
       }
+      const source = sourceKey(address);
+      if (sampled.has(source) || sampled.size >= MAX_SAMPLED_SOURCES) return;
+      sampled.add(source);
+      await store({
+        id: `unauthenticated:${minute}:${source}`,
+        at: `${minute}:00.000Z`,
+        ...clean(input),
+        sampled: true,
+      });
     },
   };
 }
@@ -170,6 +236,8 @@ export interface HttpAuditFacts {
   /** The response body (success) or the error thrown. */
   response: unknown;
   error: unknown;
+  /** requestContext.http.sourceIp. */
+  sourceIp?: string | undefined;
 }
 
 /** The audit entry for one mutating request. Pure: plain facts in, the entry out. */
@@ -205,5 +273,6 @@ export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
     target,
     outcome,
     requestId: facts.requestId,
+    ...(facts.sourceIp ? { sourceIp: facts.sourceIp } : {}),
   };
 }

@@ -31,16 +31,50 @@ function parseDocument(raw: unknown, origin: string): TokenEntry[] {
   return result.data.tokens;
 }
 
+// After a failed read, the same failure is answered for this long before Secrets Manager is asked again.
+const FAILURE_HOLD_MS = 1_000;
+
+/**
+ * `read`, answered from one result for `maxAgeSeconds` however many callers ask at once, and a failure
+ * answered again for a second rather than read again: a flood of requests with bad credentials costs
+ * at most one read of the secret per period in a container, even while Secrets Manager fails.
+ */
+export function cachedFor<T>(read: () => Promise<T>, maxAgeSeconds: number): () => Promise<T> {
+  let kept: { value: T; until: number } | undefined;
+  let failed: { error: unknown; until: number } | undefined;
+  let reading: Promise<T> | undefined;
+  return () => {
+    const now = Date.now();
+    if (kept && now < kept.until) return Promise.resolve(kept.value);
+    if (failed && now < failed.until) return Promise.reject(failed.error);
+    reading ??= read().then(
+      (value) => {
+        kept = { value, until: Date.now() + maxAgeSeconds * 1_000 };
+        failed = undefined;
+        reading = undefined;
+        return value;
+      },
+      (error: unknown) => {
+        failed = { error, until: Date.now() + FAILURE_HOLD_MS };
+        reading = undefined;
+        throw error;
+      },
+    );
+    return reading;
+  };
+}
+
 export function secretsManagerTokenSource(
   client: SecretsManagerClient,
   secretId: string,
   maxAgeSeconds: number,
 ): TokenSource {
   const provider = new SecretsProvider({ awsSdkV3Client: client });
-  return async () => {
+  // cachedFor is the cache; the provider's own is bypassed, so a revoked token lasts maxAgeSeconds, not twice that.
+  return cachedFor(async () => {
     let text: string | Uint8Array | undefined;
     try {
-      text = await provider.get(secretId, { maxAge: maxAgeSeconds });
+      text = await provider.get(secretId, { forceFetch: true });
     } catch (error) {
       throw new UpstreamFailed('cannot read the API tokens from Secrets Manager', { cause: error });
     }
@@ -53,7 +87,7 @@ export function secretsManagerTokenSource(
       throw new ConfigError(`secret ${secretId} is not valid JSON`);
     }
     return parseDocument(raw, `secret ${secretId}`);
-  };
+  }, maxAgeSeconds);
 }
 
 /**

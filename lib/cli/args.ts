@@ -56,8 +56,15 @@ export type Command =
   | { name: 'backups'; database?: string; volume?: string; kind?: string; status?: string; limit?: number }
   | { name: 'backup'; target: 'database' | 'volume' | 'dump'; subject: string }
   | ({ name: 'restore'; body: RestoreBody } & Waiting)
-  | { name: 'audit'; since?: string; until?: string; limit: number }
+  | { name: 'audit'; since?: string; until?: string; limit: number; filter: AuditFilter }
   | { name: 'token-mint'; tokenName: string; roles: Role[] };
+
+/** What `slipway audit` narrows the trail to, as GET /v1/audit's query names it. */
+export interface AuditFilter {
+  actor?: string;
+  decision?: string;
+  action?: string;
+}
 
 export type Invocation =
   | { kind: 'help'; command?: string }
@@ -107,7 +114,14 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     force: { type: 'boolean' },
     ...WAIT_OPTIONS,
   },
-  audit: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } },
+  audit: {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    limit: { type: 'string' },
+    actor: { type: 'string' },
+    decision: { type: 'string' },
+    action: { type: 'string' },
+  },
   token: { name: { type: 'string', multiple: true }, role: { type: 'string', multiple: true } },
   help: {},
 };
@@ -397,11 +411,17 @@ function build(command: string, values: Values, given: string[]): Command {
       const since = text(values, 'since');
       const until = text(values, 'until');
       const limit = integer('limit', text(values, 'limit'), command, MAX_AUDIT_LIMIT) ?? DEFAULT_AUDIT_LIMIT;
+      const filter: AuditFilter = {};
+      for (const field of ['actor', 'decision', 'action'] as const) {
+        const value = text(values, field);
+        if (value !== undefined) filter[field] = value;
+      }
       return {
         name: 'audit',
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
         limit,
+        filter,
       };
     }
     case 'token':

@@ -190,7 +190,8 @@ export function formatPlan(style: Style, plan: DeploymentPlan): string {
     fields(style, [
       ['From', taskDefinitionName(plan.from.taskDefinitionArn)],
       ['To', target(plan)],
-      ['Revision', plan.registerTaskDefinition ? 'a new one would be registered' : 'an existing one is reused'],
+      ['Revision', plan.taskDefinition.registers ? 'a new one would be registered' : 'an existing one is reused'],
+      ['Fields', plan.taskDefinition.fieldsChanged.join(', ') || 'none'],
       ['Approvals', String(plan.approvalsRequired)],
     ]),
   ];

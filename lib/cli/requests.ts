@@ -87,6 +87,7 @@ export function requestFor(command: Command): ApiRequest | undefined {
       const query: Record<string, string> = {};
       if (command.since !== undefined) query.since = command.since;
       if (command.until !== undefined) query.until = command.until;
+      Object.assign(query, command.filter);
       return { method: 'GET', path: '/v1/audit', query };
     }
     case 'token-mint':

@@ -92,13 +92,16 @@ Restores a backup (POST /v1/restores), never over what it came from:
   dump      into another database on the same server, the newest dump unless --backup
   --force            restore over a directory that holds files, or a database that holds tables
 ${WAIT}`,
-  audit: `usage: slipway audit [--since T] [--until T] [--limit N]
+  audit: `usage: slipway audit [--since T] [--until T] [--limit N] [--actor A] [--decision D] [--action X]
 
 The audit trail, oldest first (GET /v1/audit, admin token): every request that changed something,
 allowed or denied, and every action Slipway took by itself, with who or what triggered it.
   --since T          from this time (ISO 8601, e.g. 2026-12-05 or 2026-12-05T09:00:00Z); default 24 hours ago
   --until T          to this time; default now
-  --limit N          at most N entries (1-10000, default 100), read page by page`,
+  --limit N          at most N entries (1-10000, default 100), read page by page
+  --actor A          only this principal or trigger (alice, anonymous, schedule, alarm:<name>…)
+  --decision D       only allowed, or only denied
+  --action X         only this route or action (createRestore, backup.delete…)`,
   token: `usage: slipway token mint --name N --role R [--role R…]
 
 Mints an API token (no server needed). Prints the token once, and the entry to store in the tokens

@@ -5,7 +5,6 @@ import {
   DescribeServiceDeploymentsCommand,
   type ECSClient,
   RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
   type Service,
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
@@ -50,7 +49,13 @@ import {
   samePerson,
   transition,
 } from './records';
-import { type ImageChange, planTaskDefinition, unlistedRoles, unlistedRolesRefused } from './task-definition';
+import {
+  changedFields,
+  type ImageChange,
+  planTaskDefinition,
+  unlistedRoles,
+  unlistedRolesRefused,
+} from './task-definition';
 
 /**
  * The deploy use case: every way of changing what an environment runs (HTTP, and later pushes
@@ -85,8 +90,12 @@ export interface DeploymentPlan {
   changes: ImageChange[];
   from: ServiceRevision;
   to: DeploymentRecord['to'];
-  /** What would be registered; absent when the deployment reuses an existing task definition. */
-  registerTaskDefinition?: RegisterTaskDefinitionCommandInput;
+  /**
+   * The revision the service would run: a new one registered, or an existing one reused, and which of
+   * its fields differ from the running one. Environment variables and secrets by name only: the
+   * revision itself is never in a plan, since its values are the application's, not the deployer's.
+   */
+  taskDefinition: { registers: boolean; fieldsChanged: string[] };
   updateService: UpdateServiceCommandInput;
 }
 
@@ -582,7 +591,7 @@ export class Deployments {
       changes: prepared.changes,
       from: prepared.from,
       to: prepared.to,
-      ...(prepared.register ? { registerTaskDefinition: prepared.register } : {}),
+      taskDefinition: { registers: prepared.register !== undefined, fieldsChanged: prepared.fieldsChanged },
       updateService: prepared.update(prepared.register ? '<registered revision>' : undefined),
     };
   }
@@ -644,6 +653,7 @@ export class Deployments {
       const images = Object.fromEntries(plan.changes.map((change) => [change.container, change.to]));
       return {
         changes: plan.changes,
+        fieldsChanged: changedFields(current.taskDefinition, plan.input),
         from: fromRevision(containerImages(current.taskDefinition, app.containers)),
         to: { images, digest: intent.digest, ...(intent.tag ? { tag: intent.tag } : {}) } as DeploymentRecord['to'],
         register: plan.input,
@@ -665,6 +675,7 @@ export class Deployments {
       const digest = Object.values(toImages).map(digestOf).find(Boolean);
       return {
         changes: Object.entries(toImages).map(([container, to]) => ({ container, from: fromImages[container], to })),
+        fieldsChanged: changedFields(current.taskDefinition, previous.taskDefinition),
         from: fromRevision(fromImages),
         to: { taskDefinitionArn: target, images: toImages, ...(digest ? { digest } : {}) },
         register: undefined,
@@ -679,6 +690,7 @@ export class Deployments {
     if (intent.kind === 'restart') {
       return {
         changes: [],
+        fieldsChanged: [],
         from,
         to: { taskDefinitionArn: running, images: {}, forceNewDeployment: true },
         register: undefined,
@@ -691,6 +703,7 @@ export class Deployments {
     }
     return {
       changes: [],
+      fieldsChanged: [],
       from,
       to: { taskDefinitionArn: running, images: {}, desiredCount: intent.desiredCount },
       register: undefined,

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
 import { Unprocessable } from '../errors';
 
@@ -104,4 +105,51 @@ export function unlistedRolesRefused(
     `${usedBy} ${unlisted.join(' and ')}, which ${key} of this environment does not list; Slipway may not pass ${unlisted.length === 1 ? 'it' : 'them'} to ECS`,
     { details: { roles: unlisted, [key]: listed ?? [] } },
   );
+}
+
+type Named = { name?: string | undefined };
+type Definition = TaskDefinition | RegisterTaskDefinitionCommandInput;
+
+// A revision's own identity and ECS's bookkeeping, not something a deployment changes.
+const NOT_COMPARED = new Set<string>([...DESCRIBE_ONLY_FIELDS, 'tags']);
+// Lists of name/value pairs whose values may be secret: compared by name, reported by name only.
+const BY_NAME = new Set(['environment', 'secrets']);
+
+const byName = <T extends Named>(items: readonly T[] | undefined) =>
+  new Map((items ?? []).map((item) => [item.name ?? '', item]));
+
+function changedNames(path: string, from: readonly Named[] | undefined, to: readonly Named[] | undefined): string[] {
+  const [before, after] = [byName(from), byName(to)];
+  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
+  return names.filter((name) => !isDeepStrictEqual(before.get(name), after.get(name))).map((name) => `${path}.${name}`);
+}
+
+function changedKeys(
+  path: string,
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  skip: ReadonlySet<string>,
+): string[] {
+  const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].filter((key) => !skip.has(key)).sort();
+  return keys.flatMap((key) => {
+    if (BY_NAME.has(key)) return changedNames(`${path}${key}`, from[key] as Named[], to[key] as Named[]);
+    return isDeepStrictEqual(from[key], to[key]) ? [] : [`${path}${key}`];
+  });
+}
+
+/**
+ * The fields that differ between two revisions, as paths (`containerDefinitions.web.image`). An
+ * environment variable or a secret is named, never valued (`containerDefinitions.web.environment.API_KEY`):
+ * a plan may be shown to anyone who may deploy, and the values are the application's.
+ */
+export function changedFields(from: Definition, to: Definition): string[] {
+  const fields = (definition: Definition) => definition as Record<string, unknown>;
+  const top = changedKeys('', fields(from), fields(to), new Set([...NOT_COMPARED, 'containerDefinitions']));
+  const [before, after] = [byName(from.containerDefinitions), byName(to.containerDefinitions)];
+  const containers = [...new Set([...before.keys(), ...after.keys()])].sort().flatMap((name) => {
+    const [old, next] = [before.get(name), after.get(name)];
+    if (!old || !next) return [`containerDefinitions.${name}`];
+    return changedKeys(`containerDefinitions.${name}.`, { ...old }, { ...next }, new Set());
+  });
+  return [...top, ...containers];
 }

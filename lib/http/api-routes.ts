@@ -108,7 +108,9 @@ export const readinessResponse = z
 const deploymentResponse = z.strictObject({ deployment: record('The deployment record, with its timeline.') });
 const dryRunResponse = z.strictObject({
   dryRun: z.literal(true),
-  plan: record('What would change: the next task definition and the UpdateService call, without making them.'),
+  plan: record(
+    'What would change, without changing it: the images, whether a revision is registered, the names of the task definition fields that differ from the running one (environment variables and secrets by name, never a value), and the UpdateService call.',
+  ),
 });
 const backupResponse = z.strictObject({ backup: record('The backup record.') });
 const restoreResponse = z.strictObject({ restore: record('The restore record.') });

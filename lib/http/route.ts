@@ -41,6 +41,11 @@ export interface RouteRequest<Body, Path, Query> {
   method: string;
   rawPath: string;
   context: Context | undefined;
+  /**
+   * For a route that proves its caller itself (a signature, not a token): called once the proof holds,
+   * so the request is audited in full from then on rather than sampled as an unauthenticated one.
+   */
+  authenticated: () => void;
 }
 
 export interface RouteResult {
@@ -217,6 +222,8 @@ export function auditedRoute<
 
 interface RequestFacts {
   principal?: Principal;
+  /** The caller was proven: by a token or JWT, or by the route's own check. */
+  authenticated?: boolean;
   body?: unknown;
   response?: unknown;
 }
@@ -224,7 +231,11 @@ interface RequestFacts {
 type ChainRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 type ChainMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
-/** Records each request once it has its response: after the chain has turned any error into one. */
+/**
+ * Records each request once it has its response: after the chain has turned any error into one. A
+ * request refused before its caller was proven is only sampled (the first per source and minute): an
+ * anonymous flood must not write an entry per request, nor crowd the real ones out of the trail.
+ */
 function auditRequests(
   route: string,
   audit: AuditRecorder,
@@ -232,18 +243,21 @@ function auditRequests(
 ): ChainMiddleware {
   const record = async (request: ChainRequest) => {
     const seen = facts(request);
-    await audit.record(
-      httpAuditEntry({
-        route,
-        requestId: request.event?.requestContext?.requestId ?? request.context.awsRequestId,
-        principal: seen.principal,
-        path: request.event?.pathParameters,
-        body: seen.body,
-        status: request.response?.statusCode ?? 500,
-        response: seen.response,
-        error: request.error ?? undefined,
-      }),
-    );
+    const status = request.response?.statusCode ?? 500;
+    const sourceIp = request.event?.requestContext?.http?.sourceIp;
+    const entry = httpAuditEntry({
+      route,
+      requestId: request.event?.requestContext?.requestId ?? request.context.awsRequestId,
+      principal: seen.principal,
+      path: request.event?.pathParameters,
+      body: seen.body,
+      status,
+      response: seen.response,
+      error: request.error ?? undefined,
+      sourceIp,
+    });
+    if (!seen.authenticated && status >= 400) await audit.sample(entry, sourceIp);
+    else await audit.record(entry);
   };
   return { after: record, onError: record };
 }
@@ -263,6 +277,7 @@ function buildRoute<Body, Path, Query>(
     const principal = await identify(spec.access, headers, deps.tokens);
     if (principal) {
       facts.principal = principal;
+      facts.authenticated = true;
       logger.appendKeys({ principal: principal.name });
     }
     authorize(spec.access, principal);
@@ -284,6 +299,9 @@ function buildRoute<Body, Path, Query>(
       method: event.requestContext?.http?.method ?? 'GET',
       rawPath: event.rawPath ?? '/',
       context,
+      authenticated: () => {
+        facts.authenticated = true;
+      },
     };
     const result = await handle(request);
     facts.response = result.body;
@@ -314,6 +332,8 @@ function buildRoute<Body, Path, Query>(
       const status = request.response?.statusCode ?? 500;
       metrics.addMetric('Requests', MetricUnit.Count, 1);
       if (status >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+      // Every refused credential counts here; the trail keeps only a sample of them.
+      if (status === 401) metrics.addMetric('UnauthenticatedRequests', MetricUnit.Count, 1);
       logger.info('request handled', {
         route: spec.name,
         method: request.event.requestContext?.http?.method,

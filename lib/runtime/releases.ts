@@ -1,4 +1,5 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { cachedFor } from '../auth/token-source';
 import { clients } from '../aws/traced-clients';
 import { UpstreamFailed } from '../errors';
 import { registerSecretValue } from '../observability';
@@ -27,13 +28,16 @@ export function releases(): Releases {
   return cached;
 }
 
-/** The HMAC key registry webhooks are signed with, read from Secrets Manager and reused for a minute. */
+/**
+ * The HMAC key registry webhooks are signed with, read from Secrets Manager and reused for a minute,
+ * however many deliveries (signed or not) ask for it meanwhile.
+ */
 export function webhookSecret(secretId: string, maxAgeSeconds = 60): () => Promise<string> {
   const provider = new SecretsProvider({ awsSdkV3Client: clients.secretsManager() });
-  return async () => {
+  return cachedFor(async () => {
     let value: string | Uint8Array | undefined;
     try {
-      value = await provider.get(secretId, { maxAge: maxAgeSeconds });
+      value = await provider.get(secretId, { forceFetch: true });
     } catch (error) {
       throw new UpstreamFailed('cannot read the webhook secret from Secrets Manager', { cause: error });
     }
@@ -42,5 +46,5 @@ export function webhookSecret(secretId: string, maxAgeSeconds = 60): () => Promi
     }
     registerSecretValue(value);
     return value;
-  };
+  }, maxAgeSeconds);
 }

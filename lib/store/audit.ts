@@ -1,6 +1,7 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { AuditEntry, AuditSink } from '../audit/trail';
+import type { AuditDecision, AuditEntry, AuditSink } from '../audit/trail';
 import { decodeCursor, encodeCursor, timeSortKey } from './cursor';
 import type { Page } from './deployments';
 
@@ -24,7 +25,12 @@ export interface AuditQuery {
   oldest: string;
   limit: number;
   cursor?: string;
+  /** Only entries whose fields equal these. */
+  filter?: { actor?: string; decision?: AuditDecision; action?: string };
 }
+
+// Items a filtered query reads per request: a filter is applied after DynamoDB reads (and its Limit counts) them.
+const FILTERED_READ = 1_000;
 
 const cursorOf = (entry: AuditEntry) => encodeCursor({ pk: partitionOf(dayOf(entry.at)), sk: sortKey(entry) });
 
@@ -59,6 +65,18 @@ function* daysBetween(firstDay: string, lastDay: string): Generator<string> {
   }
 }
 
+/** `actor = :actor AND …` for the fields a listing is narrowed to; undefined for none. */
+function filterExpression(filter: AuditQuery['filter']) {
+  const fields = Object.entries(filter ?? {}).filter(([, value]) => value !== undefined);
+  if (fields.length === 0) return undefined;
+  return {
+    // Names through placeholders: `action` is one of DynamoDB's reserved words.
+    expression: fields.map(([field]) => `#${field} = :${field}`).join(' AND '),
+    names: Object.fromEntries(fields.map(([field]) => [`#${field}`, field])),
+    values: Object.fromEntries(fields.map(([field, value]) => [`:${field}`, value])),
+  };
+}
+
 function toEntry(item: Record<string, unknown>): AuditEntry {
   const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, ...entry } = item;
   return entry as unknown as AuditEntry;
@@ -71,23 +89,33 @@ export class AuditStore implements AuditSink {
     private readonly retentionDays: number,
   ) {}
 
-  async put(entry: AuditEntry): Promise<void> {
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: partitionOf(dayOf(entry.at)),
-          sk: sortKey(entry),
-          type: 'audit',
-          expiresAt: Math.floor(Date.parse(entry.at) / 1000) + this.retentionDays * 86_400,
-          ...entry,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+  /** A conditional put: an entry already stored under the same time and id (a sampled one) stays as it is. */
+  async put(entry: AuditEntry): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: partitionOf(dayOf(entry.at)),
+            sk: sortKey(entry),
+            type: 'audit',
+            expiresAt: Math.floor(Date.parse(entry.at) / 1000) + this.retentionDays * 86_400,
+            ...entry,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
-  /** Oldest first from `since`, a day partition at a time, until `limit` entries or `until`. */
+  /**
+   * Oldest first from `since`, a day partition at a time, until `limit` entries or `until`. A filter
+   * reads more per request and keeps only what matches; a page then ends at the last entry it keeps.
+   */
   async list(query: AuditQuery): Promise<Page<AuditEntry>> {
     const start = query.cursor
       ? decodeCursor(query.cursor, cursorKey(query), 'is not a cursor this listing returned for this since and until')
@@ -95,10 +123,12 @@ export class AuditStore implements AuditSink {
     const items: AuditEntry[] = [];
     const from = start ? start.sk : query.since;
     const firstDay = dayOf(from);
+    const filter = filterExpression(query.filter);
     for (const day of daysBetween(firstDay, dayOf(query.until))) {
       const resumeHere = start?.pk === partitionOf(day);
       let exclusiveStartKey: Record<string, unknown> | undefined = resumeHere ? start : undefined;
       do {
+        const wanted = query.limit - items.length;
         const { Items = [], LastEvaluatedKey } = await this.documents.send(
           new QueryCommand({
             TableName: this.tableName,
@@ -108,13 +138,16 @@ export class AuditStore implements AuditSink {
               ':from': from,
               // Every sort key of an entry at `until` ends in `#<id>`, after `until` itself.
               ':to': `${query.until}#\uffff`,
+              ...filter?.values,
             },
-            Limit: query.limit - items.length,
+            ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names } : {}),
+            Limit: filter ? Math.max(wanted, FILTERED_READ) : wanted,
             ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
           }),
         );
-        items.push(...Items.map(toEntry));
-        exclusiveStartKey = LastEvaluatedKey;
+        items.push(...Items.slice(0, wanted).map(toEntry));
+        // More matched than the page holds: the page ends at the last one kept, where its cursor resumes.
+        exclusiveStartKey = Items.length > wanted ? undefined : LastEvaluatedKey;
       } while (exclusiveStartKey && items.length < query.limit);
       if (items.length >= query.limit) break;
     }

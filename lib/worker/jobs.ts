@@ -164,11 +164,14 @@ async function runRestore(id: string, deps: WorkerJobDeps): Promise<JobOutcome> 
     let set: Partial<ArchiveRestoreRecord>;
     if (claimed.kind === 'volume') {
       let target: string;
+      let root: string | undefined;
       if ('scratch' in claimed.target) {
         scratch = await mkdtemp(join(deps.scratchRoot ?? tmpdir(), 'slipway-drill-'));
         target = join(scratch, 'restored');
       } else if ('path' in claimed.target) {
-        target = volumeTarget(join(deps.volumeRoot, claimed.volume as string), claimed.target.path);
+        // Inside the volume by name here; by every component on disk, none a link, in restoreVolume.
+        root = join(deps.volumeRoot, claimed.volume as string);
+        target = volumeTarget(root, claimed.target.path);
       } else {
         throw new InvalidInput('a volume restores into a path');
       }
@@ -177,6 +180,7 @@ async function runRestore(id: string, deps: WorkerJobDeps): Promise<JobOutcome> 
         bucket: backup.bucket,
         manifestKey: backup.manifestKey,
         target,
+        ...(root ? { root } : {}),
         force: claimed.force,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       });

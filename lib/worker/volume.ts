@@ -14,23 +14,9 @@ import {
   type WriteStream,
   write as writeCallback,
 } from 'node:fs';
-import {
-  chmod,
-  lchown,
-  lstat,
-  lutimes,
-  mkdir,
-  mkdtemp,
-  opendir,
-  readlink,
-  rename,
-  rm,
-  stat,
-  symlink,
-  utimes,
-} from 'node:fs/promises';
+import { lchown, lstat, lutimes, mkdir, mkdtemp, opendir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -41,6 +27,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { type Header as TarHeader, extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { z } from 'zod';
 import { Conflict, InvalidInput, SlipwayError, UpstreamFailed } from '../errors';
+import { type HeldDirectory, openInside, removeInside } from './held-directory';
 
 /**
  * Volume backups: a directory tree streamed into S3 as one compressed tar beside an NDJSON
@@ -91,6 +78,11 @@ export interface RestoreVolumeOptions {
   bucket: string;
   manifestKey: string;
   target: string;
+  /**
+   * The volume the target is in: the target must be inside it, and no component from the root to the
+   * target may be a symbolic link. Without it the target is the caller's own path, its parent as it resolves.
+   */
+  root?: string;
   force?: boolean;
   onProgress?: (progress: VolumeProgress) => void;
 }
@@ -987,39 +979,65 @@ async function* manifestEntries(file: string, key: string, lineCount: number): A
 
 type TargetState = 'absent' | 'empty' | 'non-empty';
 
-async function inspectTarget(target: string): Promise<TargetState> {
-  let stats: Stats;
-  try {
-    stats = await lstat(target);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'absent';
-    throw error;
-  }
-  if (!stats.isDirectory()) throw new InvalidInput(`target ${target} exists and is not a directory`);
-  const dir = await opendir(target);
-  try {
-    return (await dir.read()) === null ? 'empty' : 'non-empty';
-  } finally {
-    await dir.close();
-  }
+/** The API's name for the path under a volume, which a refusal of one of its components names. */
+const TARGET_FIELD = 'targetPath';
+
+/**
+ * Where a restore lands: `name` inside the directory reached from `root` through `parents`. Under a
+ * volume's root no component may be a symbolic link: a link planted in the volume could point into
+ * another volume. Without a root the target is the caller's own path (the CLI's --dir, a drill's
+ * scratch directory), whose parent is taken as it resolves.
+ */
+interface TargetPlace {
+  root: string;
+  parents: string[];
+  name: string;
+  rooted: boolean;
+  /** The target's path, for messages and the result. */
+  shown: string;
 }
 
-/** rm -rf that also works without root, where a restored 0555 directory would refuse it. */
-async function removeTree(path: string): Promise<void> {
+function targetPlace(target: string, root: string | undefined): TargetPlace {
+  if (root === undefined)
+    return { root: dirname(target), parents: [], name: basename(target), rooted: false, shown: target };
+  const inside = relative(resolve(root), target);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new InvalidInput(`${TARGET_FIELD}: ${target} is not a directory inside the volume ${root}`);
+  }
+  const segments = inside.split(sep);
+  return {
+    root: resolve(root),
+    parents: segments.slice(0, -1),
+    name: segments.at(-1) as string,
+    rooted: true,
+    shown: target,
+  };
+}
+
+function refuseComponent(place: TargetPlace) {
+  return (component: string, found: 'symlink' | 'not-directory') =>
+    place.rooted
+      ? new InvalidInput(
+          `${TARGET_FIELD}: component ${JSON.stringify(component)} is ${found === 'symlink' ? 'a symbolic link' : 'not a directory'}`,
+          { details: [{ field: TARGET_FIELD, component, found }] },
+        )
+      : new InvalidInput(`target ${place.shown} exists and is not a directory`);
+}
+
+/** The directory the target is (to be) in, every component checked; undefined when it does not exist yet. */
+function openTargetParent(place: TargetPlace, create: boolean): Promise<HeldDirectory | undefined> {
+  return openInside(place.root, place.parents, { create, refuse: refuseComponent(place) });
+}
+
+async function inspectTarget(place: TargetPlace, parent: HeldDirectory): Promise<TargetState> {
+  const found = await parent.entry(place.name);
+  if (found.kind === 'absent') return 'absent';
+  if (found.kind !== 'directory') throw refuseComponent(place)(place.name, found.kind);
   try {
-    await rm(path, { recursive: true, force: true });
-    return;
-  } catch (error) {
-    if (errorCode(error) !== 'EACCES' && errorCode(error) !== 'EPERM') throw error;
+    return (await found.dir.isEmpty()) ? 'empty' : 'non-empty';
+  } finally {
+    await found.dir.close();
   }
-  const stack = [path];
-  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
-    await chmod(dir, 0o700);
-    for await (const dirent of await opendir(dir)) {
-      if (dirent.isDirectory()) stack.push(join(dir, dirent.name));
-    }
-  }
-  await rm(path, { recursive: true, force: true });
 }
 
 function safeEntryPath(name: string, key: string): string {
@@ -1035,7 +1053,8 @@ function safeEntryPath(name: string, key: string): string {
 
 interface OpenDirectory {
   path: string;
-  abs: string;
+  /** Held open, so its children and its own metadata are written in it and never through a swapped path. */
+  dir: HeldDirectory;
   entry: ArchivedEntry;
 }
 
@@ -1081,7 +1100,7 @@ class Extraction {
 
   constructor(
     private readonly key: string,
-    private readonly staging: string,
+    private readonly staging: HeldDirectory,
     private readonly expected: AsyncGenerator<ArchivedEntry>,
     private readonly onProgress: ((progress: VolumeProgress) => void) | undefined,
   ) {}
@@ -1116,10 +1135,21 @@ class Extraction {
         path,
       });
     }
-    const abs = await this.placeUnderParent(path);
+    if (path === '.') {
+      if (this.open.length > 0) throw this.mismatch('the root directory appears twice', { path });
+      this.open.push({ path, dir: this.staging, entry: expected });
+      return;
+    }
+    const parent = await this.placeUnderParent(path);
+    const name = posix.basename(path);
+    const abs = parent.child(name);
     if (expected.type === 'directory') {
-      if (path !== '.') await mkdir(abs, { mode: 0o700 });
-      this.open.push({ path, abs, entry: expected });
+      await mkdir(abs, { mode: 0o700 });
+      const made = await parent.entry(name);
+      if (made.kind !== 'directory') {
+        throw new Conflict(`${path} was replaced in the staging directory while the restore ran; nothing was replaced`);
+      }
+      this.open.push({ path, dir: made.dir, entry: expected });
       return;
     }
     if (expected.type === 'symlink') {
@@ -1142,16 +1172,12 @@ class Extraction {
   }
 
   /** Closes the directories the entry is not inside; its parent must then be the innermost one open. */
-  private async placeUnderParent(path: string): Promise<string> {
-    if (path === '.') {
-      if (this.open.length > 0) throw this.mismatch('the root directory appears twice', { path });
-      return this.staging;
-    }
+  private async placeUnderParent(path: string): Promise<HeldDirectory> {
     const parent = posix.dirname(path);
     while (this.open.length > 0 && this.open[this.open.length - 1]?.path !== parent) await this.closeDirectory();
     const top = this.open[this.open.length - 1];
     if (!top) throw this.mismatch(`${path} is not inside the directory before it`, { path });
-    return join(top.abs, posix.basename(path));
+    return top.dir;
   }
 
   async closeAll(): Promise<void> {
@@ -1159,9 +1185,10 @@ class Extraction {
     await this.tasks.drain();
   }
 
-  /** Lets running writes finish, so the staging directory is not removed under them. */
+  /** Lets running writes finish, so the staging directory is not removed under them, and lets go of what it holds. */
   async settle(): Promise<void> {
     await this.tasks.drain().catch(() => undefined);
+    for (const { dir } of this.open.splice(0)) if (dir !== this.staging) await dir.close();
   }
 
   // A directory's mode and mtime are set once its last child is written: children change its mtime,
@@ -1171,10 +1198,14 @@ class Extraction {
     if (!dir) return;
     // Writes still running inside it would move its mtime again.
     await this.tasks.drain();
-    if (this.chown) await lchown(dir.abs, dir.entry.uid, dir.entry.gid);
-    await chmod(dir.abs, dir.entry.mode);
-    const mtime = new Date(dir.entry.mtime);
-    await utimes(dir.abs, mtime, mtime);
+    try {
+      if (this.chown) await dir.dir.chown(dir.entry.uid, dir.entry.gid);
+      await dir.dir.chmod(dir.entry.mode);
+      const mtime = new Date(dir.entry.mtime);
+      await dir.dir.utimes(mtime, mtime);
+    } finally {
+      if (dir.dir !== this.staging) await dir.dir.close();
+    }
   }
 
   private verify(path: string, written: number, sha256: string, expected: FileEntry): void {
@@ -1241,7 +1272,8 @@ class Extraction {
       throw error;
     }
     this.verify(path, written, hash.digest('hex'), expected);
-    const descriptor = await fd.open(abs, 'r');
+    // O_NOFOLLOW: the file written may have been swapped for a link since; its metadata is never set through one.
+    const descriptor = await fd.open(abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     try {
       await this.applyFileMetadata(descriptor, expected);
     } finally {
@@ -1298,7 +1330,7 @@ async function extractArchive(
   options: RestoreVolumeOptions,
   manifestFile: string,
   summary: ManifestSummary,
-  staging: string,
+  staging: HeldDirectory,
   makeDecompressor: () => Transform,
 ): Promise<Extraction> {
   const key = summary.header.archiveKey;
@@ -1442,35 +1474,74 @@ async function downloadManifest(body: Readable, file: string, key: string): Prom
   }
 }
 
-async function moveIntoPlace(staging: string, target: string, force: boolean): Promise<void> {
-  const state = await inspectTarget(target);
+const notEmpty = (place: TargetPlace) =>
+  new Conflict(`target ${place.shown} is not empty; pass force to restore over existing files`);
+
+/**
+ * Renames the staged tree over the target, inside the parent the restore held open all along, once
+ * the target's path is checked again: it must still lead, through no link, to that same parent, and
+ * the staging directory must still be the one extracted into.
+ */
+async function moveIntoPlace(
+  place: TargetPlace,
+  parent: HeldDirectory,
+  staging: { name: string; dir: HeldDirectory },
+  force: boolean,
+): Promise<void> {
+  const again = await openTargetParent(place, false);
+  try {
+    if (!again || !(await again.sameAs(parent))) {
+      throw new Conflict(`target ${place.shown}: its path changed while the restore ran; nothing was replaced`);
+    }
+  } finally {
+    await again?.close();
+  }
+  const staged = await parent.entry(staging.name);
+  const unchanged = staged.kind === 'directory' && (await staged.dir.sameAs(staging.dir));
+  if (staged.kind === 'directory') await staged.dir.close();
+  if (!unchanged) {
+    throw new Conflict(
+      `the staging directory ${staging.name} was replaced while the restore ran; nothing was replaced`,
+    );
+  }
+
+  const state = await inspectTarget(place, parent);
+  const target = parent.child(place.name);
+  const stagingPath = parent.child(staging.name);
   if (state === 'absent' || (state === 'empty' && !force)) {
     // rename(2) replaces an empty directory in one step.
-    await rename(staging, target);
+    await rename(stagingPath, target);
     return;
   }
-  if (!force) throw new Conflict(`target ${target} is not empty; pass force to restore over existing files`);
-  const aside = `${target}.slipway-old-${Date.now()}`;
-  await rename(target, aside);
+  if (!force) throw notEmpty(place);
+  const aside = `${place.name}.slipway-old-${Date.now()}`;
+  await rename(target, parent.child(aside));
   try {
-    await rename(staging, target);
+    await rename(stagingPath, target);
   } catch (error) {
-    await rename(aside, target);
+    await rename(parent.child(aside), target);
     throw error;
   }
-  await removeTree(aside);
+  await removeInside(parent, aside);
 }
 
 export async function restoreVolume(options: RestoreVolumeOptions): Promise<VolumeRestoreResult> {
   const started = performance.now();
   const target = resolve(options.target);
   const force = options.force ?? false;
-  if ((await inspectTarget(target)) === 'non-empty' && !force) {
-    throw new Conflict(`target ${target} is not empty; pass force to restore over existing files`);
+  const place = targetPlace(target, options.root);
+  const existing = await openTargetParent(place, false);
+  try {
+    if (existing && (await inspectTarget(place, existing)) === 'non-empty' && !force) throw notEmpty(place);
+  } finally {
+    await existing?.close();
   }
 
   const spool = await mkdtemp(join(tmpdir(), 'slipway-restore-manifest-'));
-  let staging: string | undefined;
+  let parent: HeldDirectory | undefined;
+  // Named once made, held once opened; the name is cleared once it is the target.
+  let stagingName: string | undefined;
+  let stagingDir: HeldDirectory | undefined;
   try {
     const manifestFile = join(spool, 'manifest.ndjson');
     const manifest = await getObject(options.s3, options.bucket, options.manifestKey, 'manifest');
@@ -1478,12 +1549,20 @@ export async function restoreVolume(options: RestoreVolumeOptions): Promise<Volu
     const summary = await summarizeManifest(manifestFile, options.manifestKey);
     const makeDecompressor = decompressorFor(summary.header.compression);
 
-    await mkdir(dirname(target), { recursive: true });
+    if (!place.rooted) await mkdir(place.root, { recursive: true });
+    parent = (await openTargetParent(place, true)) as HeldDirectory;
     // Beside the target, on the same filesystem, so the final rename is atomic.
-    staging = await mkdtemp(join(dirname(target), '.slipway-restore-'));
-    const extraction = await extractArchive(options, manifestFile, summary, staging, makeDecompressor);
-    await moveIntoPlace(staging, target, force);
-    staging = undefined;
+    stagingName = basename(await mkdtemp(parent.child('.slipway-restore-')));
+    const found = await parent.entry(stagingName);
+    if (found.kind !== 'directory') {
+      throw new Conflict(
+        `the staging directory ${stagingName} was replaced as soon as it was made; nothing was replaced`,
+      );
+    }
+    stagingDir = found.dir;
+    const extraction = await extractArchive(options, manifestFile, summary, stagingDir, makeDecompressor);
+    await moveIntoPlace(place, parent, { name: stagingName, dir: stagingDir }, force);
+    stagingName = undefined;
     return {
       files: extraction.files,
       bytes: extraction.bytes,
@@ -1491,7 +1570,9 @@ export async function restoreVolume(options: RestoreVolumeOptions): Promise<Volu
       target,
     };
   } finally {
-    if (staging) await removeTree(staging);
+    await stagingDir?.close();
+    if (parent && stagingName) await removeInside(parent, stagingName);
+    await parent?.close();
     await rm(spool, { recursive: true, force: true });
   }
 }

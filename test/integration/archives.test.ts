@@ -305,13 +305,13 @@ describe('volume archives', () => {
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
   });
 
-  it('restores over HTTP beside the original, byte-identical, and refuses a non-empty target without force', async () => {
+  /** shop-uploads built under a new root and archived by the worker, and an admin's POST /v1/restores. */
+  async function archivedUploads() {
     const root = await mkdtemp(join(work, 'volumes-'));
     const dir = await volumeTree(root);
     const archives = archivesWith();
     await archives.take({ volume: 'shop-uploads' }, 'schedule');
     await runQueued(workerDeps(root));
-
     const tokens = memoryTokenSource();
     const handler = makeCreateRestore({
       tokens: tokens.source,
@@ -331,6 +331,11 @@ describe('volume archives', () => {
         }),
         lambdaContext(),
       ) as Promise<APIGatewayProxyStructuredResultV2>;
+    return { root, dir, post };
+  }
+
+  it('restores over HTTP beside the original, byte-identical, and refuses a non-empty target without force', async () => {
+    const { root, dir, post } = await archivedUploads();
 
     const accepted = await post({ kind: 'volume', volume: 'shop-uploads' });
     expect([accepted.statusCode, json(accepted).error]).toEqual([202, undefined]);
@@ -357,6 +362,31 @@ describe('volume archives', () => {
     const climbing = await post({ kind: 'volume', volume: 'shop-uploads', targetPath: '../elsewhere' });
     expect(climbing.statusCode).toBe(400);
     expect(json(climbing).error.details[0]).toMatchObject({ field: 'targetPath' });
+  });
+
+  it('fails a restore whose target path crosses a link into another volume, naming the component, and leaves that volume alone', async () => {
+    // Given shop-uploads archived, and a link planted in it to the sibling volume search-index
+    const { root, dir, post } = await archivedUploads();
+    const sibling = join(root, 'search-index');
+    await mkdir(join(sibling, 'data'), { recursive: true });
+    await writeFile(join(sibling, 'data', 'index.bin'), 'the other volume');
+    await symlink('../search-index', join(dir, 'uploads'));
+    const before = await fingerprint(sibling);
+
+    // When an admin restores shop-uploads to uploads/data with force
+    const accepted = await post({ kind: 'volume', volume: 'shop-uploads', targetPath: 'uploads/data', force: true });
+    const restore = json(accepted).restore as ArchiveRestoreRecord;
+    const outcomes = await runQueued(workerDeps(root));
+
+    // Then the worker refuses it naming the component, the record says why, and search-index is as it was
+    expect(outcomes).toEqual([
+      { id: restore.id, status: 'FAILED', reason: 'targetPath: component "uploads" is a symbolic link' },
+    ]);
+    expect(await new RestoreStore(documents, tableName).get(restore.id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'targetPath: component "uploads" is a symbolic link',
+    });
+    expect(await fingerprint(sibling)).toEqual(before);
   });
 
   it('drills into the worker’s own disk: verified, timed, then removed', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -21,6 +22,8 @@ import { resourcesFragment } from '../support/resources';
  */
 
 const TABLE = 'slipway-audit-test';
+// requestContext.http.sourceIp of events/http.get-health.json, which every request here is made from.
+const SOURCE_IP = JSON.parse(readFileSync('events/http.get-health.json', 'utf8')).requestContext.http.sourceIp;
 
 let dynamodb: EmbeddedServer;
 let dynamoClient: ReturnType<typeof createClient.dynamodb>;
@@ -115,6 +118,7 @@ async function record(actor: string, at: string) {
 
 describe('the route chain records every mutating request', () => {
   it('given a deployer, a viewer, no token and a bad body, when each posts, then four entries say who, what, allowed or denied, and how it ended', async () => {
+    // (the refusal without a token is the one sampled for its address and minute: stamped with the minute, it comes first)
     // given
     const handler = takeBackupRoute(async () => ({
       status: 202,
@@ -137,11 +141,13 @@ describe('the route chain records every mutating request', () => {
     expect(
       entries.map(({ actor, decision, outcome }) => [actor, decision, outcome.result, outcome.status, outcome.code]),
     ).toEqual([
+      ['anonymous', 'denied', 'refused', 401, 'UNAUTHENTICATED'],
       ['alice', 'allowed', 'succeeded', 202, undefined],
       ['vera', 'denied', 'refused', 403, 'FORBIDDEN'],
-      ['anonymous', 'denied', 'refused', 401, 'UNAUTHENTICATED'],
       ['alice', 'allowed', 'failed', 400, 'INVALID_INPUT'],
     ]);
+    expect(entries[0]).toMatchObject({ at: '2026-12-05T10:00:00.000Z', sampled: true, sourceIp: SOURCE_IP });
+    entries.shift();
     expect(entries[0]).toEqual({
       id: expect.any(String),
       at: '2026-12-05T10:00:01.000Z',
@@ -153,10 +159,11 @@ describe('the route chain records every mutating request', () => {
       target: { database: 'shop-db', backupId: 'bkp-1' },
       outcome: { result: 'succeeded', status: 202 },
       requestId: expect.stringMatching(/^req-/),
+      sourceIp: SOURCE_IP,
     });
     expect(entries[1]?.roles).toEqual(['viewer']);
     expect(entries[1]?.outcome.detail).toBe('this route needs the deploy permission, which roles viewer do not grant');
-    expect(entries[3]?.target).toEqual({});
+    expect(entries[2]?.target).toEqual({});
   });
 
   it('given a use case that refuses, when posted, then the entry holds the refusal the client saw', async () => {
@@ -232,6 +239,59 @@ describe('GET /v1/audit', () => {
 
     // then
     expect(pages).toEqual([times.slice(0, 2), times.slice(2, 4), times.slice(4)]);
+  });
+
+  it('given actor, decision and action, when read, then only the entries matching all of them, in pages that resume after the last kept', async () => {
+    // given: an admin and anonymous callers on two routes, then a day's schedule noise between them
+    const handler = takeBackupRoute(async () => ({ status: 202, body: { backup: { id: 'bkp-9' } } }));
+    await call(handler, post(root, { database: 'shop-db' }));
+    for (const at of ['2026-12-05T10:00:10.000Z', '2026-12-05T10:00:20.000Z']) await record('schedule', at);
+    clock = new Date('2026-12-05T10:01:30.000Z');
+    await call(handler, post(null, { database: 'shop-db' }));
+    await call(handler, post(root, { database: 'shop-db' }));
+    clock = new Date('2026-12-05T10:02:30.000Z');
+    await call(handler, post('slw_not-a-token', { database: 'shop-db' }));
+    await call(handler, post(vera, { database: 'shop-db' }));
+    clock = new Date('2026-12-05T10:05:00.000Z');
+
+    // when
+    const whose = async (query: Record<string, string>) => {
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const { status, body } = await readAudit({
+          since: '2026-12-05T00:00:00Z',
+          limit: '1',
+          ...query,
+          ...(cursor ? { cursor } : {}),
+        });
+        expect(status).toBe(200);
+        pages.push(
+          (body.entries as AuditEntry[]).map((entry) => `${entry.actor} ${entry.decision} ${entry.outcome.status}`),
+        );
+        cursor = body.cursor;
+      } while (cursor && pages.length < 10);
+      return pages.flat();
+    };
+
+    // then
+    expect(await whose({ actor: 'root' })).toEqual(['root allowed 202', 'root allowed 202']);
+    expect(await whose({ decision: 'denied' })).toEqual([
+      'anonymous denied 401',
+      'anonymous denied 401',
+      'vera denied 403',
+    ]);
+    expect(await whose({ actor: 'anonymous', action: 'takeBackup' })).toEqual([
+      'anonymous denied 401',
+      'anonymous denied 401',
+    ]);
+    expect(await whose({ action: 'backup.take' })).toEqual([
+      'schedule allowed undefined',
+      'schedule allowed undefined',
+    ]);
+    expect(await whose({ actor: 'nobody' })).toEqual([]);
+    const refused = await readAudit({ decision: 'sometimes' });
+    expect([refused.status, refused.body.error.message]).toEqual([400, 'query.decision: expected allowed or denied']);
   });
 
   it('given since and until, when read, then only the entries between them, both inclusive', async () => {

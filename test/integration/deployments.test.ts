@@ -41,6 +41,7 @@ import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
+import { captureLogs } from '../support/logs';
 import { resourcesFragment } from '../support/resources';
 
 const TABLE = 'slipway-deployments-test';
@@ -531,13 +532,43 @@ describe('deploying an image through the HTTP API', () => {
           to: `${REPOSITORY}@${digest('c')}`,
         },
       ],
-      registerTaskDefinition: { family: 'shop-backend' },
+      taskDefinition: { registers: true, fieldsChanged: ['containerDefinitions.backend.image'] },
       updateService: { cluster: 'shop-prod', service: 'backend', taskDefinition: '<registered revision>' },
     });
     expect(aws.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(await locks.holder('shop', 'production')).toBeUndefined();
     expect((await store.history('shop', 'production')).items).toEqual([]);
+  });
+
+  it('shows a deployer the fields a dry run would change, never an environment value or a secret reference, in the answer or the logs', async () => {
+    // Given the running revision holds a plaintext value in its environment, and secrets by reference
+    const running = [...aws.taskDefinitions.values()][0]?.taskDefinition;
+    const backend = running?.containerDefinitions?.[0];
+    backend?.environment?.push({ name: 'PAYMENTS_API_KEY', value: 'pk_live_51Hx7PlainTextValue' });
+    const secretReferences = (backend?.secrets ?? []).map((secret) => secret.valueFrom as string);
+    expect(secretReferences).toHaveLength(2);
+
+    // When a deployer plans a deploy by tag and one by digest
+    const { result, output } = await captureLogs(async () => [
+      await deploy({ app: 'shop', environment: 'staging', tag: '1.5.0', dryRun: true }),
+      await deploy({ app: 'shop', environment: 'production', digest: digest('c'), dryRun: true }),
+    ]);
+
+    // Then each plan names the field that changes, and no value of the environment or secrets is anywhere
+    for (const { status, body } of result) {
+      expect(status).toBe(200);
+      const answered = JSON.stringify(body);
+      for (const hidden of ['pk_live_51Hx7PlainTextValue', ...secretReferences]) {
+        expect(answered).not.toContain(hidden);
+      }
+      expect(body.plan.taskDefinition).toEqual({
+        registers: true,
+        fieldsChanged: ['containerDefinitions.backend.image'],
+      });
+    }
+    expect(output).not.toContain('pk_live_51Hx7PlainTextValue');
+    for (const reference of secretReferences) expect(output).not.toContain(reference);
   });
 });
 

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -505,6 +505,186 @@ describe('restoreVolume targets', () => {
     expect(await snapshot(full)).toEqual(expected);
     expect(await snapshot(empty)).toEqual(expected);
     expect((await readdir(parent)).sort()).toEqual(['empty', 'full']);
+  });
+});
+
+describe('restoreVolume stays inside its volume', () => {
+  /** Two sibling volumes under one root, as the worker mounts them: A is restored into, B must never change. */
+  async function volumes() {
+    const mounts = await mkdtemp(join(work, 'mnt-'));
+    const a = join(mounts, 'a');
+    const b = join(mounts, 'b');
+    await mkdir(join(a, 'uploads', 'data'), { recursive: true });
+    await writeFile(join(a, 'uploads', 'data', 'a-only.txt'), 'volume A\n');
+    await mkdir(join(b, 'data', 'nested'), { recursive: true });
+    await writeFile(join(b, 'data', 'precious.txt'), 'volume B\n');
+    await writeFile(join(b, 'data', 'nested', 'deep.txt'), 'volume B, deeper\n');
+    return { mounts, a, b };
+  }
+
+  /** The staging directory a running restore made in `parent`. */
+  const stagingIn = (parent: string) =>
+    readdirSync(parent).find((name) => name.startsWith('.slipway-restore-')) as string;
+
+  const restoreInto = (
+    result: VolumeBackupResult,
+    root: string,
+    path: string,
+    extra: { force?: boolean; onProgress?: (progress: { bytes: number }) => void } = {},
+  ) => restoreVolume({ s3, bucket: BUCKET, manifestKey: result.manifestKey, root, target: join(root, path), ...extra });
+
+  it.each([
+    ['a link in the middle of the path to the sibling volume', 'uploads', 'uploads/data', '../b'],
+    ['the target itself a link to the sibling volume’s directory', 'uploads/data', 'uploads/data', '../../b/data'],
+    ['a link to the sibling volume two levels up', 'uploads', 'uploads/data/more', '../b'],
+  ])('refuses %s with 400 naming the component, and changes neither volume', async (_label, linked, path, linkTo) => {
+    // Given volume A where one component of the target path is a symbolic link into volume B
+    const result = await backup(await smallTree());
+    const { a, b } = await volumes();
+    await rm(join(a, linked), { recursive: true });
+    await symlink(linkTo, join(a, linked));
+    const [beforeA, beforeB] = [await snapshot(a), await snapshot(b)];
+
+    // When A is restored to that path with force
+    const error = await restoreInto(result, a, path, { force: true }).catch((caught: unknown) => caught);
+
+    // Then it is refused as the client's mistake, naming the component, and nothing changed anywhere
+    const component = linked.split('/').at(-1);
+    expect(error).toBeInstanceOf(InvalidInput);
+    expect((error as InvalidInput).status).toBe(400);
+    expect((error as Error).message).toBe(`targetPath: component "${component}" is a symbolic link`);
+    expect(await snapshot(b)).toEqual(beforeB);
+    expect(await snapshot(a)).toEqual(beforeA);
+  });
+
+  it('refuses a component that is a file, and restores through real directories, making the missing ones', async () => {
+    // Given volume A with a file where a directory of the path would be
+    const source = await smallTree();
+    const result = await backup(source);
+    const { a } = await volumes();
+    await writeFile(join(a, 'notes'), 'a file\n');
+
+    // When restored under the file, and then to a path whose last two directories do not exist yet
+    const refused = await restoreInto(result, a, 'notes/data').catch((caught: unknown) => caught);
+    const restored = await restoreInto(result, a, 'uploads/new/today');
+
+    // Then the first names the file; the second made its directories and holds the tree
+    expect(refused).toEqual(new InvalidInput('targetPath: component "notes" is not a directory'));
+    expect(restored.target).toBe(join(a, 'uploads', 'new', 'today'));
+    expect(await snapshot(join(a, 'uploads', 'new', 'today'))).toEqual(await snapshot(source));
+    expect(await leftovers(join(a, 'uploads', 'new'))).toEqual([]);
+  });
+
+  it('refuses to move into place when a directory of the path became a link while the archive was extracted', async () => {
+    // Given a restore of A to uploads/data with force, checked and staged while uploads was a real directory
+    const result = await backup(await smallTree());
+    const { a, b } = await volumes();
+    const beforeB = await snapshot(b);
+    let swapped = false;
+    const swap = () => {
+      if (swapped) return;
+      swapped = true;
+      // When, as the first file is extracted, uploads is moved aside and a link to volume B put in its place
+      renameSync(join(a, 'uploads'), join(a, 'uploads-moved'));
+      symlinkSync('../b', join(a, 'uploads'));
+    };
+
+    const error = await restoreInto(result, a, 'uploads/data', { force: true, onProgress: swap }).catch(
+      (caught: unknown) => caught,
+    );
+
+    // Then the path is checked again before anything is replaced: refused, B untouched, A's data kept,
+    // and the staging directory removed from where it really was
+    expect(swapped).toBe(true);
+    expect((error as Error).message).toBe('targetPath: component "uploads" is a symbolic link');
+    expect(error).toBeInstanceOf(InvalidInput);
+    expect(await snapshot(b)).toEqual(beforeB);
+    expect(await readdir(join(a, 'uploads-moved'))).toEqual(['data']);
+    expect(await readdir(join(a, 'uploads-moved', 'data'))).toEqual(['a-only.txt']);
+  });
+
+  it('writes nothing through a staged directory swapped for a link to the sibling volume mid-extraction', async () => {
+    // Given a restore of A whose archive holds docs/a.txt and docs/b.txt
+    const result = await backup(await smallTree());
+    const { a, b } = await volumes();
+    const beforeB = await snapshot(b);
+    const parent = join(a, 'uploads');
+    let moved: string | undefined;
+    const swap = () => {
+      if (moved) return;
+      // When, once docs/a.txt is verified and before it is written, the staged docs is moved away
+      // and replaced by a link into volume B
+      const staging = stagingIn(parent);
+      moved = join(parent, 'docs-moved');
+      renameSync(join(parent, staging, 'docs'), moved);
+      symlinkSync(join(b, 'data'), join(parent, staging, 'docs'));
+    };
+
+    const restored = await restoreInto(result, a, 'uploads/fresh', { onProgress: swap });
+
+    // Then every file went into the directory the restore made and holds, never into B
+    expect(restored.files).toBe(3);
+    expect(await snapshot(b)).toEqual(beforeB);
+    expect((await readdir(moved as string)).sort()).toEqual(['a.txt', 'b.txt']);
+    expect(await lstat(join(parent, 'fresh', 'docs')).then((stats) => stats.isSymbolicLink())).toBe(true);
+  });
+
+  it('never sets a file’s mode or times through a link swapped in for a large file it has just written', async () => {
+    // Given an archive with a file large enough to be streamed, and volume B holding a file of its own
+    const source = await buildTree([{ path: 'big.bin', content: randomBytes(600 * 1024), mode: 0o640 }]);
+    const result = await backup(source);
+    const { a, b } = await volumes();
+    await chmod(join(b, 'data', 'precious.txt'), 0o600);
+    const beforeB = await snapshot(b);
+    const parent = join(a, 'uploads');
+    let swapped = false;
+    const swap = (progress: { bytes: number }) => {
+      if (swapped || progress.bytes < 600 * 1024) return;
+      swapped = true;
+      // When, as its last bytes are written, the staged file is moved away and a link into B takes its name
+      const staging = stagingIn(parent);
+      renameSync(join(parent, staging, 'big.bin'), join(parent, 'big-moved.bin'));
+      symlinkSync(join(b, 'data', 'precious.txt'), join(parent, staging, 'big.bin'));
+    };
+
+    const error = await restoreInto(result, a, 'uploads/fresh', { onProgress: swap }).catch(
+      (caught: unknown) => caught,
+    );
+
+    // Then the restore fails rather than follow the link, and B's file keeps its mode and times
+    expect(swapped).toBe(true);
+    expect((error as NodeJS.ErrnoException).code).toBe('ELOOP');
+    expect(await snapshot(b)).toEqual(beforeB);
+    expect(await leftovers(parent)).toEqual([]);
+  });
+
+  it('refuses to move a staging directory that was replaced, and removes the link left in its place', async () => {
+    // Given a restore of A staging beside uploads/data
+    const result = await backup(await smallTree());
+    const { a, b } = await volumes();
+    const beforeB = await snapshot(b);
+    const parent = join(a, 'uploads');
+    let staging: string | undefined;
+    const swap = () => {
+      if (staging) return;
+      // When the staging directory is moved aside mid-extraction and a link to B takes its name
+      staging = stagingIn(parent);
+      renameSync(join(parent, staging), join(parent, 'staging-moved'));
+      symlinkSync(join(b, 'data'), join(parent, staging));
+    };
+
+    const error = await restoreInto(result, a, 'uploads/data', { force: true, onProgress: swap }).catch(
+      (caught: unknown) => caught,
+    );
+
+    // Then nothing is moved into place, B is untouched, the target keeps its files, and the link is gone
+    expect(error).toBeInstanceOf(Conflict);
+    expect((error as Error).message).toBe(
+      `the staging directory ${staging} was replaced while the restore ran; nothing was replaced`,
+    );
+    expect(await snapshot(b)).toEqual(beforeB);
+    expect(await readdir(join(parent, 'data'))).toEqual(['a-only.txt']);
+    expect((await readdir(parent)).sort()).toEqual(['data', 'staging-moved']);
   });
 });
 

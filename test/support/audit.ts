@@ -31,8 +31,11 @@ export function memoryAudit(now: () => Date = () => new Date()) {
     entries,
     audit: auditTrail(
       {
+        // As the store's conditional put: an entry with the same time and id is kept, the new one dropped.
         put: async (entry) => {
+          if (entries.some((kept) => kept.at === entry.at && kept.id === entry.id)) return false;
           entries.push(entry);
+          return true;
         },
       },
       now,

@@ -376,7 +376,19 @@ export interface HostileRequest {
   contentType: string | undefined;
   headers: Record<string, string>;
   body: HostileBody;
+  /** requestContext.http.sourceIp; the sample's when left out, none when empty. */
+  sourceIp?: string;
 }
+
+/** Where requests come from: two IPv4 addresses, two IPv6 ones in one /64 and one in another, and none. */
+export const sourceIp = fc.constantFrom(
+  '203.0.113.10',
+  '198.51.100.7',
+  '2001:db8:1:2::1',
+  '2001:db8:1:2:ffff::9',
+  '2001:db8:9::1',
+  '',
+);
 
 /** Everything a request to one route can carry, most of it wrong. */
 export function hostileRequest(
@@ -402,6 +414,7 @@ export function hostileRequest(
     contentType,
     headers: extraHeaders,
     body,
+    sourceIp,
   });
 }
 
@@ -434,6 +447,11 @@ export function eventFor(method: string, pathTemplate: string, request: HostileR
   if (request.body.body !== undefined) event.body = request.body.body;
   else delete event.body;
   event.isBase64Encoded = request.body.base64;
+  if (request.sourceIp !== undefined) {
+    const http: Partial<typeof event.requestContext.http> = event.requestContext.http;
+    if (request.sourceIp === '') delete http.sourceIp;
+    else event.requestContext.http.sourceIp = request.sourceIp;
+  }
   return event;
 }
 

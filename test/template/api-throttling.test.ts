@@ -39,9 +39,23 @@ const routeKeyOf = (name: string) => {
   if (!route) throw new Error(`no route ${name}`);
   return `${route.method} ${route.pathTemplate}`;
 };
-const rateOf = (name: string) => routeSettings()[routeKeyOf(name)]?.ThrottlingRateLimit ?? Number.NaN;
 
 const isLimit = (value: unknown) => Number.isInteger(value) && (value as number) > 0;
+
+// A route's rate per instance of its function: a refusal for bad credentials takes under 20 ms.
+const REFUSALS_PER_SECOND = 50;
+// "Lambda quotas" and "Configuring reserved concurrency" (AWS Lambda Developer Guide): 1,000 concurrent
+// executions per Region by default, of which reservations may leave no fewer than 100 unreserved.
+const DEFAULT_ACCOUNT_CONCURRENCY = 1_000;
+const LAMBDA_MINIMUM_UNRESERVED = 100;
+
+/** serverless' logical id of a function: createRestore → CreateRestoreLambdaFunction. */
+const logicalIdOf = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+const reservedOf = (name: string) => {
+  const value = template.Resources[logicalIdOf(name)]?.Properties?.ReservedConcurrentExecutions;
+  if (!isLimit(value)) throw new Error(`function ${name} reserves no concurrency`);
+  return value as number;
+};
 
 describe('the HTTP API stage (stage prod)', () => {
   it('throttles every route with its own rate and burst, and any other request by default', () => {
@@ -80,20 +94,54 @@ describe('the HTTP API stage (stage prod)', () => {
     }
   });
 
-  it('lets reads through more often than deployments, and deployments more often than backups and restores', () => {
-    const reads = Object.values(apiRoutes).filter((route) => route.method === 'GET' && route.access === 'read');
-    const deploys = Object.values(apiRoutes).filter(
-      (route) => route.method === 'POST' && (route.access === 'deploy' || route.access === 'approve'),
+  it("gives each route a rate of 50 x its function's reserved concurrency and a burst of twice that", () => {
+    // Given each route's function and what it reserves (a request refused for its credentials takes under 20 ms)
+    for (const route of Object.values(apiRoutes)) {
+      const reserved = reservedOf(route.name);
+      const limits = routeSettings()[routeKeyOf(route.name)];
+
+      // Then anonymous traffic runs out the function's concurrency before its route's throttle
+      expect({ route: route.name, rate: limits?.ThrottlingRateLimit, burst: limits?.ThrottlingBurstLimit }).toEqual({
+        route: route.name,
+        rate: REFUSALS_PER_SECOND * reserved,
+        burst: 2 * REFUSALS_PER_SECOND * reserved,
+      });
+    }
+    // And the catch-all as its function, notFound
+    expect(stage().Properties?.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: REFUSALS_PER_SECOND * reservedOf('notFound'),
+      ThrottlingBurstLimit: 2 * REFUSALS_PER_SECOND * reservedOf('notFound'),
+    });
+  });
+
+  it('reserves concurrency for every API function, 100 in all, leaving the unreserved pool to the other functions', () => {
+    // Given every function of the stack
+    const functions = Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Type === 'AWS::Lambda::Function',
     );
-    expect(reads.length).toBeGreaterThan(5);
-    expect(deploys.length).toBeGreaterThan(5);
-    const slowestRead = Math.min(...reads.map((route) => rateOf(route.name)));
-    const fastestDeploy = Math.max(...deploys.map((route) => rateOf(route.name)));
-    expect(slowestRead).toBeGreaterThan(fastestDeploy);
-    expect(rateOf('takeBackup')).toBeLessThan(fastestDeploy);
-    expect(rateOf('createRestore')).toBeLessThanOrEqual(rateOf('takeBackup'));
-    // The webhook sits between: registries send bursts of pushes, each at most one deployment per environment.
-    expect(rateOf('registryWebhook')).toBeGreaterThan(fastestDeploy);
-    expect(rateOf('registryWebhook')).toBeLessThan(slowestRead);
+    const api = new Set([...Object.values(apiRoutes).map((route) => logicalIdOf(route.name)), logicalIdOf('notFound')]);
+
+    // Then each API function reserves some, and no event, schedule, hook or worker function does
+    const reserved = functions.map(([logicalId, resource]) => ({
+      logicalId,
+      api: api.has(logicalId),
+      reserves: resource.Properties?.ReservedConcurrentExecutions !== undefined,
+    }));
+    expect(reserved).toEqual(reserved.map((fn) => ({ ...fn, reserves: fn.api })));
+    expect(api.size).toBeGreaterThan(20);
+
+    // And they sum to 100 of the default 1,000, leaving far more than the 100 Lambda requires unreserved
+    const sum = [...api].reduce(
+      (total, logicalId) => total + Number(template.Resources[logicalId]?.Properties?.ReservedConcurrentExecutions),
+      0,
+    );
+    expect(sum).toBe(100);
+    expect(DEFAULT_ACCOUNT_CONCURRENCY - sum).toBeGreaterThan(LAMBDA_MINIMUM_UNRESERVED);
+  });
+
+  it('reserves the least for what starts the costliest work: restores and backups below deployments', () => {
+    expect(reservedOf('createRestore')).toBeLessThan(reservedOf('createDeployment'));
+    expect(reservedOf('takeBackup')).toBeLessThan(reservedOf('createDeployment'));
+    expect(reservedOf('createDeployment')).toBeLessThanOrEqual(reservedOf('getDeployment'));
   });
 });

@@ -1,5 +1,14 @@
 import { auditQuery, auditWindow } from '../../../lib/audit/api';
-import { audited, auditTrail, failedOutcome, httpAuditEntry, statusOutcome } from '../../../lib/audit/trail';
+import {
+  type AuditEntry,
+  audited,
+  auditTrail,
+  failedOutcome,
+  httpAuditEntry,
+  MAX_SAMPLED_SOURCES,
+  sourceKey,
+  statusOutcome,
+} from '../../../lib/audit/trail';
 import { Conflict, Forbidden, InvalidInput, Unauthenticated, UpstreamFailed } from '../../../lib/errors';
 import { forgetSecretValues, registerSecretValue } from '../../../lib/observability/redaction';
 import { captureLogs } from '../../support/logs';
@@ -142,7 +151,7 @@ describe('auditTrail', () => {
   it('given an entry, when recorded, then the sink gets it with an id, the time, and registered secrets redacted', async () => {
     // given
     const stored: unknown[] = [];
-    const trail = auditTrail({ put: async (entry) => void stored.push(entry) }, () => NOW);
+    const trail = auditTrail({ put: async (entry) => Boolean(stored.push(entry)) }, () => NOW);
     registerSecretValue('hunter2-very-secret');
 
     // when
@@ -173,7 +182,7 @@ describe('auditTrail', () => {
   it('given a path parameter of 5,000 characters, when recorded, then the target keeps its first 200', async () => {
     // given
     const stored: Array<{ target: Record<string, string> }> = [];
-    const trail = auditTrail({ put: async (entry) => void stored.push(entry) }, () => NOW);
+    const trail = auditTrail({ put: async (entry) => Boolean(stored.push(entry)) }, () => NOW);
 
     // when
     await trail.record({
@@ -192,7 +201,7 @@ describe('auditTrail', () => {
   it('given a detail longer than 500 characters, when recorded, then it is cut short', async () => {
     // given
     const stored: Array<{ outcome: { detail?: string } }> = [];
-    const trail = auditTrail({ put: async (entry) => void stored.push(entry) }, () => NOW);
+    const trail = auditTrail({ put: async (entry) => Boolean(stored.push(entry)) }, () => NOW);
 
     // when
     await trail.record({
@@ -244,6 +253,100 @@ describe('auditTrail', () => {
     expect(line).toMatchObject({ level: 'ERROR', action: 'createDeployment', actor: 'alice' });
     expect(line.auditId).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines.find((entry) => '_aws' in entry)).toMatchObject({ AuditWriteFailures: 1 });
+  });
+});
+
+describe('sampling requests refused before their caller was known', () => {
+  const refused = (action: string) => ({
+    source: 'http' as const,
+    actor: 'anonymous',
+    action,
+    decision: 'denied' as const,
+    target: {},
+    outcome: { result: 'refused' as const, status: 401, code: 'UNAUTHENTICATED' },
+  });
+
+  /** A sink as the store's conditional put: one entry per time and id, however many containers write. */
+  function sharedSink() {
+    const entries: AuditEntry[] = [];
+    const puts: string[] = [];
+    return {
+      entries,
+      puts,
+      sink: {
+        put: async (entry: AuditEntry) => {
+          puts.push(entry.id);
+          if (entries.some((kept) => kept.at === entry.at && kept.id === entry.id)) return false;
+          entries.push(entry);
+          return true;
+        },
+      },
+    };
+  }
+
+  it('given 300 refusals from two addresses over two minutes, when sampled, then one entry per address and minute, and one write each', async () => {
+    // given
+    const { entries, puts, sink } = sharedSink();
+    let clock = new Date('2026-12-05T12:00:05.000Z');
+    const trail = auditTrail(sink, () => clock);
+
+    // when
+    for (let index = 0; index < 300; index += 1) {
+      if (index === 150) clock = new Date('2026-12-05T12:01:30.000Z');
+      await trail.sample(refused('createRestore'), index % 2 === 0 ? '203.0.113.7' : '198.51.100.9');
+    }
+
+    // then
+    expect(entries.map(({ id, at, sampled }) => ({ id, at, sampled }))).toEqual([
+      { id: 'unauthenticated:2026-12-05T12:00:203.0.113.7', at: '2026-12-05T12:00:00.000Z', sampled: true },
+      { id: 'unauthenticated:2026-12-05T12:00:198.51.100.9', at: '2026-12-05T12:00:00.000Z', sampled: true },
+      { id: 'unauthenticated:2026-12-05T12:01:203.0.113.7', at: '2026-12-05T12:01:00.000Z', sampled: true },
+      { id: 'unauthenticated:2026-12-05T12:01:198.51.100.9', at: '2026-12-05T12:01:00.000Z', sampled: true },
+    ]);
+    expect(puts).toHaveLength(4);
+    expect(entries[0]).toMatchObject({ actor: 'anonymous', action: 'createRestore', outcome: { status: 401 } });
+  });
+
+  it('given three containers sampling the same address in the same minute, when each stores, then the trail holds one entry', async () => {
+    // given
+    const { entries, puts, sink } = sharedSink();
+    const containers = [1, 2, 3].map(() => auditTrail(sink, () => NOW));
+
+    // when
+    const { output } = await captureLogs(async () => {
+      for (const trail of containers) await trail.sample(refused('takeBackup'), '203.0.113.7');
+    });
+
+    // then: each container tried once, the conditional put kept the first, and no write is reported lost
+    expect(puts).toHaveLength(3);
+    expect(entries).toHaveLength(1);
+    expect(output).not.toContain('audit entry not stored');
+  });
+
+  it('given refusals from more addresses than a container samples in a minute, when sampled, then the rest are not written', async () => {
+    // given
+    const { entries, sink } = sharedSink();
+    const trail = auditTrail(sink, () => NOW);
+
+    // when: an address each, twice the cap
+    for (let index = 0; index < 2 * MAX_SAMPLED_SOURCES; index += 1) {
+      await trail.sample(refused('createDeployment'), `10.0.${Math.floor(index / 250)}.${index % 250}`);
+    }
+
+    // then
+    expect(entries).toHaveLength(MAX_SAMPLED_SOURCES);
+  });
+
+  it.each([
+    ['an IPv4 address', '203.0.113.7', '203.0.113.7'],
+    ['an IPv6 address', '2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['another address of the same /64', '2001:0db8:0001:0002::ffff', '2001:db8:1:2::/64'],
+    ['a compressed address', '2001:db8::1', '2001:db8:0:0::/64'],
+    ['the loopback', '::1', '0:0:0:0::/64'],
+    ['nothing', undefined, 'unknown'],
+    ['something that is no address', 'not-an-ip', 'unknown'],
+  ])('given %s, when keyed, then it counts as %s', (_label, address, expected) => {
+    expect(sourceKey(address)).toBe(expected);
   });
 });
 
@@ -368,6 +471,20 @@ describe('auditQuery and auditWindow', () => {
     expect(result.error?.issues.map(({ path, message }) => ({ path, message }))).toEqual([
       { path: ['until'], message: 'is before since' },
     ]);
+  });
+
+  it('given actor, decision and action, when parsed, then they narrow the listing; a bad one is refused naming why', () => {
+    expect(auditQuery.parse({ actor: 'anonymous', decision: 'denied', action: 'createRestore' })).toEqual({
+      limit: 100,
+      actor: 'anonymous',
+      decision: 'denied',
+      action: 'createRestore',
+    });
+    expect(auditQuery.safeParse({ decision: 'maybe' }).error?.issues[0]?.message).toBe('expected allowed or denied');
+    expect(auditQuery.safeParse({ action: 'create restore' }).error?.issues[0]?.message).toBe(
+      'expected a route name such as createRestore or an action such as backup.delete',
+    );
+    expect(auditQuery.safeParse({ actor: '' }).success).toBe(false);
   });
 
   it('given a limit of 501 or an unknown parameter, when parsed, then each is refused', () => {

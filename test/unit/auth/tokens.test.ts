@@ -251,6 +251,42 @@ describe('secretsManagerTokenSource', () => {
     expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 
+  it('reads once for 50 requests that ask at once, and answers them all from that read', async () => {
+    // Given a secret that takes a moment to answer, as Secrets Manager does
+    secretsMock.on(GetSecretValueCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return { SecretString: JSON.stringify({ tokens: stored }) };
+    });
+    const source = secretsManagerTokenSource(client(), secretId, 60);
+
+    // When 50 requests, each with a token that is not one, ask for the tokens at once
+    const answers = await Promise.all(Array.from({ length: 50 }, () => source()));
+
+    // Then one read answered them all
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    expect(answers.every((tokens) => tokens.length === stored.length)).toBe(true);
+  });
+
+  it('answers a failed read again for a second rather than read again, then reads', async () => {
+    // Given Secrets Manager failing
+    secretsMock
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const start = Date.now();
+    const now = jest.spyOn(Date, 'now').mockReturnValue(start);
+    const source = secretsManagerTokenSource(client(), secretId, 60);
+
+    // When 20 requests ask within the second after the failure, and one after it
+    for (let index = 0; index < 20; index += 1) await source().catch(() => undefined);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    now.mockReturnValue(start + 1_001);
+    const later = await source().catch((error: unknown) => error);
+
+    // Then the second read came only once the second was over, and still fails as Slipway's error
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+    expect(later).toEqual(new UpstreamFailed('cannot read the API tokens from Secrets Manager'));
+  });
+
   it('fails with ConfigError naming the bad paths, never the values', async () => {
     // Given a secret whose entry holds a raw token instead of its hash
     const leaked = 'slw_a-raw-token-pasted-where-its-hash-belongs';

@@ -80,6 +80,14 @@ describe('parseCommandLine → requestFor', () => {
       { method: 'GET', path: '/v1/audit', query: { since: '2026-12-05', until: '2026-12-05T12:00:00Z' } },
     ],
     [
+      ['audit', '--actor', 'anonymous', '--decision', 'denied', '--action', 'createRestore'],
+      {
+        method: 'GET',
+        path: '/v1/audit',
+        query: { actor: 'anonymous', decision: 'denied', action: 'createRestore' },
+      },
+    ],
+    [
       ['backup', 'shop-db', '--dump'],
       { method: 'POST', path: '/v1/backups', body: { database: 'shop-db', kind: 'postgres-dump' } },
     ],

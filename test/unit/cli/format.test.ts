@@ -10,13 +10,14 @@ import {
   formatDeployment,
   formatEnvironment,
   formatHistory,
+  formatPlan,
   formatRestore,
   restoreVerdict,
   shortDigest,
   styleFor,
   timelineLine,
 } from '../../../lib/cli/format';
-import type { EnvironmentView } from '../../../lib/deploy/deployments';
+import type { DeploymentPlan, EnvironmentView } from '../../../lib/deploy/deployments';
 import type { DeploymentRecord } from '../../../lib/deploy/records';
 
 const plain = { colour: false };
@@ -215,6 +216,39 @@ describe('tables', () => {
       ['Approvals', '0'],
       ['Last deployment', 'none'],
       ['In flight', 'dep-5b0c2c4e-0000-4000-8000-000000000001 deploy IN_PROGRESS 2026-11-23T10:00:05Z'],
+    ]);
+  });
+
+  it('shows a dry run as the revision it would register, the fields that change by name, and the images', () => {
+    // Given a rollback plan whose revision differs from the running one in an image and an environment variable
+    const plan: DeploymentPlan = {
+      app: 'shop',
+      environment: 'production',
+      kind: 'rollback',
+      cluster: 'shop-prod',
+      service: 'backend',
+      approvalsRequired: 0,
+      changes: [{ container: 'backend', from: `${REPOSITORY}@${digest('b')}`, to: `${REPOSITORY}@${digest('a')}` }],
+      from: { taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/shop-backend:42', images: {} },
+      to: { taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/shop-backend:41', images: {} },
+      taskDefinition: {
+        registers: false,
+        fieldsChanged: ['containerDefinitions.backend.image', 'containerDefinitions.backend.environment.API_KEY'],
+      },
+      updateService: { cluster: 'shop-prod', service: 'backend' },
+    };
+
+    // When it is formatted, then the fields are named and the images shown
+    expect(cells(formatPlan(plain, plan))).toEqual([
+      ['Dry run, nothing was changed: rollback shop/production (shop-prod/backend)'],
+      ['From', 'shop-backend:42'],
+      ['To', 'shop-backend:41'],
+      ['Revision', 'an existing one is reused'],
+      ['Fields', 'containerDefinitions.backend.image, containerDefinitions.backend.environment.API_KEY'],
+      ['Approvals', '0'],
+      [''],
+      ['CONTAINER', 'FROM', 'TO'],
+      ['backend', `${REPOSITORY}@${digest('b')}`, `${REPOSITORY}@${digest('a')}`],
     ]);
   });
 

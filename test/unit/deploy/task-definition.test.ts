@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { DescribeTaskDefinitionCommandOutput, TaskDefinition } from '@aws-sdk/client-ecs';
-import { pinnedImage, planTaskDefinition, unlistedRoles } from '../../../lib/deploy/task-definition';
+import { changedFields, pinnedImage, planTaskDefinition, unlistedRoles } from '../../../lib/deploy/task-definition';
 
 // The eight fields DescribeTaskDefinition returns and RegisterTaskDefinition refuses (ECS API reference).
 const DESCRIBE_ONLY = [
@@ -122,5 +122,66 @@ describe('unlistedRoles', () => {
     ['no roles at all', {}, [TASK], []],
   ])('given %s, when checked, then it answers the roles not listed', (_, input, passRoles, expected) => {
     expect(unlistedRoles(input, passRoles)).toEqual(expected);
+  });
+});
+
+describe('changedFields', () => {
+  const running = () => structuredClone(described('multi-container').taskDefinition as TaskDefinition);
+  const container = (definition: TaskDefinition, name: string) =>
+    definition.containerDefinitions?.find((candidate) => candidate.name === name) as NonNullable<
+      TaskDefinition['containerDefinitions']
+    >[number];
+
+  it('names only the image when a deploy plans the next revision', () => {
+    // Given the running revision, and the one a deploy of web and worker would register
+    const current = running();
+    const { input } = planTaskDefinition(current, undefined, {
+      containers: ['web', 'worker'],
+      repository: '123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-web',
+      digest: DIGEST,
+    });
+
+    // When they are compared, then the images are all that changes (the describe-only fields do not count)
+    expect(changedFields(current, input)).toEqual([
+      'containerDefinitions.web.image',
+      'containerDefinitions.worker.image',
+    ]);
+  });
+
+  it('names environment variables and secrets that differ, and never their values', () => {
+    // Given a revision to go back to whose web container had a plaintext key and a secret, and a
+    // worker whose QUEUE differed, with more memory; the running one has neither
+    const current = running();
+    const previous = running();
+    const web = container(previous, 'web');
+    web.environment = [{ name: 'PAYMENTS_API_KEY', value: 'pk_live_plaintext' }];
+    web.secrets = [{ name: 'DATABASE_URL', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db' }];
+    container(previous, 'worker').environment = [{ name: 'QUEUE', value: 'jobs-previous' }];
+    previous.memory = '4096';
+
+    // When they are compared
+    const fields = changedFields(current, previous);
+
+    // Then each changed name is listed, and no value is anywhere in the answer
+    expect(fields).toEqual([
+      'memory',
+      'containerDefinitions.web.environment.PAYMENTS_API_KEY',
+      'containerDefinitions.web.secrets.DATABASE_URL',
+      'containerDefinitions.worker.environment.QUEUE',
+    ]);
+    expect(JSON.stringify(fields)).not.toMatch(/pk_live_plaintext|secretsmanager|jobs/);
+  });
+
+  it('names a container added or removed, and nothing when the revisions are the same', () => {
+    // Given a revision without the worker container
+    const current = running();
+    const previous = running();
+    previous.containerDefinitions = previous.containerDefinitions?.filter((definition) => definition.name !== 'worker');
+
+    // When compared either way, and with itself
+    // Then the container is named whole, and a revision equal to the running one changes nothing
+    expect(changedFields(current, previous)).toEqual(['containerDefinitions.worker']);
+    expect(changedFields(previous, current)).toEqual(['containerDefinitions.worker']);
+    expect(changedFields(current, running())).toEqual([]);
   });
 });
