@@ -5,7 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { type AuditRecorder, httpAuditEntry } from '../audit/trail';
+import { type AuditNote, type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
 import { noAppSubject, routeScope } from '../auth/route-scopes';
 import { isScoped, requireScope, requireUnscoped } from '../auth/scope';
@@ -41,6 +41,8 @@ export interface RouteRequest<Body, Path, Query> {
   method: string;
   rawPath: string;
   context: Context | undefined;
+  /** Adds to the request's audit entry, on a route that keeps one; later notes add to earlier ones. */
+  note: (facts: AuditNote) => void;
 }
 
 export interface RouteResult {
@@ -219,6 +221,7 @@ interface RequestFacts {
   principal?: Principal;
   body?: unknown;
   response?: unknown;
+  noted?: AuditNote;
 }
 
 type ChainRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -242,6 +245,7 @@ function auditRequests(
         status: request.response?.statusCode ?? 500,
         response: seen.response,
         error: request.error ?? undefined,
+        ...(seen.noted ? { noted: seen.noted } : {}),
       }),
     );
   };
@@ -284,6 +288,13 @@ function buildRoute<Body, Path, Query>(
       method: event.requestContext?.http?.method ?? 'GET',
       rawPath: event.rawPath ?? '/',
       context,
+      note: (noted: AuditNote) => {
+        facts.noted = {
+          ...facts.noted,
+          ...noted,
+          target: { ...facts.noted?.target, ...noted.target },
+        };
+      },
     };
     const result = await handle(request);
     facts.response = result.body;

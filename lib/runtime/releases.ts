@@ -3,6 +3,7 @@ import { clients } from '../aws/traced-clients';
 import { UpstreamFailed } from '../errors';
 import { registerSecretValue } from '../observability';
 import { Releases } from '../release/releases';
+import { DeliveryStore } from '../store/deliveries';
 import { ReleaseStore } from '../store/releases';
 import { runtime } from '.';
 import { audit } from './audit';
@@ -25,6 +26,11 @@ export function releases(): Releases {
     audit: audit(),
   });
   return cached;
+}
+
+/** Registry webhook deliveries already received, on the state table. */
+export function deliveries(): DeliveryStore {
+  return new DeliveryStore(clients.documents(), runtime().env.stateTable);
 }
 
 /** The HMAC key registry webhooks are signed with, read from Secrets Manager and reused for a minute. */

@@ -364,7 +364,14 @@ describe('the registry webhook signing key (POST /v1/webhooks/registry)', () => 
         throw new Error('no push is released in this test');
       },
     },
+    deliveries: {
+      remember: async () => {
+        throw new Error('no delivery is recorded in this test');
+      },
+      forget: async () => undefined,
+    },
     secret: webhookSecret(SIGNING_SECRET),
+    schemes: ['slipway', 'github'],
     toleranceSeconds: 300,
     resolve: async () => {
       throw new Error('no tag is resolved in this test');
