@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { putNew } from './conditional';
 
 /**
  * Registry webhook deliveries already received, by their delivery id: a delivery is acted on once, so a
@@ -41,25 +42,17 @@ export class DeliveryStore {
    */
   async remember(delivery: Delivery): Promise<string | undefined> {
     const attempt = randomUUID();
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...deliveryKey(delivery.id),
-            type: 'delivery',
-            ...delivery,
-            attempt,
-            expiresAt: Math.floor(Date.parse(delivery.receivedAt) / 1000) + DELIVERY_MEMORY_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return attempt;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const first = await putNew(this.documents, {
+      TableName: this.tableName,
+      Item: {
+        ...deliveryKey(delivery.id),
+        type: 'delivery',
+        ...delivery,
+        attempt,
+        expiresAt: Math.floor(Date.parse(delivery.receivedAt) / 1000) + DELIVERY_MEMORY_SECONDS,
+      },
+    });
+    return first ? attempt : undefined;
   }
 
   /** Forgets a delivery that failed before it was acted on, so its redelivery is taken; only this attempt's. */
