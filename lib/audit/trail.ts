@@ -224,6 +224,15 @@ const stringsOf = (value: unknown, keys: readonly string[]): Record<string, stri
 /** The records a mutating route answers with, by envelope key: their id names what the request made or changed. */
 const RESULT_RECORDS = { deployment: 'deploymentId', backup: 'backupId', restore: 'restoreId' } as const;
 
+/** What a handler learnt that the chain cannot: who the caller turned out to be, what it acted on, a refusal. */
+export interface AuditNote {
+  /** Replaces `anonymous` for a caller proved by other means than a token (a signed webhook). */
+  actor?: string;
+  target?: Record<string, string>;
+  /** The handler refused the request for what it asked, not for a failure: recorded as denied. */
+  denied?: boolean;
+}
+
 export interface HttpAuditFacts {
   route: string;
   requestId: string;
@@ -238,15 +247,18 @@ export interface HttpAuditFacts {
   error: unknown;
   /** requestContext.http.sourceIp. */
   sourceIp?: string | undefined;
+  /** What the handler noted, as far as it got. */
+  noted?: AuditNote;
 }
 
 /** The audit entry for one mutating request. Pure: plain facts in, the entry out. */
 export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
-  const { status, error, principal } = facts;
-  const denied = status === 401 || status === 403;
+  const { status, error, principal, noted } = facts;
+  const denied = status === 401 || status === 403 || (noted?.denied === true && status >= 400);
   const target: Record<string, string> = {
     ...stringsOf(facts.path, ['app', 'env', 'id']),
     ...stringsOf(facts.body, ['app', 'environment', 'database', 'volume', 'kind', 'backupId', 'tag', 'digest']),
+    ...stringsOf(noted?.target, Object.keys(noted?.target ?? {})),
   };
   if (target.env !== undefined) {
     target.environment = target.env;
@@ -259,6 +271,7 @@ export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
   }
   const outcome: AuditOutcome = {
     ...(error ? failedOutcome(error) : { result: status < 400 ? 'succeeded' : 'failed' }),
+    ...(denied ? { result: 'refused' as const } : {}),
     status,
   };
   const stateOf = (facts.response as { deployment?: { state?: unknown } } | undefined)?.deployment?.state;
@@ -266,7 +279,7 @@ export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
   if ((facts.response as { dryRun?: unknown } | undefined)?.dryRun === true) outcome.code = 'DRY_RUN';
   return {
     source: 'http',
-    actor: principal?.name ?? 'anonymous',
+    actor: principal?.name ?? noted?.actor ?? 'anonymous',
     ...(principal ? { roles: [...principal.roles] } : {}),
     action: facts.route,
     decision: denied ? 'denied' : 'allowed',

@@ -9,6 +9,7 @@ import {
   personRuleProblem,
 } from '../auth/oidc-rules';
 import { ROLES } from '../auth/tokens';
+import { SIGNATURE_SCHEMES } from '../release/webhooks';
 
 /**
  * The one schema of config/<stage>.yml. Every message reads "expected …, received …"
@@ -796,9 +797,22 @@ export const configSchema = z
             ),
             toleranceSeconds: boundedInt(30, 3_600)
               .default(300)
-              .describe('How old a signed timestamp may be before the request is refused as a replay'),
+              .describe(
+                "How far from now an X-Slipway-Signature timestamp, or a GitHub delivery's package.updated_at, may be before the request is refused as a replay",
+              ),
+            schemes: z
+              .array(
+                z.enum(SIGNATURE_SCHEMES, expects(`one of ${SIGNATURE_SCHEMES.join(', ')}`)),
+                expects('a list of signature schemes'),
+              )
+              .min(1, expects(`at least one of ${SIGNATURE_SCHEMES.join(', ')}`))
+              .refine((schemes) => new Set(schemes).size === schemes.length, expects('each scheme once'))
+              .default([...SIGNATURE_SCHEMES])
+              .describe(
+                "The signatures accepted: slipway (X-Slipway-Signature, timestamped) and github (GitHub's X-Hub-Signature-256, for GitHub package events, each X-GitHub-Delivery taken once); leave github out to refuse it",
+              ),
           },
-          expects('a webhooks section {secret}'),
+          expects('a webhooks section {signingSecret}'),
         )
         .optional(),
       apps: named('app', app).default({}),

@@ -360,8 +360,11 @@ export const apiRoutes = registry({
     description:
       'Docker Hub push payloads, GitHub `package` (published) events for GHCR, or `{repository, tag, digest}`. ' +
       'Authenticated by an HMAC-SHA256 signature of the raw body with the `webhooks.signingSecret` key, not by a ' +
-      "bearer token: `X-Slipway-Signature` (checked alone when present), else GitHub's `X-Hub-Signature-256`. " +
-      "A push then goes through each environment's release policy like an ECR push.",
+      "bearer token: `X-Slipway-Signature` (checked alone when present), else GitHub's `X-Hub-Signature-256`, each " +
+      "only if `webhooks.schemes` allows it. GitHub's scheme signs no time: it is taken for a GitHub package event " +
+      'whose `package.updated_at` is within `webhooks.toleranceSeconds`, and each `X-GitHub-Delivery` once. A tag ' +
+      'must resolve through the registry (ECR, or its OCI API) to the digest the push names. A push then goes ' +
+      "through each environment's release policy like an ECR push.",
     access: 'public',
     tags: ['releases'],
     rawBody: { description: 'A Docker Hub push, a GitHub package event, or `{repository, tag?, digest?}`.' },
@@ -376,6 +379,12 @@ export const apiRoutes = registry({
       {
         name: 'X-Hub-Signature-256',
         description: "GitHub's `sha256=<hex>`: HMAC-SHA256 of the body.",
+        schema: z.string(),
+      },
+      {
+        name: 'X-GitHub-Delivery',
+        description:
+          "GitHub's delivery GUID, which a redelivery keeps: required with `X-Hub-Signature-256`, and each taken once.",
         schema: z.string(),
       },
       {
@@ -394,10 +403,17 @@ export const apiRoutes = registry({
           targets: z.array(record('What the push did to one app environment, and why.')).optional(),
         }),
       },
-      400: { description: 'The body is not JSON, or not a push in any of the formats it accepts (named in details).' },
-      401: { description: 'The signature is missing, malformed, outside the tolerance, or does not match.' },
+      400: {
+        description:
+          'The body is not JSON, or not a push in any of the formats it accepts, or X-GitHub-Delivery is not a GUID (named in details).',
+      },
+      401: {
+        description:
+          'The signature is missing, malformed, of a scheme webhooks.schemes leaves out, outside the tolerance, or does not match; or a GitHub delivery is not a package event with package.updated_at within the tolerance.',
+      },
       404: { description: 'Registry webhooks are not configured (config has no webhooks section).' },
-      422: { description: 'The registry has no such tag.' },
+      409: { description: 'This X-GitHub-Delivery was already received: a delivery is acted on once.' },
+      422: { description: 'The registry has no such tag, or the tag is another digest than the push names.' },
       502: { description: 'The webhook secret, the registry, ECR or ECS could not be read.' },
     },
   },

@@ -5,7 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { type AuditRecorder, httpAuditEntry } from '../audit/trail';
+import { type AuditNote, type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
 import { noAppSubject, routeScope } from '../auth/route-scopes';
 import { isScoped, requireScope, requireUnscoped } from '../auth/scope';
@@ -46,6 +46,8 @@ export interface RouteRequest<Body, Path, Query> {
    * so the request is audited in full from then on rather than sampled as an unauthenticated one.
    */
   authenticated: () => void;
+  /** Adds to the request's audit entry, on a route that keeps one; later notes add to earlier ones. */
+  note: (facts: AuditNote) => void;
 }
 
 export interface RouteResult {
@@ -226,6 +228,7 @@ interface RequestFacts {
   authenticated?: boolean;
   body?: unknown;
   response?: unknown;
+  noted?: AuditNote;
 }
 
 type ChainRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -255,6 +258,7 @@ function auditRequests(
       response: seen.response,
       error: request.error ?? undefined,
       sourceIp,
+      ...(seen.noted ? { noted: seen.noted } : {}),
     });
     if (!seen.authenticated && status >= 400) await audit.sample(entry, sourceIp);
     else await audit.record(entry);
@@ -301,6 +305,13 @@ function buildRoute<Body, Path, Query>(
       context,
       authenticated: () => {
         facts.authenticated = true;
+      },
+      note: (noted: AuditNote) => {
+        facts.noted = {
+          ...facts.noted,
+          ...noted,
+          target: { ...facts.noted?.target, ...noted.target },
+        };
       },
     };
     const result = await handle(request);

@@ -3,7 +3,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { AuditRecorder } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
-import { containerImages, describeService, describeTaskDefinition, digestOf } from '../deploy/ecs';
+import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
 import { Conflict } from '../errors';
 import type { Idempotency } from '../http/idempotency';
 import type { Publisher } from '../notify/publisher';
@@ -25,7 +25,7 @@ export interface Push {
   source: string;
   repository: string;
   digest: string;
-  /** The tag(s) the event named; for ECR every tag the digest carries is read again. */
+  /** The tag(s) the event named; for ECR only the tags ECR says the digest carries count. */
   tags: string[];
   pushedAt?: string;
 }
@@ -119,6 +119,7 @@ export class Releases {
       push,
       targets.some((target) => target.policy.maxFindings !== undefined),
     );
+    if (!pushed) return this.ignore(`ECR has no image ${short(push.digest)} in ${push.repository}`, 'NotInEcr');
     if (pushed.tags.length === 0) {
       return this.ignore(
         `untagged push of ${short(push.digest)} (an image index, attestation or signature)`,
@@ -187,10 +188,16 @@ export class Releases {
     );
   }
 
-  /** Every tag the pushed digest carries, when it was pushed and its scan, from ECR; from the push elsewhere. */
-  private async describePushed(push: Push, scanned: boolean): Promise<Pushed> {
+  /**
+   * Every tag the pushed digest carries, when it was pushed and its scan, from ECR; from the push elsewhere.
+   * An ECR push's own tags are never believed: a signed webhook could name any, and ECR knows. Undefined
+   * for a digest ECR does not have.
+   */
+  private async describePushed(push: Push, scanned: boolean): Promise<Pushed | undefined> {
+    const ecr = ecrRepository(push.repository) !== undefined;
     const detail = await this.images.describe(push.repository, push.digest);
-    const tags = [...new Set([...push.tags, ...(detail?.imageTags ?? [])])].sort();
+    if (ecr && !detail) return undefined;
+    const tags = [...new Set(ecr ? (detail?.imageTags ?? []) : push.tags)].sort();
     const pushedAt = detail?.imagePushedAt?.toISOString() ?? push.pushedAt ?? this.now().toISOString();
     const scan = detail && scanned ? await this.images.scanOf(push.repository, detail) : { index: false };
     return { tags, pushedAt, index: scan.index, ...(scan.counts ? { scan: scan.counts } : {}) };

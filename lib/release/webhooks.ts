@@ -86,10 +86,20 @@ function verifyGitHub(header: string, rawBody: Buffer, secret: string): void {
   }
 }
 
+/** X-Slipway-Signature (with a timestamp) and GitHub's X-Hub-Signature-256 (without one). */
+export const SIGNATURE_SCHEMES = ['slipway', 'github'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
+
+const SCHEME_HEADERS: Record<SignatureScheme, string> = {
+  slipway: 'X-Slipway-Signature',
+  github: 'X-Hub-Signature-256',
+};
+
 /**
- * Checks that a delivery was signed with the webhook secret, over the exact bytes received.
- * `headers` has lower-cased names. X-Slipway-Signature, when present, is the only one looked at: a sender
- * able to sign with a timestamp must not be downgraded to GitHub's scheme, which has none.
+ * Checks that a delivery was signed with the webhook secret, over the exact bytes received, in one of
+ * the schemes `webhooks.schemes` accepts. `headers` has lower-cased names. X-Slipway-Signature, when
+ * present, is the only one looked at: a sender able to sign with a timestamp must not be downgraded to
+ * GitHub's scheme, which has none.
  */
 export function verifySignature(input: {
   rawBody: Buffer;
@@ -97,20 +107,79 @@ export function verifySignature(input: {
   secret: string;
   now: Date;
   toleranceSeconds: number;
-}): { scheme: 'slipway' | 'github' } {
+  schemes: readonly SignatureScheme[];
+}): { scheme: SignatureScheme } {
   // An empty key is one anybody can sign with.
   if (input.secret === '') throw new ConfigError('the registry webhook secret is empty');
   const slipway = input.headers['x-slipway-signature'];
-  if (slipway !== undefined) {
-    verifySlipway(slipway, input.rawBody, input.secret, input.now, input.toleranceSeconds);
-    return { scheme: 'slipway' };
-  }
   const github = input.headers['x-hub-signature-256'];
-  if (github !== undefined) {
-    verifyGitHub(github, input.rawBody, input.secret);
-    return { scheme: 'github' };
+  const scheme: SignatureScheme | undefined =
+    slipway !== undefined ? 'slipway' : github !== undefined ? 'github' : undefined;
+  if (scheme === undefined || !input.schemes.includes(scheme)) {
+    const accepted = input.schemes.map((one) => SCHEME_HEADERS[one]).join(' or ');
+    throw new Unauthenticated(
+      scheme === undefined
+        ? `a signed request is required: ${accepted}`
+        : `${SCHEME_HEADERS[scheme]} is not accepted: webhooks.schemes allows ${accepted} only`,
+    );
   }
-  throw new Unauthenticated('a signed request is required: X-Slipway-Signature or X-Hub-Signature-256');
+  if (scheme === 'slipway') {
+    verifySlipway(slipway as string, input.rawBody, input.secret, input.now, input.toleranceSeconds);
+  } else {
+    verifyGitHub(github as string, input.rawBody, input.secret);
+  }
+  return { scheme };
+}
+
+// GitHub's delivery GUIDs are UUIDs (its documented example: 72d3162e-cc78-11e3-81ab-4c9367dc0958).
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DELIVERY_MESSAGE = 'expected a GUID such as 72d3162e-cc78-11e3-81ab-4c9367dc0958';
+
+/**
+ * The delivery's X-GitHub-Delivery, lower-cased, which a redelivery keeps (GitHub Docs, "Best practices for
+ * using webhooks": "If you request a redelivery, the X-GitHub-Delivery header will be the same as in the
+ * original delivery"). Required with GitHub's scheme, whose signature carries no time; read under the
+ * Slipway scheme when a relay passes it on.
+ */
+export function deliveryIdOf(headers: Record<string, string>, scheme: SignatureScheme): string | undefined {
+  const id = headers['x-github-delivery'];
+  if (id === undefined && scheme === 'slipway') return undefined;
+  if (id === undefined || !GUID.test(id)) {
+    const message = id === undefined ? `is required with X-Hub-Signature-256: ${DELIVERY_MESSAGE}` : DELIVERY_MESSAGE;
+    throw new InvalidInput(`headers.x-github-delivery: ${message}`, {
+      details: [{ location: 'headers', field: 'x-github-delivery', message }],
+    });
+  }
+  return id.toLowerCase();
+}
+
+/**
+ * GitHub's scheme signs no time, so a captured delivery verifies for ever: one is taken only for a GitHub
+ * package event whose push time (`package.updated_at`, which the signature covers) is within the tolerance
+ * of now. The Slipway scheme's own timestamp already is.
+ */
+export function requireFreshPush(
+  push: RegistryPush,
+  scheme: SignatureScheme,
+  now: Date,
+  toleranceSeconds: number,
+): void {
+  if (scheme !== 'github') return;
+  if (push.registry !== 'ghcr') {
+    throw new Unauthenticated(
+      'X-Hub-Signature-256 is accepted for GitHub package events only, whose package.updated_at dates the push: sign other pushes with X-Slipway-Signature',
+    );
+  }
+  if (push.pushedAt === undefined) {
+    throw new Unauthenticated(
+      'package.updated_at is missing or not a time: X-Hub-Signature-256 signs no time, so the push must carry its own',
+    );
+  }
+  if (Math.abs(now.getTime() - Date.parse(push.pushedAt)) > toleranceSeconds * 1000) {
+    throw new Unauthenticated(
+      `package.updated_at ${push.pushedAt} is outside the ${toleranceSeconds} s tolerance; the delivery may be a replay`,
+    );
+  }
 }
 
 // Docker's reference grammar (distribution/reference): lower-case path components joined by `/`.

@@ -4,6 +4,7 @@ import { clients } from '../aws/traced-clients';
 import { UpstreamFailed } from '../errors';
 import { registerSecretValue } from '../observability';
 import { Releases } from '../release/releases';
+import { DeliveryStore } from '../store/deliveries';
 import { ReleaseStore } from '../store/releases';
 import { runtime } from '.';
 import { audit } from './audit';
@@ -26,6 +27,11 @@ export function releases(): Releases {
     audit: audit(),
   });
   return cached;
+}
+
+/** Registry webhook deliveries already received, on the state table. */
+export function deliveries(): DeliveryStore {
+  return new DeliveryStore(clients.documents(), runtime().env.stateTable);
 }
 
 /**

@@ -1,12 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  PutCommand,
-  paginateQuery,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateQuery, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ScanCounts } from '../release/scans';
+import { putNew } from './conditional';
 
 /**
  * Releases a push asked for that cannot deploy yet: waiting for their soak time, for the
@@ -62,48 +57,30 @@ export class ReleaseStore {
 
   /** Records a waiting release; a duplicate push of one already waiting or ended changes nothing. */
   async wait(release: PendingRelease): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...releaseKey(release),
-            type: 'release',
-            ...release,
-            environmentKey: WAITING_PARTITION,
-            environmentSortKey: sortKey(release),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return putNew(this.documents, {
+      TableName: this.tableName,
+      Item: {
+        ...releaseKey(release),
+        type: 'release',
+        ...release,
+        environmentKey: WAITING_PARTITION,
+        environmentSortKey: sortKey(release),
+      },
+    });
   }
 
   /** Records a release refused at once (its scan was already over the limits); a duplicate changes nothing. */
   async refused(release: PendingRelease, at: Date): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...releaseKey(release),
-            type: 'release',
-            ...release,
-            state: 'REFUSED',
-            expiresAt: Math.floor(at.getTime() / 1000) + DONE_RETENTION_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return putNew(this.documents, {
+      TableName: this.tableName,
+      Item: {
+        ...releaseKey(release),
+        type: 'release',
+        ...release,
+        state: 'REFUSED',
+        expiresAt: Math.floor(at.getTime() / 1000) + DONE_RETENTION_SECONDS,
+      },
+    });
   }
 
   async forDigest(repository: string, digest: string): Promise<PendingRelease[]> {

@@ -162,6 +162,8 @@ function container() {
       releases: untouchable,
       secret: webhookSecret(WEBHOOK_SECRET),
       toleranceSeconds: 300,
+      schemes: ['slipway', 'github'],
+      deliveries: untouchable,
       resolve: untouchable,
       now: () => clock,
     }),

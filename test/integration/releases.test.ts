@@ -1,12 +1,15 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BatchGetImageCommand, ECRClient, type EnhancedImageScanFinding } from '@aws-sdk/client-ecr';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeEcrImageAction } from '../../functions/events/ecr-image-action';
@@ -16,6 +19,7 @@ import { makeHandler as makeReleaseDue } from '../../functions/schedules/release
 import { createClient } from '../../lib/aws/clients';
 import { configSchema } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
+import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { dynamoDbIdempotency } from '../../lib/http/idempotency';
@@ -25,6 +29,7 @@ import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { resolveDigest } from '../../lib/release/registry';
 import { Releases } from '../../lib/release/releases';
+import { DELIVERY_MEMORY_DAYS, DeliveryStore, deliveryKey } from '../../lib/store/deliveries';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { ReleaseStore } from '../../lib/store/releases';
@@ -32,12 +37,14 @@ import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext } from '../support/http';
 import { resourcesFragment } from '../support/resources';
+import { selfSignedCertificate } from '../support/tls';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/slipway-test-dead-letters';
 const SECRET = 'test-webhook-secret-0f9e8d7c6b5a';
 const WEB_REPOSITORY = 'registry.example.com/team/shop-web';
 const HUB_REPOSITORY = 'docker.io/acme/shop-admin';
+const GHCR_REPOSITORY = 'ghcr.io/acme-corp/shop-backend';
 
 const config = configSchema.parse({
   auth: { tokensSecret: 'slipway/api-tokens' },
@@ -72,6 +79,11 @@ const config = configSchema.parse({
       containers: ['backend'],
       environments: { staging: { cluster: 'admin-staging', service: 'backend', release: { tags: 'main-*' } } },
     },
+    packages: {
+      repository: GHCR_REPOSITORY,
+      containers: ['backend'],
+      environments: { staging: { cluster: 'packages-staging', service: 'backend', release: { tags: '*' } } },
+    },
   },
 });
 
@@ -91,6 +103,12 @@ let locks: EnvironmentLocks;
 let trail: ReturnType<typeof auditOn>;
 let registry: Server;
 let registryUrl: string;
+let certificates: string;
+let tls: { key: Buffer; cert: Buffer };
+let httpsRegistry: Server;
+let httpsRegistryHost: string;
+/** What the HTTPS registry stand-in answers: `<name>:<tag>` → digest. */
+const httpsTags = new Map<string, string>();
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
@@ -110,11 +128,26 @@ beforeAll(async () => {
   });
   await new Promise<void>((done) => registry.listen(0, '127.0.0.1', done));
   registryUrl = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+  // A registry over https (a certificate openssl made, trusted by the test's resolver only), standing in for
+  // registry.example.com and ghcr.io: HEAD /v2/<name>/manifests/<tag> answers the digest the tag has now.
+  certificates = mkdtempSync(join(tmpdir(), 'slipway-releases-'));
+  tls = selfSignedCertificate(certificates);
+  httpsRegistry = createHttpsServer(tls, (request, response) => {
+    const [, name, tag] = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(request.url ?? '') ?? [];
+    const found = request.method === 'HEAD' ? httpsTags.get(`${name}:${tag}`) : undefined;
+    response.writeHead(found ? 200 : 404, found ? { 'docker-content-digest': found } : {});
+    response.end();
+  });
+  await new Promise<void>((done) => httpsRegistry.listen(0, '127.0.0.1', done));
+  httpsRegistryHost = `127.0.0.1:${(httpsRegistry.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   await dynamodb.close();
   await new Promise((done) => registry.close(done));
+  httpsRegistry.closeAllConnections();
+  await new Promise((done) => httpsRegistry.close(done));
+  rmSync(certificates, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
@@ -125,7 +158,10 @@ beforeEach(async () => {
     resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
     () => undefined,
   );
-  aws = fakeAws({ clusters: ['shop-staging', 'shop-qa', 'shop-prod', 'web-staging', 'admin-staging'] });
+  aws = fakeAws({
+    clusters: ['shop-staging', 'shop-qa', 'shop-prod', 'web-staging', 'admin-staging', 'packages-staging'],
+  });
+  httpsTags.clear();
   // What runs everywhere now is 1.4.0 (the base revision's digest), also tagged latest.
   aws.images.set('1.4.0', digest('1'));
   aws.images.set('latest', digest('1'));
@@ -639,43 +675,77 @@ describe('soak and scan gates', () => {
 });
 
 describe('registry webhooks', () => {
+  const ecrFor = (region: string) => new ECRClient({ region });
+  /** As the function resolves a tag: ECR through DescribeImages, others through the stand-in registries. */
+  const throughRegistries = (repository: string, tag: string) => {
+    if (ecrRepository(repository)) return resolveImage(ecrFor, repository, { tag }).then(({ digest }) => digest);
+    if (repository.startsWith('docker.io/')) {
+      return resolveDigest(repository.replace('docker.io', registryUrl), tag, { scheme: 'http' });
+    }
+    const [, name] = /^(?:registry\.example\.com|ghcr\.io)\/(.+)$/.exec(repository) ?? [];
+    return resolveDigest(`${httpsRegistryHost}/${name}`, tag, { ca: tls.cert, timeoutMs: 3_000 });
+  };
   const webhook = (
-    resolve = (repository: string, tag: string) =>
-      resolveDigest(repository.replace('docker.io', registryUrl), tag, { scheme: 'http' }),
+    options: {
+      resolve?: (repository: string, tag: string) => Promise<string>;
+      schemes?: Array<'slipway' | 'github'>;
+    } = {},
   ) =>
     makeRegistryWebhook({
       audit: trail.audit,
       releases,
+      deliveries: new DeliveryStore(documents, `slipway-releases-test-${tables}`),
       secret: async () => SECRET,
+      schemes: options.schemes ?? ['slipway', 'github'],
       toleranceSeconds: 300,
-      resolve,
+      resolve: options.resolve ?? throughRegistries,
       now: () => clock,
+    });
+  const post = (body: string, headers: Record<string, string>) =>
+    httpEvent('not-found', {
+      method: 'POST',
+      path: '/v1/webhooks/registry',
+      routeKey: 'POST /v1/webhooks/registry',
+      token: null,
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
     });
   const signed = (body: string, options: { secret?: string; at?: number; header?: string | null } = {}) => {
     const at = options.at ?? Math.floor(clock.getTime() / 1000);
     const signature = createHmac('sha256', options.secret ?? SECRET)
       .update(`${at}.${body}`)
       .digest('hex');
-    return httpEvent('not-found', {
-      method: 'POST',
-      path: '/v1/webhooks/registry',
-      routeKey: 'POST /v1/webhooks/registry',
-      token: null,
-      headers: {
-        'content-type': 'application/json',
-        ...(options.header === null ? {} : { 'x-slipway-signature': options.header ?? `t=${at},sha256=${signature}` }),
-      },
+    return post(
       body,
-    });
+      options.header === null ? {} : { 'x-slipway-signature': options.header ?? `t=${at},sha256=${signature}` },
+    );
   };
+  /** As GitHub delivers: X-Hub-Signature-256 over the body, X-GitHub-Event and X-GitHub-Delivery. */
+  const fromGitHub = (body: string, delivery: string) =>
+    post(body, {
+      'x-github-event': 'package',
+      'x-github-delivery': delivery,
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+    });
   const parsed = (response: APIGatewayProxyStructuredResultV2) => ({
     status: response.statusCode,
     body: JSON.parse(response.body ?? 'null'),
   });
+  const httpEntries = async () => (await trail.entries()).filter((entry) => entry.source === 'http');
   const generic = JSON.stringify({ repository: WEB_REPOSITORY, tag: 'build-42', digest: digest('9') });
+  /** GitHub's package event (test/fixtures/webhooks), published at 2026-11-22T03:00:00Z, ten seconds before the clock. */
+  const PACKAGE_EVENT = readFileSync('test/fixtures/webhooks/ghcr.package-published.json', 'utf8');
+  const PACKAGE_DIGEST = 'sha256:9b2a6c1f0d4e8a7b3c5d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b';
+  const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
 
-  it('deploys a signed generic push, recorded as webhook:generic', async () => {
+  it('deploys a signed generic push whose tag the registry resolves to its digest, recorded as webhook:generic', async () => {
+    // Given the registry (over https) has build-42 at the pushed digest
+    httpsTags.set('team/shop-web:build-42', digest('9'));
+
+    // When the signed push arrives
     const response = parsed(await webhook()(signed(generic), lambdaContext()));
+
+    // Then it deploys that digest
     expect(response.status).toBe(202);
     expect(response.body).toMatchObject({
       accepted: true,
@@ -689,9 +759,36 @@ describe('registry webhooks', () => {
     const entries = await trail.entries();
     expect(entries.map(({ source, actor, action }) => [source, actor, action]).sort()).toEqual([
       ['automatic', 'webhook:generic', 'deployment.deploy'],
-      ['http', 'anonymous', 'registryWebhook'],
+      ['http', 'webhook:generic', 'registryWebhook'],
     ]);
-    expect(entries.find((entry) => entry.source === 'http')?.outcome).toEqual({ result: 'succeeded', status: 202 });
+  });
+
+  it('records in the audit entry who pushed what: registry, repository, tag, digest and scheme, never the signature', async () => {
+    // Given an honest signed push
+    httpsTags.set('team/shop-web:build-42', digest('9'));
+    const event = signed(generic);
+
+    // When it is received
+    await webhook()(event, lambdaContext());
+
+    // Then its entry names the push and how it was signed, and nothing of the signature
+    const [entry] = await httpEntries();
+    expect(entry).toMatchObject({
+      actor: 'webhook:generic',
+      action: 'registryWebhook',
+      decision: 'allowed',
+      target: {
+        registry: 'generic',
+        repository: WEB_REPOSITORY,
+        tag: 'build-42',
+        digest: digest('9'),
+        scheme: 'slipway',
+      },
+      outcome: { result: 'succeeded', status: 202 },
+    });
+    const signature = (event.headers?.['x-slipway-signature'] ?? '').split('sha256=')[1] as string;
+    expect(JSON.stringify(entry)).not.toContain(signature);
+    expect(JSON.stringify(entry)).not.toContain(SECRET);
   });
 
   it('resolves a Docker Hub push, which names no digest, through the registry', async () => {
@@ -729,6 +826,249 @@ describe('registry webhooks', () => {
     expect(response).toEqual({
       status: 202,
       body: { accepted: false, reason: 'no app uses repository registry.example.com/other/thing' },
+    });
+  });
+
+  describe("GitHub's scheme, which signs no time", () => {
+    beforeEach(() => httpsTags.set('acme-corp/shop-backend:1.4.2', PACKAGE_DIGEST));
+
+    it('deploys a package event once, and answers its redelivery 409, audited as denied', async () => {
+      // Given GitHub's delivery of a published container version
+      const first = parsed(await webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext()));
+      expect(first).toMatchObject({
+        status: 202,
+        body: { accepted: true, targets: [{ app: 'packages', outcome: 'deployed', tag: '1.4.2' }] },
+      });
+
+      // When the same delivery comes again (a redelivery keeps its X-GitHub-Delivery)
+      const again = parsed(await webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext()));
+
+      // Then it is a conflict that says why, nothing more is deployed, and both entries name the delivery
+      expect(again).toEqual({
+        status: 409,
+        body: {
+          error: {
+            code: 'CONFLICT',
+            message: `delivery ${DELIVERY} was already received: a delivery is acted on once, and a redelivery keeps its X-GitHub-Delivery`,
+            details: { deliveryId: DELIVERY },
+          },
+        },
+      });
+      expect(updates('packages-staging')).toHaveLength(1);
+      // And the id is remembered for 400 days on the state table, with DynamoDB's TTL
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: `slipway-releases-test-${tables}`, Key: deliveryKey(DELIVERY) }),
+      );
+      expect(Item).toMatchObject({
+        type: 'delivery',
+        receivedAt: clock.toISOString(),
+        expiresAt: Math.floor(clock.getTime() / 1000) + DELIVERY_MEMORY_DAYS * 86_400,
+      });
+      const target = {
+        registry: 'ghcr',
+        repository: GHCR_REPOSITORY,
+        tag: '1.4.2',
+        digest: PACKAGE_DIGEST,
+        deliveryId: DELIVERY,
+        scheme: 'github',
+      };
+      expect(
+        (await httpEntries()).map(({ actor, decision, target, outcome }) => ({ actor, decision, target, outcome })),
+      ).toEqual(
+        expect.arrayContaining([
+          { actor: 'webhook:ghcr', decision: 'allowed', target, outcome: { result: 'succeeded', status: 202 } },
+          {
+            actor: 'webhook:ghcr',
+            decision: 'denied',
+            target,
+            outcome: { result: 'refused', status: 409, code: 'CONFLICT', detail: again.body.error.message },
+          },
+        ]),
+      );
+    });
+
+    it('starts at most one release from two concurrent deliveries of one id', async () => {
+      // When GitHub's delivery arrives twice at once
+      const answers = await Promise.all([
+        webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext()),
+        webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext()),
+      ]);
+
+      // Then one is taken and the other refused, and staging is updated once
+      expect(answers.map((answer) => answer.statusCode).sort()).toEqual([202, 409]);
+      expect(updates('packages-staging')).toHaveLength(1);
+    });
+
+    it('refuses the delivery replayed 25 hours later, past the release idempotency window, even under a new id', async () => {
+      // Given the delivery was taken when it was fresh
+      expect((await webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext())).statusCode).toBe(202);
+
+      // When an attacker replays the captured body and signature a day and an hour later, with its id or another
+      // (X-GitHub-Delivery is not signed)
+      clock = new Date('2026-11-23T04:00:10.000Z');
+      const replays = [
+        parsed(await webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext())),
+        parsed(await webhook()(fromGitHub(PACKAGE_EVENT, '0c1b7a6e-2f4d-4e8a-9b3c-5d6e7f8a9b0c'), lambdaContext())),
+      ];
+
+      // Then both are refused by the signed push time, and nothing deploys or waits
+      for (const replay of replays) {
+        expect(replay).toMatchObject({
+          status: 401,
+          body: {
+            error: {
+              message:
+                'package.updated_at 2026-11-22T03:00:00.000Z is outside the 300 s tolerance; the delivery may be a replay',
+            },
+          },
+        });
+      }
+      expect(updates('packages-staging')).toHaveLength(1);
+      expect(await new ReleaseStore(documents, `slipway-releases-test-${tables}`).due(clock)).toEqual([]);
+    });
+
+    it('forgets a delivery that failed before it was acted on, so its redelivery is taken', async () => {
+      // Given the registry cannot be reached for the first delivery
+      const down = webhook({
+        resolve: async () => {
+          throw new Error('connection reset');
+        },
+      });
+      expect((await down(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext())).statusCode).toBe(500);
+
+      // When GitHub's redelivery comes with the registry back
+      const redelivered = parsed(await webhook()(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext()));
+
+      // Then it is taken
+      expect(redelivered).toMatchObject({ status: 202, body: { accepted: true } });
+    });
+
+    it('refuses a package event GitHub signed when webhooks.schemes leaves github out', async () => {
+      const response = parsed(
+        await webhook({ schemes: ['slipway'] })(fromGitHub(PACKAGE_EVENT, DELIVERY), lambdaContext()),
+      );
+
+      expect(response).toMatchObject({
+        status: 401,
+        body: {
+          error: { message: 'X-Hub-Signature-256 is not accepted: webhooks.schemes allows X-Slipway-Signature only' },
+        },
+      });
+      expect(updates('packages-staging')).toHaveLength(0);
+    });
+  });
+
+  describe('tags the registry itself must confirm', () => {
+    it('refuses a signed push labelling an old ECR digest 9.9.9, and takes tags from ECR only', async () => {
+      // Given staging (semver: minor) runs 1.4.0, and ECR has an old image 1.3.0 and no 9.9.9
+      aws.images.set('1.3.0', digest('0'));
+      const lie = JSON.stringify({ repository: REPOSITORY, tag: '9.9.9', digest: digest('0') });
+
+      // When the signing key's holder announces the old digest as 9.9.9
+      const response = parsed(await webhook()(signed(lie), lambdaContext()));
+
+      // Then ECR does not confirm the tag: refused with the reason, audited as denied, nothing deployed
+      expect(response).toMatchObject({
+        status: 422,
+        body: { error: { code: 'UNPROCESSABLE', message: 'repository shop-backend has no image with tag 9.9.9' } },
+      });
+      expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+      expect(await httpEntries()).toEqual([
+        expect.objectContaining({
+          actor: 'webhook:generic',
+          decision: 'denied',
+          target: { registry: 'generic', repository: REPOSITORY, tag: '9.9.9', digest: digest('0'), scheme: 'slipway' },
+          outcome: { result: 'refused', status: 422, code: 'UNPROCESSABLE', detail: response.body.error.message },
+        }),
+      ]);
+    });
+
+    it('refuses a signed push whose ECR tag is on another digest', async () => {
+      aws.images.set('1.3.0', digest('0'));
+      aws.images.set('1.5.0', digest('b'));
+      const lie = JSON.stringify({ repository: REPOSITORY, tag: '1.5.0', digest: digest('0') });
+
+      const response = parsed(await webhook()(signed(lie), lambdaContext()));
+
+      expect(response).toMatchObject({
+        status: 422,
+        body: {
+          error: {
+            message: `${REPOSITORY}:1.5.0 is ${digest('b')} in ECR, not the pushed ${digest('0')}: the push is refused`,
+          },
+        },
+      });
+      expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    });
+
+    it('judges an ECR push by the tags ECR has for the digest, never the tags the push names', async () => {
+      // Given an old digest ECR tags 1.3.0
+      aws.images.set('1.3.0', digest('0'));
+
+      // When a push names it 1.9.9, a minor bump staging's policy would take (what a signed webhook could say)
+      const outcome = await releases.onPush({
+        source: 'webhook:generic',
+        repository: REPOSITORY,
+        digest: digest('0'),
+        tags: ['1.9.9'],
+      });
+
+      // Then staging's semver policy judges 1.3.0, and nothing deploys
+      expect(outcome.targets.find((target) => target.environment === 'staging')).toEqual({
+        app: 'shop',
+        environment: 'staging',
+        outcome: 'skipped',
+        reason: '1.3.0 is not newer than 1.4.0 which runs',
+      });
+      expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    });
+
+    it('ignores an ECR push of a digest ECR does not have', async () => {
+      const outcome = await releases.onPush({
+        source: 'webhook:generic',
+        repository: REPOSITORY,
+        digest: digest('5'),
+        tags: ['9.9.9'],
+      });
+
+      expect(outcome).toEqual({ ignored: `ECR has no image sha256:555555555555… in ${REPOSITORY}`, targets: [] });
+    });
+
+    it('refuses a signed push whose tag the https registry resolves to another digest', async () => {
+      // Given the registry has 9.9.9 at another digest than the push names
+      httpsTags.set('team/shop-web:9.9.9', digest('7'));
+      const lie = JSON.stringify({ repository: WEB_REPOSITORY, tag: '9.9.9', digest: digest('2') });
+
+      // When the push arrives
+      const response = parsed(await webhook()(signed(lie), lambdaContext()));
+
+      // Then it is refused with both digests, audited as denied, and nothing deploys
+      expect(response).toMatchObject({
+        status: 422,
+        body: {
+          error: {
+            message: `${WEB_REPOSITORY}:9.9.9 is ${digest('7')} in the registry, not the pushed ${digest('2')}: the push is refused`,
+            details: { repository: WEB_REPOSITORY, tag: '9.9.9', digest: digest('2'), resolved: digest('7') },
+          },
+        },
+      });
+      expect(updates('web-staging')).toHaveLength(0);
+      expect(await httpEntries()).toEqual([
+        expect.objectContaining({ decision: 'denied', outcome: expect.objectContaining({ status: 422 }) }),
+      ]);
+    });
+
+    it('refuses a signed push whose tag the https registry does not have', async () => {
+      const lie = JSON.stringify({ repository: WEB_REPOSITORY, tag: '9.9.9', digest: digest('2') });
+
+      const response = parsed(await webhook()(signed(lie), lambdaContext()));
+
+      expect(response).toMatchObject({
+        status: 422,
+        body: { error: { message: `${httpsRegistryHost}/team/shop-web has no tag 9.9.9` } },
+      });
+      expect((await httpEntries())[0]).toMatchObject({ decision: 'denied' });
+      expect(updates('web-staging')).toHaveLength(0);
     });
   });
 });

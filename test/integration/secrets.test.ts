@@ -364,7 +364,14 @@ describe('the registry webhook signing key (POST /v1/webhooks/registry)', () => 
         throw new Error('no push is released in this test');
       },
     },
+    deliveries: {
+      remember: async () => {
+        throw new Error('no delivery is recorded in this test');
+      },
+      forget: async () => undefined,
+    },
     secret: webhookSecret(SIGNING_SECRET),
+    schemes: ['slipway', 'github'],
     toleranceSeconds: 300,
     resolve: async () => {
       throw new Error('no tag is resolved in this test');
@@ -390,9 +397,20 @@ describe('the registry webhook signing key (POST /v1/webhooks/registry)', () => 
     const good = await post({ 'x-slipway-signature': signed(SIGNING_KEY) });
     const forged = await post({ 'x-slipway-signature': signed(`not ${SIGNING_KEY}`) });
     const stale = await post({ 'x-slipway-signature': signed(SIGNING_KEY, new Date(NOW.getTime() - 3_600_000)) });
-    const github = await post({
-      'x-hub-signature-256': `sha256=${createHmac('sha256', SIGNING_KEY).update(body).digest('hex')}`,
-    });
+    // (GitHub's scheme takes GitHub's package event, published at NOW, with its delivery id)
+    const packageEvent = readFileSync('test/fixtures/webhooks/ghcr.package-published.json', 'utf8');
+    const github = await invoke(
+      handler as never,
+      httpEvent(webhookSample, {
+        headers: {
+          'x-slipway-signature': undefined,
+          'x-github-event': 'package',
+          'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+          'x-hub-signature-256': `sha256=${createHmac('sha256', SIGNING_KEY).update(packageEvent).digest('hex')}`,
+        },
+        body: packageEvent,
+      }),
+    );
     const unsigned = await post({});
 
     // then

@@ -9,7 +9,7 @@ import {
   sourceKey,
   statusOutcome,
 } from '../../../lib/audit/trail';
-import { Conflict, Forbidden, InvalidInput, Unauthenticated, UpstreamFailed } from '../../../lib/errors';
+import { Conflict, Forbidden, InvalidInput, Unauthenticated, Unprocessable, UpstreamFailed } from '../../../lib/errors';
 import { forgetSecretValues, registerSecretValue } from '../../../lib/observability/redaction';
 import { captureLogs } from '../../support/logs';
 
@@ -118,6 +118,50 @@ describe('httpAuditEntry', () => {
 
     // then
     expect(entry.outcome).toEqual({ result: 'failed', status: 502, code: 'UPSTREAM_FAILED' });
+  });
+
+  it('given what a signed webhook noted, when described, then its actor and target are the entry’s, never anonymous', () => {
+    // when
+    const entry = httpAuditEntry(
+      facts({
+        route: 'registryWebhook',
+        principal: undefined,
+        body: undefined,
+        response: { accepted: true },
+        noted: {
+          actor: 'webhook:ghcr',
+          target: { registry: 'ghcr', repository: 'ghcr.io/acme/app', deliveryId: '72d3162e', scheme: 'github' },
+        },
+      }),
+    );
+
+    // then
+    expect(entry).toMatchObject({
+      actor: 'webhook:ghcr',
+      decision: 'allowed',
+      target: { registry: 'ghcr', repository: 'ghcr.io/acme/app', deliveryId: '72d3162e', scheme: 'github' },
+      outcome: { result: 'succeeded', status: 202 },
+    });
+  });
+
+  it('given a refusal the handler noted, when described, then a 409 or a 422 is denied and refused', () => {
+    for (const [status, error] of [
+      [409, new Conflict('delivery 72d3162e was already received')],
+      [422, new Unprocessable('app:9.9.9 is another digest in the registry')],
+    ] as const) {
+      const entry = httpAuditEntry(
+        facts({ principal: undefined, status, response: undefined, error, noted: { actor: 'webhook', denied: true } }),
+      );
+      expect(entry).toMatchObject({
+        actor: 'webhook',
+        decision: 'denied',
+        outcome: { result: 'refused', status, code: error.code, detail: error.message },
+      });
+    }
+  });
+
+  it('given a denial noted on a request that then succeeded, when described, then it stays allowed', () => {
+    expect(httpAuditEntry(facts({ noted: { denied: true } })).decision).toBe('allowed');
   });
 
   it('given a dry run, when described, then its outcome says DRY_RUN', () => {

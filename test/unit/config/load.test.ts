@@ -320,6 +320,21 @@ describe('parseConfig and loadConfigFile', () => {
         `${SOURCE}:11:26: invalid YAML: *-develop is an alias, but no &-develop anchor comes before it; quote the value ("*-develop") if it is not meant as an alias`,
       ],
       [
+        'a webhook scheme Slipway does not know',
+        withAuth('webhooks:\n  signingSecret: slipway/registry-webhooks\n  schemes: [slipway, sha1]\n'),
+        `${SOURCE}: webhooks.schemes[1]: expected one of slipway, github, received "sha1"`,
+      ],
+      [
+        'no webhook scheme at all',
+        withAuth('webhooks:\n  signingSecret: slipway/registry-webhooks\n  schemes: []\n'),
+        `${SOURCE}: webhooks.schemes: expected at least one of slipway, github, received []`,
+      ],
+      [
+        'a webhook scheme given twice',
+        withAuth('webhooks:\n  signingSecret: slipway/registry-webhooks\n  schemes: [github, github]\n'),
+        `${SOURCE}: webhooks.schemes: expected each scheme once, received ["github","github"]`,
+      ],
+      [
         'YAML with a key given twice',
         `${withAuth()}auth:\n  tokensSecret: other\n`,
         `${SOURCE}:3:1: invalid YAML: Map keys must be unique`,

@@ -315,6 +315,7 @@ describe('the HTTP API samples', () => {
           secret: SAMPLE_WEBHOOK_SECRET,
           now: SAMPLE_WEBHOOK_TIME,
           toleranceSeconds: 300,
+          schemes: ['slipway'] as const,
         };
         expect(verifySignature(signature)).toEqual({ scheme: 'slipway' });
         expect(parseRegistryPush(JSON.parse(event.body), headers)).toMatchObject({ registry: 'generic' });

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { jest } from '@jest/globals';
 import type { Context } from 'aws-lambda';
@@ -18,6 +20,8 @@ import { drillScheduleInput, makeHandler as makeRestoreDrill } from '../../../fu
 import { makeHandler as makeRunProbes } from '../../../functions/schedules/run-probes';
 import { archiveScheduleInput, makeHandler as makeTakeArchive } from '../../../functions/schedules/take-archive';
 import { makeHandler as makeVolumeWorker } from '../../../functions/workers/volume-worker';
+import { configSchema } from '../../../lib/config/schema';
+import type { Deployments } from '../../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../../lib/deploy/outcome';
 import type { SlipwayError } from '../../../lib/errors';
 import {
@@ -30,9 +34,14 @@ import {
 import { scheduledEventSchema } from '../../../lib/events/handler';
 import { alarmStateChangeEvent } from '../../../lib/health/auto-rollback';
 import { lifecycleHookEvent } from '../../../lib/health/lifecycle-hook';
+import type { Idempotency } from '../../../lib/http/idempotency';
 import { metrics } from '../../../lib/observability';
 import { ecrImageActionEvent, imageScanEvent } from '../../../lib/release/ecr-events';
+import { Releases } from '../../../lib/release/releases';
+import type { PendingRelease, ReleaseStore } from '../../../lib/store/releases';
 import { workerJob } from '../../../lib/worker/launch';
+import { memoryAudit } from '../../support/audit';
+import { digest, fakeAws, REPOSITORY } from '../../support/fake-ecs';
 import {
   answer,
   FUZZ_TIMEOUT_MS,
@@ -456,6 +465,138 @@ describe('the dead-letter queue, given whatever an event handler refuses', () =>
         expect(bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
       }),
       fuzzParameters(5),
+    );
+  });
+});
+
+/**
+ * ECR pushes through the real release use case, over ECS and ECR in memory: whatever an event's id (a UUID,
+ * one delivered again, one of kilobytes, one that is no UUID), time (now, long past, ahead, not a time) and
+ * tag say, a release is judged on the tags and the push time ECR has for the digest, and a digest deploys
+ * once per environment however often it is delivered.
+ */
+describe('ECR pushes, whatever their id, time and tag say', () => {
+  const PUSHED_AT = new Date('2026-11-22T03:00:00.000Z');
+  const NOW = new Date('2026-11-22T03:00:10.000Z');
+  // What ECR has: 1.4.0 runs (the base revision's digest), 1.5.0 is new, 1.3.0 is old; digest 5 it never had.
+  const ECR_TAGS: Record<string, string[]> = {
+    [digest('1')]: ['1.4.0'],
+    [digest('b')]: ['1.5.0'],
+    [digest('0')]: ['1.3.0'],
+  };
+  const config = configSchema.parse({
+    auth: { tokensSecret: 'slipway/api-tokens' },
+    apps: {
+      shop: {
+        repository: REPOSITORY,
+        containers: ['backend'],
+        environments: {
+          staging: { cluster: 'shop-staging', service: 'backend', release: { semver: 'minor' } },
+          production: { cluster: 'shop-prod', service: 'backend', release: { semver: 'minor', minAgeMinutes: 30 } },
+        },
+      },
+    },
+  });
+  const sampleEvent = JSON.parse(readFileSync('events/ecr.image-push.tagged.json', 'utf8'));
+  const REUSED_IDS = ['13cde686-328b-6117-af20-0e5566167482', 'a1b2c3d4-0000-4000-8000-000000000001'];
+  const eventId = fc.oneof(
+    fc.constantFrom(...REUSED_IDS),
+    fc.uuid(),
+    fc.uuid().map((id) => id.repeat(300)),
+    hostileString.filter((id) => id.length > 0),
+  );
+  const eventTime = fc.oneof(
+    fc.integer({ min: -400 * 86_400, max: 86_400 }).map((s) => new Date(NOW.getTime() + s * 1000).toISOString()),
+    fc.constantFrom('yesterday', '0001-01-01T00:00:00Z', '2026-13-45T99:00:00Z'),
+  );
+  const push = fc.record({
+    id: eventId,
+    time: eventTime,
+    digest: fc.constantFrom(digest('b'), digest('0'), digest('5')),
+    tag: fc.oneof(
+      fc.constantFrom('1.5.0', '1.3.0', '1.9.9', '9.9.9', 'latest'),
+      hostileString.filter((t) => t.length > 0),
+    ),
+  });
+
+  it('judges every push on ECR tags and push time, and deploys a digest once per environment', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(push, { minLength: 1, maxLength: 6 }), async (pushes) => {
+        // Given ECR and ECS in memory, and the use case's other ports recording what they are asked
+        const aws = fakeAws();
+        try {
+          aws.images.clear();
+          for (const [imageDigest, tags] of Object.entries(ECR_TAGS)) {
+            for (const tag of tags) aws.images.set(tag, imageDigest);
+            aws.pushedAt.set(imageDigest, PUSHED_AT);
+          }
+          const requested: Array<{ environment: string; digest: string; tag: string }> = [];
+          const waiting: PendingRelease[] = [];
+          const keys = new Map<string, unknown>();
+          const idempotency: Idempotency = async (call) => {
+            const key = `${call.scope}:${call.key}`;
+            if (!keys.has(key)) keys.set(key, await call.run());
+            return keys.get(key) as never;
+          };
+          const releases = new Releases({
+            config,
+            deployments: {
+              request: async (input: { environment: string; target: { digest: string; tag: string } }) => {
+                requested.push({ environment: input.environment, ...input.target });
+                return { dryRun: false, deployment: { id: `dep-${requested.length}`, state: 'IN_PROGRESS' } };
+              },
+              history: async () => ({ items: [] }),
+            } as unknown as Pick<Deployments, 'request' | 'history'>,
+            store: {
+              wait: async (release: PendingRelease) => {
+                const known = waiting.some(
+                  (other) => other.digest === release.digest && other.environment === release.environment,
+                );
+                if (!known) waiting.push(release);
+                return !known;
+              },
+            } as unknown as ReleaseStore,
+            ecs: new ECSClient({ region: 'us-east-1' }),
+            ecrFor: (region) => new ECRClient({ region }),
+            idempotency,
+            publisher: { publish: async () => true },
+            audit: memoryAudit(() => NOW).audit,
+            now: () => NOW,
+          });
+          const handler = makeEcrImageAction({ releases, deadLetters: fakes().deadLetters });
+
+          // When each push event arrives
+          for (const { id, time, digest: imageDigest, tag } of pushes) {
+            const event = structuredClone(sampleEvent);
+            Object.assign(event, { id, time });
+            Object.assign(event.detail, { 'image-digest': imageDigest, 'image-tag': tag });
+            await handler(event, lambdaContext());
+          }
+
+          // Then every deployment is of a tag ECR has for its digest, once per digest and environment
+          for (const request of requested) expect(ECR_TAGS[request.digest]).toContain(request.tag);
+          const deployed = requested.map((request) => `${request.digest}#${request.environment}`);
+          expect(new Set(deployed).size).toBe(deployed.length);
+          expect(requested.every((request) => request.environment === 'staging')).toBe(true);
+          // And production's soak runs from ECR's push time, never the event's
+          for (const release of waiting) {
+            expect({ environment: release.environment, tag: release.tag, pushedAt: release.pushedAt }).toEqual({
+              environment: 'production',
+              tag: '1.5.0',
+              pushedAt: PUSHED_AT.toISOString(),
+            });
+            expect(release.dueAt).toBe(new Date(PUSHED_AT.getTime() + 30 * 60_000).toISOString());
+          }
+          // And a push of the new digest, whatever it said, reached both environments
+          const sawNew = pushes.some((one) => one.digest === digest('b'));
+          expect(deployed.includes(`${digest('b')}#staging`)).toBe(sawNew);
+          expect(waiting.length).toBe(sawNew ? 1 : 0);
+          await unhandled.assertNone();
+        } finally {
+          aws.restore();
+        }
+      }),
+      fuzzParameters(),
     );
   });
 });

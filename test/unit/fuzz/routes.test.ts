@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -108,6 +108,27 @@ const RESTORE = {
 };
 const DECISION = { keep: [{ snapshot: { id: BACKUP.id }, reasons: ['daily'] }], delete: [] };
 const TARGET = { app: 'shop', environment: 'staging' };
+/** What the registry answers for the tags the webhook's sample and GitHub's fixture push: their own digests. */
+const REGISTRY_TAGS: Record<string, string> = {
+  '1.5.0': 'sha256:9b1e4d7a9b1e4d7a9b1e4d7a9b1e4d7a9b1e4d7a9b1e4d7a9b1e4d7a9b1e4d7a',
+  '1.4.2': 'sha256:9b2a6c1f0d4e8a7b3c5d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b',
+};
+/** Delivery ids in memory, as the state table keeps them: each taken once, forgotten only by its own attempt. */
+function memoryDeliveries() {
+  const seen = new Map<string, string>();
+  return {
+    seen,
+    remember: async ({ id }: { id: string }) => {
+      if (seen.has(id)) return undefined;
+      const attempt = randomUUID();
+      seen.set(id, attempt);
+      return attempt;
+    },
+    forget: async (id: string, attempt: string) => {
+      if (seen.get(id) === attempt) seen.delete(id);
+    },
+  };
+}
 const trail = memoryAudit(() => NOW);
 const audit = trail.audit;
 
@@ -176,6 +197,22 @@ const deployments = (failure: Failure) =>
 /** The failure the fakes answer with on the request being handled (read at call time). */
 type Failure = () => SlipwayError | undefined;
 
+const registryWebhook = (failure: Failure, deliveries: ReturnType<typeof memoryDeliveries>) =>
+  makeRegistryWebhook({
+    audit,
+    releases: {
+      targetsOf: (repository: string) => (repository.includes('shop') ? [TARGET] : []),
+      onPush: async () => answer(failure(), { targets: [] }),
+    } as unknown as Pick<Releases, 'onPush' | 'targetsOf'>,
+    deliveries,
+    secret: async () => WEBHOOK_SECRET,
+    schemes: ['slipway', 'github'],
+    toleranceSeconds: 300,
+    resolve: async (_repository: string, tag: string) =>
+      answer(failure(), REGISTRY_TAGS[tag] ?? `sha256:${'ab'.repeat(32)}`),
+    now: () => NOW,
+  });
+
 /** makeHandler of each route, with fakes that answer plain data or the request's failure. */
 const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handler> = {
   getHealth: () => makeGetHealth({ version: '1.2.3', stage: 'fuzz', startedAt: 0, now: () => 1_000 }),
@@ -213,18 +250,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
     makeRestartEnvironment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   scaleEnvironment: (failure, tokens) =>
     makeScaleEnvironment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
-  registryWebhook: (failure) =>
-    makeRegistryWebhook({
-      audit,
-      releases: {
-        targetsOf: (repository: string) => (repository.includes('shop') ? [TARGET] : []),
-        onPush: async () => answer(failure(), { targets: [] }),
-      } as unknown as Pick<Releases, 'onPush' | 'targetsOf'>,
-      secret: async () => WEBHOOK_SECRET,
-      toleranceSeconds: 300,
-      resolve: async () => answer(failure(), `sha256:${'ab'.repeat(32)}`),
-      now: () => NOW,
-    }),
+  registryWebhook: (failure) => registryWebhook(failure, memoryDeliveries()),
   listBackups: (failure, tokens) =>
     makeListBackups({
       tokens,
@@ -304,6 +330,62 @@ function sampleOf(route: ApiRoute): APIGatewayProxyEventV2 {
 }
 
 const WEBHOOK_KEYS = ['repository', 'tag', 'digest', 'push_data', 'package', 'action', 'registry', 'pushedAt'];
+
+/** Headers signing `body` with the webhook's key in either scheme, the Slipway one timestamped now. */
+function signedWith(scheme: 'slipway' | 'github', body: string): Record<string, string> {
+  if (scheme === 'github') {
+    return { 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` };
+  }
+  const t = NOW.getTime() / 1000;
+  return {
+    'x-slipway-signature': `t=${t},sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex')}`,
+  };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A few ids reused, so that deliveries repeat; any UUID; and ids that are no GUID at all. */
+const REUSED_DELIVERIES = [
+  '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+  '0c1b7a6e-2f4d-4e8a-9b3c-5d6e7f8a9b0c',
+  'F00DCAFE-0000-4000-8000-00000000BEEF',
+];
+const deliveryId = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...REUSED_DELIVERIES) },
+  { weight: 3, arbitrary: fc.uuid() },
+  { weight: 1, arbitrary: fc.uuid().map((id) => id.repeat(200)) },
+  { weight: 1, arbitrary: fc.string({ minLength: 257, maxLength: 5_000 }) },
+  { weight: 2, arbitrary: hostileString },
+  { weight: 1, arbitrary: fc.uuid().map((id) => id.replaceAll('-', '')) },
+);
+
+/** package.updated_at: within the tolerance, outside it either way, long past, not a time, or absent. */
+const pushTime = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.integer({ min: -300, max: 300 }).map((s) => new Date(NOW.getTime() + s * 1000).toISOString()),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.integer({ min: 301, max: 400 * 86_400 }).map((s) => new Date(NOW.getTime() - s * 1000).toISOString()),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 301, max: 86_400 }).map((s) => new Date(NOW.getTime() + s * 1000).toISOString()),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('recently', '', '0001-01-01T00:00:00Z', '2026-13-45T99:00:00Z') },
+  { weight: 1, arbitrary: fc.constant(undefined) },
+);
+
+/** GitHub's package event (test/fixtures/webhooks) with its push time replaced. */
+function gitHubPackageEvent(): fc.Arbitrary<Record<string, unknown>> {
+  const fixture = JSON.parse(readFileSync('test/fixtures/webhooks/ghcr.package-published.json', 'utf8'));
+  return pushTime.map((updatedAt) => {
+    const event = structuredClone(fixture);
+    if (updatedAt === undefined) delete event.package.updated_at;
+    else event.package.updated_at = updatedAt;
+    return event;
+  });
+}
 
 /** The route's own sample, one or two of its fields replaced by something hostile. */
 function nearValidBody(route: ApiRoute): fc.Arbitrary<unknown> {
@@ -470,13 +552,14 @@ describe('every route, fed hostile requests', () => {
     async (_, route) => {
       const sample = sampleOf(route);
       const body = sample.body ?? '';
-      const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+      const t = NOW.getTime() / 1000;
+      const signature = `t=${t},sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex')}`;
       const response = await invoke(route, undefined, {
         pathParameters: sample.pathParameters as Record<string, string> | undefined,
         query: sample.queryStringParameters as Record<string, string> | undefined,
         authorization: `Bearer ${credentials.admin}`,
         contentType: 'application/json',
-        headers: route.name === 'registryWebhook' ? { 'x-hub-signature-256': signature } : {},
+        headers: route.name === 'registryWebhook' ? { 'x-slipway-signature': signature } : {},
         body: { body: sample.body, base64: false, bytes: Buffer.byteLength(body) },
       });
       expect({
@@ -530,6 +613,73 @@ describe('every route, fed hostile requests', () => {
     },
   );
 
+  it('the registry webhook takes each GitHub delivery once, within the push-time tolerance, and names what it refuses', async () => {
+    const route = apiRoutes.registryWebhook;
+    const delivery = fc.record({
+      failure: outcome,
+      event: gitHubPackageEvent(),
+      id: fc.option(deliveryId, { nil: undefined, freq: 8 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(delivery, { minLength: 1, maxLength: 8 }), async (deliveries) => {
+        // Given a fresh webhook whose memory of delivery ids is a model: an id is taken only by a 202
+        const memory = memoryDeliveries();
+        let failure: SlipwayError | undefined;
+        const handler = registryWebhook(() => failure, memory);
+        const taken = new Set<string>();
+        for (const { failure: thisFailure, event, id } of deliveries) {
+          failure = thisFailure;
+          const body = JSON.stringify(event);
+          const response = await handler(
+            eventFor(route.method, route.pathTemplate, {
+              pathParameters: undefined,
+              query: undefined,
+              authorization: undefined,
+              contentType: 'application/json',
+              headers: {
+                ...signedWith('github', body),
+                'x-github-event': 'package',
+                ...(id !== undefined ? { 'x-github-delivery': id } : {}),
+              },
+              body: { body, base64: false, bytes: Buffer.byteLength(body) },
+            }),
+            lambdaContext(),
+          );
+          const breach = contractBreach(response);
+          if (breach) throw new Error(breach);
+          const error = JSON.parse(response.body ?? '{}').error;
+
+          // Then each answer is the one the rules give, in their order
+          const updatedAt = (event.package as { updated_at?: string }).updated_at;
+          const pushedAt = updatedAt === undefined ? Number.NaN : Date.parse(updatedAt);
+          if (id === undefined || !GUID.test(id)) {
+            expect({ status: response.statusCode, field: error?.details?.[0]?.field }).toEqual({
+              status: 400,
+              field: 'x-github-delivery',
+            });
+            expect(error.message).toMatch(/^headers\.x-github-delivery: /);
+          } else if (Number.isNaN(pushedAt) || Math.abs(pushedAt - NOW.getTime()) > 300_000) {
+            expect({ status: response.statusCode, message: error?.message }).toEqual({
+              status: 401,
+              message: expect.stringMatching(/^package\.updated_at /),
+            });
+          } else if (thisFailure) {
+            expect(response.statusCode).toBe(thisFailure.status);
+          } else if (taken.has(id.toLowerCase())) {
+            expect({ status: response.statusCode, code: error?.code }).toEqual({ status: 409, code: 'CONFLICT' });
+          } else {
+            expect(response.statusCode).toBe(202);
+            taken.add(id.toLowerCase());
+          }
+          // And what is remembered is exactly what was taken
+          expect([...memory.seen.keys()].sort()).toEqual([...taken].sort());
+          await unhandled.assertNone();
+        }
+      }),
+      fuzzParameters(),
+    );
+  });
+
   it('the catch-all ($default, notFound) answers any other method and path with a JSON 404, or 413', async () => {
     const notFound = makeNotFound();
     await fc.assert(
@@ -550,7 +700,7 @@ describe('every route, fed hostile requests', () => {
     );
   });
 
-  it('the registry webhook holds to the contract for any body signed with its secret', async () => {
+  it('the registry webhook holds to the contract for any body signed with its secret, in either scheme', async () => {
     const route = apiRoutes.registryWebhook;
     const githubEvent = fc.option(fc.constantFrom('package', 'registry_package', 'ping', 'push', ''), {
       nil: undefined,
@@ -558,17 +708,22 @@ describe('every route, fed hostile requests', () => {
     await fc.assert(
       fc.asyncProperty(
         outcome,
-        fc.oneof(nearValidBody(route), jsonBody(WEBHOOK_KEYS)),
+        fc.oneof(nearValidBody(route), jsonBody(WEBHOOK_KEYS), gitHubPackageEvent()),
         githubEvent,
-        async (failure, value, event) => {
+        fc.constantFrom('slipway' as const, 'github' as const),
+        fc.option(deliveryId, { nil: undefined }),
+        async (failure, value, event, scheme, delivery) => {
           const body = JSON.stringify(value) ?? 'null';
-          const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
           const response = await invoke(route, failure, {
             pathParameters: undefined,
             query: undefined,
             authorization: undefined,
             contentType: 'application/json',
-            headers: { 'x-hub-signature-256': signature, ...(event !== undefined ? { 'x-github-event': event } : {}) },
+            headers: {
+              ...signedWith(scheme, body),
+              ...(event !== undefined ? { 'x-github-event': event } : {}),
+              ...(delivery !== undefined ? { 'x-github-delivery': delivery } : {}),
+            },
             body: { body, base64: false, bytes: Buffer.byteLength(body) },
           });
           const breach = contractBreach(response);

@@ -1,7 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, InvalidInput, SlipwayError, Unauthenticated } from '../../../lib/errors';
-import { IgnoredPush, parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';
+import {
+  deliveryIdOf,
+  IgnoredPush,
+  parseRegistryPush,
+  type RegistryPush,
+  requireFreshPush,
+  verifySignature,
+} from '../../../lib/release/webhooks';
 
 const SECRET = 'whsec-test-9f8e7d6c5b4a';
 const OLD_SECRET = 'whsec-test-retired-0a1b2c';
@@ -18,8 +25,9 @@ const hex = (secret: string, ...parts: Array<string | Buffer>) => {
 const slipwayHeader = (t: number | string, body: Buffer = BODY, secret = SECRET) =>
   `t=${t},sha256=${hex(secret, `${t}.`, body)}`;
 
+const BOTH = ['slipway', 'github'] as const;
 const verify = (headers: Record<string, string>, rawBody: Buffer = BODY, secret = SECRET) =>
-  verifySignature({ rawBody, headers, secret, now: NOW, toleranceSeconds: 300 });
+  verifySignature({ rawBody, headers, secret, now: NOW, toleranceSeconds: 300, schemes: BOTH });
 
 function thrown(act: () => unknown): unknown {
   try {
@@ -106,6 +114,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
         secret: SECRET,
         now: NOW,
         toleranceSeconds: 60,
+        schemes: BOTH,
       }),
     );
 
@@ -265,6 +274,135 @@ describe('verifySignature with X-Hub-Signature-256', () => {
       code: 'UNAUTHENTICATED',
       message: 'X-Hub-Signature-256 is malformed: expected sha256=<64 hex digits>',
     });
+  });
+});
+
+describe('verifySignature with only some schemes accepted (webhooks.schemes)', () => {
+  const only = (schemes: ReadonlyArray<'slipway' | 'github'>, headers: Record<string, string>) =>
+    thrown(() => verifySignature({ rawBody: BODY, headers, secret: SECRET, now: NOW, toleranceSeconds: 300, schemes }));
+
+  it("refuses GitHub's scheme, correctly signed, when the operator turned it off", () => {
+    // Given a config with schemes: [slipway] and a delivery GitHub signed with the right key
+    const headers = { 'x-hub-signature-256': `sha256=${hex(SECRET, BODY)}` };
+
+    // When it is verified
+    const error = only(['slipway'], headers);
+
+    // Then it is a 401 naming the key that refuses it
+    expect(error).toBeInstanceOf(Unauthenticated);
+    expect(error).toMatchObject({
+      status: 401,
+      message: 'X-Hub-Signature-256 is not accepted: webhooks.schemes allows X-Slipway-Signature only',
+    });
+  });
+
+  it('refuses the Slipway scheme when only github is accepted, and names what is', () => {
+    expect(only(['github'], { 'x-slipway-signature': slipwayHeader(T) })).toMatchObject({
+      message: 'X-Slipway-Signature is not accepted: webhooks.schemes allows X-Hub-Signature-256 only',
+    });
+    expect(only(['slipway'], {})).toMatchObject({ message: 'a signed request is required: X-Slipway-Signature' });
+  });
+
+  it('does not fall back to GitHub when a Slipway header is sent to a config that refuses it', () => {
+    // Given both headers, the GitHub one valid, and only github accepted
+    const headers = { 'x-slipway-signature': slipwayHeader(T), 'x-hub-signature-256': `sha256=${hex(SECRET, BODY)}` };
+
+    // Then the Slipway header still decides
+    expect(only(['github'], headers)).toMatchObject({ message: expect.stringMatching(/^X-Slipway-Signature is not/) });
+  });
+});
+
+describe('deliveryIdOf (X-GitHub-Delivery)', () => {
+  const GUID = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
+
+  it("reads GitHub's documented example, and lower-cases one sent in capitals", () => {
+    expect(deliveryIdOf({ 'x-github-delivery': GUID }, 'github')).toBe(GUID);
+    expect(deliveryIdOf({ 'x-github-delivery': GUID.toUpperCase() }, 'github')).toBe(GUID);
+  });
+
+  it('is required with GitHub scheme, and optional with the Slipway one', () => {
+    expect(thrown(() => deliveryIdOf({}, 'github'))).toMatchObject({
+      status: 400,
+      message:
+        'headers.x-github-delivery: is required with X-Hub-Signature-256: expected a GUID such as 72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      details: [{ location: 'headers', field: 'x-github-delivery' }],
+    });
+    expect(deliveryIdOf({}, 'slipway')).toBeUndefined();
+    expect(deliveryIdOf({ 'x-github-delivery': GUID }, 'slipway')).toBe(GUID);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not a GUID', 'delivery-1'],
+    ['a GUID without hyphens', GUID.replaceAll('-', '')],
+    ['a GUID in braces', `{${GUID}}`],
+    ['a GUID with a suffix', `${GUID}#2`],
+    ['absurdly long', GUID.repeat(3_000)],
+  ])('refuses a delivery id that is %s with a 400 naming the header, under either scheme', (_, id) => {
+    for (const scheme of ['github', 'slipway'] as const) {
+      const error = thrown(() => deliveryIdOf({ 'x-github-delivery': id }, scheme));
+      expect(error).toBeInstanceOf(InvalidInput);
+      expect((error as InvalidInput).message).toBe(
+        'headers.x-github-delivery: expected a GUID such as 72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      );
+    }
+  });
+});
+
+describe('requireFreshPush', () => {
+  const ghcr: RegistryPush = {
+    registry: 'ghcr',
+    repository: 'ghcr.io/acme-corp/shop-backend',
+    tag: '1.4.2',
+    digest: DIGEST,
+    pushedAt: '2025-11-22T02:55:00.000Z',
+  };
+  const fresh = (push: RegistryPush, scheme: 'github' | 'slipway' = 'github') =>
+    requireFreshPush(push, scheme, NOW, 300);
+
+  it('takes a GitHub package event whose package.updated_at is within the tolerance, either side', () => {
+    expect(() => fresh(ghcr)).not.toThrow();
+    expect(() => fresh({ ...ghcr, pushedAt: '2025-11-22T03:05:00.000Z' })).not.toThrow();
+  });
+
+  it.each([
+    ['a second too old', '2025-11-22T02:54:59.000Z'],
+    ['25 hours old, past the release idempotency window', '2025-11-21T02:00:00.000Z'],
+    ['a second too far ahead', '2025-11-22T03:05:01.000Z'],
+  ])('refuses a GitHub delivery whose push time is %s, as a possible replay', (_, pushedAt) => {
+    const error = thrown(() => fresh({ ...ghcr, pushedAt }));
+
+    expect(error).toBeInstanceOf(Unauthenticated);
+    expect(error).toMatchObject({
+      status: 401,
+      message: `package.updated_at ${pushedAt} is outside the 300 s tolerance; the delivery may be a replay`,
+    });
+  });
+
+  it('refuses a GitHub delivery without a push time', () => {
+    const { pushedAt: _, ...undated } = ghcr;
+
+    expect(thrown(() => fresh(undated))).toMatchObject({
+      status: 401,
+      message:
+        'package.updated_at is missing or not a time: X-Hub-Signature-256 signs no time, so the push must carry its own',
+    });
+  });
+
+  it.each<[string, RegistryPush]>([
+    ['generic', { registry: 'generic', repository: 'registry.example.com/team/app', tag: '1.4.2' }],
+    ['dockerhub', { registry: 'dockerhub', repository: 'docker.io/acme/app', tag: '1.4.2', pushedAt: ghcr.pushedAt }],
+  ])('refuses a %s push signed with GitHub scheme, which dates nothing of its own', (_, push) => {
+    expect(thrown(() => fresh(push))).toMatchObject({
+      status: 401,
+      message:
+        'X-Hub-Signature-256 is accepted for GitHub package events only, whose package.updated_at dates the push: sign other pushes with X-Slipway-Signature',
+    });
+  });
+
+  it('leaves the Slipway scheme to its own timestamp', () => {
+    expect(() => fresh({ ...ghcr, pushedAt: '2020-01-01T00:00:00.000Z' }, 'slipway')).not.toThrow();
+    expect(() => fresh({ registry: 'generic', repository: 'registry.example.com/team/app' }, 'slipway')).not.toThrow();
   });
 });
 
