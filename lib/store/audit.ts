@@ -37,6 +37,9 @@ const cursorOf = (entry: AuditEntry) => encodeCursor({ pk: partitionOf(dayOf(ent
 const sortKey = (entry: Pick<AuditEntry, 'at' | 'id'>) => `${entry.at}#${entry.id}`;
 
 const ENTRY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// A sampled refusal's id names its minute and source (lib/audit/trail.ts sourceKey): an IPv4 address, an
+// IPv6 /64, or unknown.
+const SAMPLED_ID = /^unauthenticated:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:(unknown|[0-9.]{7,15}|[0-9a-f:]{2,39}::\/64)$/;
 
 /**
  * A cursor this listing returned, else a 400: a foreign one must not silently restart the listing.
@@ -49,7 +52,7 @@ function cursorKey(query: AuditQuery) {
     const key = timeSortKey(sk);
     return (
       key !== undefined &&
-      ENTRY_ID.test(key.id) &&
+      (ENTRY_ID.test(key.id) || SAMPLED_ID.test(key.id)) &&
       pk === partitionOf(dayOf(key.at)) &&
       key.at >= query.oldest &&
       sk <= `${query.until}#\uffff`
