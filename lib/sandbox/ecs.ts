@@ -805,7 +805,7 @@ function describeServices(sim: Sim, input: Json): Json {
     if (service) services.push(renderService(sim, service, withTags));
     else
       failures.push({
-        arn: name.startsWith('arn:') ? name : arnOf(sim, 'ecs', `service/${clusterName}/${name}`),
+        arn: name.startsWith('arn:') ? name : arnOf(sim, 'ecs', `service/${name}`),
         reason: 'MISSING',
       });
   }

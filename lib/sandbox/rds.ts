@@ -198,7 +198,7 @@ function renderInstance(sim: Sim, record: DbInstanceRecord): Json {
             HostedZoneId: 'Z2R2ITUGPM61AM',
           },
         }),
-    ...time('InstanceCreateTime', record.status === 'creating' ? undefined : record.createdAt),
+    InstanceCreateTime: new Date(record.createdAt),
     VpcSecurityGroups: record.vpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
     ...(group ? { DBSubnetGroup: renderSubnetGroup(sim, group) } : {}),
     ...time('LatestRestorableTime', window.latest),
@@ -417,6 +417,20 @@ function instanceSettings(sim: Sim, input: Json, from: Json, where: Placement): 
     BackupTarget: 'region',
     CustomerOwnedIpEnabled: false,
     ActivityStreamStatus: 'stopped',
+    EnabledCloudwatchLogsExports: [],
+    // RDS keeps the master password in Secrets Manager when asked to (RDS API Reference, ManageMasterUserPassword).
+    MasterUserSecret:
+      input.ManageMasterUserPassword === true
+        ? {
+            SecretArn: arnOf(
+              sim,
+              'secretsmanager',
+              `secret:rds!db-${nextHex(sim.state, 8)}-${nextHex(sim.state, 4)}-${nextHex(sim.state, 4)}-AbCdEf`,
+            ),
+            SecretStatus: 'active',
+            KmsKeyId: kmsKey(sim, input.MasterUserSecretKmsKeyId),
+          }
+        : from.MasterUserSecret,
   });
 }
 
@@ -682,6 +696,7 @@ const pick = (from: Json, keys: string[]) => defined(Object.fromEntries(keys.map
 /** What a restore needs that DescribeDBSnapshots does not show: the source's class and network. */
 interface SnapshotOrigin {
   DBInstanceClass?: unknown;
+  ManageMasterUserPassword?: boolean;
   DBClusterInstanceClass?: unknown;
   ServerlessV2ScalingConfiguration?: unknown;
 }
@@ -737,7 +752,10 @@ function createSnapshot(sim: Sim, kind: SnapshotRecord['kind'], input: Json): Sn
       ...(owner.settings.StorageEncrypted ? { KmsKeyId: owner.settings.KmsKeyId } : {}),
       SnapshotDatabaseTime: sim.now,
     };
-    (settings as Json & { _origin?: SnapshotOrigin })._origin = pick(owner.settings, ['DBInstanceClass']);
+    (settings as Json & { _origin?: SnapshotOrigin })._origin = {
+      ...pick(owner.settings, ['DBInstanceClass']),
+      ManageMasterUserPassword: owner.settings.MasterUserSecret !== undefined,
+    };
     // A single-AZ instance shows backing-up while its snapshot is taken (RDS User Guide, "Viewing Amazon RDS DB instance status").
     if (owner.settings.MultiAZ !== true) owner.status = 'backing-up';
   }
@@ -866,9 +884,9 @@ function copySnapshot(sim: Sim, kind: SnapshotRecord['kind'], input: Json): Snap
 
 function restoreInstanceFromSnapshot(sim: Sim, input: Json): Json {
   const id = identifier(input.DBInstanceIdentifier, 'DBInstanceIdentifier');
+  assertNewInstance(sim, id);
   const snapshot = findSnapshot(sim, 'instance', input.DBSnapshotIdentifier);
   if (!snapshot || snapshot.region !== sim.region) throw fault.snapshotNotFound(String(input.DBSnapshotIdentifier));
-  assertNewInstance(sim, id);
   if (snapshot.status !== 'available')
     throw fault.snapshotState(`Snapshot ${snapshot.identifier} is not in available state.`);
   const origin = (snapshot.settings._origin as SnapshotOrigin | undefined) ?? {};
@@ -879,10 +897,18 @@ function restoreInstanceFromSnapshot(sim: Sim, input: Json): Json {
   ) {
     throw fault.invalid("The allocated storage cannot be smaller than the snapshot's.");
   }
-  const record = newInstance(sim, input, id, { ...snapshot.settings, DBInstanceClass: origin.DBInstanceClass }, where, {
-    kind: 'snapshot',
-    snapshot: snapshot.identifier,
-  });
+  const managed = input.ManageMasterUserPassword ?? origin.ManageMasterUserPassword;
+  const record = newInstance(
+    sim,
+    { ...input, ManageMasterUserPassword: managed },
+    id,
+    { ...snapshot.settings, DBInstanceClass: origin.DBInstanceClass },
+    where,
+    {
+      kind: 'snapshot',
+      snapshot: snapshot.identifier,
+    },
+  );
   return { DBInstance: renderInstance(sim, record) };
 }
 
