@@ -1,5 +1,6 @@
 import type { SlipwayConfig } from '../config/schema';
 import { healthAlarmNames, healthAlarmResources } from '../health/alarms';
+import { findService } from './ecs';
 import { type AlarmStateValue, alarmStateChange, cloudWatchTime } from './events';
 import { arnOf, envelopeOf, type Sim } from './sim';
 import type { AlarmRecord, Millis } from './state';
@@ -213,15 +214,18 @@ export function alarmOf(
  * An alarm that fired recovers once a deployment of its environment completes after it fired: the
  * release that broke the health checks is gone, and their datapoints cross back.
  */
-export function recoverAlarms(
-  sim: Sim,
-  definitions: AlarmDefinition[],
-  serviceOf: (app: string, environment: string) => { lastCompletedAt?: Millis } | undefined,
-): void {
-  for (const definition of definitions) {
-    const record = sim.state.alarms.find((each) => each.name === definition.name);
-    if (record?.value !== 'ALARM') continue;
-    const completedAt = serviceOf(definition.app, definition.environment)?.lastCompletedAt;
-    if (completedAt !== undefined && completedAt > record.changedAt) setAlarm(sim, definition, 'OK');
-  }
+export function recoverAlarms(config: SlipwayConfig, definitions: AlarmDefinition[]): (sim: Sim) => void {
+  return (sim) => {
+    for (const definition of definitions) {
+      const record = sim.state.alarms.find((each) => each.name === definition.name);
+      if (record?.value !== 'ALARM') continue;
+      const env = config.apps[definition.app]?.environments[definition.environment];
+      const service = env ? findService(sim, env.cluster, env.service) : undefined;
+      const completed = service?.deployments.find(
+        (deployment) => deployment.id === service.lastCompleted?.deploymentId,
+      );
+      if (completed?.rolloutState === 'COMPLETED' && completed.updatedAt > record.changedAt)
+        setAlarm(sim, definition, 'OK');
+    }
+  };
 }

@@ -173,16 +173,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     saveState(options.stateDir, state);
     log(`sandbox: seeded ${options.stateDir} from the config of stage ${options.stage}`);
   }
-  const simulation = new Simulation(state, timings, options.rules, (sim) =>
-    recoverAlarms(sim, definitions, (app, environment) => {
-      const env = options.config.apps[app]?.environments[environment];
-      const service = env ? findService(sim, env.cluster, env.service) : undefined;
-      const completed = service?.deployments.find(
-        (deployment) => deployment.id === service.lastCompleted?.deploymentId,
-      );
-      return completed?.rolloutState === 'COMPLETED' ? { lastCompletedAt: completed.updatedAt } : undefined;
-    }),
-  );
+  const simulation = new Simulation(state, timings, options.rules, recoverAlarms(options.config, definitions));
   let saved = JSON.stringify(state);
   const persist = () => {
     const now = JSON.stringify(state);
