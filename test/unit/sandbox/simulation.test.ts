@@ -143,7 +143,7 @@ describe('the account seeded from config/sandbox.yml', () => {
       StorageEncrypted: true,
       KmsKeyId: config.databases['shop-db']?.kmsKeyArn,
     });
-    expect((instance?.DBSubnetGroup as Json).DBSubnetGroupName).toBe('shop-db-subnets');
+    expect((instance as Json).DBSubnetGroup).toMatchObject({ DBSubnetGroupName: 'shop-db-subnets' });
     expect(state.alarms.map((alarm) => [alarm.name, alarm.value])).toEqual([
       ['slipway-sandbox-shop-staging-availability', 'OK'],
       ['slipway-sandbox-shop-staging-latency', 'OK'],
