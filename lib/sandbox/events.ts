@@ -129,17 +129,16 @@ const RDS_SOURCE_TYPES: Record<RdsDetailType, string> = {
  * Amazon RDS User Guide, "Overview of events for Amazon RDS" (the envelope and `detail`), with the ids and
  * messages of "Amazon RDS event categories and event messages". `Date` is to the millisecond there.
  */
-export function rdsEvent(
-  base: Envelope,
-  change: {
-    detailType: RdsDetailType;
-    sourceArn: string;
-    sourceIdentifier: string;
-    category: string;
-    eventId: string;
-    message: string;
-  },
-): Json {
+export interface RdsChange {
+  detailType: RdsDetailType;
+  sourceArn: string;
+  sourceIdentifier: string;
+  category: string;
+  eventId: string;
+  message: string;
+}
+
+export function rdsEvent(base: Envelope, change: RdsChange): Json {
   return envelope(base, 'aws.rds', change.detailType, [change.sourceArn], {
     EventCategories: [change.category],
     SourceType: RDS_SOURCE_TYPES[change.detailType],

@@ -1,5 +1,5 @@
 import * as sdk from '@aws-sdk/client-rds';
-import { type RdsDetailType, rdsEvent } from './events';
+import { type RdsChange, rdsEvent } from './events';
 import { arnOf, envelopeOf, type Sim } from './sim';
 import {
   type DbClusterRecord,
@@ -309,18 +309,7 @@ function page<T>(items: T[], input: Json): { items: T[]; marker?: string } {
   };
 }
 
-function emitRds(
-  sim: Sim,
-  region: string,
-  change: {
-    detailType: RdsDetailType;
-    sourceArn: string;
-    sourceIdentifier: string;
-    category: string;
-    eventId: string;
-    message: string;
-  },
-): void {
+function emitRds(sim: Sim, region: string, change: RdsChange): void {
   sim.emit(rdsEvent(envelopeOf(sim, sim.now, region), change));
 }
 
@@ -441,17 +430,16 @@ function kmsKey(sim: Sim, given: unknown): string {
   return arnOf(sim, 'kms', 'key/aws-rds-default-0000-4000-8000-000000000000');
 }
 
-function newInstance(
+/** A new instance or cluster: creating, where it was placed, available after `restoreMs`. */
+function creating(
   sim: Sim,
   input: Json,
   id: string,
-  from: Json,
+  settings: Json,
   where: Placement,
-  origin: DbInstanceRecord['origin'],
-  extra: Partial<DbInstanceRecord> = {},
-): DbInstanceRecord {
-  const settings = instanceSettings(sim, input, from, where);
-  const record: DbInstanceRecord = {
+  origin: DbClusterRecord['origin'],
+): DbClusterRecord {
+  return {
     region: sim.region,
     identifier: id,
     status: 'creating',
@@ -462,6 +450,20 @@ function newInstance(
     createdAt: sim.now,
     nextAt: sim.now + sim.timings.restoreMs,
     ...(origin ? { origin } : {}),
+  };
+}
+
+function newInstance(
+  sim: Sim,
+  input: Json,
+  id: string,
+  from: Json,
+  where: Placement,
+  origin: DbInstanceRecord['origin'],
+  extra: Partial<DbInstanceRecord> = {},
+): DbInstanceRecord {
+  const record: DbInstanceRecord = {
+    ...creating(sim, input, id, instanceSettings(sim, input, from, where), where, origin),
     ...extra,
   };
   sim.state.rds.instances.push(record);
@@ -602,18 +604,7 @@ function newCluster(sim: Sim, input: Json, id: string, from: Json, origin: DbClu
   if (settings.MultiAZ === true && typeof settings.DBClusterInstanceClass !== 'string') {
     throw fault.missing('DBClusterInstanceClass');
   }
-  const record: DbClusterRecord = {
-    region: sim.region,
-    identifier: id,
-    status: 'creating',
-    settings,
-    subnetGroup: where.group.name,
-    vpcSecurityGroupIds: where.securityGroupIds,
-    tags: tagsOf(input.Tags),
-    createdAt: sim.now,
-    nextAt: sim.now + sim.timings.restoreMs,
-    ...(origin ? { origin } : {}),
-  };
+  const record: DbClusterRecord = creating(sim, input, id, settings, where, origin);
   sim.state.rds.clusters.push(record);
   // A Multi-AZ DB cluster comes with its writer and two readers; an Aurora cluster with none.
   if (settings.MultiAZ === true) {
@@ -1187,6 +1178,51 @@ function createSubnetGroup(sim: Sim, input: Json): Json {
   return { DBSubnetGroup: renderSubnetGroup(sim, record) };
 }
 
+/** The four snapshot operations of instances (DBSnapshot) or of clusters (DBClusterSnapshot): the same but for names. */
+const SNAPSHOT_OPERATIONS = {
+  instance: {
+    one: 'DBSnapshot',
+    many: 'DBSnapshots',
+    idKey: 'DBSnapshotIdentifier',
+    create: sdk.CreateDBSnapshot$,
+    describe: sdk.DescribeDBSnapshots$,
+    remove: sdk.DeleteDBSnapshot$,
+    copy: sdk.CopyDBSnapshot$,
+  },
+  cluster: {
+    one: 'DBClusterSnapshot',
+    many: 'DBClusterSnapshots',
+    idKey: 'DBClusterSnapshotIdentifier',
+    create: sdk.CreateDBClusterSnapshot$,
+    describe: sdk.DescribeDBClusterSnapshots$,
+    remove: sdk.DeleteDBClusterSnapshot$,
+    copy: sdk.CopyDBClusterSnapshot$,
+  },
+} as const;
+
+function snapshotOperations(kind: SnapshotRecord['kind']): Record<string, Served<Sim>> {
+  const names = SNAPSHOT_OPERATIONS[kind];
+  const one = (record: SnapshotRecord, sim: Sim) => ({ [names.one]: renderSnapshot(sim, shown(record)) });
+  return {
+    [names.create[2]]: { schema: names.create, handle: (input, sim) => one(createSnapshot(sim, kind, input), sim) },
+    [names.describe[2]]: {
+      schema: names.describe,
+      handle: (input, sim) => {
+        const { items, marker } = page(describeSnapshots(sim, kind, input), input);
+        return {
+          [names.many]: items.map((record) => renderSnapshot(sim, shown(record))),
+          ...(marker ? { Marker: marker } : {}),
+        };
+      },
+    },
+    [names.remove[2]]: {
+      schema: names.remove,
+      handle: (input, sim) => one(deleteSnapshot(sim, kind, input[names.idKey]), sim),
+    },
+    [names.copy[2]]: { schema: names.copy, handle: (input, sim) => one(copySnapshot(sim, kind, input), sim) },
+  };
+}
+
 /** Every RDS operation Slipway calls, and what a database needs to be set up (CreateDBSubnetGroup). */
 export const rdsOperations: Record<string, Served<Sim>> = {
   CreateDBSubnetGroup: { schema: sdk.CreateDBSubnetGroup$, handle: (input, sim) => createSubnetGroup(sim, input) },
@@ -1212,54 +1248,8 @@ export const rdsOperations: Record<string, Served<Sim>> = {
     },
   },
   DeleteDBCluster: { schema: sdk.DeleteDBCluster$, handle: (input, sim) => deleteDBCluster(sim, input) },
-  CreateDBSnapshot: {
-    schema: sdk.CreateDBSnapshot$,
-    handle: (input, sim) => ({ DBSnapshot: renderSnapshot(sim, shown(createSnapshot(sim, 'instance', input))) }),
-  },
-  CreateDBClusterSnapshot: {
-    schema: sdk.CreateDBClusterSnapshot$,
-    handle: (input, sim) => ({ DBClusterSnapshot: renderSnapshot(sim, shown(createSnapshot(sim, 'cluster', input))) }),
-  },
-  DescribeDBSnapshots: {
-    schema: sdk.DescribeDBSnapshots$,
-    handle: (input, sim) => {
-      const { items, marker } = page(describeSnapshots(sim, 'instance', input), input);
-      return {
-        DBSnapshots: items.map((record) => renderSnapshot(sim, shown(record))),
-        ...(marker ? { Marker: marker } : {}),
-      };
-    },
-  },
-  DescribeDBClusterSnapshots: {
-    schema: sdk.DescribeDBClusterSnapshots$,
-    handle: (input, sim) => {
-      const { items, marker } = page(describeSnapshots(sim, 'cluster', input), input);
-      return {
-        DBClusterSnapshots: items.map((record) => renderSnapshot(sim, shown(record))),
-        ...(marker ? { Marker: marker } : {}),
-      };
-    },
-  },
-  DeleteDBSnapshot: {
-    schema: sdk.DeleteDBSnapshot$,
-    handle: (input, sim) => ({
-      DBSnapshot: renderSnapshot(sim, shown(deleteSnapshot(sim, 'instance', input.DBSnapshotIdentifier))),
-    }),
-  },
-  DeleteDBClusterSnapshot: {
-    schema: sdk.DeleteDBClusterSnapshot$,
-    handle: (input, sim) => ({
-      DBClusterSnapshot: renderSnapshot(sim, shown(deleteSnapshot(sim, 'cluster', input.DBClusterSnapshotIdentifier))),
-    }),
-  },
-  CopyDBSnapshot: {
-    schema: sdk.CopyDBSnapshot$,
-    handle: (input, sim) => ({ DBSnapshot: renderSnapshot(sim, shown(copySnapshot(sim, 'instance', input))) }),
-  },
-  CopyDBClusterSnapshot: {
-    schema: sdk.CopyDBClusterSnapshot$,
-    handle: (input, sim) => ({ DBClusterSnapshot: renderSnapshot(sim, shown(copySnapshot(sim, 'cluster', input))) }),
-  },
+  ...snapshotOperations('instance'),
+  ...snapshotOperations('cluster'),
   RestoreDBInstanceFromDBSnapshot: {
     schema: sdk.RestoreDBInstanceFromDBSnapshot$,
     handle: (input, sim) => restoreInstanceFromSnapshot(sim, input),

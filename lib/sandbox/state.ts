@@ -204,37 +204,30 @@ export interface SubnetGroupRecord {
 
 export type DbStatus = 'creating' | 'available' | 'backing-up' | 'deleting' | 'modifying' | 'failed';
 
-export interface DbInstanceRecord {
+/** What an instance and a cluster both are. */
+interface DbResourceRecord {
   region: string;
   identifier: string;
   status: DbStatus;
-  /** Everything DescribeDBInstances answers that is the instance's own settings (RDS's member names). */
+  /** Everything Describe answers that is the resource's own settings (RDS's member names). */
   settings: Json;
   subnetGroup: string;
   vpcSecurityGroupIds: string[];
   tags: Array<{ Key: string; Value: string }>;
   createdAt: Millis;
-  clusterIdentifier?: string;
-  isClusterWriter?: boolean;
   nextAt?: Millis;
   /** What made it: a restore from a snapshot or to a point in time names its source (for the event). */
   origin?: { kind: 'snapshot'; snapshot: string } | { kind: 'point-in-time'; source: string } | { kind: 'create' };
+}
+
+export interface DbInstanceRecord extends DbResourceRecord {
+  clusterIdentifier?: string;
+  isClusterWriter?: boolean;
   /** A point-in-time restore's time. */
   restoreTime?: Millis;
 }
 
-export interface DbClusterRecord {
-  region: string;
-  identifier: string;
-  status: DbStatus;
-  settings: Json;
-  subnetGroup: string;
-  vpcSecurityGroupIds: string[];
-  tags: Array<{ Key: string; Value: string }>;
-  createdAt: Millis;
-  nextAt?: Millis;
-  origin?: DbInstanceRecord['origin'];
-}
+export type DbClusterRecord = DbResourceRecord;
 
 export type SnapshotStatus = 'creating' | 'pending' | 'copying' | 'available' | 'deleting' | 'failed';
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { loadConfigFile } from '../../../lib/config/load';
 import { eventRulePatterns } from '../../../lib/events/rule-patterns';
 import { eventRulesOf, matchesPattern, targetsOf } from '../../../lib/sandbox/rules';
@@ -62,23 +63,8 @@ describe('eventRulesOf', () => {
     ...Object.fromEntries(
       Object.entries(patterns).map(([rule, pattern]) => [rule, { events: [{ eventBridge: { pattern } }] }]),
     ),
-    rdsEvent: {
-      events: [
-        {
-          eventBridge: {
-            pattern: {
-              source: ['aws.rds'],
-              'detail-type': [
-                'RDS DB Snapshot Event',
-                'RDS DB Cluster Snapshot Event',
-                'RDS DB Instance Event',
-                'RDS DB Cluster Event',
-              ],
-            },
-          },
-        },
-      ],
-    },
+    // serverless.yml writes the RDS rule's pattern out in full
+    rdsEvent: parse(readFileSync('serverless.yml', 'utf8')).functions.rdsEvent,
     getHealth: { events: [{ httpApi: { method: 'GET', path: '/health' } }] },
   };
   const rules = eventRulesOf({ service: 'slipway', stage: 'sandbox', functions }, place);
