@@ -20,6 +20,7 @@ import type { EnvironmentLocks } from '../store/locks';
 import { diagnoseFailure } from './diagnosis';
 import {
   assertRollingUpdates,
+  awsCallFailed,
   containerImages,
   deploymentConfiguration,
   describeService,
@@ -173,7 +174,7 @@ function ecsFailure(operation: string, error: unknown): SlipwayError {
   if (ECS_CLIENT_FAULTS.has(name)) {
     return new Unprocessable(`ECS refused ${operation}: ${(error as Error).message}`, { cause: error });
   }
-  return new UpstreamFailed(`ECS ${operation} failed (${name})`, { cause: error });
+  return awsCallFailed(`ECS ${operation}`, error);
 }
 
 const minutes = (count: number) => count * 60_000;

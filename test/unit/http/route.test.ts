@@ -7,7 +7,7 @@ import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
 import { ROLES } from '../../../lib/auth/tokens';
 import { UpstreamFailed } from '../../../lib/errors';
 import type { DependencyCheck } from '../../../lib/health/readiness';
-import { httpRoute, MAX_BODY_BYTES } from '../../../lib/http/route';
+import { httpRoute, MAX_BODY_BYTES, OFFLINE_PLACEHOLDER_REQUEST_ID } from '../../../lib/http/route';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
@@ -333,6 +333,56 @@ describe('server faults', () => {
         },
       },
     });
+  });
+
+  it("quotes the invocation's request id under serverless-offline, whose events all carry a placeholder", async () => {
+    // Given a route that fails, and an event with serverless-offline's placeholder request id
+    const route = httpRoute({ name: 'offline', access: 'public' }, {}, async () => {
+      throw new Error('boom');
+    });
+    const event = httpEvent('get-health', { requestId: OFFLINE_PLACEHOLDER_REQUEST_ID });
+
+    // When it is handled in an invocation with its own id
+    const response = await route(event, lambdaContext({ awsRequestId: '0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70' }));
+
+    // Then the id quoted is the invocation's, never the placeholder
+    expect(parsed(response).body.error).toEqual({
+      code: 'INTERNAL',
+      message: 'the request failed on the server; quote request id 0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70',
+      details: { requestId: '0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70' },
+    });
+  });
+
+  it('marks every answer X-Slipway-Sandbox: true under npm start -- --sandbox, and none otherwise', async () => {
+    const ok = httpRoute({ name: 'ok', access: 'public' }, {}, async () => ({ status: 200, body: {} }));
+    const failing = httpRoute({ name: 'failing', access: 'read' }, { tokens: tokens.source }, async () => ({
+      status: 200,
+    }));
+    const saved = {
+      IS_OFFLINE: process.env.IS_OFFLINE,
+      SLIPWAY_SANDBOX_ENDPOINT: process.env.SLIPWAY_SANDBOX_ENDPOINT,
+    };
+    try {
+      // Given the launcher's environment without a sandbox: no mark
+      process.env.IS_OFFLINE = 'true';
+      delete process.env.SLIPWAY_SANDBOX_ENDPOINT;
+      expect((await ok(httpEvent('get-health'), lambdaContext())).headers).toEqual(JSON_HEADERS);
+
+      // When the sandbox's endpoint is set
+      process.env.SLIPWAY_SANDBOX_ENDPOINT = 'http://127.0.0.1:45999';
+
+      // Then a success and a refusal both carry the mark
+      const answered = await ok(httpEvent('get-health'), lambdaContext());
+      const refused = await failing(httpEvent('get-health', { token: null }), lambdaContext());
+      expect(refused.statusCode).toBe(401);
+      for (const response of [answered, refused])
+        expect(response.headers).toEqual({ ...JSON_HEADERS, 'x-slipway-sandbox': 'true' });
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 
   it('is 500, not a crash, for a non-public route built without a token source', async () => {
