@@ -12,6 +12,7 @@ import { endpointFor, regionFrom } from '../lib/aws/endpoints';
 import { loadStageConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
 import { ensureBackupBucket, ensureStateTable } from '../lib/local/provision';
+import { launchSandbox, SANDBOX_STAGE, type SandboxLaunch, sandboxRequested } from '../lib/local/sandbox-launch';
 import { nextRun, parseSchedule, scheduledEvent } from '../lib/local/schedule';
 import { printService, serverlessEnv, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
@@ -62,10 +63,11 @@ async function groupGone(pgid: number): Promise<void> {
 async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
-    options: { stage: { type: 'string', default: 'local' }, port: { type: 'string' } },
+    options: { stage: { type: 'string' }, port: { type: 'string' }, sandbox: { type: 'boolean' } },
     allowPositionals: false,
   });
-  const stage = values.stage ?? 'local';
+  const sandboxed = sandboxRequested(values.sandbox, process.env);
+  const stage = values.stage ?? (sandboxed ? SANDBOX_STAGE : 'local');
   loadStageConfig(stage); // fail fast, with the key path, before anything starts
 
   const stateDir = resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${stage}`);
@@ -125,6 +127,12 @@ async function main() {
   const service = await printService(stage, params);
   const resources = service.resources.Resources;
   const env = { ...process.env, ...endpoints };
+  let sandbox: SandboxLaunch | undefined;
+  if (sandboxed) {
+    sandbox = await launchSandbox({ stage, stateDir, service, httpPort, lambdaPort, log: say });
+    servers.push(sandbox);
+    Object.assign(endpoints, sandbox.env);
+  }
   await ensureStateTable(
     createClient.dynamodb(env),
     findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'),
@@ -208,13 +216,14 @@ async function main() {
   }
 
   say('');
-  say(`Slipway is running (stage ${stage})`);
+  say(`Slipway is running (stage ${stage}${sandbox ? ', SANDBOX: simulated AWS' : ''})`);
   say(`  HTTP API        ${apiUrl}   (GET /health, /health/live, /health/ready, /v1/...)`);
   say(`  Lambda invoke   http://127.0.0.1:${lambdaPort}`);
   say(`  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}`);
   say(`  S3              ${endpoints.AWS_ENDPOINT_URL_S3 ?? endpointFor('s3') ?? 'AWS'}   bucket ${backupBucket}`);
   say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
   say(`  State           ${stateDir}`);
+  for (const line of sandbox?.banner ?? []) say(line);
   say(`  Schedules       ${schedules.length > 0 ? schedules.join('; ') : 'none configured'}`);
   say(`  Get a token     npm run token -- --stage ${stage} --name me --role admin`);
   say('Press Ctrl-C to stop.');

@@ -58,6 +58,27 @@ const dynamodb = (endpoint: string) =>
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
 
+/** `node bin/slipway.mjs …` as a user runs it against this launcher. */
+function slipway(args: string[], token: string) {
+  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['bin/slipway.mjs', ...args], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: stateDir,
+        XDG_CONFIG_HOME: join(stateDir, 'no-profile'),
+        SLIPWAY_URL: `http://127.0.0.1:${httpPort}`,
+        SLIPWAY_TOKEN: token,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'slipway-launcher-'));
   httpPort = await freePort();
@@ -147,6 +168,34 @@ describe('npm start launcher', () => {
       });
       const unknown = await post('/v1/deployments', adminToken, { app: 'nope', environment: 'staging', tag: '1.0.0' });
       expect(unknown).toMatchObject({ status: 404, body: { error: { message: 'no app named nope' } } });
+
+      // And a deploy, with neither AWS credentials nor an endpoint nor --sandbox, says what to set
+      const unreachable = await post('/v1/deployments', adminToken, {
+        app: 'shop',
+        environment: 'staging',
+        tag: '1.0.0',
+      });
+      expect(unreachable).toEqual({
+        status: 503,
+        body: {
+          error: {
+            code: 'UNAVAILABLE',
+            message:
+              'ECS and ECR are not reachable from this machine: set AWS credentials, AWS_ENDPOINT_URL, or start with --sandbox',
+            details: {},
+          },
+        },
+      });
+
+      // And it is no sandbox: no mark on its answers, and `slipway sandbox` refuses it
+      const plain = await fetch(`http://127.0.0.1:${httpPort}/health`);
+      expect(plain.headers.get('x-slipway-sandbox')).toBeNull();
+      expect(await plain.json()).not.toHaveProperty('sandbox');
+      const refused = await slipway(['sandbox', 'push', 'shop', 'develop-43'], adminToken);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        `http://127.0.0.1:${httpPort} is not a sandbox (stage local, and its GET /health names no sandbox): slipway sandbox works only against a control plane started with npm start -- --sandbox`,
+      );
 
       // When something is written to the embedded state table
       await dynamodb(first.dynamodbEndpoint).send(

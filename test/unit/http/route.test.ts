@@ -506,6 +506,26 @@ describe('the public routes', () => {
     });
   });
 
+  it('GET /health says so, with its endpoint, under npm start -- --sandbox', async () => {
+    const handler = makeGetHealth({
+      version: '1.4.2',
+      stage: 'sandbox',
+      startedAt: 0,
+      now: () => 1_000,
+      sandboxEndpoint: 'http://127.0.0.1:45999',
+    });
+
+    const response = await handler(httpEvent('get-health'), lambdaContext());
+
+    expect(parsed(response).body).toEqual({
+      status: 'ok',
+      version: '1.4.2',
+      stage: 'sandbox',
+      uptime_seconds: 1,
+      sandbox: { endpoint: 'http://127.0.0.1:45999' },
+    });
+  });
+
   it('GET /health/live is alive, whatever token is sent', async () => {
     const response = await makeGetLiveness()(httpEvent('get-liveness', { token: 'garbage' }), lambdaContext());
 

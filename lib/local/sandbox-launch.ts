@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { serviceEndpointVariable } from '../aws/endpoints';
+import { loadStageConfig } from '../config/load';
+import type { SlipwayConfig } from '../config/schema';
+import { eventRulesOf, placeOfConfig, type Sandbox, startSandbox } from '../sandbox';
+import type { ResolvedService } from './serverless-cli';
+import type { EmbeddedServer } from './servers';
+
+/**
+ * `npm start -- --sandbox` (or SLIPWAY_SANDBOX=1): the simulated ECS, ECR, RDS and CloudWatch alarms of
+ * lib/sandbox on loopback, kept under the stage's state directory, every event it sends delivered through
+ * serverless-offline's Lambda invoke endpoint to the functions whose eventBridge rules in serverless.yml
+ * match it. The functions reach it through the SDK's per-service endpoint variables, which the client
+ * factory in lib/aws honours, so nothing in them knows it is a sandbox but /health and the response header.
+ */
+
+/** The stage `--sandbox` runs when no --stage is given: config/sandbox.yml. */
+export const SANDBOX_STAGE = 'sandbox';
+
+/** The services the functions reach in the sandbox rather than in AWS. */
+const SIMULATED = ['ecs', 'ecr', 'rds', 'cloudwatch'] as const;
+
+/** Whether the sandbox was asked for: the --sandbox flag, or SLIPWAY_SANDBOX=1 (or true). */
+export function sandboxRequested(flag: boolean | undefined, env: Record<string, string | undefined>): boolean {
+  return flag === true || env.SLIPWAY_SANDBOX === '1' || env.SLIPWAY_SANDBOX === 'true';
+}
+
+export interface SandboxLaunch extends EmbeddedServer {
+  /** For the functions: the per-service endpoints, the region the sandbox holds, and the sandbox's own endpoint. */
+  env: Record<string, string>;
+  /** Lines for the start-up banner. */
+  banner: string[];
+  sandbox: Sandbox;
+}
+
+export interface LaunchOptions {
+  stage: string;
+  stateDir: string;
+  service: ResolvedService;
+  /** serverless-offline's ports: events are delivered to the Lambda one once the HTTP one answers. */
+  httpPort: number;
+  lambdaPort: number;
+  log: (line: string) => void;
+  env?: Record<string, string | undefined>;
+}
+
+const OFFLINE_READY_TIMEOUT_MS = 300_000;
+
+/** Resolves once serverless-offline answers (it bundles every function first); events wait for it. */
+function offlineReady(httpPort: number): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () => {
+    ready ??= (async () => {
+      const deadline = Date.now() + OFFLINE_READY_TIMEOUT_MS;
+      while (Date.now() < deadline) {
+        try {
+          const response = await fetch(`http://127.0.0.1:${httpPort}/health/live`, {
+            signal: AbortSignal.timeout(2_000),
+          });
+          if (response.ok) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((done) => setTimeout(done, 250));
+      }
+      throw new Error(`serverless-offline did not answer on port ${httpPort}`);
+    })();
+    return ready;
+  };
+}
+
+/** Invokes a function as EventBridge would, through serverless-offline's Lambda Invoke API (RequestResponse). */
+export async function invokeOffline(lambdaPort: number, functionName: string, event: unknown): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${lambdaPort}/2015-03-31/functions/${functionName}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
+  await response.text();
+  // Lambda API Reference, Invoke: a function's own error is a 200 with X-Amz-Function-Error.
+  const functionError = response.headers.get('x-amz-function-error');
+  if (!response.ok || functionError) {
+    throw new Error(`${functionName} answered ${response.status}${functionError ? ` (${functionError})` : ''}`);
+  }
+}
+
+function tryLines(config: SlipwayConfig): string[] {
+  const [app, appConfig] = Object.entries(config.apps)[0] ?? [];
+  const environment = appConfig ? Object.keys(appConfig.environments).at(-1) : undefined;
+  if (!app || !environment) return [];
+  return [
+    `  Try             npx slipway sandbox push ${app} <tag>   |   npx slipway sandbox alarm ${app} ${environment}`,
+  ];
+}
+
+export async function launchSandbox(options: LaunchOptions): Promise<SandboxLaunch> {
+  const env = options.env ?? process.env;
+  const config = loadStageConfig(options.stage);
+  const { account, region } = placeOfConfig(config, env);
+  const rules = eventRulesOf(
+    { service: options.service.service, stage: options.stage, functions: options.service.functions },
+    { partition: 'aws', region, account },
+  );
+  const ready = offlineReady(options.httpPort);
+  const stateDir = join(options.stateDir, 'aws');
+  const sandbox = await startSandbox({
+    stateDir,
+    config,
+    stage: options.stage,
+    rules,
+    deliver: async (functionName, event) => {
+      await ready();
+      await invokeOffline(options.lambdaPort, functionName, event);
+    },
+    log: options.log,
+  });
+  const endpoints = Object.fromEntries(
+    SIMULATED.map((service) => [serviceEndpointVariable(service), sandbox.endpoint]),
+  );
+  return {
+    name: 'sandbox',
+    endpoint: sandbox.endpoint,
+    sandbox,
+    env: { ...endpoints, AWS_REGION: region, SLIPWAY_SANDBOX_ENDPOINT: sandbox.endpoint },
+    banner: [
+      `  SANDBOX         ECS, ECR, RDS and alarms are simulated at ${sandbox.endpoint} (account ${account}, ${region}); nothing reaches AWS`,
+      `  Sandbox state   ${stateDir}`,
+      ...(sandbox.healthEndpoint ? [`  Health checks   ${sandbox.healthEndpoint} (answered by the sandbox)`] : []),
+      ...tryLines(config),
+    ],
+    close: () => sandbox.close(),
+  };
+}
