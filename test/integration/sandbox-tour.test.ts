@@ -133,6 +133,10 @@ describe("README's sandbox tour", () => {
         environment(),
       );
       const { token } = JSON.parse(minted.stdout) as { token: string };
+      // And readiness reaches ECS in the sandbox, where without it there is nothing to reach
+      const ready = await fetch(`${api}/health/ready`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await ready.json()).toMatchObject({ checks: { ecs: { status: 'healthy' } } });
+
       let latest: Record<string, unknown> | undefined;
       for (let attempt = 0; attempt < 60; attempt += 1) {
         const answer = await fetch(`${api}/v1/apps/shop/environments/staging/deployments?limit=1`, {
