@@ -1,12 +1,12 @@
-import type { TokenSource } from '../../lib/auth/token-source';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
+import type { Credentials } from '../../lib/auth/token-source';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
 import type { Restores } from '../../lib/restore/restores';
-import { runtime } from '../../lib/runtime';
-import { restores } from '../../lib/runtime/backups';
+import { restores } from '../../lib/wiring/restores';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface GetRestoreDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   restores: Pick<Restores, 'get'>;
 }
 
@@ -17,4 +17,4 @@ export function makeHandler(deps: GetRestoreDeps) {
   }));
 }
 
-export const handler = makeHandler({ tokens: runtime().tokens, restores: restores() });
+export const handler = makeHandler({ tokens: tokens(), restores: restores() });

@@ -1,13 +1,16 @@
 import { visibleApps } from '../../lib/auth/scope';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import type { Credentials } from '../../lib/auth/token-source';
+import type { Deployments } from '../../lib/deploy/deployments';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { deployments } from '../../lib/wiring/deployments';
+import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'apps'> }) {
   return httpRoute(apiRoutes.listApps, deps, async ({ principal }) => {
     const { apps } = await deps.deployments.apps();
     return { status: 200, body: { apps: visibleApps(principal, apps) } };
   });
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler({ tokens: tokens(), deployments: deployments() });

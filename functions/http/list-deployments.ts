@@ -1,8 +1,11 @@
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import type { Credentials } from '../../lib/auth/token-source';
+import type { Deployments } from '../../lib/deploy/deployments';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { deployments } from '../../lib/wiring/deployments';
+import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'history'> }) {
   return httpRoute(apiRoutes.listDeployments, deps, async ({ path, query }) => {
     const page = await deps.deployments.history(path.app, path.env, {
       limit: query.limit,
@@ -12,4 +15,4 @@ export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployme
   });
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler({ tokens: tokens(), deployments: deployments() });

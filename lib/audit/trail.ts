@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Principal, Role } from '../auth/tokens';
+import type { Principal, Role } from '../auth/principal';
 import { SlipwayError } from '../errors';
 import { logger, metrics, redact } from '../observability';
 

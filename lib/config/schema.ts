@@ -8,8 +8,9 @@ import {
   personClaimOf,
   personRuleProblem,
 } from '../auth/oidc-rules';
-import { ROLES } from '../auth/tokens';
+import { ROLES } from '../auth/principal';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
+import { NAME_PATTERN } from './names';
 
 /**
  * The one schema of config/<stage>.yml. Every message reads "expected …, received …"
@@ -30,7 +31,6 @@ function expects(description: string) {
   };
 }
 
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 const NAME_RULE = 'lowercase letters, digits and dashes, starting with a letter, at most 63 characters';
 const nameDescription = `a name of ${NAME_RULE}`;
 const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');

@@ -1,18 +1,18 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createClient, documentClient } from '../aws/clients';
-import { ConfigError, InvalidInput } from '../errors';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createDocumentClient } from '../aws/clients/dynamodb';
+import { createS3Client } from '../aws/clients/s3';
+import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
+import { createSnsClient } from '../aws/clients/sns';
+import { readSecretString } from '../aws/secrets';
+import { ConfigError } from '../errors';
 import { notificationPublisher } from '../notify/notifications';
-import { registerSecretValue } from '../observability';
 import { BackupStore, RestoreStore } from '../store/backups';
 import type { WorkerJobDeps } from './jobs';
 import { connectionFromSecret, type PgConnection } from './postgres';
 
 /** A database's credentials from Secrets Manager (the RDS secret format); the password is never logged. */
 export async function connectionFromSecretId(client: SecretsManagerClient, secretId: string): Promise<PgConnection> {
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-  if (!SecretString) throw new InvalidInput(`secret ${secretId} has no string value`);
-  registerSecretValue(SecretString);
-  return connectionFromSecret(SecretString);
+  return connectionFromSecret(await readSecretString(client, secretId, `the database credentials ${secretId}`));
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -23,18 +23,19 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 
 /**
  * The worker's dependencies from its environment alone (names, never secrets): the worker task's
- * image is the same for every stage and carries no configuration.
+ * image is the same for every stage and carries no configuration. Its clients are its own, untraced:
+ * the worker runs apart from the control plane's functions and never loads lib/wiring.
  */
 export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerJobDeps {
   const tableName = required(env, 'STATE_TABLE');
-  const documents = documentClient(createClient.dynamodb(env));
-  const secretsManager = createClient.secretsManager(env);
+  const documents = createDocumentClient(env);
+  const secretsManager = createSecretsManagerClient(env);
   return {
     store: new BackupStore(documents, tableName),
     restores: new RestoreStore(documents, tableName),
-    s3: createClient.s3(env),
+    s3: createS3Client(env),
     publisher: notificationPublisher({
-      sns: createClient.sns(env),
+      sns: createSnsClient(env),
       topicArn: env.NOTIFICATIONS_TOPIC_ARN || undefined,
       secretsManager,
       slackWebhookSecret: env.SLACK_WEBHOOK_SECRET_ID || undefined,

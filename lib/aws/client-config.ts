@@ -1,15 +1,11 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isLoopbackHost } from '../net/addresses';
 import { type Env, endpointFor, regionFrom, type ServiceId } from './endpoints';
+
+/*
+ * The settings every SDK client in Slipway is built with: region, adaptive retries and the endpoint
+ * AWS_ENDPOINT_URL names. Each service's client is made in its own module (lib/aws/clients/), so a
+ * function's bundle holds only the SDK clients its calls need.
+ */
 
 const MAX_ATTEMPTS = 5;
 
@@ -70,25 +66,4 @@ export function s3ClientConfig(env: Env = process.env) {
       ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
       : {}),
   };
-}
-
-type Factory<T> = (env?: Env) => T;
-
-export const createClient = {
-  dynamodb: (env?: Env) => new DynamoDBClient(clientConfig('dynamodb', env)),
-  s3: (env?: Env) => new S3Client(s3ClientConfig(env)),
-  secretsManager: (env?: Env) => new SecretsManagerClient(clientConfig('secretsmanager', env)),
-  ecs: (env?: Env) => new ECSClient(clientConfig('ecs', env)),
-  ecr: (env?: Env) => new ECRClient(clientConfig('ecr', env)),
-  sns: (env?: Env) => new SNSClient(clientConfig('sns', env)),
-  sqs: (env?: Env) => new SQSClient(clientConfig('sqs', env)),
-  rds: (env?: Env) => new RDSClient(clientConfig('rds', env)),
-  lambda: (env?: Env) => new LambdaClient(clientConfig('lambda', env)),
-} satisfies Record<string, Factory<unknown>>;
-
-/** The document client every repository in lib/store is given. */
-export function documentClient(dynamodb: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(dynamodb, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
 }

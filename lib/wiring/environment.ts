@@ -5,7 +5,7 @@ import { ConfigError } from '../errors';
  * What a function learns from its environment, read once at cold start.
  * Names and places only: no secret is ever passed through the environment.
  */
-export interface RuntimeEnvironment {
+export interface FunctionEnvironment {
   stage: string;
   stateTable: string;
   backupBucket: string;
@@ -31,7 +31,7 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-export function readEnvironment(env: Env = process.env): RuntimeEnvironment {
+export function readEnvironment(env: Env = process.env): FunctionEnvironment {
   const offline = env.IS_OFFLINE === 'true';
   const stateDir = env.SLIPWAY_STATE_DIR;
   return {
@@ -48,6 +48,14 @@ export function readEnvironment(env: Env = process.env): RuntimeEnvironment {
   };
 }
 
-export function localTokensFile(runtime: Pick<RuntimeEnvironment, 'localStateDir'>): string | undefined {
-  return runtime.localStateDir ? join(runtime.localStateDir, 'tokens.json') : undefined;
+export function localTokensFile(env: Pick<FunctionEnvironment, 'localStateDir'>): string | undefined {
+  return env.localStateDir ? join(env.localStateDir, 'tokens.json') : undefined;
+}
+
+let cached: FunctionEnvironment | undefined;
+
+/** This function's environment, read once per container: a missing variable fails the cold start, loudly. */
+export function environment(): FunctionEnvironment {
+  cached ??= readEnvironment();
+  return cached;
 }

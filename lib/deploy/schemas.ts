@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import type { Principal } from '../auth/tokens';
-import { NAME_PATTERN } from '../config/schema';
-import type { RouteResult } from '../http/route';
+import { NAME_PATTERN } from '../config/names';
 import { cursorParameter } from '../store/cursor';
-import type { RequestOutcome } from './deployments';
-import { DEPLOYMENT_ID, type Requester } from './records';
+import { DEPLOYMENT_ID } from './records';
 
 /** The deployment routes' inputs: what the handlers validate, and later what the OpenAPI document is made from. */
 
@@ -122,21 +119,3 @@ export const historyQuery = z.strictObject(
         : 'expected query parameters',
   },
 );
-
-export function requesterOf(principal: Principal | undefined): Requester {
-  return {
-    name: principal?.name ?? 'anonymous',
-    kind: 'token',
-    ...(principal?.person ? { person: principal.person } : {}),
-  };
-}
-
-/** 202 with the record and where to follow it, or 200 with the plan of a dry run. */
-export function outcomeResponse(outcome: RequestOutcome): RouteResult {
-  if (outcome.dryRun) return { status: 200, body: { dryRun: true, plan: outcome.plan } };
-  return {
-    status: 202,
-    body: { deployment: outcome.deployment },
-    headers: { location: `/v1/deployments/${outcome.deployment.id}` },
-  };
-}

@@ -7,15 +7,14 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { Conflict, InvalidInput, Unprocessable } from '../errors';
+import { Conflict, Unprocessable } from '../errors';
 
 /**
- * `Idempotency-Key` for mutating routes: a retried request returns the first one's
- * response instead of doing the work twice. Records live on the state table
- * (Powertools idempotency), keyed by route, caller and key, and expire with its TTL.
+ * Calls made once per key: a retried request (an `Idempotency-Key`, an event delivered twice, an alarm
+ * state change) returns the first call's answer instead of doing the work twice. Records live on the
+ * state table (Powertools idempotency), keyed by scope, caller and key, and expire with its TTL.
  */
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const DEFAULT_TTL_SECONDS = 24 * 3600;
 
 export interface IdempotentCall<T> {
@@ -30,19 +29,6 @@ export interface IdempotentCall<T> {
 }
 
 export type Idempotency = <T>(call: IdempotentCall<T>) => Promise<T>;
-
-export function idempotencyKey(headers: Record<string, string>): string | undefined {
-  const key = headers['idempotency-key'];
-  if (key === undefined) return undefined;
-  if (!KEY_PATTERN.test(key)) {
-    throw new InvalidInput('headers.idempotency-key: expected 1 to 255 printable ASCII characters', {
-      details: [
-        { location: 'headers', field: 'idempotency-key', message: 'expected 1 to 255 printable ASCII characters' },
-      ],
-    });
-  }
-  return key;
-}
 
 export function dynamoDbIdempotency(
   client: DynamoDBClient,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { auditQuery } from '../audit/api';
-import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/api';
+import { auditQuery } from '../audit/schemas';
+import type { RouteScope } from '../auth/route-scopes';
+import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/schemas';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -9,13 +10,15 @@ import {
   operationBody,
   promoteBody,
   scaleBody,
-} from '../deploy/api';
-import type { Access } from './route';
+} from '../deploy/schemas';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key';
+import type { Access } from './route-chain';
 
 /**
- * Every operation of the HTTP API, once: each handler passes its entry to httpRoute, which
- * authenticates and validates with it, and the OpenAPI document (lib/http/openapi.ts) is made
- * from the same entries, so what is documented is what is enforced.
+ * The route registry: every operation of the HTTP API, once. Each handler passes its entry to the
+ * route chain (lib/http/route-chain.ts), which authenticates, authorises, checks the scope and validates
+ * with it, and the OpenAPI document (lib/http/openapi.ts) is made from the same entries, so what is
+ * documented is what is enforced.
  */
 
 export const API_TAGS = {
@@ -54,6 +57,8 @@ export interface ApiRoute {
   summary: string;
   description?: string;
   access: Access;
+  /** How the route applies a scoped principal's apps and environments (lib/auth/route-scopes.ts). */
+  scope: RouteScope;
   tags: readonly ApiTag[];
   body?: z.ZodType;
   /** The path parameters, one property per `{name}` of pathTemplate. */
@@ -144,7 +149,7 @@ const deploymentRequestResponses = {
 const idempotencyKey: ApiHeader = {
   name: 'Idempotency-Key',
   description: 'A retried request with the same key answers the first one (for 24 h) instead of acting twice.',
-  schema: z.string().regex(/^[\x21-\x7e]{1,255}$/),
+  schema: z.string().regex(IDEMPOTENCY_KEY_PATTERN),
 };
 
 /** The operations, keyed by name: a key that is not its entry's name does not compile. */
@@ -159,6 +164,7 @@ export const apiRoutes = registry({
     pathTemplate: '/health',
     summary: 'Version and uptime of the control plane',
     access: 'public',
+    scope: 'open',
     tags: ['health'],
     responses: { 200: { description: 'The control plane answers.', schema: healthResponse } },
   },
@@ -169,6 +175,7 @@ export const apiRoutes = registry({
     summary: 'Liveness probe',
     description: 'Answers from the process alone: no dependency is touched.',
     access: 'public',
+    scope: 'open',
     tags: ['health'],
     responses: { 200: { description: 'The function runs.', schema: livenessResponse } },
   },
@@ -178,6 +185,8 @@ export const apiRoutes = registry({
     pathTemplate: '/health/ready',
     summary: "Readiness of the control plane's dependencies",
     access: 'read',
+    // The control plane's own dependencies; a CI job may check them before it deploys.
+    scope: 'open',
     tags: ['health'],
     responses: {
       200: { description: 'Every dependency answered (or was skipped on this machine).', schema: readinessResponse },
@@ -194,6 +203,7 @@ export const apiRoutes = registry({
       "registers the next task definition revision (only the configured containers' image changed) and updates " +
       'the ECS service with the circuit breaker and the environment alarms.',
     access: 'deploy',
+    scope: 'body',
     tags: ['deployments'],
     body: createDeploymentBody,
     headers: [idempotencyKey],
@@ -205,6 +215,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/deployments/{id}',
     summary: 'One deployment with its timeline',
     access: 'read',
+    scope: 'record',
     tags: ['deployments'],
     path: deploymentPath,
     responses: {
@@ -219,6 +230,7 @@ export const apiRoutes = registry({
     summary: 'Approve a deployment waiting for approval',
     description: 'One approval; the last one needed starts the deployment. The requester cannot approve.',
     access: 'approve',
+    scope: 'record',
     tags: ['deployments'],
     path: deploymentPath,
     responses: {
@@ -240,6 +252,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/deployments/{id}/cancel',
     summary: 'Cancel a deployment waiting for approval',
     access: 'deploy',
+    scope: 'record',
     tags: ['deployments'],
     path: deploymentPath,
     responses: {
@@ -254,6 +267,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/apps',
     summary: "Apps, their environments and each one's last deployment",
     access: 'read',
+    scope: 'listing',
     tags: ['apps'],
     responses: {
       200: {
@@ -271,6 +285,7 @@ export const apiRoutes = registry({
     summary: 'What runs in an app environment',
     description: 'The running image and digest, desired and running counts, the last and the in-flight deployment.',
     access: 'read',
+    scope: 'path',
     tags: ['apps'],
     path: environmentPath,
     responses: {
@@ -290,6 +305,7 @@ export const apiRoutes = registry({
     summary: "An environment's deployment history, newest first",
     description: 'Paged: `limit` per page and the `cursor` of the previous page. Unknown parameters are refused.',
     access: 'read',
+    scope: 'path',
     tags: ['apps'],
     path: environmentPath,
     query: historyQuery,
@@ -308,6 +324,7 @@ export const apiRoutes = registry({
     summary: 'Roll back to what ran before the last successful deployment',
     description: 'Puts back the revision that ran before the last successful deployment of what runs now.',
     access: 'deploy',
+    scope: 'path',
     tags: ['apps'],
     path: environmentPath,
     body: operationBody,
@@ -322,6 +339,7 @@ export const apiRoutes = registry({
     description:
       'The digest the source environment (`from`, else its promoteFrom) runs and last deployed successfully.',
     access: 'deploy',
+    scope: 'promotion',
     tags: ['apps'],
     path: environmentPath,
     body: promoteBody,
@@ -334,6 +352,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/apps/{app}/environments/{env}/restart',
     summary: 'Replace every task with new ones of the same revision',
     access: 'deploy',
+    scope: 'path',
     tags: ['apps'],
     path: environmentPath,
     body: operationBody,
@@ -346,6 +365,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/apps/{app}/environments/{env}/scale',
     summary: "Set the desired count, up to the environment's maximum",
     access: 'deploy',
+    scope: 'path',
     tags: ['apps'],
     path: environmentPath,
     body: scaleBody,
@@ -366,6 +386,7 @@ export const apiRoutes = registry({
       'must resolve through the registry (ECR, or its OCI API) to the digest the push names. A push then goes ' +
       "through each environment's release policy like an ECR push.",
     access: 'public',
+    scope: 'open',
     tags: ['releases'],
     rawBody: { description: 'A Docker Hub push, a GitHub package event, or `{repository, tag?, digest?}`.' },
     headers: [
@@ -427,6 +448,7 @@ export const apiRoutes = registry({
       'either (the newest `limit`, no cursor). `retention=preview` (with a database or a volume; `kind=postgres-dump` ' +
       "for a database's dumps) lists what retention would keep and delete. Unknown parameters are refused.",
     access: 'read',
+    scope: 'no-app',
     tags: ['backups'],
     query: listBackupsQuery,
     responses: {
@@ -453,6 +475,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/backups',
     summary: 'Take a snapshot, a dump or an archive now',
     access: 'deploy',
+    scope: 'no-app',
     tags: ['backups'],
     body: takeBackupBody,
     responses: {
@@ -474,6 +497,7 @@ export const apiRoutes = registry({
     summary: 'One backup',
     description: 'Source, kind, region or keys, size, SHA-256, status, timings and reason.',
     access: 'read',
+    scope: 'no-app',
     tags: ['backups'],
     path: backupPath,
     responses: {
@@ -491,6 +515,7 @@ export const apiRoutes = registry({
       'empty or new. A dump: into a database on the same server that is not the source and holds nothing. ' +
       'Overwriting takes `force: true`.',
     access: 'admin',
+    scope: 'no-app',
     tags: ['restores'],
     body: createRestoreBody,
     responses: {
@@ -511,6 +536,7 @@ export const apiRoutes = registry({
     pathTemplate: '/v1/restores/{id}',
     summary: 'One restore, with its measured duration',
     access: 'read',
+    scope: 'no-app',
     tags: ['restores'],
     path: restorePath,
     responses: {
@@ -528,6 +554,8 @@ export const apiRoutes = registry({
       'automatic rollbacks, timeouts, scheduled backups, retention, drills), from `since` (default 24 hours ago) ' +
       'to `until` (default now). Entries are kept `audit.retentionDays` (default 400).',
     access: 'admin',
+    // Spans every app: a scoped principal would read what is outside its scope.
+    scope: 'no-app',
     tags: ['audit'],
     query: auditQuery,
     responses: {
@@ -552,6 +580,7 @@ export const apiRoutes = registry({
     summary: 'This OpenAPI document',
     description: 'Made from the schemas the routes validate with; public, so tools can fetch it.',
     access: 'public',
+    scope: 'open',
     tags: ['api'],
     responses: {
       200: {

@@ -1,15 +1,16 @@
 import { type AuditRecorder, auditTrail } from '../audit/trail';
-import { clients } from '../aws/traced-clients';
+import { createDocumentClient } from '../aws/clients/dynamodb';
+import { traced } from '../aws/traced';
 import { AuditStore } from '../store/audit';
-import { runtime } from '.';
+import { config } from './config';
+import { environment } from './environment';
 
 let cachedStore: AuditStore | undefined;
 let cachedTrail: AuditRecorder | undefined;
 
 /** The audit entries on the state table, kept for the configured retention. */
 export function auditStore(): AuditStore {
-  const { env, config } = runtime();
-  cachedStore ??= new AuditStore(clients.documents(), env.stateTable, config.audit.retentionDays);
+  cachedStore ??= new AuditStore(traced(createDocumentClient), environment().stateTable, config().audit.retentionDays);
   return cachedStore;
 }
 

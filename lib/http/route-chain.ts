@@ -7,10 +7,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { type AuditNote, type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
-import { noAppSubject, routeScope } from '../auth/route-scopes';
+import { type Permission, type Principal, rolesGrant } from '../auth/principal';
+import { noAppSubject, type RouteScope } from '../auth/route-scopes';
 import { isScoped, requireScope, requireUnscoped } from '../auth/scope';
 import type { Credentials } from '../auth/token-source';
-import { bearerToken, findPrincipal, type Permission, type Principal, rolesGrant } from '../auth/tokens';
+import { bearerToken, findPrincipal } from '../auth/tokens';
 import { Forbidden, InvalidInput, PayloadTooLarge, SlipwayError, Unauthenticated } from '../errors';
 import { correlationIdPaths, holdSecretValue, logger, metrics } from '../observability';
 import { tracer } from '../observability/tracer';
@@ -20,13 +21,15 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export type Access = 'public' | Permission;
 
-export interface RouteSpec<Body extends z.ZodType, Path extends z.ZodType, Query extends z.ZodType> {
+/** What the chain reads of a route's spec (a registry entry, lib/http/registry.ts), whatever its schemas' types. */
+export interface RouteSpec {
   /** Operation name, used in logs and metrics. */
   name: string;
   access: Access;
-  body?: Body;
-  path?: Path;
-  query?: Query;
+  scope: RouteScope;
+  body?: z.ZodType;
+  path?: z.ZodType;
+  query?: z.ZodType;
 }
 
 export interface RouteRequest<Body, Path, Query> {
@@ -152,17 +155,17 @@ const stringField = (value: unknown, key: string): string | undefined => {
 };
 
 /**
- * The scope checks the chain makes itself (lib/auth/route-scopes.ts says which route needs which).
+ * The scope checks the chain makes itself (each route's spec says which it needs: lib/auth/route-scopes.ts).
  * Records and listings are the handlers' to check; see requireScope and visibleApps.
  */
-function refuseNoAppRoute(name: string, principal: Principal | undefined): void {
-  if (principal && routeScope(name) === 'no-app') requireUnscoped(principal, noAppSubject(name));
+function refuseNoAppRoute(spec: RouteSpec, principal: Principal | undefined): void {
+  if (principal && spec.scope === 'no-app') requireUnscoped(principal, noAppSubject(spec.name));
 }
 
 /** {app, env} in the path, {app, environment} in the body: checked before the handler runs. */
-function checkTargetScope(name: string, principal: Principal | undefined, path: unknown, body: unknown): void {
+function checkTargetScope(spec: RouteSpec, principal: Principal | undefined, path: unknown, body: unknown): void {
   if (!principal || !isScoped(principal)) return;
-  const kind = routeScope(name);
+  const { name, scope: kind } = spec;
   if (kind !== 'path' && kind !== 'promotion' && kind !== 'body') return;
   const [app, environment] =
     kind === 'body'
@@ -199,7 +202,7 @@ export function httpRoute<
   Path extends z.ZodType | undefined = undefined,
   Query extends z.ZodType | undefined = undefined,
 >(
-  spec: { name: string; access: Access; body?: Body; path?: Path; query?: Query },
+  spec: { name: string; access: Access; scope: RouteScope; body?: Body; path?: Path; query?: Query },
   deps: RouteDeps,
   handle: (request: RouteRequest<Infer<Body>, Infer<Path>, Infer<Query>>) => Promise<RouteResult>,
 ): HttpHandler {
@@ -215,7 +218,7 @@ export function auditedRoute<
   Path extends z.ZodType | undefined = undefined,
   Query extends z.ZodType | undefined = undefined,
 >(
-  spec: { name: string; access: Access; body?: Body; path?: Path; query?: Query },
+  spec: { name: string; access: Access; scope: RouteScope; body?: Body; path?: Path; query?: Query },
   deps: RouteDeps & { audit: AuditRecorder },
   handle: (request: RouteRequest<Infer<Body>, Infer<Path>, Infer<Query>>) => Promise<RouteResult>,
 ): HttpHandler {
@@ -267,7 +270,7 @@ function auditRequests(
 }
 
 function buildRoute<Body, Path, Query>(
-  spec: { name: string; access: Access; body?: z.ZodType; path?: z.ZodType; query?: z.ZodType },
+  spec: RouteSpec,
   deps: RouteDeps,
   handle: (request: RouteRequest<Body, Path, Query>) => Promise<RouteResult>,
   auditing: ((facts: (request: ChainRequest) => RequestFacts) => ChainMiddleware) | undefined,
@@ -286,12 +289,12 @@ function buildRoute<Body, Path, Query>(
     }
     authorize(spec.access, principal);
     // A route that names no app is refused to a scoped principal before its body is even read.
-    refuseNoAppRoute(spec.name, principal);
+    refuseNoAppRoute(spec, principal);
     const rawBody = rawBodyOf(event);
     const body = (spec.body ? validate(spec.body, jsonBody(rawBody, headers), 'body') : undefined) as Body;
     facts.body = body;
     const path = validate(spec.path, event.pathParameters ?? {}, 'path') as Path;
-    checkTargetScope(spec.name, principal, path, body);
+    checkTargetScope(spec, principal, path, body);
     const request = {
       body,
       rawBody,

@@ -1,0 +1,41 @@
+import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
+import { cachedByKey, readSecretString } from '../aws/secrets';
+import { traced } from '../aws/traced';
+import { UpstreamFailed } from '../errors';
+import type { ProbeOptions } from '../health/probe';
+import { registerSecretValue } from '../observability';
+import { config } from './config';
+
+const HEADER_SECRET_MAX_AGE_SECONDS = 300;
+
+let secrets: ((secretId: string) => Promise<string>) | undefined;
+
+/** A probe header's value from Secrets Manager: the whole secret, or one key of a JSON secret; reused for 5 minutes. */
+export async function secretHeaderValue(reference: { fromSecret: string; key?: string }): Promise<string> {
+  const client = traced(createSecretsManagerClient);
+  secrets ??= cachedByKey(
+    (secretId) => readSecretString(client, secretId, `secret ${secretId} for a probe header`),
+    HEADER_SECRET_MAX_AGE_SECONDS,
+  );
+  const text = await secrets(reference.fromSecret);
+  if (!reference.key) return text;
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    // The parser's message quotes the text, which is the secret: no cause is kept.
+    throw new UpstreamFailed(`secret ${reference.fromSecret} is not JSON, so it has no key ${reference.key}`);
+  }
+  const value = (document as Record<string, unknown> | null)?.[reference.key];
+  if (typeof value !== 'string' || value === '') {
+    throw new UpstreamFailed(`secret ${reference.fromSecret} key ${reference.key} has no string value`);
+  }
+  // The whole secret is kept out of the logs already; a log line may quote this one value alone.
+  registerSecretValue(value);
+  return value;
+}
+
+/** How the probes of every environment run: config's concurrency, headers from Secrets Manager. */
+export function probeOptions(): ProbeOptions {
+  return { concurrency: config().probes.concurrency, resolveHeader: secretHeaderValue };
+}
