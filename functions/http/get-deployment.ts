@@ -1,12 +1,12 @@
 import { requireScope } from '../../lib/auth/scope';
 import type { Credentials } from '../../lib/auth/token-source';
-import type { Deployments } from '../../lib/deploy/deployments';
+import type { DeploymentReads } from '../../lib/deploy/reads';
 import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
-import { deployments } from '../../lib/wiring/deployments';
+import { deploymentReads } from '../../lib/wiring/deployment-reads';
 import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'get'> }) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'get'> }) {
   return httpRoute(apiRoutes.getDeployment, deps, async ({ path, principal }) => {
     const deployment = await deps.deployments.get(path.id);
     requireScope(principal, deployment);
@@ -14,4 +14,4 @@ export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deplo
   });
 }
 
-export const handler = makeHandler({ tokens: tokens(), deployments: deployments() });
+export const handler = makeHandler({ tokens: tokens(), deployments: deploymentReads() });

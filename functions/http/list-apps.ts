@@ -1,16 +1,16 @@
 import { visibleApps } from '../../lib/auth/scope';
 import type { Credentials } from '../../lib/auth/token-source';
-import type { Deployments } from '../../lib/deploy/deployments';
+import type { DeploymentReads } from '../../lib/deploy/reads';
 import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
-import { deployments } from '../../lib/wiring/deployments';
+import { deploymentReads } from '../../lib/wiring/deployment-reads';
 import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'apps'> }) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'apps'> }) {
   return httpRoute(apiRoutes.listApps, deps, async ({ principal }) => {
     const { apps } = await deps.deployments.apps();
     return { status: 200, body: { apps: visibleApps(principal, apps) } };
   });
 }
 
-export const handler = makeHandler({ tokens: tokens(), deployments: deployments() });
+export const handler = makeHandler({ tokens: tokens(), deployments: deploymentReads() });

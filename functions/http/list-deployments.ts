@@ -1,11 +1,11 @@
 import type { Credentials } from '../../lib/auth/token-source';
-import type { Deployments } from '../../lib/deploy/deployments';
+import type { DeploymentReads } from '../../lib/deploy/reads';
 import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
-import { deployments } from '../../lib/wiring/deployments';
+import { deploymentReads } from '../../lib/wiring/deployment-reads';
 import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'history'> }) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'history'> }) {
   return httpRoute(apiRoutes.listDeployments, deps, async ({ path, query }) => {
     const page = await deps.deployments.history(path.app, path.env, {
       limit: query.limit,
@@ -15,4 +15,4 @@ export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deplo
   });
 }
 
-export const handler = makeHandler({ tokens: tokens(), deployments: deployments() });
+export const handler = makeHandler({ tokens: tokens(), deployments: deploymentReads() });

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { type AuditRecorder, audited } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig, SlipwayConfig } from '../config/schema';
-import { Conflict, Forbidden, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
+import { Conflict, Forbidden, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { generatedAlarmNames } from '../health/alarms';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
@@ -37,6 +37,7 @@ import {
   stateOfServiceDeployment,
   verdictForEvent,
 } from './outcome';
+import { DeploymentReads, environmentOf, summary } from './reads';
 import {
   approverLabel,
   type DeploymentKind,
@@ -188,8 +189,10 @@ function whyUnanswered(error: unknown): string {
 export class Deployments {
   private readonly now: () => Date;
   private readonly newId: () => string;
+  private readonly reads: DeploymentReads;
 
   constructor(private readonly deps: DeploymentsDeps) {
+    this.reads = new DeploymentReads(deps);
     this.now = deps.now ?? (() => new Date());
     this.newId = deps.newId ?? (() => `dep-${randomUUID()}`);
   }
@@ -348,9 +351,7 @@ export class Deployments {
   }
 
   async get(id: string): Promise<DeploymentRecord> {
-    const record = await this.deps.store.get(id);
-    if (!record) throw new NotFound(`no deployment ${id}`);
-    return record;
+    return this.reads.get(id);
   }
 
   async history(
@@ -358,32 +359,11 @@ export class Deployments {
     environment: string,
     page: { limit?: number; cursor?: string },
   ): Promise<Page<DeploymentRecord>> {
-    this.environmentOf(app, environment);
-    return this.deps.store.history(app, environment, page);
+    return this.reads.history(app, environment, page);
   }
 
   async apps() {
-    const apps = await Promise.all(
-      Object.entries(this.deps.config.apps).map(async ([name, app]) => ({
-        name,
-        repository: app.repository,
-        containers: app.containers,
-        environments: await Promise.all(
-          Object.entries(app.environments).map(async ([environment, env]) => {
-            const [last] = (await this.deps.store.history(name, environment, { limit: 1 })).items;
-            return {
-              name: environment,
-              cluster: env.cluster,
-              service: env.service,
-              approvals: env.approvals,
-              ...(env.promoteFrom ? { promoteFrom: env.promoteFrom } : {}),
-              ...(last ? { lastDeployment: summary(last) } : {}),
-            };
-          }),
-        ),
-      })),
-    );
-    return { apps };
+    return this.reads.apps();
   }
 
   async environment(appName: string, environment: string): Promise<EnvironmentView> {
@@ -464,15 +444,7 @@ export class Deployments {
   // ---- internals ------------------------------------------------------------------------
 
   private environmentOf(appName: string, environment: string): { app: AppConfig; env: EnvironmentConfig } {
-    const app = Object.hasOwn(this.deps.config.apps, appName) ? this.deps.config.apps[appName] : undefined;
-    if (!app) throw new NotFound(`no app named ${appName}`, { details: { app: appName } });
-    const env = Object.hasOwn(app.environments, environment) ? app.environments[environment] : undefined;
-    if (!env) {
-      throw new NotFound(`app ${appName} has no environment named ${environment}`, {
-        details: { app: appName, environment, environments: Object.keys(app.environments) },
-      });
-    }
-    return { app, env };
+    return environmentOf(this.deps.config, appName, environment);
   }
 
   private locateService(serviceArn: string): { app: string; environment: string } | undefined {
@@ -1008,25 +980,4 @@ export class Deployments {
 /** When ECS was asked to roll the deployment out (after approval, for one that needed it). */
 function startedAtOf(record: DeploymentRecord): string {
   return record.timeline.find((entry) => entry.state === 'IN_PROGRESS')?.at ?? record.createdAt;
-}
-
-/** The fields of a record a notification or a listing shows. */
-export function summary(record: DeploymentRecord) {
-  return {
-    id: record.id,
-    app: record.app,
-    environment: record.environment,
-    kind: record.kind,
-    state: record.state,
-    requestedBy: record.requestedBy.name,
-    ...(record.reason ? { reason: record.reason } : {}),
-    cluster: record.cluster,
-    service: record.service,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    fromDigest: record.from.digest ?? null,
-    toDigest: record.to.digest ?? null,
-    ...(record.ecsDeploymentId ? { ecsDeploymentId: record.ecsDeploymentId } : {}),
-    ...(record.failure ? { failureReason: record.failure.reason } : {}),
-  };
 }

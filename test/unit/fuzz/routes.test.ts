@@ -41,7 +41,7 @@ import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
 import type { Releases } from '../../../lib/release/releases';
 import type { Restores } from '../../../lib/restore/restores';
 import { AuditStore } from '../../../lib/store/audit';
-import { BackupStore } from '../../../lib/store/backups';
+import { BackupStore, type RestoreStore } from '../../../lib/store/backups';
 import { DeploymentStore } from '../../../lib/store/deployments';
 import { noIdempotency } from '../../../lib/store/idempotency';
 import { memoryAudit } from '../../support/audit';
@@ -295,7 +295,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
   getRestore: (failure, tokens) =>
     makeGetRestore({
       tokens,
-      restores: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<Restores, 'get'>,
+      store: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<RestoreStore, 'get'>,
     }),
   listAudit: (failure, tokens) =>
     makeListAudit({
