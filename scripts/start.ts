@@ -10,10 +10,10 @@ import { parseArgs } from 'node:util';
 import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { createS3Client } from '../lib/aws/clients/s3';
 import { endpointFor, regionFrom } from '../lib/aws/endpoints';
+import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
 import { loadStageConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
 import { ensureBackupBucket, ensureStateTable } from '../lib/local/provision';
-import { nextRun, parseSchedule, scheduledEvent } from '../lib/local/schedule';
 import { printService, serverlessEnv, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
 

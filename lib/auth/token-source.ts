@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { cachedFor, readSecretString } from '../aws/secrets';
+import { CachedRead, readSecretString } from '../aws/secrets';
 import { ConfigError } from '../errors';
 import type { OidcVerifier } from './oidc';
 import { type TokenEntry, tokenDocumentSchema } from './tokens';
@@ -37,7 +37,8 @@ export function secretsManagerTokenSource(
   maxAgeSeconds: number,
 ): TokenSource {
   // A revoked token lasts maxAgeSeconds in a container, and no longer.
-  return cachedFor(async () => {
+  const cached = new CachedRead<TokenEntry[]>(maxAgeSeconds);
+  const read = async () => {
     const text = await readSecretString(client, secretId, 'the API tokens');
     let raw: unknown;
     try {
@@ -47,7 +48,8 @@ export function secretsManagerTokenSource(
       throw new ConfigError(`secret ${secretId} is not valid JSON`);
     }
     return parseDocument(raw, `secret ${secretId}`);
-  }, maxAgeSeconds);
+  };
+  return () => cached.current() ?? cached.keep(read());
 }
 
 /**

@@ -6,7 +6,7 @@ import { registerSecretValue } from '../observability';
  * The one way Slipway reads a secret: its string value, as Secrets Manager holds it now, kept out of every
  * log line from then on. `what` names the secret in the error when it cannot be read ("the API tokens");
  * a secret that holds only binary, or nothing, has no string value. Which secret, and how long a value is
- * reused (cachedFor, cachedByKey), is each caller's to say.
+ * reused (CachedRead), is each caller's to say.
  */
 export async function readSecretString(client: SecretsManagerClient, secretId: string, what: string): Promise<string> {
   let value: string | undefined;
@@ -24,44 +24,41 @@ export async function readSecretString(client: SecretsManagerClient, secretId: s
 const FAILURE_HOLD_MS = 1_000;
 
 /**
- * `read`, answered from one result for `maxAgeSeconds` however many callers ask at once, and a failure
- * answered again for a second rather than read again: a flood of requests with bad credentials costs
- * at most one read of the secret per period in a container, even while Secrets Manager fails.
+ * One read's result, reused for `maxAgeSeconds` however many callers ask at once (they share the read in
+ * flight), and a failure answered again for a second rather than read again: a flood of requests with bad
+ * credentials costs at most one read of a secret per period in a container, even while Secrets Manager
+ * fails. The caller reads itself, `cached.current() ?? cached.keep(read())`, so what it reads stays its own.
  */
-export function cachedFor<T>(read: () => Promise<T>, maxAgeSeconds: number): () => Promise<T> {
-  let kept: { value: T; until: number } | undefined;
-  let failed: { error: unknown; until: number } | undefined;
-  let reading: Promise<T> | undefined;
-  return () => {
+export class CachedRead<T> {
+  private kept: { value: T; until: number } | undefined;
+  private failed: { error: unknown; until: number } | undefined;
+  private reading: Promise<T> | undefined;
+
+  constructor(private readonly maxAgeSeconds: number) {}
+
+  /** The fresh value, the read in flight or the failure held; undefined when a read is due. */
+  current(): Promise<T> | undefined {
     const now = Date.now();
-    if (kept && now < kept.until) return Promise.resolve(kept.value);
-    if (failed && now < failed.until) return Promise.reject(failed.error);
-    reading ??= read().then(
+    if (this.kept && now < this.kept.until) return Promise.resolve(this.kept.value);
+    if (this.failed && now < this.failed.until) return Promise.reject(this.failed.error);
+    return this.reading;
+  }
+
+  /** Keeps what `reading` ends with from now on, and answers it. */
+  keep(reading: Promise<T>): Promise<T> {
+    this.reading = reading.then(
       (value) => {
-        kept = { value, until: Date.now() + maxAgeSeconds * 1_000 };
-        failed = undefined;
-        reading = undefined;
+        this.kept = { value, until: Date.now() + this.maxAgeSeconds * 1_000 };
+        this.failed = undefined;
+        this.reading = undefined;
         return value;
       },
       (error: unknown) => {
-        failed = { error, until: Date.now() + FAILURE_HOLD_MS };
-        reading = undefined;
+        this.failed = { error, until: Date.now() + FAILURE_HOLD_MS };
+        this.reading = undefined;
         throw error;
       },
     );
-    return reading;
-  };
-}
-
-/** cachedFor, for each key on its own: several secrets read by one caller (probe headers). */
-export function cachedByKey<T>(read: (key: string) => Promise<T>, maxAgeSeconds: number): (key: string) => Promise<T> {
-  const byKey = new Map<string, () => Promise<T>>();
-  return (key) => {
-    let cached = byKey.get(key);
-    if (!cached) {
-      cached = cachedFor(() => read(key), maxAgeSeconds);
-      byKey.set(key, cached);
-    }
-    return cached();
-  };
+    return this.reading;
+  }
 }

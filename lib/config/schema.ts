@@ -9,6 +9,7 @@ import {
   personRuleProblem,
 } from '../auth/oidc-rules';
 import { ROLES } from '../auth/principal';
+import { SCAN_SEVERITIES } from '../release/records';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
 import { NAME_PATTERN } from './names';
 
@@ -204,8 +205,6 @@ export function globProblem(glob: string): string | undefined {
     return (error as Error).message;
   }
 }
-
-export const SCAN_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'] as const;
 
 const releasePolicy = z
   .strictObject(

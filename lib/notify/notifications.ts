@@ -1,6 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { cachedFor, readSecretString } from '../aws/secrets';
+import { CachedRead, readSecretString } from '../aws/secrets';
 import { fanOut } from './fanout';
 import { type Publisher, snsPublisher } from './publisher';
 import { slackPublisher } from './slack';
@@ -16,12 +16,11 @@ export function notificationPublisher(deps: {
   slackWebhookSecret: string | undefined;
 }): Publisher {
   const secretId = deps.slackWebhookSecret;
-  // The webhook URL is itself a credential, which readSecretString keeps out of the logs; reused for 5 minutes.
-  const slackUrl = secretId
-    ? cachedFor(
-        () => readSecretString(deps.secretsManager, secretId, 'the Slack webhook URL'),
-        SLACK_URL_MAX_AGE_SECONDS,
-      )
-    : async () => undefined;
+  const cached = new CachedRead<string>(SLACK_URL_MAX_AGE_SECONDS);
+  // The webhook URL is itself a credential, which readSecretString keeps out of the logs.
+  const slackUrl = async () =>
+    secretId
+      ? (cached.current() ?? cached.keep(readSecretString(deps.secretsManager, secretId, 'the Slack webhook URL')))
+      : undefined;
   return fanOut(snsPublisher(deps.sns, deps.topicArn), slackPublisher(slackUrl));
 }

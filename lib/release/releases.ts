@@ -11,7 +11,8 @@ import type { Idempotency } from '../store/idempotency';
 import type { PendingRelease, ReleaseStore } from '../store/releases';
 import { EcrImages } from './ecr-images';
 import { choose, decide, type RunningImage } from './policy';
-import { overLimits, type ScanCounts } from './scans';
+import type { ScanCounts } from './records';
+import { overLimits } from './scans';
 
 /**
  * Image pushes as deployments: a push (from ECR or a registry webhook) is matched to the

@@ -1,5 +1,5 @@
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
-import { cachedByKey, readSecretString } from '../aws/secrets';
+import { CachedRead, readSecretString } from '../aws/secrets';
 import { traced } from '../aws/traced';
 import { UpstreamFailed } from '../errors';
 import type { ProbeOptions } from '../health/probe';
@@ -8,16 +8,20 @@ import { config } from './config';
 
 const HEADER_SECRET_MAX_AGE_SECONDS = 300;
 
-let secrets: ((secretId: string) => Promise<string>) | undefined;
+const bySecret = new Map<string, CachedRead<string>>();
 
 /** A probe header's value from Secrets Manager: the whole secret, or one key of a JSON secret; reused for 5 minutes. */
 export async function secretHeaderValue(reference: { fromSecret: string; key?: string }): Promise<string> {
-  const client = traced(createSecretsManagerClient);
-  secrets ??= cachedByKey(
-    (secretId) => readSecretString(client, secretId, `secret ${secretId} for a probe header`),
-    HEADER_SECRET_MAX_AGE_SECONDS,
-  );
-  const text = await secrets(reference.fromSecret);
+  const secretId = reference.fromSecret;
+  let cached = bySecret.get(secretId);
+  if (!cached) {
+    cached = new CachedRead<string>(HEADER_SECRET_MAX_AGE_SECONDS);
+    bySecret.set(secretId, cached);
+  }
+  const text = await (cached.current() ??
+    cached.keep(
+      readSecretString(traced(createSecretsManagerClient), secretId, `secret ${secretId} for a probe header`),
+    ));
   if (!reference.key) return text;
   let document: unknown;
   try {

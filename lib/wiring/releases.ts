@@ -1,7 +1,7 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
 import { createEcsClient } from '../aws/clients/ecs';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
-import { cachedFor, readSecretString } from '../aws/secrets';
+import { CachedRead, readSecretString } from '../aws/secrets';
 import { traced } from '../aws/traced';
 import { Releases } from '../release/releases';
 import { DeliveryStore } from '../store/deliveries';
@@ -41,5 +41,6 @@ export function deliveries(): DeliveryStore {
  */
 export function webhookSecret(secretId: string, maxAgeSeconds = 60): () => Promise<string> {
   const client = traced(createSecretsManagerClient);
-  return cachedFor(() => readSecretString(client, secretId, 'the webhook secret'), maxAgeSeconds);
+  const cached = new CachedRead<string>(maxAgeSeconds);
+  return () => cached.current() ?? cached.keep(readSecretString(client, secretId, 'the webhook secret'));
 }

@@ -1,4 +1,4 @@
-import { nextRun, parseSchedule, scheduledEvent } from '../../../lib/local/schedule';
+import { nextRun, parseSchedule, scheduledEvent } from '../../../lib/aws/schedules';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,6 +1,6 @@
 /**
- * EventBridge schedule expressions, evaluated on this machine so `npm start`
- * runs the scheduled functions as EventBridge would (UTC, minute resolution).
+ * EventBridge schedule expressions, evaluated as EventBridge does (UTC, minute resolution): so `npm start`
+ * runs the scheduled functions on their schedules, and the backup alarms know how often a schedule fires.
  */
 export type Schedule = { kind: 'rate'; everyMs: number } | { kind: 'cron'; fields: CronFields };
 
