@@ -1,5 +1,5 @@
 import type { Credentials } from '../../lib/auth/token-source';
-import type { DeploymentReads } from '../../lib/deploy/reads';
+import type { DeploymentReads } from '../../lib/deploy/queries';
 import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
 import { deploymentReads } from '../../lib/wiring/deployment-reads';

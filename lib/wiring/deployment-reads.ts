@@ -1,6 +1,6 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
 import { traced } from '../aws/traced';
-import { DeploymentReads } from '../deploy/reads';
+import { DeploymentReads } from '../deploy/queries';
 import { DeploymentStore } from '../store/deployments';
 import { config } from './config';
 import { environment } from './environment';

@@ -35,10 +35,21 @@ const LAYERS = [
 ] as const;
 type Layer = (typeof LAYERS)[number];
 
-const CAPABILITIES = ['audit', 'auth', 'backup', 'config', 'deploy', 'health', 'notify', 'release', 'restore', 'worker'];
+const CAPABILITIES = [
+  'audit',
+  'auth',
+  'backup',
+  'config',
+  'deploy',
+  'health',
+  'notify',
+  'release',
+  'restore',
+  'worker',
+];
 
 /** The layer of a repo-relative module path; undefined for one no rule places. */
-export function layerOf(path: string): Layer | undefined {
+function layerOf(path: string): Layer | undefined {
   if (path.startsWith('functions/')) return 'functions';
   const [top, folder, file] = path.split('/');
   if (top !== 'lib' || !folder) return undefined;
@@ -68,13 +79,13 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   tools: ['capability', 'records', 'store', 'platform', 'foundation'],
 };
 
-export interface Edge {
+interface Edge {
   from: string;
   to: string;
 }
 
 /** What is wrong with each import: an unplaced module, or a direction the table does not allow. */
-export function layerViolations(edges: readonly Edge[]): string[] {
+function layerViolations(edges: readonly Edge[]): string[] {
   return edges.flatMap(({ from, to }) => {
     const [source, target] = [layerOf(from), layerOf(to)];
     if (!source) return [`${from} is in no layer`];
