@@ -29,10 +29,11 @@ import { parseArgs, promisify } from 'node:util';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { hashToken } from '../lib/auth/tokens';
-import { createClient } from '../lib/aws/clients';
+import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
 import type { CloudFormationResource } from '../lib/local/definitions';
 import { ensureStateTable } from '../lib/local/provision';
+import { declaredFunctions } from '../lib/local/serverless-cli';
 import { startDynalite } from '../lib/local/servers';
 import { resourcesFragment } from '../test/support/resources';
 import { benchDeploy, describeDeployBench } from './bench-deploy';
@@ -97,9 +98,8 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.to
 function serverlessFunctions(): { settings: EsbuildSettings; functions: Array<{ name: string; entry: string }> } {
   const service = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
     custom: { esbuild: EsbuildSettings };
-    functions: Record<string, { handler: string }>;
   };
-  const functions = Object.entries(service.functions).map(([name, fn]) => ({
+  const functions = Object.entries(declaredFunctions(ROOT)).map(([name, fn]) => ({
     name,
     entry: join(ROOT, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.ts`),
   }));
@@ -179,7 +179,7 @@ async function coldStarts(runs: number, today: string): Promise<string> {
   const dynamodb = await startDynalite(undefined);
   try {
     await ensureStateTable(
-      createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
+      createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
       resourcesFragment('resources/state-table.yml').StateTable as CloudFormationResource,
       () => undefined,
     );

@@ -7,12 +7,13 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from '../lib/aws/clients';
+import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
+import { createS3Client } from '../lib/aws/clients/s3';
 import { endpointFor, regionFrom } from '../lib/aws/endpoints';
+import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
 import { loadStageConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
 import { ensureBackupBucket, ensureStateTable } from '../lib/local/provision';
-import { nextRun, parseSchedule, scheduledEvent } from '../lib/local/schedule';
 import { printService, serverlessEnv, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
 
@@ -125,13 +126,9 @@ async function main() {
   const service = await printService(stage, params);
   const resources = service.resources.Resources;
   const env = { ...process.env, ...endpoints };
-  await ensureStateTable(
-    createClient.dynamodb(env),
-    findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'),
-    say,
-  );
+  await ensureStateTable(createDynamoDbClient(env), findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'), say);
   await ensureBackupBucket(
-    createClient.s3(env),
+    createS3Client(env),
     backupBucket,
     findResource(resources, 'BackupBucket', 'AWS::S3::Bucket'),
     say,

@@ -1,22 +1,12 @@
 import { z } from 'zod';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
+import { NAME_PATTERN } from './names';
 import { app } from './sections/apps';
 import { authSection } from './sections/auth';
 import { CLUSTER_DATABASE_NAME_MAX, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE, database } from './sections/databases';
-import {
-  article,
-  boundedInt,
-  expects,
-  NAME_PATTERN,
-  NAME_RULE,
-  scheduleExpression,
-  secretReference,
-} from './sections/values';
+import { article, boundedInt, expects, NAME_RULE, scheduleExpression, secretReference } from './sections/values';
 import { volume } from './sections/volumes';
 import { worker } from './sections/worker';
-
-export { globProblem, HEALTH_CHECK_STAGES, SCAN_SEVERITIES } from './sections/apps';
-export { NAME_PATTERN, scheduleExpression } from './sections/values';
 
 /**
  * The one schema of config/<stage>.yml, assembled from its sections (lib/config/sections/). Every

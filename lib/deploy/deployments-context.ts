@@ -43,12 +43,13 @@ export function deploymentsContext(deps: DeploymentsDeps): DeploymentsContext {
   };
 }
 
+/** An app environment config names, or NotFound saying which of the two it does not. */
 export function environmentOf(
-  ctx: DeploymentsContext,
+  config: Pick<SlipwayConfig, 'apps'>,
   appName: string,
   environment: string,
 ): { app: AppConfig; env: EnvironmentConfig } {
-  const app = Object.hasOwn(ctx.deps.config.apps, appName) ? ctx.deps.config.apps[appName] : undefined;
+  const app = Object.hasOwn(config.apps, appName) ? config.apps[appName] : undefined;
   if (!app) throw new NotFound(`no app named ${appName}`, { details: { app: appName } });
   const env = Object.hasOwn(app.environments, environment) ? app.environments[environment] : undefined;
   if (!env) {

@@ -1,6 +1,7 @@
 import { type DeploymentsContext, type DeploymentsDeps, deploymentsContext } from './deployments-context';
+import { type EnvironmentView, environmentView } from './environment-view';
 import type { EcsDeploymentEvent } from './outcome';
-import { deploymentHistory, type EnvironmentView, environmentView, getDeployment, listApps } from './queries';
+import { deploymentHistory, getDeployment, listApps } from './queries';
 import type { DeploymentRecord, Requester } from './records';
 import {
   approveDeployment,
@@ -12,13 +13,13 @@ import {
 import { onEcsEvent, reconcileDeployments } from './settlement';
 
 export { type DeploymentsDeps, summary } from './deployments-context';
-export type { EnvironmentView } from './queries';
+export type { EnvironmentView } from './environment-view';
 export type { DeploymentRequest, DeployTarget, RequestOutcome } from './requests';
 export type { DeploymentPlan } from './rollout';
 
 /**
  * The deploy use case for callers that use several of its parts (the routes, releases, alarms):
- * requests (requests.ts), what they read (queries.ts), and how deployments end (settlement.ts),
+ * requests (requests.ts), what they read (queries.ts, environment-view.ts), and how deployments end (settlement.ts),
  * over one context. A caller that needs one part only can depend on that part.
  */
 export class Deployments {
@@ -41,15 +42,15 @@ export class Deployments {
   }
 
   get(id: string): Promise<DeploymentRecord> {
-    return getDeployment(this.context, id);
+    return getDeployment(this.context.deps, id);
   }
 
   history(app: string, environment: string, page: { limit?: number; cursor?: string }) {
-    return deploymentHistory(this.context, app, environment, page);
+    return deploymentHistory(this.context.deps, app, environment, page);
   }
 
   apps() {
-    return listApps(this.context);
+    return listApps(this.context.deps);
   }
 
   environment(app: string, environment: string): Promise<EnvironmentView> {

@@ -1,56 +1,45 @@
+import type { SlipwayConfig } from '../config/schema';
 import { NotFound } from '../errors';
-import type { Page } from '../store/deployments';
-import { type DeploymentsContext, environmentOf, summary } from './deployments-context';
-import { containerImages, describeService, describeTaskDefinition, digestOf } from './ecs';
-import { type DeploymentRecord, isInFlight } from './records';
+import type { DeploymentStore, Page } from '../store/deployments';
+import { environmentOf, summary } from './deployments-context';
+import type { DeploymentRecord } from './records';
 
-/** What callers read: a deployment, an environment's history, the apps, and what an environment runs now. */
+/**
+ * What is read of deployments without acting on one: a record, an environment's history, the apps with
+ * their last deployments. Config and the state table only, so the routes that read (and the deploy use
+ * case, for its own reads) need no ECS, ECR or SNS client for it.
+ */
 
-export interface EnvironmentView {
-  app: string;
-  environment: string;
-  cluster: string;
-  service: string;
-  approvals: number;
-  promoteFrom?: string;
-  running?: {
-    taskDefinitionArn?: string;
-    images: Record<string, string>;
-    digest?: string;
-    desiredCount?: number;
-    runningCount?: number;
-    pendingCount?: number;
-    status?: string;
-  };
-  lastDeployment?: DeploymentRecord;
-  inFlight?: DeploymentRecord;
+export interface DeploymentReadsDeps {
+  config: Pick<SlipwayConfig, 'apps'>;
+  store: Pick<DeploymentStore, 'get' | 'history'>;
 }
 
-export async function getDeployment(ctx: DeploymentsContext, id: string): Promise<DeploymentRecord> {
-  const record = await ctx.deps.store.get(id);
+export async function getDeployment(deps: Pick<DeploymentReadsDeps, 'store'>, id: string): Promise<DeploymentRecord> {
+  const record = await deps.store.get(id);
   if (!record) throw new NotFound(`no deployment ${id}`);
   return record;
 }
 
 export async function deploymentHistory(
-  ctx: DeploymentsContext,
+  deps: DeploymentReadsDeps,
   app: string,
   environment: string,
   page: { limit?: number; cursor?: string },
 ): Promise<Page<DeploymentRecord>> {
-  environmentOf(ctx, app, environment);
-  return ctx.deps.store.history(app, environment, page);
+  environmentOf(deps.config, app, environment);
+  return deps.store.history(app, environment, page);
 }
 
-export async function listApps(ctx: DeploymentsContext) {
+export async function listApps(deps: DeploymentReadsDeps) {
   const apps = await Promise.all(
-    Object.entries(ctx.deps.config.apps).map(async ([name, app]) => ({
+    Object.entries(deps.config.apps).map(async ([name, app]) => ({
       name,
       repository: app.repository,
       containers: app.containers,
       environments: await Promise.all(
         Object.entries(app.environments).map(async ([environment, env]) => {
-          const [last] = (await ctx.deps.store.history(name, environment, { limit: 1 })).items;
+          const [last] = (await deps.store.history(name, environment, { limit: 1 })).items;
           return {
             name: environment,
             cluster: env.cluster,
@@ -66,42 +55,19 @@ export async function listApps(ctx: DeploymentsContext) {
   return { apps };
 }
 
-export async function environmentView(
-  ctx: DeploymentsContext,
-  appName: string,
-  environment: string,
-): Promise<EnvironmentView> {
-  const { app, env } = environmentOf(ctx, appName, environment);
-  const [service, page, holder] = await Promise.all([
-    describeService(ctx.deps.ecs, env.cluster, env.service),
-    ctx.deps.store.history(appName, environment, { limit: 1 }),
-    ctx.deps.locks.holder(appName, environment),
-  ]);
-  const images = service.taskDefinition
-    ? containerImages(
-        (await describeTaskDefinition(ctx.deps.ecs, service.taskDefinition)).taskDefinition,
-        app.containers,
-      )
-    : {};
-  const inFlight = holder ? await ctx.deps.store.get(holder) : undefined;
-  const digest = Object.values(images).map(digestOf).find(Boolean);
-  return {
-    app: appName,
-    environment,
-    cluster: env.cluster,
-    service: env.service,
-    approvals: env.approvals,
-    ...(env.promoteFrom ? { promoteFrom: env.promoteFrom } : {}),
-    running: {
-      taskDefinitionArn: service.taskDefinition,
-      images,
-      ...(digest ? { digest } : {}),
-      desiredCount: service.desiredCount,
-      runningCount: service.runningCount,
-      pendingCount: service.pendingCount,
-      status: service.status,
-    },
-    ...(page.items[0] ? { lastDeployment: page.items[0] } : {}),
-    ...(inFlight && isInFlight(inFlight.state) ? { inFlight } : {}),
-  };
+/** The reads for the routes that only read, over config and the state table alone. */
+export class DeploymentReads {
+  constructor(private readonly deps: DeploymentReadsDeps) {}
+
+  get(id: string): Promise<DeploymentRecord> {
+    return getDeployment(this.deps, id);
+  }
+
+  history(app: string, environment: string, page: { limit?: number; cursor?: string }) {
+    return deploymentHistory(this.deps, app, environment, page);
+  }
+
+  apps() {
+    return listApps(this.deps);
+  }
 }

@@ -72,7 +72,7 @@ export async function requestDeployment(ctx: DeploymentsContext, input: Deployme
 }
 
 async function requestNow(ctx: DeploymentsContext, input: DeploymentRequest): Promise<RequestOutcome> {
-  const { app, env } = environmentOf(ctx, input.app, input.environment);
+  const { app, env } = environmentOf(ctx.deps.config, input.app, input.environment);
   const intent = await intentFor(ctx, input, app, env);
   const approvalsRequired = APPROVAL_KINDS.includes(intent.kind) ? env.approvals : 0;
 
@@ -186,7 +186,7 @@ export async function approveDeployment(
 }
 
 export async function cancelDeployment(ctx: DeploymentsContext, id: string, by: Requester): Promise<DeploymentRecord> {
-  const record = await getDeployment(ctx, id);
+  const record = await getDeployment(ctx.deps, id);
   if (record.state === 'IN_PROGRESS') {
     throw new Conflict(
       `deployment ${id} is already rolling out on ECS; roll it back with POST /v1/apps/${record.app}/environments/${record.environment}/rollback`,
@@ -202,7 +202,7 @@ export async function cancelDeployment(ctx: DeploymentsContext, id: string, by: 
 }
 
 async function pending(ctx: DeploymentsContext, id: string): Promise<DeploymentRecord> {
-  const record = await getDeployment(ctx, id);
+  const record = await getDeployment(ctx.deps, id);
   if (record.state !== 'PENDING_APPROVAL') {
     throw new Conflict(`deployment ${id} is not waiting for approval (${record.state})`, {
       details: { state: record.state },
@@ -219,7 +219,7 @@ async function pending(ctx: DeploymentsContext, id: string): Promise<DeploymentR
 }
 
 async function startApproved(ctx: DeploymentsContext, record: DeploymentRecord): Promise<DeploymentRecord> {
-  const { app, env } = environmentOf(ctx, record.app, record.environment);
+  const { app, env } = environmentOf(ctx.deps.config, record.app, record.environment);
   const intent: Intent = {
     kind: record.kind,
     ...(record.to.digest ? { digest: record.to.digest } : {}),
@@ -318,7 +318,7 @@ async function promotionDigest(
     });
   }
   if (sourceName === environment) throw new Unprocessable(`an environment cannot be promoted from itself`);
-  const source = environmentOf(ctx, appName, sourceName).env;
+  const source = environmentOf(ctx.deps.config, appName, sourceName).env;
   const service = await describeService(ctx.deps.ecs, source.cluster, source.service);
   const images = service.taskDefinition
     ? containerImages(

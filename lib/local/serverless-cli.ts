@@ -1,6 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 
 const run = promisify(execFile);
 
@@ -25,6 +27,27 @@ export interface ResolvedService {
   provider: { region?: string; environment?: Record<string, unknown> };
   functions: Record<string, { handler: string; name?: string; events?: Array<Record<string, unknown>> }>;
   resources: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+}
+
+export interface DeclaredFunction {
+  handler: string;
+  events?: Array<Record<string, unknown>>;
+}
+
+/**
+ * The functions serverless.yml declares, as written (no variable resolved): `functions` lists one file per
+ * trigger kind (`\${file(./serverless/functions/<kind>.yml)}`), which Serverless merges into one map.
+ */
+export function declaredFunctions(root = process.cwd()): Record<string, DeclaredFunction> {
+  const { functions } = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as { functions: string[] };
+  return Object.assign(
+    {},
+    ...functions.map((included) => {
+      const path = /^\$\{file\((.+)\)\}$/.exec(included)?.[1];
+      if (!path) throw new Error(`serverless.yml functions: expected \${file(<path>)}, received ${included}`);
+      return parse(readFileSync(join(root, path), 'utf8')) as Record<string, DeclaredFunction>;
+    }),
+  );
 }
 
 /** serverless.yml with every variable resolved, as Serverless itself sees it. */

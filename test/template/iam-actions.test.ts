@@ -40,18 +40,19 @@
  * - A call through an interface method also reaches the same-named method of every class constructed
  *   on the way whose instances are assignable to that interface.
  * - Sinks: `new XxxCommand()` of @aws-sdk/client-* and lib-dynamodb, `paginateXxx()`, and the library
- *   calls that send requests themselves: Powertools SecretsProvider#get (GetSecretValue),
- *   makeIdempotent (the DynamoDB persistence layer's Get/Put/Update/DeleteItem), lib-storage Upload
- *   (PutObject for single and multipart uploads, AbortMultipartUpload on failure). Any other value
- *   imported from an AWS SDK or a Powertools module that calls AWS fails the test until it is modelled,
- *   and so does a call no request model covers.
+ *   calls that send requests themselves: makeIdempotent (the DynamoDB persistence layer's
+ *   Get/Put/Update/DeleteItem), lib-storage Upload (PutObject for single and multipart uploads,
+ *   AbortMultipartUpload on failure). Any other value imported from an AWS SDK or a Powertools module
+ *   that calls AWS fails the test until it is modelled, and so does a call no request model covers.
+ * - Slipway's one secret reader, readSecretString (lib/aws/secrets.ts), is a sink at each call: which
+ *   secret it reads is its caller's (SECRET_READERS), so its body is not followed.
  *
  * What that cannot see, and how it is handled, honestly:
  * - It is path-insensitive: a branch a function never takes for the values it passes is still
  *   reached. Those calls are listed per handler in INFEASIBLE_CALLS (iam-allowlist.ts) with the value
  *   that rules them out, kept ungranted; an entry that stops being reached, or gets granted, fails.
  * - The one value decided from data rather than listed: httpRoute reads the token source only for a
- *   route that is not public, so public routes (lib/http/api-routes.ts) need no tokens secret.
+ *   route that is not public, so public routes (lib/http/registry.ts) need no tokens secret.
  * - Function values passed through `any`, reflection or string-keyed dispatch are not followed, nor a
  *   value re-typed by a cast. The guard: every request written in a loaded module must be reached by
  *   some handler (NOT_CALLED_BY_FUNCTIONS lists those another process makes); it found such a hole
@@ -76,7 +77,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import { apiRoutes } from '../../lib/http/api-routes';
+import { apiRoutes } from '../../lib/http/registry';
 import {
   type CloudFormationTemplate,
   PACKAGED_STAGES,
@@ -162,14 +163,16 @@ const LIBRARY_CLASSES: Record<string, readonly string[]> = {
   // Upload#done: PutObject, or Create/UploadPart/CompleteMultipartUpload (all s3:PutObject); abort on failure.
   Upload: ['s3:PutObject', 's3:AbortMultipartUpload'],
 };
-const LIBRARY_METHODS: Record<string, Record<string, readonly string[]>> = {
-  SecretsProvider: { get: ['secretsmanager:GetSecretValue'] },
+const LIBRARY_METHODS: Record<string, Record<string, readonly string[]>> = {};
+
+/** Slipway's own functions that send a request themselves, taken as sinks where they are called. */
+const OWN_SINKS: Record<string, Record<string, readonly string[]>> = {
+  'lib/aws/secrets.ts': { readSecretString: ['secretsmanager:GetSecretValue'] },
 };
 
 /** Values that may be imported from a module that can call AWS, beside clients, commands, paginators and errors. */
 const MODELLED_IMPORTS: Record<string, readonly string[]> = {
   '@aws-sdk/lib-storage': ['Upload'],
-  '@aws-lambda-powertools/parameters/secrets': ['SecretsProvider'],
   '@aws-lambda-powertools/idempotency': [
     'makeIdempotent',
     'IdempotencyConfig',
@@ -183,7 +186,7 @@ const SDK_VALUE = /(Client|Command|Exception)$|^paginate[A-Z]/;
 
 interface Sink {
   action: string;
-  /** What was seen: `new UpdateServiceCommand`, `SecretsProvider#get()`, … */
+  /** What was seen: `new UpdateServiceCommand`, `readSecretString()`, … */
   via: string;
   /** repo-relative `file:line` of the call. */
   site: string;
@@ -275,6 +278,12 @@ function createCallGraph(entries: string[]) {
   const resolved = (symbol: ts.Symbol | undefined) =>
     symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
 
+  /** The actions of one of OWN_SINKS, when `declaration` is it. */
+  const ownSink = (declaration: ts.Node | undefined) =>
+    declaration && ts.isFunctionDeclaration(declaration) && declaration.name && isOwn(declaration)
+      ? OWN_SINKS[relative(ROOT, declaration.getSourceFile().fileName)]?.[declaration.name.text]
+      : undefined;
+
   /** The module and exported name an identifier was imported as. */
   function importOf(identifier: ts.Node): { module: string; name: string } | undefined {
     const symbol = checker.getSymbolAtLocation(identifier);
@@ -363,6 +372,8 @@ function createCallGraph(entries: string[]) {
       return imported ? found(sinkRules.construct(imported.module, imported.name), `new ${imported.name}`) : [];
     }
     if (ts.isIdentifier(callee)) {
+      const own = ownSink(resolved(checker.getSymbolAtLocation(callee))?.declarations?.[0]);
+      if (own) return found(own, `${callee.text}()`);
       const imported = importOf(callee);
       return imported ? found(sinkRules.call(imported.module, imported.name), `${imported.name}()`) : [];
     }
@@ -378,6 +389,8 @@ function createCallGraph(entries: string[]) {
   function allSinks(files: string[]): Sink[] {
     const sinks: Sink[] = [];
     const walk = (node: ts.Node): void => {
+      // An own sink's body is the request its callers make, found at their calls.
+      if (ownSink(node)) return;
       if (ts.isCallExpression(node) || ts.isNewExpression(node)) sinks.push(...sinksAt(node));
       ts.forEachChild(node, walk);
     };
@@ -411,7 +424,9 @@ function createCallGraph(entries: string[]) {
     function markCalled(declaration: ts.Node) {
       if (called.has(declaration)) return;
       called.add(declaration);
-      if (isOwn(declaration) && isFunctionLike(declaration) && declaration.body) enqueue(declaration);
+      if (isOwn(declaration) && isFunctionLike(declaration) && declaration.body && !ownSink(declaration)) {
+        enqueue(declaration);
+      }
       if (ts.isMethodSignature(declaration)) calledMembers.add(declaration);
       for (const source of aliases.get(declaration) ?? []) markCalled(source);
     }

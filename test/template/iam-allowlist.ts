@@ -13,7 +13,7 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
   'ecs:DescribeTaskDefinition',
   'ecs:RegisterTaskDefinition',
   'ecs:DeregisterTaskDefinition',
-  // ListTasks is scoped by the ecs:cluster condition key instead (see serverless.yml).
+  // ListTasks is scoped by the ecs:cluster condition key instead (see serverless/iam/statements.yml).
   'ecs:ListTasks',
   // RDS list and describe calls made without an identifier (all manual snapshots, export tasks).
   'rds:DescribeDBInstances',

@@ -1,10 +1,11 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
+import { SCAN_SEVERITIES } from '../../release/records';
+import { NAME_PATTERN } from '../names';
 import {
   boundedInt,
   describeInput,
   expects,
-  NAME_PATTERN,
   NAME_RULE,
   nameDescription,
   nonNegativeInt,
@@ -137,8 +138,6 @@ export function globProblem(glob: string): string | undefined {
     return (error as Error).message;
   }
 }
-
-export const SCAN_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'] as const;
 
 const releasePolicy = z
   .strictObject(

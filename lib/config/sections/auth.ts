@@ -7,8 +7,9 @@ import {
   personClaimOf,
   personRuleProblem,
 } from '../../auth/oidc-rules';
-import { ROLES } from '../../auth/tokens';
-import { article, boundedInt, describeInput, expects, NAME_PATTERN, NAME_RULE, secretReference } from './values';
+import { ROLES } from '../../auth/principal';
+import { NAME_PATTERN } from '../names';
+import { article, boundedInt, describeInput, expects, NAME_RULE, secretReference } from './values';
 
 /** auth: the tokens secret, and the OIDC issuers whose callers prove who they are with a JWT. */
 

@@ -19,7 +19,6 @@ export function expects(description: string) {
   };
 }
 
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 export const NAME_RULE = 'lowercase letters, digits and dashes, starting with a letter, at most 63 characters';
 export const nameDescription = `a name of ${NAME_RULE}`;
 export const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
