@@ -25,7 +25,7 @@ export type ScopeDecision =
 
 /**
  * The names a scope holds: app and environment names as config/<stage>.yml writes them.
- * The same rule as NAME_PATTERN in lib/config/schema.ts (a unit test keeps them equal);
+ * The same rule as NAME_PATTERN in lib/config/sections/values.ts (a unit test keeps them equal);
  * repeated here because that schema imports ROLES from lib/auth.
  */
 export const SCOPE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

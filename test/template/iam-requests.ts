@@ -554,9 +554,13 @@ function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what
     db.dump ? [{ key: `dumps/${database}/${RUNTIME.objectKey}.dump`, what: `dump of database ${database}` }] : [],
   );
   switch (file) {
-    case 'lib/worker/volume.ts':
+    case 'lib/worker/volume/backup.ts':
+    case 'lib/worker/volume/streams.ts':
       return volumes;
-    case 'lib/worker/postgres.ts':
+    case 'lib/worker/postgres/dump.ts':
+    case 'lib/worker/postgres/manifest.ts':
+    case 'lib/worker/postgres/objects.ts':
+    case 'lib/worker/postgres/restore.ts':
     case 'lib/worker/multipart.ts':
       return dumps;
     case 'lib/backup/archives.ts':
