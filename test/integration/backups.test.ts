@@ -522,6 +522,23 @@ describe('nightly snapshots', () => {
 });
 
 describe('restores', () => {
+  /** POST /v1/restores through its route, with this suite's restores. */
+  function restoreRoute() {
+    const tokens = memoryTokenSource();
+    const handler = makeCreateRestore({
+      tokens: tokens.source,
+      audit: trail.audit,
+      restores: restoresWith(),
+      archives: noArchives,
+    });
+    const post = (token: string, body: unknown) =>
+      handler(
+        httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),
+        lambdaContext(),
+      );
+    return { tokens: tokens.tokens, post };
+  }
+
   async function availableBackup() {
     const backups = backupsWith();
     const record = await backups.take('shop-db', 'schedule');
@@ -666,26 +683,11 @@ describe('restores', () => {
   it("restores only into its source's <source>-restore- names, the only ones its role may create: 400 otherwise", async () => {
     // Given an admin asking over HTTP for restores into names outside shop-prod-restore-
     const backup = await availableBackup();
-    const tokens = memoryTokenSource();
-    const handler = makeCreateRestore({
-      tokens: tokens.source,
-      audit: trail.audit,
-      restores: restoresWith(),
-      archives: noArchives,
-    });
+    const { tokens, post } = restoreRoute();
     for (const targetIdentifier of ['shop-copy', 'orders-prod-restore-1', 'shop-prodrestore-1']) {
       // When each is asked for, from a snapshot and from a point in time
       for (const from of [{ backupId: backup.id }, { pointInTime: 'latest' }]) {
-        const response = await handler(
-          httpEvent('not-found', {
-            method: 'POST',
-            path: '/v1/restores',
-            routeKey: 'POST /v1/restores',
-            token: tokens.tokens.admin,
-            body: { database: 'shop-db', targetIdentifier, ...from },
-          }),
-          lambdaContext(),
-        );
+        const response = await post(tokens.admin, { database: 'shop-db', targetIdentifier, ...from });
         // Then it is a 400 naming the field and the rule, and RDS is asked to create nothing
         expect(response.statusCode).toBe(400);
         expect(JSON.parse(response.body ?? '{}').error).toMatchObject({
@@ -723,26 +725,15 @@ describe('restores', () => {
   });
 
   it('validates the request over HTTP: admin only, exactly one of backupId or pointInTime', async () => {
-    const tokens = memoryTokenSource();
-    const handler = makeCreateRestore({
-      tokens: tokens.source,
-      audit: trail.audit,
-      restores: restoresWith(),
-      archives: noArchives,
-    });
-    const post = (token: string, body: unknown) =>
-      handler(
-        httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),
-        lambdaContext(),
-      );
+    const { tokens, post } = restoreRoute();
     const body = { database: 'shop-db', targetIdentifier: 'shop-prod-restore-2', pointInTime: 'latest' };
-    expect((await post(tokens.tokens.deployer, body)).statusCode).toBe(403);
-    const both = await post(tokens.tokens.admin, { ...body, backupId: 'bkp-00000000-0000-4000-8000-000000000001' });
+    expect((await post(tokens.deployer, body)).statusCode).toBe(403);
+    const both = await post(tokens.admin, { ...body, backupId: 'bkp-00000000-0000-4000-8000-000000000001' });
     expect(both.statusCode).toBe(400);
     expect(JSON.parse(both.body ?? '{}').error.message).toBe(
       'body.pointInTime: give exactly one of backupId or pointInTime, not both',
     );
-    expect((await post(tokens.tokens.admin, body)).statusCode).toBe(202);
+    expect((await post(tokens.admin, body)).statusCode).toBe(202);
   });
 });
 
