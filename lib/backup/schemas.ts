@@ -118,7 +118,9 @@ const rdsRestoreBody = strict({
     .union([z.literal('latest'), isoTime])
     .describe('latest, or an ISO 8601 time to restore to; or give backupId.')
     .optional(),
-  targetIdentifier: rdsIdentifier.describe('A new RDS identifier to restore into; never an existing one.'),
+  targetIdentifier: rdsIdentifier.describe(
+    'A new RDS identifier to restore into, named <source identifier>-restore-…; never an existing one.',
+  ),
   overrides: strict({
     instanceClass: z
       .string()
@@ -209,7 +211,7 @@ export const createRestoreBody = z
   .meta({
     description: 'A restore of an RDS snapshot or point in time, a volume archive, or a PostgreSQL dump.',
     examples: [
-      { database: 'shop-db', pointInTime: 'latest', targetIdentifier: 'shop-db-restored' },
+      { database: 'shop-db', pointInTime: 'latest', targetIdentifier: 'shop-prod-db-restore-1' },
       { kind: 'volume', volume: 'shop-uploads', targetPath: 'restored/2026-11-23' },
     ],
   });

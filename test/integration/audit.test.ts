@@ -358,6 +358,20 @@ describe('GET /v1/audit', () => {
     expect(Items?.[0]?.expiresAt).toBe(Date.parse('2026-12-05T09:00:00.000Z') / 1000 + 400 * 86_400);
   });
 
+  it('given an entry, when another is put under its time and id, then the first stays as it was: the store never overwrites', async () => {
+    // given
+    await record('schedule', '2026-12-05T09:00:00.000Z');
+    const [first] = (await readAudit({ since: '2026-12-05T00:00:00Z' })).body.entries as AuditEntry[];
+    if (!first) throw new Error('no entry recorded');
+
+    // when a forged entry names the same time and id
+    const replaced = await store.put({ ...first, actor: 'mallory', decision: 'denied' });
+
+    // then DynamoDB refuses the put (attribute_not_exists(pk)), and the trail reads as before
+    expect(replaced).toBe(false);
+    expect((await readAudit({ since: '2026-12-05T00:00:00Z' })).body.entries).toEqual([first]);
+  });
+
   it.each([
     ['garbage', 'not-a-cursor'],
     [

@@ -195,17 +195,17 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
   });
 
   it("restores into a new identifier in the source's subnet group and security groups, and refuses an existing one with 409", async () => {
-    // When the snapshot is restored into shop-restored
+    // When the snapshot is restored into shop-prod-db-restore-1
     const requested = await call(createRestore, 'create-restore', {
-      body: { database: 'shop-db', backupId, targetIdentifier: 'shop-restored' },
+      body: { database: 'shop-db', backupId, targetIdentifier: 'shop-prod-db-restore-1' },
     });
 
     // Then RDS restores a new instance from it where the source lives, and Slipway follows it
     expect(requested.status).toBe(202);
-    expect(requested.body.restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-restored' });
+    expect(requested.body.restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-prod-db-restore-1' });
     const restoreId = requested.body.restore.id as string;
     const [source, restored] = await Promise.all(
-      [SOURCE, 'shop-restored'].map(
+      [SOURCE, 'shop-prod-db-restore-1'].map(
         async (id) => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0],
       ),
     );
@@ -228,7 +228,7 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
 
     // When RDS says the instance was restored (RDS-EVENT-0043), then the restore is AVAILABLE
     const restoredEvent = JSON.parse(readFileSync('events/rds.instance-restored.json', 'utf8'));
-    restoredEvent.detail.SourceIdentifier = 'shop-restored';
+    restoredEvent.detail.SourceIdentifier = 'shop-prod-db-restore-1';
     const settled = await (rdsEvent as HttpHandler)(restoredEvent, lambdaContext());
     expect(settled).toEqual({ handled: true, result: { applied: true, reason: 'AVAILABLE' } });
     const read = await call(getRestore, 'get-restore', {
@@ -238,7 +238,7 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
     expect(read.body.restore).toMatchObject({ id: restoreId, status: 'AVAILABLE' });
 
     // When the same identifier, or the source's, is asked for again, then each is refused with 409 and RDS is not asked
-    for (const targetIdentifier of ['shop-restored', SOURCE]) {
+    for (const targetIdentifier of ['shop-prod-db-restore-1', SOURCE]) {
       const again = await call(createRestore, 'create-restore', {
         body: { database: 'shop-db', backupId, targetIdentifier },
       });
@@ -246,6 +246,9 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
       expect(again.body.error.code).toBe('CONFLICT');
     }
     const { DBInstances } = await rds.send(new DescribeDBInstancesCommand({}));
-    expect(DBInstances?.map((instance) => instance.DBInstanceIdentifier).sort()).toEqual([SOURCE, 'shop-restored']);
+    expect(DBInstances?.map((instance) => instance.DBInstanceIdentifier).sort()).toEqual([
+      SOURCE,
+      'shop-prod-db-restore-1',
+    ]);
   });
 });

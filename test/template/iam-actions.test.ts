@@ -17,7 +17,8 @@
  *    built from what config names (apps, services, clusters, repositories, databases, snapshots, keys,
  *    roles, secrets) and what the template gives the caller (its environment), with the condition keys
  *    the call carries (iam:PassedToService, ecs:CreateAction, ecs:cluster, kms:ViaService, s3:prefix,
- *    elasticfilesystem:AccessPointArn), and the requests AWS authorises as part of it (tags on create,
+ *    elasticfilesystem:AccessPointArn, and dynamodb:LeadingKeys: the partition key the store names, the
+ *    table's pk or, for a query on byEnvironment, the index's), and the requests AWS authorises as part of it (tags on create,
  *    roles passed, a KMS key used by a service as the caller). Lambda's own use of a function's role
  *    (logs, traces, the on-failure queue, the file system) and ECS's use of the worker's roles (mounts,
  *    image pull, logs) come from the template's properties.
@@ -26,8 +27,11 @@
  *    (cloudformation.ts), with the bucket, queue and stack key policies the request meets. Every one must
  *    be allowed; a condition key the action does not take fails too, as a modelling mistake.
  * 4. The exactness: the actions (qualified where one action reaches different things: a secret's kind,
- *    iam:PassedToService, ecs:CreateAction, a stack key) the calls and requests need, against those the
- *    role grants: nothing missing, nothing granted that nothing needs.
+ *    iam:PassedToService, ecs:CreateAction, a stack key, a partition of the state table) the calls and
+ *    requests need, against those the role grants: nothing missing, nothing granted that nothing needs.
+ * 5. The refusals: every role is refused every state table partition its code does not use, the worker's
+ *    every record but backups and restores, every principal (an administrator too) any change to an audit
+ *    entry, and the restoring roles any RDS resource outside their sources, snapshots and naming rule.
  *
  * Call-graph rules, which make the result per handler and per method:
  * - A module runs its top-level statements when loaded; loading follows value imports from the handler.
@@ -58,6 +62,9 @@
  *   some handler (NOT_CALLED_BY_FUNCTIONS lists those another process makes); it found such a hole
  *   once (the registry webhook's secret, returned under one function type and called under another).
  *   A request one handler reaches and another misses would still go unseen.
+ * - A store that serves two kinds of record is modelled as reaching both partitions (RecordStore: backups
+ *   and restores; putNew: releases and deliveries); a handler that writes only one lists the other in
+ *   INFEASIBLE_CALLS with the value that rules it out. Reads are left at both.
  * - Requests are modelled per action and call site, not per value: every environment, database and
  *   volume config names is taken as reachable from every call that can reach one, and what only AWS
  *   knows at run time (task ids, revisions, a task definition's family, a source's parameter, option
@@ -96,7 +103,12 @@ import {
   loadArnFormats,
   matchesPattern,
   mountRequests,
+  PARTITIONED_ACTIONS,
+  PARTITIONS,
+  type PartitionName,
   type PolicyDocument,
+  partitionOfPattern,
+  partitionRequest,
   requestsOf,
   resourceTypeGaps,
   SECRET_READERS,
@@ -190,6 +202,8 @@ interface Sink {
   via: string;
   /** repo-relative `file:line` of the call. */
   site: string;
+  /** The named function or method the call is written in. */
+  method: string | undefined;
 }
 
 const sinkRules = {
@@ -362,10 +376,18 @@ function createCallGraph(entries: string[]) {
   const isStatic = (member: ts.ClassElement) =>
     (ts.getCombinedModifierFlags(member as unknown as ts.Declaration) & ts.ModifierFlags.Static) !== 0;
 
+  /** The name of the nearest named function or method around a node. */
+  function enclosingName(node: ts.Node): string | undefined {
+    for (let current = node.parent; current; current = current.parent) {
+      if (isFunctionLike(current) && current.name && ts.isIdentifier(current.name)) return current.name.text;
+    }
+    return undefined;
+  }
+
   /** The AWS requests a call or `new` sends, by the sink rules. */
   function sinksAt(node: ts.CallExpression | ts.NewExpression): Sink[] {
     const found = (actions: readonly string[] | undefined, via: string) =>
-      (actions ?? []).map((action) => ({ action, via, site: where(node) }));
+      (actions ?? []).map((action) => ({ action, via, site: where(node), method: enclosingName(node) }));
     const callee = unwrap(node.expression);
     if (ts.isNewExpression(node)) {
       const imported = importOf(callee);
@@ -813,6 +835,12 @@ function grantsOf(s: StageUnderTest, role: string): Map<string, string[]> {
           const key = (resource as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
           add(key ? `${action} (${key})` : action, role);
         }
+      } else if (PARTITIONED_ACTIONS.has(action)) {
+        // Per partition of the state table: the dynamodb:LeadingKeys patterns the statement allows.
+        const patterns = conditionValue(statement, 'dynamodb:LeadingKeys');
+        for (const pattern of patterns.length > 0 ? patterns : ['any partition']) {
+          add(`${action} (${partitionOfPattern(pattern)})`, role);
+        }
       } else if (action === 'ecs:TagResource') {
         const creates = conditionValue(statement, 'ecs:CreateAction');
         for (const create of creates.length > 0 ? creates : ['any action']) add(`${action} (${create})`, role);
@@ -857,6 +885,10 @@ function callerFacts(s: StageUnderTest, env: Record<string, unknown>): CallerFac
     bucketKey: stackKey(keys.bucket),
     bucketPolicy: policy('BackupBucketPolicy'),
     queuePolicy: policy('DeadLetterQueuePolicy'),
+    tablePolicy: values.resolve(
+      (template.Resources.StateTable?.Properties?.ResourcePolicy as { PolicyDocument?: unknown } | undefined)
+        ?.PolicyDocument,
+    ) as PolicyDocument | undefined,
     workerRoles,
   };
 }
@@ -987,19 +1019,20 @@ function needsOf(caller: Caller): Needs {
   const skip = INFEASIBLE_CALLS[caller.entry] ?? {};
   const add = (map: Map<string, string[]>, key: string, why: string) =>
     map.set(key, [...new Set([...(map.get(key) ?? []), why])]);
-  for (const { action, via, site } of analyses.get(caller.entry)?.sinks ?? []) {
+  for (const { action, via, site, method } of analyses.get(caller.entry)?.sinks ?? []) {
     const file = site.replace(/:\d+$/, '');
     const call = `${via} at ${site}`;
     // httpRoute reads the token source only for a route that is not public.
     if (SECRET_READERS[file] === 'tokens' && caller.publicRoute) continue;
-    // A secret is required per kind, by the requests; every other call's own action as it is.
-    const own = action === 'secretsmanager:GetSecretValue' ? undefined : action;
+    // A secret is required per kind, and a state table item action per partition, by the requests; every
+    // other call's own action as it is.
+    const own = action === 'secretsmanager:GetSecretValue' || PARTITIONED_ACTIONS.has(action) ? undefined : action;
     if (own !== undefined && own in skip) {
       add(infeasible, own, call);
       continue;
     }
     if (own !== undefined) add(required, own, call);
-    const made = requestsOf(caller.facts, { action, file });
+    const made = requestsOf(caller.facts, { action, file, ...(method ? { method } : {}) });
     // A secret config does not name is never read: the code checks for it first.
     if (own === undefined && made.length === 0) allowed.add(`${action} (none configured)`);
     for (const request of made) {
@@ -1053,6 +1086,28 @@ async function refusedRequests(s: StageUnderTest, caller: Caller): Promise<strin
     );
   }
   return refused;
+}
+
+/** Actions that change or delete items: the audit trail must refuse them all. */
+const CHANGING_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
+
+const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
+
+/** A caller's facts with the state table named, for requests it may not make (the execution role has none). */
+function tableFacts(s: StageUnderTest, facts: CallerFacts): CallerFacts {
+  const table = s.template.Resources.StateTable?.Properties?.TableName as string;
+  return { ...facts, env: { ...facts.env, STATE_TABLE: table } };
+}
+
+/** A key of the partition: one its store names, or one of its format where config names none. */
+function somePartitionKey(facts: CallerFacts, name: PartitionName): string {
+  return PARTITIONS[name].keys(facts)[0] ?? `${PARTITIONS[name].prefix}example`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1166,6 +1221,178 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
     for (const caller of callersOf(s)) refused.push(...(await refusedRequests(s, caller)));
     // Then IAM allows each of them: the role's policies, and the bucket, queue and key policies they meet
     expect(refused).toEqual([]);
+  });
+
+  it('lets each role reach only the state table partitions its code uses', async () => {
+    // Given every role, and every item action on every partition of the state table
+    const s = packaged();
+    const reached: string[] = [];
+    for (const caller of callersOf(s)) {
+      const role = roleOf(s, caller);
+      const { required } = needsOf(caller);
+      const facts = tableFacts(s, caller.facts);
+      for (const action of PARTITIONED_ACTIONS) {
+        for (const [name, partition] of Object.entries(PARTITIONS) as Array<
+          [PartitionName, (typeof PARTITIONS)[PartitionName]]
+        >) {
+          if (required.has(`${action} (${partition.prefix})`)) continue;
+          // When the role asks for a partition its code never uses
+          const request = partitionRequest(facts, action, name, somePartitionKey(facts, name));
+          const why = await refusalOf(request, role, TEST_PLACE);
+          // Then IAM refuses it
+          if (!denied(why))
+            reached.push(
+              `${caller.name}: ${action} on ${request.context['dynamodb:LeadingKeys']}: ${why ?? 'Allowed'}`,
+            );
+        }
+      }
+    }
+    expect(reached).toEqual([]);
+  });
+
+  it('keeps the worker task and the volume functions to backup and restore records: no audit entry, release, deployment or lock', async () => {
+    // Given the roles that run backup and restore jobs
+    const s = packaged();
+    const workers = callersOf(s).filter(
+      (caller) => caller.entry === WORKER_ENTRY || caller.entry === 'functions/workers/volume-worker.ts',
+    );
+    expect(workers.map((caller) => caller.entry)).toContain(WORKER_ENTRY);
+    const allowed: string[] = [];
+    for (const caller of workers) {
+      const role = roleOf(s, caller);
+      const facts = tableFacts(s, caller.facts);
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+        for (const name of [
+          'audit',
+          'release',
+          'waitingReleases',
+          'deployment',
+          'lock',
+          'idempotency',
+          'delivery',
+        ] as const) {
+          // When one writes (or, with UpdateItem, creates) an item there
+          const request = partitionRequest(facts, action, name, somePartitionKey(facts, name));
+          const why = await refusalOf(request, role, TEST_PLACE);
+          // Then IAM refuses it
+          if (!denied(why)) allowed.push(`${caller.name}: ${action} on ${request.context['dynamodb:LeadingKeys']}`);
+        }
+      }
+      // And the jobs' own records stay reachable
+      for (const name of ['backup', 'restore'] as const) {
+        const key = somePartitionKey(facts, name);
+        expect(
+          await refusalOf(partitionRequest(facts, 'dynamodb:UpdateItem', name, key), role, TEST_PLACE),
+        ).toBeUndefined();
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('makes the audit trail append-only for every principal, an administrator of the account included', async () => {
+    // Given every role of the stack, and an administrator allowed everything by its own policy
+    const s = packaged();
+    const facts = tableFacts(s, callerFacts(s, {}));
+    const administrator: Role = {
+      arn: `arn:aws:iam::${TEST_PLACE.account}:role/administrator`,
+      policies: [
+        {
+          name: 'AdministratorAccess',
+          document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+        },
+      ],
+    };
+    const callers = callersOf(s);
+    const roles = [
+      ...callers.map((caller) => ({ name: caller.name, role: roleOf(s, caller) })),
+      { name: 'administrator', role: administrator },
+    ];
+    const entry = somePartitionKey(facts, 'audit');
+    const changed: string[] = [];
+    for (const { name, role } of roles) {
+      for (const action of CHANGING_ACTIONS) {
+        // When it changes or deletes an audit entry, one at a time, in a batch or by PartiQL
+        const why = await refusalOf(partitionRequest(facts, action, 'audit', entry), role, TEST_PLACE);
+        // Then IAM refuses it; the administrator by the table's own policy, explicitly
+        const expected = name === 'administrator' ? /^ExplicitlyDenied/ : /Denied/;
+        if (!why || !expected.test(why)) changed.push(`${name}: ${action}: ${why ?? 'Allowed'}`);
+      }
+    }
+    expect(changed).toEqual([]);
+    // And the deny is no wider: the administrator still appends entries and changes other records
+    expect(
+      await refusalOf(partitionRequest(facts, 'dynamodb:PutItem', 'audit', entry), administrator, TEST_PLACE),
+    ).toBeUndefined();
+    const deployment = somePartitionKey(facts, 'deployment');
+    expect(
+      await refusalOf(
+        partitionRequest(facts, 'dynamodb:UpdateItem', 'deployment', deployment),
+        administrator,
+        TEST_PLACE,
+      ),
+    ).toBeUndefined();
+    // And only listAudit reads the trail
+    const readers = callers.filter((caller) =>
+      needsOf(caller).required.has(`dynamodb:Query (${PARTITIONS.audit.prefix})`),
+    );
+    expect(readers.map((caller) => caller.name)).toEqual(['listAudit']);
+  });
+
+  it("lets restores create and tag only what the naming rule names, from Slipway's snapshots and the configured sources", async () => {
+    // Given the roles that restore databases
+    const s = packaged();
+    const restorers = callersOf(s).filter(
+      (caller) => caller.name === 'createRestore' || caller.name === 'restoreDrill',
+    );
+    expect(restorers.map((caller) => caller.name).sort()).toEqual(['createRestore', 'restoreDrill']);
+    const rds = (resource: string) => `arn:aws:rds:${TEST_PLACE.region}:${TEST_PLACE.account}:${resource}`;
+    const sources = Object.values(s.config.databases).map((db) =>
+      db.rdsCluster ? { type: 'cluster', id: db.rdsCluster } : { type: 'db', id: db.rdsInstance as string },
+    );
+    const outside: Array<[string, string, string]> = [
+      ['rds:RestoreDBInstanceFromDBSnapshot', rds('db:billing-copy'), 'a target outside <source>-restore-'],
+      ['rds:RestoreDBInstanceToPointInTime', rds('db:shop-restored'), 'a target outside <source>-restore-'],
+      ['rds:RestoreDBClusterFromSnapshot', rds('cluster:analytics'), 'a target outside <source>-restore-'],
+      ['rds:RestoreDBInstanceFromDBSnapshot', rds('snapshot:rds:billing-2026-01-05-03-00'), 'an automated snapshot'],
+      ['rds:RestoreDBInstanceFromDBSnapshot', rds('snapshot:before-upgrade'), "a snapshot not Slipway's"],
+      ['rds:RestoreDBClusterFromSnapshot', rds('cluster-snapshot:before-upgrade'), "a snapshot not Slipway's"],
+      [
+        'rds:RestoreDBInstanceFromDBSnapshot',
+        rds('snapshot:slipway-billing-db-202601050300'),
+        "Slipway's snapshot of a database config does not name",
+      ],
+      [
+        'rds:RestoreDBClusterFromSnapshot',
+        rds('cluster-snapshot:slipway-billing-db-202601050300'),
+        "Slipway's snapshot of a database config does not name",
+      ],
+      [
+        'rds:RestoreDBInstanceFromDBSnapshot',
+        rds('snapshot:slipway-shop-db-202601050300').replace(TEST_PLACE.region, 'eu-west-1'),
+        'a copy in another region',
+      ],
+      ['rds:RestoreDBInstanceToPointInTime', rds('db:billing-prod'), 'a source config does not name'],
+      ['rds:RestoreDBClusterToPointInTime', rds('cluster:billing-aurora'), 'a source config does not name'],
+      ...sources.flatMap(
+        ({ type, id }): Array<[string, string, string]> => [
+          ['rds:AddTagsToResource', rds(`${type}:${id}`), 'a configured source'],
+          ['rds:CreateDBInstance', rds(`${type}:${id}`), 'a configured source, or a new instance in its cluster'],
+        ],
+      ),
+      ['rds:AddTagsToResource', rds('db:billing-prod'), 'a database Slipway did not create'],
+      ['rds:AddTagsToResource', rds('og:billing-options'), 'a group a restore only uses'],
+    ];
+    const allowed: string[] = [];
+    for (const caller of restorers) {
+      const role = roleOf(s, caller);
+      for (const [action, resource, what] of outside) {
+        // When the role is asked for it
+        const why = await refusalOf({ action, resource, what, context: {} }, role, TEST_PLACE);
+        // Then IAM refuses it
+        if (!denied(why)) allowed.push(`${caller.name}: ${action} on ${resource} (${what})`);
+      }
+    }
+    expect(allowed).toEqual([]);
   });
 
   it('lists infeasible calls only for callers the template has', () => {

@@ -56,6 +56,42 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
     'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
     'ecs:DeregisterTaskDefinition': 'finish() prunes revisions on SUCCEEDED only; cancel never succeeds',
   },
+  // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.
+  'functions/http/take-backup.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'takeBackup creates backups (Backups#take, Archives#take): BackupStore only',
+    'dynamodb:UpdateItem (RESTORE#)':
+      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+  },
+  'functions/schedules/take-archive.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'takeArchive creates archives and dumps (Archives#take): BackupStore only',
+    'dynamodb:UpdateItem (RESTORE#)':
+      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+  },
+  'functions/schedules/backup-database.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'backupDatabase creates snapshot records (Backups#take): BackupStore only',
+  },
+  'functions/http/create-restore.ts': {
+    'dynamodb:PutItem (BACKUP#)':
+      'createRestore creates restores (Restores#request, Archives#restore): RestoreStore only',
+    'dynamodb:UpdateItem (BACKUP#)':
+      'Archives#launch and #fail update a backup only for a backup job; restore starts restores',
+  },
+  'functions/schedules/restore-drill.ts': {
+    'dynamodb:PutItem (BACKUP#)': 'a drill creates a restore (Restores#drill, Archives#drill): RestoreStore only',
+    'dynamodb:UpdateItem (BACKUP#)':
+      'Archives#launch and #fail update a backup only for a backup job; a drill is a restore',
+  },
+  'functions/schedules/reconcile-backups.ts': {
+    'dynamodb:PutItem (RESTORE#)':
+      'the reconcilers create only copies and exports of snapshots (Backups#queueFollowUps)',
+  },
+  'functions/events/rds-event.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'an RDS event creates only copies and exports of snapshots (Backups#queueFollowUps)',
+  },
+  // putNew (lib/store/conditional.ts) creates waiting and refused releases, and webhook deliveries.
+  'functions/events/ecr-image-action.ts': {
+    'dynamodb:PutItem (DELIVERY#)': 'only the registry webhook remembers deliveries; an ECR event has no delivery id',
+  },
   'functions/workers/volume-worker.ts': {
     // runJob also runs dumps, which read the database's credentials; Archives launches dumps on the
     // ECS task only (runner ecs: pg_dump is in the worker image, not in the function).
