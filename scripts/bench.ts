@@ -29,7 +29,7 @@ import { parseArgs, promisify } from 'node:util';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { hashToken } from '../lib/auth/tokens';
-import { createClient } from '../lib/aws/clients';
+import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
 import type { CloudFormationResource } from '../lib/local/definitions';
 import { ensureStateTable } from '../lib/local/provision';
@@ -179,7 +179,7 @@ async function coldStarts(runs: number, today: string): Promise<string> {
   const dynamodb = await startDynalite(undefined);
   try {
     await ensureStateTable(
-      createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
+      createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
       resourcesFragment('resources/state-table.yml').StateTable as CloudFormationResource,
       () => undefined,
     );

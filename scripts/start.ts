@@ -8,9 +8,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { endpointFor, regionFrom } from '../lib/aws/endpoints';
+import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
 import { loadStageConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
-import { nextRun, parseSchedule, scheduledEvent } from '../lib/local/schedule';
 import { serverlessEnv, serviceFromOffline, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
 
@@ -160,21 +160,18 @@ async function main() {
   });
 
   // The SDK clients load while serverless-offline starts, not before it.
-  const [{ createClient }, { ensureBackupBucket, ensureStateTable }] = await Promise.all([
-    import('../lib/aws/clients'),
+  const [{ createDynamoDbClient }, { createS3Client }, { ensureBackupBucket, ensureStateTable }] = await Promise.all([
+    import('../lib/aws/clients/dynamodb'),
+    import('../lib/aws/clients/s3'),
     import('../lib/local/provision'),
   ]);
   const service = await serviceFromOffline(serviceFile, () => offline?.exitCode === null, 300_000);
   rmSync(serviceFile, { force: true });
   const resources = service.resources.Resources;
   const env = { ...process.env, ...endpoints };
-  await ensureStateTable(
-    createClient.dynamodb(env),
-    findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'),
-    say,
-  );
+  await ensureStateTable(createDynamoDbClient(env), findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'), say);
   await ensureBackupBucket(
-    createClient.s3(env),
+    createS3Client(env),
     backupBucket,
     findResource(resources, 'BackupBucket', 'AWS::S3::Bucket'),
     say,

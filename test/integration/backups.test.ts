@@ -23,7 +23,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeCreateRestore } from '../../functions/http/create-restore';
 import { makeHandler as makeListBackups } from '../../functions/http/list-backups';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import { configSchema } from '../../lib/config/schema';
@@ -69,7 +69,7 @@ function configWith(backups: Record<string, unknown> = {}, shop: Record<string, 
 }
 
 let dynamodb: EmbeddedServer;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let documents: DynamoDBDocumentClient;
 let rds: FakeRds;
 const mockSns = () => mockClient(SNSClient);
@@ -82,7 +82,7 @@ let ids = 0;
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
 });
 

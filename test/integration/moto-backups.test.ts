@@ -10,7 +10,11 @@ import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import { createRdsClient } from '../../lib/aws/clients/rds';
+import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
+import { createSnsClient } from '../../lib/aws/clients/sns';
+import { createSqsClient } from '../../lib/aws/clients/sqs';
 import { loadStageConfig } from '../../lib/config/load';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
@@ -36,26 +40,26 @@ const adminToken = mintToken();
 const endpoint = motoEndpoint();
 await resetMoto(endpoint);
 const awsEnv = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION };
-const rds = createClient.rds(awsEnv);
-const sqs = createClient.sqs(awsEnv);
+const rds = createRdsClient(awsEnv);
+const sqs = createSqsClient(awsEnv);
 
 // Given the control plane's own resources: the state table, the tokens secret, the notifications topic and the dead-letter queue
 const table = resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource;
-await ensureStateTable(createClient.dynamodb(awsEnv), table, () => undefined);
-await createClient.secretsManager(awsEnv).send(
+await ensureStateTable(createDynamoDbClient(awsEnv), table, () => undefined);
+await createSecretsManagerClient(awsEnv).send(
   new CreateSecretCommand({
     Name: 'slipway/api-tokens',
     SecretString: JSON.stringify({ tokens: [{ name: 'admin', sha256: hashToken(adminToken), roles: ['admin'] }] }),
   }),
 );
-const { TopicArn } = await createClient
-  .sns(awsEnv)
-  .send(new CreateTopicCommand({ Name: `slipway-${STAGE}-notifications` }));
+const { TopicArn } = await createSnsClient(awsEnv).send(
+  new CreateTopicCommand({ Name: `slipway-${STAGE}-notifications` }),
+);
 const { QueueUrl: notificationsQueue } = await sqs.send(new CreateQueueCommand({ QueueName: 'notifications-reader' }));
 const { Attributes } = await sqs.send(
   new GetQueueAttributesCommand({ QueueUrl: notificationsQueue, AttributeNames: ['QueueArn'] }),
 );
-await createClient.sns(awsEnv).send(
+await createSnsClient(awsEnv).send(
   new SubscribeCommand({
     TopicArn,
     Protocol: 'sqs',

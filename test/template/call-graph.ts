@@ -16,11 +16,12 @@
  * - A call through an interface method also reaches the same-named method of every class constructed
  *   on the way whose instances are assignable to that interface.
  * - Sinks: `new XxxCommand()` of @aws-sdk/client-* and lib-dynamodb, `paginateXxx()`, and the library
- *   calls that send requests themselves: Powertools SecretsProvider#get (GetSecretValue),
- *   makeIdempotent (the DynamoDB persistence layer's Get/Put/Update/DeleteItem), lib-storage Upload
- *   (PutObject for single and multipart uploads, AbortMultipartUpload on failure). Any other value
- *   imported from an AWS SDK or a Powertools module that calls AWS fails the test until it is modelled,
- *   and so does a call no request model covers.
+ *   calls that send requests themselves: makeIdempotent (the DynamoDB persistence layer's
+ *   Get/Put/Update/DeleteItem), lib-storage Upload (PutObject for single and multipart uploads,
+ *   AbortMultipartUpload on failure). Any other value imported from an AWS SDK or a Powertools module
+ *   that calls AWS fails the test until it is modelled, and so does a call no request model covers.
+ * - Slipway's one secret reader, readSecretString (lib/aws/secrets.ts), is a sink at each call: which
+ *   secret it reads is its caller's (SECRET_READERS), so its body is not followed.
  * */
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -94,14 +95,16 @@ const LIBRARY_CLASSES: Record<string, readonly SdkOperation[]> = {
     'AbortMultipartUpload',
   ]),
 };
-const LIBRARY_METHODS: Record<string, Record<string, readonly SdkOperation[]>> = {
-  SecretsProvider: { get: sdk('@aws-sdk/client-secrets-manager', ['GetSecretValue']) },
+const LIBRARY_METHODS: Record<string, Record<string, readonly SdkOperation[]>> = {};
+
+/** Slipway's own functions that send a request themselves, taken as sinks where they are called. */
+const OWN_SINKS: Record<string, Record<string, readonly SdkOperation[]>> = {
+  'lib/aws/secrets.ts': { readSecretString: sdk('@aws-sdk/client-secrets-manager', ['GetSecretValue']) },
 };
 
 /** Values that may be imported from a module that can call AWS, beside clients, commands, paginators and errors. */
 const MODELLED_IMPORTS: Record<string, readonly string[]> = {
   '@aws-sdk/lib-storage': ['Upload'],
-  '@aws-lambda-powertools/parameters/secrets': ['SecretsProvider'],
   '@aws-lambda-powertools/idempotency': [
     'makeIdempotent',
     'IdempotencyConfig',
@@ -115,7 +118,7 @@ const SDK_VALUE = /(Client|Command|Exception)$|^paginate[A-Z]/;
 
 export interface Sink {
   action: string;
-  /** What was seen: `new UpdateServiceCommand`, `SecretsProvider#get()`, … */
+  /** What was seen: `new UpdateServiceCommand`, `readSecretString()`, … */
   via: string;
   /** repo-relative `file:line` of the call. */
   site: string;
@@ -207,6 +210,11 @@ export function createCallGraph(entries: string[], root: string = process.cwd())
     const file = node.getSourceFile();
     return `${relative(root, file.fileName)}:${file.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
   };
+  /** The operations of one of OWN_SINKS, when `declaration` is it. */
+  const ownSink = (declaration: ts.Node | undefined) =>
+    declaration && ts.isFunctionDeclaration(declaration) && declaration.name && isOwn(declaration)
+      ? OWN_SINKS[relative(root, declaration.getSourceFile().fileName)]?.[declaration.name.text]
+      : undefined;
   const resolved = (symbol: ts.Symbol | undefined) =>
     symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
 
@@ -305,6 +313,8 @@ export function createCallGraph(entries: string[], root: string = process.cwd())
       return imported ? found(sinkRules.construct(imported.module, imported.name), `new ${imported.name}`) : [];
     }
     if (ts.isIdentifier(callee)) {
+      const own = ownSink(resolved(checker.getSymbolAtLocation(callee))?.declarations?.[0]);
+      if (own) return found(own, `${callee.text}()`);
       const imported = importOf(callee);
       return imported ? found(sinkRules.call(imported.module, imported.name), `${imported.name}()`) : [];
     }
@@ -320,6 +330,8 @@ export function createCallGraph(entries: string[], root: string = process.cwd())
   function allSinks(files: string[]): Sink[] {
     const sinks: Sink[] = [];
     const walk = (node: ts.Node): void => {
+      // An own sink's body is the request its callers make, found at their calls.
+      if (ownSink(node)) return;
       if (ts.isCallExpression(node) || ts.isNewExpression(node)) sinks.push(...sinksAt(node));
       ts.forEachChild(node, walk);
     };
@@ -353,7 +365,9 @@ export function createCallGraph(entries: string[], root: string = process.cwd())
     function markCalled(declaration: ts.Node) {
       if (called.has(declaration)) return;
       called.add(declaration);
-      if (isOwn(declaration) && isFunctionLike(declaration) && declaration.body) enqueue(declaration);
+      if (isOwn(declaration) && isFunctionLike(declaration) && declaration.body && !ownSink(declaration)) {
+        enqueue(declaration);
+      }
       if (ts.isMethodSignature(declaration)) calledMembers.add(declaration);
       for (const source of aliases.get(declaration) ?? []) markCalled(source);
     }

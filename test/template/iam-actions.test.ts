@@ -37,7 +37,7 @@
  *   reached. Those calls are listed per handler in INFEASIBLE_CALLS (iam-allowlist.ts) with the value
  *   that rules them out, kept ungranted; an entry that stops being reached, or gets granted, fails.
  * - The one value decided from data rather than listed: httpRoute reads the token source only for a
- *   route that is not public, so public routes (lib/http/api-routes.ts) need no tokens secret.
+ *   route that is not public, so public routes (lib/http/registry.ts) need no tokens secret.
  * - Function values passed through `any`, reflection or string-keyed dispatch are not followed, nor a
  *   value re-typed by a cast. The guard: every request written in a loaded module must be reached by
  *   some handler (NOT_CALLED_BY_FUNCTIONS lists those another process makes); it found such a hole
@@ -61,7 +61,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import { apiRoutes } from '../../lib/http/api-routes';
+import { apiRoutes } from '../../lib/http/registry';
 import {
   type CloudFormationTemplate,
   PACKAGED_STAGES,

@@ -44,18 +44,17 @@ export const VPC_ACCESS_POLICY = 'AWSLambdaVPCAccessExecutionRole';
  */
 export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   'functions/http/approve-deployment.ts': {
-    // Deployments#finish diagnoses only FAILED and ROLLED_BACK; approve ends a record as EXPIRED, or as
+    // finish (lib/deploy/finish.ts) diagnoses only FAILED and ROLLED_BACK; approve ends a record as EXPIRED, or as
     // FAILED with diagnose: false (it could not start, so ECS has nothing to tell).
-    'ecs:ListTasks': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
-    'ecs:DescribeTasks':
-      'Deployments#finish diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
+    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
+    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
   },
   'functions/http/cancel-deployment.ts': {
     // cancel ends a record as CANCELLED (or, past its deadline, EXPIRED): no diagnosis, no pruning.
-    'ecs:DescribeServices': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:ListTasks': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DescribeTasks': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DeregisterTaskDefinition': 'Deployments#finish prunes revisions on SUCCEEDED only; cancel never succeeds',
+    'ecs:DescribeServices': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
+    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
+    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
+    'ecs:DeregisterTaskDefinition': 'finish() prunes revisions on SUCCEEDED only; cancel never succeeds',
   },
   'functions/workers/volume-worker.ts': {
     // runJob also runs dumps, which read the database's credentials; Archives launches dumps on the

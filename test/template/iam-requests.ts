@@ -355,13 +355,13 @@ const request = (
   ...(extra.resourcePolicy ? { resourcePolicy: extra.resourcePolicy } : {}),
 });
 
-/** Which secret a GetSecretValue reads, by the file that reads it. */
+/** Which secret a GetSecretValue reads, by the file that calls readSecretString (lib/aws/secrets.ts) for it. */
 export const SECRET_READERS: Record<string, SecretKind> = {
   'lib/auth/token-source.ts': 'tokens',
   'lib/notify/notifications.ts': 'slack',
-  'lib/runtime/releases.ts': 'webhook',
-  'lib/runtime/health.ts': 'probe',
-  'lib/worker/runtime.ts': 'worker',
+  'lib/wiring/releases.ts': 'webhook',
+  'lib/wiring/probes.ts': 'probe',
+  'lib/worker/deps.ts': 'worker',
 };
 export type SecretKind = 'tokens' | 'slack' | 'webhook' | 'probe' | 'worker';
 
@@ -427,9 +427,13 @@ function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what
     db.dump ? [{ key: `dumps/${database}/${RUNTIME.objectKey}.dump`, what: `dump of database ${database}` }] : [],
   );
   switch (file) {
-    case 'lib/worker/volume.ts':
+    case 'lib/worker/volume/backup.ts':
+    case 'lib/worker/volume/streams.ts':
       return volumes;
-    case 'lib/worker/postgres.ts':
+    case 'lib/worker/postgres/dump.ts':
+    case 'lib/worker/postgres/manifest.ts':
+    case 'lib/worker/postgres/objects.ts':
+    case 'lib/worker/postgres/restore.ts':
     case 'lib/worker/multipart.ts':
       return dumps;
     case 'lib/backup/archives.ts':

@@ -7,19 +7,19 @@
  * The calls come from the call graph (call-graph.ts) of the function's handler, less those the IAM
  * proof also knows no run of the function makes: the tokens secret on a public route, and the calls
  * INFEASIBLE_CALLS lists for its handler. The client classes come from the factory every client is
- * made by (lib/aws/clients.ts), so neither list is written by hand.
+ * made by (lib/aws/clients/), so neither list is written by hand.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { apiRoutes } from '../../lib/http/api-routes';
+import { apiRoutes } from '../../lib/http/registry';
 import { buildBundles } from '../../lib/local/bundles';
 import { readEsbuildSettings } from '../../lib/local/esbuild-options';
 import { createCallGraph, type SdkOperation, type Sink } from './call-graph';
 import { INFEASIBLE_CALLS } from './iam-allowlist';
 import { isTokenReadOfPublicRoute, SECRET_READERS } from './iam-requests';
 
-const CLIENT_FACTORY = 'lib/aws/clients.ts';
+const CLIENT_FACTORY = 'lib/aws/clients';
 const DOCUMENT_CLIENT_MODULE = '@aws-sdk/lib-dynamodb';
 const LOW_LEVEL_DYNAMODB = '@aws-sdk/client-dynamodb';
 
@@ -47,15 +47,17 @@ export function operationsMade(handler: string, sinks: Sink[], publicRoute: bool
   );
 }
 
-/** The client class each SDK module's clients are made with, from the factory's own imports. */
+/** The client class each SDK module's clients are made with, from the factories' own imports. */
 export function factoryClients(root: string): Map<string, string> {
-  const source = ts.createSourceFile(
-    CLIENT_FACTORY,
-    readFileSync(join(root, CLIENT_FACTORY), 'utf8'),
-    ts.ScriptTarget.Latest,
-  );
+  const statements = readdirSync(join(root, CLIENT_FACTORY))
+    .filter((file) => file.endsWith('.ts'))
+    .flatMap(
+      (file) =>
+        ts.createSourceFile(file, readFileSync(join(root, CLIENT_FACTORY, file), 'utf8'), ts.ScriptTarget.Latest)
+          .statements,
+    );
   const clients = new Map<string, string>();
-  for (const statement of source.statements) {
+  for (const statement of statements) {
     if (!ts.isImportDeclaration(statement)) continue;
     const module = (statement.moduleSpecifier as ts.StringLiteral).text;
     const bindings = statement.importClause?.namedBindings;

@@ -6,8 +6,15 @@ import { rdsEvent } from '../../../functions/events/rds-event';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
 import { drillScheduleInput } from '../../../functions/schedules/restore-drill';
 import { archiveScheduleInput } from '../../../functions/schedules/take-archive';
-import { auditQuery } from '../../../lib/audit/api';
-import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../../../lib/backup/api';
+import { auditQuery } from '../../../lib/audit/schemas';
+import {
+  backupPath,
+  createRestoreBody,
+  listBackupsQuery,
+  restorePath,
+  takeBackupBody,
+} from '../../../lib/backup/schemas';
+import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -16,8 +23,7 @@ import {
   operationBody,
   promoteBody,
   scaleBody,
-} from '../../../lib/deploy/api';
-import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
+} from '../../../lib/deploy/schemas';
 import { scheduledEventSchema } from '../../../lib/events/handler';
 import { ecrImageActionEvent, ecrImageScanEvent, inspectorScanEvent } from '../../../lib/release/ecr-events';
 import { parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';

@@ -7,6 +7,7 @@ import { makeHandler as makeGetHealth } from '../../../functions/http/get-health
 import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
 import { makeHandler as makeGetOpenapi } from '../../../functions/http/get-openapi';
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
+import { type OpenApiDocument, type OpenApiOperation, openApiDocument } from '../../../lib/http/openapi';
 import {
   type ApiRoute,
   apiRoutes,
@@ -14,9 +15,8 @@ import {
   healthResponse,
   livenessResponse,
   readinessResponse,
-} from '../../../lib/http/api-routes';
-import { type OpenApiDocument, type OpenApiOperation, openApiDocument } from '../../../lib/http/openapi';
-import { MAX_BODY_BYTES } from '../../../lib/http/route';
+} from '../../../lib/http/registry';
+import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
 import { metrics } from '../../../lib/observability';
 import { memoryAudit } from '../../support/audit';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';

@@ -128,7 +128,7 @@ describe('the requests a call makes', () => {
   it('given a recorded service deployment, when DescribeServiceDeployments is modelled, then the service and the deployment are both named', () => {
     const requests = requestsOf(factsFor(), {
       action: 'ecs:DescribeServiceDeployments',
-      file: 'lib/deploy/deployments.ts',
+      file: 'lib/deploy/settlement.ts',
     });
     expect(requests.map((item) => item.resource)).toEqual([
       SERVICE,
@@ -139,12 +139,12 @@ describe('the requests a call makes', () => {
   it('given lifecycleHookRoles, when UpdateService is modelled, then each role is passed to ecs.amazonaws.com', () => {
     const requests = requestsOf(factsFor({ lifecycleHookRoles: [HOOK_ROLE] }), {
       action: 'ecs:UpdateService',
-      file: 'lib/deploy/deployments.ts',
+      file: 'lib/deploy/rollout.ts',
     });
     expect(requests.filter((item) => item.action === 'iam:PassRole')).toEqual([
       expect.objectContaining({ resource: HOOK_ROLE, context: { 'iam:PassedToService': 'ecs.amazonaws.com' } }),
     ]);
-    const without = requestsOf(factsFor(), { action: 'ecs:UpdateService', file: 'lib/deploy/deployments.ts' });
+    const without = requestsOf(factsFor(), { action: 'ecs:UpdateService', file: 'lib/deploy/rollout.ts' });
     expect(without.filter((item) => item.action === 'iam:PassRole')).toEqual([]);
   });
 
