@@ -40,19 +40,25 @@ async function nextBuild(builds: BuildReport[], count: number): Promise<BuildRep
   return builds[count - 1] as BuildReport;
 }
 
+/** Both handlers bundled as serverless.yml says, watched; every build's report lands in `builds`. */
+async function startBundles(): Promise<{ builds: BuildReport[]; outdir: string }> {
+  const builds: BuildReport[] = [];
+  const outdir = join(dir, 'out');
+  bundles = await watchBundles({
+    root: dir,
+    outdir,
+    entries: ['functions/one.ts', 'functions/two.ts'],
+    settings: readEsbuildSettings(ROOT),
+    onBuild: (report) => builds.push(report),
+  });
+  return { builds, outdir };
+}
+
 describe('npm start bundles (one esbuild context for every function)', () => {
   it('builds every entry with serverless.yml options, then rewrites only the edited entry on a change', async () => {
     // given: two handlers sharing a module, bundled as serverless.yml says
-    const builds: BuildReport[] = [];
-    const outdir = join(dir, 'out');
-    bundles = await watchBundles({
-      root: dir,
-      outdir,
-      entries: ['functions/one.ts', 'functions/two.ts'],
-      settings: readEsbuildSettings(ROOT),
-      onBuild: (report) => builds.push(report),
-    });
-    expect(bundles.first.errors).toEqual([]);
+    const { builds, outdir } = await startBundles();
+    expect(builds[0]?.errors).toEqual([]);
     expect(JSON.parse(readFileSync(join(outdir, 'package.json'), 'utf8'))).toEqual({ type: 'module' });
     const one = await import(join(outdir, 'functions', 'one.js'));
     expect(await one.handler()).toBe('hello one');
@@ -73,15 +79,7 @@ describe('npm start bundles (one esbuild context for every function)', () => {
 
   it('keeps the previous outputs and reports the error when an edit does not compile', async () => {
     // given
-    const builds: BuildReport[] = [];
-    const outdir = join(dir, 'out');
-    bundles = await watchBundles({
-      root: dir,
-      outdir,
-      entries: ['functions/one.ts', 'functions/two.ts'],
-      settings: readEsbuildSettings(ROOT),
-      onBuild: (report) => builds.push(report),
-    });
+    const { builds, outdir } = await startBundles();
     const before = readFileSync(join(outdir, 'functions', 'one.js'), 'utf8');
 
     // when
