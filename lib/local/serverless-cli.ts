@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -70,4 +70,22 @@ export function spawnOffline(stage: string, params: Record<string, string>, env:
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`);
   // Its own process group, so one signal stops it and every worker it started.
   return spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * The service as the serverless-offline process resolved it, from the file serverless/launcher-schedules.cjs
+ * writes there (SLIPWAY_LAUNCHER_SERVICE_FILE) once it is resolved; `isAlive` ends the wait when that process died.
+ */
+export async function serviceFromOffline(
+  file: string,
+  isAlive: () => boolean,
+  timeoutMs: number,
+): Promise<ResolvedService> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (!isAlive()) throw new Error('serverless-offline exited before it resolved serverless.yml');
+    if (Date.now() > deadline) throw new Error(`serverless.yml was not resolved within ${timeoutMs / 1000} s`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as ResolvedService;
 }

@@ -376,6 +376,11 @@ export const SECRET_READERS: Record<string, SecretKind> = {
 };
 export type SecretKind = 'tokens' | 'slack' | 'webhook' | 'probe' | 'worker';
 
+/** httpRoute reads the token source only for a route that is not public: a public route never reads the tokens secret. */
+export function isTokenReadOfPublicRoute(call: { site: string }, publicRoute: boolean): boolean {
+  return publicRoute && SECRET_READERS[call.site.replace(/:\d+$/, '')] === 'tokens';
+}
+
 /** The secrets of a kind config names (none: the code never reads it). */
 export function secretsOf(config: SlipwayConfig, kind: SecretKind): string[] {
   switch (kind) {
