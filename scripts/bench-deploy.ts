@@ -12,19 +12,19 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { auditTrail } from '../lib/audit/trail';
 import { hashToken } from '../lib/auth/tokens';
-import { createClient } from '../lib/aws/clients';
+import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { median, quantile, ratio } from '../lib/bench/stats';
 import { configSchema } from '../lib/config/schema';
 import { Deployments } from '../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../lib/deploy/outcome';
-import { dynamoDbIdempotency } from '../lib/http/idempotency';
-import { httpRoute } from '../lib/http/route';
+import { httpRoute } from '../lib/http/route-chain';
 import type { CloudFormationResource } from '../lib/local/definitions';
 import { ensureStateTable } from '../lib/local/provision';
 import { startDynalite } from '../lib/local/servers';
 import { snsPublisher } from '../lib/notify/publisher';
 import { AuditStore } from '../lib/store/audit';
 import { DeploymentStore } from '../lib/store/deployments';
+import { dynamoDbIdempotency } from '../lib/store/idempotency';
 import { EnvironmentLocks } from '../lib/store/locks';
 import { fakeAws, REPOSITORY } from '../test/support/fake-ecs';
 import { httpEvent, lambdaContext } from '../test/support/http';
@@ -89,7 +89,7 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
   sns.on(PublishCommand).resolves({ MessageId: 'bench' });
   try {
     const tableName = 'slipway-bench-state';
-    const dynamoClient = createClient.dynamodb({
+    const dynamoClient = createDynamoDbClient({
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       AWS_REGION: 'us-east-1',
     });
@@ -132,7 +132,10 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
       deployments,
       idempotency: dynamoDbIdempotency(dynamoClient, tableName),
     });
-    const bare = httpRoute({ name: 'bare', access: 'deploy' }, { tokens }, async () => ({ status: 202, body: {} }));
+    const bare = httpRoute({ name: 'bare', access: 'deploy', scope: 'no-app' }, { tokens }, async () => ({
+      status: 202,
+      body: {},
+    }));
     const request = (headers: Record<string, string> = {}) =>
       httpEvent('not-found', {
         method: 'POST',

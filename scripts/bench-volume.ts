@@ -31,7 +31,8 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createClient, s3ClientConfig } from '../lib/aws/clients';
+import { s3ClientConfig } from '../lib/aws/client-config';
+import { createS3Client } from '../lib/aws/clients/s3';
 import { markdownTable, median, textTable } from '../lib/bench/stats';
 import { backupPostgres, type PgConnection } from '../lib/worker/postgres';
 import { backupVolume, restoreVolume } from '../lib/worker/volume';
@@ -387,7 +388,7 @@ export async function startS3(dataDir: string, bucket: string) {
   // Imported here, so the children, which import this module too, do not load s3rver.
   const { startS3rver } = await import('../lib/local/servers');
   const server = await startS3rver(dataDir);
-  const s3 = createClient.s3({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
+  const s3 = createS3Client({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
     endpoint: server.endpoint,
@@ -559,7 +560,7 @@ function sinkClient(): S3Client {
 async function childMain(): Promise<void> {
   const job = childJob<ChildJob>();
   const s3 = job.endpoint
-    ? createClient.s3({ AWS_ENDPOINT_URL_S3: job.endpoint, AWS_REGION: 'us-east-1' })
+    ? createS3Client({ AWS_ENDPOINT_URL_S3: job.endpoint, AWS_REGION: 'us-east-1' })
     : sinkClient();
   if (job.kind === 'backup') {
     await reportFromChild(async () => {

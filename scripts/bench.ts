@@ -5,9 +5,11 @@
  * per benchmark.
  *
  * Bundles and cold starts: each function is bundled with the esbuild options
- * of serverless.yml, as is an empty handler; each bundle is then imported and
- * invoked once with its sample event in a fresh node process, several times,
- * interleaved with the empty handler.
+ * of serverless.yml, as is its floor (the SDK clients and commands its calls
+ * need, alone); each bundle is then imported and invoked once with its sample
+ * event in a fresh node process, several times, interleaved with its floor.
+ * npm start and packaging: ready time, rebuild after one edit, and the peak RSS
+ * of the whole process tree (bench-start.ts).
  *
  * Deploy: AWS calls per auto-approved deploy, by service, and the handler's own time
  * (see bench-deploy.ts). Release: deciding one push against 1,000 apps (bench-release.ts).
@@ -17,40 +19,46 @@
  * PostgreSQL dumps: backupPostgres on a database of SLIPWAY_BENCH_DB_MIB (default 1024) against
  * pg_dump -Fc -f (bench-postgres.ts); without PostgreSQL installed, the section says so.
  *
- * `--only volume,postgres` runs some sections (cold-starts, deploy, release, probes, volume,
- * postgres) and leaves the others' sections of the report as they were. The report is written
+ * `--only volume,postgres` runs some sections (cold-starts, start, deploy, release, probes,
+ * volume, postgres) and leaves the others' sections of the report as they were. The report is written
  * after each section, so a failure keeps what was measured before it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { build } from 'esbuild';
-import { parse } from 'yaml';
 import { hashToken } from '../lib/auth/tokens';
-import { createClient } from '../lib/aws/clients';
+import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
+import { buildBundles, handlerModule } from '../lib/local/bundles';
 import type { CloudFormationResource } from '../lib/local/definitions';
+import { readEsbuildSettings } from '../lib/local/esbuild-options';
 import { ensureStateTable } from '../lib/local/provision';
+import { declaredFunctions } from '../lib/local/serverless-cli';
 import { startDynalite } from '../lib/local/servers';
 import { resourcesFragment } from '../test/support/resources';
+import { buildFloors, bundleBudget, functionFloors } from '../test/template/sdk-floors';
 import { benchDeploy, describeDeployBench } from './bench-deploy';
 import { benchPostgres, describePostgresBench, postgresSection } from './bench-postgres';
 import { benchProbes } from './bench-probes';
 import { benchRelease } from './bench-release';
+import { cleanCopy, measurePackage, measureStart, type PackageRun, type StartRun } from './bench-start';
 import { benchVolume, describeVolumeBench, seconds, volumeSection } from './bench-volume';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname ?? '.', '..');
 const REPORT = join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = 'Bundles and cold starts';
+/** A function's cold start may take this many times its floor's. */
+const COLD_START_GOAL = 1.5;
 const DEPLOY_SECTION = 'Deploy: AWS calls and handler time';
 const RELEASE_SECTION = 'Release: deciding one push against 1,000 apps';
 const PROBES_SECTION = 'Probes: 1,000 targets in one invocation';
 const VOLUME_SECTION = 'Volume backups: archive, restore and memory against tar';
 const POSTGRES_SECTION = 'PostgreSQL dumps: backupPostgres against pg_dump';
-const SECTIONS = ['cold-starts', 'deploy', 'release', 'probes', 'volume', 'postgres'] as const;
+const START_SECTION = 'npm start and packaging: time and memory';
+const SECTIONS = ['cold-starts', 'start', 'deploy', 'release', 'probes', 'volume', 'postgres'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 // Functions not behind the HTTP API are started with their own sample event.
@@ -74,17 +82,6 @@ const EVENT_SAMPLES: Record<string, string> = {
   takeArchive: 'schedule.take-archive.json',
 };
 
-interface EsbuildSettings {
-  minify?: boolean;
-  sourcemap?: boolean | 'linked' | 'inline' | 'external';
-  keepNames?: boolean;
-  target?: string;
-  platform?: 'node';
-  format?: 'esm' | 'cjs';
-  mainFields?: string[];
-  banner?: { js?: string };
-}
-
 interface Sample {
   loadMs: number;
   totalMs: number;
@@ -93,35 +90,11 @@ interface Sample {
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+const KiB = 1024;
 
-function serverlessFunctions(): { settings: EsbuildSettings; functions: Array<{ name: string; entry: string }> } {
-  const service = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
-    custom: { esbuild: EsbuildSettings };
-    functions: Record<string, { handler: string }>;
-  };
-  const functions = Object.entries(service.functions).map(([name, fn]) => ({
-    name,
-    entry: join(ROOT, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.ts`),
-  }));
-  return { settings: service.custom.esbuild, functions };
-}
-
-async function bundle(entry: string, outfile: string, settings: EsbuildSettings): Promise<number> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: settings.minify ?? false,
-    sourcemap: settings.sourcemap === 'linked' ? 'linked' : Boolean(settings.sourcemap),
-    keepNames: settings.keepNames ?? false,
-    target: settings.target ?? 'node20',
-    platform: settings.platform ?? 'node',
-    format: settings.format ?? 'esm',
-    mainFields: settings.mainFields ?? ['module', 'main'],
-    ...(settings.banner?.js ? { banner: { js: settings.banner.js } } : {}),
-    logLevel: 'silent',
-  });
-  return statSync(outfile).size;
+/** The functions serverless.yml declares, each with its handler module. */
+function serverlessFunctions(): Array<{ name: string; handler: string }> {
+  return Object.entries(declaredFunctions(ROOT)).map(([name, fn]) => ({ name, handler: handlerModule(fn.handler) }));
 }
 
 const RUNNER = `
@@ -179,14 +152,13 @@ async function coldStarts(runs: number, today: string): Promise<string> {
   const dynamodb = await startDynalite(undefined);
   try {
     await ensureStateTable(
-      createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
+      createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
       resourcesFragment('resources/state-table.yml').StateTable as CloudFormationResource,
       () => undefined,
     );
-    const { settings, functions } = serverlessFunctions();
+    const functions = serverlessFunctions();
     const runner = join(work, 'runner.mjs');
     writeFileSync(runner, RUNNER);
-
     // On this machine the token file stands in for Secrets Manager; the sample's placeholder token is not in it.
     const stateDir = join(work, 'state');
     mkdirSync(stateDir);
@@ -213,69 +185,136 @@ async function coldStarts(runs: number, today: string): Promise<string> {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     };
 
-    const emptyEntry = join(work, 'empty.ts');
-    writeFileSync(emptyEntry, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
-    const emptyBundle = join(work, 'empty', 'index.mjs');
-    const emptySize = await bundle(emptyEntry, emptyBundle, settings);
+    // Every function as `sls package` bundles it, and its floor: the SDK clients and commands its calls need, alone.
+    process.stderr.write('bundling every function and its floor\n');
+    const settings = readEsbuildSettings(ROOT);
+    const bundles = join(work, 'functions');
+    const sizes = await buildBundles({
+      entries: Object.fromEntries(functions.map((fn) => [fn.name, fn.handler])),
+      outdir: bundles,
+      settings,
+      absWorkingDir: ROOT,
+      write: true,
+    });
+    const floorDir = join(work, 'floors');
+    mkdirSync(floorDir);
+    const floors = await buildFloors(ROOT, functionFloors(ROOT, functions), floorDir, { write: true });
+    // The bundles are ES modules in .js files, as in the packages (functions/package.json).
+    for (const dir of [bundles, join(floorDir, 'out')]) writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
 
     const header = [
       'function',
       'bundle KiB',
-      '× empty',
+      'floor KiB',
+      'budget KiB',
+      'size',
       'cold start ms (median)',
       'p90',
-      '× empty',
+      'floor ms',
+      '× floor',
       'RSS MiB',
-      '× empty',
       'status',
     ];
     const rows: string[][] = [];
+    let withinBudget = 0;
+    let withinColdStart = 0;
     for (const fn of functions) {
-      const outfile = join(work, fn.name, 'index.mjs');
-      const size = await bundle(fn.entry, outfile, settings);
+      const bundlePath = join(bundles, `${fn.name}.js`);
+      const size = sizes[fn.name] as number;
+      const floor = floors.get(fn.name) as { bundle: string; bytes: number };
+      const budget = bundleBudget(fn.name, floor.bytes);
       const sampleEvent = join(ROOT, 'events', EVENT_SAMPLES[fn.name] ?? `http.${kebab(fn.name)}.json`);
       const eventFile = existsSync(sampleEvent) ? sampleEvent : join(ROOT, 'events', 'http.get-health.json');
       const own: Sample[] = [];
       const baseline: Sample[] = [];
       // Interleaved, so a burst of load on the shared machine hits both sides alike.
       for (let index = 0; index < runs; index++) {
-        own.push(await coldStart(runner, outfile, eventFile, env));
-        baseline.push(await coldStart(runner, emptyBundle, eventFile, env));
+        own.push(await coldStart(runner, bundlePath, eventFile, env));
+        baseline.push(await coldStart(runner, floor.bundle, eventFile, env));
       }
-      const ownMs = own.map((sample) => sample.totalMs);
-      const baseMs = baseline.map((sample) => sample.totalMs);
-      const ownRss = median(own.map((sample) => sample.rss));
-      const baseRss = median(baseline.map((sample) => sample.rss));
+      const ownMs = median(own.map((sample) => sample.totalMs));
+      const floorMs = median(baseline.map((sample) => sample.totalMs));
+      if (size <= budget) withinBudget += 1;
+      if (ownMs <= COLD_START_GOAL * floorMs) withinColdStart += 1;
       rows.push([
         fn.name,
-        (size / 1024).toFixed(0),
-        ratio(size, emptySize),
-        median(ownMs).toFixed(1),
-        quantile(ownMs, 0.9).toFixed(1),
-        ratio(median(ownMs), median(baseMs)),
-        (ownRss / 1024 / 1024).toFixed(1),
-        ratio(ownRss, baseRss),
+        (size / KiB).toFixed(0),
+        (floor.bytes / KiB).toFixed(0),
+        (budget / KiB).toFixed(0),
+        size <= budget ? 'within' : `over by ${((size - budget) / KiB).toFixed(0)} KiB`,
+        ownMs.toFixed(1),
+        quantile(
+          own.map((sample) => sample.totalMs),
+          0.9,
+        ).toFixed(1),
+        floorMs.toFixed(1),
+        ratio(ownMs, floorMs),
+        (median(own.map((sample) => sample.rss)) / KiB / KiB).toFixed(1),
         String(own[0]?.status ?? '-'),
       ]);
       process.stderr.write(`measured ${fn.name}\n`);
     }
 
-    const baselineNote = `Empty handler bundled the same way: ${(emptySize / 1024).toFixed(1)} KiB.`;
-    process.stdout.write(`\n${textTable(header, rows)}\n\n${baselineNote}\n`);
+    const summary = `Within budget: ${withinBudget} of ${functions.length} functions; cold start within ${COLD_START_GOAL}× its floor: ${withinColdStart} of ${functions.length}.`;
+    process.stdout.write(`\n${textTable(header, rows)}\n\n${summary}\n`);
 
     return [
-      `Measured ${today} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of the empty handler.`,
+      `Measured ${today} on node ${process.version}, ${runs} cold starts per function, each interleaved with one of its floor.`,
       '',
-      'Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation. Ratios are against an empty handler bundled and run the same way in the same run. The HTTP routes answer 401 to their samples’ placeholder token, so no network wait is counted; the event handlers read an embedded dynalite (an ECS event for a deployment Slipway does not know, a reconcile with nothing in flight, a scan and a release schedule with nothing waiting), or decide from the event alone (an ECR delete); the registry webhook answers 404, as the local stage configures no webhooks. No call leaves the machine.',
+      "Each function is bundled with the esbuild options in serverless.yml (AWS SDK included), as `sls package` bundles it; its size is that bundle's JavaScript, uncompressed, source map aside. Its floor is a handler that imports exactly the AWS SDK clients and commands its calls send (from the call graph the IAM proof uses, test/template/sdk-floors.ts), creates the clients and returns, bundled the same way. The budget is 100 KiB for the functions that make no AWS call (getLiveness, getHealth, notFound, getOpenapi), the floor plus 150 KiB for every other. The bench reports it; no test holds the packaged functions to it until they can meet it.",
+      '',
+      `Each bundle is then imported and invoked once with its sample event from events/ in a fresh node process: the cold start is module load plus that first invocation; the floor is run the same way with the same event, and the goal is at most ${COLD_START_GOAL}× the floor. The HTTP routes answer 401 to their samples’ placeholder token, so no network wait is counted; the event handlers read an embedded dynalite (an ECS event for a deployment Slipway does not know, a reconcile with nothing in flight, a scan and a release schedule with nothing waiting), or decide from the event alone (an ECR delete); the registry webhook answers 404, as the local stage configures no webhooks. No call leaves the machine.`,
       '',
       markdownTable(header, rows),
       '',
-      baselineNote,
+      summary,
     ].join('\n');
   } finally {
     rmSync(work, { recursive: true, force: true });
     await dynamodb.close();
   }
+}
+
+/** The goals for npm start on this machine: ready within this long, esbuild's processes within this much memory. */
+const START_READY_GOAL_S = 15;
+const START_ESBUILD_GOAL_MIB = 1536;
+
+function startSection(start: StartRun, pack: PackageRun, today: string): string {
+  const mib = (value: number) => value.toFixed(0);
+  const header = ['', 'time s', 'goal', 'peak RSS MiB, whole tree', 'of which esbuild', 'goal', 'CPU s'];
+  const rows = [
+    [
+      'npm start, until ready',
+      (start.readyMs / 1000).toFixed(1),
+      `≤ ${START_READY_GOAL_S}`,
+      mib(start.usage.treeMiB),
+      mib(start.usage.esbuildMiB),
+      `≤ ${START_ESBUILD_GOAL_MIB}`,
+      start.usage.cpuSeconds.toFixed(1),
+    ],
+    [
+      '`sls package --stage prod`',
+      (pack.ms / 1000).toFixed(1),
+      '-',
+      mib(pack.usage.treeMiB),
+      mib(pack.usage.esbuildMiB),
+      '-',
+      pack.usage.cpuSeconds.toFixed(1),
+    ],
+  ];
+  const rebuild = start.rebuild
+    ? `After one edit to functions/http/get-liveness.ts, the rebuild took ${(start.rebuild.ms / 1000).toFixed(2)} s and rewrote ${start.rebuild.rewritten.join(', ')}; the route ${start.rebuild.served ? 'served the edited code at once' : 'did not serve the edited code'}.`
+    : 'The launcher did not report its rebuilds, so no edit was timed.';
+  process.stdout.write(`\n${textTable(header, rows)}\n\n${rebuild}\n`);
+  return [
+    `Measured ${today} on node ${process.version}, on ${cpus().length} CPUs, in a fresh copy of the working tree with node_modules linked (as after a warm \`npm ci\`: nothing built or stored before).`,
+    '',
+    'npm start is timed from spawning the launcher to its “Press Ctrl-C to stop.” (every function bundled by one esbuild context, the API answering, the table and bucket made, the schedules armed). Memory is the RSS of the whole process tree (the command and every process below it), summed in each sample taken every 100 ms from /proc, and its highest sum; shared pages count once per process, so it is an upper bound. The esbuild column sums the esbuild processes alone.',
+    '',
+    markdownTable(header, rows),
+    '',
+    rebuild,
+  ].join('\n');
 }
 
 async function main() {
@@ -316,6 +355,17 @@ async function main() {
   };
 
   await section('cold-starts', SECTION, () => coldStarts(runs, today));
+  await section('start', START_SECTION, async () => {
+    process.stderr.write('measuring npm start and sls package on a clean copy of the working tree\n');
+    const tree = cleanCopy(ROOT);
+    try {
+      const start = await measureStart(tree);
+      const pack = await measurePackage(tree);
+      return startSection(start, pack, today);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
   await section('deploy', DEPLOY_SECTION, async () => {
     process.stderr.write(`measuring ${deployRuns} deploys\n`);
     const deploy = describeDeployBench(await benchDeploy(deployRuns));

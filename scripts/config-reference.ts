@@ -344,7 +344,7 @@ deploys to ECS, the databases and volumes it backs up, and who may call its API.
 \`config/prod.yml\`; \`npm start\` reads \`config/local.yml\` unless given \`--stage\`.
 
 - The file is checked against one schema (\`lib/config/schema.ts\`) when the stack is packaged or
-  deployed, when \`npm start\` starts, and when each function starts. An invalid file stops there with
+  deployed, when \`npm start\` starts, and when each function that reads it starts. An invalid file stops there with
   the file, the key path and the reason, one line per problem:
 
   \`\`\`

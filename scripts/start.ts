@@ -4,17 +4,15 @@
  * otherwise the state table and backup bucket live in embedded dynalite and
  * s3rver under .slipway/<stage>/, created from the definitions in resources/.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from '../lib/aws/clients';
 import { endpointFor, regionFrom } from '../lib/aws/endpoints';
+import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
 import { loadStageConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
-import { ensureBackupBucket, ensureStateTable } from '../lib/local/provision';
 import { launchSandbox, SANDBOX_STAGE, type SandboxLaunch, sandboxRequested } from '../lib/local/sandbox-launch';
-import { nextRun, parseSchedule, scheduledEvent } from '../lib/local/schedule';
-import { printService, serverlessEnv, spawnOffline } from '../lib/local/serverless-cli';
+import { serverlessEnv, serviceFromOffline, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -124,27 +122,20 @@ async function main() {
 
   const backupBucket = process.env.SLIPWAY_BACKUP_BUCKET ?? `slipway-${stage}-backups`;
   const params = { backupBucket };
-  const service = await printService(stage, params);
-  const resources = service.resources.Resources;
-  const env = { ...process.env, ...endpoints };
-  let sandbox: SandboxLaunch | undefined;
-  if (sandboxed) {
-    sandbox = await launchSandbox({ stage, stateDir, service, httpPort, lambdaPort, log: say });
+  // The sandbox listens first, so serverless-offline's handlers are given its endpoint; it routes events once the
+  // service is resolved (below).
+  const sandbox: SandboxLaunch | undefined = sandboxed
+    ? await launchSandbox({ stage, stateDir, httpPort, lambdaPort, log: say })
+    : undefined;
+  if (sandbox) {
     servers.push(sandbox);
     Object.assign(endpoints, sandbox.env);
   }
-  await ensureStateTable(
-    createClient.dynamodb(env),
-    findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'),
-    say,
-  );
-  await ensureBackupBucket(
-    createClient.s3(env),
-    backupBucket,
-    findResource(resources, 'BackupBucket', 'AWS::S3::Bucket'),
-    say,
-  );
-
+  // serverless-offline's process resolves serverless.yml once and hands the launcher the result (the resources
+  // it creates, the schedules it runs), then bundles while the table and bucket are made: no handler is called
+  // before both are done, as the launcher is ready only then.
+  const serviceFile = join(stateDir, `.service-${process.pid}.json`);
+  rmSync(serviceFile, { force: true });
   offline = spawnOffline(
     stage,
     params,
@@ -155,15 +146,20 @@ async function main() {
       SLIPWAY_LAMBDA_PORT: String(lambdaPort),
       // The launcher runs the schedules (below); serverless-offline must not run them again.
       SLIPWAY_LAUNCHER_RUNS_SCHEDULES: 'true',
+      SLIPWAY_LAUNCHER_SERVICE_FILE: serviceFile,
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     }),
   );
   const verbose = process.env.SLIPWAY_VERBOSE === 'true';
+  let partial = '';
   offline.stdout?.on('data', (chunk: Buffer) => {
-    // Handler log lines (JSON) always pass; serverless-offline's own banner only when asked.
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() && (verbose || line.trimStart().startsWith('{'))) process.stdout.write(`${line}\n`);
+    const lines = `${partial}${chunk.toString('utf8')}`.split('\n');
+    partial = lines.pop() ?? '';
+    // Handler log lines (JSON) and the bundles' builds always pass; serverless-offline's own banner only when asked.
+    for (const line of lines) {
+      const shown = verbose || line.trimStart().startsWith('{') || line.startsWith('bundles: ');
+      if (line.trim() && shown) process.stdout.write(`${line}\n`);
     }
   });
   offline.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
@@ -174,8 +170,27 @@ async function main() {
     }
   });
 
+  // The SDK clients load while serverless-offline starts, not before it.
+  const [{ createDynamoDbClient }, { createS3Client }, { ensureBackupBucket, ensureStateTable }] = await Promise.all([
+    import('../lib/aws/clients/dynamodb'),
+    import('../lib/aws/clients/s3'),
+    import('../lib/local/provision'),
+  ]);
+  const service = await serviceFromOffline(serviceFile, () => offline?.exitCode === null, 300_000);
+  rmSync(serviceFile, { force: true });
+  sandbox?.routeEvents(service);
+  const resources = service.resources.Resources;
+  const env = { ...process.env, ...endpoints };
+  await ensureStateTable(createDynamoDbClient(env), findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'), say);
+  await ensureBackupBucket(
+    createS3Client(env),
+    backupBucket,
+    findResource(resources, 'BackupBucket', 'AWS::S3::Bucket'),
+    say,
+  );
+
   const apiUrl = `http://127.0.0.1:${httpPort}`;
-  // Bundling every function comes first; a busy or slow machine takes minutes. A dead process ends the wait at once.
+  // Bundling every function comes first; a busy machine takes a minute. A dead process ends the wait at once.
   await waitForHttp(`${apiUrl}/health/live`, 300_000, () => offline?.exitCode === null);
 
   const region = regionFrom();

@@ -11,6 +11,7 @@ module.exports = async ({ resolveVariable }) => {
     const { healthAlarmResources } = require('../lib/health/alarms.ts');
     const { backupAlarmResources } = require('../lib/backup/alarms.ts');
     const { volumeFunctionName } = require('../lib/worker/launch.ts');
+    const { restoreTargetPrefix } = require('../lib/backup/identifiers.ts');
     const { eventRulePatterns, eventPatternProblems } = require('../lib/events/rule-patterns.ts');
     const config = loadStageConfig(stage);
     const managed = managedResources(config);
@@ -61,7 +62,7 @@ module.exports = async ({ resolveVariable }) => {
         ),
       ],
       ...workerResources(config, stage, volumeFunctionName),
-      ...rdsResources(config),
+      ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
@@ -156,7 +157,7 @@ const THIS_REGION = `\${AWS::Region}`;
 
 // What the backup functions may touch: the configured instances and clusters, and the snapshots,
 // copies and drill databases Slipway names itself; KMS keys and the export role named in config.
-function rdsResources(config) {
+function rdsResources(config, restoreTargetPrefix) {
   const databases = Object.values(config.databases);
   const regions = [THIS_REGION, ...new Set(databases.flatMap((db) => (db.copyToRegion ? [db.copyToRegion] : [])))];
   const sources = databases.map((db) =>
@@ -169,10 +170,26 @@ function rdsResources(config) {
   const keys = [...new Set(databases.flatMap((db) => [db.copyKmsKeyId, db.exportKmsKeyId].filter(Boolean)))];
   const roles = [...new Set(databases.flatMap((db) => (db.exportRoleArn ? [db.exportRoleArn] : [])))];
   const restoreKeys = [...new Set(databases.flatMap((db) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))];
+  const drills = [rdsArn(THIS_REGION, 'db:slipway-drill-*'), rdsArn(THIS_REGION, 'cluster:slipway-drill-*')];
+  // lib/backup/identifiers.ts names them slipway-<database>-<yyyymmddhhmm>, a cluster's as cluster snapshots.
+  const sourceSnapshots = Object.entries(config.databases).map(([name, db]) =>
+    rdsArn(THIS_REGION, `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
+  );
+  // What a restore may create, by lib/backup/identifiers.ts's rule: an Aurora cluster's writer is an instance.
+  const restoreTargets = databases.flatMap((db) => {
+    const prefix = restoreTargetPrefix(db.rdsCluster ?? db.rdsInstance);
+    return db.rdsCluster
+      ? [rdsArn(THIS_REGION, `cluster:${prefix}*`), rdsArn(THIS_REGION, `db:${prefix}*`)]
+      : [rdsArn(THIS_REGION, `db:${prefix}*`)];
+  });
   return {
     rdsSourceArns: sources.length > 0 ? sources : [rdsArn(THIS_REGION, 'db:slipway-none')],
+    // Restores run in this region only: from the snapshots Slipway takes of a configured source, or its own history.
+    rdsRestoreSourceArns: [...sources, ...sourceSnapshots],
+    rdsRestoreTargetArns: [...restoreTargets, ...drills],
+    rdsRestoreGroupArns: ['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => rdsArn(THIS_REGION, `${type}:*`)),
     rdsSnapshotArns: snapshots,
-    rdsDrillArns: [rdsArn(THIS_REGION, 'db:slipway-drill-*'), rdsArn(THIS_REGION, 'cluster:slipway-drill-*')],
+    rdsDrillArns: drills,
     backupKmsKeys: keys.length > 0 ? keys : ['arn:aws:kms:none:000000000000:key/none'],
     exportRoleArns: roles.length > 0 ? roles : ['arn:aws:iam::000000000000:role/slipway-none'],
     // The customer managed keys sources are encrypted with, which restores use; none named, no grant.

@@ -1,7 +1,8 @@
 // One function per volume in config/<stage>.yml: a Lambda function mounts one file system only,
 // so each volume gets its own, with that volume's access point at /mnt/<volume>.
-// serverless/config.cjs computes them (custom.slipway.volumeWorkerFunctions); serverless.yml's
-// custom.volumeWorker holds what they share (environment, IAM). Added before packaging, like any function.
+// serverless/config.cjs computes them (custom.slipway.volumeWorkerFunctions); custom.volumeWorker
+// (serverless/functions/workers.yml) holds what they share (environment, IAM). Added before packaging,
+// like any function.
 class VolumeWorkers {
   constructor(serverless) {
     this.serverless = serverless;

@@ -1,11 +1,9 @@
-import { clients } from '../../lib/aws/traced-clients';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import type { AlarmResponder } from '../../lib/health/alarm-responder';
 import { alarmStateChangeEvent } from '../../lib/health/auto-rollback';
 import { logger } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
-import { alarmResponder } from '../../lib/runtime/health';
+import { alarmResponder } from '../../lib/wiring/alarm-responder';
+import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface AlarmStateDeps extends EventHandlerDeps {
   responder: Pick<AlarmResponder, 'onAlarm'>;
@@ -21,7 +19,7 @@ export function makeHandler(deps: AlarmStateDeps) {
 }
 
 function defaultDeps(): AlarmStateDeps {
-  return { responder: alarmResponder(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { responder: alarmResponder(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

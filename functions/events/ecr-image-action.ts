@@ -1,11 +1,9 @@
-import { clients } from '../../lib/aws/traced-clients';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger, metrics } from '../../lib/observability';
 import { type EcrImageActionEvent, ecrImageActionEvent, repositoryUri } from '../../lib/release/ecr-events';
 import type { PushOutcome, Releases } from '../../lib/release/releases';
-import { runtime } from '../../lib/runtime';
-import { releases } from '../../lib/runtime/releases';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { releases } from '../../lib/wiring/releases';
 
 export interface EcrImageActionDeps extends EventHandlerDeps {
   releases: Pick<Releases, 'onPush'>;
@@ -49,7 +47,7 @@ export function makeHandler(deps: EcrImageActionDeps) {
 }
 
 function defaultDeps(): EcrImageActionDeps {
-  return { releases: releases(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { releases: releases(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -1,11 +1,9 @@
-import { clients } from '../../lib/aws/traced-clients';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import { imageScanEvent, scanOf } from '../../lib/release/ecr-events';
 import type { Releases, TargetOutcome } from '../../lib/release/releases';
-import { runtime } from '../../lib/runtime';
-import { releases } from '../../lib/runtime/releases';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { releases } from '../../lib/wiring/releases';
 
 export interface EcrImageScanDeps extends EventHandlerDeps {
   releases: Pick<Releases, 'onScan'>;
@@ -33,7 +31,7 @@ export function makeHandler(deps: EcrImageScanDeps) {
 }
 
 function defaultDeps(): EcrImageScanDeps {
-  return { releases: releases(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { releases: releases(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -1,11 +1,9 @@
-import { clients } from '../../lib/aws/traced-clients';
 import type { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
-import { deployments } from '../../lib/runtime/deployments';
+import { deployments } from '../../lib/wiring/deployments';
+import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface EcsDeploymentStateDeps extends EventHandlerDeps {
   deployments: Pick<Deployments, 'onEcsEvent'>;
@@ -26,7 +24,7 @@ export function makeHandler(deps: EcsDeploymentStateDeps) {
 }
 
 function defaultDeps(): EcsDeploymentStateDeps {
-  return { deployments: deployments(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { deployments: deployments(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { clients } from '../../lib/aws/traced-clients';
 import type { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { runtime } from '../../lib/runtime';
-import { backups, restores } from '../../lib/runtime/backups';
+import { backups } from '../../lib/wiring/backups';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { restores } from '../../lib/wiring/restores';
 
 export interface RdsEventDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'onSnapshotEvent'>;
@@ -46,7 +45,7 @@ function defaultDeps(): RdsEventDeps {
   return {
     backups: backups(),
     restores: restores(),
-    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+    ...eventHandlerDeps(),
   };
 }
 

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { type HookAnswer, type LifecycleHook, lifecycleHookEvent } from '../../lib/health/lifecycle-hook';
 import { logger, metrics } from '../../lib/observability';
 import { tracer } from '../../lib/observability/tracer';
-import { lifecycleHook } from '../../lib/runtime/health';
+import { lifecycleHook } from '../../lib/wiring/lifecycle-hook';
 
 export interface EcsLifecycleHookDeps {
   hook: Pick<LifecycleHook, 'handle'>;

@@ -1,10 +1,21 @@
+import type { AuditRecorder } from '../../lib/audit/trail';
 import { requireScope } from '../../lib/auth/scope';
-import { requesterOf } from '../../lib/deploy/api';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { auditedRoute } from '../../lib/http/route';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import type { Credentials } from '../../lib/auth/token-source';
+import type { Deployments } from '../../lib/deploy/deployments';
+import { requesterOf } from '../../lib/http/deployment-requests';
+import { apiRoutes } from '../../lib/http/registry';
+import { auditedRoute } from '../../lib/http/route-chain';
+import { audit } from '../../lib/wiring/audit';
+import { deployments } from '../../lib/wiring/deployments';
+import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'audit' | 'deployments'>) {
+export interface ApproveDeploymentDeps {
+  tokens: Credentials;
+  audit: AuditRecorder;
+  deployments: Pick<Deployments, 'get' | 'approve'>;
+}
+
+export function makeHandler(deps: ApproveDeploymentDeps) {
   return auditedRoute(apiRoutes.approveDeployment, deps, async ({ path, principal }) => {
     // The deployment's own app and environment decide: checked after loading it, before acting on it.
     requireScope(principal, await deps.deployments.get(path.id));
@@ -12,4 +23,4 @@ export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'audit' |
   });
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler({ tokens: tokens(), audit: audit(), deployments: deployments() });

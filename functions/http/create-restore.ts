@@ -1,15 +1,16 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
-import type { TokenSource } from '../../lib/auth/token-source';
+import type { Credentials } from '../../lib/auth/token-source';
 import type { Archives } from '../../lib/backup/archives';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { auditedRoute } from '../../lib/http/route';
+import { apiRoutes } from '../../lib/http/registry';
+import { auditedRoute } from '../../lib/http/route-chain';
 import type { Restores } from '../../lib/restore/restores';
-import { runtime } from '../../lib/runtime';
-import { audit } from '../../lib/runtime/audit';
-import { archives, restores } from '../../lib/runtime/backups';
+import { archives } from '../../lib/wiring/archives';
+import { audit } from '../../lib/wiring/audit';
+import { restores } from '../../lib/wiring/restores';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface CreateRestoreDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   audit: AuditRecorder;
   restores: Pick<Restores, 'request'>;
   archives: Pick<Archives, 'restore'>;
@@ -62,7 +63,7 @@ export function makeHandler(deps: CreateRestoreDeps) {
 }
 
 export const handler = makeHandler({
-  tokens: runtime().tokens,
+  tokens: tokens(),
   audit: audit(),
   restores: restores(),
   archives: archives(),

@@ -1,13 +1,13 @@
-import type { TokenSource } from '../../lib/auth/token-source';
-import { clients } from '../../lib/aws/traced-clients';
+import type { Credentials } from '../../lib/auth/token-source';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { runtime } from '../../lib/runtime';
-import { BackupStore } from '../../lib/store/backups';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import type { BackupStore } from '../../lib/store/backups';
+import { backupStore } from '../../lib/wiring/stores';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface GetBackupDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   store: Pick<BackupStore, 'get'>;
 }
 
@@ -19,7 +19,4 @@ export function makeHandler(deps: GetBackupDeps) {
   });
 }
 
-export const handler = makeHandler({
-  tokens: runtime().tokens,
-  store: new BackupStore(clients.documents(), runtime().env.stateTable),
-});
+export const handler = makeHandler({ tokens: tokens(), store: backupStore() });

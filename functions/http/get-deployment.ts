@@ -1,9 +1,12 @@
 import { requireScope } from '../../lib/auth/scope';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import type { Credentials } from '../../lib/auth/token-source';
+import type { DeploymentReads } from '../../lib/deploy/queries';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { deploymentReads } from '../../lib/wiring/deployment-reads';
+import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'get'> }) {
   return httpRoute(apiRoutes.getDeployment, deps, async ({ path, principal }) => {
     const deployment = await deps.deployments.get(path.id);
     requireScope(principal, deployment);
@@ -11,4 +14,4 @@ export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployme
   });
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler({ tokens: tokens(), deployments: deploymentReads() });

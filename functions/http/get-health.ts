@@ -1,6 +1,6 @@
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { runtime } from '../../lib/runtime';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { environment } from '../../lib/wiring/environment';
 
 export interface GetHealthDeps {
   version: string;
@@ -24,7 +24,7 @@ export function makeHandler(deps: GetHealthDeps) {
   }));
 }
 
-const { env } = runtime();
+const env = environment();
 export const handler = makeHandler({
   version: env.version,
   stage: env.stage,

@@ -1,5 +1,5 @@
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
 
 /** Liveness answers from the process alone: no dependency is touched. */
 export function makeHandler() {

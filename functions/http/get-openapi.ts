@@ -1,7 +1,7 @@
-import { apiRoutes } from '../../lib/http/api-routes';
 import { type OpenApiDocument, openApiDocument } from '../../lib/http/openapi';
-import { httpRoute } from '../../lib/http/route';
-import { runtime } from '../../lib/runtime';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { environment } from '../../lib/wiring/environment';
 
 export interface GetOpenapiDeps {
   /** info.version: the control plane's version. */
@@ -17,4 +17,4 @@ export function makeHandler(deps: GetOpenapiDeps) {
   });
 }
 
-export const handler = makeHandler({ version: runtime().env.version });
+export const handler = makeHandler({ version: environment().version });

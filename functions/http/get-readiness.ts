@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
-import type { TokenSource } from '../../lib/auth/token-source';
-import { clients } from '../../lib/aws/traced-clients';
-import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } from '../../lib/health/dependency-checks';
+import type { Credentials } from '../../lib/auth/token-source';
 import { checkReadiness, type DependencyCheck } from '../../lib/health/readiness';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { runtime, unreachableLocally } from '../../lib/runtime';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { readinessChecks } from '../../lib/wiring/readiness';
+import { tokens } from '../../lib/wiring/tokens';
 
 export const CHECK_TIMEOUT_MS = 2_000;
 
 export interface GetReadinessDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   checks: DependencyCheck[];
   timeoutMs: number;
 }
@@ -22,23 +20,4 @@ export function makeHandler(deps: GetReadinessDeps) {
   });
 }
 
-function defaultDeps(): GetReadinessDeps {
-  const { env, config, tokens, tokensFile } = runtime();
-  const secrets = clients.secretsManager();
-  const ecs = clients.ecs();
-  const unreachable = unreachableLocally(env, 'secretsmanager', secrets.config.credentials);
-  const secretsSkip = async () =>
-    tokensFile && existsSync(tokensFile) ? `API tokens are read from ${tokensFile} on this machine` : unreachable();
-  return {
-    tokens,
-    timeoutMs: CHECK_TIMEOUT_MS,
-    checks: [
-      stateTableCheck(clients.dynamodb(), env.stateTable),
-      backupBucketCheck(clients.s3(), env.backupBucket),
-      secretsManagerCheck(secrets, config.auth.tokensSecret, secretsSkip),
-      ecsCheck(ecs, unreachableLocally(env, 'ecs', ecs.config.credentials)),
-    ],
-  };
-}
-
-export const handler = makeHandler(defaultDeps());
+export const handler = makeHandler({ tokens: tokens(), checks: readinessChecks(), timeoutMs: CHECK_TIMEOUT_MS });

@@ -1,13 +1,16 @@
 import { visibleApps } from '../../lib/auth/scope';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import type { Credentials } from '../../lib/auth/token-source';
+import type { DeploymentReads } from '../../lib/deploy/queries';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { deploymentReads } from '../../lib/wiring/deployment-reads';
+import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'apps'> }) {
   return httpRoute(apiRoutes.listApps, deps, async ({ principal }) => {
     const { apps } = await deps.deployments.apps();
     return { status: 200, body: { apps: visibleApps(principal, apps) } };
   });
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler({ tokens: tokens(), deployments: deploymentReads() });

@@ -1,13 +1,14 @@
-import { auditWindow } from '../../lib/audit/api';
-import type { TokenSource } from '../../lib/auth/token-source';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { runtime } from '../../lib/runtime';
-import { auditStore } from '../../lib/runtime/audit';
+import { auditWindow } from '../../lib/audit/window';
+import type { Credentials } from '../../lib/auth/token-source';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
 import type { AuditStore } from '../../lib/store/audit';
+import { auditStore } from '../../lib/wiring/audit';
+import { config } from '../../lib/wiring/config';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface ListAuditDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   store: Pick<AuditStore, 'list'>;
   retentionDays: number;
   now?: () => Date;
@@ -29,7 +30,7 @@ export function makeHandler(deps: ListAuditDeps) {
 }
 
 export const handler = makeHandler({
-  tokens: runtime().tokens,
+  tokens: tokens(),
   store: auditStore(),
-  retentionDays: runtime().config.audit.retentionDays,
+  retentionDays: config().audit.retentionDays,
 });

@@ -1,18 +1,20 @@
-import type { TokenSource } from '../../lib/auth/token-source';
-import { clients } from '../../lib/aws/traced-clients';
+import type { Credentials } from '../../lib/auth/token-source';
 import type { ArchiveSubject, Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { volumeSubject } from '../../lib/backup/records';
 import type { RetentionDecision } from '../../lib/backup/retention';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { runtime } from '../../lib/runtime';
-import { archives, backups } from '../../lib/runtime/backups';
-import { BackupStore } from '../../lib/store/backups';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import type { BackupStore } from '../../lib/store/backups';
+import { archives } from '../../lib/wiring/archives';
+import { backups } from '../../lib/wiring/backups';
+import { config } from '../../lib/wiring/config';
+import { backupStore } from '../../lib/wiring/stores';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface ListBackupsDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   backups: Pick<Backups, 'retentionPreview' | 'database'>;
   archives: Pick<Archives, 'retentionPreview' | 'settings'>;
   store: Pick<BackupStore, 'list'>;
@@ -93,14 +95,14 @@ export function makeHandler(deps: ListBackupsDeps) {
 }
 
 function defaultDeps(): ListBackupsDeps {
-  const { config, env, tokens } = runtime();
+  const { databases, volumes } = config();
   return {
-    tokens,
+    tokens: tokens(),
     backups: backups(),
     archives: archives(),
-    store: new BackupStore(clients.documents(), env.stateTable),
-    databases: Object.keys(config.databases),
-    volumes: Object.keys(config.volumes),
+    store: backupStore(),
+    databases: Object.keys(databases),
+    volumes: Object.keys(volumes),
   };
 }
 

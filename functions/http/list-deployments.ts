@@ -1,8 +1,11 @@
-import { apiRoutes } from '../../lib/http/api-routes';
-import { httpRoute } from '../../lib/http/route';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import type { Credentials } from '../../lib/auth/token-source';
+import type { DeploymentReads } from '../../lib/deploy/queries';
+import { apiRoutes } from '../../lib/http/registry';
+import { httpRoute } from '../../lib/http/route-chain';
+import { deploymentReads } from '../../lib/wiring/deployment-reads';
+import { tokens } from '../../lib/wiring/tokens';
 
-export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployments'>) {
+export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'history'> }) {
   return httpRoute(apiRoutes.listDeployments, deps, async ({ path, query }) => {
     const page = await deps.deployments.history(path.app, path.env, {
       limit: query.limit,
@@ -12,4 +15,4 @@ export function makeHandler(deps: Pick<DeploymentRouteDeps, 'tokens' | 'deployme
   });
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler({ tokens: tokens(), deployments: deploymentReads() });

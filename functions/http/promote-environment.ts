@@ -1,11 +1,11 @@
 import { requireScope } from '../../lib/auth/scope';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import { common, deploymentRequestRoute } from '../../lib/deploy/routes';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { runtime } from '../../lib/runtime';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import { common, type DeploymentRequestDeps, deploymentRequestRoute } from '../../lib/http/deployment-requests';
+import { apiRoutes } from '../../lib/http/registry';
+import { config } from '../../lib/wiring/config';
+import { deploymentRequestDeps } from '../../lib/wiring/deployment-requests';
 
-export interface PromoteEnvironmentDeps extends DeploymentRouteDeps {
+export interface PromoteEnvironmentDeps extends DeploymentRequestDeps {
   /** An environment's configured promoteFrom: the source of a promotion whose body names none. */
   promoteFrom?: (app: string, environment: string) => string | undefined;
 }
@@ -32,4 +32,4 @@ export function makeHandler(deps: PromoteEnvironmentDeps) {
   });
 }
 
-export const handler = makeHandler({ ...deploymentRouteDeps(), promoteFrom: promoteFromOf(runtime().config) });
+export const handler = makeHandler({ ...deploymentRequestDeps(), promoteFrom: promoteFromOf(config()) });

@@ -1,14 +1,14 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { auditedRoute, jsonBody } from '../../lib/http/route';
+import { apiRoutes } from '../../lib/http/registry';
+import { auditedRoute, jsonBody } from '../../lib/http/route-chain';
 import { resolveDigest } from '../../lib/release/registry';
 import { RegistryWebhook, type RegistryWebhookDeps as WebhookDeps } from '../../lib/release/registry-webhook';
-import { runtime } from '../../lib/runtime';
-import { audit } from '../../lib/runtime/audit';
-import { ecrFor } from '../../lib/runtime/deployments';
-import { deliveries, releases, webhookSecret } from '../../lib/runtime/releases';
+import { audit } from '../../lib/wiring/audit';
+import { config } from '../../lib/wiring/config';
+import { ecrFor } from '../../lib/wiring/deployments';
+import { deliveries, releases, webhookSecret } from '../../lib/wiring/releases';
 
 export interface RegistryWebhookDeps extends Omit<WebhookDeps, 'secret' | 'now'> {
   audit: AuditRecorder;
@@ -50,14 +50,14 @@ async function resolveTag(repository: string, tag: string): Promise<string> {
 }
 
 function defaultDeps(): RegistryWebhookDeps {
-  const { config } = runtime();
+  const { webhooks } = config();
   return {
     audit: audit(),
     releases: releases(),
     deliveries: deliveries(),
-    secret: config.webhooks ? webhookSecret(config.webhooks.signingSecret) : undefined,
-    schemes: config.webhooks?.schemes ?? [],
-    toleranceSeconds: config.webhooks?.toleranceSeconds ?? 300,
+    secret: webhooks ? webhookSecret(webhooks.signingSecret) : undefined,
+    schemes: webhooks?.schemes ?? [],
+    toleranceSeconds: webhooks?.toleranceSeconds ?? 300,
     resolve: resolveTag,
   };
 }

@@ -1,8 +1,8 @@
-import { common, deploymentRequestRoute } from '../../lib/deploy/routes';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { type DeploymentRouteDeps, deploymentRouteDeps } from '../../lib/runtime/deployments';
+import { common, type DeploymentRequestDeps, deploymentRequestRoute } from '../../lib/http/deployment-requests';
+import { apiRoutes } from '../../lib/http/registry';
+import { deploymentRequestDeps } from '../../lib/wiring/deployment-requests';
 
-export function makeHandler(deps: DeploymentRouteDeps) {
+export function makeHandler(deps: DeploymentRequestDeps) {
   return deploymentRequestRoute(apiRoutes.restartEnvironment, deps, ({ body, path }) => ({
     app: path.app,
     environment: path.env,
@@ -11,4 +11,4 @@ export function makeHandler(deps: DeploymentRouteDeps) {
   }));
 }
 
-export const handler = makeHandler(deploymentRouteDeps());
+export const handler = makeHandler(deploymentRequestDeps());

@@ -1,15 +1,16 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
-import type { TokenSource } from '../../lib/auth/token-source';
+import type { Credentials } from '../../lib/auth/token-source';
 import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
-import { apiRoutes } from '../../lib/http/api-routes';
-import { auditedRoute } from '../../lib/http/route';
-import { runtime } from '../../lib/runtime';
-import { audit } from '../../lib/runtime/audit';
-import { archives, backups } from '../../lib/runtime/backups';
+import { apiRoutes } from '../../lib/http/registry';
+import { auditedRoute } from '../../lib/http/route-chain';
+import { archives } from '../../lib/wiring/archives';
+import { audit } from '../../lib/wiring/audit';
+import { backups } from '../../lib/wiring/backups';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface TakeBackupDeps {
-  tokens: TokenSource;
+  tokens: Credentials;
   audit: AuditRecorder;
   backups: Pick<Backups, 'take'>;
   archives: Pick<Archives, 'take'>;
@@ -35,7 +36,7 @@ export function makeHandler(deps: TakeBackupDeps) {
 }
 
 export const handler = makeHandler({
-  tokens: runtime().tokens,
+  tokens: tokens(),
   audit: audit(),
   backups: backups(),
   archives: archives(),

@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { clients } from '../../lib/aws/traced-clients';
 import type { Backups } from '../../lib/backup/backups';
-import { NAME_PATTERN } from '../../lib/config/schema';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
-import { backups } from '../../lib/runtime/backups';
+import { backups } from '../../lib/wiring/backups';
+import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface BackupDatabaseDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'take'>;
@@ -24,7 +22,7 @@ export function makeHandler(deps: BackupDatabaseDeps) {
 }
 
 function defaultDeps(): BackupDatabaseDeps {
-  return { backups: backups(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { backups: backups(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -1,12 +1,12 @@
-import { clients } from '../../lib/aws/traced-clients';
 import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { runtime } from '../../lib/runtime';
-import { archives, backups, restores } from '../../lib/runtime/backups';
+import { archives } from '../../lib/wiring/archives';
+import { backups } from '../../lib/wiring/backups';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { restores } from '../../lib/wiring/restores';
 
 export interface ReconcileBackupsDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'reconcile'>;
@@ -37,7 +37,7 @@ function defaultDeps(): ReconcileBackupsDeps {
     backups: backups(),
     restores: restores(),
     archives: archives(),
-    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+    ...eventHandlerDeps(),
   };
 }
 

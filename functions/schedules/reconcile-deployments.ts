@@ -1,10 +1,8 @@
-import { clients } from '../../lib/aws/traced-clients';
 import type { Deployments } from '../../lib/deploy/deployments';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
-import { deployments } from '../../lib/runtime/deployments';
+import { deployments } from '../../lib/wiring/deployments';
+import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface ReconcileDeploymentsDeps extends EventHandlerDeps {
   deployments: Pick<Deployments, 'reconcile'>;
@@ -20,7 +18,7 @@ export function makeHandler(deps: ReconcileDeploymentsDeps) {
 }
 
 function defaultDeps(): ReconcileDeploymentsDeps {
-  return { deployments: deployments(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { deployments: deployments(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

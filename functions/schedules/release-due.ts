@@ -1,10 +1,8 @@
-import { clients } from '../../lib/aws/traced-clients';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Releases } from '../../lib/release/releases';
-import { runtime } from '../../lib/runtime';
-import { releases } from '../../lib/runtime/releases';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { releases } from '../../lib/wiring/releases';
 
 export interface ReleaseDueDeps extends EventHandlerDeps {
   releases: Pick<Releases, 'releaseDue'>;
@@ -20,7 +18,7 @@ export function makeHandler(deps: ReleaseDueDeps) {
 }
 
 function defaultDeps(): ReleaseDueDeps {
-  return { releases: releases(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { releases: releases(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { clients } from '../../lib/aws/traced-clients';
 import type { Archives } from '../../lib/backup/archives';
-import { NAME_PATTERN } from '../../lib/config/schema';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { runtime } from '../../lib/runtime';
-import { archives, restores } from '../../lib/runtime/backups';
+import { archives } from '../../lib/wiring/archives';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { restores } from '../../lib/wiring/restores';
 
 export interface RestoreDrillDeps extends EventHandlerDeps {
   restores: Pick<Restores, 'drill'>;
@@ -46,7 +45,7 @@ function defaultDeps(): RestoreDrillDeps {
   return {
     restores: restores(),
     archives: archives(),
-    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+    ...eventHandlerDeps(),
   };
 }
 

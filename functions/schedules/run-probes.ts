@@ -1,11 +1,10 @@
-import { clients } from '../../lib/aws/traced-clients';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { type ProbeOptions, type ProbeResult, type ProbeTarget, probeAll, probeTargets } from '../../lib/health/probe';
 import { publishProbeMetrics } from '../../lib/health/probe-metrics';
 import { logger, metrics } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
-import { probeOptions } from '../../lib/runtime/health';
+import { config } from '../../lib/wiring/config';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { probeOptions } from '../../lib/wiring/probes';
 
 export interface RunProbesDeps extends EventHandlerDeps {
   targets: ProbeTarget[];
@@ -31,11 +30,10 @@ export function makeHandler(deps: RunProbesDeps) {
 }
 
 function defaultDeps(): RunProbesDeps {
-  const { config, env } = runtime();
   return {
-    targets: probeTargets(config),
+    targets: probeTargets(config()),
     options: probeOptions(),
-    deadLetters: sqsDeadLetters(clients.sqs(), env.deadLetterQueueUrl),
+    ...eventHandlerDeps(),
   };
 }
 

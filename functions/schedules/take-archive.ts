@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { clients } from '../../lib/aws/traced-clients';
 import type { Archives } from '../../lib/backup/archives';
-import { NAME_PATTERN } from '../../lib/config/schema';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
+import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
-import { archives } from '../../lib/runtime/backups';
+import { archives } from '../../lib/wiring/archives';
+import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface TakeArchiveDeps extends EventHandlerDeps {
   archives: Pick<Archives, 'take'>;
@@ -32,7 +30,7 @@ export function makeHandler(deps: TakeArchiveDeps) {
 }
 
 function defaultDeps(): TakeArchiveDeps {
-  return { archives: archives(), deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl) };
+  return { archives: archives(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

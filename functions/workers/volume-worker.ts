@@ -1,11 +1,9 @@
-import { clients } from '../../lib/aws/traced-clients';
-import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { runtime } from '../../lib/runtime';
+import { eventHandlerDeps } from '../../lib/wiring/events';
+import { workerDepsFromEnv } from '../../lib/worker/deps';
 import { type JobOutcome, runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { type WorkerJob, workerJob } from '../../lib/worker/launch';
-import { workerDepsFromEnv } from '../../lib/worker/runtime';
 
 export interface VolumeWorkerDeps extends EventHandlerDeps {
   run: (job: WorkerJob) => Promise<JobOutcome>;
@@ -30,7 +28,7 @@ function defaultDeps(): VolumeWorkerDeps {
       jobDeps ??= workerDepsFromEnv();
       return runJob(job, jobDeps);
     },
-    deadLetters: sqsDeadLetters(clients.sqs(), runtime().env.deadLetterQueueUrl),
+    ...eventHandlerDeps(),
   };
 }
 

@@ -1,55 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Principal, Role } from '../auth/tokens';
+import type { Principal } from '../auth/principal';
 import { SlipwayError } from '../errors';
 import { logger, metrics, redact } from '../observability';
+import type { AuditEntry, AuditInput, AuditOutcome, AuditSink } from './records';
 
 /**
  * The audit trail: who did what to what, allowed or not, and how it ended. One entry per
  * mutating HTTP request (whatever its status) and per action Slipway takes by itself.
  */
 
-/** A request to the API, or something Slipway did by itself (on an event or a schedule). */
-export type AuditSource = 'http' | 'automatic';
-export type AuditDecision = 'allowed' | 'denied';
-export type AuditResult = 'succeeded' | 'failed' | 'refused';
-
-export interface AuditOutcome {
-  result: AuditResult;
-  /** The HTTP status answered, for requests. */
-  status?: number;
-  /** The error code (CONFLICT, FORBIDDEN…) or the state reached (IN_PROGRESS, AVAILABLE…). */
-  code?: string;
-  /** Why, in a sentence: the error a client was shown, or what the action decided. */
-  detail?: string;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: string;
-  source: AuditSource;
-  /** The principal's name; for automatic actions the trigger: `ecr-push`, `alarm:<name>`, `schedule`, `drill`. */
-  actor: string;
-  roles?: Role[];
-  /** The route's operation name, or what Slipway did by itself (`release.deploy`, `backup.delete`…). */
-  action: string;
-  decision: AuditDecision;
-  /** What was acted on: app, environment, deployment, backup, restore, database, volume… */
-  target: Record<string, string>;
-  outcome: AuditOutcome;
-  /** The API Gateway request id, for requests. */
-  requestId?: string;
-  /** The address the request came from, as API Gateway saw it. */
-  sourceIp?: string;
-  /**
-   * Set on the one entry kept for requests refused before their caller was known, per source address
-   * and minute: the others are counted (UnauthenticatedRequests), not stored.
-   */
-  sampled?: true;
-}
-
-export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
+export type {
+  AuditDecision,
+  AuditEntry,
+  AuditInput,
+  AuditOutcome,
+  AuditResult,
+  AuditSink,
+  AuditSource,
+} from './records';
 
 /** How an action that threw ended: the error's code, and its message when it is one a client may see. */
 export function failedOutcome(error: unknown): AuditOutcome {
@@ -111,11 +81,6 @@ export function statusOutcome(record: { status: string; reason?: string | undefi
     code: record.status,
     ...(record.reason ? { detail: record.reason } : {}),
   };
-}
-
-export interface AuditSink {
-  /** Stores the entry unless one with its id and time is there already: then answers false. */
-  put(entry: AuditEntry): Promise<boolean>;
 }
 
 const MAX_DETAIL = 500;

@@ -1,6 +1,5 @@
 import picomatch from 'picomatch';
-import { OIDC_NAME_PREFIX, type Scope } from './scope';
-import type { Principal, Role } from './tokens';
+import { OIDC_NAME_PREFIX, type Principal, type Role, type Scope } from './principal';
 
 /**
  * The pure half of OIDC callers: which rule of an issuer a verified token's claims match, and the

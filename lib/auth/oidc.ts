@@ -9,7 +9,7 @@ import {
   oidcPersonOf,
   oidcPrincipal,
 } from './oidc-rules';
-import type { Principal } from './tokens';
+import type { Principal } from './principal';
 
 /**
  * OIDC callers (GitHub Actions and other issuers): a bearer that is a JWT is verified against the

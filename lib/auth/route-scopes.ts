@@ -1,8 +1,7 @@
-import type { ApiRoutes } from '../http/api-routes';
-
 /**
- * How each route applies a principal's scope (lib/auth/scope.ts). Keyed by every route of the
- * registry, so a new route does not compile until someone decides this for it.
+ * How a route applies a principal's scope (lib/auth/scope.ts). Every route of the registry
+ * (lib/http/registry.ts) names one, and so does every route the chain builds, so a new route does not
+ * compile until someone decides this for it.
  *
  * - `path`: the {app, env} path parameters; httpRoute checks them before the handler runs.
  * - `body`: the body's {app, environment}; httpRoute checks them before the handler runs.
@@ -16,38 +15,6 @@ import type { ApiRoutes } from '../http/api-routes';
  *   permission admits.
  */
 export type RouteScope = 'path' | 'body' | 'promotion' | 'record' | 'listing' | 'no-app' | 'open';
-
-export const ROUTE_SCOPES: Readonly<Record<keyof ApiRoutes, RouteScope>> = {
-  getHealth: 'open',
-  getLiveness: 'open',
-  // The control plane's own dependencies; a CI job may check them before it deploys.
-  getReadiness: 'open',
-  createDeployment: 'body',
-  getDeployment: 'record',
-  approveDeployment: 'record',
-  cancelDeployment: 'record',
-  listApps: 'listing',
-  getEnvironment: 'path',
-  listDeployments: 'path',
-  rollbackEnvironment: 'path',
-  promoteEnvironment: 'promotion',
-  restartEnvironment: 'path',
-  scaleEnvironment: 'path',
-  registryWebhook: 'open',
-  listBackups: 'no-app',
-  takeBackup: 'no-app',
-  getBackup: 'no-app',
-  createRestore: 'no-app',
-  getRestore: 'no-app',
-  // Spans every app: a scoped principal would read what is outside its scope.
-  listAudit: 'no-app',
-  getOpenapi: 'open',
-};
-
-/** A route the table does not know (one built outside the registry) is `no-app`: closed to scoped principals. */
-export function routeScope(name: string): RouteScope {
-  return Object.hasOwn(ROUTE_SCOPES, name) ? ROUTE_SCOPES[name as keyof ApiRoutes] : 'no-app';
-}
 
 /** What a `no-app` route's 403 says the principal may not use. */
 export function noAppSubject(name: string): string {

@@ -1,17 +1,11 @@
 import { Forbidden, Unauthenticated } from '../errors';
-import type { Principal } from './tokens';
+import type { Principal, Scope } from './principal';
 
-/**
- * What a principal may act on, beyond what its roles allow: some apps, some environments.
- * A key that is absent does not limit: no `apps` is every app. Every route that names an app
- * or an environment asks `requireScope` (directly, or through httpRoute for path and body);
- * routes that name none (backups, restores) serve only principals with no scope at all.
+/*
+ * A principal's scope (lib/auth/principal.ts) applied. Every route that names an app or an environment
+ * asks `requireScope` (directly, or through the route chain for path and body); routes that name none
+ * (backups, restores) serve only principals with no scope at all.
  */
-export interface Scope {
-  apps?: string[];
-  environments?: string[];
-  excludeEnvironments?: string[];
-}
 
 /** What a request acts on. No `environment`: one this request does not name (a promotion's unknown source). */
 export interface ScopeTarget {
@@ -22,16 +16,6 @@ export interface ScopeTarget {
 export type ScopeDecision =
   | { allowed: true }
   | { allowed: false; message: string; details: { scope: Scope; requested: ScopeTarget } };
-
-/**
- * The names a scope holds: app and environment names as config/<stage>.yml writes them.
- * The same rule as NAME_PATTERN in lib/config/schema.ts (a unit test keeps them equal);
- * repeated here because that schema imports ROLES from lib/auth.
- */
-export const SCOPE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
-
-/** Token names with this prefix are kept for OIDC callers, so a stored token never passes for one. */
-export const OIDC_NAME_PREFIX = 'oidc:';
 
 /** True when the principal is limited to some apps or environments. */
 export function isScoped(principal: Principal): boolean {

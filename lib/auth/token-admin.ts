@@ -1,15 +1,8 @@
 import { parseArgs } from 'node:util';
+import { NAME_PATTERN } from '../config/names';
 import { ConfigError } from '../errors';
-import { OIDC_NAME_PREFIX, SCOPE_NAME_PATTERN } from './scope';
-import {
-  hashToken,
-  ROLES,
-  type Role,
-  type TokenDocument,
-  type TokenEntry,
-  tokenDocumentSchema,
-  tokenEntrySchema,
-} from './tokens';
+import { OIDC_NAME_PREFIX, ROLES, type Role } from './principal';
+import { hashToken, type TokenDocument, type TokenEntry, tokenDocumentSchema, tokenEntrySchema } from './tokens';
 
 /**
  * The pure parts of `npm run token`: reading its arguments, building the entry
@@ -45,7 +38,7 @@ function scopeNames(option: string, values: string[] | undefined): string[] | un
   if (!values) return undefined;
   const names: string[] = [];
   for (const value of values) {
-    if (!SCOPE_NAME_PATTERN.test(value)) {
+    if (!NAME_PATTERN.test(value)) {
       throw new UsageError(
         `--${option} ${JSON.stringify(value)}: expected lowercase letters, digits and dashes, starting with a letter`,
       );

@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError, UpstreamFailed } from '../errors';
+import { CachedRead, readSecretString } from '../aws/secrets';
+import { ConfigError } from '../errors';
 import type { OidcVerifier } from './oidc';
 import { type TokenEntry, tokenDocumentSchema } from './tokens';
 
@@ -11,7 +11,7 @@ export type TokenSource = () => Promise<TokenEntry[]>;
 /**
  * Every credential a route accepts: the tokens secret's entries and, when auth.oidc names issuers,
  * JWTs they sign. The verifier rides on the token source that every route's deps already carry, so
- * configuring OIDC reaches every route from lib/runtime alone; a source without one refuses JWTs.
+ * configuring OIDC reaches every route from lib/wiring alone; a source without one refuses JWTs.
  */
 export type Credentials = TokenSource & { readonly oidc?: OidcVerifier };
 
@@ -31,54 +31,15 @@ function parseDocument(raw: unknown, origin: string): TokenEntry[] {
   return result.data.tokens;
 }
 
-// After a failed read, the same failure is answered for this long before Secrets Manager is asked again.
-const FAILURE_HOLD_MS = 1_000;
-
-/**
- * `read`, answered from one result for `maxAgeSeconds` however many callers ask at once, and a failure
- * answered again for a second rather than read again: a flood of requests with bad credentials costs
- * at most one read of the secret per period in a container, even while Secrets Manager fails.
- */
-export function cachedFor<T>(read: () => Promise<T>, maxAgeSeconds: number): () => Promise<T> {
-  let kept: { value: T; until: number } | undefined;
-  let failed: { error: unknown; until: number } | undefined;
-  let reading: Promise<T> | undefined;
-  return () => {
-    const now = Date.now();
-    if (kept && now < kept.until) return Promise.resolve(kept.value);
-    if (failed && now < failed.until) return Promise.reject(failed.error);
-    reading ??= read().then(
-      (value) => {
-        kept = { value, until: Date.now() + maxAgeSeconds * 1_000 };
-        failed = undefined;
-        reading = undefined;
-        return value;
-      },
-      (error: unknown) => {
-        failed = { error, until: Date.now() + FAILURE_HOLD_MS };
-        reading = undefined;
-        throw error;
-      },
-    );
-    return reading;
-  };
-}
-
 export function secretsManagerTokenSource(
   client: SecretsManagerClient,
   secretId: string,
   maxAgeSeconds: number,
 ): TokenSource {
-  const provider = new SecretsProvider({ awsSdkV3Client: client });
-  // cachedFor is the cache; the provider's own is bypassed, so a revoked token lasts maxAgeSeconds, not twice that.
-  return cachedFor(async () => {
-    let text: string | Uint8Array | undefined;
-    try {
-      text = await provider.get(secretId, { forceFetch: true });
-    } catch (error) {
-      throw new UpstreamFailed('cannot read the API tokens from Secrets Manager', { cause: error });
-    }
-    if (typeof text !== 'string') throw new UpstreamFailed(`secret ${secretId} has no string value`);
+  // A revoked token lasts maxAgeSeconds in a container, and no longer.
+  const cached = new CachedRead<TokenEntry[]>(maxAgeSeconds);
+  const read = async () => {
+    const text = await readSecretString(client, secretId, 'the API tokens');
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -87,7 +48,8 @@ export function secretsManagerTokenSource(
       throw new ConfigError(`secret ${secretId} is not valid JSON`);
     }
     return parseDocument(raw, `secret ${secretId}`);
-  }, maxAgeSeconds);
+  };
+  return () => cached.current() ?? cached.keep(read());
 }
 
 /**

@@ -1,32 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { OIDC_NAME_PREFIX, SCOPE_NAME_PATTERN, type Scope } from './scope';
+import { NAME_PATTERN } from '../config/names';
+import { OIDC_NAME_PREFIX, type Principal, ROLES, type Scope } from './principal';
 
-/**
- * Bearer tokens. Only SHA-256 hashes are stored; a token is shown once, when minted.
- * Roles grant permissions; routes ask for a permission, not a role.
- */
-export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export const PERMISSIONS = ['read', 'deploy', 'approve', 'admin'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
-
-const GRANTS: Record<Role, ReadonlyArray<Permission>> = {
-  viewer: ['read'],
-  deployer: ['read', 'deploy'],
-  approver: ['read', 'approve'],
-  admin: ['read', 'deploy', 'approve', 'admin'],
-};
-
-export function rolesGrant(roles: ReadonlyArray<Role>, permission: Permission): boolean {
-  return roles.some((role) => GRANTS[role].includes(permission));
-}
+// Bearer tokens. Only SHA-256 hashes are stored; a token is shown once, when minted.
 
 export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/;
 
 /** App or environment names a token is limited to: absent is all, so an empty list would mean nothing and is refused. */
-const scopeNames = z.array(z.string().regex(SCOPE_NAME_PATTERN)).min(1);
+const scopeNames = z.array(z.string().regex(NAME_PATTERN)).min(1);
 
 export const tokenEntrySchema = z.strictObject({
   name: z
@@ -49,20 +31,6 @@ export type TokenEntry = z.infer<typeof tokenEntrySchema>;
 
 export const tokenDocumentSchema = z.object({ tokens: z.array(tokenEntrySchema) });
 export type TokenDocument = z.infer<typeof tokenDocumentSchema>;
-
-export interface Principal {
-  name: string;
-  roles: Role[];
-  /** Present only when the principal is limited to some apps or environments (lib/auth/scope.ts). */
-  scope?: Scope;
-  /** The OIDC issuer that vouched for the caller; absent for a token from the tokens secret. */
-  issuer?: string;
-  /**
-   * The person behind an OIDC caller (`oidc:<host>:<person claim>=<value>`), the same across its branches
-   * and environments: approvals are counted by it. Absent for a stored token, whose name is its person.
-   */
-  person?: string;
-}
 
 const TOKEN_PREFIX = 'slw_';
 

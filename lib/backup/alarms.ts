@@ -1,7 +1,7 @@
 import { type CloudFormationResource, logicalId } from '../aws/cloudformation';
+import { nextRun, parseSchedule } from '../aws/schedules';
 import type { SlipwayConfig } from '../config/schema';
 import { slipwayAlarmPrefix } from '../health/alarms';
-import { nextRun, parseSchedule } from '../local/schedule';
 
 /**
  * The alarms that prove backups keep happening, generated from config like the health alarms:

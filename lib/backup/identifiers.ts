@@ -59,3 +59,12 @@ const DRILL_ID_MAX = 61;
 export function drillIdentifier(database: string, at: Date): string {
   return fitIdentifier(`slipway-drill-${database}`, `-${minuteStamp(at)}`, DRILL_ID_MAX);
 }
+
+/**
+ * What a restore over the API must name its target: `<source>-restore-…`, lowercased as RDS stores
+ * identifiers. With drills' `slipway-drill-…`, the only names Slipway's roles may create and tag
+ * (serverless.yml, restoreIntoTargets), so a restore never touches a database it did not make.
+ */
+export function restoreTargetPrefix(sourceIdentifier: string): string {
+  return `${sourceIdentifier.toLowerCase()}-restore-`;
+}

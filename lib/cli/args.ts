@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Role } from '../auth/principal';
 import { parseTokenArgs, UsageError as TokenUsageError } from '../auth/token-admin';
-import type { Role } from '../auth/tokens';
 import { UsageError } from './errors';
 import { COMMAND_USAGE } from './usage';
 

@@ -87,7 +87,7 @@ Takes a backup now (POST /v1/backups). The name is read as the flag says:
   slipway restore --database D --dump --target-database N [--backup B] [--force] [--wait]
 
 Restores a backup (POST /v1/restores), never over what it came from:
-  RDS       into a new instance or cluster named by --target-identifier, from a snapshot or a point in time
+  RDS       into a new instance or cluster named by --target-identifier (<source>-restore-…), from a snapshot or a point in time
   volume    into a directory inside the volume (default restored-<time>), the newest archive unless --backup
   dump      into another database on the same server, the newest dump unless --backup
   --force            restore over a directory that holds files, or a database that holds tables

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { type Document, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
+import { NAME_PATTERN } from './names';
 import { configSchema, type SlipwayConfig } from './schema';
 import { findSecretLikeValues } from './secret-scan';
 
 export const CONFIG_DIR = 'config';
 
 export function configPathFor(stage: string, dir = CONFIG_DIR): string {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(stage)) {
+  if (!NAME_PATTERN.test(stage)) {
     throw new ConfigError(`stage ${JSON.stringify(stage)}: expected lowercase letters, digits and dashes`);
   }
   return join(dir, `${stage}.yml`);

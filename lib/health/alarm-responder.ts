@@ -1,9 +1,9 @@
 import type { SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
 import { Conflict } from '../errors';
-import type { Idempotency } from '../http/idempotency';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
+import type { Idempotency } from '../store/idempotency';
 import { alarmTarget, slipwayAlarmPrefix } from './alarms';
 import { type AlarmStateChangeEvent, alarmDecision } from './auto-rollback';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { type Permission, ROLES, rolesGrant } from '../auth/tokens';
-import { API_TAGS, type ApiHeader, type ApiResponse, type ApiRoute, type ApiTag, errorResponse } from './api-routes';
-import { MAX_BODY_BYTES } from './route';
+import { type Permission, ROLES, rolesGrant } from '../auth/principal';
+import { API_TAGS, type ApiHeader, type ApiResponse, type ApiRoute, type ApiTag, errorResponse } from './registry';
+import { MAX_BODY_BYTES } from './route-chain';
 
 /**
- * The OpenAPI 3.1 document of the HTTP API, made from the route registry (lib/http/api-routes.ts):
+ * The OpenAPI 3.1 document of the HTTP API, made from the route registry (lib/http/registry.ts):
  * request schemas are the zod schemas the routes validate with, converted by zod itself.
  */
 

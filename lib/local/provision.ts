@@ -18,6 +18,10 @@ import { bucketSettings, type CloudFormationResource, createTableInput, timeToLi
 
 export type Report = (line: string) => void;
 
+/** How often a table being created is described again: from this many seconds, backing off to the next. */
+const TABLE_POLL_MIN_S = 0.2;
+const TABLE_POLL_MAX_S = 2;
+
 /** Settings an emulator may not implement are reported and skipped; the table or bucket itself must exist. */
 async function optional(report: Report, what: string, action: () => Promise<unknown>) {
   try {
@@ -39,7 +43,12 @@ export async function ensureStateTable(client: DynamoDBClient, table: CloudForma
     }
   }
   await client.send(new CreateTableCommand(input));
-  await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: input.TableName });
+  // An emulator's table is ACTIVE within moments; the waiter's own first pause would be 20 s
+  // (@aws-sdk/client-dynamodb waitForTableExists: minDelay 20), after one DescribeTable that saw CREATING.
+  await waitUntilTableExists(
+    { client, maxWaitTime: 60, minDelay: TABLE_POLL_MIN_S, maxDelay: TABLE_POLL_MAX_S },
+    { TableName: input.TableName },
+  );
   report(`table ${input.TableName}: created`);
   const ttl = timeToLiveAttribute(table);
   if (ttl) {

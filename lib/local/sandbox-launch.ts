@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { serviceEndpointVariable } from '../aws/endpoints';
 import { loadStageConfig } from '../config/load';
 import type { SlipwayConfig } from '../config/schema';
-import { eventRulesOf, placeOfConfig, type Sandbox, startSandbox } from '../sandbox';
+import type { EventRule, Sandbox } from '../sandbox';
 import type { ResolvedService } from './serverless-cli';
 import type { EmbeddedServer } from './servers';
 
@@ -28,6 +28,11 @@ export function sandboxRequested(flag: boolean | undefined, env: Record<string, 
 export interface SandboxLaunch extends EmbeddedServer {
   /** For the functions: the per-service endpoints, the region the sandbox holds, and the sandbox's own endpoint. */
   env: Record<string, string>;
+  /**
+   * Routes the sandbox's events by serverless.yml's eventBridge rules, as serverless-offline resolved it (it is
+   * started with the endpoint above, so the rules come after): until then the sandbox answers nothing.
+   */
+  routeEvents(service: ResolvedService): void;
   /** Lines for the start-up banner. */
   banner: string[];
   sandbox: Sandbox;
@@ -36,7 +41,6 @@ export interface SandboxLaunch extends EmbeddedServer {
 export interface LaunchOptions {
   stage: string;
   stateDir: string;
-  service: ResolvedService;
   /** serverless-offline's ports: events are delivered to the Lambda one once the HTTP one answers. */
   httpPort: number;
   lambdaPort: number;
@@ -95,12 +99,14 @@ function tryLines(config: SlipwayConfig): string[] {
 
 export async function launchSandbox(options: LaunchOptions): Promise<SandboxLaunch> {
   const env = options.env ?? process.env;
+  // The simulation and the SDK schemas it answers with load only when the sandbox is asked for.
+  const { eventRulesOf, placeOfConfig, startSandbox } = await import('../sandbox');
   const config = loadStageConfig(options.stage);
   const { account, region } = placeOfConfig(config, env);
-  const rules = eventRulesOf(
-    { service: options.service.service, stage: options.stage, functions: options.service.functions },
-    { partition: 'aws', region, account },
-  );
+  let known: (rules: EventRule[]) => void = () => undefined;
+  const rules = new Promise<EventRule[]>((resolve) => {
+    known = resolve;
+  });
   const ready = offlineReady(options.httpPort);
   const stateDir = join(options.stateDir, 'aws');
   const sandbox = await startSandbox({
@@ -122,6 +128,13 @@ export async function launchSandbox(options: LaunchOptions): Promise<SandboxLaun
     endpoint: sandbox.endpoint,
     sandbox,
     env: { ...endpoints, AWS_REGION: region, SLIPWAY_SANDBOX_ENDPOINT: sandbox.endpoint },
+    routeEvents: (service) =>
+      known(
+        eventRulesOf(
+          { service: service.service, stage: options.stage, functions: service.functions },
+          { partition: 'aws', region, account },
+        ),
+      ),
     banner: [
       `  SANDBOX         ECS, ECR, RDS and alarms are simulated at ${sandbox.endpoint} (account ${account}, ${region}); nothing reaches AWS`,
       `  Sandbox state   ${stateDir}`,

@@ -1,10 +1,11 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { registerSecretValue } from '../observability';
+import { CachedRead, readSecretString } from '../aws/secrets';
 import { fanOut } from './fanout';
 import { type Publisher, snsPublisher } from './publisher';
 import { slackPublisher } from './slack';
+
+const SLACK_URL_MAX_AGE_SECONDS = 300;
 
 /** Every notification goes to the SNS topic and, when a webhook secret is configured, to Slack. */
 export function notificationPublisher(deps: {
@@ -14,14 +15,12 @@ export function notificationPublisher(deps: {
   /** The secret (by name or ARN) holding the Slack webhook URL. */
   slackWebhookSecret: string | undefined;
 }): Publisher {
-  const secrets = new SecretsProvider({ awsSdkV3Client: deps.secretsManager });
-  const slackUrl = async () => {
-    if (!deps.slackWebhookSecret) return undefined;
-    const url = await secrets.get(deps.slackWebhookSecret, { maxAge: 300 });
-    if (typeof url !== 'string') return undefined;
-    // The webhook URL is itself a credential.
-    registerSecretValue(url);
-    return url;
-  };
+  const secretId = deps.slackWebhookSecret;
+  const cached = new CachedRead<string>(SLACK_URL_MAX_AGE_SECONDS);
+  // The webhook URL is itself a credential, which readSecretString keeps out of the logs.
+  const slackUrl = async () =>
+    secretId
+      ? (cached.current() ?? cached.keep(readSecretString(deps.secretsManager, secretId, 'the Slack webhook URL')))
+      : undefined;
   return fanOut(snsPublisher(deps.sns, deps.topicArn), slackPublisher(slackUrl));
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SCAN_SEVERITIES } from '../config/schema';
-import { countsOf, NOT_SEVERITIES, type ScanCounts } from './scans';
+import { SCAN_SEVERITIES, type ScanCounts } from './records';
+import { countsOf, NOT_SEVERITIES } from './scans';
 
 /**
  * The events releases listen to, as EventBridge delivers them: ECR's own (Amazon ECR user guide,

@@ -8,13 +8,13 @@ import {
 } from '@aws-sdk/client-ecr';
 import { type EcrRepository, ecrRepository } from '../deploy/ecs';
 import { UpstreamFailed } from '../errors';
+import type { ScanCounts } from './records';
 import {
   countsOf,
   type EnhancedFinding,
   IMAGE_INDEX_MEDIA_TYPES,
   indexImages,
   isImageIndex,
-  type ScanCounts,
   scanResultSource,
   tallyFindings,
   worstCounts,

@@ -5,13 +5,14 @@ import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from 
 import type { Deployments } from '../deploy/deployments';
 import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
 import { Conflict } from '../errors';
-import type { Idempotency } from '../http/idempotency';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
+import type { Idempotency } from '../store/idempotency';
 import type { PendingRelease, ReleaseStore } from '../store/releases';
 import { EcrImages } from './ecr-images';
 import { choose, decide, type RunningImage } from './policy';
-import { overLimits, type ScanCounts } from './scans';
+import type { ScanCounts } from './records';
+import { overLimits } from './scans';
 
 /**
  * Image pushes as deployments: a push (from ECR or a registry webhook) is matched to the

@@ -1,14 +1,11 @@
 import { z } from 'zod';
-import { SCAN_SEVERITIES } from '../config/schema';
+import { SCAN_SEVERITIES, type ScanCounts, type Severity } from './records';
 
 /**
  * What an image scan says, as plain data: the counts a release's `maxFindings` is held against,
  * from basic scanning (ECR) or enhanced scanning (Amazon Inspector), for one image or for the
  * images an image index lists.
  */
-
-export type Severity = (typeof SCAN_SEVERITIES)[number];
-export type ScanCounts = Partial<Record<Severity, number>>;
 
 /**
  * Keys a count map may carry that are not severities a limit can name: Amazon Inspector adds `TOTAL`

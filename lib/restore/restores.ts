@@ -17,11 +17,11 @@ import {
 } from '@aws-sdk/client-rds';
 import { type AuditRecorder, audited, statusOutcome } from '../audit/trail';
 import { publishAgeMinutes } from '../backup/ages';
-import { drillIdentifier } from '../backup/identifiers';
+import { drillIdentifier, restoreTargetPrefix } from '../backup/identifiers';
 import { restoreTargetProgress } from '../backup/rds-states';
 import { type AnyRestoreRecord, isArchive, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
-import { Conflict, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
+import { Conflict, InvalidInput, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
@@ -92,6 +92,16 @@ function drillMetric(database: string, succeeded: boolean, rtoSeconds?: number) 
   if (rtoSeconds !== undefined) single.addMetric('DrillRtoSeconds', 'Seconds', rtoSeconds);
 }
 
+/** A restore's target must carry its source's prefix: Slipway's roles may create and tag nothing else. */
+function requireRestoreTarget(target: string, sourceIdentifier: string): void {
+  const prefix = restoreTargetPrefix(sourceIdentifier);
+  if (target.startsWith(prefix)) return;
+  const message = `must start with ${prefix}: a restore of ${sourceIdentifier} goes into ${prefix}<name>, the only names Slipway may create`;
+  throw new InvalidInput(`targetIdentifier: ${message}`, {
+    details: [{ location: 'body', field: 'targetIdentifier', message }],
+  });
+}
+
 /** The instance a restored Aurora cluster gets as its writer (a restored cluster has none). */
 export const writerIdentifier = (cluster: string) => `${cluster}-1`;
 
@@ -110,7 +120,10 @@ export class Restores {
     return record;
   }
 
-  async request(input: RestoreRequest, drill = false): Promise<RestoreRecord> {
+  async request(asked: RestoreRequest, drill = false): Promise<RestoreRecord> {
+    // RDS stores identifiers lowercased (RDS User Guide, "Naming constraints in Amazon RDS"): asking in that
+    // case keeps the record, the tags and the ARNs IAM judges equal to what RDS creates.
+    const input = { ...asked, targetIdentifier: asked.targetIdentifier.toLowerCase() };
     const db = Object.hasOwn(this.deps.config.databases, input.database)
       ? this.deps.config.databases[input.database]
       : undefined;
@@ -124,6 +137,8 @@ export class Restores {
         { details: { targetIdentifier: input.targetIdentifier } },
       );
     }
+
+    if (!drill) requireRestoreTarget(input.targetIdentifier, source.identifier);
 
     let from: RestoreRecord['from'];
     let snapshotKey: Encryption | undefined;

@@ -64,8 +64,12 @@ export interface SandboxOptions {
   config: SlipwayConfig;
   /** The stage: Slipway's generated alarm names carry it. */
   stage: string;
-  /** The eventBridge rules of serverless.yml (rules.ts, eventRulesOf). */
-  rules: EventRule[];
+  /**
+   * The eventBridge rules of serverless.yml (rules.ts, eventRulesOf). A promise where they are known only after
+   * the endpoint is (npm start hands the endpoint to serverless-offline, which then resolves serverless.yml):
+   * the sandbox listens at once, but simulates and answers nothing before they are known.
+   */
+  rules: EventRule[] | Promise<EventRule[]>;
   /** Invokes a function with an event (serverless-offline's Lambda invoke under `npm start`). */
   deliver: (functionName: string, event: Json) => Promise<void>;
   clock?: SandboxClock;
@@ -173,12 +177,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     saveState(options.stateDir, state);
     log(`sandbox: seeded ${options.stateDir} from the config of stage ${options.stage}`);
   }
-  const simulation = new Simulation(state, timings, options.rules, recoverAlarms(options.config, definitions));
-  let saved = JSON.stringify(state);
+  const seeded = state;
+  const simulated = Promise.resolve(options.rules).then(
+    (rules) => new Simulation(seeded, timings, rules, recoverAlarms(options.config, definitions)),
+  );
+  // A rejected promise fails every request that awaits it, not the process.
+  simulated.catch((error: Error) => log(`sandbox: ${error.message}`));
+  let saved = JSON.stringify(seeded);
   const persist = () => {
-    const now = JSON.stringify(state);
+    const now = JSON.stringify(seeded);
     if (now === saved) return;
-    saveState(options.stateDir, simulation.state);
+    saveState(options.stateDir, seeded);
     saved = now;
   };
 
@@ -187,6 +196,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const deliverDue = (): Promise<void> => {
     if (delivering) return delivering;
     delivering = (async () => {
+      const simulation = await simulated;
       for (;;) {
         const delivery = simulation.nextDelivery(clock.now());
         if (!delivery || closed) break;
@@ -208,13 +218,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
 
   const advance = async () => {
-    simulation.advanceTo(clock.now());
+    (await simulated).advanceTo(clock.now());
     persist();
     await deliverDue();
   };
 
-  const run = <T>(region: string, change: (sim: Sim) => T): T => {
-    const result = simulation.run(clock.now(), region, change);
+  const run = async <T>(region: string, change: (sim: Sim) => T): Promise<T> => {
+    const result = (await simulated).run(clock.now(), region, change);
     persist();
     void deliverDue();
     return result;
@@ -251,7 +261,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         `app ${app}'s repository ${appConfig.repository} is not an ECR repository`,
         400,
       );
-    const image = run(ecr.region, (sim) => {
+    const image = await run(ecr.region, (sim) => {
       const repo = sim.state.ecr.repositories.find(
         (each) => each.region === ecr.region && each.registryId === ecr.registryId && each.name === ecr.repositoryName,
       );
@@ -265,7 +275,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const alarm = async (app: string, environment: string, value: 'ALARM' | 'OK', alarmName?: string) => {
     const definition = alarmOf(definitions, app, environment, alarmName);
-    const { changed } = run(simulation.state.region, (sim) => setAlarm(sim, definition, value));
+    const { changed } = await run(seeded.region, (sim) => setAlarm(sim, definition, value));
     await deliverDue();
     return { alarmName: definition.name, changed };
   };
@@ -278,8 +288,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         return json(200, {
           sandbox: true,
           stage: options.stage,
-          region: simulation.state.region,
-          pendingEvents: simulation.state.outbox.length,
+          region: seeded.region,
+          pendingEvents: seeded.outbox.length,
         });
       }
       const parse = <T>(schema: z.ZodType<T>, text: string): T => {
@@ -320,7 +330,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     try {
       if (!operation) throw new AwsFault('UnknownOperationException', `The Slipway sandbox does not serve ${target}`);
       const input = await readJson(operation.schema, body);
-      const output = run(signedRegion(request, simulation.state.region), (sim) => operation.handle(input, sim));
+      const output = await run(signedRegion(request, seeded.region), (sim) => operation.handle(input, sim));
       answer(response, 200, 'application/x-amz-json-1.1', writeJson(operation.schema, output));
     } catch (error) {
       const fault = error instanceof AwsFault ? error : new AwsFault('ServerException', (error as Error).message, 500);
@@ -339,7 +349,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       if (!operation)
         throw new AwsFault('InvalidAction', `The action ${action || '(none)'} is not valid for this web service.`);
       const input = readQuery(operation.schema, form);
-      const output = run(signedRegion(request, simulation.state.region), (sim) => operation.handle(input, sim));
+      const output = await run(signedRegion(request, seeded.region), (sim) => operation.handle(input, sim));
       answer(response, 200, 'text/xml', writeQuery(operation.schema, output, RDS_XML_NAMESPACE, requestId), {
         'x-amzn-requestid': requestId,
       });
@@ -349,6 +359,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         'x-amzn-requestid': requestId,
       });
     }
+  };
+
+  const failedAnswer = (response: ServerResponse) => (error: Error) => {
+    log(`sandbox: ${error.message}`);
+    if (!response.headersSent) answer(response, 500, 'text/plain', 'the sandbox failed to answer');
   };
 
   const server: Server = createServer((request, response) => {
@@ -368,46 +383,44 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
               answer(response, 400, 'application/x-amz-json-1.1', jsonError(fault), { 'x-amzn-errortype': fault.code });
             })()
           : serveQuery(request, response);
-    work.catch((error: Error) => {
-      log(`sandbox: ${error.message}`);
-      if (!response.headersSent) answer(response, 500, 'text/plain', 'the sandbox failed to answer');
-    });
+    work.catch(failedAnswer(response));
   });
+
+  const serveHealth = async (request: IncomingMessage, response: ServerResponse) => {
+    const match = HEALTH_PATH.exec(new URL(request.url ?? '/', 'http://sandbox').pathname);
+    const env = match ? options.config.apps[match[1] as string]?.environments[match[2] as string] : undefined;
+    if (!match || !env) return answer(response, 404, 'application/json', JSON.stringify({ status: 'unknown' }));
+    const simulation = await simulated;
+    simulation.advanceTo(clock.now());
+    const [app, environment] = [match[1] as string, match[2] as string];
+    const service = findService({ state: simulation.state, region: simulation.state.region }, env.cluster, env.service);
+    const running = simulation.state.ecs.tasks.filter(
+      (task) =>
+        service &&
+        task.cluster === service.cluster &&
+        task.service === service.name &&
+        task.lastStatus === 'RUNNING' &&
+        task.desiredStatus === 'RUNNING',
+    ).length;
+    const firing = definitions
+      .filter((each) => each.app === app && each.environment === environment)
+      .filter((each) => simulation.state.alarms.find((record) => record.name === each.name)?.value === 'ALARM')
+      .map((each) => each.name);
+    const healthy = running > 0 && firing.length === 0;
+    answer(
+      response,
+      healthy ? 200 : 503,
+      'application/json',
+      JSON.stringify({ status: healthy ? 'healthy' : 'unhealthy', runningTasks: running, alarms: firing }),
+    );
+  };
 
   const healthPort = options.healthPort ?? configuredHealthPort(options.config);
   const healthServer: Server | undefined =
     healthPort === undefined
       ? undefined
       : createServer((request, response) => {
-          const match = HEALTH_PATH.exec(new URL(request.url ?? '/', 'http://sandbox').pathname);
-          const env = match ? options.config.apps[match[1] as string]?.environments[match[2] as string] : undefined;
-          if (!match || !env) return answer(response, 404, 'application/json', JSON.stringify({ status: 'unknown' }));
-          simulation.advanceTo(clock.now());
-          const [app, environment] = [match[1] as string, match[2] as string];
-          const service = findService(
-            { state: simulation.state, region: simulation.state.region },
-            env.cluster,
-            env.service,
-          );
-          const running = simulation.state.ecs.tasks.filter(
-            (task) =>
-              service &&
-              task.cluster === service.cluster &&
-              task.service === service.name &&
-              task.lastStatus === 'RUNNING' &&
-              task.desiredStatus === 'RUNNING',
-          ).length;
-          const firing = definitions
-            .filter((each) => each.app === app && each.environment === environment)
-            .filter((each) => simulation.state.alarms.find((record) => record.name === each.name)?.value === 'ALARM')
-            .map((each) => each.name);
-          const healthy = running > 0 && firing.length === 0;
-          answer(
-            response,
-            healthy ? 200 : 503,
-            'application/json',
-            JSON.stringify({ status: healthy ? 'healthy' : 'unhealthy', runningTasks: running, alarms: firing }),
-          );
+          serveHealth(request, response).catch(failedAnswer(response));
         });
 
   const listen = (target: Server, port: number) =>
@@ -448,7 +461,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     push,
     alarm,
     advance,
-    state: () => simulation.state,
+    state: () => seeded,
     close: async () => {
       closed = true;
       if (timer) clearInterval(timer);

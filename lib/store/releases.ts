@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, paginateQuery, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ScanCounts } from '../release/scans';
+import type { ScanCounts } from '../release/records';
 import { putNew } from './conditional';
 
 /**

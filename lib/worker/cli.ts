@@ -3,13 +3,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { createClient } from '../aws/clients';
+import { createS3Client } from '../aws/clients/s3';
+import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { SlipwayError } from '../errors';
 import { metrics } from '../observability';
+import { connectionFromSecretId, workerDepsFromEnv } from './deps';
 import { runJob, type WorkerJobDeps } from './jobs';
 import { workerJob } from './launch';
 import { backupPostgres, connectionFromUrl, type PgConnection, restorePostgres } from './postgres';
-import { connectionFromSecretId, workerDepsFromEnv } from './runtime';
 import { backupVolume, restoreVolume, type VolumeCompression } from './volume';
 
 /**
@@ -69,7 +70,7 @@ async function connection(values: Record<string, unknown>, env: NodeJS.ProcessEn
   const secret = values.secret as string | undefined;
   if ((url === undefined) === (secret === undefined)) throw new UsageError('give exactly one of --url or --secret');
   if (url) return connectionFromUrl(url);
-  return connectionFromSecretId(createClient.secretsManager(env), secret as string);
+  return connectionFromSecretId(createSecretsManagerClient(env), secret as string);
 }
 
 /** Healthy: the PostgreSQL tools run, and a running job's heartbeat is fresh. */
@@ -120,7 +121,7 @@ export async function main(
   const [command, ...rest] = argv;
   try {
     const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false });
-    const s3 = createClient.s3(io.env);
+    const s3 = createS3Client(io.env);
     let lastReport = 0;
     const onProgress = (progress: { files: number; bytes: number }) => {
       const now = Date.now();

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeAlarmState } from '../../functions/events/alarm-state';
 import { makeHandler as makeLifecycleHook } from '../../functions/hooks/ecs-lifecycle-hook';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { configSchema } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
@@ -16,12 +16,12 @@ import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { AlarmResponder } from '../../lib/health/alarm-responder';
 import { LifecycleHook } from '../../lib/health/lifecycle-hook';
 import { probeAll } from '../../lib/health/probe';
-import { dynamoDbIdempotency } from '../../lib/http/idempotency';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
+import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
@@ -32,7 +32,7 @@ const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
 const AVAILABILITY = 'slipway-test-shop-production-availability';
 
 let dynamodb: EmbeddedServer;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let documents: DynamoDBDocumentClient;
 let aws: FakeAws;
 const mockSns = () => mockClient(SNSClient);
@@ -77,7 +77,7 @@ function configFor(url: string) {
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
   // The application the lifecycle hook checks, healthy or not as the test says.
   // Its test listener is told apart by path here; in AWS it is another listener port or host.

@@ -20,14 +20,14 @@ import { discoveryUrl, oidcVerifier } from '../../lib/auth/oidc';
 import type { OidcIssuer } from '../../lib/auth/oidc-rules';
 import { secretsManagerTokenSource, withOidc } from '../../lib/auth/token-source';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
-import { dynamoDbIdempotency } from '../../lib/http/idempotency';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { metrics } from '../../lib/observability';
-import { webhookSecret } from '../../lib/runtime/releases';
 import { AuditStore } from '../../lib/store/audit';
+import { dynamoDbIdempotency } from '../../lib/store/idempotency';
+import { webhookSecret } from '../../lib/wiring/releases';
 import { lambdaContext } from '../support/http';
 import { resourcesFragment } from '../support/resources';
 
@@ -112,9 +112,9 @@ const oidcIssuer: OidcIssuer = {
   rules: [{ claims: { repository: 'org/shop' }, roles: ['deployer'] }],
 };
 
-/** One container's handlers for every mutating route, as lib/runtime wires them, around fakes that note any call. */
+/** One container's handlers for every mutating route, as lib/wiring wires them, around fakes that note any call. */
 function container() {
-  const dynamoClient = createClient.dynamodb({
+  const dynamoClient = createDynamoDbClient({
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_REGION: 'us-east-1',
   });
@@ -255,7 +255,7 @@ async function invoke(handler: ReturnType<typeof container>[Route], event: APIGa
 
 async function auditItems(): Promise<AuditEntry[]> {
   const { Items = [] } = await DynamoDBDocumentClient.from(
-    createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
+    createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
   ).send(
     new QueryCommand({
       TableName: tableName,
@@ -272,7 +272,7 @@ beforeEach(async () => {
   tableName = `slipway-flood-test-${tables}`;
   const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
   await ensureStateTable(
-    createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
+    createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
     table,
     () => undefined,
   );

@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeCreateRestore } from '../../functions/http/create-restore';
 import { makeHandler as makeListBackups } from '../../functions/http/list-backups';
 import { makeHandler as makeTakeBackup } from '../../functions/http/take-backup';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import { createS3Client } from '../../lib/aws/clients/s3';
 import { Archives } from '../../lib/backup/archives';
 import type { ArchiveRecord, ArchiveRestoreRecord } from '../../lib/backup/records';
 import { configSchema } from '../../lib/config/schema';
@@ -74,7 +75,7 @@ let dynamodb: EmbeddedServer;
 let s3Server: EmbeddedServer;
 let s3: S3Client;
 let documents: DynamoDBDocumentClient;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let postgres: ThrowawayPostgres;
 let tableName: string;
 let trail: ReturnType<typeof auditOn>;
@@ -93,9 +94,9 @@ beforeAll(async () => {
     startS3rver(join(work, 's3')),
     startThrowawayPostgres(),
   ]);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
-  s3 = createClient.s3({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
+  s3 = createS3Client({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
   const bucket = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
   await ensureBackupBucket(s3, BUCKET, bucket, () => undefined);
   await sql('postgres', 'create database shop');

@@ -6,9 +6,9 @@ import { z } from 'zod';
 import { makeHandler as makeListAudit } from '../../functions/http/list-audit';
 import { type AuditEntry, auditTrail } from '../../lib/audit/trail';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Conflict } from '../../lib/errors';
-import { auditedRoute } from '../../lib/http/route';
+import { auditedRoute } from '../../lib/http/route-chain';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
@@ -26,7 +26,7 @@ const TABLE = 'slipway-audit-test';
 const SOURCE_IP = JSON.parse(readFileSync('events/http.get-health.json', 'utf8')).requestContext.http.sourceIp;
 
 let dynamodb: EmbeddedServer;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let documents: DynamoDBDocumentClient;
 let tableName: string;
 let tableCounter = 0;
@@ -48,7 +48,7 @@ tokens.entries.push({
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
 });
 
@@ -72,6 +72,7 @@ function takeBackupRoute(
     {
       name: 'takeBackup',
       access: 'deploy',
+      scope: 'no-app',
       body: z.strictObject({ database: z.string().regex(/^[a-z][a-z0-9-]*$/) }),
     },
     { tokens: tokens.source, audit },
@@ -355,6 +356,20 @@ describe('GET /v1/audit', () => {
     // then
     expect(Items).toHaveLength(1);
     expect(Items?.[0]?.expiresAt).toBe(Date.parse('2026-12-05T09:00:00.000Z') / 1000 + 400 * 86_400);
+  });
+
+  it('given an entry, when another is put under its time and id, then the first stays as it was: the store never overwrites', async () => {
+    // given
+    await record('schedule', '2026-12-05T09:00:00.000Z');
+    const [first] = (await readAudit({ since: '2026-12-05T00:00:00Z' })).body.entries as AuditEntry[];
+    if (!first) throw new Error('no entry recorded');
+
+    // when a forged entry names the same time and id
+    const replaced = await store.put({ ...first, actor: 'mallory', decision: 'denied' });
+
+    // then DynamoDB refuses the put (attribute_not_exists(pk)), and the trail reads as before
+    expect(replaced).toBe(false);
+    expect((await readAudit({ since: '2026-12-05T00:00:00Z' })).body.entries).toEqual([first]);
   });
 
   it.each([

@@ -23,7 +23,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeCreateRestore } from '../../functions/http/create-restore';
 import { makeHandler as makeListBackups } from '../../functions/http/list-backups';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import { configSchema } from '../../lib/config/schema';
@@ -69,7 +69,7 @@ function configWith(backups: Record<string, unknown> = {}, shop: Record<string, 
 }
 
 let dynamodb: EmbeddedServer;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let documents: DynamoDBDocumentClient;
 let rds: FakeRds;
 const mockSns = () => mockClient(SNSClient);
@@ -82,7 +82,7 @@ let ids = 0;
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
 });
 
@@ -522,6 +522,23 @@ describe('nightly snapshots', () => {
 });
 
 describe('restores', () => {
+  /** POST /v1/restores through its route, with this suite's restores. */
+  function restoreRoute() {
+    const tokens = memoryTokenSource();
+    const handler = makeCreateRestore({
+      tokens: tokens.source,
+      audit: trail.audit,
+      restores: restoresWith(),
+      archives: noArchives,
+    });
+    const post = (token: string, body: unknown) =>
+      handler(
+        httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),
+        lambdaContext(),
+      );
+    return { tokens: tokens.tokens, post };
+  }
+
   async function availableBackup() {
     const backups = backupsWith();
     const record = await backups.take('shop-db', 'schedule');
@@ -537,23 +554,23 @@ describe('restores', () => {
     const restore = await restores.request({
       database: 'shop-db',
       backupId: backup.id,
-      targetIdentifier: 'shop-restore-1',
+      targetIdentifier: 'shop-prod-restore-1',
       requestedBy: 'admin',
     });
 
     const input = calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)[0];
     expect(input).toMatchObject({
-      DBInstanceIdentifier: 'shop-restore-1',
+      DBInstanceIdentifier: 'shop-prod-restore-1',
       DBSnapshotIdentifier: backup.snapshotIdentifier,
       DBSubnetGroupName: 'shop-prod-private',
       VpcSecurityGroupIds: ['sg-0a1b2c3d4e5f60718', 'sg-0f9e8d7c6b5a40312'],
       DBInstanceClass: 'db.r6g.xlarge',
     });
     expect(input).not.toHaveProperty('MasterUserPassword');
-    expect(restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-restore-1', drill: false });
+    expect(restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-prod-restore-1', drill: false });
 
     // When the target becomes available, the reconciler records the measured duration
-    const target = rds.regions['us-east-1']?.instances.get('shop-restore-1');
+    const target = rds.regions['us-east-1']?.instances.get('shop-prod-restore-1');
     if (target) target.DBInstanceStatus = 'available';
     clock = new Date('2026-11-22T09:14:30.000Z');
     await restores.reconcile();
@@ -574,10 +591,10 @@ describe('restores', () => {
     const restore = await restores.request({
       database: 'shop-db',
       backupId: backup.id,
-      targetIdentifier: 'shop-restore-1',
+      targetIdentifier: 'shop-prod-restore-1',
       requestedBy: 'admin',
     });
-    const target = rds.regions['us-east-1']?.instances.get('shop-restore-1');
+    const target = rds.regions['us-east-1']?.instances.get('shop-prod-restore-1');
     if (target) target.DBInstanceStatus = status;
 
     // When the reconciler runs a minute later, long before any timeout
@@ -603,7 +620,7 @@ describe('restores', () => {
       const refused = restores.request({
         database: 'shop-db',
         backupId: backup.id,
-        targetIdentifier: 'shop-restore-1',
+        targetIdentifier: 'shop-prod-restore-1',
         requestedBy: 'admin',
       });
 
@@ -620,7 +637,7 @@ describe('restores', () => {
         restoresWith(configWith({}, { kmsKeyArn: undefined })).request({
           database: 'shop-db',
           pointInTime: 'latest',
-          targetIdentifier: 'shop-pitr',
+          targetIdentifier: 'shop-prod-restore-pitr',
           requestedBy: 'admin',
         }),
       ).rejects.toMatchObject({ status: 422, details: { kmsKeyId: SHOP_KEY } });
@@ -629,7 +646,7 @@ describe('restores', () => {
       await restoresWith().request({
         database: 'shop-db',
         pointInTime: 'latest',
-        targetIdentifier: 'shop-pitr',
+        targetIdentifier: 'shop-prod-restore-pitr',
         requestedBy: 'admin',
       });
       expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)).toHaveLength(1);
@@ -640,7 +657,7 @@ describe('restores', () => {
       await restoresWith(configWith({}, { kmsKeyArn: undefined })).request({
         database: 'shop-db',
         pointInTime: 'latest',
-        targetIdentifier: 'shop-pitr',
+        targetIdentifier: 'shop-prod-restore-pitr',
         requestedBy: 'admin',
       });
       expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)).toHaveLength(1);
@@ -663,42 +680,64 @@ describe('restores', () => {
     expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)).toEqual([]);
   });
 
+  it("restores only into its source's <source>-restore- names, the only ones its role may create: 400 otherwise", async () => {
+    // Given an admin asking over HTTP for restores into names outside shop-prod-restore-
+    const backup = await availableBackup();
+    const { tokens, post } = restoreRoute();
+    for (const targetIdentifier of ['shop-copy', 'orders-prod-restore-1', 'shop-prodrestore-1']) {
+      // When each is asked for, from a snapshot and from a point in time
+      for (const from of [{ backupId: backup.id }, { pointInTime: 'latest' }]) {
+        const response = await post(tokens.admin, { database: 'shop-db', targetIdentifier, ...from });
+        // Then it is a 400 naming the field and the rule, and RDS is asked to create nothing
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body ?? '{}').error).toMatchObject({
+          code: 'INVALID_INPUT',
+          message: `targetIdentifier: must start with shop-prod-restore-: a restore of shop-prod goes into shop-prod-restore-<name>, the only names Slipway may create`,
+          details: [{ location: 'body', field: 'targetIdentifier' }],
+        });
+      }
+    }
+    expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)).toEqual([]);
+    expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)).toEqual([]);
+    // And a name with the prefix, in any case, is taken and asked for in lowercase: RDS stores identifiers
+    // lowercased (RDS User Guide, "Naming constraints in Amazon RDS"), so the ARN IAM judges is the one the role names
+    const record = await restoresWith().request({
+      database: 'shop-db',
+      backupId: backup.id,
+      targetIdentifier: 'Shop-Prod-Restore-Copy',
+      requestedBy: 'admin',
+    });
+    expect(calls('us-east-1', RestoreDBInstanceFromDBSnapshotCommand)).toEqual([
+      expect.objectContaining({ DBInstanceIdentifier: 'shop-prod-restore-copy' }),
+    ]);
+    expect(record.targetIdentifier).toBe('shop-prod-restore-copy');
+  });
+
   it('restores to the latest restorable time', async () => {
     await restoresWith().request({
       database: 'shop-db',
       pointInTime: 'latest',
-      targetIdentifier: 'shop-pitr',
+      targetIdentifier: 'shop-prod-restore-pitr',
       requestedBy: 'admin',
     });
     expect(calls('us-east-1', RestoreDBInstanceToPointInTimeCommand)[0]).toMatchObject({
       SourceDBInstanceIdentifier: 'shop-prod',
-      TargetDBInstanceIdentifier: 'shop-pitr',
+      TargetDBInstanceIdentifier: 'shop-prod-restore-pitr',
       UseLatestRestorableTime: true,
       DBSubnetGroupName: 'shop-prod-private',
     });
   });
 
   it('validates the request over HTTP: admin only, exactly one of backupId or pointInTime', async () => {
-    const tokens = memoryTokenSource();
-    const handler = makeCreateRestore({
-      tokens: tokens.source,
-      audit: trail.audit,
-      restores: restoresWith(),
-      archives: noArchives,
-    });
-    const post = (token: string, body: unknown) =>
-      handler(
-        httpEvent('not-found', { method: 'POST', path: '/v1/restores', routeKey: 'POST /v1/restores', token, body }),
-        lambdaContext(),
-      );
-    const body = { database: 'shop-db', targetIdentifier: 'shop-restore-2', pointInTime: 'latest' };
-    expect((await post(tokens.tokens.deployer, body)).statusCode).toBe(403);
-    const both = await post(tokens.tokens.admin, { ...body, backupId: 'bkp-00000000-0000-4000-8000-000000000001' });
+    const { tokens, post } = restoreRoute();
+    const body = { database: 'shop-db', targetIdentifier: 'shop-prod-restore-2', pointInTime: 'latest' };
+    expect((await post(tokens.deployer, body)).statusCode).toBe(403);
+    const both = await post(tokens.admin, { ...body, backupId: 'bkp-00000000-0000-4000-8000-000000000001' });
     expect(both.statusCode).toBe(400);
     expect(JSON.parse(both.body ?? '{}').error.message).toBe(
       'body.pointInTime: give exactly one of backupId or pointInTime, not both',
     );
-    expect((await post(tokens.tokens.admin, body)).statusCode).toBe(202);
+    expect((await post(tokens.admin, body)).statusCode).toBe(202);
   });
 });
 
@@ -901,7 +940,9 @@ describe('Aurora clusters', () => {
     west?.on(CopyDBClusterSnapshotCommand).resolves({
       DBClusterSnapshot: { DBClusterSnapshotArn: 'arn:aws:rds:us-west-2:123456789012:cluster-snapshot:copy' },
     });
-    east?.on(RestoreDBClusterFromSnapshotCommand).resolves({ DBCluster: { DBClusterIdentifier: 'orders-restore' } });
+    east
+      ?.on(RestoreDBClusterFromSnapshotCommand)
+      .resolves({ DBCluster: { DBClusterIdentifier: 'orders-prod-restore-1' } });
   });
 
   it('snapshots the cluster, copies it with the destination key, and restores it with a writer', async () => {
@@ -937,19 +978,19 @@ describe('Aurora clusters', () => {
     const restore = await restoresWith(clusterConfig()).request({
       database: 'orders-db',
       backupId: record.id,
-      targetIdentifier: 'orders-restore',
+      targetIdentifier: 'orders-prod-restore-1',
       requestedBy: 'admin',
     });
     expect(calls('us-east-1', RestoreDBClusterFromSnapshotCommand)[0]).toMatchObject({
-      DBClusterIdentifier: 'orders-restore',
+      DBClusterIdentifier: 'orders-prod-restore-1',
       SnapshotIdentifier: 'slipway-orders-db-202611220300',
       Engine: 'aurora-postgresql',
       EngineVersion: '16.4',
       DBSubnetGroupName: 'orders-prod-private',
     });
     expect(calls('us-east-1', CreateDBInstanceCommand)[0]).toMatchObject({
-      DBInstanceIdentifier: 'orders-restore-1',
-      DBClusterIdentifier: 'orders-restore',
+      DBInstanceIdentifier: 'orders-prod-restore-1-1',
+      DBClusterIdentifier: 'orders-prod-restore-1',
       Engine: 'aurora-postgresql',
       DBInstanceClass: 'db.r7g.large',
     });
@@ -1023,14 +1064,14 @@ describe('Multi-AZ DB clusters', () => {
     const restore = await restores.request({
       database: 'ledger-db',
       backupId: backup.id,
-      targetIdentifier: 'ledger-restore',
+      targetIdentifier: 'ledger-multi-az-restore-1',
       requestedBy: 'admin',
     });
 
     // Then RDS is asked for a Multi-AZ cluster shaped as the source, and for no instance of its own
     expect(calls('us-east-1', RestoreDBClusterFromSnapshotCommand)).toEqual([
       expect.objectContaining({
-        DBClusterIdentifier: 'ledger-restore',
+        DBClusterIdentifier: 'ledger-multi-az-restore-1',
         SnapshotIdentifier: backup.snapshotIdentifier,
         Engine: 'postgres',
         EngineVersion: '16.4',
@@ -1048,7 +1089,7 @@ describe('Multi-AZ DB clusters', () => {
     // When DescribeDBClusters says it is available, the restore is
     await restores.reconcile();
     expect(await restores.get(restore.id)).toMatchObject({ status: 'RESTORING' });
-    const target = clusters.get('ledger-restore');
+    const target = clusters.get('ledger-multi-az-restore-1');
     if (target) target.Status = 'available';
     clock = new Date('2026-11-22T09:31:00.000Z');
     await restores.reconcile();

@@ -4,7 +4,7 @@ import { makeHandler as makeListAudit } from '../../functions/http/list-audit';
 import { type ListBackupsDeps, makeHandler as makeListBackups } from '../../functions/http/list-backups';
 import { makeHandler as makeListDeployments } from '../../functions/http/list-deployments';
 import type { AuditEntry } from '../../lib/audit/trail';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import type { AnyBackupRecord } from '../../lib/backup/records';
 import type { Deployments } from '../../lib/deploy/deployments';
 import type { DeploymentRecord } from '../../lib/deploy/records';
@@ -38,7 +38,7 @@ const admin = tokens.tokens.admin;
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  const client = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  const client = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   tableCounter += 1;
   tableName = `${TABLE}-${tableCounter}`;

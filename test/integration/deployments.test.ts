@@ -25,18 +25,18 @@ import { makeHandler as makeListDeployments } from '../../functions/http/list-de
 import { makeHandler as makePromote } from '../../functions/http/promote-environment';
 import { makeHandler as makeRollback } from '../../functions/http/rollback-environment';
 import { makeHandler as makeScale } from '../../functions/http/scale-environment';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { configSchema } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import type { DeploymentRecord } from '../../lib/deploy/records';
-import { dynamoDbIdempotency } from '../../lib/http/idempotency';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { metrics } from '../../lib/observability';
 import { DeploymentStore } from '../../lib/store/deployments';
+import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
@@ -71,7 +71,7 @@ const config = configSchema.parse({
 
 let dynamodb: EmbeddedServer;
 let documents: DynamoDBDocumentClient;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let aws: FakeAws;
 const mockSns = () => mockClient(SNSClient);
 let sns: ReturnType<typeof mockSns>;
@@ -90,7 +90,7 @@ const dave = tokens.add('dave', ['deployer', 'approver']);
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
 });
 

@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Conflict } from '../../lib/errors';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
@@ -12,7 +12,7 @@ let locks: EnvironmentLocks;
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  const client = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  const client = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   const table = resourcesFragment('resources/state-table.yml', 'slipway-locks-test')
     .StateTable as CloudFormationResource;
   await ensureStateTable(client, table, () => undefined);

@@ -10,7 +10,11 @@ import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import { createRdsClient } from '../../lib/aws/clients/rds';
+import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
+import { createSnsClient } from '../../lib/aws/clients/sns';
+import { createSqsClient } from '../../lib/aws/clients/sqs';
 import { loadStageConfig } from '../../lib/config/load';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
@@ -36,26 +40,26 @@ const adminToken = mintToken();
 const endpoint = motoEndpoint();
 await resetMoto(endpoint);
 const awsEnv = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION };
-const rds = createClient.rds(awsEnv);
-const sqs = createClient.sqs(awsEnv);
+const rds = createRdsClient(awsEnv);
+const sqs = createSqsClient(awsEnv);
 
 // Given the control plane's own resources: the state table, the tokens secret, the notifications topic and the dead-letter queue
 const table = resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource;
-await ensureStateTable(createClient.dynamodb(awsEnv), table, () => undefined);
-await createClient.secretsManager(awsEnv).send(
+await ensureStateTable(createDynamoDbClient(awsEnv), table, () => undefined);
+await createSecretsManagerClient(awsEnv).send(
   new CreateSecretCommand({
     Name: 'slipway/api-tokens',
     SecretString: JSON.stringify({ tokens: [{ name: 'admin', sha256: hashToken(adminToken), roles: ['admin'] }] }),
   }),
 );
-const { TopicArn } = await createClient
-  .sns(awsEnv)
-  .send(new CreateTopicCommand({ Name: `slipway-${STAGE}-notifications` }));
+const { TopicArn } = await createSnsClient(awsEnv).send(
+  new CreateTopicCommand({ Name: `slipway-${STAGE}-notifications` }),
+);
 const { QueueUrl: notificationsQueue } = await sqs.send(new CreateQueueCommand({ QueueName: 'notifications-reader' }));
 const { Attributes } = await sqs.send(
   new GetQueueAttributesCommand({ QueueUrl: notificationsQueue, AttributeNames: ['QueueArn'] }),
 );
-await createClient.sns(awsEnv).send(
+await createSnsClient(awsEnv).send(
   new SubscribeCommand({
     TopicArn,
     Protocol: 'sqs',
@@ -191,17 +195,17 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
   });
 
   it("restores into a new identifier in the source's subnet group and security groups, and refuses an existing one with 409", async () => {
-    // When the snapshot is restored into shop-restored
+    // When the snapshot is restored into shop-prod-db-restore-1
     const requested = await call(createRestore, 'create-restore', {
-      body: { database: 'shop-db', backupId, targetIdentifier: 'shop-restored' },
+      body: { database: 'shop-db', backupId, targetIdentifier: 'shop-prod-db-restore-1' },
     });
 
     // Then RDS restores a new instance from it where the source lives, and Slipway follows it
     expect(requested.status).toBe(202);
-    expect(requested.body.restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-restored' });
+    expect(requested.body.restore).toMatchObject({ status: 'RESTORING', targetIdentifier: 'shop-prod-db-restore-1' });
     const restoreId = requested.body.restore.id as string;
     const [source, restored] = await Promise.all(
-      [SOURCE, 'shop-restored'].map(
+      [SOURCE, 'shop-prod-db-restore-1'].map(
         async (id) => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0],
       ),
     );
@@ -224,7 +228,7 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
 
     // When RDS says the instance was restored (RDS-EVENT-0043), then the restore is AVAILABLE
     const restoredEvent = JSON.parse(readFileSync('events/rds.instance-restored.json', 'utf8'));
-    restoredEvent.detail.SourceIdentifier = 'shop-restored';
+    restoredEvent.detail.SourceIdentifier = 'shop-prod-db-restore-1';
     const settled = await (rdsEvent as HttpHandler)(restoredEvent, lambdaContext());
     expect(settled).toEqual({ handled: true, result: { applied: true, reason: 'AVAILABLE' } });
     const read = await call(getRestore, 'get-restore', {
@@ -234,7 +238,7 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
     expect(read.body.restore).toMatchObject({ id: restoreId, status: 'AVAILABLE' });
 
     // When the same identifier, or the source's, is asked for again, then each is refused with 409 and RDS is not asked
-    for (const targetIdentifier of ['shop-restored', SOURCE]) {
+    for (const targetIdentifier of ['shop-prod-db-restore-1', SOURCE]) {
       const again = await call(createRestore, 'create-restore', {
         body: { database: 'shop-db', backupId, targetIdentifier },
       });
@@ -242,6 +246,9 @@ describe('an on-demand RDS snapshot and a restore from it, on moto', () => {
       expect(again.body.error.code).toBe('CONFLICT');
     }
     const { DBInstances } = await rds.send(new DescribeDBInstancesCommand({}));
-    expect(DBInstances?.map((instance) => instance.DBInstanceIdentifier).sort()).toEqual([SOURCE, 'shop-restored']);
+    expect(DBInstances?.map((instance) => instance.DBInstanceIdentifier).sort()).toEqual([
+      SOURCE,
+      'shop-prod-db-restore-1',
+    ]);
   });
 });

@@ -9,7 +9,8 @@ import {
   type Service,
 } from '@aws-sdk/client-ecs';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
+import { createEcrClient } from '../../lib/aws/clients/ecr';
+import { createEcsClient } from '../../lib/aws/clients/ecs';
 import type { DeploymentRecord } from '../../lib/deploy/records';
 import type { TargetOutcome } from '../../lib/release/releases';
 import { ecrPushEvent } from '../support/aws-events';
@@ -50,8 +51,8 @@ let running: { digest: string; taskDefinitionArn: string };
 let candidate: string;
 
 const awsEnv = () => ({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION });
-const ecs = () => createClient.ecs(awsEnv());
-const ecr = () => createClient.ecr(awsEnv());
+const ecs = () => createEcsClient(awsEnv());
+const ecr = () => createEcrClient(awsEnv());
 
 interface Answer {
   status: number;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { createClient } from '../../lib/aws/clients';
+import { createS3Client } from '../../lib/aws/clients/s3';
+import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureBackupBucket } from '../../lib/local/provision';
 import { motoEndpoint, resetMoto } from '../support/moto';
@@ -55,7 +56,7 @@ beforeAll(async () => {
   endpoint = motoEndpoint();
   await resetMoto(endpoint);
   work = await mkdtemp(join(tmpdir(), 'slipway-moto-worker-'));
-  s3 = createClient.s3({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION });
+  s3 = createS3Client({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION });
   const bucket = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
   const reported: string[] = [];
   await ensureBackupBucket(s3, BUCKET, bucket, (line) => reported.push(line));
@@ -129,7 +130,7 @@ describe('slipway-worker with S3 and Secrets Manager on moto', () => {
       'shop',
       "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL, cents int); INSERT INTO orders (item, cents) SELECT 'item ' || n, n * 7 FROM generate_series(1, 5000) n; CREATE INDEX orders_item ON orders (item)",
     );
-    const secrets = createClient.secretsManager({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION });
+    const secrets = createSecretsManagerClient({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION });
     const secretFor = async (name: string, dbname: string) => {
       await secrets.send(
         new CreateSecretCommand({

@@ -21,16 +21,16 @@ import { makeHandler as makeListApps } from '../../functions/http/list-apps';
 import { makeHandler as makePromote, promoteFromOf } from '../../functions/http/promote-environment';
 import { oidcVerifier } from '../../lib/auth/oidc';
 import { type Credentials, fileTokenSource, withOidc } from '../../lib/auth/token-source';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { parseConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
-import { noIdempotency } from '../../lib/http/idempotency';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
+import { noIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
@@ -63,7 +63,7 @@ let credentials: Credentials;
 
 let dynamodb: EmbeddedServer;
 let documents: DynamoDBDocumentClient;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let aws: FakeAws;
 const mockSns = () => mockClient(SNSClient);
 let sns: ReturnType<typeof mockSns>;
@@ -223,7 +223,7 @@ apps:
   );
 
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
 });
 

@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createClient } from '../../lib/aws/clients';
+import { createS3Client } from '../../lib/aws/clients/s3';
 import { Conflict, InvalidInput, Unprocessable } from '../../lib/errors';
 import { type EmbeddedServer, startS3rver } from '../../lib/local/servers';
 import { ObjectTooLarge, STREAM_PART_PLAN } from '../../lib/worker/multipart';
@@ -150,7 +150,7 @@ beforeAll(async () => {
   admin = cluster.connection;
   source = targetConnection(SOURCE_DB);
   s3Server = await startS3rver(join(workDir, 's3'));
-  s3 = createClient.s3({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
+  s3 = createS3Client({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 
   const resolved = await Promise.all(
@@ -365,7 +365,7 @@ describe('backup and restore', () => {
 
   it('cuts the dump into parts that grow as it streams (a small plan), and stores the same bytes', async () => {
     // Given a client that records each part it sends, and parts that double every 4 from 16 KiB to 64 KiB
-    const recorded = createClient.s3({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
+    const recorded = createS3Client({ AWS_ENDPOINT_URL_S3: s3Server.endpoint, AWS_REGION: 'us-east-1' });
     const parts: Array<[number, number]> = [];
     recorded.middlewareStack.add(
       (next, context) => async (args) => {

@@ -7,7 +7,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler } from '../../functions/http/get-readiness';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import { createS3Client } from '../../lib/aws/clients/s3';
 import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } from '../../lib/health/dependency-checks';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureBackupBucket, ensureStateTable } from '../../lib/local/provision';
@@ -48,8 +49,8 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
   };
   const quiet = () => undefined;
-  await ensureStateTable(createClient.dynamodb(env), stateTable(), quiet);
-  await ensureBackupBucket(createClient.s3(env), 'slipway-test-backups', backupBucket(), quiet);
+  await ensureStateTable(createDynamoDbClient(env), stateTable(), quiet);
+  await ensureBackupBucket(createS3Client(env), 'slipway-test-backups', backupBucket(), quiet);
 });
 
 afterAll(async () => {
@@ -72,8 +73,8 @@ function readinessHandler() {
     tokens,
     timeoutMs: 1_500,
     checks: [
-      stateTableCheck(createClient.dynamodb(env), 'slipway-test-state'),
-      backupBucketCheck(createClient.s3(env), 'slipway-test-backups'),
+      stateTableCheck(createDynamoDbClient(env), 'slipway-test-state'),
+      backupBucketCheck(createS3Client(env), 'slipway-test-backups'),
       secretsManagerCheck(new SecretsManagerClient({ region: 'us-east-1' }), 'slipway/api-tokens'),
       ecsCheck(new ECSClient({ region: 'us-east-1' })),
     ],

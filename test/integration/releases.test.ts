@@ -16,13 +16,12 @@ import { makeHandler as makeEcrImageAction } from '../../functions/events/ecr-im
 import { makeHandler as makeEcrImageScan } from '../../functions/events/ecr-image-scan';
 import { makeHandler as makeRegistryWebhook } from '../../functions/http/registry-webhook';
 import { makeHandler as makeReleaseDue } from '../../functions/schedules/release-due';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { configSchema } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
-import { dynamoDbIdempotency } from '../../lib/http/idempotency';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
@@ -31,6 +30,7 @@ import { resolveDigest } from '../../lib/release/registry';
 import { Releases } from '../../lib/release/releases';
 import { DELIVERY_MEMORY_DAYS, DeliveryStore, deliveryKey } from '../../lib/store/deliveries';
 import { DeploymentStore } from '../../lib/store/deployments';
+import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { ReleaseStore } from '../../lib/store/releases';
 import { auditOn } from '../support/audit';
@@ -88,7 +88,7 @@ const config = configSchema.parse({
 });
 
 let dynamodb: EmbeddedServer;
-let dynamoClient: ReturnType<typeof createClient.dynamodb>;
+let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let documents: DynamoDBDocumentClient;
 let aws: FakeAws;
 const mockSns = () => mockClient(SNSClient);
@@ -112,7 +112,7 @@ const httpsTags = new Map<string, string>();
 
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
-  dynamoClient = createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
+  dynamoClient = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
   // A registry on this machine that answers the OCI distribution API, as Docker Hub does for a tag.
   registry = createServer((request, response) => {

@@ -32,7 +32,9 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
-import { createClient } from '../../lib/aws/clients';
+import { createEcrClient } from '../../lib/aws/clients/ecr';
+import { createEcsClient } from '../../lib/aws/clients/ecs';
+import { createRdsClient } from '../../lib/aws/clients/rds';
 import { parseConfig } from '../../lib/config/load';
 import { ManualClock, type Sandbox, startSandbox } from '../../lib/sandbox';
 import { answerOf, missingShape } from '../support/answer-shapes';
@@ -127,9 +129,9 @@ beforeAll(async () => {
   const motoEnv = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION };
   moto = {
     name: 'moto',
-    ecs: createClient.ecs(motoEnv),
-    ecr: createClient.ecr(motoEnv),
-    rds: createClient.rds(motoEnv),
+    ecs: createEcsClient(motoEnv),
+    ecr: createEcrClient(motoEnv),
+    rds: createRdsClient(motoEnv),
     network: await createNetwork(ec2Client(motoEnv), 'conformance'),
   };
   // An empty account: a config with no apps seeds only the network RDS needs.
@@ -146,9 +148,9 @@ beforeAll(async () => {
   const sandboxEnv = { AWS_ENDPOINT_URL: sandbox.endpoint, AWS_REGION: REGION };
   sim = {
     name: 'sandbox',
-    ecs: createClient.ecs(sandboxEnv),
-    ecr: createClient.ecr(sandboxEnv),
-    rds: createClient.rds(sandboxEnv),
+    ecs: createEcsClient(sandboxEnv),
+    ecr: createEcrClient(sandboxEnv),
+    rds: createRdsClient(sandboxEnv),
     network: {
       vpcId: 'vpc-0a11ce5a4db0c0de1',
       subnetIds: ['subnet-0a11ce5a4db0c0da1', 'subnet-0a11ce5a4db0c0db1'],

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { createClient } from '../../lib/aws/clients';
+import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import { createRdsClient } from '../../lib/aws/clients/rds';
 import { loadStageConfig } from '../../lib/config/load';
 import { findResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
@@ -91,7 +92,7 @@ beforeAll(async () => {
   service = await printService(STAGE, { backupBucket: `slipway-${STAGE}-backups` });
   dynamodb = await startDynalite(join(work, 'dynamodb'));
   await ensureStateTable(
-    createClient.dynamodb({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint }),
+    createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint }),
     findResource(service.resources.Resources, 'StateTable', 'AWS::DynamoDB::Table'),
     () => undefined,
   );
@@ -240,7 +241,7 @@ describe('Slipway against the sandbox', () => {
 
     const restore = await call('create-restore', 'create-restore', {
       token: tokens.admin,
-      body: { database: 'shop-db', backupId, targetIdentifier: 'shop-db-restored' },
+      body: { database: 'shop-db', backupId, targetIdentifier: 'shop-db-restore-1' },
     });
     expect(restore.status).toBe(202);
     const restoreId = restore.body.restore.id as string;
@@ -253,9 +254,9 @@ describe('Slipway against the sandbox', () => {
         }),
       (read) => read.body.restore.status === 'AVAILABLE',
     );
-    const rds = createClient.rds({ AWS_ENDPOINT_URL_RDS: sandbox.endpoint });
+    const rds = createRdsClient({ AWS_ENDPOINT_URL_RDS: sandbox.endpoint });
     const [restored] =
-      (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop-db-restored' }))).DBInstances ?? [];
+      (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop-db-restore-1' }))).DBInstances ?? [];
     expect(restored?.DBSubnetGroup?.DBSubnetGroupName).toBe('shop-db-subnets');
     expect((restored?.TagList ?? []).map((tag) => tag.Key)).toContain('slipway:restore-id');
   });

@@ -12,13 +12,15 @@ import {
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
-import { createClient } from '../../lib/aws/clients';
+import { createEcrClient } from '../../lib/aws/clients/ecr';
+import { createEcsClient } from '../../lib/aws/clients/ecs';
+import { createRdsClient } from '../../lib/aws/clients/rds';
 import { loadStageConfig } from '../../lib/config/load';
 import { healthPath, ManualClock, SANDBOX_HEADER, type Sandbox, startSandbox } from '../../lib/sandbox';
 import type { Json } from '../../lib/sandbox/wire';
 
 /**
- * The sandbox's server through the SDK's own clients (lib/aws/clients.ts, AWS_ENDPOINT_URL pointed at it):
+ * The sandbox's server through the SDK's own clients (lib/aws/clients/, AWS_ENDPOINT_URL pointed at it):
  * state kept across restarts, operations it does not serve refused as each service does, every answer
  * marked as the sandbox's, the worker task's RunTask and StopTask, the health server the config's checks
  * reach, and the push and alarm routes the CLI will call.
@@ -61,9 +63,9 @@ describe('the sandbox server', () => {
   it("seeds a fresh state directory from the config: the state, and each volume's files", async () => {
     expect(existsSync(join(work, 'sandbox', 'aws.json'))).toBe(true);
     expect(readdirSync(join(sandbox.volumeRoot, 'shop-uploads')).sort()).toEqual(['README.txt', 'uploads']);
-    const { services } = await createClient
-      .ecs(env())
-      .send(new DescribeServicesCommand({ cluster: 'shop-production', services: ['backend'] }));
+    const { services } = await createEcsClient(env()).send(
+      new DescribeServicesCommand({ cluster: 'shop-production', services: ['backend'] }),
+    );
     expect(services?.[0]).toMatchObject({ runningCount: 2, status: 'ACTIVE' });
   });
 
@@ -83,7 +85,7 @@ describe('the sandbox server', () => {
       message: expect.stringContaining('DeleteCluster'),
     });
     await expect(
-      createClient.ecs(env()).send(new ListServicesCommand({ cluster: 'shop-staging' })),
+      createEcsClient(env()).send(new ListServicesCommand({ cluster: 'shop-staging' })),
     ).rejects.toHaveProperty('name', 'UnknownOperationException');
 
     const rds = await fetch(sandbox.endpoint, {
@@ -105,7 +107,7 @@ describe('the sandbox server', () => {
   });
 
   it('runs the worker task until it is stopped, and lists it stopped with the reason given', async () => {
-    const ecs = createClient.ecs(env());
+    const ecs = createEcsClient(env());
     const { taskDefinition } =
       (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-staging', services: ['backend'] }))).services?.[0] ??
       {};
@@ -176,9 +178,9 @@ describe('the sandbox server', () => {
     const pushed = await post('push', { app: 'shop', tag: 'develop-44' });
     expect(pushed.status).toBe(200);
     const { digest } = (await pushed.json()) as { digest: string };
-    const { imageDetails } = await createClient
-      .ecr(env())
-      .send(new DescribeImagesCommand({ repositoryName: 'shop-backend', imageIds: [{ imageTag: 'develop-44' }] }));
+    const { imageDetails } = await createEcrClient(env()).send(
+      new DescribeImagesCommand({ repositoryName: 'shop-backend', imageIds: [{ imageTag: 'develop-44' }] }),
+    );
     expect(imageDetails?.[0]?.imageDigest).toBe(digest);
     expect(deliveries.at(-1)?.event).toMatchObject({
       'detail-type': 'ECR Image Action',
@@ -201,7 +203,7 @@ describe('the sandbox server', () => {
     // Given an event its function does not take yet, and a snapshot being taken
     refuse = true;
     await sandbox.push('shop', 'develop-45');
-    const rds = createClient.rds(env());
+    const rds = createRdsClient(env());
     await rds.send(new CreateDBSnapshotCommand({ DBSnapshotIdentifier: 'kept', DBInstanceIdentifier: 'shop-db' }));
     const pending = sandbox.state().outbox.length;
     expect(pending).toBeGreaterThan(0);
@@ -213,21 +215,21 @@ describe('the sandbox server', () => {
 
     // Then nothing was seeded afresh, and the undelivered event and the snapshot's progress carry on
     expect(sandbox.state().outbox.length).toBe(pending);
-    const { imageDetails } = await createClient
-      .ecr(env())
-      .send(new DescribeImagesCommand({ repositoryName: 'shop-backend', imageIds: [{ imageTag: 'develop-45' }] }));
+    const { imageDetails } = await createEcrClient(env()).send(
+      new DescribeImagesCommand({ repositoryName: 'shop-backend', imageIds: [{ imageTag: 'develop-45' }] }),
+    );
     expect(imageDetails).toHaveLength(1);
     clock.advance(60_000);
     await sandbox.advance();
     expect(sandbox.state().outbox).toEqual([]);
     expect(deliveries.some(({ event }) => (event.detail as Json)['image-tag'] === 'develop-45')).toBe(true);
-    const { DBSnapshots } = await createClient
-      .rds(env())
-      .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'kept' }));
+    const { DBSnapshots } = await createRdsClient(env()).send(
+      new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'kept' }),
+    );
     expect(DBSnapshots?.[0]?.Status).toBe('available');
-    const { DBInstances } = await createClient
-      .rds(env())
-      .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop-db' }));
+    const { DBInstances } = await createRdsClient(env()).send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop-db' }),
+    );
     expect(DBInstances?.[0]?.DBInstanceStatus).toBe('available');
   });
 });

@@ -108,6 +108,7 @@ describe("README's sandbox tour", () => {
       process.stdout.write(`sandbox tour: ${seconds(toured)} s for the tour, ${seconds(began)} s from npm start\n`);
 
       // Then every command succeeded
+      if (ran.code !== 0) process.stderr.write(`the tour's shell said:\n${ran.stderr}\n${ran.stdout}\n`);
       expect({ code: ran.code, stderr: ran.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
       const out = ran.stdout;
       // status: what the sandbox was seeded with
@@ -125,7 +126,7 @@ describe("README's sandbox tour", () => {
       expect(out).toMatch(/alarm:\S+-availability/);
       // backup and restore: a snapshot taken, an instance restored
       expect(out).toMatch(/rds-snapshot/);
-      expect(out).toMatch(/shop-db-copy[\s\S]*AVAILABLE/);
+      expect(out).toMatch(/shop-db-restore-1[\s\S]*AVAILABLE/);
 
       // And the rollback the alarm started ends SUCCEEDED, asked for by the alarm
       const minted = await shell(

@@ -45,9 +45,9 @@ process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
 const { captureLogs } = await import('../support/logs');
 const { memoryAudit } = await import('../support/audit');
-const { createClient } = await import('../../lib/aws/clients');
-const { runtime } = await import('../../lib/runtime');
-const { webhookSecret } = await import('../../lib/runtime/releases');
+const { createS3Client } = await import('../../lib/aws/clients/s3');
+const { config: stageConfig } = await import('../../lib/wiring/config');
+const { webhookSecret } = await import('../../lib/wiring/releases');
 const { notificationPublisher } = await import('../../lib/notify/notifications');
 const listApps = await import('../../functions/http/list-apps');
 const registryWebhook = await import('../../functions/http/registry-webhook');
@@ -271,7 +271,7 @@ afterEach(() => {
 // ---- API tokens ----------------------------------------------------------------------------------------
 
 describe('API tokens (the tokens secret, through GET /v1/apps as deployed)', () => {
-  const { config } = runtime();
+  const config = stageConfig();
   const TTL = config.auth.tokenCacheSeconds;
 
   beforeEach(() => {
@@ -507,7 +507,7 @@ describe('a database password (the worker task dumping PostgreSQL with the crede
     workDir = mkdtempSync(join(tmpdir(), 'slipway-secrets-'));
     cluster = await startThrowawayPostgres({ password: DB_PASSWORD });
     s3Server = await startS3rver(join(workDir, 's3'));
-    await createClient.s3({ AWS_ENDPOINT_URL_S3: s3Server.endpoint }).send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await createS3Client({ AWS_ENDPOINT_URL_S3: s3Server.endpoint }).send(new CreateBucketCommand({ Bucket: BUCKET }));
   });
 
   afterAll(async () => {
@@ -587,7 +587,7 @@ describe('a database password (the worker task dumping PostgreSQL with the crede
     // then the dump is stored and recorded
     expect({ exitCode, status: record?.status }).toEqual({ exitCode: 0, status: 'AVAILABLE' });
     // and neither the manifest, the records, the notifications nor the logs hold the password
-    const s3 = createClient.s3({ AWS_ENDPOINT_URL_S3: s3Server.endpoint });
+    const s3 = createS3Client({ AWS_ENDPOINT_URL_S3: s3Server.endpoint });
     const manifest = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: record?.manifestKey as string }));
     seen.push(await (manifest.Body as { transformToString: () => Promise<string> }).transformToString());
     expect(leaks(ALL_SECRETS())).toEqual([]);

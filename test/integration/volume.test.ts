@@ -15,7 +15,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createClient } from '../../lib/aws/clients';
+import { createS3Client } from '../../lib/aws/clients/s3';
 import { Conflict, InvalidInput } from '../../lib/errors';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureBackupBucket } from '../../lib/local/provision';
@@ -44,7 +44,7 @@ let prefixes = 0;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'slipway-volume-'));
   server = await startS3rver(join(work, 's3'));
-  s3 = createClient.s3({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
+  s3 = createS3Client({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
   const bucket = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
   await ensureBackupBucket(s3, BUCKET, bucket, () => undefined);
 });
@@ -102,7 +102,7 @@ async function restore(backupResult: VolumeBackupResult, target: string, force?:
 
 /** A client of its own that notes each command it sends, to see how an upload was split. */
 function recordingClient(): { client: S3Client; commands: string[] } {
-  const client = createClient.s3({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
+  const client = createS3Client({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
   const commands: string[] = [];
   client.middlewareStack.add(
     (next, context) => (args) => {

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { createClient, documentClient } from '../../lib/aws/clients';
+import { createDynamoDbClient, documentClient } from '../../lib/aws/clients/dynamodb';
+import { createS3Client } from '../../lib/aws/clients/s3';
 import type { ArchiveRecord } from '../../lib/backup/records';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
@@ -21,11 +22,11 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'slipway-worker-cli-'));
   mkdirSync(join(work, 's3'));
   [s3rver, dynalite] = await Promise.all([startS3rver(join(work, 's3')), startDynalite(undefined)]);
-  await createClient
-    .s3({ AWS_ENDPOINT_URL: s3rver.endpoint, AWS_REGION: 'us-east-1' })
-    .send(new CreateBucketCommand({ Bucket: 'backups' }));
+  await createS3Client({ AWS_ENDPOINT_URL: s3rver.endpoint, AWS_REGION: 'us-east-1' }).send(
+    new CreateBucketCommand({ Bucket: 'backups' }),
+  );
   await ensureStateTable(
-    createClient.dynamodb({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' }),
+    createDynamoDbClient({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' }),
     resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
     () => undefined,
   );
@@ -42,7 +43,7 @@ const worker = (args: string[], env: Record<string, string> = {}) =>
 describe('slipway-worker run-job and healthcheck (the worker task)', () => {
   const store = () =>
     new BackupStore(
-      documentClient(createClient.dynamodb({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' })),
+      documentClient(createDynamoDbClient({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' })),
       TABLE,
     );
   const taskEnv = () => ({

@@ -2,10 +2,11 @@ import { runInThisContext } from 'node:vm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { z } from 'zod';
+import { ROLES } from '../../lib/auth/principal';
 import type { TokenSource } from '../../lib/auth/token-source';
-import { hashToken, mintToken, ROLES } from '../../lib/auth/tokens';
+import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { Conflict, Forbidden, InvalidInput, NotFound, type SlipwayError, Unprocessable } from '../../lib/errors';
-import { MAX_BODY_BYTES } from '../../lib/http/route';
+import { MAX_BODY_BYTES } from '../../lib/http/route-chain';
 import { httpEvent, memoryTokenSource } from './http';
 
 /**

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { ROLES, type Role } from '../../lib/auth/principal';
 import type { TokenSource } from '../../lib/auth/token-source';
-import { hashToken, mintToken, ROLES, type Role, type TokenEntry } from '../../lib/auth/tokens';
+import { hashToken, mintToken, type TokenEntry } from '../../lib/auth/tokens';
 
 /** The HTTP API samples in events/, as `sls invoke local -p` runs them. */
 export type HttpSample = 'get-health' | 'get-liveness' | 'get-readiness' | 'not-found';

@@ -14,7 +14,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
-import { clientConfig } from '../../lib/aws/clients';
+import { clientConfig } from '../../lib/aws/client-config';
 import type { Env } from '../../lib/aws/endpoints';
 import { DESCRIBE_ONLY_FIELDS } from '../../lib/deploy/task-definition';
 import { ACCOUNT, type EcsDeploymentEventName, ecsDeploymentStateChange, eventTime, REGION } from './aws-events';

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { apiRoutes } from '../../lib/http/api-routes';
+import { apiRoutes } from '../../lib/http/registry';
 import { type CloudFormationTemplate, packagedProd, readTemplate } from '../support/package';
 
 /** The HTTP API's throttling (resources/api-throttling.yml), per route, in the packaged prod template. */

@@ -17,7 +17,8 @@
  *    built from what config names (apps, services, clusters, repositories, databases, snapshots, keys,
  *    roles, secrets) and what the template gives the caller (its environment), with the condition keys
  *    the call carries (iam:PassedToService, ecs:CreateAction, ecs:cluster, kms:ViaService, s3:prefix,
- *    elasticfilesystem:AccessPointArn), and the requests AWS authorises as part of it (tags on create,
+ *    elasticfilesystem:AccessPointArn, and dynamodb:LeadingKeys: the partition key the store names, the
+ *    table's pk or, for a query on byEnvironment, the index's), and the requests AWS authorises as part of it (tags on create,
  *    roles passed, a KMS key used by a service as the caller). Lambda's own use of a function's role
  *    (logs, traces, the on-failure queue, the file system) and ECS's use of the worker's roles (mounts,
  *    image pull, logs) come from the template's properties.
@@ -26,37 +27,29 @@
  *    (cloudformation.ts), with the bucket, queue and stack key policies the request meets. Every one must
  *    be allowed; a condition key the action does not take fails too, as a modelling mistake.
  * 4. The exactness: the actions (qualified where one action reaches different things: a secret's kind,
- *    iam:PassedToService, ecs:CreateAction, a stack key) the calls and requests need, against those the
- *    role grants: nothing missing, nothing granted that nothing needs.
+ *    iam:PassedToService, ecs:CreateAction, a stack key, a partition of the state table) the calls and
+ *    requests need, against those the role grants: nothing missing, nothing granted that nothing needs.
+ * 5. The refusals: every role is refused every state table partition its code does not use, the worker's
+ *    every record but backups and restores, every principal (an administrator too) any change to an audit
+ *    entry, and the restoring roles any RDS resource outside their sources, snapshots and naming rule.
  *
- * Call-graph rules, which make the result per handler and per method:
- * - A module runs its top-level statements when loaded; loading follows value imports from the handler.
- * - A function body runs when a call resolves to it (checker.getResolvedSignature): direct calls,
- *   methods through a class type or Pick<Class, ...>, `new C()` (constructor and field initialisers).
- * - A closure, object-literal method or function value runs only when something it flowed into is
- *   called: its contextual type's signature (a typed parameter, property, return type or variable),
- *   followed through every typed slot a function value is later passed through; into a library
- *   (contextual type declared in node_modules) or an untyped slot, it counts as called at once.
- * - A call through an interface method also reaches the same-named method of every class constructed
- *   on the way whose instances are assignable to that interface.
- * - Sinks: `new XxxCommand()` of @aws-sdk/client-* and lib-dynamodb, `paginateXxx()`, and the library
- *   calls that send requests themselves: Powertools SecretsProvider#get (GetSecretValue),
- *   makeIdempotent (the DynamoDB persistence layer's Get/Put/Update/DeleteItem), lib-storage Upload
- *   (PutObject for single and multipart uploads, AbortMultipartUpload on failure). Any other value
- *   imported from an AWS SDK or a Powertools module that calls AWS fails the test until it is modelled,
- *   and so does a call no request model covers.
+ * The call-graph rules, which make the result per handler and per method, and its sinks are in
+ * call-graph.ts.
  *
  * What that cannot see, and how it is handled, honestly:
  * - It is path-insensitive: a branch a function never takes for the values it passes is still
  *   reached. Those calls are listed per handler in INFEASIBLE_CALLS (iam-allowlist.ts) with the value
  *   that rules them out, kept ungranted; an entry that stops being reached, or gets granted, fails.
  * - The one value decided from data rather than listed: httpRoute reads the token source only for a
- *   route that is not public, so public routes (lib/http/api-routes.ts) need no tokens secret.
+ *   route that is not public, so public routes (lib/http/registry.ts) need no tokens secret.
  * - Function values passed through `any`, reflection or string-keyed dispatch are not followed, nor a
  *   value re-typed by a cast. The guard: every request written in a loaded module must be reached by
  *   some handler (NOT_CALLED_BY_FUNCTIONS lists those another process makes); it found such a hole
  *   once (the registry webhook's secret, returned under one function type and called under another).
  *   A request one handler reaches and another misses would still go unseen.
+ * - A store that serves two kinds of record is modelled as reaching both partitions (RecordStore: backups
+ *   and restores; putNew: releases and deliveries); a handler that writes only one lists the other in
+ *   INFEASIBLE_CALLS with the value that rules it out. Reads are left at both.
  * - Requests are modelled per action and call site, not per value: every environment, database and
  *   volume config names is taken as reachable from every call that can reach one, and what only AWS
  *   knows at run time (task ids, revisions, a task definition's family, a source's parameter, option
@@ -72,11 +65,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import { apiRoutes } from '../../lib/http/api-routes';
+import { apiRoutes } from '../../lib/http/registry';
 import {
   type CloudFormationTemplate,
   PACKAGED_STAGES,
@@ -84,6 +76,7 @@ import {
   packagedStage,
   readTemplate,
 } from '../support/package';
+import { createCallGraph, type Sink } from './call-graph';
 import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
 import { INFEASIBLE_CALLS, NOT_CALLED_BY_FUNCTIONS, TOLERATED_GRANTS, VPC_ACCESS_POLICY } from './iam-allowlist';
 import {
@@ -92,10 +85,16 @@ import {
   type CallerFacts,
   configurationRequests,
   executionRequests,
+  isTokenReadOfPublicRoute,
   loadArnFormats,
   matchesPattern,
   mountRequests,
+  PARTITIONED_ACTIONS,
+  PARTITIONS,
+  type PartitionName,
   type PolicyDocument,
+  partitionOfPattern,
+  partitionRequest,
   requestsOf,
   resourceTypeGaps,
   SECRET_READERS,
@@ -107,533 +106,6 @@ import {
 import { type Role, refusalOf } from './iam-simulation';
 
 const ROOT = process.cwd();
-
-// ---------------------------------------------------------------------------------------------
-// From an SDK command to its IAM action
-
-const SERVICE_PREFIX: Record<string, string> = {
-  '@aws-sdk/client-cloudwatch': 'cloudwatch',
-  '@aws-sdk/client-dynamodb': 'dynamodb',
-  '@aws-sdk/client-ecr': 'ecr',
-  '@aws-sdk/client-ecs': 'ecs',
-  '@aws-sdk/client-lambda': 'lambda',
-  '@aws-sdk/client-rds': 'rds',
-  '@aws-sdk/client-s3': 's3',
-  '@aws-sdk/client-secrets-manager': 'secretsmanager',
-  '@aws-sdk/client-sns': 'sns',
-  '@aws-sdk/client-sqs': 'sqs',
-  '@aws-sdk/lib-dynamodb': 'dynamodb',
-};
-
-/** Operations whose IAM action is not `<prefix>:<Operation>`. */
-const OPERATION_ACTIONS: Record<string, readonly string[]> = {
-  // The document client's commands are the table operations underneath.
-  'dynamodb:Get': ['dynamodb:GetItem'],
-  'dynamodb:Put': ['dynamodb:PutItem'],
-  'dynamodb:Update': ['dynamodb:UpdateItem'],
-  'dynamodb:Delete': ['dynamodb:DeleteItem'],
-  // HeadObject is authorised as GetObject; the code asks it whether a key is free, and without
-  // ListBucket S3 answers 403 instead of 404 for a key that is not there.
-  's3:HeadObject': ['s3:GetObject', 's3:ListBucket'],
-  's3:HeadBucket': ['s3:ListBucket'],
-  's3:ListObjectsV2': ['s3:ListBucket'],
-  's3:DeleteObjects': ['s3:DeleteObject'],
-  's3:CreateMultipartUpload': ['s3:PutObject'],
-  's3:UploadPart': ['s3:PutObject'],
-  's3:CompleteMultipartUpload': ['s3:PutObject'],
-  'lambda:Invoke': ['lambda:InvokeFunction'],
-};
-
-function operationActions(module: string, operation: string): string[] | undefined {
-  const prefix = SERVICE_PREFIX[module];
-  if (!prefix) return undefined;
-  const plain = `${prefix}:${operation}`;
-  return [...(OPERATION_ACTIONS[plain] ?? [plain])];
-}
-
-/** Library calls that send AWS requests themselves. */
-const LIBRARY_CALLS: Record<string, Record<string, readonly string[]>> = {
-  '@aws-lambda-powertools/idempotency': {
-    // DynamoDBPersistenceLayer: GetItemCommand, PutItemCommand, UpdateItemCommand, DeleteItemCommand.
-    makeIdempotent: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-  },
-};
-const LIBRARY_CLASSES: Record<string, readonly string[]> = {
-  // Upload#done: PutObject, or Create/UploadPart/CompleteMultipartUpload (all s3:PutObject); abort on failure.
-  Upload: ['s3:PutObject', 's3:AbortMultipartUpload'],
-};
-const LIBRARY_METHODS: Record<string, Record<string, readonly string[]>> = {
-  SecretsProvider: { get: ['secretsmanager:GetSecretValue'] },
-};
-
-/** Values that may be imported from a module that can call AWS, beside clients, commands, paginators and errors. */
-const MODELLED_IMPORTS: Record<string, readonly string[]> = {
-  '@aws-sdk/lib-storage': ['Upload'],
-  '@aws-lambda-powertools/parameters/secrets': ['SecretsProvider'],
-  '@aws-lambda-powertools/idempotency': [
-    'makeIdempotent',
-    'IdempotencyConfig',
-    'IdempotencyAlreadyInProgressError',
-    'IdempotencyValidationError',
-  ],
-  '@aws-lambda-powertools/idempotency/dynamodb': ['DynamoDBPersistenceLayer'],
-};
-const AWS_CALLING_MODULE = /^@aws-sdk\/|^@aws-lambda-powertools\/(parameters|idempotency)(\/|$)/;
-const SDK_VALUE = /(Client|Command|Exception)$|^paginate[A-Z]/;
-
-interface Sink {
-  action: string;
-  /** What was seen: `new UpdateServiceCommand`, `SecretsProvider#get()`, … */
-  via: string;
-  /** repo-relative `file:line` of the call. */
-  site: string;
-}
-
-const sinkRules = {
-  construct(module: string, name: string): readonly string[] | undefined {
-    if (module === '@aws-sdk/lib-storage') return LIBRARY_CLASSES[name];
-    if (!name.endsWith('Command')) return undefined;
-    return operationActions(module, name.slice(0, -'Command'.length));
-  },
-  call(module: string, name: string): readonly string[] | undefined {
-    const paginator = /^paginate(.+)$/.exec(name);
-    if (paginator?.[1]) return operationActions(module, paginator[1]);
-    return LIBRARY_CALLS[module]?.[name];
-  },
-  method(className: string, method: string): readonly string[] | undefined {
-    return LIBRARY_METHODS[className]?.[method];
-  },
-};
-
-// ---------------------------------------------------------------------------------------------
-// The call graph (rules in the header comment)
-
-type FunctionLike = ts.FunctionLikeDeclaration;
-type Slots = Set<ts.Node> | 'library' | 'unknown' | 'none';
-
-const FUNCTION_KINDS = new Set([
-  ts.SyntaxKind.FunctionDeclaration,
-  ts.SyntaxKind.FunctionExpression,
-  ts.SyntaxKind.ArrowFunction,
-  ts.SyntaxKind.MethodDeclaration,
-  ts.SyntaxKind.GetAccessor,
-  ts.SyntaxKind.SetAccessor,
-  ts.SyntaxKind.Constructor,
-]);
-const isFunctionLike = (node: ts.Node): node is FunctionLike => FUNCTION_KINDS.has(node.kind);
-const isWrapper = (node: ts.Node) =>
-  ts.isParenthesizedExpression(node) ||
-  ts.isAsExpression(node) ||
-  ts.isSatisfiesExpression(node) ||
-  ts.isTypeAssertionExpression(node) ||
-  ts.isNonNullExpression(node);
-
-function unwrap(expression: ts.Expression): ts.Expression {
-  let current = expression;
-  while (isWrapper(current)) current = (current as ts.ParenthesizedExpression).expression;
-  return current;
-}
-
-function outer(node: ts.Node): ts.Node {
-  let current = node.parent;
-  while (current && isWrapper(current)) current = current.parent;
-  return current;
-}
-
-function isTypeOnlyImport(statement: ts.ImportDeclaration | ts.ExportDeclaration): boolean {
-  if (ts.isExportDeclaration(statement)) return statement.isTypeOnly;
-  const clause = statement.importClause;
-  if (!clause) return false;
-  if (clause.isTypeOnly) return true;
-  const bindings = clause.namedBindings;
-  return (
-    !clause.name &&
-    bindings !== undefined &&
-    ts.isNamedImports(bindings) &&
-    bindings.elements.length > 0 &&
-    bindings.elements.every((element) => element.isTypeOnly)
-  );
-}
-
-function createCallGraph(entries: string[]) {
-  const configPath = ts.findConfigFile(ROOT, ts.sys.fileExists, 'tsconfig.json');
-  if (!configPath) throw new Error(`no tsconfig.json in ${ROOT}`);
-  const { options } = ts.parseJsonConfigFileContent(
-    ts.readConfigFile(configPath, ts.sys.readFile).config,
-    ts.sys,
-    ROOT,
-  );
-  const program = ts.createProgram({ rootNames: entries, options: { ...options, noEmit: true } });
-  const checker = program.getTypeChecker();
-
-  const isOwnFile = (file: ts.SourceFile) => !file.isDeclarationFile && !file.fileName.includes('/node_modules/');
-  const isOwn = (node: ts.Node) => isOwnFile(node.getSourceFile());
-  const where = (node: ts.Node) => {
-    const file = node.getSourceFile();
-    return `${relative(ROOT, file.fileName)}:${file.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
-  };
-  const resolved = (symbol: ts.Symbol | undefined) =>
-    symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-
-  /** The module and exported name an identifier was imported as. */
-  function importOf(identifier: ts.Node): { module: string; name: string } | undefined {
-    const symbol = checker.getSymbolAtLocation(identifier);
-    const declaration = symbol?.declarations?.[0];
-    if (!symbol || !declaration || !(symbol.flags & ts.SymbolFlags.Alias)) return undefined;
-    if (!ts.isImportSpecifier(declaration)) return undefined;
-    return {
-      module: (declaration.parent.parent.parent.moduleSpecifier as ts.StringLiteral).text,
-      name: (declaration.propertyName ?? declaration.name).text,
-    };
-  }
-
-  /** The declarations of a function type's call signatures: the slots a call through it resolves to. */
-  function signatureDeclarations(type: ts.Type): Slots {
-    const slots = new Set<ts.Node>();
-    for (const part of type.isUnion() ? type.types : [type]) {
-      if (part.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null | ts.TypeFlags.Void)) continue;
-      const signatures = part.getCallSignatures();
-      if (signatures.length === 0) return 'unknown';
-      for (const signature of signatures) {
-        if (!signature.declaration) return 'unknown';
-        if (!isOwn(signature.declaration)) return 'library';
-        slots.add(signature.declaration);
-      }
-    }
-    return slots;
-  }
-
-  /** The member `name` of a contextually typed object literal: its declarations and call signatures. */
-  function memberSlots(literal: ts.ObjectLiteralExpression, name: string, at: ts.Node): Slots {
-    const objectType = checker.getContextualType(literal);
-    const members = (objectType ? (objectType.isUnion() ? objectType.types : [objectType]) : [])
-      .map((part) => checker.getPropertyOfType(part, name))
-      .filter((member): member is ts.Symbol => member !== undefined);
-    if (members.length === 0) return 'none';
-    const slots = new Set<ts.Node>();
-    for (const member of members) {
-      for (const declaration of member.declarations ?? []) {
-        if (!isOwn(declaration)) return 'library';
-        slots.add(declaration);
-      }
-      const signatures = signatureDeclarations(checker.getTypeOfSymbolAtLocation(member, at));
-      if (typeof signatures === 'string') return signatures;
-      for (const signature of signatures) slots.add(signature);
-    }
-    return slots;
-  }
-
-  /** Where a value at `expression` goes: its contextual type's signatures (and object member). */
-  function slotsAt(expression: ts.Expression): Slots {
-    const contextual = checker.getContextualType(expression);
-    if (!contextual) return 'none';
-    const slots = signatureDeclarations(contextual);
-    if (typeof slots === 'string') return slots;
-    const parent = outer(expression);
-    if (ts.isPropertyAssignment(parent) && ts.isObjectLiteralExpression(parent.parent)) {
-      const members = memberSlots(parent.parent, parent.name.getText(), expression);
-      if (typeof members !== 'string') for (const member of members) slots.add(member);
-    }
-    return slots;
-  }
-
-  const isCallee = (node: ts.Node) => {
-    const parent = outer(node);
-    return (ts.isCallExpression(parent) || ts.isNewExpression(parent)) && unwrap(parent.expression) === node;
-  };
-
-  /** An identifier that is an expression, not a declared name or a property name. */
-  const isValue = (node: ts.Identifier) => {
-    const parent = node.parent as ts.Node & { name?: ts.Node; propertyName?: ts.Node };
-    if (ts.isPropertyAccessExpression(parent)) return parent.expression === node;
-    if (ts.isQualifiedName(parent)) return false;
-    return parent.name !== node && parent.propertyName !== node;
-  };
-
-  const isStatic = (member: ts.ClassElement) =>
-    (ts.getCombinedModifierFlags(member as unknown as ts.Declaration) & ts.ModifierFlags.Static) !== 0;
-
-  /** The AWS requests a call or `new` sends, by the sink rules. */
-  function sinksAt(node: ts.CallExpression | ts.NewExpression): Sink[] {
-    const found = (actions: readonly string[] | undefined, via: string) =>
-      (actions ?? []).map((action) => ({ action, via, site: where(node) }));
-    const callee = unwrap(node.expression);
-    if (ts.isNewExpression(node)) {
-      const imported = importOf(callee);
-      return imported ? found(sinkRules.construct(imported.module, imported.name), `new ${imported.name}`) : [];
-    }
-    if (ts.isIdentifier(callee)) {
-      const imported = importOf(callee);
-      return imported ? found(sinkRules.call(imported.module, imported.name), `${imported.name}()`) : [];
-    }
-    if (!ts.isPropertyAccessExpression(callee)) return [];
-    const receiver = checker.getTypeAtLocation(callee.expression);
-    const symbol = receiver.getSymbol() ?? receiver.aliasSymbol;
-    const declared = symbol?.declarations?.[0];
-    if (!symbol || !declared || isOwn(declared)) return [];
-    return found(sinkRules.method(symbol.getName(), callee.name.text), `${symbol.getName()}#${callee.name.text}()`);
-  }
-
-  /** Every AWS request written anywhere in these files, reached or not. */
-  function allSinks(files: string[]): Sink[] {
-    const sinks: Sink[] = [];
-    const walk = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) || ts.isNewExpression(node)) sinks.push(...sinksAt(node));
-      ts.forEachChild(node, walk);
-    };
-    for (const file of files) {
-      const source = program.getSourceFile(join(ROOT, file));
-      if (source) walk(source);
-    }
-    return sinks;
-  }
-
-  /** Everything a process reaches that loads `entry` and calls the exports named (a handler module calls its own). */
-  function analyse(entry: string, calledExports: string[] = []): { sinks: Sink[]; modules: string[] } {
-    const entryFile = program.getSourceFile(entry);
-    if (!entryFile) throw new Error(`${entry} is not in the program`);
-    const reached = new Set<ts.Node>();
-    const queue: ts.Node[] = [];
-    const sinks: Sink[] = [];
-    const called = new Set<ts.Node>();
-    const aliases = new Map<ts.Node, Set<ts.Node>>();
-    const constructed = new Set<ts.ClassLikeDeclaration>();
-    const calledMembers = new Set<ts.MethodSignature>();
-    const modules = new Set<string>();
-
-    const enqueue = (node: ts.Node) => {
-      if (reached.has(node)) return;
-      reached.add(node);
-      queue.push(node);
-    };
-
-    /** A signature is called: its body runs, and so does every value that flowed into it. */
-    function markCalled(declaration: ts.Node) {
-      if (called.has(declaration)) return;
-      called.add(declaration);
-      if (isOwn(declaration) && isFunctionLike(declaration) && declaration.body) enqueue(declaration);
-      if (ts.isMethodSignature(declaration)) calledMembers.add(declaration);
-      for (const source of aliases.get(declaration) ?? []) markCalled(source);
-    }
-
-    /** Values of `source` flow into `target`: calling target may call them. */
-    function alias(target: ts.Node, source: ts.Node) {
-      if (target === source) return;
-      const sources = aliases.get(target) ?? new Set<ts.Node>();
-      aliases.set(target, sources);
-      sources.add(source);
-      if (called.has(target)) markCalled(source);
-    }
-
-    function into(target: Slots, sources: Iterable<ts.Node>) {
-      if (target === 'none') return;
-      for (const source of sources) {
-        if (target === 'library' || target === 'unknown') markCalled(source);
-        else for (const slot of target) alias(slot, source);
-      }
-    }
-
-    /** A function-typed value used somewhere typed flows there. */
-    function flow(expression: ts.Expression) {
-      if (isCallee(expression)) return;
-      const target = slotsAt(expression);
-      if (target === 'none') return;
-      const sources = signatureDeclarations(checker.getTypeAtLocation(expression));
-      if (typeof sources !== 'string') into(target, sources);
-    }
-
-    /** A closure written inline: it runs once what it flows into is called. */
-    function closure(node: FunctionLike) {
-      if (ts.isFunctionDeclaration(node) || ts.isConstructorDeclaration(node) || ts.isClassLike(node.parent)) return;
-      const parent = outer(node);
-      if ((ts.isVariableDeclaration(parent) || ts.isPropertyDeclaration(parent)) && parent.initializer) return;
-      let slots: Slots;
-      if (ts.isObjectLiteralExpression(node.parent)) {
-        slots = memberSlots(node.parent, (node.name as ts.PropertyName).getText(), node);
-        if (slots === 'none') slots = 'unknown';
-      } else {
-        slots = slotsAt(node as ts.Expression);
-      }
-      if (slots === 'library' || slots === 'unknown') enqueue(node);
-      else into(slots, [node]);
-    }
-
-    function construct(declaration: ts.ClassLikeDeclaration) {
-      if (constructed.has(declaration)) return;
-      constructed.add(declaration);
-      enqueue(declaration);
-    }
-
-    function call(node: ts.CallExpression | ts.NewExpression) {
-      const declaration = checker.getResolvedSignature(node)?.declaration;
-      if (declaration) markCalled(declaration);
-      const callee = unwrap(node.expression);
-      if (ts.isNewExpression(node)) {
-        for (const found of resolved(checker.getSymbolAtLocation(callee))?.declarations ?? []) {
-          if (ts.isClassLike(found) && isOwn(found)) construct(found);
-        }
-      } else if (ts.isPropertyAccessExpression(callee) && ['call', 'apply', 'bind'].includes(callee.name.text)) {
-        // fn.call / fn.apply / fn.bind: the function itself runs.
-        const own = signatureDeclarations(checker.getTypeAtLocation(callee.expression));
-        if (typeof own !== 'string') for (const signature of own) markCalled(signature);
-      }
-      sinks.push(...sinksAt(node));
-    }
-
-    function visit(node: ts.Node): void {
-      if (ts.isTypeNode(node) && !ts.isExpressionWithTypeArguments(node)) return;
-      if (
-        ts.isInterfaceDeclaration(node) ||
-        ts.isTypeAliasDeclaration(node) ||
-        ts.isImportDeclaration(node) ||
-        ts.isExportDeclaration(node)
-      ) {
-        return;
-      }
-      if (isFunctionLike(node)) {
-        closure(node);
-        return;
-      }
-      if (ts.isClassLike(node)) {
-        visitStatics(node);
-        return;
-      }
-      if (ts.isShorthandPropertyAssignment(node)) {
-        const symbol = resolved(checker.getShorthandAssignmentValueSymbol(node));
-        const sources = symbol && signatureDeclarations(checker.getTypeOfSymbolAtLocation(symbol, node));
-        if (sources && typeof sources !== 'string') {
-          into(memberSlots(node.parent as ts.ObjectLiteralExpression, node.name.text, node), sources);
-        }
-        return;
-      }
-      if (ts.isPropertyAccessExpression(node)) {
-        // A getter or setter runs when its property is read or written.
-        for (const declaration of checker.getSymbolAtLocation(node.name)?.declarations ?? []) {
-          if ((ts.isGetAccessor(declaration) || ts.isSetAccessor(declaration)) && isOwn(declaration)) {
-            enqueue(declaration);
-          }
-        }
-      }
-      if (
-        (ts.isIdentifier(node) && isValue(node)) ||
-        ts.isPropertyAccessExpression(node) ||
-        ts.isElementAccessExpression(node) ||
-        ts.isCallExpression(node) ||
-        ts.isAwaitExpression(node)
-      ) {
-        flow(node);
-      }
-      if (ts.isCallExpression(node) || ts.isNewExpression(node)) call(node);
-      if (!ts.isIdentifier(node)) ts.forEachChild(node, visit);
-    }
-
-    function visitStatics(declaration: ts.ClassLikeDeclaration) {
-      for (const member of declaration.members) {
-        if (ts.isPropertyDeclaration(member) && isStatic(member) && member.initializer) visit(member.initializer);
-        if (ts.isClassStaticBlockDeclaration(member)) visit(member.body);
-      }
-    }
-
-    function visitConstruction(declaration: ts.ClassLikeDeclaration) {
-      for (const member of declaration.members) {
-        if (ts.isPropertyDeclaration(member) && !isStatic(member) && member.initializer) visit(member.initializer);
-        if (ts.isConstructorDeclaration(member) && member.body) enqueue(member);
-      }
-      const base = declaration.heritageClauses?.find((clause) => clause.token === ts.SyntaxKind.ExtendsKeyword)
-        ?.types[0];
-      for (const found of base ? (resolved(checker.getSymbolAtLocation(base.expression))?.declarations ?? []) : []) {
-        if (ts.isClassLike(found) && isOwn(found)) construct(found);
-      }
-    }
-
-    function visitModule(file: ts.SourceFile) {
-      modules.add(relative(ROOT, file.fileName));
-      for (const statement of file.statements) {
-        if (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) {
-          if (!statement.moduleSpecifier || isTypeOnlyImport(statement)) continue;
-          const target = resolved(checker.getSymbolAtLocation(statement.moduleSpecifier));
-          const targetFile = target?.declarations?.find(ts.isSourceFile);
-          if (targetFile && isOwnFile(targetFile)) enqueue(targetFile);
-          continue;
-        }
-        if (ts.isFunctionDeclaration(statement)) continue;
-        if (ts.isClassDeclaration(statement)) visitStatics(statement);
-        else visit(statement);
-      }
-    }
-
-    /** Interface methods called here, on objects of a class constructed here: that class's method. */
-    function dispatch() {
-      for (const member of calledMembers) {
-        const owner = member.parent;
-        const ownerType = checker.getTypeAtLocation(owner);
-        const name = member.name.getText();
-        for (const declaration of constructed) {
-          const method = declaration.members.find(
-            (candidate) => ts.isMethodDeclaration(candidate) && candidate.name.getText() === name,
-          );
-          if (
-            method &&
-            !reached.has(method) &&
-            checker.isTypeAssignableTo(checker.getTypeAtLocation(declaration), ownerType)
-          ) {
-            enqueue(method);
-          }
-        }
-      }
-    }
-
-    enqueue(entryFile);
-    const exported = checker.getSymbolAtLocation(entryFile);
-    for (const name of calledExports) {
-      const symbol = exported && checker.getExportsOfModule(exported).find((candidate) => candidate.name === name);
-      const declaration = resolved(symbol)?.declarations?.find(isFunctionLike);
-      if (!declaration) throw new Error(`${entry} exports no function ${name}`);
-      markCalled(declaration);
-    }
-    do {
-      while (queue.length > 0) {
-        const unit = queue.shift() as ts.Node;
-        if (ts.isSourceFile(unit)) visitModule(unit);
-        else if (ts.isClassLike(unit)) visitConstruction(unit);
-        else if (isFunctionLike(unit)) {
-          for (const parameter of unit.parameters) if (parameter.initializer) visit(parameter.initializer);
-          if (unit.body) visit(unit.body);
-        }
-      }
-      dispatch();
-    } while (queue.length > 0);
-
-    return { sinks, modules: [...modules].sort() };
-  }
-
-  /** Value imports from modules that can call AWS that no sink rule models. */
-  function unmodelledImports(files: string[]): string[] {
-    const found: string[] = [];
-    for (const file of files) {
-      const source = program.getSourceFile(join(ROOT, file));
-      for (const statement of source?.statements ?? []) {
-        if (!ts.isImportDeclaration(statement) || isTypeOnlyImport(statement)) continue;
-        const module = (statement.moduleSpecifier as ts.StringLiteral).text;
-        if (!AWS_CALLING_MODULE.test(module)) continue;
-        const clause = statement.importClause;
-        const bindings = clause?.namedBindings;
-        if (!clause || clause.name || !bindings || !ts.isNamedImports(bindings)) {
-          found.push(`${file}: a default, namespace or bare import of ${module}`);
-          continue;
-        }
-        for (const element of bindings.elements) {
-          const name = (element.propertyName ?? element.name).text;
-          if (element.isTypeOnly || SDK_VALUE.test(name) || MODELLED_IMPORTS[module]?.includes(name)) continue;
-          found.push(`${file}: ${name} from ${module}`);
-        }
-      }
-    }
-    return found;
-  }
-
-  return { analyse, allSinks, unmodelledImports };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The packaged stages
@@ -798,6 +270,12 @@ function grantsOf(s: StageUnderTest, role: string): Map<string, string[]> {
           const key = (resource as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
           add(key ? `${action} (${key})` : action, role);
         }
+      } else if (PARTITIONED_ACTIONS.has(action)) {
+        // Per partition of the state table: the dynamodb:LeadingKeys patterns the statement allows.
+        const patterns = conditionValue(statement, 'dynamodb:LeadingKeys');
+        for (const pattern of patterns.length > 0 ? patterns : ['any partition']) {
+          add(`${action} (${partitionOfPattern(pattern)})`, role);
+        }
       } else if (action === 'ecs:TagResource') {
         const creates = conditionValue(statement, 'ecs:CreateAction');
         for (const create of creates.length > 0 ? creates : ['any action']) add(`${action} (${create})`, role);
@@ -842,6 +320,10 @@ function callerFacts(s: StageUnderTest, env: Record<string, unknown>): CallerFac
     bucketKey: stackKey(keys.bucket),
     bucketPolicy: policy('BackupBucketPolicy'),
     queuePolicy: policy('DeadLetterQueuePolicy'),
+    tablePolicy: values.resolve(
+      (template.Resources.StateTable?.Properties?.ResourcePolicy as { PolicyDocument?: unknown } | undefined)
+        ?.PolicyDocument,
+    ) as PolicyDocument | undefined,
     workerRoles,
   };
 }
@@ -972,19 +454,19 @@ function needsOf(caller: Caller): Needs {
   const skip = INFEASIBLE_CALLS[caller.entry] ?? {};
   const add = (map: Map<string, string[]>, key: string, why: string) =>
     map.set(key, [...new Set([...(map.get(key) ?? []), why])]);
-  for (const { action, via, site } of analyses.get(caller.entry)?.sinks ?? []) {
+  for (const { action, via, site, method } of analyses.get(caller.entry)?.sinks ?? []) {
     const file = site.replace(/:\d+$/, '');
     const call = `${via} at ${site}`;
-    // httpRoute reads the token source only for a route that is not public.
-    if (SECRET_READERS[file] === 'tokens' && caller.publicRoute) continue;
-    // A secret is required per kind, by the requests; every other call's own action as it is.
-    const own = action === 'secretsmanager:GetSecretValue' ? undefined : action;
+    if (isTokenReadOfPublicRoute({ site }, caller.publicRoute)) continue;
+    // A secret is required per kind, and a state table item action per partition, by the requests; every
+    // other call's own action as it is.
+    const own = action === 'secretsmanager:GetSecretValue' || PARTITIONED_ACTIONS.has(action) ? undefined : action;
     if (own !== undefined && own in skip) {
       add(infeasible, own, call);
       continue;
     }
     if (own !== undefined) add(required, own, call);
-    const made = requestsOf(caller.facts, { action, file });
+    const made = requestsOf(caller.facts, { action, file, ...(method ? { method } : {}) });
     // A secret config does not name is never read: the code checks for it first.
     if (own === undefined && made.length === 0) allowed.add(`${action} (none configured)`);
     for (const request of made) {
@@ -1038,6 +520,28 @@ async function refusedRequests(s: StageUnderTest, caller: Caller): Promise<strin
     );
   }
   return refused;
+}
+
+/** Actions that change or delete items: the audit trail must refuse them all. */
+const CHANGING_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
+
+const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
+
+/** A caller's facts with the state table named, for requests it may not make (the execution role has none). */
+function tableFacts(s: StageUnderTest, facts: CallerFacts): CallerFacts {
+  const table = s.template.Resources.StateTable?.Properties?.TableName as string;
+  return { ...facts, env: { ...facts.env, STATE_TABLE: table } };
+}
+
+/** A key of the partition: one its store names, or one of its format where config names none. */
+function somePartitionKey(facts: CallerFacts, name: PartitionName): string {
+  return PARTITIONS[name].keys(facts)[0] ?? `${PARTITIONS[name].prefix}example`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1151,6 +655,178 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
     for (const caller of callersOf(s)) refused.push(...(await refusedRequests(s, caller)));
     // Then IAM allows each of them: the role's policies, and the bucket, queue and key policies they meet
     expect(refused).toEqual([]);
+  });
+
+  it('lets each role reach only the state table partitions its code uses', async () => {
+    // Given every role, and every item action on every partition of the state table
+    const s = packaged();
+    const reached: string[] = [];
+    for (const caller of callersOf(s)) {
+      const role = roleOf(s, caller);
+      const { required } = needsOf(caller);
+      const facts = tableFacts(s, caller.facts);
+      for (const action of PARTITIONED_ACTIONS) {
+        for (const [name, partition] of Object.entries(PARTITIONS) as Array<
+          [PartitionName, (typeof PARTITIONS)[PartitionName]]
+        >) {
+          if (required.has(`${action} (${partition.prefix})`)) continue;
+          // When the role asks for a partition its code never uses
+          const request = partitionRequest(facts, action, name, somePartitionKey(facts, name));
+          const why = await refusalOf(request, role, TEST_PLACE);
+          // Then IAM refuses it
+          if (!denied(why))
+            reached.push(
+              `${caller.name}: ${action} on ${request.context['dynamodb:LeadingKeys']}: ${why ?? 'Allowed'}`,
+            );
+        }
+      }
+    }
+    expect(reached).toEqual([]);
+  });
+
+  it('keeps the worker task and the volume functions to backup and restore records: no audit entry, release, deployment or lock', async () => {
+    // Given the roles that run backup and restore jobs
+    const s = packaged();
+    const workers = callersOf(s).filter(
+      (caller) => caller.entry === WORKER_ENTRY || caller.entry === 'functions/workers/volume-worker.ts',
+    );
+    expect(workers.map((caller) => caller.entry)).toContain(WORKER_ENTRY);
+    const allowed: string[] = [];
+    for (const caller of workers) {
+      const role = roleOf(s, caller);
+      const facts = tableFacts(s, caller.facts);
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+        for (const name of [
+          'audit',
+          'release',
+          'waitingReleases',
+          'deployment',
+          'lock',
+          'idempotency',
+          'delivery',
+        ] as const) {
+          // When one writes (or, with UpdateItem, creates) an item there
+          const request = partitionRequest(facts, action, name, somePartitionKey(facts, name));
+          const why = await refusalOf(request, role, TEST_PLACE);
+          // Then IAM refuses it
+          if (!denied(why)) allowed.push(`${caller.name}: ${action} on ${request.context['dynamodb:LeadingKeys']}`);
+        }
+      }
+      // And the jobs' own records stay reachable
+      for (const name of ['backup', 'restore'] as const) {
+        const key = somePartitionKey(facts, name);
+        expect(
+          await refusalOf(partitionRequest(facts, 'dynamodb:UpdateItem', name, key), role, TEST_PLACE),
+        ).toBeUndefined();
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('makes the audit trail append-only for every principal, an administrator of the account included', async () => {
+    // Given every role of the stack, and an administrator allowed everything by its own policy
+    const s = packaged();
+    const facts = tableFacts(s, callerFacts(s, {}));
+    const administrator: Role = {
+      arn: `arn:aws:iam::${TEST_PLACE.account}:role/administrator`,
+      policies: [
+        {
+          name: 'AdministratorAccess',
+          document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+        },
+      ],
+    };
+    const callers = callersOf(s);
+    const roles = [
+      ...callers.map((caller) => ({ name: caller.name, role: roleOf(s, caller) })),
+      { name: 'administrator', role: administrator },
+    ];
+    const entry = somePartitionKey(facts, 'audit');
+    const changed: string[] = [];
+    for (const { name, role } of roles) {
+      for (const action of CHANGING_ACTIONS) {
+        // When it changes or deletes an audit entry, one at a time, in a batch or by PartiQL
+        const why = await refusalOf(partitionRequest(facts, action, 'audit', entry), role, TEST_PLACE);
+        // Then IAM refuses it; the administrator by the table's own policy, explicitly
+        const expected = name === 'administrator' ? /^ExplicitlyDenied/ : /Denied/;
+        if (!why || !expected.test(why)) changed.push(`${name}: ${action}: ${why ?? 'Allowed'}`);
+      }
+    }
+    expect(changed).toEqual([]);
+    // And the deny is no wider: the administrator still appends entries and changes other records
+    expect(
+      await refusalOf(partitionRequest(facts, 'dynamodb:PutItem', 'audit', entry), administrator, TEST_PLACE),
+    ).toBeUndefined();
+    const deployment = somePartitionKey(facts, 'deployment');
+    expect(
+      await refusalOf(
+        partitionRequest(facts, 'dynamodb:UpdateItem', 'deployment', deployment),
+        administrator,
+        TEST_PLACE,
+      ),
+    ).toBeUndefined();
+    // And only listAudit reads the trail
+    const readers = callers.filter((caller) =>
+      needsOf(caller).required.has(`dynamodb:Query (${PARTITIONS.audit.prefix})`),
+    );
+    expect(readers.map((caller) => caller.name)).toEqual(['listAudit']);
+  });
+
+  it("lets restores create and tag only what the naming rule names, from Slipway's snapshots and the configured sources", async () => {
+    // Given the roles that restore databases
+    const s = packaged();
+    const restorers = callersOf(s).filter(
+      (caller) => caller.name === 'createRestore' || caller.name === 'restoreDrill',
+    );
+    expect(restorers.map((caller) => caller.name).sort()).toEqual(['createRestore', 'restoreDrill']);
+    const rds = (resource: string) => `arn:aws:rds:${TEST_PLACE.region}:${TEST_PLACE.account}:${resource}`;
+    const sources = Object.values(s.config.databases).map((db) =>
+      db.rdsCluster ? { type: 'cluster', id: db.rdsCluster } : { type: 'db', id: db.rdsInstance as string },
+    );
+    const outside: Array<[string, string, string]> = [
+      ['rds:RestoreDBInstanceFromDBSnapshot', rds('db:billing-copy'), 'a target outside <source>-restore-'],
+      ['rds:RestoreDBInstanceToPointInTime', rds('db:shop-restored'), 'a target outside <source>-restore-'],
+      ['rds:RestoreDBClusterFromSnapshot', rds('cluster:analytics'), 'a target outside <source>-restore-'],
+      ['rds:RestoreDBInstanceFromDBSnapshot', rds('snapshot:rds:billing-2026-01-05-03-00'), 'an automated snapshot'],
+      ['rds:RestoreDBInstanceFromDBSnapshot', rds('snapshot:before-upgrade'), "a snapshot not Slipway's"],
+      ['rds:RestoreDBClusterFromSnapshot', rds('cluster-snapshot:before-upgrade'), "a snapshot not Slipway's"],
+      [
+        'rds:RestoreDBInstanceFromDBSnapshot',
+        rds('snapshot:slipway-billing-db-202601050300'),
+        "Slipway's snapshot of a database config does not name",
+      ],
+      [
+        'rds:RestoreDBClusterFromSnapshot',
+        rds('cluster-snapshot:slipway-billing-db-202601050300'),
+        "Slipway's snapshot of a database config does not name",
+      ],
+      [
+        'rds:RestoreDBInstanceFromDBSnapshot',
+        rds('snapshot:slipway-shop-db-202601050300').replace(TEST_PLACE.region, 'eu-west-1'),
+        'a copy in another region',
+      ],
+      ['rds:RestoreDBInstanceToPointInTime', rds('db:billing-prod'), 'a source config does not name'],
+      ['rds:RestoreDBClusterToPointInTime', rds('cluster:billing-aurora'), 'a source config does not name'],
+      ...sources.flatMap(
+        ({ type, id }): Array<[string, string, string]> => [
+          ['rds:AddTagsToResource', rds(`${type}:${id}`), 'a configured source'],
+          ['rds:CreateDBInstance', rds(`${type}:${id}`), 'a configured source, or a new instance in its cluster'],
+        ],
+      ),
+      ['rds:AddTagsToResource', rds('db:billing-prod'), 'a database Slipway did not create'],
+      ['rds:AddTagsToResource', rds('og:billing-options'), 'a group a restore only uses'],
+    ];
+    const allowed: string[] = [];
+    for (const caller of restorers) {
+      const role = roleOf(s, caller);
+      for (const [action, resource, what] of outside) {
+        // When the role is asked for it
+        const why = await refusalOf({ action, resource, what, context: {} }, role, TEST_PLACE);
+        // Then IAM refuses it
+        if (!denied(why)) allowed.push(`${caller.name}: ${action} on ${resource} (${what})`);
+      }
+    }
+    expect(allowed).toEqual([]);
   });
 
   it('lists infeasible calls only for callers the template has', () => {

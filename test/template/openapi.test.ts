@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiRoutes } from '../../lib/http/api-routes';
 import { openApiDocument } from '../../lib/http/openapi';
+import { apiRoutes } from '../../lib/http/registry';
 import { type CloudFormationTemplate, packagedProd, readTemplate } from '../support/package';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiRoutes } from '../../lib/http/api-routes';
+import { apiRoutes } from '../../lib/http/registry';
 import { type CloudFormationTemplate, packagedProd, packageStage, readTemplate } from '../support/package';
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from './iam-allowlist';
 

@@ -332,7 +332,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
     expect(accessPointIds(accessPoints)).toEqual(['fsap-0fedcba9876543210']);
   });
 
-  it('given the state table, when the task role is read, then DynamoDB access is reading and updating items of the table', () => {
+  it('given the state table, when the task role is read, then DynamoDB access is reading and updating backup and restore records', () => {
     // when
     const statements = statementsOf('WorkerTaskRole').filter((statement) =>
       list(statement.Action).some((action) => action.startsWith('dynamodb:')),
@@ -344,6 +344,7 @@ describe('the backup worker in the packaged template (stage prod)', () => {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BACKUP#*', 'RESTORE#*'] } },
       },
     ]);
     expect(statementsWith('WorkerTaskRole', 'sns:Publish')).toEqual([

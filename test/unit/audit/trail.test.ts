@@ -1,4 +1,4 @@
-import { auditQuery, auditWindow } from '../../../lib/audit/api';
+import { auditQuery } from '../../../lib/audit/schemas';
 import {
   type AuditEntry,
   audited,
@@ -9,6 +9,7 @@ import {
   sourceKey,
   statusOutcome,
 } from '../../../lib/audit/trail';
+import { auditWindow } from '../../../lib/audit/window';
 import { Conflict, Forbidden, InvalidInput, Unauthenticated, Unprocessable, UpstreamFailed } from '../../../lib/errors';
 import { forgetSecretValues, registerSecretValue } from '../../../lib/observability/redaction';
 import { captureLogs } from '../../support/logs';

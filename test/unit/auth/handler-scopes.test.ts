@@ -4,12 +4,12 @@ import { makeHandler as makeCancel } from '../../../functions/http/cancel-deploy
 import { makeHandler as makeGet } from '../../../functions/http/get-deployment';
 import { makeHandler as makeListApps } from '../../../functions/http/list-apps';
 import { makeHandler as makePromote, promoteFromOf } from '../../../functions/http/promote-environment';
-import type { Scope } from '../../../lib/auth/scope';
+import type { Role, Scope } from '../../../lib/auth/principal';
 import type { TokenSource } from '../../../lib/auth/token-source';
-import { hashToken, mintToken, type Role, type TokenEntry } from '../../../lib/auth/tokens';
+import { hashToken, mintToken, type TokenEntry } from '../../../lib/auth/tokens';
 import type { DeploymentRequest, Deployments } from '../../../lib/deploy/deployments';
 import { NotFound } from '../../../lib/errors';
-import { noIdempotency } from '../../../lib/http/idempotency';
+import { noIdempotency } from '../../../lib/store/idempotency';
 import { memoryAudit } from '../../support/audit';
 import { httpEvent, lambdaContext } from '../../support/http';
 

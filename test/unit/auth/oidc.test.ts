@@ -5,8 +5,8 @@ import type { OidcIssuer } from '../../../lib/auth/oidc-rules';
 import { withOidc } from '../../../lib/auth/token-source';
 import { mintToken } from '../../../lib/auth/tokens';
 import { Forbidden, type SlipwayError, Unauthenticated, UpstreamFailed } from '../../../lib/errors';
-import { apiRoutes } from '../../../lib/http/api-routes';
-import { httpRoute } from '../../../lib/http/route';
+import { apiRoutes } from '../../../lib/http/registry';
+import { httpRoute } from '../../../lib/http/route-chain';
 import { httpEvent, lambdaContext } from '../../support/http';
 
 /**

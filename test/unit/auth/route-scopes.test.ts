@@ -1,11 +1,11 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { ROUTE_SCOPES, type RouteScope, routeScope } from '../../../lib/auth/route-scopes';
-import type { Scope } from '../../../lib/auth/scope';
+import type { Role, Scope } from '../../../lib/auth/principal';
+import type { RouteScope } from '../../../lib/auth/route-scopes';
 import type { TokenSource } from '../../../lib/auth/token-source';
-import { hashToken, mintToken, type Role, type TokenEntry } from '../../../lib/auth/tokens';
-import { type ApiRoute, apiRoutes } from '../../../lib/http/api-routes';
-import { httpRoute, type RouteRequest } from '../../../lib/http/route';
+import { hashToken, mintToken, type TokenEntry } from '../../../lib/auth/tokens';
+import { type ApiRoute, apiRoutes } from '../../../lib/http/registry';
+import { httpRoute, type RouteRequest } from '../../../lib/http/route-chain';
 import { httpEvent, lambdaContext } from '../../support/http';
 
 /** Tokens with scopes, as the tokens secret holds them. */
@@ -34,7 +34,7 @@ function parsed(response: APIGatewayProxyStructuredResultV2) {
 function recorded<K extends keyof typeof apiRoutes>(name: K) {
   const calls: Array<RouteRequest<unknown, unknown, unknown>> = [];
   const handler = httpRoute(
-    apiRoutes[name] as { name: string; access: (typeof apiRoutes)[K]['access'] },
+    apiRoutes[name] as { name: string; access: (typeof apiRoutes)[K]['access']; scope: RouteScope },
     { tokens: tokens.source },
     async (request) => {
       calls.push(request as RouteRequest<unknown, unknown, unknown>);
@@ -47,14 +47,10 @@ function recorded<K extends keyof typeof apiRoutes>(name: K) {
 const keysOf = (schema: z.ZodType | undefined): string[] =>
   schema && 'shape' in schema ? Object.keys((schema as unknown as z.ZodObject).shape) : [];
 
-describe('ROUTE_SCOPES', () => {
+describe('the scope each route of the registry names', () => {
   const routes: Array<[string, ApiRoute]> = Object.entries(apiRoutes);
 
-  it('says how every route of the registry applies a scope', () => {
-    expect(Object.keys(ROUTE_SCOPES).sort()).toEqual(Object.keys(apiRoutes).sort());
-  });
-
-  it.each(routes)('agrees with what %s names', (name, route) => {
+  it.each(routes)('agrees with what %s names', (_name, route) => {
     const expected: RouteScope[] = [];
     if (route.access === 'public') expected.push('open');
     else if (keysOf(route.path).includes('app') && keysOf(route.path).includes('env')) {
@@ -65,12 +61,7 @@ describe('ROUTE_SCOPES', () => {
     else if (/^\/v1\/(backups|restores|audit)\b/.test(route.pathTemplate)) expected.push('no-app');
     else if (route.pathTemplate === '/v1/apps') expected.push('listing');
     else expected.push('open');
-    expect(expected).toContain(ROUTE_SCOPES[name as keyof typeof apiRoutes]);
-  });
-
-  it('closes a route it does not know to scoped principals', () => {
-    expect(routeScope('someNewRoute')).toBe('no-app');
-    expect(routeScope('toString')).toBe('no-app');
+    expect(expected).toContain(route.scope);
   });
 });
 
@@ -222,10 +213,14 @@ describe('httpRoute: scope checks the chain makes', () => {
       expect(parsed(await route.handler(event, lambdaContext())).status).toBe(200);
     });
 
-    it('closes a route outside the registry to scoped tokens', async () => {
-      const handler = httpRoute({ name: 'adHoc', access: 'read' }, { tokens: tokens.source }, async () => ({
-        status: 200,
-      }));
+    it('closes a route built outside the registry that names no app to scoped tokens', async () => {
+      const handler = httpRoute(
+        { name: 'adHoc', access: 'read', scope: 'no-app' },
+        { tokens: tokens.source },
+        async () => ({
+          status: 200,
+        }),
+      );
       const event = httpEvent('not-found', { path: '/x', token: shopCi });
       expect(parsed(await handler(event, lambdaContext())).status).toBe(403);
       expect((await handler(httpEvent('not-found', { path: '/x', token: ops }), lambdaContext())).statusCode).toBe(200);
@@ -252,9 +247,13 @@ describe('httpRoute: scope checks the chain makes', () => {
   });
 
   it('refuses a scoped principal with 500, not a pass, when a path route has no {app, env} to check', async () => {
-    const handler = httpRoute({ name: 'getEnvironment', access: 'read' }, { tokens: tokens.source }, async () => ({
-      status: 200,
-    }));
+    const handler = httpRoute(
+      { name: 'getEnvironment', access: 'read', scope: 'path' },
+      { tokens: tokens.source },
+      async () => ({
+        status: 200,
+      }),
+    );
     expect((await handler(httpEvent('not-found', { path: '/x', token: shopCi }), lambdaContext())).statusCode).toBe(
       500,
     );

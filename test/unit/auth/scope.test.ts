@@ -1,14 +1,12 @@
+import type { Principal } from '../../../lib/auth/principal';
 import {
   authorizeScope,
   isScoped,
   principalLabel,
   requireScope,
   requireUnscoped,
-  SCOPE_NAME_PATTERN,
   visibleApps,
 } from '../../../lib/auth/scope';
-import type { Principal } from '../../../lib/auth/tokens';
-import { NAME_PATTERN } from '../../../lib/config/schema';
 import { Forbidden, type SlipwayError, Unauthenticated } from '../../../lib/errors';
 
 const unscoped: Principal = { name: 'ops', roles: ['admin'] };
@@ -172,12 +170,7 @@ describe('visibleApps', () => {
   });
 });
 
-describe('names', () => {
-  it('uses the same rule as the config for app and environment names', () => {
-    expect(SCOPE_NAME_PATTERN.source).toBe(NAME_PATTERN.source);
-    expect(SCOPE_NAME_PATTERN.flags).toBe(NAME_PATTERN.flags);
-  });
-
+describe('principal labels', () => {
   it('labels a stored token as token <name> and an OIDC caller by its full name', () => {
     expect(principalLabel(ci)).toBe('token ci');
     expect(principalLabel(github)).toBe(github.name);

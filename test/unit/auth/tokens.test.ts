@@ -4,17 +4,13 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PERMISSIONS, type Permission, ROLES, type Role, rolesGrant } from '../../../lib/auth/principal';
 import { fileTokenSource, localFileFirst, secretsManagerTokenSource } from '../../../lib/auth/token-source';
 import {
   bearerToken,
   findPrincipal,
   hashToken,
   mintToken,
-  PERMISSIONS,
-  type Permission,
-  ROLES,
-  type Role,
-  rolesGrant,
   type TokenEntry,
   tokenDocumentSchema,
 } from '../../../lib/auth/tokens';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { clientConfig, isAwsEndpoint, isLoopback, s3ClientConfig } from '../../../lib/aws/clients';
+import { clientConfig, isAwsEndpoint, isLoopback, s3ClientConfig } from '../../../lib/aws/client-config';
 import { endpointFor, regionFrom } from '../../../lib/aws/endpoints';
 
 describe('the SDK client factory', () => {

@@ -1,9 +1,13 @@
 import { createRequire } from 'node:module';
+import { restoreTargetPrefix } from '../../../lib/backup/identifiers';
 import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
 
 const require = createRequire(import.meta.url);
 const { managedResources, rdsResources } = require('../../../serverless/config.cjs') as {
-  rdsResources: (config: SlipwayConfig) => { restoreKmsKeyArns: unknown[] };
+  rdsResources: (
+    config: SlipwayConfig,
+    prefix: typeof restoreTargetPrefix,
+  ) => { restoreKmsKeyArns: unknown[]; rdsRestoreTargetArns: unknown[]; rdsRestoreSourceArns: unknown[] };
   managedResources: (config: SlipwayConfig) => {
     taskRoleArns: unknown[];
     lifecycleHookRoleArns: unknown[];
@@ -95,10 +99,33 @@ describe('the keys restores may create grants on (serverless/config.cjs)', () =>
       shop: { rdsInstance: 'shop-db', kmsKeyArn: KEY },
       reports: { rdsCluster: 'reports', kmsKeyArn: KEY },
     });
-    expect(rdsResources(config).restoreKmsKeyArns).toEqual([KEY]);
+    expect(rdsResources(config, restoreTargetPrefix).restoreKmsKeyArns).toEqual([KEY]);
+  });
+
+  it('given an instance and an Aurora cluster, when resolved, then restores may create only <source>-restore-* and drills', () => {
+    const config = withDatabases({ shop: { rdsInstance: 'Shop-DB' }, reports: { rdsCluster: 'reports' } });
+    const sub = (resource: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
+    });
+    expect(rdsResources(config, restoreTargetPrefix).rdsRestoreTargetArns).toEqual([
+      sub('db:shop-db-restore-*'),
+      sub('cluster:reports-restore-*'),
+      sub('db:reports-restore-*'),
+      sub('db:slipway-drill-*'),
+      sub('cluster:slipway-drill-*'),
+    ]);
+    // And restore only from those sources, or the snapshots Slipway takes of them
+    expect(rdsResources(config, restoreTargetPrefix).rdsRestoreSourceArns).toEqual([
+      sub('db:Shop-DB'),
+      sub('cluster:reports'),
+      sub('snapshot:slipway-shop-*'),
+      sub('cluster-snapshot:slipway-reports-*'),
+    ]);
   });
 
   it('given no database with kmsKeyArn, when resolved, then none: the statement is left out', () => {
-    expect(rdsResources(withDatabases({ shop: { rdsInstance: 'shop-db' } })).restoreKmsKeyArns).toEqual([]);
+    expect(
+      rdsResources(withDatabases({ shop: { rdsInstance: 'shop-db' } }), restoreTargetPrefix).restoreKmsKeyArns,
+    ).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import {
   operationBody,
   promoteBody,
   scaleBody,
-} from '../../../lib/deploy/api';
+} from '../../../lib/deploy/schemas';
 
 const DIGEST = `sha256:${'3f2a1c9e'.repeat(8)}`;
 const VALID = { app: 'shop', environment: 'staging' };

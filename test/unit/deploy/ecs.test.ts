@@ -1,5 +1,6 @@
 import type { DeploymentConfiguration, Service } from '@aws-sdk/client-ecs';
-import { createClient } from '../../../lib/aws/clients';
+import { createEcrClient } from '../../../lib/aws/clients/ecr';
+import { createEcsClient } from '../../../lib/aws/clients/ecs';
 import {
   AWS_NOT_REACHABLE,
   deploymentConfiguration,
@@ -125,11 +126,11 @@ describe('ECS and ECR on a machine with neither credentials nor an endpoint', ()
     // When a tag is resolved and the service read with the factory's clients
     const tag = () =>
       resolveImage(
-        (region) => createClient.ecr({ AWS_REGION: region }),
+        (region) => createEcrClient({ AWS_REGION: region }),
         '123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-backend',
         { tag: 'develop-42' },
       );
-    const service = () => describeService(createClient.ecs({ AWS_REGION: 'us-east-1' }), 'shop-staging', 'backend');
+    const service = () => describeService(createEcsClient({ AWS_REGION: 'us-east-1' }), 'shop-staging', 'backend');
 
     // Then both fail before reaching AWS, with the same 503 and its advice
     for (const call of [tag, service]) {

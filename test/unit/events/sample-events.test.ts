@@ -1,13 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { parse } from 'yaml';
 import type { z } from 'zod';
 import { rdsEvent } from '../../../functions/events/rds-event';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
 import { drillScheduleInput } from '../../../functions/schedules/restore-drill';
 import { archiveScheduleInput } from '../../../functions/schedules/take-archive';
-import { auditQuery } from '../../../lib/audit/api';
-import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../../../lib/backup/api';
+import { auditQuery } from '../../../lib/audit/schemas';
+import {
+  backupPath,
+  createRestoreBody,
+  listBackupsQuery,
+  restorePath,
+  takeBackupBody,
+} from '../../../lib/backup/schemas';
+import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -16,9 +22,9 @@ import {
   operationBody,
   promoteBody,
   scaleBody,
-} from '../../../lib/deploy/api';
-import { ecsDeploymentEvent, serviceFromArn } from '../../../lib/deploy/outcome';
+} from '../../../lib/deploy/schemas';
 import { scheduledEventSchema } from '../../../lib/events/handler';
+import { declaredFunctions } from '../../../lib/local/serverless-cli';
 import { ecrImageActionEvent, ecrImageScanEvent, inspectorScanEvent } from '../../../lib/release/ecr-events';
 import { parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';
 import { workerJob } from '../../../lib/worker/launch';
@@ -71,11 +77,8 @@ const SAMPLE_WEBHOOK_TIME = new Date(1_795_316_400_000);
 
 /** The routes serverless.yml gives the HTTP API, as API Gateway names them. */
 function servedRoutes(): string[] {
-  const { functions } = parse(readFileSync('serverless.yml', 'utf8')) as {
-    functions: Record<string, { events?: Array<{ httpApi?: '*' | { method: string; path: string } }> }>;
-  };
-  return Object.values(functions)
-    .flatMap((fn) => fn.events ?? [])
+  return Object.values(declaredFunctions())
+    .flatMap((fn) => (fn.events ?? []) as Array<{ httpApi?: '*' | { method: string; path: string } }>)
     .flatMap(({ httpApi }) =>
       httpApi === undefined ? [] : [httpApi === '*' ? '$default' : `${httpApi.method} ${httpApi.path}`],
     )

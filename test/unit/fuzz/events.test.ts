@@ -34,10 +34,10 @@ import {
 import { scheduledEventSchema } from '../../../lib/events/handler';
 import { alarmStateChangeEvent } from '../../../lib/health/auto-rollback';
 import { lifecycleHookEvent } from '../../../lib/health/lifecycle-hook';
-import type { Idempotency } from '../../../lib/http/idempotency';
 import { metrics } from '../../../lib/observability';
 import { ecrImageActionEvent, imageScanEvent } from '../../../lib/release/ecr-events';
 import { Releases } from '../../../lib/release/releases';
+import type { Idempotency } from '../../../lib/store/idempotency';
 import type { PendingRelease, ReleaseStore } from '../../../lib/store/releases';
 import { workerJob } from '../../../lib/worker/launch';
 import { memoryAudit } from '../../support/audit';

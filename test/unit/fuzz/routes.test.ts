@@ -36,14 +36,14 @@ import type { Archives } from '../../../lib/backup/archives';
 import type { Backups } from '../../../lib/backup/backups';
 import type { Deployments } from '../../../lib/deploy/deployments';
 import type { SlipwayError } from '../../../lib/errors';
-import { type ApiRoute, apiRoutes } from '../../../lib/http/api-routes';
-import { noIdempotency } from '../../../lib/http/idempotency';
-import { MAX_BODY_BYTES } from '../../../lib/http/route';
+import { type ApiRoute, apiRoutes } from '../../../lib/http/registry';
+import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
 import type { Releases } from '../../../lib/release/releases';
 import type { Restores } from '../../../lib/restore/restores';
 import { AuditStore } from '../../../lib/store/audit';
-import { BackupStore } from '../../../lib/store/backups';
+import { BackupStore, type RestoreStore } from '../../../lib/store/backups';
 import { DeploymentStore } from '../../../lib/store/deployments';
+import { noIdempotency } from '../../../lib/store/idempotency';
 import { memoryAudit } from '../../support/audit';
 import {
   answer,
@@ -66,7 +66,7 @@ import {
 import { lambdaContext } from '../../support/http';
 
 /**
- * Every route of lib/http/api-routes.ts, built with makeHandler and fakes, fed hostile requests:
+ * Every route of lib/http/registry.ts, built with makeHandler and fakes, fed hostile requests:
  * any body, path, query and headers, with valid, invalid and missing tokens. The fakes answer as a
  * use case may (plain data, or a typed 4xx): what is under test is the edge, i.e. parsing,
  * validation, authentication, scope checks and error mapping. Properties: never a 5xx, the JSON
@@ -295,7 +295,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
   getRestore: (failure, tokens) =>
     makeGetRestore({
       tokens,
-      restores: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<Restores, 'get'>,
+      store: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<RestoreStore, 'get'>,
     }),
   listAudit: (failure, tokens) =>
     makeListAudit({

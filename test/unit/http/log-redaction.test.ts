@@ -6,7 +6,7 @@ import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http'
 // resets its level to the built one on every warm invocation), so import after.
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-const { httpRoute } = await import('../../../lib/http/route');
+const { httpRoute } = await import('../../../lib/http/route-chain');
 const { holdSecretValue, logger, REDACTED, redact, registerSecretValue } = await import('../../../lib/observability');
 const { z } = await import('zod');
 
@@ -48,7 +48,12 @@ registerSecretValue(databasePassword);
 
 /** A route that logs, carelessly, everything it was sent. */
 const chattyRoute = httpRoute(
-  { name: 'chatty', access: 'deploy', body: z.object({ note: z.string(), fail: z.boolean().optional() }) },
+  {
+    name: 'chatty',
+    access: 'deploy',
+    scope: 'no-app',
+    body: z.object({ note: z.string(), fail: z.boolean().optional() }),
+  },
   { tokens: tokens.source },
   async (request) => {
     logger.info('received', { body: request.body, headers: request.headers });
@@ -117,7 +122,7 @@ describe('log redaction across a request', () => {
 
   it('redacts an unregistered value under a credential-like name, and a Bearer credential in free text', async () => {
     // Given a route that logs a password field and an upstream message quoting a header
-    const route = httpRoute({ name: 'careless', access: 'public' }, {}, async () => {
+    const route = httpRoute({ name: 'careless', access: 'public', scope: 'open' }, {}, async () => {
       logger.warn('upstream said no', {
         password: 'an-unregistered-password',
         upstream: 'request with Authorization: Bearer abc.def.ghi was rejected',

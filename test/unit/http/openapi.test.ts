@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import { createConfig, lintFromString, type NormalizedProblem } from '@redocly/openapi-core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parse } from 'yaml';
 import { makeHandler as makeGetHealth } from '../../../functions/http/get-health';
 import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
 import { makeHandler as makeGetOpenapi } from '../../../functions/http/get-openapi';
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
+import { type OpenApiDocument, type OpenApiOperation, openApiDocument } from '../../../lib/http/openapi';
 import {
   type ApiRoute,
   apiRoutes,
@@ -14,9 +14,9 @@ import {
   healthResponse,
   livenessResponse,
   readinessResponse,
-} from '../../../lib/http/api-routes';
-import { type OpenApiDocument, type OpenApiOperation, openApiDocument } from '../../../lib/http/openapi';
-import { MAX_BODY_BYTES } from '../../../lib/http/route';
+} from '../../../lib/http/registry';
+import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
+import { declaredFunctions } from '../../../lib/local/serverless-cli';
 import { metrics } from '../../../lib/observability';
 import { memoryAudit } from '../../support/audit';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';
@@ -65,10 +65,7 @@ interface ServedRoute {
 
 /** The routes serverless.yml gives the HTTP API, except the catch-all `*` that answers 404 for any other. */
 function servedRoutes(): ServedRoute[] {
-  const { functions } = parse(readFileSync('serverless.yml', 'utf8')) as {
-    functions: Record<string, { handler: string; events?: unknown }>;
-  };
-  return Object.entries(functions).flatMap(([name, fn]) =>
+  return Object.entries(declaredFunctions()).flatMap(([name, fn]) =>
     (Array.isArray(fn.events) ? (fn.events as Array<{ httpApi?: '*' | { method: string; path: string } }>) : [])
       .flatMap(({ httpApi }) => (httpApi === undefined || httpApi === '*' ? [] : [httpApi]))
       .map(({ method, path }) => ({ function: name, handler: fn.handler, method: method.toUpperCase(), path })),

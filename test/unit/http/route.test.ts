@@ -4,10 +4,10 @@ import { makeHandler as makeGetHealth } from '../../../functions/http/get-health
 import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
 import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
-import { ROLES } from '../../../lib/auth/tokens';
+import { ROLES } from '../../../lib/auth/principal';
 import { UpstreamFailed } from '../../../lib/errors';
 import type { DependencyCheck } from '../../../lib/health/readiness';
-import { httpRoute, MAX_BODY_BYTES, OFFLINE_PLACEHOLDER_REQUEST_ID } from '../../../lib/http/route';
+import { httpRoute, MAX_BODY_BYTES, OFFLINE_PLACEHOLDER_REQUEST_ID } from '../../../lib/http/route-chain';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
@@ -23,6 +23,7 @@ const deployRoute = httpRoute(
   {
     name: 'testDeploy',
     access: 'deploy',
+    scope: 'no-app',
     path: z.object({ app: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lowercase app name') }),
     query: z.object({ dryRun: z.enum(['true', 'false']).optional() }),
     body: z.strictObject({ environment: z.string().min(1), replicas: z.number().int().positive() }),
@@ -290,7 +291,7 @@ describe('input validation', () => {
 describe('server faults', () => {
   it('is 500 with a generic message that quotes the request id and none of the error', async () => {
     // Given a handler that fails with an internal detail in its message
-    const route = httpRoute({ name: 'exploding', access: 'public' }, {}, async () => {
+    const route = httpRoute({ name: 'exploding', access: 'public', scope: 'open' }, {}, async () => {
       throw new Error('connect ECONNREFUSED 10.0.3.7:5432 (user slipway_admin)');
     });
 
@@ -313,7 +314,7 @@ describe('server faults', () => {
   });
 
   it('keeps the status and code of a SlipwayError 5xx but not its message or cause', async () => {
-    const route = httpRoute({ name: 'upstream', access: 'public' }, {}, async () => {
+    const route = httpRoute({ name: 'upstream', access: 'public', scope: 'open' }, {}, async () => {
       throw new UpstreamFailed('ECS said: AccessDenied for role arn:aws:iam::123456789012:role/x', {
         cause: new Error('inner'),
         details: { arn: 'arn:aws:iam::123456789012:role/x' },
@@ -337,7 +338,7 @@ describe('server faults', () => {
 
   it("quotes the invocation's request id under serverless-offline, whose events all carry a placeholder", async () => {
     // Given a route that fails, and an event with serverless-offline's placeholder request id
-    const route = httpRoute({ name: 'offline', access: 'public' }, {}, async () => {
+    const route = httpRoute({ name: 'offline', access: 'public', scope: 'open' }, {}, async () => {
       throw new Error('boom');
     });
     const event = httpEvent('get-health', { requestId: OFFLINE_PLACEHOLDER_REQUEST_ID });
@@ -354,10 +355,14 @@ describe('server faults', () => {
   });
 
   it('marks every answer X-Slipway-Sandbox: true under npm start -- --sandbox, and none otherwise', async () => {
-    const ok = httpRoute({ name: 'ok', access: 'public' }, {}, async () => ({ status: 200, body: {} }));
-    const failing = httpRoute({ name: 'failing', access: 'read' }, { tokens: tokens.source }, async () => ({
-      status: 200,
-    }));
+    const ok = httpRoute({ name: 'ok', access: 'public', scope: 'open' }, {}, async () => ({ status: 200, body: {} }));
+    const failing = httpRoute(
+      { name: 'failing', access: 'read', scope: 'no-app' },
+      { tokens: tokens.source },
+      async () => ({
+        status: 200,
+      }),
+    );
     const saved = {
       IS_OFFLINE: process.env.IS_OFFLINE,
       SLIPWAY_SANDBOX_ENDPOINT: process.env.SLIPWAY_SANDBOX_ENDPOINT,
@@ -386,7 +391,9 @@ describe('server faults', () => {
   });
 
   it('is 500, not a crash, for a non-public route built without a token source', async () => {
-    const route = httpRoute({ name: 'misconfigured', access: 'read' }, {}, async () => ({ status: 200 }));
+    const route = httpRoute({ name: 'misconfigured', access: 'read', scope: 'no-app' }, {}, async () => ({
+      status: 200,
+    }));
 
     const response = await route(httpEvent('get-health', { token: tokens.tokens.admin }), lambdaContext());
 

@@ -46,6 +46,7 @@ function factsFor(extra: { lifecycleHookRoles?: string[]; kmsKeyArn?: string } =
     bucketKey: undefined,
     bucketPolicy: undefined,
     queuePolicy: undefined,
+    tablePolicy: undefined,
     workerRoles: [],
   };
 }
@@ -128,7 +129,7 @@ describe('the requests a call makes', () => {
   it('given a recorded service deployment, when DescribeServiceDeployments is modelled, then the service and the deployment are both named', () => {
     const requests = requestsOf(factsFor(), {
       action: 'ecs:DescribeServiceDeployments',
-      file: 'lib/deploy/deployments.ts',
+      file: 'lib/deploy/settlement.ts',
     });
     expect(requests.map((item) => item.resource)).toEqual([
       SERVICE,
@@ -139,12 +140,12 @@ describe('the requests a call makes', () => {
   it('given lifecycleHookRoles, when UpdateService is modelled, then each role is passed to ecs.amazonaws.com', () => {
     const requests = requestsOf(factsFor({ lifecycleHookRoles: [HOOK_ROLE] }), {
       action: 'ecs:UpdateService',
-      file: 'lib/deploy/deployments.ts',
+      file: 'lib/deploy/rollout.ts',
     });
     expect(requests.filter((item) => item.action === 'iam:PassRole')).toEqual([
       expect.objectContaining({ resource: HOOK_ROLE, context: { 'iam:PassedToService': 'ecs.amazonaws.com' } }),
     ]);
-    const without = requestsOf(factsFor(), { action: 'ecs:UpdateService', file: 'lib/deploy/deployments.ts' });
+    const without = requestsOf(factsFor(), { action: 'ecs:UpdateService', file: 'lib/deploy/rollout.ts' });
     expect(without.filter((item) => item.action === 'iam:PassRole')).toEqual([]);
   });
 
@@ -160,6 +161,42 @@ describe('the requests a call makes', () => {
         ['kms:CreateGrant', KEY, { 'kms:ViaService': 'rds.us-east-1.amazonaws.com' }],
         ['kms:DescribeKey', KEY, { 'kms:ViaService': 'rds.us-east-1.amazonaws.com' }],
       ]),
+    );
+  });
+
+  it('given a query in the release store, when modelled, then the partition of the method it is written in', () => {
+    const [due] = requestsOf(factsFor(), { action: 'dynamodb:Query', file: 'lib/store/releases.ts', method: 'due' });
+    expect(due).toMatchObject({
+      resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/slipway-prod-state/index/byEnvironment',
+      context: { 'dynamodb:LeadingKeys': ['PENDING_RELEASES'] },
+      qualifier: 'PENDING_RELEASES',
+    });
+    const forDigest = requestsOf(factsFor(), {
+      action: 'dynamodb:Query',
+      file: 'lib/store/releases.ts',
+      method: 'forDigest',
+    });
+    expect(forDigest.map((item) => [item.resource, item.qualifier])).toEqual([
+      ['arn:aws:dynamodb:us-east-1:123456789012:table/slipway-prod-state', 'RELEASE#'],
+    ]);
+  });
+
+  it('given a point-in-time restore, when modelled, then it names the source and a target within <source>-restore-', () => {
+    const requests = requestsOf(factsFor(), {
+      action: 'rds:RestoreDBInstanceToPointInTime',
+      file: 'lib/restore/restores.ts',
+    });
+    const instances = requests.filter((item) => item.resource.includes(':db:')).map((item) => item.resource);
+    expect([...new Set(instances)]).toEqual([
+      'arn:aws:rds:us-east-1:123456789012:db:slipway-drill-shop-db-202601050300',
+      'arn:aws:rds:us-east-1:123456789012:db:shop-prod-db',
+      'arn:aws:rds:us-east-1:123456789012:db:shop-prod-db-restore-copy',
+    ]);
+  });
+
+  it('given a store no partition model covers, when modelled, then it throws, naming the file', () => {
+    expect(() => requestsOf(factsFor(), { action: 'dynamodb:PutItem', file: 'lib/store/x.ts' })).toThrow(
+      /lib\/store\/x.ts reaches the state table: say which partitions/,
     );
   });
 
@@ -215,6 +252,17 @@ describe('refusalOf: how IAM decides a request against a role', () => {
     );
     const passed = request('iam:PassRole', HOOK_ROLE, { 'iam:PassedToService': 'ecs.amazonaws.com' });
     expect(await refusalOf(passed, granted, TEST_PLACE)).toBe('ImplicitlyDenied');
+  });
+
+  it('given PutItem granted on the AUDIT# partitions, when another partition is asked for, then IAM refuses it', async () => {
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/slipway-prod-state';
+    const granted = role(
+      allow('dynamodb:PutItem', table, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } }),
+    );
+    const put = (key: string) => request('dynamodb:PutItem', table, { 'dynamodb:LeadingKeys': [key] });
+    expect(await refusalOf(put('AUDIT#2026-01-05'), granted, TEST_PLACE)).toBeUndefined();
+    expect(await refusalOf(put('RELEASE#shop@sha256:00'), granted, TEST_PLACE)).toBe('ImplicitlyDenied');
+    expect(await refusalOf(put('XAUDIT#2026-01-05'), granted, TEST_PLACE)).toBe('ImplicitlyDenied');
   });
 
   it('given a condition key the action does not take, when asked, then the request itself is refused as a mistake', async () => {

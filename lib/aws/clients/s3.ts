@@ -1,0 +1,5 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { s3ClientConfig } from '../client-config';
+import type { Env } from '../endpoints';
+
+export const createS3Client = (env?: Env) => new S3Client(s3ClientConfig(env));

@@ -1,0 +1,33 @@
+import { tracer } from '../observability/tracer';
+import { type Env, regionFrom } from './endpoints';
+
+// Apart from the factories so that the backup worker, which streams gigabytes and traces nothing,
+// never loads the X-Ray SDK: its async hooks cost a tenth of the worker's throughput.
+
+type Factory<T> = (env?: Env) => T;
+
+const made = new Map<Factory<object>, Map<string, object>>();
+
+/**
+ * The container's one traced client from `create` (a factory of lib/aws/clients/), made on first use;
+ * in another region than the control plane's when one is named (repositories, snapshot copies).
+ */
+export function traced<T extends object>(create: Factory<T>, region: string = regionFrom()): T {
+  let byRegion = made.get(create);
+  if (!byRegion) {
+    byRegion = new Map();
+    made.set(create, byRegion);
+  }
+  let client = byRegion.get(region) as T | undefined;
+  if (!client) {
+    const env = region === regionFrom() ? undefined : { ...process.env, AWS_REGION: region };
+    client = tracer.captureAWSv3Client(create(env));
+    byRegion.set(region, client);
+  }
+  return client;
+}
+
+/** The traced clients of one factory, by region: for what lives wherever config says (repositories, copies). */
+export function tracedByRegion<T extends object>(create: Factory<T>): (region: string) => T {
+  return (region) => traced(create, region);
+}

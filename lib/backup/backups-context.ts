@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { AuditRecorder } from '../audit/trail';
+import type { DatabaseConfig, SlipwayConfig } from '../config/schema';
+import { NotFound } from '../errors';
+import type { Publisher } from '../notify/publisher';
+import type { BackupStore } from '../store/backups';
+import { type AnyBackupRecord, type BackupRecord, isArchive } from './records';
+
+/**
+ * What every part of the RDS snapshot use case shares: its ports, its clock and ids, the database
+ * config names, and the notification each change of a backup sends.
+ */
+
+export interface BackupsDeps {
+  config: SlipwayConfig;
+  store: BackupStore;
+  /** An RDS client for a region (copies go to another one). */
+  rdsFor: (region: string) => RDSClient;
+  region: string;
+  backupBucket: string;
+  publisher: Publisher;
+  /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
+  audit: AuditRecorder;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface BackupsContext {
+  deps: BackupsDeps;
+  now: () => Date;
+  newId: () => string;
+}
+
+export function backupsContext(deps: BackupsDeps): BackupsContext {
+  return {
+    deps,
+    now: deps.now ?? (() => new Date()),
+    newId: deps.newId ?? (() => `bkp-${randomUUID()}`),
+  };
+}
+
+/** The tag value that marks a snapshot as Slipway's. */
+export const CREATED_BY = 'slipway';
+export const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+// A database's partition also lists its dumps, which this use case leaves to Archives.
+export const snapshotsOnly = (records: AnyBackupRecord[]) =>
+  records.filter((record): record is BackupRecord => !isArchive(record));
+
+export function configuredDatabase(ctx: BackupsContext, name: string): DatabaseConfig {
+  const db = Object.hasOwn(ctx.deps.config.databases, name) ? ctx.deps.config.databases[name] : undefined;
+  if (!db) throw new NotFound(`no database named ${name}`, { details: { database: name } });
+  return db;
+}
+
+export function sourceOf(db: DatabaseConfig) {
+  return db.rdsCluster
+    ? { type: 'cluster' as const, identifier: db.rdsCluster }
+    : { type: 'instance' as const, identifier: db.rdsInstance as string };
+}
+
+export async function notify(ctx: BackupsContext, record: BackupRecord) {
+  await ctx.deps.publisher.publish({
+    subject: `Slipway: ${record.database} ${record.kind} ${record.status}`,
+    type: 'backup.state',
+    app: record.database,
+    environment: record.region,
+    state: record.status,
+    body: {
+      backup: {
+        id: record.id,
+        database: record.database,
+        kind: record.kind,
+        status: record.status,
+        snapshot: record.snapshotIdentifier,
+        region: record.region,
+        ...(record.reason ? { reason: record.reason } : {}),
+        ...(record.sizeGiB !== undefined ? { sizeGiB: record.sizeGiB } : {}),
+        ...(record.durationSeconds !== undefined ? { durationSeconds: record.durationSeconds } : {}),
+      },
+    },
+  });
+}

@@ -1,0 +1,224 @@
+import {
+  CopyDBClusterSnapshotCommand,
+  CopyDBSnapshotCommand,
+  paginateDescribeExportTasks,
+  StartExportTaskCommand,
+} from '@aws-sdk/client-rds';
+import { UpstreamFailed } from '../errors';
+import { logger } from '../observability';
+import { type BackupsContext, configuredDatabase, errorName, notify } from './backups-context';
+import { exportTaskIdentifier } from './identifiers';
+import { type BackupRecord, isArchive } from './records';
+
+/**
+ * What follows an available snapshot: a copy to another region and an export to S3, as the database
+ * asks, queued and started while fewer than Slipway's and RDS's limits are in flight.
+ */
+
+/** "You can have up to five concurrent DB snapshot export tasks in progress per account" (Exporting DB snapshot data to Amazon S3, RDS User Guide). */
+export const ACCOUNT_EXPORTS_IN_FLIGHT = 5;
+/**
+ * StartExportTask's API Reference lists no fault for the concurrent-export limit; RDS names its
+ * limit faults *QuotaExceeded (SnapshotQuotaExceeded for copies), so a quota or limit fault is that.
+ */
+const AT_LIMIT = 'at-limit' as const;
+const isLimitFault = (error: unknown) => /QuotaExceeded|LimitExceeded|LimitReached/.test(errorName(error));
+
+/** A copy to copyToRegion and an export to S3, as the database asks; both start when their limit allows. */
+export async function queueFollowUps(ctx: BackupsContext, snapshot: BackupRecord) {
+  const db = configuredDatabase(ctx, snapshot.database);
+  const at = ctx.now().toISOString();
+  const follow = (kind: 'snapshot-copy' | 'snapshot-export', region: string, identifier: string): BackupRecord => ({
+    id: ctx.newId(),
+    kind,
+    database: snapshot.database,
+    source: snapshot.source,
+    region,
+    snapshotIdentifier: identifier,
+    status: 'QUEUED',
+    trigger: `after ${snapshot.id}`,
+    parentId: snapshot.id,
+    createdAt: at,
+    updatedAt: at,
+  });
+  if (db.copyToRegion)
+    await ctx.deps.store.create(follow('snapshot-copy', db.copyToRegion, snapshot.snapshotIdentifier));
+  if (db.exportToS3) {
+    await ctx.deps.store.create({
+      ...follow('snapshot-export', snapshot.region, snapshot.snapshotIdentifier),
+      s3Prefix: `rds-exports/${snapshot.database}/${snapshot.snapshotIdentifier}`,
+    });
+  }
+}
+
+/**
+ * Starts queued copies and exports, oldest first, while fewer than the limits are in flight. Exports
+ * also wait while the account's own limit is reached, whoever started them.
+ */
+export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: string; outcome: string }>> {
+  const { maxCopiesInFlight, maxExportsInFlight } = ctx.deps.config.backups;
+  const all = (
+    await Promise.all(
+      Object.keys(ctx.deps.config.databases).map((database) =>
+        ctx.deps.store.withStatus(database, ['QUEUED', 'CREATING']),
+      ),
+    )
+  )
+    .flat()
+    .filter((record): record is BackupRecord => !isArchive(record));
+  const inFlight = (kind: BackupRecord['kind']) =>
+    all.filter((record) => record.kind === kind && record.status === 'CREATING').length;
+  let copies = inFlight('snapshot-copy');
+  let exports = inFlight('snapshot-export');
+  const queued = all
+    .filter((record) => record.status === 'QUEUED')
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  let accountExports = queued.some((record) => record.kind === 'snapshot-export') ? await exportsInFlight(ctx) : 0;
+  const outcomes: Array<{ id: string; outcome: string }> = [];
+  for (const record of queued) {
+    const isCopy = record.kind === 'snapshot-copy';
+    if (isCopy ? copies >= maxCopiesInFlight : exports >= maxExportsInFlight) {
+      outcomes.push({ id: record.id, outcome: 'queued (limit reached)' });
+      continue;
+    }
+    if (!isCopy && accountExports >= ACCOUNT_EXPORTS_IN_FLIGHT) {
+      outcomes.push({ id: record.id, outcome: 'queued (account export limit reached)' });
+      continue;
+    }
+    const started = isCopy ? await startCopy(ctx, record) : await startExport(ctx, record);
+    if (started === AT_LIMIT) {
+      // The account is full until one of its exports ends; this one stays first in the queue.
+      accountExports = ACCOUNT_EXPORTS_IN_FLIGHT;
+      outcomes.push({ id: record.id, outcome: 'queued (RDS refused it at its export limit)' });
+      continue;
+    }
+    if (started.status === 'CREATING') {
+      if (isCopy) copies += 1;
+      else {
+        exports += 1;
+        accountExports += 1;
+      }
+    }
+    outcomes.push({ id: record.id, outcome: started.status });
+  }
+  return outcomes;
+}
+
+/** Export tasks of the account still running in this region, Slipway's and anyone else's. */
+async function exportsInFlight(ctx: BackupsContext): Promise<number> {
+  let count = 0;
+  for await (const page of paginateDescribeExportTasks(
+    { client: ctx.deps.rdsFor(ctx.deps.region) },
+    // Filter values are lowercase (DescribeExportTasks, RDS API Reference).
+    { Filters: [{ Name: 'status', Values: ['starting', 'in_progress', 'canceling'] }] },
+  )) {
+    count += page.ExportTasks?.length ?? 0;
+  }
+  return count;
+}
+
+async function parentOf(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord> {
+  const found = record.parentId ? await ctx.deps.store.get(record.parentId) : undefined;
+  const parent = found && !isArchive(found) ? found : undefined;
+  if (!parent?.snapshotArn) throw new UpstreamFailed(`backup ${record.id} has no source snapshot ARN to start from`);
+  return parent;
+}
+
+async function startCopy(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord> {
+  const db = configuredDatabase(ctx, record.database);
+  const parent = await parentOf(ctx, record);
+  if (parent.encrypted && !db.copyKmsKeyId) {
+    return failQueued(
+      ctx,
+      record,
+      `the snapshot is encrypted and database ${record.database} has no copyKmsKeyId in ${record.region}`,
+    );
+  }
+  // Called in the destination region with the source's ARN; a presigned URL is only needed in GovCloud.
+  const destination = ctx.deps.rdsFor(record.region);
+  const kms = parent.encrypted && db.copyKmsKeyId ? { KmsKeyId: db.copyKmsKeyId } : {};
+  try {
+    const arn =
+      record.source.type === 'cluster'
+        ? (
+            await destination.send(
+              new CopyDBClusterSnapshotCommand({
+                SourceDBClusterSnapshotIdentifier: parent.snapshotArn,
+                TargetDBClusterSnapshotIdentifier: record.snapshotIdentifier,
+                CopyTags: true,
+                ...kms,
+              }),
+            )
+          ).DBClusterSnapshot?.DBClusterSnapshotArn
+        : (
+            await destination.send(
+              new CopyDBSnapshotCommand({
+                SourceDBSnapshotIdentifier: parent.snapshotArn,
+                TargetDBSnapshotIdentifier: record.snapshotIdentifier,
+                CopyTags: true,
+                ...kms,
+              }),
+            )
+          ).DBSnapshot?.DBSnapshotArn;
+    return (
+      (await ctx.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
+        status: 'CREATING',
+        ...(arn ? { snapshotArn: arn } : {}),
+        encrypted: parent.encrypted,
+        updatedAt: ctx.now().toISOString(),
+      })) ?? record
+    );
+  } catch (error) {
+    return failQueued(
+      ctx,
+      record,
+      `RDS refused the copy (${errorName(error)}): ${(error as Error).message}`.slice(0, 500),
+    );
+  }
+}
+
+async function startExport(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord | typeof AT_LIMIT> {
+  const db = configuredDatabase(ctx, record.database);
+  const parent = await parentOf(ctx, record);
+  const taskIdentifier = exportTaskIdentifier(record.snapshotIdentifier);
+  try {
+    await ctx.deps.rdsFor(record.region).send(
+      new StartExportTaskCommand({
+        ExportTaskIdentifier: taskIdentifier,
+        SourceArn: parent.snapshotArn,
+        S3BucketName: ctx.deps.backupBucket,
+        S3Prefix: record.s3Prefix,
+        IamRoleArn: db.exportRoleArn,
+        KmsKeyId: db.exportKmsKeyId,
+      }),
+    );
+    return (
+      (await ctx.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
+        status: 'CREATING',
+        snapshotIdentifier: taskIdentifier,
+        updatedAt: ctx.now().toISOString(),
+      })) ?? record
+    );
+  } catch (error) {
+    if (isLimitFault(error)) {
+      logger.info('export left queued: RDS is at its export limit', { backupId: record.id, error: error as Error });
+      return AT_LIMIT;
+    }
+    return failQueued(
+      ctx,
+      record,
+      `RDS refused the export (${errorName(error)}): ${(error as Error).message}`.slice(0, 500),
+    );
+  }
+}
+
+async function failQueued(ctx: BackupsContext, record: BackupRecord, reason: string): Promise<BackupRecord> {
+  const failed = await ctx.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
+    status: 'FAILED',
+    reason,
+    updatedAt: ctx.now().toISOString(),
+  });
+  logger.warn('backup follow-up failed', { backupId: record.id, reason });
+  if (failed) await notify(ctx, failed);
+  return failed ?? record;
+}

@@ -1,0 +1,65 @@
+import { type DeploymentsContext, environmentOf } from './deployments-context';
+import { containerImages, describeService, describeTaskDefinition, digestOf } from './ecs';
+import { type DeploymentRecord, isInFlight } from './records';
+
+/** What an environment runs now: its ECS service and task definition beside its last and in-flight deployments. */
+
+export interface EnvironmentView {
+  app: string;
+  environment: string;
+  cluster: string;
+  service: string;
+  approvals: number;
+  promoteFrom?: string;
+  running?: {
+    taskDefinitionArn?: string;
+    images: Record<string, string>;
+    digest?: string;
+    desiredCount?: number;
+    runningCount?: number;
+    pendingCount?: number;
+    status?: string;
+  };
+  lastDeployment?: DeploymentRecord;
+  inFlight?: DeploymentRecord;
+}
+
+export async function environmentView(
+  ctx: DeploymentsContext,
+  appName: string,
+  environment: string,
+): Promise<EnvironmentView> {
+  const { app, env } = environmentOf(ctx.deps.config, appName, environment);
+  const [service, page, holder] = await Promise.all([
+    describeService(ctx.deps.ecs, env.cluster, env.service),
+    ctx.deps.store.history(appName, environment, { limit: 1 }),
+    ctx.deps.locks.holder(appName, environment),
+  ]);
+  const images = service.taskDefinition
+    ? containerImages(
+        (await describeTaskDefinition(ctx.deps.ecs, service.taskDefinition)).taskDefinition,
+        app.containers,
+      )
+    : {};
+  const inFlight = holder ? await ctx.deps.store.get(holder) : undefined;
+  const digest = Object.values(images).map(digestOf).find(Boolean);
+  return {
+    app: appName,
+    environment,
+    cluster: env.cluster,
+    service: env.service,
+    approvals: env.approvals,
+    ...(env.promoteFrom ? { promoteFrom: env.promoteFrom } : {}),
+    running: {
+      taskDefinitionArn: service.taskDefinition,
+      images,
+      ...(digest ? { digest } : {}),
+      desiredCount: service.desiredCount,
+      runningCount: service.runningCount,
+      pendingCount: service.pendingCount,
+      status: service.status,
+    },
+    ...(page.items[0] ? { lastDeployment: page.items[0] } : {}),
+    ...(inFlight && isInFlight(inFlight.state) ? { inFlight } : {}),
+  };
+}

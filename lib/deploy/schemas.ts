@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { NAME_PATTERN } from '../config/names';
+import { cursorParameter } from '../store/cursor';
+import { DEPLOYMENT_ID } from './records';
+
+/** The deployment routes' inputs: what the handlers validate, and later what the OpenAPI document is made from. */
+
+const name = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `is required: expected ${what}` : `expected ${what}`) })
+    .regex(NAME_PATTERN, `expected ${what}: lowercase letters, digits and dashes, starting with a letter`);
+
+const reason = z
+  .string({ error: 'expected a string' })
+  .trim()
+  .min(1, 'expected a non-empty reason')
+  .max(500, 'expected at most 500 characters')
+  .describe('Why: kept on the deployment record and sent with its notifications.');
+const dryRun = z
+  .boolean({ error: 'expected true or false' })
+  .describe('Plan only: answer 200 with what would change, and change nothing.');
+
+// Docker's tag grammar.
+const tag = z
+  .string({ error: 'expected an image tag' })
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag such as 1.4.2 or develop-3f2a1c')
+  .describe("An image tag in the app's repository, resolved once to its digest; give a tag or a digest.");
+const digest = z
+  .string({ error: 'expected an image digest' })
+  .regex(/^sha256:[0-9a-f]{64}$/, 'expected an image digest sha256:<64 hex digits>')
+  .describe("An image digest in the app's repository; give a tag or a digest.");
+
+export const createDeploymentBody = z
+  .strictObject(
+    {
+      app: name('an app name').describe('The app, as config/<stage>.yml names it.'),
+      environment: name('an environment name').describe("One of the app's environments."),
+      tag: tag.optional(),
+      digest: digest.optional(),
+      reason: reason.optional(),
+      dryRun: dryRun.optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'expected a JSON object',
+    },
+  )
+  .superRefine((body, ctx) => {
+    if ((body.tag === undefined) === (body.digest === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [body.tag === undefined ? 'tag' : 'digest'],
+        message:
+          body.tag === undefined
+            ? 'is required: give exactly one of tag or digest'
+            : 'give exactly one of tag or digest, not both',
+      });
+    }
+  })
+  .meta({
+    description: 'Deploys an image to one app environment.',
+    // The superRefine above, as JSON Schema: exactly one of tag or digest.
+    oneOf: [{ required: ['tag'] }, { required: ['digest'] }],
+    examples: [{ app: 'shop', environment: 'staging', tag: 'develop-3f2a1c', reason: 'release 1.4.2' }],
+  });
+
+const operation = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(
+    { reason: reason.optional(), dryRun: dryRun.optional(), ...shape },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'expected a JSON object',
+    },
+  );
+
+export const operationBody = operation({});
+export const promoteBody = operation({
+  from: name('an environment name')
+    .describe("The environment to promote from; defaults to the environment's promoteFrom.")
+    .optional(),
+});
+export const scaleBody = operation({
+  desiredCount: z
+    .number({
+      error: (issue) =>
+        issue.input === undefined ? 'is required: expected an integer >= 0' : 'expected an integer >= 0',
+    })
+    .int('expected an integer >= 0')
+    .min(0, 'expected an integer >= 0')
+    .describe("Tasks to run, at most the environment's maxDesiredCount."),
+});
+
+export const deploymentPath = z.object({
+  id: z
+    .string()
+    .regex(DEPLOYMENT_ID, 'expected a deployment id such as dep-5b0c2c4e-…')
+    .describe('A deployment id, as the answer to its request gave it.'),
+});
+export const environmentPath = z.object({
+  app: name('an app name').describe('The app, as config/<stage>.yml names it.'),
+  env: name('an environment name').describe("One of the app's environments."),
+});
+
+export const historyQuery = z.strictObject(
+  {
+    limit: z.coerce
+      .number({ error: 'expected an integer from 1 to 100' })
+      .int('expected an integer from 1 to 100')
+      .min(1, 'expected an integer from 1 to 100')
+      .max(100, 'expected an integer from 1 to 100')
+      .default(20)
+      .describe('Deployments per page.'),
+    cursor: cursorParameter.optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown parameter(s) ${issue.keys.join(', ')}`
+        : 'expected query parameters',
+  },
+);

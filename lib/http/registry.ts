@@ -1,0 +1,600 @@
+import { z } from 'zod';
+import { auditQuery } from '../audit/schemas';
+import type { RouteScope } from '../auth/route-scopes';
+import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/schemas';
+import {
+  createDeploymentBody,
+  deploymentPath,
+  environmentPath,
+  historyQuery,
+  operationBody,
+  promoteBody,
+  scaleBody,
+} from '../deploy/schemas';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key';
+import type { Access } from './route-chain';
+
+/**
+ * The route registry: every operation of the HTTP API, once. Each handler passes its entry to the
+ * route chain (lib/http/route-chain.ts), which authenticates, authorises, checks the scope and validates
+ * with it, and the OpenAPI document (lib/http/openapi.ts) is made from the same entries, so what is
+ * documented is what is enforced.
+ */
+
+export const API_TAGS = {
+  health: "The control plane's own health.",
+  deployments: 'Deployments: request, follow, approve, cancel.',
+  apps: 'Apps and their environments: what runs where, history, operations.',
+  releases: 'Releases from image pushes to registries other than ECR.',
+  backups: 'Database snapshots and dumps, volume archives, retention.',
+  restores: 'Restores of snapshots, points in time, dumps and archives.',
+  audit: 'Who did what, allowed or denied, and how it ended.',
+  api: 'This API itself.',
+} as const;
+export type ApiTag = keyof typeof API_TAGS;
+
+export interface ApiHeader {
+  /** As clients send it (HTTP header names are case-insensitive; API Gateway lower-cases them). */
+  name: string;
+  description: string;
+  required?: boolean;
+  schema: z.ZodType;
+}
+
+export interface ApiResponse {
+  description: string;
+  /** The body; an error status (4xx, 5xx) without one answers the shared `{error: {code, message, details}}`. */
+  schema?: z.ZodType;
+  headers?: Record<string, { description: string; required?: boolean }>;
+}
+
+export interface ApiRoute {
+  /** The operationId, the function's name in serverless.yml, and the Route dimension of its metrics. */
+  name: string;
+  method: 'GET' | 'POST';
+  /** As API Gateway and serverless.yml write it: `/v1/deployments/{id}`. */
+  pathTemplate: string;
+  summary: string;
+  description?: string;
+  access: Access;
+  /** How the route applies a scoped principal's apps and environments (lib/auth/route-scopes.ts). */
+  scope: RouteScope;
+  tags: readonly ApiTag[];
+  body?: z.ZodType;
+  /** The path parameters, one property per `{name}` of pathTemplate. */
+  path?: z.ZodType;
+  query?: z.ZodType;
+  /** A JSON body the route reads itself from rawBody (the webhook, which checks its signature first). */
+  rawBody?: { description: string };
+  /** Request headers the route reads, beyond Authorization and Content-Type. */
+  headers?: readonly ApiHeader[];
+  /**
+   * What this route answers, by status, and why. Statuses that httpRoute answers by itself (400 for
+   * invalid input, 401, 403 and 502 for a route that is not public, 413, 500) are added to the document
+   * from the spec; a description here is the route's own reason, listed beside the chain's.
+   */
+  responses: Readonly<Record<number, ApiResponse>>;
+}
+
+// ---- response bodies: envelopes around the records, which keep their own types in lib/*/records.ts ------------
+
+/** What every error answers, as lib/http/responses.ts errorBody writes it. */
+export const errorResponse = z.strictObject({
+  error: z.strictObject({
+    code: z.string().describe('What went wrong, for programs: INVALID_INPUT, NOT_FOUND, CONFLICT…'),
+    message: z.string().describe('What went wrong, for people: the field and the reason, or the request id.'),
+    details: z
+      .union([z.looseObject({}), z.array(z.looseObject({}))])
+      .describe('The fields at fault ({location, field, message} each), or what the error is about.'),
+  }),
+});
+
+const record = (description: string) => z.looseObject({}).describe(description);
+const cursor = z.string().describe('Present when there is a next page: pass it as `cursor` to read it.');
+const location = (what: string) => ({ Location: { description: `Where to follow ${what}.`, required: true } });
+
+export const healthResponse = z.strictObject({
+  status: z.literal('ok'),
+  version: z.string().describe("The control plane's version (package.json)."),
+  stage: z.string(),
+  uptime_seconds: z.number().int().min(0).describe('Seconds since this function instance started.'),
+  sandbox: z
+    .strictObject({
+      endpoint: z.string().describe("The simulated AWS's endpoint on loopback; `slipway sandbox` commands use it."),
+    })
+    .optional()
+    .describe('Present only under `npm start -- --sandbox`: ECS, ECR and RDS are simulated on this machine.'),
+});
+export const livenessResponse = z.strictObject({ status: z.literal('alive') });
+export const readinessResponse = z
+  .strictObject({
+    status: z.enum(['healthy', 'unhealthy']),
+    failing: z.array(z.string()).describe('The dependencies that are down.'),
+    checks: z
+      .record(z.string(), record('status (healthy, unhealthy, skipped), latency_ms, and error or reason.'))
+      .describe('Each dependency checked: the state table, the backup bucket, Secrets Manager, ECS.'),
+  })
+  .describe('Each dependency, checked concurrently under its own timeout.');
+
+const deploymentResponse = z.strictObject({ deployment: record('The deployment record, with its timeline.') });
+const dryRunResponse = z.strictObject({
+  dryRun: z.literal(true),
+  plan: record(
+    'What would change, without changing it: the images, whether a revision is registered, the names of the task definition fields that differ from the running one (environment variables and secrets by name, never a value), and the UpdateService call.',
+  ),
+});
+const backupResponse = z.strictObject({ backup: record('The backup record.') });
+const restoreResponse = z.strictObject({ restore: record('The restore record.') });
+const retentionEntries = (verdict: string) =>
+  z.array(record(`A backup retention would ${verdict}, with why.`)).describe(`What retention would ${verdict}.`);
+
+/** The statuses every deployment request (deploy, promote, rollback, restart, scale) may answer. */
+const deploymentRequestResponses = {
+  200: { description: 'A dry run: the plan, with nothing changed.', schema: dryRunResponse },
+  202: {
+    description:
+      'The deployment, started (IN_PROGRESS) or waiting for approval (PENDING_APPROVAL); its outcome comes later.',
+    schema: deploymentResponse,
+    headers: location('the deployment'),
+  },
+  400: { description: 'The Idempotency-Key header is not 1 to 255 printable ASCII characters.' },
+  404: { description: 'No such app, or the app has no such environment.' },
+  409: {
+    description:
+      'Another deployment of this environment is in flight (named in details), the service is not deployed by ECS ' +
+      'rolling updates, or a request with this Idempotency-Key is still running.',
+  },
+  422: {
+    description:
+      'What was asked cannot be done: the tag is not in the repository, the Idempotency-Key was used with another ' +
+      'request, or ECS refused the change.',
+  },
+  502: { description: 'ECR or ECS failed to answer.' },
+} satisfies Record<number, ApiResponse>;
+
+const idempotencyKey: ApiHeader = {
+  name: 'Idempotency-Key',
+  description: 'A retried request with the same key answers the first one (for 24 h) instead of acting twice.',
+  schema: z.string().regex(IDEMPOTENCY_KEY_PATTERN),
+};
+
+/** The operations, keyed by name: a key that is not its entry's name does not compile. */
+function registry<const T extends { [K in keyof T]: ApiRoute & { name: K } }>(routes: T): T {
+  return routes;
+}
+
+export const apiRoutes = registry({
+  getHealth: {
+    name: 'getHealth',
+    method: 'GET',
+    pathTemplate: '/health',
+    summary: 'Version and uptime of the control plane',
+    access: 'public',
+    scope: 'open',
+    tags: ['health'],
+    responses: { 200: { description: 'The control plane answers.', schema: healthResponse } },
+  },
+  getLiveness: {
+    name: 'getLiveness',
+    method: 'GET',
+    pathTemplate: '/health/live',
+    summary: 'Liveness probe',
+    description: 'Answers from the process alone: no dependency is touched.',
+    access: 'public',
+    scope: 'open',
+    tags: ['health'],
+    responses: { 200: { description: 'The function runs.', schema: livenessResponse } },
+  },
+  getReadiness: {
+    name: 'getReadiness',
+    method: 'GET',
+    pathTemplate: '/health/ready',
+    summary: "Readiness of the control plane's dependencies",
+    access: 'read',
+    // The control plane's own dependencies; a CI job may check them before it deploys.
+    scope: 'open',
+    tags: ['health'],
+    responses: {
+      200: { description: 'Every dependency answered (or was skipped on this machine).', schema: readinessResponse },
+      503: { description: 'A dependency is down: `failing` names it.', schema: readinessResponse },
+    },
+  },
+  createDeployment: {
+    name: 'createDeployment',
+    method: 'POST',
+    pathTemplate: '/v1/deployments',
+    summary: 'Deploy an image to an app environment',
+    description:
+      'Resolves the tag to its digest once, takes the environment lock, and either waits for approval or ' +
+      "registers the next task definition revision (only the configured containers' image changed) and updates " +
+      'the ECS service with the circuit breaker and the environment alarms.',
+    access: 'deploy',
+    scope: 'body',
+    tags: ['deployments'],
+    body: createDeploymentBody,
+    headers: [idempotencyKey],
+    responses: deploymentRequestResponses,
+  },
+  getDeployment: {
+    name: 'getDeployment',
+    method: 'GET',
+    pathTemplate: '/v1/deployments/{id}',
+    summary: 'One deployment with its timeline',
+    access: 'read',
+    scope: 'record',
+    tags: ['deployments'],
+    path: deploymentPath,
+    responses: {
+      200: { description: 'The deployment.', schema: deploymentResponse },
+      404: { description: 'No such deployment.' },
+    },
+  },
+  approveDeployment: {
+    name: 'approveDeployment',
+    method: 'POST',
+    pathTemplate: '/v1/deployments/{id}/approve',
+    summary: 'Approve a deployment waiting for approval',
+    description: 'One approval; the last one needed starts the deployment. The requester cannot approve.',
+    access: 'approve',
+    scope: 'record',
+    tags: ['deployments'],
+    path: deploymentPath,
+    responses: {
+      200: { description: 'The deployment, still waiting for approvals or started.', schema: deploymentResponse },
+      403: { description: 'The caller requested this deployment: a requester cannot approve it.' },
+      404: { description: 'No such deployment.' },
+      409: {
+        description:
+          'The deployment is not waiting for approval, has expired, was already approved by this caller, or ' +
+          'is being approved by others at this moment.',
+      },
+      422: { description: 'ECS refused the change the last approval started.' },
+      502: { description: 'ECR or ECS failed to answer while the deployment started.' },
+    },
+  },
+  cancelDeployment: {
+    name: 'cancelDeployment',
+    method: 'POST',
+    pathTemplate: '/v1/deployments/{id}/cancel',
+    summary: 'Cancel a deployment waiting for approval',
+    access: 'deploy',
+    scope: 'record',
+    tags: ['deployments'],
+    path: deploymentPath,
+    responses: {
+      200: { description: 'The deployment, CANCELLED.', schema: deploymentResponse },
+      404: { description: 'No such deployment.' },
+      409: { description: 'The deployment is rolling out on ECS already (roll it back instead), or has ended.' },
+    },
+  },
+  listApps: {
+    name: 'listApps',
+    method: 'GET',
+    pathTemplate: '/v1/apps',
+    summary: "Apps, their environments and each one's last deployment",
+    access: 'read',
+    scope: 'listing',
+    tags: ['apps'],
+    responses: {
+      200: {
+        description: 'Every app config/<stage>.yml names.',
+        schema: z.strictObject({
+          apps: z.array(record('An app: name, repository, containers, environments with their last deployment.')),
+        }),
+      },
+    },
+  },
+  getEnvironment: {
+    name: 'getEnvironment',
+    method: 'GET',
+    pathTemplate: '/v1/apps/{app}/environments/{env}',
+    summary: 'What runs in an app environment',
+    description: 'The running image and digest, desired and running counts, the last and the in-flight deployment.',
+    access: 'read',
+    scope: 'path',
+    tags: ['apps'],
+    path: environmentPath,
+    responses: {
+      200: {
+        description: 'The environment as ECS and the records show it.',
+        schema: z.strictObject({ environment: record('The environment view.') }),
+      },
+      404: { description: 'No such app, or the app has no such environment.' },
+      422: { description: "The environment's ECS service does not exist." },
+      502: { description: 'ECS failed to answer.' },
+    },
+  },
+  listDeployments: {
+    name: 'listDeployments',
+    method: 'GET',
+    pathTemplate: '/v1/apps/{app}/environments/{env}/deployments',
+    summary: "An environment's deployment history, newest first",
+    description: 'Paged: `limit` per page and the `cursor` of the previous page. Unknown parameters are refused.',
+    access: 'read',
+    scope: 'path',
+    tags: ['apps'],
+    path: environmentPath,
+    query: historyQuery,
+    responses: {
+      200: {
+        description: 'A page of deployments.',
+        schema: z.strictObject({ deployments: z.array(record('A deployment record.')), cursor: cursor.optional() }),
+      },
+      404: { description: 'No such app, or the app has no such environment.' },
+    },
+  },
+  rollbackEnvironment: {
+    name: 'rollbackEnvironment',
+    method: 'POST',
+    pathTemplate: '/v1/apps/{app}/environments/{env}/rollback',
+    summary: 'Roll back to what ran before the last successful deployment',
+    description: 'Puts back the revision that ran before the last successful deployment of what runs now.',
+    access: 'deploy',
+    scope: 'path',
+    tags: ['apps'],
+    path: environmentPath,
+    body: operationBody,
+    headers: [idempotencyKey],
+    responses: deploymentRequestResponses,
+  },
+  promoteEnvironment: {
+    name: 'promoteEnvironment',
+    method: 'POST',
+    pathTemplate: '/v1/apps/{app}/environments/{env}/promote',
+    summary: 'Deploy the digest another environment runs',
+    description:
+      'The digest the source environment (`from`, else its promoteFrom) runs and last deployed successfully.',
+    access: 'deploy',
+    scope: 'promotion',
+    tags: ['apps'],
+    path: environmentPath,
+    body: promoteBody,
+    headers: [idempotencyKey],
+    responses: deploymentRequestResponses,
+  },
+  restartEnvironment: {
+    name: 'restartEnvironment',
+    method: 'POST',
+    pathTemplate: '/v1/apps/{app}/environments/{env}/restart',
+    summary: 'Replace every task with new ones of the same revision',
+    access: 'deploy',
+    scope: 'path',
+    tags: ['apps'],
+    path: environmentPath,
+    body: operationBody,
+    headers: [idempotencyKey],
+    responses: deploymentRequestResponses,
+  },
+  scaleEnvironment: {
+    name: 'scaleEnvironment',
+    method: 'POST',
+    pathTemplate: '/v1/apps/{app}/environments/{env}/scale',
+    summary: "Set the desired count, up to the environment's maximum",
+    access: 'deploy',
+    scope: 'path',
+    tags: ['apps'],
+    path: environmentPath,
+    body: scaleBody,
+    headers: [idempotencyKey],
+    responses: deploymentRequestResponses,
+  },
+  registryWebhook: {
+    name: 'registryWebhook',
+    method: 'POST',
+    pathTemplate: '/v1/webhooks/registry',
+    summary: 'An image push from a registry other than ECR',
+    description:
+      'Docker Hub push payloads, GitHub `package` (published) events for GHCR, or `{repository, tag, digest}`. ' +
+      'Authenticated by an HMAC-SHA256 signature of the raw body with the `webhooks.signingSecret` key, not by a ' +
+      "bearer token: `X-Slipway-Signature` (checked alone when present), else GitHub's `X-Hub-Signature-256`, each " +
+      "only if `webhooks.schemes` allows it. GitHub's scheme signs no time: it is taken for a GitHub package event " +
+      'whose `package.updated_at` is within `webhooks.toleranceSeconds`, and each `X-GitHub-Delivery` once. A tag ' +
+      'must resolve through the registry (ECR, or its OCI API) to the digest the push names. A push then goes ' +
+      "through each environment's release policy like an ECR push.",
+    access: 'public',
+    scope: 'open',
+    tags: ['releases'],
+    rawBody: { description: 'A Docker Hub push, a GitHub package event, or `{repository, tag?, digest?}`.' },
+    headers: [
+      {
+        name: 'X-Slipway-Signature',
+        description:
+          '`t=<unix seconds>,sha256=<hex>`: HMAC-SHA256 of `<t>.<body>`, within 5 minutes of now; several ' +
+          '`sha256=` values while keys rotate.',
+        schema: z.string(),
+      },
+      {
+        name: 'X-Hub-Signature-256',
+        description: "GitHub's `sha256=<hex>`: HMAC-SHA256 of the body.",
+        schema: z.string(),
+      },
+      {
+        name: 'X-GitHub-Delivery',
+        description:
+          "GitHub's delivery GUID, which a redelivery keeps: required with `X-Hub-Signature-256`, and each taken once.",
+        schema: z.string(),
+      },
+      {
+        name: 'X-GitHub-Event',
+        description: "GitHub's event name: `package` is read, `ping` and any other is answered 202 and ignored.",
+        schema: z.string(),
+      },
+    ],
+    responses: {
+      202: {
+        description: 'Received: `accepted` says whether a release followed, `reason` why not, `targets` what it did.',
+        schema: z.looseObject({
+          accepted: z.boolean(),
+          reason: z.string().optional(),
+          digest: z.string().optional(),
+          targets: z.array(record('What the push did to one app environment, and why.')).optional(),
+        }),
+      },
+      400: {
+        description:
+          'The body is not JSON, or not a push in any of the formats it accepts, or X-GitHub-Delivery is not a GUID (named in details).',
+      },
+      401: {
+        description:
+          'The signature is missing, malformed, of a scheme webhooks.schemes leaves out, outside the tolerance, or does not match; or a GitHub delivery is not a package event with package.updated_at within the tolerance.',
+      },
+      404: { description: 'Registry webhooks are not configured (config has no webhooks section).' },
+      409: { description: 'This X-GitHub-Delivery was already received: a delivery is acted on once.' },
+      422: { description: 'The registry has no such tag, or the tag is another digest than the push names.' },
+      502: { description: 'The webhook secret, the registry, ECR or ECS could not be read.' },
+    },
+  },
+  listBackups: {
+    name: 'listBackups',
+    method: 'GET',
+    pathTemplate: '/v1/backups',
+    summary: 'Backups, newest first, or what retention would delete',
+    description:
+      'By `database` or `volume` (not both), kind, status and time; across every database and volume without ' +
+      'either (the newest `limit`, no cursor). `retention=preview` (with a database or a volume; `kind=postgres-dump` ' +
+      "for a database's dumps) lists what retention would keep and delete. Unknown parameters are refused.",
+    access: 'read',
+    scope: 'no-app',
+    tags: ['backups'],
+    query: listBackupsQuery,
+    responses: {
+      200: {
+        description: 'A page of backups, or the retention preview.',
+        schema: z.union([
+          z.strictObject({ backups: z.array(record('A backup record.')), cursor: cursor.optional() }),
+          z.strictObject({
+            database: z.string().optional(),
+            volume: z.string().optional(),
+            keep: retentionEntries('keep'),
+            delete: retentionEntries('delete'),
+          }),
+        ]),
+      },
+      404: { description: 'No such database or volume.' },
+      422: { description: 'The database has no dump section in the config.' },
+      502: { description: 'RDS failed to answer.' },
+    },
+  },
+  takeBackup: {
+    name: 'takeBackup',
+    method: 'POST',
+    pathTemplate: '/v1/backups',
+    summary: 'Take a snapshot, a dump or an archive now',
+    access: 'deploy',
+    scope: 'no-app',
+    tags: ['backups'],
+    body: takeBackupBody,
+    responses: {
+      200: {
+        description: 'Recorded without starting: skipped (the source is not available) or failed, with the reason.',
+        schema: backupResponse,
+        headers: location('the backup'),
+      },
+      202: { description: 'Started (CREATING or QUEUED).', schema: backupResponse, headers: location('the backup') },
+      404: { description: 'No such database or volume.' },
+      422: { description: 'The database has no dump section in the config.' },
+      502: { description: 'RDS or the backup worker failed to answer.' },
+    },
+  },
+  getBackup: {
+    name: 'getBackup',
+    method: 'GET',
+    pathTemplate: '/v1/backups/{id}',
+    summary: 'One backup',
+    description: 'Source, kind, region or keys, size, SHA-256, status, timings and reason.',
+    access: 'read',
+    scope: 'no-app',
+    tags: ['backups'],
+    path: backupPath,
+    responses: {
+      200: { description: 'The backup.', schema: backupResponse },
+      404: { description: 'No such backup.' },
+    },
+  },
+  createRestore: {
+    name: 'createRestore',
+    method: 'POST',
+    pathTemplate: '/v1/restores',
+    summary: 'Restore a snapshot, a point in time, an archive or a dump',
+    description:
+      'RDS: into a new identifier, never over a live database. A volume: into a directory inside it that is ' +
+      'empty or new. A dump: into a database on the same server that is not the source and holds nothing. ' +
+      'Overwriting takes `force: true`.',
+    access: 'admin',
+    scope: 'no-app',
+    tags: ['restores'],
+    body: createRestoreBody,
+    responses: {
+      202: { description: 'Started.', schema: restoreResponse, headers: location('the restore') },
+      400: { description: 'The target is the source itself.' },
+      404: { description: 'No such database or volume, or it has no such backup.' },
+      409: { description: 'The target identifier exists already.' },
+      422: {
+        description:
+          'The backup cannot be restored here (not available, another region, another kind), or RDS refused the restore.',
+      },
+      502: { description: 'RDS or the backup worker failed to answer.' },
+    },
+  },
+  getRestore: {
+    name: 'getRestore',
+    method: 'GET',
+    pathTemplate: '/v1/restores/{id}',
+    summary: 'One restore, with its measured duration',
+    access: 'read',
+    scope: 'no-app',
+    tags: ['restores'],
+    path: restorePath,
+    responses: {
+      200: { description: 'The restore.', schema: restoreResponse },
+      404: { description: 'No such restore.' },
+    },
+  },
+  listAudit: {
+    name: 'listAudit',
+    method: 'GET',
+    pathTemplate: '/v1/audit',
+    summary: 'The audit trail, oldest first',
+    description:
+      'Every mutating request, allowed or denied, and every action Slipway took by itself (releases, ' +
+      'automatic rollbacks, timeouts, scheduled backups, retention, drills), from `since` (default 24 hours ago) ' +
+      'to `until` (default now). Entries are kept `audit.retentionDays` (default 400).',
+    access: 'admin',
+    // Spans every app: a scoped principal would read what is outside its scope.
+    scope: 'no-app',
+    tags: ['audit'],
+    query: auditQuery,
+    responses: {
+      200: {
+        description: 'A page of entries.',
+        schema: z.strictObject({
+          entries: z.array(
+            record(
+              'An entry: id, at, source (http, event, schedule), actor, roles, action, decision (allowed, denied), ' +
+                'target, outcome {result, status, code, detail}, requestId.',
+            ),
+          ),
+          cursor: cursor.optional(),
+        }),
+      },
+    },
+  },
+  getOpenapi: {
+    name: 'getOpenapi',
+    method: 'GET',
+    pathTemplate: '/v1/openapi.json',
+    summary: 'This OpenAPI document',
+    description: 'Made from the schemas the routes validate with; public, so tools can fetch it.',
+    access: 'public',
+    scope: 'open',
+    tags: ['api'],
+    responses: {
+      200: {
+        description: 'The OpenAPI 3.1 document.',
+        schema: z.looseObject({ openapi: z.literal('3.1.0') }).describe('An OpenAPI 3.1 document.'),
+      },
+    },
+  },
+});
+
+export type ApiRoutes = typeof apiRoutes;

@@ -1,0 +1,12 @@
+import { createDynamoDbClient } from '../aws/clients/dynamodb';
+import { traced } from '../aws/traced';
+import { dynamoDbIdempotency, type Idempotency } from '../store/idempotency';
+import { environment } from './environment';
+
+let cached: Idempotency | undefined;
+
+/** Calls made once per key, recorded on the state table: requests with an Idempotency-Key, alarm changes, pushes. */
+export function idempotency(): Idempotency {
+  cached ??= dynamoDbIdempotency(traced(createDynamoDbClient), environment().stateTable);
+  return cached;
+}

@@ -1,0 +1,20 @@
+import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
+import { createSnsClient } from '../aws/clients/sns';
+import { traced } from '../aws/traced';
+import { notificationPublisher } from '../notify/notifications';
+import type { Publisher } from '../notify/publisher';
+import { config } from './config';
+import { environment } from './environment';
+
+let cached: Publisher | undefined;
+
+/** Every notification goes to the SNS topic and, when a webhook secret is configured, to Slack. */
+export function publisher(): Publisher {
+  cached ??= notificationPublisher({
+    sns: traced(createSnsClient),
+    topicArn: environment().notificationsTopicArn,
+    secretsManager: traced(createSecretsManagerClient),
+    slackWebhookSecret: config().notifications.slackWebhookSecret,
+  });
+  return cached;
+}

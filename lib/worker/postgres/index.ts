@@ -1,0 +1,22 @@
+/**
+ * Logical PostgreSQL backups: `pg_dump -Fc` streamed to S3 beside a manifest, and restores that
+ * check the dump against its manifest before pg_restore touches the target. Credentials reach the
+ * PostgreSQL tools through their environment only, never their argv, so `ps` and logs never see them.
+ */
+
+export { connectionFromSecret, connectionFromUrl, type PgConnection } from './connection';
+export { backupPostgres, DUMP_UPLOAD, DumpFailed, type DumpResult } from './dump';
+export { backupTimestamp, MANIFEST_FORMAT, type PostgresManifest } from './manifest';
+export { dropDatabase, RestoreFailed, restorePostgres } from './restore';
+export {
+  dumpArgs,
+  type PgCommand,
+  type PgTool,
+  pgCommand,
+  psqlArgs,
+  quoteIdentifier,
+  quoteLiteral,
+  restoreArgs,
+  scrubbedTail,
+} from './tools';
+export { type PgVersion, parseToolVersion, versionFromNum } from './versions';

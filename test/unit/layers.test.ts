@@ -1,0 +1,156 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/**
+ * The layers, and which may import which (docs/architecture.md, "Layers"): checked over every import of
+ * functions/ and lib/, value and type imports alike, so a lower layer that reaches a higher one fails here
+ * with the import that does it. Cycles within a layer are Biome's to refuse (noImportCycles).
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const LAYERS = [
+  // Lambda handlers: makeHandler(deps) and handler = makeHandler(defaultDeps).
+  'functions',
+  // What each function's default dependencies are built from: env, config, traced clients, use cases.
+  'wiring',
+  // The HTTP edge: the route registry, the route chain, the OpenAPI document.
+  'http',
+  // The EventBridge edge: the event handler chain, the dead-letter queue, the rules' patterns.
+  'events',
+  // Capabilities: use cases and the pure decisions beside them; each other in one direction only.
+  'capability',
+  // Shared vocabulary: principals, names, and each capability's records, as plain data.
+  'records',
+  // The state table's repositories.
+  'store',
+  // What AWS and the network are: SDK client factories and settings, secrets, schedules, guarded fetch.
+  'platform',
+  // Errors, logs, metrics and traces.
+  'foundation',
+  // Programs beside the control plane: the slipway CLI, npm start and its sandbox, the benchmarks.
+  'tools',
+] as const;
+type Layer = (typeof LAYERS)[number];
+
+const CAPABILITIES = [
+  'audit',
+  'auth',
+  'backup',
+  'config',
+  'deploy',
+  'health',
+  'notify',
+  'release',
+  'restore',
+  'worker',
+];
+
+/** The layer of a repo-relative module path; undefined for one no rule places. */
+function layerOf(path: string): Layer | undefined {
+  if (path.startsWith('functions/')) return 'functions';
+  const [top, folder, file] = path.split('/');
+  if (top !== 'lib' || !folder) return undefined;
+  if (file === 'records.ts' || path === 'lib/auth/principal.ts' || path === 'lib/config/names.ts') return 'records';
+  if (folder === 'wiring') return 'wiring';
+  if (folder === 'http') return 'http';
+  if (folder === 'events') return 'events';
+  if (CAPABILITIES.includes(folder)) return 'capability';
+  if (folder === 'store') return 'store';
+  if (folder === 'aws' || folder === 'net') return 'platform';
+  if (folder === 'errors' || folder === 'observability') return 'foundation';
+  if (folder === 'cli' || folder === 'local' || folder === 'sandbox' || folder === 'bench') return 'tools';
+  return undefined;
+}
+
+/** Who may import whom, besides modules of its own layer. */
+const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
+  functions: ['wiring', 'http', 'events', 'capability', 'records', 'store', 'foundation'],
+  wiring: ['events', 'capability', 'records', 'store', 'platform', 'foundation'],
+  http: ['capability', 'records', 'store', 'foundation'],
+  events: ['capability', 'records', 'foundation'],
+  capability: ['records', 'store', 'platform', 'foundation'],
+  records: ['foundation'],
+  store: ['records', 'foundation'],
+  platform: ['foundation'],
+  foundation: [],
+  tools: ['capability', 'records', 'store', 'platform', 'foundation'],
+};
+
+interface Edge {
+  from: string;
+  to: string;
+}
+
+/** What is wrong with each import: an unplaced module, or a direction the table does not allow. */
+function layerViolations(edges: readonly Edge[]): string[] {
+  return edges.flatMap(({ from, to }) => {
+    const [source, target] = [layerOf(from), layerOf(to)];
+    if (!source) return [`${from} is in no layer`];
+    if (!target) return [`${from} imports ${to}, which is in no layer`];
+    if (source === target || MAY_IMPORT[source].includes(target)) return [];
+    return [`${from} (${source}) imports ${to} (${target})`];
+  });
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/** Every import between the project's own modules under functions/ and lib/: static, type-only, re-exports, import(). */
+function importGraph(): Edge[] {
+  const files = [...sourceFiles('functions'), ...sourceFiles('lib')];
+  const known = new Set(files);
+  return files.flatMap((from) => {
+    const { importedFiles } = ts.preProcessFile(readFileSync(join(ROOT, from), 'utf8'), true, true);
+    return importedFiles
+      .map(({ fileName }) => fileName)
+      .filter((specifier) => specifier.startsWith('.'))
+      .map((specifier) => {
+        const base = relative(ROOT, resolve(ROOT, dirname(from), specifier));
+        const to = [`${base}.ts`, `${base}/index.ts`, base].find((candidate) => known.has(candidate));
+        if (!to) throw new Error(`${from}: cannot resolve ${specifier}`);
+        return { from, to };
+      });
+  });
+}
+
+describe('the layers', () => {
+  const graph = importGraph();
+
+  it('reads the import graph (type imports included)', () => {
+    // Given the graph, then it holds what the layers rest on: a handler's wiring, a type-only import
+    expect(graph).toContainEqual({ from: 'functions/http/get-deployment.ts', to: 'lib/wiring/deployment-reads.ts' });
+    expect(graph).toContainEqual({ from: 'lib/store/audit.ts', to: 'lib/audit/records.ts' });
+  });
+
+  it('places every module of functions/ and lib/ in a layer, and every import runs the allowed way', () => {
+    expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it.each([
+    ['a capability importing its wiring', 'lib/deploy/deployments.ts', 'lib/wiring/deployments.ts'],
+    ['a capability importing the HTTP edge', 'lib/release/releases.ts', 'lib/http/route-chain.ts'],
+    ['a store importing a use case', 'lib/store/audit.ts', 'lib/audit/trail.ts'],
+    ['records importing a capability', 'lib/deploy/records.ts', 'lib/config/schema.ts'],
+    ['wiring importing the HTTP edge', 'lib/wiring/deployments.ts', 'lib/http/deployment-requests.ts'],
+    ['a handler making its own SDK clients', 'functions/http/get-backup.ts', 'lib/aws/clients/dynamodb.ts'],
+    ['the control plane importing a tool', 'lib/backup/alarms.ts', 'lib/local/servers.ts'],
+    ['a function importing the sandbox', 'functions/http/get-health.ts', 'lib/sandbox/index.ts'],
+    ['the HTTP edge importing the sandbox', 'lib/http/route-chain.ts', 'lib/sandbox/server.ts'],
+  ])('refuses %s', (_what, from, to) => {
+    expect(layerViolations([{ from, to }])).toEqual([expect.stringContaining(`${from} (`)]);
+  });
+
+  it('refuses a module in a folder no layer names', () => {
+    expect(layerViolations([{ from: 'lib/misc/helpers.ts', to: 'lib/errors/index.ts' }])).toEqual([
+      'lib/misc/helpers.ts is in no layer',
+    ]);
+  });
+});
