@@ -181,7 +181,10 @@ function checkTargetScope(spec: RouteSpec, principal: Principal | undefined, pat
 /** The one place errors become HTTP responses; a 5xx never carries internals. */
 export function toErrorResponse(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   if (error instanceof SlipwayError && error.expose) {
-    return json(error.status, errorBody(error.code, error.message, error.details));
+    // A server fault whose message is shown (a 503 saying what to set) still names the request to quote.
+    const details =
+      error.status >= 500 && !Array.isArray(error.details) ? { ...error.details, requestId } : error.details;
+    return json(error.status, errorBody(error.code, error.message, details));
   }
   const status = error instanceof SlipwayError ? error.status : 500;
   const code = error instanceof SlipwayError ? error.code : 'INTERNAL';

@@ -5,7 +5,7 @@ import { makeHandler as makeGetLiveness } from '../../../functions/http/get-live
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
 import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
 import { ROLES } from '../../../lib/auth/principal';
-import { UpstreamFailed } from '../../../lib/errors';
+import { Unavailable, UpstreamFailed } from '../../../lib/errors';
 import type { DependencyCheck } from '../../../lib/health/readiness';
 import { httpRoute, MAX_BODY_BYTES, OFFLINE_PLACEHOLDER_REQUEST_ID } from '../../../lib/http/route-chain';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';
@@ -351,6 +351,29 @@ describe('server faults', () => {
       code: 'INTERNAL',
       message: 'the request failed on the server; quote request id 0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70',
       details: { requestId: '0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70' },
+    });
+  });
+
+  it('names the request to quote in a 5xx whose message is shown, keeping its message and details', async () => {
+    // Given a route that fails with a server fault meant for the caller, under serverless-offline
+    const route = httpRoute({ name: 'unreachable', access: 'public', scope: 'open' }, {}, async () => {
+      throw new Unavailable('ECS and ECR are not reachable from this machine', { details: { service: 'ecs' } });
+    });
+    const event = httpEvent('get-health', { requestId: OFFLINE_PLACEHOLDER_REQUEST_ID });
+
+    // When it is handled in an invocation with its own id
+    const response = await route(event, lambdaContext({ awsRequestId: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b' }));
+
+    // Then the caller reads why, and the invocation's id to quote
+    expect(parsed(response)).toMatchObject({
+      statusCode: 503,
+      body: {
+        error: {
+          code: 'UNAVAILABLE',
+          message: 'ECS and ECR are not reachable from this machine',
+          details: { service: 'ecs', requestId: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b' },
+        },
+      },
     });
   });
 
