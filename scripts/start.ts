@@ -234,11 +234,16 @@ async function main() {
   say(`Slipway is running (stage ${stage}${sandbox ? ', SANDBOX: simulated AWS' : ''})`);
   say(`  HTTP API        ${apiUrl}   (GET /health, /health/live, /health/ready, /v1/...)`);
   say(`  Lambda invoke   http://127.0.0.1:${lambdaPort}`);
-  say(`  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}`);
-  say(`  S3              ${endpoints.AWS_ENDPOINT_URL_S3 ?? endpointFor('s3') ?? 'AWS'}   bucket ${backupBucket}`);
-  say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
+  const embedded = (name: string) => (external ? '' : `   (${name}, on this machine)`);
+  say(
+    `  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}${embedded('dynalite')}`,
+  );
+  say(
+    `  S3              ${endpoints.AWS_ENDPOINT_URL_S3 ?? endpointFor('s3') ?? 'AWS'}   bucket ${backupBucket}${embedded('s3rver')}`,
+  );
+  if (sandbox) for (const line of sandbox.banner(env)) say(line);
+  else say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
   say(`  State           ${stateDir}`);
-  for (const line of sandbox?.banner ?? []) say(line);
   say(`  Schedules       ${schedules.length > 0 ? schedules.join('; ') : 'none configured'}`);
   say(`  Get a token     npm run token -- --stage ${stage} --name me --role admin`);
   say('Press Ctrl-C to stop.');

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { serviceEndpointVariable } from '../aws/endpoints';
+import { type Env, endpointFor, type ServiceId, serviceEndpointVariable } from '../aws/endpoints';
 import { loadStageConfig } from '../config/load';
 import type { SlipwayConfig } from '../config/schema';
 import type { EventRule, Sandbox } from '../sandbox';
@@ -20,6 +20,15 @@ export const SANDBOX_STAGE = 'sandbox';
 /** The services the functions reach in the sandbox rather than in AWS. */
 const SIMULATED = ['ecs', 'ecr', 'rds', 'cloudwatch'] as const;
 
+/**
+ * The services the functions may still call that are neither simulated nor on this machine (dynalite, s3rver),
+ * and what for. SNS and SQS are not among them: npm start's stages have no topic and no queue (serverless.yml).
+ */
+const OTHERS: ReadonlyArray<[ServiceId, string]> = [
+  ['secretsmanager', 'Secrets Manager (API tokens until one is minted here)'],
+  ['lambda', 'Lambda (volume archives)'],
+];
+
 /** Whether the sandbox was asked for: the --sandbox flag, or SLIPWAY_SANDBOX=1 (or true). */
 export function sandboxRequested(flag: boolean | undefined, env: Record<string, string | undefined>): boolean {
   return flag === true || env.SLIPWAY_SANDBOX === '1' || env.SLIPWAY_SANDBOX === 'true';
@@ -33,8 +42,8 @@ export interface SandboxLaunch extends EmbeddedServer {
    * started with the endpoint above, so the rules come after): until then the sandbox answers nothing.
    */
   routeEvents(service: ResolvedService): void;
-  /** Lines for the start-up banner. */
-  banner: string[];
+  /** Lines for the start-up banner: what is simulated, and where the services neither simulated nor local go in `env`. */
+  banner(env: Env): string[];
   sandbox: Sandbox;
 }
 
@@ -97,6 +106,17 @@ function tryLines(config: SlipwayConfig): string[] {
   ];
 }
 
+/** Where each service neither simulated nor on this machine goes, grouped by place, as the functions' `env` says. */
+export function otherServicesLine(env: Env): string {
+  const byPlace = new Map<string, string[]>();
+  for (const [service, use] of OTHERS) {
+    const place = endpointFor(service, env) ?? 'AWS (usual credential chain)';
+    byPlace.set(place, [...(byPlace.get(place) ?? []), use]);
+  }
+  const places = [...byPlace].map(([place, uses]) => `${uses.join(', ')}: ${place}`);
+  return `  Other services  ${places.join('; ')}; SNS, SQS: none (no topic or queue under npm start)`;
+}
+
 export async function launchSandbox(options: LaunchOptions): Promise<SandboxLaunch> {
   const env = options.env ?? process.env;
   // The simulation and the SDK schemas it answers with load only when the sandbox is asked for.
@@ -135,8 +155,9 @@ export async function launchSandbox(options: LaunchOptions): Promise<SandboxLaun
           { partition: 'aws', region, account },
         ),
       ),
-    banner: [
-      `  SANDBOX         ECS, ECR, RDS and alarms are simulated at ${sandbox.endpoint} (account ${account}, ${region}); nothing reaches AWS`,
+    banner: (functionsEnv) => [
+      `  SANDBOX         ECS, ECR, RDS, CloudWatch alarm states and EventBridge delivery are simulated at ${sandbox.endpoint} (account ${account}, ${region}); none of them reaches AWS`,
+      otherServicesLine(functionsEnv),
       `  Sandbox state   ${stateDir}`,
       ...(sandbox.healthEndpoint ? [`  Health checks   ${sandbox.healthEndpoint} (answered by the sandbox)`] : []),
       ...tryLines(config),

@@ -93,7 +93,19 @@ describe("README's sandbox tour", () => {
     try {
       // Then it says it is a sandbox: the banner, /health, the header
       expect(launcher.output()).toContain('Slipway is running (stage sandbox, SANDBOX: simulated AWS)');
-      expect(launcher.output()).toMatch(/SANDBOX +ECS, ECR, RDS and alarms are simulated at http:\/\/127\.0\.0\.1:\d+/);
+      // And says what is simulated, what runs on this machine, and where the rest would go
+      const banner = launcher.output();
+      expect(banner).toMatch(
+        /SANDBOX +ECS, ECR, RDS, CloudWatch alarm states and EventBridge delivery are simulated at http:\/\/127\.0\.0\.1:\d+ \(account 123456789012, us-east-1\); none of them reaches AWS/,
+      );
+      expect(banner).toMatch(/DynamoDB +http:\/\/127\.0\.0\.1:\d+ +\(dynalite, on this machine\)/);
+      expect(banner).toMatch(
+        /S3 +http:\/\/127\.0\.0\.1:\d+ +bucket slipway-sandbox-backups +\(s3rver, on this machine\)/,
+      );
+      expect(banner).toContain(
+        'Other services  Secrets Manager (API tokens until one is minted here), Lambda (volume archives): AWS (usual credential chain); SNS, SQS: none (no topic or queue under npm start)',
+      );
+      expect(banner).not.toContain('Other services  AWS');
       const health = await fetch(`${api}/health`);
       expect(health.headers.get('x-slipway-sandbox')).toBe('true');
       expect(await health.json()).toMatchObject({
