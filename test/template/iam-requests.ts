@@ -510,7 +510,7 @@ function partitionsOf({ action, file, method }: Call): PartitionName[] {
     case 'lib/store/audit.ts':
       return ['audit'];
     // Powertools keeps every idempotency record under its staticPkValue.
-    case 'lib/http/idempotency.ts':
+    case 'lib/store/idempotency.ts':
       return ['idempotency'];
     case 'lib/health/lifecycle-hook.ts':
       return ['hook'];
