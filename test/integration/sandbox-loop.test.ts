@@ -87,6 +87,14 @@ const history = (environment: string) =>
     pathParameters: { app: 'shop', env: environment },
   });
 
+/** Reads a backup or a restore over its GET route, moving the sandbox on, until it is AVAILABLE. */
+const untilAvailable = (kind: 'backup' | 'restore', id: string) =>
+  until(
+    () =>
+      call(`get-${kind}`, `get-${kind}`, { token: tokens.admin, path: `/v1/${kind}s/${id}`, pathParameters: { id } }),
+    (read) => read.body[kind].status === 'AVAILABLE',
+  );
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'slipway-sandbox-loop-'));
   service = await printService(STAGE, { backupBucket: `slipway-${STAGE}-backups` });
@@ -224,15 +232,7 @@ describe('Slipway against the sandbox', () => {
     const taken = await call('take-backup', 'take-backup', { token: tokens.admin, body: { database: 'shop-db' } });
     expect(taken.status).toBe(202);
     const backupId = taken.body.backup.id as string;
-    await until(
-      () =>
-        call('get-backup', 'get-backup', {
-          token: tokens.admin,
-          path: `/v1/backups/${backupId}`,
-          pathParameters: { id: backupId },
-        }),
-      (read) => read.body.backup.status === 'AVAILABLE',
-    );
+    await untilAvailable('backup', backupId);
     expect(
       delivered.some(
         (each) => each.functionName === 'slipway-sandbox-rdsEvent' && each.detailType === 'RDS DB Snapshot Event',
@@ -245,15 +245,7 @@ describe('Slipway against the sandbox', () => {
     });
     expect(restore.status).toBe(202);
     const restoreId = restore.body.restore.id as string;
-    await until(
-      () =>
-        call('get-restore', 'get-restore', {
-          token: tokens.admin,
-          path: `/v1/restores/${restoreId}`,
-          pathParameters: { id: restoreId },
-        }),
-      (read) => read.body.restore.status === 'AVAILABLE',
-    );
+    await untilAvailable('restore', restoreId);
     const rds = createRdsClient({ AWS_ENDPOINT_URL_RDS: sandbox.endpoint });
     const [restored] =
       (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop-db-restore-1' }))).DBInstances ?? [];
