@@ -11,6 +11,7 @@ import { endpointFor, regionFrom } from '../lib/aws/endpoints';
 import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
 import { loadStageConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
+import { launchSandbox, SANDBOX_STAGE, type SandboxLaunch, sandboxRequested } from '../lib/local/sandbox-launch';
 import { serverlessEnv, serviceFromOffline, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
 
@@ -60,10 +61,11 @@ async function groupGone(pgid: number): Promise<void> {
 async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
-    options: { stage: { type: 'string', default: 'local' }, port: { type: 'string' } },
+    options: { stage: { type: 'string' }, port: { type: 'string' }, sandbox: { type: 'boolean' } },
     allowPositionals: false,
   });
-  const stage = values.stage ?? 'local';
+  const sandboxed = sandboxRequested(values.sandbox, process.env);
+  const stage = values.stage ?? (sandboxed ? SANDBOX_STAGE : 'local');
   loadStageConfig(stage); // fail fast, with the key path, before anything starts
 
   const stateDir = resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${stage}`);
@@ -120,6 +122,15 @@ async function main() {
 
   const backupBucket = process.env.SLIPWAY_BACKUP_BUCKET ?? `slipway-${stage}-backups`;
   const params = { backupBucket };
+  // The sandbox listens first, so serverless-offline's handlers are given its endpoint; it routes events once the
+  // service is resolved (below).
+  const sandbox: SandboxLaunch | undefined = sandboxed
+    ? await launchSandbox({ stage, stateDir, httpPort, lambdaPort, log: say })
+    : undefined;
+  if (sandbox) {
+    servers.push(sandbox);
+    Object.assign(endpoints, sandbox.env);
+  }
   // serverless-offline's process resolves serverless.yml once and hands the launcher the result (the resources
   // it creates, the schedules it runs), then bundles while the table and bucket are made: no handler is called
   // before both are done, as the launcher is ready only then.
@@ -167,6 +178,7 @@ async function main() {
   ]);
   const service = await serviceFromOffline(serviceFile, () => offline?.exitCode === null, 300_000);
   rmSync(serviceFile, { force: true });
+  sandbox?.routeEvents(service);
   const resources = service.resources.Resources;
   const env = { ...process.env, ...endpoints };
   await ensureStateTable(createDynamoDbClient(env), findResource(resources, 'StateTable', 'AWS::DynamoDB::Table'), say);
@@ -219,12 +231,18 @@ async function main() {
   }
 
   say('');
-  say(`Slipway is running (stage ${stage})`);
+  say(`Slipway is running (stage ${stage}${sandbox ? ', SANDBOX: simulated AWS' : ''})`);
   say(`  HTTP API        ${apiUrl}   (GET /health, /health/live, /health/ready, /v1/...)`);
   say(`  Lambda invoke   http://127.0.0.1:${lambdaPort}`);
-  say(`  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}`);
-  say(`  S3              ${endpoints.AWS_ENDPOINT_URL_S3 ?? endpointFor('s3') ?? 'AWS'}   bucket ${backupBucket}`);
-  say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
+  const embedded = (name: string) => (external ? '' : `   (${name}, on this machine)`);
+  say(
+    `  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}${embedded('dynalite')}`,
+  );
+  say(
+    `  S3              ${endpoints.AWS_ENDPOINT_URL_S3 ?? endpointFor('s3') ?? 'AWS'}   bucket ${backupBucket}${embedded('s3rver')}`,
+  );
+  if (sandbox) for (const line of sandbox.banner(env)) say(line);
+  else say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
   say(`  State           ${stateDir}`);
   say(`  Schedules       ${schedules.length > 0 ? schedules.join('; ') : 'none configured'}`);
   say(`  Get a token     npm run token -- --stage ${stage} --name me --role admin`);

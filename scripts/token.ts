@@ -1,7 +1,7 @@
 /**
  * `npm run token -- --name ci --role deployer [--role approver] [--app shop]… [--environment staging]…
  * [--stage local] [--json]`: mints an API token, shows it once, and prints the entry to store in the
- * stage's tokens secret. `--app`/`--environment` limit the token to those (names the stage's config has). For the local stage it also puts the entry, by name, into
+ * stage's tokens secret. `--app`/`--environment` limit the token to those (names the stage's config has). For the stages npm start runs on this machine (local, and sandbox: `npm start -- --sandbox`) it also puts the entry, by name, into
  * `.slipway/<stage>/tokens.json` (or `$SLIPWAY_STATE_DIR/tokens.json`), which a
  * running `npm start` reads on every request.
  */
@@ -22,6 +22,9 @@ import { mintToken, type TokenEntry } from '../lib/auth/tokens';
 import { configPathFor, loadStageConfig } from '../lib/config/load';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
+
+/** The stages whose tokens file npm start reads: their tokens are stored there, not in Secrets Manager. */
+const ON_THIS_MACHINE = new Set(['local', 'sandbox']);
 
 function readIfPresent(path: string): string | undefined {
   try {
@@ -80,10 +83,9 @@ function main(): number {
   }
   const token = mintToken();
   const entry = tokenEntry(command.name, command.roles, token, new Date(), command);
-  const local =
-    command.stage === 'local'
-      ? storeLocally(resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${command.stage}`), entry)
-      : undefined;
+  const local = ON_THIS_MACHINE.has(command.stage)
+    ? storeLocally(resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${command.stage}`), entry)
+    : undefined;
 
   if (command.json) {
     say(tokenJsonLine(command.name, token, entry));

@@ -7,6 +7,8 @@ export interface GetHealthDeps {
   stage: string;
   startedAt: number;
   now: () => number;
+  /** The sandbox's endpoint under `npm start -- --sandbox`. */
+  sandboxEndpoint?: string | undefined;
 }
 
 export function makeHandler(deps: GetHealthDeps) {
@@ -17,9 +19,16 @@ export function makeHandler(deps: GetHealthDeps) {
       version: deps.version,
       stage: deps.stage,
       uptime_seconds: Math.floor((deps.now() - deps.startedAt) / 1000),
+      ...(deps.sandboxEndpoint ? { sandbox: { endpoint: deps.sandboxEndpoint } } : {}),
     },
   }));
 }
 
 const env = environment();
-export const handler = makeHandler({ version: env.version, stage: env.stage, startedAt: Date.now(), now: Date.now });
+export const handler = makeHandler({
+  version: env.version,
+  stage: env.stage,
+  startedAt: Date.now(),
+  now: Date.now,
+  sandboxEndpoint: env.sandboxEndpoint,
+});

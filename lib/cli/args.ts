@@ -57,7 +57,9 @@ export type Command =
   | { name: 'backup'; target: 'database' | 'volume' | 'dump'; subject: string }
   | ({ name: 'restore'; body: RestoreBody } & Waiting)
   | { name: 'audit'; since?: string; until?: string; limit: number; filter: AuditFilter }
-  | { name: 'token-mint'; tokenName: string; roles: Role[] };
+  | { name: 'token-mint'; tokenName: string; roles: Role[] }
+  | { name: 'sandbox-push'; app: string; tag: string }
+  | { name: 'sandbox-alarm'; app: string; environment: string; state: 'ALARM' | 'OK' };
 
 /** What `slipway audit` narrows the trail to, as GET /v1/audit's query names it. */
 export interface AuditFilter {
@@ -123,6 +125,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     action: { type: 'string' },
   },
   token: { name: { type: 'string', multiple: true }, role: { type: 'string', multiple: true } },
+  sandbox: { ok: { type: 'boolean' } },
   help: {},
 };
 
@@ -308,6 +311,30 @@ function tokenMint(values: Values, given: string[]): Command {
   }
 }
 
+function sandboxCommand(values: Values, given: string[]): Command {
+  const [sub, ...rest] = given;
+  if (sub === 'push') {
+    if (flag(values, 'ok')) throw new UsageError('--ok applies to sandbox alarm, not push', 'sandbox');
+    const { app, tag } = positionals('sandbox', rest, { required: ['app', 'tag'] });
+    return { name: 'sandbox-push', app: app as string, tag: tag as string };
+  }
+  if (sub === 'alarm') {
+    const { app, env } = positionals('sandbox', rest, { required: ['app', 'env'] });
+    return {
+      name: 'sandbox-alarm',
+      app: app as string,
+      environment: env as string,
+      state: flag(values, 'ok') ? 'OK' : 'ALARM',
+    };
+  }
+  throw new UsageError(
+    sub === undefined
+      ? 'missing <subcommand>: push or alarm'
+      : `unknown subcommand ${JSON.stringify(sub)}; expected push or alarm`,
+    'sandbox',
+  );
+}
+
 function build(command: string, values: Values, given: string[]): Command {
   switch (command) {
     case 'deploy': {
@@ -426,6 +453,8 @@ function build(command: string, values: Values, given: string[]): Command {
     }
     case 'token':
       return tokenMint(values, given);
+    case 'sandbox':
+      return sandboxCommand(values, given);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }

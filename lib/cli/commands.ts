@@ -4,8 +4,9 @@ import { mintToken } from '../auth/tokens';
 import type { AnyBackupRecord, AnyRestoreRecord } from '../backup/records';
 import type { DeploymentPlan, EnvironmentView } from '../deploy/deployments';
 import { type DeploymentRecord, isInFlight } from '../deploy/records';
+import { isLoopbackHost } from '../net/addresses';
 import type { Command, Waiting } from './args';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT, SetupError } from './errors';
 import {
   type AppsBody,
   DEPLOYMENT_FAILURES,
@@ -321,5 +322,64 @@ export async function runCommand(ctx: Context, command: Command): Promise<number
       return audit(ctx, command);
     case 'token-mint':
       return tokenMint(ctx, command);
+    case 'sandbox-push':
+    case 'sandbox-alarm':
+      return sandbox(ctx, command);
   }
+}
+
+type SandboxCommand = Extract<Command, { name: 'sandbox-push' | 'sandbox-alarm' }>;
+
+/** The sandbox's endpoint as the control plane's GET /health names it; only a sandboxed one on this machine does. */
+async function sandboxOf(ctx: Context, command: SandboxCommand): Promise<ApiClient> {
+  const client = clientOf(ctx);
+  const health = await send<{ stage?: string; sandbox?: { endpoint?: string } }>(ctx, requestFor(command));
+  const endpoint = health.sandbox?.endpoint;
+  if (!endpoint) {
+    throw new SetupError(
+      `${client.baseUrl} is not a sandbox (stage ${health.stage ?? 'unknown'}, and its GET /health names no sandbox): slipway sandbox works only against a control plane started with npm start -- --sandbox`,
+    );
+  }
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    host = '';
+  }
+  if (!isLoopbackHost(host)) {
+    throw new SetupError(`${client.baseUrl} names ${endpoint} as its sandbox, which is not on this machine; refused`);
+  }
+  return client.beside(endpoint, `GET ${client.baseUrl}/health`);
+}
+
+async function sandbox(ctx: Context, command: SandboxCommand): Promise<number> {
+  const simulated = await sandboxOf(ctx, command);
+  if (command.name === 'sandbox-push') {
+    const pushed = await simulated.send<{ repository: string; tag: string; digest: string }>({
+      method: 'POST',
+      path: '/_sandbox/push',
+      body: { app: command.app, tag: command.tag },
+    });
+    if (ctx.json) printJson(ctx, pushed);
+    else
+      print(
+        ctx,
+        `Pushed ${pushed.repository}:${pushed.tag} (${pushed.digest}) to the sandbox's ECR; the ECR Image Action event was delivered, the scan's result follows in seconds.`,
+      );
+    return EXIT.ok;
+  }
+  const moved = await simulated.send<{ alarmName: string; changed: boolean }>({
+    method: 'POST',
+    path: '/_sandbox/alarm',
+    body: { app: command.app, environment: command.environment, state: command.state },
+  });
+  if (ctx.json) printJson(ctx, moved);
+  else
+    print(
+      ctx,
+      moved.changed
+        ? `Alarm ${moved.alarmName} of ${command.app} ${command.environment} is ${command.state}; the state change was delivered.`
+        : `Alarm ${moved.alarmName} of ${command.app} ${command.environment} was ${command.state} already; nothing was sent.`,
+    );
+  return EXIT.ok;
 }

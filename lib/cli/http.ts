@@ -92,13 +92,18 @@ export class ApiClient {
     return url.toString();
   }
 
+  /** A client for another server (the sandbox's endpoint, named by the control plane): the token is not sent there. */
+  beside(url: string, urlSource: string): ApiClient {
+    return new ApiClient({ ...this.options, settings: { url, urlSource, token: '', tokenSource: 'none' } });
+  }
+
   /** The parsed JSON body of a 2xx answer; throws ApiError or NetworkError otherwise. */
   async send<T = unknown>(request: ApiRequest, signal?: AbortSignal): Promise<T> {
     const url = this.urlOf(request);
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const headers: Record<string, string> = {
       accept: 'application/json',
-      authorization: `Bearer ${this.options.settings.token}`,
+      ...(this.options.settings.token ? { authorization: `Bearer ${this.options.settings.token}` } : {}),
       'user-agent': this.options.userAgent ?? 'slipway-cli',
     };
     if (request.body !== undefined) headers['content-type'] = 'application/json';

@@ -92,6 +92,9 @@ export function requestFor(command: Command): ApiRequest | undefined {
     }
     case 'token-mint':
       return undefined;
+    case 'sandbox-push':
+    case 'sandbox-alarm':
+      return { method: 'GET', path: '/health' };
   }
 }
 

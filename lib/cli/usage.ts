@@ -106,6 +106,16 @@ allowed or denied, and every action Slipway took by itself, with who or what tri
 
 Mints an API token (no server needed). Prints the token once, and the entry to store in the tokens
 secret (or in .slipway/<stage>/tokens.json for npm start). Roles: viewer, deployer, approver, admin.`,
+  sandbox: `usage:
+  slipway sandbox push <app> <tag>
+  slipway sandbox alarm <app> <env> [--ok]
+
+Only against a control plane started with \`npm start -- --sandbox\` (its GET /health names the sandbox),
+whose ECS, ECR, RDS and alarms are simulated on that machine:
+  push     adds an image tagged <tag> to the app's simulated ECR repository and delivers the
+           ECR Image Action event (release policies run), then the scan's result
+  alarm    moves the environment's health alarm to ALARM (--ok: back to OK) and delivers the state change
+           (inside a bake window Slipway rolls the last deployment back)`,
   help: `usage: slipway help [<command>]`,
 };
 
@@ -123,6 +133,7 @@ Commands:
   restore …                                   restore a backup (see slipway restore --help)
   audit [--since T] [--until T] [--limit N]   who did what, allowed or denied (admin)
   token mint --name N --role R                mint an API token (no server needed)
+  sandbox push <app> <tag> | alarm <app> <env>  a push or an alarm, under npm start -- --sandbox only
 
 ${GLOBAL}
 

@@ -9,7 +9,7 @@ import {
   type TaskDefinition,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
-import { Conflict, Unprocessable, UpstreamFailed } from '../errors';
+import { Conflict, type SlipwayError, Unavailable, Unprocessable, UpstreamFailed } from '../errors';
 import { rolesNotListed } from './task-definition';
 
 /** The ECR and ECS reads and inputs a deployment is made of. */
@@ -37,6 +37,19 @@ export function digestOf(image: string | undefined): string | undefined {
 }
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+
+export const AWS_NOT_REACHABLE =
+  'ECS and ECR are not reachable from this machine: set AWS credentials, AWS_ENDPOINT_URL, or start with --sandbox';
+
+/**
+ * An ECS or ECR call that failed without an answer from AWS. With no endpoint and no credentials the SDK's
+ * default chain throws CredentialsProviderError before sending anything (AWS SDK for JavaScript v3 Developer
+ * Guide, "Setting credentials in Node.js"): a 503 saying what to set, not a 502 blaming AWS.
+ */
+export function awsCallFailed(what: string, error: unknown): SlipwayError {
+  if (errorName(error) === 'CredentialsProviderError') return new Unavailable(AWS_NOT_REACHABLE, { cause: error });
+  return new UpstreamFailed(`${what} failed (${errorName(error)})`, { cause: error });
+}
 
 /**
  * The digest to deploy. A tag is resolved once, here, so what is approved is what runs;
@@ -79,7 +92,7 @@ export async function resolveImage(
         { cause: error, details: { repository: ecr.repositoryName, ...imageId } },
       );
     }
-    throw new UpstreamFailed(`ECR DescribeImages failed (${name})`, { cause: error });
+    throw awsCallFailed('ECR DescribeImages', error);
   }
 }
 
@@ -89,7 +102,7 @@ export async function describeService(ecs: ECSClient, cluster: string, service: 
     const { services } = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
     described = services?.[0];
   } catch (error) {
-    throw new UpstreamFailed(`ECS DescribeServices failed (${errorName(error)})`, { cause: error });
+    throw awsCallFailed('ECS DescribeServices', error);
   }
   if (!described || described.status === 'INACTIVE') {
     throw new Unprocessable(`ECS service ${service} does not exist in cluster ${cluster}`, {
@@ -123,9 +136,7 @@ export async function describeTaskDefinition(
     if (!described.taskDefinition) throw new Error('DescribeTaskDefinition returned no task definition');
     return { taskDefinition: described.taskDefinition, tags: described.tags };
   } catch (error) {
-    throw new UpstreamFailed(`ECS DescribeTaskDefinition failed for ${taskDefinition} (${errorName(error)})`, {
-      cause: error,
-    });
+    throw awsCallFailed(`ECS DescribeTaskDefinition for ${taskDefinition}`, error);
   }
 }
 

@@ -12,6 +12,7 @@ import { logger, metrics } from '../observability';
 import type { DeploymentsContext } from './deployments-context';
 import {
   assertRollingUpdates,
+  awsCallFailed,
   containerImages,
   deploymentConfiguration,
   describeService,
@@ -91,7 +92,7 @@ function ecsFailure(operation: string, error: unknown): SlipwayError {
   if (ECS_CLIENT_FAULTS.has(name)) {
     return new Unprocessable(`ECS refused ${operation}: ${(error as Error).message}`, { cause: error });
   }
-  return new UpstreamFailed(`ECS ${operation} failed (${name})`, { cause: error });
+  return awsCallFailed(`ECS ${operation}`, error);
 }
 
 /** Reads the service and, for image changes, plans the revision; writes nothing. */

@@ -76,6 +76,17 @@ export class UpstreamFailed extends SlipwayError {
   }
 }
 
+/** An AWS service this machine cannot reach at all; the message says what to set, so it is shown despite the 5xx. */
+export class Unavailable extends SlipwayError {
+  constructor(message: string, options?: SlipwayErrorOptions) {
+    super('UNAVAILABLE', 503, message, options);
+  }
+
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 export class ConfigError extends SlipwayError {
   constructor(message: string, options?: SlipwayErrorOptions) {
     super('CONFIG_INVALID', 500, message, options);

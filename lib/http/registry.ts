@@ -98,6 +98,12 @@ export const healthResponse = z.strictObject({
   version: z.string().describe("The control plane's version (package.json)."),
   stage: z.string(),
   uptime_seconds: z.number().int().min(0).describe('Seconds since this function instance started.'),
+  sandbox: z
+    .strictObject({
+      endpoint: z.string().describe("The simulated AWS's endpoint on loopback; `slipway sandbox` commands use it."),
+    })
+    .optional()
+    .describe('Present only under `npm start -- --sandbox`: ECS, ECR and RDS are simulated on this machine.'),
 });
 export const livenessResponse = z.strictObject({ status: z.literal('alive') });
 export const readinessResponse = z

@@ -181,7 +181,10 @@ function checkTargetScope(spec: RouteSpec, principal: Principal | undefined, pat
 /** The one place errors become HTTP responses; a 5xx never carries internals. */
 export function toErrorResponse(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   if (error instanceof SlipwayError && error.expose) {
-    return json(error.status, errorBody(error.code, error.message, error.details));
+    // A server fault whose message is shown (a 503 saying what to set) still names the request to quote.
+    const details =
+      error.status >= 500 && !Array.isArray(error.details) ? { ...error.details, requestId } : error.details;
+    return json(error.status, errorBody(error.code, error.message, details));
   }
   const status = error instanceof SlipwayError ? error.status : 500;
   const code = error instanceof SlipwayError ? error.code : 'INTERNAL';
@@ -370,10 +373,42 @@ function buildRoute<Body, Path, Query>(
   const audit = auditing?.((request) => seen.get(request.event) ?? {});
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use(realRequestId)
     .use(captureLambdaHandler(tracer))
     .use(guardCredentials)
     .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.http, resetKeys: true }))
     .use(logMetrics(metrics))
+    .use(sandboxMark)
     .use(audit ? [audit, observe] : [observe])
     .handler(core);
 }
+
+/** serverless-offline's HTTP API events all carry this request id (its LambdaProxyIntegrationEventV2.js). */
+export const OFFLINE_PLACEHOLDER_REQUEST_ID = 'offlineContext_resourceId';
+
+/** Under `npm start` the request id logged, audited and quoted is the invocation's own (a UUID serverless-offline makes). */
+const realRequestId: ChainMiddleware = {
+  before: (request) => {
+    const context = request.event?.requestContext;
+    if (context?.requestId === OFFLINE_PLACEHOLDER_REQUEST_ID && request.context?.awsRequestId) {
+      context.requestId = request.context.awsRequestId;
+    }
+  },
+};
+
+export const SANDBOX_RESPONSE_HEADER = 'x-slipway-sandbox';
+
+/** Whether this control plane runs against `npm start -- --sandbox`'s simulated AWS (the launcher sets the endpoint). */
+export function isSandbox(env: Record<string, string | undefined> = process.env): boolean {
+  return env.IS_OFFLINE === 'true' && Boolean(env.SLIPWAY_SANDBOX_ENDPOINT);
+}
+
+/** Every answer of a sandboxed control plane says so, errors included: used before observe, it runs after it. */
+const sandboxMark: ChainMiddleware = {
+  after: (request) => {
+    if (request.response && isSandbox()) {
+      request.response.headers = { ...request.response.headers, [SANDBOX_RESPONSE_HEADER]: 'true' };
+    }
+  },
+};
+sandboxMark.onError = sandboxMark.after;

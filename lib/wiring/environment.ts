@@ -21,6 +21,8 @@ export interface FunctionEnvironment {
   offline: boolean;
   /** Where `npm start` keeps this stage's local state (tokens file, embedded servers' data). */
   localStateDir: string | undefined;
+  /** Under `npm start -- --sandbox`, the simulated AWS's endpoint (lib/sandbox); never in a deployed function. */
+  sandboxEndpoint: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +47,7 @@ export function readEnvironment(env: Env = process.env): FunctionEnvironment {
     workerTaskDefinition: env.WORKER_TASK_DEFINITION || undefined,
     offline,
     localStateDir: offline && stateDir ? (isAbsolute(stateDir) ? stateDir : join(process.cwd(), stateDir)) : undefined,
+    sandboxEndpoint: (offline && env.SLIPWAY_SANDBOX_ENDPOINT) || undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -36,6 +36,17 @@ async function launch(): Promise<Launched & { dynamodbEndpoint: string }> {
   return { ...launcher, dynamodbEndpoint };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Whether serverless-offline reported an invocation of `functionKey` under `requestId` (its line may trail the answer). */
+async function invocationReported(launcher: Launched, functionKey: string, requestId: string | undefined) {
+  const line = `(λ: ${functionKey}) RequestId: ${requestId} `;
+  for (let attempt = 0; attempt < 50 && !launcher.output().includes(line); attempt++) {
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return launcher.output().includes(line);
+}
+
 /** Live processes among `pids` once they have had a few seconds to exit (stdin-driven helpers end on EOF). */
 async function survivors(pids: number[]): Promise<number[]> {
   for (let attempt = 0; attempt < 50 && pids.some(isAlive); attempt++) {
@@ -57,6 +68,27 @@ const dynamodb = (endpoint: string) =>
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
+
+/** `node bin/slipway.mjs …` as a user runs it against this launcher. */
+function slipway(args: string[], token: string) {
+  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['bin/slipway.mjs', ...args], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: stateDir,
+        XDG_CONFIG_HOME: join(stateDir, 'no-profile'),
+        SLIPWAY_URL: `http://127.0.0.1:${httpPort}`,
+        SLIPWAY_TOKEN: token,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+}
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'slipway-launcher-'));
@@ -135,7 +167,10 @@ describe('npm start launcher', () => {
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
         });
-        return { status: response.status, body: (await response.json()) as { error?: { message?: string } } };
+        return {
+          status: response.status,
+          body: (await response.json()) as { error?: { message?: string; details?: { requestId?: string } } },
+        };
       };
       expect(
         (await post('/v1/deployments', viewerToken, { app: 'shop', environment: 'staging', tag: '1.0.0' })).status,
@@ -147,6 +182,38 @@ describe('npm start launcher', () => {
       });
       const unknown = await post('/v1/deployments', adminToken, { app: 'nope', environment: 'staging', tag: '1.0.0' });
       expect(unknown).toMatchObject({ status: 404, body: { error: { message: 'no app named nope' } } });
+
+      // And a deploy, with neither AWS credentials nor an endpoint nor --sandbox, says what to set
+      const unreachable = await post('/v1/deployments', adminToken, {
+        app: 'shop',
+        environment: 'staging',
+        tag: '1.0.0',
+      });
+      expect(unreachable).toEqual({
+        status: 503,
+        body: {
+          error: {
+            code: 'UNAVAILABLE',
+            message:
+              'ECS and ECR are not reachable from this machine: set AWS credentials, AWS_ENDPOINT_URL, or start with --sandbox',
+            details: { requestId: expect.stringMatching(UUID) },
+          },
+        },
+      });
+      // And the id it quotes is the invocation's own: the one serverless-offline gave the Lambda context and
+      // reports once the invocation ends
+      const quoted = unreachable.body.error?.details?.requestId;
+      expect(await invocationReported(first, 'createDeployment', quoted)).toBe(true);
+
+      // And it is no sandbox: no mark on its answers, and `slipway sandbox` refuses it
+      const plain = await fetch(`http://127.0.0.1:${httpPort}/health`);
+      expect(plain.headers.get('x-slipway-sandbox')).toBeNull();
+      expect(await plain.json()).not.toHaveProperty('sandbox');
+      const refused = await slipway(['sandbox', 'push', 'shop', 'develop-43'], adminToken);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        `http://127.0.0.1:${httpPort} is not a sandbox (stage local, and its GET /health names no sandbox): slipway sandbox works only against a control plane started with npm start -- --sandbox`,
+      );
 
       // When something is written to the embedded state table
       await dynamodb(first.dynamodbEndpoint).send(
@@ -179,6 +246,34 @@ describe('npm start launcher', () => {
       expect(await interrupt(second)).toBe(0);
     }
     expect(await survivors(second.pids)).toEqual([]);
+  });
+
+  it('starts the sandbox with SLIPWAY_SANDBOX=1 and no flag: stage sandbox, its ECS reached, every answer marked', async () => {
+    // Given SLIPWAY_SANDBOX=1, no --sandbox and no --stage, on a machine without AWS, and a token for it
+    const sandboxState = join(stateDir, 'sandbox-by-env');
+    mkdirSync(sandboxState);
+    copyFileSync(join(stateDir, 'tokens.json'), join(sandboxState, 'tokens.json'));
+
+    // When npm start runs
+    const launcher = await startLauncher([], { ...cleanEnv(), SLIPWAY_SANDBOX: '1', SLIPWAY_STATE_DIR: sandboxState });
+    try {
+      // Then it runs stage sandbox against the simulated AWS, kept in its state folder
+      expect(launcher.output()).toContain('Slipway is running (stage sandbox, SANDBOX: simulated AWS)');
+      expect(launcher.output()).toContain(`Sandbox state   ${join(sandboxState, 'aws')}`);
+      const health = await fetch(`http://127.0.0.1:${httpPort}/health`);
+      expect(health.headers.get('x-slipway-sandbox')).toBe('true');
+      expect(await health.json()).toMatchObject({
+        stage: 'sandbox',
+        sandbox: { endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) },
+      });
+
+      // And the functions reach ECS there, where the local stage has none to reach
+      const ready = await get('/health/ready', viewerToken);
+      expect(ready.body).toMatchObject({ checks: { ecs: { status: 'healthy' } } });
+    } finally {
+      expect(await interrupt(launcher)).toBe(0);
+    }
+    expect(await survivors(launcher.pids)).toEqual([]);
   });
 
   it('refuses an invalid stage config before starting anything', async () => {

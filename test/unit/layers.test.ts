@@ -30,7 +30,7 @@ const LAYERS = [
   'platform',
   // Errors, logs, metrics and traces.
   'foundation',
-  // Programs beside the control plane: the slipway CLI, npm start, the benchmarks.
+  // Programs beside the control plane: the slipway CLI, npm start and its sandbox, the benchmarks.
   'tools',
 ] as const;
 type Layer = (typeof LAYERS)[number];
@@ -61,7 +61,7 @@ function layerOf(path: string): Layer | undefined {
   if (folder === 'store') return 'store';
   if (folder === 'aws' || folder === 'net') return 'platform';
   if (folder === 'errors' || folder === 'observability') return 'foundation';
-  if (folder === 'cli' || folder === 'local' || folder === 'bench') return 'tools';
+  if (folder === 'cli' || folder === 'local' || folder === 'sandbox' || folder === 'bench') return 'tools';
   return undefined;
 }
 
@@ -142,6 +142,8 @@ describe('the layers', () => {
     ['wiring importing the HTTP edge', 'lib/wiring/deployments.ts', 'lib/http/deployment-requests.ts'],
     ['a handler making its own SDK clients', 'functions/http/get-backup.ts', 'lib/aws/clients/dynamodb.ts'],
     ['the control plane importing a tool', 'lib/backup/alarms.ts', 'lib/local/servers.ts'],
+    ['a function importing the sandbox', 'functions/http/get-health.ts', 'lib/sandbox/index.ts'],
+    ['the HTTP edge importing the sandbox', 'lib/http/route-chain.ts', 'lib/sandbox/server.ts'],
   ])('refuses %s', (_what, from, to) => {
     expect(layerViolations([{ from, to }])).toEqual([expect.stringContaining(`${from} (`)]);
   });

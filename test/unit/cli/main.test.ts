@@ -407,3 +407,81 @@ describe('main', () => {
     });
   });
 });
+
+describe('slipway sandbox', () => {
+  const SANDBOX = 'http://127.0.0.1:45999';
+  const health = (sandbox?: { endpoint: string }) => () => ({
+    status: 200,
+    body: { status: 'ok', version: '0.1.0', stage: sandbox ? 'sandbox' : 'local', uptime_seconds: 3, ...{ sandbox } },
+  });
+
+  it('push: adds the image through the endpoint /health names, without sending the token there', async () => {
+    // Given a control plane started with --sandbox
+    const { fake, requests } = controlPlane({
+      'GET /health': health({ endpoint: SANDBOX }),
+      'POST /_sandbox/push': ({ body }) => ({
+        status: 200,
+        body: { repository: 'shop-backend', tag: (body as { tag: string }).tag, digest: `sha256:${'c'.repeat(64)}` },
+      }),
+    });
+
+    // When a push is asked for
+    const { code, stdout } = await run(['sandbox', 'push', 'shop', 'develop-43'], { fetch: fake });
+
+    // Then it went to the sandbox, with the app and tag, and the token stayed with the control plane
+    expect(code).toBe(0);
+    expect(stdout).toContain('Pushed shop-backend:develop-43');
+    expect(requests.map(({ method, path, body, authorization }) => ({ method, path, body, authorization }))).toEqual([
+      { method: 'GET', path: '/health', body: undefined, authorization: `Bearer ${TOKEN}` },
+      { method: 'POST', path: '/_sandbox/push', body: { app: 'shop', tag: 'develop-43' }, authorization: '' },
+    ]);
+  });
+
+  it('alarm: moves the health alarm to ALARM, or back to OK with --ok', async () => {
+    const { fake, requests } = controlPlane({
+      'GET /health': health({ endpoint: SANDBOX }),
+      'POST /_sandbox/alarm': () => ({
+        status: 200,
+        body: { alarmName: 'slipway-sandbox-shop-production-availability', changed: true },
+      }),
+    });
+
+    const fired = await run(['sandbox', 'alarm', 'shop', 'production'], { fetch: fake });
+    const cleared = await run(['sandbox', 'alarm', 'shop', 'production', '--ok'], { fetch: fake });
+
+    expect([fired.code, cleared.code]).toEqual([0, 0]);
+    expect(fired.stdout).toContain('is ALARM; the state change was delivered');
+    expect(requests.filter((each) => each.path === '/_sandbox/alarm').map((each) => each.body)).toEqual([
+      { app: 'shop', environment: 'production', state: 'ALARM' },
+      { app: 'shop', environment: 'production', state: 'OK' },
+    ]);
+  });
+
+  it('refuses, exit 2, a control plane that is not a sandbox, and sends nothing else', async () => {
+    const { fake, requests } = controlPlane({ 'GET /health': health() });
+
+    const { code, stderr } = await run(['sandbox', 'push', 'shop', 'develop-43'], { fetch: fake });
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      'http://127.0.0.1:3000 is not a sandbox (stage local, and its GET /health names no sandbox): slipway sandbox works only against a control plane started with npm start -- --sandbox',
+    );
+    expect(requests.map((each) => each.path)).toEqual(['/health']);
+  });
+
+  it('refuses a sandbox endpoint that is not on this machine', async () => {
+    const { fake, requests } = controlPlane({ 'GET /health': health({ endpoint: 'http://203.0.113.7:4566' }) });
+
+    const { code, stderr } = await run(['sandbox', 'alarm', 'shop', 'production'], { fetch: fake });
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('names http://203.0.113.7:4566 as its sandbox, which is not on this machine');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('names what is missing: the subcommand, its arguments', async () => {
+    expect((await run(['sandbox'])).stderr).toContain('missing <subcommand>: push or alarm');
+    expect((await run(['sandbox', 'push', 'shop'])).stderr).toContain('missing <tag>');
+    expect((await run(['sandbox', 'alarm', 'shop'])).code).toBe(2);
+  });
+});

@@ -1,5 +1,13 @@
 import type { DeploymentConfiguration, Service } from '@aws-sdk/client-ecs';
-import { deploymentConfiguration, unlistedHookRoles } from '../../../lib/deploy/ecs';
+import { createEcrClient } from '../../../lib/aws/clients/ecr';
+import { createEcsClient } from '../../../lib/aws/clients/ecs';
+import {
+  AWS_NOT_REACHABLE,
+  deploymentConfiguration,
+  describeService,
+  resolveImage,
+  unlistedHookRoles,
+} from '../../../lib/deploy/ecs';
 
 const HOOK_ROLE = 'arn:aws:iam::123456789012:role/shop-ecs-lifecycle-hook';
 
@@ -92,5 +100,43 @@ describe('unlistedHookRoles', () => {
     ],
   ])('given %s, it answers the roles Slipway may not pass', (_, configuration, listed, expected) => {
     expect(unlistedHookRoles(configuration, listed)).toEqual(expected);
+  });
+});
+
+describe('ECS and ECR on a machine with neither credentials nor an endpoint', () => {
+  const saved = { ...process.env };
+  beforeEach(() => {
+    // Given no credentials anywhere the SDK's default chain looks, and no endpoint
+    for (const key of Object.keys(process.env)) {
+      if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ENDPOINT_URL|CONTAINER_|WEB_IDENTITY)/.test(key))
+        delete process.env[key];
+    }
+    Object.assign(process.env, {
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/slipway-credentials',
+      AWS_CONFIG_FILE: '/nonexistent/slipway-config',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+  });
+  afterEach(() => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  });
+
+  it('answers 503 saying what to set, when resolving a tag and reading the service', async () => {
+    // When a tag is resolved and the service read with the factory's clients
+    const tag = () =>
+      resolveImage(
+        (region) => createEcrClient({ AWS_REGION: region }),
+        '123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-backend',
+        { tag: 'develop-42' },
+      );
+    const service = () => describeService(createEcsClient({ AWS_REGION: 'us-east-1' }), 'shop-staging', 'backend');
+
+    // Then both fail before reaching AWS, with the same 503 and its advice
+    for (const call of [tag, service]) {
+      const failure = await call().catch((error: unknown) => error);
+      expect(failure).toMatchObject({ status: 503, expose: true, message: AWS_NOT_REACHABLE });
+      expect(failure).toHaveProperty('cause.name', 'CredentialsProviderError');
+    }
   });
 });

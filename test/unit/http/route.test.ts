@@ -5,9 +5,9 @@ import { makeHandler as makeGetLiveness } from '../../../functions/http/get-live
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
 import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
 import { ROLES } from '../../../lib/auth/principal';
-import { UpstreamFailed } from '../../../lib/errors';
+import { Unavailable, UpstreamFailed } from '../../../lib/errors';
 import type { DependencyCheck } from '../../../lib/health/readiness';
-import { httpRoute, MAX_BODY_BYTES } from '../../../lib/http/route-chain';
+import { httpRoute, MAX_BODY_BYTES, OFFLINE_PLACEHOLDER_REQUEST_ID } from '../../../lib/http/route-chain';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../../support/http';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
@@ -336,6 +336,83 @@ describe('server faults', () => {
     });
   });
 
+  it("quotes the invocation's request id under serverless-offline, whose events all carry a placeholder", async () => {
+    // Given a route that fails, and an event with serverless-offline's placeholder request id
+    const route = httpRoute({ name: 'offline', access: 'public', scope: 'open' }, {}, async () => {
+      throw new Error('boom');
+    });
+    const event = httpEvent('get-health', { requestId: OFFLINE_PLACEHOLDER_REQUEST_ID });
+
+    // When it is handled in an invocation with its own id
+    const response = await route(event, lambdaContext({ awsRequestId: '0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70' }));
+
+    // Then the id quoted is the invocation's, never the placeholder
+    expect(parsed(response).body.error).toEqual({
+      code: 'INTERNAL',
+      message: 'the request failed on the server; quote request id 0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70',
+      details: { requestId: '0d9c4a3e-5f1b-4c7e-9a2d-6b8f1e3c5a70' },
+    });
+  });
+
+  it('names the request to quote in a 5xx whose message is shown, keeping its message and details', async () => {
+    // Given a route that fails with a server fault meant for the caller, under serverless-offline
+    const route = httpRoute({ name: 'unreachable', access: 'public', scope: 'open' }, {}, async () => {
+      throw new Unavailable('ECS and ECR are not reachable from this machine', { details: { service: 'ecs' } });
+    });
+    const event = httpEvent('get-health', { requestId: OFFLINE_PLACEHOLDER_REQUEST_ID });
+
+    // When it is handled in an invocation with its own id
+    const response = await route(event, lambdaContext({ awsRequestId: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b' }));
+
+    // Then the caller reads why, and the invocation's id to quote
+    expect(parsed(response)).toMatchObject({
+      statusCode: 503,
+      body: {
+        error: {
+          code: 'UNAVAILABLE',
+          message: 'ECS and ECR are not reachable from this machine',
+          details: { service: 'ecs', requestId: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b' },
+        },
+      },
+    });
+  });
+
+  it('marks every answer X-Slipway-Sandbox: true under npm start -- --sandbox, and none otherwise', async () => {
+    const ok = httpRoute({ name: 'ok', access: 'public', scope: 'open' }, {}, async () => ({ status: 200, body: {} }));
+    const failing = httpRoute(
+      { name: 'failing', access: 'read', scope: 'no-app' },
+      { tokens: tokens.source },
+      async () => ({
+        status: 200,
+      }),
+    );
+    const saved = {
+      IS_OFFLINE: process.env.IS_OFFLINE,
+      SLIPWAY_SANDBOX_ENDPOINT: process.env.SLIPWAY_SANDBOX_ENDPOINT,
+    };
+    try {
+      // Given the launcher's environment without a sandbox: no mark
+      process.env.IS_OFFLINE = 'true';
+      delete process.env.SLIPWAY_SANDBOX_ENDPOINT;
+      expect((await ok(httpEvent('get-health'), lambdaContext())).headers).toEqual(JSON_HEADERS);
+
+      // When the sandbox's endpoint is set
+      process.env.SLIPWAY_SANDBOX_ENDPOINT = 'http://127.0.0.1:45999';
+
+      // Then a success and a refusal both carry the mark
+      const answered = await ok(httpEvent('get-health'), lambdaContext());
+      const refused = await failing(httpEvent('get-health', { token: null }), lambdaContext());
+      expect(refused.statusCode).toBe(401);
+      for (const response of [answered, refused])
+        expect(response.headers).toEqual({ ...JSON_HEADERS, 'x-slipway-sandbox': 'true' });
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it('is 500, not a crash, for a non-public route built without a token source', async () => {
     const route = httpRoute({ name: 'misconfigured', access: 'read', scope: 'no-app' }, {}, async () => ({
       status: 200,
@@ -456,6 +533,26 @@ describe('the public routes', () => {
       statusCode: 200,
       headers: JSON_HEADERS,
       body: { status: 'ok', version: '1.4.2', stage: 'prod', uptime_seconds: 90 },
+    });
+  });
+
+  it('GET /health says so, with its endpoint, under npm start -- --sandbox', async () => {
+    const handler = makeGetHealth({
+      version: '1.4.2',
+      stage: 'sandbox',
+      startedAt: 0,
+      now: () => 1_000,
+      sandboxEndpoint: 'http://127.0.0.1:45999',
+    });
+
+    const response = await handler(httpEvent('get-health'), lambdaContext());
+
+    expect(parsed(response).body).toEqual({
+      status: 'ok',
+      version: '1.4.2',
+      stage: 'sandbox',
+      uptime_seconds: 1,
+      sandbox: { endpoint: 'http://127.0.0.1:45999' },
     });
   });
 
