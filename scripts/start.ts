@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { endpointFor, regionFrom } from '../lib/aws/endpoints';
 import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
-import { loadStageConfig } from '../lib/config/load';
+import { writeResolvedConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
 import { serverlessEnv, serviceFromOffline, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
@@ -64,7 +64,7 @@ async function main() {
     allowPositionals: false,
   });
   const stage = values.stage ?? 'local';
-  loadStageConfig(stage); // fail fast, with the key path, before anything starts
+  writeResolvedConfig(stage); // fail fast, with the key path, before anything starts
 
   const stateDir = resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${stage}`);
   mkdirSync(stateDir, { recursive: true });

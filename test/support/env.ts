@@ -1,3 +1,5 @@
+import { ensureResolvedConfig } from './resolved-config';
+
 // Tests never reach AWS: no instance metadata lookups, no EMF noise, fixed region.
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 process.env.AWS_REGION ??= 'us-east-1';
@@ -12,3 +14,5 @@ process.env.STATE_TABLE ??= 'slipway-local-state';
 process.env.BACKUP_BUCKET ??= 'slipway-local-backups';
 // Lambda runs Node 22; Node 20 is supported on development machines, so the SDK's reminder is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// What `sls package` and `npm start` write for a stage, and functions read at cold start.
+ensureResolvedConfig(process.env.SLIPWAY_STAGE);
