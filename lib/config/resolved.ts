@@ -27,7 +27,7 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
 export function serializeResolvedConfig(config: SlipwayConfig): string {
   const json = JSON.stringify(config);
   const file: ResolvedFile = { sha256: sha256(json), config: json };
-  return `${JSON.stringify(file, null, 1)}\n`;
+  return `${JSON.stringify(file, null, 2)}\n`;
 }
 
 /** The config in a resolved file's text; `source` names the file in every error. */
