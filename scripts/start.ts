@@ -136,7 +136,6 @@ async function main() {
       // The launcher runs the schedules (below); serverless-offline must not run them again.
       SLIPWAY_LAUNCHER_RUNS_SCHEDULES: 'true',
       SLIPWAY_LAUNCHER_SERVICE_FILE: serviceFile,
-      POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     }),
   );

@@ -1,12 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { correlationIdPaths, logger, metrics } from '../observability';
-import { tracer } from '../observability/tracer';
 import type { DeadLetterEvent, DeadLetters } from './dead-letter';
 
 /** EventBridge's `Scheduled Event` (and `npm start`'s copy of it). */
@@ -24,7 +22,7 @@ export interface EventHandlerDeps {
 export type EventResult<R> = { handled: true; result: R } | { handled: false; deadLettered: true; reason: string };
 
 /**
- * An EventBridge-triggered function: the middy chain (tracer, logger with the event id,
+ * An EventBridge-triggered function: the middy chain (logger with the event id,
  * metrics) around a plain async function. An event that does not match the schema is
  * logged with its id and kept in the dead-letter queue; it is never retried, never lost.
  * Anything the handler throws is left to Lambda's retries and on-failure destination.
@@ -52,7 +50,6 @@ export function eventHandler<Schema extends z.ZodType, R>(
   };
 
   return middy<unknown, EventResult<R>, Error, Context>()
-    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.eventBridge, resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(core);

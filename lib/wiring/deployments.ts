@@ -1,7 +1,7 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
 import { createEcrClient } from '../aws/clients/ecr';
 import { createEcsClient } from '../aws/clients/ecs';
-import { traced, tracedByRegion } from '../aws/traced';
+import { shared, sharedByRegion } from '../aws/shared-clients';
 import { Deployments } from '../deploy/deployments';
 import { DeploymentStore } from '../store/deployments';
 import { EnvironmentLocks } from '../store/locks';
@@ -11,7 +11,7 @@ import { environment } from './environment';
 import { publisher } from './notifications';
 
 /** Repositories may live in another region than the control plane. */
-export const ecrFor = tracedByRegion(createEcrClient);
+export const ecrFor = sharedByRegion(createEcrClient);
 
 let cached: Deployments | undefined;
 
@@ -19,13 +19,13 @@ let cached: Deployments | undefined;
 export function deployments(): Deployments {
   if (cached) return cached;
   const { stage, stateTable } = environment();
-  const documents = traced(createDocumentClient);
+  const documents = shared(createDocumentClient);
   cached = new Deployments({
     config: config(),
     stage,
     store: new DeploymentStore(documents, stateTable),
     locks: new EnvironmentLocks(documents, stateTable),
-    ecs: traced(createEcsClient),
+    ecs: shared(createEcsClient),
     ecrFor,
     publisher: publisher(),
     audit: audit(),

@@ -4,7 +4,6 @@ import { ensureResolvedConfig } from './resolved-config';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 process.env.AWS_REGION ??= 'us-east-1';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.SLS_TELEMETRY_DISABLED = '1';
 process.env.SLS_NOTIFICATIONS_MODE = 'off';
