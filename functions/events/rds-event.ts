@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';

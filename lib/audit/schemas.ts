@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTime } from '../backup/schemas';
 import { cursorParameter } from '../store/cursor';
 

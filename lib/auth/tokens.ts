@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN } from '../config/names';
 import { OIDC_NAME_PREFIX, type Principal, ROLES, type Scope } from './principal';
 

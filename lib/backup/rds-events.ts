@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** `RDS DB Snapshot Event` and `RDS DB Cluster Snapshot Event`, as EventBridge delivers them (best effort). */
 export const rdsSnapshotEvent = z.object({

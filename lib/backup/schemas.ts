@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN } from '../config/names';
 import { cursorParameter } from '../store/cursor';
 import { BACKUP_ID, BACKUP_KINDS, BACKUP_STATUSES, RESTORE_ID } from './records';

@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Document, LineCounter, parseDocument, visit } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError } from '../errors';
 import { NAME_PATTERN } from './names';
 import { CONFIG_DIR, resolvedConfigPath, serializeResolvedConfig } from './resolved';

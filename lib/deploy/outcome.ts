@@ -1,5 +1,5 @@
 import type { Deployment, ServiceDeployment } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeploymentRecord, DeploymentState } from './records';
 
 /**

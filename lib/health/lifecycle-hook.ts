@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HealthCheckConfig, SlipwayConfig } from '../config/schema';
 import { serviceFromArn } from '../deploy/outcome';
 import { logger } from '../observability';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditQuery } from '../audit/schemas';
 import type { RouteScope } from '../auth/route-scopes';
 import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/schemas';

@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type AuditNote, type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
 import { type Permission, type Principal, rolesGrant } from '../auth/principal';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditDecision, AuditEntry, AuditSink } from '../audit/records';
 import { decodeCursor, encodeCursor, timeSortKey } from './cursor';
 import type { Page } from './deployments';

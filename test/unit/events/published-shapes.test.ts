@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
 import { drillScheduleInput } from '../../../functions/schedules/restore-drill';
 import { archiveScheduleInput } from '../../../functions/schedules/take-archive';
