@@ -15,7 +15,7 @@ export const auditQuery = z
         .max(500)
         .default(100)
         .describe('Entries per page.'),
-      cursor: cursorParameter.optional(),
+      cursor: z.optional(cursorParameter),
       actor: z
         .string()
         .min(1, 'expected a principal name or a trigger such as anonymous, schedule or alarm:<name>')

@@ -50,7 +50,7 @@ export const listBackupsQuery = strict({
     .max(100)
     .default(50)
     .describe('Backups per page.'),
-  cursor: cursorParameter.optional(),
+  cursor: z.optional(cursorParameter),
 }).superRefine((query, ctx) => {
   if (query.retention && !query.database && !query.volume) {
     ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview (or volume)' });

@@ -110,7 +110,7 @@ export const historyQuery = z.strictObject(
       .max(100, 'expected an integer from 1 to 100')
       .default(20)
       .describe('Deployments per page.'),
-    cursor: cursorParameter.optional(),
+    cursor: z.optional(cursorParameter),
   },
   {
     error: (issue) =>
