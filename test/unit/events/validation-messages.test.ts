@@ -20,7 +20,7 @@ describe('validation messages where only zod/mini is bundled', () => {
       entry,
       `import { ecsDeploymentEvent } from ${JSON.stringify(join(process.cwd(), 'lib/deploy/outcome.ts'))};\n` +
         'const { error } = ecsDeploymentEvent.safeParse({ id: "e-1", source: "aws.ecs", "detail-type": "ECS Deployment State Change", time: "t", resources: [] });\n' +
-        'process.stdout.write(JSON.stringify(error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`)));\n',
+        'process.stdout.write(JSON.stringify(error.issues.map((issue) => issue.path.join(".") + ": " + issue.message)));\n',
     );
     const { metafile } = await build({
       entryPoints: [entry],
