@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadStageConfig, writeResolvedConfig } from '../../../lib/config/load';
 import { parseResolvedConfig, readResolvedConfig, resolvedConfigPath } from '../../../lib/config/resolved';
 import { ConfigError } from '../../../lib/errors';
+import { thrown } from '../../support/thrown';
 
 let dir: string;
 
@@ -13,15 +14,6 @@ beforeEach(() => {
 });
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-function errorFrom(read: () => unknown): Error {
-  try {
-    read();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('the resolved config functions read at cold start', () => {
   it('reads back exactly what the YAML resolves to, defaults filled in', () => {
@@ -38,7 +30,7 @@ describe('the resolved config functions read at cold start', () => {
     const file = JSON.parse(readFileSync(path, 'utf8')) as { sha256: string; config: string };
     const edited = JSON.stringify({ ...file, config: file.config.replace('"retentionDays":', '"retentionDays":1') });
     // when it is read
-    const error = errorFrom(() => parseResolvedConfig(edited, path));
+    const error = thrown(() => parseResolvedConfig(edited, path));
     // then the cold start fails with the file and the reason
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe(
@@ -47,17 +39,17 @@ describe('the resolved config functions read at cold start', () => {
   });
 
   it('refuses a file that is not the resolved format', () => {
-    expect(errorFrom(() => parseResolvedConfig('{"auth": {}}', 'config/prod.resolved.json')).message).toBe(
+    expect(thrown(() => parseResolvedConfig('{"auth": {}}', 'config/prod.resolved.json')).message).toBe(
       'config/prod.resolved.json: expected {sha256, config}; package the stage again',
     );
-    expect(errorFrom(() => parseResolvedConfig('auth:', 'config/prod.resolved.json')).message).toBe(
+    expect(thrown(() => parseResolvedConfig('auth:', 'config/prod.resolved.json')).message).toBe(
       'config/prod.resolved.json: is not valid JSON; package the stage again',
     );
   });
 
   it('names the file and who writes it when it is missing', () => {
     // given a stage never packaged nor started / when a function reads its config
-    const error = errorFrom(() => readResolvedConfig('prod', dir));
+    const error = thrown(() => readResolvedConfig('prod', dir));
     // then the error says where it was looked for
     expect(error.message).toBe(
       `${resolvedConfigPath('prod', dir)}: cannot be read (ENOENT); sls package and npm start write it from config/prod.yml`,
