@@ -81,7 +81,6 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
   process.env.BACKUP_BUCKET ??= 'slipway-local-backups';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
   const { makeHandler: makeCreateDeployment } = await import('../functions/http/create-deployment');
   const dynamodb = await startDynalite(undefined);
   const aws = fakeAws({ clusters: ['shop-staging'] });

@@ -31,6 +31,7 @@ import { parseArgs, promisify } from 'node:util';
 import { hashToken } from '../lib/auth/tokens';
 import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
+import { writeResolvedConfig } from '../lib/config/load';
 import { buildBundles, handlerModule } from '../lib/local/bundles';
 import type { CloudFormationResource } from '../lib/local/definitions';
 import { readEsbuildSettings } from '../lib/local/esbuild-options';
@@ -157,6 +158,8 @@ async function coldStarts(runs: number, today: string): Promise<string> {
       () => undefined,
     );
     const functions = serverlessFunctions();
+    // What the functions read at cold start, as `sls package` and `npm start` write it.
+    writeResolvedConfig('local');
     const runner = join(work, 'runner.mjs');
     writeFileSync(runner, RUNNER);
     // On this machine the token file stands in for Secrets Manager; the sample's placeholder token is not in it.
@@ -181,7 +184,6 @@ async function coldStarts(runs: number, today: string): Promise<string> {
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     };
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { endpointFor, regionFrom } from '../lib/aws/endpoints';
 import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
-import { loadStageConfig } from '../lib/config/load';
+import { writeResolvedConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
 import { launchSandbox, SANDBOX_STAGE, type SandboxLaunch, sandboxRequested } from '../lib/local/sandbox-launch';
 import { serverlessEnv, serviceFromOffline, spawnOffline } from '../lib/local/serverless-cli';
@@ -66,7 +66,7 @@ async function main() {
   });
   const sandboxed = sandboxRequested(values.sandbox, process.env);
   const stage = values.stage ?? (sandboxed ? SANDBOX_STAGE : 'local');
-  loadStageConfig(stage); // fail fast, with the key path, before anything starts
+  writeResolvedConfig(stage); // fail fast, with the key path, before anything starts
 
   const stateDir = resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${stage}`);
   mkdirSync(stateDir, { recursive: true });
@@ -147,7 +147,6 @@ async function main() {
       // The launcher runs the schedules (below); serverless-offline must not run them again.
       SLIPWAY_LAUNCHER_RUNS_SCHEDULES: 'true',
       SLIPWAY_LAUNCHER_SERVICE_FILE: serviceFile,
-      POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     }),
   );

@@ -1,5 +1,6 @@
 // Validates config/<stage>.yml while serverless.yml is resolved, so `sls package`
-// and `sls offline` refuse an invalid file with its key path and reason.
+// and `sls offline` refuse an invalid file with its key path and reason, and writes
+// config/<stage>.resolved.json, the checked JSON every function's package carries.
 const { register } = require('tsx/cjs/api');
 
 module.exports = async ({ resolveVariable }) => {
@@ -7,13 +8,13 @@ module.exports = async ({ resolveVariable }) => {
   const service = await resolveVariable('self:service');
   const unregister = register();
   try {
-    const { loadStageConfig, configPathFor } = require('../lib/config/load.ts');
+    const { writeResolvedConfig, configPathFor } = require('../lib/config/load.ts');
     const { healthAlarmResources } = require('../lib/health/alarms.ts');
     const { backupAlarmResources } = require('../lib/backup/alarms.ts');
     const { volumeFunctionName } = require('../lib/worker/launch.ts');
     const { restoreTargetPrefix } = require('../lib/backup/identifiers.ts');
     const { eventRulePatterns, eventPatternProblems } = require('../lib/events/rule-patterns.ts');
-    const config = loadStageConfig(stage);
+    const config = writeResolvedConfig(stage);
     const managed = managedResources(config);
     // The rules' patterns; one that would not fit EventBridge's event pattern size stops packaging here.
     const patterns = eventRulePatterns({

@@ -5,6 +5,7 @@
 // incrementally, rewrites only the outputs whose content changed, and serverless-offline drops its
 // loaded handlers so the next call runs the new code. Packaging is untouched: serverless-esbuild
 // still makes each function's own bundle.
+const { unwatchFile, watchFile } = require('node:fs');
 const { join } = require('node:path');
 const { register } = require('tsx/cjs/api');
 
@@ -71,18 +72,46 @@ class LocalBundles {
           if (changed.length === 0) return say(line);
           // serverless-offline's own event: it ends every loaded handler, so the next call loads the new code;
           // the line is said once that is done, so whoever reads it gets the new code.
-          this.serverless.pluginManager.spawn('offline:functionsUpdated').then(
-            () => say(line),
-            (error) => say(`${line}; the loaded handlers could not be ended: ${error.message}`),
-          );
+          this.reload(line);
         },
       });
+      this.watchConfig(root, service.provider.stage, say);
     } finally {
       unregister();
     }
   }
 
+  // serverless-offline's own event: it ends every loaded handler, so the next call loads the new code;
+  // the line is said once that is done, so whoever reads it gets the new code.
+  reload(line) {
+    const say = (text) => process.stdout.write(`${text}\n`);
+    this.serverless.pluginManager.spawn('offline:functionsUpdated').then(
+      () => say(line),
+      (error) => say(`${line}; the loaded handlers could not be ended: ${error.message}`),
+    );
+  }
+
+  // Functions read config/<stage>.resolved.json: an edit to config/<stage>.yml is validated and written
+  // there, and the handlers reloaded; an invalid edit is refused and the last valid config kept.
+  watchConfig(root, stage, say) {
+    const { configPathFor, writeResolvedConfig } = require('../lib/config/load.ts');
+    this.configFile = join(root, configPathFor(stage));
+    watchFile(this.configFile, { interval: 250 }, (current, previous) => {
+      if (current.mtimeMs === previous.mtimeMs) return;
+      const unregister = register();
+      try {
+        writeResolvedConfig(stage, join(root, 'config'));
+        this.reload(`config: ${configPathFor(stage)} changed; the handlers read it from their next call`);
+      } catch (error) {
+        say(`config: ${configPathFor(stage)} is invalid, still serving the previous config:\n${error.message}`);
+      } finally {
+        unregister();
+      }
+    });
+  }
+
   async stop() {
+    if (this.configFile) unwatchFile(this.configFile);
     await this.bundles?.stop();
     this.bundles = undefined;
   }

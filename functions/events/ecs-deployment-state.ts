@@ -2,7 +2,7 @@ import type { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { deployments } from '../../lib/wiring/deployments';
+import { deploymentSettlement } from '../../lib/wiring/deployments';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface EcsDeploymentStateDeps extends EventHandlerDeps {
@@ -24,7 +24,7 @@ export function makeHandler(deps: EcsDeploymentStateDeps) {
 }
 
 function defaultDeps(): EcsDeploymentStateDeps {
-  return { deployments: deployments(), ...eventHandlerDeps() };
+  return { deployments: deploymentSettlement(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

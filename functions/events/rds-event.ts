@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
@@ -15,13 +15,13 @@ export interface RdsEventDeps extends EventHandlerDeps {
 
 /** An RDS instance or cluster event: perhaps a restore target that became available or failed. */
 const rdsResourceEvent = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.rds'),
   'detail-type': z.enum(['RDS DB Instance Event', 'RDS DB Cluster Event']),
   detail: z.object({
-    SourceIdentifier: z.string().min(1),
-    EventID: z.string().optional(),
-    Message: z.string().optional(),
+    SourceIdentifier: z.string().check(z.minLength(1)),
+    EventID: z.optional(z.string()),
+    Message: z.optional(z.string()),
   }),
 });
 

@@ -1,11 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type HookAnswer, type LifecycleHook, lifecycleHookEvent } from '../../lib/health/lifecycle-hook';
 import { logger, metrics } from '../../lib/observability';
-import { tracer } from '../../lib/observability/tracer';
 import { lifecycleHook } from '../../lib/wiring/lifecycle-hook';
 
 export interface EcsLifecycleHookDeps {
@@ -29,7 +27,6 @@ export function makeHandler(deps: EcsLifecycleHookDeps) {
     return deps.hook.handle(parsed.data);
   };
   return middy<unknown, HookAnswer, Error, Context>()
-    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(core);

@@ -1,4 +1,4 @@
-import { apiRoutes } from '../../lib/http/registry';
+import { inputFreeRoutes } from '../../lib/http/input-free-routes';
 import { httpRoute } from '../../lib/http/route-chain';
 import { environment } from '../../lib/wiring/environment';
 
@@ -12,7 +12,7 @@ export interface GetHealthDeps {
 }
 
 export function makeHandler(deps: GetHealthDeps) {
-  return httpRoute(apiRoutes.getHealth, {}, async () => ({
+  return httpRoute(inputFreeRoutes.getHealth, {}, async () => ({
     status: 200,
     body: {
       status: 'ok',

@@ -3,13 +3,13 @@ import type { ArchiveSubject, Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { volumeSubject } from '../../lib/backup/records';
 import type { RetentionDecision } from '../../lib/backup/retention';
+import type { RetentionPreviews } from '../../lib/backup/retention-previews';
 import { NotFound } from '../../lib/errors';
 import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
 import type { BackupStore } from '../../lib/store/backups';
-import { archives } from '../../lib/wiring/archives';
-import { backups } from '../../lib/wiring/backups';
 import { config } from '../../lib/wiring/config';
+import { retentionPreviews } from '../../lib/wiring/retention-previews';
 import { backupStore } from '../../lib/wiring/stores';
 import { tokens } from '../../lib/wiring/tokens';
 
@@ -94,12 +94,19 @@ export function makeHandler(deps: ListBackupsDeps) {
   });
 }
 
+/** The previews alone stand for the backups and archives use cases: the listing only reads. */
+export function previewDeps(previews: RetentionPreviews): Pick<ListBackupsDeps, 'backups' | 'archives'> {
+  return {
+    backups: { retentionPreview: previews.snapshots, database: previews.database },
+    archives: { retentionPreview: previews.archives, settings: previews.archiveSettings },
+  };
+}
+
 function defaultDeps(): ListBackupsDeps {
   const { databases, volumes } = config();
   return {
     tokens: tokens(),
-    backups: backups(),
-    archives: archives(),
+    ...previewDeps(retentionPreviews()),
     store: backupStore(),
     databases: Object.keys(databases),
     volumes: Object.keys(volumes),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Backups } from '../../lib/backup/backups';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
@@ -11,7 +11,7 @@ export interface BackupDatabaseDeps extends EventHandlerDeps {
 }
 
 /** Each database's schedule rule passes `{database}` as the event. */
-export const backupScheduleInput = z.object({ database: z.string().regex(NAME_PATTERN) });
+export const backupScheduleInput = z.object({ database: z.string().check(z.regex(NAME_PATTERN)) });
 
 export function makeHandler(deps: BackupDatabaseDeps) {
   return eventHandler({ name: 'backupDatabase', schema: backupScheduleInput }, deps, async ({ database }) => {

@@ -1,7 +1,7 @@
 import type { Deployments } from '../../lib/deploy/deployments';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { deployments } from '../../lib/wiring/deployments';
+import { deploymentSettlement } from '../../lib/wiring/deployments';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface ReconcileDeploymentsDeps extends EventHandlerDeps {
@@ -18,7 +18,7 @@ export function makeHandler(deps: ReconcileDeploymentsDeps) {
 }
 
 function defaultDeps(): ReconcileDeploymentsDeps {
-  return { deployments: deployments(), ...eventHandlerDeps() };
+  return { deployments: deploymentSettlement(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Archives } from '../../lib/backup/archives';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';

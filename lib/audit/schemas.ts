@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTime } from '../backup/schemas';
 import { cursorParameter } from '../store/cursor';
 
@@ -15,7 +15,7 @@ export const auditQuery = z
         .max(500)
         .default(100)
         .describe('Entries per page.'),
-      cursor: cursorParameter.optional(),
+      cursor: z.optional(cursorParameter),
       actor: z
         .string()
         .min(1, 'expected a principal name or a trigger such as anonymous, schedule or alarm:<name>')

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { NAME_PATTERN } from '../config/names';
 import { ConfigError } from '../errors';
 import { OIDC_NAME_PREFIX, ROLES, type Role } from './principal';
-import { hashToken, type TokenDocument, type TokenEntry, tokenDocumentSchema, tokenEntrySchema } from './tokens';
+import { type TokenDocument, type TokenEntry, tokenDocumentSchema, tokenEntrySchema } from './token-document';
+import { hashToken } from './tokens';
 
 /**
  * The pure parts of `npm run token`: reading its arguments, building the entry

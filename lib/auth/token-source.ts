@@ -3,7 +3,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachedRead, readSecretString } from '../aws/secrets';
 import { ConfigError } from '../errors';
 import type { OidcVerifier } from './oidc';
-import { type TokenEntry, tokenDocumentSchema } from './tokens';
+import { type TokenEntry, tokenDocumentSchema } from './token-document';
 
 /** Where the hashed tokens come from: a port, so tests and `npm start` can supply their own. */
 export type TokenSource = () => Promise<TokenEntry[]>;

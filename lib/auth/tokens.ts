@@ -1,36 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
-import { NAME_PATTERN } from '../config/names';
-import { OIDC_NAME_PREFIX, type Principal, ROLES, type Scope } from './principal';
+import type { Principal, Scope } from './principal';
+import type { TokenEntry } from './token-document';
 
 // Bearer tokens. Only SHA-256 hashes are stored; a token is shown once, when minted.
 
-export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/;
-
-/** App or environment names a token is limited to: absent is all, so an empty list would mean nothing and is refused. */
-const scopeNames = z.array(z.string().regex(NAME_PATTERN)).min(1);
-
-export const tokenEntrySchema = z.strictObject({
-  name: z
-    .string()
-    .regex(TOKEN_NAME_PATTERN)
-    // `oidc:<issuer host>:<sub>` names OIDC callers; a stored token must never pass for one (approvals compare names).
-    .refine(
-      (name) => !name.startsWith(OIDC_NAME_PREFIX),
-      `names starting with ${OIDC_NAME_PREFIX} are kept for OIDC callers`,
-    ),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  roles: z.array(z.enum(ROLES)).min(1),
-  /** Limits the token to these apps; absent: every app. */
-  apps: scopeNames.optional(),
-  /** Limits the token to these environments (of any of its apps); absent: every environment. */
-  environments: scopeNames.optional(),
-  createdAt: z.string().optional(),
-});
-export type TokenEntry = z.infer<typeof tokenEntrySchema>;
-
-export const tokenDocumentSchema = z.object({ tokens: z.array(tokenEntrySchema) });
-export type TokenDocument = z.infer<typeof tokenDocumentSchema>;
+export type { TokenDocument, TokenEntry } from './token-document';
 
 const TOKEN_PREFIX = 'slw_';
 

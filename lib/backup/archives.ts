@@ -9,6 +9,14 @@ import { logger, metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
 import type { WorkerJob, WorkerLauncher } from '../worker/launch';
 import { publishAgeMinutes } from './ages';
+import {
+  type ArchiveSubject,
+  archiveSettings,
+  archivesOf,
+  previewArchiveRetention,
+  retentionCandidates,
+  subjectKey,
+} from './archive-retention';
 import { minuteStamp } from './identifiers';
 import {
   type AnyBackupRecord,
@@ -18,10 +26,9 @@ import {
   type ArchiveRestoreTarget,
   isArchive,
   isArchiveRestore,
-  volumeSubject,
   type WorkerRunner,
 } from './records';
-import { planRetention, type RetentionDecision, type RetentionPolicy, type SnapshotInfo } from './retention';
+import { planRetention, type RetentionDecision } from './retention';
 
 /**
  * Volume archives and PostgreSQL dumps, as the control plane sees them: it records the job,
@@ -29,7 +36,7 @@ import { planRetention, type RetentionDecision, type RetentionPolicy, type Snaps
  * records the outcome; the reconciler catches workers that died), applies retention and runs drills.
  */
 
-export type ArchiveSubject = { volume: string } | { database: string };
+export type { ArchiveSubject } from './archive-retention';
 
 export interface ArchiveRestoreRequest {
   subject: ArchiveSubject;
@@ -57,9 +64,6 @@ export interface ArchivesDeps {
   newRestoreId?: () => string;
 }
 
-// A function stops at 15 minutes; a record still open a minute later has lost its worker.
-const LAMBDA_LIMIT_MINUTES = 16;
-const DEFAULT_TASK_LIMIT_MINUTES = 360;
 const REASON_LENGTH = 500;
 const DESCRIBE_TASKS_LIMIT = 100;
 // StopTask keeps up to 255 characters of its reason (ECS API Reference, StopTask).
@@ -67,8 +71,6 @@ const STOP_REASON_LENGTH = 255;
 
 export const describeSubject = (subject: ArchiveSubject) =>
   'volume' in subject ? `volume ${subject.volume}` : `database ${subject.database}`;
-const subjectKey = (subject: ArchiveSubject) =>
-  'volume' in subject ? volumeSubject(subject.volume) : subject.database;
 const subjectOfRecord = (record: { volume?: string; database?: string }): ArchiveSubject =>
   record.volume !== undefined ? { volume: record.volume } : { database: record.database as string };
 
@@ -93,44 +95,7 @@ export class Archives {
 
   /** What the subject's config says: how it runs, how long it may, what retention keeps. */
   settings(subject: ArchiveSubject) {
-    const worker = this.deps.config.worker;
-    const taskMinutes = worker?.timeoutMinutes ?? DEFAULT_TASK_LIMIT_MINUTES;
-    if ('volume' in subject) {
-      const volume = Object.hasOwn(this.deps.config.volumes, subject.volume)
-        ? this.deps.config.volumes[subject.volume]
-        : undefined;
-      if (!volume) throw new NotFound(`no volume named ${subject.volume}`, { details: { volume: subject.volume } });
-      return {
-        kind: 'volume-archive' as ArchiveKind,
-        runner: volume.runner as WorkerRunner,
-        limitMinutes: volume.runner === 'lambda' ? LAMBDA_LIMIT_MINUTES : taskMinutes,
-        retention: volume.retention as RetentionPolicy,
-        prefix: `volumes/${subject.volume}`,
-        compression: volume.compression,
-        credentialsSecret: undefined,
-        drill: volume.restoreDrill,
-      };
-    }
-    const db = Object.hasOwn(this.deps.config.databases, subject.database)
-      ? this.deps.config.databases[subject.database]
-      : undefined;
-    if (!db) throw new NotFound(`no database named ${subject.database}`, { details: { database: subject.database } });
-    if (!db.dump) {
-      throw new Unprocessable(`database ${subject.database} has no dump section in the config`, {
-        details: { database: subject.database },
-      });
-    }
-    return {
-      kind: 'postgres-dump' as ArchiveKind,
-      // pg_dump is not in the Lambda runtime, and real dumps outlive 15 minutes.
-      runner: 'ecs' as WorkerRunner,
-      limitMinutes: taskMinutes,
-      retention: db.dump.retention as RetentionPolicy,
-      prefix: `dumps/${subject.database}`,
-      compression: undefined,
-      credentialsSecret: db.dump.credentialsSecret,
-      drill: db.dump.restoreDrill,
-    };
+    return archiveSettings(this.deps.config, subject);
   }
 
   /** Starts an archive or a dump now; skipped, with the reason, while the previous one still runs. */
@@ -299,15 +264,14 @@ export class Archives {
   }
 
   async retentionPreview(subject: ArchiveSubject): Promise<RetentionDecision> {
-    const settings = this.settings(subject);
-    return planRetention(await this.retentionCandidates(subject, settings.kind), settings.retention, this.now());
+    return previewArchiveRetention({ config: this.deps.config, store: this.deps.store, now: this.now }, subject);
   }
 
   /** Deletes the archives retention lets go (archive and manifest), recording each deletion. */
   async applyRetention(subject: ArchiveSubject): Promise<RetentionDecision> {
     const settings = this.settings(subject);
     const records = await this.archivesOf(subject, settings.kind);
-    const decision = planRetention(this.asSnapshots(records), settings.retention, this.now());
+    const decision = planRetention(retentionCandidates(records), settings.retention, this.now());
     const byId = new Map(records.map((record) => [record.id, record]));
     for (const { snapshot, reason } of decision.delete) {
       const record = byId.get(snapshot.id);
@@ -449,36 +413,8 @@ export class Archives {
     return stopped;
   }
 
-  private async archivesOf(subject: ArchiveSubject, kind: ArchiveKind): Promise<ArchiveRecord[]> {
-    const found: ArchiveRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.list(subjectKey(subject), { limit: 100, ...(cursor ? { cursor } : {}) });
-      found.push(...page.items.filter((record): record is ArchiveRecord => isArchive(record) && record.kind === kind));
-      cursor = page.cursor;
-    } while (cursor);
-    return found;
-  }
-
-  private async retentionCandidates(subject: ArchiveSubject, kind: ArchiveKind): Promise<SnapshotInfo[]> {
-    return this.asSnapshots(await this.archivesOf(subject, kind));
-  }
-
-  /** Only what holds objects takes part: failed, skipped and deleted records stay as history. */
-  private asSnapshots(records: ArchiveRecord[]): SnapshotInfo[] {
-    return records.flatMap((record) =>
-      record.status === 'AVAILABLE' || record.status === 'CREATING' || record.status === 'QUEUED'
-        ? [
-            {
-              id: record.id,
-              createdAt: record.createdAt,
-              status: record.status === 'AVAILABLE' ? 'available' : 'creating',
-              createdBySlipway: true,
-              region: record.bucket,
-            },
-          ]
-        : [],
-    );
+  private archivesOf(subject: ArchiveSubject, kind: ArchiveKind): Promise<ArchiveRecord[]> {
+    return archivesOf(this.deps.store, subject, kind);
   }
 
   private async newestAvailable(subject: ArchiveSubject, kind: ArchiveKind): Promise<AnyBackupRecord | undefined> {

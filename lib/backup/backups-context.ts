@@ -47,7 +47,13 @@ export const errorName = (error: unknown) => (error instanceof Error ? error.nam
 export const snapshotsOnly = (records: AnyBackupRecord[]) =>
   records.filter((record): record is BackupRecord => !isArchive(record));
 
-export function configuredDatabase(ctx: BackupsContext, name: string): DatabaseConfig {
+/** What reading the snapshots of a configured database needs of the context: no publisher, no audit. */
+export interface SnapshotReadContext {
+  deps: Pick<BackupsDeps, 'config' | 'rdsFor' | 'region'>;
+  now: () => Date;
+}
+
+export function configuredDatabase(ctx: Pick<SnapshotReadContext, 'deps'>, name: string): DatabaseConfig {
   const db = Object.hasOwn(ctx.deps.config.databases, name) ? ctx.deps.config.databases[name] : undefined;
   if (!db) throw new NotFound(`no database named ${name}`, { details: { database: name } });
   return db;

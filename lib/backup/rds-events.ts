@@ -1,20 +1,21 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../errors/validation';
 
 /** `RDS DB Snapshot Event` and `RDS DB Cluster Snapshot Event`, as EventBridge delivers them (best effort). */
 export const rdsSnapshotEvent = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.rds'),
   'detail-type': z.enum(['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event']),
   account: z.string(),
-  region: z.string().min(1),
+  region: z.string().check(z.minLength(1)),
   time: z.string(),
   detail: z.object({
-    EventID: z.string().min(1),
-    SourceIdentifier: z.string().min(1),
-    SourceArn: z.string().optional(),
-    SourceType: z.string().optional(),
-    Message: z.string().default(''),
-    Date: z.string().optional(),
+    EventID: z.string().check(z.minLength(1)),
+    SourceIdentifier: z.string().check(z.minLength(1)),
+    SourceArn: z.optional(z.string()),
+    SourceType: z.optional(z.string()),
+    Message: z._default(z.string(), ''),
+    Date: z.optional(z.string()),
   }),
 });
 export type RdsSnapshotEvent = z.output<typeof rdsSnapshotEvent>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN } from '../config/names';
 import { cursorParameter } from '../store/cursor';
 import { BACKUP_ID, BACKUP_KINDS, BACKUP_STATUSES, RESTORE_ID } from './records';
@@ -50,7 +50,7 @@ export const listBackupsQuery = strict({
     .max(100)
     .default(50)
     .describe('Backups per page.'),
-  cursor: cursorParameter.optional(),
+  cursor: z.optional(cursorParameter),
 }).superRefine((query, ctx) => {
   if (query.retention && !query.database && !query.volume) {
     ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview (or volume)' });

@@ -13,6 +13,7 @@ import {
   CREATED_BY,
   configuredDatabase,
   errorName,
+  type SnapshotReadContext,
   snapshotsOnly,
   sourceOf,
 } from './backups-context';
@@ -22,7 +23,7 @@ import { planRetention, type RetentionDecision, type SnapshotInfo } from './rete
 /** Retention of Slipway's snapshots of a database, in its region and in copyToRegion: previewed, or applied. */
 
 /** What retention would delete now, and why, without deleting anything. */
-export async function previewSnapshotRetention(ctx: BackupsContext, database: string): Promise<RetentionDecision> {
+export async function previewSnapshotRetention(ctx: SnapshotReadContext, database: string): Promise<RetentionDecision> {
   const db = configuredDatabase(ctx, database);
   return planRetention(await snapshotsOf(ctx, database, db), db.retention, ctx.now());
 }
@@ -90,7 +91,7 @@ function auditDeletion(
 }
 
 /** Slipway's snapshots of a database in its region and in copyToRegion, for retention. */
-async function snapshotsOf(ctx: BackupsContext, name: string, db: DatabaseConfig): Promise<SnapshotInfo[]> {
+async function snapshotsOf(ctx: SnapshotReadContext, name: string, db: DatabaseConfig): Promise<SnapshotInfo[]> {
   const source = sourceOf(db);
   const regions = [ctx.deps.region, ...(db.copyToRegion ? [db.copyToRegion] : [])];
   const found: SnapshotInfo[] = [];

@@ -5,7 +5,7 @@
  * Rules the JSON Schema cannot express, such as promoteFrom naming another
  * environment, are still enforced when the file is loaded.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from './schema';
 
 export const CONFIG_JSON_SCHEMA_PATH = 'config/schema.json';

@@ -1,13 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Document, LineCounter, parseDocument, visit } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError } from '../errors';
 import { NAME_PATTERN } from './names';
+import { CONFIG_DIR, resolvedConfigPath, serializeResolvedConfig } from './resolved';
 import { configSchema, type SlipwayConfig } from './schema';
 import { findSecretLikeValues } from './secret-scan';
 
-export const CONFIG_DIR = 'config';
+export { CONFIG_DIR };
 
 export function configPathFor(stage: string, dir = CONFIG_DIR): string {
   if (!NAME_PATTERN.test(stage)) {
@@ -112,4 +113,17 @@ export function loadConfigFile(path: string): SlipwayConfig {
 
 export function loadStageConfig(stage: string, dir = CONFIG_DIR): SlipwayConfig {
   return loadConfigFile(configPathFor(stage, dir));
+}
+
+/**
+ * Validates config/<stage>.yml and writes what functions read at cold start (lib/config/resolved.ts),
+ * through a temporary file, so a function starting meanwhile reads the old file or the new one, whole.
+ */
+export function writeResolvedConfig(stage: string, dir = CONFIG_DIR): SlipwayConfig {
+  const config = loadStageConfig(stage, dir);
+  const path = resolvedConfigPath(stage, dir);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, serializeResolvedConfig(config));
+  renameSync(temporary, path);
+  return config;
 }

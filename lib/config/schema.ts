@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
 import { NAME_PATTERN } from './names';
 import { app } from './sections/apps';

@@ -1,5 +1,6 @@
 import type { Deployment, ServiceDeployment } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../errors/validation';
 import type { DeploymentRecord, DeploymentState } from './records';
 
 /**
@@ -9,18 +10,18 @@ import type { DeploymentRecord, DeploymentState } from './records';
 
 /** `ECS Deployment State Change`, as EventBridge delivers it (ECS developer guide). */
 export const ecsDeploymentEvent = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.ecs'),
   'detail-type': z.literal('ECS Deployment State Change'),
   time: z.string(),
-  region: z.string().optional(),
-  resources: z.array(z.string()).min(1),
+  region: z.optional(z.string()),
+  resources: z.array(z.string()).check(z.minLength(1)),
   detail: z.object({
     eventType: z.string(),
     eventName: z.string(),
-    deploymentId: z.string().min(1),
-    updatedAt: z.string().min(1),
-    reason: z.string().optional(),
+    deploymentId: z.string().check(z.minLength(1)),
+    updatedAt: z.string().check(z.minLength(1)),
+    reason: z.optional(z.string()),
   }),
 });
 export type EcsDeploymentEvent = z.output<typeof ecsDeploymentEvent>;

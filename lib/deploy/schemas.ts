@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN } from '../config/names';
 import { cursorParameter } from '../store/cursor';
 import { DEPLOYMENT_ID } from './records';
@@ -110,7 +110,7 @@ export const historyQuery = z.strictObject(
       .max(100, 'expected an integer from 1 to 100')
       .default(20)
       .describe('Deployments per page.'),
-    cursor: cursorParameter.optional(),
+    cursor: z.optional(cursorParameter),
   },
   {
     error: (issue) =>

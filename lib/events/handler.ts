@@ -1,17 +1,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../errors/validation';
 import { correlationIdPaths, logger, metrics } from '../observability';
-import { tracer } from '../observability/tracer';
 import type { DeadLetterEvent, DeadLetters } from './dead-letter';
 
 /** EventBridge's `Scheduled Event` (and `npm start`'s copy of it). */
 export const scheduledEventSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.literal('Scheduled Event'),
   source: z.literal('aws.events'),
   time: z.string(),
@@ -24,19 +23,19 @@ export interface EventHandlerDeps {
 export type EventResult<R> = { handled: true; result: R } | { handled: false; deadLettered: true; reason: string };
 
 /**
- * An EventBridge-triggered function: the middy chain (tracer, logger with the event id,
+ * An EventBridge-triggered function: the middy chain (logger with the event id,
  * metrics) around a plain async function. An event that does not match the schema is
  * logged with its id and kept in the dead-letter queue; it is never retried, never lost.
  * Anything the handler throws is left to Lambda's retries and on-failure destination.
  */
-export function eventHandler<Schema extends z.ZodType, R>(
+export function eventHandler<Schema extends z.core.$ZodType, R>(
   spec: { name: string; schema: Schema },
   deps: EventHandlerDeps,
   handle: (event: z.output<Schema>, context: Context) => Promise<R>,
 ) {
   const core = async (event: unknown, context: Context): Promise<EventResult<R>> => {
     metrics.addDimension('Handler', spec.name);
-    const parsed = spec.schema.safeParse(event);
+    const parsed = z.safeParse(spec.schema, event);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
       const reason = `${spec.name} cannot handle this event: ${first ? `${first.path.join('.') || 'event'}: ${first.message}` : 'invalid'}`;
@@ -52,7 +51,6 @@ export function eventHandler<Schema extends z.ZodType, R>(
   };
 
   return middy<unknown, EventResult<R>, Error, Context>()
-    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.eventBridge, resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(core);

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../errors/validation';
 import type { HealthCheckConfig, SlipwayConfig } from '../config/schema';
 import { serviceFromArn } from '../deploy/outcome';
 import { logger } from '../observability';
@@ -47,28 +48,31 @@ const stagesProbing = (checks: CheckStage) =>
     .join(', ');
 
 const details = z.object({
-  serviceArn: z.string().min(1),
-  targetServiceRevisionArn: z.string().optional(),
-  testTrafficWeights: z.record(z.string(), z.number()).optional(),
-  productionTrafficWeights: z.record(z.string(), z.number()).optional(),
+  serviceArn: z.string().check(z.minLength(1)),
+  targetServiceRevisionArn: z.optional(z.string()),
+  testTrafficWeights: z.optional(z.record(z.string(), z.number())),
+  productionTrafficWeights: z.optional(z.record(z.string(), z.number())),
 });
 
 /** What ECS passes a Lambda hook: the stage, the execution, and the deployment's details (nested or at the top). */
-export const lifecycleHookEvent = z
-  .object({
-    executionId: z.string().min(1).optional(),
-    lifecycleStage: z.string().min(1),
-    resourceArn: z.string().optional(),
-    executionDetails: details.optional(),
-    serviceArn: z.string().min(1).optional(),
-    targetServiceRevisionArn: z.string().optional(),
-    hookDetails: z.record(z.string(), z.unknown()).optional(),
-  })
-  .refine((event) => event.executionDetails?.serviceArn ?? event.serviceArn, {
-    message: 'expected serviceArn, in executionDetails or at the top level',
-    path: ['executionDetails', 'serviceArn'],
-  })
-  .transform((event) => {
+export const lifecycleHookEvent = z.pipe(
+  z
+    .object({
+      executionId: z.optional(z.string().check(z.minLength(1))),
+      lifecycleStage: z.string().check(z.minLength(1)),
+      resourceArn: z.optional(z.string()),
+      executionDetails: z.optional(details),
+      serviceArn: z.optional(z.string().check(z.minLength(1))),
+      targetServiceRevisionArn: z.optional(z.string()),
+      hookDetails: z.optional(z.record(z.string(), z.unknown())),
+    })
+    .check(
+      z.refine((event) => Boolean(event.executionDetails?.serviceArn ?? event.serviceArn), {
+        message: 'expected serviceArn, in executionDetails or at the top level',
+        path: ['executionDetails', 'serviceArn'],
+      }),
+    ),
+  z.transform((event) => {
     const serviceArn = (event.executionDetails?.serviceArn ?? event.serviceArn) as string;
     const revision = event.executionDetails?.targetServiceRevisionArn ?? event.targetServiceRevisionArn;
     return {
@@ -77,7 +81,8 @@ export const lifecycleHookEvent = z
       // The execution id names one run of the hook across its re-invocations; the revision stands in without it.
       execution: event.executionId ?? event.resourceArn ?? revision ?? serviceArn,
     };
-  });
+  }),
+);
 export type LifecycleHookEvent = z.output<typeof lifecycleHookEvent>;
 
 export type HookStatus = 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS';

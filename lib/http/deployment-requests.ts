@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AuditRecorder } from '../audit/trail';
 import type { Principal } from '../auth/principal';
 import type { DeploymentRequest, Deployments, RequestOutcome } from '../deploy/deployments';

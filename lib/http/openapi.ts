@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Permission, ROLES, rolesGrant } from '../auth/principal';
 import { API_TAGS, type ApiHeader, type ApiResponse, type ApiRoute, type ApiTag, errorResponse } from './registry';
 import { MAX_BODY_BYTES } from './route-chain';

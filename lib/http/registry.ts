@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditQuery } from '../audit/schemas';
 import type { RouteScope } from '../auth/route-scopes';
 import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/schemas';
@@ -12,6 +12,7 @@ import {
   scaleBody,
 } from '../deploy/schemas';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key';
+import { inputFreeRoutes } from './input-free-routes';
 import type { Access } from './route-chain';
 
 /**
@@ -165,23 +166,19 @@ function registry<const T extends { [K in keyof T]: ApiRoute & { name: K } }>(ro
 
 export const apiRoutes = registry({
   getHealth: {
-    name: 'getHealth',
+    ...inputFreeRoutes.getHealth,
     method: 'GET',
     pathTemplate: '/health',
     summary: 'Version and uptime of the control plane',
-    access: 'public',
-    scope: 'open',
     tags: ['health'],
     responses: { 200: { description: 'The control plane answers.', schema: healthResponse } },
   },
   getLiveness: {
-    name: 'getLiveness',
+    ...inputFreeRoutes.getLiveness,
     method: 'GET',
     pathTemplate: '/health/live',
     summary: 'Liveness probe',
     description: 'Answers from the process alone: no dependency is touched.',
-    access: 'public',
-    scope: 'open',
     tags: ['health'],
     responses: { 200: { description: 'The function runs.', schema: livenessResponse } },
   },

@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type AuditNote, type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
 import { type Permission, type Principal, rolesGrant } from '../auth/principal';
@@ -14,7 +13,6 @@ import type { Credentials } from '../auth/token-source';
 import { bearerToken, findPrincipal } from '../auth/tokens';
 import { Forbidden, InvalidInput, PayloadTooLarge, SlipwayError, Unauthenticated } from '../errors';
 import { correlationIdPaths, holdSecretValue, logger, metrics } from '../observability';
-import { tracer } from '../observability/tracer';
 import { errorBody, json } from './responses';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -197,7 +195,7 @@ export function toErrorResponse(error: unknown, requestId: string): APIGatewayPr
 type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
 
 /**
- * A route: the middy chain in the documented order (tracer, credential guard,
+ * A route: the middy chain in the documented order (credential guard,
  * logger, metrics, authentication and parsing, error mapping) around a plain async function.
  */
 export function httpRoute<
@@ -374,7 +372,6 @@ function buildRoute<Body, Path, Query>(
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(realRequestId)
-    .use(captureLambdaHandler(tracer))
     .use(guardCredentials)
     .use(injectLambdaContext(logger, { correlationIdPath: correlationIdPaths.http, resetKeys: true }))
     .use(logMetrics(metrics))

@@ -1,5 +1,4 @@
 import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
-import { search } from '@aws-lambda-powertools/logger/correlationId';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { redact } from './redaction';
@@ -24,10 +23,23 @@ class RedactingLogFormatter extends LogFormatter {
   }
 }
 
+/**
+ * The value at a dotted path of plain keys, the only kind of correlation id path Slipway has
+ * (correlationIdPaths): the Logger's own search is a JMESPath engine, some 24 KiB in every bundle.
+ */
+export function valueAtPath(path: string, data: unknown): unknown {
+  let current = data;
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
 export const logger = new Logger({
   serviceName: SERVICE_NAME,
   logFormatter: new RedactingLogFormatter(),
-  correlationIdSearchFn: search,
+  correlationIdSearchFn: valueAtPath,
 });
 export const metrics = new Metrics({ namespace: 'Slipway', serviceName: SERVICE_NAME });
 export { holdSecretValue, REDACTED, redact, registerSecretValue } from './redaction';

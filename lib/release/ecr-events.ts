@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCAN_SEVERITIES, type ScanCounts } from './records';
 import { countsOf, NOT_SEVERITIES } from './scans';
 

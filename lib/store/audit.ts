@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { AuditDecision, AuditEntry, AuditSink } from '../audit/records';
 import { decodeCursor, encodeCursor, timeSortKey } from './cursor';
 import type { Page } from './deployments';
@@ -48,16 +48,18 @@ const SAMPLED_ID = /^unauthenticated:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:(unknown|[0-9
  * BETWEEN whose lower bound is above its upper one).
  */
 function cursorKey(query: AuditQuery) {
-  return z.strictObject({ pk: z.string(), sk: z.string() }).refine(({ pk, sk }) => {
-    const key = timeSortKey(sk);
-    return (
-      key !== undefined &&
-      (ENTRY_ID.test(key.id) || SAMPLED_ID.test(key.id)) &&
-      pk === partitionOf(dayOf(key.at)) &&
-      key.at >= query.oldest &&
-      sk <= `${query.until}#\uffff`
-    );
-  });
+  return z.strictObject({ pk: z.string(), sk: z.string() }).check(
+    z.refine(({ pk, sk }) => {
+      const key = timeSortKey(sk);
+      return (
+        key !== undefined &&
+        (ENTRY_ID.test(key.id) || SAMPLED_ID.test(key.id)) &&
+        pk === partitionOf(dayOf(key.at)) &&
+        key.at >= query.oldest &&
+        sk <= `${query.until}#\uffff`
+      );
+    }),
+  );
 }
 
 function* daysBetween(firstDay: string, lastDay: string): Generator<string> {

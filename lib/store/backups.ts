@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   type AnyBackupRecord,
   type AnyRestoreRecord,
@@ -50,11 +50,13 @@ function listKey(kind: Kind, partition: string, range: { since: string; until: s
       environmentKey: z.literal(partition),
       environmentSortKey: z.string(),
     })
-    .refine(({ pk, environmentSortKey }) => {
-      const id = timeSortKey(environmentSortKey)?.id;
-      const inRange = !range || (environmentSortKey >= range.since && environmentSortKey <= range.until);
-      return id !== undefined && ID[kind].test(id) && pk === `${PREFIX[kind]}#${id}` && inRange;
-    });
+    .check(
+      z.refine(({ pk, environmentSortKey }) => {
+        const id = timeSortKey(environmentSortKey)?.id;
+        const inRange = !range || (environmentSortKey >= range.since && environmentSortKey <= range.until);
+        return id !== undefined && ID[kind].test(id) && pk === `${PREFIX[kind]}#${id}` && inRange;
+      }),
+    );
 }
 
 export interface ListOptions {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInput } from '../errors';
 
 /**
@@ -36,22 +36,28 @@ export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** `?cursor=` of every paged listing; what it holds is checked by the listing's store. */
 export const cursorParameter = z
   .string()
-  .max(2_048, 'expected a cursor from a previous page')
-  .regex(CURSOR_PATTERN, 'expected a cursor from a previous page')
-  .describe('The cursor of the previous page, to read the next one.');
+  .check(
+    z.maxLength(2_048, 'expected a cursor from a previous page'),
+    z.regex(CURSOR_PATTERN, 'expected a cursor from a previous page'),
+  )
+  .register(z.globalRegistry, { description: 'The cursor of the previous page, to read the next one.' });
 
 /**
  * The key a cursor holds, if `key` (a strict schema of the listing's key attributes) accepts it;
  * otherwise a 400 naming query.cursor with `why`.
  */
-export function decodeCursor<T>(cursor: string, key: z.ZodType<T>, why = 'is not a cursor this listing returned'): T {
+export function decodeCursor<T>(
+  cursor: string,
+  key: z.core.$ZodType<T>,
+  why = 'is not a cursor this listing returned',
+): T {
   let parsed: unknown;
   try {
     parsed = CURSOR_PATTERN.test(cursor) ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;
   } catch {
     parsed = undefined;
   }
-  const result = key.safeParse(parsed);
+  const result = z.safeParse(key, parsed);
   if (result.success) return result.data;
   throw new InvalidInput(`query.cursor: ${why}`, {
     details: [{ location: 'query', field: 'cursor', message: 'expected a cursor from a previous page of this query' }],

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   type Approval,
   DEPLOYMENT_ID,
@@ -48,10 +48,12 @@ function historyKey(expectedEnvironmentKey: string) {
       environmentKey: z.literal(expectedEnvironmentKey),
       environmentSortKey: z.string(),
     })
-    .refine(({ pk, environmentSortKey }) => {
-      const id = timeSortKey(environmentSortKey)?.id;
-      return id !== undefined && DEPLOYMENT_ID.test(id) && pk === deploymentKey(id).pk;
-    });
+    .check(
+      z.refine(({ pk, environmentSortKey }) => {
+        const id = timeSortKey(environmentSortKey)?.id;
+        return id !== undefined && DEPLOYMENT_ID.test(id) && pk === deploymentKey(id).pk;
+      }),
+    );
 }
 
 export class DeploymentStore {

@@ -1,7 +1,7 @@
 import { createEcsClient } from '../aws/clients/ecs';
 import { createLambdaClient } from '../aws/clients/lambda';
 import { createS3Client } from '../aws/clients/s3';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { Archives } from '../backup/archives';
 import { workerLauncher } from '../worker/launch';
 import { audit } from './audit';
@@ -27,11 +27,11 @@ export function archives(): Archives {
     config: settings,
     store: backupStore(),
     restores: restoreStore(),
-    s3: traced(createS3Client),
+    s3: shared(createS3Client),
     bucket: env.backupBucket,
     launcher: workerLauncher({
-      ecs: () => traced(createEcsClient),
-      lambda: () => traced(createLambdaClient),
+      ecs: () => shared(createEcsClient),
+      lambda: () => shared(createLambdaClient),
       service: SERVICE,
       stage: env.stage,
       task:
@@ -39,7 +39,7 @@ export function archives(): Archives {
           ? { cluster: env.workerCluster, taskDefinition: env.workerTaskDefinition, network: settings.worker }
           : undefined,
     }),
-    ecs: traced(createEcsClient),
+    ecs: shared(createEcsClient),
     publisher: publisher(),
     audit: audit(),
   });

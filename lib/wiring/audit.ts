@@ -1,6 +1,6 @@
 import { type AuditRecorder, auditTrail } from '../audit/trail';
 import { createDocumentClient } from '../aws/clients/dynamodb';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { AuditStore } from '../store/audit';
 import { config } from './config';
 import { environment } from './environment';
@@ -10,7 +10,7 @@ let cachedTrail: AuditRecorder | undefined;
 
 /** The audit entries on the state table, kept for the configured retention. */
 export function auditStore(): AuditStore {
-  cachedStore ??= new AuditStore(traced(createDocumentClient), environment().stateTable, config().audit.retentionDays);
+  cachedStore ??= new AuditStore(shared(createDocumentClient), environment().stateTable, config().audit.retentionDays);
   return cachedStore;
 }
 

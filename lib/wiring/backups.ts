@@ -1,6 +1,6 @@
 import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
-import { tracedByRegion } from '../aws/traced';
+import { sharedByRegion } from '../aws/shared-clients';
 import { Backups } from '../backup/backups';
 import { audit } from './audit';
 import { config } from './config';
@@ -15,7 +15,7 @@ export function backups(): Backups {
   cached ??= new Backups({
     config: config(),
     store: backupStore(),
-    rdsFor: tracedByRegion(createRdsClient),
+    rdsFor: sharedByRegion(createRdsClient),
     region: regionFrom(),
     backupBucket: environment().backupBucket,
     publisher: publisher(),

@@ -1,5 +1,5 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { DeploymentReads } from '../deploy/queries';
 import { DeploymentStore } from '../store/deployments';
 import { config } from './config';
@@ -11,7 +11,7 @@ let cached: DeploymentReads | undefined;
 export function deploymentReads(): DeploymentReads {
   cached ??= new DeploymentReads({
     config: config(),
-    store: new DeploymentStore(traced(createDocumentClient), environment().stateTable),
+    store: new DeploymentStore(shared(createDocumentClient), environment().stateTable),
   });
   return cached;
 }

@@ -1,5 +1,5 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { LifecycleHook } from '../health/lifecycle-hook';
 import { probeAll } from '../health/probe';
 import { config } from './config';
@@ -12,7 +12,7 @@ let cached: LifecycleHook | undefined;
 export function lifecycleHook(): LifecycleHook {
   cached ??= new LifecycleHook({
     config: config(),
-    documents: traced(createDocumentClient),
+    documents: shared(createDocumentClient),
     tableName: environment().stateTable,
     probe: probeAll,
     probeOptions: probeOptions(),

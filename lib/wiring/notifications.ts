@@ -1,6 +1,6 @@
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { createSnsClient } from '../aws/clients/sns';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { notificationPublisher } from '../notify/notifications';
 import type { Publisher } from '../notify/publisher';
 import { config } from './config';
@@ -11,9 +11,9 @@ let cached: Publisher | undefined;
 /** Every notification goes to the SNS topic and, when a webhook secret is configured, to Slack. */
 export function publisher(): Publisher {
   cached ??= notificationPublisher({
-    sns: traced(createSnsClient),
+    sns: shared(createSnsClient),
     topicArn: environment().notificationsTopicArn,
-    secretsManager: traced(createSecretsManagerClient),
+    secretsManager: shared(createSecretsManagerClient),
     slackWebhookSecret: config().notifications.slackWebhookSecret,
   });
   return cached;

@@ -1,6 +1,6 @@
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { CachedRead, readSecretString } from '../aws/secrets';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { UpstreamFailed } from '../errors';
 import type { ProbeOptions } from '../health/probe';
 import { registerSecretValue } from '../observability';
@@ -20,7 +20,7 @@ export async function secretHeaderValue(reference: { fromSecret: string; key?: s
   }
   const text = await (cached.current() ??
     cached.keep(
-      readSecretString(traced(createSecretsManagerClient), secretId, `secret ${secretId} for a probe header`),
+      readSecretString(shared(createSecretsManagerClient), secretId, `secret ${secretId} for a probe header`),
     ));
   if (!reference.key) return text;
   let document: unknown;

@@ -5,7 +5,7 @@ import { createEcsClient } from '../aws/clients/ecs';
 import { createS3Client } from '../aws/clients/s3';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { endpointFor, type ServiceId } from '../aws/endpoints';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { backupBucketCheck, ecsCheck, secretsManagerCheck, stateTableCheck } from '../health/dependency-checks';
 import type { DependencyCheck } from '../health/readiness';
 import { config } from './config';
@@ -44,15 +44,15 @@ export function unreachableLocally(
 /** The control plane's own dependencies, as readiness checks them: the state table, the bucket, the tokens secret, ECS. */
 export function readinessChecks(): DependencyCheck[] {
   const env = environment();
-  const secrets = traced(createSecretsManagerClient);
-  const ecs = traced(createEcsClient);
+  const secrets = shared(createSecretsManagerClient);
+  const ecs = shared(createEcsClient);
   const tokensFile = localTokensFile(env);
   const unreachable = unreachableLocally(env, 'secretsmanager', secrets.config.credentials);
   const secretsSkip = async () =>
     tokensFile && existsSync(tokensFile) ? `API tokens are read from ${tokensFile} on this machine` : unreachable();
   return [
-    stateTableCheck(traced(createDynamoDbClient), env.stateTable),
-    backupBucketCheck(traced(createS3Client), env.backupBucket),
+    stateTableCheck(shared(createDynamoDbClient), env.stateTable),
+    backupBucketCheck(shared(createS3Client), env.backupBucket),
     secretsManagerCheck(secrets, config().auth.tokensSecret, secretsSkip),
     ecsCheck(ecs, unreachableLocally(env, 'ecs', ecs.config.credentials)),
   ];

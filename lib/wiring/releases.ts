@@ -2,7 +2,7 @@ import { createDocumentClient } from '../aws/clients/dynamodb';
 import { createEcsClient } from '../aws/clients/ecs';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { CachedRead, readSecretString } from '../aws/secrets';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { Releases } from '../release/releases';
 import { DeliveryStore } from '../store/deliveries';
 import { ReleaseStore } from '../store/releases';
@@ -20,8 +20,8 @@ export function releases(): Releases {
   cached ??= new Releases({
     config: config(),
     deployments: deployments(),
-    store: new ReleaseStore(traced(createDocumentClient), environment().stateTable),
-    ecs: traced(createEcsClient),
+    store: new ReleaseStore(shared(createDocumentClient), environment().stateTable),
+    ecs: shared(createEcsClient),
     ecrFor,
     idempotency: idempotency(),
     publisher: publisher(),
@@ -32,7 +32,7 @@ export function releases(): Releases {
 
 /** Registry webhook deliveries already received, on the state table. */
 export function deliveries(): DeliveryStore {
-  return new DeliveryStore(traced(createDocumentClient), environment().stateTable);
+  return new DeliveryStore(shared(createDocumentClient), environment().stateTable);
 }
 
 /**
@@ -40,7 +40,7 @@ export function deliveries(): DeliveryStore {
  * however many deliveries (signed or not) ask for it meanwhile.
  */
 export function webhookSecret(secretId: string, maxAgeSeconds = 60): () => Promise<string> {
-  const client = traced(createSecretsManagerClient);
+  const client = shared(createSecretsManagerClient);
   const cached = new CachedRead<string>(maxAgeSeconds);
   return () => cached.current() ?? cached.keep(readSecretString(client, secretId, 'the webhook secret'));
 }

@@ -1,6 +1,6 @@
 import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { Restores } from '../restore/restores';
 import { audit } from './audit';
 import { config } from './config';
@@ -15,7 +15,7 @@ export function restores(): Restores {
     config: config(),
     store: restoreStore(),
     backups: backupStore(),
-    rds: traced(createRdsClient),
+    rds: shared(createRdsClient),
     region: regionFrom(),
     publisher: publisher(),
     audit: audit(),

@@ -1,14 +1,14 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { BackupStore, RestoreStore } from '../store/backups';
 import { environment } from './environment';
 
 /** Backup records on the state table, for what reads or writes them without the backup use cases. */
 export function backupStore(): BackupStore {
-  return new BackupStore(traced(createDocumentClient), environment().stateTable);
+  return new BackupStore(shared(createDocumentClient), environment().stateTable);
 }
 
 /** Restore records on the state table. */
 export function restoreStore(): RestoreStore {
-  return new RestoreStore(traced(createDocumentClient), environment().stateTable);
+  return new RestoreStore(shared(createDocumentClient), environment().stateTable);
 }

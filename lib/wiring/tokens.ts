@@ -1,7 +1,7 @@
 import { oidcVerifier } from '../auth/oidc';
 import { type Credentials, localFileFirst, secretsManagerTokenSource, withOidc } from '../auth/token-source';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
-import { traced } from '../aws/traced';
+import { shared } from '../aws/shared-clients';
 import { config } from './config';
 import { environment, localTokensFile } from './environment';
 
@@ -16,7 +16,7 @@ export function tokens(): Credentials {
   if (cached) return cached;
   const { auth } = config();
   const fromSecret = secretsManagerTokenSource(
-    traced(createSecretsManagerClient),
+    shared(createSecretsManagerClient),
     auth.tokensSecret,
     auth.tokenCacheSeconds,
   );

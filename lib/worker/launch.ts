@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WorkerRunner } from '../backup/records';
 import type { WorkerConfig } from '../config/schema';
 import { UpstreamFailed } from '../errors';

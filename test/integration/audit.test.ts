@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { makeHandler as makeListAudit } from '../../functions/http/list-audit';
 import { type AuditEntry, auditTrail } from '../../lib/audit/trail';
 import { hashToken, mintToken } from '../../lib/auth/tokens';

@@ -22,10 +22,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeHandler as makeCreateRestore } from '../../functions/http/create-restore';
-import { makeHandler as makeListBackups } from '../../functions/http/list-backups';
+import { makeHandler as makeListBackups, previewDeps } from '../../functions/http/list-backups';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
+import { retentionPreviews } from '../../lib/backup/retention-previews';
 import { configSchema } from '../../lib/config/schema';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
@@ -464,10 +465,17 @@ describe('nightly snapshots', () => {
     }
     clock = new Date('2026-11-21T04:00:00.000Z');
     const viewer = memoryTokenSource();
+    // The listing's own previews, as its function builds them: RDS and the table, read-only
+    const previews = retentionPreviews({
+      config: configWith(),
+      store: new BackupStore(documents, tableName),
+      rdsFor: rds.rdsFor,
+      region: 'us-east-1',
+      now: () => clock,
+    });
     const previewHandler = makeListBackups({
       tokens: viewer.source,
-      backups,
-      archives: noArchives,
+      ...previewDeps(previews),
       store: new BackupStore(documents, tableName),
       databases: ['shop-db'],
       volumes: [],

@@ -21,6 +21,7 @@ import { ensureStateTable } from '../../lib/local/provision';
 import { httpEvent, lambdaContext } from '../support/http';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { ACCOUNT, createNetwork, ec2Client, type Network, REGION, rdsSnapshotCreatedEvent } from '../support/moto-aws';
+import { ensureResolvedConfig } from '../support/resolved-config';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -81,6 +82,7 @@ Object.assign(process.env, {
   NOTIFICATIONS_TOPIC_ARN: TopicArn,
   DEAD_LETTER_QUEUE_URL: deadLetters,
 });
+ensureResolvedConfig(STAGE);
 const takeBackup = (await import('../../functions/http/take-backup')).handler;
 const getBackup = (await import('../../functions/http/get-backup')).handler;
 const createRestore = (await import('../../functions/http/create-restore')).handler;

@@ -1,7 +1,7 @@
 import { runInThisContext } from 'node:vm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLES } from '../../lib/auth/principal';
 import type { TokenSource } from '../../lib/auth/token-source';
 import { hashToken, mintToken } from '../../lib/auth/tokens';

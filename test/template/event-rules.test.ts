@@ -120,10 +120,10 @@ afterAll(() => {
   for (const file of written) rmSync(file, { force: true });
 });
 
-/** config/<stage>.yml for one test, removed once this file's tests are done. */
+/** config/<stage>.yml for one test, removed once this file's tests are done, with what resolving it writes. */
 function writeStageConfig(stage: string, text: string): void {
   const file = join('config', `${stage}.yml`);
-  written.push(file);
+  written.push(file, join('config', `${stage}.resolved.json`));
   writeFileSync(file, text);
 }
 

@@ -517,13 +517,13 @@ describe('the packaged CloudFormation template (stage prod)', () => {
     ]);
   });
 
-  it('bundles each function with the AWS SDK and the stage config, and nothing else', () => {
+  it("bundles each function with the AWS SDK and the stage's resolved config, and nothing else", () => {
     const listing = execFileSync('unzip', ['-Z1', join(dir, 'getReadiness.zip')], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .sort();
     expect(listing).toEqual([
-      'config/prod.yml',
+      'config/prod.resolved.json',
       'functions/http/get-readiness.js',
       'functions/http/get-readiness.js.map',
       'functions/package.json',

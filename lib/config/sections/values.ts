@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The values sections share. Every message reads "expected …, received …" so that a failing file

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { archiveDrill, expects, retention, scheduleExpression } from './values';
 
 /** volumes: EFS access points archived to S3 on a schedule. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { boundedInt, expects } from './values';
 
 /** worker: the Fargate task and the volume functions where archives and dumps run, in the VPC. */

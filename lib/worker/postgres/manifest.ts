@@ -1,5 +1,5 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Unprocessable, UpstreamFailed } from '../../errors';
 import { isNotFound } from './objects';
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SlipwayError } from '../../errors';
 
 // Manifest lines: what each line of a manifest holds, and reading a manifest back, every line checked

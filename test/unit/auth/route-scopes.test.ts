@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Role, Scope } from '../../../lib/auth/principal';
 import type { RouteScope } from '../../../lib/auth/route-scopes';
 import type { TokenSource } from '../../../lib/auth/token-source';

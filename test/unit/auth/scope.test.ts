@@ -8,6 +8,7 @@ import {
   visibleApps,
 } from '../../../lib/auth/scope';
 import { Forbidden, type SlipwayError, Unauthenticated } from '../../../lib/errors';
+import { thrown } from '../../support/thrown';
 
 const unscoped: Principal = { name: 'ops', roles: ['admin'] };
 const ci: Principal = { name: 'ci', roles: ['deployer'], scope: { apps: ['shop'] } };
@@ -23,15 +24,6 @@ const github: Principal = {
   scope: { apps: ['shop'], excludeEnvironments: ['production'] },
   issuer: 'https://token.actions.githubusercontent.com',
 };
-
-function thrown(act: () => unknown): SlipwayError {
-  try {
-    act();
-  } catch (error) {
-    return error as SlipwayError;
-  }
-  throw new Error('expected it to throw');
-}
 
 describe('authorizeScope', () => {
   it.each([
@@ -97,7 +89,7 @@ describe('authorizeScope', () => {
 
 describe('requireScope', () => {
   it('throws 403 FORBIDDEN with details {scope, requested}', () => {
-    const error = thrown(() => requireScope(ci, { app: 'billing', environment: 'staging' }));
+    const error = thrown<SlipwayError>(() => requireScope(ci, { app: 'billing', environment: 'staging' }));
     expect(error).toBeInstanceOf(Forbidden);
     expect(error).toMatchObject({
       status: 403,
@@ -111,7 +103,7 @@ describe('requireScope', () => {
   });
 
   it('refuses a missing principal rather than waving it through', () => {
-    expect(thrown(() => requireScope(undefined, { app: 'shop', environment: 'staging' }))).toBeInstanceOf(
+    expect(thrown<SlipwayError>(() => requireScope(undefined, { app: 'shop', environment: 'staging' }))).toBeInstanceOf(
       Unauthenticated,
     );
   });
@@ -127,7 +119,7 @@ describe('requireUnscoped', () => {
     ['environments', staging],
     ['excludeEnvironments', github],
   ])('refuses a principal limited by %s, naming what it asked for', (_key, principal) => {
-    const error = thrown(() => requireUnscoped(principal, 'backups'));
+    const error = thrown<SlipwayError>(() => requireUnscoped(principal, 'backups'));
     expect(error).toBeInstanceOf(Forbidden);
     expect(error.message).toBe(
       `${principalLabel(principal)} is limited to some apps or environments, so it may not use backups, which belong to no app; only a principal without a scope may`,

@@ -5,15 +5,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PERMISSIONS, type Permission, ROLES, type Role, rolesGrant } from '../../../lib/auth/principal';
+import { type TokenEntry, tokenDocumentSchema } from '../../../lib/auth/token-document';
 import { fileTokenSource, localFileFirst, secretsManagerTokenSource } from '../../../lib/auth/token-source';
-import {
-  bearerToken,
-  findPrincipal,
-  hashToken,
-  mintToken,
-  type TokenEntry,
-  tokenDocumentSchema,
-} from '../../../lib/auth/tokens';
+import { bearerToken, findPrincipal, hashToken, mintToken } from '../../../lib/auth/tokens';
 import { ConfigError, UpstreamFailed } from '../../../lib/errors';
 
 const secretsMock = mockClient(SecretsManagerClient);

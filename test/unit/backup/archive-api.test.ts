@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { createRestoreBody, listBackupsQuery, takeBackupBody } from '../../../lib/backup/schemas';
 
 const BACKUP_ID = 'bkp-3f2a9c1e-7b4d-4e8f-9a0b-1c2d3e4f5a6b';

@@ -1,6 +1,7 @@
 import { configPathFor, loadConfigFile, loadStageConfig, parseConfig } from '../../../lib/config/load';
 import { ConfigError } from '../../../lib/errors';
 import { COMMITTED_CONFIGS } from '../../support/configs';
+import { thrown } from '../../support/thrown';
 
 const SOURCE = 'config/prod.yml';
 const NO_SECRETS =
@@ -24,16 +25,6 @@ const withEnvironments = (environments: string) =>
 
 const production = (extra: string) =>
   ['      production:', '        cluster: shop-prod', '        service: backend', extra, ''].join('\n');
-
-/** Runs `load` and returns what it threw, failing the test when it throws nothing. */
-function errorFrom(load: () => unknown): Error {
-  try {
-    load();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the config to be refused, but it loaded');
-}
 
 describe('parseConfig and loadConfigFile', () => {
   describe('given the committed config files', () => {
@@ -346,7 +337,7 @@ describe('parseConfig and loadConfigFile', () => {
       ],
     ])('when it has %s, then the error names the file, the key path and the reason', (_case, text, message) => {
       // when
-      const error = errorFrom(() => parseConfig(text, SOURCE));
+      const error = thrown(() => parseConfig(text, SOURCE));
 
       // then
       expect(error).toBeInstanceOf(ConfigError);
@@ -373,7 +364,7 @@ describe('parseConfig and loadConfigFile', () => {
       );
 
       // when
-      const error = errorFrom(() => parseConfig(text, SOURCE));
+      const error = thrown(() => parseConfig(text, SOURCE));
 
       // then
       expect(error.message).toBe(
@@ -391,7 +382,7 @@ describe('parseConfig and loadConfigFile', () => {
       const text = withAuth('databases:\n  shop-db:\n    rdsInstance: shop-prod-db\n    password: hunter2\nextra: 1\n');
 
       // when
-      const error = errorFrom(() => parseConfig(text, SOURCE));
+      const error = thrown(() => parseConfig(text, SOURCE));
 
       // then
       expect(error.message).toBe(`${SOURCE}: databases.shop-db.password: looks like a password value; ${NO_SECRETS}`);
@@ -401,7 +392,7 @@ describe('parseConfig and loadConfigFile', () => {
   describe('given a file that cannot be read', () => {
     it('when loadConfigFile is called on a missing path, then the error names the path and the reason', () => {
       // when
-      const error = errorFrom(() => loadConfigFile('config/missing.yml'));
+      const error = thrown(() => loadConfigFile('config/missing.yml'));
 
       // then
       expect(error).toBeInstanceOf(ConfigError);
@@ -410,7 +401,7 @@ describe('parseConfig and loadConfigFile', () => {
 
     it('when loadConfigFile is called on a directory, then the error says so', () => {
       // when
-      const error = errorFrom(() => loadConfigFile('config'));
+      const error = thrown(() => loadConfigFile('config'));
 
       // then
       expect(error.message).toBe('config: cannot be read (EISDIR)');
@@ -418,7 +409,7 @@ describe('parseConfig and loadConfigFile', () => {
 
     it('when the stage name could escape the config directory, then it is refused before any read', () => {
       // when
-      const error = errorFrom(() => loadStageConfig('../prod'));
+      const error = thrown(() => loadStageConfig('../prod'));
 
       // then
       expect(error).toBeInstanceOf(ConfigError);

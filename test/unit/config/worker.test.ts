@@ -1,6 +1,7 @@
 import { parseConfig } from '../../../lib/config/load';
 import { configSchema } from '../../../lib/config/schema';
 import { ConfigError } from '../../../lib/errors';
+import { thrown } from '../../support/thrown';
 
 const auth = { tokensSecret: 'slipway/api-tokens' };
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-worker:1.0.0';
@@ -19,16 +20,6 @@ function issuesOf(raw: unknown): Array<{ path: PropertyKey[]; message: string }>
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (result.success) throw new Error('expected the config to be refused, but it parsed');
   return result.error.issues.map(({ path, message }) => ({ path, message }));
-}
-
-/** What `load` threw, failing the test when it throws nothing. */
-function errorFrom(load: () => unknown): Error {
-  try {
-    load();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the config to be refused, but it loaded');
 }
 
 describe('configSchema worker', () => {
@@ -300,7 +291,7 @@ describe('parseConfig with a worker, volumes and dumps', () => {
     );
 
     // when
-    const error = errorFrom(() => parseConfig(withPassword, 'config/prod.yml'));
+    const error = thrown(() => parseConfig(withPassword, 'config/prod.yml'));
 
     // then
     expect(error).toBeInstanceOf(ConfigError);
@@ -314,7 +305,7 @@ describe('parseConfig with a worker, volumes and dumps', () => {
     const withoutWorker = yaml.slice(0, yaml.indexOf('worker:'));
 
     // when
-    const error = errorFrom(() => parseConfig(withoutWorker, 'config/prod.yml'));
+    const error = thrown(() => parseConfig(withoutWorker, 'config/prod.yml'));
 
     // then
     expect(error).toBeInstanceOf(ConfigError);

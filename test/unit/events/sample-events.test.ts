@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { rdsEvent } from '../../../functions/events/rds-event';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
 import { drillScheduleInput } from '../../../functions/schedules/restore-drill';

@@ -6,7 +6,7 @@ import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { z } from 'zod';
+import * as z from 'zod';
 import { makeHandler as makeApproveDeployment } from '../../../functions/http/approve-deployment';
 import { makeHandler as makeCancelDeployment } from '../../../functions/http/cancel-deployment';
 import { makeHandler as makeCreateDeployment } from '../../../functions/http/create-deployment';

@@ -8,7 +8,7 @@ process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
 const { httpRoute } = await import('../../../lib/http/route-chain');
 const { holdSecretValue, logger, REDACTED, redact, registerSecretValue } = await import('../../../lib/observability');
-const { z } = await import('zod');
+const z = await import('zod');
 
 /** Everything written to stdout, stderr or the console while `act` runs; none of it reaches the terminal. */
 async function captureOutput<T>(act: () => Promise<T>): Promise<{ result: T; output: string }> {

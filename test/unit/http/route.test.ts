@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { makeHandler as makeGetHealth } from '../../../functions/http/get-health';
 import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';

@@ -9,6 +9,7 @@ import {
   requireFreshPush,
   verifySignature,
 } from '../../../lib/release/webhooks';
+import { thrown } from '../../support/thrown';
 
 const SECRET = 'whsec-test-9f8e7d6c5b4a';
 const OLD_SECRET = 'whsec-test-retired-0a1b2c';
@@ -28,15 +29,6 @@ const slipwayHeader = (t: number | string, body: Buffer = BODY, secret = SECRET)
 const BOTH = ['slipway', 'github'] as const;
 const verify = (headers: Record<string, string>, rawBody: Buffer = BODY, secret = SECRET) =>
   verifySignature({ rawBody, headers, secret, now: NOW, toleranceSeconds: 300, schemes: BOTH });
-
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected it to throw');
-}
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(`test/fixtures/webhooks/${name}.json`, 'utf8'));
@@ -68,7 +60,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
     const reformatted = Buffer.from(JSON.stringify(JSON.parse(BODY.toString()), null, 2));
 
     // When the body checked is re-serialised JSON with the same meaning
-    const error = thrown(() => verify(headers, reformatted));
+    const error = thrown<unknown>(() => verify(headers, reformatted));
 
     // Then it does not match: only the exact bytes are signed
     expect(error).toBeInstanceOf(Unauthenticated);
@@ -80,7 +72,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
   });
 
   it('refuses a body signed with another secret', () => {
-    const error = thrown(() => verify({ 'x-slipway-signature': slipwayHeader(T, BODY, 'not-the-secret') }));
+    const error = thrown<unknown>(() => verify({ 'x-slipway-signature': slipwayHeader(T, BODY, 'not-the-secret') }));
 
     expect(error).toMatchObject({
       code: 'UNAUTHENTICATED',
@@ -97,7 +89,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
     const headers = { 'x-slipway-signature': slipwayHeader(t) };
 
     // When it is verified
-    const error = thrown(() => verify(headers));
+    const error = thrown<unknown>(() => verify(headers));
 
     // Then it is refused as a possible replay
     expect(error).toMatchObject({
@@ -107,7 +99,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
   });
 
   it('names the configured tolerance', () => {
-    const error = thrown(() =>
+    const error = thrown<unknown>(() =>
       verifySignature({
         rawBody: BODY,
         headers: { 'x-slipway-signature': slipwayHeader(T - 61) },
@@ -132,7 +124,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
     ['two t values', `t=${T},t=${T + 1},sha256=${hex(SECRET, `${T}.`, BODY)}`],
     ['an empty header', ''],
   ])('refuses a header with %s', (_, header) => {
-    const error = thrown(() => verify({ 'x-slipway-signature': header }));
+    const error = thrown<unknown>(() => verify({ 'x-slipway-signature': header }));
 
     expect(error).toMatchObject({
       code: 'UNAUTHENTICATED',
@@ -141,7 +133,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
   });
 
   it('refuses a header with a timestamp and no sha256 value', () => {
-    const error = thrown(() => verify({ 'x-slipway-signature': `t=${T}` }));
+    const error = thrown<unknown>(() => verify({ 'x-slipway-signature': `t=${T}` }));
 
     expect(error).toMatchObject({
       code: 'UNAUTHENTICATED',
@@ -164,7 +156,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
   it('refuses two sha256 values when neither matches', () => {
     const values = ['a-retired-secret', OLD_SECRET].map((secret) => `sha256=${hex(secret, `${T}.`, BODY)}`);
 
-    const error = thrown(() => verify({ 'x-slipway-signature': `t=${T},${values.join(',')}` }));
+    const error = thrown<unknown>(() => verify({ 'x-slipway-signature': `t=${T},${values.join(',')}` }));
 
     expect(error).toMatchObject({
       message: 'X-Slipway-Signature does not match: the body was changed or signed with another secret',
@@ -178,7 +170,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
   ])('refuses %s as a mismatch rather than failing to compare', (_, spoil) => {
     const header = `t=${T},sha256=${spoil(hex(SECRET, `${T}.`, BODY))}`;
 
-    const error = thrown(() => verify({ 'x-slipway-signature': header }));
+    const error = thrown<unknown>(() => verify({ 'x-slipway-signature': header }));
 
     expect(error).toMatchObject({
       code: 'UNAUTHENTICATED',
@@ -212,7 +204,7 @@ describe('verifySignature with X-Slipway-Signature', () => {
     };
 
     // When it is verified
-    const error = thrown(() => verify(headers));
+    const error = thrown<unknown>(() => verify(headers));
 
     // Then the Slipway header decides, and the request is refused
     expect(error).toMatchObject({
@@ -253,7 +245,7 @@ describe('verifySignature with X-Hub-Signature-256', () => {
     ['a changed body', `sha256=${hex(SECRET, Buffer.from('{"action":"published"}'))}`, SECRET],
     ['another secret', `sha256=${hex('not-the-secret', BODY)}`, SECRET],
   ])('refuses a signature over %s', (_, header, secret) => {
-    const error = thrown(() => verify({ 'x-hub-signature-256': header }, BODY, secret));
+    const error = thrown<unknown>(() => verify({ 'x-hub-signature-256': header }, BODY, secret));
 
     expect(error).toMatchObject({
       status: 401,
@@ -268,7 +260,7 @@ describe('verifySignature with X-Hub-Signature-256', () => {
     ['a truncated digest', `sha256=${hex(SECRET, BODY).slice(0, 40)}`],
     ['two values', `sha256=${hex(SECRET, BODY)},sha256=${hex(SECRET, BODY)}`],
   ])('refuses a header with %s as malformed', (_, header) => {
-    const error = thrown(() => verify({ 'x-hub-signature-256': header }));
+    const error = thrown<unknown>(() => verify({ 'x-hub-signature-256': header }));
 
     expect(error).toMatchObject({
       code: 'UNAUTHENTICATED',
@@ -279,7 +271,9 @@ describe('verifySignature with X-Hub-Signature-256', () => {
 
 describe('verifySignature with only some schemes accepted (webhooks.schemes)', () => {
   const only = (schemes: ReadonlyArray<'slipway' | 'github'>, headers: Record<string, string>) =>
-    thrown(() => verifySignature({ rawBody: BODY, headers, secret: SECRET, now: NOW, toleranceSeconds: 300, schemes }));
+    thrown<unknown>(() =>
+      verifySignature({ rawBody: BODY, headers, secret: SECRET, now: NOW, toleranceSeconds: 300, schemes }),
+    );
 
   it("refuses GitHub's scheme, correctly signed, when the operator turned it off", () => {
     // Given a config with schemes: [slipway] and a delivery GitHub signed with the right key
@@ -321,7 +315,7 @@ describe('deliveryIdOf (X-GitHub-Delivery)', () => {
   });
 
   it('is required with GitHub scheme, and optional with the Slipway one', () => {
-    expect(thrown(() => deliveryIdOf({}, 'github'))).toMatchObject({
+    expect(thrown<unknown>(() => deliveryIdOf({}, 'github'))).toMatchObject({
       status: 400,
       message:
         'headers.x-github-delivery: is required with X-Hub-Signature-256: expected a GUID such as 72d3162e-cc78-11e3-81ab-4c9367dc0958',
@@ -340,7 +334,7 @@ describe('deliveryIdOf (X-GitHub-Delivery)', () => {
     ['absurdly long', GUID.repeat(3_000)],
   ])('refuses a delivery id that is %s with a 400 naming the header, under either scheme', (_, id) => {
     for (const scheme of ['github', 'slipway'] as const) {
-      const error = thrown(() => deliveryIdOf({ 'x-github-delivery': id }, scheme));
+      const error = thrown<unknown>(() => deliveryIdOf({ 'x-github-delivery': id }, scheme));
       expect(error).toBeInstanceOf(InvalidInput);
       expect((error as InvalidInput).message).toBe(
         'headers.x-github-delivery: expected a GUID such as 72d3162e-cc78-11e3-81ab-4c9367dc0958',
@@ -370,7 +364,7 @@ describe('requireFreshPush', () => {
     ['25 hours old, past the release idempotency window', '2025-11-21T02:00:00.000Z'],
     ['a second too far ahead', '2025-11-22T03:05:01.000Z'],
   ])('refuses a GitHub delivery whose push time is %s, as a possible replay', (_, pushedAt) => {
-    const error = thrown(() => fresh({ ...ghcr, pushedAt }));
+    const error = thrown<unknown>(() => fresh({ ...ghcr, pushedAt }));
 
     expect(error).toBeInstanceOf(Unauthenticated);
     expect(error).toMatchObject({
@@ -382,7 +376,7 @@ describe('requireFreshPush', () => {
   it('refuses a GitHub delivery without a push time', () => {
     const { pushedAt: _, ...undated } = ghcr;
 
-    expect(thrown(() => fresh(undated))).toMatchObject({
+    expect(thrown<unknown>(() => fresh(undated))).toMatchObject({
       status: 401,
       message:
         'package.updated_at is missing or not a time: X-Hub-Signature-256 signs no time, so the push must carry its own',
@@ -393,7 +387,7 @@ describe('requireFreshPush', () => {
     ['generic', { registry: 'generic', repository: 'registry.example.com/team/app', tag: '1.4.2' }],
     ['dockerhub', { registry: 'dockerhub', repository: 'docker.io/acme/app', tag: '1.4.2', pushedAt: ghcr.pushedAt }],
   ])('refuses a %s push signed with GitHub scheme, which dates nothing of its own', (_, push) => {
-    expect(thrown(() => fresh(push))).toMatchObject({
+    expect(thrown<unknown>(() => fresh(push))).toMatchObject({
       status: 401,
       message:
         'X-Hub-Signature-256 is accepted for GitHub package events only, whose package.updated_at dates the push: sign other pushes with X-Slipway-Signature',
@@ -412,7 +406,7 @@ describe('verifySignature without a usable signature', () => {
     ["only GitHub's legacy SHA-1 header", { 'x-hub-signature': `sha1=${'ab'.repeat(20)}` }],
     ['the header name in its original case, which the caller must lower-case', { 'X-Slipway-Signature': 't=1' }],
   ])('is 401 with %s', (_, headers: Record<string, string>) => {
-    const error = thrown(() => verify(headers));
+    const error = thrown<unknown>(() => verify(headers));
 
     expect(error).toBeInstanceOf(Unauthenticated);
     expect(error).toMatchObject({
@@ -426,7 +420,7 @@ describe('verifySignature without a usable signature', () => {
     const headers = { 'x-hub-signature-256': `sha256=${hex('', BODY)}` };
 
     // When a request signed with the empty key arrives
-    const error = thrown(() => verify(headers, BODY, ''));
+    const error = thrown<unknown>(() => verify(headers, BODY, ''));
 
     // Then nothing is accepted, and the fault is the server's
     expect(error).toBeInstanceOf(ConfigError);
@@ -445,7 +439,7 @@ describe('verifySignature without a usable signature', () => {
       { 'x-slipway-signature': 'sha256=00' },
       { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
       { 'x-hub-signature-256': 'garbage' },
-    ].map((headers) => thrown(() => verify(headers)) as SlipwayError);
+    ].map((headers) => thrown<unknown>(() => verify(headers)) as SlipwayError);
 
     // Then no message, detail or cause carries either
     expect(refusals).toHaveLength(7);
@@ -546,7 +540,7 @@ describe('parseRegistryPush from Docker Hub', () => {
     spoil(body);
 
     // When it is parsed
-    const error = thrown(() => parseRegistryPush(body, {}));
+    const error = thrown<unknown>(() => parseRegistryPush(body, {}));
 
     // Then the message names the field and what was expected
     expect(error).toBeInstanceOf(InvalidInput);
@@ -554,7 +548,9 @@ describe('parseRegistryPush from Docker Hub', () => {
   });
 
   it('is 400 when push_data is not an object, with the issue in details', () => {
-    const error = thrown(() => parseRegistryPush({ push_data: null, repository: { repo_name: 'acme/shop' } }, {}));
+    const error = thrown<unknown>(() =>
+      parseRegistryPush({ push_data: null, repository: { repo_name: 'acme/shop' } }, {}),
+    );
 
     expect(error).toMatchObject({
       message: 'body.push_data: expected the push details',
@@ -659,7 +655,7 @@ describe('parseRegistryPush from GitHub (package event)', () => {
     change(body);
 
     // When it is parsed
-    const error = thrown(() => parseRegistryPush(body, headers));
+    const error = thrown<unknown>(() => parseRegistryPush(body, headers));
 
     // Then it is told apart from a bad request, with the reason
     expect(error).toBeInstanceOf(IgnoredPush);
@@ -676,7 +672,7 @@ describe('parseRegistryPush from GitHub (package event)', () => {
     };
 
     // When it is parsed
-    const error = thrown(() => parseRegistryPush(ping, { 'x-github-event': 'ping' }));
+    const error = thrown<unknown>(() => parseRegistryPush(ping, { 'x-github-event': 'ping' }));
 
     // Then there is nothing to deploy
     expect(error).toBeInstanceOf(IgnoredPush);
@@ -726,7 +722,7 @@ describe('parseRegistryPush from GitHub (package event)', () => {
     const body = published();
     spoil(body);
 
-    const error = thrown(() => parseRegistryPush(body, PACKAGE));
+    const error = thrown<unknown>(() => parseRegistryPush(body, PACKAGE));
 
     expect(error).toBeInstanceOf(InvalidInput);
     expect(error).toMatchObject({ status: 400, message });
@@ -804,7 +800,7 @@ describe('parseRegistryPush in the generic form', () => {
     ['an array', [{ repository: 'registry.example.com/team/app', tag: '1.4.2' }], 'body: expected a JSON object'],
     ['a string', 'registry.example.com/team/app:1.4.2', 'body: expected a JSON object'],
   ])('is 400 for %s, naming the field', (_, body, message) => {
-    const error = thrown(() => parseRegistryPush(body, {}));
+    const error = thrown<unknown>(() => parseRegistryPush(body, {}));
 
     expect(error).toBeInstanceOf(InvalidInput);
     expect(error).toMatchObject({ status: 400, code: 'INVALID_INPUT', message });

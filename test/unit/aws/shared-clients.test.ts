@@ -1,9 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { clientConfig } from '../../../lib/aws/client-config';
 import type { Env } from '../../../lib/aws/endpoints';
-import { traced, tracedByRegion } from '../../../lib/aws/traced';
+import { shared, sharedByRegion } from '../../../lib/aws/shared-clients';
 
-describe('traced clients', () => {
+describe('shared clients', () => {
   // A factory of its own per test, as each service's module in lib/aws/clients has one.
   const factory = () => {
     const made: Array<Env | undefined> = [];
@@ -17,8 +17,8 @@ describe('traced clients', () => {
   it('makes one client per factory and container, on first use', () => {
     const { create, made } = factory();
 
-    const first = traced(create);
-    const again = traced(create);
+    const first = shared(create);
+    const again = shared(create);
 
     expect(again).toBe(first);
     expect(made).toEqual([undefined]);
@@ -26,8 +26,8 @@ describe('traced clients', () => {
 
   it('makes one client per other region, configured for that region, and the home one for the home region', async () => {
     const { create, made } = factory();
-    const byRegion = tracedByRegion(create);
-    const home = traced(create);
+    const byRegion = sharedByRegion(create);
+    const home = shared(create);
 
     const elsewhere = byRegion('ap-southeast-2');
 
