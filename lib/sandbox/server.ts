@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SlipwayConfig } from '../config/schema';
 import { ecrRepository } from '../deploy/ecs';
 import { alarmDefinitions, alarmOf, recoverAlarms, setAlarm } from './alarms';
