@@ -11,6 +11,7 @@ import { endpointFor, regionFrom } from '../lib/aws/endpoints';
 import { nextRun, parseSchedule, scheduledEvent } from '../lib/aws/schedules';
 import { writeResolvedConfig } from '../lib/config/load';
 import { findResource } from '../lib/local/definitions';
+import { lambdaEndpointEnv, lambdaLine, localVolumeRoot } from '../lib/local/offline-lambda';
 import { launchSandbox, SANDBOX_STAGE, type SandboxLaunch, sandboxRequested } from '../lib/local/sandbox-launch';
 import { serverlessEnv, serviceFromOffline, spawnOffline } from '../lib/local/serverless-cli';
 import { type EmbeddedServer, startDynalite, startS3rver, stateDirs } from '../lib/local/servers';
@@ -66,7 +67,7 @@ async function main() {
   });
   const sandboxed = sandboxRequested(values.sandbox, process.env);
   const stage = values.stage ?? (sandboxed ? SANDBOX_STAGE : 'local');
-  writeResolvedConfig(stage); // fail fast, with the key path, before anything starts
+  const config = writeResolvedConfig(stage); // fail fast, with the key path, before anything starts
 
   const stateDir = resolve(process.env.SLIPWAY_STATE_DIR ?? `.slipway/${stage}`);
   mkdirSync(stateDir, { recursive: true });
@@ -109,7 +110,10 @@ async function main() {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
-  const endpoints: Record<string, string> = {};
+  // The volume functions are invoked through serverless-offline, and have their volume's directory here.
+  const endpoints: Record<string, string> = lambdaEndpointEnv(process.env, lambdaPort);
+  const volumeRoot = localVolumeRoot(stateDir);
+  for (const volume of Object.keys(config.volumes)) mkdirSync(join(volumeRoot, volume), { recursive: true });
   if (!external) {
     const dirs = stateDirs(stateDir);
     const dynamodb = await startDynalite(dirs.dynamodb, portFrom(process.env.SLIPWAY_DYNAMODB_PORT, 0));
@@ -121,11 +125,11 @@ async function main() {
   }
 
   const backupBucket = process.env.SLIPWAY_BACKUP_BUCKET ?? `slipway-${stage}-backups`;
-  const params = { backupBucket };
+  const params = { backupBucket, volumeRoot };
   // The sandbox listens first, so serverless-offline's handlers are given its endpoint; it routes events once the
   // service is resolved (below).
   const sandbox: SandboxLaunch | undefined = sandboxed
-    ? await launchSandbox({ stage, stateDir, httpPort, lambdaPort, log: say })
+    ? await launchSandbox({ stage, stateDir, volumeRoot, httpPort, lambdaPort, log: say })
     : undefined;
   if (sandbox) {
     servers.push(sandbox);
@@ -232,7 +236,7 @@ async function main() {
   say('');
   say(`Slipway is running (stage ${stage}${sandbox ? ', SANDBOX: simulated AWS' : ''})`);
   say(`  HTTP API        ${apiUrl}   (GET /health, /health/live, /health/ready, /v1/...)`);
-  say(`  Lambda invoke   http://127.0.0.1:${lambdaPort}`);
+  say(lambdaLine(env, lambdaPort));
   const embedded = (name: string) => (external ? '' : `   (${name}, on this machine)`);
   say(
     `  DynamoDB        ${endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? endpointFor('dynamodb') ?? 'AWS'}${embedded('dynalite')}`,
@@ -243,6 +247,8 @@ async function main() {
   if (sandbox) for (const line of sandbox.banner(env)) say(line);
   else say(`  Other services  ${external ?? 'AWS (usual credential chain)'}`);
   say(`  State           ${stateDir}`);
+  const volumes = Object.keys(config.volumes);
+  if (volumes.length > 0) say(`  Volumes         ${volumes.map((volume) => join(volumeRoot, volume)).join(', ')}`);
   say(`  Schedules       ${schedules.length > 0 ? schedules.join('; ') : 'none configured'}`);
   say(`  Get a token     npm run token -- --stage ${stage} --name me --role admin`);
   say('Press Ctrl-C to stop.');

@@ -21,12 +21,12 @@ export const SANDBOX_STAGE = 'sandbox';
 const SIMULATED = ['ecs', 'ecr', 'rds', 'cloudwatch'] as const;
 
 /**
- * The services the functions may still call that are neither simulated nor on this machine (dynalite, s3rver),
- * and what for. SNS and SQS are not among them: npm start's stages have no topic and no queue (serverless.yml).
+ * The services the functions may still call that are neither simulated nor on this machine (dynalite, s3rver,
+ * serverless-offline's Lambda), and what for. SNS and SQS are not among them: npm start's stages have no topic
+ * and no queue (serverless.yml).
  */
 const OTHERS: ReadonlyArray<[ServiceId, string]> = [
   ['secretsmanager', 'Secrets Manager (API tokens until one is minted here)'],
-  ['lambda', 'Lambda (volume archives)'],
 ];
 
 /** Whether the sandbox was asked for: the --sandbox flag, or SLIPWAY_SANDBOX=1 (or true). */
@@ -50,6 +50,8 @@ export interface SandboxLaunch extends EmbeddedServer {
 export interface LaunchOptions {
   stage: string;
   stateDir: string;
+  /** Where the volumes' files are, seeded with a few when the sandbox is fresh (the volume functions' SLIPWAY_VOLUME_ROOT). */
+  volumeRoot: string;
   /** serverless-offline's ports: events are delivered to the Lambda one once the HTTP one answers. */
   httpPort: number;
   lambdaPort: number;
@@ -131,6 +133,7 @@ export async function launchSandbox(options: LaunchOptions): Promise<SandboxLaun
   const stateDir = join(options.stateDir, 'aws');
   const sandbox = await startSandbox({
     stateDir,
+    volumeRoot: options.volumeRoot,
     config,
     stage: options.stage,
     rules,

@@ -61,6 +61,8 @@ export class ManualClock implements SandboxClock {
 export interface SandboxOptions {
   /** Where the state is kept (`.slipway/sandbox/`); a fresh directory is seeded from `config`. */
   stateDir: string;
+  /** Where volumes' files are, seeded with the state (default `<stateDir>/volumes`). */
+  volumeRoot?: string;
   config: SlipwayConfig;
   /** The stage: Slipway's generated alarm names carry it. */
   stage: string;
@@ -162,7 +164,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const timings: Timings = { ...DEFAULT_TIMINGS, ...options.timings };
   const log = options.log ?? (() => undefined);
   const definitions = alarmDefinitions(options.config, options.stage);
-  const volumeRoot = join(options.stateDir, 'volumes');
+  const volumeRoot = options.volumeRoot ?? join(options.stateDir, 'volumes');
   mkdirSync(options.stateDir, { recursive: true });
 
   let state = loadState(options.stateDir);

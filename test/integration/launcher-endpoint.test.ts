@@ -85,6 +85,8 @@ it('with AWS_ENDPOINT_URL, creates the table and bucket there and serves from it
   expect(output).toContain('bucket slipway-local-backups: created');
   expect(output).toContain(`DynamoDB        ${url}`);
   expect(output).toContain(`Other services  ${url}`);
+  // And the volume functions, which exist in serverless-offline only, are still invoked there
+  expect(output).toContain('(serverless-offline: every function, volume archives and restores among them)');
 
   // And readiness reads them there, while ECS is asked at the endpoint too (which refuses it) instead of being skipped
   const response = await fetch(`http://127.0.0.1:${httpPort}/health/ready`, {

@@ -120,6 +120,10 @@ describe('npm start launcher', () => {
       expect(first.output()).toContain('table slipway-local-state: created');
       expect(first.output()).toContain('bucket slipway-local-backups: created');
       expect(first.output()).toContain('npm run token -- --stage local');
+      // And, with no AWS endpoint set, says volume archives run in serverless-offline, not in AWS
+      expect(first.output()).toContain(
+        `Lambda invoke   http://127.0.0.1:${lambdaPort}   (serverless-offline: every function, volume archives and restores among them)`,
+      );
 
       // And the public health routes answer without a token
       const health = await get('/health');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interrupt, killLaunchers, type Launched, startLauncher } from '../support/launcher';
@@ -103,8 +103,13 @@ describe("README's sandbox tour", () => {
         /S3 +http:\/\/127\.0\.0\.1:\d+ +bucket slipway-sandbox-backups +\(s3rver, on this machine\)/,
       );
       expect(banner).toContain(
-        'Other services  Secrets Manager (API tokens until one is minted here), Lambda (volume archives): AWS (usual credential chain); SNS, SQS: none (no topic or queue under npm start)',
+        'Other services  Secrets Manager (API tokens until one is minted here): AWS (usual credential chain); SNS, SQS: none (no topic or queue under npm start)',
       );
+      // And that volume archives run in serverless-offline's Lambda, on the volume's directory here
+      expect(banner).toMatch(
+        /Lambda invoke +http:\/\/127\.0\.0\.1:\d+ +\(serverless-offline: every function, volume archives and restores among them\)/,
+      );
+      expect(banner).toContain(`Volumes         ${join(stateDir, 'volumes', 'shop-uploads')}`);
       expect(banner).not.toContain('Other services  AWS');
       const health = await fetch(`${api}/health`);
       expect(health.headers.get('x-slipway-sandbox')).toBe('true');
@@ -139,6 +144,10 @@ describe("README's sandbox tour", () => {
       // backup and restore: a snapshot taken, an instance restored
       expect(out).toMatch(/rds-snapshot/);
       expect(out).toMatch(/shop-db-restore-1[\s\S]*AVAILABLE/);
+      // volume backup and restore: archived by the volume's function, restored beside the live files
+      expect(out).toMatch(/Backup bkp-\S+: volume-archive of volume shop-uploads/);
+      expect(out).toMatch(/Restore rst-\S+ AVAILABLE after [^:]+: volume shop-uploads into restored-1/);
+      expect(out).toMatch(/^identical$/m);
 
       // And the rollback the alarm started ends SUCCEEDED, asked for by the alarm
       const minted = await shell(
@@ -168,6 +177,23 @@ describe("README's sandbox tour", () => {
 
       // And the simulated AWS is kept under the state directory
       expect(existsSync(join(stateDir, 'aws'))).toBe(true);
+
+      // And every file of the volume came back byte for byte, the live files untouched beside them
+      const volume = join(stateDir, 'volumes', 'shop-uploads');
+      const files = readdirSync(volume, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name).slice(volume.length + 1))
+        .filter((path) => !path.startsWith('restored-1/'))
+        .sort();
+      expect(files).toEqual([
+        'README.txt',
+        'uploads/2026/invoice-1.txt',
+        'uploads/2026/invoice-2.txt',
+        'uploads/2026/invoice-3.txt',
+      ]);
+      for (const file of files) {
+        expect(readFileSync(join(volume, 'restored-1', file)).equals(readFileSync(join(volume, file)))).toBe(true);
+      }
     } finally {
       expect(await interrupt(launcher)).toBe(0);
     }

@@ -147,6 +147,22 @@ describe('the backup worker in the packaged template (stage prod)', () => {
     ]);
   });
 
+  it('given the volume run by lambda, when packaged, then its function finds the volume where Lambda mounts it', () => {
+    // when
+    const [fn] = Object.values(template.Resources).filter(
+      ({ Type, Properties }) =>
+        Type === 'AWS::Lambda::Function' && Properties?.FunctionName === 'slipway-prod-volume-shop-uploads',
+    );
+    const properties = fn?.Properties as {
+      Environment: { Variables: Record<string, unknown> };
+      FileSystemConfigs: Array<{ LocalMountPath: string }>;
+    };
+
+    // then the volume root is /mnt, as on the worker task, whatever npm start passes on this machine
+    expect(properties.Environment.Variables.SLIPWAY_VOLUME_ROOT).toBe('/mnt');
+    expect(properties.FileSystemConfigs.map(({ LocalMountPath }) => LocalMountPath)).toEqual(['/mnt/shop-uploads']);
+  });
+
   it('given the worker image, when packaged, then the container runs it as the non-root user with its health check and logs', () => {
     // when
     const container = workerContainer();

@@ -17,16 +17,17 @@ describe('sandboxRequested', () => {
 describe('otherServicesLine', () => {
   it('says the services neither simulated nor local go to AWS, and what for, when nothing names an endpoint', () => {
     expect(otherServicesLine({ AWS_ENDPOINT_URL_ECS: 'http://127.0.0.1:4566' })).toBe(
-      '  Other services  Secrets Manager (API tokens until one is minted here), Lambda (volume archives): AWS (usual credential chain); SNS, SQS: none (no topic or queue under npm start)',
+      '  Other services  Secrets Manager (API tokens until one is minted here): AWS (usual credential chain); SNS, SQS: none (no topic or queue under npm start)',
     );
   });
 
-  it('names the endpoint each goes to instead, grouped', () => {
+  it('names the endpoint each goes to instead', () => {
     expect(otherServicesLine({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' })).toBe(
-      '  Other services  Secrets Manager (API tokens until one is minted here), Lambda (volume archives): http://127.0.0.1:4566; SNS, SQS: none (no topic or queue under npm start)',
+      '  Other services  Secrets Manager (API tokens until one is minted here): http://127.0.0.1:4566; SNS, SQS: none (no topic or queue under npm start)',
     );
-    expect(otherServicesLine({ AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:3002' })).toBe(
-      '  Other services  Secrets Manager (API tokens until one is minted here): AWS (usual credential chain); Lambda (volume archives): http://127.0.0.1:3002; SNS, SQS: none (no topic or queue under npm start)',
-    );
+  });
+
+  it('leaves Lambda to the Lambda line: npm start serves the volume functions itself', () => {
+    expect(otherServicesLine({ AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:3002' })).not.toContain('Lambda');
   });
 });
