@@ -154,3 +154,15 @@ describe('the layers', () => {
     ]);
   });
 });
+
+describe('the modules', () => {
+  // A module past this length holds more than one concern: split it along its seams (docs/architecture.md).
+  const MAX_LINES = 600;
+
+  it(`keeps every module under lib/ to ${MAX_LINES} lines`, () => {
+    const long = sourceFiles('lib')
+      .map((path) => ({ path, lines: readFileSync(join(ROOT, path), 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > MAX_LINES);
+    expect(long).toEqual([]);
+  });
+});
