@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
 import { NAME_PATTERN } from './names';
+import { account, placementIssues } from './sections/accounts';
 import { app } from './sections/apps';
 import { authSection } from './sections/auth';
 import { CLUSTER_DATABASE_NAME_MAX, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE, database } from './sections/databases';
@@ -130,6 +131,11 @@ export const configSchema = z
           expects('a webhooks section {signingSecret}'),
         )
         .optional(),
+      accounts: named('account', account)
+        .default({})
+        .describe(
+          "Other AWS accounts Slipway acts in, by a name of your choosing, each through a role it assumes. Absent: only the control plane's own account",
+        ),
       apps: named('app', app).default({}),
       databases: named('database', database, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default({}),
       volumes: named('volume', volume).default({}),
@@ -140,6 +146,7 @@ export const configSchema = z
     expects('a Slipway configuration with auth, apps, databases and volumes'),
   )
   .superRefine((config, ctx) => {
+    for (const { path, message } of placementIssues(config)) ctx.addIssue({ code: 'custom', path, message });
     const needsWorker = [
       ...Object.keys(config.volumes).map((name) => `volume ${name}`),
       ...Object.entries(config.databases).flatMap(([name, db]) => (db.dump ? [`the dump of database ${name}`] : [])),

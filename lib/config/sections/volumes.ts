@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { placementKeys, VOLUME_PLACEMENT } from './accounts';
 import { archiveDrill, expects, retention, scheduleExpression } from './values';
 
 /** volumes: EFS access points archived to S3 on a schedule. */
@@ -11,6 +12,7 @@ export const volume = z.strictObject(
     accessPointId: z
       .string(expects('an EFS access point id such as fsap-0123456789abcdef0'))
       .regex(/^fsap-[0-9a-f]{8,40}$/, expects('an EFS access point id such as fsap-0123456789abcdef0')),
+    ...placementKeys('the EFS file system', VOLUME_PLACEMENT),
     schedule: scheduleExpression.default('cron(30 3 * * ? *)'),
     retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
     runner: z

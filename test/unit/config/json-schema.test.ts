@@ -33,6 +33,17 @@ function documentKeys(node: unknown, into = new Set<string>()): Set<string> {
   return into;
 }
 
+/**
+ * Keys config refuses every value of for now (an environment's, database's or volume's account and region:
+ * lib/config/sections/accounts.ts, placementIssues): a valid example can only show them commented out.
+ */
+const REFUSED_FOR_NOW = ['account', 'region'];
+
+/** The keys of lines such as `    # account: staging`: a key shown commented out. */
+function commentedOutKeys(text: string): Set<string> {
+  return new Set([...text.matchAll(/^\s*# ([A-Za-z]+): \S/gm)].map((match) => match[1] as string));
+}
+
 describe('config/schema.json', () => {
   it('given the schema in lib/config/schema.ts, when config/schema.json is read, then it is up to date', () => {
     // given
@@ -81,10 +92,14 @@ describe('config/schema.json', () => {
     const known = schemaKeys(configJsonSchema());
 
     // when
-    const shown = documentKeys(parse(readFileSync('config/example.yml', 'utf8')));
+    const text = readFileSync('config/example.yml', 'utf8');
+    const shown = documentKeys(parse(text));
+    const commented = commentedOutKeys(text);
 
     // then
-    expect([...known].filter((key) => !shown.has(key))).toEqual([]);
+    expect([...known].filter((key) => !shown.has(key) && !REFUSED_FOR_NOW.includes(key))).toEqual([]);
+    // And a key refused for now is shown commented out, and only so
+    expect(REFUSED_FOR_NOW.filter((key) => !known.has(key) || shown.has(key) || !commented.has(key))).toEqual([]);
   });
 
   it('given config files, when they are opened in an editor, then their first line points it at the schema', () => {

@@ -92,6 +92,7 @@ describe('parseConfig and loadConfigFile', () => {
         backups: { manualSnapshotQuota: 100, maxCopiesInFlight: 5, maxExportsInFlight: 5 },
         notifications: {},
         audit: { retentionDays: 400 },
+        accounts: {},
         apps: {},
         databases: {},
         volumes: {},

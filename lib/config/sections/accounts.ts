@@ -1,0 +1,142 @@
+import * as z from 'zod';
+import { awsRegion, describeInput, expects, roleArn, secretReference } from './values';
+
+/**
+ * accounts: the other AWS accounts Slipway acts in, each through a role it assumes; and the `account`
+ * and `region` keys that place an environment, a database or a volume in one (absent: the control
+ * plane's own account and region).
+ */
+
+export const account = z.strictObject(
+  {
+    roleArn: roleArn.describe(
+      "The role in that account Slipway's functions assume (sts:AssumeRole) to act there; its trust policy names the control plane's function roles. One role per account",
+    ),
+    externalIdSecret: secretReference
+      .optional()
+      .describe(
+        "Secrets Manager secret, in the control plane's own account and region, holding the external id the role's trust policy requires (sts:ExternalId): read when the role is assumed, never logged nor shown in an error",
+      ),
+    regions: z
+      .array(awsRegion, expects('a list of AWS regions'))
+      .min(1, expects('at least one AWS region'))
+      .refine((regions) => new Set(regions).size === regions.length, expects('each region once'))
+      .optional()
+      .describe('The regions of that account config may place things in; absent: any region'),
+  },
+  expects('an account {roleArn, externalIdSecret?, regions?}'),
+);
+
+// Any string: one that names no account is refused naming those there are (placementIssues).
+const accountName = z
+  .string(expects('the name of an account under accounts'))
+  .min(1, expects('the name of an account under accounts'));
+
+/**
+ * The `account` and `region` keys of an environment, a database or a volume; `what` names what they
+ * place, `until` why config refuses them for now (placementIssues), which the reference says too.
+ */
+export function placementKeys(what: string, until: string) {
+  return {
+    account: accountName
+      .optional()
+      .describe(
+        `The account (a name under accounts) ${what} lives in; absent: the control plane's own account. ${until}`,
+      ),
+    region: awsRegion
+      .optional()
+      .describe(
+        `The region ${what} lives in, one of the account's regions when it lists them; absent: the control plane's own region. ${until}`,
+      ),
+  };
+}
+
+type Accounts = Record<string, z.output<typeof account>>;
+interface Placed {
+  account?: string | undefined;
+  region?: string | undefined;
+}
+export interface PlacementIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+// Lifted as each flow learns to act through an account's role (lib/aws/account-credentials.ts).
+const NOT_YET =
+  "not yet: deployments, ECS and RDS events and backups still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
+const VOLUME_ELSEWHERE =
+  "a volume must be in the control plane's own account and region: it is archived on EFS mounted by a Lambda function (or the worker task) of the control plane, which mounts file systems of its own account only. Volumes in other accounts are not supported yet; leave account and region out";
+
+/** What the reference says of the placement keys while config refuses them. */
+export const PLACEMENT_NOT_YET =
+  "Not accepted yet: until deployments, events and backups act through an account's role, any value is refused; leave it out";
+export const VOLUME_PLACEMENT =
+  "Not accepted: a volume is archived on EFS mounted by a Lambda function (or the worker task) in the control plane's own account and region, so any value is refused; leave it out";
+
+/** Two account names with one role ARN: each account has one role, named once. */
+export function accountIssues(accounts: Accounts): PlacementIssue[] {
+  const owners = new Map<string, string>();
+  const issues: PlacementIssue[] = [];
+  for (const [name, { roleArn: arn }] of Object.entries(accounts)) {
+    const owner = owners.get(arn);
+    if (owner === undefined) owners.set(arn, name);
+    else
+      issues.push({
+        path: ['accounts', name, 'roleArn'],
+        message: `is account ${owner}'s role too: each account is named once, with its own role`,
+      });
+  }
+  return issues;
+}
+
+/** What is wrong with where one thing is placed: an account config does not name, a region that account does not list. */
+function referenceIssue(accounts: Accounts, placed: Placed, path: Array<string | number>): PlacementIssue | undefined {
+  if (placed.account !== undefined && !Object.hasOwn(accounts, placed.account)) {
+    const names = Object.keys(accounts);
+    return {
+      path: [...path, 'account'],
+      message:
+        names.length === 0
+          ? `expected the name of an account under accounts, but none is configured, received ${describeInput(placed.account)}`
+          : `expected one of the accounts config names (${names.join(', ')}), received ${describeInput(placed.account)}`,
+    };
+  }
+  const regions = placed.account === undefined ? undefined : accounts[placed.account]?.regions;
+  if (placed.region !== undefined && regions && !regions.includes(placed.region)) {
+    return {
+      path: [...path, 'region'],
+      message: `expected one of account ${placed.account}'s regions (${regions.join(', ')}), received ${describeInput(placed.region)}`,
+    };
+  }
+  return undefined;
+}
+
+interface Placeable {
+  accounts: Accounts;
+  apps: Record<string, { environments: Record<string, Placed> }>;
+  databases: Record<string, Placed>;
+  volumes: Record<string, Placed>;
+}
+
+/**
+ * Every placement config makes, checked against the accounts it names. One that names an account or a
+ * region no flow can act in yet is refused, so that every key config accepts takes effect.
+ */
+export function placementIssues(config: Placeable): PlacementIssue[] {
+  const issues = accountIssues(config.accounts);
+  const check = (placed: Placed, path: Array<string | number>, elsewhere: string) => {
+    const wrong = referenceIssue(config.accounts, placed, path);
+    if (wrong) issues.push(wrong);
+    else if (placed.account !== undefined || placed.region !== undefined) {
+      issues.push({ path: [...path, placed.account !== undefined ? 'account' : 'region'], message: elsewhere });
+    }
+  };
+  for (const [appName, app] of Object.entries(config.apps)) {
+    for (const [envName, env] of Object.entries(app.environments)) {
+      check(env, ['apps', appName, 'environments', envName], NOT_YET);
+    }
+  }
+  for (const [name, db] of Object.entries(config.databases)) check(db, ['databases', name], NOT_YET);
+  for (const [name, volume] of Object.entries(config.volumes)) check(volume, ['volumes', name], VOLUME_ELSEWHERE);
+  return issues;
+}
