@@ -1,3 +1,4 @@
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { isLoopbackHost } from '../net/addresses';
 import { type Env, endpointFor, regionFrom, type ServiceId } from './endpoints';
 
@@ -14,8 +15,11 @@ export interface BaseClientConfig {
   endpoint?: string;
   retryMode: 'adaptive';
   maxAttempts: number;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: Credentials;
 }
+
+/** Credentials a client is given instead of the function's own: an assumed role's (lib/aws/account-credentials.ts). */
+export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 
 // Emulators on this machine need no real credentials: dynalite and LocalStack take any,
 // s3rver takes its documented S3RVER pair. Placeholders let them work where AWS has none.
@@ -29,15 +33,15 @@ export function isLoopback(endpoint: string): boolean {
   }
 }
 
-/** The settings every SDK client in Slipway is built with. */
-export function clientConfig(service: ServiceId, env: Env = process.env): BaseClientConfig {
+/** The settings every SDK client in Slipway is built with; `credentials`, when given, instead of the function's own. */
+export function clientConfig(service: ServiceId, env: Env = process.env, credentials?: Credentials): BaseClientConfig {
   const endpoint = endpointFor(service, env);
   return {
     region: regionFrom(env),
     retryMode: 'adaptive',
     maxAttempts: MAX_ATTEMPTS,
     ...(endpoint ? { endpoint } : {}),
-    ...(endpoint && isLoopback(endpoint) ? { credentials: LOOPBACK_CREDENTIALS } : {}),
+    ...(credentials ? { credentials } : endpoint && isLoopback(endpoint) ? { credentials: LOOPBACK_CREDENTIALS } : {}),
   };
 }
 
@@ -52,8 +56,8 @@ export function isAwsEndpoint(endpoint: string): boolean {
   }
 }
 
-export function s3ClientConfig(env: Env = process.env) {
-  const base = clientConfig('s3', env);
+export function s3ClientConfig(env: Env = process.env, credentials?: Credentials) {
+  const base = clientConfig('s3', env, credentials);
   if (!base.endpoint) return base;
   return {
     ...base,

@@ -13,7 +13,8 @@ export type ServiceId =
   | 'sns'
   | 'sqs'
   | 'lambda'
-  | 'eventbridge';
+  | 'eventbridge'
+  | 'sts';
 
 const ENV_SUFFIX: Record<ServiceId, string> = {
   dynamodb: 'DYNAMODB',
@@ -27,6 +28,7 @@ const ENV_SUFFIX: Record<ServiceId, string> = {
   sqs: 'SQS',
   lambda: 'LAMBDA',
   eventbridge: 'EVENTBRIDGE',
+  sts: 'STS',
 };
 
 export type Env = Record<string, string | undefined>;

@@ -87,6 +87,24 @@ export class Unavailable extends SlipwayError {
   }
 }
 
+/**
+ * A role of another account that cannot be assumed (its trust policy, its external id, STS itself):
+ * a 502 naming the account and the role, which the operator fixes in that account; the external id
+ * is never in it. The STS error is the cause. Shown despite the 5xx, as the message says what to fix.
+ */
+export class AssumeRoleFailed extends SlipwayError {
+  constructor(account: string, roleArn: string, reason: string, options?: SlipwayErrorOptions) {
+    super('ASSUME_ROLE_FAILED', 502, `cannot assume role ${roleArn} of account ${account}: ${reason}`, {
+      ...options,
+      details: { account, roleArn },
+    });
+  }
+
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 export class ConfigError extends SlipwayError {
   constructor(message: string, options?: SlipwayErrorOptions) {
     super('CONFIG_INVALID', 500, message, options);

@@ -1,5 +1,6 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { clientConfig } from '../client-config';
+import { type Credentials, clientConfig } from '../client-config';
 import type { Env } from '../endpoints';
 
-export const createEcrClient = (env?: Env) => new ECRClient(clientConfig('ecr', env));
+export const createEcrClient = (env?: Env, credentials?: Credentials) =>
+  new ECRClient(clientConfig('ecr', env, credentials));

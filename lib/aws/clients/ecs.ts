@@ -1,5 +1,6 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { clientConfig } from '../client-config';
+import { type Credentials, clientConfig } from '../client-config';
 import type { Env } from '../endpoints';
 
-export const createEcsClient = (env?: Env) => new ECSClient(clientConfig('ecs', env));
+export const createEcsClient = (env?: Env, credentials?: Credentials) =>
+  new ECSClient(clientConfig('ecs', env, credentials));

@@ -1,5 +1,6 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { clientConfig } from '../client-config';
+import { type Credentials, clientConfig } from '../client-config';
 import type { Env } from '../endpoints';
 
-export const createLambdaClient = (env?: Env) => new LambdaClient(clientConfig('lambda', env));
+export const createLambdaClient = (env?: Env, credentials?: Credentials) =>
+  new LambdaClient(clientConfig('lambda', env, credentials));

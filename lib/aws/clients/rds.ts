@@ -1,5 +1,6 @@
 import { RDSClient } from '@aws-sdk/client-rds';
-import { clientConfig } from '../client-config';
+import { type Credentials, clientConfig } from '../client-config';
 import type { Env } from '../endpoints';
 
-export const createRdsClient = (env?: Env) => new RDSClient(clientConfig('rds', env));
+export const createRdsClient = (env?: Env, credentials?: Credentials) =>
+  new RDSClient(clientConfig('rds', env, credentials));

@@ -1,5 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { clientConfig } from '../client-config';
+import { type Credentials, clientConfig } from '../client-config';
 import type { Env } from '../endpoints';
 
-export const createSnsClient = (env?: Env) => new SNSClient(clientConfig('sns', env));
+export const createSnsClient = (env?: Env, credentials?: Credentials) =>
+  new SNSClient(clientConfig('sns', env, credentials));

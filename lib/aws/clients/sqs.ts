@@ -1,5 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { clientConfig } from '../client-config';
+import { type Credentials, clientConfig } from '../client-config';
 import type { Env } from '../endpoints';
 
-export const createSqsClient = (env?: Env) => new SQSClient(clientConfig('sqs', env));
+export const createSqsClient = (env?: Env, credentials?: Credentials) =>
+  new SQSClient(clientConfig('sqs', env, credentials));

@@ -36,6 +36,18 @@ describe('the SDK client factory', () => {
     expect(isLoopback('not a url')).toBe(false);
   });
 
+  it('signs with the credentials it is given, an assumed role’s, in place of the loopback placeholders', () => {
+    // Given a session's credentials (lib/aws/account-credentials.ts)
+    const session = async () => ({ accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' });
+
+    // Then a client on a loopback endpoint, and one on AWS, sign with them, STS's client too
+    expect(clientConfig('ecs', { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' }, session).credentials).toBe(session);
+    expect(clientConfig('rds', {}, session).credentials).toBe(session);
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' }, session).credentials).toBe(session);
+    expect(endpointFor('sts', { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })).toBe('http://127.0.0.1:5000');
+    expect(endpointFor('sts', { AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_STS: 'http://sts' })).toBe('http://sts');
+  });
+
   it.each([['http://127.0.0.1:4569'], ['http://localhost:4566'], ['http://[::1]:9000']])(
     'given the loopback endpoint %s, when S3 is configured, then path-style and checksums only when required',
     (url) => {
