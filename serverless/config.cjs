@@ -65,6 +65,7 @@ module.exports = async ({ resolveVariable }) => {
       ...workerResources(config, stage, volumeFunctionName),
       ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
+      ...accountResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
@@ -86,6 +87,18 @@ function secretArn(nameOrArn) {
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
   return {
     'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${nameOrArn}-??????`,
+  };
+}
+
+// The roles of the accounts config names, which functions may assume, and their external ids' secrets;
+// none configured, an empty list, and unscoped-statements.cjs leaves the statement out.
+function accountResources(config) {
+  const accounts = Object.values(config.accounts);
+  return {
+    accountRoleArns: [...new Set(accounts.map((account) => account.roleArn))],
+    externalIdSecretArns: [
+      ...new Set(accounts.flatMap((account) => (account.externalIdSecret ? [account.externalIdSecret] : []))),
+    ].map(secretArn),
   };
 }
 
@@ -310,3 +323,4 @@ function workerResources(config, stage, volumeFunctionName) {
 module.exports.backupBucketValues = backupBucketValues;
 module.exports.managedResources = managedResources;
 module.exports.rdsResources = rdsResources;
+module.exports.accountResources = accountResources;

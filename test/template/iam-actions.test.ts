@@ -78,7 +78,13 @@ import {
 } from '../support/package';
 import { createCallGraph, type Sink } from './call-graph';
 import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
-import { INFEASIBLE_CALLS, NOT_CALLED_BY_FUNCTIONS, TOLERATED_GRANTS, VPC_ACCESS_POLICY } from './iam-allowlist';
+import {
+  GRANTED_BEFORE_CALLED,
+  INFEASIBLE_CALLS,
+  NOT_CALLED_BY_FUNCTIONS,
+  TOLERATED_GRANTS,
+  VPC_ACCESS_POLICY,
+} from './iam-allowlist';
 import {
   type AwsRequest,
   arn,
@@ -614,13 +620,17 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
 
       // Then every need is granted (nothing fails with AccessDenied in AWS)
       const missing = [...required.keys()].filter((key) => !grants.has(key)).sort();
-      // And every grant is needed (no excess), but for what is tolerated
+      // And every grant is needed (no excess), but for what is tolerated or granted before its call
+      const ahead = GRANTED_BEFORE_CALLED[caller.entry] ?? {};
       const excess = [...grants.keys()]
-        .filter((key) => !required.has(key) && !allowed.has(key) && !TOLERATED_GRANTS.has(key))
+        .filter((key) => !required.has(key) && !allowed.has(key) && !TOLERATED_GRANTS.has(key) && !(key in ahead))
         .sort();
-      // And every infeasible call listed is still reached, and still not granted
+      // And every infeasible call listed is still reached, and still not granted; every grant ahead of its call not yet called
       const listed = Object.keys(INFEASIBLE_CALLS[caller.entry] ?? {});
-      const stale = listed.filter((key) => !infeasible.has(key) || grants.has(key));
+      const stale = [
+        ...listed.filter((key) => !infeasible.has(key) || grants.has(key)),
+        ...Object.keys(ahead).filter((key) => required.has(key)),
+      ];
       if (missing.length + excess.length + stale.length > 0) {
         mismatches.push({
           caller: caller.name,

@@ -373,8 +373,9 @@ export const SECRET_READERS: Record<string, SecretKind> = {
   'lib/wiring/releases.ts': 'webhook',
   'lib/wiring/probes.ts': 'probe',
   'lib/worker/deps.ts': 'worker',
+  'lib/aws/account-credentials.ts': 'externalId',
 };
-export type SecretKind = 'tokens' | 'slack' | 'webhook' | 'probe' | 'worker';
+export type SecretKind = 'tokens' | 'slack' | 'webhook' | 'probe' | 'worker' | 'externalId';
 
 /** httpRoute reads the token source only for a route that is not public: a public route never reads the tokens secret. */
 export function isTokenReadOfPublicRoute(call: { site: string }, publicRoute: boolean): boolean {
@@ -406,7 +407,68 @@ export function secretsOf(config: SlipwayConfig, kind: SecretKind): string[] {
       ];
     case 'worker':
       return Object.values(config.databases).flatMap((db) => (db.dump ? [db.dump.credentialsSecret] : []));
+    case 'externalId':
+      return [
+        ...new Set(
+          Object.values(config.accounts).flatMap((account) =>
+            account.externalIdSecret ? [account.externalIdSecret] : [],
+          ),
+        ),
+      ];
   }
+}
+
+/**
+ * A member role's trust policy that trusts the control plane's account as a whole, which leaves the decision
+ * to the caller's own policies (IAM User Guide, "Cross account resource access in IAM": both the trust policy
+ * and the caller's identity policy must allow): what the control plane's template grants, alone.
+ */
+export function delegatingTrustPolicy(place: AwsPlace): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${place.partition}:iam::${place.account}:root` },
+        Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+      },
+    ],
+  };
+}
+
+/**
+ * What IAM authorises when Slipway assumes an account's role (lib/aws/account-credentials.ts): AssumeRole
+ * with its session name, source identity, app and environment tags and external id, and, on the same role,
+ * sts:TagSession for the tags and sts:SetSourceIdentity (Service Authorization Reference, AWS STS), each with
+ * the condition keys the action takes.
+ */
+export function accountRoleRequests(config: SlipwayConfig, place: AwsPlace, action = 'sts:AssumeRole'): AwsRequest[] {
+  const resourcePolicy = delegatingTrustPolicy(place);
+  const tags: Context = {
+    'aws:TagKeys': ['slipway:app', 'slipway:environment'],
+    'aws:RequestTag/slipway:app': 'shop',
+    'aws:RequestTag/slipway:environment': 'staging',
+  };
+  const sourceIdentity: Context = { 'sts:SourceIdentity': 'ci-deployer' };
+  return Object.entries(config.accounts).flatMap(([name, account]) => [
+    request(action, account.roleArn, `account ${name}'s role`, {
+      resourcePolicy,
+      context: {
+        ...tags,
+        ...sourceIdentity,
+        'sts:RoleSessionName': 'd-01JEXAMPLE',
+        ...(account.externalIdSecret ? { 'sts:ExternalId': 'external-id' } : {}),
+      },
+    }),
+    request('sts:TagSession', account.roleArn, `account ${name}'s role, tagging the session`, {
+      resourcePolicy,
+      context: tags,
+    }),
+    request('sts:SetSourceIdentity', account.roleArn, `account ${name}'s role, with a source identity`, {
+      resourcePolicy,
+      context: sourceIdentity,
+    }),
+  ]);
 }
 
 function required(facts: CallerFacts, name: string): string {
@@ -838,6 +900,7 @@ const CALLS: Record<string, CallModel> = {
     ];
   },
 
+  'sts:AssumeRole': (facts, { action }) => accountRoleRequests(facts.config, facts.place, action),
   'lambda:InvokeFunction': (facts, { action }) =>
     Object.entries(facts.config.volumes)
       .filter(([, volume]) => volume.runner === 'lambda')

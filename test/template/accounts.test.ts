@@ -1,0 +1,265 @@
+/**
+ * Acting in other accounts, as IAM evaluates it against the packaged templates (config/kitchen-sink.yml
+ * names two accounts, config/prod.yml none): the roles of the functions that ask for deployments
+ * (create, rollback, promote, restart, scale: serverless/iam/permissions.yml, requestDeployment) may
+ * assume each configured role, with the session tags, source identity and external id
+ * lib/aws/account-credentials.ts sends, and read each configured external id; no role of the stack
+ * may assume any other role, nor tag a session otherwise; with no account configured, nothing is granted.
+ */
+import { rmSync } from 'node:fs';
+import { loadStageConfig } from '../../lib/config/load';
+import type { SlipwayConfig } from '../../lib/config/schema';
+import { type CloudFormationTemplate, PACKAGED_STAGES, packagedStage, readTemplate } from '../support/package';
+import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
+import { GRANTED_BEFORE_CALLED } from './iam-allowlist';
+import {
+  type AwsRequest,
+  accountRoleRequests,
+  delegatingTrustPolicy,
+  loadArnFormats,
+  type PolicyDocument,
+  secretArn,
+} from './iam-requests';
+import { type Role, refusalOf } from './iam-simulation';
+
+interface StackRole {
+  logicalId: string;
+  /** The functions whose role it is; none for the worker's roles. */
+  functions: string[];
+  handlers: string[];
+  role: Role;
+}
+
+interface Stage {
+  dir: string;
+  owned: boolean;
+  config: SlipwayConfig;
+  roles: StackRole[];
+}
+
+const STS_ACTIONS = ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'];
+const stages = new Map<string, Stage>();
+
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
+
+/** The handlers whose roles carry the account roles ahead of their calls (iam-allowlist.ts). */
+const ASSUMING_HANDLERS = Object.entries(GRANTED_BEFORE_CALLED)
+  .filter(([, grants]) => 'sts:AssumeRole' in grants)
+  .map(([handler]) => handler);
+
+/** Every role of the stack that exists, with its inline policies resolved, and the functions it serves. */
+function stackRoles(template: CloudFormationTemplate, values: TemplateValues): StackRole[] {
+  const functions = Object.entries(template.Resources).filter(
+    ([, resource]) => resource.Type === 'AWS::Lambda::Function',
+  );
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+    .filter(([, resource]) => {
+      const condition = (resource as { Condition?: string }).Condition;
+      return condition === undefined || values.condition(condition);
+    })
+    .map(([logicalId, resource]) => {
+      const served = functions.filter(
+        ([, fn]) => (fn.Properties?.Role as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0] === logicalId,
+      );
+      const policies = (values.resolve(resource.Properties?.Policies ?? []) ?? []) as Array<{
+        PolicyName: string;
+        PolicyDocument: PolicyDocument;
+      }>;
+      return {
+        logicalId,
+        functions: served.map(([id]) => id),
+        handlers: served.map(([, fn]) => `${String(fn.Properties?.Handler).replace(/\.[^.]+$/, '')}.ts`),
+        role: {
+          arn: values.text({ 'Fn::GetAtt': [logicalId, 'Arn'] }),
+          policies: policies.map(({ PolicyName, PolicyDocument }) => ({ name: PolicyName, document: PolicyDocument })),
+        },
+      };
+    });
+}
+
+beforeAll(async () => {
+  await loadArnFormats();
+  for (const stage of PACKAGED_STAGES) {
+    const { dir, owned } = await packagedStage(stage);
+    const template = readTemplate(dir);
+    stages.set(stage, {
+      dir,
+      owned,
+      config: loadStageConfig(stage),
+      roles: stackRoles(template, templateValues(template, TEST_PLACE, `slipway-${stage}`)),
+    });
+  }
+});
+
+afterAll(() => {
+  for (const { dir, owned } of stages.values()) if (owned) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Roles no stage configures: another role of a configured account, a configured name on another path or account, the stack's own. */
+function otherRoleArns(s: Stage): string[] {
+  const configured = new Set(Object.values(s.config.accounts).map((account) => account.roleArn));
+  return [
+    'arn:aws:iam::222222222222:role/admin',
+    'arn:aws:iam::333333333333:role/slipway-member',
+    'arn:aws:iam::333333333333:role/other/slipway-member',
+    'arn:aws:iam::444444444444:role/slipway-member',
+    `arn:aws:iam::${TEST_PLACE.account}:role/slipway-member`,
+    ...s.roles.map(({ role }) => role.arn),
+  ].filter((arn) => !configured.has(arn));
+}
+
+/** The same requests as the configured roles', against another role. */
+const againstRole = (requests: AwsRequest[], arn: string) =>
+  requests
+    .filter((request, index, all) => all.findIndex((other) => other.action === request.action) === index)
+    .map((request) => ({ ...request, resource: arn, what: `the role ${arn}` }));
+
+describe('acting in other accounts, in the packaged kitchen-sink template (two accounts)', () => {
+  const s = () => stages.get('kitchen-sink') as Stage;
+
+  it('lets the deploying roles assume each configured role, as the credentials module asks, and read its external id', async () => {
+    // Given the accounts config names, and the roles of the functions that will deploy to them
+    const { config, roles } = s();
+    const assumers = roles.filter((role) => role.handlers.some((handler) => ASSUMING_HANDLERS.includes(handler)));
+    expect(assumers.length).toBeGreaterThan(0);
+    const requests = accountRoleRequests(config, TEST_PLACE);
+    const secrets = [...new Set(Object.values(config.accounts).flatMap((a) => list(a.externalIdSecret)))];
+    expect(Object.keys(config.accounts).length).toBe(2);
+    expect(secrets.length).toBe(2);
+    const refused: string[] = [];
+    for (const { logicalId, role } of assumers) {
+      // When each asks for every configured role, with tags, source identity and external id, and for each external id
+      for (const request of requests) {
+        const why = await refusalOf(request, role, TEST_PLACE);
+        if (why) refused.push(`${logicalId}: ${request.action} on ${request.resource}: ${why}`);
+      }
+      for (const secret of secrets) {
+        const read = {
+          action: 'secretsmanager:GetSecretValue',
+          resource: secretArn(TEST_PLACE, secret),
+          what: secret,
+          context: {},
+        };
+        const why = await refusalOf(read, role, TEST_PLACE);
+        if (why) refused.push(`${logicalId}: GetSecretValue on ${secret}: ${why}`);
+      }
+    }
+    // Then IAM allows every one
+    expect(refused).toEqual([]);
+  });
+
+  it('lets no other role of the stack assume a configured role', async () => {
+    // Given every role but the deploying ones: other functions', the worker task's and its execution role
+    const { config, roles } = s();
+    const others = roles.filter((role) => !role.handlers.some((handler) => ASSUMING_HANDLERS.includes(handler)));
+    expect(others.length).toBeGreaterThan(10);
+    const allowed: string[] = [];
+    for (const { logicalId, role } of others) {
+      for (const request of accountRoleRequests(config, TEST_PLACE)) {
+        // When it asks for a configured role
+        const why = await refusalOf(request, role, TEST_PLACE);
+        // Then IAM refuses
+        if (!denied(why)) allowed.push(`${logicalId}: ${request.action} on ${request.resource}: ${why ?? 'Allowed'}`);
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('tags sessions with Slipway’s keys only, none transitive, and reads no other external id', async () => {
+    const { config, roles } = s();
+    const assumers = roles.filter((role) => role.handlers.some((handler) => ASSUMING_HANDLERS.includes(handler)));
+    const allowed: string[] = [];
+    for (const arn of Object.values(config.accounts).map((account) => account.roleArn)) {
+      for (const { logicalId, role } of assumers) {
+        const attempts: AwsRequest[] = [
+          {
+            action: 'sts:TagSession',
+            resource: arn,
+            what: 'a tag key of its own',
+            resourcePolicy: delegatingTrustPolicy(TEST_PLACE),
+            context: { 'aws:TagKeys': ['slipway:app', 'owner'], 'aws:RequestTag/owner': 'someone' },
+          },
+          {
+            action: 'sts:AssumeRole',
+            resource: arn,
+            what: 'a transitive tag',
+            resourcePolicy: delegatingTrustPolicy(TEST_PLACE),
+            context: { 'aws:TagKeys': ['slipway:app'], 'sts:TransitiveTagKeys': ['slipway:app'] },
+          },
+          {
+            action: 'sts:TagSession',
+            resource: arn,
+            what: 'a transitive tag',
+            resourcePolicy: delegatingTrustPolicy(TEST_PLACE),
+            context: { 'aws:TagKeys': ['slipway:app'], 'sts:TransitiveTagKeys': ['slipway:app'] },
+          },
+          {
+            action: 'secretsmanager:GetSecretValue',
+            resource: secretArn(TEST_PLACE, 'slipway/other-external-id'),
+            what: 'an external id config does not name',
+            context: {},
+          },
+        ];
+        for (const request of attempts) {
+          // When the role asks for it
+          const why = await refusalOf(request, role, TEST_PLACE);
+          // Then IAM refuses
+          if (!denied(why)) allowed.push(`${logicalId}: ${request.action} (${request.what}): ${why ?? 'Allowed'}`);
+        }
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+});
+
+describe.each(PACKAGED_STAGES)('acting in other accounts, in the packaged %s template', (stage) => {
+  const s = () => stages.get(stage) as Stage;
+
+  it('lets no role of the stack assume any role ARN config does not name', async () => {
+    // Given every role of the stack, and roles no account of the config names (the kitchen sink's accounts' too, for prod)
+    const { roles } = s();
+    const configuredSomewhere = accountRoleRequests(loadStageConfig('kitchen-sink'), TEST_PLACE);
+    const targets = [
+      ...otherRoleArns(s()),
+      ...(stage === 'prod' ? [...new Set(configuredSomewhere.map((request) => request.resource))] : []),
+    ];
+    const allowed: string[] = [];
+    for (const { logicalId, role } of roles) {
+      for (const arn of targets) {
+        for (const request of againstRole(configuredSomewhere, arn)) {
+          // When it asks for that role
+          const why = await refusalOf(request, role, TEST_PLACE);
+          // Then IAM refuses
+          if (!denied(why)) allowed.push(`${logicalId}: ${request.action} on ${arn}: ${why ?? 'Allowed'}`);
+        }
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+});
+
+describe('acting in other accounts, in the packaged prod template (no account)', () => {
+  const s = () => stages.get('prod') as Stage;
+
+  it('grants no STS action nor any external id where config names no account', () => {
+    // Given config/prod.yml, which names no account
+    const { config, roles } = s();
+    expect(config.accounts).toEqual({});
+    // Then no statement of any role names an STS action or reads an external id
+    const granting = roles.flatMap(({ logicalId, role }) =>
+      role.policies.flatMap(({ document }) =>
+        (document.Statement as Array<{ Action?: string | string[] }>)
+          .filter(
+            (statement) =>
+              list(statement.Action).some((action) => STS_ACTIONS.includes(action)) ||
+              JSON.stringify(statement).includes('external-id'),
+          )
+          .map(() => logicalId),
+      ),
+    );
+    expect(granting).toEqual([]);
+  });
+});
