@@ -1,0 +1,43 @@
+import { createRequire } from 'node:module';
+import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
+
+const require = createRequire(import.meta.url);
+const { accountResources } = require('../../../serverless/config.cjs') as {
+  accountResources: (config: SlipwayConfig) => { accountRoleArns: unknown[]; externalIdSecretArns: unknown[] };
+};
+
+/** What packaging gives the assumeAccountRoles and readExternalIds statements (serverless/iam/statements.yml). */
+
+const configWith = (accounts: Record<string, unknown>) =>
+  configSchema.parse({ auth: { tokensSecret: 'slipway/api-tokens' }, accounts });
+
+describe('accountResources', () => {
+  it('given no accounts, then no role and no secret: packaging leaves both statements out', () => {
+    expect(accountResources(configWith({}))).toEqual({ accountRoleArns: [], externalIdSecretArns: [] });
+  });
+
+  it('given accounts, then exactly their roles, and their external ids by ARN (a name gets the ARN with any suffix)', () => {
+    // Given one account with an external id by name, one by ARN, and one with none
+    const byArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/production-external-id-AbCdEf';
+    const config = configWith({
+      staging: { roleArn: 'arn:aws:iam::222222222222:role/slipway-member', externalIdSecret: 'slipway/staging-id' },
+      production: { roleArn: 'arn:aws:iam::333333333333:role/platform/slipway-member', externalIdSecret: byArn },
+      sandbox: { roleArn: 'arn:aws:iam::444444444444:role/slipway-member' },
+    });
+
+    // Then
+    expect(accountResources(config)).toEqual({
+      accountRoleArns: [
+        'arn:aws:iam::222222222222:role/slipway-member',
+        'arn:aws:iam::333333333333:role/platform/slipway-member',
+        'arn:aws:iam::444444444444:role/slipway-member',
+      ],
+      externalIdSecretArns: [
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:slipway/staging-id-??????`,
+        },
+        byArn,
+      ],
+    });
+  });
+});
