@@ -40,13 +40,11 @@ export function placementKeys(what: string, until: string) {
   return {
     account: accountName
       .optional()
-      .describe(
-        `The account (a name under accounts) ${what} lives in; absent: the control plane's own account. ${until}`,
-      ),
+      .describe(`The account (a name under accounts) of ${what}; absent: the control plane's own account. ${until}`),
     region: awsRegion
       .optional()
       .describe(
-        `The region ${what} lives in, one of the account's regions when it lists them; absent: the control plane's own region. ${until}`,
+        `The region of ${what}, one of the account's regions when it lists them; absent: the control plane's own region. ${until}`,
       ),
   };
 }
