@@ -96,6 +96,7 @@ interface Session {
 }
 
 interface Held {
+  usedAt: number;
   credentials?: AwsCredentialIdentity & { expiration: Date };
   assuming?: Promise<AwsCredentialIdentity>;
   clients: Map<ClientFactory<object>, Map<string, object>>;
@@ -165,19 +166,22 @@ export class AccountCredentials {
     return { key, account, role, input };
   }
 
-  /** A session's entry; those whose credentials have expired, and that nobody is assuming, are dropped on the way. */
+  /**
+   * A session's entry. Those unused for a session's length, and that nobody is assuming, are dropped on the
+   * way: their credentials have expired, or they never had any (a refusal), and a long-lived container
+   * serves many operations.
+   */
   private held(key: string): Held {
     const now = this.now();
     for (const [other, held] of this.sessions) {
-      if (other !== key && !held.assuming && held.credentials && held.credentials.expiration.getTime() <= now) {
-        this.sessions.delete(other);
-      }
+      if (other !== key && !held.assuming && now - held.usedAt >= SESSION_SECONDS * 1_000) this.sessions.delete(other);
     }
     let held = this.sessions.get(key);
     if (!held) {
-      held = { clients: new Map() };
+      held = { usedAt: now, clients: new Map() };
       this.sessions.set(key, held);
     }
+    held.usedAt = now;
     return held;
   }
 

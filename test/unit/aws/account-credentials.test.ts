@@ -354,6 +354,45 @@ describe('AccountCredentials.client', () => {
     expect(await other.config.region()).toBe('us-east-1');
   });
 
+  it('drops a session unused for an hour: a later use assumes the role again, with a new client', async () => {
+    // Given a deployment's client and credentials
+    const credentials = subject();
+    const first = credentials.client(createEcsClient, { account: 'staging', region: 'eu-west-1' }, DEPLOYMENT);
+    await first.config.credentials();
+
+    // When the container serves other operations for an hour
+    now = T0 + HOUR;
+    await credentials.credentials('production', { id: 'b-later', principal: 'scheduler' });
+    const later = credentials.client(createEcsClient, { account: 'staging', region: 'eu-west-1' }, DEPLOYMENT);
+
+    // Then the first session was forgotten: its client is made again, and asks STS again
+    expect(later).not.toBe(first);
+    await later.config.credentials();
+    expect(stsMock.commandCalls(AssumeRoleCommand).map((call) => call.args[0].input.RoleSessionName)).toEqual([
+      DEPLOYMENT.id,
+      'b-later',
+      DEPLOYMENT.id,
+    ]);
+  });
+
+  it('drops a refused session too, once unused for an hour', async () => {
+    // Given a session STS refused
+    stsMock
+      .on(AssumeRoleCommand)
+      .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDenied' }))
+      .callsFake(sessionCredentials);
+    const credentials = subject();
+    const refused = credentials.client(createEcsClient, { account: 'production' }, DEPLOYMENT);
+    await failureOf(refused.config.credentials());
+
+    // When the container serves other operations for an hour
+    now = T0 + HOUR;
+    await credentials.credentials('staging', { id: 'd-later', principal: 'ci-deployer' });
+
+    // Then the refused session's entry is gone: its client is made again
+    expect(credentials.client(createEcsClient, { account: 'production' }, DEPLOYMENT)).not.toBe(refused);
+  });
+
   it('gives the container one instance', () => {
     expect(sharedAccountCredentials(ROLES)).toBe(sharedAccountCredentials(ROLES));
   });
