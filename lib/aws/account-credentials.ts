@@ -256,7 +256,10 @@ export class AccountCredentials {
 
 let containerCredentials: AccountCredentials | undefined;
 
-/** The container's one AccountCredentials, made on first use with the control plane's own STS and Secrets Manager clients. */
+/**
+ * The container's one AccountCredentials, made on first use from config's accounts (one config per container,
+ * read at cold start) with the control plane's own STS and Secrets Manager clients.
+ */
 export function sharedAccountCredentials(roles: Record<string, AccountRole>): AccountCredentials {
   containerCredentials ??= new AccountCredentials(roles, {
     sts: shared(createStsClient),
