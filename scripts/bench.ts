@@ -32,6 +32,8 @@ import { hashToken } from '../lib/auth/tokens';
 import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
 import { writeResolvedConfig } from '../lib/config/load';
+import { writeOpenApiDocument } from '../lib/http/openapi';
+import { apiRoutes } from '../lib/http/registry';
 import { buildBundles, handlerModule } from '../lib/local/bundles';
 import type { CloudFormationResource } from '../lib/local/definitions';
 import { readEsbuildSettings } from '../lib/local/esbuild-options';
@@ -160,6 +162,7 @@ async function coldStarts(runs: number, today: string): Promise<string> {
     const functions = serverlessFunctions();
     // What the functions read at cold start, as `sls package` and `npm start` write it.
     writeResolvedConfig('local');
+    writeOpenApiDocument(apiRoutes);
     const runner = join(work, 'runner.mjs');
     writeFileSync(runner, RUNNER);
     // On this machine the token file stands in for Secrets Manager; the sample's placeholder token is not in it.

@@ -7,4 +7,5 @@ import type { RouteSpec } from './route-chain';
 export const inputFreeRoutes = {
   getHealth: { name: 'getHealth', access: 'public', scope: 'open' },
   getLiveness: { name: 'getLiveness', access: 'public', scope: 'open' },
+  getOpenapi: { name: 'getOpenapi', access: 'public', scope: 'open' },
 } as const satisfies Record<string, RouteSpec>;

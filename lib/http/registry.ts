@@ -577,13 +577,11 @@ export const apiRoutes = registry({
     },
   },
   getOpenapi: {
-    name: 'getOpenapi',
+    ...inputFreeRoutes.getOpenapi,
     method: 'GET',
     pathTemplate: '/v1/openapi.json',
     summary: 'This OpenAPI document',
     description: 'Made from the schemas the routes validate with; public, so tools can fetch it.',
-    access: 'public',
-    scope: 'open',
     tags: ['api'],
     responses: {
       200: {

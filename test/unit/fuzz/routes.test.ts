@@ -1,5 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { jest } from '@jest/globals';
@@ -36,6 +38,7 @@ import type { Archives } from '../../../lib/backup/archives';
 import type { Backups } from '../../../lib/backup/backups';
 import type { Deployments } from '../../../lib/deploy/deployments';
 import type { SlipwayError } from '../../../lib/errors';
+import { writeOpenApiDocument } from '../../../lib/http/openapi';
 import { type ApiRoute, apiRoutes } from '../../../lib/http/registry';
 import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
 import type { Releases } from '../../../lib/release/releases';
@@ -78,6 +81,11 @@ type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIG
 
 jest.setTimeout(FUZZ_TIMEOUT_MS);
 const unhandled = watchUnhandledRejections();
+// The OpenAPI document as packaging writes it into getOpenapi's package.
+const openApiDir = mkdtempSync(join(tmpdir(), 'slipway-fuzz-openapi-'));
+const openApiFile = join(openApiDir, 'openapi.json');
+writeOpenApiDocument(apiRoutes, openApiFile);
+afterAll(() => rmSync(openApiDir, { recursive: true, force: true }));
 const credentials = fuzzTokens();
 const WEBHOOK_SECRET = 'fuzz-webhook-secret';
 const NOW = new Date('2026-11-22T03:00:00.000Z');
@@ -227,7 +235,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
         { name: 'secrets', probe: async () => undefined, skipReason: async () => (failure() ? 'not here' : undefined) },
       ],
     }),
-  getOpenapi: () => makeGetOpenapi({ version: '1.2.3' }),
+  getOpenapi: () => makeGetOpenapi({ version: '1.2.3', file: openApiFile }),
   createDeployment: (failure, tokens) =>
     makeCreateDeployment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   getDeployment: (failure, tokens) => makeGetDeployment({ tokens, deployments: deployments(failure) }),
