@@ -3,8 +3,8 @@ import { requireScope } from '../../lib/auth/scope';
 import type { Credentials } from '../../lib/auth/token-source';
 import type { Deployments } from '../../lib/deploy/deployments';
 import { requesterOf } from '../../lib/http/deployment-requests';
-import { apiRoutes } from '../../lib/http/registry';
 import { auditedRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import { audit } from '../../lib/wiring/audit';
 import { deployments } from '../../lib/wiring/deployments';
 import { tokens } from '../../lib/wiring/tokens';
@@ -16,7 +16,7 @@ export interface CancelDeploymentDeps {
 }
 
 export function makeHandler(deps: CancelDeploymentDeps) {
-  return auditedRoute(apiRoutes.cancelDeployment, deps, async ({ path, principal }) => {
+  return auditedRoute(routes.cancelDeployment, deps, async ({ path, principal }) => {
     // The deployment's own app and environment decide: checked after loading it, before acting on it.
     requireScope(principal, await deps.deployments.get(path.id));
     return { status: 200, body: { deployment: await deps.deployments.cancel(path.id, requesterOf(principal)) } };

@@ -1,5 +1,5 @@
-import { inputFreeRoutes } from '../../lib/http/input-free-routes';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import { environment } from '../../lib/wiring/environment';
 
 export interface GetHealthDeps {
@@ -12,7 +12,7 @@ export interface GetHealthDeps {
 }
 
 export function makeHandler(deps: GetHealthDeps) {
-  return httpRoute(inputFreeRoutes.getHealth, {}, async () => ({
+  return httpRoute(routes.getHealth, {}, async () => ({
     status: 200,
     body: {
       status: 'ok',

@@ -1,6 +1,6 @@
-import { inputFreeRoutes } from '../../lib/http/input-free-routes';
 import { OPENAPI_FILE, type OpenApiDocument, readOpenApiDocument } from '../../lib/http/openapi-file';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import { environment } from '../../lib/wiring/environment';
 
 export interface GetOpenapiDeps {
@@ -13,7 +13,7 @@ export interface GetOpenapiDeps {
 /** `GET /v1/openapi.json`: the API's OpenAPI 3.1 document, read once per container from its package. */
 export function makeHandler(deps: GetOpenapiDeps) {
   let document: OpenApiDocument | undefined;
-  return httpRoute(inputFreeRoutes.getOpenapi, {}, async () => {
+  return httpRoute(routes.getOpenapi, {}, async () => {
     document ??= readOpenApiDocument(deps.version, deps.file ?? OPENAPI_FILE);
     return { status: 200, body: document };
   });

@@ -1,8 +1,8 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/registry';
 import { auditedRoute, jsonBody } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import { resolveDigest } from '../../lib/release/registry';
 import { RegistryWebhook, type RegistryWebhookDeps as WebhookDeps } from '../../lib/release/registry-webhook';
 import { audit } from '../../lib/wiring/audit';
@@ -27,7 +27,7 @@ export function makeHandler(deps: RegistryWebhookDeps) {
     ? new RegistryWebhook({ ...deps, secret: deps.secret, now: deps.now ?? (() => new Date()) })
     : undefined;
   return auditedRoute(
-    apiRoutes.registryWebhook,
+    routes.registryWebhook,
     { audit: deps.audit },
     async ({ rawBody, headers, note, authenticated }) => {
       if (!webhook) throw new NotFound('registry webhooks are not configured (config has no webhooks section)');

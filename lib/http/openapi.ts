@@ -32,7 +32,7 @@ export interface OpenApiOptions {
 const ERROR_SCHEMA = { $ref: '#/components/schemas/Error' };
 
 /** A zod schema as a JSON Schema 2020-12 object, the dialect of OpenAPI 3.1 schema objects. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+function jsonSchema(schema: z.core.$ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
@@ -159,7 +159,7 @@ function operationOf(route: ApiRoute): OpenApiOperation {
       ? {
           requestBody: {
             // An empty body is read as {} (jsonBody): it may be left out exactly when {} is valid.
-            required: !route.body.safeParse({}).success,
+            required: !z.safeParse(route.body, {}).success,
             content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
           },
         }

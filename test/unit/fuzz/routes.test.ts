@@ -8,7 +8,7 @@ import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { makeHandler as makeApproveDeployment } from '../../../functions/http/approve-deployment';
 import { makeHandler as makeCancelDeployment } from '../../../functions/http/cancel-deployment';
 import { makeHandler as makeCreateDeployment } from '../../../functions/http/create-deployment';
@@ -321,14 +321,18 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
 // What each route reads, from its schemas and its sample in events/
 
 /** The property names a zod schema reads (objects, unions, pipes and wrappers). */
-function schemaKeys(schema: z.ZodType | undefined): string[] {
+function schemaKeys(schema: z.core.$ZodType | undefined): string[] {
   if (!schema) return [];
-  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
-  if (schema instanceof z.ZodUnion)
-    return [...new Set(schema.options.flatMap((option) => schemaKeys(option as z.ZodType)))];
-  if (schema instanceof z.ZodPipe) return schemaKeys(schema.in as z.ZodType);
-  const inner = (schema as unknown as { unwrap?: () => z.ZodType }).unwrap?.();
-  return inner ? schemaKeys(inner) : [];
+  const def = schema._zod.def as z.core.$ZodTypeDef & {
+    shape?: Record<string, unknown>;
+    options?: z.core.$ZodType[];
+    in?: z.core.$ZodType;
+    innerType?: z.core.$ZodType;
+  };
+  if (def.type === 'object') return Object.keys(def.shape ?? {});
+  if (def.type === 'union') return [...new Set((def.options ?? []).flatMap((option) => schemaKeys(option)))];
+  if (def.type === 'pipe') return schemaKeys(def.in);
+  return def.innerType ? schemaKeys(def.innerType) : [];
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
