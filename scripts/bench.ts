@@ -384,7 +384,7 @@ async function main() {
       '',
       markdownTable(callsHeader, deploy.rows),
       '',
-      `With an Idempotency-Key header the same deploy makes ${deploy.withKeyWrites} DynamoDB writes (Powertools idempotency adds its in-progress and completed record).`,
+      `With an Idempotency-Key header the same deploy makes ${deploy.withKeyWrites} DynamoDB writes (its idempotency record adds the conditional put that claims the key and the put of the answer).`,
       '',
       'Handler time is the whole invocation minus the time spent waiting on DynamoDB: routing, authentication, validation, planning the revision, records and notification. It is read against the same middy route chain (authentication included) around a handler that does nothing, interleaved in the same run.',
       '',

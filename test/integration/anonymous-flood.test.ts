@@ -131,7 +131,7 @@ function container() {
     oidcVerifier([oidcIssuer], { fetch: issuerFetch }),
   );
   const audit = auditTrail(new AuditStore(documents, tableName, 400), () => clock);
-  const idempotency = dynamoDbIdempotency(dynamoClient, tableName);
+  const idempotency = dynamoDbIdempotency(documents, tableName);
   // Any use case an anonymous request reaches is a failure of this test; an admin's backup is answered.
   const untouchable = new Proxy(
     {},

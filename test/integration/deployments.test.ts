@@ -161,7 +161,7 @@ function buildRoutes(tableName: string) {
     tokens: tokens.source,
     audit: trail.audit,
     deployments,
-    idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+    idempotency: dynamoDbIdempotency(documents, tableName),
   };
   return {
     create: makeCreate(deps),

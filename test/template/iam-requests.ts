@@ -509,7 +509,7 @@ function partitionsOf({ action, file, method }: Call): PartitionName[] {
       return ['delivery'];
     case 'lib/store/audit.ts':
       return ['audit'];
-    // Powertools keeps every idempotency record under its staticPkValue.
+    // Every idempotency record lives in the one IDEMPOTENCY partition.
     case 'lib/store/idempotency.ts':
       return ['idempotency'];
     case 'lib/health/lifecycle-hook.ts':
