@@ -45,6 +45,10 @@ const stored = async (key: string, scope = 'createDeployment', caller = 'alice')
 const deploy = (key: string, run: () => Promise<unknown>, payload: unknown = { body: { app: 'shop', tag: '1.5.0' } }) =>
   idempotency({ scope: 'createDeployment', caller: 'alice', key, payload, run });
 
+/** A call with the payload null, as events make, with or without its Lambda context. */
+const once = (key: string, run: () => Promise<unknown>, context?: { getRemainingTimeInMillis: () => number }) =>
+  idempotency({ scope: 'createDeployment', caller: 'alice', key, payload: null, context, run });
+
 /** A call that runs until released: a Lambda still at work, or one cut off by its timeout. */
 function held<T>(answer: T) {
   let release: () => void = () => undefined;
@@ -56,6 +60,14 @@ function held<T>(answer: T) {
     return answer;
   });
   return { run, release };
+}
+
+/** A call that claimed the key with `remainingMs` left in its function, and runs on until released. */
+async function cutOff<T>(key: string, remainingMs: number, answer: T) {
+  const { run, release } = held(answer);
+  const pending = once(key, run, { getRemainingTimeInMillis: () => remainingMs });
+  await until(() => run.mock.calls.length === 1);
+  return { pending, release };
 }
 
 describe('idempotent calls on the state table', () => {
@@ -153,62 +165,29 @@ describe('idempotent calls on the state table', () => {
   it('takes over a call cut off by its function timeout once its in-progress expiry has passed', async () => {
     // Given a call whose function had 3 s left and never finished
     const key = freshKey();
-    const zombie = held('the cut-off call');
-    const cutOff = idempotency({
-      scope: 'createDeployment',
-      caller: 'alice',
-      key,
-      payload: null,
-      context: { getRemainingTimeInMillis: () => 3_000 },
-      run: zombie.run,
-    });
-    await until(() => zombie.run.mock.calls.length === 1);
+    const zombie = await cutOff(key, 3_000, 'the cut-off call');
 
     // When it is retried 2 s later it is still in progress; 4 s later it is taken over
     clock += 2_000;
-    await expect(
-      idempotency({ scope: 'createDeployment', caller: 'alice', key, payload: null, run: async () => 'too soon' }),
-    ).rejects.toBeInstanceOf(Conflict);
+    await expect(once(key, async () => 'too soon')).rejects.toBeInstanceOf(Conflict);
     clock += 2_000;
-    const retry = await idempotency({
-      scope: 'createDeployment',
-      caller: 'alice',
-      key,
-      payload: null,
-      run: async () => 'the retry',
-    });
-    expect(retry).toBe('the retry');
+    expect(await once(key, async () => 'the retry')).toBe('the retry');
 
     // And the cut-off call, should it ever finish, leaves the retry's answer in place
     zombie.release();
-    await expect(cutOff).resolves.toBe('the cut-off call');
+    await expect(zombie.pending).resolves.toBe('the cut-off call');
     expect(await stored(key)).toMatchObject({ status: 'COMPLETED', data: 'the retry' });
   });
 
   it('lets one of two calls take over an expired record', async () => {
     const key = freshKey();
-    const zombie = held('cut off');
-    void idempotency({
-      scope: 'createDeployment',
-      caller: 'alice',
-      key,
-      payload: null,
-      context: { getRemainingTimeInMillis: () => 1_000 },
-      run: zombie.run,
-    });
-    await until(() => zombie.run.mock.calls.length === 1);
+    const zombie = await cutOff(key, 1_000, 'cut off');
     clock += 5_000;
 
     const { run, release } = held('taken over');
     const results = await Promise.allSettled([
-      Promise.race([
-        idempotency({ scope: 'createDeployment', caller: 'alice', key, payload: null, run }),
-        settledSoon(),
-      ]),
-      Promise.race([
-        idempotency({ scope: 'createDeployment', caller: 'alice', key, payload: null, run }),
-        settledSoon(),
-      ]),
+      Promise.race([once(key, run), settledSoon()]),
+      Promise.race([once(key, run), settledSoon()]),
     ]);
     release();
     zombie.release();
