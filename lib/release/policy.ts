@@ -1,4 +1,5 @@
-import semver, { type SemVer } from 'semver';
+import type SemVer from 'semver/classes/semver.js';
+import parse from 'semver/functions/parse.js';
 import { compiledGlobMatcher } from '../config/glob-match';
 import type { ReleasePolicy } from '../config/schema';
 
@@ -54,8 +55,8 @@ function shortDigest(digest: string): string {
 /** The tag as a semantic version, or undefined when it is not one. */
 export function parseVersion(tag: string): SemVer | undefined {
   const text = tag.replace(/^[vV]/, '').replaceAll('_', '+');
-  const version = semver.parse(text);
-  // semver.parse forgives surrounding blanks and a second `v`; a tag is only a version when it round-trips exactly.
+  const version = parse(text);
+  // semver's parse forgives surrounding blanks and a second `v`; a tag is only a version when it round-trips exactly.
   return version && written(version) === text ? version : undefined;
 }
 

@@ -98,14 +98,14 @@ describe('a compiled glob', () => {
   });
 });
 
-describe('the functions that match globs', () => {
+describe('the functions that match OIDC rules and release policies', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'slipway-globs-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('bundle no picomatch', async () => {
+  it('bundle no picomatch, and of semver only its parser and the class it builds', async () => {
     // Given the handlers of an HTTP route (OIDC rules) and of the release functions (release policy)
     // When they are bundled as serverless-esbuild bundles a function
     const { metafile } = await build({
@@ -122,7 +122,10 @@ describe('the functions that match globs', () => {
       write: false,
       logLevel: 'silent',
     });
-    // Then none of them carries picomatch
-    expect(Object.keys(metafile.inputs).filter((input) => /node_modules\/picomatch\//.test(input))).toEqual([]);
+    const packages = Object.keys(metafile.inputs).filter((input) => /node_modules\/(picomatch|semver)\//.test(input));
+    // Then no picomatch, and of semver only the parser and the class it builds
+    expect(packages.filter((input) => input.includes('picomatch'))).toEqual([]);
+    expect(packages.filter((input) => /semver\/(ranges|index\.js|functions\/(?!parse\.js))/.test(input))).toEqual([]);
+    expect(packages.filter((input) => input.endsWith('node_modules/semver/classes/semver.js'))).toHaveLength(1);
   }, 60_000);
 });
