@@ -130,7 +130,8 @@ export const configSchema = z
           expects('a webhooks section {signingSecret}'),
         )
         .optional(),
-      apps: named('app', app).default({}),
+      // An input default: release policies compile their globs, and zod leaves an output default out of the JSON Schema.
+      apps: named('app', app).prefault({}),
       databases: named('database', database, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default({}),
       volumes: named('volume', volume).default({}),
       worker: worker
