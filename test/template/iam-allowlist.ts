@@ -43,19 +43,6 @@ export const VPC_ACCESS_POLICY = 'AWSLambdaVPCAccessExecutionRole';
  * rules the path out. The test fails when an entry is no longer reached, or is granted after all.
  */
 export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
-  'functions/http/approve-deployment.ts': {
-    // finish (lib/deploy/finish.ts) diagnoses only FAILED and ROLLED_BACK; approve ends a record as EXPIRED, or as
-    // FAILED with diagnose: false (it could not start, so ECS has nothing to tell).
-    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
-    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
-  },
-  'functions/http/cancel-deployment.ts': {
-    // cancel ends a record as CANCELLED (or, past its deadline, EXPIRED): no diagnosis, no pruning.
-    'ecs:DescribeServices': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DeregisterTaskDefinition': 'finish() prunes revisions on SUCCEEDED only; cancel never succeeds',
-  },
   // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.
   'functions/http/take-backup.ts': {
     'dynamodb:PutItem (RESTORE#)': 'takeBackup creates backups (Backups#take, Archives#take): BackupStore only',
