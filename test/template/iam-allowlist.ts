@@ -46,13 +46,11 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.
   'functions/http/take-backup.ts': {
     'dynamodb:PutItem (RESTORE#)': 'takeBackup creates backups (Backups#take, Archives#take): BackupStore only',
-    'dynamodb:UpdateItem (RESTORE#)':
-      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+    'dynamodb:UpdateItem (RESTORE#)': 'launch and failJob update a restore only for a restore job; take starts backups',
   },
   'functions/schedules/take-archive.ts': {
     'dynamodb:PutItem (RESTORE#)': 'takeArchive creates archives and dumps (Archives#take): BackupStore only',
-    'dynamodb:UpdateItem (RESTORE#)':
-      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+    'dynamodb:UpdateItem (RESTORE#)': 'launch and failJob update a restore only for a restore job; take starts backups',
   },
   'functions/schedules/backup-database.ts': {
     'dynamodb:PutItem (RESTORE#)': 'backupDatabase creates snapshot records (Backups#take): BackupStore only',
@@ -61,12 +59,11 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
     'dynamodb:PutItem (BACKUP#)':
       'createRestore creates restores (Restores#request, Archives#restore): RestoreStore only',
     'dynamodb:UpdateItem (BACKUP#)':
-      'Archives#launch and #fail update a backup only for a backup job; restore starts restores',
+      'launch and failJob update a backup only for a backup job; restore starts restores',
   },
   'functions/schedules/restore-drill.ts': {
     'dynamodb:PutItem (BACKUP#)': 'a drill creates a restore (Restores#drill, Archives#drill): RestoreStore only',
-    'dynamodb:UpdateItem (BACKUP#)':
-      'Archives#launch and #fail update a backup only for a backup job; a drill is a restore',
+    'dynamodb:UpdateItem (BACKUP#)': 'launch and failJob update a backup only for a backup job; a drill is a restore',
   },
   'functions/schedules/reconcile-backups.ts': {
     'dynamodb:PutItem (RESTORE#)':
