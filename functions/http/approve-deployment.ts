@@ -6,7 +6,7 @@ import { requesterOf } from '../../lib/http/deployment-requests';
 import { auditedRoute } from '../../lib/http/route-chain';
 import * as routes from '../../lib/http/route-specs';
 import { audit } from '../../lib/wiring/audit';
-import { deployments } from '../../lib/wiring/deployments';
+import { deploymentApprovals } from '../../lib/wiring/deployment-rollouts';
 import { tokens } from '../../lib/wiring/tokens';
 
 export interface ApproveDeploymentDeps {
@@ -23,4 +23,4 @@ export function makeHandler(deps: ApproveDeploymentDeps) {
   });
 }
 
-export const handler = makeHandler({ tokens: tokens(), audit: audit(), deployments: deployments() });
+export const handler = makeHandler({ tokens: tokens(), audit: audit(), deployments: deploymentApprovals() });

@@ -4,9 +4,9 @@ import type { Archives } from '../../lib/backup/archives';
 import { auditedRoute } from '../../lib/http/route-chain';
 import * as routes from '../../lib/http/route-specs';
 import type { Restores } from '../../lib/restore/restores';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { audit } from '../../lib/wiring/audit';
-import { restores } from '../../lib/wiring/restores';
+import { restoreRequests } from '../../lib/wiring/restores';
 import { tokens } from '../../lib/wiring/tokens';
 
 export interface CreateRestoreDeps {
@@ -65,6 +65,6 @@ export function makeHandler(deps: CreateRestoreDeps) {
 export const handler = makeHandler({
   tokens: tokens(),
   audit: audit(),
-  restores: restores(),
-  archives: archives(),
+  restores: restoreRequests(),
+  archives: archiveJobs(),
 });

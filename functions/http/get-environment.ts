@@ -2,7 +2,7 @@ import type { Credentials } from '../../lib/auth/token-source';
 import type { Deployments } from '../../lib/deploy/deployments';
 import { httpRoute } from '../../lib/http/route-chain';
 import * as routes from '../../lib/http/route-specs';
-import { deployments } from '../../lib/wiring/deployments';
+import { environmentViews } from '../../lib/wiring/environment-views';
 import { tokens } from '../../lib/wiring/tokens';
 
 export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'environment'> }) {
@@ -12,4 +12,4 @@ export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deplo
   }));
 }
 
-export const handler = makeHandler({ tokens: tokens(), deployments: deployments() });
+export const handler = makeHandler({ tokens: tokens(), deployments: environmentViews() });

@@ -4,9 +4,9 @@ import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
 import { auditedRoute } from '../../lib/http/route-chain';
 import * as routes from '../../lib/http/route-specs';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { audit } from '../../lib/wiring/audit';
-import { backups } from '../../lib/wiring/backups';
+import { snapshotTaking } from '../../lib/wiring/backups';
 import { tokens } from '../../lib/wiring/tokens';
 
 export interface TakeBackupDeps {
@@ -38,6 +38,6 @@ export function makeHandler(deps: TakeBackupDeps) {
 export const handler = makeHandler({
   tokens: tokens(),
   audit: audit(),
-  backups: backups(),
-  archives: archives(),
+  backups: snapshotTaking(),
+  archives: archiveJobs(),
 });

@@ -4,9 +4,9 @@ import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { eventHandlerDeps } from '../../lib/wiring/events';
-import { restores } from '../../lib/wiring/restores';
+import { restoreRequests } from '../../lib/wiring/restores';
 
 export interface RestoreDrillDeps extends EventHandlerDeps {
   restores: Pick<Restores, 'drill'>;
@@ -43,8 +43,8 @@ export function makeHandler(deps: RestoreDrillDeps) {
 
 function defaultDeps(): RestoreDrillDeps {
   return {
-    restores: restores(),
-    archives: archives(),
+    restores: restoreRequests(),
+    archives: archiveJobs(),
     ...eventHandlerDeps(),
   };
 }

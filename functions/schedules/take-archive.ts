@@ -3,7 +3,7 @@ import type { Archives } from '../../lib/backup/archives';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface TakeArchiveDeps extends EventHandlerDeps {
@@ -30,7 +30,7 @@ export function makeHandler(deps: TakeArchiveDeps) {
 }
 
 function defaultDeps(): TakeArchiveDeps {
-  return { archives: archives(), ...eventHandlerDeps() };
+  return { archives: archiveJobs(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { archiveDimensions, notifyArchive, notifyRestore } from '../backup/archives';
+import { archiveDimensions, notifyArchive, notifyRestore } from '../backup/archives-context';
 import { type ArchiveRecord, type ArchiveRestoreRecord, isArchive, isArchiveRestore } from '../backup/records';
 import { InvalidInput, SlipwayError } from '../errors';
 import type { Publisher } from '../notify/publisher';

@@ -549,7 +549,7 @@ function bucket(facts: CallerFacts) {
   return { name: BucketName, arn: arn(facts.place, 's3:bucket', { BucketName }) };
 }
 
-/** Object keys a call site writes or reads: archives under volumes/, dumps under dumps/ (lib/backup/archives.ts). */
+/** Object keys a call site writes or reads: archives under volumes/, dumps under dumps/ (lib/backup/archive-retention.ts). */
 function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what: string }> {
   const volumes = Object.keys(facts.config.volumes).map((volume) => ({
     key: `volumes/${volume}/${RUNTIME.objectKey}.tar.gz`,
@@ -568,7 +568,7 @@ function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what
     case 'lib/worker/postgres/restore.ts':
     case 'lib/worker/multipart.ts':
       return dumps;
-    case 'lib/backup/archives.ts':
+    case 'lib/backup/archive-settlement.ts':
       return [...volumes, ...dumps];
     default:
       throw new Error(`${file} reaches S3 objects: say under which prefix (objectKeys)`);
@@ -799,7 +799,9 @@ const CALLS: Record<string, CallModel> = {
         ),
       );
     }
-    if (file !== 'lib/backup/archives.ts') throw new Error(`${file} describes tasks: say whose (DescribeTasks)`);
+    if (file !== 'lib/backup/archive-settlement.ts') {
+      throw new Error(`${file} describes tasks: say whose (DescribeTasks)`);
+    }
     const cluster = facts.env.WORKER_CLUSTER;
     if (!cluster) return [];
     return [
