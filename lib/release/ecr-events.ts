@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../errors/validation';
 import { SCAN_SEVERITIES, type ScanCounts } from './records';
 import { countsOf, NOT_SEVERITIES } from './scans';
 
@@ -10,13 +11,13 @@ import { countsOf, NOT_SEVERITIES } from './scans';
  */
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const digest = () => z.string().regex(DIGEST, 'expected sha256:<64 hex digits>');
+const digest = () => z.string().check(z.regex(DIGEST, 'expected sha256:<64 hex digits>'));
 
 const envelope = {
-  id: z.string().min(1),
-  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id'),
-  region: z.string().min(1),
-  time: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  account: z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit account id')),
+  region: z.string().check(z.minLength(1)),
+  time: z.string().check(z.minLength(1)),
 };
 
 /** `ECR Image Action`: a push or a delete. A failed push carries no digest. */
@@ -27,31 +28,34 @@ export const ecrImageActionEvent = z.object({
   detail: z.object({
     result: z.enum(['SUCCESS', 'FAILURE']),
     'action-type': z.enum(['PUSH', 'DELETE']),
-    'repository-name': z.string().min(1),
-    'image-digest': digest().optional(),
+    'repository-name': z.string().check(z.minLength(1)),
+    'image-digest': z.optional(digest()),
     // ECR sends "" for a push by digest alone, as for each image of an image index before the index.
-    'image-tag': z.string().optional(),
+    'image-tag': z.optional(z.string()),
     // Newer pushes carry both media types, which the published example predates; Slipway reads the
     // manifest's type from DescribeImages instead, so an event without them is judged the same.
-    'manifest-media-type': z.string().optional(),
-    'artifact-media-type': z.string().optional(),
+    'manifest-media-type': z.optional(z.string()),
+    'artifact-media-type': z.optional(z.string()),
   }),
 });
 export type EcrImageActionEvent = z.output<typeof ecrImageActionEvent>;
 
 /** Counts by severity; Amazon Inspector adds TOTAL and UNTRIAGED, which are no severity a limit names. */
-const severityCounts = z
-  .partialRecord(z.enum([...SCAN_SEVERITIES, ...NOT_SEVERITIES]), z.number().int().min(0))
-  .default({})
-  .transform(countsOf);
+const severityCounts = z.pipe(
+  z._default(
+    z.partialRecord(z.enum([...SCAN_SEVERITIES, ...NOT_SEVERITIES]), z.number().check(z.int(), z.minimum(0))),
+    {},
+  ),
+  z.transform(countsOf),
+);
 
 /** A scan event's detail: ECR's and Amazon Inspector's differ only in how they name the repository. */
-const scanDetail = (repositoryName: z.ZodString) =>
+const scanDetail = (repositoryName: z.ZodMiniString) =>
   z.object({
-    'scan-status': z.string().min(1),
+    'scan-status': z.string().check(z.minLength(1)),
     'repository-name': repositoryName,
     'image-digest': digest(),
-    'image-tags': z.array(z.string()).default([]),
+    'image-tags': z._default(z.array(z.string()), []),
     'finding-severity-counts': severityCounts,
   });
 
@@ -60,7 +64,7 @@ export const ecrImageScanEvent = z.object({
   ...envelope,
   source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Scan'),
-  detail: scanDetail(z.string().min(1)),
+  detail: scanDetail(z.string().check(z.minLength(1))),
 });
 export type EcrImageScanEvent = z.output<typeof ecrImageScanEvent>;
 
@@ -72,7 +76,7 @@ export const inspectorScanEvent = z.object({
   source: z.literal('aws.inspector2'),
   'detail-type': z.literal('Inspector2 Scan'),
   // The repository's ARN here, not its name as in ECR's own events.
-  detail: scanDetail(z.string().regex(REPOSITORY_ARN, 'expected an ECR repository ARN')),
+  detail: scanDetail(z.string().check(z.regex(REPOSITORY_ARN, 'expected an ECR repository ARN'))),
 });
 export type InspectorScanEvent = z.output<typeof inspectorScanEvent>;
 
