@@ -102,6 +102,29 @@ describe('validation messages where only zod/mini is bundled', () => {
     ]);
   }, 60_000);
 
+  it("the ECR push schema, bundled as ecrImageAction bundles it, carries none of the scan events' schemas", async () => {
+    // given the module of the release events, of which ecrImageAction reads the push only
+    // when the push schema is bundled (tree-shaken, as every function is)
+    const { outputFiles } = await build({
+      stdin: {
+        contents: `import { ecrImageActionEvent } from ${from('lib/release/ecr-events.ts')};\nconsole.log(ecrImageActionEvent);\n`,
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      outfile: join(dir, 'push.mjs'),
+      logLevel: 'silent',
+    });
+    const text = outputFiles.map((file) => file.text).join('');
+
+    // then the push's own checks are there, and the scan events' are not
+    expect(text).toContain('expected a 12-digit account id');
+    expect(['expected an ECR repository ARN', 'Inspector2 Scan'].filter((scan) => text.includes(scan))).toEqual([]);
+  }, 60_000);
+
   it.each(['functions/schedules/take-archive.ts', 'functions/schedules/restore-drill.ts'])(
     '%s, which validates its schedule input, bundles no classic zod',
     async (handler) => {
