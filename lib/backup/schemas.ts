@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import '../errors/validation';
 import { NAME_PATTERN } from '../config/names';
+import { exactlyOneOf } from '../errors/validation';
 import { cursorParameter } from '../store/cursor';
 import { BACKUP_ID, BACKUP_KINDS, BACKUP_STATUSES, RESTORE_ID } from './records';
 
@@ -82,24 +82,15 @@ export const takeBackupBody = /* @__PURE__ */ (() =>
         .check(z.describe('For a database: an RDS snapshot (the default) or a logical dump.')),
     ),
   }).check(
+    exactlyOneOf('database', 'volume'),
     z.superRefine((body, ctx) => {
-      if ((body.database === undefined) === (body.volume === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [body.database === undefined ? 'database' : 'volume'],
-          message:
-            body.database === undefined
-              ? 'is required: give exactly one of database or volume'
-              : 'give exactly one of database or volume, not both',
-        });
-      }
       if (body.volume !== undefined && body.kind !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['kind'], message: 'applies to a database only; a volume is archived' });
       }
     }),
     z.meta({
       description: 'A snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}`, now.',
-      // The superRefine above, as JSON Schema: a database or a volume, and kind only with a database.
+      // The checks above, as JSON Schema: a database or a volume, and kind only with a database.
       oneOf: [{ required: ['database'] }, { required: ['volume'] }],
       dependentRequired: { kind: ['database'] },
       examples: [{ database: 'shop-db' }, { volume: 'shop-uploads' }],
@@ -164,21 +155,10 @@ const rdsRestoreBody = /* @__PURE__ */ (() =>
       }).check(z.describe("What differs from the source's settings, which are copied otherwise.")),
     ),
   }).check(
-    z.superRefine((body, ctx) => {
-      if ((body.backupId === undefined) === (body.pointInTime === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [body.backupId === undefined ? 'backupId' : 'pointInTime'],
-          message:
-            body.backupId === undefined
-              ? 'is required: give exactly one of backupId or pointInTime'
-              : 'give exactly one of backupId or pointInTime, not both',
-        });
-      }
-    }),
+    exactlyOneOf('backupId', 'pointInTime'),
     z.meta({
       title: 'RDS restore',
-      // The superRefine above, as JSON Schema: exactly one of backupId or pointInTime.
+      // The check above, as JSON Schema: exactly one of backupId or pointInTime.
       oneOf: [{ required: ['backupId'] }, { required: ['pointInTime'] }],
     }),
   ))();

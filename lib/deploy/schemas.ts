@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import '../errors/validation';
 import { NAME_PATTERN } from '../config/names';
+import { exactlyOneOf } from '../errors/validation';
 import { cursorParameter } from '../store/cursor';
 import { DEPLOYMENT_ID } from './records';
 
@@ -63,21 +63,10 @@ export const createDeploymentBody = /* @__PURE__ */ (() =>
       { error: objectError },
     )
     .check(
-      z.superRefine((body, ctx) => {
-        if ((body.tag === undefined) === (body.digest === undefined)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [body.tag === undefined ? 'tag' : 'digest'],
-            message:
-              body.tag === undefined
-                ? 'is required: give exactly one of tag or digest'
-                : 'give exactly one of tag or digest, not both',
-          });
-        }
-      }),
+      exactlyOneOf('tag', 'digest'),
       z.meta({
         description: 'Deploys an image to one app environment.',
-        // The superRefine above, as JSON Schema: exactly one of tag or digest.
+        // The check above, as JSON Schema: exactly one of tag or digest.
         oneOf: [{ required: ['tag'] }, { required: ['digest'] }],
         examples: [{ app: 'shop', environment: 'staging', tag: 'develop-3f2a1c', reason: 'release 1.4.2' }],
       }),
