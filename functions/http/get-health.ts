@@ -1,5 +1,5 @@
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
-import * as routes from '../../lib/http/route-specs';
 import { environment } from '../../lib/wiring/environment';
 
 export interface GetHealthDeps {

@@ -1,5 +1,5 @@
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
-import * as routes from '../../lib/http/route-specs';
 
 /** Liveness answers from the process alone: no dependency is touched. */
 export function makeHandler() {

@@ -1,6 +1,6 @@
+import * as routes from '../../lib/http/no-input-route-specs';
 import { OPENAPI_FILE, type OpenApiDocument, readOpenApiDocument } from '../../lib/http/openapi-file';
 import { httpRoute } from '../../lib/http/route-chain';
-import * as routes from '../../lib/http/route-specs';
 import { environment } from '../../lib/wiring/environment';
 
 export interface GetOpenapiDeps {

@@ -1,7 +1,7 @@
 import type { Credentials } from '../../lib/auth/token-source';
 import { checkReadiness, type DependencyCheck } from '../../lib/health/readiness';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
-import * as routes from '../../lib/http/route-specs';
 import { readinessChecks } from '../../lib/wiring/readiness';
 import { tokens } from '../../lib/wiring/tokens';
 

@@ -1,8 +1,8 @@
 import { visibleApps } from '../../lib/auth/scope';
 import type { Credentials } from '../../lib/auth/token-source';
 import type { DeploymentReads } from '../../lib/deploy/queries';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
-import * as routes from '../../lib/http/route-specs';
 import { deploymentReads } from '../../lib/wiring/deployment-reads';
 import { tokens } from '../../lib/wiring/tokens';
 

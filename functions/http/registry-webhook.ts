@@ -1,8 +1,8 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { auditedRoute, jsonBody } from '../../lib/http/route-chain';
-import * as routes from '../../lib/http/route-specs';
 import { resolveDigest } from '../../lib/release/registry';
 import { RegistryWebhook, type RegistryWebhookDeps as WebhookDeps } from '../../lib/release/registry-webhook';
 import { audit } from '../../lib/wiring/audit';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Archives } from '../../lib/backup/archives';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
@@ -15,8 +15,8 @@ export interface RestoreDrillDeps extends EventHandlerDeps {
 
 /** `{database}`: an RDS drill; `{database, dump: true}`: a dump drill; `{volume}`: a volume drill. */
 export const drillScheduleInput = z.union([
-  z.strictObject({ database: z.string().regex(NAME_PATTERN), dump: z.literal(true).optional() }),
-  z.strictObject({ volume: z.string().regex(NAME_PATTERN) }),
+  z.strictObject({ database: z.string().check(z.regex(NAME_PATTERN)), dump: z.optional(z.literal(true)) }),
+  z.strictObject({ volume: z.string().check(z.regex(NAME_PATTERN)) }),
 ]);
 
 /**

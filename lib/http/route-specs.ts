@@ -11,21 +11,14 @@ import {
 } from '../deploy/schemas';
 import type { RouteSpec } from './route-chain';
 
+export * from './no-input-route-specs';
+
 /**
  * What the route chain enforces of each route: its name, access, scope and input schemas (zod/mini). Each
- * is its own export, so a route's function bundles its own entry and its own capability's schemas, and
- * neither the registry (lib/http/registry.ts), which adds what the OpenAPI document says of each, nor zod.
+ * is its own export, and each schema is built in a call marked pure, so a route's function bundles its own
+ * entry and the schemas it uses only, and neither the registry (lib/http/registry.ts), which adds what the
+ * OpenAPI document says of each, nor classic zod. The routes without input are in no-input-route-specs.ts.
  */
-
-export const getHealth = { name: 'getHealth', access: 'public', scope: 'open' } as const satisfies RouteSpec;
-export const getLiveness = { name: 'getLiveness', access: 'public', scope: 'open' } as const satisfies RouteSpec;
-export const getReadiness = {
-  name: 'getReadiness',
-  access: 'read',
-  // The control plane's own dependencies; a CI job may check them before it deploys.
-  scope: 'open',
-} as const satisfies RouteSpec;
-export const getOpenapi = { name: 'getOpenapi', access: 'public', scope: 'open' } as const satisfies RouteSpec;
 
 export const createDeployment = {
   name: 'createDeployment',
@@ -51,7 +44,6 @@ export const cancelDeployment = {
   scope: 'record',
   path: deploymentPath,
 } as const satisfies RouteSpec;
-export const listApps = { name: 'listApps', access: 'read', scope: 'listing' } as const satisfies RouteSpec;
 export const getEnvironment = {
   name: 'getEnvironment',
   access: 'read',
@@ -92,11 +84,6 @@ export const scaleEnvironment = {
   scope: 'path',
   path: environmentPath,
   body: scaleBody,
-} as const satisfies RouteSpec;
-export const registryWebhook = {
-  name: 'registryWebhook',
-  access: 'public',
-  scope: 'open',
 } as const satisfies RouteSpec;
 
 export const listBackups = {
