@@ -4,6 +4,9 @@
  * PostgreSQL tools through their environment only, never their argv, so `ps` and logs never see them.
  */
 
+import { backupPostgres } from './dump';
+import { dropDatabase, restorePostgres } from './restore';
+
 export { connectionFromSecret, connectionFromUrl, type PgConnection } from './connection';
 export { backupPostgres, DUMP_UPLOAD, DumpFailed, type DumpResult } from './dump';
 export { backupTimestamp, MANIFEST_FORMAT, type PostgresManifest } from './manifest';
@@ -20,3 +23,12 @@ export {
   scrubbedTail,
 } from './tools';
 export { type PgVersion, parseToolVersion, versionFromNum } from './versions';
+
+/** What a worker job needs of PostgreSQL: passed in, so the volume function, which runs no dump, carries none of it. */
+export interface PostgresTools {
+  backup: typeof backupPostgres;
+  restore: typeof restorePostgres;
+  drop: typeof dropDatabase;
+}
+
+export const postgresTools: PostgresTools = { backup: backupPostgres, restore: restorePostgres, drop: dropDatabase };
