@@ -129,7 +129,7 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
       tokens,
       audit,
       deployments,
-      idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+      idempotency: dynamoDbIdempotency(documents, tableName),
     });
     const bare = httpRoute({ name: 'bare', access: 'deploy', scope: 'no-app' }, { tokens }, async () => ({
       status: 202,

@@ -1,6 +1,7 @@
 // Validates config/<stage>.yml while serverless.yml is resolved, so `sls package`
 // and `sls offline` refuse an invalid file with its key path and reason, and writes
-// config/<stage>.resolved.json, the checked JSON every function's package carries.
+// config/<stage>.resolved.json, the checked JSON every function's package carries, and
+// generated/openapi.json, the OpenAPI document getOpenapi's package carries.
 const { register } = require('tsx/cjs/api');
 
 module.exports = async ({ resolveVariable }) => {
@@ -15,6 +16,10 @@ module.exports = async ({ resolveVariable }) => {
     const { restoreTargetPrefix } = require('../lib/backup/identifiers.ts');
     const { eventRulePatterns, eventPatternProblems } = require('../lib/events/rule-patterns.ts');
     const config = writeResolvedConfig(stage);
+    // The OpenAPI document getOpenapi ships, made here from the route registry so that function loads no zod.
+    const { writeOpenApiDocument } = require('../lib/http/openapi.ts');
+    const { apiRoutes } = require('../lib/http/registry.ts');
+    writeOpenApiDocument(apiRoutes);
     const managed = managedResources(config);
     // The rules' patterns; one that would not fit EventBridge's event pattern size stops packaging here.
     const patterns = eventRulePatterns({

@@ -2,7 +2,7 @@ import type { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { deploymentSettlement } from '../../lib/wiring/deployments';
+import { deploymentSettlement } from '../../lib/wiring/deployment-rollouts';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface EcsDeploymentStateDeps extends EventHandlerDeps {

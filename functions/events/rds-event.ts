@@ -4,9 +4,9 @@ import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { backups } from '../../lib/wiring/backups';
+import { snapshotEvents } from '../../lib/wiring/backups';
 import { eventHandlerDeps } from '../../lib/wiring/events';
-import { restores } from '../../lib/wiring/restores';
+import { restoreSettlement } from '../../lib/wiring/restores';
 
 export interface RdsEventDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'onSnapshotEvent'>;
@@ -43,8 +43,8 @@ export function makeHandler(deps: RdsEventDeps) {
 
 function defaultDeps(): RdsEventDeps {
   return {
-    backups: backups(),
-    restores: restores(),
+    backups: snapshotEvents(),
+    restores: restoreSettlement(),
     ...eventHandlerDeps(),
   };
 }

@@ -1,12 +1,12 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
 import type { Credentials } from '../../lib/auth/token-source';
 import type { Archives } from '../../lib/backup/archives';
-import { apiRoutes } from '../../lib/http/registry';
 import { auditedRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import type { Restores } from '../../lib/restore/restores';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { audit } from '../../lib/wiring/audit';
-import { restores } from '../../lib/wiring/restores';
+import { restoreRequests } from '../../lib/wiring/restores';
 import { tokens } from '../../lib/wiring/tokens';
 
 export interface CreateRestoreDeps {
@@ -24,7 +24,7 @@ export interface CreateRestoreDeps {
  */
 export function makeHandler(deps: CreateRestoreDeps) {
   const now = deps.now ?? (() => new Date());
-  return auditedRoute(apiRoutes.createRestore, deps, async ({ body, principal }) => {
+  return auditedRoute(routes.createRestore, deps, async ({ body, principal }) => {
     const requestedBy = principal?.name ?? 'unknown';
     let restore: { id: string };
     if (body.kind === 'volume') {
@@ -65,6 +65,6 @@ export function makeHandler(deps: CreateRestoreDeps) {
 export const handler = makeHandler({
   tokens: tokens(),
   audit: audit(),
-  restores: restores(),
-  archives: archives(),
+  restores: restoreRequests(),
+  archives: archiveJobs(),
 });

@@ -1,13 +1,13 @@
 import { requireScope } from '../../lib/auth/scope';
 import type { Credentials } from '../../lib/auth/token-source';
 import type { DeploymentReads } from '../../lib/deploy/queries';
-import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import { deploymentReads } from '../../lib/wiring/deployment-reads';
 import { tokens } from '../../lib/wiring/tokens';
 
 export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'get'> }) {
-  return httpRoute(apiRoutes.getDeployment, deps, async ({ path, principal }) => {
+  return httpRoute(routes.getDeployment, deps, async ({ path, principal }) => {
     const deployment = await deps.deployments.get(path.id);
     requireScope(principal, deployment);
     return { status: 200, body: { deployment } };

@@ -1,4 +1,4 @@
-import { inputFreeRoutes } from '../../lib/http/input-free-routes';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
 import { environment } from '../../lib/wiring/environment';
 
@@ -12,7 +12,7 @@ export interface GetHealthDeps {
 }
 
 export function makeHandler(deps: GetHealthDeps) {
-  return httpRoute(inputFreeRoutes.getHealth, {}, async () => ({
+  return httpRoute(routes.getHealth, {}, async () => ({
     status: 200,
     body: {
       status: 'ok',

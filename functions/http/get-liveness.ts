@@ -1,9 +1,9 @@
-import { inputFreeRoutes } from '../../lib/http/input-free-routes';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
 
 /** Liveness answers from the process alone: no dependency is touched. */
 export function makeHandler() {
-  return httpRoute(inputFreeRoutes.getLiveness, {}, async () => ({
+  return httpRoute(routes.getLiveness, {}, async () => ({
     status: 200,
     body: { status: 'alive' },
   }));

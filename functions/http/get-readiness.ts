@@ -1,6 +1,6 @@
 import type { Credentials } from '../../lib/auth/token-source';
 import { checkReadiness, type DependencyCheck } from '../../lib/health/readiness';
-import { apiRoutes } from '../../lib/http/registry';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { httpRoute } from '../../lib/http/route-chain';
 import { readinessChecks } from '../../lib/wiring/readiness';
 import { tokens } from '../../lib/wiring/tokens';
@@ -14,7 +14,7 @@ export interface GetReadinessDeps {
 }
 
 export function makeHandler(deps: GetReadinessDeps) {
-  return httpRoute(apiRoutes.getReadiness, deps, async () => {
+  return httpRoute(routes.getReadiness, deps, async () => {
     const report = await checkReadiness(deps.checks, deps.timeoutMs);
     return { status: report.status === 'healthy' ? 200 : 503, body: report };
   });

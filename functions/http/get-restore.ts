@@ -1,7 +1,7 @@
 import type { Credentials } from '../../lib/auth/token-source';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import type { RestoreStore } from '../../lib/store/backups';
 import { restoreStore } from '../../lib/wiring/stores';
 import { tokens } from '../../lib/wiring/tokens';
@@ -12,7 +12,7 @@ export interface GetRestoreDeps {
 }
 
 export function makeHandler(deps: GetRestoreDeps) {
-  return httpRoute(apiRoutes.getRestore, deps, async ({ path }) => {
+  return httpRoute(routes.getRestore, deps, async ({ path }) => {
     const restore = await deps.store.get(path.id);
     if (!restore) throw new NotFound(`no restore ${path.id}`);
     return { status: 200, body: { restore } };

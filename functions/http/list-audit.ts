@@ -1,7 +1,7 @@
 import { auditWindow } from '../../lib/audit/window';
 import type { Credentials } from '../../lib/auth/token-source';
-import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import type { AuditStore } from '../../lib/store/audit';
 import { auditStore } from '../../lib/wiring/audit';
 import { config } from '../../lib/wiring/config';
@@ -16,7 +16,7 @@ export interface ListAuditDeps {
 
 /** `GET /v1/audit`: the audit trail from `since` to `until`, oldest first, for admins; narrowed by actor, decision, action. */
 export function makeHandler(deps: ListAuditDeps) {
-  return httpRoute(apiRoutes.listAudit, deps, async ({ query }) => {
+  return httpRoute(routes.listAudit, deps, async ({ query }) => {
     const window = auditWindow(query, (deps.now ?? (() => new Date()))(), deps.retentionDays);
     const { actor, decision, action } = query;
     const page = await deps.store.list({

@@ -5,8 +5,8 @@ import { volumeSubject } from '../../lib/backup/records';
 import type { RetentionDecision } from '../../lib/backup/retention';
 import type { RetentionPreviews } from '../../lib/backup/retention-previews';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import type { BackupStore } from '../../lib/store/backups';
 import { config } from '../../lib/wiring/config';
 import { retentionPreviews } from '../../lib/wiring/retention-previews';
@@ -29,7 +29,7 @@ const PAGE_READS = 5;
  * lists what retention would delete (a database's snapshots, or with kind=postgres-dump its dumps; a volume's archives).
  */
 export function makeHandler(deps: ListBackupsDeps) {
-  return httpRoute(apiRoutes.listBackups, deps, async ({ query }) => {
+  return httpRoute(routes.listBackups, deps, async ({ query }) => {
     if (query.volume !== undefined && !deps.volumes.includes(query.volume)) {
       throw new NotFound(`no volume named ${query.volume}`);
     }

@@ -1,12 +1,12 @@
 import type { Credentials } from '../../lib/auth/token-source';
 import type { DeploymentReads } from '../../lib/deploy/queries';
-import { apiRoutes } from '../../lib/http/registry';
 import { httpRoute } from '../../lib/http/route-chain';
+import * as routes from '../../lib/http/route-specs';
 import { deploymentReads } from '../../lib/wiring/deployment-reads';
 import { tokens } from '../../lib/wiring/tokens';
 
 export function makeHandler(deps: { tokens: Credentials; deployments: Pick<DeploymentReads, 'history'> }) {
-  return httpRoute(apiRoutes.listDeployments, deps, async ({ path, query }) => {
+  return httpRoute(routes.listDeployments, deps, async ({ path, query }) => {
     const page = await deps.deployments.history(path.app, path.env, {
       limit: query.limit,
       ...(query.cursor ? { cursor: query.cursor } : {}),

@@ -1,7 +1,7 @@
 import { requireScope } from '../../lib/auth/scope';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { common, type DeploymentRequestDeps, deploymentRequestRoute } from '../../lib/http/deployment-requests';
-import { apiRoutes } from '../../lib/http/registry';
+import * as routes from '../../lib/http/route-specs';
 import { config } from '../../lib/wiring/config';
 import { deploymentRequestDeps } from '../../lib/wiring/deployment-requests';
 
@@ -17,7 +17,7 @@ export function promoteFromOf(
 }
 
 export function makeHandler(deps: PromoteEnvironmentDeps) {
-  return deploymentRequestRoute(apiRoutes.promoteEnvironment, deps, ({ body, path, principal }) => {
+  return deploymentRequestRoute(routes.promoteEnvironment, deps, ({ body, path, principal }) => {
     // The chain checked the target; a promotion reads the source too, so the source must be in scope as well.
     // Without `from` and without the config to know promoteFrom, the source is unknown: a principal
     // limited to some environments is refused, not guessed for.

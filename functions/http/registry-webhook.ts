@@ -1,7 +1,7 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
-import { apiRoutes } from '../../lib/http/registry';
+import * as routes from '../../lib/http/no-input-route-specs';
 import { auditedRoute, jsonBody } from '../../lib/http/route-chain';
 import { resolveDigest } from '../../lib/release/registry';
 import { RegistryWebhook, type RegistryWebhookDeps as WebhookDeps } from '../../lib/release/registry-webhook';
@@ -27,7 +27,7 @@ export function makeHandler(deps: RegistryWebhookDeps) {
     ? new RegistryWebhook({ ...deps, secret: deps.secret, now: deps.now ?? (() => new Date()) })
     : undefined;
   return auditedRoute(
-    apiRoutes.registryWebhook,
+    routes.registryWebhook,
     { audit: deps.audit },
     async ({ rawBody, headers, note, authenticated }) => {
       if (!webhook) throw new NotFound('registry webhooks are not configured (config has no webhooks section)');

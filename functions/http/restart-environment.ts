@@ -1,9 +1,9 @@
 import { common, type DeploymentRequestDeps, deploymentRequestRoute } from '../../lib/http/deployment-requests';
-import { apiRoutes } from '../../lib/http/registry';
+import * as routes from '../../lib/http/route-specs';
 import { deploymentRequestDeps } from '../../lib/wiring/deployment-requests';
 
 export function makeHandler(deps: DeploymentRequestDeps) {
-  return deploymentRequestRoute(apiRoutes.restartEnvironment, deps, ({ body, path }) => ({
+  return deploymentRequestRoute(routes.restartEnvironment, deps, ({ body, path }) => ({
     app: path.app,
     environment: path.env,
     target: { kind: 'restart' },

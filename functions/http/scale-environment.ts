@@ -1,9 +1,9 @@
 import { common, type DeploymentRequestDeps, deploymentRequestRoute } from '../../lib/http/deployment-requests';
-import { apiRoutes } from '../../lib/http/registry';
+import * as routes from '../../lib/http/route-specs';
 import { deploymentRequestDeps } from '../../lib/wiring/deployment-requests';
 
 export function makeHandler(deps: DeploymentRequestDeps) {
-  return deploymentRequestRoute(apiRoutes.scaleEnvironment, deps, ({ body, path }) => ({
+  return deploymentRequestRoute(routes.scaleEnvironment, deps, ({ body, path }) => ({
     app: path.app,
     environment: path.env,
     target: { kind: 'scale', desiredCount: body.desiredCount },

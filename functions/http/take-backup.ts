@@ -2,11 +2,11 @@ import type { AuditRecorder } from '../../lib/audit/trail';
 import type { Credentials } from '../../lib/auth/token-source';
 import type { Archives } from '../../lib/backup/archives';
 import type { Backups } from '../../lib/backup/backups';
-import { apiRoutes } from '../../lib/http/registry';
 import { auditedRoute } from '../../lib/http/route-chain';
-import { archives } from '../../lib/wiring/archives';
+import * as routes from '../../lib/http/route-specs';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { audit } from '../../lib/wiring/audit';
-import { backups } from '../../lib/wiring/backups';
+import { snapshotTaking } from '../../lib/wiring/backups';
 import { tokens } from '../../lib/wiring/tokens';
 
 export interface TakeBackupDeps {
@@ -18,7 +18,7 @@ export interface TakeBackupDeps {
 
 /** `POST /v1/backups`: a snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}` now. */
 export function makeHandler(deps: TakeBackupDeps) {
-  return auditedRoute(apiRoutes.takeBackup, deps, async ({ body, principal }) => {
+  return auditedRoute(routes.takeBackup, deps, async ({ body, principal }) => {
     const trigger = `api:${principal?.name ?? 'unknown'}`;
     const backup =
       body.volume !== undefined
@@ -38,6 +38,6 @@ export function makeHandler(deps: TakeBackupDeps) {
 export const handler = makeHandler({
   tokens: tokens(),
   audit: audit(),
-  backups: backups(),
-  archives: archives(),
+  backups: snapshotTaking(),
+  archives: archiveJobs(),
 });

@@ -3,7 +3,7 @@ import type { Backups } from '../../lib/backup/backups';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { backups } from '../../lib/wiring/backups';
+import { snapshotTaking } from '../../lib/wiring/backups';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface BackupDatabaseDeps extends EventHandlerDeps {
@@ -22,7 +22,7 @@ export function makeHandler(deps: BackupDatabaseDeps) {
 }
 
 function defaultDeps(): BackupDatabaseDeps {
-  return { backups: backups(), ...eventHandlerDeps() };
+  return { backups: snapshotTaking(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

@@ -3,10 +3,10 @@ import type { Backups } from '../../lib/backup/backups';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { archives } from '../../lib/wiring/archives';
-import { backups } from '../../lib/wiring/backups';
+import { archiveSettlement } from '../../lib/wiring/archive-settlement';
+import { snapshotReconciler } from '../../lib/wiring/backups';
 import { eventHandlerDeps } from '../../lib/wiring/events';
-import { restores } from '../../lib/wiring/restores';
+import { restoreSettlement } from '../../lib/wiring/restores';
 
 export interface ReconcileBackupsDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'reconcile'>;
@@ -34,9 +34,9 @@ export function makeHandler(deps: ReconcileBackupsDeps) {
 
 function defaultDeps(): ReconcileBackupsDeps {
   return {
-    backups: backups(),
-    restores: restores(),
-    archives: archives(),
+    backups: snapshotReconciler(),
+    restores: restoreSettlement(),
+    archives: archiveSettlement(),
     ...eventHandlerDeps(),
   };
 }

@@ -1,7 +1,7 @@
 import type { Deployments } from '../../lib/deploy/deployments';
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { deploymentSettlement } from '../../lib/wiring/deployments';
+import { deploymentSettlement } from '../../lib/wiring/deployment-rollouts';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface ReconcileDeploymentsDeps extends EventHandlerDeps {

@@ -1,12 +1,12 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Archives } from '../../lib/backup/archives';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { eventHandlerDeps } from '../../lib/wiring/events';
-import { restores } from '../../lib/wiring/restores';
+import { restoreRequests } from '../../lib/wiring/restores';
 
 export interface RestoreDrillDeps extends EventHandlerDeps {
   restores: Pick<Restores, 'drill'>;
@@ -15,8 +15,8 @@ export interface RestoreDrillDeps extends EventHandlerDeps {
 
 /** `{database}`: an RDS drill; `{database, dump: true}`: a dump drill; `{volume}`: a volume drill. */
 export const drillScheduleInput = z.union([
-  z.strictObject({ database: z.string().regex(NAME_PATTERN), dump: z.literal(true).optional() }),
-  z.strictObject({ volume: z.string().regex(NAME_PATTERN) }),
+  z.strictObject({ database: z.string().check(z.regex(NAME_PATTERN)), dump: z.optional(z.literal(true)) }),
+  z.strictObject({ volume: z.string().check(z.regex(NAME_PATTERN)) }),
 ]);
 
 /**
@@ -43,8 +43,8 @@ export function makeHandler(deps: RestoreDrillDeps) {
 
 function defaultDeps(): RestoreDrillDeps {
   return {
-    restores: restores(),
-    archives: archives(),
+    restores: restoreRequests(),
+    archives: archiveJobs(),
     ...eventHandlerDeps(),
   };
 }

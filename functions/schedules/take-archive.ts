@@ -1,9 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Archives } from '../../lib/backup/archives';
 import { NAME_PATTERN } from '../../lib/config/names';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { archives } from '../../lib/wiring/archives';
+import { archiveJobs } from '../../lib/wiring/archives';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface TakeArchiveDeps extends EventHandlerDeps {
@@ -12,8 +12,8 @@ export interface TakeArchiveDeps extends EventHandlerDeps {
 
 /** Each volume's schedule passes `{volume}`; each dumped database's, `{database}`. */
 export const archiveScheduleInput = z.union([
-  z.strictObject({ volume: z.string().regex(NAME_PATTERN) }),
-  z.strictObject({ database: z.string().regex(NAME_PATTERN) }),
+  z.strictObject({ volume: z.string().check(z.regex(NAME_PATTERN)) }),
+  z.strictObject({ database: z.string().check(z.regex(NAME_PATTERN)) }),
 ]);
 
 export function makeHandler(deps: TakeArchiveDeps) {
@@ -30,7 +30,7 @@ export function makeHandler(deps: TakeArchiveDeps) {
 }
 
 function defaultDeps(): TakeArchiveDeps {
-  return { archives: archives(), ...eventHandlerDeps() };
+  return { archives: archiveJobs(), ...eventHandlerDeps() };
 }
 
 export const handler = makeHandler(defaultDeps());

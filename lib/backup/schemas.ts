@@ -1,217 +1,235 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { NAME_PATTERN } from '../config/names';
+import { exactlyOneOf } from '../errors/validation';
 import { cursorParameter } from '../store/cursor';
 import { BACKUP_ID, BACKUP_KINDS, BACKUP_STATUSES, RESTORE_ID } from './records';
 
-/** The backup and restore routes' inputs. */
+/**
+ * The backup and restore routes' inputs, in zod/mini: a route bundles only the checks it uses, and
+ * answers in the English of zod's classic build (lib/errors/validation.ts). Each schema is built in a call
+ * marked pure, which esbuild drops where nothing uses its result: a route bundles only its own schemas.
+ */
 
 const name = (what: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `is required: expected ${what}` : `expected ${what}`) })
-    .regex(NAME_PATTERN, `expected ${what}: lowercase letters, digits and dashes, starting with a letter`);
+    .check(z.regex(NAME_PATTERN, `expected ${what}: lowercase letters, digits and dashes, starting with a letter`));
 
-export const isoTime = z
-  .string({ error: 'expected an ISO 8601 time such as 2026-11-22T03:00:00Z' })
-  .refine(
-    (value) => /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(value) && !Number.isNaN(Date.parse(value)),
-    {
-      message: 'expected an ISO 8601 time such as 2026-11-22T03:00:00Z',
-    },
-  )
-  .describe('An ISO 8601 date or time, such as 2026-11-22T03:00:00Z.');
+export const isoTime = /* @__PURE__ */ (() =>
+  z.string({ error: 'expected an ISO 8601 time such as 2026-11-22T03:00:00Z' }).check(
+    z.refine(
+      (value) => /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(value) && !Number.isNaN(Date.parse(value)),
+      { message: 'expected an ISO 8601 time such as 2026-11-22T03:00:00Z' },
+    ),
+    z.describe('An ISO 8601 date or time, such as 2026-11-22T03:00:00Z.'),
+  ))();
 
-const strict = <T extends z.ZodRawShape>(shape: T) =>
+const strict = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.strictObject(shape, {
     error: (issue) =>
       issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'expected a JSON object',
   });
 
-export const listBackupsQuery = strict({
-  database: name('a database name').describe("A database's backups (config/<stage>.yml names it).").optional(),
-  volume: name('a volume name').describe("A volume's archives (config/<stage>.yml names it).").optional(),
-  kind: z
-    .enum(BACKUP_KINDS, { error: `expected one of ${BACKUP_KINDS.join(', ')}` })
-    .describe('Only backups of this kind.')
-    .optional(),
-  status: z
-    .enum(BACKUP_STATUSES, { error: `expected one of ${BACKUP_STATUSES.join(', ')}` })
-    .describe('Only backups in this status.')
-    .optional(),
-  since: isoTime.describe('Only backups created at or after this time (ISO 8601).').optional(),
-  until: isoTime.describe('Only backups created before this time (ISO 8601).').optional(),
-  retention: z
-    .literal('preview', { error: 'expected preview' })
-    .describe('preview: what retention would keep and delete, and why, instead of the backups.')
-    .optional(),
-  limit: z.coerce
-    .number({ error: 'expected an integer from 1 to 100' })
-    .int()
-    .min(1)
-    .max(100)
-    .default(50)
-    .describe('Backups per page.'),
-  cursor: z.optional(cursorParameter),
-}).superRefine((query, ctx) => {
-  if (query.retention && !query.database && !query.volume) {
-    ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview (or volume)' });
-  }
-  if (query.database && query.volume) {
-    ctx.addIssue({ code: 'custom', path: ['volume'], message: 'give database or volume, not both' });
-  }
-});
+export const listBackupsQuery = /* @__PURE__ */ (() =>
+  strict({
+    database: z.optional(
+      name('a database name').check(z.describe("A database's backups (config/<stage>.yml names it).")),
+    ),
+    volume: z.optional(name('a volume name').check(z.describe("A volume's archives (config/<stage>.yml names it)."))),
+    kind: z.optional(
+      z
+        .enum(BACKUP_KINDS, { error: `expected one of ${BACKUP_KINDS.join(', ')}` })
+        .check(z.describe('Only backups of this kind.')),
+    ),
+    status: z.optional(
+      z
+        .enum(BACKUP_STATUSES, { error: `expected one of ${BACKUP_STATUSES.join(', ')}` })
+        .check(z.describe('Only backups in this status.')),
+    ),
+    since: z.optional(isoTime.check(z.describe('Only backups created at or after this time (ISO 8601).'))),
+    until: z.optional(isoTime.check(z.describe('Only backups created before this time (ISO 8601).'))),
+    retention: z.optional(
+      z
+        .literal('preview', { error: 'expected preview' })
+        .check(z.describe('preview: what retention would keep and delete, and why, instead of the backups.')),
+    ),
+    limit: z
+      ._default(
+        z.coerce.number({ error: 'expected an integer from 1 to 100' }).check(z.int(), z.minimum(1), z.maximum(100)),
+        50,
+      )
+      .check(z.describe('Backups per page.')),
+    cursor: z.optional(cursorParameter),
+  }).check(
+    z.superRefine((query, ctx) => {
+      if (query.retention && !query.database && !query.volume) {
+        ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required with retention=preview (or volume)' });
+      }
+      if (query.database && query.volume) {
+        ctx.addIssue({ code: 'custom', path: ['volume'], message: 'give database or volume, not both' });
+      }
+    }),
+  ))();
 
 /** `{database}`: an RDS snapshot; `{database, kind: postgres-dump}`: a dump; `{volume}`: an archive. */
-export const takeBackupBody = strict({
-  database: name('a database name').describe('The database to back up.').optional(),
-  volume: name('a volume name').describe('The volume to archive.').optional(),
-  kind: z
-    .enum(['rds-snapshot', 'postgres-dump'], { error: 'expected rds-snapshot or postgres-dump' })
-    .describe('For a database: an RDS snapshot (the default) or a logical dump.')
-    .optional(),
-})
-  .superRefine((body, ctx) => {
-    if ((body.database === undefined) === (body.volume === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [body.database === undefined ? 'database' : 'volume'],
-        message:
-          body.database === undefined
-            ? 'is required: give exactly one of database or volume'
-            : 'give exactly one of database or volume, not both',
-      });
-    }
-    if (body.volume !== undefined && body.kind !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['kind'], message: 'applies to a database only; a volume is archived' });
-    }
-  })
-  .meta({
-    description: 'A snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}`, now.',
-    // The superRefine above, as JSON Schema: a database or a volume, and kind only with a database.
-    oneOf: [{ required: ['database'] }, { required: ['volume'] }],
-    dependentRequired: { kind: ['database'] },
-    examples: [{ database: 'shop-db' }, { volume: 'shop-uploads' }],
-  });
+export const takeBackupBody = /* @__PURE__ */ (() =>
+  strict({
+    database: z.optional(name('a database name').check(z.describe('The database to back up.'))),
+    volume: z.optional(name('a volume name').check(z.describe('The volume to archive.'))),
+    kind: z.optional(
+      z
+        .enum(['rds-snapshot', 'postgres-dump'], { error: 'expected rds-snapshot or postgres-dump' })
+        .check(z.describe('For a database: an RDS snapshot (the default) or a logical dump.')),
+    ),
+  }).check(
+    exactlyOneOf('database', 'volume'),
+    z.superRefine((body, ctx) => {
+      if (body.volume !== undefined && body.kind !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['kind'], message: 'applies to a database only; a volume is archived' });
+      }
+    }),
+    z.meta({
+      description: 'A snapshot `{database}`, a dump `{database, kind: postgres-dump}` or an archive `{volume}`, now.',
+      // The checks above, as JSON Schema: a database or a volume, and kind only with a database.
+      oneOf: [{ required: ['database'] }, { required: ['volume'] }],
+      dependentRequired: { kind: ['database'] },
+      examples: [{ database: 'shop-db' }, { volume: 'shop-uploads' }],
+    }),
+  ))();
 
-export const backupPath = z.object({
-  id: z.string().regex(BACKUP_ID, 'expected a backup id such as bkp-3f2a…').describe('A backup id.'),
-});
-export const restorePath = z.object({
-  id: z
-    .string()
-    .regex(RESTORE_ID, 'expected a restore id such as rst-3f2a…')
-    .describe('A restore id, as the answer to its request gave it.'),
-});
+const backupId = /* @__PURE__ */ (() =>
+  z.string().check(z.regex(BACKUP_ID, 'expected a backup id such as bkp-3f2a…')))();
+
+export const backupPath = /* @__PURE__ */ (() => z.object({ id: backupId.check(z.describe('A backup id.')) }))();
+export const restorePath = /* @__PURE__ */ (() =>
+  z.object({
+    id: z
+      .string()
+      .check(
+        z.regex(RESTORE_ID, 'expected a restore id such as rst-3f2a…'),
+        z.describe('A restore id, as the answer to its request gave it.'),
+      ),
+  }))();
 
 // RDS identifier rules: a letter first, letters, digits and single hyphens, no trailing hyphen, at most 63.
-const rdsIdentifier = z
-  .string({ error: 'is required: expected a new RDS identifier' })
-  .regex(
-    /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,61}[a-zA-Z0-9]$/,
-    'expected an RDS identifier: a letter first, then letters, digits and single hyphens, at most 63, not ending with a hyphen',
-  );
+const rdsIdentifier = /* @__PURE__ */ (() =>
+  z
+    .string({ error: 'is required: expected a new RDS identifier' })
+    .check(
+      z.regex(
+        /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,61}[a-zA-Z0-9]$/,
+        'expected an RDS identifier: a letter first, then letters, digits and single hyphens, at most 63, not ending with a hyphen',
+      ),
+    ))();
 
-const rdsRestoreBody = strict({
-  kind: z.literal('rds').describe('An RDS restore (the default when kind is left out).').optional(),
-  database: name('a database name').describe('The database whose snapshot or history is restored.'),
-  backupId: backupPath.shape.id.describe('The snapshot to restore; or give pointInTime.').optional(),
-  pointInTime: z
-    .union([z.literal('latest'), isoTime])
-    .describe('latest, or an ISO 8601 time to restore to; or give backupId.')
-    .optional(),
-  targetIdentifier: rdsIdentifier.describe(
-    'A new RDS identifier to restore into, named <source identifier>-restore-…; never an existing one.',
-  ),
-  overrides: strict({
-    instanceClass: z
-      .string()
-      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'expected an instance class such as db.t4g.medium')
-      .optional(),
-    multiAZ: z.boolean({ error: 'expected true or false' }).optional(),
-    storageType: z
-      .enum(['gp2', 'gp3', 'io1', 'io2', 'standard'], { error: 'expected gp2, gp3, io1, io2 or standard' })
-      .optional(),
-    dbSubnetGroupName: z.string().min(1).max(255).optional(),
-    vpcSecurityGroupIds: z
-      .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id'))
-      .min(1)
-      .optional(),
-    dbParameterGroupName: z.string().min(1).max(255).optional(),
-    publiclyAccessible: z.boolean({ error: 'expected true or false' }).optional(),
-  })
-    .describe("What differs from the source's settings, which are copied otherwise.")
-    .optional(),
-})
-  .superRefine((body, ctx) => {
-    if ((body.backupId === undefined) === (body.pointInTime === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [body.backupId === undefined ? 'backupId' : 'pointInTime'],
-        message:
-          body.backupId === undefined
-            ? 'is required: give exactly one of backupId or pointInTime'
-            : 'give exactly one of backupId or pointInTime, not both',
-      });
-    }
-  })
-  .meta({
-    title: 'RDS restore',
-    // The superRefine above, as JSON Schema: exactly one of backupId or pointInTime.
-    oneOf: [{ required: ['backupId'] }, { required: ['pointInTime'] }],
-  });
+const rdsRestoreBody = /* @__PURE__ */ (() =>
+  strict({
+    kind: z.optional(z.literal('rds').check(z.describe('An RDS restore (the default when kind is left out).'))),
+    database: name('a database name').check(z.describe('The database whose snapshot or history is restored.')),
+    backupId: z.optional(backupPath.shape.id.check(z.describe('The snapshot to restore; or give pointInTime.'))),
+    pointInTime: z.optional(
+      z
+        .union([z.literal('latest'), isoTime])
+        .check(z.describe('latest, or an ISO 8601 time to restore to; or give backupId.')),
+    ),
+    targetIdentifier: rdsIdentifier.check(
+      z.describe('A new RDS identifier to restore into, named <source identifier>-restore-…; never an existing one.'),
+    ),
+    overrides: z.optional(
+      strict({
+        instanceClass: z.optional(
+          z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'expected an instance class such as db.t4g.medium')),
+        ),
+        multiAZ: z.optional(z.boolean({ error: 'expected true or false' })),
+        storageType: z.optional(
+          z.enum(['gp2', 'gp3', 'io1', 'io2', 'standard'], { error: 'expected gp2, gp3, io1, io2 or standard' }),
+        ),
+        dbSubnetGroupName: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+        vpcSecurityGroupIds: z.optional(
+          z
+            .array(z.string().check(z.regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id')))
+            .check(z.minLength(1)),
+        ),
+        dbParameterGroupName: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+        publiclyAccessible: z.optional(z.boolean({ error: 'expected true or false' })),
+      }).check(z.describe("What differs from the source's settings, which are copied otherwise.")),
+    ),
+  }).check(
+    exactlyOneOf('backupId', 'pointInTime'),
+    z.meta({
+      title: 'RDS restore',
+      // The check above, as JSON Schema: exactly one of backupId or pointInTime.
+      oneOf: [{ required: ['backupId'] }, { required: ['pointInTime'] }],
+    }),
+  ))();
 
 // Letters, digits, dots, dashes and underscores per segment; never `.` or `..`, never absolute.
 const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,255}$/;
-const volumePath = z
-  .string({ error: 'expected a directory inside the volume such as restored/2026-11-23' })
-  .max(1_024)
-  .refine((path) => path.split('/').every((segment) => SEGMENT.test(segment)), {
-    message:
-      'expected a relative directory inside the volume (segments of letters, digits, ".", "-" and "_"; no "..", no leading "/")',
-  });
+const volumePath = /* @__PURE__ */ (() =>
+  z.string({ error: 'expected a directory inside the volume such as restored/2026-11-23' }).check(
+    z.maxLength(1_024),
+    z.refine((path) => path.split('/').every((segment) => SEGMENT.test(segment)), {
+      message:
+        'expected a relative directory inside the volume (segments of letters, digits, ".", "-" and "_"; no "..", no leading "/")',
+    }),
+  ))();
 
-const volumeRestoreBody = strict({
-  kind: z.literal('volume'),
-  volume: name('a volume name').describe('The volume whose archive is restored, into itself.'),
-  backupId: backupPath.shape.id.describe('The archive to restore; the newest available when left out.').optional(),
-  targetPath: volumePath.describe('A relative directory inside the volume; restored-<time> when left out.').optional(),
-  force: z
-    .boolean({ error: 'expected true or false' })
-    .default(false)
-    .describe('Restore into a directory that holds files.'),
-}).meta({ title: 'Volume restore' });
+const volumeRestoreBody = /* @__PURE__ */ (() =>
+  strict({
+    kind: z.literal('volume'),
+    volume: name('a volume name').check(z.describe('The volume whose archive is restored, into itself.')),
+    backupId: z.optional(
+      backupPath.shape.id.check(z.describe('The archive to restore; the newest available when left out.')),
+    ),
+    targetPath: z.optional(
+      volumePath.check(z.describe('A relative directory inside the volume; restored-<time> when left out.')),
+    ),
+    force: z
+      ._default(z.boolean({ error: 'expected true or false' }), false)
+      .check(z.describe('Restore into a directory that holds files.')),
+  }).check(z.meta({ title: 'Volume restore' })))();
 
 // PostgreSQL identifiers as pg_restore's target: unquoted-safe, at most 63 bytes.
-const pgDatabase = z
-  .string({ error: 'is required: expected a database name' })
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a database name: lowercase letters, digits and _, at most 63');
+const pgDatabase = /* @__PURE__ */ (() =>
+  z
+    .string({ error: 'is required: expected a database name' })
+    .check(
+      z.regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a database name: lowercase letters, digits and _, at most 63'),
+    ))();
 
-const dumpRestoreBody = strict({
-  kind: z.literal('postgres-dump'),
-  database: name('a database name').describe('The database whose dump is restored.'),
-  backupId: backupPath.shape.id.describe('The dump to restore; the newest available when left out.').optional(),
-  targetDatabase: pgDatabase.describe('A database on the same server, not the source, that holds nothing.'),
-  force: z
-    .boolean({ error: 'expected true or false' })
-    .default(false)
-    .describe('Restore into the source database, or one that holds tables.'),
-}).meta({ title: 'PostgreSQL dump restore' });
+const dumpRestoreBody = /* @__PURE__ */ (() =>
+  strict({
+    kind: z.literal('postgres-dump'),
+    database: name('a database name').check(z.describe('The database whose dump is restored.')),
+    backupId: z.optional(
+      backupPath.shape.id.check(z.describe('The dump to restore; the newest available when left out.')),
+    ),
+    targetDatabase: pgDatabase.check(z.describe('A database on the same server, not the source, that holds nothing.')),
+    force: z
+      ._default(z.boolean({ error: 'expected true or false' }), false)
+      .check(z.describe('Restore into the source database, or one that holds tables.')),
+  }).check(z.meta({ title: 'PostgreSQL dump restore' })))();
 
 /** Without `kind`, a restore is of RDS (as before kinds existed). */
-export const createRestoreBody = z
-  .preprocess(
-    (body) =>
-      body !== null && typeof body === 'object' && !Array.isArray(body) && !('kind' in body)
-        ? { ...body, kind: 'rds' }
-        : body,
-    z.discriminatedUnion('kind', [rdsRestoreBody, volumeRestoreBody, dumpRestoreBody], {
-      error: (issue) =>
-        issue.code === 'invalid_union' ? 'expected kind rds, volume or postgres-dump' : 'expected a JSON object',
-    }),
-  )
-  .meta({
-    description: 'A restore of an RDS snapshot or point in time, a volume archive, or a PostgreSQL dump.',
-    examples: [
-      { database: 'shop-db', pointInTime: 'latest', targetIdentifier: 'shop-prod-db-restore-1' },
-      { kind: 'volume', volume: 'shop-uploads', targetPath: 'restored/2026-11-23' },
-    ],
-  });
+export const createRestoreBody = /* @__PURE__ */ (() =>
+  z
+    .pipe(
+      z.transform((body: unknown) =>
+        body !== null && typeof body === 'object' && !Array.isArray(body) && !('kind' in body)
+          ? { ...body, kind: 'rds' }
+          : body,
+      ),
+      z.discriminatedUnion('kind', [rdsRestoreBody, volumeRestoreBody, dumpRestoreBody], {
+        error: (issue) =>
+          issue.code === 'invalid_union' ? 'expected kind rds, volume or postgres-dump' : 'expected a JSON object',
+      }),
+    )
+    .check(
+      z.meta({
+        description: 'A restore of an RDS snapshot or point in time, a volume archive, or a PostgreSQL dump.',
+        examples: [
+          { database: 'shop-db', pointInTime: 'latest', targetIdentifier: 'shop-prod-db-restore-1' },
+          { kind: 'volume', volume: 'shop-uploads', targetPath: 'restored/2026-11-23' },
+        ],
+      }),
+    ))();

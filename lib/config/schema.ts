@@ -136,7 +136,8 @@ export const configSchema = z
         .describe(
           "Other AWS accounts Slipway acts in, by a name of your choosing, each through a role it assumes. Absent: only the control plane's own account",
         ),
-      apps: named('app', app).default({}),
+      // An input default: release policies compile their globs, and zod leaves an output default out of the JSON Schema.
+      apps: named('app', app).prefault({}),
       databases: named('database', database, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default({}),
       volumes: named('volume', volume).default({}),
       worker: worker

@@ -29,13 +29,24 @@ export interface DeploymentsDeps {
   newId?: () => string;
 }
 
-export interface DeploymentsContext {
-  deps: DeploymentsDeps;
+/** A context holding the ports `K` only: what a part of the use case runs on, wired without the others' clients. */
+export interface ContextWith<K extends keyof DeploymentsDeps> {
+  deps: Pick<DeploymentsDeps, K>;
   now: () => Date;
   newId: () => string;
 }
 
-export function deploymentsContext(deps: DeploymentsDeps): DeploymentsContext {
+export type DeploymentsContext = ContextWith<keyof DeploymentsDeps>;
+
+/** Every port but the registry: rollouts of a known image, approvals and settlement resolve no tag. */
+export type RolloutContext = ContextWith<Exclude<keyof DeploymentsDeps, 'ecrFor'>>;
+
+/** What ends a deployment that never reached ECS (cancelled, expired): its record, its lock, its notification. */
+export type RecordContext = ContextWith<'store' | 'locks' | 'publisher'>;
+
+export function deploymentsContext<K extends keyof DeploymentsDeps>(
+  deps: Pick<DeploymentsDeps, K | 'now' | 'newId'>,
+): ContextWith<K> {
   return {
     deps,
     now: deps.now ?? (() => new Date()),
@@ -61,7 +72,7 @@ export function environmentOf(
 }
 
 export async function notify(
-  ctx: DeploymentsContext,
+  ctx: ContextWith<'publisher'>,
   record: DeploymentRecord,
   type = 'deployment.state',
 ): Promise<void> {

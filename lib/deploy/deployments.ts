@@ -54,7 +54,7 @@ export class Deployments {
   }
 
   environment(app: string, environment: string): Promise<EnvironmentView> {
-    return environmentView(this.context, app, environment);
+    return environmentView(this.context.deps, app, environment);
   }
 
   /** Applies an ECS deployment event; anything that is not for a deployment in flight changes nothing. */

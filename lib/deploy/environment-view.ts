@@ -1,4 +1,4 @@
-import { type DeploymentsContext, environmentOf } from './deployments-context';
+import { type DeploymentsDeps, environmentOf } from './deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf } from './ecs';
 import { type DeploymentRecord, isInFlight } from './records';
 
@@ -25,23 +25,20 @@ export interface EnvironmentView {
 }
 
 export async function environmentView(
-  ctx: DeploymentsContext,
+  deps: Pick<DeploymentsDeps, 'config' | 'ecs' | 'store' | 'locks'>,
   appName: string,
   environment: string,
 ): Promise<EnvironmentView> {
-  const { app, env } = environmentOf(ctx.deps.config, appName, environment);
+  const { app, env } = environmentOf(deps.config, appName, environment);
   const [service, page, holder] = await Promise.all([
-    describeService(ctx.deps.ecs, env.cluster, env.service),
-    ctx.deps.store.history(appName, environment, { limit: 1 }),
-    ctx.deps.locks.holder(appName, environment),
+    describeService(deps.ecs, env.cluster, env.service),
+    deps.store.history(appName, environment, { limit: 1 }),
+    deps.locks.holder(appName, environment),
   ]);
   const images = service.taskDefinition
-    ? containerImages(
-        (await describeTaskDefinition(ctx.deps.ecs, service.taskDefinition)).taskDefinition,
-        app.containers,
-      )
+    ? containerImages((await describeTaskDefinition(deps.ecs, service.taskDefinition)).taskDefinition, app.containers)
     : {};
-  const inFlight = holder ? await ctx.deps.store.get(holder) : undefined;
+  const inFlight = holder ? await deps.store.get(holder) : undefined;
   const digest = Object.values(images).map(digestOf).find(Boolean);
   return {
     app: appName,

@@ -8,22 +8,26 @@ import type { DeploymentRecord, DeploymentState } from './records';
  * reconciler, DescribeServiceDeployments / DescribeServices. Pure functions of plain data.
  */
 
-/** `ECS Deployment State Change`, as EventBridge delivers it (ECS developer guide). */
-export const ecsDeploymentEvent = z.object({
-  id: z.string().check(z.minLength(1)),
-  source: z.literal('aws.ecs'),
-  'detail-type': z.literal('ECS Deployment State Change'),
-  time: z.string(),
-  region: z.optional(z.string()),
-  resources: z.array(z.string()).check(z.minLength(1)),
-  detail: z.object({
-    eventType: z.string(),
-    eventName: z.string(),
-    deploymentId: z.string().check(z.minLength(1)),
-    updatedAt: z.string().check(z.minLength(1)),
-    reason: z.optional(z.string()),
-  }),
-});
+/**
+ * `ECS Deployment State Change`, as EventBridge delivers it (ECS developer guide). Built in a call marked pure,
+ * so a bundle that uses only this module's decisions drops it.
+ */
+export const ecsDeploymentEvent = /* @__PURE__ */ (() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    source: z.literal('aws.ecs'),
+    'detail-type': z.literal('ECS Deployment State Change'),
+    time: z.string(),
+    region: z.optional(z.string()),
+    resources: z.array(z.string()).check(z.minLength(1)),
+    detail: z.object({
+      eventType: z.string(),
+      eventName: z.string(),
+      deploymentId: z.string().check(z.minLength(1)),
+      updatedAt: z.string().check(z.minLength(1)),
+      reason: z.optional(z.string()),
+    }),
+  }))();
 export type EcsDeploymentEvent = z.output<typeof ecsDeploymentEvent>;
 
 const ROLLING_BACK = /rolling back to deploymentId (\S+?)\.?$/;

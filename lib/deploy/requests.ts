@@ -2,9 +2,15 @@ import { audited } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig } from '../config/schema';
 import { Conflict, Forbidden, SlipwayError, Unprocessable } from '../errors';
 import { metrics } from '../observability';
-import { type DeploymentsContext, environmentOf, notify } from './deployments-context';
+import {
+  type DeploymentsContext,
+  environmentOf,
+  notify,
+  type RecordContext,
+  type RolloutContext,
+} from './deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf, resolveImage } from './ecs';
-import { finish } from './finish';
+import { endUnstarted } from './finish';
 import { lastSuccessfulDigest, rollbackTarget } from './history';
 import { getDeployment } from './queries';
 import {
@@ -154,7 +160,7 @@ async function requestNow(ctx: DeploymentsContext, input: DeploymentRequest): Pr
 }
 
 export async function approveDeployment(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   id: string,
   approver: Requester,
 ): Promise<DeploymentRecord> {
@@ -185,7 +191,7 @@ export async function approveDeployment(
   throw new Conflict(`deployment ${id} is being approved by others at this moment; try again`);
 }
 
-export async function cancelDeployment(ctx: DeploymentsContext, id: string, by: Requester): Promise<DeploymentRecord> {
+export async function cancelDeployment(ctx: RecordContext, id: string, by: Requester): Promise<DeploymentRecord> {
   const record = await getDeployment(ctx.deps, id);
   if (record.state === 'IN_PROGRESS') {
     throw new Conflict(
@@ -196,12 +202,12 @@ export async function cancelDeployment(ctx: DeploymentsContext, id: string, by: 
   if (record.state !== 'PENDING_APPROVAL') {
     throw new Conflict(`deployment ${id} has already ended (${record.state})`, { details: { state: record.state } });
   }
-  const cancelled = await finish(ctx, record, 'CANCELLED', `cancelled by ${by.name}`, { by: by.name });
+  const cancelled = await endUnstarted(ctx, record, 'CANCELLED', `cancelled by ${by.name}`, { by: by.name });
   if (!cancelled) throw new Conflict(`deployment ${id} changed while it was being cancelled; read it again`);
   return cancelled;
 }
 
-async function pending(ctx: DeploymentsContext, id: string): Promise<DeploymentRecord> {
+async function pending(ctx: RecordContext, id: string): Promise<DeploymentRecord> {
   const record = await getDeployment(ctx.deps, id);
   if (record.state !== 'PENDING_APPROVAL') {
     throw new Conflict(`deployment ${id} is not waiting for approval (${record.state})`, {
@@ -210,7 +216,7 @@ async function pending(ctx: DeploymentsContext, id: string): Promise<DeploymentR
   }
   const deadline = record.approvals.deadline;
   if (deadline && Date.parse(deadline) <= ctx.now().getTime()) {
-    await finish(ctx, record, 'EXPIRED', `no approval before the deadline ${deadline}`);
+    await endUnstarted(ctx, record, 'EXPIRED', `no approval before the deadline ${deadline}`);
     throw new Conflict(`deployment ${id} waited for approval past its deadline (${deadline}) and has expired`, {
       details: { state: 'EXPIRED', deadline },
     });
@@ -218,7 +224,7 @@ async function pending(ctx: DeploymentsContext, id: string): Promise<DeploymentR
   return record;
 }
 
-async function startApproved(ctx: DeploymentsContext, record: DeploymentRecord): Promise<DeploymentRecord> {
+async function startApproved(ctx: RolloutContext, record: DeploymentRecord): Promise<DeploymentRecord> {
   const { app, env } = environmentOf(ctx.deps.config, record.app, record.environment);
   const intent: Intent = {
     kind: record.kind,
@@ -231,9 +237,9 @@ async function startApproved(ctx: DeploymentsContext, record: DeploymentRecord):
   } catch (error) {
     const reason =
       error instanceof SlipwayError && error.expose ? error.message : `could not start: ${(error as Error).name}`;
-    await finish(ctx, record, 'FAILED', reason, {
+    // It could not start, so ECS has nothing to tell: the failure is the reason itself.
+    await endUnstarted(ctx, record, 'FAILED', reason, {
       set: { failure: { reason, serviceEvents: [], stoppedTasks: [] } },
-      diagnose: false,
     });
     throw error;
   }

@@ -9,7 +9,7 @@ import type { AppConfig, EnvironmentConfig } from '../config/schema';
 import { SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { generatedAlarmNames } from '../health/alarms';
 import { logger, metrics } from '../observability';
-import type { DeploymentsContext } from './deployments-context';
+import type { RolloutContext } from './deployments-context';
 import {
   assertRollingUpdates,
   awsCallFailed,
@@ -97,7 +97,7 @@ function ecsFailure(operation: string, error: unknown): SlipwayError {
 
 /** Reads the service and, for image changes, plans the revision; writes nothing. */
 export async function planRollout(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   input: Pick<DeploymentRecord, 'app' | 'environment'>,
   app: AppConfig,
   env: EnvironmentConfig,
@@ -123,13 +123,13 @@ export async function planRollout(
 }
 
 /** The configured alarms and those Slipway generated from the health checks, for ECS to roll back on. */
-function alarmNames(ctx: DeploymentsContext, env: EnvironmentConfig): string[] {
+function alarmNames(ctx: RolloutContext, env: EnvironmentConfig): string[] {
   const located = locateEnvironment(ctx, env);
   const generated = located ? generatedAlarmNames(ctx.deps.stage, located.app, located.environment, env) : [];
   return [...new Set([...env.alarms, ...generated])];
 }
 
-function locateEnvironment(ctx: DeploymentsContext, env: EnvironmentConfig) {
+function locateEnvironment(ctx: RolloutContext, env: EnvironmentConfig) {
   for (const [app, appConfig] of Object.entries(ctx.deps.config.apps)) {
     for (const [environment, candidate] of Object.entries(appConfig.environments)) {
       if (candidate === env) return { app, environment };
@@ -138,13 +138,7 @@ function locateEnvironment(ctx: DeploymentsContext, env: EnvironmentConfig) {
   return undefined;
 }
 
-async function prepare(
-  ctx: DeploymentsContext,
-  service: Service,
-  app: AppConfig,
-  env: EnvironmentConfig,
-  intent: Intent,
-) {
+async function prepare(ctx: RolloutContext, service: Service, app: AppConfig, env: EnvironmentConfig, intent: Intent) {
   const running = service.taskDefinition;
   if (!running) throw new UpstreamFailed(`ECS DescribeServices returned ${env.service} without a task definition`);
   const base = { cluster: env.cluster, service: env.service };
@@ -245,7 +239,7 @@ async function prepare(
 
 /** Makes the change on ECS: register the revision if there is one, then UpdateService. */
 export async function startRollout(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   app: AppConfig,
   env: EnvironmentConfig,
   intent: Intent,
@@ -295,7 +289,7 @@ export function startedFields(started: Started) {
   };
 }
 
-async function deregisterQuietly(ctx: DeploymentsContext, taskDefinition: string, deploymentId: string): Promise<void> {
+async function deregisterQuietly(ctx: RolloutContext, taskDefinition: string, deploymentId: string): Promise<void> {
   try {
     await ctx.deps.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
   } catch (error) {
@@ -308,7 +302,7 @@ async function deregisterQuietly(ctx: DeploymentsContext, taskDefinition: string
 }
 
 /** Keeps the newest `keepRevisions` revisions Slipway registered, and any it may still roll back to. */
-export async function pruneRevisions(ctx: DeploymentsContext, succeeded: DeploymentRecord): Promise<void> {
+export async function pruneRevisions(ctx: RolloutContext, succeeded: DeploymentRecord): Promise<void> {
   const { keepRevisions } = ctx.deps.config.deployments;
   try {
     const history = (await ctx.deps.store.history(succeeded.app, succeeded.environment, { limit: keepRevisions + 25 }))

@@ -1,7 +1,7 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
 import { SlipwayError } from '../errors';
 import { logger, metrics } from '../observability';
-import type { DeploymentsContext } from './deployments-context';
+import type { RolloutContext } from './deployments-context';
 import { describeService } from './ecs';
 import { finish, startedAtOf } from './finish';
 import {
@@ -29,7 +29,7 @@ function whyUnanswered(error: unknown): string {
 
 /** Applies an ECS deployment event; anything that is not for a deployment in flight changes nothing. */
 export async function onEcsEvent(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   event: EcsDeploymentEvent,
 ): Promise<{ applied: boolean; reason: string; deploymentId?: string }> {
   const located = locateService(ctx, event.resources[0] ?? '');
@@ -50,7 +50,7 @@ export async function onEcsEvent(
  * `settleAfterMinutes`, ends those past the limit, expires approvals past their deadline.
  */
 export async function reconcileDeployments(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
 ): Promise<Array<{ deploymentId: string; outcome: string }>> {
   const { settleAfterMinutes, timeoutMinutes } = ctx.deps.config.deployments;
   const now = ctx.now();
@@ -69,7 +69,7 @@ export async function reconcileDeployments(
   return results;
 }
 
-function locateService(ctx: DeploymentsContext, serviceArn: string): { app: string; environment: string } | undefined {
+function locateService(ctx: RolloutContext, serviceArn: string): { app: string; environment: string } | undefined {
   const located = serviceFromArn(serviceArn);
   if (!located) return undefined;
   for (const [app, appConfig] of Object.entries(ctx.deps.config.apps)) {
@@ -82,7 +82,7 @@ function locateService(ctx: DeploymentsContext, serviceArn: string): { app: stri
 }
 
 async function settle(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   lock: { app: string; environment: string; deploymentId: string; acquiredAt: string },
   now: Date,
   timeoutMinutes: number,
@@ -133,7 +133,7 @@ async function settle(
 }
 
 async function askEcs(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   record: DeploymentRecord,
 ): Promise<{ to: DeploymentState; note: string } | undefined> {
   if (record.serviceDeploymentArn) {
@@ -166,7 +166,7 @@ function ecsUnanswered(operation: string, record: DeploymentRecord, error: unkno
 
 /** The reconciler ended a deployment nobody had an outcome for. */
 async function auditEnd(
-  ctx: DeploymentsContext,
+  ctx: RolloutContext,
   record: DeploymentRecord,
   verb: string,
   state: DeploymentState,

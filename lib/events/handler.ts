@@ -8,13 +8,14 @@ import '../errors/validation';
 import { correlationIdPaths, logger, metrics } from '../observability';
 import type { DeadLetterEvent, DeadLetters } from './dead-letter';
 
-/** EventBridge's `Scheduled Event` (and `npm start`'s copy of it). */
-export const scheduledEventSchema = z.object({
-  id: z.string().check(z.minLength(1)),
-  'detail-type': z.literal('Scheduled Event'),
-  source: z.literal('aws.events'),
-  time: z.string(),
-});
+/** EventBridge's `Scheduled Event` (and `npm start`'s copy of it); marked pure, so only the functions that read it carry it. */
+export const scheduledEventSchema = /* @__PURE__ */ (() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    'detail-type': z.literal('Scheduled Event'),
+    source: z.literal('aws.events'),
+    time: z.string(),
+  }))();
 
 export interface EventHandlerDeps {
   deadLetters: DeadLetters;

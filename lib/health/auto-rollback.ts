@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../errors/validation';
 import type { DeploymentRecord } from '../deploy/records';
 
 /**
@@ -8,24 +9,24 @@ import type { DeploymentRecord } from '../deploy/records';
  */
 
 const alarmState = z.object({
-  value: z.string().min(1),
-  reason: z.string().default(''),
-  timestamp: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected a timestamp'),
+  value: z.string().check(z.minLength(1)),
+  reason: z._default(z.string(), ''),
+  timestamp: z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), 'expected a timestamp')),
 });
 
 /** `CloudWatch Alarm State Change`, as EventBridge delivers it (CloudWatch user guide). */
 export const alarmStateChangeEvent = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
   account: z.string(),
   region: z.string(),
   time: z.string(),
-  resources: z.array(z.string()).default([]),
+  resources: z._default(z.array(z.string()), []),
   detail: z.object({
-    alarmName: z.string().min(1),
+    alarmName: z.string().check(z.minLength(1)),
     state: alarmState,
-    previousState: alarmState.optional(),
+    previousState: z.optional(alarmState),
   }),
 });
 export type AlarmStateChangeEvent = z.output<typeof alarmStateChangeEvent>;

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { AuditRecorder } from '../audit/trail';
 import type { Principal } from '../auth/principal';
 import type { DeploymentRequest, Deployments, RequestOutcome } from '../deploy/deployments';
@@ -37,11 +37,18 @@ export function outcomeResponse(outcome: RequestOutcome): RouteResult {
  * A route that asks for a deployment (deploy, promote, rollback, restart, scale):
  * permission deploy, the request made idempotent by its Idempotency-Key, 202 or a dry-run plan.
  */
-export function deploymentRequestRoute<Body extends z.ZodType, Path extends z.ZodType | undefined = undefined>(
+export function deploymentRequestRoute<
+  Body extends z.core.$ZodType,
+  Path extends z.core.$ZodType | undefined = undefined,
+>(
   spec: { name: string; access: 'deploy'; scope: 'body' | 'path' | 'promotion'; body: Body; path?: Path },
   deps: DeploymentRequestDeps,
   toRequest: (
-    request: RouteRequest<z.output<Body>, Path extends z.ZodType ? z.output<Path> : undefined, undefined>,
+    request: RouteRequest<
+      z.core.output<Body>,
+      Path extends z.core.$ZodType ? z.core.output<Path> : undefined,
+      undefined
+    >,
   ) => Omit<DeploymentRequest, 'requestedBy'>,
 ) {
   return auditedRoute(spec, deps, async (request) => {

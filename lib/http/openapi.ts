@@ -1,5 +1,15 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as z from 'zod';
 import { type Permission, ROLES, rolesGrant } from '../auth/principal';
+import {
+  OPENAPI_FILE,
+  type OpenApiDocument,
+  type OpenApiOperation,
+  type OpenApiParameter,
+  type OpenApiResponse,
+  UNVERSIONED,
+} from './openapi-file';
 import { API_TAGS, type ApiHeader, type ApiResponse, type ApiRoute, type ApiTag, errorResponse } from './registry';
 import { MAX_BODY_BYTES } from './route-chain';
 
@@ -10,51 +20,7 @@ import { MAX_BODY_BYTES } from './route-chain';
 
 type JsonSchema = Record<string, unknown>;
 
-export interface OpenApiParameter {
-  name: string;
-  in: 'path' | 'query' | 'header';
-  required: boolean;
-  description?: string;
-  style?: 'form';
-  explode?: boolean;
-  schema: JsonSchema;
-}
-
-export interface OpenApiResponse {
-  description: string;
-  headers?: Record<string, { description: string; required: boolean; schema: JsonSchema }>;
-  content?: { 'application/json': { schema: JsonSchema } };
-}
-
-export interface OpenApiOperation {
-  operationId: string;
-  summary: string;
-  description: string;
-  tags: ApiTag[];
-  security: Array<Record<string, string[]>>;
-  'x-slipway-permission'?: Permission;
-  parameters?: OpenApiParameter[];
-  requestBody?: { required: boolean; description?: string; content: { 'application/json': { schema: JsonSchema } } };
-  responses: Record<string, OpenApiResponse>;
-}
-
-export interface OpenApiDocument {
-  openapi: '3.1.0';
-  info: {
-    title: string;
-    version: string;
-    summary: string;
-    description: string;
-    license: { name: string; identifier: string };
-  };
-  servers: Array<{ url: string; description: string }>;
-  tags: Array<{ name: ApiTag; description: string }>;
-  paths: Record<string, Record<string, OpenApiOperation>>;
-  components: {
-    securitySchemes: Record<string, Record<string, string>>;
-    schemas: Record<string, JsonSchema>;
-  };
-}
+export type { OpenApiDocument, OpenApiOperation, OpenApiParameter, OpenApiResponse } from './openapi-file';
 
 export interface OpenApiOptions {
   /** info.version: the control plane's version (package.json). */
@@ -66,7 +32,7 @@ export interface OpenApiOptions {
 const ERROR_SCHEMA = { $ref: '#/components/schemas/Error' };
 
 /** A zod schema as a JSON Schema 2020-12 object, the dialect of OpenAPI 3.1 schema objects. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+function jsonSchema(schema: z.core.$ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
@@ -193,7 +159,7 @@ function operationOf(route: ApiRoute): OpenApiOperation {
       ? {
           requestBody: {
             // An empty body is read as {} (jsonBody): it may be left out exactly when {} is valid.
-            required: !route.body.safeParse({}).success,
+            required: !z.safeParse(route.body, {}).success,
             content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
           },
         }
@@ -253,4 +219,12 @@ export function openApiDocument(routes: Readonly<Record<string, ApiRoute>>, opti
       schemas: { Error: jsonSchema(errorResponse, 'output') },
     },
   };
+}
+
+/** Writes the document getOpenapi serves (lib/http/openapi-file.ts), its version left for the function to set. */
+export function writeOpenApiDocument(routes: Readonly<Record<string, ApiRoute>>, path = OPENAPI_FILE): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(openApiDocument(routes, { version: UNVERSIONED }))}\n`);
+  renameSync(temporary, path);
 }

@@ -1,19 +1,8 @@
 import * as z from 'zod';
-import { auditQuery } from '../audit/schemas';
 import type { RouteScope } from '../auth/route-scopes';
-import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/schemas';
-import {
-  createDeploymentBody,
-  deploymentPath,
-  environmentPath,
-  historyQuery,
-  operationBody,
-  promoteBody,
-  scaleBody,
-} from '../deploy/schemas';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key';
-import { inputFreeRoutes } from './input-free-routes';
 import type { Access } from './route-chain';
+import * as specs from './route-specs';
 
 /**
  * The route registry: every operation of the HTTP API, once. Each handler passes its entry to the
@@ -61,10 +50,10 @@ export interface ApiRoute {
   /** How the route applies a scoped principal's apps and environments (lib/auth/route-scopes.ts). */
   scope: RouteScope;
   tags: readonly ApiTag[];
-  body?: z.ZodType;
+  body?: z.core.$ZodType;
   /** The path parameters, one property per `{name}` of pathTemplate. */
-  path?: z.ZodType;
-  query?: z.ZodType;
+  path?: z.core.$ZodType;
+  query?: z.core.$ZodType;
   /** A JSON body the route reads itself from rawBody (the webhook, which checks its signature first). */
   rawBody?: { description: string };
   /** Request headers the route reads, beyond Authorization and Content-Type. */
@@ -166,7 +155,7 @@ function registry<const T extends { [K in keyof T]: ApiRoute & { name: K } }>(ro
 
 export const apiRoutes = registry({
   getHealth: {
-    ...inputFreeRoutes.getHealth,
+    ...specs.getHealth,
     method: 'GET',
     pathTemplate: '/health',
     summary: 'Version and uptime of the control plane',
@@ -174,7 +163,7 @@ export const apiRoutes = registry({
     responses: { 200: { description: 'The control plane answers.', schema: healthResponse } },
   },
   getLiveness: {
-    ...inputFreeRoutes.getLiveness,
+    ...specs.getLiveness,
     method: 'GET',
     pathTemplate: '/health/live',
     summary: 'Liveness probe',
@@ -183,13 +172,10 @@ export const apiRoutes = registry({
     responses: { 200: { description: 'The function runs.', schema: livenessResponse } },
   },
   getReadiness: {
-    name: 'getReadiness',
+    ...specs.getReadiness,
     method: 'GET',
     pathTemplate: '/health/ready',
     summary: "Readiness of the control plane's dependencies",
-    access: 'read',
-    // The control plane's own dependencies; a CI job may check them before it deploys.
-    scope: 'open',
     tags: ['health'],
     responses: {
       200: { description: 'Every dependency answered (or was skipped on this machine).', schema: readinessResponse },
@@ -197,7 +183,7 @@ export const apiRoutes = registry({
     },
   },
   createDeployment: {
-    name: 'createDeployment',
+    ...specs.createDeployment,
     method: 'POST',
     pathTemplate: '/v1/deployments',
     summary: 'Deploy an image to an app environment',
@@ -205,37 +191,28 @@ export const apiRoutes = registry({
       'Resolves the tag to its digest once, takes the environment lock, and either waits for approval or ' +
       "registers the next task definition revision (only the configured containers' image changed) and updates " +
       'the ECS service with the circuit breaker and the environment alarms.',
-    access: 'deploy',
-    scope: 'body',
     tags: ['deployments'],
-    body: createDeploymentBody,
     headers: [idempotencyKey],
     responses: deploymentRequestResponses,
   },
   getDeployment: {
-    name: 'getDeployment',
+    ...specs.getDeployment,
     method: 'GET',
     pathTemplate: '/v1/deployments/{id}',
     summary: 'One deployment with its timeline',
-    access: 'read',
-    scope: 'record',
     tags: ['deployments'],
-    path: deploymentPath,
     responses: {
       200: { description: 'The deployment.', schema: deploymentResponse },
       404: { description: 'No such deployment.' },
     },
   },
   approveDeployment: {
-    name: 'approveDeployment',
+    ...specs.approveDeployment,
     method: 'POST',
     pathTemplate: '/v1/deployments/{id}/approve',
     summary: 'Approve a deployment waiting for approval',
     description: 'One approval; the last one needed starts the deployment. The requester cannot approve.',
-    access: 'approve',
-    scope: 'record',
     tags: ['deployments'],
-    path: deploymentPath,
     responses: {
       200: { description: 'The deployment, still waiting for approvals or started.', schema: deploymentResponse },
       403: { description: 'The caller requested this deployment: a requester cannot approve it.' },
@@ -250,14 +227,11 @@ export const apiRoutes = registry({
     },
   },
   cancelDeployment: {
-    name: 'cancelDeployment',
+    ...specs.cancelDeployment,
     method: 'POST',
     pathTemplate: '/v1/deployments/{id}/cancel',
     summary: 'Cancel a deployment waiting for approval',
-    access: 'deploy',
-    scope: 'record',
     tags: ['deployments'],
-    path: deploymentPath,
     responses: {
       200: { description: 'The deployment, CANCELLED.', schema: deploymentResponse },
       404: { description: 'No such deployment.' },
@@ -265,12 +239,10 @@ export const apiRoutes = registry({
     },
   },
   listApps: {
-    name: 'listApps',
+    ...specs.listApps,
     method: 'GET',
     pathTemplate: '/v1/apps',
     summary: "Apps, their environments and each one's last deployment",
-    access: 'read',
-    scope: 'listing',
     tags: ['apps'],
     responses: {
       200: {
@@ -282,15 +254,12 @@ export const apiRoutes = registry({
     },
   },
   getEnvironment: {
-    name: 'getEnvironment',
+    ...specs.getEnvironment,
     method: 'GET',
     pathTemplate: '/v1/apps/{app}/environments/{env}',
     summary: 'What runs in an app environment',
     description: 'The running image and digest, desired and running counts, the last and the in-flight deployment.',
-    access: 'read',
-    scope: 'path',
     tags: ['apps'],
-    path: environmentPath,
     responses: {
       200: {
         description: 'The environment as ECS and the records show it.',
@@ -302,16 +271,12 @@ export const apiRoutes = registry({
     },
   },
   listDeployments: {
-    name: 'listDeployments',
+    ...specs.listDeployments,
     method: 'GET',
     pathTemplate: '/v1/apps/{app}/environments/{env}/deployments',
     summary: "An environment's deployment history, newest first",
     description: 'Paged: `limit` per page and the `cursor` of the previous page. Unknown parameters are refused.',
-    access: 'read',
-    scope: 'path',
     tags: ['apps'],
-    path: environmentPath,
-    query: historyQuery,
     responses: {
       200: {
         description: 'A page of deployments.',
@@ -321,62 +286,46 @@ export const apiRoutes = registry({
     },
   },
   rollbackEnvironment: {
-    name: 'rollbackEnvironment',
+    ...specs.rollbackEnvironment,
     method: 'POST',
     pathTemplate: '/v1/apps/{app}/environments/{env}/rollback',
     summary: 'Roll back to what ran before the last successful deployment',
     description: 'Puts back the revision that ran before the last successful deployment of what runs now.',
-    access: 'deploy',
-    scope: 'path',
     tags: ['apps'],
-    path: environmentPath,
-    body: operationBody,
     headers: [idempotencyKey],
     responses: deploymentRequestResponses,
   },
   promoteEnvironment: {
-    name: 'promoteEnvironment',
+    ...specs.promoteEnvironment,
     method: 'POST',
     pathTemplate: '/v1/apps/{app}/environments/{env}/promote',
     summary: 'Deploy the digest another environment runs',
     description:
       'The digest the source environment (`from`, else its promoteFrom) runs and last deployed successfully.',
-    access: 'deploy',
-    scope: 'promotion',
     tags: ['apps'],
-    path: environmentPath,
-    body: promoteBody,
     headers: [idempotencyKey],
     responses: deploymentRequestResponses,
   },
   restartEnvironment: {
-    name: 'restartEnvironment',
+    ...specs.restartEnvironment,
     method: 'POST',
     pathTemplate: '/v1/apps/{app}/environments/{env}/restart',
     summary: 'Replace every task with new ones of the same revision',
-    access: 'deploy',
-    scope: 'path',
     tags: ['apps'],
-    path: environmentPath,
-    body: operationBody,
     headers: [idempotencyKey],
     responses: deploymentRequestResponses,
   },
   scaleEnvironment: {
-    name: 'scaleEnvironment',
+    ...specs.scaleEnvironment,
     method: 'POST',
     pathTemplate: '/v1/apps/{app}/environments/{env}/scale',
     summary: "Set the desired count, up to the environment's maximum",
-    access: 'deploy',
-    scope: 'path',
     tags: ['apps'],
-    path: environmentPath,
-    body: scaleBody,
     headers: [idempotencyKey],
     responses: deploymentRequestResponses,
   },
   registryWebhook: {
-    name: 'registryWebhook',
+    ...specs.registryWebhook,
     method: 'POST',
     pathTemplate: '/v1/webhooks/registry',
     summary: 'An image push from a registry other than ECR',
@@ -388,8 +337,6 @@ export const apiRoutes = registry({
       'whose `package.updated_at` is within `webhooks.toleranceSeconds`, and each `X-GitHub-Delivery` once. A tag ' +
       'must resolve through the registry (ECR, or its OCI API) to the digest the push names. A push then goes ' +
       "through each environment's release policy like an ECR push.",
-    access: 'public',
-    scope: 'open',
     tags: ['releases'],
     rawBody: { description: 'A Docker Hub push, a GitHub package event, or `{repository, tag?, digest?}`.' },
     headers: [
@@ -442,7 +389,7 @@ export const apiRoutes = registry({
     },
   },
   listBackups: {
-    name: 'listBackups',
+    ...specs.listBackups,
     method: 'GET',
     pathTemplate: '/v1/backups',
     summary: 'Backups, newest first, or what retention would delete',
@@ -450,10 +397,7 @@ export const apiRoutes = registry({
       'By `database` or `volume` (not both), kind, status and time; across every database and volume without ' +
       'either (the newest `limit`, no cursor). `retention=preview` (with a database or a volume; `kind=postgres-dump` ' +
       "for a database's dumps) lists what retention would keep and delete. Unknown parameters are refused.",
-    access: 'read',
-    scope: 'no-app',
     tags: ['backups'],
-    query: listBackupsQuery,
     responses: {
       200: {
         description: 'A page of backups, or the retention preview.',
@@ -473,14 +417,11 @@ export const apiRoutes = registry({
     },
   },
   takeBackup: {
-    name: 'takeBackup',
+    ...specs.takeBackup,
     method: 'POST',
     pathTemplate: '/v1/backups',
     summary: 'Take a snapshot, a dump or an archive now',
-    access: 'deploy',
-    scope: 'no-app',
     tags: ['backups'],
-    body: takeBackupBody,
     responses: {
       200: {
         description: 'Recorded without starting: skipped (the source is not available) or failed, with the reason.',
@@ -494,22 +435,19 @@ export const apiRoutes = registry({
     },
   },
   getBackup: {
-    name: 'getBackup',
+    ...specs.getBackup,
     method: 'GET',
     pathTemplate: '/v1/backups/{id}',
     summary: 'One backup',
     description: 'Source, kind, region or keys, size, SHA-256, status, timings and reason.',
-    access: 'read',
-    scope: 'no-app',
     tags: ['backups'],
-    path: backupPath,
     responses: {
       200: { description: 'The backup.', schema: backupResponse },
       404: { description: 'No such backup.' },
     },
   },
   createRestore: {
-    name: 'createRestore',
+    ...specs.createRestore,
     method: 'POST',
     pathTemplate: '/v1/restores',
     summary: 'Restore a snapshot, a point in time, an archive or a dump',
@@ -517,10 +455,7 @@ export const apiRoutes = registry({
       'RDS: into a new identifier, never over a live database. A volume: into a directory inside it that is ' +
       'empty or new. A dump: into a database on the same server that is not the source and holds nothing. ' +
       'Overwriting takes `force: true`.',
-    access: 'admin',
-    scope: 'no-app',
     tags: ['restores'],
-    body: createRestoreBody,
     responses: {
       202: { description: 'Started.', schema: restoreResponse, headers: location('the restore') },
       400: { description: 'The target is the source itself.' },
@@ -534,21 +469,18 @@ export const apiRoutes = registry({
     },
   },
   getRestore: {
-    name: 'getRestore',
+    ...specs.getRestore,
     method: 'GET',
     pathTemplate: '/v1/restores/{id}',
     summary: 'One restore, with its measured duration',
-    access: 'read',
-    scope: 'no-app',
     tags: ['restores'],
-    path: restorePath,
     responses: {
       200: { description: 'The restore.', schema: restoreResponse },
       404: { description: 'No such restore.' },
     },
   },
   listAudit: {
-    name: 'listAudit',
+    ...specs.listAudit,
     method: 'GET',
     pathTemplate: '/v1/audit',
     summary: 'The audit trail, oldest first',
@@ -556,11 +488,7 @@ export const apiRoutes = registry({
       'Every mutating request, allowed or denied, and every action Slipway took by itself (releases, ' +
       'automatic rollbacks, timeouts, scheduled backups, retention, drills), from `since` (default 24 hours ago) ' +
       'to `until` (default now). Entries are kept `audit.retentionDays` (default 400).',
-    access: 'admin',
-    // Spans every app: a scoped principal would read what is outside its scope.
-    scope: 'no-app',
     tags: ['audit'],
-    query: auditQuery,
     responses: {
       200: {
         description: 'A page of entries.',
@@ -577,13 +505,11 @@ export const apiRoutes = registry({
     },
   },
   getOpenapi: {
-    name: 'getOpenapi',
+    ...specs.getOpenapi,
     method: 'GET',
     pathTemplate: '/v1/openapi.json',
     summary: 'This OpenAPI document',
     description: 'Made from the schemas the routes validate with; public, so tools can fetch it.',
-    access: 'public',
-    scope: 'open',
     tags: ['api'],
     responses: {
       200: {

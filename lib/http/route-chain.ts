@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { type AuditNote, type AuditRecorder, httpAuditEntry } from '../audit/trail';
 import { looksLikeJwt } from '../auth/oidc';
 import { type Permission, type Principal, rolesGrant } from '../auth/principal';
@@ -25,9 +25,9 @@ export interface RouteSpec {
   name: string;
   access: Access;
   scope: RouteScope;
-  body?: z.ZodType;
-  path?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.core.$ZodType;
+  path?: z.core.$ZodType;
+  query?: z.core.$ZodType;
 }
 
 export interface RouteRequest<Body, Path, Query> {
@@ -62,7 +62,7 @@ export interface RouteDeps {
   tokens?: Credentials;
 }
 
-type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Infer<T> = T extends z.core.$ZodType ? z.core.output<T> : undefined;
 
 function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -72,13 +72,19 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined
   return out;
 }
 
-function validate<T extends z.ZodType>(schema: T | undefined, input: unknown, location: 'body' | 'path' | 'query') {
+function validate<T extends z.core.$ZodType>(
+  schema: T | undefined,
+  input: unknown,
+  location: 'body' | 'path' | 'query',
+) {
   if (!schema) return undefined;
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
+  // Standard Schema's validate: zod's own issues, without loading zod's parse functions into every route.
+  const result = schema['~standard'].validate(input);
+  if (result instanceof Promise) throw new Error('a route schema is asynchronous; the chain validates synchronously');
+  if (!result.issues) return result.value as z.core.output<T>;
+  const issues = result.issues.map((issue) => ({
     location,
-    field: issue.path.map(String).join('.'),
+    field: (issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment)).join('.'),
     message: issue.message,
   }));
   const first = issues[0];
@@ -199,9 +205,9 @@ type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProx
  * logger, metrics, authentication and parsing, error mapping) around a plain async function.
  */
 export function httpRoute<
-  Body extends z.ZodType | undefined = undefined,
-  Path extends z.ZodType | undefined = undefined,
-  Query extends z.ZodType | undefined = undefined,
+  Body extends z.core.$ZodType | undefined = undefined,
+  Path extends z.core.$ZodType | undefined = undefined,
+  Query extends z.core.$ZodType | undefined = undefined,
 >(
   spec: { name: string; access: Access; scope: RouteScope; body?: Body; path?: Path; query?: Query },
   deps: RouteDeps,
@@ -215,9 +221,9 @@ export function httpRoute<
  * answer, written to the audit trail. Reads use httpRoute and never reach the trail.
  */
 export function auditedRoute<
-  Body extends z.ZodType | undefined = undefined,
-  Path extends z.ZodType | undefined = undefined,
-  Query extends z.ZodType | undefined = undefined,
+  Body extends z.core.$ZodType | undefined = undefined,
+  Path extends z.core.$ZodType | undefined = undefined,
+  Query extends z.core.$ZodType | undefined = undefined,
 >(
   spec: { name: string; access: Access; scope: RouteScope; body?: Body; path?: Path; query?: Query },
   deps: RouteDeps & { audit: AuditRecorder },

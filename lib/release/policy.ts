@@ -1,14 +1,16 @@
-import picomatch from 'picomatch';
-import semver, { type SemVer } from 'semver';
+import type SemVer from 'semver/classes/semver.js';
+import parse from 'semver/functions/parse.js';
+import { compiledGlobMatcher } from '../config/glob-match';
 import type { ReleasePolicy } from '../config/schema';
 
 /**
  * Whether a pushed image tag deploys to an environment under its release policy, the way Keel decides.
  *
  * - The digest that already runs never deploys again.
- * - `tags: <glob>` (picomatch, strict brackets) and `regexp: <pattern>` (unanchored unless the pattern anchors
- *   itself): the tag must match. A tag the running image already carries is a moving tag (`staging`) and is
- *   ignored unless `force: true`, which deploys every new digest pushed under a matching tag.
+ * - `tags: <glob>` (picomatch, strict brackets; compiled with the config, lib/config/glob-compile.ts) and
+ *   `regexp: <pattern>` (unanchored unless the pattern anchors itself): the tag must match. A tag the running
+ *   image already carries is a moving tag (`staging`) and is ignored unless `force: true`, which deploys every
+ *   new digest pushed under a matching tag.
  * - `semver: major | minor | patch | all`: the tag must be `[v]MAJOR.MINOR.PATCH[-pre][+build]`, where `_` may
  *   stand for `+` (OCI tags cannot hold `+`; Helm's convention). Build metadata never orders versions.
  *   The running version is the highest version among the running tags. It must be exceeded, unless
@@ -53,8 +55,8 @@ function shortDigest(digest: string): string {
 /** The tag as a semantic version, or undefined when it is not one. */
 export function parseVersion(tag: string): SemVer | undefined {
   const text = tag.replace(/^[vV]/, '').replaceAll('_', '+');
-  const version = semver.parse(text);
-  // semver.parse forgives surrounding blanks and a second `v`; a tag is only a version when it round-trips exactly.
+  const version = parse(text);
+  // semver's parse forgives surrounding blanks and a second `v`; a tag is only a version when it round-trips exactly.
   return version && written(version) === text ? version : undefined;
 }
 
@@ -76,7 +78,7 @@ export function decide(policy: ReleasePolicy, pushed: PushedImage, running: Runn
   if (policy.semver !== undefined) return decideVersion(policy.semver, policy, pushed.tag, running.tags);
   const { rule, matches, kind } =
     policy.tags !== undefined
-      ? { rule: `tags: ${shown(policy.tags)}`, matches: globMatcher(policy.tags), kind: 'glob' }
+      ? { rule: `tags: ${shown(policy.tags)}`, matches: globMatcher(policy.tags, policy.tagsRegExp), kind: 'glob' }
       : {
           rule: `regexp: ${shown(policy.regexp ?? '')}`,
           matches: regexpMatcher(policy.regexp ?? ''),
@@ -96,14 +98,19 @@ function memoised(key: string, compile: () => Matcher): Matcher {
   return compiled.get(key);
 }
 
-function globMatcher(glob: string): Matcher {
-  return memoised(`glob:${glob}`, () => {
-    try {
-      return picomatch(glob, { strictBrackets: true });
-    } catch {
-      return undefined;
-    }
-  });
+/** A policy's tag glob by the source config compiled for it; a glob without one (it did not compile) matches nothing. */
+function globMatcher(glob: string, source: string | undefined): Matcher {
+  if (source === undefined) return undefined;
+  // The source is a function of the glob's text, so the text alone is the key.
+  return memoised(`glob:${glob}`, () => compiledOrUndefined(glob, source));
+}
+
+function compiledOrUndefined(glob: string, source: string): Matcher {
+  try {
+    return compiledGlobMatcher(glob, source);
+  } catch {
+    return undefined;
+  }
 }
 
 function regexpMatcher(pattern: string): Matcher {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SCAN_SEVERITIES, type ScanCounts, type Severity } from './records';
 
 /**
@@ -96,9 +96,9 @@ const imageIndex = z.object({
   manifests: z.array(
     z.object({
       mediaType: z.string(),
-      digest: z.string().regex(DIGEST),
-      platform: z.object({ architecture: z.string(), os: z.string() }).optional(),
-      annotations: z.record(z.string(), z.string()).optional(),
+      digest: z.string().check(z.regex(DIGEST)),
+      platform: z.optional(z.object({ architecture: z.string(), os: z.string() })),
+      annotations: z.optional(z.record(z.string(), z.string())),
     }),
   ),
 });
@@ -117,7 +117,7 @@ export function indexImages(manifest: string): string[] | undefined {
   } catch {
     return undefined;
   }
-  const index = imageIndex.safeParse(parsed);
+  const index = z.safeParse(imageIndex, parsed);
   if (!index.success) return undefined;
   return index.data.manifests
     .filter(

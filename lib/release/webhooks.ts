@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, InvalidInput, Unauthenticated } from '../errors';
+import '../errors/validation';
 
 /**
  * Image pushes from registries other than ECR, as `POST /v1/webhooks/registry` receives them: who signed the
@@ -203,27 +204,26 @@ const LAST_UNIX_SECOND = 253_402_300_799;
 
 const text = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `is required: expected ${what}` : `expected ${what}`) });
-const object = <T extends z.ZodRawShape>(what: string, shape: T) =>
+const object = <T extends z.core.$ZodLooseShape>(what: string, shape: T) =>
   z.object(shape, {
     error: (issue) => (issue.input === undefined ? `is required: expected ${what}` : `expected ${what}`),
   });
 
-const tag = text('an image tag').regex(TAG, TAG_MESSAGE);
-const digest = text('an image digest').regex(DIGEST, DIGEST_MESSAGE);
+const tag = text('an image tag').check(z.regex(TAG, TAG_MESSAGE));
+const digest = text('an image digest').check(z.regex(DIGEST, DIGEST_MESSAGE));
 
 const dockerHubPush = z.object({
   push_data: object('the push details', {
     tag,
-    pushed_at: z
-      .number({ error: 'expected unix seconds' })
-      .min(0, 'expected unix seconds')
-      .max(LAST_UNIX_SECOND, 'expected unix seconds')
-      .optional(),
+    pushed_at: z.optional(
+      z
+        .number({ error: 'expected unix seconds' })
+        .check(z.minimum(0, 'expected unix seconds'), z.maximum(LAST_UNIX_SECOND, 'expected unix seconds')),
+    ),
   }),
   repository: object('the repository', {
-    repo_name: text('a Docker Hub repository such as acme/shop').regex(
-      DOCKER_HUB_NAME,
-      'expected a Docker Hub repository such as acme/shop',
+    repo_name: text('a Docker Hub repository such as acme/shop').check(
+      z.regex(DOCKER_HUB_NAME, 'expected a Docker Hub repository such as acme/shop'),
     ),
   }),
 });
@@ -235,16 +235,18 @@ const gitHubPackageEvent = z.object({
 
 const gitHubContainerPublished = z.object({
   package: z.object({
-    name: text('a package name').regex(GITHUB_PACKAGE, 'expected a container package name such as shop-backend'),
+    name: text('a package name').check(
+      z.regex(GITHUB_PACKAGE, 'expected a container package name such as shop-backend'),
+    ),
     owner: object('the package owner', {
-      login: text('the owner login').regex(GITHUB_LOGIN, 'expected a GitHub login'),
+      login: text('the owner login').check(z.regex(GITHUB_LOGIN, 'expected a GitHub login')),
     }),
-    updated_at: z.string().optional(),
+    updated_at: z.optional(z.string()),
     package_version: object('the published version', {
       container_metadata: object('the container metadata', {
         tag: object('the tag name and digest', {
           // GitHub sends an empty name for a version pushed by digest only.
-          name: text('a tag name').refine((name) => name === '' || TAG.test(name), TAG_MESSAGE),
+          name: text('a tag name').check(z.refine((name) => name === '' || TAG.test(name), TAG_MESSAGE)),
           digest,
         }),
       }),
@@ -255,29 +257,32 @@ const gitHubContainerPublished = z.object({
 const genericPush = z
   .strictObject(
     {
-      repository: text('an image repository')
-        .max(255, 'expected at most 255 characters')
-        .refine((repository) => {
+      repository: text('an image repository').check(
+        z.maxLength(255, 'expected at most 255 characters'),
+        z.refine((repository) => {
           const host = REPOSITORY.exec(repository)?.[1];
           // As in Docker: a first component is a registry host only if it has a dot or a port, or is localhost.
           return host !== undefined && (host.includes('.') || host.includes(':') || host === 'localhost');
         }, REPOSITORY_MESSAGE),
-      tag: tag.optional(),
-      digest: digest.optional(),
+      ),
+      tag: z.optional(tag),
+      digest: z.optional(digest),
     },
     {
       error: (issue) =>
         issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'expected a JSON object',
     },
   )
-  .superRefine((push, ctx) => {
-    if (push.tag === undefined && push.digest === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['tag'], message: 'is required: give a tag, a digest or both' });
-    }
-  });
+  .check(
+    z.superRefine((push, ctx) => {
+      if (push.tag === undefined && push.digest === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['tag'], message: 'is required: give a tag, a digest or both' });
+      }
+    }),
+  );
 
-function parsed<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const result = schema.safeParse(body);
+function parsed<T extends z.core.$ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = z.safeParse(schema, body);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => ({
     location: 'body',

@@ -33,14 +33,15 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
 /** The query parameter's own check: base64url only, so nothing else reaches the decoder. */
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 
-/** `?cursor=` of every paged listing; what it holds is checked by the listing's store. */
-export const cursorParameter = z
-  .string()
-  .check(
-    z.maxLength(2_048, 'expected a cursor from a previous page'),
-    z.regex(CURSOR_PATTERN, 'expected a cursor from a previous page'),
-  )
-  .register(z.globalRegistry, { description: 'The cursor of the previous page, to read the next one.' });
+/** `?cursor=` of every paged listing; what it holds is checked by the listing's store. Marked pure: a bundle without a listing drops it. */
+export const cursorParameter = /* @__PURE__ */ (() =>
+  z
+    .string()
+    .check(
+      z.maxLength(2_048, 'expected a cursor from a previous page'),
+      z.regex(CURSOR_PATTERN, 'expected a cursor from a previous page'),
+    )
+    .register(z.globalRegistry, { description: 'The cursor of the previous page, to read the next one.' }))();
 
 /**
  * The key a cursor holds, if `key` (a strict schema of the listing's key attributes) accepts it;

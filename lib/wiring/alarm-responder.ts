@@ -1,6 +1,6 @@
 import { AlarmResponder } from '../health/alarm-responder';
 import { config } from './config';
-import { deployments } from './deployments';
+import { deploymentRequests } from './deployments';
 import { environment } from './environment';
 import { idempotency } from './idempotency';
 import { publisher } from './notifications';
@@ -12,7 +12,7 @@ export function alarmResponder(): AlarmResponder {
   cached ??= new AlarmResponder({
     config: config(),
     stage: environment().stage,
-    deployments: deployments(),
+    deployments: deploymentRequests(),
     idempotency: idempotency(),
     publisher: publisher(),
   });

@@ -1,18 +1,22 @@
 import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
 import { sharedByRegion } from '../aws/shared-clients';
-import { Backups } from '../backup/backups';
+import type { Backups } from '../backup/backups';
+import { type BackupsContext, backupsContext } from '../backup/backups-context';
+import type { RdsSnapshotEvent } from '../backup/rds-events';
+import { onSnapshotEvent, reconcileBackups } from '../backup/snapshot-settlement';
+import { takeSnapshot } from '../backup/snapshots';
 import { audit } from './audit';
 import { config } from './config';
 import { environment } from './environment';
 import { publisher } from './notifications';
 import { backupStore } from './stores';
 
-let cached: Backups | undefined;
+let cached: BackupsContext | undefined;
 
-/** RDS snapshots, their copies (in another region), exports and retention. */
-export function backups(): Backups {
-  cached ??= new Backups({
+/** RDS snapshots, their copies (in another region), exports and retention, over one context per container. */
+function context(): BackupsContext {
+  cached ??= backupsContext({
     config: config(),
     store: backupStore(),
     rdsFor: sharedByRegion(createRdsClient),
@@ -22,4 +26,22 @@ export function backups(): Backups {
     audit: audit(),
   });
   return cached;
+}
+
+/** Taking a snapshot now, alone: none of the copies, exports and deletions that follow it. */
+export function snapshotTaking(): Pick<Backups, 'take'> {
+  const ctx = context();
+  return { take: (name: string, trigger: string) => takeSnapshot(ctx, name, trigger) };
+}
+
+/** A snapshot's completion event, alone: it settles the snapshot and queues its copies and exports. */
+export function snapshotEvents(): Pick<Backups, 'onSnapshotEvent'> {
+  const ctx = context();
+  return { onSnapshotEvent: (event: RdsSnapshotEvent) => onSnapshotEvent(ctx, event) };
+}
+
+/** The reconciler: settles what events left open, starts queued copies and exports, retention, the ages. */
+export function snapshotReconciler(): Pick<Backups, 'reconcile'> {
+  const ctx = context();
+  return { reconcile: () => reconcileBackups(ctx) };
 }

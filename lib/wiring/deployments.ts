@@ -1,55 +1,27 @@
-import { createDocumentClient } from '../aws/clients/dynamodb';
 import { createEcrClient } from '../aws/clients/ecr';
-import { createEcsClient } from '../aws/clients/ecs';
-import { shared, sharedByRegion } from '../aws/shared-clients';
-import { Deployments } from '../deploy/deployments';
-import { type DeploymentsDeps, deploymentsContext } from '../deploy/deployments-context';
-import type { EcsDeploymentEvent } from '../deploy/outcome';
-import { onEcsEvent, reconcileDeployments } from '../deploy/settlement';
-import { DeploymentStore } from '../store/deployments';
-import { EnvironmentLocks } from '../store/locks';
-import { audit } from './audit';
-import { config } from './config';
-import { environment } from './environment';
-import { publisher } from './notifications';
+import { sharedByRegion } from '../aws/shared-clients';
+import type { DeploymentRequest, Deployments } from '../deploy/deployments';
+import { deploymentsContext } from '../deploy/deployments-context';
+import { deploymentHistory } from '../deploy/queries';
+import { requestDeployment } from '../deploy/requests';
+import { rolloutDeps } from './deployment-rollouts';
 
 /** Repositories may live in another region than the control plane. */
 export const ecrFor = sharedByRegion(createEcrClient);
 
-let cachedDeps: DeploymentsDeps | undefined;
-let cached: Deployments | undefined;
-
-function deploymentsDeps(): DeploymentsDeps {
-  if (cachedDeps) return cachedDeps;
-  const { stage, stateTable } = environment();
-  const documents = shared(createDocumentClient);
-  cachedDeps = {
-    config: config(),
-    stage,
-    store: new DeploymentStore(documents, stateTable),
-    locks: new EnvironmentLocks(documents, stateTable),
-    ecs: shared(createEcsClient),
-    ecrFor,
-    publisher: publisher(),
-    audit: audit(),
-  };
-  return cachedDeps;
-}
-
-/** The deploy use case, once per container: what deployment requests, outcomes and the reconciler run on. */
-export function deployments(): Deployments {
-  cached ??= new Deployments(deploymentsDeps());
-  return cached;
-}
+let cached: Pick<Deployments, 'request' | 'history'> | undefined;
 
 /**
- * How deployments end, alone: what the ECS events and the reconciler run, without the requests,
- * approvals and rollouts the Deployments front also holds.
+ * Requests for a deployment (the routes, releases, alarms), once per container: the only part of the
+ * deploy use case that reads the registry, to resolve a tag or a digest.
  */
-export function deploymentSettlement(): Pick<Deployments, 'onEcsEvent' | 'reconcile'> {
-  const context = deploymentsContext(deploymentsDeps());
-  return {
-    onEcsEvent: (event: EcsDeploymentEvent) => onEcsEvent(context, event),
-    reconcile: () => reconcileDeployments(context),
+export function deploymentRequests(): Pick<Deployments, 'request' | 'history'> {
+  if (cached) return cached;
+  const context = deploymentsContext({ ...rolloutDeps(), ecrFor });
+  cached = {
+    request: (input: DeploymentRequest) => requestDeployment(context, input),
+    history: (app: string, env: string, page: { limit?: number; cursor?: string }) =>
+      deploymentHistory(context.deps, app, env, page),
   };
+  return cached;
 }

@@ -8,7 +8,7 @@ import { DeliveryStore } from '../store/deliveries';
 import { ReleaseStore } from '../store/releases';
 import { audit } from './audit';
 import { config } from './config';
-import { deployments, ecrFor } from './deployments';
+import { deploymentRequests, ecrFor } from './deployments';
 import { environment } from './environment';
 import { idempotency } from './idempotency';
 import { publisher } from './notifications';
@@ -19,7 +19,7 @@ let cached: Releases | undefined;
 export function releases(): Releases {
   cached ??= new Releases({
     config: config(),
-    deployments: deployments(),
+    deployments: deploymentRequests(),
     store: new ReleaseStore(shared(createDocumentClient), environment().stateTable),
     ecs: shared(createEcsClient),
     ecrFor,

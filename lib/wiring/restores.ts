@@ -1,17 +1,20 @@
 import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
 import { shared } from '../aws/shared-clients';
-import { Restores } from '../restore/restores';
+import { drillRestore, type RestoreRequest, requestRestore } from '../restore/restore-requests';
+import { onTargetEvent, reconcileRestores } from '../restore/restore-settlement';
+import type { Restores } from '../restore/restores';
+import { type RestoresContext, restoresContext } from '../restore/restores-context';
 import { audit } from './audit';
 import { config } from './config';
 import { publisher } from './notifications';
 import { backupStore, restoreStore } from './stores';
 
-let cached: Restores | undefined;
+let cached: RestoresContext | undefined;
 
-/** RDS restores and drills: new instances and clusters from snapshots or points in time. */
-export function restores(): Restores {
-  cached ??= new Restores({
+/** RDS restores and drills: new instances and clusters from snapshots or points in time, one context per container. */
+function context(): RestoresContext {
+  cached ??= restoresContext({
     config: config(),
     store: restoreStore(),
     backups: backupStore(),
@@ -21,4 +24,22 @@ export function restores(): Restores {
     audit: audit(),
   });
   return cached;
+}
+
+/** Starting restores and drills, alone: none of what follows them to their end. */
+export function restoreRequests(): Pick<Restores, 'request' | 'drill'> {
+  const ctx = context();
+  return {
+    request: (asked: RestoreRequest) => requestRestore(ctx, asked),
+    drill: (database: string) => drillRestore(ctx, database),
+  };
+}
+
+/** Following restores and drills to their end: RDS events about their targets, and the reconciler. */
+export function restoreSettlement(): Pick<Restores, 'reconcile' | 'onTargetEvent'> {
+  const ctx = context();
+  return {
+    reconcile: () => reconcileRestores(ctx),
+    onTargetEvent: (identifier: string) => onTargetEvent(ctx, identifier),
+  };
 }

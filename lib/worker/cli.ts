@@ -10,7 +10,7 @@ import { metrics } from '../observability';
 import { connectionFromSecretId, workerDepsFromEnv } from './deps';
 import { runJob, type WorkerJobDeps } from './jobs';
 import { workerJob } from './launch';
-import { backupPostgres, connectionFromUrl, type PgConnection, restorePostgres } from './postgres';
+import { backupPostgres, connectionFromUrl, type PgConnection, postgresTools, restorePostgres } from './postgres';
 import { backupVolume, restoreVolume, type VolumeCompression } from './volume';
 
 /**
@@ -103,7 +103,10 @@ async function runQueuedJob(text: string, io: Io): Promise<{ result: Record<stri
   const timer = setInterval(beat, HEARTBEAT_MS);
   metrics.addDimension('Handler', WORKER_TASK_HANDLER);
   try {
-    const outcome = await runJob(parsed.data, (io.jobDeps ?? (() => workerDepsFromEnv(io.env)))());
+    const outcome = await runJob(
+      parsed.data,
+      (io.jobDeps ?? (() => ({ ...workerDepsFromEnv(io.env), postgres: postgresTools })))(),
+    );
     return { result: { ...outcome }, failed: outcome.status === 'FAILED' };
   } finally {
     clearInterval(timer);

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors';
 import { notificationPublisher } from '../notify/notifications';
 import { BackupStore, RestoreStore } from '../store/backups';
 import type { WorkerJobDeps } from './jobs';
-import { connectionFromSecret, type PgConnection } from './postgres';
+import { connectionFromSecret, type PgConnection } from './postgres/connection';
 
 /** A database's credentials from Secrets Manager (the RDS secret format); the password is never logged. */
 export async function connectionFromSecretId(client: SecretsManagerClient, secretId: string): Promise<PgConnection> {

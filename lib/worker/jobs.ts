@@ -2,14 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { archiveDimensions, notifyArchive, notifyRestore } from '../backup/archives';
+import { archiveDimensions, notifyArchive, notifyRestore } from '../backup/archives-context';
 import { type ArchiveRecord, type ArchiveRestoreRecord, isArchive, isArchiveRestore } from '../backup/records';
 import { InvalidInput, SlipwayError } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
 import type { WorkerJob } from './launch';
-import { backupPostgres, dropDatabase, type PgConnection, restorePostgres } from './postgres';
+import type { PgConnection, PostgresTools } from './postgres';
 import { backupVolume, restoreVolume, type VolumeProgress } from './volume';
 
 /**
@@ -31,8 +31,16 @@ export interface WorkerJobDeps {
   scratchRoot?: string;
   /** Where pg_dump, pg_restore and psql are, when not on PATH. */
   pgBinDir?: string;
+  /** Dumps and their restores: the worker task has the PostgreSQL tools, a volume function has none. */
+  postgres?: PostgresTools;
   onProgress?: (progress: VolumeProgress) => void;
   now?: () => Date;
+}
+
+/** A dump job on a runner without the PostgreSQL tools: the launcher sends dumps to the worker task only. */
+function postgresOf(deps: WorkerJobDeps): PostgresTools {
+  if (!deps.postgres) throw new InvalidInput('dumps run on the worker task: this runner has no PostgreSQL tools');
+  return deps.postgres;
 }
 
 export interface JobOutcome {
@@ -100,7 +108,7 @@ async function runBackup(id: string, deps: WorkerJobDeps): Promise<JobOutcome> {
         skippedCount: result.skippedCount,
       };
     } else {
-      const result = await backupPostgres({
+      const result = await postgresOf(deps).backup({
         connection: await deps.connectionFor(claimed.credentialsSecret as string),
         s3: deps.s3,
         bucket: claimed.bucket,
@@ -190,7 +198,7 @@ async function runRestore(id: string, deps: WorkerJobDeps): Promise<JobOutcome> 
       const source = await deps.connectionFor(backup.credentialsSecret as string);
       const connection = { ...source, dbname: claimed.target.database };
       if (claimed.drill) scratchDatabase = { connection, name: claimed.target.database };
-      const result = await restorePostgres({
+      const result = await postgresOf(deps).restore({
         connection,
         s3: deps.s3,
         bucket: backup.bucket,
@@ -229,7 +237,8 @@ async function runRestore(id: string, deps: WorkerJobDeps): Promise<JobOutcome> 
     if (scratch || scratchDatabase) {
       try {
         if (scratch) await rm(scratch, { recursive: true, force: true });
-        if (scratchDatabase) await dropDatabase(scratchDatabase.connection, scratchDatabase.name, deps.pgBinDir);
+        if (scratchDatabase)
+          await postgresOf(deps).drop(scratchDatabase.connection, scratchDatabase.name, deps.pgBinDir);
         await deps.restores.update<ArchiveRestoreRecord>(id, ['AVAILABLE', 'FAILED'], {
           deletedAt: now().toISOString(),
           updatedAt: now().toISOString(),

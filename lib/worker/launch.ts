@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { WorkerRunner } from '../backup/records';
 import type { WorkerConfig } from '../config/schema';
 import { UpstreamFailed } from '../errors';
+import '../errors/validation';
 
 /**
  * Starting a worker job where it can run: the function that has the volume mounted (asynchronous
@@ -12,14 +13,16 @@ import { UpstreamFailed } from '../errors';
  * worker needs to know is in the record, so the worker image carries no configuration.
  */
 
-export const workerJob = z.discriminatedUnion(
-  'type',
-  [
-    z.strictObject({ type: z.literal('backup'), backupId: z.string().regex(/^bkp-[0-9a-f-]{36}$/) }),
-    z.strictObject({ type: z.literal('restore'), restoreId: z.string().regex(/^rst-[0-9a-f-]{36}$/) }),
-  ],
-  { error: 'expected a worker job {type: backup, backupId} or {type: restore, restoreId}' },
-);
+// Built in a call marked pure: a function that launches no job, or does not check one, drops it.
+export const workerJob = /* @__PURE__ */ (() =>
+  z.discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('backup'), backupId: z.string().check(z.regex(/^bkp-[0-9a-f-]{36}$/)) }),
+      z.strictObject({ type: z.literal('restore'), restoreId: z.string().check(z.regex(/^rst-[0-9a-f-]{36}$/)) }),
+    ],
+    { error: 'expected a worker job {type: backup, backupId} or {type: restore, restoreId}' },
+  ))();
 export type WorkerJob = z.infer<typeof workerJob>;
 
 export interface LaunchTarget {

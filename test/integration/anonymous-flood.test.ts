@@ -21,6 +21,7 @@ import type { OidcIssuer } from '../../lib/auth/oidc-rules';
 import { secretsManagerTokenSource, withOidc } from '../../lib/auth/token-source';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import { compileOidcRule } from '../../lib/config/glob-compile';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
@@ -109,7 +110,7 @@ const oidcIssuer: OidcIssuer = {
   issuer: ISSUER,
   audience: 'slipway',
   maxTokenAgeSeconds: 3_600,
-  rules: [{ claims: { repository: 'org/shop' }, roles: ['deployer'] }],
+  rules: [compileOidcRule({ claims: { repository: 'org/shop' }, roles: ['deployer'] })],
 };
 
 /** One container's handlers for every mutating route, as lib/wiring wires them, around fakes that note any call. */
@@ -131,7 +132,7 @@ function container() {
     oidcVerifier([oidcIssuer], { fetch: issuerFetch }),
   );
   const audit = auditTrail(new AuditStore(documents, tableName, 400), () => clock);
-  const idempotency = dynamoDbIdempotency(dynamoClient, tableName);
+  const idempotency = dynamoDbIdempotency(documents, tableName);
   // Any use case an anonymous request reaches is a failure of this test; an admin's backup is answered.
   const untouchable = new Proxy(
     {},

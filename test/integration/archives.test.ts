@@ -24,7 +24,7 @@ import { snsPublisher } from '../../lib/notify/publisher';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { type WorkerJob, workerLauncher } from '../../lib/worker/launch';
-import type { PgConnection } from '../../lib/worker/postgres';
+import { type PgConnection, postgresTools } from '../../lib/worker/postgres';
 import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
@@ -192,6 +192,7 @@ function workerDeps(volumeRoot: string, scratchRoot = join(work, 'scratch')): Wo
     volumeRoot,
     scratchRoot,
     pgBinDir: postgres.binDir,
+    postgres: postgresTools,
     connectionFor: async (secretId): Promise<PgConnection> => {
       if (secretId !== DUMP_SECRET) throw new Error(`unexpected secret ${secretId}`);
       return { ...postgres.connection, dbname: 'shop' };

@@ -6,7 +6,9 @@ import {
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -161,7 +163,7 @@ function buildRoutes(tableName: string) {
     tokens: tokens.source,
     audit: trail.audit,
     deployments,
-    idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+    idempotency: dynamoDbIdempotency(documents, tableName),
   };
   return {
     create: makeCreate(deps),
@@ -859,6 +861,37 @@ describe('approvals', () => {
       to: { digest: digest('b') },
     });
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
+
+  it('ends an approved deployment ECS refuses to start as FAILED with the reason, frees the environment, and asks ECS about no task', async () => {
+    // Given a deployment to production that bob has approved
+    const { body } = await deploy({ app: 'shop', environment: 'production', tag: '1.5.0' }, dave);
+    const id = body.deployment.id;
+    await decide(id, 'approve', bob);
+    // And ECS refuses the update
+    aws.ecs.on(UpdateServiceCommand).rejects(
+      Object.assign(new Error('Task definition does not support launch_type FARGATE.'), {
+        name: 'InvalidParameterException',
+        $fault: 'client',
+      }),
+    );
+
+    // When carol's approval starts it
+    const refused = await decide(id, 'approve', carol);
+
+    // Then the caller hears why, and the record ends FAILED with that reason and nothing else to tell
+    expect(refused.status).toBe(422);
+    const reason = 'ECS refused UpdateService: Task definition does not support launch_type FARGATE.';
+    expect(refused.body.error.message).toBe(reason);
+    expect(await deployments.get(id)).toMatchObject({
+      state: 'FAILED',
+      failure: { reason, serviceEvents: [], stoppedTasks: [] },
+    });
+    expect(await locks.holder('shop', 'production')).toBeUndefined();
+    expect(published().at(-1)).toEqual({ state: 'FAILED', app: 'shop', environment: 'production' });
+    // And, as ECS never started it, no task was listed or described for a diagnosis
+    expect(aws.ecs.commandCalls(ListTasksCommand)).toHaveLength(0);
+    expect(aws.ecs.commandCalls(DescribeTasksCommand)).toHaveLength(0);
   });
 
   it('expires a deployment nobody approved within the deadline, and frees the environment', async () => {

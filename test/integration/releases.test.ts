@@ -192,7 +192,7 @@ beforeEach(async () => {
     store: new ReleaseStore(documents, tableName),
     ecs,
     ecrFor,
-    idempotency: dynamoDbIdempotency(dynamoClient, tableName),
+    idempotency: dynamoDbIdempotency(documents, tableName),
     publisher,
     audit: trail.audit,
     now: () => clock,

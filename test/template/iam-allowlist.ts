@@ -43,29 +43,14 @@ export const VPC_ACCESS_POLICY = 'AWSLambdaVPCAccessExecutionRole';
  * rules the path out. The test fails when an entry is no longer reached, or is granted after all.
  */
 export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
-  'functions/http/approve-deployment.ts': {
-    // finish (lib/deploy/finish.ts) diagnoses only FAILED and ROLLED_BACK; approve ends a record as EXPIRED, or as
-    // FAILED with diagnose: false (it could not start, so ECS has nothing to tell).
-    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
-    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; approve passes EXPIRED or diagnose: false',
-  },
-  'functions/http/cancel-deployment.ts': {
-    // cancel ends a record as CANCELLED (or, past its deadline, EXPIRED): no diagnosis, no pruning.
-    'ecs:DescribeServices': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:ListTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DescribeTasks': 'finish() diagnoses FAILED/ROLLED_BACK only; cancel passes CANCELLED or EXPIRED',
-    'ecs:DeregisterTaskDefinition': 'finish() prunes revisions on SUCCEEDED only; cancel never succeeds',
-  },
   // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.
   'functions/http/take-backup.ts': {
     'dynamodb:PutItem (RESTORE#)': 'takeBackup creates backups (Backups#take, Archives#take): BackupStore only',
-    'dynamodb:UpdateItem (RESTORE#)':
-      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+    'dynamodb:UpdateItem (RESTORE#)': 'launch and failJob update a restore only for a restore job; take starts backups',
   },
   'functions/schedules/take-archive.ts': {
     'dynamodb:PutItem (RESTORE#)': 'takeArchive creates archives and dumps (Archives#take): BackupStore only',
-    'dynamodb:UpdateItem (RESTORE#)':
-      'Archives#launch and #fail update a restore only for a restore job; take starts backups',
+    'dynamodb:UpdateItem (RESTORE#)': 'launch and failJob update a restore only for a restore job; take starts backups',
   },
   'functions/schedules/backup-database.ts': {
     'dynamodb:PutItem (RESTORE#)': 'backupDatabase creates snapshot records (Backups#take): BackupStore only',
@@ -74,12 +59,11 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
     'dynamodb:PutItem (BACKUP#)':
       'createRestore creates restores (Restores#request, Archives#restore): RestoreStore only',
     'dynamodb:UpdateItem (BACKUP#)':
-      'Archives#launch and #fail update a backup only for a backup job; restore starts restores',
+      'launch and failJob update a backup only for a backup job; restore starts restores',
   },
   'functions/schedules/restore-drill.ts': {
     'dynamodb:PutItem (BACKUP#)': 'a drill creates a restore (Restores#drill, Archives#drill): RestoreStore only',
-    'dynamodb:UpdateItem (BACKUP#)':
-      'Archives#launch and #fail update a backup only for a backup job; a drill is a restore',
+    'dynamodb:UpdateItem (BACKUP#)': 'launch and failJob update a backup only for a backup job; a drill is a restore',
   },
   'functions/schedules/reconcile-backups.ts': {
     'dynamodb:PutItem (RESTORE#)':

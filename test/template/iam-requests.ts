@@ -571,7 +571,7 @@ function partitionsOf({ action, file, method }: Call): PartitionName[] {
       return ['delivery'];
     case 'lib/store/audit.ts':
       return ['audit'];
-    // Powertools keeps every idempotency record under its staticPkValue.
+    // Every idempotency record lives in the one IDEMPOTENCY partition.
     case 'lib/store/idempotency.ts':
       return ['idempotency'];
     case 'lib/health/lifecycle-hook.ts':
@@ -611,7 +611,7 @@ function bucket(facts: CallerFacts) {
   return { name: BucketName, arn: arn(facts.place, 's3:bucket', { BucketName }) };
 }
 
-/** Object keys a call site writes or reads: archives under volumes/, dumps under dumps/ (lib/backup/archives.ts). */
+/** Object keys a call site writes or reads: archives under volumes/, dumps under dumps/ (lib/backup/archive-retention.ts). */
 function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what: string }> {
   const volumes = Object.keys(facts.config.volumes).map((volume) => ({
     key: `volumes/${volume}/${RUNTIME.objectKey}.tar.gz`,
@@ -630,7 +630,7 @@ function objectKeys(facts: CallerFacts, file: string): Array<{ key: string; what
     case 'lib/worker/postgres/restore.ts':
     case 'lib/worker/multipart.ts':
       return dumps;
-    case 'lib/backup/archives.ts':
+    case 'lib/backup/archive-settlement.ts':
       return [...volumes, ...dumps];
     default:
       throw new Error(`${file} reaches S3 objects: say under which prefix (objectKeys)`);
@@ -861,7 +861,9 @@ const CALLS: Record<string, CallModel> = {
         ),
       );
     }
-    if (file !== 'lib/backup/archives.ts') throw new Error(`${file} describes tasks: say whose (DescribeTasks)`);
+    if (file !== 'lib/backup/archive-settlement.ts') {
+      throw new Error(`${file} describes tasks: say whose (DescribeTasks)`);
+    }
     const cluster = facts.env.WORKER_CLUSTER;
     if (!cluster) return [];
     return [

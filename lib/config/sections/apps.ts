@@ -1,6 +1,6 @@
-import picomatch from 'picomatch';
 import * as z from 'zod';
 import { SCAN_SEVERITIES } from '../../release/records';
+import { compileReleasePolicy, globProblem } from '../glob-compile';
 import { NAME_PATTERN } from '../names';
 import { PLACEMENT_NOT_YET, placementKeys } from './accounts';
 import {
@@ -130,16 +130,6 @@ const releaseRules = (policy: ReleaseRules) => RELEASE_RULES.filter((rule) => po
 const listed = (words: string[]) =>
   words.length < 2 ? (words[0] ?? 'none') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 
-/** Why a tag glob cannot be used, or undefined when it can (unbalanced brackets, braces and parentheses are refused). */
-export function globProblem(glob: string): string | undefined {
-  try {
-    picomatch.makeRe(glob, { strictBrackets: true });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 const releasePolicy = z
   .strictObject(
     {
@@ -193,7 +183,9 @@ const releasePolicy = z
   .refine((policy) => releaseRules(policy).length === 1, {
     error: (issue) =>
       `expected exactly one of tags, regexp or semver, received ${listed(releaseRules(issue.input as ReleaseRules))}`,
-  });
+  })
+  // The functions match tags with the regular expression compiled here, without picomatch.
+  .transform(compileReleasePolicy);
 
 const environment = z.strictObject(
   {

@@ -1,14 +1,9 @@
 import * as z from 'zod';
-import {
-  claimMatcherProblem,
-  GITHUB_PERSON_CLAIM,
-  githubRuleProblems,
-  isGitHubIssuer,
-  personClaimOf,
-  personRuleProblem,
-} from '../../auth/oidc-rules';
+import { GITHUB_PERSON_CLAIM, isGitHubIssuer, personClaimOf } from '../../auth/oidc-rules';
 import { ROLES } from '../../auth/principal';
+import { claimMatcherProblem, compileOidcRule } from '../glob-compile';
 import { NAME_PATTERN } from '../names';
+import { githubRuleProblems, personRuleProblem } from '../oidc-rule-checks';
 import { article, boundedInt, describeInput, expects, NAME_RULE, secretReference } from './values';
 
 /** auth: the tokens secret, and the OIDC issuers whose callers prove who they are with a JWT. */
@@ -100,7 +95,9 @@ const oidcRule = z
         });
       }
     }
-  });
+  })
+  // The functions match claims with the regular expressions compiled here, without picomatch.
+  .transform(compileOidcRule);
 
 const oidcIssuer = z
   .strictObject(

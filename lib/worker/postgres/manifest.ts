@@ -1,5 +1,5 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { Unprocessable, UpstreamFailed } from '../../errors';
 import { isNotFound } from './objects';
 
@@ -12,12 +12,12 @@ const manifestSchema = z.object({
   createdAt: z.string(),
   database: z.string(),
   host: z.string(),
-  port: z.number().int(),
+  port: z.int(),
   serverVersion: z.string(),
   pgDumpVersion: z.string(),
   dumpKey: z.string(),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.int().check(z.nonnegative()),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   dumpFormat: z.literal('custom'),
 });
 export type PostgresManifest = z.infer<typeof manifestSchema>;

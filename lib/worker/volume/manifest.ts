@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SlipwayError } from '../../errors';
 
 // Manifest lines: what each line of a manifest holds, and reading a manifest back, every line checked
@@ -15,25 +15,29 @@ export const VOLUME_MANIFEST_FORMAT = 'slipway-volume-manifest/1';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+// zod/mini: the Lambda volume function validates manifests at run time and carries no classic zod.
+const nonEmpty = () => z.string().check(z.minLength(1));
+const count = () => z.int().check(z.nonnegative());
+const sha256 = () => z.string().check(z.regex(SHA256_HEX));
 const metadata = {
-  path: z.string().min(1),
-  mode: z.number().int().nonnegative(),
-  uid: z.number().int().nonnegative(),
-  gid: z.number().int().nonnegative(),
+  path: nonEmpty(),
+  mode: count(),
+  uid: count(),
+  gid: count(),
   mtime: z.iso.datetime(),
 };
 const entrySchema = z.discriminatedUnion('type', [
   z.object({
     ...metadata,
     type: z.literal('file'),
-    size: z.number().int().nonnegative(),
-    sha256: z.string().regex(SHA256_HEX),
-    inconsistent: z.literal(true).optional(),
+    size: count(),
+    sha256: sha256(),
+    inconsistent: z.optional(z.literal(true)),
   }),
   z.object({ ...metadata, type: z.literal('directory'), size: z.literal(0) }),
-  z.object({ ...metadata, type: z.literal('symlink'), size: z.literal(0), linkTarget: z.string().min(1) }),
+  z.object({ ...metadata, type: z.literal('symlink'), size: z.literal(0), linkTarget: nonEmpty() }),
   z.object({
-    path: z.string().min(1),
+    path: nonEmpty(),
     type: z.literal('skipped'),
     reason: z.enum(['socket', 'fifo', 'character-device', 'block-device', 'vanished']),
   }),
@@ -43,16 +47,16 @@ const headerSchema = z.object({
   createdAt: z.iso.datetime(),
   dir: z.string(),
   compression: z.enum(['gzip', 'zstd']),
-  archiveKey: z.string().min(1),
+  archiveKey: nonEmpty(),
 });
 const trailerSchema = z.object({
-  archiveSha256: z.string().regex(SHA256_HEX),
-  archiveBytes: z.number().int().positive(),
-  files: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
+  archiveSha256: sha256(),
+  archiveBytes: z.int().check(z.positive()),
+  files: count(),
+  bytes: count(),
   consistent: z.boolean(),
-  inconsistentCount: z.number().int().nonnegative(),
-  skippedCount: z.number().int().nonnegative(),
+  inconsistentCount: count(),
+  skippedCount: count(),
 });
 
 export type VolumeManifestEntry = z.infer<typeof entrySchema>;
@@ -67,7 +71,7 @@ export interface ManifestSummary {
   lines: number;
 }
 
-function parseLine<T>(schema: z.ZodType<T>, text: string, key: string, line: number, what: string): T {
+function parseLine<T>(schema: z.ZodMiniType<T>, text: string, key: string, line: number, what: string): T {
   let value: unknown;
   try {
     value = JSON.parse(text);

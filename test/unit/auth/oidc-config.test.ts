@@ -1,3 +1,4 @@
+import { claimMatchers } from '../../../lib/auth/oidc-rules';
 import { parseConfig } from '../../../lib/config/load';
 
 const SOURCE = 'config/prod.yml';
@@ -40,6 +41,8 @@ describe('auth.oidc', () => {
         rules: [
           {
             claims: { repository: 'org/shop', ref: 'refs/heads/main' },
+            // Exact values: compared as they are, with no regular expression.
+            claimRegExps: {},
             roles: ['deployer'],
             apps: ['shop'],
             excludeEnvironments: ['production'],
@@ -64,6 +67,29 @@ describe('auth.oidc', () => {
       SOURCE,
     );
     expect(config.auth.oidc?.[1]).toMatchObject({ issuer: 'https://gitlab.example.com/', maxTokenAgeSeconds: 600 });
+  });
+
+  it('carries each claim glob compiled, so the functions match it without picomatch', () => {
+    // Given a rule with two globs, when config reads it
+    const config = parseConfig(
+      withOidc(`    - issuer: https://gitlab.example.com
+      audience: slipway
+      rules:
+        - claims: { project_path: "group/*", ref: "{main,release-*}", user_login: alice }
+          roles: [viewer]
+`),
+      SOURCE,
+    );
+    const [rule] = config.auth.oidc?.[0]?.rules ?? [];
+    // Then each glob has its regular expression, the exact value none, and they accept what the globs do
+    expect(Object.keys(rule?.claimRegExps ?? {}).sort()).toEqual(['project_path', 'ref']);
+    const [[, projectPath] = [], [, ref] = []] = rule ? claimMatchers(rule) : [];
+    expect(['group/shop', 'group/a/b', 'other/shop'].map((value) => projectPath?.matches(value))).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect(['main', 'release-1.4', 'develop'].map((value) => ref?.matches(value))).toEqual([true, true, false]);
   });
 
   it('takes an approver rule that pins actor_id, and another issuer pinning its own personClaim or sub', () => {
@@ -186,6 +212,11 @@ describe('auth.oidc', () => {
       'a GitHub rule whose sub brace names another owner',
       GITHUB_ENTRY.replace('repository: org/shop', 'sub: "repo:{org/x,evil/*}:*"'),
       'auth.oidc[0].rules[0].claims.sub: braces, extglobs and | before the first / could name another owner: write repo:<owner>/… with the owner spelled out, one rule per owner',
+    ],
+    [
+      'a GitHub rule whose glob does not close',
+      GITHUB_ENTRY.replace('ref: refs/heads/main', 'ref: "refs/heads/@(main"'),
+      'auth.oidc[0].rules[0].claims.ref: expected a claim value or glob, received "refs/heads/@(main": Missing closing: ")"',
     ],
     [
       'a matcher with | outside parentheses',

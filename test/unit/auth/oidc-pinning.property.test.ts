@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { compileRules, matchingRule } from '../../../lib/auth/oidc-rules';
+import { compileRules, matchingRule, type OidcRule } from '../../../lib/auth/oidc-rules';
+import { compileOidcRule } from '../../../lib/config/glob-compile';
 import { configSchema } from '../../../lib/config/schema';
 import { FUZZ_RUNS, fuzzParameters } from '../../support/fuzz';
 
@@ -158,14 +159,15 @@ const foreignToken = fc
   .tuple(foreignOwner, repositoryName, foreignId, foreignId, context)
   .map(([owner, name, ownerId, repositoryId, runContext]) => tokenOf(owner, name, ownerId, repositoryId, runContext));
 
-/** Whether config accepts an issuer entry of GitHub with this one rule. */
-function accepted(claims: Record<string, string>): boolean {
-  return configSchema.safeParse({
+/** The rule as config carries it (its globs compiled), when config accepts an issuer entry of GitHub with it alone. */
+function accepted(claims: Record<string, string>): OidcRule | undefined {
+  const parsed = configSchema.safeParse({
     auth: {
       tokensSecret: 'slipway/api-tokens',
       oidc: [{ issuer: ISSUER, audience: 'slipway', rules: [{ claims, roles: ['deployer'] }] }],
     },
-  }).success;
+  });
+  return parsed.success ? parsed.data.auth.oidc?.[0]?.rules[0] : undefined;
 }
 
 describe('GitHub owner pinning, as a property', () => {
@@ -174,12 +176,14 @@ describe('GitHub owner pinning, as a property', () => {
     let refusedRules = 0;
     fc.assert(
       fc.property(ruleClaims, fc.array(foreignToken, { minLength: 1, maxLength: 8 }), (claims, tokens) => {
-        if (!accepted(claims)) {
+        const rule = accepted(claims);
+        if (!rule) {
           refusedRules += 1;
           return;
         }
         acceptedRules += 1;
-        const rules = compileRules([{ claims, roles: ['deployer'] }]);
+        // Matched as the functions match it: from the regular expressions the resolved config carries.
+        const rules = compileRules([rule]);
         for (const token of tokens) {
           expect({ claims, token, matched: matchingRule(rules, token) !== undefined }).toEqual({
             claims,
@@ -199,7 +203,7 @@ describe('GitHub owner pinning, as a property', () => {
     fc.assert(
       fc.property(fc.constantFrom('shop', 'billing'), (name) => {
         const rules = compileRules([
-          { claims: { repository: `${HOME}/*`, sub: `repo:${HOME}/*:*` }, roles: ['deployer'] },
+          compileOidcRule({ claims: { repository: `${HOME}/*`, sub: `repo:${HOME}/*:*` }, roles: ['deployer'] }),
         ]);
         return (
           matchingRule(rules, tokenOf(HOME, name, HOME_OWNER_ID, HOME_REPOSITORY_ID, 'environment:production')) !==
@@ -215,6 +219,6 @@ describe('GitHub owner pinning, as a property', () => {
     [{ repository: `${HOME}/*|evil/*` }],
     [{ repository: `@(${HOME}/shop|*/*)` }],
   ])('refuses %j, whose glob admits any owner', (claims) => {
-    expect(accepted(claims)).toBe(false);
+    expect(accepted(claims)).toBeUndefined();
   });
 });

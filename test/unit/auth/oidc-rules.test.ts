@@ -1,16 +1,14 @@
 import {
-  claimMatcherProblem,
   compileRules,
   describeClaims,
-  githubRuleProblems,
   matchingRule,
-  namedValues,
   type OidcRule,
   oidcPersonOf,
   oidcPrincipal,
   personClaimOf,
-  personRuleProblem,
 } from '../../../lib/auth/oidc-rules';
+import { claimMatcherProblem, compileOidcRule } from '../../../lib/config/glob-compile';
+import { githubRuleProblems, namedValues, personRuleProblem } from '../../../lib/config/oidc-rule-checks';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
 
@@ -29,11 +27,9 @@ const github = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const rule = (claims: Record<string, string>, extra: Partial<OidcRule> = {}): OidcRule => ({
-  claims,
-  roles: ['deployer'],
-  ...extra,
-});
+/** A rule as config carries it: its claim globs compiled. */
+const rule = (claims: Record<string, string>, extra: Partial<OidcRule> = {}): OidcRule =>
+  compileOidcRule({ roles: ['deployer'], ...extra, claims });
 
 const match = (rules: OidcRule[], claims: Record<string, unknown>) => matchingRule(compileRules(rules), claims)?.index;
 

@@ -4,6 +4,7 @@ import { discoveryUrl, looksLikeJwt, oidcVerifier } from '../../../lib/auth/oidc
 import type { OidcIssuer } from '../../../lib/auth/oidc-rules';
 import { withOidc } from '../../../lib/auth/token-source';
 import { mintToken } from '../../../lib/auth/tokens';
+import { compileOidcRule } from '../../../lib/config/glob-compile';
 import { Forbidden, type SlipwayError, Unauthenticated, UpstreamFailed } from '../../../lib/errors';
 import { apiRoutes } from '../../../lib/http/registry';
 import { httpRoute } from '../../../lib/http/route-chain';
@@ -24,13 +25,13 @@ const config: OidcIssuer = {
   audience: 'slipway',
   maxTokenAgeSeconds: 3_600,
   rules: [
-    {
+    compileOidcRule({
       claims: { repository: 'org/shop', ref: 'refs/heads/main' },
       roles: ['deployer'],
       apps: ['shop'],
       excludeEnvironments: ['production'],
-    },
-    { claims: { repository: 'org/*' }, roles: ['viewer'] },
+    }),
+    compileOidcRule({ claims: { repository: 'org/*' }, roles: ['viewer'] }),
   ],
 };
 

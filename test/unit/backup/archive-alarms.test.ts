@@ -1,5 +1,5 @@
 import { backupAlarmResources, scheduleIntervalMs } from '../../../lib/backup/alarms';
-import { archiveDimensions } from '../../../lib/backup/archives';
+import { archiveDimensions } from '../../../lib/backup/archives-context';
 import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
 
 const TOPIC = { Ref: 'NotificationsTopic' };

@@ -7,7 +7,7 @@ const TARGET_PATH_RULE =
 const PG_NAME_RULE = 'expected a database name: lowercase letters, digits and _, at most 63';
 
 /** The issues of a refused parse as {path, message}; fails the test when the input was accepted. */
-function issuesOf(result: z.ZodSafeParseResult<unknown>): Array<{ path: PropertyKey[]; message: string }> {
+function issuesOf(result: z.core.util.SafeParseResult<unknown>): Array<{ path: PropertyKey[]; message: string }> {
   if (result.success)
     throw new Error(`expected the input to be refused, but it parsed as ${JSON.stringify(result.data)}`);
   return result.error.issues.map(({ path, message }) => ({ path, message }));

@@ -1,4 +1,4 @@
-import { openJobVerdict } from '../../../lib/backup/archives';
+import { openJobVerdict } from '../../../lib/backup/archive-settlement';
 
 /** When the reconciler ends an open worker job, why, and whether its ECS task must be stopped. */
 

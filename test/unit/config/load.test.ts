@@ -45,7 +45,8 @@ describe('parseConfig and loadConfigFile', () => {
       expect(config.databases['shop-db']?.rdsInstance).toBe('shop-prod-db');
       expect(config.databases['reports-db']?.rdsCluster).toBe('reports-aurora');
       const environments = config.apps.shop?.environments;
-      expect(environments?.staging?.release).toEqual({ tags: 'develop-*' });
+      // The tag glob is carried compiled, for the functions to match without picomatch.
+      expect(environments?.staging?.release).toEqual({ tags: 'develop-*', tagsRegExp: expect.any(String) });
       expect(environments?.qa?.release).toEqual({ regexp: '^qa-[0-9]+$' });
       expect(environments?.production?.release).toEqual({
         semver: 'minor',

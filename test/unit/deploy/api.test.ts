@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import * as z from 'zod';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -13,8 +13,8 @@ const DIGEST = `sha256:${'3f2a1c9e'.repeat(8)}`;
 const VALID = { app: 'shop', environment: 'staging' };
 
 /** What a client is told: each issue's path and message, as the HTTP edge reports them. */
-function issues(schema: z.ZodType, input: unknown) {
-  const result = schema.safeParse(input);
+function issues(schema: z.core.$ZodType, input: unknown) {
+  const result = z.safeParse(schema, input);
   return result.success ? [] : result.error.issues.map(({ path, message }) => ({ path, message }));
 }
 

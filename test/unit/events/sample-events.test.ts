@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { rdsEvent } from '../../../functions/events/rds-event';
 import { backupScheduleInput } from '../../../functions/schedules/backup-database';
 import { drillScheduleInput } from '../../../functions/schedules/restore-drill';
@@ -40,9 +40,9 @@ interface RouteInputs {
   public?: true;
   /** Authenticated by an HMAC signature of the body instead of a bearer token. */
   signed?: true;
-  path?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
+  path?: z.core.$ZodType;
+  query?: z.core.$ZodType;
+  body?: z.core.$ZodType;
 }
 
 const ENVIRONMENT = '/v1/apps/{app}/environments/{env}';
@@ -300,15 +300,16 @@ describe('the HTTP API samples', () => {
       // Then an authenticated route is called with a bearer token
       if (!route?.public) expect(event.headers.authorization).toMatch(/^Bearer slw_\S+$/);
       // And its path, query and body parse with the route's schemas
-      if (route?.path) expect(route.path.safeParse(event.pathParameters).error?.issues).toBeUndefined();
-      if (route?.query) expect(route.query.safeParse(event.queryStringParameters ?? {}).error?.issues).toBeUndefined();
+      if (route?.path) expect(z.safeParse(route.path, event.pathParameters).error?.issues).toBeUndefined();
+      if (route?.query)
+        expect(z.safeParse(route.query, event.queryStringParameters ?? {}).error?.issues).toBeUndefined();
       if (event.body === undefined) return;
       expect({ method: event.requestContext.http.method, contentType: event.headers['content-type'] }).toEqual({
         method: 'POST',
         contentType: 'application/json',
       });
       expect(event.isBase64Encoded).toBe(false);
-      expect(route?.body?.safeParse(JSON.parse(event.body)).error?.issues).toBeUndefined();
+      if (route?.body) expect(z.safeParse(route.body, JSON.parse(event.body)).error?.issues).toBeUndefined();
       if (route?.signed) {
         const headers = event.headers as Record<string, string>;
         const rawBody = Buffer.from(event.body, 'utf8');

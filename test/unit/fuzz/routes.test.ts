@@ -1,12 +1,14 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { makeHandler as makeApproveDeployment } from '../../../functions/http/approve-deployment';
 import { makeHandler as makeCancelDeployment } from '../../../functions/http/cancel-deployment';
 import { makeHandler as makeCreateDeployment } from '../../../functions/http/create-deployment';
@@ -36,6 +38,7 @@ import type { Archives } from '../../../lib/backup/archives';
 import type { Backups } from '../../../lib/backup/backups';
 import type { Deployments } from '../../../lib/deploy/deployments';
 import type { SlipwayError } from '../../../lib/errors';
+import { writeOpenApiDocument } from '../../../lib/http/openapi';
 import { type ApiRoute, apiRoutes } from '../../../lib/http/registry';
 import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
 import type { Releases } from '../../../lib/release/releases';
@@ -78,6 +81,11 @@ type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIG
 
 jest.setTimeout(FUZZ_TIMEOUT_MS);
 const unhandled = watchUnhandledRejections();
+// The OpenAPI document as packaging writes it into getOpenapi's package.
+const openApiDir = mkdtempSync(join(tmpdir(), 'slipway-fuzz-openapi-'));
+const openApiFile = join(openApiDir, 'openapi.json');
+writeOpenApiDocument(apiRoutes, openApiFile);
+afterAll(() => rmSync(openApiDir, { recursive: true, force: true }));
 const credentials = fuzzTokens();
 const WEBHOOK_SECRET = 'fuzz-webhook-secret';
 const NOW = new Date('2026-11-22T03:00:00.000Z');
@@ -227,7 +235,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
         { name: 'secrets', probe: async () => undefined, skipReason: async () => (failure() ? 'not here' : undefined) },
       ],
     }),
-  getOpenapi: () => makeGetOpenapi({ version: '1.2.3' }),
+  getOpenapi: () => makeGetOpenapi({ version: '1.2.3', file: openApiFile }),
   createDeployment: (failure, tokens) =>
     makeCreateDeployment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   getDeployment: (failure, tokens) => makeGetDeployment({ tokens, deployments: deployments(failure) }),
@@ -313,14 +321,18 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
 // What each route reads, from its schemas and its sample in events/
 
 /** The property names a zod schema reads (objects, unions, pipes and wrappers). */
-function schemaKeys(schema: z.ZodType | undefined): string[] {
+function schemaKeys(schema: z.core.$ZodType | undefined): string[] {
   if (!schema) return [];
-  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
-  if (schema instanceof z.ZodUnion)
-    return [...new Set(schema.options.flatMap((option) => schemaKeys(option as z.ZodType)))];
-  if (schema instanceof z.ZodPipe) return schemaKeys(schema.in as z.ZodType);
-  const inner = (schema as unknown as { unwrap?: () => z.ZodType }).unwrap?.();
-  return inner ? schemaKeys(inner) : [];
+  const def = schema._zod.def as z.core.$ZodTypeDef & {
+    shape?: Record<string, unknown>;
+    options?: z.core.$ZodType[];
+    in?: z.core.$ZodType;
+    innerType?: z.core.$ZodType;
+  };
+  if (def.type === 'object') return Object.keys(def.shape ?? {});
+  if (def.type === 'union') return [...new Set((def.options ?? []).flatMap((option) => schemaKeys(option)))];
+  if (def.type === 'pipe') return schemaKeys(def.in);
+  return def.innerType ? schemaKeys(def.innerType) : [];
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);

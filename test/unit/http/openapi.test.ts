@@ -1,12 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { createConfig, lintFromString, type NormalizedProblem } from '@redocly/openapi-core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import * as z from 'zod';
 import { makeHandler as makeGetHealth } from '../../../functions/http/get-health';
 import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
 import { makeHandler as makeGetOpenapi } from '../../../functions/http/get-openapi';
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
-import { type OpenApiDocument, type OpenApiOperation, openApiDocument } from '../../../lib/http/openapi';
+import {
+  type OpenApiDocument,
+  type OpenApiOperation,
+  openApiDocument,
+  writeOpenApiDocument,
+} from '../../../lib/http/openapi';
+import { readOpenApiDocument } from '../../../lib/http/openapi-file';
 import {
   type ApiRoute,
   apiRoutes,
@@ -272,7 +281,7 @@ describe('a request body, as the document and the route see it', () => {
     async (_, { body, route }) => {
       // When the document's schema and the route's check the sample's body
       const problems = await documentProblems(route, body);
-      const issues = route.body?.safeParse(body).error?.issues;
+      const issues = route.body ? z.safeParse(route.body, body).error?.issues : undefined;
 
       // Then both accept it
       expect({ problems, issues }).toEqual({ problems: [], issues: undefined });
@@ -305,7 +314,7 @@ describe('a request body, as the document and the route see it', () => {
   ])('with %s, is refused by the document (%s) and by the route alike', async (_, name, body) => {
     // Given a body the route refuses
     const route: ApiRoute = apiRoutes[name];
-    expect(route.body?.safeParse(body).success).toBe(false);
+    expect(route.body && z.safeParse(route.body, body).success).toBe(false);
 
     // When the document's schema checks it
     const problems = await documentProblems(route, body);
@@ -379,10 +388,15 @@ describe('each HTTP route, as its handler enforces it', () => {
 
 describe('GET /v1/openapi.json', () => {
   const sample = JSON.parse(readFileSync('events/http.get-openapi.json', 'utf8')) as APIGatewayProxyEventV2;
+  // The document as packaging writes it into the function's package.
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-openapi-'));
+  const file = join(dir, 'generated', 'openapi.json');
+  writeOpenApiDocument(apiRoutes, file);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('answers the document as JSON, with no token', async () => {
     // Given the route, as packaged with the package's version
-    const handler = makeGetOpenapi({ version });
+    const handler = makeGetOpenapi({ version, file });
 
     // When it is called through its middy chain without a token
     const response = await handler(httpEvent(sample, { token: null }), lambdaContext());
@@ -399,7 +413,7 @@ describe('GET /v1/openapi.json', () => {
 
   it('answers every request, with a token or without, with the same document of its version', async () => {
     // Given the route, packaged as another version
-    const handler = makeGetOpenapi({ version: '9.9.9' });
+    const handler = makeGetOpenapi({ version: '9.9.9', file });
 
     // When it is called twice, once with a token nobody minted
     const first = await handler(httpEvent(sample, { token: null }), lambdaContext());
@@ -408,6 +422,28 @@ describe('GET /v1/openapi.json', () => {
     // Then both answers are the document of that version
     expect({ status: second.statusCode, same: second.body === first.body }).toEqual({ status: 200, same: true });
     expect(JSON.parse(second.body ?? '').info.version).toBe('9.9.9');
+  });
+
+  it('is written at package time as the document made from the registry, but for the version set when served', () => {
+    // Given the file packaging wrote
+
+    // When it is read back for the package's version
+    const read = readOpenApiDocument(version, file);
+
+    // Then it is the document the registry makes, field for field
+    expect(read).toEqual(JSON.parse(JSON.stringify(document)));
+  });
+
+  it('refuses a file that is not the document packaging writes, naming the file', () => {
+    // Given a file that is JSON but no OpenAPI document, and one that is not there
+    const other = join(dir, 'other.json');
+    writeFileSync(other, JSON.stringify({ openapi: '3.0.0', info: { version: '1.0.0' } }));
+
+    // When each is read, then each is refused with its path and what to do
+    expect(() => readOpenApiDocument(version, other)).toThrow(`${other}: is not an OpenAPI 3.1 document`);
+    expect(() => readOpenApiDocument(version, join(dir, 'missing.json'))).toThrow(
+      `${join(dir, 'missing.json')}: cannot be read as JSON; sls package and npm start write it`,
+    );
   });
 });
 

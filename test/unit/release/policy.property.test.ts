@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import semver from 'semver';
+import { compileReleasePolicy } from '../../../lib/config/glob-compile';
 import type { ReleasePolicy } from '../../../lib/config/schema';
 import { choose, decide, type RunningImage } from '../../../lib/release/policy';
 
@@ -131,7 +132,9 @@ const anyPolicy: fc.Arbitrary<ReleasePolicy> = fc
     force: fc.boolean(),
     prerelease: fc.boolean(),
   })
-  .map(({ rule, force, prerelease }) => ({ scanTimeoutMinutes: 60, force, prerelease, ...rule }));
+  .map(({ rule, force, prerelease }) =>
+    compileReleasePolicy<ReleasePolicy>({ scanTimeoutMinutes: 60, force, prerelease, ...rule }),
+  );
 const LINE_BREAK = /[\n\r\v\f\u0085\u2028\u2029]/;
 
 describe('decide on arbitrary strings (property)', () => {

@@ -1,12 +1,13 @@
+import { compileReleasePolicy } from '../../../lib/config/glob-compile';
 import type { ReleasePolicy } from '../../../lib/config/schema';
 import { choose, type Decision, decide, parseVersion, type RunningImage } from '../../../lib/release/policy';
 
 const PUSHED_DIGEST = `sha256:${'9c'.repeat(32)}`;
 const RUNNING_DIGEST = `sha256:3f2a1c9e0b4d${'7e'.repeat(26)}`;
 
-/** A policy as the schema returns it: the defaults filled in, the rule given. */
+/** A policy as the schema returns it: the defaults filled in, the rule given, its tag glob compiled. */
 function policy(rules: Partial<ReleasePolicy>): ReleasePolicy {
-  return { scanTimeoutMinutes: 60, ...rules };
+  return compileReleasePolicy({ scanTimeoutMinutes: 60, ...rules });
 }
 
 function runs(...tags: string[]): RunningImage {

@@ -156,6 +156,30 @@ describe('runJob', () => {
       expect(publish).not.toHaveBeenCalled();
     });
 
+    it('given a queued dump on a runner without the PostgreSQL tools (a volume function), when it runs, then it fails saying where dumps run', async () => {
+      // given
+      const dump = archive({
+        kind: 'postgres-dump',
+        volume: undefined,
+        database: 'shop-db',
+        credentialsSecret: 'slipway/shop-db-dump',
+        runner: 'ecs',
+        status: 'QUEUED',
+      });
+      const { deps, store, s3Used, connectionFor, publish } = depsWith([dump], []);
+
+      // when
+      const outcome = await runJob({ type: 'backup', backupId: BACKUP_ID }, deps);
+
+      // then
+      const reason = 'dumps run on the worker task: this runner has no PostgreSQL tools';
+      expect(outcome).toEqual({ id: BACKUP_ID, status: 'FAILED', reason });
+      expect(await store.get(BACKUP_ID)).toMatchObject({ status: 'FAILED', reason });
+      expect(connectionFor).not.toHaveBeenCalled();
+      expect(s3Used).not.toHaveBeenCalled();
+      expect(publish).toHaveBeenCalledTimes(1);
+    });
+
     it('given the id is an RDS snapshot, not an archive, when it runs, then it is UNKNOWN and nothing is claimed', async () => {
       // given
       const snapshot: BackupRecord = {

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { AuditRecorder } from '../audit/trail';
+import { type AnyRestoreRecord, isArchiveRestore, type RestoreRecord } from '../backup/records';
+import type { SlipwayConfig } from '../config/schema';
+import type { Publisher } from '../notify/publisher';
+import { metrics } from '../observability';
+import type { BackupStore, RestoreStore } from '../store/backups';
+
+/**
+ * What every part of the RDS restore use case shares: its ports, its clock and ids, the names of a
+ * restore's target, its drill metrics, and the notification each change of a restore sends.
+ */
+
+export interface RestoresDeps {
+  config: SlipwayConfig;
+  store: RestoreStore;
+  backups: BackupStore;
+  rds: RDSClient;
+  region: string;
+  publisher: Publisher;
+  /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
+  audit: AuditRecorder;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+// A database's partition also lists dump restores, which Archives follows.
+export const rdsOnly = (records: AnyRestoreRecord[]) =>
+  records.filter((record): record is RestoreRecord => !isArchiveRestore(record));
+export const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundFault']);
+
+/** DrillSuccesses or DrillFailures for the database, and the RTO of a drill that passed. */
+export function drillMetric(database: string, succeeded: boolean, rtoSeconds?: number) {
+  const single = metrics.singleMetric();
+  single.clearDefaultDimensions();
+  single.setDefaultDimensions({ Database: database });
+  single.addMetric(succeeded ? 'DrillSuccesses' : 'DrillFailures', 'Count', 1);
+  if (rtoSeconds !== undefined) single.addMetric('DrillRtoSeconds', 'Seconds', rtoSeconds);
+}
+
+/** The drill's outcome, counted for its database, with its RTO when it passed. */
+export function countDrill(record: RestoreRecord, succeeded: boolean) {
+  drillMetric(record.database, succeeded, succeeded ? record.durationSeconds : undefined);
+}
+
+/** The instance a restored Aurora cluster gets as its writer (a restored cluster has none). */
+export const writerIdentifier = (cluster: string) => `${cluster}-1`;
+
+export interface RestoresContext {
+  deps: RestoresDeps;
+  now: () => Date;
+  newId: () => string;
+}
+
+export function restoresContext(deps: RestoresDeps): RestoresContext {
+  return {
+    deps,
+    now: deps.now ?? (() => new Date()),
+    newId: deps.newId ?? (() => `rst-${randomUUID()}`),
+  };
+}
+
+/** What a restore's change of state tells whoever listens. */
+export async function notify(ctx: Pick<RestoresContext, 'deps'>, record: RestoreRecord) {
+  await ctx.deps.publisher.publish({
+    subject: `Slipway: ${record.database} ${record.drill ? 'restore drill' : 'restore'} ${record.status}`,
+    type: record.drill ? 'restore.drill' : 'restore.state',
+    app: record.database,
+    environment: record.region,
+    state: record.status,
+    body: {
+      restore: {
+        id: record.id,
+        database: record.database,
+        target: record.targetIdentifier,
+        status: record.status,
+        requestedBy: record.requestedBy,
+        ...(record.reason ? { reason: record.reason } : {}),
+        ...(record.durationSeconds !== undefined ? { durationSeconds: record.durationSeconds } : {}),
+      },
+    },
+  });
+}
