@@ -26,7 +26,7 @@ import { AuditStore } from '../lib/store/audit';
 import { DeploymentStore } from '../lib/store/deployments';
 import { dynamoDbIdempotency } from '../lib/store/idempotency';
 import { EnvironmentLocks } from '../lib/store/locks';
-import { fakeAws, REPOSITORY } from '../test/support/fake-ecs';
+import { fakeAws, HOME, REPOSITORY } from '../test/support/fake-ecs';
 import { httpEvent, lambdaContext } from '../test/support/http';
 import { resourcesFragment } from '../test/support/resources';
 
@@ -119,7 +119,7 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
       stage: 'bench',
       store: new DeploymentStore(documents, tableName),
       locks: new EnvironmentLocks(documents, tableName),
-      ecs,
+      ecsFor: () => ecs,
       ecrFor: () => ecr,
       publisher: snsPublisher(snsClient, 'arn:aws:sns:us-east-1:123456789012:bench'),
       audit,
@@ -183,6 +183,7 @@ export async function benchDeploy(runs: number): Promise<DeployBenchResult> {
             updatedAt: new Date(Date.now() + index * 1000).toISOString(),
           }),
         ),
+        HOME,
       );
     }
 

@@ -2,7 +2,7 @@ import type { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { deploymentSettlement } from '../../lib/wiring/deployment-rollouts';
+import { controlPlaneHome, deploymentSettlement } from '../../lib/wiring/deployment-rollouts';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface EcsDeploymentStateDeps extends EventHandlerDeps {
@@ -11,8 +11,8 @@ export interface EcsDeploymentStateDeps extends EventHandlerDeps {
 
 /** `ECS Deployment State Change` → the outcome of the deployment it concerns, if any. */
 export function makeHandler(deps: EcsDeploymentStateDeps) {
-  return eventHandler({ name: 'ecsDeploymentState', schema: ecsDeploymentEvent }, deps, async (event) => {
-    const outcome = await deps.deployments.onEcsEvent(event);
+  return eventHandler({ name: 'ecsDeploymentState', schema: ecsDeploymentEvent }, deps, async (event, context) => {
+    const outcome = await deps.deployments.onEcsEvent(event, controlPlaneHome(context?.invokedFunctionArn));
     logger.info(outcome.applied ? 'deployment outcome applied' : 'event changed nothing', {
       eventId: event.id,
       eventName: event.detail.eventName,

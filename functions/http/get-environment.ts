@@ -6,9 +6,14 @@ import { environmentViews } from '../../lib/wiring/environment-views';
 import { tokens } from '../../lib/wiring/tokens';
 
 export function makeHandler(deps: { tokens: Credentials; deployments: Pick<Deployments, 'environment'> }) {
-  return httpRoute(routes.getEnvironment, deps, async ({ path }) => ({
+  return httpRoute(routes.getEnvironment, deps, async ({ path, principal, requestId }) => ({
     status: 200,
-    body: { environment: await deps.deployments.environment(path.app, path.env) },
+    body: {
+      environment: await deps.deployments.environment(path.app, path.env, {
+        principal: principal?.name ?? 'anonymous',
+        requestId,
+      }),
+    },
   }));
 }
 

@@ -5,9 +5,9 @@ import * as routes from '../../lib/http/no-input-route-specs';
 import { auditedRoute, jsonBody } from '../../lib/http/route-chain';
 import { resolveDigest } from '../../lib/release/registry';
 import { RegistryWebhook, type RegistryWebhookDeps as WebhookDeps } from '../../lib/release/registry-webhook';
+import { ecrFor } from '../../lib/wiring/accounts';
 import { audit } from '../../lib/wiring/audit';
 import { config } from '../../lib/wiring/config';
-import { ecrFor } from '../../lib/wiring/deployments';
 import { deliveries, releases, webhookSecret } from '../../lib/wiring/releases';
 
 export interface RegistryWebhookDeps extends Omit<WebhookDeps, 'secret' | 'now'> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { AuditRecorder } from '../audit/trail';
+import type { Operation, Place } from '../aws/account-credentials';
 import type { AppConfig, EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { NotFound } from '../errors';
 import type { Publisher } from '../notify/publisher';
@@ -20,14 +21,24 @@ export interface DeploymentsDeps {
   stage: string;
   store: DeploymentStore;
   locks: EnvironmentLocks;
-  ecs: ECSClient;
-  ecrFor: (region: string) => ECRClient;
+  /** The ECS client where an environment's service is, as the operation's session in another account. */
+  ecsFor: EcsFor;
+  ecrFor: EcrFor;
   publisher: Publisher;
   /** Where deployments Slipway starts or ends by itself (releases, alarms, the reconciler) are recorded. */
   audit: AuditRecorder;
   now?: () => Date;
   newId?: () => string;
 }
+
+/** The ECS client of a place (the control plane's own account and region where it names neither) for an operation. */
+export type EcsFor = (place: Place, operation: Operation) => ECSClient;
+
+/**
+ * The ECR client of a region: with the function's own credentials, or as the operation's session in an
+ * account config names, when the repository is that account's.
+ */
+export type EcrFor = (region: string, session?: { account: string; operation: Operation }) => ECRClient;
 
 /** A context holding the ports `K` only: what a part of the use case runs on, wired without the others' clients. */
 export interface ContextWith<K extends keyof DeploymentsDeps> {

@@ -1,6 +1,7 @@
 import { type DeploymentsContext, type DeploymentsDeps, deploymentsContext } from './deployments-context';
-import { type EnvironmentView, environmentView } from './environment-view';
+import { type EnvironmentView, environmentView, type Reader } from './environment-view';
 import type { EcsDeploymentEvent } from './outcome';
+import type { Home } from './placement';
 import { deploymentHistory, getDeployment, listApps } from './queries';
 import type { DeploymentRecord, Requester } from './records';
 import {
@@ -13,7 +14,8 @@ import {
 import { onEcsEvent, reconcileDeployments } from './settlement';
 
 export { type DeploymentsDeps, summary } from './deployments-context';
-export type { EnvironmentView } from './environment-view';
+export type { EnvironmentView, Reader } from './environment-view';
+export type { Home } from './placement';
 export type { DeploymentRequest, DeployTarget, RequestOutcome } from './requests';
 export type { DeploymentPlan } from './rollout';
 
@@ -53,13 +55,13 @@ export class Deployments {
     return listApps(this.context.deps);
   }
 
-  environment(app: string, environment: string): Promise<EnvironmentView> {
-    return environmentView(this.context.deps, app, environment);
+  environment(app: string, environment: string, reader: Reader): Promise<EnvironmentView> {
+    return environmentView(this.context.deps, app, environment, reader);
   }
 
   /** Applies an ECS deployment event; anything that is not for a deployment in flight changes nothing. */
-  onEcsEvent(event: EcsDeploymentEvent) {
-    return onEcsEvent(this.context, event);
+  onEcsEvent(event: EcsDeploymentEvent, home: Home) {
+    return onEcsEvent(this.context, event, home);
   }
 
   /** Settles what events left open; see reconcileDeployments. */

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import {
   type DeploymentConfiguration,
   DescribeServicesCommand,
@@ -9,7 +9,8 @@ import {
   type TaskDefinition,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
-import { Conflict, type SlipwayError, Unavailable, Unprocessable, UpstreamFailed } from '../errors';
+import { Conflict, SlipwayError, Unavailable, Unprocessable, UpstreamFailed } from '../errors';
+import type { EcrFor } from './deployments-context';
 import { rolesNotListed } from './task-definition';
 
 /** The ECR and ECS reads and inputs a deployment is made of. */
@@ -47,6 +48,8 @@ export const AWS_NOT_REACHABLE =
  * Guide, "Setting credentials in Node.js"): a 503 saying what to set, not a 502 blaming AWS.
  */
 export function awsCallFailed(what: string, error: unknown): SlipwayError {
+  // Slipway's own, from the client's credentials: an account's role that cannot be assumed (AssumeRoleFailed).
+  if (error instanceof SlipwayError) return error;
   if (errorName(error) === 'CredentialsProviderError') return new Unavailable(AWS_NOT_REACHABLE, { cause: error });
   return new UpstreamFailed(`${what} failed (${errorName(error)})`, { cause: error });
 }
@@ -56,9 +59,10 @@ export function awsCallFailed(what: string, error: unknown): SlipwayError {
  * a digest is checked to exist. Repositories outside ECR can be deployed by digest only.
  */
 export async function resolveImage(
-  ecrFor: (region: string) => ECRClient,
+  ecrFor: EcrFor,
   repository: string,
   reference: { tag: string } | { digest: string },
+  session?: Parameters<EcrFor>[1],
 ): Promise<{ digest: string; tag?: string }> {
   const ecr = ecrRepository(repository);
   if (!ecr) {
@@ -71,7 +75,7 @@ export async function resolveImage(
   const imageId = 'tag' in reference ? { imageTag: reference.tag } : { imageDigest: reference.digest };
   const what = 'tag' in reference ? `tag ${reference.tag}` : `digest ${reference.digest}`;
   try {
-    const { imageDetails } = await ecrFor(ecr.region).send(
+    const { imageDetails } = await ecrFor(ecr.region, session).send(
       new DescribeImagesCommand({
         registryId: ecr.registryId,
         repositoryName: ecr.repositoryName,

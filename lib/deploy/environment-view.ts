@@ -1,5 +1,6 @@
 import { type DeploymentsDeps, environmentOf } from './deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf } from './ecs';
+import { placeOf } from './placement';
 import { type DeploymentRecord, isInFlight } from './records';
 
 /** What an environment runs now: its ECS service and task definition beside its last and in-flight deployments. */
@@ -24,19 +25,32 @@ export interface EnvironmentView {
   inFlight?: DeploymentRecord;
 }
 
+/** Who reads an environment, and the request they read it in: the session's source identity and name in another account. */
+export interface Reader {
+  principal: string;
+  requestId: string;
+}
+
 export async function environmentView(
-  deps: Pick<DeploymentsDeps, 'config' | 'ecs' | 'store' | 'locks'>,
+  deps: Pick<DeploymentsDeps, 'config' | 'ecsFor' | 'store' | 'locks'>,
   appName: string,
   environment: string,
+  reader: Reader,
 ): Promise<EnvironmentView> {
   const { app, env } = environmentOf(deps.config, appName, environment);
+  const ecs = deps.ecsFor(placeOf(env), {
+    id: reader.requestId,
+    principal: reader.principal,
+    app: appName,
+    environment,
+  });
   const [service, page, holder] = await Promise.all([
-    describeService(deps.ecs, env.cluster, env.service),
+    describeService(ecs, env.cluster, env.service),
     deps.store.history(appName, environment, { limit: 1 }),
     deps.locks.holder(appName, environment),
   ]);
   const images = service.taskDefinition
-    ? containerImages((await describeTaskDefinition(deps.ecs, service.taskDefinition)).taskDefinition, app.containers)
+    ? containerImages((await describeTaskDefinition(ecs, service.taskDefinition)).taskDefinition, app.containers)
     : {};
   const inFlight = holder ? await deps.store.get(holder) : undefined;
   const digest = Object.values(images).map(digestOf).find(Boolean);

@@ -1,6 +1,7 @@
 import { metrics } from '../observability';
 import { type ContextWith, notify, type RecordContext, type RolloutContext } from './deployments-context';
 import { diagnoseFailure } from './diagnosis';
+import { deploymentOperation, placeOfRecord } from './placement';
 import { type DeploymentRecord, type DeploymentState, releasesLock, transition } from './records';
 import { pruneRevisions } from './rollout';
 
@@ -20,7 +21,11 @@ export async function finish(
   if (!updated) return undefined;
   let final = updated;
   if ((to === 'FAILED' || to === 'ROLLED_BACK') && !updated.failure) {
-    const failure = await diagnoseFailure(ctx.deps.ecs, {
+    const ecs = ctx.deps.ecsFor(
+      placeOfRecord(ctx.deps.config, updated),
+      deploymentOperation(updated, updated.requestedBy.name),
+    );
+    const failure = await diagnoseFailure(ecs, {
       cluster: updated.cluster,
       service: updated.service,
       ...(updated.to.taskDefinitionArn ? { taskDefinitionArn: updated.to.taskDefinitionArn } : {}),

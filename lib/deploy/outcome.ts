@@ -17,6 +17,8 @@ export const ecsDeploymentEvent = /* @__PURE__ */ (() =>
     id: z.string().check(z.minLength(1)),
     source: z.literal('aws.ecs'),
     'detail-type': z.literal('ECS Deployment State Change'),
+    // Where the event comes from: the account and region of the service it names (EventBridge events).
+    account: z.string().check(z.minLength(1)),
     time: z.string(),
     region: z.optional(z.string()),
     resources: z.array(z.string()).check(z.minLength(1)),
@@ -37,10 +39,20 @@ export function rollbackTargetOf(reason: string | undefined): string | undefined
   return reason ? ROLLING_BACK.exec(reason.trim())?.[1] : undefined;
 }
 
+/** `arn:aws:ecs:region:account:service/cluster/service` → where the service is, and its cluster and service names. */
+export function serviceArnParts(
+  arn: string,
+): { region: string; account: string; cluster: string; service: string } | undefined {
+  const match = /^arn:aws[a-z-]*:ecs:([^:]*):(\d*):service\/([^/]+)\/([^/]+)$/.exec(arn);
+  return match?.[3] && match[4]
+    ? { region: match[1] ?? '', account: match[2] ?? '', cluster: match[3], service: match[4] }
+    : undefined;
+}
+
 /** `arn:aws:ecs:region:account:service/cluster/service` → its cluster and service names. */
 export function serviceFromArn(arn: string): { cluster: string; service: string } | undefined {
-  const match = /^arn:aws[a-z-]*:ecs:[^:]*:\d*:service\/([^/]+)\/([^/]+)$/.exec(arn);
-  return match?.[1] && match[2] ? { cluster: match[1], service: match[2] } : undefined;
+  const parts = serviceArnParts(arn);
+  return parts ? { cluster: parts.cluster, service: parts.service } : undefined;
 }
 
 export interface Verdict {

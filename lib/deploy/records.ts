@@ -115,6 +115,11 @@ export interface DeploymentRecord {
   /** `updatedAt` of the last ECS event applied; older events change nothing. */
   lastEventAt?: string;
   failure?: FailureDiagnosis;
+  /**
+   * Why Slipway last could not ask ECS about the deployment in flight (the account's role could not be
+   * assumed), and since when; it stays in flight, asked again until the deployment timeout.
+   */
+  ecsUnreachable?: { reason: string; at: string };
   timeline: TimelineEntry[];
 }
 

@@ -1,4 +1,5 @@
 import { audited } from '../audit/trail';
+import type { Operation } from '../aws/account-credentials';
 import type { AppConfig, EnvironmentConfig } from '../config/schema';
 import { Conflict, Forbidden, SlipwayError, Unprocessable } from '../errors';
 import { metrics } from '../observability';
@@ -12,6 +13,7 @@ import {
 import { containerImages, describeService, describeTaskDefinition, digestOf, resolveImage } from './ecs';
 import { endUnstarted } from './finish';
 import { lastSuccessfulDigest, rollbackTarget } from './history';
+import { deploymentOperation, repositorySession } from './placement';
 import { getDeployment } from './queries';
 import {
   approverLabel,
@@ -23,7 +25,15 @@ import {
   samePerson,
   transition,
 } from './records';
-import { type DeploymentPlan, type Intent, planRollout, type Started, startedFields, startRollout } from './rollout';
+import {
+  type DeploymentPlan,
+  ecsOf,
+  type Intent,
+  planRollout,
+  type Started,
+  startedFields,
+  startRollout,
+} from './rollout';
 
 /**
  * The deploy use case: every way of changing what an environment runs (HTTP, and later pushes
@@ -79,14 +89,16 @@ export async function requestDeployment(ctx: DeploymentsContext, input: Deployme
 
 async function requestNow(ctx: DeploymentsContext, input: DeploymentRequest): Promise<RequestOutcome> {
   const { app, env } = environmentOf(ctx.deps.config, input.app, input.environment);
-  const intent = await intentFor(ctx, input, app, env);
+  // The id names the deployment's session in the environment's account from its first read on (a dry run's too).
+  const id = ctx.newId();
+  const operation = deploymentOperation({ id, app: input.app, environment: input.environment }, input.requestedBy.name);
+  const intent = await intentFor(ctx, input, app, env, operation);
   const approvalsRequired = APPROVAL_KINDS.includes(intent.kind) ? env.approvals : 0;
 
   if (input.dryRun) {
-    return { dryRun: true, plan: await planRollout(ctx, input, app, env, intent, approvalsRequired) };
+    return { dryRun: true, plan: await planRollout(ctx, input, app, env, intent, approvalsRequired, operation) };
   }
 
-  const id = ctx.newId();
   const createdAt = ctx.now().toISOString();
   await ctx.deps.locks.acquire({
     app: input.app,
@@ -109,7 +121,7 @@ async function requestNow(ctx: DeploymentsContext, input: DeploymentRequest): Pr
   let record: DeploymentRecord;
   try {
     if (approvalsRequired > 0) {
-      const planned = await planRollout(ctx, input, app, env, intent, approvalsRequired);
+      const planned = await planRollout(ctx, input, app, env, intent, approvalsRequired, operation);
       record = {
         ...base,
         state: 'PENDING_APPROVAL',
@@ -130,7 +142,7 @@ async function requestNow(ctx: DeploymentsContext, input: DeploymentRequest): Pr
         ],
       };
     } else {
-      const started = await startRollout(ctx, app, env, intent, base);
+      const started = await startRollout(ctx, app, env, intent, base, operation);
       const at = ctx.now().toISOString();
       const state: DeploymentState = started.settled ? 'SUCCEEDED' : 'IN_PROGRESS';
       record = {
@@ -186,7 +198,7 @@ export async function approveDeployment(
       await notify(ctx, approved, 'deployment.approval');
       return approved;
     }
-    return startApproved(ctx, approved);
+    return startApproved(ctx, approved, approver);
   }
   throw new Conflict(`deployment ${id} is being approved by others at this moment; try again`);
 }
@@ -224,7 +236,11 @@ async function pending(ctx: RecordContext, id: string): Promise<DeploymentRecord
   return record;
 }
 
-async function startApproved(ctx: RolloutContext, record: DeploymentRecord): Promise<DeploymentRecord> {
+async function startApproved(
+  ctx: RolloutContext,
+  record: DeploymentRecord,
+  approver: Requester,
+): Promise<DeploymentRecord> {
   const { app, env } = environmentOf(ctx.deps.config, record.app, record.environment);
   const intent: Intent = {
     kind: record.kind,
@@ -233,7 +249,7 @@ async function startApproved(ctx: RolloutContext, record: DeploymentRecord): Pro
   };
   let started: Started;
   try {
-    started = await startRollout(ctx, app, env, intent, record);
+    started = await startRollout(ctx, app, env, intent, record, deploymentOperation(record, approver.name));
   } catch (error) {
     const reason =
       error instanceof SlipwayError && error.expose ? error.message : `could not start: ${(error as Error).name}`;
@@ -261,6 +277,7 @@ async function intentFor(
   input: DeploymentRequest,
   app: AppConfig,
   env: EnvironmentConfig,
+  operation: Operation,
 ): Promise<Intent> {
   const target = input.target;
   switch (target.kind) {
@@ -269,6 +286,7 @@ async function intentFor(
         ctx.deps.ecrFor,
         app.repository,
         'digest' in target ? { digest: target.digest } : { tag: target.tag },
+        repositorySession(ctx.deps.config, app.repository, env, operation),
       );
       const tag = image.tag ?? ('digest' in target ? target.tag : undefined);
       return { kind: 'deploy', digest: image.digest, ...(tag ? { tag } : {}) };
@@ -276,10 +294,10 @@ async function intentFor(
     case 'promote':
       return {
         kind: 'promote',
-        digest: await promotionDigest(ctx, input.app, input.environment, app, env, target.from),
+        digest: await promotionDigest(ctx, input.app, input.environment, app, env, target.from, operation),
       };
     case 'rollback': {
-      const service = await describeService(ctx.deps.ecs, env.cluster, env.service);
+      const service = await describeService(ecsOf(ctx, env, operation), env.cluster, env.service);
       const running = service.taskDefinition ?? '';
       const history = (await ctx.deps.store.history(input.app, input.environment, { limit: 100 })).items;
       const found = rollbackTarget(history, running);
@@ -316,6 +334,7 @@ async function promotionDigest(
   app: AppConfig,
   env: EnvironmentConfig,
   from: string | undefined,
+  operation: Operation,
 ): Promise<string> {
   const sourceName = from ?? env.promoteFrom;
   if (!sourceName) {
@@ -325,12 +344,11 @@ async function promotionDigest(
   }
   if (sourceName === environment) throw new Unprocessable(`an environment cannot be promoted from itself`);
   const source = environmentOf(ctx.deps.config, appName, sourceName).env;
-  const service = await describeService(ctx.deps.ecs, source.cluster, source.service);
+  // The source may be in another account or region than the environment promoted to.
+  const ecs = ecsOf(ctx, source, operation);
+  const service = await describeService(ecs, source.cluster, source.service);
   const images = service.taskDefinition
-    ? containerImages(
-        (await describeTaskDefinition(ctx.deps.ecs, service.taskDefinition)).taskDefinition,
-        app.containers,
-      )
+    ? containerImages((await describeTaskDefinition(ecs, service.taskDefinition)).taskDefinition, app.containers)
     : {};
   const running = Object.values(images).map(digestOf).find(Boolean);
   const last = lastSuccessfulDigest((await ctx.deps.store.history(appName, sourceName, { limit: 50 })).items);

@@ -1,10 +1,12 @@
 import {
   DeregisterTaskDefinitionCommand,
+  type ECSClient,
   RegisterTaskDefinitionCommand,
   type Service,
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import type { Operation } from '../aws/account-credentials';
 import type { AppConfig, EnvironmentConfig } from '../config/schema';
 import { SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { generatedAlarmNames } from '../health/alarms';
@@ -22,6 +24,7 @@ import {
   unlistedHookRoles,
 } from './ecs';
 import { revisionsToDeregister, rollbackTarget } from './history';
+import { deploymentOperation, placeOf, placeOfRecord } from './placement';
 import type { DeploymentKind, DeploymentRecord, ServiceRevision } from './records';
 import {
   changedFields,
@@ -95,6 +98,15 @@ function ecsFailure(operation: string, error: unknown): SlipwayError {
   return awsCallFailed(`ECS ${operation}`, error);
 }
 
+/** The ECS client of an environment's service, for an operation: the operation's session where it is in another account. */
+export function ecsOf(
+  ctx: Pick<RolloutContext, 'deps'>,
+  env: Pick<EnvironmentConfig, 'account' | 'region'>,
+  operation: Operation,
+): ECSClient {
+  return ctx.deps.ecsFor(placeOf(env), operation);
+}
+
 /** Reads the service and, for image changes, plans the revision; writes nothing. */
 export async function planRollout(
   ctx: RolloutContext,
@@ -103,10 +115,12 @@ export async function planRollout(
   env: EnvironmentConfig,
   intent: Intent,
   approvalsRequired: number,
+  operation: Operation,
 ): Promise<DeploymentPlan> {
-  const service = await describeService(ctx.deps.ecs, env.cluster, env.service);
+  const ecs = ecsOf(ctx, env, operation);
+  const service = await describeService(ecs, env.cluster, env.service);
   assertRollingUpdates(service);
-  const prepared = await prepare(ctx, service, app, env, intent);
+  const prepared = await prepare(ctx, ecs, service, app, env, intent);
   return {
     app: input.app,
     environment: input.environment,
@@ -138,7 +152,14 @@ function locateEnvironment(ctx: RolloutContext, env: EnvironmentConfig) {
   return undefined;
 }
 
-async function prepare(ctx: RolloutContext, service: Service, app: AppConfig, env: EnvironmentConfig, intent: Intent) {
+async function prepare(
+  ctx: RolloutContext,
+  ecs: ECSClient,
+  service: Service,
+  app: AppConfig,
+  env: EnvironmentConfig,
+  intent: Intent,
+) {
   const running = service.taskDefinition;
   if (!running) throw new UpstreamFailed(`ECS DescribeServices returned ${env.service} without a task definition`);
   const base = { cluster: env.cluster, service: env.service };
@@ -166,7 +187,7 @@ async function prepare(ctx: RolloutContext, service: Service, app: AppConfig, en
   }
 
   if (intent.kind === 'deploy' || intent.kind === 'promote') {
-    const current = await describeTaskDefinition(ctx.deps.ecs, running);
+    const current = await describeTaskDefinition(ecs, running);
     const plan = planTaskDefinition(current.taskDefinition, current.tags, {
       containers: app.containers,
       repository: app.repository,
@@ -193,8 +214,8 @@ async function prepare(ctx: RolloutContext, service: Service, app: AppConfig, en
   if (intent.kind === 'rollback') {
     const target = intent.taskDefinitionArn as string;
     const [current, previous] = await Promise.all([
-      describeTaskDefinition(ctx.deps.ecs, running),
-      describeTaskDefinition(ctx.deps.ecs, target),
+      describeTaskDefinition(ecs, running),
+      describeTaskDefinition(ecs, target),
     ]);
     const fromImages = containerImages(current.taskDefinition, app.containers);
     const toImages = containerImages(previous.taskDefinition, app.containers);
@@ -244,14 +265,16 @@ export async function startRollout(
   env: EnvironmentConfig,
   intent: Intent,
   record: Pick<DeploymentRecord, 'id' | 'app' | 'environment'>,
+  operation: Operation,
 ): Promise<Started> {
-  const service = await describeService(ctx.deps.ecs, env.cluster, env.service);
+  const ecs = ecsOf(ctx, env, operation);
+  const service = await describeService(ecs, env.cluster, env.service);
   assertRollingUpdates(service);
-  const prepared = await prepare(ctx, service, app, env, intent);
+  const prepared = await prepare(ctx, ecs, service, app, env, intent);
   let registeredArn: string | undefined;
   if (prepared.register) {
     try {
-      const { taskDefinition } = await ctx.deps.ecs.send(new RegisterTaskDefinitionCommand(prepared.register));
+      const { taskDefinition } = await ecs.send(new RegisterTaskDefinitionCommand(prepared.register));
       registeredArn = taskDefinition?.taskDefinitionArn;
     } catch (error) {
       throw ecsFailure('RegisterTaskDefinition', error);
@@ -260,10 +283,10 @@ export async function startRollout(
   }
   let updated: Service | undefined;
   try {
-    ({ service: updated } = await ctx.deps.ecs.send(new UpdateServiceCommand(prepared.update(registeredArn))));
+    ({ service: updated } = await ecs.send(new UpdateServiceCommand(prepared.update(registeredArn))));
   } catch (error) {
     // Nothing runs the revision registered for this attempt: deregister it rather than leave it behind.
-    if (registeredArn) await deregisterQuietly(ctx, registeredArn, record.id);
+    if (registeredArn) await deregisterQuietly(ecs, registeredArn, record.id);
     throw ecsFailure('UpdateService', error);
   }
   const ecsDeploymentId = updated ? primaryDeploymentId(updated) : undefined;
@@ -289,9 +312,9 @@ export function startedFields(started: Started) {
   };
 }
 
-async function deregisterQuietly(ctx: RolloutContext, taskDefinition: string, deploymentId: string): Promise<void> {
+async function deregisterQuietly(ecs: ECSClient, taskDefinition: string, deploymentId: string): Promise<void> {
   try {
-    await ctx.deps.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+    await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
   } catch (error) {
     logger.warn('a revision registered for a failed start was not deregistered', {
       taskDefinition,
@@ -305,6 +328,10 @@ async function deregisterQuietly(ctx: RolloutContext, taskDefinition: string, de
 export async function pruneRevisions(ctx: RolloutContext, succeeded: DeploymentRecord): Promise<void> {
   const { keepRevisions } = ctx.deps.config.deployments;
   try {
+    const ecs = ctx.deps.ecsFor(
+      placeOfRecord(ctx.deps.config, succeeded),
+      deploymentOperation(succeeded, succeeded.requestedBy.name),
+    );
     const history = (await ctx.deps.store.history(succeeded.app, succeeded.environment, { limit: keepRevisions + 25 }))
       .items;
     const running = succeeded.to.taskDefinitionArn;
@@ -317,7 +344,7 @@ export async function pruneRevisions(ctx: RolloutContext, succeeded: DeploymentR
     if (succeeded.from.taskDefinitionArn) protectedArns.add(succeeded.from.taskDefinitionArn);
     for (const record of revisionsToDeregister(history, keepRevisions, protectedArns)) {
       const taskDefinition = record.to.taskDefinitionArn as string;
-      await ctx.deps.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+      await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
       await ctx.deps.store.annotate(record.id, { taskDefinitionDeregisteredAt: ctx.now().toISOString() });
       logger.info('deregistered an old revision Slipway registered', { taskDefinition, deploymentId: record.id });
       await ctx.deps.audit.record({

@@ -1,16 +1,17 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
-import { SlipwayError } from '../errors';
+import { AssumeRoleFailed, SlipwayError } from '../errors';
 import { logger, metrics } from '../observability';
-import type { RolloutContext } from './deployments-context';
+import { notify, type RolloutContext } from './deployments-context';
 import { describeService } from './ecs';
 import { finish, startedAtOf } from './finish';
 import {
   type EcsDeploymentEvent,
-  serviceFromArn,
+  serviceArnParts,
   stateFromServiceDeployments,
   stateOfServiceDeployment,
   verdictForEvent,
 } from './outcome';
+import { arnInPlace, deploymentOperation, eventSourceOf, type Home, placeOfRecord } from './placement';
 import { type DeploymentRecord, type DeploymentState, isInFlight } from './records';
 
 /**
@@ -27,13 +28,29 @@ function whyUnanswered(error: unknown): string {
   return error instanceof Error ? error.message : 'Error';
 }
 
-/** Applies an ECS deployment event; anything that is not for a deployment in flight changes nothing. */
+/**
+ * Applies an ECS deployment event; anything that is not for a deployment in flight changes nothing, nor
+ * does an event whose account and region are not those of the environment owning the service it names.
+ */
 export async function onEcsEvent(
   ctx: RolloutContext,
   event: EcsDeploymentEvent,
+  home: Home,
 ): Promise<{ applied: boolean; reason: string; deploymentId?: string }> {
-  const located = locateService(ctx, event.resources[0] ?? '');
+  const located = locateService(ctx, event.resources[0] ?? '', home);
   if (!located) return { applied: false, reason: 'not a service Slipway manages' };
+  const { source } = located;
+  if (event.account !== source.account || event.region !== source.region) {
+    const reason = `the event comes from account ${event.account} in ${event.region ?? 'no region'}, but ${located.app}/${located.environment}'s service is in account ${source.account} in ${source.region}`;
+    logger.warn('ECS event from another account or region than the service it names ignored', {
+      eventId: event.id,
+      app: located.app,
+      environment: located.environment,
+      reason,
+    });
+    metrics.addMetric('EcsEventsFromOtherAccounts', 'Count', 1);
+    return { applied: false, reason };
+  }
   const { items: recent } = await ctx.deps.store.history(located.app, located.environment, { limit: 10 });
   const verdict = verdictForEvent(event, recent);
   if (!verdict)
@@ -69,13 +86,17 @@ export async function reconcileDeployments(
   return results;
 }
 
-function locateService(ctx: RolloutContext, serviceArn: string): { app: string; environment: string } | undefined {
-  const located = serviceFromArn(serviceArn);
-  if (!located) return undefined;
+/** The environment whose service the ARN names, where its events come from (an account unknown: the ARN's). */
+function locateService(ctx: RolloutContext, serviceArn: string, home: Home) {
+  const arn = serviceArnParts(serviceArn);
+  if (!arn) return undefined;
   for (const [app, appConfig] of Object.entries(ctx.deps.config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
       const cluster = env.cluster.split('/').at(-1);
-      if (cluster === located.cluster && env.service === located.service) return { app, environment };
+      const expected = eventSourceOf(ctx.deps.config, env, home);
+      if (cluster === arn.cluster && env.service === arn.service && arnInPlace(expected, arn)) {
+        return { app, environment, source: { account: expected.account ?? arn.account, region: expected.region } };
+      }
     }
   }
   return undefined;
@@ -119,6 +140,7 @@ async function settle(
     // Denied, throttled or gone: ECS not answering must never keep the lock past the timeout.
     unanswered = whyUnanswered(error);
     ecsUnanswered('DescribeServices', record, error);
+    if (error instanceof AssumeRoleFailed) await recordUnreachable(ctx, record, error.message, now);
   }
   if (verdict) {
     const finished = await finish(ctx, record, verdict.to, `${verdict.note} (reconciler)`);
@@ -136,20 +158,37 @@ async function askEcs(
   ctx: RolloutContext,
   record: DeploymentRecord,
 ): Promise<{ to: DeploymentState; note: string } | undefined> {
+  const ecs = ctx.deps.ecsFor(
+    placeOfRecord(ctx.deps.config, record),
+    deploymentOperation(record, record.requestedBy.name),
+  );
   if (record.serviceDeploymentArn) {
     try {
-      const { serviceDeployments } = await ctx.deps.ecs.send(
+      const { serviceDeployments } = await ecs.send(
         new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [record.serviceDeploymentArn] }),
       );
       const found = serviceDeployments?.[0];
       if (found) return stateOfServiceDeployment(found);
     } catch (error) {
+      // No session on the account's role: DescribeServices would be refused the same way.
+      if (error instanceof AssumeRoleFailed) throw error;
       // The service's deployment list can still tell: ask DescribeServices as for older records.
       ecsUnanswered('DescribeServiceDeployments', record, error);
     }
   }
-  const service = await describeService(ctx.deps.ecs, record.cluster, record.service);
+  const service = await describeService(ecs, record.cluster, record.service);
   return stateFromServiceDeployments(record, service.deployments ?? []);
+}
+
+/**
+ * Records on the deployment why ECS cannot be asked about it (its account's role refused), and notifies,
+ * once per reason: the reconciler asks again on each run, and the deployment timeout still ends it.
+ */
+async function recordUnreachable(ctx: RolloutContext, record: DeploymentRecord, reason: string, now: Date) {
+  if (record.ecsUnreachable?.reason === reason) return;
+  const ecsUnreachable = { reason, at: now.toISOString() };
+  await ctx.deps.store.annotate(record.id, { ecsUnreachable });
+  await notify(ctx, { ...record, ecsUnreachable }, 'deployment.unreachable');
 }
 
 function ecsUnanswered(operation: string, record: DeploymentRecord, error: unknown): void {

@@ -1,9 +1,10 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { AuditRecorder } from '../audit/trail';
 import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
+import type { EcsFor } from '../deploy/deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
+import { placeOf } from '../deploy/placement';
 import { Conflict } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
@@ -67,7 +68,7 @@ export interface ReleasesDeps {
   config: SlipwayConfig;
   deployments: Pick<Deployments, 'request' | 'history'>;
   store: ReleaseStore;
-  ecs: ECSClient;
+  ecsFor: EcsFor;
   ecrFor: (region: string) => ECRClient;
   idempotency: Idempotency;
   publisher: Publisher;
@@ -209,11 +210,20 @@ export class Releases {
     return new Date(Date.parse(pushedAt) + minutes(target.policy.minAgeMinutes ?? 0));
   }
 
-  /** What runs now: its digest from ECS, and the tags that digest carries (ECR), else the tag Slipway deployed it as. */
-  private async running(target: Target): Promise<RunningImage> {
-    const service = await describeService(this.deps.ecs, target.env.cluster, target.env.service);
+  /**
+   * What runs now: its digest from ECS, and the tags that digest carries (ECR), else the tag Slipway deployed it
+   * as. In another account, ECS is read as a session named after the release (the image's digest) and its source.
+   */
+  private async running(target: Target, push: Pick<Push, 'digest' | 'source'>): Promise<RunningImage> {
+    const ecs = this.deps.ecsFor(placeOf(target.env), {
+      id: `release-${push.digest.replace(/^sha256:/, '').slice(0, 32)}`,
+      principal: push.source,
+      app: target.app,
+      environment: target.environment,
+    });
+    const service = await describeService(ecs, target.env.cluster, target.env.service);
     if (!service.taskDefinition) return { tags: [] };
-    const { taskDefinition } = await describeTaskDefinition(this.deps.ecs, service.taskDefinition);
+    const { taskDefinition } = await describeTaskDefinition(ecs, service.taskDefinition);
     const images = containerImages(taskDefinition, target.appConfig.containers);
     const digest = Object.values(images).map(digestOf).find(Boolean);
     if (!digest) return { tags: [] };
@@ -226,7 +236,7 @@ export class Releases {
 
   private async consider(target: Target, push: Push, pushed: Pushed): Promise<TargetOutcome> {
     const where = { app: target.app, environment: target.environment };
-    const running = await this.running(target);
+    const running = await this.running(target, push);
     const chosen = choose(target.policy, push.digest, pushed.tags, running);
     if (!chosen) {
       const first = pushed.tags[0] as string;
@@ -434,7 +444,7 @@ export class Releases {
   private async release(release: PendingRelease, target: Target): Promise<TargetOutcome> {
     const where = this.where(release);
     const now = this.now();
-    const running = await this.running(target);
+    const running = await this.running(target, release);
     const decision = decide(target.policy, { tag: release.tag, digest: release.digest }, running);
     if (!decision.deploy) {
       const reason = `no longer wanted: ${decision.reason}`;

@@ -1,12 +1,13 @@
-import { createEcsClient } from '../aws/clients/ecs';
-import { shared } from '../aws/shared-clients';
+import { regionFrom } from '../aws/endpoints';
 import type { Deployments, DeploymentsDeps } from '../deploy/deployments';
 import { deploymentsContext, type RolloutContext } from '../deploy/deployments-context';
 import type { EcsDeploymentEvent } from '../deploy/outcome';
+import { type Home, homeOf } from '../deploy/placement';
 import { getDeployment } from '../deploy/queries';
 import type { Requester } from '../deploy/records';
 import { approveDeployment } from '../deploy/requests';
 import { onEcsEvent, reconcileDeployments } from '../deploy/settlement';
+import { ecsFor } from './accounts';
 import { audit } from './audit';
 import { config } from './config';
 import { environment } from './environment';
@@ -24,7 +25,7 @@ export function rolloutDeps(): RolloutDeps {
     stage: environment().stage,
     store: deploymentStore(),
     locks: environmentLocks(),
-    ecs: shared(createEcsClient),
+    ecsFor,
     publisher: publisher(),
     audit: audit(),
   };
@@ -40,9 +41,14 @@ const rolloutContext = (): RolloutContext => deploymentsContext(rolloutDeps());
 export function deploymentSettlement(): Pick<Deployments, 'onEcsEvent' | 'reconcile'> {
   const context = rolloutContext();
   return {
-    onEcsEvent: (event: EcsDeploymentEvent) => onEcsEvent(context, event),
+    onEcsEvent: (event: EcsDeploymentEvent, home: Home) => onEcsEvent(context, event, home),
     reconcile: () => reconcileDeployments(context),
   };
+}
+
+/** The control plane's own account (from the function's ARN, where Lambda gives one) and region. */
+export function controlPlaneHome(invokedFunctionArn: string | undefined): Home {
+  return homeOf(invokedFunctionArn, regionFrom());
 }
 
 /** Approving a deployment, which starts its recorded image once enough approvals are in: no registry read. */

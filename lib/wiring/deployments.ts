@@ -1,13 +1,9 @@
-import { createEcrClient } from '../aws/clients/ecr';
-import { sharedByRegion } from '../aws/shared-clients';
 import type { DeploymentRequest, Deployments } from '../deploy/deployments';
 import { deploymentsContext } from '../deploy/deployments-context';
 import { deploymentHistory } from '../deploy/queries';
 import { requestDeployment } from '../deploy/requests';
+import { ecrFor } from './accounts';
 import { rolloutDeps } from './deployment-rollouts';
-
-/** Repositories may live in another region than the control plane. */
-export const ecrFor = sharedByRegion(createEcrClient);
 
 let cached: Pick<Deployments, 'request' | 'history'> | undefined;
 

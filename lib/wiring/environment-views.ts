@@ -1,7 +1,6 @@
-import { createEcsClient } from '../aws/clients/ecs';
-import { shared } from '../aws/shared-clients';
 import type { Deployments } from '../deploy/deployments';
-import { environmentView } from '../deploy/environment-view';
+import { environmentView, type Reader } from '../deploy/environment-view';
+import { ecsFor } from './accounts';
 import { config } from './config';
 import { deploymentStore, environmentLocks } from './stores';
 
@@ -10,7 +9,7 @@ let cached: Pick<Deployments, 'environment'> | undefined;
 /** What an environment runs: its ECS service beside its deployments, read without the registry or notifications. */
 export function environmentViews(): Pick<Deployments, 'environment'> {
   if (cached) return cached;
-  const deps = { config: config(), ecs: shared(createEcsClient), store: deploymentStore(), locks: environmentLocks() };
-  cached = { environment: (app: string, env: string) => environmentView(deps, app, env) };
+  const deps = { config: config(), ecsFor, store: deploymentStore(), locks: environmentLocks() };
+  cached = { environment: (app: string, env: string, reader: Reader) => environmentView(deps, app, env, reader) };
   return cached;
 }

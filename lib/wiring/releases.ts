@@ -1,14 +1,15 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
-import { createEcsClient } from '../aws/clients/ecs';
+import { createEcrClient } from '../aws/clients/ecr';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { CachedRead, readSecretString } from '../aws/secrets';
-import { shared } from '../aws/shared-clients';
+import { shared, sharedByRegion } from '../aws/shared-clients';
 import { Releases } from '../release/releases';
 import { DeliveryStore } from '../store/deliveries';
 import { ReleaseStore } from '../store/releases';
+import { ecsFor } from './accounts';
 import { audit } from './audit';
 import { config } from './config';
-import { deploymentRequests, ecrFor } from './deployments';
+import { deploymentRequests } from './deployments';
 import { environment } from './environment';
 import { idempotency } from './idempotency';
 import { publisher } from './notifications';
@@ -21,8 +22,8 @@ export function releases(): Releases {
     config: config(),
     deployments: deploymentRequests(),
     store: new ReleaseStore(shared(createDocumentClient), environment().stateTable),
-    ecs: shared(createEcsClient),
-    ecrFor,
+    ecsFor,
+    ecrFor: sharedByRegion(createEcrClient),
     idempotency: idempotency(),
     publisher: publisher(),
     audit: audit(),

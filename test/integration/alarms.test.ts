@@ -24,7 +24,7 @@ import { DeploymentStore } from '../../lib/store/deployments';
 import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
-import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
+import { type FakeAws, fakeAws, HOME, REPOSITORY } from '../support/fake-ecs';
 import { lambdaContext } from '../support/http';
 import { resourcesFragment } from '../support/resources';
 
@@ -118,7 +118,7 @@ beforeEach(async () => {
     stage: 'test',
     store: new DeploymentStore(documents, tableName),
     locks: new EnvironmentLocks(documents, tableName),
-    ecs: new ECSClient({ region: 'us-east-1' }),
+    ecsFor: () => new ECSClient({ region: 'us-east-1' }),
     ecrFor: (region) => new ECRClient({ region }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
     audit: trail.audit,
@@ -169,6 +169,7 @@ async function deploySuccessfully() {
     ecsDeploymentEvent.parse(
       aws.event('shop-prod', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: '2026-11-22T10:05:00Z' }),
     ),
+    HOME,
   );
   return outcome.deployment;
 }
@@ -236,6 +237,7 @@ describe('automatic rollback on an alarm', () => {
       ecsDeploymentEvent.parse(
         aws.event('shop-prod', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: '2026-11-22T10:11:00Z' }),
       ),
+      HOME,
     );
     clock = new Date('2026-11-22T10:15:00.000Z');
     const again = await alarmHandler()(alarmEvent('ALARM', 'OK', '2026-11-22T10:14:00.000+0000'), lambdaContext());

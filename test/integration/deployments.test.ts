@@ -41,7 +41,7 @@ import { DeploymentStore } from '../../lib/store/deployments';
 import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
-import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
+import { digest, type FakeAws, fakeAws, HOME, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { captureLogs } from '../support/logs';
 import { resourcesFragment } from '../support/resources';
@@ -126,7 +126,7 @@ function deploymentsWith(withConfig: typeof config, newId?: () => string) {
     stage: 'test',
     store,
     locks,
-    ecs: new ECSClient({ region: 'us-east-1' }),
+    ecsFor: () => new ECSClient({ region: 'us-east-1' }),
     ecrFor: (region) => new ECRClient({ region }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
     audit: trail.audit,
@@ -219,7 +219,7 @@ async function decide(id: string, action: 'approve' | 'cancel', token: string) {
   return parsed(await routes[action](event, lambdaContext()));
 }
 
-const ecsEvent = (event: unknown) => deployments.onEcsEvent(ecsDeploymentEvent.parse(event));
+const ecsEvent = (event: unknown) => deployments.onEcsEvent(ecsDeploymentEvent.parse(event), HOME);
 const sampleEvent = (name: string) => ecsDeploymentEvent.parse(JSON.parse(readFileSync(`events/${name}.json`, 'utf8')));
 
 /** A deployment Slipway started at the clock's time, in flight as `ecsDeploymentId`, holding the environment's lock. */

@@ -248,7 +248,7 @@ beforeEach(async () => {
     stage: 'test',
     store: new DeploymentStore(documents, tableName),
     locks: new EnvironmentLocks(documents, tableName),
-    ecs: new ECSClient({ region: 'us-east-1' }),
+    ecsFor: () => new ECSClient({ region: 'us-east-1' }),
     ecrFor: (region) => new ECRClient({ region }),
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
     audit: trail.audit,

@@ -34,7 +34,7 @@ import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { ReleaseStore } from '../../lib/store/releases';
 import { auditOn } from '../support/audit';
-import { digest, type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
+import { digest, type FakeAws, fakeAws, HOME, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext } from '../support/http';
 import { resourcesFragment } from '../support/resources';
 import { selfSignedCertificate } from '../support/tls';
@@ -180,7 +180,7 @@ beforeEach(async () => {
     stage: 'test',
     store: new DeploymentStore(documents, tableName),
     locks,
-    ecs,
+    ecsFor: () => ecs,
     ecrFor,
     publisher,
     audit: trail.audit,
@@ -190,7 +190,7 @@ beforeEach(async () => {
     config,
     deployments,
     store: new ReleaseStore(documents, tableName),
-    ecs,
+    ecsFor: () => ecs,
     ecrFor,
     idempotency: dynamoDbIdempotency(documents, tableName),
     publisher,
@@ -390,6 +390,7 @@ describe('ECR pushes', () => {
       ecsDeploymentEvent.parse(
         aws.event('shop-staging', 'SERVICE_DEPLOYMENT_COMPLETED', { updatedAt: '2026-11-22T03:01:00Z' }),
       ),
+      HOME,
     );
     clock = new Date('2026-11-22T03:02:00.000Z');
     const due = await releaseDue();

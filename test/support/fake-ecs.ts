@@ -37,6 +37,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
+/** The control plane's own account and region, where the fake's services and events are. */
+export const HOME = { account: ACCOUNT, region: REGION };
 export const REPOSITORY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop-backend`;
 export const digest = (char: string) => `sha256:${char.repeat(64)}`;
 

@@ -1,7 +1,7 @@
 /**
  * Acting in other accounts, as IAM evaluates it against the packaged templates (config/kitchen-sink.yml
- * names two accounts, config/prod.yml none): the roles of the functions that ask for deployments
- * (create, rollback, promote, restart, scale: serverless/iam/permissions.yml, requestDeployment) may
+ * names two accounts, config/prod.yml none): the roles of the functions whose deployments, events,
+ * reconciler, releases and reads act in an environment's account (lib/wiring/accounts.ts) may
  * assume each configured role, with the session tags, source identity and external id
  * lib/aws/account-credentials.ts sends, and read each configured external id; no role of the stack
  * may assume any other role, nor tag a session otherwise; with no account configured, nothing is granted.
@@ -11,7 +11,6 @@ import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { type CloudFormationTemplate, PACKAGED_STAGES, packagedStage, readTemplate } from '../support/package';
 import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
-import { GRANTED_BEFORE_CALLED } from './iam-allowlist';
 import {
   type AwsRequest,
   accountRoleRequests,
@@ -44,10 +43,26 @@ const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
 
-/** The handlers whose roles carry the account roles ahead of their calls (iam-allowlist.ts). */
-const ASSUMING_HANDLERS = Object.entries(GRANTED_BEFORE_CALLED)
-  .filter(([, grants]) => 'sts:AssumeRole' in grants)
-  .map(([handler]) => handler);
+/**
+ * The handlers whose code assumes an account's role (through lib/wiring/accounts.ts): the IAM proof
+ * (iam-actions.test.ts) fails should one of them no longer call sts:AssumeRole, or another start to.
+ */
+const ASSUMING_HANDLERS = [
+  'functions/http/create-deployment.ts',
+  'functions/http/approve-deployment.ts',
+  'functions/http/rollback-environment.ts',
+  'functions/http/promote-environment.ts',
+  'functions/http/restart-environment.ts',
+  'functions/http/scale-environment.ts',
+  'functions/http/get-environment.ts',
+  'functions/http/registry-webhook.ts',
+  'functions/events/ecs-deployment-state.ts',
+  'functions/events/ecr-image-action.ts',
+  'functions/events/ecr-image-scan.ts',
+  'functions/events/alarm-state.ts',
+  'functions/schedules/reconcile-deployments.ts',
+  'functions/schedules/release-due.ts',
+];
 
 /** Every role of the stack that exists, with its inline policies resolved, and the functions it serves. */
 function stackRoles(template: CloudFormationTemplate, values: TemplateValues): StackRole[] {

@@ -78,13 +78,7 @@ import {
 } from '../support/package';
 import { createCallGraph, type Sink } from './call-graph';
 import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
-import {
-  GRANTED_BEFORE_CALLED,
-  INFEASIBLE_CALLS,
-  NOT_CALLED_BY_FUNCTIONS,
-  TOLERATED_GRANTS,
-  VPC_ACCESS_POLICY,
-} from './iam-allowlist';
+import { INFEASIBLE_CALLS, NOT_CALLED_BY_FUNCTIONS, TOLERATED_GRANTS, VPC_ACCESS_POLICY } from './iam-allowlist';
 import {
   type AwsRequest,
   arn,
@@ -620,17 +614,13 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
 
       // Then every need is granted (nothing fails with AccessDenied in AWS)
       const missing = [...required.keys()].filter((key) => !grants.has(key)).sort();
-      // And every grant is needed (no excess), but for what is tolerated or granted before its call
-      const ahead = GRANTED_BEFORE_CALLED[caller.entry] ?? {};
+      // And every grant is needed (no excess), but for what is tolerated
       const excess = [...grants.keys()]
-        .filter((key) => !required.has(key) && !allowed.has(key) && !TOLERATED_GRANTS.has(key) && !(key in ahead))
+        .filter((key) => !required.has(key) && !allowed.has(key) && !TOLERATED_GRANTS.has(key))
         .sort();
-      // And every infeasible call listed is still reached, and still not granted; every grant ahead of its call not yet called
+      // And every infeasible call listed is still reached, and still not granted
       const listed = Object.keys(INFEASIBLE_CALLS[caller.entry] ?? {});
-      const stale = [
-        ...listed.filter((key) => !infeasible.has(key) || grants.has(key)),
-        ...Object.keys(ahead).filter((key) => required.has(key)),
-      ];
+      const stale = listed.filter((key) => !infeasible.has(key) || grants.has(key));
       if (missing.length + excess.length + stale.length > 0) {
         mismatches.push({
           caller: caller.name,

@@ -85,28 +85,6 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
 };
 
 /**
- * Grants a role carries before its handler makes the call, per handler file: the roles of the accounts
- * config names (serverless/iam/permissions.yml, requestDeployment), which deployments to other accounts
- * will act through (lib/aws/account-credentials.ts) once the flow uses them. The test fails when the
- * handler reaches the call, so the entry goes when the flow is wired.
- */
-const ACCOUNT_ROLES_BEFORE_CALLED: Record<string, string> = {
-  'sts:AssumeRole': 'deployments to other accounts: config refuses an environment in another account until then',
-  'sts:TagSession': 'the session tags of those AssumeRole calls',
-  'sts:SetSourceIdentity': 'the source identity of those AssumeRole calls',
-  'secretsmanager:GetSecretValue (externalId)': 'the external ids of those AssumeRole calls',
-};
-export const GRANTED_BEFORE_CALLED: Record<string, Record<string, string>> = Object.fromEntries(
-  [
-    'functions/http/create-deployment.ts',
-    'functions/http/rollback-environment.ts',
-    'functions/http/promote-environment.ts',
-    'functions/http/restart-environment.ts',
-    'functions/http/scale-environment.ts',
-  ].map((handler) => [handler, ACCOUNT_ROLES_BEFORE_CALLED]),
-);
-
-/**
  * Modules a function loads whose AWS requests no function's handler reaches, because another process
  * makes them. An unreached request anywhere else fails the test: it is a hole in the call graph.
  */

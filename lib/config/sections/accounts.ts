@@ -61,13 +61,16 @@ export interface PlacementIssue {
 
 // Lifted as each flow learns to act through an account's role (lib/aws/account-credentials.ts).
 const NOT_YET =
-  "not yet: deployments, ECS and RDS events and backups still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
+  "not yet: backups, restores and RDS events still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
 const VOLUME_ELSEWHERE =
   "a volume must be in the control plane's own account and region: it is archived on EFS mounted by a Lambda function (or the worker task) of the control plane, which mounts file systems of its own account only. Volumes in other accounts are not supported yet; leave account and region out";
 
 /** What the reference says of the placement keys while config refuses them. */
 export const PLACEMENT_NOT_YET =
-  "Not accepted yet: until deployments, events and backups act through an account's role, any value is refused; leave it out";
+  "Not accepted yet: until backups and RDS events act through an account's role, any value is refused; leave it out";
+/** What the reference says of an environment's placement keys. */
+export const ENVIRONMENT_PLACEMENT =
+  "Deployments, their ECS events, the reconciler and the environment's reads then act there as a session on the account's role (sts:AssumeRole), named after the deployment";
 export const VOLUME_PLACEMENT =
   "Not accepted: a volume is archived on EFS mounted by a Lambda function (or the worker task) in the control plane's own account and region, so any value is refused; leave it out";
 
@@ -118,20 +121,21 @@ interface Placeable {
 
 /**
  * Every placement config makes, checked against the accounts it names. One that names an account or a
- * region no flow can act in yet is refused, so that every key config accepts takes effect.
+ * region no flow can act in yet (a database's, a volume's) is refused, so that every key config accepts takes effect.
  */
 export function placementIssues(config: Placeable): PlacementIssue[] {
   const issues = accountIssues(config.accounts);
-  const check = (placed: Placed, path: Array<string | number>, elsewhere: string) => {
+  const check = (placed: Placed, path: Array<string | number>, elsewhere: string | undefined) => {
     const wrong = referenceIssue(config.accounts, placed, path);
     if (wrong) issues.push(wrong);
-    else if (placed.account !== undefined || placed.region !== undefined) {
+    else if (elsewhere !== undefined && (placed.account !== undefined || placed.region !== undefined)) {
       issues.push({ path: [...path, placed.account !== undefined ? 'account' : 'region'], message: elsewhere });
     }
   };
   for (const [appName, app] of Object.entries(config.apps)) {
     for (const [envName, env] of Object.entries(app.environments)) {
-      check(env, ['apps', appName, 'environments', envName], NOT_YET);
+      // Deployments act through the account's role (lib/deploy/placement.ts, lib/wiring/accounts.ts).
+      check(env, ['apps', appName, 'environments', envName], undefined);
     }
   }
   for (const [name, db] of Object.entries(config.databases)) check(db, ['databases', name], NOT_YET);

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { SCAN_SEVERITIES } from '../../release/records';
 import { compileReleasePolicy, globProblem } from '../glob-compile';
 import { NAME_PATTERN } from '../names';
-import { PLACEMENT_NOT_YET, placementKeys } from './accounts';
+import { ENVIRONMENT_PLACEMENT, placementKeys } from './accounts';
 import {
   boundedInt,
   describeInput,
@@ -191,7 +191,7 @@ const environment = z.strictObject(
   {
     cluster: z.string(expects('an ECS cluster name or ARN')).min(1, expects('an ECS cluster name or ARN')),
     service: z.string(expects('an ECS service name')).min(1, expects('an ECS service name')),
-    ...placementKeys("the environment's ECS service, cluster and alarms", PLACEMENT_NOT_YET),
+    ...placementKeys("the environment's ECS service, cluster and alarms", ENVIRONMENT_PLACEMENT),
     approvals: nonNegativeInt().default(0).describe('Distinct approvers needed before a deployment starts'),
     release: releasePolicy.optional(),
     promoteFrom: z.string(expects(nameDescription)).optional(),

@@ -8,7 +8,7 @@ const SOURCE = 'config/prod.yml';
 const STAGING_ROLE = 'arn:aws:iam::222222222222:role/slipway-member';
 const PRODUCTION_ROLE = 'arn:aws:iam::333333333333:role/slipway-member';
 const NOT_YET =
-  "not yet: deployments, ECS and RDS events and backups still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
+  "not yet: backups, restores and RDS events still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
 const VOLUME_ELSEWHERE =
   "a volume must be in the control plane's own account and region: it is archived on EFS mounted by a Lambda function (or the worker task) of the control plane, which mounts file systems of its own account only. Volumes in other accounts are not supported yet; leave account and region out";
 
@@ -187,10 +187,13 @@ describe('where config places environments, databases and volumes', () => {
     ['in an account', ['account: staging', 'region: eu-west-1'], 'account'],
     ['in an account that lists no regions', ['account: production'], 'account'],
     ['in another region of the own account', ['region: eu-west-1'], 'region'],
-  ])('given an environment %s, when parsed, then it is refused: not yet', (_what, lines, key) => {
-    expect(problems(file(`${ACCOUNTS}${environment(...lines)}`))).toEqual([
-      `${SOURCE}: apps.shop.environments.production.${key}: ${NOT_YET}`,
-    ]);
+  ])('given an environment %s, when parsed, then it is accepted with its place', (_what, lines) => {
+    // Deployments act in the account and region through the account's role (lib/wiring/accounts.ts).
+    const parsed = parseConfig(file(`${ACCOUNTS}${environment(...lines)}`), SOURCE);
+    const production = parsed.apps.shop?.environments.production;
+    expect({ account: production?.account, region: production?.region }).toEqual(
+      Object.fromEntries(lines.map((line) => line.split(': ') as [string, string])),
+    );
   });
 
   it.each([

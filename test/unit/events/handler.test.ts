@@ -40,23 +40,28 @@ describe('ecsDeploymentState', () => {
     // When ECS reports a deployment completed
     const result = await handlerWith(fake)(sample('ecs.deployment-completed'), context);
 
-    // Then the parsed event (only the fields the schema knows) is handed over, once
+    // Then the parsed event (only the fields the schema knows) is handed over, once, with the control plane's
+    // own account (from the function's ARN) and region
     expect(fake.onEcsEvent).toHaveBeenCalledTimes(1);
-    expect(fake.onEcsEvent).toHaveBeenCalledWith({
-      id: '8c1d4e7f-2b5a-4c9d-8e0f-3a6b9c2d5e8f',
-      source: 'aws.ecs',
-      'detail-type': 'ECS Deployment State Change',
-      time: '2026-11-22T03:09:47Z',
-      region: 'us-east-1',
-      resources: ['arn:aws:ecs:us-east-1:123456789012:service/shop-prod/backend'],
-      detail: {
-        eventType: 'INFO',
-        eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
-        deploymentId: 'ecs-svc/4815162342081516234',
-        updatedAt: '2026-11-22T03:09:46Z',
-        reason: 'ECS deployment ecs-svc/4815162342081516234 completed.',
+    expect(fake.onEcsEvent).toHaveBeenCalledWith(
+      {
+        id: '8c1d4e7f-2b5a-4c9d-8e0f-3a6b9c2d5e8f',
+        source: 'aws.ecs',
+        'detail-type': 'ECS Deployment State Change',
+        account: '123456789012',
+        time: '2026-11-22T03:09:47Z',
+        region: 'us-east-1',
+        resources: ['arn:aws:ecs:us-east-1:123456789012:service/shop-prod/backend'],
+        detail: {
+          eventType: 'INFO',
+          eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
+          deploymentId: 'ecs-svc/4815162342081516234',
+          updatedAt: '2026-11-22T03:09:46Z',
+          reason: 'ECS deployment ecs-svc/4815162342081516234 completed.',
+        },
       },
-    });
+      { account: '123456789012', region: 'us-east-1' },
+    );
     // And nothing is dead-lettered
     expect(fake.send).not.toHaveBeenCalled();
     expect(result).toEqual({ handled: true, result: outcome });

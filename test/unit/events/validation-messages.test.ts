@@ -37,7 +37,7 @@ describe('validation messages where only zod/mini is bundled', () => {
     // when it refuses an event
     const { inputs, output } = await bundleAndRun(
       `import { ecsDeploymentEvent } from ${from('lib/deploy/outcome.ts')};\n` +
-        'const { error } = ecsDeploymentEvent.safeParse({ id: "e-1", source: "aws.ecs", "detail-type": "ECS Deployment State Change", time: "t", resources: [] });\n' +
+        'const { error } = ecsDeploymentEvent.safeParse({ id: "e-1", source: "aws.ecs", "detail-type": "ECS Deployment State Change", account: "123456789012", time: "t", resources: [] });\n' +
         'process.stdout.write(JSON.stringify(error.issues.map((issue) => issue.path.join(".") + ": " + issue.message)));\n',
     );
 

@@ -555,7 +555,7 @@ describe('ECR pushes, whatever their id, time and tag say', () => {
                 return !known;
               },
             } as unknown as ReleaseStore,
-            ecs: new ECSClient({ region: 'us-east-1' }),
+            ecsFor: () => new ECSClient({ region: 'us-east-1' }),
             ecrFor: (region) => new ECRClient({ region }),
             idempotency,
             publisher: { publish: async () => true },
