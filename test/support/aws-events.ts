@@ -22,22 +22,27 @@ export function ecsDeploymentStateChange(change: {
   eventName: EcsDeploymentEventName;
   deploymentId: string;
   reason: string;
+  /** The account the event arrives with; absent, the service's own, as ECS sends it. */
+  account?: string;
 }) {
   const now = new Date();
+  // The event comes from the service's own account and region (arn:aws:ecs:region:account:service/...).
+  const [, , , region, account] = change.serviceArn.split(':');
   return {
     version: '0',
     id: randomUUID(),
     'detail-type': 'ECS Deployment State Change',
     source: 'aws.ecs',
-    account: ACCOUNT,
+    account: change.account ?? account ?? ACCOUNT,
     time: eventTime(now),
-    region: REGION,
+    region: region ?? REGION,
     resources: [change.serviceArn],
     detail: {
       eventType: change.eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
       eventName: change.eventName,
       deploymentId: change.deploymentId,
-      updatedAt: now.toISOString(),
+      // ECS stamps updatedAt to the second, as time ("updatedAt": "2020-05-23T11:11:11Z" in the published example).
+      updatedAt: eventTime(now),
       reason: change.reason,
     },
   };

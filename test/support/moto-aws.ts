@@ -175,6 +175,7 @@ export async function ecsDeploymentEvent(
   cluster: string,
   service: string,
   eventName: EcsDeploymentEventName,
+  options: { account?: string } = {},
 ) {
   const { services } = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const described = services?.[0];
@@ -191,6 +192,7 @@ export async function ecsDeploymentEvent(
     eventName,
     deploymentId: primary.id,
     reason: `ECS deployment ${primary.id} ${verb}.`,
+    ...options,
   });
 }
 
