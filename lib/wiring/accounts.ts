@@ -1,8 +1,14 @@
-import { type AccountCredentials, sharedAccountCredentials } from '../aws/account-credentials';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import {
+  type AccountCredentials,
+  type Operation,
+  type Place,
+  sharedAccountCredentials,
+} from '../aws/account-credentials';
 import { createEcrClient } from '../aws/clients/ecr';
 import { createEcsClient } from '../aws/clients/ecs';
 import { shared } from '../aws/shared-clients';
-import type { EcrFor, EcsFor } from '../deploy/deployments-context';
 import { config } from './config';
 
 /** The container's sessions on the roles of the accounts config names. */
@@ -10,11 +16,15 @@ export function accountCredentials(): AccountCredentials {
   return sharedAccountCredentials(config().accounts);
 }
 
+// Typed by their parameters, not as EcsFor/EcrFor: the call graph of the IAM proof follows a function value to
+// its own declaration.
+
 /** ECS where an environment's service is: the shared client at home, the operation's session in another account. */
-export const ecsFor: EcsFor = (place, operation) => accountCredentials().client(createEcsClient, place, operation);
+export const ecsFor = (place: Place, operation: Operation): ECSClient =>
+  accountCredentials().client(createEcsClient, place, operation);
 
 /** ECR in a repository's region: the shared client, or the operation's session in the repository's account. */
-export const ecrFor: EcrFor = (region, session) =>
+export const ecrFor = (region: string, session?: { account: string; operation: Operation }): ECRClient =>
   session
     ? accountCredentials().client(createEcrClient, { account: session.account, region }, session.operation)
     : shared(createEcrClient, region);

@@ -9,7 +9,12 @@ let cached: Pick<Deployments, 'environment'> | undefined;
 /** What an environment runs: its ECS service beside its deployments, read without the registry or notifications. */
 export function environmentViews(): Pick<Deployments, 'environment'> {
   if (cached) return cached;
-  const deps = { config: config(), ecsFor, store: deploymentStore(), locks: environmentLocks() };
+  const deps: Parameters<typeof environmentView>[0] = {
+    config: config(),
+    ecsFor,
+    store: deploymentStore(),
+    locks: environmentLocks(),
+  };
   cached = { environment: (app: string, env: string, reader: Reader) => environmentView(deps, app, env, reader) };
   return cached;
 }

@@ -38,6 +38,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   '@aws-sdk/client-secrets-manager': 'secretsmanager',
   '@aws-sdk/client-sns': 'sns',
   '@aws-sdk/client-sqs': 'sqs',
+  '@aws-sdk/client-sts': 'sts',
   '@aws-sdk/lib-dynamodb': 'dynamodb',
 };
 

@@ -458,16 +458,19 @@ function needsOf(caller: Caller): Needs {
     const file = site.replace(/:\d+$/, '');
     const call = `${via} at ${site}`;
     if (isTokenReadOfPublicRoute({ site }, caller.publicRoute)) continue;
-    // A secret is required per kind, and a state table item action per partition, by the requests; every
-    // other call's own action as it is.
-    const own = action === 'secretsmanager:GetSecretValue' || PARTITIONED_ACTIONS.has(action) ? undefined : action;
+    // A secret is required per kind, an account's role per account config names, and a state table item action
+    // per partition, by the requests; every other call's own action as it is.
+    const own =
+      action === 'secretsmanager:GetSecretValue' || action === 'sts:AssumeRole' || PARTITIONED_ACTIONS.has(action)
+        ? undefined
+        : action;
     if (own !== undefined && own in skip) {
       add(infeasible, own, call);
       continue;
     }
     if (own !== undefined) add(required, own, call);
     const made = requestsOf(caller.facts, { action, file, ...(method ? { method } : {}) });
-    // A secret config does not name is never read: the code checks for it first.
+    // A secret config does not name is never read, nor a role of an account it does not name assumed: the code checks first.
     if (own === undefined && made.length === 0) allowed.add(`${action} (none configured)`);
     for (const request of made) {
       const key = keyOf(request);
