@@ -118,5 +118,6 @@ export function summary(record: DeploymentRecord) {
     toDigest: record.to.digest ?? null,
     ...(record.ecsDeploymentId ? { ecsDeploymentId: record.ecsDeploymentId } : {}),
     ...(record.failure ? { failureReason: record.failure.reason } : {}),
+    ...(record.ecsUnreachable ? { ecsUnreachable: record.ecsUnreachable.reason } : {}),
   };
 }

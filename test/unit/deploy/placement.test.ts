@@ -352,7 +352,11 @@ describe('a member account’s role that cannot be assumed', () => {
       state: 'IN_PROGRESS',
       ecsUnreachable: { reason, at: new Date(T0.getTime() + 10 * 60_000).toISOString() },
     });
-    expect(published.filter((message) => message.type === 'deployment.unreachable')).toHaveLength(1);
+    const notified = published.filter((message) => message.type === 'deployment.unreachable');
+    expect(notified).toHaveLength(1);
+    expect(notified[0]?.body).toMatchObject({
+      deployment: { id: record.id, state: 'IN_PROGRESS', ecsUnreachable: reason },
+    });
     expect(stsMock).toHaveReceivedCommandTimes(AssumeRoleCommand, 2);
 
     // When the reconciler runs past timeoutMinutes
