@@ -70,7 +70,7 @@ export const PLACEMENT_NOT_YET =
   "Not accepted yet: until backups and RDS events act through an account's role, any value is refused; leave it out";
 /** What the reference says of an environment's placement keys. */
 export const ENVIRONMENT_PLACEMENT =
-  "Deployments, their ECS events, the reconciler and the environment's reads then act there as a session on the account's role (sts:AssumeRole), named after the deployment";
+  "Deployments, their ECS events, the reconciler and the environment's reads then act there; in another account, as a session on its role (sts:AssumeRole) named after the deployment";
 export const VOLUME_PLACEMENT =
   "Not accepted: a volume is archived on EFS mounted by a Lambda function (or the worker task) in the control plane's own account and region, so any value is refused; leave it out";
 
