@@ -111,13 +111,18 @@ function accountResources(config) {
 const NOTHING = 'arn:aws:ecs:none:000000000000:service/none/none';
 const NOTHING_SECRET = 'arn:aws:secretsmanager:none:000000000000:secret:none';
 
-const ecsArn = (resource) => ({
-  'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
+// In the environment's region when it names one, else the stack's.
+const ecsArn = (resource, env = {}) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:ecs:${env.region ?? `\${AWS::Region}`}:\${AWS::AccountId}:${resource}`,
 });
 
-// The ECS services and ECR repositories config/<stage>.yml names: what the deploy functions may touch.
+// The ECS services and ECR repositories config/<stage>.yml names: what the deploy functions may touch. An
+// environment in another account is acted on as a session on that account's role, which its own policy
+// authorises: the functions' roles get nothing on it (nor pass its roles).
 function managedResources(config) {
-  const environments = Object.values(config.apps).flatMap((app) => Object.values(app.environments));
+  const environments = Object.values(config.apps)
+    .flatMap((app) => Object.values(app.environments))
+    .filter((env) => env.account === undefined);
   const clusterName = (cluster) => cluster.split('/').at(-1);
   const unique = (values) => [...new Map(values.map((value) => [JSON.stringify(value), value])).values()];
   const orNothing = (values) => (values.length > 0 ? unique(values) : [NOTHING]);
@@ -126,22 +131,27 @@ function managedResources(config) {
     return match ? [{ 'Fn::Sub': `arn:\${AWS::Partition}:ecr:${match[2]}:${match[1]}:repository/${match[3]}` }] : [];
   });
   return {
-    serviceArns: orNothing(environments.map((env) => ecsArn(`service/${clusterName(env.cluster)}/${env.service}`))),
-    clusterArns: orNothing(environments.map((env) => ecsArn(`cluster/${clusterName(env.cluster)}`))),
+    serviceArns: orNothing(
+      environments.map((env) => ecsArn(`service/${clusterName(env.cluster)}/${env.service}`, env)),
+    ),
+    clusterArns: orNothing(environments.map((env) => ecsArn(`cluster/${clusterName(env.cluster)}`, env))),
     // The services and their service deployments: DescribeServiceDeployments is authorised against both
     // (Service Authorization Reference, Amazon ECS).
     watchedDeploymentArns: orNothing(
       environments.flatMap((env) => [
-        ecsArn(`service/${clusterName(env.cluster)}/${env.service}`),
-        ecsArn(`service-deployment/${clusterName(env.cluster)}/${env.service}/*`),
+        ecsArn(`service/${clusterName(env.cluster)}/${env.service}`, env),
+        ecsArn(`service-deployment/${clusterName(env.cluster)}/${env.service}/*`, env),
       ]),
     ),
-    taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`))),
-    // The roles copied revisions carry, when every environment names them (passRoles); else any role of the account.
+    taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`, env))),
+    // The roles copied revisions carry, when every environment names them (passRoles); else any role of the account;
+    // none when every environment is in another account (an empty list drops the statement).
     taskRoleArns:
-      environments.length > 0 && environments.every((env) => env.passRoles)
-        ? unique(environments.flatMap((env) => env.passRoles))
-        : [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }],
+      environments.length === 0
+        ? []
+        : environments.every((env) => env.passRoles)
+          ? unique(environments.flatMap((env) => env.passRoles))
+          : [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }],
     // The roles the services' ECS lifecycle hooks name, passed back on UpdateService; none listed, none passed.
     lifecycleHookRoleArns: unique(environments.flatMap((env) => env.lifecycleHookRoles ?? [])),
     repositoryArns: repositories.length > 0 ? unique(repositories) : ['arn:aws:ecr:none:000000000000:repository/none'],

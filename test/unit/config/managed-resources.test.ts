@@ -9,6 +9,9 @@ const { managedResources, rdsResources } = require('../../../serverless/config.c
     prefix: typeof restoreTargetPrefix,
   ) => { restoreKmsKeyArns: unknown[]; rdsRestoreTargetArns: unknown[]; rdsRestoreSourceArns: unknown[] };
   managedResources: (config: SlipwayConfig) => {
+    serviceArns: unknown[];
+    clusterArns: unknown[];
+    taskArns: unknown[];
     taskRoleArns: unknown[];
     lifecycleHookRoleArns: unknown[];
     watchedDeploymentArns: unknown[];
@@ -127,5 +130,41 @@ describe('the keys restores may create grants on (serverless/config.cjs)', () =>
     expect(
       rdsResources(withDatabases({ shop: { rdsInstance: 'shop-db' } }), restoreTargetPrefix).restoreKmsKeyArns,
     ).toEqual([]);
+  });
+});
+
+describe('where the deploy functions may act on ECS (serverless/config.cjs)', () => {
+  const placed = (staging: Record<string, unknown>) =>
+    configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      accounts: { member: { roleArn: 'arn:aws:iam::222222222222:role/slipway-member' } },
+      apps: {
+        shop: {
+          repository: '123456789012.dkr.ecr.us-east-1.amazonaws.com/shop',
+          containers: ['app'],
+          environments: {
+            staging: { cluster: 'c', service: 's', passRoles: [TASK], ...staging },
+            production: { cluster: 'p', service: 's', passRoles: [EXECUTION] },
+          },
+        },
+      },
+    });
+  const sub = (resource: string, region = `\${AWS::Region}`) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:ecs:${region}:\${AWS::AccountId}:${resource}`,
+  });
+
+  it('given an environment in another region of the control plane’s account, when resolved, then its service is named in that region', () => {
+    const resources = managedResources(placed({ region: 'eu-west-1' }));
+    expect(resources.serviceArns).toEqual([sub('service/c/s', 'eu-west-1'), sub('service/p/s')]);
+    expect(resources.clusterArns).toEqual([sub('cluster/c', 'eu-west-1'), sub('cluster/p')]);
+    expect(resources.taskArns).toEqual([sub('task/c/*', 'eu-west-1'), sub('task/p/*')]);
+  });
+
+  it('given an environment in another account, when resolved, then the functions’ roles get nothing on it nor pass its roles', () => {
+    // Its calls are made as a session on the account's role (lib/wiring/accounts.ts), which that account authorises.
+    const resources = managedResources(placed({ account: 'member', region: 'eu-west-1' }));
+    expect(resources.serviceArns).toEqual([sub('service/p/s')]);
+    expect(resources.watchedDeploymentArns).toEqual([sub('service/p/s'), sub('service-deployment/p/s/*')]);
+    expect(resources.taskRoleArns).toEqual([EXECUTION]);
   });
 });
