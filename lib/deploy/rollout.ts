@@ -136,9 +136,13 @@ export async function planRollout(
   };
 }
 
-/** The configured alarms and those Slipway generated from the health checks, for ECS to roll back on. */
+/**
+ * The configured alarms and those Slipway generated from the health checks, for ECS to roll back on. ECS takes
+ * alarms by name, not ARN (ECS API Reference, DeploymentAlarms), so it looks them up in the service's own account
+ * and region: the generated ones, made in the control plane's, are handed only to a service there.
+ */
 function alarmNames(ctx: RolloutContext, env: EnvironmentConfig): string[] {
-  const located = locateEnvironment(ctx, env);
+  const located = env.account === undefined && env.region === undefined ? locateEnvironment(ctx, env) : undefined;
   const generated = located ? generatedAlarmNames(ctx.deps.stage, located.app, located.environment, env) : [];
   return [...new Set([...env.alarms, ...generated])];
 }

@@ -61,7 +61,15 @@ const config = configSchema.parse({
       repository: REPOSITORY,
       containers: ['backend'],
       environments: {
-        staging: { cluster: 'shop-staging', service: 'backend', account: 'staging', region: 'eu-west-1' },
+        staging: {
+          cluster: 'shop-staging',
+          service: 'backend',
+          account: 'staging',
+          region: 'eu-west-1',
+          // Probed from the control plane, whose alarms on them are in 111111111111/us-east-1.
+          health: [{ url: 'https://staging.shop.example.com/health/ready' }],
+          alarms: ['shop-staging-5xx'],
+        },
       },
     },
   },
@@ -181,8 +189,15 @@ describe('a deployment to shop/staging in 222222222222/eu-west-1 from a control 
     expect(deployed.to.taskDefinitionArn).toMatch(
       new RegExp(`^arn:aws:ecs:${MEMBER_REGION}:${MEMBER}:task-definition/`),
     );
-    // And the member's service runs it, pinned by the tag's digest
-    expect((await serviceIn(member.ecs))?.taskDefinition).toBe(deployed.to.taskDefinitionArn);
+    // And the member's service runs it, pinned by the tag's digest, rolling back on the alarms of its own account
+    // only: ECS looks alarm names up where the service is, and Slipway's health alarms are in the control plane's
+    const service = await serviceIn(member.ecs);
+    expect(service?.taskDefinition).toBe(deployed.to.taskDefinitionArn);
+    expect(service?.deploymentConfiguration?.alarms).toEqual({
+      alarmNames: ['shop-staging-5xx'],
+      enable: true,
+      rollback: true,
+    });
     // And the control plane's own account holds no cluster, in either region
     for (const region of ['us-east-1', MEMBER_REGION]) {
       const clusters = await createEcsClient({ ...env, AWS_REGION: region }, own).send(new ListClustersCommand({}));
