@@ -1,5 +1,6 @@
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
+import { assumingFunctions, type MemberTemplateInputs } from '../../lib/events/member-account-template';
 
 /**
  * config/kitchen-sink.yml with environments placed in its member accounts, as config will accept once
@@ -30,3 +31,13 @@ export function placedKitchenSink(): SlipwayConfig {
   });
   return config;
 }
+
+/** What the generator is given for an account of the kitchen sink, whose control plane runs in us-east-1. */
+export const memberInputs = (account: string, config = loadStageConfig('kitchen-sink')): MemberTemplateInputs => ({
+  config,
+  account,
+  stage: 'kitchen-sink',
+  service: 'slipway',
+  controlPlaneRegion: 'us-east-1',
+  assumingFunctions: assumingFunctions(),
+});

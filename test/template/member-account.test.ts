@@ -19,11 +19,10 @@ import type { SlipwayConfig } from '../../lib/config/schema';
 import {
   assumingFunctions,
   MEMBER_TEMPLATE_DIR,
-  type MemberTemplateInputs,
   memberAccountTemplate,
   renderMemberAccountTemplate,
 } from '../../lib/events/member-account-template';
-import { MEMBER, placedKitchenSink } from '../support/member-accounts';
+import { MEMBER, memberInputs, placedKitchenSink } from '../support/member-accounts';
 import { type CloudFormationTemplate, packagedStage, readTemplate } from '../support/package';
 import { cfnLint } from './cfn-lint';
 import { type AwsPlace, TEST_PLACE, templateValues } from './cloudformation';
@@ -31,6 +30,7 @@ import {
   type AwsRequest,
   accountRoleRequests,
   type CallerFacts,
+  callerWithoutStack,
   loadArnFormats,
   type PolicyDocument,
   requestsOf,
@@ -47,14 +47,7 @@ interface Statement {
 }
 
 const ACCOUNTS = Object.keys(loadStageConfig('kitchen-sink').accounts);
-const inputs = (account: string, config: SlipwayConfig): MemberTemplateInputs => ({
-  config,
-  account,
-  stage: 'kitchen-sink',
-  service: 'slipway',
-  controlPlaneRegion: TEST_PLACE.region,
-  assumingFunctions: assumingFunctions(),
-});
+const inputs = memberInputs;
 
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -274,19 +267,13 @@ function regionalFacts(config: SlipwayConfig, account: string, region: string): 
       return Object.keys(environments).length > 0 ? [[name, { ...app, environments }]] : [];
     }),
   );
-  return {
+  return callerWithoutStack({
     place: memberPlace(MEMBER[account as keyof typeof MEMBER], region),
     stage: 'kitchen-sink',
     service: 'slipway',
     config: { ...config, apps },
     env: {},
-    topicKey: undefined,
-    bucketKey: undefined,
-    bucketPolicy: undefined,
-    queuePolicy: undefined,
-    tablePolicy: undefined,
-    workerRoles: [],
-  };
+  });
 }
 
 /** Every request carries the region it is sent to (aws:RequestedRegion): an ARN's own, else the client's. */

@@ -5,12 +5,11 @@ import {
   assumingFunctions,
   functionRoleName,
   MEMBER_TEMPLATE_DIR,
-  type MemberTemplateInputs,
   memberAccountTemplate,
   memberTemplatePath,
   renderMemberAccountTemplate,
 } from '../../../lib/events/member-account-template';
-import { MEMBER, placedKitchenSink } from '../../support/member-accounts';
+import { MEMBER, memberInputs, placedKitchenSink } from '../../support/member-accounts';
 
 /**
  * The member-account templates: the committed ones are what config/kitchen-sink.yml's accounts generate
@@ -21,14 +20,7 @@ import { MEMBER, placedKitchenSink } from '../../support/member-accounts';
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read here by its paths
 type Json = Record<string, any>;
 
-const inputs = (account: string, config = loadStageConfig('kitchen-sink')): MemberTemplateInputs => ({
-  config,
-  account,
-  stage: 'kitchen-sink',
-  service: 'slipway',
-  controlPlaneRegion: 'us-east-1',
-  assumingFunctions: assumingFunctions(),
-});
+const inputs = memberInputs;
 
 describe('resources/member-account/', () => {
   it.each(Object.keys(loadStageConfig('kitchen-sink').accounts))(
