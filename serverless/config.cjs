@@ -99,7 +99,11 @@ function secretArn(nameOrArn) {
 // none configured, an empty list, and unscoped-statements.cjs leaves the statement out.
 function accountResources(config) {
   const accounts = Object.values(config.accounts);
+  const accountIds = [...new Set(accounts.map((account) => account.roleArn.split(':')[4]))];
   return {
+    // Who may put events on the default bus besides the account itself (resources/event-bus-policy.yml).
+    memberAccountIds: accountIds,
+    eventBusPolicy: accountIds.length > 0 ? 'withAccounts' : 'withoutAccounts',
     accountRoleArns: [...new Set(accounts.map((account) => account.roleArn))],
     externalIdSecretArns: [
       ...new Set(accounts.flatMap((account) => (account.externalIdSecret ? [account.externalIdSecret] : []))),

@@ -19,9 +19,33 @@ export const scheduledEventSchema = /* @__PURE__ */ (() =>
 
 export interface EventHandlerDeps {
   deadLetters: DeadLetters;
+  /**
+   * The ids of the accounts config names (memberAccountIds), whose events are heard besides the control
+   * plane's own; absent, none is.
+   */
+  memberAccounts?: ReadonlySet<string>;
 }
 
-export type EventResult<R> = { handled: true; result: R } | { handled: false; deadLettered: true; reason: string };
+export type EventResult<R> =
+  | { handled: true; result: R }
+  | { handled: false; deadLettered: true; reason: string }
+  | { handled: false; ignored: true; reason: string };
+
+/** The account a Lambda function runs in, from its ARN; none on this machine, where serverless-offline names no account. */
+const ownAccount = (context: Context): string | undefined =>
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:(\d{12}):function:/.exec(context.invokedFunctionArn ?? '')?.[1];
+
+/**
+ * The account an event names when it is neither the control plane's own nor one config names: the bus takes
+ * events from the configured accounts only (resources/event-bus-policy.yml), so such an event is forged or
+ * stale, and no handler may act on it. An event naming no account (a worker job) is not EventBridge's.
+ */
+export function foreignAccount(event: unknown, context: Context, members: ReadonlySet<string>): string | undefined {
+  const account = (event as { account?: unknown } | null)?.account;
+  const own = ownAccount(context);
+  if (typeof account !== 'string' || own === undefined || account === own || members.has(account)) return undefined;
+  return account;
+}
 
 /**
  * An EventBridge-triggered function: the middy chain (logger with the event id,
@@ -34,8 +58,20 @@ export function eventHandler<Schema extends z.core.$ZodType, R>(
   deps: EventHandlerDeps,
   handle: (event: z.output<Schema>, context: Context) => Promise<R>,
 ) {
+  const members = deps.memberAccounts ?? new Set<string>();
   const core = async (event: unknown, context: Context): Promise<EventResult<R>> => {
     metrics.addDimension('Handler', spec.name);
+    const foreign = foreignAccount(event, context, members);
+    if (foreign !== undefined) {
+      const reason = `${spec.name} ignores this event: account ${foreign} is neither the control plane's nor one config names under accounts`;
+      logger.warn('event from an unknown account ignored', {
+        eventId: (event as { id?: unknown }).id,
+        account: foreign,
+        reason,
+      });
+      metrics.addMetric('EventsFromUnknownAccounts', MetricUnit.Count, 1);
+      return { handled: false, ignored: true, reason };
+    }
     const parsed = z.safeParse(spec.schema, event);
     if (!parsed.success) {
       const first = parsed.error.issues[0];

@@ -9,25 +9,11 @@
 import { rmSync } from 'node:fs';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import { type CloudFormationTemplate, PACKAGED_STAGES, packagedStage, readTemplate } from '../support/package';
-import { TEST_PLACE, type TemplateValues, templateValues } from './cloudformation';
-import {
-  type AwsRequest,
-  accountRoleRequests,
-  delegatingTrustPolicy,
-  loadArnFormats,
-  type PolicyDocument,
-  secretArn,
-} from './iam-requests';
-import { type Role, refusalOf } from './iam-simulation';
-
-interface StackRole {
-  logicalId: string;
-  /** The functions whose role it is; none for the worker's roles. */
-  functions: string[];
-  handlers: string[];
-  role: Role;
-}
+import { PACKAGED_STAGES, packagedStage, readTemplate } from '../support/package';
+import { TEST_PLACE, templateValues } from './cloudformation';
+import { type AwsRequest, accountRoleRequests, delegatingTrustPolicy, loadArnFormats, secretArn } from './iam-requests';
+import { refusalOf } from './iam-simulation';
+import { type StackRole, stackRoles } from './stack-roles';
 
 interface Stage {
   dir: string;
@@ -63,37 +49,6 @@ const ASSUMING_HANDLERS = [
   'functions/schedules/reconcile-deployments.ts',
   'functions/schedules/release-due.ts',
 ];
-
-/** Every role of the stack that exists, with its inline policies resolved, and the functions it serves. */
-function stackRoles(template: CloudFormationTemplate, values: TemplateValues): StackRole[] {
-  const functions = Object.entries(template.Resources).filter(
-    ([, resource]) => resource.Type === 'AWS::Lambda::Function',
-  );
-  return Object.entries(template.Resources)
-    .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
-    .filter(([, resource]) => {
-      const condition = (resource as { Condition?: string }).Condition;
-      return condition === undefined || values.condition(condition);
-    })
-    .map(([logicalId, resource]) => {
-      const served = functions.filter(
-        ([, fn]) => (fn.Properties?.Role as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0] === logicalId,
-      );
-      const policies = (values.resolve(resource.Properties?.Policies ?? []) ?? []) as Array<{
-        PolicyName: string;
-        PolicyDocument: PolicyDocument;
-      }>;
-      return {
-        logicalId,
-        functions: served.map(([id]) => id),
-        handlers: served.map(([, fn]) => `${String(fn.Properties?.Handler).replace(/\.[^.]+$/, '')}.ts`),
-        role: {
-          arn: values.text({ 'Fn::GetAtt': [logicalId, 'Arn'] }),
-          policies: policies.map(({ PolicyName, PolicyDocument }) => ({ name: PolicyName, document: PolicyDocument })),
-        },
-      };
-    });
-}
 
 beforeAll(async () => {
   await loadArnFormats();

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PACKAGED_STAGES, type PackagedStage, packagedStage } from '../support/package';
+import { cfnLint, type Finding } from './cfn-lint';
 
 /**
  * AWS's own rules for the packaged template: cfn-lint (the CloudFormation linter AWS maintains, checking
@@ -10,15 +9,6 @@ import { PACKAGED_STAGES, type PackagedStage, packagedStage } from '../support/p
  * no error, and no warning but those listed below with the reason they stay; an entry no warning needs
  * any more fails too, so the list only shrinks.
  */
-
-const run = promisify(execFile);
-
-interface Finding {
-  Level: 'Error' | 'Warning' | 'Informational';
-  Message: string;
-  Rule: { Id: string };
-  Location: { Path: Array<string | number> };
-}
 
 interface Allowed {
   rule: string;
@@ -54,28 +44,6 @@ const CFN_LINT_ALLOWLIST: Allowed[] = [
       'the condition is decided from config/<stage>.yml at package time (serverless/config.cjs workerEnabled, backupObjectLockEnabled), so that resources/worker.yml and resources/backup-bucket.yml stay one static CloudFormation file each; worker.test.ts and backup-bucket.test.ts check both branches. Removing it means generating those resources in code',
   },
 ];
-
-const INSTALL =
-  'cfn-lint is not on PATH: install it with `pip install cfn-lint` (the template tests lint every packaged template with it)';
-
-async function cfnLint(template: string): Promise<Finding[]> {
-  let stdout: string;
-  try {
-    ({ stdout } = await run('cfn-lint', ['--format', 'json', template], {
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 300_000,
-    }));
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-    if (failure.code === 'ENOENT') throw new Error(INSTALL);
-    // cfn-lint's exit code adds 2 for errors, 4 for warnings and 8 for notes; an odd or larger one did not lint.
-    if (typeof failure.code !== 'number' || failure.code % 2 !== 0 || failure.code >= 16) {
-      throw new Error(`cfn-lint failed (${String(failure.code)}): ${failure.stderr ?? failure.message}`);
-    }
-    stdout = failure.stdout ?? '';
-  }
-  return JSON.parse(stdout) as Finding[];
-}
 
 const where = (finding: Finding) => finding.Location.Path.join('/');
 const allows = (entry: Allowed, finding: Finding) =>

@@ -65,6 +65,21 @@ export interface CallerFacts {
   workerRoles: string[];
 }
 
+/** A caller's facts where the stack gives it nothing but its environment: no key, resource policy or worker role. */
+export function callerWithoutStack(
+  facts: Pick<CallerFacts, 'place' | 'stage' | 'service' | 'config' | 'env'>,
+): CallerFacts {
+  return {
+    ...facts,
+    topicKey: undefined,
+    bucketKey: undefined,
+    bucketPolicy: undefined,
+    queuePolicy: undefined,
+    tablePolicy: undefined,
+    workerRoles: [],
+  };
+}
+
 /** The file of a call site, which decides what some actions reach (a secret, a prefix, a cluster). */
 export interface Call {
   action: string;

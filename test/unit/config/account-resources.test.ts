@@ -3,17 +3,30 @@ import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
 
 const require = createRequire(import.meta.url);
 const { accountResources } = require('../../../serverless/config.cjs') as {
-  accountResources: (config: SlipwayConfig) => { accountRoleArns: unknown[]; externalIdSecretArns: unknown[] };
+  accountResources: (config: SlipwayConfig) => {
+    accountRoleArns: unknown[];
+    externalIdSecretArns: unknown[];
+    memberAccountIds: string[];
+    eventBusPolicy: string;
+  };
 };
 
-/** What packaging gives the assumeAccountRoles and readExternalIds statements (serverless/iam/statements.yml). */
+/**
+ * What packaging gives the assumeAccountRoles and readExternalIds statements (serverless/iam/statements.yml),
+ * and the event bus policy (resources/event-bus-policy.yml).
+ */
 
 const configWith = (accounts: Record<string, unknown>) =>
   configSchema.parse({ auth: { tokensSecret: 'slipway/api-tokens' }, accounts });
 
 describe('accountResources', () => {
-  it('given no accounts, then no role and no secret: packaging leaves both statements out', () => {
-    expect(accountResources(configWith({}))).toEqual({ accountRoleArns: [], externalIdSecretArns: [] });
+  it('given no accounts, then no role, no secret and no bus policy: packaging leaves them out', () => {
+    expect(accountResources(configWith({}))).toEqual({
+      accountRoleArns: [],
+      externalIdSecretArns: [],
+      memberAccountIds: [],
+      eventBusPolicy: 'withoutAccounts',
+    });
   });
 
   it('given accounts, then exactly their roles, and their external ids by ARN (a name gets the ARN with any suffix)', () => {
@@ -38,6 +51,8 @@ describe('accountResources', () => {
         },
         byArn,
       ],
+      memberAccountIds: ['222222222222', '333333333333', '444444444444'],
+      eventBusPolicy: 'withAccounts',
     });
   });
 });

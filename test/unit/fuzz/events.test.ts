@@ -30,7 +30,7 @@ import {
   MAX_REASON_LENGTH,
   sqsDeadLetters,
 } from '../../../lib/events/dead-letter';
-import { scheduledEventSchema } from '../../../lib/events/handler';
+import { foreignAccount, scheduledEventSchema } from '../../../lib/events/handler';
 import { alarmStateChangeEvent } from '../../../lib/health/auto-rollback';
 import { lifecycleHookEvent } from '../../../lib/health/lifecycle-hook';
 import { metrics } from '../../../lib/observability';
@@ -332,7 +332,12 @@ describe('every event, schedule, hook and worker function, fed arbitrary events'
           const valid = fn.schema.safeParse(event).success;
           const settled = await settle(fn.build(failure, fake)(event, lambdaContext()));
 
-          if (!valid) {
+          if (fn.refuses !== 'answer-failed' && foreignAccount(event, lambdaContext(), new Set()) !== undefined) {
+            // From an account config does not name: answered, and neither handed on nor dead-lettered
+            expect(settled.ok && settled.value).toMatchObject({ handled: false, ignored: true });
+            expect(fake.calls).toEqual([]);
+            expect(fake.letters).toEqual([]);
+          } else if (!valid) {
             // Refused: answered, never thrown, never handed on
             expect(settled.ok).toBe(true);
             expect(fake.calls).toEqual([]);

@@ -3,6 +3,7 @@ import { TEST_PLACE, templateValues } from '../../template/cloudformation';
 import {
   type AwsRequest,
   type CallerFacts,
+  callerWithoutStack,
   loadArnFormats,
   requestsOf,
   resourceTypeGaps,
@@ -36,19 +37,13 @@ function factsFor(extra: { lifecycleHookRoles?: string[]; kmsKeyArn?: string } =
       'shop-db': { rdsInstance: 'shop-prod-db', ...(extra.kmsKeyArn ? { kmsKeyArn: extra.kmsKeyArn } : {}) },
     },
   });
-  return {
+  return callerWithoutStack({
     place: TEST_PLACE,
     stage: 'prod',
     service: 'slipway',
     config,
     env: { STATE_TABLE: 'slipway-prod-state' },
-    topicKey: undefined,
-    bucketKey: undefined,
-    bucketPolicy: undefined,
-    queuePolicy: undefined,
-    tablePolicy: undefined,
-    workerRoles: [],
-  };
+  });
 }
 
 const role = (...statements: unknown[]) => ({

@@ -1,0 +1,515 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
+import { accountIdOf } from '../config/sections/accounts';
+import { ConfigError } from '../errors';
+import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
+
+/**
+ * The standalone CloudFormation template a member account (accounts.<name>) deploys, generated from config
+ * (`npm run member-template`, resources/member-account/<stage>-<account>.yml):
+ *
+ * - the role config names (roleArn), which the control plane's deploying functions assume: trusted by those
+ *   functions' roles alone, with the external id when config names one, and allowed the ECS and ECR calls a
+ *   deployment makes on the services, clusters and repositories of the environments placed in the account,
+ *   and no other: the control plane's own grants for the same calls (serverless/iam/statements.yml,
+ *   requestDeployment) narrowed to the account's resources and regions;
+ * - in each region of those environments, EventBridge rules forwarding their ECS deployment, ECR push and
+ *   scan, and Slipway's alarm events to the control plane's default event bus, through a role and with a
+ *   dead-letter queue.
+ */
+
+export const MEMBER_TEMPLATE_DIR = 'resources/member-account';
+export const memberTemplatePath = (stage: string, account: string) => `${MEMBER_TEMPLATE_DIR}/${stage}-${account}.yml`;
+
+export interface MemberTemplateInputs {
+  config: SlipwayConfig;
+  /** The account's name under accounts. */
+  account: string;
+  stage: string;
+  /** serverless.yml's service. */
+  service: string;
+  /** The control plane's region, which its function roles are named after. */
+  controlPlaneRegion: string;
+  /** The control plane's functions whose roles assume the account roles (assumingFunctions). */
+  assumingFunctions: string[];
+}
+
+type Json = Record<string, unknown>;
+
+const ASSUMING_STATEMENT = `\${self:custom.statements.assumeAccountRoles}`;
+
+/**
+ * The functions of serverless/functions/*.yml whose roles may assume the account roles: those given the
+ * assumeAccountRoles statement, directly or through a permission set of serverless/iam/permissions.yml.
+ */
+export function assumingFunctions(root = '.'): string[] {
+  const permissions = parse(readFileSync(join(root, 'serverless/iam/permissions.yml'), 'utf8')) as Record<
+    string,
+    unknown[]
+  >;
+  const sets = Object.entries(permissions)
+    .filter(([, statements]) => statements.includes(ASSUMING_STATEMENT))
+    .map(([name]) => `\${self:custom.permissions.${name}}`);
+  const dir = join(root, 'serverless/functions');
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yml'))
+    .sort()
+    .flatMap((file) => {
+      const functions = (parse(readFileSync(join(dir, file), 'utf8')) ?? {}) as Record<string, Json | null>;
+      return Object.entries(functions)
+        .filter(([, fn]) => {
+          const statements = fn?.iamRoleStatements;
+          if (typeof statements === 'string') return sets.includes(statements);
+          return (
+            Array.isArray(statements) &&
+            statements.some((entry) => entry === ASSUMING_STATEMENT || sets.includes(entry))
+          );
+        })
+        .map(([name]) => name);
+    });
+}
+
+// IAM role names are at most 64 characters (IAM User Guide, "IAM and AWS STS quotas").
+const ROLE_NAME_MAX = 64;
+
+/**
+ * The role serverless-iam-roles-per-function gives a function: `<service>-<stage>-<function>-<region>-lambdaRole`,
+ * without `-lambdaRole` when that would pass IAM's 64 characters (its getFunctionRoleName), which refuses
+ * to package a function whose name is longer still.
+ */
+export function functionRoleName(service: string, stage: string, fn: string, region: string): string {
+  const full = `${service}-${stage}-${fn}-${region}-lambdaRole`;
+  if (full.length <= ROLE_NAME_MAX) return full;
+  const short = `${service}-${stage}-${fn}-${region}`;
+  if (short.length > ROLE_NAME_MAX) {
+    throw new ConfigError(`function ${fn}'s role name ${short} is over IAM's ${ROLE_NAME_MAX} characters`);
+  }
+  return short;
+}
+
+interface Placed {
+  app: string;
+  environment: string;
+  env: EnvironmentConfig;
+  region: string;
+  clusterName: string;
+}
+
+/** The environments config places in the account, each with its region (absent: the control plane's). */
+function placedEnvironments(config: SlipwayConfig, account: string, controlPlaneRegion: string): Placed[] {
+  return Object.entries(config.apps).flatMap(([app, appConfig]) =>
+    Object.entries(appConfig.environments)
+      .filter(([, env]) => env.account === account)
+      .map(([environment, env]) => ({
+        app,
+        environment,
+        env,
+        region: env.region ?? controlPlaneRegion,
+        clusterName: env.cluster.split('/').at(-1) as string,
+      })),
+  );
+}
+
+/** An ECR repository URI's account, region and name; undefined for another registry's. */
+function ecrRepository(uri: string): { account: string; region: string; name: string } | undefined {
+  const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(uri);
+  return match ? { account: match[1] as string, region: match[2] as string, name: match[3] as string } : undefined;
+}
+
+const unique = <T>(values: T[]): T[] => [...new Map(values.map((value) => [JSON.stringify(value), value])).values()];
+const sub = (text: string) => ({ 'Fn::Sub': text });
+const inAccount = (service: string, region: string, resource: string) =>
+  sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${resource}`);
+const camel = (text: string) =>
+  text
+    .split(/[^A-Za-z0-9]/)
+    .filter(Boolean)
+    .map((part) => `${part.charAt(0).toUpperCase()}${part.slice(1)}`)
+    .join('');
+
+interface AccountFacts {
+  id: string;
+  roleName: string;
+  rolePath: string;
+  externalId: boolean;
+  placed: Placed[];
+  regions: string[];
+  /** The account's ECR repositories the placed environments deploy from, by region. */
+  repositories: Map<string, string[]>;
+}
+
+function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
+  const { config, account, controlPlaneRegion } = inputs;
+  const configured = config.accounts[account];
+  if (!configured) {
+    const names = Object.keys(config.accounts);
+    throw new ConfigError(
+      `account ${account} is not one config names under accounts${names.length > 0 ? ` (${names.join(', ')})` : ''}`,
+    );
+  }
+  const id = accountIdOf(configured.roleArn);
+  const [, , , , , resource] = configured.roleArn.split(':') as string[];
+  const path = (resource as string).slice('role'.length);
+  const roleName = path.slice(path.lastIndexOf('/') + 1);
+  const placed = placedEnvironments(config, account, controlPlaneRegion);
+  const repositories = new Map<string, string[]>();
+  for (const app of unique(placed.map(({ app }) => app))) {
+    const repository = ecrRepository(config.apps[app]?.repository ?? '');
+    if (repository?.account !== id) continue;
+    repositories.set(repository.region, unique([...(repositories.get(repository.region) ?? []), repository.name]));
+  }
+  return {
+    id,
+    roleName,
+    rolePath: path.slice(0, path.lastIndexOf('/') + 1),
+    externalId: configured.externalIdSecret !== undefined,
+    placed,
+    regions: unique([...placed.map(({ region }) => region), ...repositories.keys()]).sort(),
+    repositories,
+  };
+}
+
+/** The role's trust policy: the control plane's assuming roles, by ARN, with the external id when config names one. */
+function trustPolicy(inputs: MemberTemplateInputs, facts: AccountFacts): Json {
+  const { service, stage, controlPlaneRegion } = inputs;
+  const roles = inputs.assumingFunctions.map((fn) =>
+    sub(
+      `arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:role/${functionRoleName(service, stage, fn, controlPlaneRegion)}`,
+    ),
+  );
+  // The account as principal and each role in aws:PrincipalArn, rather than the roles as principals: IAM refuses a
+  // trust policy naming a role that does not exist yet, and one naming a role deleted and made again stops
+  // matching it (IAM User Guide, "AWS JSON policy elements: Principal", IAM role principals), so this stack
+  // may be deployed before the control plane's, and survives its roles being replaced.
+  const controlPlane = { AWS: sub(`arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:root`) };
+  const byArn = { ArnEquals: { 'aws:PrincipalArn': roles } };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ControlPlaneDeploys',
+        Effect: 'Allow',
+        Principal: controlPlane,
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ...byArn,
+          ...(facts.externalId ? { StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } } : {}),
+        },
+      },
+      {
+        // The session's tags and source identity: Slipway's two tags only, none transitive (lib/aws/account-credentials.ts).
+        Sid: 'ControlPlaneTagsSessions',
+        Effect: 'Allow',
+        Principal: controlPlane,
+        Action: ['sts:TagSession', 'sts:SetSourceIdentity'],
+        Condition: {
+          ...byArn,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['slipway:app', 'slipway:environment'] },
+          Null: { 'sts:TransitiveTagKeys': 'true' },
+        },
+      },
+    ],
+  };
+}
+
+/** What a deployment calls in the account, on its environments' resources (serverless/iam/statements.yml's model). */
+function deployStatements(facts: AccountFacts): Json[] {
+  const { placed } = facts;
+  if (placed.length === 0) return [];
+  const services = unique(
+    placed.map(({ region, clusterName, env }) => inAccount('ecs', region, `service/${clusterName}/${env.service}`)),
+  );
+  const envRegions = unique(placed.map(({ region }) => region)).sort();
+  const ownRoles = (roles: string[] | undefined) => (roles ?? []).filter((role) => accountIdOf(role) === facts.id);
+  const taskRoles = placed.every(({ env }) => env.passRoles)
+    ? unique(placed.flatMap(({ env }) => ownRoles(env.passRoles)))
+    : [sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*`)];
+  const hookRoles = unique(placed.flatMap(({ env }) => ownRoles(env.lifecycleHookRoles)));
+  const repositories = [...facts.repositories].flatMap(([region, names]) =>
+    names.map((name) => inAccount('ecr', region, `repository/${name}`)),
+  );
+  const inRegions = { StringEquals: { 'aws:RequestedRegion': envRegions } };
+  return [
+    ...(repositories.length > 0
+      ? [{ Sid: 'DescribeImages', Effect: 'Allow', Action: ['ecr:DescribeImages'], Resource: repositories }]
+      : []),
+    {
+      Sid: 'DescribeAndUpdateServices',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
+      Resource: services,
+    },
+    // DescribeTaskDefinition and DeregisterTaskDefinition name no resource (Service Authorization Reference, Amazon ECS): held to the regions.
+    {
+      Sid: 'ReadAndPruneTaskDefinitions',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeTaskDefinition', 'ecs:DeregisterTaskDefinition'],
+      Resource: '*',
+      Condition: inRegions,
+    },
+    // A revision's family is the running one's, which config does not name.
+    {
+      Sid: 'RegisterTaskDefinitions',
+      Effect: 'Allow',
+      Action: ['ecs:RegisterTaskDefinition'],
+      Resource: envRegions.map((region) => inAccount('ecs', region, 'task-definition/*')),
+    },
+    {
+      Sid: 'TagRegisteredTaskDefinitions',
+      Effect: 'Allow',
+      Action: ['ecs:TagResource'],
+      Resource: envRegions.map((region) => inAccount('ecs', region, 'task-definition/*')),
+      Condition: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+    },
+    {
+      Sid: 'PassTaskRoles',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: taskRoles,
+      Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    },
+    ...(hookRoles.length > 0
+      ? [
+          {
+            Sid: 'PassLifecycleHookRoles',
+            Effect: 'Allow',
+            Action: ['iam:PassRole'],
+            Resource: hookRoles,
+            Condition: { StringEquals: { 'iam:PassedToService': 'ecs.amazonaws.com' } },
+          },
+        ]
+      : []),
+  ];
+}
+
+const FORWARDING_ROLE = 'EventForwardingRole';
+
+/**
+ * One region's rules, dead-letter queue and queue policy, created only in that region. Each rule's target is the
+ * control plane's default bus, reached with a role of this account and taken by the bus's policy
+ * (resources/event-bus-policy.yml): EventBridge User Guide, "Sending and receiving events between AWS accounts in
+ * Amazon EventBridge". What cannot be delivered goes to the queue ("Using dead-letter queues to process undelivered
+ * events in EventBridge"), one per region, as a rule's dead-letter queue is in its own region.
+ */
+function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, region: string, home: string): Json {
+  const { config, stage, service } = inputs;
+  const here = facts.placed.filter((placed) => placed.region === region);
+  const names = facts.repositories.get(region) ?? [];
+  // The rules' patterns are the control plane's own (lib/events/rule-patterns.ts), for this region's resources.
+  const regional: SlipwayConfig = {
+    ...config,
+    apps: Object.fromEntries(
+      unique(here.map(({ app }) => app)).map((app) => [
+        app,
+        {
+          ...(config.apps[app] as SlipwayConfig['apps'][string]),
+          environments: Object.fromEntries(
+            here.filter((placed) => placed.app === app).map(({ environment, env }) => [environment, env]),
+          ),
+        },
+      ]),
+    ),
+  };
+  const patterns = eventRulePatterns({
+    config: regional,
+    stage,
+    serviceArns: here.map(({ region: at, clusterName, env }) =>
+      inAccount('ecs', at, `service/${clusterName}/${env.service}`),
+    ),
+    repositoryNames: names,
+  }).filter(
+    ({ rule }) =>
+      (rule === 'ecsDeploymentState' && here.length > 0) ||
+      ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
+      (rule === 'alarmState' && here.length > 0),
+  );
+  const problems = eventPatternProblems(patterns);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      problems.map(({ feeds, message }) => `account ${inputs.account}, ${region}: ${feeds}: ${message}`).join('\n'),
+    );
+  }
+  const suffix = camel(region);
+  const condition = `In${suffix}`;
+  const queue = `EventForwardingDeadLetterQueue${suffix}`;
+  const ruleId = (pattern: RulePattern) => `${camel(pattern.rule)}Forwarding${suffix}`;
+  const rules = Object.fromEntries(
+    patterns.map((pattern) => [
+      ruleId(pattern),
+      {
+        Type: 'AWS::Events::Rule',
+        Condition: condition,
+        ...(region === home ? { DependsOn: [FORWARDING_ROLE] } : {}),
+        Properties: {
+          Description: `Forwards ${pattern.pattern['detail-type']} events of Slipway stage ${stage} to its control plane`,
+          EventPattern: pattern.pattern,
+          Targets: [
+            {
+              Id: 'control-plane',
+              Arn: { Ref: 'ControlPlaneEventBusArn' },
+              RoleArn: sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${forwardingRoleName(service, stage)}`),
+              DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+            },
+          ],
+        },
+      },
+    ]),
+  );
+  return {
+    [queue]: {
+      Type: 'AWS::SQS::Queue',
+      Condition: condition,
+      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    },
+    [`${queue}Policy`]: {
+      Type: 'AWS::SQS::QueuePolicy',
+      Condition: condition,
+      Properties: {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'UndeliveredEvents',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+              Condition: {
+                ArnEquals: { 'aws:SourceArn': patterns.map((pattern) => ({ 'Fn::GetAtt': [ruleId(pattern), 'Arn'] })) },
+              },
+            },
+          ],
+        },
+      },
+    },
+    ...rules,
+  };
+}
+
+const forwardingRoleName = (service: string, stage: string) => `${service}-${stage}-event-forwarding`;
+
+/** The template, as an object. */
+export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
+  const facts = accountFacts(inputs);
+  const { service, stage } = inputs;
+  const [home] = facts.regions;
+  const statements = deployStatements(facts);
+  const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
+  const resources: Json = {
+    TargetRole: {
+      Type: 'AWS::IAM::Role',
+      ...homeOnly,
+      Properties: {
+        RoleName: facts.roleName,
+        Path: facts.rolePath,
+        Description: `Assumed by Slipway stage ${stage}'s control plane to deploy to this account`,
+        AssumeRolePolicyDocument: trustPolicy(inputs, facts),
+        ...(statements.length > 0
+          ? {
+              Policies: [
+                { PolicyName: 'SlipwayDeployments', PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+              ],
+            }
+          : {}),
+      },
+    },
+  };
+  if (home !== undefined) {
+    resources[FORWARDING_ROLE] = {
+      Type: 'AWS::IAM::Role',
+      Condition: 'InHomeRegion',
+      Properties: {
+        RoleName: forwardingRoleName(service, stage),
+        Description: `EventBridge forwards this account's events to Slipway stage ${stage}'s control plane with it`,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              // Only this account's rules may have EventBridge act with it (IAM User Guide, "The confused deputy problem").
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'PutEventsOnTheControlPlane',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Action: 'events:PutEvents', Resource: { Ref: 'ControlPlaneEventBusArn' } },
+              ],
+            },
+          },
+        ],
+      },
+    };
+    for (const region of facts.regions) Object.assign(resources, regionResources(inputs, facts, region, home));
+  }
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `Slipway stage ${stage}: what member account ${inputs.account} (${facts.id}) holds for its control plane`,
+    Parameters: {
+      ControlPlaneAccountId: {
+        Type: 'String',
+        Description: "The control plane's AWS account id, whose deploying functions assume the role",
+        AllowedPattern: '^\\d{12}$',
+      },
+      ...(home === undefined
+        ? {}
+        : {
+            ControlPlaneEventBusArn: {
+              Type: 'String',
+              Description:
+                "The ARN of the control plane's default event bus (arn:aws:events:<region>:<account>:event-bus/default)",
+              AllowedPattern: '^arn:aws[a-z-]*:events:[a-z0-9-]+:\\d{12}:event-bus/default$',
+            },
+          }),
+      ...(facts.externalId
+        ? {
+            ExternalId: {
+              Type: 'String',
+              NoEcho: true,
+              Description: `The external id in the control plane's secret ${inputs.config.accounts[inputs.account]?.externalIdSecret}`,
+              MinLength: 2,
+              MaxLength: 1224,
+              AllowedPattern: '^[\\w+=,.@:/-]+$',
+            },
+          }
+        : {}),
+    },
+    ...(home === undefined
+      ? {}
+      : {
+          Conditions: {
+            InHomeRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, home] },
+            ...Object.fromEntries(
+              facts.regions.map((region) => [`In${camel(region)}`, { 'Fn::Equals': [{ Ref: 'AWS::Region' }, region] }]),
+            ),
+          },
+        }),
+    Resources: resources,
+  };
+}
+
+/** The template's text, with a header saying what made it and how it is deployed. */
+export function renderMemberAccountTemplate(inputs: MemberTemplateInputs): string {
+  const template = memberAccountTemplate(inputs);
+  const facts = accountFacts(inputs);
+  const [home] = facts.regions;
+  const header = [
+    `Generated by \`npm run member-template -- --account ${inputs.account} --stage ${inputs.stage} --region ${inputs.controlPlaneRegion}\` from config/${inputs.stage}.yml: do not edit.`,
+    `Member account ${inputs.account} (${facts.id}) of Slipway stage ${inputs.stage}, whose control plane runs in ${inputs.controlPlaneRegion}.`,
+    home === undefined
+      ? 'Deploy it once, in any region of the account: aws cloudformation deploy --template-file <this file> --stack-name slipway-member'
+      : `Deploy it in each of ${facts.regions.join(', ')}, ${home} first (its roles are made there): a StackSet over those regions, or aws cloudformation deploy in each`,
+    `  --capabilities CAPABILITY_NAMED_IAM --parameter-overrides ControlPlaneAccountId=<id>${home === undefined ? '' : ' ControlPlaneEventBusArn=<arn>'}${facts.externalId ? " ExternalId=<the secret's value>" : ''}`,
+    'Its rules forward events to the control plane\'s bus as the EventBridge User Guide describes ("Sending and receiving events between AWS accounts in Amazon EventBridge"). See docs/member-accounts.md.',
+  ];
+  return `${header.map((line) => `# ${line}`).join('\n')}\n${stringify(template, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}

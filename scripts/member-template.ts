@@ -1,0 +1,47 @@
+/**
+ * `npm run member-template -- --account NAME [--stage STAGE] [--region REGION]`: writes
+ * resources/member-account/<stage>-<account>.yml, the CloudFormation template member account NAME deploys
+ * (lib/events/member-account-template.ts), from config/<stage>.yml (default stage: prod). REGION is the control
+ * plane's, which its function roles are named after: as serverless.yml takes it, --region, else AWS_REGION,
+ * else us-east-1. A unit test fails when a committed file is stale.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadStageConfig } from '../lib/config/load';
+import {
+  assumingFunctions,
+  memberTemplatePath,
+  renderMemberAccountTemplate,
+} from '../lib/events/member-account-template';
+
+const { values } = parseArgs({
+  options: { account: { type: 'string' }, stage: { type: 'string', default: 'prod' }, region: { type: 'string' } },
+});
+if (!values.account) {
+  process.stderr.write('usage: npm run member-template -- --account NAME [--stage STAGE] [--region REGION]\n');
+  process.exit(2);
+}
+const stage = values.stage as string;
+const text = renderMemberAccountTemplate({
+  config: loadStageConfig(stage),
+  account: values.account,
+  stage,
+  service: 'slipway',
+  controlPlaneRegion: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
+  assumingFunctions: assumingFunctions(),
+});
+const target = memberTemplatePath(stage, values.account);
+let current: string | undefined;
+try {
+  current = readFileSync(target, 'utf8');
+} catch {
+  current = undefined;
+}
+if (current === text) {
+  process.stdout.write(`${target} is up to date\n`);
+} else {
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, text);
+  process.stdout.write(`wrote ${target}\n`);
+}

@@ -1,0 +1,403 @@
+/**
+ * The member-account templates (lib/events/member-account-template.ts), as AWS's linter and IAM take them:
+ *
+ * - cfn-lint finds nothing in any of them: the committed resources/member-account/ files, and those the generator
+ *   makes of config/kitchen-sink.yml with environments placed in its accounts (test/support/member-accounts.ts).
+ * - The target role's trust policy, with the packaged kitchen-sink template's roles as callers: it admits exactly
+ *   the roles of the stack that may call sts:AssumeRole on it, by ARN, and only with the external id.
+ * - The target role's permissions, simulated with ARNs of the member account and its regions: every request the
+ *   deploy calls make on the placed environments' resources (iam-requests.ts's models, as iam-actions.test.ts
+ *   makes them for the control plane) is allowed; the same requests on another account's resources, on services,
+ *   repositories and roles config does not name, or in another region are refused; the role grants no action
+ *   those requests do not need, and the control plane's deploying roles' grants are its model.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadStageConfig } from '../../lib/config/load';
+import type { SlipwayConfig } from '../../lib/config/schema';
+import {
+  assumingFunctions,
+  MEMBER_TEMPLATE_DIR,
+  memberAccountTemplate,
+  renderMemberAccountTemplate,
+} from '../../lib/events/member-account-template';
+import { MEMBER, memberInputs, placedKitchenSink } from '../support/member-accounts';
+import { type CloudFormationTemplate, packagedStage, readTemplate } from '../support/package';
+import { cfnLint } from './cfn-lint';
+import { type AwsPlace, TEST_PLACE, templateValues } from './cloudformation';
+import {
+  type AwsRequest,
+  accountRoleRequests,
+  type CallerFacts,
+  callerWithoutStack,
+  loadArnFormats,
+  type PolicyDocument,
+  requestsOf,
+} from './iam-requests';
+import { type Role, refusalOf } from './iam-simulation';
+import { type StackRole, stackRoles } from './stack-roles';
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+
+const ACCOUNTS = Object.keys(loadStageConfig('kitchen-sink').accounts);
+const inputs = memberInputs;
+
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
+
+/**
+ * A member template's value as CloudFormation resolves it, deployed in `place` (the member account and a region)
+ * with the control plane in TEST_PLACE: the parameters, pseudo parameters, Ref and Fn::Sub it uses.
+ */
+function resolveMember(value: unknown, place: AwsPlace, externalId = 'the-external-id'): unknown {
+  const names: Record<string, string> = {
+    'AWS::Partition': place.partition,
+    'AWS::AccountId': place.account,
+    'AWS::Region': place.region,
+    ControlPlaneAccountId: TEST_PLACE.account,
+    ControlPlaneEventBusArn: `arn:aws:events:${TEST_PLACE.region}:${TEST_PLACE.account}:event-bus/default`,
+    ExternalId: externalId,
+  };
+  const named = (name: string) => {
+    const found = names[name];
+    if (found === undefined) throw new Error(`no value for ${name}`);
+    return found;
+  };
+  if (Array.isArray(value)) return value.map((item) => resolveMember(item, place, externalId));
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0]?.[0] === 'Ref') return named(entries[0][1] as string);
+  if (entries.length === 1 && entries[0]?.[0] === 'Fn::Sub') {
+    return (entries[0][1] as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => named(name));
+  }
+  return Object.fromEntries(entries.map(([key, inner]) => [key, resolveMember(inner, place, externalId)]));
+}
+
+const targetRole = (template: Json) =>
+  (template.Resources as Record<string, { Properties: Json }>).TargetRole?.Properties as Json;
+
+function memberRole(template: Json, roleArn: string, place: AwsPlace): Role {
+  const policies = (resolveMember(targetRole(template).Policies ?? [], place) ?? []) as Array<{
+    PolicyName: string;
+    PolicyDocument: PolicyDocument;
+  }>;
+  return {
+    arn: roleArn,
+    policies: policies.map(({ PolicyName, PolicyDocument }) => ({ name: PolicyName, document: PolicyDocument })),
+  };
+}
+
+const memberPlace = (account: string, region = TEST_PLACE.region): AwsPlace => ({ partition: 'aws', region, account });
+
+let stack: StackRole[] = [];
+let packaged: { dir: string; owned: boolean };
+const scratch = mkdtempSync(join(tmpdir(), 'slipway-member-templates-'));
+
+beforeAll(async () => {
+  await loadArnFormats();
+  packaged = await packagedStage('kitchen-sink');
+  const template: CloudFormationTemplate = readTemplate(packaged.dir);
+  stack = stackRoles(template, templateValues(template, TEST_PLACE, 'slipway-kitchen-sink'));
+});
+
+afterAll(() => {
+  if (packaged?.owned) rmSync(packaged.dir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('cfn-lint on the member-account templates', () => {
+  const files = () => [
+    ...ACCOUNTS.map((account) => join(MEMBER_TEMPLATE_DIR, `kitchen-sink-${account}.yml`)),
+    ...ACCOUNTS.map((account) => {
+      const path = join(scratch, `placed-${account}.yml`);
+      writeFileSync(path, renderMemberAccountTemplate(inputs(account, placedKitchenSink())));
+      return path;
+    }),
+  ];
+
+  it('finds nothing in any of them, committed or with environments placed', async () => {
+    const findings: string[] = [];
+    for (const file of files()) {
+      for (const finding of await cfnLint(file)) {
+        findings.push(`${file}: ${finding.Rule.Id} ${finding.Location.Path.join('/')}: ${finding.Message}`);
+      }
+    }
+    expect(findings).toEqual([]);
+  });
+});
+
+describe.each(ACCOUNTS)('the trust policy of account %s’s role', (account) => {
+  const config = () => loadStageConfig('kitchen-sink');
+  const roleArn = () => config().accounts[account]?.roleArn as string;
+  const trust = (externalId?: string) =>
+    resolveMember(
+      targetRole(memberAccountTemplate(inputs(account, config()))).AssumeRolePolicyDocument,
+      memberPlace(MEMBER[account as keyof typeof MEMBER]),
+      externalId,
+    ) as PolicyDocument;
+  /** The stack's roles whose own policies let them assume the account's role, as a trust of the whole account would. */
+  const assumers = async () => {
+    const found: StackRole[] = [];
+    for (const candidate of stack) {
+      const [assume] = accountRoleRequests(config(), TEST_PLACE).filter((request) => request.resource === roleArn());
+      if (!(await refusalOf(assume as AwsRequest, candidate.role, TEST_PLACE))) found.push(candidate);
+    }
+    return found;
+  };
+
+  it('names exactly the stack’s roles that may call sts:AssumeRole on it', async () => {
+    // Given the packaged control plane's roles whose policies let them assume the account's role
+    const callers = await assumers();
+    expect(callers.length).toBe(assumingFunctions().length);
+
+    // When the trust policy's principals are read
+    const [assume] = trust().Statement as Statement[];
+    const named = list(
+      (assume?.Condition?.ArnEquals as Json | undefined)?.['aws:PrincipalArn'] as string[] | undefined,
+    );
+
+    // Then they are those roles, by ARN, and no other
+    expect([...named].sort()).toEqual(callers.map(({ role }) => role.arn).sort());
+  });
+
+  it('lets those roles assume it with the external id, tag the session and set its source identity; no other role of the stack', async () => {
+    // Given the trust policy, with the external id the control plane reads from its secret
+    const resourcePolicy = trust('external-id');
+    const callers = new Set((await assumers()).map(({ logicalId }) => logicalId));
+    const requests = accountRoleRequests(config(), TEST_PLACE)
+      .filter((request) => request.resource === roleArn())
+      .map((request) => ({ ...request, resourcePolicy }));
+    expect(requests.map(({ action }) => action)).toEqual(['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity']);
+    const wrong: string[] = [];
+    for (const { logicalId, role } of stack) {
+      for (const request of requests) {
+        // When each role of the stack asks as lib/aws/account-credentials.ts does
+        const why = await refusalOf(request, role, TEST_PLACE);
+        // Then IAM allows the deploying roles, and refuses every other
+        if (callers.has(logicalId) ? why !== undefined : !denied(why)) {
+          wrong.push(`${logicalId}: ${request.action}: ${why ?? 'Allowed'}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('refuses the deploying roles without the external id, or with another', async () => {
+    const [caller] = await assumers();
+    const [assume] = accountRoleRequests(config(), TEST_PLACE).filter((request) => request.resource === roleArn());
+    const { 'sts:ExternalId': _, ...withoutId } = (assume as AwsRequest).context;
+
+    const missing = await refusalOf(
+      { ...(assume as AwsRequest), context: withoutId, resourcePolicy: trust('external-id') },
+      (caller as StackRole).role,
+      TEST_PLACE,
+    );
+    const other = await refusalOf(
+      { ...(assume as AwsRequest), resourcePolicy: trust('another-external-id') },
+      (caller as StackRole).role,
+      TEST_PLACE,
+    );
+
+    expect(missing).toMatch(/Denied/);
+    expect(other).toMatch(/Denied/);
+  });
+});
+
+describe('the trust policy of a role whose account names no external id', () => {
+  it('lets the deploying roles assume it without one', async () => {
+    // Given account staging with no externalIdSecret
+    const config = loadStageConfig('kitchen-sink');
+    delete (config.accounts.staging as { externalIdSecret?: string }).externalIdSecret;
+    const trust = resolveMember(
+      targetRole(memberAccountTemplate(inputs('staging', config))).AssumeRolePolicyDocument,
+      memberPlace(MEMBER.staging),
+    ) as PolicyDocument;
+    const [assume] = accountRoleRequests(config, TEST_PLACE);
+    const caller = stack.find((candidate) => candidate.functions.includes('CreateDeploymentLambdaFunction'));
+
+    // When createDeployment's role asks without an external id
+    const why = await refusalOf(
+      { ...(assume as AwsRequest), resourcePolicy: trust },
+      (caller as StackRole).role,
+      TEST_PLACE,
+    );
+
+    // Then IAM allows it
+    expect((assume as AwsRequest).context['sts:ExternalId']).toBeUndefined();
+    expect(why).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The role's permissions
+
+/** ECS and ECR actions the control plane's deploying roles are granted: the model of the member role's. */
+function deployActions(): string[] {
+  const deploying = stack.filter((candidate) =>
+    candidate.functions.some((fn) =>
+      assumingFunctions().some((name) => fn === `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`),
+    ),
+  );
+  const actions = deploying.flatMap(({ role }) =>
+    role.policies.flatMap(({ document }) =>
+      (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
+    ),
+  );
+  // TagResource is authorised as part of RegisterTaskDefinition, never called alone.
+  return [...new Set(actions.filter((action) => /^(ecs|ecr):/.test(action) && action !== 'ecs:TagResource'))].sort();
+}
+
+/** The environments placed in the member account, each region's alone: what the role acts on there. */
+function regionalFacts(config: SlipwayConfig, account: string, region: string): CallerFacts {
+  const apps = Object.fromEntries(
+    Object.entries(config.apps).flatMap(([name, app]) => {
+      const environments = Object.fromEntries(
+        Object.entries(app.environments).filter(
+          ([, env]) => env.account === account && (env.region ?? TEST_PLACE.region) === region,
+        ),
+      );
+      return Object.keys(environments).length > 0 ? [[name, { ...app, environments }]] : [];
+    }),
+  );
+  return callerWithoutStack({
+    place: memberPlace(MEMBER[account as keyof typeof MEMBER], region),
+    stage: 'kitchen-sink',
+    service: 'slipway',
+    config: { ...config, apps },
+    env: {},
+  });
+}
+
+/** Every request carries the region it is sent to (aws:RequestedRegion): an ARN's own, else the client's. */
+const inRegion = (request: AwsRequest, region: string): AwsRequest => {
+  const [, , , own] = request.resource.split(':');
+  return { ...request, context: { ...request.context, 'aws:RequestedRegion': own || region } };
+};
+
+describe('the permissions of a member role, with environments placed in its account', () => {
+  const config = placedKitchenSink();
+  const template = memberAccountTemplate(inputs('staging', config));
+  const roleArn = config.accounts.staging?.roleArn as string;
+  const role = () => memberRole(template, roleArn, memberPlace(MEMBER.staging));
+  const regions = ['eu-west-1', 'us-east-1'];
+  /** The deploy calls' requests in the member account, each region's; another account's repository is not this role's to read. */
+  const requests = () =>
+    regions.flatMap((region) =>
+      deployActions().flatMap((action) =>
+        requestsOf(regionalFacts(config, 'staging', region), { action, file: 'lib/deploy/deployments.ts' })
+          .filter(
+            (request) =>
+              !request.resource.startsWith('arn:') ||
+              request.resource.split(':')[4] === MEMBER.staging ||
+              request.resource.split(':')[4] === '',
+          )
+          .map((request) => inRegion(request, region)),
+      ),
+    );
+
+  it('is modelled on the control plane’s deploying roles', () => {
+    expect(deployActions()).toEqual([
+      'ecr:DescribeImages',
+      'ecs:DeregisterTaskDefinition',
+      'ecs:DescribeServices',
+      'ecs:DescribeTaskDefinition',
+      'ecs:RegisterTaskDefinition',
+      'ecs:UpdateService',
+    ]);
+  });
+
+  it('lets every request of the deploy calls through, in each region of the account’s environments', async () => {
+    const all = requests();
+    expect(new Set(all.map(({ action }) => action))).toEqual(
+      new Set([...deployActions(), 'ecs:TagResource', 'iam:PassRole']),
+    );
+    const refused: string[] = [];
+    for (const request of all) {
+      const why = await refusalOf(request, role(), memberPlace(MEMBER.staging));
+      if (why) refused.push(`${request.action} on ${request.resource} (${request.what}): ${why}`);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('grants no action those requests do not need', () => {
+    const granted = role().policies.flatMap(({ document }) =>
+      (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
+    );
+    expect(new Set(granted)).toEqual(new Set(requests().map(({ action }) => action)));
+  });
+
+  it('refuses the same requests on another account’s resources, on what config does not name, and in another region', async () => {
+    /** The request with `from` replaced in its resource, and in its condition keys' values too when `everywhere`. */
+    const swap = (request: AwsRequest, from: RegExp, to: string, everywhere = true): AwsRequest => ({
+      ...request,
+      resource: request.resource.replace(from, to),
+      context: everywhere
+        ? JSON.parse(JSON.stringify(request.context).replace(new RegExp(from.source, 'g'), to))
+        : request.context,
+    });
+    const variants = (request: AwsRequest): Array<[string, AwsRequest]> => [
+      // IAM is global: a role passed is held to its account and name, and the ECS call passing it to the region.
+      ...(request.action === 'iam:PassRole'
+        ? []
+        : ([['another region', swap(request, /\b(eu-west-1|us-east-1)\b/, 'ap-south-1')]] as Array<
+            [string, AwsRequest]
+          >)),
+      ...(request.resource === '*'
+        ? []
+        : ([
+            ['another member account', swap(request, new RegExp(MEMBER.staging), MEMBER.production)],
+            ["the control plane's account", swap(request, new RegExp(MEMBER.staging), TEST_PLACE.account)],
+          ] as Array<[string, AwsRequest]>)),
+      ...(/:(service|repository)\//.test(request.resource)
+        ? ([['a service or repository config does not name', swap(request, /\/[^/]+$/, '/other', false)]] as Array<
+            [string, AwsRequest]
+          >)
+        : []),
+      ...(request.action === 'iam:PassRole'
+        ? ([['a role config does not name', swap(request, /role\/.+$/, 'role/admin', false)]] as Array<
+            [string, AwsRequest]
+          >)
+        : []),
+    ];
+    const allowed: string[] = [];
+    for (const request of requests()) {
+      for (const [what, variant] of variants(request)) {
+        const why = await refusalOf(variant, role(), memberPlace(MEMBER.staging));
+        if (!denied(why)) allowed.push(`${request.action} on ${variant.resource} (${what}): ${why ?? 'Allowed'}`);
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('refuses ECS, ECR and IAM actions no deploy call makes', async () => {
+    const others = [
+      ['ecs:DeleteService', `arn:aws:ecs:eu-west-1:${MEMBER.staging}:service/shop-staging/backend`],
+      ['ecs:RunTask', `arn:aws:ecs:eu-west-1:${MEMBER.staging}:task-definition/backend:42`],
+      ['ecr:PutImage', `arn:aws:ecr:eu-west-1:${MEMBER.staging}:repository/shop-backend`],
+      ['ecr:BatchDeleteImage', `arn:aws:ecr:eu-west-1:${MEMBER.staging}:repository/shop-backend`],
+      ['iam:CreateRole', `arn:aws:iam::${MEMBER.staging}:role/anything`],
+    ];
+    const allowed: string[] = [];
+    for (const [action, resource] of others as Array<[string, string]>) {
+      const why = await refusalOf(
+        { action, resource, what: resource, context: { 'aws:RequestedRegion': 'eu-west-1' } },
+        role(),
+        memberPlace(MEMBER.staging),
+      );
+      if (!denied(why)) allowed.push(`${action}: ${why ?? 'Allowed'}`);
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('grants nothing in an account where config places no environment', () => {
+    expect(targetRole(memberAccountTemplate(inputs('production', config))).Policies).toBeUndefined();
+  });
+});

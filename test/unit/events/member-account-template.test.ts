@@ -1,0 +1,190 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { loadStageConfig } from '../../../lib/config/load';
+import {
+  assumingFunctions,
+  functionRoleName,
+  MEMBER_TEMPLATE_DIR,
+  memberAccountTemplate,
+  memberTemplatePath,
+  renderMemberAccountTemplate,
+} from '../../../lib/events/member-account-template';
+import { MEMBER, memberInputs, placedKitchenSink } from '../../support/member-accounts';
+
+/**
+ * The member-account templates: the committed ones are what config/kitchen-sink.yml's accounts generate
+ * (as config/schema.json is what the schema generates), and what the generator makes of environments placed
+ * in an account. IAM's decisions and cfn-lint's are test/template/member-account.test.ts's.
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read here by its paths
+type Json = Record<string, any>;
+
+const inputs = memberInputs;
+
+describe('resources/member-account/', () => {
+  it.each(Object.keys(loadStageConfig('kitchen-sink').accounts))(
+    'holds what config/kitchen-sink.yml generates for account %s',
+    (account) => {
+      // Given what the generator makes of the account today
+      const expected = renderMemberAccountTemplate(inputs(account));
+
+      // When the committed file is read
+      const path = memberTemplatePath('kitchen-sink', account);
+      const committed = readFileSync(path, 'utf8');
+
+      // Then it is the same, byte for byte
+      if (committed !== expected) {
+        throw new Error(
+          `${path} is stale: config/kitchen-sink.yml or the generator changed since it was written. Run \`npm run member-template -- --account ${account} --stage kitchen-sink --region us-east-1\` and commit the result.`,
+        );
+      }
+    },
+  );
+
+  it('holds no file for an account config does not name', () => {
+    const accounts = Object.keys(loadStageConfig('kitchen-sink').accounts);
+    const files = readdirSync(MEMBER_TEMPLATE_DIR).sort();
+    expect(files).toEqual(accounts.map((account) => `kitchen-sink-${account}.yml`).sort());
+  });
+});
+
+describe('the roles allowed to assume an account role', () => {
+  it('are those of the functions serverless gives the assumeAccountRoles statement', () => {
+    expect(assumingFunctions()).toEqual([
+      'createDeployment',
+      'rollbackEnvironment',
+      'promoteEnvironment',
+      'restartEnvironment',
+      'scaleEnvironment',
+    ]);
+  });
+
+  it('are named as serverless-iam-roles-per-function names them, without -lambdaRole past 64 characters', () => {
+    expect(functionRoleName('slipway', 'prod', 'createDeployment', 'us-east-1')).toBe(
+      'slipway-prod-createDeployment-us-east-1-lambdaRole',
+    );
+    // 21 + 19 + 1 + 14 + 11 = 66 characters with -lambdaRole
+    expect(functionRoleName('slipway', 'kitchen-sink', 'rollbackEnvironment', 'ap-southeast-2')).toBe(
+      'slipway-kitchen-sink-rollbackEnvironment-ap-southeast-2',
+    );
+    expect(() =>
+      functionRoleName('slipway', 'a-very-long-stage-name-indeed', 'rollbackEnvironment', 'ap-southeast-2'),
+    ).toThrow(/over IAM's 64 characters/);
+  });
+});
+
+describe('the template of an account', () => {
+  it('trusts the deploying roles of the control plane, named by ARN, with the external id as a NoEcho parameter', () => {
+    // Given account staging, whose role requires an external id
+    const template = memberAccountTemplate(inputs('staging')) as Json;
+
+    // Then the id is a parameter CloudFormation never shows, and the file holds no value of it
+    expect(template.Parameters.ExternalId).toMatchObject({ Type: 'String', NoEcho: true });
+    expect(template.Parameters.ExternalId.Default).toBeUndefined();
+    // And the role, named and placed as roleArn says, admits the deploying roles only with it
+    const role = template.Resources.TargetRole.Properties;
+    expect(role).toMatchObject({ RoleName: 'slipway-member', Path: '/' });
+    const [assume, tag] = role.AssumeRolePolicyDocument.Statement;
+    expect(assume.Action).toBe('sts:AssumeRole');
+    expect(assume.Condition.StringEquals).toEqual({ 'sts:ExternalId': { Ref: 'ExternalId' } });
+    expect(assume.Condition.ArnEquals['aws:PrincipalArn']).toEqual(
+      assumingFunctions().map((fn) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:role/slipway-kitchen-sink-${fn}-us-east-1-lambdaRole`,
+      })),
+    );
+    expect(tag.Action).toEqual(['sts:TagSession', 'sts:SetSourceIdentity']);
+  });
+
+  it('asks for no external id where config names none, and keeps the role path roleArn names', () => {
+    // Given a config whose production account names no external id
+    const config = loadStageConfig('kitchen-sink');
+    delete (config.accounts.production as { externalIdSecret?: string }).externalIdSecret;
+
+    const template = memberAccountTemplate(inputs('production', config)) as Json;
+
+    expect(template.Parameters.ExternalId).toBeUndefined();
+    const role = template.Resources.TargetRole.Properties;
+    expect(role).toMatchObject({ RoleName: 'slipway-member', Path: '/platform/' });
+    expect(role.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals).toBeUndefined();
+  });
+
+  it('grants nothing and forwards nothing where config places no environment in the account', () => {
+    const template = memberAccountTemplate(inputs('staging')) as Json;
+
+    expect(Object.keys(template.Resources)).toEqual(['TargetRole']);
+    expect(template.Resources.TargetRole.Properties.Policies).toBeUndefined();
+  });
+
+  it('grants the deploy calls on the placed environments’ resources, in their regions, and names no other account', () => {
+    // Given environments placed in account staging, in eu-west-1 and us-east-1
+    const template = memberAccountTemplate(inputs('staging', placedKitchenSink())) as Json;
+
+    // Then the role's statements name only resources of this account (by AWS::AccountId) or its roles
+    const [policy] = template.Resources.TargetRole.Properties.Policies;
+    const text = JSON.stringify(policy);
+    expect(text.match(/\d{12}/g)?.every((id) => id === MEMBER.staging)).toBe(true);
+    expect(text).not.toContain(MEMBER.production);
+    const byId = Object.fromEntries(
+      policy.PolicyDocument.Statement.map((statement: Json) => [statement.Sid, statement]),
+    );
+    expect(byId.DescribeAndUpdateServices.Resource).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:eu-west-1:\${AWS::AccountId}:service/shop-staging/backend` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:us-east-1:\${AWS::AccountId}:service/shop-prod/web` },
+    ]);
+    expect(byId.ReadAndPruneTaskDefinitions.Condition).toEqual({
+      StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] },
+    });
+  });
+
+  it('forwards each region’s events from that region, to the control plane’s bus, with a dead-letter queue', () => {
+    const template = memberAccountTemplate(inputs('staging', placedKitchenSink())) as Json;
+
+    // Then each rule is made only in its region, targets the bus parameter with the forwarding role, and its queue
+    const rules = Object.entries(template.Resources as Record<string, Json>).filter(
+      ([, resource]) => resource.Type === 'AWS::Events::Rule',
+    );
+    expect(rules.map(([id, rule]) => [id, rule.Condition, rule.Properties.EventPattern['detail-type']])).toEqual([
+      ['EcsDeploymentStateForwardingEuWest1', 'InEuWest1', ['ECS Deployment State Change']],
+      ['EcrImageActionForwardingEuWest1', 'InEuWest1', ['ECR Image Action']],
+      ['EcrImageScanForwardingEuWest1', 'InEuWest1', ['ECR Image Scan']],
+      ['AlarmStateForwardingEuWest1', 'InEuWest1', ['CloudWatch Alarm State Change']],
+      ['EcsDeploymentStateForwardingUsEast1', 'InUsEast1', ['ECS Deployment State Change']],
+      ['AlarmStateForwardingUsEast1', 'InUsEast1', ['CloudWatch Alarm State Change']],
+    ]);
+    for (const [id, rule] of rules) {
+      const suffix = id.endsWith('EuWest1') ? 'EuWest1' : 'UsEast1';
+      expect(rule.Properties.Targets).toEqual([
+        {
+          Id: 'control-plane',
+          Arn: { Ref: 'ControlPlaneEventBusArn' },
+          RoleArn: {
+            'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/slipway-kitchen-sink-event-forwarding`,
+          },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [`EventForwardingDeadLetterQueue${suffix}`, 'Arn'] } },
+        },
+      ]);
+    }
+    // And the alarms forwarded are Slipway's, by its stage prefix, and those config names for the region's environments
+    expect(template.Resources.AlarmStateForwardingEuWest1.Properties.EventPattern.detail).toEqual({
+      alarmName: [{ prefix: 'slipway-kitchen-sink-' }, 'shop-staging-5xx'],
+    });
+    // And the roles are made once, in the first region
+    expect(template.Conditions.InHomeRegion).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] });
+    expect(template.Resources.TargetRole.Condition).toBe('InHomeRegion');
+    expect(template.Resources.EventForwardingRole.Condition).toBe('InHomeRegion');
+  });
+
+  it('refuses an account config does not name, naming those it does', () => {
+    expect(() => memberAccountTemplate(inputs('sandbox'))).toThrow(
+      'account sandbox is not one config names under accounts (staging, production)',
+    );
+  });
+
+  it('renders YAML CloudFormation reads back as the same template, with no alias', () => {
+    const text = renderMemberAccountTemplate(inputs('staging', placedKitchenSink()));
+
+    expect(parse(text)).toEqual(memberAccountTemplate(inputs('staging', placedKitchenSink())));
+    expect(text).not.toMatch(/[&*]a\d/);
+  });
+});
