@@ -21,9 +21,10 @@ export interface EventHandlerDeps {
   deadLetters: DeadLetters;
   /**
    * The ids of the accounts config names (memberAccountIds), whose events are heard besides the control
-   * plane's own; absent, none is.
+   * plane's own; absent, none is. Asked only for an event from another account, so the functions whose
+   * events never come from one read no config for it.
    */
-  memberAccounts?: ReadonlySet<string>;
+  memberAccounts?: () => ReadonlySet<string>;
 }
 
 export type EventResult<R> =
@@ -40,12 +41,18 @@ const ownAccount = (context: Context): string | undefined =>
  * events from the configured accounts only (resources/event-bus-policy.yml), so such an event is forged or
  * stale, and no handler may act on it. An event naming no account (a worker job) is not EventBridge's.
  */
-export function foreignAccount(event: unknown, context: Context, members: ReadonlySet<string>): string | undefined {
+export function foreignAccount(
+  event: unknown,
+  context: Context,
+  members: () => ReadonlySet<string>,
+): string | undefined {
   const account = (event as { account?: unknown } | null)?.account;
   const own = ownAccount(context);
-  if (typeof account !== 'string' || own === undefined || account === own || members.has(account)) return undefined;
+  if (typeof account !== 'string' || own === undefined || account === own || members().has(account)) return undefined;
   return account;
 }
+
+const NO_MEMBERS: ReadonlySet<string> = new Set();
 
 /**
  * An EventBridge-triggered function: the middy chain (logger with the event id,
@@ -58,7 +65,7 @@ export function eventHandler<Schema extends z.core.$ZodType, R>(
   deps: EventHandlerDeps,
   handle: (event: z.output<Schema>, context: Context) => Promise<R>,
 ) {
-  const members = deps.memberAccounts ?? new Set<string>();
+  const members = deps.memberAccounts ?? (() => NO_MEMBERS);
   const core = async (event: unknown, context: Context): Promise<EventResult<R>> => {
     metrics.addDimension('Handler', spec.name);
     const foreign = foreignAccount(event, context, members);

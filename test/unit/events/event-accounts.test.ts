@@ -36,7 +36,7 @@ function edge(memberAccounts?: ReadonlySet<string>) {
   const send = jest.fn<DeadLetters['send']>().mockResolvedValue(undefined);
   const handler = eventHandler(
     { name: 'anyEvent', schema: z.object({ id: z.string() }) },
-    { deadLetters: { send }, ...(memberAccounts ? { memberAccounts } : {}) },
+    { deadLetters: { send }, ...(memberAccounts ? { memberAccounts: () => memberAccounts } : {}) },
     handle,
   );
   return { handler, handle, send };
@@ -140,7 +140,7 @@ describe('the event edge, by the account an event names', () => {
     const handler = makeEcsDeploymentState({
       deployments: { onEcsEvent },
       deadLetters: { send },
-      memberAccounts: new Set([MEMBER]),
+      memberAccounts: () => new Set([MEMBER]),
     });
 
     // When ECS's completion event arrives from an account config does not name

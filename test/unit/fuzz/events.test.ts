@@ -332,7 +332,7 @@ describe('every event, schedule, hook and worker function, fed arbitrary events'
           const valid = fn.schema.safeParse(event).success;
           const settled = await settle(fn.build(failure, fake)(event, lambdaContext()));
 
-          if (fn.refuses !== 'answer-failed' && foreignAccount(event, lambdaContext(), new Set()) !== undefined) {
+          if (fn.refuses !== 'answer-failed' && foreignAccount(event, lambdaContext(), () => new Set()) !== undefined) {
             // From an account config does not name: answered, and neither handed on nor dead-lettered
             expect(settled.ok && settled.value).toMatchObject({ handled: false, ignored: true });
             expect(fake.calls).toEqual([]);
