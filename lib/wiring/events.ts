@@ -1,6 +1,6 @@
 import { createSqsClient } from '../aws/clients/sqs';
 import { shared } from '../aws/shared-clients';
-import { memberAccountIds } from '../config/sections/accounts';
+import { memberAccountIds } from '../config/account-ids';
 import { sqsDeadLetters } from '../events/dead-letter';
 import type { EventHandlerDeps } from '../events/handler';
 import { config } from './config';

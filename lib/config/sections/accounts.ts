@@ -51,13 +51,9 @@ export function placementKeys(what: string, until: string) {
 
 type Accounts = Record<string, z.output<typeof account>>;
 
-/** The id of the account a role ARN names (arn:<partition>:iam::<account>:role/<path><name>). */
-export const accountIdOf = (roleArn: string): string => roleArn.split(':')[4] as string;
+// Here for the config's own checks and packaging; the functions import them from account-ids.ts, which loads no zod.
+export { accountIdOf, memberAccountIds } from '../account-ids';
 
-/** The ids of the accounts config names, by name: each is its role's account. */
-export function memberAccountIds(accounts: Record<string, { roleArn: string }>): Record<string, string> {
-  return Object.fromEntries(Object.entries(accounts).map(([name, { roleArn }]) => [name, accountIdOf(roleArn)]));
-}
 interface Placed {
   account?: string | undefined;
   region?: string | undefined;

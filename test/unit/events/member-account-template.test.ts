@@ -52,11 +52,20 @@ describe('resources/member-account/', () => {
 describe('the roles allowed to assume an account role', () => {
   it('are those of the functions serverless gives the assumeAccountRoles statement', () => {
     expect(assumingFunctions()).toEqual([
+      'ecsDeploymentState',
+      'ecrImageAction',
+      'ecrImageScan',
+      'alarmState',
       'createDeployment',
+      'approveDeployment',
+      'getEnvironment',
       'rollbackEnvironment',
       'promoteEnvironment',
       'restartEnvironment',
       'scaleEnvironment',
+      'registryWebhook',
+      'reconcileDeployments',
+      'releaseDue',
     ]);
   });
 
