@@ -241,6 +241,40 @@ function deployStatements(facts: AccountFacts): Json[] {
       Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
       Resource: services,
     },
+    // How a rollout ended and why it failed, as the reconciler, the ECS events and the diagnosis ask it.
+    {
+      Sid: 'WatchServiceDeployments',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServiceDeployments'],
+      Resource: [
+        ...services,
+        ...unique(
+          placed.map(({ region, clusterName, env }) =>
+            inAccount('ecs', region, `service-deployment/${clusterName}/${env.service}/*`),
+          ),
+        ),
+      ],
+    },
+    // ListTasks names no resource (Service Authorization Reference, Amazon ECS): held to the clusters by ecs:cluster.
+    {
+      Sid: 'ListTasksOfTheirClusters',
+      Effect: 'Allow',
+      Action: ['ecs:ListTasks'],
+      Resource: '*',
+      Condition: {
+        ArnEquals: {
+          'ecs:cluster': unique(
+            placed.map(({ region, clusterName }) => inAccount('ecs', region, `cluster/${clusterName}`)),
+          ),
+        },
+      },
+    },
+    {
+      Sid: 'DescribeStoppedTasks',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeTasks'],
+      Resource: unique(placed.map(({ region, clusterName }) => inAccount('ecs', region, `task/${clusterName}/*`))),
+    },
     // DescribeTaskDefinition and DeregisterTaskDefinition name no resource (Service Authorization Reference, Amazon ECS): held to the regions.
     {
       Sid: 'ReadAndPruneTaskDefinitions',

@@ -251,8 +251,15 @@ function deployActions(): string[] {
       (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
     ),
   );
-  // TagResource is authorised as part of RegisterTaskDefinition, never called alone.
-  return [...new Set(actions.filter((action) => /^(ecs|ecr):/.test(action) && action !== 'ecs:TagResource'))].sort();
+  // TagResource is authorised as part of RegisterTaskDefinition, never called alone. Of ECR, only a deployment's
+  // tag read goes through the member role; releases read pushes and scans with the control plane's own credentials.
+  return [
+    ...new Set(
+      actions.filter(
+        (action) => (/^ecs:/.test(action) && action !== 'ecs:TagResource') || action === 'ecr:DescribeImages',
+      ),
+    ),
+  ].sort();
 }
 
 /** The environments placed in the member account, each region's alone: what the role acts on there. */
@@ -292,7 +299,11 @@ describe('the permissions of a member role, with environments placed in its acco
   const requests = () =>
     regions.flatMap((region) =>
       deployActions().flatMap((action) =>
-        requestsOf(regionalFacts(config, 'staging', region), { action, file: 'lib/deploy/deployments.ts' })
+        requestsOf(regionalFacts(config, 'staging', region), {
+          action,
+          // A deployment describes the stopped tasks of a failed rollout to say why it failed.
+          file: action === 'ecs:DescribeTasks' ? 'lib/deploy/diagnosis.ts' : 'lib/deploy/deployments.ts',
+        })
           .filter(
             (request) =>
               !request.resource.startsWith('arn:') ||
@@ -307,8 +318,11 @@ describe('the permissions of a member role, with environments placed in its acco
     expect(deployActions()).toEqual([
       'ecr:DescribeImages',
       'ecs:DeregisterTaskDefinition',
+      'ecs:DescribeServiceDeployments',
       'ecs:DescribeServices',
       'ecs:DescribeTaskDefinition',
+      'ecs:DescribeTasks',
+      'ecs:ListTasks',
       'ecs:RegisterTaskDefinition',
       'ecs:UpdateService',
     ]);
