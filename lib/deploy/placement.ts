@@ -1,4 +1,5 @@
 import type { Operation, Place } from '../aws/account-credentials';
+import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ecrRepository } from './ecs';
 import type { DeploymentRecord } from './records';
@@ -31,10 +32,10 @@ export function placeOfRecord(
   return env ? placeOf(env) : {};
 }
 
-/** The account id of an account config names: the one its role ARN is in (arn:aws:iam::ID:role/...). */
-export function accountIdOf(config: Pick<SlipwayConfig, 'accounts'>, name: string): string | undefined {
+/** The account id of an account config names: the one its role ARN is in. */
+function namedAccountId(config: Pick<SlipwayConfig, 'accounts'>, name: string): string | undefined {
   const roleArn = Object.hasOwn(config.accounts, name) ? config.accounts[name]?.roleArn : undefined;
-  return roleArn?.split(':')[4];
+  return roleArn === undefined ? undefined : accountIdOf(roleArn);
 }
 
 /**
@@ -49,7 +50,7 @@ export function repositorySession(
 ): { account: string; operation: Operation } | undefined {
   const registryId = ecrRepository(repository)?.registryId;
   if (env.account === undefined || registryId === undefined) return undefined;
-  return accountIdOf(config, env.account) === registryId ? { account: env.account, operation } : undefined;
+  return namedAccountId(config, env.account) === registryId ? { account: env.account, operation } : undefined;
 }
 
 /** A deployment's session: named after it, with who acts for it now, tagged with its app and environment. */
@@ -67,7 +68,7 @@ export function eventSourceOf(
   home: Home,
 ): { account: string | undefined; region: string } {
   return {
-    account: env.account === undefined ? home.account : accountIdOf(config, env.account),
+    account: env.account === undefined ? home.account : namedAccountId(config, env.account),
     region: env.region ?? home.region,
   };
 }

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
-import { accountIdOf } from '../config/sections/accounts';
 import { ConfigError } from '../errors';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
