@@ -21,6 +21,7 @@ import {
   type WorkerRunner,
 } from './records';
 import { planRetention, type RetentionDecision } from './retention';
+import { retentionDeletion } from './retention-audit';
 
 /**
  * Following archive, dump and restore jobs to their end: the worker records its outcome; this catches
@@ -140,14 +141,7 @@ function auditDeletion(
   record: ArchiveRecord,
   outcome: AuditOutcome,
 ) {
-  return ctx.deps.audit.record({
-    source: 'automatic',
-    actor: 'retention',
-    action: 'backup.delete',
-    decision: 'allowed',
-    target: { ...subject, backupId: record.id, kind: record.kind },
-    outcome,
-  });
+  return ctx.deps.audit.record(retentionDeletion({ ...subject, backupId: record.id, kind: record.kind }, outcome));
 }
 
 /** Stops a worker task past its limit; says what became of it, for the record's reason. */

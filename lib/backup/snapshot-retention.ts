@@ -19,6 +19,7 @@ import {
 } from './backups-context';
 import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
+import { retentionDeletion } from './retention-audit';
 
 /** Retention of Slipway's snapshots of a database, in its region and in copyToRegion: previewed, or applied. */
 
@@ -80,14 +81,9 @@ function auditDeletion(
   snapshot: { id: string; region: string },
   outcome: AuditOutcome,
 ) {
-  return ctx.deps.audit.record({
-    source: 'automatic',
-    actor: 'retention',
-    action: 'backup.delete',
-    decision: 'allowed',
-    target: { database, snapshot: snapshot.id, region: snapshot.region },
-    outcome,
-  });
+  return ctx.deps.audit.record(
+    retentionDeletion({ database, snapshot: snapshot.id, region: snapshot.region }, outcome),
+  );
 }
 
 /** Slipway's snapshots of a database in its region and in copyToRegion, for retention. */
