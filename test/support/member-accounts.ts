@@ -3,10 +3,11 @@ import type { SlipwayConfig } from '../../lib/config/schema';
 import { assumingFunctions, type MemberTemplateInputs } from '../../lib/events/member-account-template';
 
 /**
- * config/kitchen-sink.yml with environments placed in its member accounts, as config will accept once
- * deployments act through an account's role (lib/config/sections/accounts.ts refuses any placement until
- * then): shop's staging in account staging's eu-west-1, deploying from a repository of that account, and web's
- * production in its us-east-1; each with task and hook roles of the account. Account production keeps none.
+ * config/kitchen-sink.yml with more of its environments placed in member accounts than its own app api has:
+ * shop's staging in account staging's eu-west-1, deploying from a repository of that account, with task and
+ * lifecycle hook roles there, and web's production in the same account's us-east-1, from a registry outside
+ * AWS. The generator's cases the committed templates do not show: a hook role, and two regions' environments
+ * with one repository between them.
  */
 export const MEMBER = { staging: '222222222222', production: '333333333333' } as const;
 

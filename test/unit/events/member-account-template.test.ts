@@ -119,7 +119,11 @@ describe('the template of an account', () => {
   });
 
   it('grants nothing and forwards nothing where config places no environment in the account', () => {
-    const template = memberAccountTemplate(inputs('staging')) as Json;
+    // Given the kitchen sink without its app api, the only one it places in member accounts
+    const config = loadStageConfig('kitchen-sink');
+    delete config.apps.api;
+
+    const template = memberAccountTemplate(inputs('staging', config)) as Json;
 
     expect(Object.keys(template.Resources)).toEqual(['TargetRole']);
     expect(template.Resources.TargetRole.Properties.Policies).toBeUndefined();
@@ -140,6 +144,7 @@ describe('the template of an account', () => {
     expect(byId.DescribeAndUpdateServices.Resource).toEqual([
       { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:eu-west-1:\${AWS::AccountId}:service/shop-staging/backend` },
       { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:us-east-1:\${AWS::AccountId}:service/shop-prod/web` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:eu-west-1:\${AWS::AccountId}:service/api-staging/api` },
     ]);
     expect(byId.ReadAndPruneTaskDefinitions.Condition).toEqual({
       StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] },
@@ -176,12 +181,39 @@ describe('the template of an account', () => {
     }
     // And the alarms forwarded are Slipway's, by its stage prefix, and those config names for the region's environments
     expect(template.Resources.AlarmStateForwardingEuWest1.Properties.EventPattern.detail).toEqual({
-      alarmName: [{ prefix: 'slipway-kitchen-sink-' }, 'shop-staging-5xx'],
+      alarmName: [{ prefix: 'slipway-kitchen-sink-' }, 'shop-staging-5xx', 'api-staging-5xx'],
     });
     // And the roles are made once, in the first region
     expect(template.Conditions.InHomeRegion).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] });
     expect(template.Resources.TargetRole.Condition).toBe('InHomeRegion');
     expect(template.Resources.EventForwardingRole.Condition).toBe('InHomeRegion');
+  });
+
+  it('gives each account of the kitchen sink what its own placed environment needs, and nothing of the other’s', () => {
+    // Given config/kitchen-sink.yml as committed: api's staging in account staging's eu-west-1, its production
+    // in account production's us-east-1, both deploying from a repository of the control plane's account
+    const staging = memberAccountTemplate(inputs('staging')) as Json;
+    const production = memberAccountTemplate(inputs('production')) as Json;
+
+    // Then each role may update its own account's service only, in its own region
+    const services = (template: Json) =>
+      template.Resources.TargetRole.Properties.Policies[0].PolicyDocument.Statement.find(
+        (statement: Json) => statement.Sid === 'DescribeAndUpdateServices',
+      ).Resource;
+    expect(services(staging)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:eu-west-1:\${AWS::AccountId}:service/api-staging/api` },
+    ]);
+    expect(services(production)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:us-east-1:\${AWS::AccountId}:service/api-prod/api` },
+    ]);
+    // And each forwards its deployments' and alarms' events from its environment's region, and no push or scan:
+    // the repository is the control plane's
+    const rules = (template: Json) =>
+      Object.entries(template.Resources as Record<string, Json>)
+        .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+        .map(([id]) => id);
+    expect(rules(staging)).toEqual(['EcsDeploymentStateForwardingEuWest1', 'AlarmStateForwardingEuWest1']);
+    expect(rules(production)).toEqual(['EcsDeploymentStateForwardingUsEast1', 'AlarmStateForwardingUsEast1']);
   });
 
   it('refuses an account config does not name, naming those it does', () => {
