@@ -103,7 +103,13 @@ function accountResources(config) {
   return {
     // Who may put events on the default bus besides the account itself (resources/event-bus-policy.yml).
     memberAccountIds: accountIds,
-    eventBusPolicy: accountIds.length > 0 ? 'withAccounts' : 'withoutAccounts',
+    eventBusPolicy:
+      accountIds.length === 0
+        ? 'withoutAccounts'
+        : config.organizationId
+          ? 'withAccountsInOrganization'
+          : 'withAccounts',
+    organizationId: config.organizationId ?? '',
     accountRoleArns: [...new Set(accounts.map((account) => account.roleArn))],
     externalIdSecretArns: [
       ...new Set(accounts.flatMap((account) => (account.externalIdSecret ? [account.externalIdSecret] : []))),

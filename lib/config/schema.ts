@@ -136,6 +136,14 @@ export const configSchema = z
         .describe(
           "Other AWS accounts Slipway acts in, by a name of your choosing, each through a role it assumes. Absent: only the control plane's own account",
         ),
+      organizationId: z
+        .string()
+        // Organizations API Reference, Organization: Id.
+        .regex(/^o-[a-z0-9]{10,32}$/, expects('an AWS Organizations id: o- and 10 to 32 lowercase letters or digits'))
+        .optional()
+        .describe(
+          "The AWS Organizations organization the accounts under accounts belong to: the control plane's event bus then takes their events only from principals of that organization too (aws:PrincipalOrgID). Absent: the accounts alone decide",
+        ),
       // An input default: release policies compile their globs, and zod leaves an output default out of the JSON Schema.
       apps: named('app', app).prefault({}),
       databases: named('database', database, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default({}),

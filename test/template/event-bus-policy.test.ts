@@ -63,11 +63,13 @@ describe('the event bus policy, in the packaged kitchen-sink template (two accou
       Statement: { Effect: string; Action: string; Principal: { AWS: string[] }; Resource: string };
     };
     expect(properties.EventBusName).toBe('default');
+    // And, as the kitchen sink names their organization, only from principals of it
     expect(properties.Statement).toEqual({
       Effect: 'Allow',
       Action: 'events:PutEvents',
       Principal: { AWS: expected },
       Resource: BUS,
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } },
     });
   });
 
@@ -79,21 +81,24 @@ describe('the event bus policy, in the packaged kitchen-sink template (two accou
       policy.Properties?.Statement,
     );
     const resourcePolicy: PolicyDocument = { Version: '2012-10-17', Statement: [statement] };
-    const putEvents = {
+    const putEvents = (organization: string) => ({
       action: 'events:PutEvents',
       resource: BUS,
       what: 'the default bus',
-      context: {},
+      context: { 'aws:PrincipalOrgID': organization },
       resourcePolicy,
-    };
+    });
 
-    // When a role of each account, allowed by its own policy, puts events on it
-    const decide = (account: string) => refusalOf(putEvents, forwarder(account), { ...TEST_PLACE, account });
+    // When a role of each account, allowed by its own policy, puts events on it from an organization
+    const decide = (account: string, organization = 'o-a1b2c3d4e5') =>
+      refusalOf(putEvents(organization), forwarder(account), { ...TEST_PLACE, account });
 
-    // Then IAM allows the configured accounts, and refuses any other
+    // Then IAM allows the configured accounts of config's organization, and refuses any other account, and
+    // a configured account that has left for another organization
     expect(await decide('222222222222')).toBeUndefined();
     expect(await decide('333333333333')).toBeUndefined();
     expect(await decide('444444444444')).toMatch(/Denied/);
+    expect(await decide('222222222222', 'o-zzzzzzzzzz')).toMatch(/Denied/);
   });
 });
 

@@ -289,17 +289,24 @@ const inRegion = (request: AwsRequest, region: string): AwsRequest => {
   return { ...request, context: { ...request.context, 'aws:RequestedRegion': own || region } };
 };
 
-describe('the permissions of a member role, with environments placed in its account', () => {
-  const config = placedKitchenSink();
-  const template = memberAccountTemplate(inputs('staging', config));
-  const roleArn = config.accounts.staging?.roleArn as string;
-  const role = () => memberRole(template, roleArn, memberPlace(MEMBER.staging));
-  const regions = ['eu-west-1', 'us-east-1'];
+/** Each account's role as generated: staging's with more of the kitchen sink placed in it, production's as committed. */
+const MEMBER_ROLES: Array<[string, string, () => SlipwayConfig, string[]]> = [
+  ['staging', 'shop and web placed in it besides api', placedKitchenSink, ['eu-west-1', 'us-east-1']],
+  ['production', 'as config/kitchen-sink.yml places api', () => loadStageConfig('kitchen-sink'), ['us-east-1']],
+];
+
+describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (account, _how, configOf, regions) => {
+  const config = configOf();
+  const template = memberAccountTemplate(inputs(account, config));
+  const own = MEMBER[account as keyof typeof MEMBER];
+  const other = account === 'staging' ? MEMBER.production : MEMBER.staging;
+  const roleArn = config.accounts[account]?.roleArn as string;
+  const role = () => memberRole(template, roleArn, memberPlace(own));
   /** The deploy calls' requests in the member account, each region's; another account's repository is not this role's to read. */
   const requests = () =>
     regions.flatMap((region) =>
       deployActions().flatMap((action) =>
-        requestsOf(regionalFacts(config, 'staging', region), {
+        requestsOf(regionalFacts(config, account, region), {
           action,
           // A deployment describes the stopped tasks of a failed rollout to say why it failed.
           file: action === 'ecs:DescribeTasks' ? 'lib/deploy/diagnosis.ts' : 'lib/deploy/deployments.ts',
@@ -307,7 +314,7 @@ describe('the permissions of a member role, with environments placed in its acco
           .filter(
             (request) =>
               !request.resource.startsWith('arn:') ||
-              request.resource.split(':')[4] === MEMBER.staging ||
+              request.resource.split(':')[4] === own ||
               request.resource.split(':')[4] === '',
           )
           .map((request) => inRegion(request, region)),
@@ -330,12 +337,21 @@ describe('the permissions of a member role, with environments placed in its acco
 
   it('lets every request of the deploy calls through, in each region of the account’s environments', async () => {
     const all = requests();
+    // A tag is read through the role only from a repository of the account (lib/deploy/placement.ts).
+    const ownRepository = Object.values(config.apps).some(
+      (app) =>
+        app.repository.startsWith(`${own}.`) && Object.values(app.environments).some((env) => env.account === account),
+    );
     expect(new Set(all.map(({ action }) => action))).toEqual(
-      new Set([...deployActions(), 'ecs:TagResource', 'iam:PassRole']),
+      new Set(
+        [...deployActions(), 'ecs:TagResource', 'iam:PassRole'].filter(
+          (action) => ownRepository || action !== 'ecr:DescribeImages',
+        ),
+      ),
     );
     const refused: string[] = [];
     for (const request of all) {
-      const why = await refusalOf(request, role(), memberPlace(MEMBER.staging));
+      const why = await refusalOf(request, role(), memberPlace(own));
       if (why) refused.push(`${request.action} on ${request.resource} (${request.what}): ${why}`);
     }
     expect(refused).toEqual([]);
@@ -367,8 +383,8 @@ describe('the permissions of a member role, with environments placed in its acco
       ...(request.resource === '*'
         ? []
         : ([
-            ['another member account', swap(request, new RegExp(MEMBER.staging), MEMBER.production)],
-            ["the control plane's account", swap(request, new RegExp(MEMBER.staging), TEST_PLACE.account)],
+            ['another member account', swap(request, new RegExp(own), other)],
+            ["the control plane's account", swap(request, new RegExp(own), TEST_PLACE.account)],
           ] as Array<[string, AwsRequest]>)),
       ...(/:(service|repository)\//.test(request.resource)
         ? ([['a service or repository config does not name', swap(request, /\/[^/]+$/, '/other', false)]] as Array<
@@ -384,7 +400,7 @@ describe('the permissions of a member role, with environments placed in its acco
     const allowed: string[] = [];
     for (const request of requests()) {
       for (const [what, variant] of variants(request)) {
-        const why = await refusalOf(variant, role(), memberPlace(MEMBER.staging));
+        const why = await refusalOf(variant, role(), memberPlace(own));
         if (!denied(why)) allowed.push(`${request.action} on ${variant.resource} (${what}): ${why ?? 'Allowed'}`);
       }
     }
@@ -392,24 +408,29 @@ describe('the permissions of a member role, with environments placed in its acco
   });
 
   it('refuses ECS, ECR and IAM actions no deploy call makes', async () => {
+    const [region] = regions as [string];
     const others = [
-      ['ecs:DeleteService', `arn:aws:ecs:eu-west-1:${MEMBER.staging}:service/shop-staging/backend`],
-      ['ecs:RunTask', `arn:aws:ecs:eu-west-1:${MEMBER.staging}:task-definition/backend:42`],
-      ['ecr:PutImage', `arn:aws:ecr:eu-west-1:${MEMBER.staging}:repository/shop-backend`],
-      ['ecr:BatchDeleteImage', `arn:aws:ecr:eu-west-1:${MEMBER.staging}:repository/shop-backend`],
-      ['iam:CreateRole', `arn:aws:iam::${MEMBER.staging}:role/anything`],
+      ['ecs:DeleteService', `arn:aws:ecs:${region}:${own}:service/api-staging/api`],
+      ['ecs:RunTask', `arn:aws:ecs:${region}:${own}:task-definition/api:42`],
+      ['ecr:PutImage', `arn:aws:ecr:${region}:${own}:repository/shop-backend`],
+      ['ecr:BatchDeleteImage', `arn:aws:ecr:${region}:${own}:repository/shop-backend`],
+      ['iam:CreateRole', `arn:aws:iam::${own}:role/anything`],
     ];
     const allowed: string[] = [];
     for (const [action, resource] of others as Array<[string, string]>) {
       const why = await refusalOf(
-        { action, resource, what: resource, context: { 'aws:RequestedRegion': 'eu-west-1' } },
+        { action, resource, what: resource, context: { 'aws:RequestedRegion': region } },
         role(),
-        memberPlace(MEMBER.staging),
+        memberPlace(own),
       );
       if (!denied(why)) allowed.push(`${action}: ${why ?? 'Allowed'}`);
     }
     expect(allowed).toEqual([]);
   });
+});
+
+describe('an account where config places no environment', () => {
+  const config = loadStageConfig('kitchen-sink');
 
   it('grants nothing in an account where config places no environment', () => {
     // Given the config without app api, whose production is the only environment placed in account production

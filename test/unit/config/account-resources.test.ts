@@ -8,6 +8,7 @@ const { accountResources } = require('../../../serverless/config.cjs') as {
     externalIdSecretArns: unknown[];
     memberAccountIds: string[];
     eventBusPolicy: string;
+    organizationId: string;
   };
 };
 
@@ -16,8 +17,8 @@ const { accountResources } = require('../../../serverless/config.cjs') as {
  * and the event bus policy (resources/event-bus-policy.yml).
  */
 
-const configWith = (accounts: Record<string, unknown>) =>
-  configSchema.parse({ auth: { tokensSecret: 'slipway/api-tokens' }, accounts });
+const configWith = (accounts: Record<string, unknown>, organizationId?: string) =>
+  configSchema.parse({ auth: { tokensSecret: 'slipway/api-tokens' }, accounts, organizationId });
 
 describe('accountResources', () => {
   it('given no accounts, then no role, no secret and no bus policy: packaging leaves them out', () => {
@@ -26,6 +27,7 @@ describe('accountResources', () => {
       externalIdSecretArns: [],
       memberAccountIds: [],
       eventBusPolicy: 'withoutAccounts',
+      organizationId: '',
     });
   });
 
@@ -53,6 +55,20 @@ describe('accountResources', () => {
       ],
       memberAccountIds: ['222222222222', '333333333333', '444444444444'],
       eventBusPolicy: 'withAccounts',
+      organizationId: '',
+    });
+  });
+
+  it('given accounts and their organization, then the bus policy that also holds their principals to it', () => {
+    const config = configWith(
+      { staging: { roleArn: 'arn:aws:iam::222222222222:role/slipway-member' } },
+      'o-a1b2c3d4e5',
+    );
+
+    expect(accountResources(config)).toMatchObject({
+      memberAccountIds: ['222222222222'],
+      eventBusPolicy: 'withAccountsInOrganization',
+      organizationId: 'o-a1b2c3d4e5',
     });
   });
 });

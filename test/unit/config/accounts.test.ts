@@ -80,6 +80,12 @@ describe('the accounts section', () => {
     });
   });
 
+  it('given the organization of the accounts, when parsed, then it is kept as written', () => {
+    const config = parseConfig(file(`organizationId: o-a1b2c3d4e5\n${ACCOUNTS}`), SOURCE);
+
+    expect(config.organizationId).toBe('o-a1b2c3d4e5');
+  });
+
   it('given no accounts section, when parsed, then there is none: only the control plane’s own account', () => {
     expect(parseConfig(file(''), SOURCE).accounts).toEqual({});
   });
@@ -142,6 +148,12 @@ describe('the accounts section', () => {
       'accounts:\n  staging:\n    roleArn: ROLE\n    sessionName: deploys\n',
       'accounts.staging.sessionName',
       'is not a known key',
+    ],
+    [
+      'an organization id that is not one',
+      'organizationId: o-ABCDEFGHIJ\naccounts:\n  staging:\n    roleArn: ROLE\n',
+      'organizationId',
+      'expected an AWS Organizations id',
     ],
   ])('given %s, when parsed, then it is refused at its key path', (_what, yaml, path, reason) => {
     const [first, ...rest] = problems(file(yaml.replaceAll('ROLE', STAGING_ROLE)));
