@@ -342,9 +342,12 @@ describe('the permissions of a member role, with environments placed in its acco
   });
 
   it('grants no action those requests do not need', () => {
-    const granted = role().policies.flatMap(({ document }) =>
-      (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
-    );
+    // The RDS and KMS grants of the account's databases are test/unit/events/member-account-databases.test.ts's.
+    const granted = role()
+      .policies.flatMap(({ document }) =>
+        (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
+      )
+      .filter((action) => !/^(rds|kms):/.test(action));
     expect(new Set(granted)).toEqual(new Set(requests().map(({ action }) => action)));
   });
 
