@@ -590,6 +590,44 @@ describe('restores', () => {
     expect(rds.regions['us-east-1']?.instances.get('shop-prod')?.DBInstanceStatus).toBe('available');
   });
 
+  it('settles a target from its RDS event only when the event comes from its database’s account and region', async () => {
+    const backup = await availableBackup();
+    const restores = restoresWith();
+    const restore = await restores.request({
+      database: 'shop-db',
+      backupId: backup.id,
+      targetIdentifier: 'shop-prod-restore-1',
+      requestedBy: 'admin',
+    });
+    // Every RDS call of the restore is made as its session, where its database is
+    expect(rds.sessions.at(-1)).toEqual({
+      place: { account: undefined, region: 'us-east-1' },
+      operation: { id: restore.id, principal: 'admin' },
+    });
+    const target = rds.regions['us-east-1']?.instances.get('shop-prod-restore-1');
+    if (target) target.DBInstanceStatus = 'available';
+    const restored = (account: string, region: string) => ({
+      id: 'ev-restored',
+      account,
+      region,
+      identifier: 'shop-prod-restore-1',
+    });
+
+    // When the target's event claims another account, or another region, then nothing changes
+    for (const [account, region] of [
+      ['222222222222', 'us-east-1'],
+      [HOME.account, 'eu-west-1'],
+    ] as const) {
+      expect(await restores.onTargetEvent(restored(account, region), HOME)).toMatch(
+        /^not applied: the event comes from account/,
+      );
+    }
+    expect(await restores.get(restore.id)).toMatchObject({ status: 'RESTORING' });
+
+    // When it comes from the control plane's own account and region, then the restore is AVAILABLE
+    expect(await restores.onTargetEvent(restored(HOME.account, 'us-east-1'), HOME)).toBe('AVAILABLE');
+  });
+
   it.each([
     'restore-error',
     'incompatible-network',
