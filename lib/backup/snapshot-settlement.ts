@@ -3,10 +3,10 @@ import {
   DescribeDBSnapshotsCommand,
   DescribeExportTasksCommand,
 } from '@aws-sdk/client-rds';
+import type { Home } from '../config/places';
 import { UpstreamFailed } from '../errors';
 import { logger, metrics } from '../observability';
 import { publishAgeMinutes } from './ages';
-import type { Home } from '../config/places';
 import { type BackupsContext, configuredDatabase, errorName, notify, snapshotsOnly } from './backups-context';
 import { backupOperation, rdsEventFromElsewhere, rdsOfBackup } from './database-places';
 import { databaseOfSnapshot } from './identifiers';

@@ -1,4 +1,5 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
+import { eventFromElsewhere } from '../config/places';
 import { AssumeRoleFailed, SlipwayError } from '../errors';
 import { logger, metrics } from '../observability';
 import { notify, type RolloutContext } from './deployments-context';
@@ -11,7 +12,6 @@ import {
   stateOfServiceDeployment,
   verdictForEvent,
 } from './outcome';
-import { eventFromElsewhere } from '../config/places';
 import { arnInPlace, deploymentOperation, eventSourceOf, type Home, placeOfRecord } from './placement';
 import { type DeploymentRecord, type DeploymentState, isInFlight } from './records';
 

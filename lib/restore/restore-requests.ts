@@ -359,8 +359,7 @@ async function describeInstance(rds: RDSClient, identifier: string): Promise<DBI
 }
 
 async function describeCluster(rds: RDSClient, identifier: string): Promise<DBCluster> {
-  const cluster = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier })))
-    .DBClusters?.[0];
+  const cluster = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }))).DBClusters?.[0];
   if (!cluster) throw new UpstreamFailed(`RDS returned no cluster ${identifier}`);
   return cluster;
 }

@@ -180,9 +180,8 @@ async function targetStatus(ctx: RestoresContext, record: RestoreRecord): Promis
   const rds = rdsOfRestore(ctx, record);
   try {
     if (record.multiAZCluster) {
-      const cluster = (
-        await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier }))
-      ).DBClusters?.[0];
+      const cluster = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier })))
+        .DBClusters?.[0];
       return cluster?.Status ?? 'missing';
     }
     const identifier =

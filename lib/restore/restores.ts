@@ -1,7 +1,7 @@
 import type { AnyRestoreRecord, RestoreRecord } from '../backup/records';
+import type { Home } from '../config/places';
 import { NotFound } from '../errors';
 import { drillRestore, type RestoreRequest, requestRestore } from './restore-requests';
-import type { Home } from '../config/places';
 import { onTargetEvent, reconcileRestores, type TargetEvent } from './restore-settlement';
 import { type RestoresContext, type RestoresDeps, restoresContext } from './restores-context';
 

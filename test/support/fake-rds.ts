@@ -1,4 +1,3 @@
-import type { Operation, Place } from '../../lib/aws/account-credentials';
 import { readFileSync } from 'node:fs';
 import {
   CopyDBSnapshotCommand,
@@ -20,6 +19,7 @@ import {
   StartExportTaskCommand,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { Operation, Place } from '../../lib/aws/account-credentials';
 
 /**
  * RDS in two regions, kept in memory so a flow sees its own effects: snapshots are created

@@ -167,7 +167,7 @@ export function placementIssues(config: Placeable): PlacementIssue[] {
     }
   }
   for (const [name, db] of Object.entries(config.databases)) {
-    // Backups, restores and RDS events act through the account's role (lib/wiring/databases.ts).
+    // Backups, restores and RDS events act through the account's role (lib/wiring/rds.ts).
     check(db, ['databases', name], undefined);
     issues.push(...databaseIssues(config.accounts, db, ['databases', name]));
   }

@@ -198,9 +198,12 @@ describe('where config places environments, databases and volumes', () => {
     ['in an account', ['account: staging', 'region: eu-west-1']],
     ['in an account that lists no regions', ['account: production']],
     ['in another region of the own account', ['region: eu-west-1']],
-    ['in an account, copied to another of its regions', ['account: staging', 'region: eu-west-1', 'copyToRegion: eu-central-1']],
+    [
+      'in an account, copied to another of its regions',
+      ['account: staging', 'region: eu-west-1', 'copyToRegion: eu-central-1'],
+    ],
   ])('given a database %s, when parsed, then it is accepted with its place', (_what, lines) => {
-    // Backups, restores and RDS events act there through the account's role (lib/wiring/databases.ts).
+    // Backups, restores and RDS events act there through the account's role (lib/wiring/rds.ts).
     const parsed = parseConfig(file(`${ACCOUNTS}${database(...lines)}`), SOURCE);
     const db = parsed.databases['shop-db'];
     expect({ account: db?.account, region: db?.region, copyToRegion: db?.copyToRegion }).toEqual({
