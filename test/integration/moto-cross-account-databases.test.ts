@@ -7,7 +7,7 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
+import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AccountCredentials } from '../../lib/aws/account-credentials';
@@ -27,7 +27,7 @@ import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
-import { createNetwork, rdsSnapshotCreatedEvent } from '../support/moto-aws';
+import { createNetwork, rdsSnapshotCreatedEvent, sessionOn } from '../support/moto-aws';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -65,18 +65,6 @@ let store: BackupStore;
 const assumed: AssumeRoleCommandInput[] = [];
 const published: Array<{ type: string; state?: string }> = [];
 
-/** A session on `roleArn`, as Lambda gives a function its role's, or as an operator seeds the member account. */
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
-
 /** The instances and manual snapshots one account's RDS holds in a region. */
 async function heldBy(rds: RDSClient) {
   const [{ DBInstances }, { DBSnapshots }] = await Promise.all([
@@ -94,14 +82,14 @@ beforeAll(async () => {
   await resetMoto(endpoint);
   env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' };
   // Given the function's own credentials in the control plane's account, and the member's external id there
-  own = await sessionOn(FUNCTION_ROLE, 'slipway-prod-takeBackup');
+  own = await sessionOn(env, FUNCTION_ROLE, 'slipway-prod-takeBackup');
   const secrets = createSecretsManagerClient(env, own);
   await secrets.send(
     new CreateSecretCommand({ Name: 'slipway/staging-external-id', SecretString: 'orders-staging-5c1d' }),
   );
 
   // And, in 222222222222/eu-west-1, the orders PostgreSQL instance in a subnet group of its own network
-  const seeding = await sessionOn(MEMBER_ROLE, 'operator-seeding', own);
+  const seeding = await sessionOn(env, MEMBER_ROLE, 'operator-seeding', own);
   const memberEnv = { ...env, AWS_REGION: MEMBER_REGION };
   memberRds = createRdsClient(memberEnv, seeding);
   const network = await createNetwork(

@@ -1,5 +1,6 @@
 import { loadStageConfig } from '../../../lib/config/load';
 import { memberAccountTemplate } from '../../../lib/events/member-account-template';
+import { eventRulePatterns } from '../../../lib/events/rule-patterns';
 import { MEMBER, memberInputs } from '../../support/member-accounts';
 import type { AwsPlace } from '../../template/cloudformation';
 import { type AwsRequest, loadArnFormats, type PolicyDocument } from '../../template/iam-requests';
@@ -197,16 +198,15 @@ describe('the member role of an account holding a database', () => {
 
 describe('the rules of an account holding a database', () => {
   const pattern = (id: string) => template.Resources[id]?.Properties.EventPattern;
+  /** The control plane's own rdsEvent rule's pattern (serverless/functions/events.yml). */
+  const controlPlanePattern = () =>
+    eventRulePatterns({ config, stage: 'kitchen-sink', serviceArns: [], repositoryNames: [] }).find(
+      ({ rule }) => rule === 'rdsEvent',
+    )?.pattern;
 
   it('forward, in its region, the RDS events of its snapshots, restore targets and drills, as the control plane’s rule hears them', () => {
     expect(pattern('RdsEventForwardingEuWest1')).toEqual({
-      source: ['aws.rds'],
-      'detail-type': [
-        'RDS DB Snapshot Event',
-        'RDS DB Cluster Snapshot Event',
-        'RDS DB Instance Event',
-        'RDS DB Cluster Event',
-      ],
+      ...controlPlanePattern(),
       detail: {
         SourceIdentifier: [
           { prefix: 'slipway-orders-db-' },
