@@ -253,11 +253,12 @@ function deployActions(): string[] {
   );
   // TagResource is authorised as part of RegisterTaskDefinition, never called alone. Of ECR, only a deployment's
   // tag read goes through the member role; releases read pushes and scans with the control plane's own credentials.
+  // The backup and restore functions that assume the role for databases run and stop the worker task in the
+  // control plane's own account: no deploy call.
+  const workerTask = new Set(['ecs:TagResource', 'ecs:RunTask', 'ecs:StopTask']);
   return [
     ...new Set(
-      actions.filter(
-        (action) => (/^ecs:/.test(action) && action !== 'ecs:TagResource') || action === 'ecr:DescribeImages',
-      ),
+      actions.filter((action) => (/^ecs:/.test(action) && !workerTask.has(action)) || action === 'ecr:DescribeImages'),
     ),
   ].sort();
 }
