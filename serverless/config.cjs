@@ -195,12 +195,20 @@ const rdsArn = (region, resource) => ({
 const THIS_REGION = `\${AWS::Region}`;
 
 // What the backup functions may touch: the configured instances and clusters, and the snapshots,
-// copies and drill databases Slipway names itself; KMS keys and the export role named in config.
+// copies and drill databases Slipway names itself; KMS keys and the export role named in config. Each in
+// the database's region (absent: the stack's); a database in another account is acted on as a session on
+// that account's role, which its own policy authorises (lib/events/member-account/databases.ts): the
+// functions' roles get nothing on it.
 function rdsResources(config, restoreTargetPrefix) {
-  const databases = Object.values(config.databases);
-  const regions = [THIS_REGION, ...new Set(databases.flatMap((db) => (db.copyToRegion ? [db.copyToRegion] : [])))];
+  const owned = Object.entries(config.databases).filter(([, db]) => db.account === undefined);
+  const databases = owned.map(([, db]) => db);
+  const regionOf = (db) => db.region ?? THIS_REGION;
+  const homes = [...new Set(databases.map(regionOf))];
+  const regions = [
+    ...new Set([THIS_REGION, ...homes, ...databases.flatMap((db) => (db.copyToRegion ? [db.copyToRegion] : []))]),
+  ];
   const sources = databases.map((db) =>
-    db.rdsCluster ? rdsArn(THIS_REGION, `cluster:${db.rdsCluster}`) : rdsArn(THIS_REGION, `db:${db.rdsInstance}`),
+    db.rdsCluster ? rdsArn(regionOf(db), `cluster:${db.rdsCluster}`) : rdsArn(regionOf(db), `db:${db.rdsInstance}`),
   );
   const snapshots = regions.flatMap((region) => [
     rdsArn(region, 'snapshot:slipway-*'),
@@ -209,30 +217,39 @@ function rdsResources(config, restoreTargetPrefix) {
   const keys = [...new Set(databases.flatMap((db) => [db.copyKmsKeyId, db.exportKmsKeyId].filter(Boolean)))];
   const roles = [...new Set(databases.flatMap((db) => (db.exportRoleArn ? [db.exportRoleArn] : [])))];
   const restoreKeys = [...new Set(databases.flatMap((db) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))];
-  const drills = [rdsArn(THIS_REGION, 'db:slipway-drill-*'), rdsArn(THIS_REGION, 'cluster:slipway-drill-*')];
+  const drills = (homes.length > 0 ? homes : [THIS_REGION]).flatMap((region) => [
+    rdsArn(region, 'db:slipway-drill-*'),
+    rdsArn(region, 'cluster:slipway-drill-*'),
+  ]);
   // lib/backup/identifiers.ts names them slipway-<database>-<yyyymmddhhmm>, a cluster's as cluster snapshots.
-  const sourceSnapshots = Object.entries(config.databases).map(([name, db]) =>
-    rdsArn(THIS_REGION, `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
+  const sourceSnapshots = owned.map(([name, db]) =>
+    rdsArn(regionOf(db), `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
   );
   // What a restore may create, by lib/backup/identifiers.ts's rule: an Aurora cluster's writer is an instance.
   const restoreTargets = databases.flatMap((db) => {
     const prefix = restoreTargetPrefix(db.rdsCluster ?? db.rdsInstance);
     return db.rdsCluster
-      ? [rdsArn(THIS_REGION, `cluster:${prefix}*`), rdsArn(THIS_REGION, `db:${prefix}*`)]
-      : [rdsArn(THIS_REGION, `db:${prefix}*`)];
+      ? [rdsArn(regionOf(db), `cluster:${prefix}*`), rdsArn(regionOf(db), `db:${prefix}*`)]
+      : [rdsArn(regionOf(db), `db:${prefix}*`)];
   });
   return {
     rdsSourceArns: sources.length > 0 ? sources : [rdsArn(THIS_REGION, 'db:slipway-none')],
-    // Restores run in this region only: from the snapshots Slipway takes of a configured source, or its own history.
+    // Restores run in the database's region: from the snapshots Slipway takes of a configured source, or its own history.
     rdsRestoreSourceArns: [...sources, ...sourceSnapshots],
     rdsRestoreTargetArns: [...restoreTargets, ...drills],
-    rdsRestoreGroupArns: ['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => rdsArn(THIS_REGION, `${type}:*`)),
+    rdsRestoreGroupArns: (homes.length > 0 ? homes : [THIS_REGION]).flatMap((region) =>
+      ['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => rdsArn(region, `${type}:*`)),
+    ),
     rdsSnapshotArns: snapshots,
     rdsDrillArns: drills,
     backupKmsKeys: keys.length > 0 ? keys : ['arn:aws:kms:none:000000000000:key/none'],
     exportRoleArns: roles.length > 0 ? roles : ['arn:aws:iam::000000000000:role/slipway-none'],
     // The customer managed keys sources are encrypted with, which restores use; none named, no grant.
     restoreKmsKeyArns: restoreKeys,
+    // RDS in the regions restores run in, through which alone those keys are used.
+    restoreKmsViaServices: (homes.length > 0 ? homes : [THIS_REGION]).map((region) => ({
+      'Fn::Sub': `rds.${region}.amazonaws.com`,
+    })),
   };
 }
 

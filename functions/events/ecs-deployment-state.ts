@@ -2,7 +2,8 @@ import type { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import { logger } from '../../lib/observability';
-import { controlPlaneHome, deploymentSettlement } from '../../lib/wiring/deployment-rollouts';
+import { controlPlaneHome } from '../../lib/wiring/accounts';
+import { deploymentSettlement } from '../../lib/wiring/deployment-rollouts';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface EcsDeploymentStateDeps extends EventHandlerDeps {

@@ -29,7 +29,7 @@ const PAGE_READS = 5;
  * lists what retention would delete (a database's snapshots, or with kind=postgres-dump its dumps; a volume's archives).
  */
 export function makeHandler(deps: ListBackupsDeps) {
-  return httpRoute(routes.listBackups, deps, async ({ query }) => {
+  return httpRoute(routes.listBackups, deps, async ({ query, principal }) => {
     if (query.volume !== undefined && !deps.volumes.includes(query.volume)) {
       throw new NotFound(`no volume named ${query.volume}`);
     }
@@ -44,7 +44,7 @@ export function makeHandler(deps: ListBackupsDeps) {
       if (archiveSubject) deps.archives.settings(archiveSubject);
       const decision: RetentionDecision = archiveSubject
         ? await deps.archives.retentionPreview(archiveSubject)
-        : await deps.backups.retentionPreview(query.database as string);
+        : await deps.backups.retentionPreview(query.database as string, principal?.name ?? 'unknown');
       return {
         status: 200,
         body: {

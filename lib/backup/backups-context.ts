@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { AuditRecorder } from '../audit/trail';
+import type { Operation, Place } from '../aws/account-credentials';
 import type { DatabaseConfig, SlipwayConfig } from '../config/schema';
 import { NotFound } from '../errors';
 import type { Publisher } from '../notify/publisher';
@@ -15,8 +16,9 @@ import { type AnyBackupRecord, type BackupRecord, isArchive } from './records';
 export interface BackupsDeps {
   config: SlipwayConfig;
   store: BackupStore;
-  /** An RDS client for a region (copies go to another one). */
-  rdsFor: (region: string) => RDSClient;
+  /** RDS where a database's resources are (copies go to another region), as the operation's session in another account. */
+  rdsFor: (place: Place, operation: Operation) => RDSClient;
+  /** The control plane's own region: a database's where it names none. */
   region: string;
   backupBucket: string;
   publisher: Publisher;

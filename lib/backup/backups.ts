@@ -1,5 +1,8 @@
+import type { Operation } from '../aws/account-credentials';
+import type { Home } from '../config/places';
 import type { DatabaseConfig } from '../config/schema';
 import { type BackupsContext, type BackupsDeps, backupsContext, configuredDatabase } from './backups-context';
+import { previewOperation } from './database-places';
 import type { RdsSnapshotEvent } from './rds-events';
 import type { BackupRecord } from './records';
 import type { RetentionDecision } from './retention';
@@ -33,8 +36,8 @@ export class Backups {
   }
 
   /** A snapshot event: the snapshot Slipway made is available; copies and exports follow. */
-  onSnapshotEvent(event: RdsSnapshotEvent): Promise<{ applied: boolean; reason: string }> {
-    return onSnapshotEvent(this.context, event);
+  onSnapshotEvent(event: RdsSnapshotEvent, home: Home): Promise<{ applied: boolean; reason: string }> {
+    return onSnapshotEvent(this.context, event, home);
   }
 
   /** The schedule: settles what events left open, starts queued copies and exports, publishes backup ages. */
@@ -43,12 +46,12 @@ export class Backups {
   }
 
   /** What retention would delete now, and why, without deleting anything. */
-  retentionPreview(database: string): Promise<RetentionDecision> {
-    return previewSnapshotRetention(this.context, database);
+  retentionPreview(database: string, principal: string): Promise<RetentionDecision> {
+    return previewSnapshotRetention(this.context, database, previewOperation(database, principal));
   }
 
   /** Deletes what retention says, in every region, recording each deletion. */
-  applyRetention(database: string): Promise<RetentionDecision> {
-    return applySnapshotRetention(this.context, database);
+  applyRetention(database: string, operation: Operation): Promise<RetentionDecision> {
+    return applySnapshotRetention(this.context, database, operation);
   }
 }

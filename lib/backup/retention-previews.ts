@@ -2,6 +2,7 @@ import type { SlipwayConfig } from '../config/schema';
 import type { BackupStore } from '../store/backups';
 import { type ArchiveSubject, archiveSettings, previewArchiveRetention } from './archive-retention';
 import { configuredDatabase, type SnapshotReadContext } from './backups-context';
+import { previewOperation } from './database-places';
 import type { RetentionDecision } from './retention';
 import { previewSnapshotRetention } from './snapshot-retention';
 
@@ -25,7 +26,8 @@ export function retentionPreviews(deps: RetentionPreviewDeps) {
   const snapshots: SnapshotReadContext = { deps, now };
   return {
     database: (name: string) => configuredDatabase(snapshots, name),
-    snapshots: (database: string): Promise<RetentionDecision> => previewSnapshotRetention(snapshots, database),
+    snapshots: (database: string, principal: string): Promise<RetentionDecision> =>
+      previewSnapshotRetention(snapshots, database, previewOperation(database, principal)),
     archiveSettings: (subject: ArchiveSubject) => archiveSettings(deps.config, subject),
     archives: (subject: ArchiveSubject): Promise<RetentionDecision> =>
       previewArchiveRetention({ config: deps.config, store: deps.store, now }, subject),

@@ -7,6 +7,7 @@ import {
 import { UpstreamFailed } from '../errors';
 import { logger } from '../observability';
 import { type BackupsContext, configuredDatabase, errorName, notify } from './backups-context';
+import { rdsOfBackup } from './database-places';
 import { exportTaskIdentifier } from './identifiers';
 import { type BackupRecord, isArchive } from './records';
 
@@ -104,11 +105,14 @@ export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: stri
   return outcomes;
 }
 
-/** Export tasks of the account still running in this region, Slipway's and anyone else's. */
+/**
+ * Export tasks of the account still running in this region, Slipway's and anyone else's. Only databases of the
+ * control plane's own account are exported (config refuses exportToS3 elsewhere): its own credentials ask.
+ */
 async function exportsInFlight(ctx: BackupsContext): Promise<number> {
   let count = 0;
   for await (const page of paginateDescribeExportTasks(
-    { client: ctx.deps.rdsFor(ctx.deps.region) },
+    { client: ctx.deps.rdsFor({ region: ctx.deps.region }, { id: 'exports-in-flight', principal: 'slipway' }) },
     // Filter values are lowercase (DescribeExportTasks, RDS API Reference).
     { Filters: [{ Name: 'status', Values: ['starting', 'in_progress', 'canceling'] }] },
   )) {
@@ -135,7 +139,7 @@ async function startCopy(ctx: BackupsContext, record: BackupRecord): Promise<Bac
     );
   }
   // Called in the destination region with the source's ARN; a presigned URL is only needed in GovCloud.
-  const destination = ctx.deps.rdsFor(record.region);
+  const destination = rdsOfBackup(ctx, record);
   const kms = parent.encrypted && db.copyKmsKeyId ? { KmsKeyId: db.copyKmsKeyId } : {};
   try {
     const arn =
@@ -182,7 +186,7 @@ async function startExport(ctx: BackupsContext, record: BackupRecord): Promise<B
   const parent = await parentOf(ctx, record);
   const taskIdentifier = exportTaskIdentifier(record.snapshotIdentifier);
   try {
-    await ctx.deps.rdsFor(record.region).send(
+    await rdsOfBackup(ctx, record).send(
       new StartExportTaskCommand({
         ExportTaskIdentifier: taskIdentifier,
         SourceArn: parent.snapshotArn,

@@ -6,6 +6,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-rds';
 import type { AuditOutcome } from '../audit/trail';
+import type { Operation } from '../aws/account-credentials';
 import type { DatabaseConfig } from '../config/schema';
 import { logger, metrics } from '../observability';
 import {
@@ -21,22 +22,30 @@ import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
 import { retentionDeletion } from './retention-audit';
 
-/** Retention of Slipway's snapshots of a database, in its region and in copyToRegion: previewed, or applied. */
+/** Retention of Slipway's snapshots of a database, in its region and in copyToRegion (in its account): previewed, or applied. */
 
 /** What retention would delete now, and why, without deleting anything. */
-export async function previewSnapshotRetention(ctx: SnapshotReadContext, database: string): Promise<RetentionDecision> {
+export async function previewSnapshotRetention(
+  ctx: SnapshotReadContext,
+  database: string,
+  operation: Operation,
+): Promise<RetentionDecision> {
   const db = configuredDatabase(ctx, database);
-  return planRetention(await snapshotsOf(ctx, database, db), db.retention, ctx.now());
+  return planRetention(await snapshotsOf(ctx, database, db, operation), db.retention, ctx.now());
 }
 
-/** Deletes what retention says, in every region, recording each deletion. */
-export async function applySnapshotRetention(ctx: BackupsContext, database: string): Promise<RetentionDecision> {
+/** Deletes what retention says, in every region, recording each deletion; as `operation`'s session in another account. */
+export async function applySnapshotRetention(
+  ctx: BackupsContext,
+  database: string,
+  operation: Operation,
+): Promise<RetentionDecision> {
   const db = configuredDatabase(ctx, database);
-  const decision = planRetention(await snapshotsOf(ctx, database, db), db.retention, ctx.now());
+  const decision = planRetention(await snapshotsOf(ctx, database, db, operation), db.retention, ctx.now());
   const source = sourceOf(db);
   const records = snapshotsOnly((await ctx.deps.store.list(database, { limit: 200 })).items);
   for (const { snapshot, reason } of decision.delete) {
-    const rds = ctx.deps.rdsFor(snapshot.region);
+    const rds = ctx.deps.rdsFor({ account: db.account, region: snapshot.region }, operation);
     try {
       if (source.type === 'cluster') {
         await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshot.id }));
@@ -87,12 +96,17 @@ function auditDeletion(
 }
 
 /** Slipway's snapshots of a database in its region and in copyToRegion, for retention. */
-async function snapshotsOf(ctx: SnapshotReadContext, name: string, db: DatabaseConfig): Promise<SnapshotInfo[]> {
+async function snapshotsOf(
+  ctx: SnapshotReadContext,
+  name: string,
+  db: DatabaseConfig,
+  operation: Operation,
+): Promise<SnapshotInfo[]> {
   const source = sourceOf(db);
-  const regions = [ctx.deps.region, ...(db.copyToRegion ? [db.copyToRegion] : [])];
+  const regions = [db.region ?? ctx.deps.region, ...(db.copyToRegion ? [db.copyToRegion] : [])];
   const found: SnapshotInfo[] = [];
   for (const region of regions) {
-    const rds = ctx.deps.rdsFor(region);
+    const rds = ctx.deps.rdsFor({ account: db.account, region }, operation);
     const byTags = (tags: Tag[] | undefined) =>
       (tags ?? []).some((tag) => tag.Key === 'slipway:created-by' && tag.Value === CREATED_BY) &&
       (tags ?? []).some((tag) => tag.Key === 'slipway:database' && tag.Value === name);

@@ -3,10 +3,12 @@ import {
   DescribeDBSnapshotsCommand,
   DescribeExportTasksCommand,
 } from '@aws-sdk/client-rds';
+import type { Home } from '../config/places';
 import { UpstreamFailed } from '../errors';
 import { logger, metrics } from '../observability';
 import { publishAgeMinutes } from './ages';
-import { type BackupsContext, errorName, notify, snapshotsOnly } from './backups-context';
+import { type BackupsContext, configuredDatabase, errorName, notify, snapshotsOnly } from './backups-context';
+import { backupOperation, rdsEventFromElsewhere, rdsOfBackup } from './database-places';
 import { databaseOfSnapshot } from './identifiers';
 import { type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS } from './rds-events';
 import { snapshotProgress } from './rds-states';
@@ -19,10 +21,14 @@ import { applySnapshotRetention } from './snapshot-retention';
  * events left open, starts what is queued and publishes each database's backup age.
  */
 
-/** A snapshot event: the snapshot Slipway made is available; copies and exports follow. */
+/**
+ * A snapshot event: the snapshot Slipway made is available; copies and exports follow. One that comes from
+ * another account or region than its database's (and its copies') changes nothing.
+ */
 export async function onSnapshotEvent(
   ctx: BackupsContext,
   event: RdsSnapshotEvent,
+  home: Home,
 ): Promise<{ applied: boolean; reason: string }> {
   if (!(SNAPSHOT_CREATED_EVENTS as readonly string[]).includes(event.detail.EventID)) {
     return { applied: false, reason: `${event.detail.EventID} is not a snapshot completion` };
@@ -32,6 +38,10 @@ export async function onSnapshotEvent(
   if (!database || !Object.hasOwn(ctx.deps.config.databases, database)) {
     return { applied: false, reason: `${identifier} is not a snapshot Slipway made` };
   }
+  const db = configuredDatabase(ctx, database);
+  const regions = [db.region ?? ctx.deps.region, ...(db.copyToRegion ? [db.copyToRegion] : [])];
+  const elsewhere = rdsEventFromElsewhere(ctx.deps.config, event, database, regions, home);
+  if (elsewhere !== undefined) return { applied: false, reason: elsewhere };
   const records = snapshotsOnly(await ctx.deps.store.withStatus(database, ['CREATING'], 50));
   const record = records.find(
     (candidate) => candidate.snapshotIdentifier === identifier && candidate.region === event.region,
@@ -73,7 +83,7 @@ export async function reconcileBackups(ctx: BackupsContext): Promise<Array<{ id:
 
 /** Reads a snapshot's state and moves its record on; undefined while it is still being made. */
 async function settleSnapshot(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord | undefined> {
-  const described = await describeSnapshot(ctx, record.region, record.source.type, record.snapshotIdentifier);
+  const described = await describeSnapshot(ctx, record);
   const progress = snapshotProgress(described.status);
   if (progress === 'in-progress') return undefined;
   const at = ctx.now();
@@ -93,7 +103,7 @@ async function settleSnapshot(ctx: BackupsContext, record: BackupRecord): Promis
   if (available && settled.kind !== 'snapshot-copy') {
     await queueFollowUps(ctx, settled);
     try {
-      await applySnapshotRetention(ctx, settled.database);
+      await applySnapshotRetention(ctx, settled.database, backupOperation(settled));
     } catch (error) {
       // Retention is housekeeping: the snapshot is available whether or not it ran; the next one retries.
       logger.warn('retention did not run', { database: settled.database, error: error as Error });
@@ -103,8 +113,10 @@ async function settleSnapshot(ctx: BackupsContext, record: BackupRecord): Promis
   return settled;
 }
 
-async function describeSnapshot(ctx: BackupsContext, region: string, type: 'instance' | 'cluster', identifier: string) {
-  const rds = ctx.deps.rdsFor(region);
+async function describeSnapshot(ctx: BackupsContext, record: BackupRecord) {
+  const rds = rdsOfBackup(ctx, record);
+  const { snapshotIdentifier: identifier, source } = record;
+  const type = source.type;
   try {
     if (type === 'cluster') {
       const snapshot = (
@@ -138,9 +150,9 @@ async function settleCopy(ctx: BackupsContext, record: BackupRecord) {
 
 async function settleExport(ctx: BackupsContext, record: BackupRecord) {
   const task = (
-    await ctx.deps
-      .rdsFor(record.region)
-      .send(new DescribeExportTasksCommand({ ExportTaskIdentifier: record.snapshotIdentifier }))
+    await rdsOfBackup(ctx, record).send(
+      new DescribeExportTasksCommand({ ExportTaskIdentifier: record.snapshotIdentifier }),
+    )
   ).ExportTasks?.[0];
   const status = task?.Status ?? 'MISSING';
   if (status === 'STARTING' || status === 'IN_PROGRESS' || status === 'CANCELING') return undefined;
@@ -160,10 +172,10 @@ async function settleExport(ctx: BackupsContext, record: BackupRecord) {
 
 /** Minutes since each database's newest available snapshot: the staleness alarm watches this. */
 async function publishAges(ctx: BackupsContext) {
-  for (const database of Object.keys(ctx.deps.config.databases)) {
+  for (const [database, db] of Object.entries(ctx.deps.config.databases)) {
+    const region = db.region ?? ctx.deps.region;
     const newest = snapshotsOnly((await ctx.deps.store.list(database, { limit: 50 })).items).find(
-      (record) =>
-        record.status === 'AVAILABLE' && record.kind !== 'snapshot-export' && record.region === ctx.deps.region,
+      (record) => record.status === 'AVAILABLE' && record.kind !== 'snapshot-export' && record.region === region,
     );
     publishAgeMinutes(
       'NewestBackupAgeMinutes',

@@ -12,6 +12,7 @@ import { audited, statusOutcome } from '../audit/trail';
 import { UpstreamFailed } from '../errors';
 import { logger, metrics } from '../observability';
 import { type BackupsContext, CREATED_BY, configuredDatabase, errorName, notify, sourceOf } from './backups-context';
+import { backupPrincipal } from './database-places';
 import { snapshotName } from './identifiers';
 import { maySnapshot } from './rds-states';
 import type { BackupRecord } from './records';
@@ -35,15 +36,17 @@ export async function takeSnapshot(ctx: BackupsContext, name: string, trigger: s
 async function takeNow(ctx: BackupsContext, name: string, trigger: string): Promise<BackupRecord> {
   const db = configuredDatabase(ctx, name);
   const source = sourceOf(db);
-  const rds = ctx.deps.rdsFor(ctx.deps.region);
+  const region = db.region ?? ctx.deps.region;
+  const id = ctx.newId();
+  const rds = ctx.deps.rdsFor({ account: db.account, region }, { id, principal: backupPrincipal(trigger) });
   const at = ctx.now();
   const identifier = snapshotName(name, at);
   const base = {
-    id: ctx.newId(),
+    id,
     kind: source.type === 'cluster' ? ('rds-cluster-snapshot' as const) : ('rds-snapshot' as const),
     database: name,
     source,
-    region: ctx.deps.region,
+    region,
     snapshotIdentifier: identifier,
     trigger,
     createdAt: at.toISOString(),
@@ -64,10 +67,10 @@ async function takeNow(ctx: BackupsContext, name: string, trigger: string): Prom
     return finishEarly(ctx, {
       ...base,
       status: 'FAILED',
-      reason: `the manual ${source.type} snapshot quota is full in ${ctx.deps.region} (${used} of ${quota}); delete snapshots or raise the quota`,
+      reason: `the manual ${source.type} snapshot quota is full in ${region} (${used} of ${quota}); delete snapshots or raise the quota`,
     });
   }
-  if (used + 1 >= quota * QUOTA_WARNING) await warnQuota(ctx, name, used + 1, quota);
+  if (used + 1 >= quota * QUOTA_WARNING) await warnQuota(ctx, name, region, used + 1, quota);
 
   const tags: Tag[] = [
     { Key: 'slipway:database', Value: name },
@@ -160,14 +163,14 @@ async function manualSnapshots(rds: RDSClient, type: 'instance' | 'cluster'): Pr
   return count;
 }
 
-async function warnQuota(ctx: BackupsContext, database: string, used: number, quota: number) {
+async function warnQuota(ctx: BackupsContext, database: string, region: string, used: number, quota: number) {
   logger.warn('manual snapshot quota nearly full', { database, used, quota });
   await ctx.deps.publisher.publish({
-    subject: `Slipway: manual snapshot quota ${used} of ${quota} in ${ctx.deps.region}`,
+    subject: `Slipway: manual snapshot quota ${used} of ${quota} in ${region}`,
     type: 'backup.quota',
     app: database,
-    environment: ctx.deps.region,
+    environment: region,
     state: 'WARNING',
-    body: { database, used, quota, region: ctx.deps.region },
+    body: { database, used, quota, region },
   });
 }

@@ -1,4 +1,5 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
+import { eventFromElsewhere } from '../config/places';
 import { AssumeRoleFailed, SlipwayError } from '../errors';
 import { logger, metrics } from '../observability';
 import { notify, type RolloutContext } from './deployments-context';
@@ -40,17 +41,19 @@ export async function onEcsEvent(
   const located = locateService(ctx, event.resources[0] ?? '', home);
   if (!located) return { applied: false, reason: 'not a service Slipway manages' };
   const { source } = located;
-  if (event.account !== source.account || event.region !== source.region) {
-    const reason = `the event comes from account ${event.account} in ${event.region ?? 'no region'}, but ${located.app}/${located.environment}'s service is in account ${source.account} in ${source.region}`;
-    logger.warn('ECS event from another account or region than the service it names ignored', {
-      eventId: event.id,
-      app: located.app,
-      environment: located.environment,
-      reason,
-    });
-    metrics.addMetric('EcsEventsFromOtherAccounts', 'Count', 1);
-    return { applied: false, reason };
-  }
+  const elsewhere = eventFromElsewhere(
+    event,
+    {
+      service: 'ECS',
+      thing: 'service',
+      name: `${located.app}/${located.environment}'s service`,
+      account: source.account,
+      regions: [source.region],
+      keys: { app: located.app, environment: located.environment },
+    },
+    'EcsEventsFromOtherAccounts',
+  );
+  if (elsewhere !== undefined) return { applied: false, reason: elsewhere };
   const { items: recent } = await ctx.deps.store.history(located.app, located.environment, { limit: 10 });
   const verdict = verdictForEvent(event, recent);
   if (!verdict)

@@ -4,6 +4,7 @@ import { parse, stringify } from 'yaml';
 import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
+import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -166,7 +167,11 @@ function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
     rolePath: path.slice(0, path.lastIndexOf('/') + 1),
     externalId: configured.externalIdSecret !== undefined,
     placed,
-    regions: unique([...placed.map(({ region }) => region), ...repositories.keys()]).sort(),
+    regions: unique([
+      ...placed.map(({ region }) => region),
+      ...repositories.keys(),
+      ...databaseRegions(config, account, controlPlaneRegion),
+    ]).sort(),
     repositories,
   };
 }
@@ -353,11 +358,13 @@ function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, regi
       inAccount('ecs', at, `service/${clusterName}/${env.service}`),
     ),
     repositoryNames: names,
+    rdsIdentifiers: databaseEventIdentifiers(config, inputs.account, region, inputs.controlPlaneRegion),
   }).filter(
-    ({ rule }) =>
+    ({ rule, pattern }) =>
       (rule === 'ecsDeploymentState' && here.length > 0) ||
       ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
-      (rule === 'alarmState' && here.length > 0),
+      (rule === 'alarmState' && here.length > 0) ||
+      (rule === 'rdsEvent' && pattern.detail !== undefined),
   );
   const problems = eventPatternProblems(patterns);
   if (problems.length > 0) {
@@ -430,7 +437,10 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
   const facts = accountFacts(inputs);
   const { service, stage } = inputs;
   const [home] = facts.regions;
-  const statements = deployStatements(facts);
+  const statements = [
+    ...deployStatements(facts),
+    ...databaseStatements(inputs.config, inputs.account, inputs.controlPlaneRegion),
+  ];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
   const resources: Json = {
     TargetRole: {

@@ -15,7 +15,7 @@ export const EVENT_PATTERN_MAX_CHARS = 2_048;
 
 export interface RulePattern {
   /** The function in serverless.yml whose eventBridge event carries the pattern. */
-  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'alarmState';
+  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'alarmState' | 'rdsEvent';
   pattern: Record<string, unknown>;
   /** The config keys whose values the pattern lists. */
   feeds: string;
@@ -30,9 +30,20 @@ export interface RulePatternInputs {
   serviceArns: unknown[];
   /** The names of the ECR repositories config names, or a name no repository has. */
   repositoryNames: string[];
+  /**
+   * The RDS identifiers whose events are heard, by prefix (a member account's databases: lib/events/member-account/
+   * databases.ts); absent, every RDS event of the kinds the handler reads.
+   */
+  rdsIdentifiers?: Array<{ prefix: string }> | undefined;
 }
 
-export function eventRulePatterns({ config, stage, serviceArns, repositoryNames }: RulePatternInputs): RulePattern[] {
+export function eventRulePatterns({
+  config,
+  stage,
+  serviceArns,
+  repositoryNames,
+  rdsIdentifiers,
+}: RulePatternInputs): RulePattern[] {
   const prefix = slipwayAlarmPrefix(stage);
   // Alarms config names whose names the prefix already matches need no entry of their own.
   const ownAlarms = [
@@ -80,6 +91,22 @@ export function eventRulePatterns({ config, stage, serviceArns, repositoryNames 
       },
       feeds: 'apps.<app>.environments.<env>.alarms',
       listed: { count: ownAlarms.length, what: `alarm names not starting with ${prefix}` },
+    },
+    {
+      rule: 'rdsEvent',
+      // Snapshots completing and restore targets changing state; the handler finds which are Slipway's.
+      pattern: {
+        source: ['aws.rds'],
+        'detail-type': [
+          'RDS DB Snapshot Event',
+          'RDS DB Cluster Snapshot Event',
+          'RDS DB Instance Event',
+          'RDS DB Cluster Event',
+        ],
+        ...(rdsIdentifiers ? { detail: { SourceIdentifier: rdsIdentifiers } } : {}),
+      },
+      feeds: 'databases.<database>.rdsInstance, .rdsCluster and .account',
+      listed: { count: rdsIdentifiers?.length ?? 0, what: 'identifier prefixes' },
     },
   ];
 }

@@ -5,6 +5,7 @@ import {
   type DBInstance,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
+  type RDSClient,
   RestoreDBClusterFromSnapshotCommand,
   RestoreDBClusterToPointInTimeCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
@@ -12,6 +13,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-rds';
 import { audited, statusOutcome } from '../audit/trail';
+import { restoreOperation } from '../backup/database-places';
 import { drillIdentifier, restoreTargetPrefix } from '../backup/identifiers';
 import { isArchive, type RestoreRecord } from '../backup/records';
 import { Conflict, InvalidInput, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
@@ -89,7 +91,14 @@ export async function requestRestore(
   const source = db.rdsCluster
     ? { type: 'cluster' as const, identifier: db.rdsCluster }
     : { type: 'instance' as const, identifier: db.rdsInstance as string };
-  if (input.targetIdentifier === source.identifier || (await exists(ctx, source.type, input.targetIdentifier))) {
+  // Named before the first call: every call of the restore is made as its session in the database's account.
+  const id = ctx.newId();
+  const region = db.region ?? ctx.deps.region;
+  const rds = ctx.deps.rdsFor(
+    { account: db.account, region },
+    restoreOperation({ id, requestedBy: input.requestedBy }),
+  );
+  if (input.targetIdentifier === source.identifier || (await exists(rds, source.type, input.targetIdentifier))) {
     throw new Conflict(
       `${source.type} ${input.targetIdentifier} already exists; a restore always creates a new ${source.type} and never overwrites one`,
       { details: { targetIdentifier: input.targetIdentifier } },
@@ -119,8 +128,10 @@ export async function requestRestore(
         { details: { status: backup.status, kind: backup.kind } },
       );
     }
-    if (backup.region !== ctx.deps.region) {
-      throw new Unprocessable(`backup ${backup.id} is in ${backup.region}; restores here run in ${ctx.deps.region}`);
+    if (backup.region !== region) {
+      throw new Unprocessable(
+        `backup ${backup.id} is in ${backup.region}; restores of database ${input.database} run in ${region}`,
+      );
     }
     from = { backupId: backup.id, snapshotIdentifier: backup.snapshotIdentifier };
     // The snapshot's key as recorded when it was taken; the source's when the record has none.
@@ -131,7 +142,6 @@ export async function requestRestore(
     from = { pointInTime: input.pointInTime ?? 'latest' };
   }
 
-  const id = ctx.newId();
   const tags: Tag[] = [
     { Key: 'slipway:restore-of', Value: source.identifier },
     { Key: 'slipway:restore-id', Value: id },
@@ -146,7 +156,7 @@ export async function requestRestore(
     source,
     from,
     targetIdentifier: input.targetIdentifier,
-    region: ctx.deps.region,
+    region,
     status: 'RESTORING',
     requestedBy: input.requestedBy,
     drill,
@@ -157,8 +167,8 @@ export async function requestRestore(
     // Every call is planned before the first is made, so a plan that cannot be made leaves nothing half-created.
     const plan =
       source.type === 'cluster'
-        ? await planCluster(ctx, source.identifier, from, restoreTime, input, tags)
-        : await planInstance(ctx, source.identifier, from, restoreTime, input, tags);
+        ? await planCluster(rds, source.identifier, from, restoreTime, input, tags)
+        : await planInstance(rds, source.identifier, from, restoreTime, input, tags);
     const refused = encryptionKeyProblem(
       snapshotKey ?? plan.encryption,
       db.kmsKeyArn,
@@ -170,7 +180,7 @@ export async function requestRestore(
       throw new Unprocessable(refused.reason, { details: refused.details });
     }
     await plan.restore();
-    if (plan.writer) await ctx.deps.rds.send(new CreateDBInstanceCommand(plan.writer));
+    if (plan.writer) await rds.send(new CreateDBInstanceCommand(plan.writer));
     if (plan.multiAZCluster) record.multiAZCluster = true;
   } catch (error) {
     if (error instanceof SlipwayError) throw error;
@@ -199,14 +209,14 @@ export async function requestRestore(
  * instances (RestoreDBClusterFromSnapshot, RDS API Reference).
  */
 async function planCluster(
-  ctx: RestoresContext,
+  rds: RDSClient,
   identifier: string,
   from: RestoreRecord['from'],
   restoreTime: RestoreTime | undefined,
   input: RestoreRequest,
   tags: Tag[],
 ): Promise<RestorePlan> {
-  const cluster = await describeCluster(ctx, identifier);
+  const cluster = await describeCluster(rds, identifier);
   const multiAZCluster = isMultiAZCluster(cluster);
   const clusterTags = restoreTags(cluster.TagList, tags);
   let restore: () => Promise<unknown>;
@@ -214,17 +224,17 @@ async function planCluster(
     const command = new RestoreDBClusterFromSnapshotCommand(
       clusterFromSnapshot(cluster, from.snapshotIdentifier, input.targetIdentifier, input.overrides, clusterTags),
     );
-    restore = () => ctx.deps.rds.send(command);
+    restore = () => rds.send(command);
   } else {
     const command = new RestoreDBClusterToPointInTimeCommand(
       clusterToPointInTime(cluster, restoreTime as RestoreTime, input.targetIdentifier, input.overrides, clusterTags),
     );
-    restore = () => ctx.deps.rds.send(command);
+    restore = () => rds.send(command);
   }
   let writerPlan: CreateDBInstanceCommandInput | undefined;
   if (!multiAZCluster) {
     const writerId = cluster.DBClusterMembers?.find((member) => member.IsClusterWriter)?.DBInstanceIdentifier;
-    const writer = writerId ? await describeInstance(ctx, writerId) : undefined;
+    const writer = writerId ? await describeInstance(rds, writerId) : undefined;
     writerPlan = {
       ...clusterWriter(cluster, writer, input.targetIdentifier, input.overrides, restoreTags(writer?.TagList, tags)),
       DBInstanceIdentifier: writerIdentifier(input.targetIdentifier),
@@ -239,21 +249,21 @@ async function planCluster(
 }
 
 async function planInstance(
-  ctx: RestoresContext,
+  rds: RDSClient,
   identifier: string,
   from: RestoreRecord['from'],
   restoreTime: RestoreTime | undefined,
   input: RestoreRequest,
   tags: Tag[],
 ): Promise<RestorePlan> {
-  const instance = await describeInstance(ctx, identifier);
+  const instance = await describeInstance(rds, identifier);
   const instanceTags = restoreTags(instance.TagList, tags);
   let restore: () => Promise<unknown>;
   if ('snapshotIdentifier' in from) {
     const command = new RestoreDBInstanceFromDBSnapshotCommand(
       instanceFromSnapshot(instance, from.snapshotIdentifier, input.targetIdentifier, input.overrides, instanceTags),
     );
-    restore = () => ctx.deps.rds.send(command);
+    restore = () => rds.send(command);
   } else {
     const command = new RestoreDBInstanceToPointInTimeCommand(
       instanceToPointInTime(
@@ -264,7 +274,7 @@ async function planInstance(
         instanceTags,
       ),
     );
-    restore = () => ctx.deps.rds.send(command);
+    restore = () => rds.send(command);
   }
   return {
     restore,
@@ -297,14 +307,15 @@ export async function drillRestore(ctx: RestoresContext, database: string): Prom
 }
 
 async function drillNow(ctx: RestoresContext, database: string): Promise<RestoreRecord> {
+  const db = ctx.deps.config.databases[database];
+  const region = db?.region ?? ctx.deps.region;
   const snapshots = (await ctx.deps.backups.list(database, { limit: 50 })).items.filter(
     (backup) =>
       backup.status === 'AVAILABLE' &&
       (backup.kind === 'rds-snapshot' || backup.kind === 'rds-cluster-snapshot') &&
-      backup.region === ctx.deps.region,
+      backup.region === region,
   );
   const newest = snapshots[0];
-  const db = ctx.deps.config.databases[database];
   if (!newest || !db) {
     drillMetric(database, false);
     throw new Unprocessable(`database ${database} has no available snapshot to drill with`);
@@ -326,12 +337,12 @@ async function drillNow(ctx: RestoresContext, database: string): Promise<Restore
   );
 }
 
-async function exists(ctx: RestoresContext, type: 'instance' | 'cluster', identifier: string): Promise<boolean> {
+async function exists(rds: RDSClient, type: 'instance' | 'cluster', identifier: string): Promise<boolean> {
   try {
     if (type === 'cluster') {
-      await ctx.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
+      await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
     } else {
-      await ctx.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
+      await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
     }
     return true;
   } catch (error) {
@@ -340,16 +351,15 @@ async function exists(ctx: RestoresContext, type: 'instance' | 'cluster', identi
   }
 }
 
-async function describeInstance(ctx: RestoresContext, identifier: string): Promise<DBInstance> {
-  const instance = (await ctx.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
+async function describeInstance(rds: RDSClient, identifier: string): Promise<DBInstance> {
+  const instance = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
     .DBInstances?.[0];
   if (!instance) throw new UpstreamFailed(`RDS returned no instance ${identifier}`);
   return instance;
 }
 
-async function describeCluster(ctx: RestoresContext, identifier: string): Promise<DBCluster> {
-  const cluster = (await ctx.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier })))
-    .DBClusters?.[0];
+async function describeCluster(rds: RDSClient, identifier: string): Promise<DBCluster> {
+  const cluster = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }))).DBClusters?.[0];
   if (!cluster) throw new UpstreamFailed(`RDS returned no cluster ${identifier}`);
   return cluster;
 }

@@ -3,10 +3,13 @@ import {
   DeleteDBInstanceCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
+  type RDSClient,
 } from '@aws-sdk/client-rds';
 import { publishAgeMinutes } from '../backup/ages';
+import { rdsEventFromElsewhere } from '../backup/database-places';
 import { restoreTargetProgress } from '../backup/rds-states';
 import type { RestoreRecord } from '../backup/records';
+import type { EventOrigin, Home } from '../config/places';
 import { logger } from '../observability';
 import {
   countDrill,
@@ -14,6 +17,7 @@ import {
   NOT_FOUND,
   notify,
   type RestoresContext,
+  rdsOfRestore,
   rdsOnly,
   writerIdentifier,
 } from './restores-context';
@@ -48,15 +52,27 @@ export async function reconcileRestores(ctx: RestoresContext): Promise<Array<{ i
   return outcomes;
 }
 
-/** An RDS instance or cluster event about a restore target: settle it now rather than at the next reconcile. */
-export async function onTargetEvent(ctx: RestoresContext, identifier: string): Promise<string> {
+/** An RDS instance or cluster event, by the identifier it names and where EventBridge says it comes from. */
+export interface TargetEvent extends EventOrigin {
+  identifier: string;
+}
+
+/**
+ * An RDS instance or cluster event about a restore target: settle it now rather than at the next reconcile.
+ * One that comes from another account or region than the restore's changes nothing.
+ */
+export async function onTargetEvent(ctx: RestoresContext, event: TargetEvent, home: Home): Promise<string> {
+  const { identifier } = event;
   for (const database of Object.keys(ctx.deps.config.databases)) {
     const record = rdsOnly((await ctx.deps.store.list(database, { limit: 100 })).items).find(
       (candidate) =>
         candidate.status === 'RESTORING' &&
         (candidate.targetIdentifier === identifier || writerIdentifier(candidate.targetIdentifier) === identifier),
     );
-    if (record) return settle(ctx, record);
+    if (!record) continue;
+    const elsewhere = rdsEventFromElsewhere(ctx.deps.config, event, database, [record.region], home);
+    if (elsewhere !== undefined) return `not applied: ${elsewhere}`;
+    return settle(ctx, record);
   }
   return 'not a restore Slipway follows';
 }
@@ -114,10 +130,11 @@ async function cleanUpDrill(ctx: RestoresContext, record: RestoreRecord): Promis
             : [{ kind: 'instance' as const, identifier: writerIdentifier(record.targetIdentifier) }]),
           { kind: 'cluster', identifier: record.targetIdentifier },
         ];
+  const rds = rdsOfRestore(ctx, record);
   let gone = true;
   for (const part of parts) {
     try {
-      if ((await deleteScratch(ctx, part.kind, part.identifier)) !== 'gone') gone = false;
+      if ((await deleteScratch(rds, part.kind, part.identifier)) !== 'gone') gone = false;
     } catch (error) {
       logger.error('drill scratch database not deleted', { restoreId: record.id, error: error as Error });
       return 'scratch not deleted yet';
@@ -133,13 +150,13 @@ async function cleanUpDrill(ctx: RestoresContext, record: RestoreRecord): Promis
 
 /** Asks RDS to delete a scratch instance or cluster: `gone` once RDS no longer knows it. */
 async function deleteScratch(
-  ctx: RestoresContext,
+  rds: RDSClient,
   kind: 'instance' | 'cluster',
   identifier: string,
 ): Promise<'gone' | 'deleting'> {
   try {
     if (kind === 'instance') {
-      await ctx.deps.rds.send(
+      await rds.send(
         new DeleteDBInstanceCommand({
           DBInstanceIdentifier: identifier,
           SkipFinalSnapshot: true,
@@ -147,7 +164,7 @@ async function deleteScratch(
         }),
       );
     } else {
-      await ctx.deps.rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }));
+      await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }));
     }
     return 'deleting';
   } catch (error) {
@@ -160,16 +177,16 @@ async function deleteScratch(
 }
 
 async function targetStatus(ctx: RestoresContext, record: RestoreRecord): Promise<string> {
+  const rds = rdsOfRestore(ctx, record);
   try {
     if (record.multiAZCluster) {
-      const cluster = (
-        await ctx.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier }))
-      ).DBClusters?.[0];
+      const cluster = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier })))
+        .DBClusters?.[0];
       return cluster?.Status ?? 'missing';
     }
     const identifier =
       record.source.type === 'cluster' ? writerIdentifier(record.targetIdentifier) : record.targetIdentifier;
-    const instance = (await ctx.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
+    const instance = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
       .DBInstances?.[0];
     return instance?.DBInstanceStatus ?? 'missing';
   } catch (error) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { AuditRecorder } from '../audit/trail';
+import type { Operation, Place } from '../aws/account-credentials';
+import { databasePlace, restoreOperation } from '../backup/database-places';
 import { type AnyRestoreRecord, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
 import type { Publisher } from '../notify/publisher';
@@ -16,7 +18,9 @@ export interface RestoresDeps {
   config: SlipwayConfig;
   store: RestoreStore;
   backups: BackupStore;
-  rds: RDSClient;
+  /** RDS where a database's restores are made, as the restore's session in another account. */
+  rdsFor: (place: Place, operation: Operation) => RDSClient;
+  /** The control plane's own region: a database's where it names none. */
   region: string;
   publisher: Publisher;
   /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
@@ -60,6 +64,11 @@ export function restoresContext(deps: RestoresDeps): RestoresContext {
     now: deps.now ?? (() => new Date()),
     newId: deps.newId ?? (() => `rst-${randomUUID()}`),
   };
+}
+
+/** RDS where a restore's target is (its database's account, its region), as the restore's session. */
+export function rdsOfRestore(ctx: Pick<RestoresContext, 'deps'>, record: RestoreRecord): RDSClient {
+  return ctx.deps.rdsFor(databasePlace(ctx.deps.config, record.database, record.region), restoreOperation(record));
 }
 
 /** What a restore's change of state tells whoever listens. */

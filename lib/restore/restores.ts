@@ -1,7 +1,8 @@
 import type { AnyRestoreRecord, RestoreRecord } from '../backup/records';
+import type { Home } from '../config/places';
 import { NotFound } from '../errors';
 import { drillRestore, type RestoreRequest, requestRestore } from './restore-requests';
-import { onTargetEvent, reconcileRestores } from './restore-settlement';
+import { onTargetEvent, reconcileRestores, type TargetEvent } from './restore-settlement';
 import { type RestoresContext, type RestoresDeps, restoresContext } from './restores-context';
 
 export type { RestoreRequest } from './restore-requests';
@@ -44,7 +45,7 @@ export class Restores {
   }
 
   /** An RDS instance or cluster event about a restore target: settle it now rather than at the next reconcile. */
-  onTargetEvent(identifier: string): Promise<string> {
-    return onTargetEvent(this.context, identifier);
+  onTargetEvent(event: TargetEvent, home: Home): Promise<string> {
+    return onTargetEvent(this.context, event, home);
   }
 }

@@ -8,7 +8,9 @@ import {
 } from '../aws/account-credentials';
 import { createEcrClient } from '../aws/clients/ecr';
 import { createEcsClient } from '../aws/clients/ecs';
+import { regionFrom } from '../aws/endpoints';
 import { shared } from '../aws/shared-clients';
+import { type Home, homeOf } from '../config/places';
 import { config } from './config';
 
 /** The container's sessions on the roles of the accounts config names. */
@@ -28,3 +30,8 @@ export const ecrFor = (region: string, session?: { account: string; operation: O
   session
     ? accountCredentials().client(createEcrClient, { account: session.account, region }, session.operation)
     : shared(createEcrClient, region);
+
+/** The control plane's own account (from the function's ARN, where Lambda gives one) and region. */
+export function controlPlaneHome(invokedFunctionArn: string | undefined): Home {
+  return homeOf(invokedFunctionArn, regionFrom());
+}

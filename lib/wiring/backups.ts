@@ -1,15 +1,15 @@
-import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
-import { sharedByRegion } from '../aws/shared-clients';
 import type { Backups } from '../backup/backups';
 import { type BackupsContext, backupsContext } from '../backup/backups-context';
 import type { RdsSnapshotEvent } from '../backup/rds-events';
 import { onSnapshotEvent, reconcileBackups } from '../backup/snapshot-settlement';
 import { takeSnapshot } from '../backup/snapshots';
+import type { Home } from '../config/places';
 import { audit } from './audit';
 import { config } from './config';
 import { environment } from './environment';
 import { publisher } from './notifications';
+import { rdsFor } from './rds';
 import { backupStore } from './stores';
 
 let cached: BackupsContext | undefined;
@@ -19,7 +19,7 @@ function context(): BackupsContext {
   cached ??= backupsContext({
     config: config(),
     store: backupStore(),
-    rdsFor: sharedByRegion(createRdsClient),
+    rdsFor,
     region: regionFrom(),
     backupBucket: environment().backupBucket,
     publisher: publisher(),
@@ -37,7 +37,7 @@ export function snapshotTaking(): Pick<Backups, 'take'> {
 /** A snapshot's completion event, alone: it settles the snapshot and queues its copies and exports. */
 export function snapshotEvents(): Pick<Backups, 'onSnapshotEvent'> {
   const ctx = context();
-  return { onSnapshotEvent: (event: RdsSnapshotEvent) => onSnapshotEvent(ctx, event) };
+  return { onSnapshotEvent: (event: RdsSnapshotEvent, home: Home) => onSnapshotEvent(ctx, event, home) };
 }
 
 /** The reconciler: settles what events left open, starts queued copies and exports, retention, the ages. */

@@ -1,8 +1,7 @@
-import { regionFrom } from '../aws/endpoints';
 import type { Deployments, DeploymentsDeps } from '../deploy/deployments';
 import { deploymentsContext, type RolloutContext } from '../deploy/deployments-context';
 import type { EcsDeploymentEvent } from '../deploy/outcome';
-import { type Home, homeOf } from '../deploy/placement';
+import type { Home } from '../deploy/placement';
 import { getDeployment } from '../deploy/queries';
 import type { Requester } from '../deploy/records';
 import { approveDeployment } from '../deploy/requests';
@@ -44,11 +43,6 @@ export function deploymentSettlement(): Pick<Deployments, 'onEcsEvent' | 'reconc
     onEcsEvent: (event: EcsDeploymentEvent, home: Home) => onEcsEvent(context, event, home),
     reconcile: () => reconcileDeployments(context),
   };
-}
-
-/** The control plane's own account (from the function's ARN, where Lambda gives one) and region. */
-export function controlPlaneHome(invokedFunctionArn: string | undefined): Home {
-  return homeOf(invokedFunctionArn, regionFrom());
 }
 
 /** Approving a deployment, which starts its recorded image once enough approvals are in: no registry read. */

@@ -1,13 +1,13 @@
-import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
-import { shared } from '../aws/shared-clients';
+import type { Home } from '../config/places';
 import { drillRestore, type RestoreRequest, requestRestore } from '../restore/restore-requests';
-import { onTargetEvent, reconcileRestores } from '../restore/restore-settlement';
+import { onTargetEvent, reconcileRestores, type TargetEvent } from '../restore/restore-settlement';
 import type { Restores } from '../restore/restores';
 import { type RestoresContext, restoresContext } from '../restore/restores-context';
 import { audit } from './audit';
 import { config } from './config';
 import { publisher } from './notifications';
+import { rdsFor } from './rds';
 import { backupStore, restoreStore } from './stores';
 
 let cached: RestoresContext | undefined;
@@ -18,7 +18,7 @@ function context(): RestoresContext {
     config: config(),
     store: restoreStore(),
     backups: backupStore(),
-    rds: shared(createRdsClient),
+    rdsFor,
     region: regionFrom(),
     publisher: publisher(),
     audit: audit(),
@@ -40,6 +40,6 @@ export function restoreSettlement(): Pick<Restores, 'reconcile' | 'onTargetEvent
   const ctx = context();
   return {
     reconcile: () => reconcileRestores(ctx),
-    onTargetEvent: (identifier: string) => onTargetEvent(ctx, identifier),
+    onTargetEvent: (event: TargetEvent, home: Home) => onTargetEvent(ctx, event, home),
   };
 }

@@ -1,8 +1,7 @@
-import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
-import { sharedByRegion } from '../aws/shared-clients';
 import { retentionPreviews as previews, type RetentionPreviews } from '../backup/retention-previews';
 import { config } from './config';
+import { rdsFor } from './rds';
 import { backupStore } from './stores';
 
 let cached: RetentionPreviews | undefined;
@@ -12,7 +11,7 @@ export function retentionPreviews(): RetentionPreviews {
   cached ??= previews({
     config: config(),
     store: backupStore(),
-    rdsFor: sharedByRegion(createRdsClient),
+    rdsFor,
     region: regionFrom(),
   });
   return cached;

@@ -109,6 +109,9 @@ afterEach(() => {
   sns.restore();
 });
 
+// The control plane's own account and region, whose RDS events the sample events are (events/rds.*.json).
+const HOME = { account: '123456789012', region: 'us-east-1' };
+
 const newId = (prefix: string) => () => {
   ids += 1;
   return `${prefix}-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
@@ -142,7 +145,7 @@ function restoresWith(config = configWith()) {
     config,
     store: new RestoreStore(documents, tableName),
     backups: new BackupStore(documents, tableName),
-    rds: rds.rdsFor('us-east-1'),
+    rdsFor: rds.rdsFor,
     region: 'us-east-1',
     publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
     audit: trail.audit,
@@ -193,7 +196,7 @@ describe('nightly snapshots', () => {
     // When RDS reports the manual snapshot created
     rds.finishSnapshot('us-east-1', 'slipway-shop-db-202611220300');
     clock = new Date('2026-11-22T03:12:00.000Z');
-    const outcome = await backups.onSnapshotEvent(snapshotEvent('slipway-shop-db-202611220300'));
+    const outcome = await backups.onSnapshotEvent(snapshotEvent('slipway-shop-db-202611220300'), HOME);
 
     // Then it is available, with its size and duration, and a copy and an export are queued
     expect(outcome).toEqual({ applied: true, reason: 'slipway-shop-db-202611220300 is AVAILABLE' });
@@ -257,7 +260,7 @@ describe('nightly snapshots', () => {
       clock = new Date(at);
       const record = await backups.take('shop-db', 'schedule');
       rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-      await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+      await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     }
 
     // When the reconciler runs
@@ -322,7 +325,7 @@ describe('nightly snapshots', () => {
     clock = new Date('2026-11-21T03:00:00.000Z');
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     clock = new Date('2026-11-21T03:20:00.000Z');
     await backups.reconcile();
     expect(calls('us-west-2', CopyDBSnapshotCommand)).toHaveLength(1);
@@ -354,7 +357,7 @@ describe('nightly snapshots', () => {
     const backups = backupsWith(configWith({}, { copyToRegion: undefined, copyKmsKeyId: undefined }));
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     // Given five exports of the account's other snapshots still running in the region
     for (let index = 0; index < 5; index++) {
       rds.regions['us-east-1']?.exports.set(`nightly-warehouse-${index}`, {
@@ -379,7 +382,7 @@ describe('nightly snapshots', () => {
     const backups = backupsWith(configWith({}, { copyToRegion: undefined, copyKmsKeyId: undefined }));
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     // Given RDS refuses the export for its limit (started elsewhere between our count and our call)
     rds.refuseNext(
       'us-east-1',
@@ -422,7 +425,7 @@ describe('nightly snapshots', () => {
     const backups = backupsWith(config);
     const record = await backups.take(name, 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
 
     // When the export starts
     await backups.reconcile();
@@ -504,7 +507,7 @@ describe('nightly snapshots', () => {
     expect(calls('us-east-1', DeleteDBSnapshotCommand)).toEqual([]);
 
     // When retention runs, the oldest Slipway snapshot goes and its record says so
-    await backups.applyRetention('shop-db');
+    await backups.applyRetention('shop-db', { id: 'bkp-retention', principal: 'slipway' });
     expect(calls('us-east-1', DeleteDBSnapshotCommand)).toEqual([
       { DBSnapshotIdentifier: 'slipway-shop-db-202611190300' },
     ]);
@@ -551,7 +554,7 @@ describe('restores', () => {
     const backups = backupsWith();
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     return record;
   }
 
@@ -585,6 +588,44 @@ describe('restores', () => {
     expect(await restores.get(restore.id)).toMatchObject({ status: 'AVAILABLE', durationSeconds: 870 });
     // And the source was never touched
     expect(rds.regions['us-east-1']?.instances.get('shop-prod')?.DBInstanceStatus).toBe('available');
+  });
+
+  it('settles a target from its RDS event only when the event comes from its database’s account and region', async () => {
+    const backup = await availableBackup();
+    const restores = restoresWith();
+    const restore = await restores.request({
+      database: 'shop-db',
+      backupId: backup.id,
+      targetIdentifier: 'shop-prod-restore-1',
+      requestedBy: 'admin',
+    });
+    // Every RDS call of the restore is made as its session, where its database is
+    expect(rds.sessions.at(-1)).toEqual({
+      place: { account: undefined, region: 'us-east-1' },
+      operation: { id: restore.id, principal: 'admin' },
+    });
+    const target = rds.regions['us-east-1']?.instances.get('shop-prod-restore-1');
+    if (target) target.DBInstanceStatus = 'available';
+    const restored = (account: string, region: string) => ({
+      id: 'ev-restored',
+      account,
+      region,
+      identifier: 'shop-prod-restore-1',
+    });
+
+    // When the target's event claims another account, or another region, then nothing changes
+    for (const [account, region] of [
+      ['222222222222', 'us-east-1'],
+      [HOME.account, 'eu-west-1'],
+    ] as const) {
+      expect(await restores.onTargetEvent(restored(account, region), HOME)).toMatch(
+        /^not applied: the event comes from account/,
+      );
+    }
+    expect(await restores.get(restore.id)).toMatchObject({ status: 'RESTORING' });
+
+    // When it comes from the control plane's own account and region, then the restore is AVAILABLE
+    expect(await restores.onTargetEvent(restored(HOME.account, 'us-east-1'), HOME)).toBe('AVAILABLE');
   });
 
   it.each([
@@ -754,7 +795,7 @@ describe('restore drills', () => {
     const backups = backupsWith();
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     const restores = restoresWith();
     clock = new Date('2026-11-22T06:00:00.000Z');
     const drill = await restores.drill('shop-db');
@@ -800,7 +841,7 @@ describe('restore drills', () => {
     const backups = backupsWith(config);
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     return record;
   }
 
@@ -878,7 +919,7 @@ describe('restore drills', () => {
     const backups = backupsWith();
     const record = await backups.take('shop-db', 'schedule');
     rds.finishSnapshot('us-east-1', record.snapshotIdentifier);
-    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier));
+    await backups.onSnapshotEvent(snapshotEvent(record.snapshotIdentifier), HOME);
     const restores = restoresWith();
     const drill = await restores.drill('shop-db');
     const scratch = rds.regions['us-east-1']?.instances.get(drill.targetIdentifier);
@@ -968,7 +1009,7 @@ describe('Aurora clusters', () => {
       },
     ]);
     const event = JSON.parse(readFileSync('events/rds.cluster-snapshot-created.json', 'utf8'));
-    expect(await backups.onSnapshotEvent(rdsSnapshotEvent.parse(event))).toEqual({
+    expect(await backups.onSnapshotEvent(rdsSnapshotEvent.parse(event), HOME)).toEqual({
       applied: true,
       reason: 'slipway-orders-db-202611220300 is AVAILABLE',
     });

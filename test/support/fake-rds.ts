@@ -19,6 +19,7 @@ import {
   StartExportTaskCommand,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { Operation, Place } from '../../lib/aws/account-credentials';
 
 /**
  * RDS in two regions, kept in memory so a flow sees its own effects: snapshots are created
@@ -54,7 +55,10 @@ export interface FakeRds {
   clients: Record<string, RDSClient>;
   stubs: Record<string, RdsStub>;
   regions: Record<string, RegionState>;
-  rdsFor: (region: string) => RDSClient;
+  /** The client of the place's region; the fake is one account, the control plane's: another is a mistake. */
+  rdsFor: (place: Place, operation: Operation) => RDSClient;
+  /** Each place and operation a client was asked for, in order. */
+  sessions: Array<{ place: Place; operation: Operation }>;
   source: DBInstance;
   /** Marks a snapshot (or a copy) available, as RDS does when it finishes. */
   finishSnapshot(region: string, identifier: string, status?: string): void;
@@ -212,12 +216,17 @@ export function fakeRds(regionNames = ['us-east-1', 'us-west-2']): FakeRds {
     });
   }
 
+  const sessions: FakeRds['sessions'] = [];
   return {
     clients,
     stubs,
     regions,
     source,
-    rdsFor: (region) => {
+    sessions,
+    rdsFor: (place, operation) => {
+      sessions.push({ place, operation });
+      if (place.account !== undefined) throw new Error(`the fake has no account ${place.account}`);
+      const region = place.region ?? 'us-east-1';
       const client = clients[region];
       if (!client) throw new Error(`the fake has no region ${region}`);
       return client;

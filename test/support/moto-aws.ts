@@ -14,7 +14,10 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { clientConfig } from '../../lib/aws/client-config';
+import { createStsClient } from '../../lib/aws/clients/sts';
 import type { Env } from '../../lib/aws/endpoints';
 import { DESCRIBE_ONLY_FIELDS } from '../../lib/deploy/task-definition';
 import { ACCOUNT, type EcsDeploymentEventName, ecsDeploymentStateChange, eventTime, REGION } from './aws-events';
@@ -25,6 +28,23 @@ import { ACCOUNT, type EcsDeploymentEventName, ecsDeploymentStateChange, eventTi
  */
 
 export { ACCOUNT, REGION };
+
+/** A session on `roleArn` (moto implements sts:AssumeRole), as Lambda gives a function its role's, or as an operator seeds an account. */
+export async function sessionOn(
+  env: Env,
+  roleArn: string,
+  name: string,
+  as?: AwsCredentialIdentity,
+): Promise<AwsCredentialIdentity> {
+  const { Credentials } = await createStsClient(env, as).send(
+    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
+  );
+  return {
+    accessKeyId: Credentials?.AccessKeyId as string,
+    secretAccessKey: Credentials?.SecretAccessKey as string,
+    sessionToken: Credentials?.SessionToken as string,
+  };
+}
 
 /** moto serves every service on one endpoint; EC2 only seeds the network, so it is not in Slipway's factory. */
 export function ec2Client(env: Env): EC2Client {
@@ -38,11 +58,11 @@ export interface Network {
 }
 
 /** A VPC with two subnets in two zones and a security group: what a Fargate service and an RDS subnet group sit in. */
-export async function createNetwork(ec2: EC2Client, name: string): Promise<Network> {
+export async function createNetwork(ec2: EC2Client, name: string, region = REGION): Promise<Network> {
   const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
   const vpcId = Vpc?.VpcId as string;
   const subnetIds: string[] = [];
-  for (const [index, zone] of ['us-east-1a', 'us-east-1b'].entries()) {
+  for (const [index, zone] of [`${region}a`, `${region}b`].entries()) {
     const { Subnet } = await ec2.send(
       new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${index + 1}.0/24`, AvailabilityZone: zone }),
     );
@@ -200,19 +220,21 @@ export async function ecsDeploymentEvent(
  * RDS-EVENT-0042, "Manual snapshot created" (Amazon RDS User Guide, "Amazon RDS event categories and
  * event messages"; events/rds.snapshot-created.json), built from DescribeDBSnapshots: moto emits no events.
  */
-export async function rdsSnapshotCreatedEvent(rds: RDSClient, snapshotIdentifier: string) {
+export async function rdsSnapshotCreatedEvent(rds: RDSClient, snapshotIdentifier: string, claimedAccount?: string) {
   const { DBSnapshots } = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotIdentifier }));
   const snapshot = DBSnapshots?.[0];
   if (!snapshot?.DBSnapshotArn) throw new Error(`RDS reports no snapshot ${snapshotIdentifier}`);
   const now = new Date();
+  // Sent in the snapshot's own account and region (its ARN's), unless a forged one claims another account.
+  const [, , , region, account] = snapshot.DBSnapshotArn.split(':');
   return {
     version: '0',
     id: randomUUID(),
     'detail-type': 'RDS DB Snapshot Event',
     source: 'aws.rds',
-    account: ACCOUNT,
+    account: claimedAccount ?? account,
     time: eventTime(now),
-    region: REGION,
+    region,
     resources: [snapshot.DBSnapshotArn],
     detail: {
       EventCategories: ['creation'],

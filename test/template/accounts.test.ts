@@ -48,6 +48,14 @@ const ASSUMING_HANDLERS = [
   'functions/events/alarm-state.ts',
   'functions/schedules/reconcile-deployments.ts',
   'functions/schedules/release-due.ts',
+  // Databases in other accounts: their snapshots, retention, restores, drills and RDS events (lib/wiring/rds.ts).
+  'functions/http/take-backup.ts',
+  'functions/http/list-backups.ts',
+  'functions/http/create-restore.ts',
+  'functions/events/rds-event.ts',
+  'functions/schedules/backup-database.ts',
+  'functions/schedules/restore-drill.ts',
+  'functions/schedules/reconcile-backups.ts',
 ];
 
 beforeAll(async () => {

@@ -327,9 +327,15 @@ interface DatabaseFacts {
   apiTarget: string;
 }
 
+/**
+ * The databases the stack's own roles act on: those of the control plane's account. One in another account is
+ * acted on as a session on that account's role (sts:AssumeRole, modelled above), whose policy the member
+ * template's test proves (test/unit/events/member-account-template.test.ts).
+ */
 function databases(facts: CallerFacts): DatabaseFacts[] {
   const { place } = facts;
-  return Object.entries(facts.config.databases).map(([name, db]) => {
+  const owned = Object.entries(facts.config.databases).filter(([, db]) => db.account === undefined);
+  return owned.map(([name, db]) => {
     const type = db.rdsCluster ? ('cluster' as const) : ('instance' as const);
     const identifier = (db.rdsCluster ?? db.rdsInstance) as string;
     const snapshot = snapshotName(name, RUNTIME.snapshotAt);

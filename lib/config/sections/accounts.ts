@@ -58,20 +58,21 @@ interface Placed {
   account?: string | undefined;
   region?: string | undefined;
 }
+interface PlacedDatabase extends Placed {
+  copyToRegion?: string | undefined;
+  exportToS3?: boolean | undefined;
+}
 export interface PlacementIssue {
   path: Array<string | number>;
   message: string;
 }
 
-// Lifted as each flow learns to act through an account's role (lib/aws/account-credentials.ts).
-const NOT_YET =
-  "not yet: backups, restores and RDS events still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
 const VOLUME_ELSEWHERE =
   "a volume must be in the control plane's own account and region: it is archived on EFS mounted by a Lambda function (or the worker task) of the control plane, which mounts file systems of its own account only. Volumes in other accounts are not supported yet; leave account and region out";
 
-/** What the reference says of the placement keys while config refuses them. */
-export const PLACEMENT_NOT_YET =
-  "Not accepted yet: until backups and RDS events act through an account's role, any value is refused; leave it out";
+/** What the reference says of a database's placement keys. */
+export const DATABASE_PLACEMENT =
+  "Snapshots, their copies, retention, restores, drills, the reconciler and the RDS events then act there; in another account, as a session on its role (sts:AssumeRole) named after the backup or restore. copyToRegion is then a region of that account too, and exportToS3 is refused there (the export would write to the control plane's bucket from another account)";
 /** What the reference says of an environment's placement keys. */
 export const ENVIRONMENT_PLACEMENT =
   "Deployments, their ECS events, the reconciler and the environment's reads then act there; in another account, as a session on its role (sts:AssumeRole) named after the deployment";
@@ -119,13 +120,36 @@ function referenceIssue(accounts: Accounts, placed: Placed, path: Array<string |
 interface Placeable {
   accounts: Accounts;
   apps: Record<string, { environments: Record<string, Placed> }>;
-  databases: Record<string, Placed>;
+  databases: Record<string, PlacedDatabase>;
   volumes: Record<string, Placed>;
 }
 
 /**
+ * What a database in another account cannot have: a copy in a region its account does not list, or an export,
+ * which RDS would write to the control plane's bucket from another account, where no bucket policy lets it.
+ */
+function databaseIssues(accounts: Accounts, db: PlacedDatabase, path: Array<string | number>): PlacementIssue[] {
+  if (db.account === undefined || !Object.hasOwn(accounts, db.account)) return [];
+  const regions = accounts[db.account]?.regions;
+  const issues: PlacementIssue[] = [];
+  if (db.copyToRegion !== undefined && regions && !regions.includes(db.copyToRegion)) {
+    issues.push({
+      path: [...path, 'copyToRegion'],
+      message: `expected one of account ${db.account}'s regions (${regions.join(', ')}): the copy is made in that account, received ${describeInput(db.copyToRegion)}`,
+    });
+  }
+  if (db.exportToS3) {
+    issues.push({
+      path: [...path, 'exportToS3'],
+      message: `is not supported for a database in account ${db.account}: RDS would write the export to the control plane's backup bucket from another account; leave it out (false)`,
+    });
+  }
+  return issues;
+}
+
+/**
  * Every placement config makes, checked against the accounts it names. One that names an account or a
- * region no flow can act in yet (a database's, a volume's) is refused, so that every key config accepts takes effect.
+ * region no flow can act in (a volume's) is refused, so that every key config accepts takes effect.
  */
 export function placementIssues(config: Placeable): PlacementIssue[] {
   const issues = accountIssues(config.accounts);
@@ -142,7 +166,11 @@ export function placementIssues(config: Placeable): PlacementIssue[] {
       check(env, ['apps', appName, 'environments', envName], undefined);
     }
   }
-  for (const [name, db] of Object.entries(config.databases)) check(db, ['databases', name], NOT_YET);
+  for (const [name, db] of Object.entries(config.databases)) {
+    // Backups, restores and RDS events act through the account's role (lib/wiring/rds.ts).
+    check(db, ['databases', name], undefined);
+    issues.push(...databaseIssues(config.accounts, db, ['databases', name]));
+  }
   for (const [name, volume] of Object.entries(config.volumes)) check(volume, ['volumes', name], VOLUME_ELSEWHERE);
   return issues;
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { PLACEMENT_NOT_YET, placementKeys } from './accounts';
+import { DATABASE_PLACEMENT, placementKeys } from './accounts';
 import {
   archiveDrill,
   awsRegion,
@@ -33,7 +33,7 @@ export const database = z
         .string(expects('an RDS DB cluster identifier'))
         .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, expects('an RDS DB cluster identifier'))
         .optional(),
-      ...placementKeys('the RDS instance or cluster', PLACEMENT_NOT_YET),
+      ...placementKeys('the RDS instance or cluster', DATABASE_PLACEMENT),
       schedule: scheduleExpression.default('cron(0 3 * * ? *)'),
       retention: retention.default({ daily: 7, weekly: 4, monthly: 0 }),
       copyToRegion: awsRegion.optional(),

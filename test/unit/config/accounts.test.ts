@@ -7,8 +7,6 @@ import { thrown } from '../../support/thrown';
 const SOURCE = 'config/prod.yml';
 const STAGING_ROLE = 'arn:aws:iam::222222222222:role/slipway-member';
 const PRODUCTION_ROLE = 'arn:aws:iam::333333333333:role/slipway-member';
-const NOT_YET =
-  "not yet: backups, restores and RDS events still run only in the control plane's own account and region; leave account and region out (absent = the control plane's own)";
 const VOLUME_ELSEWHERE =
   "a volume must be in the control plane's own account and region: it is archived on EFS mounted by a Lambda function (or the worker task) of the control plane, which mounts file systems of its own account only. Volumes in other accounts are not supported yet; leave account and region out";
 
@@ -209,11 +207,42 @@ describe('where config places environments, databases and volumes', () => {
   });
 
   it.each([
-    ['in an account', ['account: staging', 'region: eu-west-1'], 'account'],
-    ['in another region of the own account', ['region: eu-west-1'], 'region'],
-  ])('given a database %s, when parsed, then it is refused: not yet', (_what, lines, key) => {
-    expect(problems(file(`${ACCOUNTS}${database(...lines)}`))).toEqual([
-      `${SOURCE}: databases.shop-db.${key}: ${NOT_YET}`,
+    ['in an account', ['account: staging', 'region: eu-west-1']],
+    ['in an account that lists no regions', ['account: production']],
+    ['in another region of the own account', ['region: eu-west-1']],
+    [
+      'in an account, copied to another of its regions',
+      ['account: staging', 'region: eu-west-1', 'copyToRegion: eu-central-1'],
+    ],
+  ])('given a database %s, when parsed, then it is accepted with its place', (_what, lines) => {
+    // Backups, restores and RDS events act there through the account's role (lib/wiring/rds.ts).
+    const parsed = parseConfig(file(`${ACCOUNTS}${database(...lines)}`), SOURCE);
+    const db = parsed.databases['shop-db'];
+    expect({ account: db?.account, region: db?.region, copyToRegion: db?.copyToRegion }).toEqual({
+      account: undefined,
+      region: undefined,
+      copyToRegion: undefined,
+      ...Object.fromEntries(lines.map((line) => line.split(': ') as [string, string])),
+    });
+  });
+
+  it("given a database in an account copied to a region the account does not list, when parsed, then copyToRegion is refused naming the account's regions", () => {
+    expect(
+      problems(file(`${ACCOUNTS}${database('account: staging', 'region: eu-west-1', 'copyToRegion: us-west-2')}`)),
+    ).toEqual([
+      `${SOURCE}: databases.shop-db.copyToRegion: expected one of account staging's regions (eu-west-1, eu-central-1): the copy is made in that account, received "us-west-2"`,
+    ]);
+  });
+
+  it('given a database in an account exported to S3, when parsed, then exportToS3 is refused: the bucket is the control plane’s', () => {
+    const exported = database(
+      'account: production',
+      'exportToS3: true',
+      'exportRoleArn: arn:aws:iam::333333333333:role/rds-export',
+      'exportKmsKeyId: arn:aws:kms:us-east-1:333333333333:key/1f2e3d4c-5b6a-4789-8123-456789abcdef',
+    );
+    expect(problems(file(`${ACCOUNTS}${exported}`))).toEqual([
+      `${SOURCE}: databases.shop-db.exportToS3: is not supported for a database in account production: RDS would write the export to the control plane's backup bucket from another account; leave it out (false)`,
     ]);
   });
 

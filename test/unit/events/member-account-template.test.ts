@@ -21,6 +21,13 @@ import { MEMBER, memberInputs, placedKitchenSink } from '../../support/member-ac
 type Json = Record<string, any>;
 
 const inputs = memberInputs;
+// orders-db, in account staging's eu-west-1 and copied to its us-east-1 (lib/events/member-account/databases.ts).
+const RDS_EVENTS = [
+  'RDS DB Snapshot Event',
+  'RDS DB Cluster Snapshot Event',
+  'RDS DB Instance Event',
+  'RDS DB Cluster Event',
+];
 
 describe('resources/member-account/', () => {
   it.each(Object.keys(loadStageConfig('kitchen-sink').accounts))(
@@ -56,6 +63,7 @@ describe('the roles allowed to assume an account role', () => {
       'ecrImageAction',
       'ecrImageScan',
       'alarmState',
+      'rdsEvent',
       'createDeployment',
       'approveDeployment',
       'getEnvironment',
@@ -64,8 +72,14 @@ describe('the roles allowed to assume an account role', () => {
       'restartEnvironment',
       'scaleEnvironment',
       'registryWebhook',
+      'listBackups',
+      'takeBackup',
+      'createRestore',
       'reconcileDeployments',
       'releaseDue',
+      'backupDatabase',
+      'restoreDrill',
+      'reconcileBackups',
     ]);
   });
 
@@ -118,12 +132,12 @@ describe('the template of an account', () => {
     expect(role.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals).toBeUndefined();
   });
 
-  it('grants nothing and forwards nothing where config places no environment in the account', () => {
-    // Given the kitchen sink without its app api, the only one it places in member accounts
+  it('grants nothing and forwards nothing where config places no environment nor database in the account', () => {
+    // Given the kitchen sink without its app api, the only one it places in account production
     const config = loadStageConfig('kitchen-sink');
     delete config.apps.api;
 
-    const template = memberAccountTemplate(inputs('staging', config)) as Json;
+    const template = memberAccountTemplate(inputs('production', config)) as Json;
 
     expect(Object.keys(template.Resources)).toEqual(['TargetRole']);
     expect(template.Resources.TargetRole.Properties.Policies).toBeUndefined();
@@ -163,8 +177,10 @@ describe('the template of an account', () => {
       ['EcrImageActionForwardingEuWest1', 'InEuWest1', ['ECR Image Action']],
       ['EcrImageScanForwardingEuWest1', 'InEuWest1', ['ECR Image Scan']],
       ['AlarmStateForwardingEuWest1', 'InEuWest1', ['CloudWatch Alarm State Change']],
+      ['RdsEventForwardingEuWest1', 'InEuWest1', RDS_EVENTS],
       ['EcsDeploymentStateForwardingUsEast1', 'InUsEast1', ['ECS Deployment State Change']],
       ['AlarmStateForwardingUsEast1', 'InUsEast1', ['CloudWatch Alarm State Change']],
+      ['RdsEventForwardingUsEast1', 'InUsEast1', RDS_EVENTS],
     ]);
     for (const [id, rule] of rules) {
       const suffix = id.endsWith('EuWest1') ? 'EuWest1' : 'UsEast1';
@@ -212,7 +228,13 @@ describe('the template of an account', () => {
       Object.entries(template.Resources as Record<string, Json>)
         .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
         .map(([id]) => id);
-    expect(rules(staging)).toEqual(['EcsDeploymentStateForwardingEuWest1', 'AlarmStateForwardingEuWest1']);
+    expect(rules(staging)).toEqual([
+      'EcsDeploymentStateForwardingEuWest1',
+      'AlarmStateForwardingEuWest1',
+      // And the RDS events of its database orders-db, and of its copies in us-east-1
+      'RdsEventForwardingEuWest1',
+      'RdsEventForwardingUsEast1',
+    ]);
     expect(rules(production)).toEqual(['EcsDeploymentStateForwardingUsEast1', 'AlarmStateForwardingUsEast1']);
   });
 

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadConfigFile } from '../../../lib/config/load';
 import { eventRulePatterns } from '../../../lib/events/rule-patterns';
-import { declaredFunctions } from '../../../lib/local/serverless-cli';
 import { eventRulesOf, matchesPattern, targetsOf } from '../../../lib/sandbox/rules';
 
 /**
@@ -63,8 +62,6 @@ describe('eventRulesOf', () => {
     ...Object.fromEntries(
       Object.entries(patterns).map(([rule, pattern]) => [rule, { events: [{ eventBridge: { pattern } }] }]),
     ),
-    // serverless/functions/events.yml writes the RDS rule's pattern out in full
-    rdsEvent: declaredFunctions().rdsEvent ?? {},
     getHealth: { events: [{ httpApi: { method: 'GET', path: '/health' } }] },
   };
   const rules = eventRulesOf({ service: 'slipway', stage: 'sandbox', functions }, place);
