@@ -27,6 +27,7 @@ module.exports = async ({ resolveVariable }) => {
       stage,
       serviceArns: managed.serviceArns,
       repositoryNames: managed.ecrRepositoryNames,
+      repositoryArns: managed.repositoryArns,
     });
     const problems = eventPatternProblems(patterns);
     if (problems.length > 0) {

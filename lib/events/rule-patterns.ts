@@ -14,8 +14,11 @@ import { slipwayAlarmPrefix } from '../health/alarms';
 export const EVENT_PATTERN_MAX_CHARS = 2_048;
 
 export interface RulePattern {
-  /** The function in serverless.yml whose eventBridge event carries the pattern. */
-  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'alarmState';
+  /**
+   * The function in serverless.yml whose eventBridge event carries the pattern; inspectorScan is ecrImageScan's
+   * second event.
+   */
+  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'inspectorScan' | 'alarmState';
   pattern: Record<string, unknown>;
   /** The config keys whose values the pattern lists. */
   feeds: string;
@@ -30,9 +33,17 @@ export interface RulePatternInputs {
   serviceArns: unknown[];
   /** The names of the ECR repositories config names, or a name no repository has. */
   repositoryNames: string[];
+  /** Their ARNs, as CloudFormation values, or an ARN no repository has. */
+  repositoryArns: unknown[];
 }
 
-export function eventRulePatterns({ config, stage, serviceArns, repositoryNames }: RulePatternInputs): RulePattern[] {
+export function eventRulePatterns({
+  config,
+  stage,
+  serviceArns,
+  repositoryNames,
+  repositoryArns,
+}: RulePatternInputs): RulePattern[] {
   const prefix = slipwayAlarmPrefix(stage);
   // Alarms config names whose names the prefix already matches need no entry of their own.
   const ownAlarms = [
@@ -69,6 +80,17 @@ export function eventRulePatterns({ config, stage, serviceArns, repositoryNames 
       },
       feeds: 'apps.<app>.repository',
       listed: repositories,
+    },
+    {
+      rule: 'inspectorScan',
+      // Enhanced scanning: Amazon Inspector's first scan of an image, the repository named by its ARN.
+      pattern: {
+        source: ['aws.inspector2'],
+        'detail-type': ['Inspector2 Scan'],
+        detail: { 'repository-name': repositoryArns },
+      },
+      feeds: 'apps.<app>.repository',
+      listed: { count: repositoryArns.length, what: 'repository ARNs' },
     },
     {
       rule: 'alarmState',
