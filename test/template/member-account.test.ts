@@ -22,6 +22,7 @@ import {
   memberAccountTemplate,
   renderMemberAccountTemplate,
 } from '../../lib/events/member-account-template';
+import { METRIC_NAMESPACE, namedChecks } from '../../lib/health/alarms';
 import { MEMBER, memberInputs, placedKitchenSink } from '../support/member-accounts';
 import { type CloudFormationTemplate, packagedStage, readTemplate } from '../support/package';
 import { cfnLint } from './cfn-lint';
@@ -289,6 +290,33 @@ const inRegion = (request: AwsRequest, region: string): AwsRequest => {
   return { ...request, context: { ...request.context, 'aws:RequestedRegion': own || region } };
 };
 
+/**
+ * The probes' PutMetricData in the member account's `region` (lib/health/probe-metrics.ts): in Slipway's namespace,
+ * when an environment placed there has health checks (PutMetricData names no resource: Service Authorization
+ * Reference, Amazon CloudWatch).
+ */
+function probeMetricRequests(config: SlipwayConfig, account: string, region: string): AwsRequest[] {
+  const probed = Object.entries(config.apps).flatMap(([app, appConfig]) =>
+    Object.entries(appConfig.environments)
+      .filter(
+        ([, env]) =>
+          env.account === account && (env.region ?? TEST_PLACE.region) === region && namedChecks(env).length > 0,
+      )
+      .map(([environment]) => `${app}/${environment}`),
+  );
+  return probed.map((name) =>
+    inRegion(
+      {
+        action: 'cloudwatch:PutMetricData',
+        resource: '*',
+        what: `${name}'s probe metrics`,
+        context: { 'cloudwatch:namespace': METRIC_NAMESPACE },
+      },
+      region,
+    ),
+  );
+}
+
 describe('the permissions of a member role, with environments placed in its account', () => {
   const config = placedKitchenSink();
   const template = memberAccountTemplate(inputs('staging', config));
@@ -296,8 +324,8 @@ describe('the permissions of a member role, with environments placed in its acco
   const role = () => memberRole(template, roleArn, memberPlace(MEMBER.staging));
   const regions = ['eu-west-1', 'us-east-1'];
   /** The deploy calls' requests in the member account, each region's; another account's repository is not this role's to read. */
-  const requests = () =>
-    regions.flatMap((region) =>
+  const requests = () => [
+    ...regions.flatMap((region) =>
       deployActions().flatMap((action) =>
         requestsOf(regionalFacts(config, 'staging', region), {
           action,
@@ -312,7 +340,9 @@ describe('the permissions of a member role, with environments placed in its acco
           )
           .map((request) => inRegion(request, region)),
       ),
-    );
+    ),
+    ...regions.flatMap((region) => probeMetricRequests(config, 'staging', region)),
+  ];
 
   it('is modelled on the control plane’s deploying roles', () => {
     expect(deployActions()).toEqual([
@@ -331,7 +361,7 @@ describe('the permissions of a member role, with environments placed in its acco
   it('lets every request of the deploy calls through, in each region of the account’s environments', async () => {
     const all = requests();
     expect(new Set(all.map(({ action }) => action))).toEqual(
-      new Set([...deployActions(), 'ecs:TagResource', 'iam:PassRole']),
+      new Set([...deployActions(), 'ecs:TagResource', 'iam:PassRole', 'cloudwatch:PutMetricData']),
     );
     const refused: string[] = [];
     for (const request of all) {
@@ -409,6 +439,36 @@ describe('the permissions of a member role, with environments placed in its acco
       if (!denied(why)) allowed.push(`${action}: ${why ?? 'Allowed'}`);
     }
     expect(allowed).toEqual([]);
+  });
+
+  it('lets the probes put metrics in Slipway’s namespace where a probed environment is, and in no other namespace or region', async () => {
+    // Given the probes' PutMetricData as lib/health/probe-metrics.ts sends it: shop/staging's, in eu-west-1
+    const [put, ...others] = probeMetricRequests(config, 'staging', 'eu-west-1');
+    expect(others).toEqual([]);
+    const place = memberPlace(MEMBER.staging);
+    const inNamespace = (namespace: string, region: string) =>
+      inRegion({ ...(put as AwsRequest), context: { 'cloudwatch:namespace': namespace } }, region);
+
+    // Then IAM allows it there, and refuses another namespace, and a region with no probed environment
+    expect(await refusalOf(inNamespace('Slipway', 'eu-west-1'), role(), place)).toBeUndefined();
+    expect(denied(await refusalOf(inNamespace('AWS/ECS', 'eu-west-1'), role(), place))).toBe(true);
+    expect(denied(await refusalOf(inNamespace('Slipway-other', 'eu-west-1'), role(), place))).toBe(true);
+    expect(denied(await refusalOf(inNamespace('Slipway', 'us-east-1'), role(), place))).toBe(true);
+    // And a request naming no namespace at all
+    expect(denied(await refusalOf(inRegion({ ...(put as AwsRequest), context: {} }, 'eu-west-1'), role(), place))).toBe(
+      true,
+    );
+  });
+
+  it('holds the health alarms of its probed environments under the names the deployments hand to ECS', () => {
+    const alarms = Object.values(template.Resources as Record<string, Json>)
+      .filter((resource) => (resource as { Type: string }).Type === 'AWS::CloudWatch::Alarm')
+      .map((resource) => (resource as { Properties: Json }).Properties.AlarmName);
+
+    expect(alarms).toEqual([
+      'slipway-kitchen-sink-shop-staging-availability',
+      'slipway-kitchen-sink-shop-staging-latency',
+    ]);
   });
 
   it('grants nothing in an account where config places no environment', () => {

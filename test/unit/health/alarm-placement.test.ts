@@ -1,7 +1,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { configSchema } from '../../../lib/config/schema';
+import { configSchema, type EnvironmentConfig } from '../../../lib/config/schema';
 import { alarmEventSource, healthAlarmPlace, healthAlarmsBesideService } from '../../../lib/health/alarm-placement';
 import { healthAlarmResources } from '../../../lib/health/alarms';
 import type { ProbeResult } from '../../../lib/health/probe';
@@ -41,7 +41,7 @@ const config = configSchema.parse({
     },
   },
 });
-const env = (name: string) => config.apps.shop?.environments[name] as (typeof config.apps.shop.environments)[string];
+const env = (name: string) => config.apps.shop?.environments[name] as EnvironmentConfig;
 
 const result = (environment: string, ok: boolean, extra: Partial<ProbeResult> = {}): ProbeResult => ({
   app: 'shop',
