@@ -10,7 +10,6 @@ import {
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AccountCredentials, type Operation } from '../../lib/aws/account-credentials';
 import { createCloudWatchClient } from '../../lib/aws/clients/cloudwatch';
@@ -23,6 +22,7 @@ import { type ProbeResult, probeAll, probeTargets } from '../../lib/health/probe
 import { publishProbeResults } from '../../lib/health/probe-metrics';
 import { captureEmf } from '../support/emf';
 import { motoEndpoint, resetMoto } from '../support/moto';
+import { sessionOn } from '../support/moto-aws';
 
 /**
  * The health metrics of an environment in another account, end to end on moto (one backend per account and
@@ -70,17 +70,6 @@ const configFor = (url: string) =>
     },
   });
 
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
-
 /** CloudWatch in an account's region, as a session of that account (the member's) or the function's own. */
 const cloudWatchAt = (credentials: AwsCredentialIdentity, region: string): CloudWatchClient =>
   createCloudWatchClient({ ...env, AWS_REGION: region }, credentials);
@@ -103,13 +92,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
   config = configFor(`http://127.0.0.1:${(app.address() as AddressInfo).port}`);
   // And the function's own credentials in the control plane's account, with the member's external id there
-  own = await sessionOn(FUNCTION_ROLE, 'slipway-test-runProbes');
+  own = await sessionOn(env, FUNCTION_ROLE, 'slipway-test-runProbes');
   const secrets = createSecretsManagerClient(env, own);
   await secrets.send(
     new CreateSecretCommand({ Name: 'slipway/staging-external-id', SecretString: 'shop-staging-7f3a' }),
   );
   accounts = new AccountCredentials(config.accounts, { sts: createStsClient(env, own), secrets, env });
-  seeding = await sessionOn(MEMBER_ROLE, 'operator-seeding', own);
+  seeding = await sessionOn(env, MEMBER_ROLE, 'operator-seeding', own);
   // And, in 222222222222/eu-west-1, the alarms the member template makes of staging, as CloudFormation would
   const template = memberAccountTemplate({
     config,
