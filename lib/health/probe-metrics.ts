@@ -77,7 +77,7 @@ export function resultsByMetricsPlace(
 
 /**
  * The datums PutMetricData takes for results: the same metrics, dimensions and units as the EMF documents above,
- * in the namespace the alarms select, stamped with when they were probed.
+ * in the namespace the alarms select, stamped with the run's time.
  */
 export function probeMetricData(results: ProbeResult[], timestamp: Date): MetricDatum[] {
   return results.flatMap((result) => {
