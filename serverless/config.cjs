@@ -25,8 +25,9 @@ module.exports = async ({ resolveVariable }) => {
     const patterns = eventRulePatterns({
       config,
       stage,
-      serviceArns: managed.serviceArns,
+      serviceArns: eventServiceArns(config),
       repositoryNames: managed.ecrRepositoryNames,
+      repositoryArns: managed.repositoryArns,
     });
     const problems = eventPatternProblems(patterns);
     if (problems.length > 0) {
@@ -125,6 +126,21 @@ const NOTHING_SECRET = 'arn:aws:secretsmanager:none:000000000000:secret:none';
 const ecsArn = (resource, env = {}) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:ecs:${env.region ?? `\${AWS::Region}`}:\${AWS::AccountId}:${resource}`,
 });
+
+// The services whose ECS deployment events the control plane's rule hears: its own, and those of environments in
+// member accounts, whose stacks forward their events to its bus as they were sent, with the member account's id in
+// each service ARN (EventBridge User Guide, "Sending and receiving events between AWS accounts in Amazon
+// EventBridge": the receiving bus's rules match the event itself).
+function eventServiceArns(config) {
+  const environments = Object.values(config.apps).flatMap((app) => Object.values(app.environments));
+  const arns = environments.map((env) => {
+    const service = `service/${env.cluster.split('/').at(-1)}/${env.service}`;
+    if (env.account === undefined) return ecsArn(service, env);
+    const account = config.accounts[env.account].roleArn.split(':')[4];
+    return { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:${env.region ?? `\${AWS::Region}`}:${account}:${service}` };
+  });
+  return arns.length > 0 ? [...new Map(arns.map((arn) => [JSON.stringify(arn), arn])).values()] : [NOTHING];
+}
 
 // The ECS services and ECR repositories config/<stage>.yml names: what the deploy functions may touch. An
 // environment in another account is acted on as a session on that account's role, which its own policy
@@ -366,3 +382,4 @@ module.exports.backupBucketValues = backupBucketValues;
 module.exports.managedResources = managedResources;
 module.exports.rdsResources = rdsResources;
 module.exports.accountResources = accountResources;
+module.exports.eventServiceArns = eventServiceArns;

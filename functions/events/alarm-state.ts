@@ -3,6 +3,7 @@ import type { AlarmResponder } from '../../lib/health/alarm-responder';
 import { alarmStateChangeEvent } from '../../lib/health/auto-rollback';
 import { logger } from '../../lib/observability';
 import { alarmResponder } from '../../lib/wiring/alarm-responder';
+import { controlPlaneHome } from '../../lib/wiring/accounts';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface AlarmStateDeps extends EventHandlerDeps {
@@ -11,8 +12,8 @@ export interface AlarmStateDeps extends EventHandlerDeps {
 
 /** `CloudWatch Alarm State Change` for Slipway's alarms: roll back inside the bake window, else notify. */
 export function makeHandler(deps: AlarmStateDeps) {
-  return eventHandler({ name: 'alarmState', schema: alarmStateChangeEvent }, deps, async (event) => {
-    const outcome = await deps.responder.onAlarm(event);
+  return eventHandler({ name: 'alarmState', schema: alarmStateChangeEvent }, deps, async (event, context) => {
+    const outcome = await deps.responder.onAlarm(event, controlPlaneHome(context?.invokedFunctionArn));
     logger.info('alarm handled', { eventId: event.id, state: event.detail.state.value, ...outcome });
     return outcome;
   });

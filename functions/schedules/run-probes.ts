@@ -1,29 +1,39 @@
 import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../../lib/events/handler';
 import { type ProbeOptions, type ProbeResult, type ProbeTarget, probeAll, probeTargets } from '../../lib/health/probe';
-import { publishProbeMetrics } from '../../lib/health/probe-metrics';
-import { logger, metrics } from '../../lib/observability';
+import { publishProbeResults } from '../../lib/health/probe-metrics';
+import { logger } from '../../lib/observability';
 import { config } from '../../lib/wiring/config';
 import { eventHandlerDeps } from '../../lib/wiring/events';
-import { probeOptions } from '../../lib/wiring/probes';
+import { probeOptions, probePublishing } from '../../lib/wiring/probes';
 
 export interface RunProbesDeps extends EventHandlerDeps {
   targets: ProbeTarget[];
   options: ProbeOptions;
   probe?: (targets: ProbeTarget[], options: ProbeOptions) => Promise<ProbeResult[]>;
-  publish?: (results: ProbeResult[]) => void;
+  /** Writes the results' metrics where their alarms read them; answers how many could not be. */
+  publish?: (results: ProbeResult[]) => Promise<{ unpublished: number }>;
 }
 
-/** Every minute (probes.schedule): every environment's health checks, as EMF metrics the alarms watch. */
+/**
+ * Every minute (probes.schedule): every environment's health checks, as metrics the alarms watch: EMF at home,
+ * PutMetricData in the member account of an environment placed there.
+ */
 export function makeHandler(deps: RunProbesDeps) {
   const probe = deps.probe ?? probeAll;
-  const publish = deps.publish ?? ((results: ProbeResult[]) => publishProbeMetrics(results, metrics));
+  const publish =
+    deps.publish ?? ((results: ProbeResult[]) => publishProbeResults(config(), results, probePublishing()));
   return eventHandler({ name: 'runProbes', schema: scheduledEventSchema }, deps, async () => {
     const started = performance.now();
     const results = await probe(deps.targets, deps.options);
-    publish(results);
+    const { unpublished } = await publish(results);
     const failed = results.filter((result) => !result.ok);
     for (const result of failed) logger.warn('health check failed', { ...result });
-    const summary = { checks: results.length, failed: failed.length, ms: Math.round(performance.now() - started) };
+    const summary = {
+      checks: results.length,
+      failed: failed.length,
+      ...(unpublished > 0 ? { unpublished } : {}),
+      ms: Math.round(performance.now() - started),
+    };
     logger.info('health checks run', summary);
     return summary;
   });

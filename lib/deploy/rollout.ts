@@ -9,6 +9,7 @@ import {
 import type { Operation } from '../aws/account-credentials';
 import type { AppConfig, EnvironmentConfig } from '../config/schema';
 import { SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
+import { healthAlarmsBesideService } from '../health/alarm-placement';
 import { generatedAlarmNames } from '../health/alarms';
 import { logger, metrics } from '../observability';
 import type { RolloutContext } from './deployments-context';
@@ -139,10 +140,11 @@ export async function planRollout(
 /**
  * The configured alarms and those Slipway generated from the health checks, for ECS to roll back on. ECS takes
  * alarms by name, not ARN (ECS API Reference, DeploymentAlarms), so it looks them up in the service's own account
- * and region: the generated ones, made in the control plane's, are handed only to a service there.
+ * and region: the generated ones are handed to a service only where they are beside it (a member account's, made
+ * by its template; the control plane's own, to a service in its region).
  */
 function alarmNames(ctx: RolloutContext, env: EnvironmentConfig): string[] {
-  const located = env.account === undefined && env.region === undefined ? locateEnvironment(ctx, env) : undefined;
+  const located = healthAlarmsBesideService(env) ? locateEnvironment(ctx, env) : undefined;
   const generated = located ? generatedAlarmNames(ctx.deps.stage, located.app, located.environment, env) : [];
   return [...new Set([...env.alarms, ...generated])];
 }

@@ -5,6 +5,7 @@ import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
+import { memberHealthAlarms, probeMetricStatements } from './member-account/health-alarms';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -15,10 +16,12 @@ import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rul
  *   functions' roles alone, with the external id when config names one, and allowed the ECS and ECR calls a
  *   deployment makes on the services, clusters and repositories of the environments placed in the account,
  *   and no other: the control plane's own grants for the same calls (serverless/iam/statements.yml,
- *   requestDeployment) narrowed to the account's resources and regions;
+ *   requestDeployment) narrowed to the account's resources and regions; and the probes' PutMetricData in
+ *   Slipway's namespace (lib/events/member-account/health-alarms.ts);
+ * - the health alarms of those environments, in each one's region (lib/health/alarm-placement.ts);
  * - in each region of those environments, EventBridge rules forwarding their ECS deployment, ECR push and
- *   scan, and Slipway's alarm events to the control plane's default event bus, through a role and with a
- *   dead-letter queue.
+ *   scan (basic and Amazon Inspector's), and Slipway's alarm events to the control plane's default event bus,
+ *   through a role and with a dead-letter queue.
  */
 
 export const MEMBER_TEMPLATE_DIR = 'resources/member-account';
@@ -358,11 +361,12 @@ function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, regi
       inAccount('ecs', at, `service/${clusterName}/${env.service}`),
     ),
     repositoryNames: names,
+    repositoryArns: names.map((name) => inAccount('ecr', region, `repository/${name}`)),
     rdsIdentifiers: databaseEventIdentifiers(config, inputs.account, region, inputs.controlPlaneRegion),
   }).filter(
     ({ rule, pattern }) =>
       (rule === 'ecsDeploymentState' && here.length > 0) ||
-      ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
+      ((rule === 'ecrImageAction' || rule === 'ecrImageScan' || rule === 'inspectorScan') && names.length > 0) ||
       (rule === 'alarmState' && here.length > 0) ||
       (rule === 'rdsEvent' && pattern.detail !== undefined),
   );
@@ -439,6 +443,7 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
   const [home] = facts.regions;
   const statements = [
     ...deployStatements(facts),
+    ...probeMetricStatements(facts.placed),
     ...databaseStatements(inputs.config, inputs.account, inputs.controlPlaneRegion),
   ];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
@@ -494,6 +499,10 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
       },
     };
     for (const region of facts.regions) Object.assign(resources, regionResources(inputs, facts, region, home));
+    Object.assign(
+      resources,
+      memberHealthAlarms(stage, facts.placed, (region) => `In${camel(region)}`),
+    );
   }
   return {
     AWSTemplateFormatVersion: '2010-09-09',

@@ -14,8 +14,11 @@ import { slipwayAlarmPrefix } from '../health/alarms';
 export const EVENT_PATTERN_MAX_CHARS = 2_048;
 
 export interface RulePattern {
-  /** The function in serverless.yml whose eventBridge event carries the pattern. */
-  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'alarmState' | 'rdsEvent';
+  /**
+   * The function in serverless.yml whose eventBridge event carries the pattern; inspectorScan is ecrImageScan's
+   * second event.
+   */
+  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'inspectorScan' | 'alarmState' | 'rdsEvent';
   pattern: Record<string, unknown>;
   /** The config keys whose values the pattern lists. */
   feeds: string;
@@ -30,6 +33,8 @@ export interface RulePatternInputs {
   serviceArns: unknown[];
   /** The names of the ECR repositories config names, or a name no repository has. */
   repositoryNames: string[];
+  /** Their ARNs, as CloudFormation values, or an ARN no repository has. */
+  repositoryArns: unknown[];
   /**
    * The RDS identifiers whose events are heard, by prefix (a member account's databases: lib/events/member-account/
    * databases.ts); absent, every RDS event of the kinds the handler reads.
@@ -42,6 +47,7 @@ export function eventRulePatterns({
   stage,
   serviceArns,
   repositoryNames,
+  repositoryArns,
   rdsIdentifiers,
 }: RulePatternInputs): RulePattern[] {
   const prefix = slipwayAlarmPrefix(stage);
@@ -80,6 +86,17 @@ export function eventRulePatterns({
       },
       feeds: 'apps.<app>.repository',
       listed: repositories,
+    },
+    {
+      rule: 'inspectorScan',
+      // Enhanced scanning: Amazon Inspector's first scan of an image, the repository named by its ARN.
+      pattern: {
+        source: ['aws.inspector2'],
+        'detail-type': ['Inspector2 Scan'],
+        detail: { 'repository-name': repositoryArns },
+      },
+      feeds: 'apps.<app>.repository',
+      listed: { count: repositoryArns.length, what: 'repository ARNs' },
     },
     {
       rule: 'alarmState',

@@ -1,9 +1,11 @@
 import type { SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
+import { arnInPlace, type Home } from '../deploy/placement';
 import { Conflict } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { Idempotency } from '../store/idempotency';
+import { alarmEventSource } from './alarm-placement';
 import { alarmTarget, slipwayAlarmPrefix } from './alarms';
 import { type AlarmStateChangeEvent, alarmDecision } from './auto-rollback';
 
@@ -33,13 +35,26 @@ export class AlarmResponder {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async onAlarm(event: AlarmStateChangeEvent): Promise<AlarmOutcome> {
+  /**
+   * `home` is the control plane's own account and region; an event from anywhere else than where the alarm it
+   * names lives (lib/health/alarm-placement.ts) is ignored: another account's alarm of the same name is not ours.
+   */
+  async onAlarm(event: AlarmStateChangeEvent, home: Home): Promise<AlarmOutcome> {
     const alarm = event.detail;
-    const target = alarmTarget(this.deps.config, this.deps.stage, alarm.alarmName);
-    if (!target) {
+    const own = { account: home.account, region: home.region };
+    const found = alarmTarget(this.deps.config, this.deps.stage, alarm.alarmName);
+    if (!found) {
       const database = this.backupAlarmDatabase(alarm.alarmName);
-      if (database) return this.notifyBackupAlarm(event, database);
-      return { alarm: alarm.alarmName, action: 'ignored', reason: 'not an alarm Slipway watches' };
+      if (!database) return { alarm: alarm.alarmName, action: 'ignored', reason: 'not an alarm Slipway watches' };
+      // The backup alarms are the control plane's stack's own.
+      if (!arnInPlace(own, event)) return this.fromElsewhere(event, own, `the backup alarm of ${database}`);
+      return this.notifyBackupAlarm(event, database);
+    }
+    const target = { app: found.app, environment: found.environment };
+    const env = this.deps.config.apps[found.app]?.environments[found.environment];
+    const source = env ? alarmEventSource(this.deps.config, env, found.generated, home) : own;
+    if (!arnInPlace(source, event)) {
+      return this.fromElsewhere(event, source, `${found.app}/${found.environment}'s alarm`, target);
     }
     // One answer per state change, however many times EventBridge delivers it: one notification, at most one rollback.
     return this.deps.idempotency({
@@ -84,6 +99,25 @@ export class AlarmResponder {
       logger.info('automatic rollback not started', { ...where, reason: error.message });
       return { ...where, action: 'notify', reason: `not rolled back: ${error.message}` };
     }
+  }
+
+  /** An alarm event from another account or region than the alarm's: logged, counted, changing nothing. */
+  private fromElsewhere(
+    event: AlarmStateChangeEvent,
+    source: { account: string | undefined; region: string },
+    what: string,
+    target?: { app: string; environment: string },
+  ): AlarmOutcome {
+    const alarm = event.detail.alarmName;
+    const reason = `the event comes from account ${event.account} in ${event.region}, but ${what} is in ${source.account === undefined ? "the control plane's account" : `account ${source.account}`} in ${source.region}`;
+    logger.warn('alarm event from another account or region than the alarm it names ignored', {
+      eventId: event.id,
+      alarm,
+      ...target,
+      reason,
+    });
+    metrics.addMetric('AlarmEventsFromOtherAccounts', 'Count', 1);
+    return { alarm, ...target, action: 'ignored', reason };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { type CloudFormationResource, logicalId } from '../aws/cloudformation';
 import type { EnvironmentConfig, HealthCheckConfig, SlipwayConfig } from '../config/schema';
+import { healthAlarmPlace } from './alarm-placement';
 
 /**
  * The CloudWatch alarms Slipway generates from each environment's health checks: one on
@@ -51,18 +52,27 @@ export function generatedAlarmNames(
   return [names.availability, names.latency];
 }
 
-/** An alarm name Slipway generated → its app and environment. */
+/**
+ * An alarm name Slipway watches → its app and environment, and whether Slipway generated it from the health
+ * checks or config names it under alarms.
+ */
 export function alarmTarget(config: SlipwayConfig, stage: string, alarmName: string) {
   for (const [app, appConfig] of Object.entries(config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
-      const names = [...generatedAlarmNames(stage, app, environment, env), ...env.alarms];
-      if (names.includes(alarmName)) return { app, environment };
+      if (generatedAlarmNames(stage, app, environment, env).includes(alarmName)) {
+        return { app, environment, generated: true };
+      }
+      if (env.alarms.includes(alarmName)) return { app, environment, generated: false };
     }
   }
   return undefined;
 }
 
-/** The AWS::CloudWatch::Alarm resources for every environment with health checks. */
+/**
+ * The AWS::CloudWatch::Alarm resources of the control plane's stack: those of every environment with health
+ * checks whose alarms are the control plane's (lib/health/alarm-placement.ts); an environment in a member
+ * account has its own in that account's template.
+ */
 export function healthAlarmResources(
   config: SlipwayConfig,
   stage: string,
@@ -71,74 +81,91 @@ export function healthAlarmResources(
   const resources: Record<string, CloudFormationResource> = {};
   for (const [app, appConfig] of Object.entries(config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
-      const checks = namedChecks(env).map((named) => named.checkName);
-      if (checks.length === 0) continue;
-      const names = healthAlarmNames(stage, app, environment);
-      const thresholds = env.healthAlarms;
-      const metric = (id: string, metricName: string, stat: string, check: string) => ({
-        Id: id,
-        ReturnData: false,
-        MetricStat: {
-          Metric: {
-            Namespace: METRIC_NAMESPACE,
-            MetricName: metricName,
-            Dimensions: [
-              { Name: 'App', Value: app },
-              { Name: 'Environment', Value: environment },
-              { Name: 'Check', Value: check },
-            ],
-          },
-          Period: 60,
-          Stat: stat,
-        },
-      });
-      const ids = checks.map((_, index) => `m${index + 1}`);
-      const common = {
-        ActionsEnabled: true,
-        AlarmActions: [topic],
-        OKActions: [topic],
-      };
-      resources[logicalId('HealthAlarm', app, environment, 'Availability')] = {
-        Type: 'AWS::CloudWatch::Alarm',
-        Properties: {
-          ...common,
-          AlarmName: names.availability,
-          AlarmDescription: `Slipway: ${app}/${environment} health checks below ${thresholds.availabilityBelow * 100}% in ${thresholds.datapointsToAlarm} of ${thresholds.evaluationPeriods} minutes`,
-          ComparisonOperator: 'LessThanThreshold',
-          Threshold: thresholds.availabilityBelow,
-          EvaluationPeriods: thresholds.evaluationPeriods,
-          DatapointsToAlarm: thresholds.datapointsToAlarm,
-          // A probe that stops reporting is as bad as one that fails.
-          TreatMissingData: 'breaching',
-          Metrics: [
-            ...checks.map((check, index) => metric(ids[index] as string, 'Availability', 'Average', check)),
-            {
-              Id: 'worst',
-              Expression: `MIN([${ids.join(', ')}])`,
-              Label: 'worst check availability',
-              ReturnData: true,
-            },
-          ],
-        },
-      };
-      resources[logicalId('HealthAlarm', app, environment, 'Latency')] = {
-        Type: 'AWS::CloudWatch::Alarm',
-        Properties: {
-          ...common,
-          AlarmName: names.latency,
-          AlarmDescription: `Slipway: ${app}/${environment} p99 latency above ${thresholds.latencyP99AboveMs} ms in ${thresholds.datapointsToAlarm} of ${thresholds.evaluationPeriods} minutes`,
-          ComparisonOperator: 'GreaterThanThreshold',
-          Threshold: thresholds.latencyP99AboveMs,
-          EvaluationPeriods: thresholds.evaluationPeriods,
-          DatapointsToAlarm: thresholds.datapointsToAlarm,
-          TreatMissingData: 'notBreaching',
-          Metrics: [
-            ...checks.map((check, index) => metric(ids[index] as string, 'LatencyMs', 'p99', check)),
-            { Id: 'slowest', Expression: `MAX([${ids.join(', ')}])`, Label: 'slowest check p99', ReturnData: true },
-          ],
-        },
-      };
+      if (healthAlarmPlace(env).account !== undefined) continue;
+      Object.assign(
+        resources,
+        environmentHealthAlarms(stage, app, environment, env, { AlarmActions: [topic], OKActions: [topic] }),
+      );
     }
   }
+  return resources;
+}
+
+/**
+ * One environment's two health alarms, by logical id (none without health checks), with the actions given: the
+ * control plane's notify its topic; a member account's have none, as their state changes reach the control plane
+ * as events (lib/events/member-account/health-alarms.ts).
+ */
+export function environmentHealthAlarms(
+  stage: string,
+  app: string,
+  environment: string,
+  env: Pick<EnvironmentConfig, 'health' | 'healthAlarms'>,
+  actions: { AlarmActions?: unknown[]; OKActions?: unknown[] },
+): Record<string, CloudFormationResource> {
+  const checks = namedChecks(env).map((named) => named.checkName);
+  if (checks.length === 0) return {};
+  const names = healthAlarmNames(stage, app, environment);
+  const thresholds = env.healthAlarms;
+  const metric = (id: string, metricName: string, stat: string, check: string) => ({
+    Id: id,
+    ReturnData: false,
+    MetricStat: {
+      Metric: {
+        Namespace: METRIC_NAMESPACE,
+        MetricName: metricName,
+        Dimensions: [
+          { Name: 'App', Value: app },
+          { Name: 'Environment', Value: environment },
+          { Name: 'Check', Value: check },
+        ],
+      },
+      Period: 60,
+      Stat: stat,
+    },
+  });
+  const ids = checks.map((_, index) => `m${index + 1}`);
+  const common = { ActionsEnabled: true, ...actions };
+  const resources: Record<string, CloudFormationResource> = {};
+  resources[logicalId('HealthAlarm', app, environment, 'Availability')] = {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      ...common,
+      AlarmName: names.availability,
+      AlarmDescription: `Slipway: ${app}/${environment} health checks below ${thresholds.availabilityBelow * 100}% in ${thresholds.datapointsToAlarm} of ${thresholds.evaluationPeriods} minutes`,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: thresholds.availabilityBelow,
+      EvaluationPeriods: thresholds.evaluationPeriods,
+      DatapointsToAlarm: thresholds.datapointsToAlarm,
+      // A probe that stops reporting is as bad as one that fails.
+      TreatMissingData: 'breaching',
+      Metrics: [
+        ...checks.map((check, index) => metric(ids[index] as string, 'Availability', 'Average', check)),
+        {
+          Id: 'worst',
+          Expression: `MIN([${ids.join(', ')}])`,
+          Label: 'worst check availability',
+          ReturnData: true,
+        },
+      ],
+    },
+  };
+  resources[logicalId('HealthAlarm', app, environment, 'Latency')] = {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      ...common,
+      AlarmName: names.latency,
+      AlarmDescription: `Slipway: ${app}/${environment} p99 latency above ${thresholds.latencyP99AboveMs} ms in ${thresholds.datapointsToAlarm} of ${thresholds.evaluationPeriods} minutes`,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: thresholds.latencyP99AboveMs,
+      EvaluationPeriods: thresholds.evaluationPeriods,
+      DatapointsToAlarm: thresholds.datapointsToAlarm,
+      TreatMissingData: 'notBreaching',
+      Metrics: [
+        ...checks.map((check, index) => metric(ids[index] as string, 'LatencyMs', 'p99', check)),
+        { Id: 'slowest', Expression: `MAX([${ids.join(', ')}])`, Label: 'slowest check p99', ReturnData: true },
+      ],
+    },
+  };
   return resources;
 }

@@ -1,4 +1,14 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  type CloudWatchClient,
+  type MetricDatum,
+  PutMetricDataCommand,
+  type StandardUnit,
+} from '@aws-sdk/client-cloudwatch';
+import type { SlipwayConfig } from '../config/schema';
+import { logger } from '../observability';
+import { healthAlarmPlace } from './alarm-placement';
+import { METRIC_NAMESPACE } from './alarms';
 import type { ProbeResult } from './probe';
 
 /**
@@ -29,4 +39,120 @@ export function publishProbeMetrics(results: ProbeResult[], metrics: Metrics): v
       single.addMetric('CertDaysRemaining', MetricUnit.Count, result.certDaysRemaining);
     }
   }
+}
+
+/** The probe results of the environments whose health metrics are in one member account and region. */
+export interface ResultsElsewhere {
+  place: { account: string; region: string | undefined };
+  results: ProbeResult[];
+}
+
+/**
+ * The results the control plane writes as EMF (its own alarms read them), and those each member account's
+ * alarms read, by account and region (lib/health/alarm-placement.ts). A result of an environment config no
+ * longer names stays at home.
+ */
+export function resultsByMetricsPlace(
+  config: Pick<SlipwayConfig, 'apps'>,
+  results: ProbeResult[],
+): { home: ProbeResult[]; elsewhere: ResultsElsewhere[] } {
+  const home: ProbeResult[] = [];
+  const elsewhere = new Map<string, ResultsElsewhere>();
+  for (const result of results) {
+    const app = Object.hasOwn(config.apps, result.app) ? config.apps[result.app] : undefined;
+    const env =
+      app && Object.hasOwn(app.environments, result.environment) ? app.environments[result.environment] : undefined;
+    const place = env ? healthAlarmPlace(env) : {};
+    if (place.account === undefined) {
+      home.push(result);
+      continue;
+    }
+    const key = JSON.stringify([place.account, place.region]);
+    const group = elsewhere.get(key) ?? { place: { account: place.account, region: place.region }, results: [] };
+    group.results.push(result);
+    elsewhere.set(key, group);
+  }
+  return { home, elsewhere: [...elsewhere.values()] };
+}
+
+/**
+ * The datums PutMetricData takes for results: the same metrics, dimensions and units as the EMF documents above,
+ * in the namespace the alarms select, stamped with the run's time.
+ */
+export function probeMetricData(results: ProbeResult[], timestamp: Date): MetricDatum[] {
+  return results.flatMap((result) => {
+    const datum = (name: string, unit: StandardUnit, value: number): MetricDatum => ({
+      MetricName: name,
+      Dimensions: [
+        { Name: 'App', Value: result.app },
+        { Name: 'Environment', Value: result.environment },
+        { Name: 'Check', Value: result.check },
+      ],
+      Unit: unit,
+      Value: value,
+      Timestamp: timestamp,
+    });
+    return [
+      datum('Availability', 'Count', result.ok ? 1 : 0),
+      ...(result.latencyMs === undefined ? [] : [datum('LatencyMs', 'Milliseconds', result.latencyMs)]),
+      ...(result.certDaysRemaining === undefined
+        ? []
+        : [datum('CertDaysRemaining', 'Count', result.certDaysRemaining)]),
+    ];
+  });
+}
+
+// PutMetricData takes at most 1,000 datums a request (CloudWatch API Reference, PutMetricData: MetricData).
+const DATUMS_PER_REQUEST = 1_000;
+
+/** Writes results' metrics with PutMetricData on `cloudWatch`, in Slipway's namespace. */
+export async function putProbeMetrics(cloudWatch: CloudWatchClient, results: ProbeResult[], now: Date): Promise<void> {
+  const data = probeMetricData(results, now);
+  for (let start = 0; start < data.length; start += DATUMS_PER_REQUEST) {
+    await cloudWatch.send(
+      new PutMetricDataCommand({
+        Namespace: METRIC_NAMESPACE,
+        MetricData: data.slice(start, start + DATUMS_PER_REQUEST),
+      }),
+    );
+  }
+}
+
+export interface ProbePublishing {
+  metrics: Metrics;
+  /** CloudWatch in a member account's region, as that account's role. */
+  cloudWatchIn: (place: { account: string; region: string | undefined }) => CloudWatchClient;
+  now: () => Date;
+}
+
+/**
+ * Every result's metrics where its environment's health alarms read them: the control plane's as EMF, a member
+ * account's with PutMetricData there. An account that cannot be written to (its role refused, CloudWatch failing)
+ * keeps no other from being written: its alarms go without the minute's data, which they take as breaching.
+ */
+export async function publishProbeResults(
+  config: Pick<SlipwayConfig, 'apps'>,
+  results: ProbeResult[],
+  publishing: ProbePublishing,
+): Promise<{ unpublished: number }> {
+  const { home, elsewhere } = resultsByMetricsPlace(config, results);
+  publishProbeMetrics(home, publishing.metrics);
+  const now = publishing.now();
+  const outcomes = await Promise.allSettled(
+    elsewhere.map(({ place, results: theirs }) => putProbeMetrics(publishing.cloudWatchIn(place), theirs, now)),
+  );
+  let unpublished = 0;
+  outcomes.forEach((outcome, index) => {
+    if (outcome.status === 'fulfilled') return;
+    const { place, results: theirs } = elsewhere[index] as ResultsElsewhere;
+    unpublished += theirs.length;
+    logger.error('probe metrics not published in a member account', {
+      account: place.account,
+      region: place.region,
+      checks: theirs.length,
+      error: outcome.reason as Error,
+    });
+  });
+  if (unpublished > 0) publishing.metrics.addMetric('ProbeMetricsUnpublished', MetricUnit.Count, unpublished);
+  return { unpublished };
 }

@@ -1,3 +1,4 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import {
@@ -6,6 +7,7 @@ import {
   type Place,
   sharedAccountCredentials,
 } from '../aws/account-credentials';
+import { createCloudWatchClient } from '../aws/clients/cloudwatch';
 import { createEcrClient } from '../aws/clients/ecr';
 import { createEcsClient } from '../aws/clients/ecs';
 import { regionFrom } from '../aws/endpoints';
@@ -35,3 +37,7 @@ export const ecrFor = (region: string, session?: { account: string; operation: O
 export function controlPlaneHome(invokedFunctionArn: string | undefined): Home {
   return homeOf(invokedFunctionArn, regionFrom());
 }
+
+/** CloudWatch where an environment's health metrics go: the shared client at home, the operation's session in another account. */
+export const cloudWatchFor = (place: Place, operation: Operation): CloudWatchClient =>
+  accountCredentials().client(createCloudWatchClient, place, operation);

@@ -1,9 +1,12 @@
+import type { Operation } from '../aws/account-credentials';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { CachedRead, readSecretString } from '../aws/secrets';
 import { shared } from '../aws/shared-clients';
 import { UpstreamFailed } from '../errors';
 import type { ProbeOptions } from '../health/probe';
-import { registerSecretValue } from '../observability';
+import type { ProbePublishing } from '../health/probe-metrics';
+import { metrics, registerSecretValue } from '../observability';
+import { cloudWatchFor } from './accounts';
 import { config } from './config';
 
 const HEADER_SECRET_MAX_AGE_SECONDS = 300;
@@ -42,4 +45,12 @@ export async function secretHeaderValue(reference: { fromSecret: string; key?: s
 /** How the probes of every environment run: config's concurrency, headers from Secrets Manager. */
 export function probeOptions(): ProbeOptions {
   return { concurrency: config().probes.concurrency, resolveHeader: secretHeaderValue };
+}
+
+// One session per member account for every run: the probes act for no deployment and no person.
+const PROBES: Operation = { id: 'slipway-probes', principal: 'slipway-probes' };
+
+/** Where the probes' metrics go: EMF through the shared instance at home, PutMetricData as the probes' session elsewhere. */
+export function probePublishing(): ProbePublishing {
+  return { metrics, cloudWatchIn: (place) => cloudWatchFor(place, PROBES), now: () => new Date() };
 }

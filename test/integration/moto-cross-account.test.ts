@@ -66,7 +66,7 @@ const config = configSchema.parse({
           service: 'backend',
           account: 'staging',
           region: 'eu-west-1',
-          // Probed from the control plane, whose alarms on them are in 111111111111/us-east-1.
+          // Probed from the control plane, which puts the metrics in 222222222222/eu-west-1, where its alarms are.
           health: [{ url: 'https://staging.shop.example.com/health/ready' }],
           alarms: ['shop-staging-5xx'],
         },
@@ -177,12 +177,13 @@ describe('a deployment to shop/staging in 222222222222/eu-west-1 from a control 
     expect(deployed.to.taskDefinitionArn).toMatch(
       new RegExp(`^arn:aws:ecs:${MEMBER_REGION}:${MEMBER}:task-definition/`),
     );
-    // And the member's service runs it, pinned by the tag's digest, rolling back on the alarms of its own account
-    // only: ECS looks alarm names up where the service is, and Slipway's health alarms are in the control plane's
+    // And the member's service runs it, pinned by the tag's digest, rolling back on its configured alarm and on
+    // Slipway's health alarms: ECS looks alarm names up where the service is, and the member account's template
+    // makes the health alarms there (lib/events/member-account/health-alarms.ts)
     const service = await serviceIn(member.ecs);
     expect(service?.taskDefinition).toBe(deployed.to.taskDefinitionArn);
     expect(service?.deploymentConfiguration?.alarms).toEqual({
-      alarmNames: ['shop-staging-5xx'],
+      alarmNames: ['shop-staging-5xx', 'slipway-test-shop-staging-availability', 'slipway-test-shop-staging-latency'],
       enable: true,
       rollback: true,
     });

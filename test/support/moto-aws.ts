@@ -29,7 +29,10 @@ import { ACCOUNT, type EcsDeploymentEventName, ecsDeploymentStateChange, eventTi
 
 export { ACCOUNT, REGION };
 
-/** A session on `roleArn` (moto implements sts:AssumeRole), as Lambda gives a function its role's, or as an operator seeds an account. */
+/**
+ * A session on `roleArn` from moto's STS, which puts it in the role's account: as Lambda gives a function its role's,
+ * or as an operator seeds a member account (`as` another session).
+ */
 export async function sessionOn(
   env: Env,
   roleArn: string,

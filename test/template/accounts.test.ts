@@ -1,7 +1,7 @@
 /**
  * Acting in other accounts, as IAM evaluates it against the packaged templates (config/kitchen-sink.yml
  * names two accounts, config/prod.yml none): the roles of the functions whose deployments, events,
- * reconciler, releases and reads act in an environment's account (lib/wiring/accounts.ts) may
+ * reconciler, releases, reads and probes act in an environment's account (lib/wiring/accounts.ts) may
  * assume each configured role, with the session tags, source identity and external id
  * lib/aws/account-credentials.ts sends, and read each configured external id; no role of the stack
  * may assume any other role, nor tag a session otherwise; with no account configured, nothing is granted.
@@ -48,6 +48,7 @@ const ASSUMING_HANDLERS = [
   'functions/events/alarm-state.ts',
   'functions/schedules/reconcile-deployments.ts',
   'functions/schedules/release-due.ts',
+  'functions/schedules/run-probes.ts',
   // Databases in other accounts: their snapshots, retention, restores, drills and RDS events (lib/wiring/rds.ts).
   'functions/http/take-backup.ts',
   'functions/http/list-backups.ts',

@@ -59,6 +59,22 @@ describe.each(PACKAGED_STAGES)('the packaged template of stage %s', (stage) => {
     expect(oversized).toEqual([]);
   });
 
+  it('hears the ECS deployments of every environment config names, those forwarded from member accounts included', () => {
+    // Given the services config names, each in its account: a member account's by its id (config/kitchen-sink.yml's
+    // api: staging in 222222222222's eu-west-1, production in 333333333333)
+    const rule = resourcesOf(stage, 'AWS::Events::Rule')
+      .map(([, resource]) => resource.Properties?.EventPattern as { source?: string[]; resources?: unknown[] })
+      .find((pattern) => pattern?.source?.includes('aws.ecs'));
+    const arns = JSON.stringify(rule?.resources);
+
+    // Then the rule lists each, so that a forwarded event, which keeps its own account in the service ARN, matches
+    if (stage === 'kitchen-sink') {
+      expect(arns).toContain('ecs:eu-west-1:222222222222:service/api-staging/api');
+      expect(arns).toContain('ecs:${AWS::Region}:333333333333:service/api-prod/api');
+    }
+    expect(arns).toContain(':${AWS::AccountId}:service/shop-prod/backend');
+  });
+
   it("hears Slipway's own alarms by their stage prefix, listing only alarms config names", () => {
     const patterns = resourcesOf(stage, 'AWS::Events::Rule').map(([, rule]) => rule.Properties?.EventPattern);
     const alarmRule = patterns.find((pattern) => JSON.stringify(pattern ?? {}).includes('aws.cloudwatch')) as {

@@ -22,6 +22,7 @@ import {
   memberAccountTemplate,
   renderMemberAccountTemplate,
 } from '../../lib/events/member-account-template';
+import { METRIC_NAMESPACE, namedChecks } from '../../lib/health/alarms';
 import { MEMBER, memberInputs, placedKitchenSink } from '../support/member-accounts';
 import { type CloudFormationTemplate, packagedStage, readTemplate } from '../support/package';
 import { cfnLint } from './cfn-lint';
@@ -290,11 +291,51 @@ const inRegion = (request: AwsRequest, region: string): AwsRequest => {
   return { ...request, context: { ...request.context, 'aws:RequestedRegion': own || region } };
 };
 
+/**
+ * The probes' PutMetricData in the member account's `region` (lib/health/probe-metrics.ts): in Slipway's namespace,
+ * when an environment placed there has health checks (PutMetricData names no resource: Service Authorization
+ * Reference, Amazon CloudWatch).
+ */
+function probeMetricRequests(config: SlipwayConfig, account: string, region: string): AwsRequest[] {
+  const probed = Object.entries(config.apps).flatMap(([app, appConfig]) =>
+    Object.entries(appConfig.environments)
+      .filter(
+        ([, env]) =>
+          env.account === account && (env.region ?? TEST_PLACE.region) === region && namedChecks(env).length > 0,
+      )
+      .map(([environment]) => `${app}/${environment}`),
+  );
+  return probed.map((name) =>
+    inRegion(
+      {
+        action: 'cloudwatch:PutMetricData',
+        resource: '*',
+        what: `${name}'s probe metrics`,
+        context: { 'cloudwatch:namespace': METRIC_NAMESPACE },
+      },
+      region,
+    ),
+  );
+}
+
 /** Each account's role as generated: staging's with more of the kitchen sink placed in it, production's as committed. */
 const MEMBER_ROLES: Array<[string, string, () => SlipwayConfig, string[]]> = [
   ['staging', 'shop and web placed in it besides api', placedKitchenSink, ['eu-west-1', 'us-east-1']],
   ['production', 'as config/kitchen-sink.yml places api', () => loadStageConfig('kitchen-sink'), ['us-east-1']],
 ];
+
+/** Each account's region with a probed environment, and one without. */
+const PROBES: Record<string, [string, string]> = {
+  staging: ['eu-west-1', 'us-east-1'],
+  production: ['us-east-1', 'eu-west-1'],
+};
+/** The health alarms of each account's probed environments. */
+const ALARMS: Record<string, string[]> = {
+  staging: ['api-staging', 'shop-staging'].flatMap((name) =>
+    ['availability', 'latency'].map((kind) => `slipway-kitchen-sink-${name}-${kind}`),
+  ),
+  production: ['availability', 'latency'].map((kind) => `slipway-kitchen-sink-api-production-${kind}`),
+};
 
 describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (account, _how, configOf, regions) => {
   const config = configOf();
@@ -304,8 +345,8 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
   const roleArn = config.accounts[account]?.roleArn as string;
   const role = () => memberRole(template, roleArn, memberPlace(own));
   /** The deploy calls' requests in the member account, each region's; another account's repository is not this role's to read. */
-  const requests = () =>
-    regions.flatMap((region) =>
+  const requests = () => [
+    ...regions.flatMap((region) =>
       deployActions().flatMap((action) =>
         requestsOf(regionalFacts(config, account, region), {
           action,
@@ -320,7 +361,9 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
           )
           .map((request) => inRegion(request, region)),
       ),
-    );
+    ),
+    ...regions.flatMap((region) => probeMetricRequests(config, account, region)),
+  ];
 
   it('is modelled on the control plane’s deploying roles', () => {
     expect(deployActions()).toEqual([
@@ -345,7 +388,7 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
     );
     expect(new Set(all.map(({ action }) => action))).toEqual(
       new Set(
-        [...deployActions(), 'ecs:TagResource', 'iam:PassRole'].filter(
+        [...deployActions(), 'ecs:TagResource', 'iam:PassRole', 'cloudwatch:PutMetricData'].filter(
           (action) => ownRepository || action !== 'ecr:DescribeImages',
         ),
       ),
@@ -430,6 +473,34 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
       if (!denied(why)) allowed.push(`${action}: ${why ?? 'Allowed'}`);
     }
     expect(allowed).toEqual([]);
+  });
+
+  it('lets the probes put metrics in Slipway’s namespace where a probed environment is, and in no other namespace or region', async () => {
+    // Given the probes' PutMetricData as lib/health/probe-metrics.ts sends it, in the account's first region
+    const [region, unprobed] = PROBES[account] as [string, string];
+    const [put] = probeMetricRequests(config, account, region);
+    expect(put).toBeDefined();
+    const place = memberPlace(own);
+    const inNamespace = (namespace: string, region: string) =>
+      inRegion({ ...(put as AwsRequest), context: { 'cloudwatch:namespace': namespace } }, region);
+
+    // Then IAM allows it there, and refuses another namespace, and a region with no probed environment
+    expect(await refusalOf(inNamespace('Slipway', region), role(), place)).toBeUndefined();
+    expect(denied(await refusalOf(inNamespace('AWS/ECS', region), role(), place))).toBe(true);
+    expect(denied(await refusalOf(inNamespace('Slipway-other', region), role(), place))).toBe(true);
+    expect(denied(await refusalOf(inNamespace('Slipway', unprobed), role(), place))).toBe(true);
+    // And a request naming no namespace at all
+    expect(denied(await refusalOf(inRegion({ ...(put as AwsRequest), context: {} }, region), role(), place))).toBe(
+      true,
+    );
+  });
+
+  it('holds the health alarms of its probed environments under the names the deployments hand to ECS', () => {
+    const alarms = Object.values(template.Resources as Record<string, Json>)
+      .filter((resource) => (resource as { Type: string }).Type === 'AWS::CloudWatch::Alarm')
+      .map((resource) => (resource as { Properties: Json }).Properties.AlarmName);
+
+    expect(alarms.sort()).toEqual(ALARMS[account]);
   });
 });
 

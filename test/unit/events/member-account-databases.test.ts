@@ -200,7 +200,7 @@ describe('the rules of an account holding a database', () => {
   const pattern = (id: string) => template.Resources[id]?.Properties.EventPattern;
   /** The control plane's own rdsEvent rule's pattern (serverless/functions/events.yml). */
   const controlPlanePattern = () =>
-    eventRulePatterns({ config, stage: 'kitchen-sink', serviceArns: [], repositoryNames: [] }).find(
+    eventRulePatterns({ config, stage: 'kitchen-sink', serviceArns: [], repositoryNames: [], repositoryArns: [] }).find(
       ({ rule }) => rule === 'rdsEvent',
     )?.pattern;
 

@@ -77,6 +77,7 @@ describe('the roles allowed to assume an account role', () => {
       'createRestore',
       'reconcileDeployments',
       'releaseDue',
+      'runProbes',
       'backupDatabase',
       'restoreDrill',
       'reconcileBackups',
@@ -176,6 +177,7 @@ describe('the template of an account', () => {
       ['EcsDeploymentStateForwardingEuWest1', 'InEuWest1', ['ECS Deployment State Change']],
       ['EcrImageActionForwardingEuWest1', 'InEuWest1', ['ECR Image Action']],
       ['EcrImageScanForwardingEuWest1', 'InEuWest1', ['ECR Image Scan']],
+      ['InspectorScanForwardingEuWest1', 'InEuWest1', ['Inspector2 Scan']],
       ['AlarmStateForwardingEuWest1', 'InEuWest1', ['CloudWatch Alarm State Change']],
       ['RdsEventForwardingEuWest1', 'InEuWest1', RDS_EVENTS],
       ['EcsDeploymentStateForwardingUsEast1', 'InUsEast1', ['ECS Deployment State Change']],
@@ -195,6 +197,17 @@ describe('the template of an account', () => {
         },
       ]);
     }
+    // And Amazon Inspector's scans are forwarded for the account's repository in its region, named by ARN, as the
+    // control plane's own rule hears them (ecrImageScan's second event)
+    expect(template.Resources.InspectorScanForwardingEuWest1.Properties.EventPattern).toEqual({
+      source: ['aws.inspector2'],
+      'detail-type': ['Inspector2 Scan'],
+      detail: {
+        'repository-name': [
+          { 'Fn::Sub': `arn:\${AWS::Partition}:ecr:eu-west-1:\${AWS::AccountId}:repository/shop-backend` },
+        ],
+      },
+    });
     // And the alarms forwarded are Slipway's, by its stage prefix, and those config names for the region's environments
     expect(template.Resources.AlarmStateForwardingEuWest1.Properties.EventPattern.detail).toEqual({
       alarmName: [{ prefix: 'slipway-kitchen-sink-' }, 'shop-staging-5xx', 'api-staging-5xx'],

@@ -21,7 +21,13 @@ const configWith = (alarms: Record<string, string[]>) =>
   });
 
 const patternsFor = (alarms: Record<string, string[]>, serviceArns: unknown[] = ['arn:aws:ecs:x:1:service/c/s']) =>
-  eventRulePatterns({ config: configWith(alarms), stage: 'prod', serviceArns, repositoryNames: ['shop'] });
+  eventRulePatterns({
+    config: configWith(alarms),
+    stage: 'prod',
+    serviceArns,
+    repositoryNames: ['shop'],
+    repositoryArns: ['arn:aws:ecr:us-east-1:123456789012:repository/shop'],
+  });
 
 describe('eventPatternSize', () => {
   it('measures a Fn::Sub with the longest partition, region and account CloudFormation can substitute', () => {
@@ -56,13 +62,18 @@ describe('eventRulePatterns', () => {
     });
   });
 
-  it('lists the service ARNs and repository names it is given', () => {
+  it('lists the service ARNs, repository names and repository ARNs it is given', () => {
     const patterns = Object.fromEntries(patternsFor({ production: [] }).map(({ rule, pattern }) => [rule, pattern]));
 
     expect(patterns).toMatchObject({
       ecsDeploymentState: { resources: ['arn:aws:ecs:x:1:service/c/s'] },
       ecrImageAction: { detail: { 'repository-name': ['shop'], 'action-type': ['PUSH'], result: ['SUCCESS'] } },
       ecrImageScan: { detail: { 'repository-name': ['shop'] } },
+      inspectorScan: {
+        source: ['aws.inspector2'],
+        'detail-type': ['Inspector2 Scan'],
+        detail: { 'repository-name': ['arn:aws:ecr:us-east-1:123456789012:repository/shop'] },
+      },
     });
   });
 });

@@ -200,7 +200,7 @@ const FUNCTIONS: Record<string, EventFunction> = {
         targets: [],
         options: { concurrency: 1, resolveHeader: async () => 'x' } as never,
         probe: call(fakes, 'probe', failure, []),
-        publish: () => undefined,
+        publish: async () => ({ unpublished: 0 }),
       }),
   },
   takeArchive: {
