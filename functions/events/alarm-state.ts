@@ -2,8 +2,8 @@ import { type EventHandlerDeps, eventHandler } from '../../lib/events/handler';
 import type { AlarmResponder } from '../../lib/health/alarm-responder';
 import { alarmStateChangeEvent } from '../../lib/health/auto-rollback';
 import { logger } from '../../lib/observability';
-import { alarmResponder } from '../../lib/wiring/alarm-responder';
 import { controlPlaneHome } from '../../lib/wiring/accounts';
+import { alarmResponder } from '../../lib/wiring/alarm-responder';
 import { eventHandlerDeps } from '../../lib/wiring/events';
 
 export interface AlarmStateDeps extends EventHandlerDeps {

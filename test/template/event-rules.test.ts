@@ -70,9 +70,9 @@ describe.each(PACKAGED_STAGES)('the packaged template of stage %s', (stage) => {
     // Then the rule lists each, so that a forwarded event, which keeps its own account in the service ARN, matches
     if (stage === 'kitchen-sink') {
       expect(arns).toContain('ecs:eu-west-1:222222222222:service/api-staging/api');
-      expect(arns).toContain('ecs:${AWS::Region}:333333333333:service/api-prod/api');
+      expect(arns).toContain(`ecs:\${AWS::Region}:333333333333:service/api-prod/api`);
     }
-    expect(arns).toContain(':${AWS::AccountId}:service/shop-prod/backend');
+    expect(arns).toContain(`:\${AWS::AccountId}:service/shop-prod/backend`);
   });
 
   it("hears Slipway's own alarms by their stage prefix, listing only alarms config names", () => {
