@@ -1,5 +1,6 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
 import { AssumeRoleFailed, SlipwayError } from '../errors';
+import { ignoredFromElsewhere } from '../events/origin';
 import { logger, metrics } from '../observability';
 import { notify, type RolloutContext } from './deployments-context';
 import { describeService } from './ecs';
@@ -41,14 +42,15 @@ export async function onEcsEvent(
   if (!located) return { applied: false, reason: 'not a service Slipway manages' };
   const { source } = located;
   if (event.account !== source.account || event.region !== source.region) {
-    const reason = `the event comes from account ${event.account} in ${event.region ?? 'no region'}, but ${located.app}/${located.environment}'s service is in account ${source.account} in ${source.region}`;
-    logger.warn('ECS event from another account or region than the service it names ignored', {
-      eventId: event.id,
-      app: located.app,
-      environment: located.environment,
-      reason,
-    });
-    metrics.addMetric('EcsEventsFromOtherAccounts', 'Count', 1);
+    const reason = ignoredFromElsewhere(
+      event,
+      { what: `${located.app}/${located.environment}'s service`, ...source },
+      {
+        message: 'ECS event from another account or region than the service it names ignored',
+        metric: 'EcsEventsFromOtherAccounts',
+        fields: { app: located.app, environment: located.environment },
+      },
+    );
     return { applied: false, reason };
   }
   const { items: recent } = await ctx.deps.store.history(located.app, located.environment, { limit: 10 });
