@@ -4,6 +4,7 @@ import { parse, stringify } from 'yaml';
 import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
+import { type ReleasedRepository, releasedRepositories, releaseReadStatements } from './member-account/release-reads';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -14,7 +15,8 @@ import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rul
  *   functions' roles alone, with the external id when config names one, and allowed the ECS and ECR calls a
  *   deployment makes on the services, clusters and repositories of the environments placed in the account,
  *   and no other: the control plane's own grants for the same calls (serverless/iam/statements.yml,
- *   requestDeployment) narrowed to the account's resources and regions;
+ *   requestDeployment) narrowed to the account's resources and regions; and the ECR reads a release makes on
+ *   the account's repositories release policies deploy from (member-account/release-reads.ts);
  * - in each region of those environments, EventBridge rules forwarding their ECS deployment, ECR push and
  *   scan, and Slipway's alarm events to the control plane's default event bus, through a role and with a
  *   dead-letter queue.
@@ -138,6 +140,8 @@ interface AccountFacts {
   regions: string[];
   /** The account's ECR repositories the placed environments deploy from, by region. */
   repositories: Map<string, string[]>;
+  /** The account's ECR repositories release policies deploy from, wherever their environments are. */
+  released: ReleasedRepository[];
 }
 
 function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
@@ -160,14 +164,20 @@ function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
     if (repository?.account !== id) continue;
     repositories.set(repository.region, unique([...(repositories.get(repository.region) ?? []), repository.name]));
   }
+  const released = releasedRepositories(config, id);
   return {
     id,
     roleName,
     rolePath: path.slice(0, path.lastIndexOf('/') + 1),
     externalId: configured.externalIdSecret !== undefined,
     placed,
-    regions: unique([...placed.map(({ region }) => region), ...repositories.keys()]).sort(),
+    regions: unique([
+      ...placed.map(({ region }) => region),
+      ...repositories.keys(),
+      ...released.map(({ region }) => region),
+    ]).sort(),
     repositories,
+    released,
   };
 }
 
@@ -330,7 +340,10 @@ const FORWARDING_ROLE = 'EventForwardingRole';
 function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, region: string, home: string): Json {
   const { config, stage, service } = inputs;
   const here = facts.placed.filter((placed) => placed.region === region);
-  const names = facts.repositories.get(region) ?? [];
+  const names = unique([
+    ...(facts.repositories.get(region) ?? []),
+    ...facts.released.filter((released) => released.region === region).map(({ name }) => name),
+  ]);
   // The rules' patterns are the control plane's own (lib/events/rule-patterns.ts), for this region's resources.
   const regional: SlipwayConfig = {
     ...config,
@@ -430,7 +443,7 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
   const facts = accountFacts(inputs);
   const { service, stage } = inputs;
   const [home] = facts.regions;
-  const statements = deployStatements(facts);
+  const statements = [...deployStatements(facts), ...releaseReadStatements(facts.released)];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
   const resources: Json = {
     TargetRole: {
