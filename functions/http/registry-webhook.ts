@@ -1,5 +1,4 @@
 import type { AuditRecorder } from '../../lib/audit/trail';
-import type { Operation } from '../../lib/aws/account-credentials';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { NotFound } from '../../lib/errors';
 import * as routes from '../../lib/http/no-input-route-specs';
@@ -49,7 +48,7 @@ export function makeHandler(deps: RegistryWebhookDeps) {
  * ECR repositories resolve through ECR, as the operation's session on the role of the account config names that
  * holds the repository, if one does; any other registry through its OCI distribution API.
  */
-async function resolveTag(repository: string, tag: string, operation: Operation): Promise<string> {
+async function resolveTag(repository: string, tag: string, operation: Parameters<WebhookDeps['resolve']>[2]) {
   const ecr = ecrRepository(repository);
   if (!ecr) return resolveDigest(repository, tag);
   const session = repositoryReadSession(accountsById(config().accounts), ecr, operation);

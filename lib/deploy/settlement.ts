@@ -1,6 +1,6 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
 import { AssumeRoleFailed, SlipwayError } from '../errors';
-import { ignoredFromElsewhere } from '../events/origin';
+import { ignoredFromElsewhere } from './event-origin';
 import { logger, metrics } from '../observability';
 import { notify, type RolloutContext } from './deployments-context';
 import { describeService } from './ecs';

@@ -5,7 +5,7 @@ import type { EcrFor, EcsFor } from '../deploy/deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
 import { placeOf } from '../deploy/placement';
 import { Conflict } from '../errors';
-import { ignoredFromElsewhere } from '../events/origin';
+import { ignoredFromElsewhere } from '../deploy/event-origin';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { Idempotency } from '../store/idempotency';
