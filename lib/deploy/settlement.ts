@@ -1,9 +1,9 @@
 import { DescribeServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
 import { AssumeRoleFailed, SlipwayError } from '../errors';
-import { ignoredFromElsewhere } from './event-origin';
 import { logger, metrics } from '../observability';
 import { notify, type RolloutContext } from './deployments-context';
 import { describeService } from './ecs';
+import { ignoredFromElsewhere } from './event-origin';
 import { finish, startedAtOf } from './finish';
 import {
   type EcsDeploymentEvent,

@@ -3,9 +3,9 @@ import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from 
 import type { Deployments } from '../deploy/deployments';
 import type { EcrFor, EcsFor } from '../deploy/deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
+import { ignoredFromElsewhere } from '../deploy/event-origin';
 import { placeOf } from '../deploy/placement';
 import { Conflict } from '../errors';
-import { ignoredFromElsewhere } from '../deploy/event-origin';
 import type { Publisher } from '../notify/publisher';
 import { logger, metrics } from '../observability';
 import type { Idempotency } from '../store/idempotency';
