@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { makeHandler as makeEcrImageAction } from '../../functions/events/ecr-image-action';
-import { AccountCredentials } from '../../lib/aws/account-credentials';
-import { clientConfig } from '../../lib/aws/client-config';
-import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { createEcrClient } from '../../lib/aws/clients/ecr';
-import { createEcsClient } from '../../lib/aws/clients/ecs';
-import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
 import { createStsClient } from '../../lib/aws/clients/sts';
 import { configSchema } from '../../lib/config/schema';
-import { Deployments, type DeploymentsDeps } from '../../lib/deploy/deployments';
+import { Deployments } from '../../lib/deploy/deployments';
 import type { DeadLetters } from '../../lib/events/dead-letter';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import type { Publisher } from '../../lib/notify/publisher';
 import { Releases } from '../../lib/release/releases';
 import { DeploymentStore } from '../../lib/store/deployments';
@@ -27,15 +17,8 @@ import { EnvironmentLocks } from '../../lib/store/locks';
 import { ReleaseStore } from '../../lib/store/releases';
 import { auditOn } from '../support/audit';
 import { lambdaContext } from '../support/http';
-import { motoEndpoint, resetMoto } from '../support/moto';
-import {
-  createRepository,
-  createService,
-  fixtureRegistration,
-  pushImage,
-  registerTaskDefinition,
-} from '../support/moto-aws';
-import { resourcesFragment } from '../support/resources';
+import { motoEndpoint } from '../support/moto';
+import { controlPlaneAndMember, controlPlaneOn, SHOP_MEMBER } from '../support/moto-member';
 
 /**
  * A release from a repository in another account and region, end to end on moto (a backend per account and
@@ -47,13 +30,11 @@ import { resourcesFragment } from '../support/resources';
  */
 
 const CONTROL_PLANE = '111111111111';
-const MEMBER = '222222222222';
+const MEMBER = SHOP_MEMBER.account;
 const OTHER_MEMBER = '333333333333';
-const MEMBER_REGION = 'eu-west-1';
+const MEMBER_REGION = SHOP_MEMBER.region;
 const FUNCTION_ROLE = `arn:aws:iam::${CONTROL_PLANE}:role/slipway-prod-ecrImageAction`;
-const MEMBER_ROLE = `arn:aws:iam::${MEMBER}:role/slipway-member`;
-const REPOSITORY_NAME = 'shop-backend';
-const REPOSITORY = `${MEMBER}.dkr.ecr.${MEMBER_REGION}.amazonaws.com/${REPOSITORY_NAME}`;
+const { role: MEMBER_ROLE, repositoryName: REPOSITORY_NAME, repository: REPOSITORY } = SHOP_MEMBER;
 const TABLE = 'slipway-cross-account-releases';
 
 const config = configSchema.parse({
@@ -80,6 +61,7 @@ const config = configSchema.parse({
 });
 
 let env: Record<string, string>;
+let own: AwsCredentialIdentity;
 let member: { ecs: ECSClient; ecr: ECRClient };
 let store: DeploymentStore;
 let onPush: (event: unknown) => Promise<unknown>;
@@ -88,22 +70,11 @@ let candidate: string;
 /** The AssumeRole requests the control plane sends. */
 const assumed: AssumeRoleCommandInput[] = [];
 
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
-
 const serviceIn = async (ecs: ECSClient) =>
   (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-staging', services: ['backend'] }))).services?.[0];
 
 /** AWS's push sample as 222222222222's rule forwards it, for the image pushed; `account` claimed as given. */
-function forwardedPush(digest: string, account = MEMBER) {
+function forwardedPush(digest: string, account: string = MEMBER) {
   const event = JSON.parse(readFileSync('events/ecr.image-push.forwarded.json', 'utf8'));
   event.detail['image-digest'] = digest;
   event.account = account;
@@ -111,56 +82,18 @@ function forwardedPush(digest: string, account = MEMBER) {
 }
 
 beforeAll(async () => {
-  const endpoint = motoEndpoint();
-  await resetMoto(endpoint);
-  env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' };
-  // Given the ecrImageAction function's own credentials in the control plane's account, and the member's external id
-  const own = await sessionOn(FUNCTION_ROLE, 'slipway-prod-ecrImageAction');
-  const secrets = createSecretsManagerClient(env, own);
-  await secrets.send(
-    new CreateSecretCommand({ Name: 'slipway/staging-external-id', SecretString: 'shop-staging-7f3a' }),
-  );
-
-  // And, in 222222222222/eu-west-1, shop's repository with 1.4.2, running on the staging service, and 1.5.0 pushed
-  const seeding = await sessionOn(MEMBER_ROLE, 'operator-seeding', own);
-  const memberEnv = { ...env, AWS_REGION: MEMBER_REGION };
-  member = { ecs: createEcsClient(memberEnv, seeding), ecr: createEcrClient(memberEnv, seeding) };
-  await createRepository(member.ecr, REPOSITORY_NAME);
-  const runningDigest = await pushImage(member.ecr, REPOSITORY_NAME, '1.4.2', 'running');
-  candidate = await pushImage(member.ecr, REPOSITORY_NAME, '1.5.0', 'candidate');
-  const ec2 = new EC2Client(clientConfig('ecs', memberEnv, seeding));
-  const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }));
-  const { Subnet } = await ec2.send(
-    new CreateSubnetCommand({ VpcId: Vpc?.VpcId, CidrBlock: '10.40.1.0/24', AvailabilityZone: 'eu-west-1a' }),
-  );
-  const { GroupId } = await ec2.send(
-    new CreateSecurityGroupCommand({ VpcId: Vpc?.VpcId, GroupName: 'shop', Description: 'shop (Slipway tests)' }),
-  );
-  const taskDefinitionArn = await registerTaskDefinition(
-    member.ecs,
-    fixtureRegistration(`${REPOSITORY}@${runningDigest}`),
-  );
-  running = { taskDefinitionArn, digest: runningDigest };
-  await createService(member.ecs, {
-    cluster: 'shop-staging',
-    service: 'backend',
-    taskDefinitionArn,
-    network: {
-      vpcId: Vpc?.VpcId as string,
-      subnetIds: [Subnet?.SubnetId as string],
-      securityGroupId: GroupId as string,
-    },
+  // Given the function's own credentials in the control plane's account, the member's external id there, and, in
+  // 222222222222/eu-west-1, shop's repository with 1.4.2, running on the staging service, and 1.5.0 pushed
+  const seeded = await controlPlaneAndMember({
+    endpoint: motoEndpoint(),
+    functionRole: FUNCTION_ROLE,
+    cidr: '10.40.0.0/16',
   });
+  ({ env, own, member, running, candidate } = { ...seeded, ...seeded.member });
+  const { secrets } = seeded;
 
   // And the control plane's state table, its sessions on the accounts config names (AssumeRole requests recorded),
   // and the release and deploy use cases as the functions wire them
-  const dynamo = createDynamoDbClient(env, own);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
-  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const sts = createStsClient(env, own);
   sts.middlewareStack.add(
     (next) => async (args) => {
@@ -169,12 +102,12 @@ beforeAll(async () => {
     },
     { step: 'initialize' },
   );
-  const accounts = new AccountCredentials(config.accounts, { sts, secrets, env });
-  const ecsFor: DeploymentsDeps['ecsFor'] = (place, operation) => accounts.client(createEcsClient, place, operation);
-  const ecrFor: DeploymentsDeps['ecrFor'] = (region, session) =>
-    session
-      ? accounts.client(createEcrClient, { account: session.account, region }, session.operation)
-      : createEcrClient({ ...env, AWS_REGION: region }, own);
+  const { documents, ecsFor, ecrFor } = await controlPlaneOn(env, own, {
+    accounts: config.accounts,
+    secrets,
+    table: TABLE,
+    sts,
+  });
   const publisher = { publish: async () => true } as unknown as Publisher;
   const audit = auditOn(documents, TABLE).audit;
   store = new DeploymentStore(documents, TABLE);
@@ -275,8 +208,8 @@ describe('a push to shop’s repository in 222222222222/eu-west-1, heard by a co
     );
     expect(assumed.every((input) => input.RoleArn === MEMBER_ROLE)).toBe(true);
     for (const region of ['us-east-1', MEMBER_REGION]) {
-      const own = createEcrClient({ ...env, AWS_REGION: region }, await sessionOn(FUNCTION_ROLE, 'looking'));
-      expect((await own.send(new DescribeRepositoriesCommand({}))).repositories).toEqual([]);
+      const ecr = createEcrClient({ ...env, AWS_REGION: region }, own);
+      expect((await ecr.send(new DescribeRepositoriesCommand({}))).repositories).toEqual([]);
     }
   });
 });
