@@ -4,7 +4,12 @@ import { parse, stringify } from 'yaml';
 import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
-import { type ReleasedRepository, releasedRepositories, releaseReadStatements } from './member-account/release-reads';
+import {
+  inspectorScanForwarding,
+  type ReleasedRepository,
+  releasedRepositories,
+  releaseReadStatements,
+} from './member-account/release-reads';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -372,6 +377,7 @@ function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, regi
       ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
       (rule === 'alarmState' && here.length > 0),
   );
+  patterns.push(...inspectorScanForwarding(facts.released, region));
   const problems = eventPatternProblems(patterns);
   if (problems.length > 0) {
     throw new ConfigError(

@@ -14,8 +14,11 @@ import { slipwayAlarmPrefix } from '../health/alarms';
 export const EVENT_PATTERN_MAX_CHARS = 2_048;
 
 export interface RulePattern {
-  /** The function in serverless.yml whose eventBridge event carries the pattern. */
-  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'alarmState';
+  /**
+   * The function in serverless.yml whose eventBridge event carries the pattern; inspectorScan is ecrImageScan's
+   * second one (Amazon Inspector's), which a member account forwards (member-account/release-reads.ts).
+   */
+  rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'inspectorScan' | 'alarmState';
   pattern: Record<string, unknown>;
   /** The config keys whose values the pattern lists. */
   feeds: string;

@@ -23,6 +23,12 @@ const statements = (template: Json): Record<string, Json> =>
     ]),
   );
 
+/** The forwarding rules, each with the repositories its pattern names. */
+const forwarded = (template: Json) =>
+  Object.entries(template.Resources as Record<string, Json>)
+    .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+    .map(([id, rule]) => [id, rule.Properties.EventPattern.detail['repository-name']]);
+
 /** The kitchen sink with shop's repository in account production's ap-southeast-2, and no environment placed there. */
 function releasedFromProduction(maxFindings: boolean): SlipwayConfig {
   const config = structuredClone(loadStageConfig('kitchen-sink'));
@@ -59,21 +65,28 @@ describe('the release reads of a member template', () => {
         Condition: { StringEquals: { 'aws:RequestedRegion': ['ap-southeast-2'] } },
       },
     });
-    // And its pushes and scans are forwarded from that region, and nothing else is
-    const rules = Object.entries(template.Resources as Record<string, Json>).filter(
-      ([, resource]) => resource.Type === 'AWS::Events::Rule',
-    );
-    expect(rules.map(([id, rule]) => [id, rule.Properties.EventPattern.detail['repository-name']])).toEqual([
+    // And its pushes and scans, basic and enhanced (Amazon Inspector's, by repository ARN), are forwarded from that
+    // region, and nothing else is
+    expect(forwarded(template)).toEqual([
       ['EcrImageActionForwardingApSoutheast2', ['shop-backend']],
       ['EcrImageScanForwardingApSoutheast2', ['shop-backend']],
+      ['InspectorScanForwardingApSoutheast2', [repositoryArn('ap-southeast-2', 'shop-backend')]],
     ]);
+    expect(template.Resources.InspectorScanForwardingApSoutheast2.Properties.EventPattern).toMatchObject({
+      source: ['aws.inspector2'],
+      'detail-type': ['Inspector2 Scan'],
+    });
     expect(template.Conditions.InHomeRegion).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'ap-southeast-2'] });
   });
 
-  it('reads no scan where no policy of the repository has maxFindings', () => {
+  it('reads no scan, and forwards no Inspector event, where no policy of the repository has maxFindings', () => {
     const template = memberAccountTemplate(memberInputs('production', releasedFromProduction(false))) as Json;
 
     expect(Object.keys(statements(template))).toEqual(['DescribeReleasedImages']);
+    expect(forwarded(template).map(([id]) => id)).toEqual([
+      'EcrImageActionForwardingApSoutheast2',
+      'EcrImageScanForwardingApSoutheast2',
+    ]);
   });
 
   it('gives nothing to the account when no release policy deploys from its repository', () => {

@@ -158,6 +158,7 @@ describe('the template of an account', () => {
       ['EcrImageActionForwardingEuWest1', 'InEuWest1', ['ECR Image Action']],
       ['EcrImageScanForwardingEuWest1', 'InEuWest1', ['ECR Image Scan']],
       ['AlarmStateForwardingEuWest1', 'InEuWest1', ['CloudWatch Alarm State Change']],
+      ['InspectorScanForwardingEuWest1', 'InEuWest1', ['Inspector2 Scan']],
       ['EcsDeploymentStateForwardingUsEast1', 'InUsEast1', ['ECS Deployment State Change']],
       ['AlarmStateForwardingUsEast1', 'InUsEast1', ['CloudWatch Alarm State Change']],
     ]);
