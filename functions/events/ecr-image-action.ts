@@ -6,7 +6,7 @@ import { eventHandlerDeps } from '../../lib/wiring/events';
 import { releases } from '../../lib/wiring/releases';
 
 export interface EcrImageActionDeps extends EventHandlerDeps {
-  releases: Pick<Releases, 'onPush'>;
+  releases: Pick<Releases, 'onPush' | 'fromElsewhere'>;
 }
 
 /** Why an ECR image action is not a push to consider, or undefined when it is one. */
@@ -27,6 +27,8 @@ export function makeHandler(deps: EcrImageActionDeps) {
     deps,
     async (event): Promise<PushOutcome> => {
       const repository = repositoryUri(event.account, event.region, event.detail['repository-name']);
+      const elsewhere = deps.releases.fromElsewhere(event, repository);
+      if (elsewhere) return { ignored: elsewhere, targets: [] };
       const ignored = noise(event.detail);
       if (ignored) {
         logger.info('push ignored', { eventId: event.id, repository, reason: ignored.reason });

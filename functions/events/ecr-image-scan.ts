@@ -6,7 +6,7 @@ import { eventHandlerDeps } from '../../lib/wiring/events';
 import { releases } from '../../lib/wiring/releases';
 
 export interface EcrImageScanDeps extends EventHandlerDeps {
-  releases: Pick<Releases, 'onScan'>;
+  releases: Pick<Releases, 'onScan' | 'fromElsewhere'>;
 }
 
 /**
@@ -19,6 +19,8 @@ export function makeHandler(deps: EcrImageScanDeps) {
     deps,
     async (event): Promise<{ ignored?: string; targets: TargetOutcome[] }> => {
       const scan = scanOf(event);
+      const elsewhere = deps.releases.fromElsewhere(event, scan.repository);
+      if (elsewhere) return { ignored: elsewhere, targets: [] };
       if ('ignored' in scan) {
         logger.info('scan event ignored', { eventId: event.id, repository: scan.repository, reason: scan.ignored });
         return { ignored: scan.ignored, targets: [] };

@@ -5,6 +5,7 @@ import * as routes from '../../lib/http/no-input-route-specs';
 import { auditedRoute, jsonBody } from '../../lib/http/route-chain';
 import { resolveDigest } from '../../lib/release/registry';
 import { RegistryWebhook, type RegistryWebhookDeps as WebhookDeps } from '../../lib/release/registry-webhook';
+import { accountsById, repositoryReadSession } from '../../lib/release/repository-place';
 import { ecrFor } from '../../lib/wiring/accounts';
 import { audit } from '../../lib/wiring/audit';
 import { config } from '../../lib/wiring/config';
@@ -43,10 +44,15 @@ export function makeHandler(deps: RegistryWebhookDeps) {
   );
 }
 
-/** ECR repositories resolve through ECR; any other registry through its OCI distribution API. */
-async function resolveTag(repository: string, tag: string): Promise<string> {
-  if (ecrRepository(repository)) return (await resolveImage(ecrFor, repository, { tag })).digest;
-  return resolveDigest(repository, tag);
+/**
+ * ECR repositories resolve through ECR, as the operation's session on the role of the account config names that
+ * holds the repository, if one does; any other registry through its OCI distribution API.
+ */
+async function resolveTag(repository: string, tag: string, operation: Parameters<WebhookDeps['resolve']>[2]) {
+  const ecr = ecrRepository(repository);
+  if (!ecr) return resolveDigest(repository, tag);
+  const session = repositoryReadSession(accountsById(config().accounts), ecr, operation);
+  return (await resolveImage(ecrFor, repository, { tag }, session)).digest;
 }
 
 function defaultDeps(): RegistryWebhookDeps {

@@ -6,6 +6,12 @@ import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
 import { memberHealthAlarms, probeMetricStatements } from './member-account/health-alarms';
+import {
+  inspectorScanForwarding,
+  type ReleasedRepository,
+  releasedRepositories,
+  releaseReadStatements,
+} from './member-account/release-reads';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -16,8 +22,9 @@ import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rul
  *   functions' roles alone, with the external id when config names one, and allowed the ECS and ECR calls a
  *   deployment makes on the services, clusters and repositories of the environments placed in the account,
  *   and no other: the control plane's own grants for the same calls (serverless/iam/statements.yml,
- *   requestDeployment) narrowed to the account's resources and regions; and the probes' PutMetricData in
- *   Slipway's namespace (lib/events/member-account/health-alarms.ts);
+ *   requestDeployment) narrowed to the account's resources and regions; the ECR reads a release makes on the
+ *   account's repositories release policies deploy from (member-account/release-reads.ts); and the probes'
+ *   PutMetricData in Slipway's namespace (lib/events/member-account/health-alarms.ts);
  * - the health alarms of those environments, in each one's region (lib/health/alarm-placement.ts);
  * - in each region of those environments, EventBridge rules forwarding their ECS deployment, ECR push and
  *   scan (basic and Amazon Inspector's), and Slipway's alarm events to the control plane's default event bus,
@@ -142,6 +149,8 @@ interface AccountFacts {
   regions: string[];
   /** The account's ECR repositories the placed environments deploy from, by region. */
   repositories: Map<string, string[]>;
+  /** The account's ECR repositories release policies deploy from, wherever their environments are. */
+  released: ReleasedRepository[];
 }
 
 function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
@@ -164,6 +173,7 @@ function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
     if (repository?.account !== id) continue;
     repositories.set(repository.region, unique([...(repositories.get(repository.region) ?? []), repository.name]));
   }
+  const released = releasedRepositories(config, id);
   return {
     id,
     roleName,
@@ -174,8 +184,10 @@ function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
       ...placed.map(({ region }) => region),
       ...repositories.keys(),
       ...databaseRegions(config, account, controlPlaneRegion),
+      ...released.map(({ region }) => region),
     ]).sort(),
     repositories,
+    released,
   };
 }
 
@@ -338,7 +350,10 @@ const FORWARDING_ROLE = 'EventForwardingRole';
 function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, region: string, home: string): Json {
   const { config, stage, service } = inputs;
   const here = facts.placed.filter((placed) => placed.region === region);
-  const names = facts.repositories.get(region) ?? [];
+  const names = unique([
+    ...(facts.repositories.get(region) ?? []),
+    ...facts.released.filter((released) => released.region === region).map(({ name }) => name),
+  ]);
   // The rules' patterns are the control plane's own (lib/events/rule-patterns.ts), for this region's resources.
   const regional: SlipwayConfig = {
     ...config,
@@ -366,10 +381,11 @@ function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, regi
   }).filter(
     ({ rule, pattern }) =>
       (rule === 'ecsDeploymentState' && here.length > 0) ||
-      ((rule === 'ecrImageAction' || rule === 'ecrImageScan' || rule === 'inspectorScan') && names.length > 0) ||
+      ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
       (rule === 'alarmState' && here.length > 0) ||
       (rule === 'rdsEvent' && pattern.detail !== undefined),
   );
+  patterns.push(...inspectorScanForwarding(facts.released, region));
   const problems = eventPatternProblems(patterns);
   if (problems.length > 0) {
     throw new ConfigError(
@@ -443,6 +459,7 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
   const [home] = facts.regions;
   const statements = [
     ...deployStatements(facts),
+    ...releaseReadStatements(facts.released),
     ...probeMetricStatements(facts.placed),
     ...databaseStatements(inputs.config, inputs.account, inputs.controlPlaneRegion),
   ];

@@ -16,7 +16,7 @@ export const EVENT_PATTERN_MAX_CHARS = 2_048;
 export interface RulePattern {
   /**
    * The function in serverless.yml whose eventBridge event carries the pattern; inspectorScan is ecrImageScan's
-   * second event.
+   * second one (Amazon Inspector's), which a member account forwards (member-account/release-reads.ts).
    */
   rule: 'ecsDeploymentState' | 'ecrImageAction' | 'ecrImageScan' | 'inspectorScan' | 'alarmState' | 'rdsEvent';
   pattern: Record<string, unknown>;

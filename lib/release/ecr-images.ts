@@ -6,9 +6,12 @@ import {
   type ImageDetail,
   paginateDescribeImageScanFindings,
 } from '@aws-sdk/client-ecr';
+import type { Operation } from '../aws/account-credentials';
+import type { EcrFor } from '../deploy/deployments-context';
 import { type EcrRepository, ecrRepository } from '../deploy/ecs';
 import { UpstreamFailed } from '../errors';
 import type { ScanCounts } from './records';
+import { accountsById, repositoryReadSession } from './repository-place';
 import {
   countsOf,
   type EnhancedFinding,
@@ -34,13 +37,28 @@ const DESCRIBE_IMAGES_LIMIT = 100;
 const failure = (call: string, error: unknown) =>
   new UpstreamFailed(`ECR ${call} failed (${(error as Error).name})`, { cause: error });
 
-/** The reads of ECR a release makes: an image's details, and its scan result however ECR scans. */
+/** An ECR repository, with the ECR client that reads it for the operation at hand. */
+interface Read extends EcrRepository {
+  client: ECRClient;
+}
+
+/**
+ * The reads of ECR a release makes: an image's details, and its scan result however ECR scans. A repository in
+ * an account config names is read as the operation's session on that account's role, in its region.
+ */
 export class EcrImages {
-  constructor(private readonly ecrFor: (region: string) => ECRClient) {}
+  private readonly accounts: ReadonlyMap<string, string>;
+
+  constructor(
+    private readonly ecrFor: EcrFor,
+    accounts: Record<string, { roleArn: string }> = {},
+  ) {
+    this.accounts = accountsById(accounts);
+  }
 
   /** The image a digest names in an ECR repository; undefined outside ECR or when ECR has no such image. */
-  async describe(repository: string, digest: string): Promise<ImageDetail | undefined> {
-    const ecr = ecrRepository(repository);
+  async describe(repository: string, digest: string, operation: Operation): Promise<ImageDetail | undefined> {
+    const ecr = this.read(repository, operation);
     return ecr ? (await this.describeAll(ecr, [digest]))?.[0] : undefined;
   }
 
@@ -49,8 +67,8 @@ export class EcrImages {
    * lists, each pushed before it): it is judged by all of them, with the highest count of each
    * severity among them, so it passes a limit only when every image it can run passes it.
    */
-  async scanOf(repository: string, image: ImageDetail): Promise<ImageScan> {
-    const ecr = ecrRepository(repository);
+  async scanOf(repository: string, image: ImageDetail, operation: Operation): Promise<ImageScan> {
+    const ecr = this.read(repository, operation);
     if (!ecr || !image.imageDigest) return { index: false };
     if (!isImageIndex(image.imageManifestMediaType)) {
       const counts = await this.resultOf(ecr, image);
@@ -64,11 +82,17 @@ export class EcrImages {
     return scanned.length === digests.length ? { index: true, counts: worstCounts(scanned) } : { index: true };
   }
 
-  private async describeAll(ecr: EcrRepository, digests: string[]): Promise<ImageDetail[] | undefined> {
+  private read(repository: string, operation: Operation): Read | undefined {
+    const ecr = ecrRepository(repository);
+    if (!ecr) return undefined;
+    return { ...ecr, client: this.ecrFor(ecr.region, repositoryReadSession(this.accounts, ecr, operation)) };
+  }
+
+  private async describeAll(ecr: Read, digests: string[]): Promise<ImageDetail[] | undefined> {
     const details: ImageDetail[] = [];
     try {
       for (let start = 0; start < digests.length; start += DESCRIBE_IMAGES_LIMIT) {
-        const { imageDetails } = await this.ecrFor(ecr.region).send(
+        const { imageDetails } = await ecr.client.send(
           new DescribeImagesCommand({
             registryId: ecr.registryId,
             repositoryName: ecr.repositoryName,
@@ -85,10 +109,10 @@ export class EcrImages {
   }
 
   /** The images an index lists, read from its manifest (ECR API Reference, BatchGetImage). */
-  private async indexImages(ecr: EcrRepository, digest: string): Promise<string[]> {
+  private async indexImages(ecr: Read, digest: string): Promise<string[]> {
     let read: BatchGetImageCommandOutput;
     try {
-      read = await this.ecrFor(ecr.region).send(
+      read = await ecr.client.send(
         new BatchGetImageCommand({
           registryId: ecr.registryId,
           repositoryName: ecr.repositoryName,
@@ -109,7 +133,7 @@ export class EcrImages {
   }
 
   /** An image's own result: basic scanning's summary, or enhanced scanning's findings. */
-  private async resultOf(ecr: EcrRepository, image: ImageDetail): Promise<ScanCounts | undefined> {
+  private async resultOf(ecr: Read, image: ImageDetail): Promise<ScanCounts | undefined> {
     const source = scanResultSource(image.imageScanStatus?.status);
     if (source === 'summary') return countsOf(image.imageScanFindingsSummary?.findingSeverityCounts ?? {});
     if (source === 'findings' && image.imageDigest) return this.enhancedCounts(ecr, image.imageDigest);
@@ -120,13 +144,13 @@ export class EcrImages {
    * Enhanced scanning's counts, from its findings (ECR API Reference, ImageScanFindings: enhancedFindings);
    * a response without that list is counted from its summary.
    */
-  private async enhancedCounts(ecr: EcrRepository, digest: string): Promise<ScanCounts> {
+  private async enhancedCounts(ecr: Read, digest: string): Promise<ScanCounts> {
     const findings: EnhancedFinding[] = [];
     let listed = false;
     let summary: ScanCounts = {};
     try {
       const pages = paginateDescribeImageScanFindings(
-        { client: this.ecrFor(ecr.region), pageSize: 1000 },
+        { client: ecr.client, pageSize: 1000 },
         { registryId: ecr.registryId, repositoryName: ecr.repositoryName, imageId: { imageDigest: digest } },
       );
       for await (const page of pages) {

@@ -1,9 +1,11 @@
 import type { AuditNote } from '../audit/trail';
+import type { Operation } from '../aws/account-credentials';
 import { ecrRepository } from '../deploy/ecs';
 import { Conflict, Unprocessable } from '../errors';
 import { logger } from '../observability';
 import type { DeliveryStore } from '../store/deliveries';
 import type { Releases, TargetOutcome } from './releases';
+import { releaseId } from './repository-place';
 import {
   deliveryIdOf,
   IgnoredPush,
@@ -26,8 +28,11 @@ export interface RegistryWebhookDeps {
   /** `webhooks.schemes`: the signatures accepted. */
   schemes: readonly SignatureScheme[];
   toleranceSeconds: number;
-  /** Tag → digest, through the registry: ECR's DescribeImages, or the OCI distribution API. */
-  resolve: (repository: string, tag: string) => Promise<string>;
+  /**
+   * Tag → digest, through the registry: ECR's DescribeImages (in an account config names, as the operation's
+   * session on its role), or the OCI distribution API.
+   */
+  resolve: (repository: string, tag: string, operation: Operation) => Promise<string>;
   now: () => Date;
 }
 
@@ -90,7 +95,7 @@ export class RegistryWebhook {
     if (this.deps.releases.targetsOf(push.repository).length === 0) {
       return { accepted: false, reason: `no app uses repository ${push.repository}` };
     }
-    const digest = await this.verifiedDigest(push, note);
+    const digest = await this.verifiedDigest(push, deliveryId, note);
     note({ target: { digest } });
     const attempt = deliveryId
       ? await this.deps.deliveries.remember({
@@ -131,11 +136,20 @@ export class RegistryWebhook {
    * to the digest the push names, or the push is refused. For ECR the release reads the digest's tags from
    * ECR alone as well.
    */
-  private async verifiedDigest(push: RegistryPush, note: (facts: AuditNote) => void): Promise<string> {
+  private async verifiedDigest(
+    push: RegistryPush,
+    deliveryId: string | undefined,
+    note: (facts: AuditNote) => void,
+  ): Promise<string> {
     if (push.tag === undefined) return push.digest as string;
+    // Named after the release the push claims, else after the delivery (or the tag) that asks.
+    const operation = {
+      id: push.digest ? releaseId(push.digest) : `webhook-${deliveryId ?? push.tag}`,
+      principal: `webhook:${push.registry}`,
+    };
     let resolved: string;
     try {
-      resolved = await this.deps.resolve(push.repository, push.tag);
+      resolved = await this.deps.resolve(push.repository, push.tag, operation);
     } catch (error) {
       if (error instanceof Unprocessable) note({ denied: true });
       throw error;

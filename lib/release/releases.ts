@@ -1,8 +1,8 @@
-import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { AuditRecorder } from '../audit/trail';
+import { eventFromElsewhere } from '../config/places';
 import type { AppConfig, EnvironmentConfig, ReleasePolicy, SlipwayConfig } from '../config/schema';
 import type { Deployments } from '../deploy/deployments';
-import type { EcsFor } from '../deploy/deployments-context';
+import type { EcrFor, EcsFor } from '../deploy/deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf, ecrRepository } from '../deploy/ecs';
 import { placeOf } from '../deploy/placement';
 import { Conflict } from '../errors';
@@ -13,6 +13,7 @@ import type { PendingRelease, ReleaseStore } from '../store/releases';
 import { EcrImages } from './ecr-images';
 import { choose, decide, type RunningImage } from './policy';
 import type { ScanCounts } from './records';
+import { releaseOperation, repositoryElsewhere } from './repository-place';
 import { overLimits } from './scans';
 
 /**
@@ -69,7 +70,8 @@ export interface ReleasesDeps {
   deployments: Pick<Deployments, 'request' | 'history'>;
   store: ReleaseStore;
   ecsFor: EcsFor;
-  ecrFor: (region: string) => ECRClient;
+  /** ECR in a repository's region; with a session for a repository in an account config names. */
+  ecrFor: EcrFor;
   idempotency: Idempotency;
   publisher: Publisher;
   /** Refusals are recorded here; the deployments a release starts, by the deploy use case. */
@@ -106,11 +108,32 @@ export class Releases {
   constructor(private readonly deps: ReleasesDeps) {
     this.now = deps.now ?? (() => new Date());
     this.index = releaseTargets(deps.config);
-    this.images = new EcrImages(deps.ecrFor);
+    this.images = new EcrImages(deps.ecrFor, deps.config.accounts);
   }
 
   targetsOf(repository: string): Target[] {
     return this.index.get(repository) ?? [];
+  }
+
+  /**
+   * Why an ECR or Amazon Inspector event naming `repository` (its URI as the event tells it) is ignored: config's
+   * repository of that name is in another account or region than the event comes from. Logged and counted.
+   */
+  fromElsewhere(event: { id: string; account: string; region?: string | undefined }, repository: string) {
+    const owner = repositoryElsewhere(this.index.keys(), event, repository);
+    if (!owner) return undefined;
+    return eventFromElsewhere(
+      event,
+      {
+        service: 'ECR',
+        thing: 'repository',
+        name: `repository ${owner.repositoryName}`,
+        account: owner.registryId,
+        regions: [owner.region],
+        keys: { repository },
+      },
+      'EcrEventsFromOtherAccounts',
+    );
   }
 
   async onPush(push: Push): Promise<PushOutcome> {
@@ -197,11 +220,12 @@ export class Releases {
    */
   private async describePushed(push: Push, scanned: boolean): Promise<Pushed | undefined> {
     const ecr = ecrRepository(push.repository) !== undefined;
-    const detail = await this.images.describe(push.repository, push.digest);
+    const operation = releaseOperation(push);
+    const detail = await this.images.describe(push.repository, push.digest, operation);
     if (ecr && !detail) return undefined;
     const tags = [...new Set(ecr ? (detail?.imageTags ?? []) : push.tags)].sort();
     const pushedAt = detail?.imagePushedAt?.toISOString() ?? push.pushedAt ?? this.now().toISOString();
-    const scan = detail && scanned ? await this.images.scanOf(push.repository, detail) : { index: false };
+    const scan = detail && scanned ? await this.images.scanOf(push.repository, detail, operation) : { index: false };
     return { tags, pushedAt, index: scan.index, ...(scan.counts ? { scan: scan.counts } : {}) };
   }
 
@@ -212,22 +236,18 @@ export class Releases {
 
   /**
    * What runs now: its digest from ECS, and the tags that digest carries (ECR), else the tag Slipway deployed it
-   * as. In another account, ECS is read as a session named after the release (the image's digest) and its source.
+   * as. In another account, ECS and ECR are read as a session named after the release (the image's digest) and its source.
    */
   private async running(target: Target, push: Pick<Push, 'digest' | 'source'>): Promise<RunningImage> {
-    const ecs = this.deps.ecsFor(placeOf(target.env), {
-      id: `release-${push.digest.replace(/^sha256:/, '').slice(0, 32)}`,
-      principal: push.source,
-      app: target.app,
-      environment: target.environment,
-    });
+    const operation = releaseOperation(push, target);
+    const ecs = this.deps.ecsFor(placeOf(target.env), operation);
     const service = await describeService(ecs, target.env.cluster, target.env.service);
     if (!service.taskDefinition) return { tags: [] };
     const { taskDefinition } = await describeTaskDefinition(ecs, service.taskDefinition);
     const images = containerImages(taskDefinition, target.appConfig.containers);
     const digest = Object.values(images).map(digestOf).find(Boolean);
     if (!digest) return { tags: [] };
-    const detail = await this.images.describe(target.appConfig.repository, digest);
+    const detail = await this.images.describe(target.appConfig.repository, digest, operation);
     if (detail) return { digest, tags: detail.imageTags ?? [] };
     const page = await this.deps.deployments.history(target.app, target.environment, { limit: 25 });
     const recorded = page.items.find((record) => record.state === 'SUCCEEDED' && record.to.digest === digest)?.to.tag;
@@ -419,8 +439,9 @@ export class Releases {
     const where = this.where(release);
     if (release.scanDeadline && !release.scan) {
       // The scan event may have been lost, or names the images of an index and not the index: ECR knows the result.
-      const detail = await this.images.describe(release.repository, release.digest);
-      const scan = detail ? await this.images.scanOf(release.repository, detail) : undefined;
+      const operation = releaseOperation(release, target);
+      const detail = await this.images.describe(release.repository, release.digest, operation);
+      const scan = detail ? await this.images.scanOf(release.repository, detail, operation) : undefined;
       if (scan?.counts) return this.afterScan(release, target, { counts: scan.counts, at: now.toISOString() });
       if (Date.parse(release.scanDeadline) <= now.getTime()) {
         const reason = `no image scan result within ${target.policy.scanTimeoutMinutes ?? DEFAULT_SCAN_TIMEOUT_MINUTES} minutes of the push`;

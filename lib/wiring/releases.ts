@@ -1,12 +1,11 @@
 import { createDocumentClient } from '../aws/clients/dynamodb';
-import { createEcrClient } from '../aws/clients/ecr';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { CachedRead, readSecretString } from '../aws/secrets';
-import { shared, sharedByRegion } from '../aws/shared-clients';
+import { shared } from '../aws/shared-clients';
 import { Releases } from '../release/releases';
 import { DeliveryStore } from '../store/deliveries';
 import { ReleaseStore } from '../store/releases';
-import { ecsFor } from './accounts';
+import { ecrFor, ecsFor } from './accounts';
 import { audit } from './audit';
 import { config } from './config';
 import { deploymentRequests } from './deployments';
@@ -23,7 +22,7 @@ export function releases(): Releases {
     deployments: deploymentRequests(),
     store: new ReleaseStore(shared(createDocumentClient), environment().stateTable),
     ecsFor,
-    ecrFor: sharedByRegion(createEcrClient),
+    ecrFor,
     idempotency: idempotency(),
     publisher: publisher(),
     audit: audit(),

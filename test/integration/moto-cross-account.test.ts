@@ -1,37 +1,19 @@
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { type ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { ListImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, type ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { AccountCredentials } from '../../lib/aws/account-credentials';
-import { clientConfig } from '../../lib/aws/client-config';
-import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
-import { createEcrClient } from '../../lib/aws/clients/ecr';
 import { createEcsClient } from '../../lib/aws/clients/ecs';
-import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
-import { createStsClient } from '../../lib/aws/clients/sts';
 import { configSchema } from '../../lib/config/schema';
-import { Deployments, type DeploymentsDeps } from '../../lib/deploy/deployments';
+import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent as ecsEventSchema } from '../../lib/deploy/outcome';
 import type { DeploymentRecord } from '../../lib/deploy/records';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import type { Publisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
-import { motoEndpoint, resetMoto } from '../support/moto';
-import {
-  createRepository,
-  createService,
-  ecsDeploymentEvent,
-  fixtureRegistration,
-  pushImage,
-  registerTaskDefinition,
-  sessionOn,
-} from '../support/moto-aws';
-import { resourcesFragment } from '../support/resources';
+import { motoEndpoint } from '../support/moto';
+import { ecsDeploymentEvent } from '../support/moto-aws';
+import { controlPlaneAndMember, controlPlaneOn, SHOP_MEMBER } from '../support/moto-member';
 
 /**
  * A deployment to a service in another account and region, end to end on moto (which keeps a backend per
@@ -42,12 +24,10 @@ import { resourcesFragment } from '../support/resources';
  */
 
 const CONTROL_PLANE = '111111111111';
-const MEMBER = '222222222222';
-const MEMBER_REGION = 'eu-west-1';
+const MEMBER = SHOP_MEMBER.account;
+const MEMBER_REGION = SHOP_MEMBER.region;
 const FUNCTION_ROLE = `arn:aws:iam::${CONTROL_PLANE}:role/slipway-prod-createDeployment`;
-const MEMBER_ROLE = `arn:aws:iam::${MEMBER}:role/slipway-member`;
-const REPOSITORY_NAME = 'shop-backend';
-const REPOSITORY = `${MEMBER}.dkr.ecr.${MEMBER_REGION}.amazonaws.com/${REPOSITORY_NAME}`;
+const { role: MEMBER_ROLE, repositoryName: REPOSITORY_NAME, repository: REPOSITORY } = SHOP_MEMBER;
 const TABLE = 'slipway-cross-account-state';
 const HOME = { account: CONTROL_PLANE, region: 'us-east-1' };
 
@@ -88,57 +68,22 @@ const serviceIn = async (ecs: ECSClient) =>
   (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-staging', services: ['backend'] }))).services?.[0];
 
 beforeAll(async () => {
-  const endpoint = motoEndpoint();
-  await resetMoto(endpoint);
-  env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' };
-  // Given the function's own credentials in the control plane's account, and the member's external id there
-  own = await sessionOn(env, FUNCTION_ROLE, 'slipway-prod-createDeployment');
-  const secrets = createSecretsManagerClient(env, own);
-  await secrets.send(
-    new CreateSecretCommand({ Name: 'slipway/staging-external-id', SecretString: 'shop-staging-7f3a' }),
-  );
-
-  // And, in 222222222222/eu-west-1, the shop's repository with two images and the staging service running the first
-  const seeding = await sessionOn(env, MEMBER_ROLE, 'operator-seeding', own);
-  const memberEnv = { ...env, AWS_REGION: MEMBER_REGION };
-  member = { ecs: createEcsClient(memberEnv, seeding), ecr: createEcrClient(memberEnv, seeding) };
-  await createRepository(member.ecr, REPOSITORY_NAME);
-  const runningDigest = await pushImage(member.ecr, REPOSITORY_NAME, '1.4.2', 'running');
-  candidate = await pushImage(member.ecr, REPOSITORY_NAME, '1.5.0', 'candidate');
-  const ec2 = new EC2Client(clientConfig('ecs', memberEnv, seeding));
-  const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.30.0.0/16' }));
-  const { Subnet } = await ec2.send(
-    new CreateSubnetCommand({ VpcId: Vpc?.VpcId, CidrBlock: '10.30.1.0/24', AvailabilityZone: 'eu-west-1a' }),
-  );
-  const { GroupId } = await ec2.send(
-    new CreateSecurityGroupCommand({ VpcId: Vpc?.VpcId, GroupName: 'shop', Description: 'shop (Slipway tests)' }),
-  );
-  const network = {
-    vpcId: Vpc?.VpcId as string,
-    subnetIds: [Subnet?.SubnetId as string],
-    securityGroupId: GroupId as string,
-  };
-  const taskDefinitionArn = await registerTaskDefinition(
-    member.ecs,
-    fixtureRegistration(`${REPOSITORY}@${runningDigest}`),
-  );
-  running = { taskDefinitionArn, digest: runningDigest };
-  await createService(member.ecs, { cluster: 'shop-staging', service: 'backend', taskDefinitionArn, network });
+  // Given the function's own credentials in the control plane's account, the member's external id there, and, in
+  // 222222222222/eu-west-1, the shop's repository with two images and the staging service running the first
+  const seeded = await controlPlaneAndMember({
+    endpoint: motoEndpoint(),
+    functionRole: FUNCTION_ROLE,
+    cidr: '10.30.0.0/16',
+  });
+  ({ env, own, member, running, candidate } = { ...seeded, ...seeded.member });
+  const { secrets } = seeded;
 
   // And the control plane's state table in its own account, and its sessions on the accounts config names
-  const dynamo = createDynamoDbClient(env, own);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
-  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const accounts = new AccountCredentials(config.accounts, { sts: createStsClient(env, own), secrets, env });
-  const ecsFor: DeploymentsDeps['ecsFor'] = (place, operation) => accounts.client(createEcsClient, place, operation);
-  const ecrFor: DeploymentsDeps['ecrFor'] = (region, session) =>
-    session
-      ? accounts.client(createEcrClient, { account: session.account, region }, session.operation)
-      : createEcrClient({ ...env, AWS_REGION: region }, own);
+  const { documents, ecsFor, ecrFor } = await controlPlaneOn(env, own, {
+    accounts: config.accounts,
+    secrets,
+    table: TABLE,
+  });
   store = new DeploymentStore(documents, TABLE);
   deployments = new Deployments({
     config,

@@ -688,7 +688,7 @@ describe('registry webhooks', () => {
   };
   const webhook = (
     options: {
-      resolve?: (repository: string, tag: string) => Promise<string>;
+      resolve?: (repository: string, tag: string, operation: { id: string; principal: string }) => Promise<string>;
       schemes?: Array<'slipway' | 'github'>;
     } = {},
   ) =>
@@ -805,6 +805,31 @@ describe('registry webhooks', () => {
         targets: [{ app: 'admin', environment: 'staging', outcome: 'deployed' }],
       },
     });
+  });
+
+  it('names the tag lookup’s session after the release the push claims, else after the tag, with the registry as principal', async () => {
+    // Given a registry that records what each lookup is asked as
+    const asked: unknown[] = [];
+    const recording = webhook({
+      resolve: async (repository, tag, operation) => {
+        asked.push(operation);
+        return throughRegistries(repository, tag);
+      },
+    });
+    httpsTags.set('team/shop-web:build-42', digest('9'));
+    const hub = JSON.parse(readFileSync('test/fixtures/webhooks/dockerhub.push.json', 'utf8'));
+    hub.repository.repo_name = 'acme/shop-admin';
+    hub.push_data.tag = 'main-7c1d';
+
+    // When a generic push naming its digest, then a Docker Hub push naming none, arrive
+    await recording(signed(generic), lambdaContext());
+    await recording(signed(JSON.stringify(hub)), lambdaContext());
+
+    // Then the first is asked as its release, the second as its tag's lookup
+    expect(asked).toEqual([
+      { id: `release-${'9'.repeat(32)}`, principal: 'webhook:generic' },
+      { id: 'webhook-main-7c1d', principal: 'webhook:dockerhub' },
+    ]);
   });
 
   it.each([

@@ -11,7 +11,7 @@
  *   repositories and roles config does not name, or in another region are refused; the role grants no action
  *   those requests do not need, and the control plane's deploying roles' grants are its model.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/load';
@@ -252,16 +252,27 @@ function deployActions(): string[] {
       (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
     ),
   );
-  // TagResource is authorised as part of RegisterTaskDefinition, never called alone. Of ECR, only a deployment's
-  // tag read goes through the member role; releases read pushes and scans with the control plane's own credentials.
-  // The backup and restore functions that assume the role for databases run and stop the worker task in the
-  // control plane's own account: no deploy call.
+  // TagResource is authorised as part of RegisterTaskDefinition, never called alone. Of ECR, a deployment reads its
+  // tag through the member role (a release's reads are releaseActions()). The backup and restore functions that
+  // assume the role for databases run and stop the worker task in the control plane's own account: no deploy call.
   const workerTask = new Set(['ecs:TagResource', 'ecs:RunTask', 'ecs:StopTask']);
   return [
     ...new Set(
       actions.filter((action) => (/^ecs:/.test(action) && !workerTask.has(action)) || action === 'ecr:DescribeImages'),
     ),
   ].sort();
+}
+
+/**
+ * The ECR calls a release makes (lib/release/ecr-images.ts, and the registry webhook's tag lookup through
+ * lib/deploy/ecs.ts's resolveImage), read from their code: a new call there is a new grant to check here.
+ */
+function releaseActions(): string[] {
+  const calls = ['lib/release/ecr-images.ts', 'lib/deploy/ecs.ts'].flatMap((file) => {
+    const imported = /import\s*\{([^}]*)\}\s*from '@aws-sdk\/client-ecr'/.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
+    return [...imported.matchAll(/\b(?:(\w+)Command|paginate(\w+))\b/g)].map((match) => `ecr:${match[1] ?? match[2]}`);
+  });
+  return [...new Set(calls)].sort();
 }
 
 /** The environments placed in the member account, each region's alone: what the role acts on there. */
@@ -365,6 +376,27 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
     ...regions.flatMap((region) => probeMetricRequests(config, account, region)),
   ];
 
+  /**
+   * The release's ECR reads of the account's repositories, wherever its environments are: shop's, in account
+   * staging's eu-west-1; account production holds none.
+   */
+  const releaseRequests = () =>
+    releaseActions().flatMap((action) =>
+      requestsOf(
+        callerWithoutStack({
+          place: memberPlace(own, 'eu-west-1'),
+          stage: 'kitchen-sink',
+          service: 'slipway',
+          config,
+          env: {},
+        }),
+        { action, file: 'lib/release/ecr-images.ts' },
+      )
+        .filter((request) => request.resource === '*' || request.resource.split(':')[4] === own)
+        .filter((request) => request.resource !== '*' || account === 'staging')
+        .map((request) => inRegion(request, 'eu-west-1')),
+    );
+
   it('is modelled on the control plane’s deploying roles', () => {
     expect(deployActions()).toEqual([
       'ecr:DescribeImages',
@@ -401,6 +433,21 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
     expect(refused).toEqual([]);
   });
 
+  it('lets every ECR read of a release through on the account’s repositories', async () => {
+    const all = releaseRequests();
+    expect([...new Set(all.map(({ action }) => action))].sort()).toEqual(
+      account === 'staging'
+        ? ['ecr:BatchGetImage', 'ecr:DescribeImageScanFindings', 'ecr:DescribeImages', 'inspector2:ListFindings']
+        : [],
+    );
+    const refused: string[] = [];
+    for (const request of all) {
+      const why = await refusalOf(request, role(), memberPlace(own));
+      if (why) refused.push(`${request.action} on ${request.resource} (${request.what}): ${why}`);
+    }
+    expect(refused).toEqual([]);
+  });
+
   it('grants no action those requests do not need', () => {
     // The RDS and KMS grants of the account's databases are test/unit/events/member-account-databases.test.ts's.
     const granted = role()
@@ -408,7 +455,7 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
         (document.Statement as Statement[]).flatMap((statement) => list(statement.Action)),
       )
       .filter((action) => !/^(rds|kms):/.test(action));
-    expect(new Set(granted)).toEqual(new Set(requests().map(({ action }) => action)));
+    expect(new Set(granted)).toEqual(new Set([...requests(), ...releaseRequests()].map(({ action }) => action)));
   });
 
   it('refuses the same requests on another account’s resources, on what config does not name, and in another region', async () => {
@@ -445,7 +492,7 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
         : []),
     ];
     const allowed: string[] = [];
-    for (const request of requests()) {
+    for (const request of [...requests(), ...releaseRequests()]) {
       for (const [what, variant] of variants(request)) {
         const why = await refusalOf(variant, role(), memberPlace(own));
         if (!denied(why)) allowed.push(`${request.action} on ${variant.resource} (${what}): ${why ?? 'Allowed'}`);

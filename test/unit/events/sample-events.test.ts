@@ -138,6 +138,12 @@ describe('the ECS samples', () => {
   });
 });
 
+/** A member account's events, as its rules forward them: the control plane's samples from 222222222222 in eu-west-1. */
+const FORWARDED: Record<string, string> = {
+  'ecr.image-push.forwarded.json': 'ecr.image-push.tagged.json',
+  'ecr.image-scan.forwarded.json': 'ecr.image-scan.findings.json',
+};
+
 describe('the ECR samples', () => {
   it.each(files.filter((file) => file.startsWith('ecr.')))('%s is an ECR event Slipway reads', (file) => {
     const sample = read<Record<string, unknown>>(file);
@@ -145,9 +151,21 @@ describe('the ECR samples', () => {
     expect(schema.safeParse(sample).error?.issues).toBeUndefined();
     expect({ source: sample.source, account: sample.account, region: sample.region }).toEqual({
       source: 'aws.ecr',
-      account: '123456789012',
-      region: 'us-east-1',
+      ...(file in FORWARDED
+        ? { account: '222222222222', region: 'eu-west-1' }
+        : { account: '123456789012', region: 'us-east-1' }),
     });
+  });
+
+  it.each(Object.entries(FORWARDED))('%s is %s but for the account and region it comes from', (forwarded, original) => {
+    // EventBridge keeps an event's account and region when a rule sends it to another account's bus (EventBridge
+    // User Guide, "Sending and receiving events between AWS accounts in Amazon EventBridge").
+    const moved = readFileSync(`events/${original}`, 'utf8')
+      .replaceAll('"account": "123456789012"', '"account": "222222222222"')
+      .replaceAll('"region": "us-east-1"', '"region": "eu-west-1"')
+      .replaceAll('arn:aws:ecr:us-east-1:123456789012:', 'arn:aws:ecr:eu-west-1:222222222222:');
+    expect(read(forwarded)).toEqual(JSON.parse(moved));
+    expect(files).toContain(forwarded);
   });
 });
 

@@ -115,14 +115,17 @@ const FUNCTIONS: Record<string, EventFunction> = {
     build: (failure, fakes) =>
       makeEcrImageAction({
         deadLetters: fakes.deadLetters,
-        releases: { onPush: call(fakes, 'onPush', failure, { targets: [] }) },
+        releases: { onPush: call(fakes, 'onPush', failure, { targets: [] }), fromElsewhere: () => undefined },
       }),
   },
   ecrImageScan: {
     schema: imageScanEvent,
     samples: /^(ecr\.image-scan|inspector2\.scan)/,
     build: (failure, fakes) =>
-      makeEcrImageScan({ deadLetters: fakes.deadLetters, releases: { onScan: call(fakes, 'onScan', failure, []) } }),
+      makeEcrImageScan({
+        deadLetters: fakes.deadLetters,
+        releases: { onScan: call(fakes, 'onScan', failure, []), fromElsewhere: () => undefined },
+      }),
   },
   ecsDeploymentState: {
     schema: ecsDeploymentEvent,

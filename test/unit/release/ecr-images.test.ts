@@ -19,6 +19,7 @@ const [AMD64, ARM64] = (JSON.parse(BATCH_GET_IMAGE.images[0].imageManifest).mani
 
 const ecr = mockClient(ECRClient);
 const images = new EcrImages(() => new ECRClient({ region: 'us-east-1' }));
+const RELEASE = { id: 'release-3f2a1c9e', principal: 'ecr-push' };
 
 const detail = (imageDigest: string, fields: Partial<ImageDetail> = {}): ImageDetail => ({
   registryId: '123456789012',
@@ -51,7 +52,7 @@ describe('EcrImages#scanOf', () => {
     });
 
     // When its scan is asked for
-    const scan = await images.scanOf(REPOSITORY, index);
+    const scan = await images.scanOf(REPOSITORY, index, RELEASE);
 
     // Then the index was read with the index media types, its two images described, the attestations left out
     expect(scan).toEqual({ index: true, counts: { HIGH: 6, MEDIUM: 9 } });
@@ -79,7 +80,7 @@ describe('EcrImages#scanOf', () => {
       ],
     });
 
-    expect(await images.scanOf(REPOSITORY, index)).toEqual({ index: true });
+    expect(await images.scanOf(REPOSITORY, index, RELEASE)).toEqual({ index: true });
   });
 
   it('reads enhanced scanning’s findings for an ACTIVE image, every page of them', async () => {
@@ -105,7 +106,7 @@ describe('EcrImages#scanOf', () => {
       });
 
     // Then the open findings of both pages are counted
-    expect(await images.scanOf(REPOSITORY, image)).toEqual({ index: false, counts: { HIGH: 6 } });
+    expect(await images.scanOf(REPOSITORY, image, RELEASE)).toEqual({ index: false, counts: { HIGH: 6 } });
     expect(ecr).toHaveReceivedCommandTimes(DescribeImageScanFindingsCommand, 2);
     expect(ecr).toHaveReceivedNthSpecificCommandWith(2, DescribeImageScanFindingsCommand, {
       registryId: '123456789012',
@@ -119,7 +120,42 @@ describe('EcrImages#scanOf', () => {
   it('has no result, and reads nothing more, for a single image still scanning', async () => {
     const image = detail(AMD64, { imageScanStatus: { status: 'PENDING' } });
 
-    expect(await images.scanOf(REPOSITORY, image)).toEqual({ index: false });
+    expect(await images.scanOf(REPOSITORY, image, RELEASE)).toEqual({ index: false });
     expect(ecr.calls()).toHaveLength(0);
+  });
+});
+
+describe('EcrImages, for a repository in an account config names', () => {
+  const MEMBER_REPOSITORY = '222222222222.dkr.ecr.eu-west-1.amazonaws.com/shop-backend';
+  const accounts = { staging: { roleArn: 'arn:aws:iam::222222222222:role/slipway-member' } };
+
+  it('reads it as the release’s session on that account’s role, in the repository’s region; its own account’s with its own', async () => {
+    // Given the clients asked for, by region and session
+    const asked: Array<[string, unknown]> = [];
+    const reading = new EcrImages((region, session) => {
+      asked.push([region, session]);
+      return new ECRClient({ region });
+    }, accounts);
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [detail(AMD64, { imageScanStatus: { status: 'ACTIVE' } })] });
+    ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanFindings: { enhancedFindings: [] } });
+
+    // When the release reads an image of the member's repository and its scan, then one of the control plane's
+    const image = await reading.describe(MEMBER_REPOSITORY, AMD64, RELEASE);
+    await reading.scanOf(MEMBER_REPOSITORY, image as ImageDetail, RELEASE);
+    await reading.describe(REPOSITORY, AMD64, RELEASE);
+
+    // Then the member's is read in eu-west-1 as the release's session on account staging, the other without one
+    const session = { account: 'staging', operation: RELEASE };
+    expect(asked).toEqual([
+      ['eu-west-1', session],
+      ['eu-west-1', session],
+      ['us-east-1', undefined],
+    ]);
+    expect(ecr).toHaveReceivedCommandWith(DescribeImageScanFindingsCommand, {
+      registryId: '222222222222',
+      repositoryName: 'shop-backend',
+    });
   });
 });
