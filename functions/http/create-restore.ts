@@ -54,6 +54,8 @@ export function makeHandler(deps: CreateRestoreDeps) {
         ...(body.backupId ? { backupId: body.backupId } : {}),
         ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
         targetIdentifier: body.targetIdentifier,
+        ...(body.account ? { account: body.account } : {}),
+        ...(body.region ? { region: body.region } : {}),
         ...(body.overrides ? { overrides: body.overrides } : {}),
         requestedBy,
       });

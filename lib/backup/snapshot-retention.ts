@@ -20,6 +20,7 @@ import {
 import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
 import { retentionDeletion } from './retention-audit';
+import { isVaultCopy } from './vault';
 
 /** Retention of Slipway's snapshots of a database, in its region and in copyToRegion: previewed, or applied. */
 
@@ -52,7 +53,8 @@ export async function applySnapshotRetention(ctx: BackupsContext, database: stri
       continue;
     }
     const record = records.find(
-      (candidate) => candidate.snapshotIdentifier === snapshot.id && candidate.region === snapshot.region,
+      (candidate) =>
+        candidate.snapshotIdentifier === snapshot.id && candidate.region === snapshot.region && !isVaultCopy(candidate),
     );
     if (record) {
       // RDS's view decides: a record whose completion was never seen is deleted all the same.

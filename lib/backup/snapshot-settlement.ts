@@ -13,6 +13,8 @@ import { snapshotProgress } from './rds-states';
 import type { BackupRecord } from './records';
 import { queueFollowUps, startQueued } from './snapshot-follow-ups';
 import { applySnapshotRetention } from './snapshot-retention';
+import { isVaultCopy } from './vault';
+import { settleVaultCopy } from './vault-copies';
 
 /**
  * How snapshots, copies and exports end: RDS's snapshot events, and the reconciler that settles what
@@ -34,7 +36,8 @@ export async function onSnapshotEvent(
   }
   const records = snapshotsOnly(await ctx.deps.store.withStatus(database, ['CREATING'], 50));
   const record = records.find(
-    (candidate) => candidate.snapshotIdentifier === identifier && candidate.region === event.region,
+    (candidate) =>
+      candidate.snapshotIdentifier === identifier && candidate.region === event.region && !isVaultCopy(candidate),
   );
   if (!record) return { applied: false, reason: `no snapshot ${identifier} is being created` };
   const settled = await settleSnapshot(ctx, record);
@@ -56,9 +59,11 @@ export async function reconcileBackups(ctx: BackupsContext): Promise<Array<{ id:
         const settled =
           record.kind === 'snapshot-export'
             ? await settleExport(ctx, record)
-            : record.kind === 'snapshot-copy'
-              ? await settleCopy(ctx, record)
-              : await settleSnapshot(ctx, record);
+            : isVaultCopy(record)
+              ? await settleVaultCopy(ctx, record)
+              : record.kind === 'snapshot-copy'
+                ? await settleCopy(ctx, record)
+                : await settleSnapshot(ctx, record);
         outcomes.push({ id: record.id, outcome: settled?.status ?? 'still in progress' });
       } catch (error) {
         logger.error('backup could not be reconciled', { backupId: record.id, error: error as Error });

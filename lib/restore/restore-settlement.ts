@@ -14,6 +14,7 @@ import {
   NOT_FOUND,
   notify,
   type RestoresContext,
+  rdsOf,
   rdsOnly,
   writerIdentifier,
 } from './restores-context';
@@ -54,6 +55,8 @@ export async function onTargetEvent(ctx: RestoresContext, identifier: string): P
     const record = rdsOnly((await ctx.deps.store.list(database, { limit: 100 })).items).find(
       (candidate) =>
         candidate.status === 'RESTORING' &&
+        // The control plane's RDS events are of its own account: a vault restore is settled by the reconciler.
+        candidate.account === undefined &&
         (candidate.targetIdentifier === identifier || writerIdentifier(candidate.targetIdentifier) === identifier),
     );
     if (record) return settle(ctx, record);
@@ -163,14 +166,15 @@ async function targetStatus(ctx: RestoresContext, record: RestoreRecord): Promis
   try {
     if (record.multiAZCluster) {
       const cluster = (
-        await ctx.deps.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier }))
+        await rdsOf(ctx, record).send(new DescribeDBClustersCommand({ DBClusterIdentifier: record.targetIdentifier }))
       ).DBClusters?.[0];
       return cluster?.Status ?? 'missing';
     }
     const identifier =
       record.source.type === 'cluster' ? writerIdentifier(record.targetIdentifier) : record.targetIdentifier;
-    const instance = (await ctx.deps.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
-      .DBInstances?.[0];
+    const instance = (
+      await rdsOf(ctx, record).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }))
+    ).DBInstances?.[0];
     return instance?.DBInstanceStatus ?? 'missing';
   } catch (error) {
     if (NOT_FOUND.has(errorName(error))) return 'missing';

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { AuditRecorder } from '../audit/trail';
+import type { Operation } from '../aws/account-credentials';
 import { type AnyRestoreRecord, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
+import { ConfigError } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
@@ -17,6 +19,8 @@ export interface RestoresDeps {
   store: RestoreStore;
   backups: BackupStore;
   rds: RDSClient;
+  /** RDS in an account config names, as the operation's session on its role: where vault copies are restored. */
+  rdsInAccount?: (account: string, region: string, operation: Operation) => RDSClient;
   region: string;
   publisher: Publisher;
   /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
@@ -30,6 +34,14 @@ export const errorName = (error: unknown) => (error instanceof Error ? error.nam
 export const rdsOnly = (records: AnyRestoreRecord[]) =>
   records.filter((record): record is RestoreRecord => !isArchiveRestore(record));
 export const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundFault']);
+
+/** RDS where a restore's target is: the vault account's for a restore of a vault copy, the control plane's otherwise. */
+export function rdsOf(ctx: Pick<RestoresContext, 'deps'>, record: RestoreRecord): RDSClient {
+  if (record.account === undefined) return ctx.deps.rds;
+  if (!ctx.deps.rdsInAccount)
+    throw new Error(`restore ${record.id} is in account ${record.account}, which this function does not reach`);
+  return ctx.deps.rdsInAccount(record.account, record.region, { id: record.id, principal: record.requestedBy });
+}
 
 /** DrillSuccesses or DrillFailures for the database, and the RTO of a drill that passed. */
 export function drillMetric(database: string, succeeded: boolean, rtoSeconds?: number) {

@@ -11,6 +11,7 @@ import { config } from './config';
 import { environment } from './environment';
 import { publisher } from './notifications';
 import { backupStore } from './stores';
+import { vaultPorts } from './vault';
 
 let cached: BackupsContext | undefined;
 
@@ -24,8 +25,14 @@ function context(): BackupsContext {
     backupBucket: environment().backupBucket,
     publisher: publisher(),
     audit: audit(),
+    ...withVault(),
   });
   return cached;
+}
+
+function withVault() {
+  const vault = vaultPorts();
+  return vault ? { vault } : {};
 }
 
 /** Taking a snapshot now, alone: none of the copies, exports and deletions that follow it. */

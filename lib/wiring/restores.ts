@@ -9,6 +9,7 @@ import { audit } from './audit';
 import { config } from './config';
 import { publisher } from './notifications';
 import { backupStore, restoreStore } from './stores';
+import { vaultRestorePorts } from './vault';
 
 let cached: RestoresContext | undefined;
 
@@ -22,6 +23,7 @@ function context(): RestoresContext {
     region: regionFrom(),
     publisher: publisher(),
     audit: audit(),
+    ...vaultRestorePorts(),
   });
   return cached;
 }

@@ -1,0 +1,360 @@
+import { CreateGrantCommand, DescribeKeyCommand, type GrantOperation, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CopyDBClusterSnapshotCommand,
+  CopyDBSnapshotCommand,
+  DeleteDBClusterSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBClusterSnapshotAttributeCommand,
+  ModifyDBSnapshotAttributeCommand,
+  paginateDescribeDBClusterSnapshots,
+  paginateDescribeDBSnapshots,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import type { Operation } from '../aws/account-credentials';
+import { UpstreamFailed } from '../errors';
+import { logger, metrics } from '../observability';
+import {
+  type BackupsContext,
+  configuredDatabase,
+  errorName,
+  notify,
+  snapshotsOnly,
+  sourceOf,
+  type VaultPorts,
+} from './backups-context';
+import { snapshotProgress } from './rds-states';
+import type { BackupRecord } from './records';
+import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
+import { retentionDeletion } from './retention-audit';
+import { isVaultCopy, planVaultCopy, type Vault, type VaultCopySteps, vaultOf, vaultSnapshotInfo } from './vault';
+
+/**
+ * Copies of every snapshot in the vault account (backups.vaultAccount): shared by the source account, copied and
+ * kept by the vault's own role, which alone deletes them. Settled by the reconciler, which asks the vault through
+ * its role: RDS's events about the copy are the vault account's, which would need forwarding rules there and a
+ * bus that takes them, for a copy that takes minutes to hours and waits 5 at most for the next reconcile.
+ */
+
+/** Where the snapshot is: its account's RDS (ModifyDBSnapshotAttribute) and KMS (the grant on its key). */
+export interface SourcePorts {
+  rds: RDSClient;
+  kms: KMSClient;
+}
+
+const VAULT_PRINCIPAL = 'slipway-vault';
+const operationOf = (id: string): Operation => ({ id, principal: VAULT_PRINCIPAL });
+
+function vaultPorts(ctx: BackupsContext): { vault: Vault; ports: VaultPorts } | undefined {
+  const vault = vaultOf(ctx.deps.config);
+  return vault && ctx.deps.vault ? { vault, ports: ctx.deps.vault } : undefined;
+}
+
+/** The vault copy an available snapshot gets, queued; none without a vault. */
+export function vaultCopyRecord(ctx: BackupsContext, snapshot: BackupRecord): BackupRecord | undefined {
+  const vault = vaultOf(ctx.deps.config);
+  if (!vault || isVaultCopy(snapshot) || snapshot.kind === 'snapshot-export') return undefined;
+  const at = ctx.now().toISOString();
+  return {
+    id: ctx.newId(),
+    kind: 'snapshot-copy',
+    database: snapshot.database,
+    source: snapshot.source,
+    region: snapshot.region,
+    account: vault.account,
+    snapshotIdentifier: snapshot.snapshotIdentifier,
+    status: 'QUEUED',
+    trigger: `after ${snapshot.id}`,
+    parentId: snapshot.id,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/** Starts a queued vault copy from where its snapshot is: the control plane's own account, for now. */
+export function startVaultCopyHere(ctx: BackupsContext, record: BackupRecord, parent: BackupRecord) {
+  const kms = ctx.deps.vault?.sourceKmsFor(parent.region);
+  if (!kms) return failVaultCopy(ctx, record, 'backups.vaultAccount no longer names a vault');
+  return startVaultCopy(ctx, record, parent, { rds: ctx.deps.rdsFor(parent.region), kms });
+}
+
+/**
+ * Shares the parent snapshot with the vault, lets the vault's role use its key, and has the vault's role copy it
+ * there. A refusal (a default key, no vault key) fails the copy with its reason before anything is shared.
+ */
+export async function startVaultCopy(
+  ctx: BackupsContext,
+  record: BackupRecord,
+  parent: BackupRecord,
+  source: SourcePorts,
+): Promise<BackupRecord> {
+  const found = vaultPorts(ctx);
+  if (!found) return failVaultCopy(ctx, record, 'backups.vaultAccount no longer names a vault');
+  const { vault, ports } = found;
+  let plan: ReturnType<typeof planVaultCopy>;
+  try {
+    const keyManager =
+      parent.encrypted && parent.kmsKeyId ? await keyManagerOf(source.kms, parent.kmsKeyId) : undefined;
+    plan = planVaultCopy(parent, vault, keyManager);
+  } catch (error) {
+    return failVaultCopy(ctx, record, `KMS did not describe the snapshot's key (${errorName(error)})`);
+  }
+  if ('refused' in plan) return failVaultCopy(ctx, record, plan.refused);
+  const { steps } = plan;
+  let step = 'share';
+  try {
+    await share(source.rds, steps.share);
+    if (steps.grant) {
+      step = 'grant';
+      await source.kms.send(
+        new CreateGrantCommand({
+          KeyId: steps.grant.keyId,
+          GranteePrincipal: steps.grant.granteePrincipal,
+          Name: steps.grant.name,
+          Operations: steps.grant.operations as GrantOperation[],
+        }),
+      );
+    }
+    step = 'copy';
+    const arn = await copy(ports.rdsIn(record.region, operationOf(record.id)), steps.copy);
+    const started = await ctx.deps.store.update<BackupRecord>(record.id, ['QUEUED'], {
+      status: 'CREATING',
+      ...(arn ? { snapshotArn: arn } : {}),
+      encrypted: parent.encrypted ?? false,
+      ...(steps.copy.kmsKeyId ? { kmsKeyId: steps.copy.kmsKeyId } : {}),
+      updatedAt: ctx.now().toISOString(),
+    });
+    metrics.addMetric('VaultCopiesStarted', 'Count', 1);
+    return started ?? record;
+  } catch (error) {
+    const what = {
+      share: 'RDS refused to share the snapshot',
+      grant: 'KMS refused the grant',
+      copy: 'RDS refused the copy',
+    }[step];
+    return failVaultCopy(ctx, record, `${what} (${errorName(error)}): ${(error as Error).message}`.slice(0, 500));
+  }
+}
+
+async function keyManagerOf(kms: KMSClient, keyId: string) {
+  return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyManager;
+}
+
+function share(rds: RDSClient, step: VaultCopySteps['share']) {
+  return step.type === 'cluster'
+    ? rds.send(
+        new ModifyDBClusterSnapshotAttributeCommand({
+          DBClusterSnapshotIdentifier: step.identifier,
+          AttributeName: step.attribute,
+          ValuesToAdd: [step.accountId],
+        }),
+      )
+    : rds.send(
+        new ModifyDBSnapshotAttributeCommand({
+          DBSnapshotIdentifier: step.identifier,
+          AttributeName: step.attribute,
+          ValuesToAdd: [step.accountId],
+        }),
+      );
+}
+
+async function copy(rds: RDSClient, step: VaultCopySteps['copy']): Promise<string | undefined> {
+  const kms = step.kmsKeyId ? { KmsKeyId: step.kmsKeyId } : {};
+  if (step.type === 'cluster') {
+    const answer = await rds.send(
+      new CopyDBClusterSnapshotCommand({
+        SourceDBClusterSnapshotIdentifier: step.sourceArn,
+        TargetDBClusterSnapshotIdentifier: step.targetIdentifier,
+        Tags: step.tags,
+        ...kms,
+      }),
+    );
+    return answer.DBClusterSnapshot?.DBClusterSnapshotArn;
+  }
+  const answer = await rds.send(
+    new CopyDBSnapshotCommand({
+      SourceDBSnapshotIdentifier: step.sourceArn,
+      TargetDBSnapshotIdentifier: step.targetIdentifier,
+      Tags: step.tags,
+      ...kms,
+    }),
+  );
+  return answer.DBSnapshot?.DBSnapshotArn;
+}
+
+/** Asks the vault about a copy in flight; available, it is settled and the vault's retention runs. */
+export async function settleVaultCopy(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord | undefined> {
+  const found = vaultPorts(ctx);
+  if (!found) return failVaultCopy(ctx, record, 'backups.vaultAccount no longer names a vault', ['CREATING']);
+  const rds = found.ports.rdsIn(record.region, operationOf(record.id));
+  const described = await describeCopy(rds, record);
+  const progress = snapshotProgress(described.status);
+  if (progress === 'in-progress') return undefined;
+  const at = ctx.now();
+  const available = progress === 'available';
+  const settled = await ctx.deps.store.update<BackupRecord>(record.id, ['CREATING'], {
+    status: available ? 'AVAILABLE' : 'FAILED',
+    ...(available ? {} : { reason: `RDS reports the vault copy ${described.status}` }),
+    ...(described.sizeGiB !== undefined ? { sizeGiB: described.sizeGiB } : {}),
+    completedAt: at.toISOString(),
+    durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
+    updatedAt: at.toISOString(),
+  });
+  if (!settled) return undefined;
+  metrics.addMetric(available ? 'VaultCopiesAvailable' : 'VaultCopiesFailed', 'Count', 1);
+  await notify(ctx, settled);
+  if (available) {
+    try {
+      await applyVaultRetention(ctx, settled.database);
+    } catch (error) {
+      // Housekeeping, as in the source account: the copy is available either way; the next one retries.
+      logger.warn('vault retention did not run', { database: settled.database, error: error as Error });
+      metrics.addMetric('RetentionFailures', 'Count', 1);
+    }
+  }
+  return settled;
+}
+
+async function describeCopy(rds: RDSClient, record: BackupRecord) {
+  try {
+    if (record.source.type === 'cluster') {
+      const snapshot = (
+        await rds.send(
+          new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: record.snapshotIdentifier }),
+        )
+      ).DBClusterSnapshots?.[0];
+      return { status: snapshot?.Status ?? 'missing', sizeGiB: snapshot?.AllocatedStorage };
+    }
+    const snapshot = (
+      await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: record.snapshotIdentifier }))
+    ).DBSnapshots?.[0];
+    return { status: snapshot?.Status ?? 'missing', sizeGiB: snapshot?.AllocatedStorage };
+  } catch (error) {
+    const name = errorName(error);
+    if (name === 'DBSnapshotNotFoundFault' || name === 'DBClusterSnapshotNotFoundFault') {
+      return { status: 'missing', sizeGiB: undefined };
+    }
+    throw new UpstreamFailed(`RDS describe of vault copy ${record.snapshotIdentifier} failed (${name})`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The database's retention plan applied to its copies in the vault, by the vault's role: the same GFS plan as in
+ * the source account, decided on the vault's snapshots alone.
+ */
+export async function applyVaultRetention(ctx: BackupsContext, database: string): Promise<RetentionDecision> {
+  const found = vaultPorts(ctx);
+  if (!found) return { keep: [], delete: [] };
+  const db = configuredDatabase(ctx, database);
+  const source = sourceOf(db);
+  const region = ctx.deps.region;
+  const rds = found.ports.rdsIn(region, operationOf(`retention-${database}`));
+  const decision = planRetention(await vaultSnapshots(rds, database, source.type, region), db.retention, ctx.now());
+  const records = snapshotsOnly((await ctx.deps.store.list(database, { limit: 200 })).items).filter(
+    (record) => record.account === found.vault.account,
+  );
+  for (const { snapshot, reason } of decision.delete) {
+    try {
+      if (source.type === 'cluster') {
+        await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshot.id }));
+      } else {
+        await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshot.id }));
+      }
+    } catch (error) {
+      logger.warn('a vault copy retention would delete was not deleted', {
+        snapshot: snapshot.id,
+        error: error as Error,
+      });
+      await ctx.deps.audit.record(
+        retentionDeletion(
+          { database, snapshot: snapshot.id, region, account: found.vault.account },
+          { result: 'failed', code: errorName(error), detail: reason },
+        ),
+      );
+      continue;
+    }
+    const record = records.find((candidate) => candidate.snapshotIdentifier === snapshot.id);
+    if (record) {
+      await ctx.deps.store.update<BackupRecord>(record.id, ['AVAILABLE', 'FAILED', 'CREATING'], {
+        status: 'DELETED',
+        deletedAt: ctx.now().toISOString(),
+        reason: `retention: ${reason}`,
+        updatedAt: ctx.now().toISOString(),
+      });
+    }
+    metrics.addMetric('VaultCopiesDeleted', 'Count', 1);
+    await ctx.deps.audit.record(
+      retentionDeletion(
+        { database, snapshot: snapshot.id, region, account: found.vault.account },
+        { result: 'succeeded', code: 'DELETED', detail: reason },
+      ),
+    );
+  }
+  return decision;
+}
+
+/** The vault's manual snapshots of a database's kind, as retention judges them (by tags: a copy keeps no source id). */
+async function vaultSnapshots(
+  rds: RDSClient,
+  database: string,
+  type: 'instance' | 'cluster',
+  region: string,
+): Promise<SnapshotInfo[]> {
+  const found: SnapshotInfo[] = [];
+  // A copy is dated by its original's creation: the backup it holds is of then (OriginalSnapshotCreateTime, RDS API Reference).
+  const dated = (original: Date | undefined, created: Date | undefined) => (original ?? created)?.toISOString() ?? '';
+  if (type === 'cluster') {
+    for await (const page of paginateDescribeDBClusterSnapshots({ client: rds }, { SnapshotType: 'manual' })) {
+      for (const snapshot of page.DBClusterSnapshots ?? []) {
+        const info = vaultSnapshotInfo(
+          {
+            id: snapshot.DBClusterSnapshotIdentifier ?? '',
+            createdAt: dated(undefined, snapshot.SnapshotCreateTime),
+            status: snapshot.Status ?? 'unknown',
+            tags: snapshot.TagList,
+          },
+          database,
+          region,
+        );
+        if (info) found.push(info);
+      }
+    }
+    return found;
+  }
+  for await (const page of paginateDescribeDBSnapshots({ client: rds }, { SnapshotType: 'manual' })) {
+    for (const snapshot of page.DBSnapshots ?? []) {
+      const info = vaultSnapshotInfo(
+        {
+          id: snapshot.DBSnapshotIdentifier ?? '',
+          createdAt: dated(snapshot.OriginalSnapshotCreateTime, snapshot.SnapshotCreateTime),
+          status: snapshot.Status ?? 'unknown',
+          tags: snapshot.TagList,
+        },
+        database,
+        region,
+      );
+      if (info) found.push(info);
+    }
+  }
+  return found;
+}
+
+async function failVaultCopy(
+  ctx: BackupsContext,
+  record: BackupRecord,
+  reason: string,
+  from: readonly string[] = ['QUEUED'],
+): Promise<BackupRecord> {
+  const failed = await ctx.deps.store.update<BackupRecord>(record.id, from, {
+    status: 'FAILED',
+    reason,
+    updatedAt: ctx.now().toISOString(),
+  });
+  logger.warn('vault copy failed', { backupId: record.id, reason });
+  metrics.addMetric('VaultCopiesFailed', 'Count', 1);
+  if (failed) await notify(ctx, failed);
+  return failed ?? record;
+}
