@@ -71,6 +71,7 @@ module.exports = async ({ resolveVariable }) => {
       ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
       ...accountResources(config),
+      ...vaultResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
@@ -108,6 +109,21 @@ function accountResources(config) {
     externalIdSecretArns: [
       ...new Set(accounts.flatMap((account) => (account.externalIdSecret ? [account.externalIdSecret] : []))),
     ].map(secretArn),
+  };
+}
+
+// The backup vault (backups.vaultAccount): Slipway's snapshots shared with it, and the sources' keys whose use is
+// granted to the vault's role alone (lib/backup/vault-copies.ts); no vault, empty lists, and no statement.
+function vaultResources(config) {
+  const vault = config.backups.vaultAccount === undefined ? undefined : config.accounts[config.backups.vaultAccount];
+  if (!vault) return { vaultSharedSnapshotArns: [], vaultSourceKeyArns: [], vaultRoleArns: [] };
+  const databases = Object.entries(config.databases);
+  return {
+    vaultSharedSnapshotArns: databases.map(([name, db]) =>
+      rdsArn(THIS_REGION, `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
+    ),
+    vaultSourceKeyArns: [...new Set(databases.flatMap(([, db]) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))],
+    vaultRoleArns: [vault.roleArn],
   };
 }
 
@@ -343,3 +359,4 @@ module.exports.backupBucketValues = backupBucketValues;
 module.exports.managedResources = managedResources;
 module.exports.rdsResources = rdsResources;
 module.exports.accountResources = accountResources;
+module.exports.vaultResources = vaultResources;

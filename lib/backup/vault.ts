@@ -42,11 +42,11 @@ export const isVaultCopy = (record: Pick<BackupRecord, 'account'>) => record.acc
 export type KeyManager = 'AWS' | 'CUSTOMER' | (string & {});
 
 /**
- * What the vault account's role may do with the source key: RDS, calling as the vault's copying role, decrypts the
- * shared snapshot's data keys and hands a grant of its own to the copy (RDS User Guide, "Sharing encrypted
- * snapshots": the target account needs kms:CreateGrant, kms:Decrypt, kms:DescribeKey on the source key).
+ * What the vault account's role may do with the source key: RDS, calling as the vault's copying role, reads the
+ * shared snapshot's data keys and re-encrypts them under the vault's key, creating grants of its own as it goes
+ * (RDS User Guide, "Sharing encrypted snapshots": the target account is given the use of the source key).
  */
-export const VAULT_GRANT_OPERATIONS = ['Decrypt', 'DescribeKey', 'CreateGrant'] as const;
+export const VAULT_GRANT_OPERATIONS = ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'] as const;
 
 /** The name of the grant on a source key, the same for every copy: KMS keeps one grant per name and parameters. */
 export const VAULT_GRANT_NAME = 'slipway-vault-copies';
@@ -70,12 +70,15 @@ export interface VaultCopySteps {
 
 export type VaultCopyPlan = { steps: VaultCopySteps } | { refused: string };
 
+/** The tag that marks a snapshot as a vault copy Slipway made: the vault role deletes no other. */
+export const VAULT_COPY_TAG = 'slipway:vault-copy';
+
 /** The tags every vault copy carries: the vault role may delete only snapshots tagged so. */
 export function vaultCopyTags(database: string, sourceAccountId: string | undefined): Tag[] {
   return [
     { Key: 'slipway:database', Value: database },
     { Key: 'slipway:created-by', Value: 'slipway' },
-    { Key: 'slipway:vault-copy', Value: 'true' },
+    { Key: VAULT_COPY_TAG, Value: 'true' },
     ...(sourceAccountId ? [{ Key: 'slipway:source-account', Value: sourceAccountId }] : []),
   ];
 }
@@ -159,7 +162,7 @@ export function vaultSnapshotInfo(
     id: snapshot.id,
     createdAt: snapshot.createdAt,
     status: snapshot.status,
-    createdBySlipway: has('slipway:created-by', 'slipway') && has('slipway:vault-copy', 'true'),
+    createdBySlipway: has('slipway:created-by', 'slipway') && has(VAULT_COPY_TAG, 'true'),
     region,
   };
 }

@@ -4,6 +4,7 @@ import { parse, stringify } from 'yaml';
 import { accountIdOf } from '../config/account-ids';
 import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
+import { vaultPolicy } from './member-account/vault';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -431,6 +432,12 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
   const { service, stage } = inputs;
   const [home] = facts.regions;
   const statements = deployStatements(facts);
+  const policies = [
+    ...(statements.length > 0
+      ? [{ PolicyName: 'SlipwayDeployments', PolicyDocument: { Version: '2012-10-17', Statement: statements } }]
+      : []),
+    ...[vaultPolicy(inputs.config, inputs.account, inputs.controlPlaneRegion)].filter((policy) => policy !== undefined),
+  ];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
   const resources: Json = {
     TargetRole: {
@@ -441,13 +448,7 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
         Path: facts.rolePath,
         Description: `Assumed by Slipway stage ${stage}'s control plane to deploy to this account`,
         AssumeRolePolicyDocument: trustPolicy(inputs, facts),
-        ...(statements.length > 0
-          ? {
-              Policies: [
-                { PolicyName: 'SlipwayDeployments', PolicyDocument: { Version: '2012-10-17', Statement: statements } },
-              ],
-            }
-          : {}),
+        ...(policies.length > 0 ? { Policies: policies } : {}),
       },
     },
   };
