@@ -1,10 +1,11 @@
-import { CreateKeyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, KMSClient, ListGrantsCommand } from '@aws-sdk/client-kms';
 import {
   CopyDBSnapshotCommand,
   type CopyDBSnapshotCommandInput,
   CreateDBInstanceCommand,
   CreateDBSnapshotCommand,
   DescribeDBInstancesCommand,
+  DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
@@ -19,6 +20,7 @@ import { createRdsClient } from '../../lib/aws/clients/rds';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
 import { createStsClient } from '../../lib/aws/clients/sts';
 import { Backups } from '../../lib/backup/backups';
+import type { BackupsDeps } from '../../lib/backup/backups-context';
 import type { BackupRecord, RestoreRecord } from '../../lib/backup/records';
 import { configSchema, type SlipwayConfig } from '../../lib/config/schema';
 import { Conflict, Unprocessable } from '../../lib/errors';
@@ -61,6 +63,7 @@ let sourceKey: string;
 let vaultKey: string;
 let config: SlipwayConfig;
 let backups: Backups;
+let backupsDeps: BackupsDeps;
 let restores: Restores;
 let accounts: AccountCredentials;
 let clock: Date;
@@ -197,7 +200,7 @@ beforeAll(async () => {
   const publisher = { publish: async () => true } as unknown as Publisher;
   const audit = auditOn(documents, TABLE, () => clock).audit;
   store = new BackupStore(documents, TABLE);
-  backups = new Backups({
+  backupsDeps = {
     config,
     store,
     rdsFor: (region) => createRdsClient({ ...env, AWS_REGION: region }, own),
@@ -208,7 +211,8 @@ beforeAll(async () => {
     vault: { rdsIn: vaultRdsIn, sourceKmsFor: (region) => createKmsClient({ ...env, AWS_REGION: region }, own) },
     now: () => clock,
     newId: newId('bkp'),
-  });
+  };
+  backups = new Backups(backupsDeps);
   restores = new Restores({
     config,
     store: new RestoreStore(documents, TABLE),
@@ -382,5 +386,47 @@ describe('a restore from the vault copy', () => {
 
     // Then the vault's restore is available
     expect(outcomes).toContainEqual({ id: restore.id, outcome: 'AVAILABLE' });
+  });
+});
+
+describe('a snapshot encrypted with the default key aws/rds', () => {
+  it('gets no vault copy: it fails with the reason, and nothing is shared nor granted', async () => {
+    // Given the source's key described as AWS managed: moto makes customer managed keys only (CreateKey), so that one
+    // answer is aws-sdk-client-mock's, shaped as DescribeKey's KeyMetadata (KMS API Reference)
+    const kms = new KMSClient({ region: REGION });
+    const stub = mockClient(kms);
+    stub.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: sourceKey, Arn: sourceKey, KeyManager: 'AWS' } });
+    stubs.push(stub);
+    const withDefaultKey = new Backups({ ...backupsDeps, vault: { rdsIn: vaultRdsIn, sourceKmsFor: () => kms } });
+    const grantsBefore = (await createKmsClient(env, own).send(new ListGrantsCommand({ KeyId: sourceKey }))).Grants;
+    clock = at(2, 0);
+    const taken = await withDefaultKey.take('shop-db', 'schedule');
+
+    // When the reconciler settles it and starts its vault copy
+    await withDefaultKey.reconcile();
+
+    // Then the vault copy failed, saying why
+    const failed = (await recordsOf(store)).find(
+      (record) => record.account === 'vault' && record.parentId === taken.id,
+    );
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      reason: expect.stringContaining(
+        'RDS shares no snapshot encrypted with an account\'s default key (RDS User Guide, "Sharing encrypted snapshots")',
+      ),
+    });
+    // And the snapshot is shared with no account, the key has no new grant, and the vault was asked for no copy
+    const { DBSnapshotAttributesResult } = await inControlPlane().send(
+      new DescribeDBSnapshotAttributesCommand({ DBSnapshotIdentifier: taken.snapshotIdentifier }),
+    );
+    expect(DBSnapshotAttributesResult?.DBSnapshotAttributes).toEqual([
+      { AttributeName: 'restore', AttributeValues: [] },
+    ]);
+    expect((await createKmsClient(env, own).send(new ListGrantsCommand({ KeyId: sourceKey }))).Grants).toEqual(
+      grantsBefore,
+    );
+    expect(copiesAsked.map(({ TargetDBSnapshotIdentifier }) => TargetDBSnapshotIdentifier)).not.toContain(
+      taken.snapshotIdentifier,
+    );
   });
 });
