@@ -38,8 +38,9 @@ export const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBClusterNotFoundF
 /** RDS where a restore's target is: the vault account's for a restore of a vault copy, the control plane's otherwise. */
 export function rdsOf(ctx: Pick<RestoresContext, 'deps'>, record: RestoreRecord): RDSClient {
   if (record.account === undefined) return ctx.deps.rds;
-  if (!ctx.deps.rdsInAccount)
-    throw new Error(`restore ${record.id} is in account ${record.account}, which this function does not reach`);
+  if (!ctx.deps.rdsInAccount) {
+    throw new ConfigError(`restore ${record.id} is in account ${record.account}, which this function does not reach`);
+  }
   return ctx.deps.rdsInAccount(record.account, record.region, { id: record.id, principal: record.requestedBy });
 }
 

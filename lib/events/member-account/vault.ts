@@ -27,10 +27,12 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
     ...(databases.some((db) => db.rdsInstance) ? ['snapshot'] : []),
     ...(databases.some((db) => db.rdsCluster) ? ['cluster-snapshot'] : []),
   ];
-  const own = (resource: string) => regions.map((region) => rdsArn(region, '${AWS::AccountId}', resource));
+  const vaultAccount = `\${AWS::AccountId}`;
+  const controlPlaneAccount = `\${ControlPlaneAccountId}`;
+  const own = (resource: string) => regions.map((region) => rdsArn(region, vaultAccount, resource));
   const copies = kinds.flatMap((kind) => own(`${kind}:slipway-*`));
   const sources = kinds.flatMap((kind) =>
-    regions.map((region) => rdsArn(region, '${ControlPlaneAccountId}', `${kind}:slipway-*`)),
+    regions.map((region) => rdsArn(region, controlPlaneAccount, `${kind}:slipway-*`)),
   );
   const copyActions = [
     ...(kinds.includes('snapshot') ? ['rds:CopyDBSnapshot'] : []),
