@@ -64,8 +64,11 @@ describe('the roles allowed to assume an account role', () => {
       'restartEnvironment',
       'scaleEnvironment',
       'registryWebhook',
+      // A restore of a vault copy, and the vault's copies, their settlement and retention (backups.vaultAccount).
+      'createRestore',
       'reconcileDeployments',
       'releaseDue',
+      'reconcileBackups',
     ]);
   });
 
@@ -186,7 +189,7 @@ describe('the template of an account', () => {
 
   it('refuses an account config does not name, naming those it does', () => {
     expect(() => memberAccountTemplate(inputs('sandbox'))).toThrow(
-      'account sandbox is not one config names under accounts (staging, production)',
+      'account sandbox is not one config names under accounts (staging, production, vault)',
     );
   });
 
