@@ -39,7 +39,7 @@ describe('vaultResources', () => {
   it('given a vault, then Slipway’s snapshots of each database, the sources’ keys, and the vault’s role alone', () => {
     expect(vaultResources(configWith({ vaultAccount: 'vault', vaultKmsKey: VAULT_KEY }))).toEqual({
       vaultSharedSnapshotArns: [
-        { 'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:slipway-shop-db-*' },
+        { 'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:snapshot:slipway-shop-db-*` },
         {
           'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:slipway-reports-db-*',
         },
