@@ -116,7 +116,15 @@ function accountResources(config) {
 // granted to the vault's role alone (lib/backup/vault-copies.ts); no vault, empty lists, and no statement.
 function vaultResources(config) {
   const vault = config.backups.vaultAccount === undefined ? undefined : config.accounts[config.backups.vaultAccount];
-  if (!vault) return { vaultSharedSnapshotArns: [], vaultSourceKeyArns: [], vaultRoleArns: [] };
+  // The reconciler's code shares snapshots whether or not a vault is configured (IAM's call graph sees the call):
+  // without one, the grant names a snapshot that cannot exist (region none), and the key statements are left out.
+  if (!vault) {
+    return {
+      vaultSharedSnapshotArns: ['arn:aws:rds:none:000000000000:snapshot:slipway-none'],
+      vaultSourceKeyArns: [],
+      vaultRoleArns: [],
+    };
+  }
   const databases = Object.entries(config.databases);
   return {
     vaultSharedSnapshotArns: databases.map(([name, db]) =>

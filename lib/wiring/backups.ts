@@ -2,22 +2,21 @@ import { createRdsClient } from '../aws/clients/rds';
 import { regionFrom } from '../aws/endpoints';
 import { sharedByRegion } from '../aws/shared-clients';
 import type { Backups } from '../backup/backups';
-import { type BackupsContext, backupsContext } from '../backup/backups-context';
+import { type BackupsContext, type BackupsDeps, backupsContext } from '../backup/backups-context';
 import type { RdsSnapshotEvent } from '../backup/rds-events';
-import { onSnapshotEvent, reconcileBackups } from '../backup/snapshot-settlement';
+import { onSnapshotEvent } from '../backup/snapshot-settlement';
 import { takeSnapshot } from '../backup/snapshots';
 import { audit } from './audit';
 import { config } from './config';
 import { environment } from './environment';
 import { publisher } from './notifications';
 import { backupStore } from './stores';
-import { vaultPorts } from './vault';
 
 let cached: BackupsContext | undefined;
 
-/** RDS snapshots, their copies (in another region), exports and retention, over one context per container. */
-function context(): BackupsContext {
-  cached ??= backupsContext({
+/** What every snapshot flow of the container is given; the reconciler adds the vault's ports (lib/wiring/vault.ts). */
+export function backupsDeps(): BackupsDeps {
+  return {
     config: config(),
     store: backupStore(),
     rdsFor: sharedByRegion(createRdsClient),
@@ -25,14 +24,13 @@ function context(): BackupsContext {
     backupBucket: environment().backupBucket,
     publisher: publisher(),
     audit: audit(),
-    ...withVault(),
-  });
-  return cached;
+  };
 }
 
-function withVault() {
-  const vault = vaultPorts();
-  return vault ? { vault } : {};
+/** RDS snapshots, their copies (in another region), exports and retention, over one context per container. */
+function context(): BackupsContext {
+  cached ??= backupsContext(backupsDeps());
+  return cached;
 }
 
 /** Taking a snapshot now, alone: none of the copies, exports and deletions that follow it. */
@@ -45,10 +43,4 @@ export function snapshotTaking(): Pick<Backups, 'take'> {
 export function snapshotEvents(): Pick<Backups, 'onSnapshotEvent'> {
   const ctx = context();
   return { onSnapshotEvent: (event: RdsSnapshotEvent) => onSnapshotEvent(ctx, event) };
-}
-
-/** The reconciler: settles what events left open, starts queued copies and exports, retention, the ages. */
-export function snapshotReconciler(): Pick<Backups, 'reconcile'> {
-  const ctx = context();
-  return { reconcile: () => reconcileBackups(ctx) };
 }

@@ -239,11 +239,16 @@ describe('the trust policy of a role whose account names no external id', () => 
 // ---------------------------------------------------------------------------------------------
 // The role's permissions
 
+/** The functions that assume account roles for the backup vault, not to deploy: the vault role's model is its own. */
+const VAULT_FUNCTIONS = ['createRestore', 'reconcileBackups'];
+
 /** ECS and ECR actions the control plane's deploying roles are granted: the model of the member role's. */
 function deployActions(): string[] {
   const deploying = stack.filter((candidate) =>
     candidate.functions.some((fn) =>
-      assumingFunctions().some((name) => fn === `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`),
+      assumingFunctions()
+        .filter((name) => !VAULT_FUNCTIONS.includes(name))
+        .some((name) => fn === `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`),
     ),
   );
   const actions = deploying.flatMap(({ role }) =>
@@ -419,10 +424,12 @@ describe('the permissions of a member role, with environments placed in its acco
 // ---------------------------------------------------------------------------------------------
 // The backup vault's role (backups.vaultAccount), and that no role of the control plane reaches the vault's copies
 
+const vaultRoleArnOf = (config: SlipwayConfig) => config.accounts[config.backups.vaultAccount ?? '']?.roleArn ?? '';
+
 describe('the permissions of the vault account’s role', () => {
   const config = loadStageConfig('kitchen-sink');
-  const VAULT = '444444444444';
-  const vaultRoleArn = config.accounts.vault?.roleArn as string;
+  const VAULT = vaultRoleArnOf(config).split(':')[4] as string;
+  const vaultRoleArn = vaultRoleArnOf(config);
   const vaultKey = config.backups.vaultKmsKey as string;
   const sourceKey = config.databases['shop-db']?.kmsKeyArn as string;
   const place = memberPlace(VAULT);
@@ -462,8 +469,14 @@ describe('the permissions of the vault account’s role', () => {
 
   it('lets through what copying into the vault, its retention and a restore from it ask', async () => {
     const requests = [
-      // The copy names the shared source snapshot by ARN, in the control plane's account, and the copy in the vault.
-      ask('rds:CopyDBSnapshot', rds(TEST_PLACE.account, 'snapshot:slipway-shop-db-202611220300'), copyTags),
+      // The copy names the shared source snapshot by ARN, in the control plane's account, whose share with the vault
+      // (ModifyDBSnapshotAttribute restore) is read here as a resource policy; and the copy in the vault.
+      ask('rds:CopyDBSnapshot', rds(TEST_PLACE.account, 'snapshot:slipway-shop-db-202611220300'), copyTags, {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VAULT}:root` }, Action: 'rds:*', Resource: '*' },
+        ],
+      }),
       ask('rds:CopyDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), copyTags),
       ask('rds:CopyDBClusterSnapshot', rds(VAULT, 'cluster-snapshot:slipway-reports-db-202611220300'), copyTags),
       ask('rds:AddTagsToResource', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), copyTags),

@@ -28,9 +28,9 @@ const configWith = (backups: Record<string, unknown>) =>
   });
 
 describe('vaultResources', () => {
-  it('given no vault, then nothing: packaging leaves the statements out', () => {
+  it('given no vault, then a snapshot that cannot exist to share, and no key: packaging leaves the key statements out', () => {
     expect(vaultResources(configWith({}))).toEqual({
-      vaultSharedSnapshotArns: [],
+      vaultSharedSnapshotArns: ['arn:aws:rds:none:000000000000:snapshot:slipway-none'],
       vaultSourceKeyArns: [],
       vaultRoleArns: [],
     });
@@ -41,7 +41,7 @@ describe('vaultResources', () => {
       vaultSharedSnapshotArns: [
         { 'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:snapshot:slipway-shop-db-*` },
         {
-          'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:slipway-reports-db-*',
+          'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:cluster-snapshot:slipway-reports-db-*`,
         },
       ],
       vaultSourceKeyArns: [SHOP_KEY],
