@@ -2,18 +2,14 @@ import { CreateGrantCommand, DescribeKeyCommand, type GrantOperation, type KMSCl
 import {
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
-  DeleteDBClusterSnapshotCommand,
-  DeleteDBSnapshotCommand,
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBSnapshotsCommand,
   ModifyDBClusterSnapshotAttributeCommand,
   ModifyDBSnapshotAttributeCommand,
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
   type RDSClient,
+  type Tag,
 } from '@aws-sdk/client-rds';
 import type { Operation } from '../aws/account-credentials';
-import { UpstreamFailed } from '../errors';
 import { logger, metrics } from '../observability';
 import {
   type BackupsContext,
@@ -24,10 +20,9 @@ import {
   sourceOf,
   type VaultPorts,
 } from './backups-context';
-import { snapshotProgress } from './rds-states';
 import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
-import { retentionDeletion } from './retention-audit';
+import { carryOutRetention, describeSnapshotIn, retentionAfter, settleFrom } from './snapshot-outcome';
 import { isVaultCopy, planVaultCopy, type Vault, type VaultCopySteps, vaultOf, vaultSnapshotInfo } from './vault';
 
 /**
@@ -188,57 +183,12 @@ export async function settleVaultCopy(ctx: BackupsContext, record: BackupRecord)
   const found = vaultPorts(ctx);
   if (!found) return failVaultCopy(ctx, record, 'backups.vaultAccount no longer names a vault', ['CREATING']);
   const rds = found.ports.rdsIn(record.region, operationOf(record.id));
-  const described = await describeCopy(rds, record);
-  const progress = snapshotProgress(described.status);
-  if (progress === 'in-progress') return undefined;
-  const at = ctx.now();
-  const available = progress === 'available';
-  const settled = await ctx.deps.store.update<BackupRecord>(record.id, ['CREATING'], {
-    status: available ? 'AVAILABLE' : 'FAILED',
-    ...(available ? {} : { reason: `RDS reports the vault copy ${described.status}` }),
-    ...(described.sizeGiB !== undefined ? { sizeGiB: described.sizeGiB } : {}),
-    completedAt: at.toISOString(),
-    durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
-    updatedAt: at.toISOString(),
-  });
-  if (!settled) return undefined;
-  metrics.addMetric(available ? 'VaultCopiesAvailable' : 'VaultCopiesFailed', 'Count', 1);
-  await notify(ctx, settled);
-  if (available) {
-    try {
-      await applyVaultRetention(ctx, settled.database);
-    } catch (error) {
-      // Housekeeping, as in the source account: the copy is available either way; the next one retries.
-      logger.warn('vault retention did not run', { database: settled.database, error: error as Error });
-      metrics.addMetric('RetentionFailures', 'Count', 1);
-    }
+  const described = await describeSnapshotIn(rds, record.source.type, record.snapshotIdentifier);
+  const settled = await settleFrom(ctx, record, described, { noun: 'vault copy', metric: 'VaultCopies' });
+  if (settled?.status === 'AVAILABLE') {
+    await retentionAfter(settled.database, () => applyVaultRetention(ctx, settled.database));
   }
   return settled;
-}
-
-async function describeCopy(rds: RDSClient, record: BackupRecord) {
-  try {
-    if (record.source.type === 'cluster') {
-      const snapshot = (
-        await rds.send(
-          new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: record.snapshotIdentifier }),
-        )
-      ).DBClusterSnapshots?.[0];
-      return { status: snapshot?.Status ?? 'missing', sizeGiB: snapshot?.AllocatedStorage };
-    }
-    const snapshot = (
-      await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: record.snapshotIdentifier }))
-    ).DBSnapshots?.[0];
-    return { status: snapshot?.Status ?? 'missing', sizeGiB: snapshot?.AllocatedStorage };
-  } catch (error) {
-    const name = errorName(error);
-    if (name === 'DBSnapshotNotFoundFault' || name === 'DBClusterSnapshotNotFoundFault') {
-      return { status: 'missing', sizeGiB: undefined };
-    }
-    throw new UpstreamFailed(`RDS describe of vault copy ${record.snapshotIdentifier} failed (${name})`, {
-      cause: error,
-    });
-  }
 }
 
 /**
@@ -249,50 +199,19 @@ export async function applyVaultRetention(ctx: BackupsContext, database: string)
   const found = vaultPorts(ctx);
   if (!found) return { keep: [], delete: [] };
   const db = configuredDatabase(ctx, database);
-  const source = sourceOf(db);
+  const { type } = sourceOf(db);
   const region = ctx.deps.region;
   const rds = found.ports.rdsIn(region, operationOf(`retention-${database}`));
-  const decision = planRetention(await vaultSnapshots(rds, database, source.type, region), db.retention, ctx.now());
+  const decision = planRetention(await vaultSnapshots(rds, database, type, region), db.retention, ctx.now());
   const records = snapshotsOnly((await ctx.deps.store.list(database, { limit: 200 })).items).filter(
     (record) => record.account === found.vault.account,
   );
-  for (const { snapshot, reason } of decision.delete) {
-    try {
-      if (source.type === 'cluster') {
-        await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshot.id }));
-      } else {
-        await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshot.id }));
-      }
-    } catch (error) {
-      logger.warn('a vault copy retention would delete was not deleted', {
-        snapshot: snapshot.id,
-        error: error as Error,
-      });
-      await ctx.deps.audit.record(
-        retentionDeletion(
-          { database, snapshot: snapshot.id, region, account: found.vault.account },
-          { result: 'failed', code: errorName(error), detail: reason },
-        ),
-      );
-      continue;
-    }
-    const record = records.find((candidate) => candidate.snapshotIdentifier === snapshot.id);
-    if (record) {
-      await ctx.deps.store.update<BackupRecord>(record.id, ['AVAILABLE', 'FAILED', 'CREATING'], {
-        status: 'DELETED',
-        deletedAt: ctx.now().toISOString(),
-        reason: `retention: ${reason}`,
-        updatedAt: ctx.now().toISOString(),
-      });
-    }
-    metrics.addMetric('VaultCopiesDeleted', 'Count', 1);
-    await ctx.deps.audit.record(
-      retentionDeletion(
-        { database, snapshot: snapshot.id, region, account: found.vault.account },
-        { result: 'succeeded', code: 'DELETED', detail: reason },
-      ),
-    );
-  }
+  await carryOutRetention(ctx, database, decision, {
+    rdsOf: () => rds,
+    type,
+    recordOf: (snapshot) => records.find((candidate) => candidate.snapshotIdentifier === snapshot.id),
+    account: found.vault.account,
+  });
   return decision;
 }
 
@@ -303,43 +222,36 @@ async function vaultSnapshots(
   type: 'instance' | 'cluster',
   region: string,
 ): Promise<SnapshotInfo[]> {
-  const found: SnapshotInfo[] = [];
+  const listed: Array<{ id: string; createdAt: string; status: string; tags: Tag[] | undefined }> = [];
   // A copy is dated by its original's creation: the backup it holds is of then (OriginalSnapshotCreateTime, RDS API Reference).
   const dated = (original: Date | undefined, created: Date | undefined) => (original ?? created)?.toISOString() ?? '';
   if (type === 'cluster') {
     for await (const page of paginateDescribeDBClusterSnapshots({ client: rds }, { SnapshotType: 'manual' })) {
       for (const snapshot of page.DBClusterSnapshots ?? []) {
-        const info = vaultSnapshotInfo(
-          {
-            id: snapshot.DBClusterSnapshotIdentifier ?? '',
-            createdAt: dated(undefined, snapshot.SnapshotCreateTime),
-            status: snapshot.Status ?? 'unknown',
-            tags: snapshot.TagList,
-          },
-          database,
-          region,
-        );
-        if (info) found.push(info);
+        listed.push({
+          id: snapshot.DBClusterSnapshotIdentifier ?? '',
+          createdAt: dated(undefined, snapshot.SnapshotCreateTime),
+          status: snapshot.Status ?? 'unknown',
+          tags: snapshot.TagList,
+        });
       }
     }
-    return found;
-  }
-  for await (const page of paginateDescribeDBSnapshots({ client: rds }, { SnapshotType: 'manual' })) {
-    for (const snapshot of page.DBSnapshots ?? []) {
-      const info = vaultSnapshotInfo(
-        {
+  } else {
+    for await (const page of paginateDescribeDBSnapshots({ client: rds }, { SnapshotType: 'manual' })) {
+      for (const snapshot of page.DBSnapshots ?? []) {
+        listed.push({
           id: snapshot.DBSnapshotIdentifier ?? '',
           createdAt: dated(snapshot.OriginalSnapshotCreateTime, snapshot.SnapshotCreateTime),
           status: snapshot.Status ?? 'unknown',
           tags: snapshot.TagList,
-        },
-        database,
-        region,
-      );
-      if (info) found.push(info);
+        });
+      }
     }
   }
-  return found;
+  return listed.flatMap((snapshot) => {
+    const info = vaultSnapshotInfo(snapshot, database, region);
+    return info ? [info] : [];
+  });
 }
 
 async function failVaultCopy(
