@@ -2,7 +2,6 @@ import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2C
 import { type ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, type ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AccountCredentials } from '../../lib/aws/account-credentials';
@@ -28,6 +27,7 @@ import {
   createService,
   ecsDeploymentEvent,
   fixtureRegistration,
+  sessionOn as onMoto,
   pushImage,
   registerTaskDefinition,
 } from '../support/moto-aws';
@@ -84,17 +84,7 @@ const published: Array<{ type: string; state?: string }> = [];
 let running: { taskDefinitionArn: string; digest: string };
 let candidate: string;
 
-/** A session on `roleArn`, as Lambda gives a function its role's, or as an operator seeds the member account. */
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
+const sessionOn = (roleArn: string, name: string, as?: AwsCredentialIdentity) => onMoto(env, roleArn, name, as);
 
 const serviceIn = async (ecs: ECSClient) =>
   (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-staging', services: ['backend'] }))).services?.[0];

@@ -3,13 +3,13 @@ import {
   CopyDBSnapshotCommand,
   type CopyDBSnapshotCommandInput,
   CreateDBInstanceCommand,
+  type CreateDBInstanceCommandInput,
   CreateDBSnapshotCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -31,6 +31,7 @@ import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
+import { sessionOn as onMoto } from '../support/moto-aws';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -73,19 +74,21 @@ const stubbed = new WeakSet<RDSClient>();
 let store: BackupStore;
 const copiesAsked: CopyDBSnapshotCommandInput[] = [];
 
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
+const sessionOn = (roleArn: string, name: string, as?: AwsCredentialIdentity) => onMoto(env, roleArn, name, as);
 
 const inVault = () => createRdsClient(env, operator);
 const inControlPlane = () => createRdsClient(env, own);
+
+/** Instance shop-prod, as the operator made it. */
+const shopInstance = (extra: Partial<CreateDBInstanceCommandInput> = {}): CreateDBInstanceCommandInput => ({
+  DBInstanceIdentifier: SOURCE,
+  DBInstanceClass: 'db.t4g.small',
+  Engine: 'postgres',
+  AllocatedStorage: 20,
+  MasterUsername: 'shop',
+  MasterUserPassword: 'not-a-secret-1',
+  ...extra,
+});
 
 /** What RDS does for a copy in the vault account: a manual snapshot of that name and those tags there. */
 async function copyAsRdsWould(input: CopyDBSnapshotCommandInput) {
@@ -95,16 +98,7 @@ async function copyAsRdsWould(input: CopyDBSnapshotCommandInput) {
     .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: SOURCE }))
     .catch(() => undefined);
   if (!standIn) {
-    await vault.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: SOURCE,
-        DBInstanceClass: 'db.t4g.small',
-        Engine: 'postgres',
-        AllocatedStorage: 20,
-        MasterUsername: 'shop',
-        MasterUserPassword: 'not-a-secret-1',
-      }),
-    );
+    await vault.send(new CreateDBInstanceCommand(shopInstance()));
   }
   const { DBSnapshot } = await vault.send(
     new CreateDBSnapshotCommand({
@@ -162,16 +156,7 @@ beforeAll(async () => {
 
   // And database shop-db, an instance encrypted with the source key, in the control plane's account
   await inControlPlane().send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: SOURCE,
-      DBInstanceClass: 'db.t4g.small',
-      Engine: 'postgres',
-      AllocatedStorage: 20,
-      MasterUsername: 'shop',
-      MasterUserPassword: 'not-a-secret-1',
-      StorageEncrypted: true,
-      KmsKeyId: sourceKey,
-    }),
+    new CreateDBInstanceCommand(shopInstance({ StorageEncrypted: true, KmsKeyId: sourceKey })),
   );
 
   config = configSchema.parse({
