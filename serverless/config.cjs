@@ -72,6 +72,7 @@ module.exports = async ({ resolveVariable }) => {
       ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
       ...accountResources(config),
+      ...vaultResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
@@ -115,6 +116,30 @@ function accountResources(config) {
     externalIdSecretArns: [
       ...new Set(accounts.flatMap((account) => (account.externalIdSecret ? [account.externalIdSecret] : []))),
     ].map(secretArn),
+  };
+}
+
+// The backup vault (backups.vaultAccount): Slipway's snapshots shared with it, and the sources' keys whose use is
+// granted to the vault's role alone (lib/backup/vault-copies.ts); no vault, empty lists, and no statement.
+function vaultResources(config) {
+  const vault = config.backups.vaultAccount === undefined ? undefined : config.accounts[config.backups.vaultAccount];
+  // The reconciler's code shares snapshots whether or not a vault is configured (IAM's call graph sees the call):
+  // without one, the grant names a snapshot that cannot exist (region none), and the key statements are left out.
+  if (!vault) {
+    return {
+      vaultSharedSnapshotArns: ['arn:aws:rds:none:000000000000:snapshot:slipway-none'],
+      vaultSourceKeyArns: [],
+      vaultRoleArns: [],
+    };
+  }
+  // The control plane's own databases: config refuses a vault for a database in another account.
+  const databases = Object.entries(config.databases).filter(([, db]) => db.account === undefined);
+  return {
+    vaultSharedSnapshotArns: databases.map(([name, db]) =>
+      rdsArn(db.region ?? THIS_REGION, `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
+    ),
+    vaultSourceKeyArns: [...new Set(databases.flatMap(([, db]) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))],
+    vaultRoleArns: [vault.roleArn],
   };
 }
 
@@ -383,3 +408,4 @@ module.exports.managedResources = managedResources;
 module.exports.rdsResources = rdsResources;
 module.exports.accountResources = accountResources;
 module.exports.eventServiceArns = eventServiceArns;
+module.exports.vaultResources = vaultResources;

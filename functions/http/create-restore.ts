@@ -6,8 +6,8 @@ import * as routes from '../../lib/http/route-specs';
 import type { Restores } from '../../lib/restore/restores';
 import { archiveJobs } from '../../lib/wiring/archives';
 import { audit } from '../../lib/wiring/audit';
-import { restoreRequests } from '../../lib/wiring/restores';
 import { tokens } from '../../lib/wiring/tokens';
+import { restoreRequestsAnywhere } from '../../lib/wiring/vault';
 
 export interface CreateRestoreDeps {
   tokens: Credentials;
@@ -54,6 +54,8 @@ export function makeHandler(deps: CreateRestoreDeps) {
         ...(body.backupId ? { backupId: body.backupId } : {}),
         ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
         targetIdentifier: body.targetIdentifier,
+        ...(body.account ? { account: body.account } : {}),
+        ...(body.region ? { region: body.region } : {}),
         ...(body.overrides ? { overrides: body.overrides } : {}),
         requestedBy,
       });
@@ -65,6 +67,6 @@ export function makeHandler(deps: CreateRestoreDeps) {
 export const handler = makeHandler({
   tokens: tokens(),
   audit: audit(),
-  restores: restoreRequests(),
+  restores: restoreRequestsAnywhere(),
   archives: archiveJobs(),
 });

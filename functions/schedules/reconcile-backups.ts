@@ -4,9 +4,8 @@ import { type EventHandlerDeps, eventHandler, scheduledEventSchema } from '../..
 import { logger } from '../../lib/observability';
 import type { Restores } from '../../lib/restore/restores';
 import { archiveSettlement } from '../../lib/wiring/archive-settlement';
-import { snapshotReconciler } from '../../lib/wiring/backups';
 import { eventHandlerDeps } from '../../lib/wiring/events';
-import { restoreSettlement } from '../../lib/wiring/restores';
+import { restoreReconciler, snapshotReconciler } from '../../lib/wiring/vault';
 
 export interface ReconcileBackupsDeps extends EventHandlerDeps {
   backups: Pick<Backups, 'reconcile'>;
@@ -35,7 +34,7 @@ export function makeHandler(deps: ReconcileBackupsDeps) {
 function defaultDeps(): ReconcileBackupsDeps {
   return {
     backups: snapshotReconciler(),
-    restores: restoreSettlement(),
+    restores: restoreReconciler(),
     archives: archiveSettlement(),
     ...eventHandlerDeps(),
   };

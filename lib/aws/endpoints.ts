@@ -14,6 +14,7 @@ export type ServiceId =
   | 'sqs'
   | 'lambda'
   | 'eventbridge'
+  | 'kms'
   | 'sts';
 
 const ENV_SUFFIX: Record<ServiceId, string> = {
@@ -28,6 +29,7 @@ const ENV_SUFFIX: Record<ServiceId, string> = {
   sqs: 'SQS',
   lambda: 'LAMBDA',
   eventbridge: 'EVENTBRIDGE',
+  kms: 'KMS',
   sts: 'STS',
 };
 

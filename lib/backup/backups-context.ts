@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { AuditRecorder } from '../audit/trail';
 import type { Operation, Place } from '../aws/account-credentials';
@@ -24,8 +25,16 @@ export interface BackupsDeps {
   publisher: Publisher;
   /** Where what Slipway does by itself (scheduled backups, retention, drills) is recorded. */
   audit: AuditRecorder;
+  /** The backup vault's ports, with backups.vaultAccount. */
+  vault?: VaultPorts;
   now?: () => Date;
   newId?: () => string;
+}
+
+/** The backup vault (backups.vaultAccount): RDS as the vault account's role, per operation; KMS where the snapshots are. */
+export interface VaultPorts {
+  rdsIn: (region: string, operation: Operation) => RDSClient;
+  sourceKmsFor: (region: string) => KMSClient;
 }
 
 export interface BackupsContext {

@@ -25,6 +25,8 @@ export interface BackupRecord {
   /** The database's instance or cluster. */
   source: { type: 'instance' | 'cluster'; identifier: string };
   region: string;
+  /** A copy in another account (the vault, backups.vaultAccount): that account's name under accounts; absent: the control plane's own. */
+  account?: string;
   /** The snapshot (for a copy, the copy's identifier in its region; for an export, the export task). */
   snapshotIdentifier: string;
   snapshotArn?: string;
@@ -112,6 +114,8 @@ export interface RestoreRecord {
   from: { backupId: string; snapshotIdentifier: string } | { pointInTime: string };
   targetIdentifier: string;
   region: string;
+  /** A restore of a vault copy, into the vault account (its name under accounts); absent: the control plane's own. */
+  account?: string;
   status: RestoreStatus;
   reason?: string;
   requestedBy: string;

@@ -135,6 +135,21 @@ const rdsRestoreBody = /* @__PURE__ */ (() =>
     targetIdentifier: rdsIdentifier.check(
       z.describe('A new RDS identifier to restore into, named <source identifier>-restore-…; never an existing one.'),
     ),
+    account: z.optional(
+      name('an account name').check(
+        z.describe(
+          "Only with the backupId of a vault copy: the account (a name under accounts) to restore into, which must be the copy's (backups.vaultAccount); absent: where the backup is.",
+        ),
+      ),
+    ),
+    region: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1'),
+          z.describe("Only with the backupId of a vault copy: the region to restore into, which must be the copy's."),
+        ),
+    ),
     overrides: z.optional(
       strict({
         instanceClass: z.optional(

@@ -10,6 +10,8 @@ import { type BackupsContext, configuredDatabase, errorName, notify } from './ba
 import { rdsOfBackup } from './database-places';
 import { exportTaskIdentifier } from './identifiers';
 import { type BackupRecord, isArchive } from './records';
+import { isVaultCopy } from './vault';
+import { startVaultCopyHere, vaultCopyRecord } from './vault-copies';
 
 /**
  * What follows an available snapshot: a copy to another region and an export to S3, as the database
@@ -50,6 +52,8 @@ export async function queueFollowUps(ctx: BackupsContext, snapshot: BackupRecord
       s3Prefix: `rds-exports/${snapshot.database}/${snapshot.snapshotIdentifier}`,
     });
   }
+  const vaultCopy = vaultCopyRecord(ctx, snapshot);
+  if (vaultCopy) await ctx.deps.store.create(vaultCopy);
 }
 
 /**
@@ -131,6 +135,7 @@ async function parentOf(ctx: BackupsContext, record: BackupRecord): Promise<Back
 async function startCopy(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord> {
   const db = configuredDatabase(ctx, record.database);
   const parent = await parentOf(ctx, record);
+  if (isVaultCopy(record)) return startVaultCopyHere(ctx, record, parent);
   if (parent.encrypted && !db.copyKmsKeyId) {
     return failQueued(
       ctx,

@@ -1,26 +1,17 @@
-import {
-  DeleteDBClusterSnapshotCommand,
-  DeleteDBSnapshotCommand,
-  paginateDescribeDBClusterSnapshots,
-  paginateDescribeDBSnapshots,
-  type Tag,
-} from '@aws-sdk/client-rds';
-import type { AuditOutcome } from '../audit/trail';
+import { paginateDescribeDBClusterSnapshots, paginateDescribeDBSnapshots, type Tag } from '@aws-sdk/client-rds';
 import type { Operation } from '../aws/account-credentials';
 import type { DatabaseConfig } from '../config/schema';
-import { logger, metrics } from '../observability';
 import {
   type BackupsContext,
   CREATED_BY,
   configuredDatabase,
-  errorName,
   type SnapshotReadContext,
   snapshotsOnly,
   sourceOf,
 } from './backups-context';
-import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
-import { retentionDeletion } from './retention-audit';
+import { carryOutRetention } from './snapshot-outcome';
+import { isVaultCopy } from './vault';
 
 /** Retention of Slipway's snapshots of a database, in its region and in copyToRegion (in its account): previewed, or applied. */
 
@@ -42,57 +33,19 @@ export async function applySnapshotRetention(
 ): Promise<RetentionDecision> {
   const db = configuredDatabase(ctx, database);
   const decision = planRetention(await snapshotsOf(ctx, database, db, operation), db.retention, ctx.now());
-  const source = sourceOf(db);
   const records = snapshotsOnly((await ctx.deps.store.list(database, { limit: 200 })).items);
-  for (const { snapshot, reason } of decision.delete) {
-    const rds = ctx.deps.rdsFor({ account: db.account, region: snapshot.region }, operation);
-    try {
-      if (source.type === 'cluster') {
-        await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshot.id }));
-      } else {
-        await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshot.id }));
-      }
-    } catch (error) {
-      logger.warn('a snapshot retention would delete was not deleted', {
-        snapshot: snapshot.id,
-        error: error as Error,
-      });
-      await auditDeletion(ctx, database, snapshot, { result: 'failed', code: errorName(error), detail: reason });
-      continue;
-    }
-    const record = records.find(
-      (candidate) => candidate.snapshotIdentifier === snapshot.id && candidate.region === snapshot.region,
-    );
-    if (record) {
-      // RDS's view decides: a record whose completion was never seen is deleted all the same.
-      await ctx.deps.store.update<BackupRecord>(record.id, ['AVAILABLE', 'FAILED', 'CREATING'], {
-        status: 'DELETED',
-        deletedAt: ctx.now().toISOString(),
-        reason: `retention: ${reason}`,
-        updatedAt: ctx.now().toISOString(),
-      });
-    }
-    logger.info('snapshot deleted by retention', {
-      database,
-      snapshot: snapshot.id,
-      region: snapshot.region,
-      reason,
-    });
-    metrics.addMetric('SnapshotsDeleted', 'Count', 1);
-    await auditDeletion(ctx, database, snapshot, { result: 'succeeded', code: 'DELETED', detail: reason });
-  }
+  await carryOutRetention(ctx, database, decision, {
+    rdsOf: (snapshot) => ctx.deps.rdsFor({ account: db.account, region: snapshot.region }, operation),
+    type: sourceOf(db).type,
+    recordOf: (snapshot) =>
+      records.find(
+        (candidate) =>
+          candidate.snapshotIdentifier === snapshot.id &&
+          candidate.region === snapshot.region &&
+          !isVaultCopy(candidate),
+      ),
+  });
   return decision;
-}
-
-function auditDeletion(
-  ctx: BackupsContext,
-  database: string,
-  snapshot: { id: string; region: string },
-  outcome: AuditOutcome,
-) {
-  return ctx.deps.audit.record(
-    retentionDeletion({ database, snapshot: snapshot.id, region: snapshot.region }, outcome),
-  );
 }
 
 /** Slipway's snapshots of a database in its region and in copyToRegion, for retention. */

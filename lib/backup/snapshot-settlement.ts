@@ -1,20 +1,17 @@
-import {
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBSnapshotsCommand,
-  DescribeExportTasksCommand,
-} from '@aws-sdk/client-rds';
+import { DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 import type { Home } from '../config/places';
-import { UpstreamFailed } from '../errors';
-import { logger, metrics } from '../observability';
+import { logger } from '../observability';
 import { publishAgeMinutes } from './ages';
 import { type BackupsContext, configuredDatabase, errorName, notify, snapshotsOnly } from './backups-context';
 import { backupOperation, rdsEventFromElsewhere, rdsOfBackup } from './database-places';
 import { databaseOfSnapshot } from './identifiers';
 import { type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS } from './rds-events';
-import { snapshotProgress } from './rds-states';
 import type { BackupRecord } from './records';
 import { queueFollowUps, startQueued } from './snapshot-follow-ups';
+import { describeSnapshotIn, retentionAfter, settleFrom } from './snapshot-outcome';
 import { applySnapshotRetention } from './snapshot-retention';
+import { isVaultCopy } from './vault';
+import { settleVaultCopy } from './vault-copies';
 
 /**
  * How snapshots, copies and exports end: RDS's snapshot events, and the reconciler that settles what
@@ -44,7 +41,8 @@ export async function onSnapshotEvent(
   if (elsewhere !== undefined) return { applied: false, reason: elsewhere };
   const records = snapshotsOnly(await ctx.deps.store.withStatus(database, ['CREATING'], 50));
   const record = records.find(
-    (candidate) => candidate.snapshotIdentifier === identifier && candidate.region === event.region,
+    (candidate) =>
+      candidate.snapshotIdentifier === identifier && candidate.region === event.region && !isVaultCopy(candidate),
   );
   if (!record) return { applied: false, reason: `no snapshot ${identifier} is being created` };
   const settled = await settleSnapshot(ctx, record);
@@ -66,9 +64,11 @@ export async function reconcileBackups(ctx: BackupsContext): Promise<Array<{ id:
         const settled =
           record.kind === 'snapshot-export'
             ? await settleExport(ctx, record)
-            : record.kind === 'snapshot-copy'
-              ? await settleCopy(ctx, record)
-              : await settleSnapshot(ctx, record);
+            : isVaultCopy(record)
+              ? await settleVaultCopy(ctx, record)
+              : record.kind === 'snapshot-copy'
+                ? await settleCopy(ctx, record)
+                : await settleSnapshot(ctx, record);
         outcomes.push({ id: record.id, outcome: settled?.status ?? 'still in progress' });
       } catch (error) {
         logger.error('backup could not be reconciled', { backupId: record.id, error: error as Error });
@@ -83,65 +83,19 @@ export async function reconcileBackups(ctx: BackupsContext): Promise<Array<{ id:
 
 /** Reads a snapshot's state and moves its record on; undefined while it is still being made. */
 async function settleSnapshot(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord | undefined> {
-  const described = await describeSnapshot(ctx, record);
-  const progress = snapshotProgress(described.status);
-  if (progress === 'in-progress') return undefined;
-  const at = ctx.now();
-  const available = progress === 'available';
-  const settled = await ctx.deps.store.update<BackupRecord>(record.id, ['CREATING'], {
-    status: available ? 'AVAILABLE' : 'FAILED',
-    ...(available ? {} : { reason: `RDS reports the snapshot ${described.status}` }),
-    ...(described.arn ? { snapshotArn: described.arn } : {}),
-    ...(described.sizeGiB !== undefined ? { sizeGiB: described.sizeGiB } : {}),
-    completedAt: at.toISOString(),
-    durationSeconds: Math.round((at.getTime() - Date.parse(record.createdAt)) / 1000),
-    updatedAt: at.toISOString(),
-  });
-  if (!settled) return undefined;
-  metrics.addMetric(available ? 'SnapshotsAvailable' : 'SnapshotsFailed', 'Count', 1);
-  await notify(ctx, settled);
-  if (available && settled.kind !== 'snapshot-copy') {
+  const described = await describeSnapshotIn(
+    rdsOfBackup(ctx, record),
+    record.source.type,
+    record.snapshotIdentifier,
+  );
+  const settled = await settleFrom(ctx, record, described, { noun: 'snapshot', metric: 'Snapshots' });
+  if (settled?.status === 'AVAILABLE' && settled.kind !== 'snapshot-copy') {
     await queueFollowUps(ctx, settled);
-    try {
-      await applySnapshotRetention(ctx, settled.database, backupOperation(settled));
-    } catch (error) {
-      // Retention is housekeeping: the snapshot is available whether or not it ran; the next one retries.
-      logger.warn('retention did not run', { database: settled.database, error: error as Error });
-      metrics.addMetric('RetentionFailures', 'Count', 1);
-    }
+    await retentionAfter(settled.database, () =>
+      applySnapshotRetention(ctx, settled.database, backupOperation(settled)),
+    );
   }
   return settled;
-}
-
-async function describeSnapshot(ctx: BackupsContext, record: BackupRecord) {
-  const rds = rdsOfBackup(ctx, record);
-  const { snapshotIdentifier: identifier, source } = record;
-  const type = source.type;
-  try {
-    if (type === 'cluster') {
-      const snapshot = (
-        await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: identifier }))
-      ).DBClusterSnapshots?.[0];
-      return {
-        status: snapshot?.Status ?? 'unknown',
-        arn: snapshot?.DBClusterSnapshotArn,
-        sizeGiB: snapshot?.AllocatedStorage,
-      };
-    }
-    const snapshot = (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: identifier })))
-      .DBSnapshots?.[0];
-    return {
-      status: snapshot?.Status ?? 'unknown',
-      arn: snapshot?.DBSnapshotArn,
-      sizeGiB: snapshot?.AllocatedStorage,
-    };
-  } catch (error) {
-    const name = errorName(error);
-    if (name === 'DBSnapshotNotFoundFault' || name === 'DBClusterSnapshotNotFoundFault') {
-      return { status: 'missing', arn: undefined, sizeGiB: undefined };
-    }
-    throw new UpstreamFailed(`RDS describe of snapshot ${identifier} failed (${name})`, { cause: error });
-  }
 }
 
 async function settleCopy(ctx: BackupsContext, record: BackupRecord) {

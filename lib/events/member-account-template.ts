@@ -12,6 +12,7 @@ import {
   releasedRepositories,
   releaseReadStatements,
 } from './member-account/release-reads';
+import { vaultPolicy } from './member-account/vault';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -463,6 +464,12 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
     ...probeMetricStatements(facts.placed),
     ...databaseStatements(inputs.config, inputs.account, inputs.controlPlaneRegion),
   ];
+  const policies = [
+    ...(statements.length > 0
+      ? [{ PolicyName: 'SlipwayDeployments', PolicyDocument: { Version: '2012-10-17', Statement: statements } }]
+      : []),
+    ...[vaultPolicy(inputs.config, inputs.account, inputs.controlPlaneRegion)].filter((policy) => policy !== undefined),
+  ];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
   const resources: Json = {
     TargetRole: {
@@ -473,13 +480,7 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
         Path: facts.rolePath,
         Description: `Assumed by Slipway stage ${stage}'s control plane to deploy to this account`,
         AssumeRolePolicyDocument: trustPolicy(inputs, facts),
-        ...(statements.length > 0
-          ? {
-              Policies: [
-                { PolicyName: 'SlipwayDeployments', PolicyDocument: { Version: '2012-10-17', Statement: statements } },
-              ],
-            }
-          : {}),
+        ...(policies.length > 0 ? { Policies: policies } : {}),
       },
     },
   };

@@ -16,6 +16,7 @@ import { audited, statusOutcome } from '../audit/trail';
 import { restoreOperation } from '../backup/database-places';
 import { drillIdentifier, restoreTargetPrefix } from '../backup/identifiers';
 import { isArchive, type RestoreRecord } from '../backup/records';
+import { isVaultCopy } from '../backup/vault';
 import { Conflict, InvalidInput, NotFound, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { logger, metrics } from '../observability';
 import {
@@ -40,6 +41,7 @@ import {
   type RestoresContext,
   writerIdentifier,
 } from './restores-context';
+import { refusePlaceElsewhere, requestVaultRestore } from './vault-restore';
 
 /**
  * Restores over HTTP and restore drills, started: a restore always creates a NEW instance or cluster
@@ -49,6 +51,9 @@ import {
 
 export interface RestoreRequest {
   database: string;
+  /** Only for a vault copy: the account (its name) and region to restore into, which must be the copy's. */
+  account?: string;
+  region?: string;
   backupId?: string;
   /** ISO time, or `latest` for the latest restorable time. */
   pointInTime?: string;
@@ -91,6 +96,12 @@ export async function requestRestore(
   const source = db.rdsCluster
     ? { type: 'cluster' as const, identifier: db.rdsCluster }
     : { type: 'instance' as const, identifier: db.rdsInstance as string };
+  const vaultCopy = input.backupId ? await vaultCopyOf(ctx, input.backupId, input.database) : undefined;
+  if (vaultCopy) {
+    if (!drill) requireRestoreTarget(input.targetIdentifier, source.identifier);
+    return requestVaultRestore(ctx, input, vaultCopy, source.identifier);
+  }
+  refusePlaceElsewhere(input);
   // Named before the first call: every call of the restore is made as its session in the database's account.
   const id = ctx.newId();
   const region = db.region ?? ctx.deps.region;
@@ -281,6 +292,12 @@ async function planInstance(
     multiAZCluster: false,
     encryption: { encrypted: instance.StorageEncrypted ?? false, kmsKeyId: instance.KmsKeyId },
   };
+}
+
+/** The backup, when it is the database's copy in the vault account. */
+async function vaultCopyOf(ctx: RestoresContext, backupId: string, database: string) {
+  const backup = await ctx.deps.backups.get(backupId);
+  return backup && !isArchive(backup) && backup.database === database && isVaultCopy(backup) ? backup : undefined;
 }
 
 /** A drill that cannot start is a failed drill: recorded, counted and told, with nothing to clean up. */

@@ -18,7 +18,10 @@ export interface RestoresDeps {
   config: SlipwayConfig;
   store: RestoreStore;
   backups: BackupStore;
-  /** RDS where a database's restores are made, as the restore's session in another account. */
+  /**
+   * RDS where a restore is made: the database's account and region, or the vault account's for a vault copy's,
+   * as the restore's session in another account.
+   */
   rdsFor: (place: Place, operation: Operation) => RDSClient;
   /** The control plane's own region: a database's where it names none. */
   region: string;
@@ -68,7 +71,12 @@ export function restoresContext(deps: RestoresDeps): RestoresContext {
 
 /** RDS where a restore's target is (its database's account, its region), as the restore's session. */
 export function rdsOfRestore(ctx: Pick<RestoresContext, 'deps'>, record: RestoreRecord): RDSClient {
-  return ctx.deps.rdsFor(databasePlace(ctx.deps.config, record.database, record.region), restoreOperation(record));
+  // A vault copy's restore is made in the vault account (record.account), whatever the database's own.
+  const place =
+    record.account === undefined
+      ? databasePlace(ctx.deps.config, record.database, record.region)
+      : { account: record.account, region: record.region };
+  return ctx.deps.rdsFor(place, restoreOperation(record));
 }
 
 /** What a restore's change of state tells whoever listens. */

@@ -1,8 +1,8 @@
 import { regionFrom } from '../aws/endpoints';
 import type { Backups } from '../backup/backups';
-import { type BackupsContext, backupsContext } from '../backup/backups-context';
+import { type BackupsContext, type BackupsDeps, backupsContext } from '../backup/backups-context';
 import type { RdsSnapshotEvent } from '../backup/rds-events';
-import { onSnapshotEvent, reconcileBackups } from '../backup/snapshot-settlement';
+import { onSnapshotEvent } from '../backup/snapshot-settlement';
 import { takeSnapshot } from '../backup/snapshots';
 import type { Home } from '../config/places';
 import { audit } from './audit';
@@ -14,9 +14,9 @@ import { backupStore } from './stores';
 
 let cached: BackupsContext | undefined;
 
-/** RDS snapshots, their copies (in another region), exports and retention, over one context per container. */
-function context(): BackupsContext {
-  cached ??= backupsContext({
+/** What every snapshot flow of the container is given; the reconciler adds the vault's ports (lib/wiring/vault.ts). */
+export function backupsDeps(): BackupsDeps {
+  return {
     config: config(),
     store: backupStore(),
     rdsFor,
@@ -24,7 +24,12 @@ function context(): BackupsContext {
     backupBucket: environment().backupBucket,
     publisher: publisher(),
     audit: audit(),
-  });
+  };
+}
+
+/** RDS snapshots, their copies (in another region), exports and retention, over one context per container. */
+function context(): BackupsContext {
+  cached ??= backupsContext(backupsDeps());
   return cached;
 }
 
@@ -38,10 +43,4 @@ export function snapshotTaking(): Pick<Backups, 'take'> {
 export function snapshotEvents(): Pick<Backups, 'onSnapshotEvent'> {
   const ctx = context();
   return { onSnapshotEvent: (event: RdsSnapshotEvent, home: Home) => onSnapshotEvent(ctx, event, home) };
-}
-
-/** The reconciler: settles what events left open, starts queued copies and exports, retention, the ages. */
-export function snapshotReconciler(): Pick<Backups, 'reconcile'> {
-  const ctx = context();
-  return { reconcile: () => reconcileBackups(ctx) };
 }

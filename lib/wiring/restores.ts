@@ -3,7 +3,7 @@ import type { Home } from '../config/places';
 import { drillRestore, type RestoreRequest, requestRestore } from '../restore/restore-requests';
 import { onTargetEvent, reconcileRestores, type TargetEvent } from '../restore/restore-settlement';
 import type { Restores } from '../restore/restores';
-import { type RestoresContext, restoresContext } from '../restore/restores-context';
+import { type RestoresContext, type RestoresDeps, restoresContext } from '../restore/restores-context';
 import { audit } from './audit';
 import { config } from './config';
 import { publisher } from './notifications';
@@ -12,9 +12,9 @@ import { backupStore, restoreStore } from './stores';
 
 let cached: RestoresContext | undefined;
 
-/** RDS restores and drills: new instances and clusters from snapshots or points in time, one context per container. */
-function context(): RestoresContext {
-  cached ??= restoresContext({
+/** What every restore flow of the container is given; restores of vault copies add RDS in the vault (lib/wiring/vault.ts). */
+export function restoresDeps(): RestoresDeps {
+  return {
     config: config(),
     store: restoreStore(),
     backups: backupStore(),
@@ -22,7 +22,12 @@ function context(): RestoresContext {
     region: regionFrom(),
     publisher: publisher(),
     audit: audit(),
-  });
+  };
+}
+
+/** RDS restores and drills: new instances and clusters from snapshots or points in time, one context per container. */
+function context(): RestoresContext {
+  cached ??= restoresContext(restoresDeps());
   return cached;
 }
 

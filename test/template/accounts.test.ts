@@ -1,7 +1,8 @@
 /**
  * Acting in other accounts, as IAM evaluates it against the packaged templates (config/kitchen-sink.yml
- * names two accounts, config/prod.yml none): the roles of the functions whose deployments, events,
- * reconciler, releases, reads and probes act in an environment's account (lib/wiring/accounts.ts) may
+ * names three accounts, config/prod.yml none): the roles of the functions whose deployments, events,
+ * reconciler, releases, reads, probes, backups and restores act in an environment's or a database's account, or
+ * in the backup vault's (lib/wiring/accounts.ts, lib/wiring/rds.ts, lib/wiring/vault.ts) may
  * assume each configured role, with the session tags, source identity and external id
  * lib/aws/account-credentials.ts sends, and read each configured external id; no role of the stack
  * may assume any other role, nor tag a session otherwise; with no account configured, nothing is granted.
@@ -49,7 +50,8 @@ const ASSUMING_HANDLERS = [
   'functions/schedules/reconcile-deployments.ts',
   'functions/schedules/release-due.ts',
   'functions/schedules/run-probes.ts',
-  // Databases in other accounts: their snapshots, retention, restores, drills and RDS events (lib/wiring/rds.ts).
+  // Databases in other accounts (their snapshots, retention, restores, drills and RDS events: lib/wiring/rds.ts),
+  // and the backup vault's copies, retention and restores (lib/wiring/vault.ts).
   'functions/http/take-backup.ts',
   'functions/http/list-backups.ts',
   'functions/http/create-restore.ts',
@@ -96,7 +98,7 @@ const againstRole = (requests: AwsRequest[], arn: string) =>
     .filter((request, index, all) => all.findIndex((other) => other.action === request.action) === index)
     .map((request) => ({ ...request, resource: arn, what: `the role ${arn}` }));
 
-describe('acting in other accounts, in the packaged kitchen-sink template (two accounts)', () => {
+describe('acting in other accounts, in the packaged kitchen-sink template (three accounts)', () => {
   const s = () => stages.get('kitchen-sink') as Stage;
 
   it('lets the deploying roles assume each configured role, as the credentials module asks, and read its external id', async () => {
@@ -106,8 +108,8 @@ describe('acting in other accounts, in the packaged kitchen-sink template (two a
     expect(assumers.length).toBeGreaterThan(0);
     const requests = accountRoleRequests(config, TEST_PLACE);
     const secrets = [...new Set(Object.values(config.accounts).flatMap((a) => list(a.externalIdSecret)))];
-    expect(Object.keys(config.accounts).length).toBe(2);
-    expect(secrets.length).toBe(2);
+    expect(Object.keys(config.accounts).length).toBe(3);
+    expect(secrets.length).toBe(3);
     const refused: string[] = [];
     for (const { logicalId, role } of assumers) {
       // When each asks for every configured role, with tags, source identity and external id, and for each external id

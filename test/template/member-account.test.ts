@@ -240,11 +240,16 @@ describe('the trust policy of a role whose account names no external id', () => 
 // ---------------------------------------------------------------------------------------------
 // The role's permissions
 
+/** The functions that assume account roles for the backup vault, not to deploy: the vault role's model is its own. */
+const VAULT_FUNCTIONS = ['createRestore', 'reconcileBackups'];
+
 /** ECS and ECR actions the control plane's deploying roles are granted: the model of the member role's. */
 function deployActions(): string[] {
   const deploying = stack.filter((candidate) =>
     candidate.functions.some((fn) =>
-      assumingFunctions().some((name) => fn === `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`),
+      assumingFunctions()
+        .filter((name) => !VAULT_FUNCTIONS.includes(name))
+        .some((name) => fn === `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`),
     ),
   );
   const actions = deploying.flatMap(({ role }) =>
@@ -559,5 +564,136 @@ describe('an account where config places no environment', () => {
     const { api: _, ...apps } = config.apps;
 
     expect(targetRole(memberAccountTemplate(inputs('production', { ...config, apps }))).Policies).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The backup vault's role (backups.vaultAccount), and that no role of the control plane reaches the vault's copies
+
+const vaultRoleArnOf = (config: SlipwayConfig) => config.accounts[config.backups.vaultAccount ?? '']?.roleArn ?? '';
+
+describe('the permissions of the vault account’s role', () => {
+  const config = loadStageConfig('kitchen-sink');
+  const VAULT = vaultRoleArnOf(config).split(':')[4] as string;
+  const vaultRoleArn = vaultRoleArnOf(config);
+  const vaultKey = config.backups.vaultKmsKey as string;
+  const sourceKey = config.databases['shop-db']?.kmsKeyArn as string;
+  const place = memberPlace(VAULT);
+  const role = () => memberRole(memberAccountTemplate(inputs('vault', config)), vaultRoleArn, place);
+  const region = { 'aws:RequestedRegion': TEST_PLACE.region };
+  const rds = (account: string, resource: string) => `arn:aws:rds:${TEST_PLACE.region}:${account}:${resource}`;
+  const copyTags = {
+    'aws:RequestTag/slipway:vault-copy': 'true',
+    'aws:TagKeys': ['slipway:database', 'slipway:created-by', 'slipway:vault-copy', 'slipway:source-account'],
+  };
+  const tagged = { 'aws:ResourceTag/slipway:vault-copy': 'true' };
+  const viaRds = { 'kms:ViaService': `rds.${TEST_PLACE.region}.amazonaws.com` };
+  const keyPolicy = (key: string, principal: string): PolicyDocument => ({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'kms:*', Resource: key }],
+  });
+  const ask = (
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+    resourcePolicy?: PolicyDocument,
+  ): AwsRequest => ({
+    action,
+    resource,
+    what: resource,
+    context: { ...region, ...context },
+    ...(resourcePolicy ? { resourcePolicy } : {}),
+  });
+  const refusals = async (requests: AwsRequest[], roleOf = role) => {
+    const out: string[] = [];
+    for (const request of requests) {
+      const why = await refusalOf(request, roleOf(), place);
+      out.push(`${request.action} on ${request.resource}: ${why ?? 'Allowed'}`);
+    }
+    return out;
+  };
+
+  it('lets through what copying into the vault, its retention and a restore from it ask', async () => {
+    const requests = [
+      // The copy names the shared source snapshot by ARN, in the control plane's account, whose share with the vault
+      // (ModifyDBSnapshotAttribute restore) is read here as a resource policy; and the copy in the vault.
+      ask('rds:CopyDBSnapshot', rds(TEST_PLACE.account, 'snapshot:slipway-shop-db-202611220300'), copyTags, {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VAULT}:root` }, Action: 'rds:*', Resource: '*' },
+        ],
+      }),
+      ask('rds:CopyDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), copyTags),
+      ask('rds:CopyDBClusterSnapshot', rds(VAULT, 'cluster-snapshot:slipway-reports-db-202611220300'), copyTags),
+      ask('rds:AddTagsToResource', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), copyTags),
+      ask('rds:DescribeDBSnapshots', '*'),
+      ask('rds:DescribeDBClusterSnapshots', '*'),
+      ask('rds:DescribeDBInstances', '*'),
+      ask('rds:DeleteDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), tagged),
+      ask('rds:DeleteDBClusterSnapshot', rds(VAULT, 'cluster-snapshot:slipway-reports-db-202611220300'), tagged),
+      ask('rds:RestoreDBInstanceFromDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300')),
+      ask('rds:RestoreDBInstanceFromDBSnapshot', rds(VAULT, 'db:shop-prod-db-restore-from-vault')),
+      ask('rds:RestoreDBInstanceFromDBSnapshot', rds(VAULT, 'subgrp:default')),
+      ask('kms:CreateGrant', vaultKey, viaRds, keyPolicy(vaultKey, `arn:aws:iam::${VAULT}:root`)),
+      ask('kms:DescribeKey', vaultKey, viaRds, keyPolicy(vaultKey, `arn:aws:iam::${VAULT}:root`)),
+      // The source key is the control plane's: the vault's role uses it by the grant Slipway creates, read here as a key policy.
+      ask('kms:Decrypt', sourceKey, viaRds, keyPolicy(sourceKey, vaultRoleArn)),
+      ask('kms:CreateGrant', sourceKey, viaRds, keyPolicy(sourceKey, vaultRoleArn)),
+    ];
+    expect((await refusals(requests)).filter((line) => !line.endsWith('Allowed'))).toEqual([]);
+  });
+
+  it('deletes only Slipway’s tagged vault copies, and changes nothing else', async () => {
+    const requests = [
+      ask('rds:DeleteDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300')),
+      ask('rds:DeleteDBSnapshot', rds(VAULT, 'snapshot:by-hand'), tagged),
+      ask('rds:DeleteDBSnapshot', rds(TEST_PLACE.account, 'snapshot:slipway-shop-db-202611220300'), tagged),
+      ask('rds:DeleteDBClusterSnapshot', rds(VAULT, 'cluster-snapshot:slipway-reports-db-202611220300')),
+      ask('rds:DeleteDBInstance', rds(VAULT, 'db:shop-prod-db-restore-from-vault')),
+      ask('rds:ModifyDBSnapshotAttribute', rds(VAULT, 'snapshot:slipway-shop-db-202611220300')),
+      ask('rds:CopyDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), {
+        'aws:TagKeys': ['slipway:database'],
+      }),
+      ask('rds:RestoreDBInstanceFromDBSnapshot', rds(VAULT, 'db:production-db')),
+      ask('kms:ScheduleKeyDeletion', vaultKey, {}, keyPolicy(vaultKey, `arn:aws:iam::${VAULT}:root`)),
+      ask('kms:Decrypt', vaultKey, {}, keyPolicy(vaultKey, `arn:aws:iam::${VAULT}:root`)),
+    ];
+    expect((await refusals(requests)).filter((line) => !denied(line.split(': ').at(-1)))).toEqual([]);
+  });
+
+  it('is held by no role of the control plane’s stack: none may delete a snapshot in the vault account', async () => {
+    // RDS snapshots take no resource policy, so no other account's role can be let in; the policy below stands for one
+    // that trusted the control plane's account, so that each role's own policy alone decides, and a grant reaching the
+    // vault's snapshots would show.
+    const trusting: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${TEST_PLACE.account}:root` },
+          Action: 'rds:*',
+          Resource: '*',
+        },
+      ],
+    };
+    const deletions = [
+      ask('rds:DeleteDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), tagged, trusting),
+      ask(
+        'rds:DeleteDBClusterSnapshot',
+        rds(VAULT, 'cluster-snapshot:slipway-reports-db-202611220300'),
+        tagged,
+        trusting,
+      ),
+    ];
+    const allowed: string[] = [];
+    for (const { role: stackRole, functions } of stack) {
+      for (const request of deletions) {
+        const why = await refusalOf(request, stackRole, TEST_PLACE);
+        if (!denied(why))
+          allowed.push(`${functions.join(', ') || stackRole.arn}: ${request.action}: ${why ?? 'Allowed'}`);
+      }
+    }
+    expect(stack.length).toBeGreaterThan(0);
+    expect(allowed).toEqual([]);
   });
 });

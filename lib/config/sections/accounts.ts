@@ -28,7 +28,7 @@ export const account = z.strictObject(
 );
 
 // Any string: one that names no account is refused naming those there are (placementIssues).
-const accountName = z
+export const accountName = z
   .string(expects('the name of an account under accounts'))
   .min(1, expects('the name of an account under accounts'));
 

@@ -1,0 +1,60 @@
+import { createKmsClient } from '../aws/clients/kms';
+import { createRdsClient } from '../aws/clients/rds';
+import { sharedByRegion } from '../aws/shared-clients';
+import type { Backups } from '../backup/backups';
+import { type BackupsContext, backupsContext, type VaultPorts } from '../backup/backups-context';
+import { reconcileBackups } from '../backup/snapshot-settlement';
+import { type RestoreRequest, requestRestore } from '../restore/restore-requests';
+import { reconcileRestores } from '../restore/restore-settlement';
+import type { Restores } from '../restore/restores';
+import { type RestoresContext, restoresContext } from '../restore/restores-context';
+import { accountCredentials } from './accounts';
+import { backupsDeps } from './backups';
+import { config } from './config';
+import { restoresDeps } from './restores';
+
+/**
+ * The flows that reach the backup vault (backups.vaultAccount), each over a context of its own, so that the functions
+ * that never act there (taking snapshots, RDS events, drills) neither bundle nor reach the vault's sessions: the
+ * snapshot reconciler (vault copies, their settlement and retention), restore requests (of a vault copy) and the
+ * restore reconciler (following them).
+ */
+
+/** RDS in the vault account as the operation's session on its role, and KMS where the snapshots are; none without a vault. */
+function vaultPorts(): { vault: VaultPorts } | Record<string, never> {
+  const account = config().backups.vaultAccount;
+  if (account === undefined) return {};
+  return {
+    vault: {
+      rdsIn: (region, operation) => accountCredentials().client(createRdsClient, { account, region }, operation),
+      sourceKmsFor: sharedByRegion(createKmsClient),
+    },
+  };
+}
+
+let snapshots: BackupsContext | undefined;
+let restores: RestoresContext | undefined;
+
+/** The snapshot reconciler: settles what events left open, starts queued copies (the vault's too), exports, retention, ages. */
+export function snapshotReconciler(): Pick<Backups, 'reconcile'> {
+  snapshots ??= backupsContext({ ...backupsDeps(), ...vaultPorts() });
+  const ctx = snapshots;
+  return { reconcile: () => reconcileBackups(ctx) };
+}
+
+function restoresAnywhere(): RestoresContext {
+  restores ??= restoresContext(restoresDeps());
+  return restores;
+}
+
+/** Restore requests, a vault copy's into the vault account among them. */
+export function restoreRequestsAnywhere(): Pick<Restores, 'request'> {
+  const ctx = restoresAnywhere();
+  return { request: (asked: RestoreRequest) => requestRestore(ctx, asked) };
+}
+
+/** The restore reconciler, following restores in the vault account too. */
+export function restoreReconciler(): Pick<Restores, 'reconcile'> {
+  const ctx = restoresAnywhere();
+  return { reconcile: () => reconcileRestores(ctx) };
+}

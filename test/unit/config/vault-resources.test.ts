@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module';
+import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
+
+const require = createRequire(import.meta.url);
+const { vaultResources } = require('../../../serverless/config.cjs') as {
+  vaultResources: (config: SlipwayConfig) => {
+    vaultSharedSnapshotArns: unknown[];
+    vaultSourceKeyArns: string[];
+    vaultRoleArns: string[];
+  };
+};
+
+/** What packaging gives the shareSnapshotsWithVault, grantVaultTheSourceKeys and describeVaultSourceKeys statements. */
+
+const VAULT_ROLE = 'arn:aws:iam::444444444444:role/slipway-vault';
+const SHOP_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
+const VAULT_KEY = 'arn:aws:kms:us-east-1:444444444444:key/7c6b5a49-3827-4165-9f8e-7d6c5b4a3928';
+
+const configWith = (backups: Record<string, unknown>) =>
+  configSchema.parse({
+    auth: { tokensSecret: 'slipway/api-tokens' },
+    accounts: { vault: { roleArn: VAULT_ROLE } },
+    backups,
+    databases: {
+      'shop-db': { rdsInstance: 'shop-prod', kmsKeyArn: SHOP_KEY },
+      'reports-db': { rdsCluster: 'reports-aurora' },
+    },
+  });
+
+describe('vaultResources', () => {
+  it('given no vault, then a snapshot that cannot exist to share, and no key: packaging leaves the key statements out', () => {
+    expect(vaultResources(configWith({}))).toEqual({
+      vaultSharedSnapshotArns: ['arn:aws:rds:none:000000000000:snapshot:slipway-none'],
+      vaultSourceKeyArns: [],
+      vaultRoleArns: [],
+    });
+  });
+
+  it('given a vault, then Slipway’s snapshots of each database, the sources’ keys, and the vault’s role alone', () => {
+    expect(vaultResources(configWith({ vaultAccount: 'vault', vaultKmsKey: VAULT_KEY }))).toEqual({
+      vaultSharedSnapshotArns: [
+        { 'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:snapshot:slipway-shop-db-*` },
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:cluster-snapshot:slipway-reports-db-*`,
+        },
+      ],
+      vaultSourceKeyArns: [SHOP_KEY],
+      vaultRoleArns: [VAULT_ROLE],
+    });
+  });
+});
