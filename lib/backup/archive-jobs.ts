@@ -14,6 +14,7 @@ import {
   subjectOfRecord,
 } from './archives-context';
 import { minuteStamp } from './identifiers';
+import { archiveDestination } from './vault';
 import { type ArchiveRecord, type ArchiveRestoreRecord, type ArchiveRestoreTarget, isArchive } from './records';
 
 /**
@@ -58,7 +59,7 @@ async function takeNow(ctx: ArchiveJobsContext, subject: ArchiveSubject, trigger
     status: 'QUEUED',
     trigger,
     runner: settings.runner,
-    bucket: ctx.deps.bucket,
+    ...archiveDestination(ctx.deps.config, ctx.deps.bucket),
     // Its own folder: a retried or overlapping run can never collide with another archive's keys.
     prefix: `${settings.prefix}/${id}`,
     ...(settings.compression ? { compression: settings.compression } : {}),

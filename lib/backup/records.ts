@@ -1,3 +1,4 @@
+import type { VaultPlacement } from './vault';
 /**
  * Backups and restores as Slipway records them: plain data, persisted by the store,
  * decided on by the use cases.
@@ -49,7 +50,7 @@ export interface BackupRecord {
 /** Where an archive or dump is run: a function with the volume mounted, or the worker task. */
 export type WorkerRunner = 'lambda' | 'ecs';
 
-/** A volume archive or a logical PostgreSQL dump in the backup bucket, with its manifest beside it. */
+/** A volume archive or a logical PostgreSQL dump in the backup bucket (or the vault bucket), with its manifest beside it. */
 export interface ArchiveRecord {
   id: string;
   kind: ArchiveKind;
@@ -63,6 +64,8 @@ export interface ArchiveRecord {
   /** The ECS task running it (runner ecs). */
   taskArn?: string;
   bucket: string;
+  /** In the vault bucket (backups.vaultBucket): Slipway writes and reads there, and never deletes. */
+  vault?: VaultPlacement;
   /** Keys are under this prefix; the worker names them from the time it starts. */
   prefix: string;
   archiveKey?: string;
