@@ -14,8 +14,8 @@ import {
   subjectOfRecord,
 } from './archives-context';
 import { minuteStamp } from './identifiers';
-import { archiveDestination } from './vault';
 import { type ArchiveRecord, type ArchiveRestoreRecord, type ArchiveRestoreTarget, isArchive } from './records';
+import { archiveDestination } from './vault';
 
 /**
  * Starting archive, dump and restore jobs: the record first, then the worker where the data can be

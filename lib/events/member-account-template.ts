@@ -486,7 +486,10 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
     };
     for (const region of facts.regions) Object.assign(resources, regionResources(inputs, facts, region, home));
   }
-  const vault = { ...inputs, functionRole: (fn: string) => functionRoleName(service, stage, fn, inputs.controlPlaneRegion) };
+  const vault = {
+    ...inputs,
+    functionRole: (fn: string) => functionRoleName(service, stage, fn, inputs.controlPlaneRegion),
+  };
   Object.assign(resources, vaultBucketResources(vault));
   const conditions = {
     ...(home === undefined

@@ -7,8 +7,8 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { SlipwayError } from '../errors';
 import type { VaultPlacement } from '../backup/vault';
+import { SlipwayError } from '../errors';
 import { ownerParameters, writeParameters } from './object-writes';
 
 const MiB = 1024 * 1024;

@@ -44,7 +44,7 @@ export const vaultBucket = z.strictObject(
     breakGlassRoleArn: roleArn
       .optional()
       .describe(
-        "A role of the vault account (an IAM role ARN) that the bucket policy exempts from its denials, to delete what the lock no longer holds or to extend a lock by hand; absent: no one is exempted",
+        'A role of the vault account (an IAM role ARN) that the bucket policy exempts from its denials, to delete what the lock no longer holds or to extend a lock by hand; absent: no one is exempted',
       ),
   },
   expects('a vault bucket {name, account, region?, lockDays?, expireDays?, breakGlassRoleArn?}'),

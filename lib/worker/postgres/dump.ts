@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { VaultPlacement } from '../../backup/vault';
 import { Conflict, SlipwayError, Unprocessable, UpstreamFailed } from '../../errors';
 import { logger, registerSecretValue } from '../../observability';
-import type { VaultPlacement } from '../../backup/vault';
 import { ObjectTooLarge, PartUploader, type PartUploaderOptions, STREAM_PART_PLAN } from '../multipart';
 import { writeParameters } from '../object-writes';
 import { label, type PgConnection } from './connection';

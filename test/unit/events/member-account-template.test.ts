@@ -186,7 +186,7 @@ describe('the template of an account', () => {
 
   it('refuses an account config does not name, naming those it does', () => {
     expect(() => memberAccountTemplate(inputs('sandbox'))).toThrow(
-      'account sandbox is not one config names under accounts (staging, production)',
+      'account sandbox is not one config names under accounts (staging, production, vault)',
     );
   });
 
