@@ -544,7 +544,7 @@ function vaultHeader(inputs: MemberTemplateInputs): string[] {
   return region === undefined
     ? []
     : [
-        `It holds the vault bucket ${inputs.config.backups.vaultBucket?.name}, created by the stack in ${region} only: deploy it there. See docs/backups.md.`,
+        `It holds the vault bucket ${inputs.config.backups.vaultBucket?.name}, created by the stack in ${region} only: deploy it there. See docs/member-accounts.md, "The vault bucket".`,
       ];
 }
 
