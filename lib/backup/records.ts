@@ -1,4 +1,3 @@
-import type { VaultPlacement } from './vault';
 /**
  * Backups and restores as Slipway records them: plain data, persisted by the store,
  * decided on by the use cases.
@@ -45,6 +44,14 @@ export interface BackupRecord {
   completedAt?: string;
   durationSeconds?: number;
   deletedAt?: string;
+}
+
+/** The vault bucket an archive or dump is in (backups.vaultBucket, lib/backup/vault.ts). */
+export interface VaultPlacement {
+  /** The vault account's id: every write names it as the bucket's expected owner. */
+  accountId: string;
+  /** The bucket's region; absent: the control plane's own. */
+  region?: string;
 }
 
 /** Where an archive or dump is run: a function with the volume mounted, or the worker task. */

@@ -1,5 +1,6 @@
 import { accountIdOf } from '../config/account-ids';
 import type { SlipwayConfig } from '../config/schema';
+import type { VaultPlacement } from './records';
 
 /**
  * Where a new archive or dump is written: the vault bucket when config names one (backups.vaultBucket),
@@ -7,13 +8,6 @@ import type { SlipwayConfig } from '../config/schema';
  * bucket and its region, so that the worker writes there as to a vault (lib/worker/object-writes.ts) and
  * retention never deletes there, whatever config says later.
  */
-
-export interface VaultPlacement {
-  /** The vault account's id: every write names it as the bucket's expected owner. */
-  accountId: string;
-  /** The bucket's region; absent: the control plane's own. */
-  region?: string;
-}
 
 export interface ArchiveDestination {
   bucket: string;

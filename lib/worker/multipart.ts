@@ -7,7 +7,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { VaultPlacement } from '../backup/vault';
+import type { VaultPlacement } from '../backup/records';
 import { SlipwayError } from '../errors';
 import { ownerParameters, writeParameters } from './object-writes';
 

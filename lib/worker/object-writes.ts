@@ -1,4 +1,4 @@
-import type { VaultPlacement } from '../backup/vault';
+import type { VaultPlacement } from '../backup/records';
 
 /**
  * What every request writing an archive, a dump or a manifest carries, by where it goes. Into the vault bucket:

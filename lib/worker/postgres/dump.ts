@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { VaultPlacement } from '../../backup/vault';
+import type { VaultPlacement } from '../../backup/records';
 import { Conflict, SlipwayError, Unprocessable, UpstreamFailed } from '../../errors';
 import { logger, registerSecretValue } from '../../observability';
 import { ObjectTooLarge, PartUploader, type PartUploaderOptions, STREAM_PART_PLAN } from '../multipart';

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { VaultPlacement } from '../../backup/vault';
+import type { VaultPlacement } from '../../backup/records';
 
 // The shapes callers pass to a backup or a restore and get back
 
