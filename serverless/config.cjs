@@ -258,6 +258,7 @@ function backupBucketValues(config, service, stage) {
 // delete (its policy, lib/events/member-account/vault-bucket.ts, denies it anyway). Empty lists: no statement.
 function vaultBucketValues(config) {
   const vault = config.backups.vaultBucket;
+  if (!vault) return { vaultArchiveArns: [], vaultBucketArns: [], vaultWorkerPolicy: { Resources: {} } };
   const arn = (resource) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${vault.name}${resource}` });
   const writes = (prefixes) => ({
     Effect: 'Allow',
@@ -271,12 +272,12 @@ function vaultBucketValues(config) {
     Condition: { StringLike: { 's3:prefix': ['volumes/*', 'dumps/*'] } },
   };
   return {
-    vaultArchiveArns: vault ? [arn('/volumes/*')] : [],
-    vaultBucketArns: vault ? [arn('')] : [],
+    vaultArchiveArns: [arn('/volumes/*')],
+    vaultBucketArns: [arn('')],
     // The worker task's grant, beside its role (resources/worker.yml), which names the vault in no static file.
     vaultWorkerPolicy: {
       Resources:
-        vault && config.worker
+        config.worker
           ? {
               WorkerVaultBucketPolicy: {
                 Type: 'AWS::IAM::Policy',
