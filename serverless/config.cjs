@@ -276,20 +276,19 @@ function vaultBucketValues(config) {
     vaultBucketArns: [arn('')],
     // The worker task's grant, beside its role (resources/worker.yml), which names the vault in no static file.
     vaultWorkerPolicy: {
-      Resources:
-        config.worker
-          ? {
-              WorkerVaultBucketPolicy: {
-                Type: 'AWS::IAM::Policy',
-                Condition: 'WorkerEnabled',
-                Properties: {
-                  PolicyName: 'vault-bucket',
-                  Roles: [{ Ref: 'WorkerTaskRole' }],
-                  PolicyDocument: { Version: '2012-10-17', Statement: [writes(['volumes', 'dumps']), lists] },
-                },
+      Resources: config.worker
+        ? {
+            WorkerVaultBucketPolicy: {
+              Type: 'AWS::IAM::Policy',
+              Condition: 'WorkerEnabled',
+              Properties: {
+                PolicyName: 'vault-bucket',
+                Roles: [{ Ref: 'WorkerTaskRole' }],
+                PolicyDocument: { Version: '2012-10-17', Statement: [writes(['volumes', 'dumps']), lists] },
               },
-            }
-          : {},
+            },
+          }
+        : {},
     },
   };
 }

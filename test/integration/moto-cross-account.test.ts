@@ -2,7 +2,6 @@ import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2C
 import { type ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, type ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AccountCredentials } from '../../lib/aws/account-credentials';
@@ -30,6 +29,7 @@ import {
   fixtureRegistration,
   pushImage,
   registerTaskDefinition,
+  sessionOn,
 } from '../support/moto-aws';
 import { resourcesFragment } from '../support/resources';
 
@@ -84,18 +84,6 @@ const published: Array<{ type: string; state?: string }> = [];
 let running: { taskDefinitionArn: string; digest: string };
 let candidate: string;
 
-/** A session on `roleArn`, as Lambda gives a function its role's, or as an operator seeds the member account. */
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
-
 const serviceIn = async (ecs: ECSClient) =>
   (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-staging', services: ['backend'] }))).services?.[0];
 
@@ -104,14 +92,14 @@ beforeAll(async () => {
   await resetMoto(endpoint);
   env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' };
   // Given the function's own credentials in the control plane's account, and the member's external id there
-  own = await sessionOn(FUNCTION_ROLE, 'slipway-prod-createDeployment');
+  own = await sessionOn(env, FUNCTION_ROLE, 'slipway-prod-createDeployment');
   const secrets = createSecretsManagerClient(env, own);
   await secrets.send(
     new CreateSecretCommand({ Name: 'slipway/staging-external-id', SecretString: 'shop-staging-7f3a' }),
   );
 
   // And, in 222222222222/eu-west-1, the shop's repository with two images and the staging service running the first
-  const seeding = await sessionOn(MEMBER_ROLE, 'operator-seeding', own);
+  const seeding = await sessionOn(env, MEMBER_ROLE, 'operator-seeding', own);
   const memberEnv = { ...env, AWS_REGION: MEMBER_REGION };
   member = { ecs: createEcsClient(memberEnv, seeding), ecr: createEcrClient(memberEnv, seeding) };
   await createRepository(member.ecr, REPOSITORY_NAME);

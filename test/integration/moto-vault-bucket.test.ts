@@ -11,13 +11,11 @@ import {
   PutObjectLockConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { createEcsClient } from '../../lib/aws/clients/ecs';
 import { createS3Client } from '../../lib/aws/clients/s3';
-import { createStsClient } from '../../lib/aws/clients/sts';
 import { applyArchiveRetention } from '../../lib/backup/archive-settlement';
 import { archivesContext } from '../../lib/backup/archives-context';
 import type { ArchiveRecord, ArchiveRestoreRecord } from '../../lib/backup/records';
@@ -30,6 +28,7 @@ import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
+import { sessionOn } from '../support/moto-aws';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -78,17 +77,6 @@ let documents: DynamoDBDocumentClient;
 let deps: WorkerJobDeps;
 const silent: Publisher = { publish: async () => true };
 
-async function sessionOn(roleArn: string, name: string, as?: AwsCredentialIdentity): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
-
 /** A queued archive of shop-uploads, placed as the control plane places one (lib/backup/vault.ts). */
 async function queuedArchive(createdAt: Date): Promise<ArchiveRecord> {
   const id = `bkp-${randomUUID()}`;
@@ -113,10 +101,10 @@ beforeAll(async () => {
   await resetMoto(endpoint);
   env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' };
   work = await mkdtemp(join(tmpdir(), 'slipway-vault-'));
-  worker = await sessionOn(WORKER_ROLE, 'slipway-worker');
+  worker = await sessionOn(env, WORKER_ROLE, 'slipway-worker');
 
   // Given the vault bucket in 444444444444/eu-west-1, made as its member template makes it: Object Lock, COMPLIANCE by default
-  const operator = await sessionOn(VAULT_OPERATOR_ROLE, 'vault-operator', worker);
+  const operator = await sessionOn(env, VAULT_OPERATOR_ROLE, 'vault-operator', worker);
   vaultS3 = createS3Client({ ...env, AWS_REGION: VAULT_REGION }, operator);
   await vaultS3.send(
     new CreateBucketCommand({

@@ -14,7 +14,10 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { clientConfig } from '../../lib/aws/client-config';
+import { createStsClient } from '../../lib/aws/clients/sts';
 import type { Env } from '../../lib/aws/endpoints';
 import { DESCRIBE_ONLY_FIELDS } from '../../lib/deploy/task-definition';
 import { ACCOUNT, type EcsDeploymentEventName, ecsDeploymentStateChange, eventTime, REGION } from './aws-events';
@@ -223,5 +226,22 @@ export async function rdsSnapshotCreatedEvent(rds: RDSClient, snapshotIdentifier
       SourceIdentifier: snapshotIdentifier,
       EventID: 'RDS-EVENT-0042',
     },
+  };
+}
+
+/** A session on `roleArn` in moto (which implements sts:AssumeRole), as Lambda gives a function its role's, or as an operator works in an account. */
+export async function sessionOn(
+  env: Env,
+  roleArn: string,
+  name: string,
+  as?: AwsCredentialIdentity,
+): Promise<AwsCredentialIdentity> {
+  const { Credentials } = await createStsClient(env, as).send(
+    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
+  );
+  return {
+    accessKeyId: Credentials?.AccessKeyId as string,
+    secretAccessKey: Credentials?.SecretAccessKey as string,
+    sessionToken: Credentials?.SessionToken as string,
   };
 }
