@@ -1,6 +1,6 @@
 /**
  * Acting in other accounts, as IAM evaluates it against the packaged templates (config/kitchen-sink.yml
- * names two accounts, config/prod.yml none): the roles of the functions whose deployments, events,
+ * names three accounts, config/prod.yml none): the roles of the functions whose deployments, events,
  * reconciler, releases and reads act in an environment's account (lib/wiring/accounts.ts) may
  * assume each configured role, with the session tags, source identity and external id
  * lib/aws/account-credentials.ts sends, and read each configured external id; no role of the stack
@@ -87,7 +87,7 @@ const againstRole = (requests: AwsRequest[], arn: string) =>
     .filter((request, index, all) => all.findIndex((other) => other.action === request.action) === index)
     .map((request) => ({ ...request, resource: arn, what: `the role ${arn}` }));
 
-describe('acting in other accounts, in the packaged kitchen-sink template (two accounts)', () => {
+describe('acting in other accounts, in the packaged kitchen-sink template (three accounts)', () => {
   const s = () => stages.get('kitchen-sink') as Stage;
 
   it('lets the deploying roles assume each configured role, as the credentials module asks, and read its external id', async () => {
@@ -97,8 +97,8 @@ describe('acting in other accounts, in the packaged kitchen-sink template (two a
     expect(assumers.length).toBeGreaterThan(0);
     const requests = accountRoleRequests(config, TEST_PLACE);
     const secrets = [...new Set(Object.values(config.accounts).flatMap((a) => list(a.externalIdSecret)))];
-    expect(Object.keys(config.accounts).length).toBe(2);
-    expect(secrets.length).toBe(2);
+    expect(Object.keys(config.accounts).length).toBe(3);
+    expect(secrets.length).toBe(3);
     const refused: string[] = [];
     for (const { logicalId, role } of assumers) {
       // When each asks for every configured role, with tags, source identity and external id, and for each external id

@@ -44,12 +44,12 @@ const forwarder = (account: string) => ({
   ],
 });
 
-describe('the event bus policy, in the packaged kitchen-sink template (two accounts)', () => {
+describe('the event bus policy, in the packaged kitchen-sink template (three accounts)', () => {
   it('lets exactly the configured accounts put events on the default bus', () => {
     // Given the accounts config names, by the accounts of their roles
     const template = templates.get('kitchen-sink') as CloudFormationTemplate;
     const expected = Object.values(memberAccountIds(loadStageConfig('kitchen-sink').accounts)).sort();
-    expect(expected).toEqual(['222222222222', '333333333333']);
+    expect(expected).toEqual(['222222222222', '333333333333', '666666666666']);
 
     // When the template's event bus policies are read
     const policies = policiesOf(template);
@@ -93,6 +93,7 @@ describe('the event bus policy, in the packaged kitchen-sink template (two accou
     // Then IAM allows the configured accounts, and refuses any other
     expect(await decide('222222222222')).toBeUndefined();
     expect(await decide('333333333333')).toBeUndefined();
+    expect(await decide('666666666666')).toBeUndefined();
     expect(await decide('444444444444')).toMatch(/Denied/);
   });
 });

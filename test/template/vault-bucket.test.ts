@@ -21,7 +21,7 @@ import { type StackRole, stackRoles } from './stack-roles';
 
 const config = loadStageConfig('kitchen-sink');
 const vault = config.backups.vaultBucket as NonNullable<typeof config.backups.vaultBucket>;
-const VAULT_ACCOUNT = '444444444444';
+const VAULT_ACCOUNT = '666666666666';
 const BUCKET_ARN = `arn:aws:s3:::${vault.name}`;
 
 /** The member template's value as CloudFormation resolves it in the vault account, the control plane in TEST_PLACE. */

@@ -11,7 +11,7 @@ describe('archiveDestination', () => {
     // then
     expect(archiveDestination(config, 'slipway-kitchen-sink-backups')).toEqual({
       bucket: 'slipway-kitchen-sink-vault',
-      vault: { accountId: '444444444444', region: 'us-east-1' },
+      vault: { accountId: '666666666666', region: 'us-east-1' },
     });
   });
 
