@@ -71,6 +71,7 @@ module.exports = async ({ resolveVariable }) => {
       ...workerResources(config, stage, volumeFunctionName),
       ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
+      ...vaultBucketValues(config),
       ...accountResources(config),
       ...vaultResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
@@ -317,6 +318,45 @@ function backupBucketValues(config, service, stage) {
   };
 }
 
+// The vault bucket (backups.vaultBucket), in another account: the worker roles put, read and list there, and never
+// delete (its policy, lib/events/member-account/vault-bucket.ts, denies it anyway). Empty lists: no statement.
+function vaultBucketValues(config) {
+  const vault = config.backups.vaultBucket;
+  if (!vault) return { vaultArchiveArns: [], vaultBucketArns: [], vaultWorkerPolicy: { Resources: {} } };
+  const arn = (resource) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${vault.name}${resource}` });
+  const writes = (prefixes) => ({
+    Effect: 'Allow',
+    Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+    Resource: prefixes.map((prefix) => arn(`/${prefix}/*`)),
+  });
+  const lists = {
+    Effect: 'Allow',
+    Action: ['s3:ListBucket'],
+    Resource: [arn('')],
+    Condition: { StringLike: { 's3:prefix': ['volumes/*', 'dumps/*'] } },
+  };
+  return {
+    vaultArchiveArns: [arn('/volumes/*')],
+    vaultBucketArns: [arn('')],
+    // The worker task's grant, beside its role (resources/worker.yml), which names the vault in no static file.
+    vaultWorkerPolicy: {
+      Resources: config.worker
+        ? {
+            WorkerVaultBucketPolicy: {
+              Type: 'AWS::IAM::Policy',
+              Condition: 'WorkerEnabled',
+              Properties: {
+                PolicyName: 'vault-bucket',
+                Roles: [{ Ref: 'WorkerTaskRole' }],
+                PolicyDocument: { Version: '2012-10-17', Statement: [writes(['volumes', 'dumps']), lists] },
+              },
+            },
+          }
+        : {},
+    },
+  };
+}
+
 const efsArn = (resource) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:elasticfilesystem:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
 });
@@ -404,6 +444,7 @@ function workerResources(config, stage, volumeFunctionName) {
 
 // For the unit tests of what the bucket and the roles are given.
 module.exports.backupBucketValues = backupBucketValues;
+module.exports.vaultBucketValues = vaultBucketValues;
 module.exports.managedResources = managedResources;
 module.exports.rdsResources = rdsResources;
 module.exports.accountResources = accountResources;

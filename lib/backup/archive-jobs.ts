@@ -15,6 +15,7 @@ import {
 } from './archives-context';
 import { minuteStamp } from './identifiers';
 import { type ArchiveRecord, type ArchiveRestoreRecord, type ArchiveRestoreTarget, isArchive } from './records';
+import { archiveDestination } from './vault-bucket';
 
 /**
  * Starting archive, dump and restore jobs: the record first, then the worker where the data can be
@@ -58,7 +59,7 @@ async function takeNow(ctx: ArchiveJobsContext, subject: ArchiveSubject, trigger
     status: 'QUEUED',
     trigger,
     runner: settings.runner,
-    bucket: ctx.deps.bucket,
+    ...archiveDestination(ctx.deps.config, ctx.deps.bucket),
     // Its own folder: a retried or overlapping run can never collide with another archive's keys.
     prefix: `${settings.prefix}/${id}`,
     ...(settings.compression ? { compression: settings.compression } : {}),

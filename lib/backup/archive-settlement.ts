@@ -89,7 +89,10 @@ export async function reconcileArchives(
   return outcomes;
 }
 
-/** Deletes the archives retention lets go (archive and manifest), recording each deletion. */
+/**
+ * Deletes the archives retention lets go (archive and manifest), recording each deletion. One in the vault bucket is
+ * only marked DELETED: its objects expire by the vault's lifecycle rule once their lock has ended.
+ */
 export async function applyArchiveRetention(
   ctx: ArchiveSettlementContext,
   subject: ArchiveSubject,
@@ -103,7 +106,8 @@ export async function applyArchiveRetention(
     if (!record) continue;
     const keys = [record.archiveKey, record.manifestKey].filter((key): key is string => key !== undefined);
     try {
-      if (keys.length > 0) {
+      // The vault's objects are left to its Object Lock and lifecycle rule: its bucket policy denies Slipway every delete.
+      if (keys.length > 0 && !record.vault) {
         // The manifest goes last: an archive without its manifest is never taken for a usable backup.
         const { Errors } = await ctx.deps.s3.send(
           new DeleteObjectsCommand({
@@ -128,7 +132,10 @@ export async function applyArchiveRetention(
       reason: `retention: ${reason}`,
       updatedAt: ctx.now().toISOString(),
     });
-    logger.info('archive deleted by retention', { backupId: record.id, reason });
+    logger.info(record.vault ? 'archive let go by retention, left to the vault' : 'archive deleted by retention', {
+      backupId: record.id,
+      reason,
+    });
     metrics.addMetric('ArchivesDeleted', 'Count', 1);
     await auditDeletion(ctx, subject, record, { result: 'succeeded', code: 'DELETED', detail: reason });
   }

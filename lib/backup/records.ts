@@ -48,10 +48,18 @@ export interface BackupRecord {
   deletedAt?: string;
 }
 
+/** The vault bucket an archive or dump is in (backups.vaultBucket, lib/backup/vault.ts). */
+export interface VaultPlacement {
+  /** The vault account's id: every write names it as the bucket's expected owner. */
+  accountId: string;
+  /** The bucket's region; absent: the control plane's own. */
+  region?: string;
+}
+
 /** Where an archive or dump is run: a function with the volume mounted, or the worker task. */
 export type WorkerRunner = 'lambda' | 'ecs';
 
-/** A volume archive or a logical PostgreSQL dump in the backup bucket, with its manifest beside it. */
+/** A volume archive or a logical PostgreSQL dump in the backup bucket (or the vault bucket), with its manifest beside it. */
 export interface ArchiveRecord {
   id: string;
   kind: ArchiveKind;
@@ -65,6 +73,8 @@ export interface ArchiveRecord {
   /** The ECS task running it (runner ecs). */
   taskArn?: string;
   bucket: string;
+  /** In the vault bucket (backups.vaultBucket): Slipway writes and reads there, and never deletes. */
+  vault?: VaultPlacement;
   /** Keys are under this prefix; the worker names them from the time it starts. */
   prefix: string;
   archiveKey?: string;

@@ -7,6 +7,7 @@ import { authSection } from './sections/auth';
 import { CLUSTER_DATABASE_NAME_MAX, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE, database } from './sections/databases';
 import { article, boundedInt, expects, NAME_RULE, scheduleExpression, secretReference } from './sections/values';
 import { vaultIssues, vaultKeys } from './sections/vault';
+import { vaultBucket, vaultBucketIssues } from './sections/vault-bucket';
 import { volume } from './sections/volumes';
 import { worker } from './sections/worker';
 
@@ -60,6 +61,11 @@ export const configSchema = z
                 'S3 Object Lock on the backup bucket, so that no one who gets into the account can erase backups (absent: no lock). Every object version written (archives, dumps, manifests, drill files, RDS exports) is locked for `days`. A retention or failed-backup delete then only adds a delete marker: the backup leaves Slipway and the listings, but its data stays, and is billed, until its lock has ended and the noncurrent-version lifecycle (30 days after the delete) removes it. Decide before the first deploy of a stage: CloudFormation has planned adding or removing ObjectLockEnabled on an existing bucket as a replacement (a new, empty bucket; the old one is retained, out of reach of Slipway), so read the change set. S3 never turns Object Lock off again.',
               ),
             ...vaultKeys,
+            vaultBucket: vaultBucket
+              .optional()
+              .describe(
+                "A bucket in another account (accounts.<name>) that volume archives and dumps, manifests included, are written to instead of the backup bucket, and read back from for restores and drills. The account's member template creates it with S3 Object Lock (COMPLIANCE, lockDays) and a bucket policy that lets Slipway's worker roles put and read objects and denies everyone deletes and lock changes: Slipway never deletes there, and archive retention only marks a record DELETED, leaving the objects to the vault's lifecycle rule (expireDays). Absent: archives and dumps go to the backup bucket",
+              ),
           },
           expects('a backups section {manualSnapshotQuota, maxCopiesInFlight, maxExportsInFlight}'),
         )
@@ -159,6 +165,7 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     for (const { path, message } of placementIssues(config)) ctx.addIssue({ code: 'custom', path, message });
     for (const { path, message } of vaultIssues(config)) ctx.addIssue({ code: 'custom', path, message });
+    for (const { path, message } of vaultBucketIssues(config)) ctx.addIssue({ code: 'custom', path, message });
     const needsWorker = [
       ...Object.keys(config.volumes).map((name) => `volume ${name}`),
       ...Object.entries(config.databases).flatMap(([name, db]) => (db.dump ? [`the dump of database ${name}`] : [])),

@@ -15,6 +15,19 @@ export async function connectionFromSecretId(client: SecretsManagerClient, secre
   return connectionFromSecret(await readSecretString(client, secretId, `the database credentials ${secretId}`));
 }
 
+/** One client per region, made when first asked for. */
+function clientsByRegion<T>(make: (region: string) => T): (region: string) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = make(region);
+      clients.set(region, client);
+    }
+    return client;
+  };
+}
+
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (!value) throw new ConfigError(`environment variable ${name} is not set; the worker needs it`);
@@ -34,6 +47,7 @@ export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerJ
     store: new BackupStore(documents, tableName),
     restores: new RestoreStore(documents, tableName),
     s3: createS3Client(env),
+    s3In: clientsByRegion((region) => createS3Client({ ...env, AWS_REGION: region })),
     publisher: notificationPublisher({
       sns: createSnsClient(env),
       topicArn: env.NOTIFICATIONS_TOPIC_ARN || undefined,

@@ -22,6 +22,8 @@ export interface WorkerJobDeps {
   store: BackupStore;
   restores: RestoreStore;
   s3: S3Client;
+  /** A client for a vault bucket in another region than the worker's own (backups.vaultBucket.region). */
+  s3In?: (region: string) => S3Client;
   publisher: Publisher;
   /** Where volumes are mounted: `<volumeRoot>/<volume>`. */
   volumeRoot: string;
@@ -35,6 +37,12 @@ export interface WorkerJobDeps {
   postgres?: PostgresTools;
   onProgress?: (progress: VolumeProgress) => void;
   now?: () => Date;
+}
+
+/** The client for the record's bucket: the worker's own, or one in the vault bucket's region. */
+function s3Of(deps: WorkerJobDeps, record: Pick<ArchiveRecord, 'vault'>): S3Client {
+  const region = record.vault?.region;
+  return region && deps.s3In ? deps.s3In(region) : deps.s3;
 }
 
 /** A dump job on a runner without the PostgreSQL tools: the launcher sends dumps to the worker task only. */
@@ -89,8 +97,9 @@ async function runBackup(id: string, deps: WorkerJobDeps): Promise<JobOutcome> {
     if (claimed.kind === 'volume-archive') {
       const result = await backupVolume({
         dir: join(deps.volumeRoot, claimed.volume as string),
-        s3: deps.s3,
+        s3: s3Of(deps, claimed),
         bucket: claimed.bucket,
+        ...(claimed.vault ? { vault: claimed.vault } : {}),
         prefix: claimed.prefix,
         ...(claimed.compression ? { compression: claimed.compression } : {}),
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
@@ -110,8 +119,9 @@ async function runBackup(id: string, deps: WorkerJobDeps): Promise<JobOutcome> {
     } else {
       const result = await postgresOf(deps).backup({
         connection: await deps.connectionFor(claimed.credentialsSecret as string),
-        s3: deps.s3,
+        s3: s3Of(deps, claimed),
         bucket: claimed.bucket,
+        ...(claimed.vault ? { vault: claimed.vault } : {}),
         prefix: claimed.prefix,
         ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
         now,
@@ -184,7 +194,7 @@ async function runRestore(id: string, deps: WorkerJobDeps): Promise<JobOutcome> 
         throw new InvalidInput('a volume restores into a path');
       }
       const result = await restoreVolume({
-        s3: deps.s3,
+        s3: s3Of(deps, backup),
         bucket: backup.bucket,
         manifestKey: backup.manifestKey,
         target,
@@ -200,7 +210,7 @@ async function runRestore(id: string, deps: WorkerJobDeps): Promise<JobOutcome> 
       if (claimed.drill) scratchDatabase = { connection, name: claimed.target.database };
       const result = await postgresOf(deps).restore({
         connection,
-        s3: deps.s3,
+        s3: s3Of(deps, backup),
         bucket: backup.bucket,
         manifestKey: backup.manifestKey,
         force: claimed.force,

@@ -7,7 +7,9 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { VaultPlacement } from '../backup/records';
 import { SlipwayError } from '../errors';
+import { ownerParameters, writeParameters } from './object-writes';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -109,7 +111,7 @@ export class PartUploader {
 
   constructor(
     private readonly s3: S3Client,
-    private readonly target: { bucket: string; key: string; contentType: string },
+    private readonly target: { bucket: string; key: string; contentType: string; vault?: VaultPlacement },
     private readonly options: PartUploaderOptions,
   ) {}
 
@@ -144,6 +146,7 @@ export class PartUploader {
           Key: this.target.key,
           Body: body,
           ContentType: this.target.contentType,
+          ...writeParameters(this.target.vault),
         }),
       );
       return;
@@ -157,6 +160,7 @@ export class PartUploader {
         Key: this.target.key,
         UploadId: this.uploadId,
         MultipartUpload: { Parts: [...this.parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0)) },
+        ...ownerParameters(this.target.vault),
       }),
     );
   }
@@ -167,7 +171,12 @@ export class PartUploader {
     await Promise.allSettled(this.inFlight);
     if (this.uploadId === undefined) return;
     await this.s3.send(
-      new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: this.target.key, UploadId: this.uploadId }),
+      new AbortMultipartUploadCommand({
+        Bucket: this.target.bucket,
+        Key: this.target.key,
+        UploadId: this.uploadId,
+        ...ownerParameters(this.target.vault),
+      }),
     );
   }
 
@@ -197,16 +206,18 @@ export class PartUploader {
     const uploadId = this.uploadId;
     const sent: Promise<void> = (async () => {
       try {
-        const { ETag } = await this.s3.send(
+        const { ETag, ChecksumCRC32 } = await this.s3.send(
           new UploadPartCommand({
             Bucket: this.target.bucket,
             Key: this.target.key,
             UploadId: uploadId,
             PartNumber: partNumber,
             Body: buffer.subarray(0, length),
+            ...writeParameters(this.target.vault),
           }),
         );
-        this.parts.push({ PartNumber: partNumber, ETag });
+        // A checksummed upload completes only with each part's checksum (Amazon S3 API Reference, CompleteMultipartUpload).
+        this.parts.push({ PartNumber: partNumber, ETag, ...(ChecksumCRC32 ? { ChecksumCRC32 } : {}) });
       } catch (error) {
         this.failure ??= error;
       } finally {
@@ -228,6 +239,7 @@ export class PartUploader {
         Bucket: this.target.bucket,
         Key: this.target.key,
         ContentType: this.target.contentType,
+        ...writeParameters(this.target.vault),
       }),
     );
     if (!UploadId) throw new Error(`S3 started no multipart upload for s3://${this.target.bucket}/${this.target.key}`);

@@ -97,6 +97,7 @@ describe('the event bus policy, in the packaged kitchen-sink template (three acc
     // a configured account that has left for another organization
     expect(await decide('222222222222')).toBeUndefined();
     expect(await decide('333333333333')).toBeUndefined();
+    expect(await decide('555555555555')).toBeUndefined();
     expect(await decide('444444444444')).toMatch(/Denied/);
     expect(await decide('222222222222', 'o-zzzzzzzzzz')).toMatch(/Denied/);
   });

@@ -28,7 +28,21 @@ export function stackRoles(template: CloudFormationTemplate, values: TemplateVal
       const served = functions.filter(
         ([, fn]) => (fn.Properties?.Role as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0] === logicalId,
       );
-      const policies = (values.resolve(resource.Properties?.Policies ?? []) ?? []) as Array<{
+      // Its inline policies, and the AWS::IAM::Policy resources attached to it (the worker task's vault grant).
+      const attached = Object.values(template.Resources)
+        .filter(
+          (other) =>
+            other.Type === 'AWS::IAM::Policy' &&
+            ((other.Properties?.Roles ?? []) as Array<{ Ref?: string }>).some((ref) => ref.Ref === logicalId) &&
+            ((other as { Condition?: string }).Condition === undefined ||
+              values.condition((other as { Condition?: string }).Condition as string)),
+        )
+        .map((other) => ({
+          PolicyName: other.Properties?.PolicyName,
+          PolicyDocument: other.Properties?.PolicyDocument,
+        }));
+      const policies = (values.resolve([...((resource.Properties?.Policies ?? []) as unknown[]), ...attached]) ??
+        []) as Array<{
         PolicyName: string;
         PolicyDocument: PolicyDocument;
       }>;

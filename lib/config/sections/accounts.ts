@@ -96,7 +96,11 @@ export function accountIssues(accounts: Accounts): PlacementIssue[] {
 }
 
 /** What is wrong with where one thing is placed: an account config does not name, a region that account does not list. */
-function referenceIssue(accounts: Accounts, placed: Placed, path: Array<string | number>): PlacementIssue | undefined {
+export function referenceIssue(
+  accounts: Accounts,
+  placed: Placed,
+  path: Array<string | number>,
+): PlacementIssue | undefined {
   if (placed.account !== undefined && !Object.hasOwn(accounts, placed.account)) {
     const names = Object.keys(accounts);
     return {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { VaultPlacement } from '../../backup/records';
 import { Conflict, SlipwayError, Unprocessable, UpstreamFailed } from '../../errors';
 import { logger, registerSecretValue } from '../../observability';
 import { ObjectTooLarge, PartUploader, type PartUploaderOptions, STREAM_PART_PLAN } from '../multipart';
+import { writeParameters } from '../object-writes';
 import { label, type PgConnection } from './connection';
 import { backupTimestamp, keyUnder, MANIFEST_FORMAT, type PostgresManifest } from './manifest';
 import { deleteQuietly, objectExists } from './objects';
@@ -51,8 +53,10 @@ export async function backupPostgres(options: {
   binDir?: string;
   /** How the dump is cut into parts; the default grows them so a dump up to S3's 5 TiB fits. */
   upload?: PartUploaderOptions;
+  /** The bucket is the vault: written as one (lib/worker/object-writes.ts), never deleted from. */
+  vault?: VaultPlacement;
 }): Promise<DumpResult> {
-  const { connection, s3, bucket, binDir } = options;
+  const { connection, s3, bucket, binDir, vault } = options;
   registerSecretValue(connection.password);
   const started = performance.now();
   const createdAt = (options.now ?? (() => new Date()))();
@@ -85,6 +89,7 @@ export async function backupPostgres(options: {
     binDir,
     what,
     upload: options.upload ?? DUMP_UPLOAD,
+    vault,
   });
 
   const manifest: PostgresManifest = {
@@ -107,10 +112,11 @@ export async function backupPostgres(options: {
         Key: manifestKey,
         Body: `${JSON.stringify(manifest, null, 2)}\n`,
         ContentType: 'application/json',
+        ...writeParameters(vault),
       }),
     );
   } catch (error) {
-    await deleteQuietly(s3, bucket, dumpKey);
+    await removeUnlisted(s3, bucket, dumpKey, vault);
     throw new UpstreamFailed(`could not write the manifest s3://${bucket}/${manifestKey}`, { cause: error });
   }
 
@@ -136,6 +142,15 @@ export async function backupPostgres(options: {
   };
 }
 
+/** A dump no manifest names is removed, except from the vault, whose lifecycle rule expires it: Slipway never deletes there. */
+async function removeUnlisted(s3: S3Client, bucket: string, key: string, vault: VaultPlacement | undefined) {
+  if (vault) {
+    logger.warn('a failed dump is left in the vault bucket for its lifecycle rule', { bucket, key });
+    return;
+  }
+  await deleteQuietly(s3, bucket, key);
+}
+
 /**
  * pg_dump's stdout → SHA-256 and byte count → a multipart upload. The object is completed only
  * once pg_dump has exited 0; a failed dump aborts the upload instead, so S3 never holds an object
@@ -149,8 +164,9 @@ async function streamDump(options: {
   binDir: string | undefined;
   what: string;
   upload: PartUploaderOptions;
+  vault: VaultPlacement | undefined;
 }): Promise<{ bytes: number; sha256: string }> {
-  const { connection, s3, bucket, dumpKey, what } = options;
+  const { connection, s3, bucket, dumpKey, what, vault } = options;
   const command = pgCommand('pg_dump', dumpArgs(), connection, options.binDir ? { binDir: options.binDir } : {});
   const child = start(command);
   const stderr = collectTail(child.stderr);
@@ -158,7 +174,7 @@ async function streamDump(options: {
 
   const upload = new PartUploader(
     s3,
-    { bucket, key: dumpKey, contentType: 'application/octet-stream' },
+    { bucket, key: dumpKey, contentType: 'application/octet-stream', ...(vault ? { vault } : {}) },
     options.upload,
   );
   const hash = createHash('sha256');
@@ -197,7 +213,7 @@ async function streamDump(options: {
     // S3 removes the parts of an abandoned upload by the bucket's lifecycle rule; nothing completes it.
     logger.warn('could not abort the upload of a failed dump', { bucket, key: dumpKey, error });
   }
-  await deleteQuietly(s3, bucket, dumpKey);
+  await removeUnlisted(s3, bucket, dumpKey, vault);
   if (uploadError instanceof ObjectTooLarge) {
     throw new ObjectTooLarge(`${what}: ${uploadError.message}`);
   }

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type Header as TarHeader, pack as tarPack } from 'tar-stream';
 import { Conflict, InvalidInput, UpstreamFailed } from '../../errors';
+import { ownerParameters, writeParameters } from '../object-writes';
 import { compressorFor } from './codec';
 import { volumeKeys, volumePartSize } from './keys';
 import {
@@ -288,9 +289,9 @@ class ArchiveWriter {
   }
 }
 
-async function refuseOverwrite(s3: S3Client, bucket: string, key: string): Promise<void> {
+async function refuseOverwrite(s3: S3Client, bucket: string, key: string, owner: object): Promise<void> {
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...owner }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404 || (error as Error).name === 'NotFound') return;
@@ -317,7 +318,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Volume
   const createdAt = (options.now ?? (() => new Date()))();
   const { archiveKey, manifestKey } = volumeKeys(options.prefix, createdAt, compression);
   // Only the manifest marks a finished backup; an archive alone is a failed run's orphan and may be replaced.
-  await refuseOverwrite(options.s3, options.bucket, manifestKey);
+  await refuseOverwrite(options.s3, options.bucket, manifestKey, ownerParameters(options.vault));
 
   const size = await measureTree(dir, rootStats);
   const partSize = volumePartSize(size.bytes, size.entries);
@@ -363,6 +364,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Volume
         digest,
         compression === 'gzip' ? 'application/gzip' : 'application/zstd',
         partSize,
+        writeParameters(options.vault),
       ).catch(stop),
     ]);
     if (failures.length > 0 || !tally) throw failures[0];
@@ -387,6 +389,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Volume
       createReadStream(manifest.path),
       'application/x-ndjson',
       MIN_PART_SIZE,
+      writeParameters(options.vault),
     );
 
     return {

@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UpstreamFailed } from '../../errors';
+import type { WriteParameters } from '../object-writes';
 import { COMPRESSOR_BATCH, QUEUE_SIZE } from './limits';
 import { RestoreVerificationFailed } from './manifest';
 
@@ -167,10 +168,11 @@ export async function uploadStream(
   body: Readable,
   contentType: string,
   partSize: number,
+  write: WriteParameters = {},
 ) {
   const upload = new Upload({
     client: s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
+    params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...write },
     queueSize: QUEUE_SIZE,
     partSize,
     leavePartsOnError: false,

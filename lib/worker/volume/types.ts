@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { VaultPlacement } from '../../backup/records';
 
 // The shapes callers pass to a backup or a restore and get back
 
@@ -33,6 +34,8 @@ export interface BackupVolumeOptions {
   s3: S3Client;
   bucket: string;
   prefix: string;
+  /** The bucket is the vault: written as one (lib/worker/object-writes.ts). */
+  vault?: VaultPlacement;
   compression?: VolumeCompression;
   now?: () => Date;
   /** Called as bytes are read, not only per file, so a huge file still shows progress. */
