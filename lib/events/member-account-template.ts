@@ -2,9 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { accountIdOf } from '../config/account-ids';
-import type { EnvironmentConfig, SlipwayConfig } from '../config/schema';
+import type { SlipwayConfig } from '../config/schema';
 import { ConfigError } from '../errors';
+import { camel, inAccount, sub, unique } from './member-account/cloudformation';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
+import { deployStatements, type Placed } from './member-account/deploy';
 import { memberHealthAlarms, probeMetricStatements } from './member-account/health-alarms';
 import {
   inspectorScanForwarding,
@@ -102,14 +104,6 @@ export function functionRoleName(service: string, stage: string, fn: string, reg
   return short;
 }
 
-interface Placed {
-  app: string;
-  environment: string;
-  env: EnvironmentConfig;
-  region: string;
-  clusterName: string;
-}
-
 /** The environments config places in the account, each with its region (absent: the control plane's). */
 function placedEnvironments(config: SlipwayConfig, account: string, controlPlaneRegion: string): Placed[] {
   return Object.entries(config.apps).flatMap(([app, appConfig]) =>
@@ -130,17 +124,6 @@ function ecrRepository(uri: string): { account: string; region: string; name: st
   const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(uri);
   return match ? { account: match[1] as string, region: match[2] as string, name: match[3] as string } : undefined;
 }
-
-const unique = <T>(values: T[]): T[] => [...new Map(values.map((value) => [JSON.stringify(value), value])).values()];
-const sub = (text: string) => ({ 'Fn::Sub': text });
-const inAccount = (service: string, region: string, resource: string) =>
-  sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${resource}`);
-const camel = (text: string) =>
-  text
-    .split(/[^A-Za-z0-9]/)
-    .filter(Boolean)
-    .map((part) => `${part.charAt(0).toUpperCase()}${part.slice(1)}`)
-    .join('');
 
 interface AccountFacts {
   id: string;
@@ -234,110 +217,6 @@ function trustPolicy(inputs: MemberTemplateInputs, facts: AccountFacts): Json {
       },
     ],
   };
-}
-
-/** What a deployment calls in the account, on its environments' resources (serverless/iam/statements.yml's model). */
-function deployStatements(facts: AccountFacts): Json[] {
-  const { placed } = facts;
-  if (placed.length === 0) return [];
-  const services = unique(
-    placed.map(({ region, clusterName, env }) => inAccount('ecs', region, `service/${clusterName}/${env.service}`)),
-  );
-  const envRegions = unique(placed.map(({ region }) => region)).sort();
-  const ownRoles = (roles: string[] | undefined) => (roles ?? []).filter((role) => accountIdOf(role) === facts.id);
-  const taskRoles = placed.every(({ env }) => env.passRoles)
-    ? unique(placed.flatMap(({ env }) => ownRoles(env.passRoles)))
-    : [sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*`)];
-  const hookRoles = unique(placed.flatMap(({ env }) => ownRoles(env.lifecycleHookRoles)));
-  const repositories = [...facts.repositories].flatMap(([region, names]) =>
-    names.map((name) => inAccount('ecr', region, `repository/${name}`)),
-  );
-  const inRegions = { StringEquals: { 'aws:RequestedRegion': envRegions } };
-  return [
-    ...(repositories.length > 0
-      ? [{ Sid: 'DescribeImages', Effect: 'Allow', Action: ['ecr:DescribeImages'], Resource: repositories }]
-      : []),
-    {
-      Sid: 'DescribeAndUpdateServices',
-      Effect: 'Allow',
-      Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
-      Resource: services,
-    },
-    // How a rollout ended and why it failed, as the reconciler, the ECS events and the diagnosis ask it.
-    {
-      Sid: 'WatchServiceDeployments',
-      Effect: 'Allow',
-      Action: ['ecs:DescribeServiceDeployments'],
-      Resource: [
-        ...services,
-        ...unique(
-          placed.map(({ region, clusterName, env }) =>
-            inAccount('ecs', region, `service-deployment/${clusterName}/${env.service}/*`),
-          ),
-        ),
-      ],
-    },
-    // ListTasks names no resource (Service Authorization Reference, Amazon ECS): held to the clusters by ecs:cluster.
-    {
-      Sid: 'ListTasksOfTheirClusters',
-      Effect: 'Allow',
-      Action: ['ecs:ListTasks'],
-      Resource: '*',
-      Condition: {
-        ArnEquals: {
-          'ecs:cluster': unique(
-            placed.map(({ region, clusterName }) => inAccount('ecs', region, `cluster/${clusterName}`)),
-          ),
-        },
-      },
-    },
-    {
-      Sid: 'DescribeStoppedTasks',
-      Effect: 'Allow',
-      Action: ['ecs:DescribeTasks'],
-      Resource: unique(placed.map(({ region, clusterName }) => inAccount('ecs', region, `task/${clusterName}/*`))),
-    },
-    // DescribeTaskDefinition and DeregisterTaskDefinition name no resource (Service Authorization Reference, Amazon ECS): held to the regions.
-    {
-      Sid: 'ReadAndPruneTaskDefinitions',
-      Effect: 'Allow',
-      Action: ['ecs:DescribeTaskDefinition', 'ecs:DeregisterTaskDefinition'],
-      Resource: '*',
-      Condition: inRegions,
-    },
-    // A revision's family is the running one's, which config does not name.
-    {
-      Sid: 'RegisterTaskDefinitions',
-      Effect: 'Allow',
-      Action: ['ecs:RegisterTaskDefinition'],
-      Resource: envRegions.map((region) => inAccount('ecs', region, 'task-definition/*')),
-    },
-    {
-      Sid: 'TagRegisteredTaskDefinitions',
-      Effect: 'Allow',
-      Action: ['ecs:TagResource'],
-      Resource: envRegions.map((region) => inAccount('ecs', region, 'task-definition/*')),
-      Condition: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
-    },
-    {
-      Sid: 'PassTaskRoles',
-      Effect: 'Allow',
-      Action: ['iam:PassRole'],
-      Resource: taskRoles,
-      Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-    },
-    ...(hookRoles.length > 0
-      ? [
-          {
-            Sid: 'PassLifecycleHookRoles',
-            Effect: 'Allow',
-            Action: ['iam:PassRole'],
-            Resource: hookRoles,
-            Condition: { StringEquals: { 'iam:PassedToService': 'ecs.amazonaws.com' } },
-          },
-        ]
-      : []),
-  ];
 }
 
 const FORWARDING_ROLE = 'EventForwardingRole';

@@ -1,5 +1,6 @@
 import { drillIdentifier, restoreTargetPrefix, snapshotName } from '../../backup/identifiers';
 import type { DatabaseConfig, SlipwayConfig } from '../../config/schema';
+import { unique } from './cloudformation';
 
 /**
  * What a member account's template holds for the databases config places in it (databases.<name>.account): the
@@ -22,7 +23,6 @@ interface PlacedDatabase {
   regions: string[];
 }
 
-const unique = <T>(values: T[]): T[] => [...new Map(values.map((value) => [JSON.stringify(value), value])).values()];
 const rdsArn = (region: string, resource: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${resource}`,
 });

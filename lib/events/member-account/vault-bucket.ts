@@ -1,4 +1,5 @@
 import type { SlipwayConfig } from '../../config/schema';
+import { sub } from './cloudformation';
 
 /**
  * The vault bucket (backups.vaultBucket) in its account's member template: what the control plane's worker may
@@ -41,7 +42,6 @@ export interface VaultBucketInputs {
   functionRole: (fn: string) => string;
 }
 
-const sub = (text: string) => ({ 'Fn::Sub': text });
 const controlPlaneRole = (name: string) => sub(`arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:role/${name}`);
 
 /** The roles that write volume archives (the volume functions and the worker task) and dumps (the worker task). */

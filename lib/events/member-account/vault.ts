@@ -1,6 +1,7 @@
 import { restoreTargetPrefix } from '../../backup/identifiers';
 import { VAULT_COPY_TAG } from '../../backup/vault';
 import type { SlipwayConfig } from '../../config/schema';
+import { sub } from './cloudformation';
 
 /**
  * What the vault account's role (backups.vaultAccount) holds, as a policy of its own: it copies the snapshots the
@@ -13,7 +14,6 @@ import type { SlipwayConfig } from '../../config/schema';
 
 type Json = Record<string, unknown>;
 
-const sub = (text: string) => ({ 'Fn::Sub': text });
 const rdsArn = (region: string, account: string, resource: string) =>
   sub(`arn:\${AWS::Partition}:rds:${region}:${account}:${resource}`);
 
