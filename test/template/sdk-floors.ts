@@ -215,6 +215,10 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
     kib: 28,
     why: "a volume function streams its volume to S3 and back itself: tar-stream with its stream library (41 KiB) and lib-storage's multipart Upload (11 KiB) around the archiver, its manifest and the restore's checks of every path (lib/worker/volume, 25 KiB); the PostgreSQL half of the worker is left to the worker task.",
   },
+  reconcileBackups: {
+    kib: 4,
+    why: "it settles the snapshots, copies, exports and archives of every database and volume, in each database's account as a session on its role, and copies each snapshot into the backup vault as the vault's role: the vault's share, key grant, copy and retention (lib/backup/vault-copies.ts, lib/backup/vault.ts) and the account sessions (lib/aws/account-credentials.ts) come on top of the RDS, KMS and STS clients the floor counts.",
+  },
   createRestore: {
     kib: 16,
     why: "one route plans restores of four kinds of source (instance and cluster snapshots, dumps and volume archives), each checked against what it would overwrite before anything starts (lib/restore 15 KiB, lib/backup 11 KiB), in the database's account, or the backup vault's for a vault copy, as a session on its role (lib/aws/account-credentials.ts, the database's place and lib/restore/vault-restore.ts, 5 KiB, beyond the STS client the floor counts), and verifies OIDC callers with jose (21 KiB) like every authenticated route.",
