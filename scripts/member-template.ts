@@ -13,6 +13,7 @@ import {
   assumingFunctions,
   memberTemplatePath,
   renderMemberAccountTemplate,
+  vaultFunctions,
 } from '../lib/events/member-account-template';
 
 const { values } = parseArgs({
@@ -30,6 +31,7 @@ const text = renderMemberAccountTemplate({
   service: 'slipway',
   controlPlaneRegion: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
   assumingFunctions: assumingFunctions(),
+  vaultFunctions: vaultFunctions(),
 });
 const target = memberTemplatePath(stage, values.account);
 let current: string | undefined;

@@ -15,6 +15,7 @@ module.exports = async ({ resolveVariable }) => {
     const { volumeFunctionName } = require('../lib/worker/launch.ts');
     const { restoreTargetPrefix } = require('../lib/backup/identifiers.ts');
     const { eventRulePatterns, eventPatternProblems } = require('../lib/events/rule-patterns.ts');
+    const { broadlyAssumedAccounts } = require('../lib/config/vault-role.ts');
     const config = writeResolvedConfig(stage);
     // The OpenAPI document getOpenapi ships, made here from the route registry so that function loads no zod.
     const { writeOpenApiDocument } = require('../lib/http/openapi.ts');
@@ -72,7 +73,7 @@ module.exports = async ({ resolveVariable }) => {
       ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
       ...vaultBucketValues(config),
-      ...accountResources(config),
+      ...accountResources(config, broadlyAssumedAccounts(config)),
       ...vaultResources(config),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
@@ -98,11 +99,13 @@ function secretArn(nameOrArn) {
   };
 }
 
-// The roles of the accounts config names, which functions may assume, and their external ids' secrets;
-// none configured, an empty list, and unscoped-statements.cjs leaves the statement out.
-function accountResources(config) {
-  const accounts = Object.values(config.accounts);
-  const accountIds = [...new Set(accounts.map((account) => account.roleArn.split(':')[4]))];
+// The roles of the accounts config names, which functions may assume, and their external ids' secrets: those of the
+// accounts `assumed` names (broadlyAssumedAccounts: all but the backup vault's, which only the functions reaching the
+// vault assume, vaultResources, unless config places more there); none, an empty list, and unscoped-statements.cjs
+// leaves the statement out.
+function accountResources(config, assumed) {
+  const accountIds = [...new Set(Object.values(config.accounts).map((account) => account.roleArn.split(':')[4]))];
+  const accounts = assumed.map((name) => config.accounts[name]);
   return {
     // Who may put events on the default bus besides the account itself (resources/event-bus-policy.yml).
     memberAccountIds: accountIds,
@@ -131,6 +134,7 @@ function vaultResources(config) {
       vaultSharedSnapshotArns: ['arn:aws:rds:none:000000000000:snapshot:slipway-none'],
       vaultSourceKeyArns: [],
       vaultRoleArns: [],
+      vaultExternalIdSecretArns: [],
     };
   }
   // The control plane's own databases: config refuses a vault for a database in another account.
@@ -140,7 +144,9 @@ function vaultResources(config) {
       rdsArn(db.region ?? THIS_REGION, `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
     ),
     vaultSourceKeyArns: [...new Set(databases.flatMap(([, db]) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))],
+    // The role, assumed by the functions that reach the vault (assumeVaultRole), and the external id it requires.
     vaultRoleArns: [vault.roleArn],
+    vaultExternalIdSecretArns: vault.externalIdSecret ? [secretArn(vault.externalIdSecret)] : [],
   };
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { accountIdOf } from '../config/account-ids';
 import type { SlipwayConfig } from '../config/schema';
+import { vaultIsMemberAccount } from '../config/vault-role';
 import { ConfigError } from '../errors';
 import { camel, inAccount, sub, unique } from './member-account/cloudformation';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
@@ -49,23 +50,29 @@ export interface MemberTemplateInputs {
   controlPlaneRegion: string;
   /** The control plane's functions whose roles assume the account roles (assumingFunctions). */
   assumingFunctions: string[];
+  /** The control plane's functions whose roles assume the backup vault's role (vaultFunctions). */
+  vaultFunctions: string[];
 }
 
 type Json = Record<string, unknown>;
 
 const ASSUMING_STATEMENT = `\${self:custom.statements.assumeAccountRoles}`;
+const VAULT_STATEMENT = `\${self:custom.statements.assumeVaultRole}`;
+
+/** The functions of serverless/functions/*.yml whose roles may assume the backup vault's role (assumeVaultRole). */
+export const vaultFunctions = (root = '.'): string[] => assumingFunctions(root, VAULT_STATEMENT);
 
 /**
  * The functions of serverless/functions/*.yml whose roles may assume the account roles: those given the
  * assumeAccountRoles statement, directly or through a permission set of serverless/iam/permissions.yml.
  */
-export function assumingFunctions(root = '.'): string[] {
+export function assumingFunctions(root = '.', statement = ASSUMING_STATEMENT): string[] {
   const permissions = parse(readFileSync(join(root, 'serverless/iam/permissions.yml'), 'utf8')) as Record<
     string,
     unknown[]
   >;
   const sets = Object.entries(permissions)
-    .filter(([, statements]) => statements.includes(ASSUMING_STATEMENT))
+    .filter(([, statements]) => statements.includes(statement))
     .map(([name]) => `\${self:custom.permissions.${name}}`);
   const dir = join(root, 'serverless/functions');
   return readdirSync(dir)
@@ -77,10 +84,7 @@ export function assumingFunctions(root = '.'): string[] {
         .filter(([, fn]) => {
           const statements = fn?.iamRoleStatements;
           if (typeof statements === 'string') return sets.includes(statements);
-          return (
-            Array.isArray(statements) &&
-            statements.some((entry) => entry === ASSUMING_STATEMENT || sets.includes(entry))
-          );
+          return Array.isArray(statements) && statements.some((entry) => entry === statement || sets.includes(entry));
         })
         .map(([name]) => name);
     });
@@ -176,10 +180,20 @@ function accountFacts(inputs: MemberTemplateInputs): AccountFacts {
   };
 }
 
+/**
+ * The functions the role trusts: the vault's role, the functions reaching the vault alone, unless config places more
+ * there (lib/config/vault-role.ts); any other account's, the assuming functions.
+ */
+function trustedFunctions({ config, account, assumingFunctions, vaultFunctions }: MemberTemplateInputs): string[] {
+  if (config.backups.vaultAccount !== account) return assumingFunctions;
+  if (!vaultIsMemberAccount(config)) return vaultFunctions;
+  return [...assumingFunctions, ...vaultFunctions.filter((fn) => !assumingFunctions.includes(fn))];
+}
+
 /** The role's trust policy: the control plane's assuming roles, by ARN, with the external id when config names one. */
 function trustPolicy(inputs: MemberTemplateInputs, facts: AccountFacts): Json {
   const { service, stage, controlPlaneRegion } = inputs;
-  const roles = inputs.assumingFunctions.map((fn) =>
+  const roles = trustedFunctions(inputs).map((fn) =>
     sub(
       `arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:role/${functionRoleName(service, stage, fn, controlPlaneRegion)}`,
     ),

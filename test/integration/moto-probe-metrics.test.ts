@@ -107,6 +107,7 @@ beforeAll(async () => {
     service: 'slipway',
     controlPlaneRegion: 'us-east-1',
     assumingFunctions: ['runProbes'],
+    vaultFunctions: [],
   }) as { Resources: Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }> };
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::CloudWatch::Alarm') continue;

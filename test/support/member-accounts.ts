@@ -1,6 +1,6 @@
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import { assumingFunctions, type MemberTemplateInputs } from '../../lib/events/member-account-template';
+import { assumingFunctions, type MemberTemplateInputs, vaultFunctions } from '../../lib/events/member-account-template';
 
 /**
  * config/kitchen-sink.yml with more of its environments placed in member accounts than its own app api has:
@@ -41,4 +41,5 @@ export const memberInputs = (account: string, config = loadStageConfig('kitchen-
   service: 'slipway',
   controlPlaneRegion: 'us-east-1',
   assumingFunctions: assumingFunctions(),
+  vaultFunctions: vaultFunctions(),
 });

@@ -1,18 +1,27 @@
 /**
  * Acting in other accounts, as IAM evaluates it against the packaged templates (config/kitchen-sink.yml
  * names three accounts, config/prod.yml none): the roles of the functions whose deployments, events,
- * reconciler, releases, reads, probes, backups and restores act in an environment's or a database's account, or
- * in the backup vault's (lib/wiring/accounts.ts, lib/wiring/rds.ts, lib/wiring/vault.ts) may
- * assume each configured role, with the session tags, source identity and external id
- * lib/aws/account-credentials.ts sends, and read each configured external id; no role of the stack
- * may assume any other role, nor tag a session otherwise; with no account configured, nothing is granted.
+ * reconciler, releases, reads, probes, backups and restores act in an environment's or a database's account
+ * (lib/wiring/accounts.ts, lib/wiring/rds.ts) may assume each configured role but the backup vault's, with the
+ * session tags, source identity and external id lib/aws/account-credentials.ts sends, and read each one's external
+ * id; the vault's role (kitchen-sink's vault, in which config places nothing else), which deletes the vault's
+ * copies, only the roles of the functions reaching the vault (lib/wiring/vault.ts); no role of the stack may assume
+ * any other role, nor tag a session otherwise; with no account configured, nothing is granted.
  */
 import { rmSync } from 'node:fs';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
+import { vaultIsMemberAccount } from '../../lib/config/vault-role';
 import { PACKAGED_STAGES, packagedStage, readTemplate } from '../support/package';
 import { TEST_PLACE, templateValues } from './cloudformation';
-import { type AwsRequest, accountRoleRequests, delegatingTrustPolicy, loadArnFormats, secretArn } from './iam-requests';
+import {
+  type AwsRequest,
+  accountRoleRequests,
+  assumedAccounts,
+  delegatingTrustPolicy,
+  loadArnFormats,
+  secretArn,
+} from './iam-requests';
 import { refusalOf } from './iam-simulation';
 import { type StackRole, stackRoles } from './stack-roles';
 
@@ -61,6 +70,12 @@ const ASSUMING_HANDLERS = [
   'functions/schedules/reconcile-backups.ts',
 ];
 
+/**
+ * The handlers whose code reaches the backup vault (lib/wiring/vault.ts: its copies, their retention, restores of
+ * them), which alone may assume its role: the IAM proof fails should another start to, or one of them stop.
+ */
+const VAULT_HANDLERS = ['functions/http/create-restore.ts', 'functions/schedules/reconcile-backups.ts'];
+
 beforeAll(async () => {
   await loadArnFormats();
   for (const stage of PACKAGED_STAGES) {
@@ -106,13 +121,18 @@ describe('acting in other accounts, in the packaged kitchen-sink template (three
     const { config, roles } = s();
     const assumers = roles.filter((role) => role.handlers.some((handler) => ASSUMING_HANDLERS.includes(handler)));
     expect(assumers.length).toBeGreaterThan(0);
-    const requests = accountRoleRequests(config, TEST_PLACE);
-    const secrets = [...new Set(Object.values(config.accounts).flatMap((a) => list(a.externalIdSecret)))];
     expect(Object.keys(config.accounts).length).toBe(3);
-    expect(secrets.length).toBe(3);
     const refused: string[] = [];
-    for (const { logicalId, role } of assumers) {
-      // When each asks for every configured role, with tags, source identity and external id, and for each external id
+    for (const { logicalId, role, handlers } of assumers) {
+      // When each asks for every configured role its code assumes (the vault's only where it reaches the vault),
+      // with tags, source identity and external id, and for each one's external id
+      const accounts = assumedAccounts(
+        config,
+        handlers.some((handler) => VAULT_HANDLERS.includes(handler)),
+      );
+      const requests = accountRoleRequests(config, TEST_PLACE, 'sts:AssumeRole', accounts);
+      const secrets = accounts.flatMap((name) => list(config.accounts[name]?.externalIdSecret));
+      expect(secrets.length).toBe(accounts.length);
       for (const request of requests) {
         const why = await refusalOf(request, role, TEST_PLACE);
         if (why) refused.push(`${logicalId}: ${request.action} on ${request.resource}: ${why}`);
@@ -130,6 +150,47 @@ describe('acting in other accounts, in the packaged kitchen-sink template (three
     }
     // Then IAM allows every one
     expect(refused).toEqual([]);
+  });
+
+  it('lets only the roles of the functions reaching the vault assume its role or read its external id', async () => {
+    // Given the vault account, in which config places nothing else, and every role of the stack
+    const { config, roles } = s();
+    const vault = config.backups.vaultAccount as string;
+    expect(vaultIsMemberAccount(config)).toBe(false);
+    const vaultRoles = roles.filter((role) => role.handlers.some((handler) => VAULT_HANDLERS.includes(handler)));
+    expect(vaultRoles.map(({ handlers }) => handlers).sort()).toEqual(VAULT_HANDLERS.map((handler) => [handler]));
+    const others = roles.filter((role) => !vaultRoles.includes(role));
+    // (the deploying roles among them)
+    expect(others.filter((role) => role.handlers.includes('functions/http/create-deployment.ts')).length).toBe(1);
+    const requests = [
+      ...accountRoleRequests(config, TEST_PLACE, 'sts:AssumeRole', [vault]),
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: secretArn(TEST_PLACE, config.accounts[vault]?.externalIdSecret as string),
+        what: "the vault's external id",
+        context: {},
+      },
+    ];
+    const refused: string[] = [];
+    const allowed: string[] = [];
+    for (const { logicalId, role } of vaultRoles) {
+      for (const request of requests) {
+        // When a role of a function reaching the vault asks for its role, as the credentials module does
+        const why = await refusalOf(request, role, TEST_PLACE);
+        // Then IAM allows it
+        if (why) refused.push(`${logicalId}: ${request.action} on ${request.resource}: ${why}`);
+      }
+    }
+    for (const { logicalId, role } of others) {
+      for (const request of requests) {
+        // When any other role asks for it (a deployment's, a release's, a drill's, the worker's)
+        const why = await refusalOf(request, role, TEST_PLACE);
+        // Then IAM refuses
+        if (!denied(why)) allowed.push(`${logicalId}: ${request.action} on ${request.resource}: ${why ?? 'Allowed'}`);
+      }
+    }
+    expect(refused).toEqual([]);
+    expect(allowed).toEqual([]);
   });
 
   it('lets no other role of the stack assume a configured role', async () => {

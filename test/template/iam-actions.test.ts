@@ -102,6 +102,7 @@ import {
   type StackKey,
   secretArn,
   secretsOf,
+  VAULT_MODULE,
 } from './iam-requests';
 import { type Role, refusalOf } from './iam-simulation';
 
@@ -290,7 +291,7 @@ function grantsOf(s: StageUnderTest, role: string): Map<string, string[]> {
 const text = (values: TemplateValues, value: unknown) => (value === undefined ? undefined : values.text(value));
 
 /** What every caller's requests share: config, the stack's keys and resource policies, the worker's roles. */
-function callerFacts(s: StageUnderTest, env: Record<string, unknown>): CallerFacts {
+function callerFacts(s: StageUnderTest, env: Record<string, unknown>, entry?: string): CallerFacts {
   const { values, template } = s;
   const stackKey = (logicalId: string | undefined): StackKey | undefined =>
     logicalId
@@ -325,6 +326,7 @@ function callerFacts(s: StageUnderTest, env: Record<string, unknown>): CallerFac
         ?.PolicyDocument,
     ) as PolicyDocument | undefined,
     workerRoles,
+    reachesVault: entry !== undefined && (analyses.get(entry)?.modules.includes(VAULT_MODULE) ?? false),
   };
 }
 
@@ -337,6 +339,7 @@ function functionCaller(s: StageUnderTest, fn: FunctionUnderTest): Caller {
       string,
       unknown
     >,
+    fn.handler,
   );
   const functionName = values.text(props.FunctionName);
   const invokeConfig = Object.values(template.Resources).find(
@@ -381,6 +384,7 @@ function workerCaller(s: StageUnderTest): Caller | undefined {
   const facts = callerFacts(
     s,
     Object.fromEntries((container?.Environment ?? []).map(({ Name, Value }) => [Name, Value])),
+    WORKER_ENTRY,
   );
   const accessPoints = (properties.Volumes ?? []).flatMap(({ EFSVolumeConfiguration: efs }) =>
     efs?.AuthorizationConfig?.IAM === 'ENABLED' && efs.AuthorizationConfig.AccessPointId

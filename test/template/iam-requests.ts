@@ -3,6 +3,7 @@ import { restoreTargetPrefix, snapshotName } from '../../lib/backup/identifiers'
 import { VAULT_GRANT_OPERATIONS, vaultOf } from '../../lib/backup/vault';
 import { accountIdOf } from '../../lib/config/account-ids';
 import type { SlipwayConfig } from '../../lib/config/schema';
+import { broadlyAssumedAccounts } from '../../lib/config/vault-role';
 import { volumeFunctionName } from '../../lib/worker/launch';
 import type { AwsPlace } from './cloudformation';
 
@@ -65,13 +66,20 @@ export interface CallerFacts {
   tablePolicy: PolicyDocument | undefined;
   /** The worker task definition's task and execution roles, which RunTask passes. */
   workerRoles: string[];
+  /** Whether the caller's code loads lib/wiring/vault.ts (VAULT_MODULE), the one way to the backup vault's role. */
+  reachesVault: boolean;
 }
+
+/** The module through which alone code reaches the backup vault's role (backups.vaultAccount). */
+export const VAULT_MODULE = 'lib/wiring/vault.ts';
 
 /** A caller's facts where the stack gives it nothing but its environment: no key, resource policy or worker role. */
 export function callerWithoutStack(
-  facts: Pick<CallerFacts, 'place' | 'stage' | 'service' | 'config' | 'env'>,
+  facts: Pick<CallerFacts, 'place' | 'stage' | 'service' | 'config' | 'env'> &
+    Partial<Pick<CallerFacts, 'reachesVault'>>,
 ): CallerFacts {
   return {
+    reachesVault: false,
     ...facts,
     topicKey: undefined,
     bucketKey: undefined,
@@ -416,7 +424,7 @@ export function isTokenReadOfPublicRoute(call: { site: string }, publicRoute: bo
 }
 
 /** The secrets of a kind config names (none: the code never reads it). */
-export function secretsOf(config: SlipwayConfig, kind: SecretKind): string[] {
+export function secretsOf(config: SlipwayConfig, kind: SecretKind, accounts = Object.keys(config.accounts)): string[] {
   switch (kind) {
     case 'tokens':
       return [config.auth.tokensSecret];
@@ -443,8 +451,8 @@ export function secretsOf(config: SlipwayConfig, kind: SecretKind): string[] {
     case 'externalId':
       return [
         ...new Set(
-          Object.values(config.accounts).flatMap((account) =>
-            account.externalIdSecret ? [account.externalIdSecret] : [],
+          Object.entries(config.accounts).flatMap(([name, account]) =>
+            account.externalIdSecret && accounts.includes(name) ? [account.externalIdSecret] : [],
           ),
         ),
       ];
@@ -470,12 +478,24 @@ export function delegatingTrustPolicy(place: AwsPlace): PolicyDocument {
 }
 
 /**
+ * The accounts whose roles a caller assumes: every one config names when its code reaches the vault, else all but a
+ * vault that is nothing else (lib/config/vault-role.ts).
+ */
+export const assumedAccounts = (config: SlipwayConfig, reachesVault: boolean): string[] =>
+  reachesVault ? Object.keys(config.accounts) : broadlyAssumedAccounts(config);
+
+/**
  * What IAM authorises when Slipway assumes an account's role (lib/aws/account-credentials.ts): AssumeRole
  * with its session name, source identity, app and environment tags and external id, and, on the same role,
  * sts:TagSession for the tags and sts:SetSourceIdentity (Service Authorization Reference, AWS STS), each with
  * the condition keys the action takes.
  */
-export function accountRoleRequests(config: SlipwayConfig, place: AwsPlace, action = 'sts:AssumeRole'): AwsRequest[] {
+export function accountRoleRequests(
+  config: SlipwayConfig,
+  place: AwsPlace,
+  action = 'sts:AssumeRole',
+  accounts = Object.keys(config.accounts),
+): AwsRequest[] {
   const resourcePolicy = delegatingTrustPolicy(place);
   const tags: Context = {
     'aws:TagKeys': ['slipway:app', 'slipway:environment'],
@@ -483,25 +503,27 @@ export function accountRoleRequests(config: SlipwayConfig, place: AwsPlace, acti
     'aws:RequestTag/slipway:environment': 'staging',
   };
   const sourceIdentity: Context = { 'sts:SourceIdentity': 'ci-deployer' };
-  return Object.entries(config.accounts).flatMap(([name, account]) => [
-    request(action, account.roleArn, `account ${name}'s role`, {
-      resourcePolicy,
-      context: {
-        ...tags,
-        ...sourceIdentity,
-        'sts:RoleSessionName': 'd-01JEXAMPLE',
-        ...(account.externalIdSecret ? { 'sts:ExternalId': 'external-id' } : {}),
-      },
-    }),
-    request('sts:TagSession', account.roleArn, `account ${name}'s role, tagging the session`, {
-      resourcePolicy,
-      context: tags,
-    }),
-    request('sts:SetSourceIdentity', account.roleArn, `account ${name}'s role, with a source identity`, {
-      resourcePolicy,
-      context: sourceIdentity,
-    }),
-  ]);
+  return Object.entries(config.accounts)
+    .filter(([name]) => accounts.includes(name))
+    .flatMap(([name, account]) => [
+      request(action, account.roleArn, `account ${name}'s role`, {
+        resourcePolicy,
+        context: {
+          ...tags,
+          ...sourceIdentity,
+          'sts:RoleSessionName': 'd-01JEXAMPLE',
+          ...(account.externalIdSecret ? { 'sts:ExternalId': 'external-id' } : {}),
+        },
+      }),
+      request('sts:TagSession', account.roleArn, `account ${name}'s role, tagging the session`, {
+        resourcePolicy,
+        context: tags,
+      }),
+      request('sts:SetSourceIdentity', account.roleArn, `account ${name}'s role, with a source identity`, {
+        resourcePolicy,
+        context: sourceIdentity,
+      }),
+    ]);
 }
 
 function required(facts: CallerFacts, name: string): string {
@@ -935,7 +957,8 @@ const CALLS: Record<string, CallModel> = {
     ];
   },
 
-  'sts:AssumeRole': (facts, { action }) => accountRoleRequests(facts.config, facts.place, action),
+  'sts:AssumeRole': (facts, { action }) =>
+    accountRoleRequests(facts.config, facts.place, action, assumedAccounts(facts.config, facts.reachesVault)),
   'lambda:InvokeFunction': (facts, { action }) =>
     Object.entries(facts.config.volumes)
       .filter(([, volume]) => volume.runner === 'lambda')
@@ -1023,7 +1046,7 @@ const CALLS: Record<string, CallModel> = {
   'secretsmanager:GetSecretValue': (facts, { action, file }) => {
     const kind = SECRET_READERS[file];
     if (!kind) throw new Error(`${file} reads a secret SECRET_READERS does not name: say which one`);
-    return secretsOf(facts.config, kind).map((secret) =>
+    return secretsOf(facts.config, kind, assumedAccounts(facts.config, facts.reachesVault)).map((secret) =>
       request(action, secretArn(facts.place, secret), `secret ${secret}`, { qualifier: kind }),
     );
   },

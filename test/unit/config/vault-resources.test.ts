@@ -7,10 +7,14 @@ const { vaultResources } = require('../../../serverless/config.cjs') as {
     vaultSharedSnapshotArns: unknown[];
     vaultSourceKeyArns: string[];
     vaultRoleArns: string[];
+    vaultExternalIdSecretArns: unknown[];
   };
 };
 
-/** What packaging gives the shareSnapshotsWithVault, grantVaultTheSourceKeys and describeVaultSourceKeys statements. */
+/**
+ * What packaging gives the shareSnapshotsWithVault, grantVaultTheSourceKeys, describeVaultSourceKeys, assumeVaultRole
+ * and readVaultExternalId statements.
+ */
 
 const VAULT_ROLE = 'arn:aws:iam::444444444444:role/slipway-vault';
 const SHOP_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
@@ -19,7 +23,7 @@ const VAULT_KEY = 'arn:aws:kms:us-east-1:444444444444:key/7c6b5a49-3827-4165-9f8
 const configWith = (backups: Record<string, unknown>) =>
   configSchema.parse({
     auth: { tokensSecret: 'slipway/api-tokens' },
-    accounts: { vault: { roleArn: VAULT_ROLE } },
+    accounts: { vault: { roleArn: VAULT_ROLE, externalIdSecret: 'slipway/vault-external-id' } },
     backups,
     databases: {
       'shop-db': { rdsInstance: 'shop-prod', kmsKeyArn: SHOP_KEY },
@@ -33,6 +37,7 @@ describe('vaultResources', () => {
       vaultSharedSnapshotArns: ['arn:aws:rds:none:000000000000:snapshot:slipway-none'],
       vaultSourceKeyArns: [],
       vaultRoleArns: [],
+      vaultExternalIdSecretArns: [],
     });
   });
 
@@ -46,6 +51,11 @@ describe('vaultResources', () => {
       ],
       vaultSourceKeyArns: [SHOP_KEY],
       vaultRoleArns: [VAULT_ROLE],
+      vaultExternalIdSecretArns: [
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:slipway/vault-external-id-??????`,
+        },
+      ],
     });
   });
 });

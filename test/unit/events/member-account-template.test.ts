@@ -8,6 +8,7 @@ import {
   memberAccountTemplate,
   memberTemplatePath,
   renderMemberAccountTemplate,
+  vaultFunctions,
 } from '../../../lib/events/member-account-template';
 import { MEMBER, memberInputs, placedKitchenSink } from '../../support/member-accounts';
 
@@ -84,6 +85,11 @@ describe('the roles allowed to assume an account role', () => {
     ]);
   });
 
+  it('are, for the backup vault’s, those of the functions serverless gives the assumeVaultRole statement', () => {
+    // The two whose code reaches the vault (lib/wiring/vault.ts), as the IAM proof's call graph finds
+    expect(vaultFunctions()).toEqual(['createRestore', 'reconcileBackups']);
+  });
+
   it('are named as serverless-iam-roles-per-function names them, without -lambdaRole past 64 characters', () => {
     expect(functionRoleName('slipway', 'prod', 'createDeployment', 'us-east-1')).toBe(
       'slipway-prod-createDeployment-us-east-1-lambdaRole',
@@ -95,6 +101,40 @@ describe('the roles allowed to assume an account role', () => {
     expect(() =>
       functionRoleName('slipway', 'a-very-long-stage-name-indeed', 'rollbackEnvironment', 'ap-southeast-2'),
     ).toThrow(/over IAM's 64 characters/);
+  });
+});
+
+describe('the trust of the backup vault’s role', () => {
+  const principals = (template: Json): unknown[] =>
+    template.Resources.TargetRole.Properties.AssumeRolePolicyDocument.Statement.map(
+      (statement: Json) => statement.Condition.ArnEquals['aws:PrincipalArn'],
+    );
+  const roleOf = (fn: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:role/${functionRoleName('slipway', 'kitchen-sink', fn, 'us-east-1')}`,
+  });
+
+  it('names exactly the roles of the functions reaching the vault, where config places nothing else there', () => {
+    // Given the kitchen sink's vault account, which holds no environment, database or repository
+    const template = memberAccountTemplate(inputs('vault')) as Json;
+
+    // Then its role admits, to assume it and to tag the session, reconcileBackups' and createRestore's roles alone
+    expect(principals(template)).toEqual([
+      [roleOf('createRestore'), roleOf('reconcileBackups')],
+      [roleOf('createRestore'), roleOf('reconcileBackups')],
+    ]);
+  });
+
+  it('names every assuming function’s role where config also places an environment in the vault account', () => {
+    // Given an environment of the kitchen sink placed in the vault account: a member account too
+    const config = loadStageConfig('kitchen-sink');
+    Object.assign(config.apps.shop?.environments.staging as object, { account: 'vault', region: 'us-east-1' });
+
+    const template = memberAccountTemplate(inputs('vault', config)) as Json;
+
+    // Then the deploying roles are trusted as by any member account, the vault's two among them
+    const [assume] = principals(template);
+    expect(assume).toEqual(assumingFunctions().map(roleOf));
+    expect(assume).toEqual(expect.arrayContaining(vaultFunctions().map(roleOf)));
   });
 });
 
