@@ -83,11 +83,7 @@ export async function reconcileBackups(ctx: BackupsContext): Promise<Array<{ id:
 
 /** Reads a snapshot's state and moves its record on; undefined while it is still being made. */
 async function settleSnapshot(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord | undefined> {
-  const described = await describeSnapshotIn(
-    rdsOfBackup(ctx, record),
-    record.source.type,
-    record.snapshotIdentifier,
-  );
+  const described = await describeSnapshotIn(rdsOfBackup(ctx, record), record.source.type, record.snapshotIdentifier);
   const settled = await settleFrom(ctx, record, described, { noun: 'snapshot', metric: 'Snapshots' });
   if (settled?.status === 'AVAILABLE' && settled.kind !== 'snapshot-copy') {
     await queueFollowUps(ctx, settled);

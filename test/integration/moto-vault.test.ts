@@ -198,7 +198,10 @@ beforeAll(async () => {
     backupBucket: 'slipway-vault-backups',
     publisher,
     audit,
-    vault: { rdsIn: vaultRdsIn, sourceKmsFor: (region) => createKmsClient({ ...env, AWS_REGION: region }, own) },
+    vault: {
+      rdsIn: vaultRdsIn,
+      kmsFor: (place) => createKmsClient({ ...env, AWS_REGION: place.region ?? REGION }, own),
+    },
     now: () => clock,
     newId: newId('bkp'),
   };
@@ -386,7 +389,7 @@ describe('a snapshot encrypted with the default key aws/rds', () => {
     const stub = mockClient(kms);
     stub.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: sourceKey, Arn: sourceKey, KeyManager: 'AWS' } });
     stubs.push(stub);
-    const withDefaultKey = new Backups({ ...backupsDeps, vault: { rdsIn: vaultRdsIn, sourceKmsFor: () => kms } });
+    const withDefaultKey = new Backups({ ...backupsDeps, vault: { rdsIn: vaultRdsIn, kmsFor: () => kms } });
     const grantsBefore = (await createKmsClient(env, own).send(new ListGrantsCommand({ KeyId: sourceKey }))).Grants;
     clock = at(2, 0);
     const taken = await withDefaultKey.take('shop-db', 'schedule');
