@@ -1,18 +1,13 @@
 import { CreateKeyCommand, type KMSClient, ListGrantsCommand } from '@aws-sdk/client-kms';
 import {
-  CopyDBSnapshotCommand,
-  type CopyDBSnapshotCommandInput,
   CreateDBInstanceCommand,
   type CreateDBInstanceCommandInput,
-  CreateDBSnapshotCommand,
-  DescribeDBInstancesCommand,
   DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { mockClient } from 'aws-sdk-client-mock';
 import { AccountCredentials, type Operation, type Place } from '../../lib/aws/account-credentials';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { createKmsClient } from '../../lib/aws/clients/kms';
@@ -29,6 +24,7 @@ import { BackupStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { sessionOn as onMoto } from '../support/moto-aws';
+import { vaultOnMoto } from '../support/moto-vault';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -38,10 +34,8 @@ import { resourcesFragment } from '../support/resources';
  * 444444444444, and its key granted to the vault's role, by sessions on the member account's role; the vault's role
  * copies it there with the vault's own key of eu-west-1, and the reconciler settles the copy through the vault's role.
  *
- * The one step moto lacks is the cross-account CopyDBSnapshot (moto 5.2.1 looks the source ARN's snapshot up in the
- * caller's own account, moto/rds/models.py, RDSBackend.get_snapshot), answered with aws-sdk-client-mock on the vault
- * session's client as test/integration/moto-vault.test.ts does: the test asserts what Slipway sends, and makes in the
- * vault what RDS would. Every other call goes to moto.
+ * The one step moto lacks, the cross-account CopyDBSnapshot, is answered as RDS would (test/support/moto-vault.ts):
+ * the test asserts what Slipway sends. Every other call goes to moto.
  */
 
 const CONTROL_PLANE = '111111111111';
@@ -67,9 +61,22 @@ let accounts: AccountCredentials;
 let store: BackupStore;
 let clock: Date;
 let ids = 0;
-const stubs: Array<{ restore: () => void }> = [];
-const stubbed = new WeakSet<RDSClient>();
-const copiesAsked: CopyDBSnapshotCommandInput[] = [];
+const ordersInstance = (extra: Partial<CreateDBInstanceCommandInput> = {}): CreateDBInstanceCommandInput => ({
+  DBInstanceIdentifier: SOURCE,
+  DBInstanceClass: 'db.t4g.small',
+  Engine: 'postgres',
+  AllocatedStorage: 20,
+  MasterUsername: 'orders',
+  MasterUserPassword: 'not-a-secret-1',
+  ...extra,
+});
+
+const vault = vaultOnMoto({
+  accounts: () => accounts,
+  inVault: () => rdsAs(vaultOperator),
+  standIn: ordersInstance(),
+});
+const { rdsIn: vaultRdsIn, copiesAsked } = vault;
 /** Where each KMS and RDS session the flow asked for was: account and region. */
 const placesAsked: Array<{ service: string; place: Place }> = [];
 
@@ -91,47 +98,6 @@ function where<T extends object>(
       ? create({ ...env, AWS_REGION: place.region ?? HOME }, own)
       : accounts.client(create as never, place, operation)
   ) as T;
-}
-
-const ordersInstance = (extra: Partial<CreateDBInstanceCommandInput> = {}): CreateDBInstanceCommandInput => ({
-  DBInstanceIdentifier: SOURCE,
-  DBInstanceClass: 'db.t4g.small',
-  Engine: 'postgres',
-  AllocatedStorage: 20,
-  MasterUsername: 'orders',
-  MasterUserPassword: 'not-a-secret-1',
-  ...extra,
-});
-
-/** What RDS does for a copy in the vault account: a manual snapshot of that name and those tags there. */
-async function copyAsRdsWould(input: CopyDBSnapshotCommandInput) {
-  copiesAsked.push(input);
-  const vault = rdsAs(vaultOperator);
-  const standIn = await vault
-    .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: SOURCE }))
-    .catch(() => undefined);
-  if (!standIn) await vault.send(new CreateDBInstanceCommand(ordersInstance()));
-  const { DBSnapshot } = await vault.send(
-    new CreateDBSnapshotCommand({
-      DBSnapshotIdentifier: input.TargetDBSnapshotIdentifier,
-      DBInstanceIdentifier: SOURCE,
-      Tags: input.Tags,
-    }),
-  );
-  return { DBSnapshot };
-}
-
-/** The vault's RDS as the operation's session on its role, with the one call moto lacks answered as RDS would. */
-function vaultRdsIn(region: string, operation: Operation): RDSClient {
-  const client = accounts.client(createRdsClient, { account: 'vault', region }, operation);
-  if (!stubbed.has(client)) {
-    const stub = mockClient(client);
-    stub.send.callThrough();
-    stub.on(CopyDBSnapshotCommand).callsFake(copyAsRdsWould);
-    stubbed.add(client);
-    stubs.push(stub);
-  }
-  return client;
 }
 
 // moto dates snapshots by the wall clock; Slipway's clock runs from tomorrow, so that none is dated after it.
@@ -207,9 +173,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(() => {
-  for (const stub of stubs) stub.restore();
-});
+afterAll(() => vault.restore());
 
 describe('a snapshot of orders-db in member account 222222222222, copied into the vault account 444444444444', () => {
   let snapshot: BackupRecord;
