@@ -114,5 +114,8 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
       Condition: viaRds,
     });
   }
-  return { PolicyName: 'SlipwayBackupVault', PolicyDocument: { Version: '2012-10-17', Statement: statements } };
+  // With no database to copy from (all in the vault account itself), a statement may be left with nothing to name.
+  const empty = (value: unknown) => Array.isArray(value) && value.length === 0;
+  const named = statements.filter(({ Action, Resource }) => !empty(Action) && !empty(Resource));
+  return { PolicyName: 'SlipwayBackupVault', PolicyDocument: { Version: '2012-10-17', Statement: named } };
 }
