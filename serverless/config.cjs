@@ -137,7 +137,7 @@ function vaultResources(config) {
       vaultExternalIdSecretArns: [],
     };
   }
-  // The control plane's own databases: config refuses a vault for a database in another account.
+  // The control plane's own databases: a member account's share and grant it through its role (its template).
   const databases = Object.entries(config.databases).filter(([, db]) => db.account === undefined);
   return {
     vaultSharedSnapshotArns: databases.map(([name, db]) =>

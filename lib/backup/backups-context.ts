@@ -31,10 +31,13 @@ export interface BackupsDeps {
   newId?: () => string;
 }
 
-/** The backup vault (backups.vaultAccount): RDS as the vault account's role, per operation; KMS where the snapshots are. */
+/**
+ * The backup vault (backups.vaultAccount): RDS as the vault account's role, per operation; KMS where a database's
+ * snapshots are (its account and region, as the operation's session on that account's role), for the grant on its key.
+ */
 export interface VaultPorts {
   rdsIn: (region: string, operation: Operation) => RDSClient;
-  sourceKmsFor: (region: string) => KMSClient;
+  kmsFor: (place: Place, operation: Operation) => KMSClient;
 }
 
 export interface BackupsContext {

@@ -11,7 +11,7 @@ import { rdsOfBackup } from './database-places';
 import { exportTaskIdentifier } from './identifiers';
 import { type BackupRecord, isArchive } from './records';
 import { isVaultCopy } from './vault';
-import { startVaultCopyHere, vaultCopyRecord } from './vault-copies';
+import { startVaultCopyFromSource, vaultCopyRecord } from './vault-copies';
 
 /**
  * What follows an available snapshot: a copy to another region and an export to S3, as the database
@@ -135,7 +135,7 @@ async function parentOf(ctx: BackupsContext, record: BackupRecord): Promise<Back
 async function startCopy(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord> {
   const db = configuredDatabase(ctx, record.database);
   const parent = await parentOf(ctx, record);
-  if (isVaultCopy(record)) return startVaultCopyHere(ctx, record, parent);
+  if (isVaultCopy(record)) return startVaultCopyFromSource(ctx, record, parent);
   if (parent.encrypted && !db.copyKmsKeyId) {
     return failQueued(
       ctx,

@@ -20,7 +20,7 @@ import {
   sourceOf,
   type VaultPorts,
 } from './backups-context';
-import { backupOperation } from './database-places';
+import { backupOperation, databasePlace, databaseRegion } from './database-places';
 import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
 import { carryOutRetention, describeSnapshotIn, retentionAfter, settleFrom } from './snapshot-outcome';
@@ -51,15 +51,6 @@ function vaultPorts(ctx: BackupsContext): { vault: Vault; ports: VaultPorts } | 
 export function vaultCopyRecord(ctx: BackupsContext, snapshot: BackupRecord): BackupRecord | undefined {
   const vault = vaultOf(ctx.deps.config);
   if (!vault || isVaultCopy(snapshot) || snapshot.kind === 'snapshot-export') return undefined;
-  if (ctx.deps.config.databases[snapshot.database]?.account !== undefined) {
-    // Sharing a member account's snapshot and granting its key are that account's role's calls, not made yet.
-    logger.warn('snapshot of a database in another account not copied to the vault', {
-      database: snapshot.database,
-      snapshot: snapshot.id,
-    });
-    metrics.addMetric('VaultCopiesNotMade', 'Count', 1);
-    return undefined;
-  }
   const at = ctx.now().toISOString();
   return {
     id: ctx.newId(),
@@ -77,13 +68,18 @@ export function vaultCopyRecord(ctx: BackupsContext, snapshot: BackupRecord): Ba
   };
 }
 
-/** Starts a queued vault copy from where its snapshot is: the control plane's own account, for now. */
-export function startVaultCopyHere(ctx: BackupsContext, record: BackupRecord, parent: BackupRecord) {
-  const kms = ctx.deps.vault?.sourceKmsFor(parent.region);
-  if (!kms) return failVaultCopy(ctx, record, 'backups.vaultAccount no longer names a vault');
+/**
+ * Starts a queued vault copy from where its snapshot is: the database's account (the control plane's own, or a
+ * member account's through its role, as the copy's session) shares it and grants its key there.
+ */
+export function startVaultCopyFromSource(ctx: BackupsContext, record: BackupRecord, parent: BackupRecord) {
+  const ports = ctx.deps.vault;
+  if (!ports) return failVaultCopy(ctx, record, 'backups.vaultAccount no longer names a vault');
+  const place = databasePlace(ctx.deps.config, parent.database, parent.region);
+  const operation = backupOperation(record);
   return startVaultCopy(ctx, record, parent, {
-    rds: ctx.deps.rdsFor({ region: parent.region }, backupOperation(record)),
-    kms,
+    rds: ctx.deps.rdsFor(place, operation),
+    kms: ports.kmsFor(place, operation),
   });
 }
 
@@ -213,7 +209,8 @@ export async function applyVaultRetention(ctx: BackupsContext, database: string)
   if (!found) return { keep: [], delete: [] };
   const db = configuredDatabase(ctx, database);
   const { type } = sourceOf(db);
-  const region = ctx.deps.region;
+  // The copies are in their snapshots' region: the database's.
+  const region = databaseRegion(ctx.deps.config, database, ctx.deps.region);
   const rds = found.ports.rdsIn(region, operationOf(`retention-${database}`));
   const decision = planRetention(await vaultSnapshots(rds, database, type, region), db.retention, ctx.now());
   const records = snapshotsOnly((await ctx.deps.store.list(database, { limit: 200 })).items).filter(

@@ -90,6 +90,8 @@ export function vaultCopyTags(database: string, sourceAccountId: string | undefi
  *   "Sharing encrypted snapshots": "You can't share a snapshot that has been encrypted using the default KMS key");
  * - encrypted without a vault key: a shared encrypted snapshot is copied only with a key of the copier's own
  *   (CopyDBSnapshot, KmsKeyId);
+ * - encrypted, in another region than the vault key: the copy is made in the snapshot's region (a shared snapshot is
+ *   copied where it is), and a KMS key encrypts only in its own region;
  * - unencrypted: copied as it is, with no key (CopyDBClusterSnapshot refuses a KmsKeyId for an unencrypted source).
  */
 export function planVaultCopy(
@@ -130,6 +132,13 @@ export function planVaultCopy(
   if (!vault.kmsKey) {
     return {
       refused: `snapshot ${snapshot.snapshotIdentifier} is encrypted, and backups.vaultKmsKey names no key of the vault to copy it with`,
+    };
+  }
+  const snapshotRegion = snapshot.snapshotArn.split(':')[3];
+  const keyRegion = vault.kmsKey.split(':')[3];
+  if (keyRegion !== snapshotRegion) {
+    return {
+      refused: `snapshot ${snapshot.snapshotIdentifier} is in ${snapshotRegion}, and backups.vaultKmsKey is a key in ${keyRegion}: the copy is made in the snapshot's region, encrypted with a key of that region (CopyDBSnapshot, KmsKeyId)`,
     };
   }
   return {

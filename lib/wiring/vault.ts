@@ -1,6 +1,4 @@
-import { createKmsClient } from '../aws/clients/kms';
 import { createRdsClient } from '../aws/clients/rds';
-import { sharedByRegion } from '../aws/shared-clients';
 import type { Backups } from '../backup/backups';
 import { type BackupsContext, backupsContext, type VaultPorts } from '../backup/backups-context';
 import { reconcileBackups } from '../backup/snapshot-settlement';
@@ -11,6 +9,7 @@ import { type RestoresContext, restoresContext } from '../restore/restores-conte
 import { accountCredentials } from './accounts';
 import { backupsDeps } from './backups';
 import { config } from './config';
+import { kmsFor } from './kms';
 import { restoresDeps } from './restores';
 
 /**
@@ -20,14 +19,14 @@ import { restoresDeps } from './restores';
  * restore reconciler (following them).
  */
 
-/** RDS in the vault account as the operation's session on its role, and KMS where the snapshots are; none without a vault. */
+/** RDS in the vault account as the operation's session on its role, and KMS where each database is; none without a vault. */
 function vaultPorts(): { vault: VaultPorts } | Record<string, never> {
   const account = config().backups.vaultAccount;
   if (account === undefined) return {};
   return {
     vault: {
       rdsIn: (region, operation) => accountCredentials().client(createRdsClient, { account, region }, operation),
-      sourceKmsFor: sharedByRegion(createKmsClient),
+      kmsFor,
     },
   };
 }

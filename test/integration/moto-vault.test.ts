@@ -1,14 +1,11 @@
 import { CreateKeyCommand, DescribeKeyCommand, KMSClient, ListGrantsCommand } from '@aws-sdk/client-kms';
 import {
-  CopyDBSnapshotCommand,
-  type CopyDBSnapshotCommandInput,
   CreateDBInstanceCommand,
   type CreateDBInstanceCommandInput,
   CreateDBSnapshotCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
-  type RDSClient,
 } from '@aws-sdk/client-rds';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -32,6 +29,7 @@ import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { sessionOn as onMoto } from '../support/moto-aws';
+import { vaultOnMoto } from '../support/moto-vault';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -41,12 +39,9 @@ import { resourcesFragment } from '../support/resources';
  * vault's role copies it into the vault, the reconciler settles the copy and applies the database's retention there
  * through that role; a restore starts from the vault copy into the vault account.
  *
- * One step moto lacks: a cross-account CopyDBSnapshot. moto 5.2.1 looks a source ARN's snapshot up by name in the
- * caller's own account (moto/rds/models.py, RDSBackend.get_snapshot ignores the ARN's account), so the vault's copy
- * of a snapshot shared from 111111111111 is never found. That one call is answered with aws-sdk-client-mock on the
- * vault session's client: the test asserts what Slipway sends, and does in the vault account what RDS would (a
- * manual snapshot of that name, with the tags asked for, made of a stand-in instance there). Every other call goes
- * to moto: the share, the key's description and grant, the vault's reads, its retention's deletions, the restore.
+ * One step moto lacks: a cross-account CopyDBSnapshot, answered as RDS would (test/support/moto-vault.ts, which says
+ * why); the test asserts what Slipway sends. Every other call goes to moto: the share, the key's description and
+ * grant, the vault's reads, its retention's deletions, the restore.
  */
 
 const CONTROL_PLANE = '111111111111';
@@ -70,19 +65,7 @@ let accounts: AccountCredentials;
 let clock: Date;
 let ids = 0;
 const stubs: Array<{ restore: () => void }> = [];
-const stubbed = new WeakSet<RDSClient>();
 let store: BackupStore;
-const copiesAsked: CopyDBSnapshotCommandInput[] = [];
-
-const sessionOn = (roleArn: string, name: string, as?: AwsCredentialIdentity) => onMoto(env, roleArn, name, as);
-
-const inVault = () => createRdsClient(env, operator);
-const inControlPlane = () => createRdsClient(env, own);
-/** RDS as the functions reach it: their own credentials at home, a session on the account's role elsewhere. */
-const rdsWhere = (place: Place, operation: Operation) =>
-  place.account === undefined
-    ? createRdsClient({ ...env, AWS_REGION: place.region ?? REGION }, own)
-    : accounts.client(createRdsClient, place, operation);
 
 /** Instance shop-prod, as the operator made it. */
 const shopInstance = (extra: Partial<CreateDBInstanceCommandInput> = {}): CreateDBInstanceCommandInput => ({
@@ -95,38 +78,18 @@ const shopInstance = (extra: Partial<CreateDBInstanceCommandInput> = {}): Create
   ...extra,
 });
 
-/** What RDS does for a copy in the vault account: a manual snapshot of that name and those tags there. */
-async function copyAsRdsWould(input: CopyDBSnapshotCommandInput) {
-  copiesAsked.push(input);
-  const vault = inVault();
-  const standIn = await vault
-    .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: SOURCE }))
-    .catch(() => undefined);
-  if (!standIn) {
-    await vault.send(new CreateDBInstanceCommand(shopInstance()));
-  }
-  const { DBSnapshot } = await vault.send(
-    new CreateDBSnapshotCommand({
-      DBSnapshotIdentifier: input.TargetDBSnapshotIdentifier,
-      DBInstanceIdentifier: SOURCE,
-      Tags: input.Tags,
-    }),
-  );
-  return { DBSnapshot };
-}
+const vault = vaultOnMoto({ accounts: () => accounts, inVault: () => inVault(), standIn: shopInstance() });
+const { rdsIn: vaultRdsIn, copiesAsked } = vault;
 
-/** The vault's RDS as the operation's session on its role, with the one call moto lacks answered as RDS would. */
-function vaultRdsIn(region: string, operation: { id: string; principal: string }): RDSClient {
-  const client = accounts.client(createRdsClient, { account: 'vault', region }, operation);
-  if (!stubbed.has(client)) {
-    const stub = mockClient(client);
-    stub.send.callThrough();
-    stub.on(CopyDBSnapshotCommand).callsFake(copyAsRdsWould);
-    stubbed.add(client);
-    stubs.push(stub);
-  }
-  return client;
-}
+const sessionOn = (roleArn: string, name: string, as?: AwsCredentialIdentity) => onMoto(env, roleArn, name, as);
+
+const inVault = () => createRdsClient(env, operator);
+const inControlPlane = () => createRdsClient(env, own);
+/** RDS as the functions reach it: their own credentials at home, a session on the account's role elsewhere. */
+const rdsWhere = (place: Place, operation: Operation) =>
+  place.account === undefined
+    ? createRdsClient({ ...env, AWS_REGION: place.region ?? REGION }, own)
+    : accounts.client(createRdsClient, place, operation);
 
 // moto dates snapshots by the wall clock; Slipway's clock runs from tomorrow, so that none is dated after it.
 const TOMORROW = Math.ceil(Date.now() / 86_400_000) * 86_400_000;
@@ -198,7 +161,10 @@ beforeAll(async () => {
     backupBucket: 'slipway-vault-backups',
     publisher,
     audit,
-    vault: { rdsIn: vaultRdsIn, sourceKmsFor: (region) => createKmsClient({ ...env, AWS_REGION: region }, own) },
+    vault: {
+      rdsIn: vaultRdsIn,
+      kmsFor: (place) => createKmsClient({ ...env, AWS_REGION: place.region ?? REGION }, own),
+    },
     now: () => clock,
     newId: newId('bkp'),
   };
@@ -217,6 +183,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  vault.restore();
   for (const stub of stubs) stub.restore();
 });
 
@@ -386,7 +353,7 @@ describe('a snapshot encrypted with the default key aws/rds', () => {
     const stub = mockClient(kms);
     stub.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: sourceKey, Arn: sourceKey, KeyManager: 'AWS' } });
     stubs.push(stub);
-    const withDefaultKey = new Backups({ ...backupsDeps, vault: { rdsIn: vaultRdsIn, sourceKmsFor: () => kms } });
+    const withDefaultKey = new Backups({ ...backupsDeps, vault: { rdsIn: vaultRdsIn, kmsFor: () => kms } });
     const grantsBefore = (await createKmsClient(env, own).send(new ListGrantsCommand({ KeyId: sourceKey }))).Grants;
     clock = at(2, 0);
     const taken = await withDefaultKey.take('shop-db', 'schedule');

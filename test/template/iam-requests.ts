@@ -1137,12 +1137,19 @@ function vaultShares(facts: CallerFacts, action: string, type: 'instance' | 'clu
     .map((db) => request(action, db.snapshotArn, `snapshot ${db.snapshot}, shared with the vault`));
 }
 
-/** The keys config names for the sources (kmsKeyArn), called directly: described, and granted to the vault's role alone. */
+/**
+ * The keys config names for the control plane's own sources (kmsKeyArn), called directly: described, and granted to
+ * the vault's role alone. A member account's database's key is called through that account's role (its template).
+ */
 function vaultSourceKeys(facts: CallerFacts, action: string): AwsRequest[] {
   const vault = vaultOf(facts.config);
   if (!vault) return [];
   const keys = [
-    ...new Set(Object.values(facts.config.databases).flatMap((db) => (db.kmsKeyArn ? [db.kmsKeyArn] : []))),
+    ...new Set(
+      Object.values(facts.config.databases).flatMap((db) =>
+        db.account === undefined && db.kmsKeyArn ? [db.kmsKeyArn] : [],
+      ),
+    ),
   ];
   return keys.map((key) =>
     request(action, key, 'a source key, for the vault', {

@@ -648,6 +648,40 @@ describe('the permissions of the vault account’s role', () => {
     expect((await refusals(requests)).filter((line) => !line.endsWith('Allowed'))).toEqual([]);
   });
 
+  it('copies what a member account holding a database shares, in that database’s region, and keeps the copies there', async () => {
+    // Given orders-db in account staging's eu-west-1 (config/kitchen-sink.yml): its snapshot shared with the vault
+    const EU = 'eu-west-1';
+    const inEu = (request: AwsRequest): AwsRequest => ({
+      ...request,
+      resource: request.resource.replace(`:${TEST_PLACE.region}:`, `:${EU}:`),
+      what: request.resource.replace(`:${TEST_PLACE.region}:`, `:${EU}:`),
+      context: { ...request.context, 'aws:RequestedRegion': EU },
+    });
+    const sharedWithTheVault: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VAULT}:root` }, Action: 'rds:*', Resource: '*' },
+      ],
+    };
+    const snapshot = 'snapshot:slipway-orders-db-202611220330';
+    const allowed = [
+      ask('rds:CopyDBSnapshot', rds(MEMBER.staging, snapshot), copyTags, sharedWithTheVault),
+      ask('rds:CopyDBSnapshot', rds(VAULT, snapshot), copyTags),
+      ask('rds:AddTagsToResource', rds(VAULT, snapshot), copyTags),
+      ask('rds:DescribeDBSnapshots', '*'),
+      ask('rds:DeleteDBSnapshot', rds(VAULT, snapshot), tagged),
+    ].map(inEu);
+    // And the same share from an account holding no database (production), and from staging in a region it has none in
+    const refused = [
+      inEu(ask('rds:CopyDBSnapshot', rds(MEMBER.production, snapshot), copyTags, sharedWithTheVault)),
+      ask('rds:CopyDBSnapshot', rds(MEMBER.staging, snapshot), copyTags, sharedWithTheVault),
+    ];
+
+    // Then the first are allowed, the others refused
+    expect((await refusals(allowed)).filter((line) => !line.endsWith('Allowed'))).toEqual([]);
+    expect((await refusals(refused)).filter((line) => !denied(line.split(': ').at(-1)))).toEqual([]);
+  });
+
   it('deletes only Slipway’s tagged vault copies, and changes nothing else', async () => {
     const requests = [
       ask('rds:DeleteDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300')),

@@ -217,7 +217,7 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
   },
   reconcileBackups: {
     kib: 4,
-    why: "it settles the snapshots, copies, exports and archives of every database and volume, in each database's account as a session on its role, and copies each snapshot into the backup vault as the vault's role: the vault's share, key grant, copy and retention (lib/backup/vault-copies.ts, lib/backup/vault.ts) and the account sessions (lib/aws/account-credentials.ts) come on top of the RDS, KMS and STS clients the floor counts.",
+    why: "the snapshot reconciler acts wherever the databases and the backup vault are: each database's account and the vault's as sessions on their roles (lib/aws/account-credentials.ts, beyond the STS client the floor counts), the vault's copies shared and their keys granted from the database's account, settled and kept to retention in the vault (lib/backup/vault-copies.ts and vault.ts, 6 KiB); every run may meet any of them.",
   },
   createRestore: {
     kib: 16,

@@ -1,4 +1,5 @@
 import { drillIdentifier, restoreTargetPrefix, snapshotName } from '../../backup/identifiers';
+import { VAULT_GRANT_OPERATIONS, vaultOf } from '../../backup/vault';
 import type { DatabaseConfig, SlipwayConfig } from '../../config/schema';
 import { unique } from './cloudformation';
 
@@ -180,6 +181,53 @@ export function databaseStatements(config: SlipwayConfig, account: string, contr
       : []),
     ...(copyKeys.length > 0
       ? [{ Sid: 'UseCopyKeys', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: copyKeys }]
+      : []),
+    ...vaultSourceStatements(config, account, placed, sourceSnapshots, restoreKeys),
+  ];
+}
+
+/**
+ * What sharing the databases' snapshots with the backup vault takes of the account's role (lib/backup/vault-copies.ts),
+ * the control plane's own shareSnapshotsWithTheVault, grantVaultTheSourceKeys and describeVaultSourceKeys
+ * (serverless/iam/statements.yml) narrowed to them: share Slipway's snapshots of them, grant their keys to the vault's
+ * role alone with the operations a copy takes, and ask who manages those keys. None without a vault, nor in the vault
+ * account itself (its snapshots get no vault copy).
+ */
+function vaultSourceStatements(
+  config: SlipwayConfig,
+  account: string,
+  placed: PlacedDatabase[],
+  snapshots: Json[],
+  keys: string[],
+): Json[] {
+  const vault = vaultOf(config);
+  if (!vault || vault.account === account) return [];
+  const types = new Set(placed.map(({ type }) => type));
+  return [
+    {
+      Sid: 'ShareSnapshotsWithTheVault',
+      Effect: 'Allow',
+      Action: [
+        ...(types.has('instance') ? ['rds:ModifyDBSnapshotAttribute'] : []),
+        ...(types.has('cluster') ? ['rds:ModifyDBClusterSnapshotAttribute'] : []),
+      ],
+      Resource: snapshots,
+    },
+    ...(keys.length > 0
+      ? [
+          {
+            Sid: 'GrantTheVaultTheSourceKeys',
+            Effect: 'Allow',
+            Action: ['kms:CreateGrant'],
+            Resource: keys,
+            Condition: {
+              StringEquals: { 'kms:GranteePrincipal': vault.roleArn },
+              'ForAllValues:StringEquals': { 'kms:GrantOperations': [...VAULT_GRANT_OPERATIONS] },
+            },
+          },
+          // Whether a source's key is customer managed: RDS shares no snapshot encrypted with aws/rds.
+          { Sid: 'DescribeTheVaultSourceKeys', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: keys },
+        ]
       : []),
   ];
 }

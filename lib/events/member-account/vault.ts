@@ -1,11 +1,13 @@
 import { restoreTargetPrefix } from '../../backup/identifiers';
 import { VAULT_COPY_TAG } from '../../backup/vault';
-import type { SlipwayConfig } from '../../config/schema';
-import { sub } from './cloudformation';
+import { accountIdOf } from '../../config/account-ids';
+import type { DatabaseConfig, SlipwayConfig } from '../../config/schema';
+import { sub, unique } from './cloudformation';
 
 /**
  * What the vault account's role (backups.vaultAccount) holds, as a policy of its own: it copies the snapshots the
- * control plane shares with it, tagged as vault copies; reads its snapshots and instances; deletes only the
+ * databases' accounts (the control plane's, and member accounts holding databases) share with it, in the databases'
+ * regions, tagged as vault copies; reads its snapshots and instances; deletes only the
  * snapshots it copied (named slipway-*, tagged slipway:vault-copy); restores them into new instances named by the
  * restore rule; and uses the vault's key, and the sources' keys, only through RDS. Nothing of it deletes or
  * changes what the source account holds. RDS's events about the copies are not forwarded: the reconciler asks the
@@ -14,25 +16,30 @@ import { sub } from './cloudformation';
 
 type Json = Record<string, unknown>;
 
+/** The id of the account holding a database, as the template names it: the control plane's is a parameter. */
+const sourceAccountId = (config: SlipwayConfig, db: DatabaseConfig) =>
+  db.account === undefined ? `\${ControlPlaneAccountId}` : accountIdOf(config.accounts[db.account]?.roleArn ?? '');
+
 const rdsArn = (region: string, account: string, resource: string) =>
   sub(`arn:\${AWS::Partition}:rds:${region}:${account}:${resource}`);
 
 /** The vault policy of `account`'s role; undefined for any other account. */
 export function vaultPolicy(config: SlipwayConfig, account: string, controlPlaneRegion: string): Json | undefined {
   if (config.backups.vaultAccount !== account) return undefined;
-  const databases = Object.values(config.databases);
-  // Copies are made in their snapshot's region, the control plane's while databases live there.
-  const regions = [controlPlaneRegion];
-  const kinds = [
-    ...(databases.some((db) => db.rdsInstance) ? ['snapshot'] : []),
-    ...(databases.some((db) => db.rdsCluster) ? ['cluster-snapshot'] : []),
-  ];
+  // A database in the vault account itself gets no vault copy (lib/backup/vault.ts, planVaultCopy).
+  const databases = Object.values(config.databases).filter((db) => db.account !== account);
+  // Copies are made in their snapshot's region: each database's.
+  const regions = [...new Set(databases.map((db) => db.region ?? controlPlaneRegion))].sort();
+  const kindOf = (db: DatabaseConfig) => (db.rdsCluster ? 'cluster-snapshot' : 'snapshot');
+  const kinds = [...new Set(databases.map(kindOf))].sort().reverse();
   const vaultAccount = `\${AWS::AccountId}`;
-  const controlPlaneAccount = `\${ControlPlaneAccountId}`;
   const own = (resource: string) => regions.map((region) => rdsArn(region, vaultAccount, resource));
   const copies = kinds.flatMap((kind) => own(`${kind}:slipway-*`));
-  const sources = kinds.flatMap((kind) =>
-    regions.map((region) => rdsArn(region, controlPlaneAccount, `${kind}:slipway-*`)),
+  // The shared snapshots, where each database is: the control plane's account, or the member account holding it.
+  const sources = unique(
+    databases.map((db) =>
+      rdsArn(db.region ?? controlPlaneRegion, sourceAccountId(config, db), `${kindOf(db)}:slipway-*`),
+    ),
   );
   const copyActions = [
     ...(kinds.includes('snapshot') ? ['rds:CopyDBSnapshot'] : []),
@@ -106,5 +113,8 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
       Condition: viaRds,
     });
   }
-  return { PolicyName: 'SlipwayBackupVault', PolicyDocument: { Version: '2012-10-17', Statement: statements } };
+  // With no database to copy from (all in the vault account itself), a statement may be left with nothing to name.
+  const empty = (value: unknown) => Array.isArray(value) && value.length === 0;
+  const named = statements.filter(({ Action, Resource }) => !empty(Action) && !empty(Resource));
+  return { PolicyName: 'SlipwayBackupVault', PolicyDocument: { Version: '2012-10-17', Statement: named } };
 }

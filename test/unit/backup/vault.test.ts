@@ -93,6 +93,36 @@ describe('planVaultCopy', () => {
     expect(plan.steps.copy.kmsKeyId).toBe(VAULT_KEY);
   });
 
+  it('given a snapshot of a database in member account 222222222222, when planned, then the copy names that account as its source and its key is granted there', () => {
+    // Given the snapshot in the member account, encrypted with a key of that account
+    const memberKey = 'arn:aws:kms:us-east-1:222222222222:key/7c6b5a49-3827-4165-9e8d-1c2b3a4d5e6f';
+    const inMember = snapshot({
+      database: 'orders-db',
+      snapshotIdentifier: 'slipway-orders-db-202611220330',
+      snapshotArn: 'arn:aws:rds:us-east-1:222222222222:snapshot:slipway-orders-db-202611220330',
+      encrypted: true,
+      kmsKeyId: memberKey,
+    });
+
+    // When
+    const plan = planVaultCopy(inMember, vault, 'CUSTOMER');
+
+    // Then
+    if (!('steps' in plan)) throw new Error(plan.refused);
+    expect(plan.steps.share).toEqual({
+      type: 'instance',
+      identifier: 'slipway-orders-db-202611220330',
+      attribute: 'restore',
+      accountId: '444444444444',
+    });
+    expect(plan.steps.grant).toMatchObject({ keyId: memberKey, granteePrincipal: VAULT_ROLE });
+    expect(plan.steps.copy).toMatchObject({
+      sourceArn: inMember.snapshotArn,
+      kmsKeyId: VAULT_KEY,
+      tags: expect.arrayContaining([{ Key: 'slipway:source-account', Value: '222222222222' }]),
+    });
+  });
+
   it('given a cluster snapshot, when planned, then it is shared and copied as a cluster snapshot', () => {
     // When
     const plan = planVaultCopy(
@@ -133,6 +163,17 @@ describe('planVaultCopy', () => {
       /does not know with which key/,
     ],
     ['without an ARN', snapshot({ snapshotArn: undefined }), vault, undefined, /has no ARN/],
+    [
+      'encrypted, in another region than the vault key',
+      snapshot({
+        encrypted: true,
+        kmsKeyId: SOURCE_KEY,
+        snapshotArn: 'arn:aws:rds:eu-west-1:222222222222:snapshot:slipway-shop-db-202611220300',
+      }),
+      vault,
+      'CUSTOMER',
+      /is in eu-west-1, and backups\.vaultKmsKey is a key in us-east-1/,
+    ],
     [
       'already in the vault account',
       snapshot({ snapshotArn: 'arn:aws:rds:us-east-1:444444444444:snapshot:slipway-shop-db-202611220300' }),

@@ -48,9 +48,15 @@ const role = (): Role => ({
 const rds = (region: string, resource: string, account: string = STAGING) =>
   `arn:aws:rds:${region}:${account}:${resource}`;
 const SNAPSHOT = 'snapshot:slipway-orders-db-202611220330';
+const VAULT_ROLE = config.accounts.vault?.roleArn as string;
 
 /** A request as the session on the role sends it: in the region of its resource (aws:RequestedRegion). */
-const ask = (action: string, resource: string, region: string, context: Record<string, string> = {}): AwsRequest => ({
+const ask = (
+  action: string,
+  resource: string,
+  region: string,
+  context: Record<string, string | string[]> = {},
+): AwsRequest => ({
   action,
   resource,
   what: resource,
@@ -61,7 +67,12 @@ const viaRds = (region: string) => ({ 'kms:ViaService': `rds.${region}.amazonaws
  * A KMS request, with the key's default key policy, which lets the account's IAM policies decide (KMS Developer
  * Guide, "Default key policy").
  */
-const kms = (action: string, key: string, region: string, context: Record<string, string> = {}): AwsRequest => ({
+const kms = (
+  action: string,
+  key: string,
+  region: string,
+  context: Record<string, string | string[]> = {},
+): AwsRequest => ({
   ...ask(action, key, region, context),
   resourcePolicy: {
     Version: '2012-10-17',
@@ -70,6 +81,14 @@ const kms = (action: string, key: string, region: string, context: Record<string
     ],
   },
 });
+
+/** The grant's condition keys as KMS sets them for the vault copy's CreateGrant (KMS Developer Guide, "kms:GrantOperations"). */
+function vaultGrant(over: { grantee?: string; operations?: string[] } = {}): Record<string, string | string[]> {
+  return {
+    'kms:GranteePrincipal': over.grantee ?? VAULT_ROLE,
+    'kms:GrantOperations': over.operations ?? ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'],
+  };
+}
 
 /** Every call lib/backup and lib/restore make for orders-db, as its requests to IAM. */
 const ALLOWED: AwsRequest[] = [
@@ -104,6 +123,11 @@ const ALLOWED: AwsRequest[] = [
   // A drill into its scratch instance, deleted after.
   ask('rds:RestoreDBInstanceFromDBSnapshot', rds(EU, 'db:slipway-drill-orders-db-202611220830'), EU),
   ask('rds:DeleteDBInstance', rds(EU, 'db:slipway-drill-orders-db-202611220830'), EU),
+  // The vault copy (lib/backup/vault-copies.ts): the snapshot shared with the vault account, its key described and
+  // granted to the vault's role, each called directly, not through RDS.
+  ask('rds:ModifyDBSnapshotAttribute', rds(EU, SNAPSHOT), EU),
+  kms('kms:DescribeKey', orders.kmsKeyArn, EU),
+  kms('kms:CreateGrant', orders.kmsKeyArn, EU, vaultGrant()),
 ];
 
 const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
@@ -182,6 +206,32 @@ describe('the member role of an account holding a database', () => {
     ],
     ['a change to the source', ask('rds:ModifyDBInstance', rds(EU, 'db:orders-staging-db'), EU)],
     ['a key used other than through RDS', kms('kms:CreateGrant', orders.kmsKeyArn, EU)],
+    [
+      'a share of another database’s snapshot',
+      ask('rds:ModifyDBSnapshotAttribute', rds(EU, 'snapshot:slipway-shop-db-202611220300'), EU),
+    ],
+    [
+      'a share of a snapshot nobody named for Slipway',
+      ask('rds:ModifyDBSnapshotAttribute', rds(EU, 'snapshot:nightly-by-hand'), EU),
+    ],
+    [
+      'a grant of its key to another grantee',
+      kms('kms:CreateGrant', orders.kmsKeyArn, EU, vaultGrant({ grantee: `arn:aws:iam::${MEMBER.production}:root` })),
+    ],
+    [
+      'a grant of its key with an operation a copy does not take',
+      kms('kms:CreateGrant', orders.kmsKeyArn, EU, vaultGrant({ operations: ['Decrypt', 'Encrypt'] })),
+    ],
+    [
+      'a grant of another key to the vault’s role',
+      kms(
+        'kms:CreateGrant',
+        `arn:aws:kms:eu-west-1:${STAGING}:key/0a1b2c3d-0000-4000-8000-000000000000`,
+        EU,
+        vaultGrant(),
+      ),
+    ],
+
     [
       'another key',
       ask(
