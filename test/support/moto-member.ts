@@ -2,7 +2,7 @@ import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2C
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AccountCredentials, type AccountRole } from '../../lib/aws/account-credentials';
@@ -16,7 +16,14 @@ import type { DeploymentsDeps } from '../../lib/deploy/deployments';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { resetMoto } from './moto';
-import { createRepository, createService, fixtureRegistration, pushImage, registerTaskDefinition } from './moto-aws';
+import {
+  createRepository,
+  createService,
+  fixtureRegistration,
+  pushImage,
+  registerTaskDefinition,
+  sessionOn,
+} from './moto-aws';
 import { resourcesFragment } from './resources';
 
 /**
@@ -26,23 +33,6 @@ import { resourcesFragment } from './resources';
  */
 
 type Env = Record<string, string>;
-
-/** A session on `roleArn`, as Lambda gives a function its role's, or as an operator seeds the member account. */
-export async function sessionOn(
-  env: Env,
-  roleArn: string,
-  name: string,
-  as?: AwsCredentialIdentity,
-): Promise<AwsCredentialIdentity> {
-  const { Credentials } = await createStsClient(env, as).send(
-    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name }),
-  );
-  return {
-    accessKeyId: Credentials?.AccessKeyId as string,
-    secretAccessKey: Credentials?.SecretAccessKey as string,
-    sessionToken: Credentials?.SessionToken as string,
-  };
-}
 
 export interface MemberService {
   ecs: ECSClient;
