@@ -164,6 +164,13 @@ export const configSchema = z
   )
   .superRefine((config, ctx) => {
     for (const { path, message } of placementIssues(config)) ctx.addIssue({ code: 'custom', path, message });
+    if (config.organizationId !== undefined && Object.keys(config.accounts).length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['organizationId'],
+        message: 'applies only with accounts, which are absent: the bus takes no other account’s events without them',
+      });
+    }
     for (const { path, message } of vaultIssues(config)) ctx.addIssue({ code: 'custom', path, message });
     for (const { path, message } of vaultBucketIssues(config)) ctx.addIssue({ code: 'custom', path, message });
     const needsWorker = [

@@ -84,6 +84,12 @@ describe('the accounts section', () => {
     expect(config.organizationId).toBe('o-a1b2c3d4e5');
   });
 
+  it('given an organization but no accounts, when parsed, then the organization is refused: it holds nothing to', () => {
+    expect(problems(file('organizationId: o-a1b2c3d4e5\n'))).toEqual([
+      `${SOURCE}: organizationId: applies only with accounts, which are absent: the bus takes no other account’s events without them`,
+    ]);
+  });
+
   it('given no accounts section, when parsed, then there is none: only the control plane’s own account', () => {
     expect(parseConfig(file(''), SOURCE).accounts).toEqual({});
   });
