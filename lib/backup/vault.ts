@@ -1,5 +1,6 @@
 import type { Tag } from '@aws-sdk/client-rds';
 import { accountIdOf } from '../config/account-ids';
+import { keyRegion, vaultKeyIn, vaultKeyList } from '../config/vault-keys';
 import type { BackupRecord } from './records';
 import type { SnapshotInfo } from './retention';
 
@@ -13,13 +14,13 @@ export interface Vault {
   account: string;
   accountId: string;
   roleArn: string;
-  /** The vault's own key, for copies of encrypted snapshots. */
-  kmsKey?: string | undefined;
+  /** The vault's own keys, at most one per region, for copies of encrypted snapshots made there. */
+  kmsKeys: readonly string[];
 }
 
 interface VaultConfig {
   accounts: Record<string, { roleArn: string }>;
-  backups: { vaultAccount?: string | undefined; vaultKmsKey?: string | undefined };
+  backups: { vaultAccount?: string | undefined; vaultKmsKey?: string | string[] | undefined };
 }
 
 /** The vault config names; undefined without backups.vaultAccount. */
@@ -31,7 +32,7 @@ export function vaultOf(config: VaultConfig): Vault | undefined {
     account: vaultAccount,
     accountId: accountIdOf(account.roleArn),
     roleArn: account.roleArn,
-    kmsKey: vaultKmsKey,
+    kmsKeys: vaultKeyList(vaultKmsKey),
   };
 }
 
@@ -90,8 +91,8 @@ export function vaultCopyTags(database: string, sourceAccountId: string | undefi
  *   "Sharing encrypted snapshots": "You can't share a snapshot that has been encrypted using the default KMS key");
  * - encrypted without a vault key: a shared encrypted snapshot is copied only with a key of the copier's own
  *   (CopyDBSnapshot, KmsKeyId);
- * - encrypted, in another region than the vault key: the copy is made in the snapshot's region (a shared snapshot is
- *   copied where it is), and a KMS key encrypts only in its own region;
+ * - encrypted, in a region where the vault has no key: the copy is made in the snapshot's region (a shared snapshot is
+ *   copied where it is), and a KMS key encrypts only in its own region, so the copy takes the vault's key of that region;
  * - unencrypted: copied as it is, with no key (CopyDBClusterSnapshot refuses a KmsKeyId for an unencrypted source).
  */
 export function planVaultCopy(
@@ -129,16 +130,16 @@ export function planVaultCopy(
       refused: `snapshot ${snapshot.snapshotIdentifier} is encrypted with the default key aws/rds, and RDS shares no snapshot encrypted with an account's default key (RDS User Guide, "Sharing encrypted snapshots"): encrypt database ${snapshot.database} with a customer managed key`,
     };
   }
-  if (!vault.kmsKey) {
+  if (vault.kmsKeys.length === 0) {
     return {
       refused: `snapshot ${snapshot.snapshotIdentifier} is encrypted, and backups.vaultKmsKey names no key of the vault to copy it with`,
     };
   }
-  const snapshotRegion = snapshot.snapshotArn.split(':')[3];
-  const keyRegion = vault.kmsKey.split(':')[3];
-  if (keyRegion !== snapshotRegion) {
+  const snapshotRegion = snapshot.snapshotArn.split(':')[3] ?? '';
+  const vaultKey = vaultKeyIn(vault.kmsKeys, snapshotRegion);
+  if (!vaultKey) {
     return {
-      refused: `snapshot ${snapshot.snapshotIdentifier} is in ${snapshotRegion}, and backups.vaultKmsKey is a key in ${keyRegion}: the copy is made in the snapshot's region, encrypted with a key of that region (CopyDBSnapshot, KmsKeyId)`,
+      refused: `snapshot ${snapshot.snapshotIdentifier} is in ${snapshotRegion}, and backups.vaultKmsKey has no key there (only in ${vault.kmsKeys.map(keyRegion).join(', ')}): the copy is made in the snapshot's region, encrypted with a key of that region (CopyDBSnapshot, KmsKeyId)`,
     };
   }
   return {
@@ -150,7 +151,7 @@ export function planVaultCopy(
         name: VAULT_GRANT_NAME,
         operations: [...VAULT_GRANT_OPERATIONS],
       },
-      copy: { ...copy, kmsKeyId: vault.kmsKey },
+      copy: { ...copy, kmsKeyId: vaultKey },
     },
   };
 }

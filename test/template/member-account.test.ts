@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
+import { vaultKeyIn, vaultKeyList } from '../../lib/config/vault-keys';
 import {
   assumingFunctions,
   MEMBER_TEMPLATE_DIR,
@@ -581,7 +582,8 @@ describe('the permissions of the vault account’s role', () => {
   const config = loadStageConfig('kitchen-sink');
   const VAULT = vaultRoleArnOf(config).split(':')[4] as string;
   const vaultRoleArn = vaultRoleArnOf(config);
-  const vaultKey = config.backups.vaultKmsKey as string;
+  const vaultKeys = vaultKeyList(config.backups.vaultKmsKey);
+  const vaultKey = vaultKeyIn(vaultKeys, TEST_PLACE.region) as string;
   const sourceKey = config.databases['shop-db']?.kmsKeyArn as string;
   const place = memberPlace(VAULT);
   const role = () => memberRole(memberAccountTemplate(inputs('vault', config)), vaultRoleArn, place);
@@ -678,6 +680,34 @@ describe('the permissions of the vault account’s role', () => {
     ];
 
     // Then the first are allowed, the others refused
+    expect((await refusals(allowed)).filter((line) => !line.endsWith('Allowed'))).toEqual([]);
+    expect((await refusals(refused)).filter((line) => !denied(line.split(': ').at(-1)))).toEqual([]);
+  });
+
+  it('encrypts the copies made in eu-west-1 with the vault’s eu-west-1 key, through RDS there, and with no other key', async () => {
+    // Given the vault's key of eu-west-1 (config/kitchen-sink.yml), where orders-db's encrypted snapshots are copied
+    const EU = 'eu-west-1';
+    const euKey = vaultKeyIn(vaultKeys, EU) as string;
+    const viaRdsIn = (region: string) => ({
+      'aws:RequestedRegion': region,
+      'kms:ViaService': `rds.${region}.amazonaws.com`,
+    });
+    const vaultOwns = (key: string) => keyPolicy(key, `arn:aws:iam::${VAULT}:root`);
+    const allowed = [
+      ask('kms:CreateGrant', euKey, viaRdsIn(EU), vaultOwns(euKey)),
+      ask('kms:DescribeKey', euKey, viaRdsIn(EU), vaultOwns(euKey)),
+    ];
+    // And the us-east-1 key asked for by RDS in eu-west-1, the eu-west-1 key outside RDS, and another key of the vault there
+    const otherKey = euKey.replace(/key\/.*/, 'key/0f1e2d3c-4b5a-4697-8877-665544332211');
+    const refused = [
+      ask('kms:CreateGrant', vaultKey, viaRdsIn(EU), vaultOwns(vaultKey)),
+      ask('kms:CreateGrant', euKey, { 'aws:RequestedRegion': EU }, vaultOwns(euKey)),
+      ask('kms:CreateGrant', euKey, viaRdsIn(TEST_PLACE.region), vaultOwns(euKey)),
+      ask('kms:CreateGrant', otherKey, viaRdsIn(EU), vaultOwns(otherKey)),
+    ];
+
+    // Then the first are allowed, the others refused
+    expect(euKey).toMatch(/^arn:aws:kms:eu-west-1:555555555555:key\//);
     expect((await refusals(allowed)).filter((line) => !line.endsWith('Allowed'))).toEqual([]);
     expect((await refusals(refused)).filter((line) => !denied(line.split(': ').at(-1)))).toEqual([]);
   });

@@ -1,6 +1,8 @@
+import * as z from 'zod';
 import { accountIdOf } from '../account-ids';
+import { keyRegion, vaultKeyIn, vaultKeyList } from '../vault-keys';
 import { accountName } from './accounts';
-import { kmsKeyArn } from './values';
+import { expects, kmsKeyArn } from './values';
 
 /**
  * backups.vaultAccount and backups.vaultKmsKey: the account Slipway copies every RDS snapshot into, with
@@ -13,21 +15,31 @@ export const vaultKeys = {
     .describe(
       "The account (a name under accounts) that keeps a copy of every RDS snapshot: each available snapshot is shared with it (ModifyDBSnapshotAttribute restore), and copied there by the vault account's own role, which alone deletes those copies (retention, the database's plan). Absent: no vault copies",
     ),
-  vaultKmsKey: kmsKeyArn
+  vaultKmsKey: z
+    .union([
+      kmsKeyArn,
+      z.array(kmsKeyArn, expects('a KMS key ARN or a list of them')).min(1, expects('at least one key')),
+    ])
     .optional()
     .describe(
-      "ARN of the vault account's own KMS key the copies of encrypted snapshots are encrypted with, in the databases' region (required with vaultAccount when a database names its kmsKeyArn). A shared encrypted snapshot is copied only with a key of the copying account (CopyDBSnapshot, RDS API Reference); the source key must be customer managed: RDS shares no snapshot encrypted with the account's default key aws/rds (RDS User Guide, \"Sharing encrypted snapshots\")",
+      "The vault account's own KMS key (its ARN), or a list of them, at most one per region, the copies of encrypted snapshots are encrypted with: a copy is made in its snapshot's region, with the key of that region, so each encrypted database's region needs one (required with vaultAccount when a database names its kmsKeyArn). A shared encrypted snapshot is copied only with a key of the copying account (CopyDBSnapshot, RDS API Reference); the source key must be customer managed: RDS shares no snapshot encrypted with the account's default key aws/rds (RDS User Guide, \"Sharing encrypted snapshots\")",
     ),
 };
 
 interface VaultPlaced {
-  accounts: Record<string, { roleArn: string }>;
-  backups: { vaultAccount?: string | undefined; vaultKmsKey?: string | undefined };
-  databases: Record<string, { kmsKeyArn?: string | undefined }>;
+  accounts: Record<string, { roleArn: string; regions?: string[] | undefined }>;
+  backups: { vaultAccount?: string | undefined; vaultKmsKey?: string | string[] | undefined };
+  databases: Record<string, { region?: string | undefined; kmsKeyArn?: string | undefined }>;
 }
 
-/** What is wrong with the vault config makes: an account it does not name, a key of another account, a key missing. */
-export function vaultIssues(config: VaultPlaced): Array<{ path: Array<string | number>; message: string }> {
+type Issue = { path: Array<string | number>; message: string };
+
+/**
+ * What is wrong with the vault config makes: an account it does not name, a key of another account, two keys in
+ * one region, a key missing where an encrypted database's snapshots are copied, a region the vault account does
+ * not list.
+ */
+export function vaultIssues(config: VaultPlaced): Issue[] {
   const { vaultAccount, vaultKmsKey } = config.backups;
   if (vaultAccount === undefined) {
     return vaultKmsKey === undefined
@@ -48,24 +60,59 @@ export function vaultIssues(config: VaultPlaced): Array<{ path: Array<string | n
     ];
   }
   const vaultId = accountIdOf(account.roleArn);
-  if (vaultKmsKey !== undefined) {
-    const keyAccount = vaultKmsKey.split(':')[4];
-    return keyAccount === vaultId
+  const keys = vaultKeyList(vaultKmsKey);
+  const keyPath = (index: number) =>
+    typeof vaultKmsKey === 'string' ? ['backups', 'vaultKmsKey'] : ['backups', 'vaultKmsKey', index];
+  const issues: Issue[] = [];
+  const regionsSeen = new Set<string>();
+  keys.forEach((key, index) => {
+    const keyAccount = key.split(':')[4];
+    if (keyAccount !== vaultId) {
+      issues.push({
+        path: keyPath(index),
+        message: `is a key of account ${keyAccount}, not of the vault account ${vaultAccount} (${vaultId}): the vault's copies are encrypted with a key the source account cannot use or schedule for deletion`,
+      });
+    }
+    const region = keyRegion(key);
+    if (regionsSeen.has(region)) {
+      issues.push({
+        path: keyPath(index),
+        message: `is a second vault key in ${region}: list at most one key per region, the key the copies made there are encrypted with`,
+      });
+    }
+    regionsSeen.add(region);
+  });
+  const encrypted = Object.entries(config.databases).flatMap(([name, db]) =>
+    db.kmsKeyArn === undefined
       ? []
+      : // Without a region of its own the database is in the control plane's, where its key is too (an RDS
+        // instance is encrypted with a key of its own region: RDS User Guide, "Encrypting Amazon RDS resources").
+        [{ name, region: db.region ?? keyRegion(db.kmsKeyArn) }],
+  );
+  if (keys.length === 0) {
+    return encrypted.length === 0
+      ? issues
       : [
           {
             path: ['backups', 'vaultKmsKey'],
-            message: `is a key of account ${keyAccount}, not of the vault account ${vaultAccount} (${vaultId}): the vault's copies are encrypted with a key the source account cannot use or schedule for deletion`,
+            message: `is required with vaultAccount: ${encrypted.map(({ name }) => `database ${name}`).join(', ')} ${encrypted.length === 1 ? 'is' : 'are'} encrypted, and the vault copies a shared encrypted snapshot only with a key of its own`,
           },
         ];
   }
-  const encrypted = Object.entries(config.databases).filter(([, db]) => db.kmsKeyArn !== undefined);
-  return encrypted.length === 0
-    ? []
-    : [
-        {
-          path: ['backups', 'vaultKmsKey'],
-          message: `is required with vaultAccount: ${encrypted.map(([name]) => `database ${name}`).join(', ')} ${encrypted.length === 1 ? 'is' : 'are'} encrypted, and the vault copies a shared encrypted snapshot only with a key of its own`,
-        },
-      ];
+  for (const { name, region } of encrypted) {
+    // A vault copy is made in its snapshot's region, and a KMS key encrypts only in its own (CopyDBSnapshot, KmsKeyId).
+    if (vaultKeyIn(keys, region) === undefined) {
+      issues.push({
+        path: ['backups', 'vaultKmsKey'],
+        message: `has no key in ${region}, where the snapshots of encrypted database ${name} are copied into the vault: add a key of the vault account in ${region}`,
+      });
+    }
+    if (account.regions && !account.regions.includes(region)) {
+      issues.push({
+        path: ['accounts', vaultAccount, 'regions'],
+        message: `expected to include ${region}, where the snapshots of encrypted database ${name} are copied into the vault, received ${JSON.stringify(account.regions)}`,
+      });
+    }
+  }
+  return issues;
 }

@@ -2,6 +2,7 @@ import { restoreTargetPrefix } from '../../backup/identifiers';
 import { VAULT_COPY_TAG } from '../../backup/vault';
 import { accountIdOf } from '../../config/account-ids';
 import type { DatabaseConfig, SlipwayConfig } from '../../config/schema';
+import { keyRegion, vaultKeyList } from '../../config/vault-keys';
 import { sub, unique } from './cloudformation';
 
 /**
@@ -22,6 +23,13 @@ const sourceAccountId = (config: SlipwayConfig, db: DatabaseConfig) =>
 
 const rdsArn = (region: string, account: string, resource: string) =>
   sub(`arn:\${AWS::Partition}:rds:${region}:${account}:${resource}`);
+
+/** A region as a statement id may hold it (letters and digits): eu-west-1 → EuWest1. */
+const pascal = (region: string) =>
+  region
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 
 /** The vault policy of `account`'s role; undefined for any other account. */
 export function vaultPolicy(config: SlipwayConfig, account: string, controlPlaneRegion: string): Json | undefined {
@@ -93,14 +101,14 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
       Resource: [...own('snapshot:slipway-*'), ...targets, ...own('og:*'), ...own('pg:*'), ...own('subgrp:*')],
     });
   }
-  if (config.backups.vaultKmsKey) {
-    // RDS encrypts the copy, and a restore of it, with the vault's key, creating grants on it as the caller.
+  for (const key of vaultKeyList(config.backups.vaultKmsKey)) {
+    // RDS encrypts the copy, and a restore of it, with the vault's key of its region, creating grants on it as the caller.
     statements.push({
-      Sid: 'UseTheVaultKeyThroughRds',
+      Sid: `UseTheVaultKeyThroughRdsIn${pascal(keyRegion(key))}`,
       Effect: 'Allow',
       Action: ['kms:CreateGrant', 'kms:DescribeKey'],
-      Resource: [config.backups.vaultKmsKey],
-      Condition: viaRds,
+      Resource: [key],
+      Condition: { StringEquals: { 'kms:ViaService': `rds.${keyRegion(key)}.amazonaws.com` } },
     });
   }
   if (sourceKeys.length > 0) {

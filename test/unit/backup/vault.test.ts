@@ -14,7 +14,8 @@ import {
 const SOURCE_KEY = 'arn:aws:kms:us-east-1:111111111111:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
 const VAULT_KEY = 'arn:aws:kms:us-east-1:444444444444:key/7c6b5a49-3827-4165-9f8e-7d6c5b4a3928';
 const VAULT_ROLE = 'arn:aws:iam::444444444444:role/slipway-vault';
-const vault: Vault = { account: 'vault', accountId: '444444444444', roleArn: VAULT_ROLE, kmsKey: VAULT_KEY };
+const VAULT_KEY_EU = 'arn:aws:kms:eu-west-1:444444444444:key/3a9e8d7c-6b5a-4f49-8382-7160f5e4d3c2';
+const vault: Vault = { account: 'vault', accountId: '444444444444', roleArn: VAULT_ROLE, kmsKeys: [VAULT_KEY] };
 
 const snapshot = (over: Partial<BackupRecord> = {}): BackupRecord => ({
   id: 'bkp-00000000-0000-4000-8000-000000000001',
@@ -42,6 +43,17 @@ describe('vaultOf', () => {
 
     // Then
     expect(found).toEqual(vault);
+  });
+
+  it('given backups.vaultKmsKey as a list, when read, then the vault holds every key', () => {
+    // Given / When
+    const found = vaultOf({
+      accounts: { vault: { roleArn: VAULT_ROLE } },
+      backups: { vaultAccount: 'vault', vaultKmsKey: [VAULT_KEY, VAULT_KEY_EU] },
+    });
+
+    // Then
+    expect(found?.kmsKeys).toEqual([VAULT_KEY, VAULT_KEY_EU]);
   });
 
   it('given no backups.vaultAccount, when read, then there is no vault', () => {
@@ -151,7 +163,7 @@ describe('planVaultCopy', () => {
     [
       'encrypted, with no vault key',
       snapshot({ encrypted: true, kmsKeyId: SOURCE_KEY }),
-      { ...vault, kmsKey: undefined },
+      { ...vault, kmsKeys: [] },
       'CUSTOMER',
       /backups\.vaultKmsKey names no key/,
     ],
@@ -164,7 +176,7 @@ describe('planVaultCopy', () => {
     ],
     ['without an ARN', snapshot({ snapshotArn: undefined }), vault, undefined, /has no ARN/],
     [
-      'encrypted, in another region than the vault key',
+      'encrypted, in a region where the vault has no key',
       snapshot({
         encrypted: true,
         kmsKeyId: SOURCE_KEY,
@@ -172,7 +184,7 @@ describe('planVaultCopy', () => {
       }),
       vault,
       'CUSTOMER',
-      /is in eu-west-1, and backups\.vaultKmsKey is a key in us-east-1/,
+      /is in eu-west-1, and backups\.vaultKmsKey has no key there \(only in us-east-1\)/,
     ],
     [
       'already in the vault account',
@@ -189,6 +201,33 @@ describe('planVaultCopy', () => {
 
       // Then
       expect(plan).toEqual({ refused: expect.stringMatching(reason) });
+    },
+  );
+});
+
+describe('the vault key a copy is encrypted with', () => {
+  const regional: Vault = { ...vault, kmsKeys: [VAULT_KEY, VAULT_KEY_EU] };
+  const copyKey = (region: string) => {
+    const plan = planVaultCopy(
+      snapshot({
+        encrypted: true,
+        kmsKeyId: SOURCE_KEY.replace('us-east-1', region),
+        region,
+        snapshotArn: `arn:aws:rds:${region}:111111111111:snapshot:slipway-shop-db-202611220300`,
+      }),
+      regional,
+      'CUSTOMER',
+    );
+    return 'steps' in plan ? plan.steps.copy.kmsKeyId : plan.refused;
+  };
+
+  it.each([
+    ['us-east-1', VAULT_KEY],
+    ['eu-west-1', VAULT_KEY_EU],
+  ])(
+    'given a vault key per region, when a snapshot in %s is planned, then its copy takes that region key',
+    (region, key) => {
+      expect(copyKey(region)).toBe(key);
     },
   );
 });
