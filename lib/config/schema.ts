@@ -34,7 +34,11 @@ export const configSchema = z
             manualSnapshotQuota: boundedInt(1, 10_000)
               .default(100)
               .describe('Manual snapshots allowed per region (the RDS quota); 80 % notifies, 100 % refuses'),
-            maxCopiesInFlight: boundedInt(1, 20).default(5).describe('Cross-region snapshot copies at once'),
+            maxCopiesInFlight: boundedInt(1, 20)
+              .default(5)
+              .describe(
+                'Snapshot copies at once, to copyToRegion and into the backup vault together; the rest wait in a queue',
+              ),
             // "Up to five concurrent DB snapshot export tasks in progress per account" (RDS User Guide, Exporting DB snapshot data to Amazon S3).
             maxExportsInFlight: boundedInt(1, 5)
               .default(5)
