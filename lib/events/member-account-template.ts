@@ -9,12 +9,7 @@ import { camel, inAccount, sub, unique } from './member-account/cloudformation';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
 import { deployStatements, type Placed } from './member-account/deploy';
 import { memberHealthAlarms, probeMetricStatements } from './member-account/health-alarms';
-import {
-  inspectorScanForwarding,
-  type ReleasedRepository,
-  releasedRepositories,
-  releaseReadStatements,
-} from './member-account/release-reads';
+import { type ReleasedRepository, releasedRepositories, releaseReadStatements } from './member-account/release-reads';
 import { vaultPolicy } from './member-account/vault';
 import { vaultBucketConditions, vaultBucketResources, vaultRegion } from './member-account/vault-bucket';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
@@ -249,6 +244,9 @@ function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, regi
     ...(facts.repositories.get(region) ?? []),
     ...facts.released.filter((released) => released.region === region).map(({ name }) => name),
   ]);
+  const scanned = facts.released
+    .filter((released) => released.scanned && released.region === region)
+    .map(({ name }) => inAccount('ecr', region, `repository/${name}`));
   // The rules' patterns are the control plane's own (lib/events/rule-patterns.ts), for this region's resources.
   const regional: SlipwayConfig = {
     ...config,
@@ -271,16 +269,17 @@ function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, regi
       inAccount('ecs', at, `service/${clusterName}/${env.service}`),
     ),
     repositoryNames: names,
-    repositoryArns: names.map((name) => inAccount('ecr', region, `repository/${name}`)),
+    // Amazon Inspector's scans are heard only of the repositories a release policy holds to maxFindings.
+    repositoryArns: scanned,
     rdsIdentifiers: databaseEventIdentifiers(config, inputs.account, region, inputs.controlPlaneRegion),
   }).filter(
     ({ rule, pattern }) =>
       (rule === 'ecsDeploymentState' && here.length > 0) ||
       ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
+      (rule === 'inspectorScan' && scanned.length > 0) ||
       (rule === 'alarmState' && here.length > 0) ||
       (rule === 'rdsEvent' && pattern.detail !== undefined),
   );
-  patterns.push(...inspectorScanForwarding(facts.released, region));
   const problems = eventPatternProblems(patterns);
   if (problems.length > 0) {
     throw new ConfigError(

@@ -1,6 +1,5 @@
 import type { SlipwayConfig } from '../../config/schema';
 import { ecrRepository } from '../../deploy/ecs';
-import type { RulePattern } from '../rule-patterns';
 
 /**
  * What a member account's role lets a release read (lib/release/ecr-images.ts, through lib/release/releases.ts and
@@ -66,25 +65,5 @@ export function releaseReadStatements(repositories: ReleasedRepository[]): Recor
             Condition: { StringEquals: { 'aws:RequestedRegion': [...new Set(scanned.map(({ region }) => region))] } },
           },
         ]),
-  ];
-}
-
-/**
- * The rule forwarding Amazon Inspector's first scan of an image in the region's released repositories that a policy
- * scans: the control plane's ecrImageScan function hears it (serverless/functions/events.yml), by repository ARN
- * (Amazon Inspector user guide, "EventBridge events for Amazon Inspector"); none where no such repository is.
- */
-export function inspectorScanForwarding(repositories: ReleasedRepository[], region: string): RulePattern[] {
-  const arns = repositories
-    .filter((repository) => repository.scanned && repository.region === region)
-    .map(repositoryArn);
-  if (arns.length === 0) return [];
-  return [
-    {
-      rule: 'inspectorScan',
-      pattern: { source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'], detail: { 'repository-name': arns } },
-      feeds: 'apps.<app>.repository',
-      listed: { count: arns.length, what: 'repository ARNs' },
-    },
   ];
 }
