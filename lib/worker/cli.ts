@@ -8,9 +8,11 @@ import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { SlipwayError } from '../errors';
 import { metrics } from '../observability';
 import { connectionFromSecretId, workerDepsFromEnv } from './deps';
+import { type DrillReport, drillPostgres, drillVolume } from './drills';
 import { runJob, type WorkerJobDeps } from './jobs';
 import { workerJob } from './launch';
 import { backupPostgres, connectionFromUrl, type PgConnection, postgresTools, restorePostgres } from './postgres';
+import { parseRetention, prune } from './prune';
 import { backupVolume, restoreVolume, type VolumeCompression } from './volume';
 
 /**
@@ -25,6 +27,9 @@ export const USAGE = `usage:
   slipway-worker restore-volume --bucket B --manifest KEY --dir TARGET [--force]
   slipway-worker backup-postgres (--url URL | --secret SECRET_ID) --bucket B --prefix P
   slipway-worker restore-postgres --bucket B --manifest KEY (--url URL | --secret SECRET_ID) [--force]
+  slipway-worker prune --bucket B --prefix P --retention daily=N,weekly=N,monthly=N [--dry-run]
+  slipway-worker drill-volume --bucket B --prefix P [--dir SCRATCH] [--max-rto SECONDS]
+  slipway-worker drill-postgres --bucket B --prefix P (--url URL | --secret SECRET_ID) [--max-rto SECONDS]
   slipway-worker run-job --job JSON       (the worker task: one job the control plane queued)
   slipway-worker healthcheck              (the container health check)`;
 
@@ -57,6 +62,9 @@ const OPTIONS = {
   compression: { type: 'string' },
   force: { type: 'boolean' },
   job: { type: 'string' },
+  retention: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'max-rto': { type: 'string' },
 } as const;
 
 function required(values: Record<string, unknown>, name: string): string {
@@ -71,6 +79,32 @@ async function connection(values: Record<string, unknown>, env: NodeJS.ProcessEn
   if ((url === undefined) === (secret === undefined)) throw new UsageError('give exactly one of --url or --secret');
   if (url) return connectionFromUrl(url);
   return connectionFromSecretId(createSecretsManagerClient(env), secret as string);
+}
+
+function retention(values: Record<string, unknown>) {
+  try {
+    return parseRetention(required(values, 'retention'));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--retention: ${(error as Error).message}`);
+  }
+}
+
+/** `--max-rto`: seconds, more than zero. */
+function maxRto(values: Record<string, unknown>): { maxRtoSeconds?: number } {
+  const text = values['max-rto'] as string | undefined;
+  if (text === undefined) return {};
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--max-rto: expected a number of seconds above 0, received "${text}"`);
+  }
+  return { maxRtoSeconds: seconds };
+}
+
+/** A drill's line is printed either way; a failed one also says why on stderr and fails the command. */
+function drillOutcome(report: DrillReport, io: Io, command: string) {
+  if (!report.ok) io.err(`slipway-worker ${command}: ${report.reason}`);
+  return { result: { ...report }, failed: !report.ok };
 }
 
 /** Healthy: the PostgreSQL tools run, and a running job's heartbeat is fresh. */
@@ -189,6 +223,51 @@ export async function main(
           })),
         };
         break;
+      case 'prune': {
+        const pruned = await prune({
+          s3,
+          bucket: required(values, 'bucket'),
+          prefix: required(values, 'prefix'),
+          retention: retention(values),
+          dryRun: values['dry-run'] === true,
+        });
+        result = { ...pruned };
+        failed = pruned.failed.length > 0;
+        if (failed) io.err(`slipway-worker prune: ${pruned.failed.length} backup(s) not deleted; see "failed"`);
+        break;
+      }
+      case 'drill-volume':
+        ({ result, failed } = drillOutcome(
+          await drillVolume({
+            s3,
+            bucket: required(values, 'bucket'),
+            prefix: required(values, 'prefix'),
+            ...(values.dir !== undefined ? { dir: required(values, 'dir') } : {}),
+            ...maxRto(values),
+            onProgress,
+          }),
+          io,
+          command,
+        ));
+        break;
+      case 'drill-postgres': {
+        const bucket = required(values, 'bucket');
+        const prefix = required(values, 'prefix');
+        const limit = maxRto(values);
+        ({ result, failed } = drillOutcome(
+          await drillPostgres({
+            s3,
+            bucket,
+            prefix,
+            connection: await connection(values, io.env),
+            ...(io.env.SLIPWAY_PG_BIN_DIR ? { binDir: io.env.SLIPWAY_PG_BIN_DIR } : {}),
+            ...limit,
+          }),
+          io,
+          command,
+        ));
+        break;
+      }
       default:
         throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
     }

@@ -11,7 +11,7 @@ import { dropDatabase, restorePostgres } from './restore';
 export { connectionFromSecret, connectionFromUrl, type PgConnection } from './connection';
 export { backupPostgres, DUMP_UPLOAD, DumpFailed, type DumpResult } from './dump';
 export { backupTimestamp, MANIFEST_FORMAT, type PostgresManifest } from './manifest';
-export { dropDatabase, RestoreFailed, restorePostgres } from './restore';
+export { countRelations, dropDatabase, RestoreFailed, restorePostgres } from './restore';
 export {
   dumpArgs,
   type PgCommand,

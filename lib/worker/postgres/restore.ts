@@ -114,9 +114,7 @@ export async function restorePostgres(options: {
   const maintenance = { ...runOptions, dbname: 'postgres' };
   const exists = await databaseExists(connection, database, maintenance);
   if (exists && !force) {
-    const tables = Number(
-      (await run('psql', psqlArgs(USER_TABLE_COUNT), connection, { ...runOptions, dbname: database })).trim(),
-    );
+    const tables = await countRelations(connection, runOptions);
     if (tables > 0) {
       throw new Conflict(
         `database ${JSON.stringify(database)} already holds ${tables} table(s), view(s) or sequence(s); pass force to restore over them`,
@@ -174,6 +172,11 @@ export async function restorePostgres(options: {
 async function databaseExists(connection: PgConnection, database: string, options: RunOptions): Promise<boolean> {
   const query = `select count(*) from pg_database where datname = ${quoteLiteral(database)}`;
   return (await run('psql', psqlArgs(query), connection, options)).trim() !== '0';
+}
+
+/** Tables, views and sequences outside the system schemas in the connection's database: a catalog query. */
+export async function countRelations(connection: PgConnection, options: Omit<RunOptions, 'dbname'>): Promise<number> {
+  return Number((await run('psql', psqlArgs(USER_TABLE_COUNT), connection, { ...options, dbname: connection.dbname })).trim());
 }
 
 const USER_TABLE_COUNT = `select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace

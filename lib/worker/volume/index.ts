@@ -14,7 +14,7 @@ export {
   type VolumeManifestHeader,
   type VolumeManifestTrailer,
 } from './manifest';
-export { restoreVolume } from './restore';
+export { fetchManifest, restoreVolume } from './restore';
 export type {
   BackupVolumeOptions,
   RestoreVolumeOptions,

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Conflict, UpstreamFailed } from '../../errors';
 import { type HeldDirectory, removeInside } from '../held-directory';
 import { decompressorFor } from './codec';
 import { extractArchive } from './extraction';
-import { summarizeManifest } from './manifest';
+import { type ManifestSummary, summarizeManifest } from './manifest';
 import { getObject, messageOf } from './streams';
 import { inspectTarget, moveIntoPlace, notEmpty, openTargetParent, targetPlace } from './target';
 import type { RestoreVolumeOptions, VolumeRestoreResult } from './types';
@@ -33,6 +34,13 @@ async function downloadManifest(body: Readable, file: string, key: string): Prom
   }
 }
 
+/** The manifest downloaded into `file` (a new one) and checked whole: its header, every entry, its trailer. */
+export async function fetchManifest(s3: S3Client, bucket: string, key: string, file: string): Promise<ManifestSummary> {
+  const manifest = await getObject(s3, bucket, key, 'manifest');
+  await downloadManifest(manifest.body, file, key);
+  return summarizeManifest(file, key);
+}
+
 export async function restoreVolume(options: RestoreVolumeOptions): Promise<VolumeRestoreResult> {
   const started = performance.now();
   const target = resolve(options.target);
@@ -52,9 +60,7 @@ export async function restoreVolume(options: RestoreVolumeOptions): Promise<Volu
   let stagingDir: HeldDirectory | undefined;
   try {
     const manifestFile = join(spool, 'manifest.ndjson');
-    const manifest = await getObject(options.s3, options.bucket, options.manifestKey, 'manifest');
-    await downloadManifest(manifest.body, manifestFile, options.manifestKey);
-    const summary = await summarizeManifest(manifestFile, options.manifestKey);
+    const summary = await fetchManifest(options.s3, options.bucket, options.manifestKey, manifestFile);
     const makeDecompressor = decompressorFor(summary.header.compression);
 
     if (!place.rooted) await mkdir(place.root, { recursive: true });
