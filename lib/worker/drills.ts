@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Conflict, SlipwayError, Unprocessable } from '../errors';
-import { label } from './postgres/connection';
 import {
   backupTimestamp,
   countRelations,
@@ -13,6 +12,7 @@ import {
   RestoreFailed,
   restorePostgres,
 } from './postgres';
+import { label } from './postgres/connection';
 import { type BackupKind, backupsUnder, listingPrefix, newestComplete, type PrefixBackup } from './prefix-backups';
 import { fetchManifest, RestoreVerificationFailed, restoreVolume, type VolumeProgress } from './volume';
 
@@ -93,6 +93,38 @@ async function drill(
   }
 }
 
+/**
+ * Runs `work`, then `remove` whatever its outcome: a drill leaves nothing behind, and says so when it could not,
+ * beside the reason it failed, if it did.
+ */
+export async function removedAfter<T>(
+  what: string,
+  work: () => Promise<T>,
+  remove: () => Promise<unknown>,
+): Promise<T> {
+  let outcome: { value: T } | { error: unknown };
+  try {
+    outcome = { value: await work() };
+  } catch (error) {
+    outcome = { error };
+  }
+  try {
+    await remove();
+  } catch (error) {
+    const left = `${what} was not removed: ${reasonOf(error)}`;
+    throw new SlipwayError(
+      'DRILL_NOT_CLEANED_UP',
+      500,
+      'error' in outcome ? `${reasonOf(outcome.error)}; ${left}` : left,
+      {
+        cause: error,
+      },
+    );
+  }
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
 /** Regular files and their bytes in a tree, as they are on disk. */
 async function countFiles(root: string): Promise<{ files: number; bytes: number }> {
   let files = 0;
@@ -132,38 +164,41 @@ export function drillVolume(
   return drill('volume', target, async (backup, stopwatch) => {
     const { root, made } = await scratchRoot(target.dir);
     const work = await mkdtemp(join(root, 'slipway-drill-'));
-    try {
-      const restored = await restoreVolume({
-        s3: target.s3,
-        bucket: target.bucket,
-        manifestKey: backup.manifestKey,
-        target: join(work, 'restored'),
-        ...(target.onProgress ? { onProgress: target.onProgress } : {}),
-      });
-      const { trailer } = await fetchManifest(
-        target.s3,
-        target.bucket,
-        backup.manifestKey,
-        join(work, 'manifest.ndjson'),
-      );
-      const onDisk = await countFiles(restored.target);
-      for (const [what, counted] of [
-        ['the restore', restored],
-        ['the scratch directory', onDisk],
-      ] as const) {
-        if (counted.files !== trailer.files || counted.bytes !== trailer.bytes) {
-          throw new RestoreVerificationFailed(
-            `${what} holds ${counted.files} files of ${counted.bytes} bytes, the manifest lists ${trailer.files} files of ${trailer.bytes} bytes`,
-          );
+    const scratch = made ? root : work;
+    return removedAfter(
+      `the scratch directory ${scratch}`,
+      async () => {
+        const restored = await restoreVolume({
+          s3: target.s3,
+          bucket: target.bucket,
+          manifestKey: backup.manifestKey,
+          target: join(work, 'restored'),
+          ...(target.onProgress ? { onProgress: target.onProgress } : {}),
+        });
+        const { trailer } = await fetchManifest(
+          target.s3,
+          target.bucket,
+          backup.manifestKey,
+          join(work, 'manifest.ndjson'),
+        );
+        const onDisk = await countFiles(restored.target);
+        for (const [what, counted] of [
+          ['the restore', restored],
+          ['the scratch directory', onDisk],
+        ] as const) {
+          if (counted.files !== trailer.files || counted.bytes !== trailer.bytes) {
+            throw new RestoreVerificationFailed(
+              `${what} holds ${counted.files} files of ${counted.bytes} bytes, the manifest lists ${trailer.files} files of ${trailer.bytes} bytes`,
+            );
+          }
         }
-      }
-      return {
-        facts: { files: onDisk.files, bytes: onDisk.bytes, archiveBytes: trailer.archiveBytes, scratch: work },
-        recoverySeconds: stopwatch(),
-      };
-    } finally {
-      await rm(made ? root : work, { recursive: true, force: true });
-    }
+        return {
+          facts: { files: onDisk.files, bytes: onDisk.bytes, archiveBytes: trailer.archiveBytes, scratch: work },
+          recoverySeconds: stopwatch(),
+        };
+      },
+      () => rm(scratch, { recursive: true, force: true }),
+    );
   });
 }
 
@@ -182,22 +217,24 @@ export function drillPostgres(
     const { connection, binDir } = target;
     const database = drillDatabaseName((target.now ?? (() => new Date()))());
     const scratch = { ...connection, dbname: database };
-    try {
-      const restored = await restorePostgres({
-        connection: scratch,
-        s3: target.s3,
-        bucket: target.bucket,
-        manifestKey: backup.manifestKey,
-        ...(binDir ? { binDir } : {}),
-      });
-      const relations = await countRelations(scratch, {
-        binDir,
-        failure: RestoreFailed,
-        what: `reading the catalog of ${label(scratch)}`,
-      });
-      return { facts: { database, bytes: restored.bytes, relations }, recoverySeconds: stopwatch() };
-    } finally {
-      await dropDatabase(connection, database, binDir);
-    }
+    return removedAfter(
+      `the scratch database ${database}`,
+      async () => {
+        const restored = await restorePostgres({
+          connection: scratch,
+          s3: target.s3,
+          bucket: target.bucket,
+          manifestKey: backup.manifestKey,
+          ...(binDir ? { binDir } : {}),
+        });
+        const relations = await countRelations(scratch, {
+          binDir,
+          failure: RestoreFailed,
+          what: `reading the catalog of ${label(scratch)}`,
+        });
+        return { facts: { database, bytes: restored.bytes, relations }, recoverySeconds: stopwatch() };
+      },
+      () => dropDatabase(connection, database, binDir),
+    );
   });
 }

@@ -63,7 +63,13 @@ export function backupsAmong(objects: ListedObject[]): PrefixListing {
       if (base === undefined) continue;
       const data = LAYOUT[kind].data.map((suffix) => `${base}${suffix}`).filter((dataKey) => keys.has(dataKey));
       for (const dataKey of data) named.add(dataKey);
-      backups.push({ kind, manifestKey: key, createdAt: timeOfName(base), complete: data.length > 0, objects: [...data, key] });
+      backups.push({
+        kind,
+        manifestKey: key,
+        createdAt: timeOfName(base),
+        complete: data.length > 0,
+        objects: [...data, key],
+      });
     }
   }
   const orphans = objects.filter(

@@ -63,7 +63,10 @@ export function planPrune(backups: PrefixBackup[], policy: RetentionPolicy, now:
     keep: decision.keep.map(({ snapshot, reasons }) => ({ backup: backupOf(snapshot.id), reasons })),
     delete: decision.delete.map(({ snapshot, reason }) => {
       const backup = backupOf(snapshot.id);
-      return { backup, reason: backup.complete ? reason : `its manifest names ${dataOf(backup.kind)} that is not there` };
+      return {
+        backup,
+        reason: backup.complete ? reason : `its manifest names ${dataOf(backup.kind)} that is not there`,
+      };
     }),
   };
 }
@@ -94,7 +97,9 @@ async function deleteObjects(s3: S3Client, bucket: string, keys: string[]): Prom
     new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
   );
   if (Errors && Errors.length > 0) {
-    throw new UpstreamFailed(Errors.map((error) => `${error.Key}: ${error.Code} ${error.Message ?? ''}`.trim()).join(', '));
+    throw new UpstreamFailed(
+      Errors.map((error) => `${error.Key}: ${error.Code} ${error.Message ?? ''}`.trim()).join(', '),
+    );
   }
 }
 
@@ -128,7 +133,11 @@ export async function prune(options: {
       }
       result.deleted.push({ ...described(backup), reason, objects: backup.objects });
     } catch (error) {
-      result.failed.push({ ...described(backup), reason, error: `${(error as Error).name}: ${(error as Error).message}` });
+      result.failed.push({
+        ...described(backup),
+        reason,
+        error: `${(error as Error).name}: ${(error as Error).message}`,
+      });
     }
   }
   return result;

@@ -176,7 +176,9 @@ async function databaseExists(connection: PgConnection, database: string, option
 
 /** Tables, views and sequences outside the system schemas in the connection's database: a catalog query. */
 export async function countRelations(connection: PgConnection, options: Omit<RunOptions, 'dbname'>): Promise<number> {
-  return Number((await run('psql', psqlArgs(USER_TABLE_COUNT), connection, { ...options, dbname: connection.dbname })).trim());
+  return Number(
+    (await run('psql', psqlArgs(USER_TABLE_COUNT), connection, { ...options, dbname: connection.dbname })).trim(),
+  );
 }
 
 const USER_TABLE_COUNT = `select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace

@@ -31,7 +31,11 @@ describe('parseRetention', () => {
   });
 
   it.each([
-    ['an unknown granularity', 'daily=7,hourly=3,weekly=4,monthly=1', '"hourly=3" is not daily=N, weekly=N or monthly=N'],
+    [
+      'an unknown granularity',
+      'daily=7,hourly=3,weekly=4,monthly=1',
+      '"hourly=3" is not daily=N, weekly=N or monthly=N',
+    ],
     ['a part without a value sign', 'daily=7,weekly4,monthly=1', '"weekly4" is not daily=N, weekly=N or monthly=N'],
     ['a negative count', 'daily=7,weekly=-1,monthly=1', 'weekly: expected an integer >= 0, received "-1"'],
     ['a fraction', 'daily=1.5,weekly=4,monthly=1', 'daily: expected an integer >= 0, received "1.5"'],

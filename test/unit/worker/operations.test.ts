@@ -1,4 +1,6 @@
+import { Unprocessable } from '../../../lib/errors';
 import { main, USAGE } from '../../../lib/worker/cli';
+import { removedAfter } from '../../../lib/worker/drills';
 
 /** Usage mistakes in prune and the drills are refused before any request: no endpoint is reachable here. */
 async function run(args: string[]) {
@@ -83,5 +85,45 @@ describe('slipway-worker prune, drill-volume and drill-postgres: their arguments
     expect(USAGE).toContain(
       'slipway-worker drill-postgres --bucket B --prefix P (--url URL | --secret SECRET_ID) [--max-rto SECONDS]',
     );
+  });
+});
+
+describe('removedAfter: a drill removes its scratch whatever the outcome', () => {
+  const removal = () => {
+    const calls: string[] = [];
+    return { calls, remove: async () => void calls.push('removed') };
+  };
+
+  it('given work that succeeds, when run, then the scratch is removed and the value returned', async () => {
+    const { calls, remove } = removal();
+    await expect(removedAfter('the scratch directory /tmp/d', async () => 42, remove)).resolves.toBe(42);
+    expect(calls).toEqual(['removed']);
+  });
+
+  it('given work that fails, when run, then the scratch is removed and the failure kept', async () => {
+    const { calls, remove } = removal();
+    const failure = new Unprocessable('dump d: SHA-256 differs');
+    await expect(removedAfter('the scratch database x', () => Promise.reject(failure), remove)).rejects.toBe(failure);
+    expect(calls).toEqual(['removed']);
+  });
+
+  it('given a removal that fails after a failure, when run, then the reason tells both', async () => {
+    const failed = removedAfter(
+      'the scratch database slipway_drill_x',
+      () => Promise.reject(new Unprocessable('dump d: SHA-256 differs')),
+      () => Promise.reject(new Error('connection refused')),
+    );
+    await expect(failed).rejects.toThrow(
+      'dump d: SHA-256 differs; the scratch database slipway_drill_x was not removed: Error: connection refused',
+    );
+  });
+
+  it('given a removal that fails after a success, when run, then the drill fails saying what was left', async () => {
+    const failed = removedAfter(
+      'the scratch directory /tmp/d',
+      async () => 42,
+      () => Promise.reject(new Error('EBUSY')),
+    );
+    await expect(failed).rejects.toThrow('the scratch directory /tmp/d was not removed: Error: EBUSY');
   });
 });
