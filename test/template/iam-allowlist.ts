@@ -81,6 +81,13 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   'functions/schedules/run-probes.ts': {
     'cloudwatch:PutMetricData': "runProbes puts only member accounts' metrics, as their roles; its own go out as EMF",
   },
+  // The worker's command line also prunes and drills under a prefix an operator names, for hosts with no control
+  // plane; the task on AWS runs only run-job, the command the launcher gives it (lib/worker/launch.ts).
+  'lib/worker/cli.ts': {
+    's3:ListBucket (operator prefix)':
+      'prune and the drills list a prefix on the command line only; the task runs run-job',
+    's3:DeleteObject (operator prefix)': 'prune deletes on the command line only; the task runs run-job',
+  },
   'functions/workers/volume-worker.ts': {
     // runJob also runs dumps, which read the database's credentials; Archives launches dumps on the
     // ECS task only (runner ecs: pg_dump is in the worker image, not in the function).

@@ -1027,6 +1027,7 @@ const CALLS: Record<string, CallModel> = {
 
   's3:ListBucket': (facts, { action, file }) => {
     const { arn: bucketArn } = bucket(facts);
+    if (file === 'lib/worker/prefix-backups.ts') return operatorPrefixRequests(facts, action);
     if (file === 'lib/health/dependency-checks.ts') {
       return [request(action, bucketArn, 'the backup bucket', { resourcePolicy: facts.bucketPolicy })];
     }
@@ -1040,7 +1041,8 @@ const CALLS: Record<string, CallModel> = {
   },
   's3:GetObject': (facts, call) => objectRequests(facts, call, ['kms:Decrypt']),
   's3:PutObject': (facts, call) => objectRequests(facts, call, ['kms:GenerateDataKey', 'kms:Decrypt']),
-  's3:DeleteObject': (facts, call) => objectRequests(facts, call, []),
+  's3:DeleteObject': (facts, call) =>
+    call.file === 'lib/worker/prune.ts' ? operatorPrefixRequests(facts, call.action) : objectRequests(facts, call, []),
   's3:AbortMultipartUpload': (facts, call) => objectRequests(facts, call, []),
 
   'secretsmanager:GetSecretValue': (facts, { action, file }) => {
@@ -1084,6 +1086,23 @@ function queueArn(place: AwsPlace, url: string): string {
   const [, , host, account, name] = url.split('/') as [string, string, string, string, string];
   const region = host.split('.')[1] as string;
   return arn({ ...place, region, account }, 'sqs:queue', { QueueName: name });
+}
+
+/**
+ * The command line's prune and drills (lib/worker/prune.ts, prefix-backups.ts) list and delete under whatever prefix
+ * an operator names, on a host with no control plane: qualified, so INFEASIBLE_CALLS can say the task never runs them.
+ */
+const OPERATOR_PREFIX = 'operator prefix';
+
+function operatorPrefixRequests(facts: CallerFacts, action: string): AwsRequest[] {
+  const { name, arn: bucketArn } = bucket(facts);
+  const resource =
+    action === 's3:ListBucket'
+      ? bucketArn
+      : arn(facts.place, 's3:object', { BucketName: name, ObjectName: RUNTIME.objectKey });
+  return [
+    request(action, resource, OPERATOR_PREFIX, { qualifier: OPERATOR_PREFIX, resourcePolicy: facts.bucketPolicy }),
+  ];
 }
 
 function objectRequests(facts: CallerFacts, { action, file }: Call, keyActions: string[]): AwsRequest[] {
