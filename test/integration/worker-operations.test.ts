@@ -80,6 +80,8 @@ describe('slipway-worker prune', () => {
   const PREFIX = 'volumes/uploads';
   const DAYS = ['2025-01-01', '2025-01-02', '2025-01-03', '2025-01-04', '2025-01-05'];
   const stamp = (day: string) => `${day.replaceAll('-', '')}T030000Z`;
+  const prune = (retention: string, ...more: string[]) =>
+    worker(['prune', '--bucket', BUCKET, '--prefix', PREFIX, '--retention', retention, ...more]);
 
   beforeAll(async () => {
     for (const day of DAYS) await volumeBackup(PREFIX, `${day}T03:00:00Z`);
@@ -93,16 +95,7 @@ describe('slipway-worker prune', () => {
     const before = await keysUnder('volumes/');
 
     // when
-    const run = await worker([
-      'prune',
-      '--bucket',
-      BUCKET,
-      '--prefix',
-      PREFIX,
-      '--retention',
-      'daily=2,weekly=0,monthly=0',
-      '--dry-run',
-    ]);
+    const run = await prune('daily=2,weekly=0,monthly=0', '--dry-run');
 
     // then
     expect(run.code).toBe(0);
@@ -138,15 +131,7 @@ describe('slipway-worker prune', () => {
 
   it('given backups all older than the window, when pruned for real, then every object of the pruned ones is gone and the newest complete one stays', async () => {
     // when
-    const run = await worker([
-      'prune',
-      '--bucket',
-      BUCKET,
-      '--prefix',
-      PREFIX,
-      '--retention',
-      'daily=0,weekly=0,monthly=0',
-    ]);
+    const run = await prune('daily=0,weekly=0,monthly=0');
 
     // then
     expect(run.code).toBe(0);
@@ -167,7 +152,7 @@ describe('slipway-worker prune', () => {
 
   it('given a bad --retention, when run, then it exits 2 naming the part and deletes nothing', async () => {
     const before = await keysUnder('volumes/');
-    const run = await worker(['prune', '--bucket', BUCKET, '--prefix', PREFIX, '--retention', 'daily=0,fortnightly=1']);
+    const run = await prune('daily=0,fortnightly=1');
     expect(run.code).toBe(2);
     expect(run.stderr.split('\n')[0]).toBe(
       'slipway-worker: --retention: "fortnightly=1" is not daily=N, weekly=N or monthly=N',
