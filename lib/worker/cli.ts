@@ -6,7 +6,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createS3Client } from '../aws/clients/s3';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
 import { SlipwayError } from '../errors';
-import { metrics } from '../observability';
+import { logger, metrics } from '../observability';
 import { connectionFromSecretId, workerDepsFromEnv } from './deps';
 import { type DrillReport, drillPostgres, drillVolume } from './drills';
 import { runJob, type WorkerJobDeps } from './jobs';
@@ -156,6 +156,9 @@ export async function main(
   io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), env: process.env },
 ): Promise<number> {
   const [command, ...rest] = argv;
+  // An operator's command answers with one JSON line on stdout, where the Logger writes INFO (console.info); its
+  // warnings and errors go to stderr. The task's run-job keeps INFO: stdout is its CloudWatch log there.
+  if (command !== 'run-job' && io.env.POWERTOOLS_LOG_LEVEL === undefined) logger.setLogLevel('WARN');
   try {
     const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false });
     const s3 = createS3Client(io.env);

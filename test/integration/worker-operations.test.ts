@@ -51,8 +51,12 @@ const worker = (args: string[]) =>
     SLIPWAY_PG_BIN_DIR: cluster.binDir,
   });
 
-/** The command's result line: the last line of stdout (the tools' log lines come before it). */
-const resultOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+/** The command's result: stdout is exactly one JSON line, which is what a timer's unit or a script reads. */
+function resultOf(stdout: string) {
+  const lines = stdout.trim().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one line on stdout, got ${lines.length}:\n${stdout}`);
+  return JSON.parse(lines[0] ?? '{}');
+}
 
 async function keysUnder(prefix: string): Promise<string[]> {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
