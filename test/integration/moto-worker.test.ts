@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListMultipartUploadsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createS3Client } from '../../lib/aws/clients/s3';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
@@ -35,7 +40,7 @@ interface Run {
   stderr: string;
 }
 
-/** `slipway-worker …` with every AWS call to moto, and the one JSON line it ends with (log lines may come before it). */
+/** `slipway-worker …` with every AWS call to moto, and the one JSON line it ends with (run-job's log lines come before it). */
 async function worker(args: string[]): Promise<Run> {
   const run = await runWorker(args, {
     AWS_ENDPOINT_URL: endpoint,
@@ -181,5 +186,64 @@ describe('slipway-worker with S3 and Secrets Manager on moto', () => {
     expect(await fingerprint('shop')).toMatch(/^5000 [0-9a-f]{32} orders_item,orders_pkey$/);
     for (const run of [dump, restore])
       expect(`${JSON.stringify(run.result)}${run.stderr}`).not.toContain(connection.password);
+  });
+
+  it('drills the newest dump and archive with no control plane, then prunes the archives by the retention plan', async () => {
+    // Given the dump and the archive above, and a second, newer archive of the same volume
+    const source = await buildTree(work, [
+      { path: 'uploads', directory: true, mode: 0o755 },
+      { path: 'uploads/later.txt', content: 'a later upload\n', mode: 0o644 },
+    ]);
+    const newer = await worker([
+      'backup-volume',
+      '--dir',
+      source,
+      '--bucket',
+      BUCKET,
+      '--prefix',
+      'volumes/shop-uploads',
+    ]);
+    expect(newer).toMatchObject({ code: 0 });
+
+    // When each is drilled, as a systemd timer would run them
+    const dumpDrill = await worker([
+      'drill-postgres',
+      '--bucket',
+      BUCKET,
+      '--prefix',
+      'dumps/shop-db',
+      '--secret',
+      'shop/db-dump',
+    ]);
+    const volumeDrill = await worker(['drill-volume', '--bucket', BUCKET, '--prefix', 'volumes/shop-uploads']);
+
+    // Then both restore, verify and time the newest backup, and leave no scratch database behind
+    expect(dumpDrill).toMatchObject({ code: 0, result: { command: 'drill-postgres', ok: true } });
+    expect(dumpDrill.result.recoverySeconds).toEqual(expect.any(Number));
+    expect(
+      await psql(cluster, 'postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'slipway_drill_%'"),
+    ).toBe('0');
+    expect(volumeDrill).toMatchObject({
+      code: 0,
+      result: { command: 'drill-volume', ok: true, manifest: newer.result.manifestKey, files: 1 },
+    });
+
+    // When the archives are pruned to one daily backup
+    const pruned = await worker([
+      'prune',
+      '--bucket',
+      BUCKET,
+      '--prefix',
+      'volumes/shop-uploads',
+      '--retention',
+      'daily=1,weekly=0,monthly=0',
+    ]);
+
+    // Then only the newer archive is listed in the versioned bucket; the older one's objects are gone
+    expect(pruned).toMatchObject({ code: 0, result: { command: 'prune' } });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'volumes/shop-uploads/' }));
+    expect(listed.Contents?.map((object) => object.Key).sort()).toEqual(
+      [newer.result.archiveKey, newer.result.manifestKey].sort(),
+    );
   });
 });
