@@ -1,0 +1,90 @@
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
+import { loadConfigFile } from '../../lib/config/load';
+import { CONFIG_DIR, resolvedConfigPath } from '../../lib/config/resolved';
+import { configSchema, type SlipwayConfig } from '../../lib/config/schema';
+import { type CloudFormationTemplate, packageStage, readTemplate } from './package';
+
+/**
+ * The worked examples under examples/<name>/, used as a team would use them: an example is a folder with a
+ * slipway.yml (the config a team copies to config/<stage>.yml) and, beside it, its ECS task definitions
+ * (ecs/*.json). Adding a folder adds it to the template tests; its integration flows are its own file.
+ */
+
+export const EXAMPLES_DIR = 'examples';
+
+/** Every example that ships a config, in name order. */
+export function examplesWithConfig(): string[] {
+  return readdirSync(EXAMPLES_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(EXAMPLES_DIR, entry.name, 'slipway.yml')))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** The stage an example is packaged as: a name no committed config uses (.gitignore keeps these copies out). */
+export const exampleStage = (example: string) => `example-${example}`;
+
+export const exampleConfigPath = (example: string) => join(EXAMPLES_DIR, example, 'slipway.yml');
+
+/**
+ * What a team does with the example: its slipway.yml copied to config/<stage>.yml and `sls package --stage <stage>`.
+ * The copy and the resolved config packaging writes beside it are removed however packaging ends.
+ */
+export async function packageExample(
+  example: string,
+): Promise<{ stage: string; dir: string; template: CloudFormationTemplate }> {
+  const stage = exampleStage(example);
+  const copy = join(CONFIG_DIR, `${stage}.yml`);
+  copyFileSync(exampleConfigPath(example), copy);
+  try {
+    const { dir } = await packageStage(stage);
+    return { stage, dir, template: readTemplate(dir) };
+  } finally {
+    rmSync(copy, { force: true });
+    rmSync(resolvedConfigPath(stage), { force: true });
+  }
+}
+
+/**
+ * The example's config as Slipway loads it (lib/config/load.ts), with `adjust` pointing what must reach this
+ * machine (health URLs, endpoints) there; the adjusted config must still be one the schema accepts.
+ */
+export function loadExample(example: string, adjust: (config: SlipwayConfig) => void = () => undefined): SlipwayConfig {
+  const config = structuredClone(loadConfigFile(exampleConfigPath(example)));
+  adjust(config);
+  return configSchema.parse(config);
+}
+
+/**
+ * One of the example's task definitions (examples/<name>/ecs/<file>) as RegisterTaskDefinition takes it, each
+ * container named in `images` running that image instead of the file's placeholder. The files are production's;
+ * another environment's is the same with `production` replaced by its name (family, roles, secrets, log group),
+ * as each example's README says.
+ */
+export function exampleTaskDefinition(
+  example: string,
+  file: string,
+  images: Record<string, string>,
+  environment = 'production',
+): RegisterTaskDefinitionCommandInput {
+  const text = readFileSync(join(EXAMPLES_DIR, example, 'ecs', file), 'utf8');
+  const registration = JSON.parse(text.replaceAll('production', environment)) as RegisterTaskDefinitionCommandInput;
+  return {
+    ...registration,
+    containerDefinitions: (registration.containerDefinitions ?? []).map((container) => {
+      const image = container.name ? images[container.name] : undefined;
+      return image ? { ...container, image } : container;
+    }),
+  };
+}
+
+/** Every task definition file of an example. */
+export function exampleTaskDefinitionFiles(example: string): string[] {
+  const dir = join(EXAMPLES_DIR, example, 'ecs');
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => name.endsWith('.json'))
+        .sort()
+    : [];
+}
