@@ -41,7 +41,7 @@ export function exampleTemplate(stage: string, template: CloudFormationTemplate,
             JSON.stringify(resource.Properties?.Targets ?? []).includes(`"${functionId}LambdaFunction"`),
         )
         .map((rule) => {
-          const [target] = rule.Properties?.Targets as Array<{ Input?: string }>;
+          const [target] = (rule.Properties?.Targets ?? []) as Array<{ Input?: string }>;
           return [String(rule.Properties?.ScheduleExpression), target?.Input ? JSON.parse(target.Input) : undefined];
         }),
     alarm: (suffix) => {
