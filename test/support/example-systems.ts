@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
@@ -13,13 +14,17 @@ import type { SlipwayConfig } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent as ecsEventSchema } from '../../lib/deploy/outcome';
 import type { DeploymentRecord, Requester } from '../../lib/deploy/records';
+import type { DeadLetters } from '../../lib/events/dead-letter';
+import { AlarmResponder } from '../../lib/health/alarm-responder';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { notificationPublisher } from '../../lib/notify/notifications';
 import type { Publisher } from '../../lib/notify/publisher';
+import { Releases } from '../../lib/release/releases';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
+import { ReleaseStore } from '../../lib/store/releases';
 import { type JobOutcome, runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import type { LaunchTarget, WorkerJob, WorkerLauncher } from '../../lib/worker/launch';
 import { auditOn } from './audit';
@@ -54,6 +59,9 @@ export interface ExampleControlPlane {
   documents: DynamoDBDocumentClient;
   ecs: ECSClient;
   deployments: Deployments;
+  /** Pushes as releases, and alarm state changes as rollbacks, on the same deployments. */
+  releases: Releases;
+  alarms: AlarmResponder;
   idempotency: Idempotency;
   publisher: Publisher;
   trail: ReturnType<typeof auditOn>;
@@ -92,17 +100,21 @@ export async function exampleControlPlane(options: {
   const publisher = notificationPublisher({ sns, topicArn: TopicArn, secretsManager, slackWebhookSecret });
   const trail = auditOn(documents, table, options.now);
   const ecs = createEcsClient(env);
+  const ports = {
+    ecsFor: () => ecs,
+    ecrFor: (region: string) => createEcrClient({ ...env, AWS_REGION: region }),
+    publisher,
+    audit: trail.audit,
+    ...(options.now ? { now: options.now } : {}),
+  };
   const deployments = new Deployments({
     config,
     stage,
     store: new DeploymentStore(documents, table),
     locks: new EnvironmentLocks(documents, table),
-    ecsFor: () => ecs,
-    ecrFor: (region) => createEcrClient({ ...env, AWS_REGION: region }),
-    publisher,
-    audit: trail.audit,
-    ...(options.now ? { now: options.now } : {}),
+    ...ports,
   });
+  const idempotency = dynamoDbIdempotency(documents, table);
   return {
     env,
     stage,
@@ -111,7 +123,16 @@ export async function exampleControlPlane(options: {
     documents,
     ecs,
     deployments,
-    idempotency: dynamoDbIdempotency(documents, table),
+    releases: new Releases({ config, deployments, store: new ReleaseStore(documents, table), idempotency, ...ports }),
+    alarms: new AlarmResponder({
+      config,
+      stage,
+      deployments,
+      idempotency,
+      publisher,
+      ...(options.now ? { now: options.now } : {}),
+    }),
+    idempotency,
     publisher,
     trail,
     network: await createNetwork(ec2Client(env), `${stage}-services`),
@@ -243,4 +264,33 @@ export async function localServer(
       await new Promise((done) => server.close(done));
     },
   };
+}
+
+/** A dead-letter queue that must stay empty: the flows of an example deliver only events Slipway takes. */
+export const noDeadLetters: DeadLetters = {
+  send: async () => {
+    throw new Error('no event of an example is dead-lettered');
+  },
+};
+
+/** AWS's sample of an ECR push (events/ecr.image-push.tagged.json), for `tag` with `digest` in this account's `repositoryName`. */
+export function ecrPushEvent(repositoryName: string, tag: string, digest: string) {
+  const event = JSON.parse(readFileSync('events/ecr.image-push.tagged.json', 'utf8'));
+  event.id = `push-${tag}`;
+  event.time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  event.detail = { ...event.detail, 'repository-name': repositoryName, 'image-digest': digest, 'image-tag': tag };
+  return event;
+}
+
+/** AWS's sample of an alarm state change (events/cloudwatch.alarm-state-change.json) for `alarmName`, at `at`. */
+export function alarmStateEvent(alarmName: string, state: string, previous: string, at: Date) {
+  const event = JSON.parse(readFileSync('events/cloudwatch.alarm-state-change.json', 'utf8'));
+  // CloudWatch writes the state's timestamp with milliseconds and +0000 (the published sample's form).
+  const timestamp = at.toISOString().replace('Z', '+0000');
+  event.time = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  event.resources = [`arn:aws:cloudwatch:${HOME.region}:${HOME.account}:alarm:${alarmName}`];
+  event.detail.alarmName = alarmName;
+  event.detail.state = { ...event.detail.state, value: state, timestamp };
+  event.detail.previousState = { ...event.detail.previousState, value: previous };
+  return event;
 }

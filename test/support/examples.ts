@@ -1,9 +1,10 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
-import { loadConfigFile } from '../../lib/config/load';
+import { parse, stringify } from 'yaml';
+import { loadConfigFile, parseConfig } from '../../lib/config/load';
 import { CONFIG_DIR, resolvedConfigPath } from '../../lib/config/resolved';
-import { configSchema, type SlipwayConfig } from '../../lib/config/schema';
+import type { SlipwayConfig } from '../../lib/config/schema';
 import { type CloudFormationTemplate, packageStage, readTemplate } from './package';
 
 /**
@@ -47,14 +48,23 @@ export async function packageExample(
 }
 
 /**
- * The example's config as Slipway loads it (lib/config/load.ts), with `adjust` pointing what must reach this
- * machine (health URLs, endpoints) there; the adjusted config must still be one the schema accepts.
+ * The example's config as Slipway loads it (lib/config/load.ts): the file as shipped must load; then `adjust`
+ * points what must reach this machine (health URLs) there, in the file's own keys, and the adjusted file is
+ * loaded the same way, so it too must be one Slipway accepts.
  */
-export function loadExample(example: string, adjust: (config: SlipwayConfig) => void = () => undefined): SlipwayConfig {
-  const config = structuredClone(loadConfigFile(exampleConfigPath(example)));
-  adjust(config);
-  return configSchema.parse(config);
+export function loadExample(example: string, adjust?: (file: SlipwayConfigFile) => void): SlipwayConfig {
+  const path = exampleConfigPath(example);
+  const shipped = loadConfigFile(path);
+  if (!adjust) return shipped;
+  const file = parse(readFileSync(path, 'utf8')) as SlipwayConfigFile;
+  adjust(file);
+  return parseConfig(stringify(file), `${path} (adjusted for this machine)`);
 }
+
+/** A config file's keys as written: what `adjust` changes before Slipway reads the file. */
+export type SlipwayConfigFile = {
+  apps: Record<string, { environments: Record<string, { health?: Array<{ url: string }> }> }>;
+} & Record<string, unknown>;
 
 /**
  * One of the example's task definitions (examples/<name>/ecs/<file>) as RegisterTaskDefinition takes it, each
