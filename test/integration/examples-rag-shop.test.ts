@@ -141,6 +141,9 @@ describe('rag-shop: releases by branch, approvals, promotion', () => {
     ]);
     const deploymentId = outcome.targets[1]?.deploymentId as string;
     expect(await plane.deployments.get(deploymentId)).toMatchObject({ state: 'PENDING_APPROVAL' });
+    expect(slackTexts()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/rag-shop\/production.*PENDING_APPROVAL/)]),
+    );
     expect((await serviceState(plane, 'rag-shop-production', 'rag-shop')).taskDefinition).toBe(
       seeded.running.production,
     );

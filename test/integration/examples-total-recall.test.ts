@@ -259,9 +259,10 @@ describe('total-recall: deploy, promote, scale and roll back the api', () => {
 
     // When 7 are asked for, above the example's maxDesiredCount of 6, then it is refused naming the limit
     const over = await ask(7);
-    expect(over.statusCode).toBeGreaterThanOrEqual(400);
-    expect(over.statusCode).toBeLessThan(500);
-    expect(String(over.body)).toContain('6');
+    expect(over.statusCode).toBe(422);
+    expect(JSON.parse(String(over.body)).error.message).toBe(
+      `desiredCount 7 is above the maximum of 6 configured for ${API}/production`,
+    );
     expect(await serviceState(plane, 'total-recall-production', 'api')).toMatchObject({ desiredCount: 3 });
   });
 

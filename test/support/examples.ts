@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
 import { parse, stringify } from 'yaml';
@@ -28,16 +28,22 @@ export const exampleStage = (example: string) => `example-${example}`;
 
 export const exampleConfigPath = (example: string) => join(EXAMPLES_DIR, example, 'slipway.yml');
 
+/** The first line of a config beside config/schema.json, which points editors at it: what a copy in config/ gets. */
+const SCHEMA_LINE = /^# yaml-language-server: \$schema=\.\.\/\.\.\/config\/schema\.json$/m;
+export const asCopiedToConfig = (text: string) =>
+  text.replace(SCHEMA_LINE, '# yaml-language-server: $schema=./schema.json');
+
 /**
- * What a team does with the example: its slipway.yml copied to config/<stage>.yml and `sls package --stage <stage>`.
- * The copy and the resolved config packaging writes beside it are removed however packaging ends.
+ * What a team does with the example: its slipway.yml copied to config/<stage>.yml (its schema line pointing at
+ * config/schema.json from there) and `sls package --stage <stage>`. The copy and the resolved config packaging
+ * writes beside it are removed however packaging ends.
  */
 export async function packageExample(
   example: string,
 ): Promise<{ stage: string; dir: string; template: CloudFormationTemplate }> {
   const stage = exampleStage(example);
   const copy = join(CONFIG_DIR, `${stage}.yml`);
-  copyFileSync(exampleConfigPath(example), copy);
+  writeFileSync(copy, asCopiedToConfig(readFileSync(exampleConfigPath(example), 'utf8')));
   try {
     const { dir } = await packageStage(stage);
     return { stage, dir, template: readTemplate(dir) };
