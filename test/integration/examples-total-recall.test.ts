@@ -1,12 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateDBInstanceCommand,
-  CreateDBSubnetGroupCommand,
-  DescribeDBSnapshotsCommand,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -39,7 +34,7 @@ import {
 import { exampleStage, exampleTaskDefinition, loadExample } from '../support/examples';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { motoEndpoint } from '../support/moto';
-import { createNetwork, ec2Client, rdsSnapshotCreatedEvent } from '../support/moto-aws';
+import { createNetwork, createPostgresInstance, ec2Client, rdsSnapshotCreatedEvent } from '../support/moto-aws';
 import { psql, startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
 import { resourcesFragment } from '../support/resources';
 import { snapshot } from '../support/trees';
@@ -133,28 +128,13 @@ beforeAll(async () => {
   // And the RDS instance, encrypted with the key the config names, in its own subnets
   rds = createRdsClient(plane.env);
   const network = await createNetwork(ec2Client(plane.env), 'total-recall-db');
-  await rds.send(
-    new CreateDBSubnetGroupCommand({
-      DBSubnetGroupName: 'total-recall-db',
-      DBSubnetGroupDescription: 'total-recall database',
-      SubnetIds: network.subnetIds,
-    }),
-  );
-  await rds.send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: 'total-recall-production',
-      Engine: 'postgres',
-      EngineVersion: '16.4',
-      DBInstanceClass: 'db.t4g.small',
-      AllocatedStorage: 20,
-      MasterUsername: 'recall',
-      ManageMasterUserPassword: true,
-      DBSubnetGroupName: 'total-recall-db',
-      VpcSecurityGroupIds: [network.securityGroupId],
-      StorageEncrypted: true,
-      KmsKeyId: config.databases['total-recall-db']?.kmsKeyArn,
-    }),
-  );
+  await createPostgresInstance(rds, network, {
+    identifier: 'total-recall-production',
+    subnetGroup: 'total-recall-db',
+    username: 'recall',
+    instanceClass: 'db.t4g.small',
+    kmsKeyId: config.databases['total-recall-db']?.kmsKeyArn,
+  });
 
   // And the database the dumps read (the PostgreSQL test cluster), its credentials where the config says, in the
   // RDS secret format; the backup bucket; and the uploads volume as the api tasks wrote it
