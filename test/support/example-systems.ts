@@ -167,8 +167,8 @@ export async function seedApp(
       plane.ecs,
       options.registration(`${appConfig.repository}@${digests[first]}`, environment),
     );
-    // CreateCluster of a name that exists answers that cluster (ECS API Reference, CreateCluster): a second
-    // environment in one cluster is seeded as the first.
+    // CreateCluster of a name that exists answers that cluster (ECS API Reference, CreateCluster), so another
+    // app's service in a cluster already made (total-recall's nginx beside its api) is seeded as the first.
     await createService(plane.ecs, {
       cluster: env.cluster,
       service: env.service,
