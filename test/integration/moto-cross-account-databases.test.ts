@@ -1,11 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import {
-  CreateDBInstanceCommand,
-  CreateDBSubnetGroupCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -27,7 +21,7 @@ import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
-import { createNetwork, rdsSnapshotCreatedEvent, sessionOn } from '../support/moto-aws';
+import { createNetwork, createPostgresInstance, rdsSnapshotCreatedEvent, sessionOn } from '../support/moto-aws';
 import { resourcesFragment } from '../support/resources';
 
 /**
@@ -97,26 +91,12 @@ beforeAll(async () => {
     'orders-db',
     MEMBER_REGION,
   );
-  await memberRds.send(
-    new CreateDBSubnetGroupCommand({
-      DBSubnetGroupName: 'orders-db-subnets',
-      DBSubnetGroupDescription: 'orders database subnets',
-      SubnetIds: network.subnetIds,
-    }),
-  );
-  await memberRds.send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: SOURCE,
-      Engine: 'postgres',
-      EngineVersion: '16.4',
-      DBInstanceClass: 'db.t4g.medium',
-      AllocatedStorage: 20,
-      MasterUsername: 'orders',
-      ManageMasterUserPassword: true,
-      DBSubnetGroupName: 'orders-db-subnets',
-      VpcSecurityGroupIds: [network.securityGroupId],
-    }),
-  );
+  await createPostgresInstance(memberRds, network, {
+    identifier: SOURCE,
+    subnetGroup: 'orders-db-subnets',
+    username: 'orders',
+    instanceClass: 'db.t4g.medium',
+  });
 
   // And the control plane's state table in its own account, and its sessions on the accounts config names
   const dynamo = createDynamoDbClient(env, own);

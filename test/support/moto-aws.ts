@@ -13,7 +13,12 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import {
+  CreateDBInstanceCommand,
+  CreateDBSubnetGroupCommand,
+  DescribeDBSnapshotsCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { clientConfig } from '../../lib/aws/client-config';
@@ -249,4 +254,36 @@ export async function rdsSnapshotCreatedEvent(rds: RDSClient, snapshotIdentifier
       EventID: 'RDS-EVENT-0042',
     },
   };
+}
+
+/**
+ * A PostgreSQL instance `identifier` in a DB subnet group `subnetGroup` of the network's subnets, behind its
+ * security group, its master password managed by RDS; encrypted with `kmsKeyId` when one is given.
+ */
+export async function createPostgresInstance(
+  rds: RDSClient,
+  network: Network,
+  options: { identifier: string; subnetGroup: string; username: string; instanceClass: string; kmsKeyId?: string },
+): Promise<void> {
+  await rds.send(
+    new CreateDBSubnetGroupCommand({
+      DBSubnetGroupName: options.subnetGroup,
+      DBSubnetGroupDescription: `${options.identifier} subnets`,
+      SubnetIds: network.subnetIds,
+    }),
+  );
+  await rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: options.identifier,
+      Engine: 'postgres',
+      EngineVersion: '16.4',
+      DBInstanceClass: options.instanceClass,
+      AllocatedStorage: 20,
+      MasterUsername: options.username,
+      ManageMasterUserPassword: true,
+      DBSubnetGroupName: options.subnetGroup,
+      VpcSecurityGroupIds: [network.securityGroupId],
+      ...(options.kmsKeyId ? { StorageEncrypted: true, KmsKeyId: options.kmsKeyId } : {}),
+    }),
+  );
 }
