@@ -165,6 +165,9 @@ describe('the member role of an account holding a database', () => {
       'rds:RestoreDBClusterToPointInTime',
       'rds:CreateDBInstance',
       'rds:DeleteDBCluster',
+      // orders-db's export to S3: test/unit/events/member-account-exports.test.ts.
+      'rds:StartExportTask',
+      'rds:DescribeExportTasks',
     ]);
     expect(new Set(granted.filter((action) => /^(rds|kms):/.test(action)))).toEqual(needed);
   });
