@@ -105,7 +105,8 @@ async function settleExport(ctx: BackupsContext, record: BackupRecord) {
       new DescribeExportTasksCommand({ ExportTaskIdentifier: record.snapshotIdentifier }),
     )
   ).ExportTasks?.[0];
-  const status = task?.Status ?? 'MISSING';
+  // Uppercase in the ExportTask reference; some emulators answer lowercase, as DescribeExportTasks' filter values are.
+  const status = (task?.Status ?? 'MISSING').toUpperCase();
   if (RUNNING_EXPORTS.includes(status)) return undefined;
   const at = ctx.now();
   const complete = status === 'COMPLETE';
