@@ -152,7 +152,9 @@ async function exportsInFlight(ctx: BackupsContext, place: Place): Promise<numbe
     { Filters: [{ Name: 'status', Values: ['starting', 'in_progress', 'canceling'] }] },
   )) {
     // Counted by status as well: a task the filter let through that has ended holds no place.
-    count += (page.ExportTasks ?? []).filter((task) => RUNNING_EXPORTS.includes((task.Status ?? '').toUpperCase())).length;
+    count += (page.ExportTasks ?? []).filter((task) =>
+      RUNNING_EXPORTS.includes((task.Status ?? '').toUpperCase()),
+    ).length;
   }
   return count;
 }
