@@ -1,6 +1,6 @@
+import { logicalId } from '../aws/cloudformation';
 import { accountIdOf } from '../config/account-ids';
 import type { SlipwayConfig } from '../config/schema';
-import { camel } from '../events/member-account/cloudformation';
 import { exportsPrefix } from './export-places';
 
 /**
@@ -31,7 +31,7 @@ export function memberExportBucketStatements(config: Pick<SlipwayConfig, 'databa
   return [
     ...exported.flatMap(({ name, roleArn }) => [
       {
-        Sid: `MemberExportObjects${camel(name)}`,
+        Sid: logicalId('MemberExportObjects', name),
         Effect: 'Allow',
         ...byRole(roleArn),
         Action: ['s3:PutObject*', 's3:GetObject*', 's3:DeleteObject*'],
@@ -39,7 +39,7 @@ export function memberExportBucketStatements(config: Pick<SlipwayConfig, 'databa
         Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
       },
       {
-        Sid: `MemberExportList${camel(name)}`,
+        Sid: logicalId('MemberExportList', name),
         Effect: 'Allow',
         ...byRole(roleArn),
         Action: ['s3:ListBucket'],
