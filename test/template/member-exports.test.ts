@@ -9,9 +9,9 @@
  *   refused whatever their own policies say.
  */
 import { rmSync } from 'node:fs';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { loadStageConfig } from '../../lib/config/load';
 import { type CloudFormationTemplate, packagedStage, readTemplate } from '../support/package';
+import { bucketDecision } from './bucket-decisions';
 import { TEST_PLACE, templateValues } from './cloudformation';
 import type { PolicyDocument } from './iam-requests';
 
@@ -39,49 +39,26 @@ afterAll(() => {
 /** A role of the member account whose own policy grants what the API reference lists, on the whole bucket. */
 const roleAllowedByItself = (arn: string) => ({
   arn,
-  policy: {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Action: ['s3:PutObject*', 's3:GetObject*', 's3:ListBucket', 's3:DeleteObject*', 's3:GetBucketLocation'],
-        Resource: [bucketArn, `${bucketArn}/*`],
-      },
-    ],
-  },
+  policies: [
+    {
+      name: 'rds-export',
+      document: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['s3:PutObject*', 's3:GetObject*', 's3:ListBucket', 's3:DeleteObject*', 's3:GetBucketLocation'],
+            Resource: [bucketArn, `${bucketArn}/*`],
+          },
+        ],
+      } as PolicyDocument,
+    },
+  ],
 });
 
-/** IAM's decision on a request of the role to the bucket (no key) or an object of it, across the two accounts. */
-async function decide(
-  role: ReturnType<typeof roleAllowedByItself>,
-  action: string,
-  key?: string,
-  context: Record<string, string> = {},
-): Promise<string> {
-  const result = await runSimulation(
-    {
-      identityPolicies: [{ name: 'rds-export', policy: role.policy as never }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      resourcePolicy: bucketPolicy as never,
-      request: {
-        action,
-        principal: role.arn,
-        resource: { resource: key === undefined ? bucketArn : `${bucketArn}/${key}`, accountId: TEST_PLACE.account },
-        contextVariables: {
-          'aws:PrincipalArn': role.arn,
-          'aws:PrincipalAccount': role.arn.split(':')[4] as string,
-          'aws:SecureTransport': 'true',
-          ...context,
-        },
-      },
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  if (result.resultType !== 'single') throw new Error(`expected one decision, got ${result.resultType}`);
-  return result.result.analysis.result;
-}
+/** IAM's decision on a request of the role to the backup bucket (no key) or an object of it, across the two accounts. */
+const decide = (role: ReturnType<typeof roleAllowedByItself>, action: string, key?: string, context = {}) =>
+  bucketDecision(role, action, { arn: bucketArn, account: TEST_PLACE.account, policy: bucketPolicy }, key, context);
 
 const EXPORTED = 'rds-exports/orders-db/slipway-orders-db-202611220330/orders/public.orders/part-00000.parquet';
 

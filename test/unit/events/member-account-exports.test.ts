@@ -3,8 +3,9 @@ import type { SlipwayConfig } from '../../../lib/config/schema';
 import { exportStatements } from '../../../lib/events/member-account/exports';
 import { memberAccountTemplate } from '../../../lib/events/member-account-template';
 import { MEMBER, memberInputs } from '../../support/member-accounts';
+import { ask, denied, kmsIn, targetRole, viaRds } from '../../support/member-role-requests';
 import type { AwsPlace } from '../../template/cloudformation';
-import { type AwsRequest, loadArnFormats, type PolicyDocument } from '../../template/iam-requests';
+import { type AwsRequest, loadArnFormats } from '../../template/iam-requests';
 import { type Role, refusalOf } from '../../template/iam-simulation';
 
 /**
@@ -14,9 +15,6 @@ import { type Role, refusalOf } from '../../template/iam-simulation';
  * (the Service Authorization Reference as data): every call of the export allowed, the same calls elsewhere refused.
  */
 
-// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read here by its paths
-type Json = Record<string, any>;
-
 const STAGING = MEMBER.staging;
 const US = 'us-east-1';
 const EU = 'eu-west-1';
@@ -24,46 +22,11 @@ const config = loadStageConfig('kitchen-sink');
 const orders = config.databases['orders-db'] as { exportRoleArn: string; exportKmsKeyId: string };
 const place: AwsPlace = { partition: 'aws', region: US, account: STAGING };
 
-/** The template's value as CloudFormation resolves it in the member account. */
-function resolved(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(resolved);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value);
-  const [only] = entries;
-  if (entries.length === 1 && only?.[0] === 'Fn::Sub') {
-    const names: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': STAGING };
-    return (only[1] as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => names[name] ?? `<${name}>`);
-  }
-  return Object.fromEntries(entries.map(([key, inner]) => [key, resolved(inner)]));
-}
-
-const roleOf = (template: Json): Role => ({
-  arn: config.accounts.staging?.roleArn as string,
-  policies: (resolved(template.Resources.TargetRole.Properties.Policies) as Json[]).map((policy) => ({
-    name: policy.PolicyName as string,
-    document: policy.PolicyDocument as PolicyDocument,
-  })),
-});
-const role = () => roleOf(memberAccountTemplate(memberInputs('staging')) as Json);
+const role = (): Role =>
+  targetRole(memberAccountTemplate(memberInputs('staging')), config.accounts.staging?.roleArn as string, STAGING);
 
 const COPY = `arn:aws:rds:${US}:${STAGING}:snapshot:slipway-orders-db-202611220330`;
-const ask = (action: string, resource: string, region: string, context: Record<string, string> = {}): AwsRequest => ({
-  action,
-  resource,
-  what: resource,
-  context: { 'aws:RequestedRegion': region, ...context },
-});
-/** A KMS request, with the key's default key policy, which lets the account's IAM policies decide. */
-const kms = (action: string, key: string, region: string, context: Record<string, string> = {}): AwsRequest => ({
-  ...ask(action, key, region, context),
-  resourcePolicy: {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${STAGING}:root` }, Action: 'kms:*', Resource: '*' },
-    ],
-  },
-});
-const viaRds = (region: string) => ({ 'kms:ViaService': `rds.${region}.amazonaws.com` });
+const kms = kmsIn(STAGING);
 const toExport = { 'iam:PassedToService': 'export.rds.amazonaws.com' };
 
 /** Every call lib/backup/snapshot-follow-ups.ts and snapshot-settlement.ts make for orders-db's export, as IAM sees it. */
@@ -76,8 +39,6 @@ const EXPORT_CALLS: AwsRequest[] = [
   kms('kms:CreateGrant', orders.exportKmsKeyId, US, viaRds(US)),
   kms('kms:DescribeKey', orders.exportKmsKeyId, US, viaRds(US)),
 ];
-
-const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
 
 beforeAll(async () => {
   await loadArnFormats();
