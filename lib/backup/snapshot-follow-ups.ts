@@ -107,7 +107,7 @@ export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: stri
   const keyOf = (place: Place) => `${place.account ?? ''}/${place.region}`;
   for (const record of queued.filter((one) => one.kind === 'snapshot-export')) {
     const place = placeOf(record);
-    if (!accountExports.has(keyOf(place))) accountExports.set(keyOf(place), await exportsInFlight(ctx, place));
+    if (!accountExports.has(keyOf(place))) accountExports.set(keyOf(place), await exportsInFlightOrFull(ctx, place));
   }
   const outcomes: Array<{ id: string; outcome: string }> = [];
   for (const record of queued) {
@@ -157,6 +157,16 @@ async function exportsInFlight(ctx: BackupsContext, place: Place): Promise<numbe
     ).length;
   }
   return count;
+}
+
+/** The account's running exports; when they cannot be counted (its role refused), full: its exports wait, others start. */
+async function exportsInFlightOrFull(ctx: BackupsContext, place: Place): Promise<number> {
+  try {
+    return await exportsInFlight(ctx, place);
+  } catch (error) {
+    logger.warn('export tasks not counted: exports there stay queued', { ...place, error: error as Error });
+    return ACCOUNT_EXPORTS_IN_FLIGHT;
+  }
 }
 
 async function parentOf(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord> {

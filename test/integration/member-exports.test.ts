@@ -1,4 +1,5 @@
 import {
+  CopyDBSnapshotCommand,
   DescribeDBSnapshotsCommand,
   DescribeExportTasksCommand,
   type ExportTask,
@@ -263,6 +264,27 @@ describe('the export of orders-db, in member account staging', () => {
       reason: expect.stringMatching(/^RDS refused the export \(AccessDenied\): .*iam:PassRole/),
     });
     expect(published).toContain('backup.state FAILED');
+  });
+
+  it('keeps the export queued, and still starts the copies, when the member account’s exports cannot be counted', async () => {
+    // Given orders-db copied to us-west-2 and exported, and its role refused DescribeExportTasks
+    const { backups, store } = backupsWith({ copyToRegion: 'us-west-2' });
+    const { rds } = await snapshotMade(store, HOME_REGION);
+    rds
+      .on(DescribeExportTasksCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to perform: rds:DescribeExportTasks'), { name: 'AccessDenied' }),
+      );
+    mockClient(clientAt('staging/us-west-2')).on(CopyDBSnapshotCommand).resolves({ DBSnapshot: {} });
+
+    // When the reconciler runs
+    const outcomes = await backups.reconcile();
+
+    // Then the copy starts, and the export waits without asking RDS to start it
+    expect(outcomes).toContainEqual({ id: expect.any(String), outcome: 'CREATING' });
+    expect(outcomes).toContainEqual({ id: expect.any(String), outcome: 'queued (account export limit reached)' });
+    expect(await exportOf(store)).toMatchObject({ status: 'QUEUED' });
+    expect(rds.commandCalls(StartExportTaskCommand)).toEqual([]);
   });
 
   it('exports the copy in the bucket’s region of a database in eu-west-1, once the copy is available', async () => {
