@@ -16,6 +16,7 @@ module.exports = async ({ resolveVariable }) => {
     const { restoreTargetPrefix } = require('../lib/backup/identifiers.ts');
     const { eventRulePatterns, eventPatternProblems } = require('../lib/events/rule-patterns.ts');
     const { broadlyAssumedAccounts } = require('../lib/config/vault-role.ts');
+    const { memberExportBucketStatements } = require('../lib/backup/member-export-bucket-policy.ts');
     const config = writeResolvedConfig(stage);
     // The OpenAPI document getOpenapi ships, made here from the route registry so that function loads no zod.
     const { writeOpenApiDocument } = require('../lib/http/openapi.ts');
@@ -72,6 +73,7 @@ module.exports = async ({ resolveVariable }) => {
       ...workerResources(config, stage, volumeFunctionName),
       ...rdsResources(config, restoreTargetPrefix),
       ...backupBucketValues(config, service, stage),
+      backupBucketExportStatements: memberExportBucketStatements(config),
       ...vaultBucketValues(config),
       ...accountResources(config, broadlyAssumedAccounts(config)),
       ...vaultResources(config),

@@ -4,10 +4,12 @@ import {
   paginateDescribeExportTasks,
   StartExportTaskCommand,
 } from '@aws-sdk/client-rds';
+import type { Place } from '../aws/account-credentials';
 import { UpstreamFailed } from '../errors';
 import { logger } from '../observability';
 import { type BackupsContext, configuredDatabase, errorName, notify } from './backups-context';
-import { rdsOfBackup } from './database-places';
+import { databasePlace, rdsOfBackup } from './database-places';
+import { exportRefusal, exportsFrom, exportsPrefix } from './export-places';
 import { exportTaskIdentifier } from './identifiers';
 import { type BackupRecord, isArchive } from './records';
 import { isVaultCopy } from './vault';
@@ -25,35 +27,56 @@ export const ACCOUNT_EXPORTS_IN_FLIGHT = 5;
  * limit faults *QuotaExceeded (SnapshotQuotaExceeded for copies), so a quota or limit fault is that.
  */
 const AT_LIMIT = 'at-limit' as const;
+/** ExportTask Status values of a task still running (ExportTask, RDS API Reference). */
+export const RUNNING_EXPORTS = ['STARTING', 'IN_PROGRESS', 'CANCELING'];
 const isLimitFault = (error: unknown) => /QuotaExceeded|LimitExceeded|LimitReached/.test(errorName(error));
 
-/** A copy to copyToRegion and an export to S3, as the database asks; both start when their limit allows. */
-export async function queueFollowUps(ctx: BackupsContext, snapshot: BackupRecord) {
-  const db = configuredDatabase(ctx, snapshot.database);
+/** A follow-up of an available snapshot (or copy), queued in `region`. */
+function followUp(
+  ctx: BackupsContext,
+  snapshot: BackupRecord,
+  kind: 'snapshot-copy' | 'snapshot-export',
+  region: string,
+): BackupRecord {
   const at = ctx.now().toISOString();
-  const follow = (kind: 'snapshot-copy' | 'snapshot-export', region: string, identifier: string): BackupRecord => ({
+  return {
     id: ctx.newId(),
     kind,
     database: snapshot.database,
     source: snapshot.source,
     region,
-    snapshotIdentifier: identifier,
+    snapshotIdentifier: snapshot.snapshotIdentifier,
     status: 'QUEUED',
     trigger: `after ${snapshot.id}`,
     parentId: snapshot.id,
     createdAt: at,
     updatedAt: at,
-  });
-  if (db.copyToRegion)
-    await ctx.deps.store.create(follow('snapshot-copy', db.copyToRegion, snapshot.snapshotIdentifier));
-  if (db.exportToS3) {
-    await ctx.deps.store.create({
-      ...follow('snapshot-export', snapshot.region, snapshot.snapshotIdentifier),
-      s3Prefix: `rds-exports/${snapshot.database}/${snapshot.snapshotIdentifier}`,
-    });
+    ...(kind === 'snapshot-export'
+      ? { s3Prefix: `${exportsPrefix(snapshot.database)}${snapshot.snapshotIdentifier}` }
+      : {}),
+  };
+}
+
+/**
+ * A copy to copyToRegion and an export to S3, as the database asks; both start when their limit allows. The export
+ * is of this snapshot unless its copy is the one in the backup bucket's region (queueCopyExport).
+ */
+export async function queueFollowUps(ctx: BackupsContext, snapshot: BackupRecord) {
+  const db = configuredDatabase(ctx, snapshot.database);
+  if (db.copyToRegion) await ctx.deps.store.create(followUp(ctx, snapshot, 'snapshot-copy', db.copyToRegion));
+  if (db.exportToS3 && exportsFrom(db, ctx.deps.region, snapshot.region, false)) {
+    await ctx.deps.store.create(followUp(ctx, snapshot, 'snapshot-export', snapshot.region));
   }
   const vaultCopy = vaultCopyRecord(ctx, snapshot);
   if (vaultCopy) await ctx.deps.store.create(vaultCopy);
+}
+
+/** The export of an available copy, when the copy is the database's snapshot in the backup bucket's region. */
+export async function queueCopyExport(ctx: BackupsContext, copy: BackupRecord) {
+  const db = configuredDatabase(ctx, copy.database);
+  if (db.exportToS3 && exportsFrom(db, ctx.deps.region, copy.region, true)) {
+    await ctx.deps.store.create(followUp(ctx, copy, 'snapshot-export', copy.region));
+  }
 }
 
 /**
@@ -78,7 +101,14 @@ export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: stri
   const queued = all
     .filter((record) => record.status === 'QUEUED')
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  let accountExports = queued.some((record) => record.kind === 'snapshot-export') ? await exportsInFlight(ctx) : 0;
+  // The account export limit is each account's own: counted where each export runs, once.
+  const accountExports = new Map<string, number>();
+  const placeOf = (record: BackupRecord) => databasePlace(ctx.deps.config, record.database, record.region);
+  const keyOf = (place: Place) => `${place.account ?? ''}/${place.region}`;
+  for (const record of queued.filter((one) => one.kind === 'snapshot-export')) {
+    const place = placeOf(record);
+    if (!accountExports.has(keyOf(place))) accountExports.set(keyOf(place), await exportsInFlightOrFull(ctx, place));
+  }
   const outcomes: Array<{ id: string; outcome: string }> = [];
   for (const record of queued) {
     const isCopy = record.kind === 'snapshot-copy';
@@ -86,14 +116,15 @@ export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: stri
       outcomes.push({ id: record.id, outcome: 'queued (limit reached)' });
       continue;
     }
-    if (!isCopy && accountExports >= ACCOUNT_EXPORTS_IN_FLIGHT) {
+    const place = keyOf(placeOf(record));
+    if (!isCopy && (accountExports.get(place) ?? 0) >= ACCOUNT_EXPORTS_IN_FLIGHT) {
       outcomes.push({ id: record.id, outcome: 'queued (account export limit reached)' });
       continue;
     }
     const started = isCopy ? await startCopy(ctx, record) : await startExport(ctx, record);
     if (started === AT_LIMIT) {
       // The account is full until one of its exports ends; this one stays first in the queue.
-      accountExports = ACCOUNT_EXPORTS_IN_FLIGHT;
+      accountExports.set(place, ACCOUNT_EXPORTS_IN_FLIGHT);
       outcomes.push({ id: record.id, outcome: 'queued (RDS refused it at its export limit)' });
       continue;
     }
@@ -101,7 +132,7 @@ export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: stri
       if (isCopy) copies += 1;
       else {
         exports += 1;
-        accountExports += 1;
+        accountExports.set(place, (accountExports.get(place) ?? 0) + 1);
       }
     }
     outcomes.push({ id: record.id, outcome: started.status });
@@ -110,19 +141,32 @@ export async function startQueued(ctx: BackupsContext): Promise<Array<{ id: stri
 }
 
 /**
- * Export tasks of the account still running in this region, Slipway's and anyone else's. Only databases of the
- * control plane's own account are exported (config refuses exportToS3 elsewhere): its own credentials ask.
+ * Export tasks of the account still running in the region, Slipway's and anyone else's: asked in the database's
+ * account and region (the control plane's own credentials at home, a session on the account's role elsewhere).
  */
-async function exportsInFlight(ctx: BackupsContext): Promise<number> {
+async function exportsInFlight(ctx: BackupsContext, place: Place): Promise<number> {
   let count = 0;
   for await (const page of paginateDescribeExportTasks(
-    { client: ctx.deps.rdsFor({ region: ctx.deps.region }, { id: 'exports-in-flight', principal: 'slipway' }) },
+    { client: ctx.deps.rdsFor(place, { id: 'exports-in-flight', principal: 'slipway' }) },
     // Filter values are lowercase (DescribeExportTasks, RDS API Reference).
     { Filters: [{ Name: 'status', Values: ['starting', 'in_progress', 'canceling'] }] },
   )) {
-    count += page.ExportTasks?.length ?? 0;
+    // Counted by status as well: a task the filter let through that has ended holds no place.
+    count += (page.ExportTasks ?? []).filter((task) =>
+      RUNNING_EXPORTS.includes((task.Status ?? '').toUpperCase()),
+    ).length;
   }
   return count;
+}
+
+/** The account's running exports; when they cannot be counted (its role refused), full: its exports wait, others start. */
+async function exportsInFlightOrFull(ctx: BackupsContext, place: Place): Promise<number> {
+  try {
+    return await exportsInFlight(ctx, place);
+  } catch (error) {
+    logger.warn('export tasks not counted: exports there stay queued', { ...place, error: error as Error });
+    return ACCOUNT_EXPORTS_IN_FLIGHT;
+  }
 }
 
 async function parentOf(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord> {
@@ -188,6 +232,8 @@ async function startCopy(ctx: BackupsContext, record: BackupRecord): Promise<Bac
 
 async function startExport(ctx: BackupsContext, record: BackupRecord): Promise<BackupRecord | typeof AT_LIMIT> {
   const db = configuredDatabase(ctx, record.database);
+  const refusal = exportRefusal(db, ctx.deps.region, record.region);
+  if (refusal !== undefined) return failQueued(ctx, record, refusal);
   const parent = await parentOf(ctx, record);
   const taskIdentifier = exportTaskIdentifier(record.snapshotIdentifier);
   try {

@@ -7,7 +7,7 @@ import { backupOperation, rdsEventFromElsewhere, rdsOfBackup } from './database-
 import { databaseOfSnapshot } from './identifiers';
 import { type RdsSnapshotEvent, SNAPSHOT_CREATED_EVENTS } from './rds-events';
 import type { BackupRecord } from './records';
-import { queueFollowUps, startQueued } from './snapshot-follow-ups';
+import { queueCopyExport, queueFollowUps, RUNNING_EXPORTS, startQueued } from './snapshot-follow-ups';
 import { describeSnapshotIn, retentionAfter, settleFrom } from './snapshot-outcome';
 import { applySnapshotRetention } from './snapshot-retention';
 import { isVaultCopy } from './vault';
@@ -91,6 +91,7 @@ async function settleSnapshot(ctx: BackupsContext, record: BackupRecord): Promis
       applySnapshotRetention(ctx, settled.database, backupOperation(settled)),
     );
   }
+  if (settled?.status === 'AVAILABLE' && settled.kind === 'snapshot-copy') await queueCopyExport(ctx, settled);
   return settled;
 }
 
@@ -104,8 +105,9 @@ async function settleExport(ctx: BackupsContext, record: BackupRecord) {
       new DescribeExportTasksCommand({ ExportTaskIdentifier: record.snapshotIdentifier }),
     )
   ).ExportTasks?.[0];
-  const status = task?.Status ?? 'MISSING';
-  if (status === 'STARTING' || status === 'IN_PROGRESS' || status === 'CANCELING') return undefined;
+  // Uppercase in the ExportTask reference; some emulators answer lowercase, as DescribeExportTasks' filter values are.
+  const status = (task?.Status ?? 'MISSING').toUpperCase();
+  if (RUNNING_EXPORTS.includes(status)) return undefined;
   const at = ctx.now();
   const complete = status === 'COMPLETE';
   const settled = await ctx.deps.store.update<BackupRecord>(record.id, ['CREATING'], {

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors';
 import { camel, inAccount, sub, unique } from './member-account/cloudformation';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
 import { deployStatements, type Placed } from './member-account/deploy';
+import { exportStatements } from './member-account/exports';
 import { memberHealthAlarms, probeMetricStatements } from './member-account/health-alarms';
 import { type ReleasedRepository, releasedRepositories, releaseReadStatements } from './member-account/release-reads';
 import { vaultPolicy } from './member-account/vault';
@@ -356,6 +357,7 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
     ...releaseReadStatements(facts.released),
     ...probeMetricStatements(facts.placed),
     ...databaseStatements(inputs.config, inputs.account, inputs.controlPlaneRegion),
+    ...exportStatements(inputs.config, inputs.account, inputs.controlPlaneRegion),
   ];
   const policies = [
     ...(statements.length > 0

@@ -1,5 +1,10 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  DescribeExportTasksCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -29,7 +34,9 @@ import { resourcesFragment } from '../support/resources';
  * and implements sts:AssumeRole): the control plane in 111111111111/us-east-1 snapshots orders-db, an instance
  * in 222222222222/eu-west-1, as the backup's session on the member account's role; the snapshot is there and
  * not in the control plane's account; its RDS-EVENT-0042 from 222222222222 settles it, one claiming
- * 333333333333 is ignored; and a restore of it creates a new instance in the member account.
+ * 333333333333 is ignored; a restore of it creates a new instance in the member account; and its copy in us-east-1,
+ * the backup bucket's region, is exported to the control plane's bucket through the member account's role (moto
+ * implements StartExportTask and DescribeExportTasks: a task completes at once, and nothing is written to S3).
  */
 
 const CONTROL_PLANE = '111111111111';
@@ -41,13 +48,30 @@ const SOURCE = 'orders-staging-db';
 const TARGET = 'orders-staging-db-restore-1';
 const TABLE = 'slipway-cross-account-databases-state';
 const HOME = { account: CONTROL_PLANE, region: 'us-east-1' };
+const BUCKET = 'slipway-prod-backups';
+const EXPORT_ROLE = `arn:aws:iam::${MEMBER}:role/slipway-rds-export`;
+const EXPORT_KEY = `arn:aws:kms:us-east-1:${MEMBER}:key/3c4d5e6f-7081-4293-a4b5-c6d7e8f90a1b`;
 
 const config = configSchema.parse({
   auth: { tokensSecret: 'slipway/api-tokens' },
   accounts: {
-    staging: { roleArn: MEMBER_ROLE, externalIdSecret: 'slipway/staging-external-id', regions: [MEMBER_REGION] },
+    staging: {
+      roleArn: MEMBER_ROLE,
+      externalIdSecret: 'slipway/staging-external-id',
+      regions: [MEMBER_REGION, 'us-east-1'],
+    },
   },
-  databases: { 'orders-db': { rdsInstance: SOURCE, account: 'staging', region: MEMBER_REGION } },
+  databases: {
+    'orders-db': {
+      rdsInstance: SOURCE,
+      account: 'staging',
+      region: MEMBER_REGION,
+      copyToRegion: 'us-east-1',
+      exportToS3: true,
+      exportRoleArn: EXPORT_ROLE,
+      exportKmsKeyId: EXPORT_KEY,
+    },
+  },
 });
 
 let env: Record<string, string>;
@@ -129,7 +153,7 @@ beforeAll(async () => {
   const { audit } = auditOn(documents, TABLE);
   store = new BackupStore(documents, TABLE);
   const common = { config, rdsFor, region: 'us-east-1', publisher, audit };
-  backups = new Backups({ ...common, store, backupBucket: 'slipway-prod-backups' });
+  backups = new Backups({ ...common, store, backupBucket: BUCKET });
   restores = new Restores({ ...common, store: new RestoreStore(documents, TABLE), backups: store });
 });
 
@@ -175,7 +199,7 @@ describe('orders-db in 222222222222/eu-west-1, backed up and restored from a con
     // Then nothing changes
     expect(outcome).toEqual({
       applied: false,
-      reason: `the event comes from account 333333333333 in ${MEMBER_REGION}, but database orders-db is in account ${MEMBER} in ${MEMBER_REGION}`,
+      reason: `the event comes from account 333333333333 in ${MEMBER_REGION}, but database orders-db is in account ${MEMBER} in ${MEMBER_REGION} or us-east-1`,
     });
     expect((await store.get(taken.id))?.status).toBe('CREATING');
   });
@@ -216,5 +240,53 @@ describe('orders-db in 222222222222/eu-west-1, backed up and restored from a con
 
     // When the reconciler asks after it, through the same session, then it is AVAILABLE (moto restores at once)
     expect(await restores.reconcile()).toEqual([{ id: restore.id, outcome: 'AVAILABLE' }]);
+  });
+  it('exports the snapshot’s copy in us-east-1 to the control plane’s bucket, through the member account’s role', async () => {
+    // When the reconciler runs: the copy to us-east-1 starts in the member account, and moto makes it at once
+    const copyStarted = await backups.reconcile();
+    const copy = (await store.list('orders-db', { limit: 20 })).items.find(
+      (record) => record.kind === 'snapshot-copy',
+    ) as BackupRecord;
+    expect(copyStarted).toEqual([{ id: copy.id, outcome: 'CREATING' }]);
+
+    // When it runs again: the copy is available, and its export starts through the member role
+    const exportStarted = await backups.reconcile();
+    const exported = (await store.list('orders-db', { limit: 20 })).items.find(
+      (record) => record.kind === 'snapshot-export',
+    ) as BackupRecord;
+    expect(exportStarted).toEqual([
+      { id: copy.id, outcome: 'AVAILABLE' },
+      { id: exported.id, outcome: 'CREATING' },
+    ]);
+    expect(exported).toMatchObject({ region: 'us-east-1', parentId: copy.id });
+    expect(assumed.at(-1)).toMatchObject({
+      RoleArn: MEMBER_ROLE,
+      RoleSessionName: exported.id,
+      SourceIdentity: 'slipway',
+    });
+
+    // Then the member account's RDS in us-east-1 holds the task, of the copy, into the control plane's bucket
+    const memberUs = await sessionOn(env, MEMBER_ROLE, 'operator-checking', own);
+    const tasks = (
+      await createRdsClient({ ...env, AWS_REGION: 'us-east-1' }, memberUs).send(new DescribeExportTasksCommand({}))
+    ).ExportTasks;
+    expect(tasks).toEqual([
+      expect.objectContaining({
+        ExportTaskIdentifier: exported.snapshotIdentifier,
+        SourceArn: `arn:aws:rds:us-east-1:${MEMBER}:snapshot:${taken.snapshotIdentifier}`,
+        S3Bucket: BUCKET,
+        S3Prefix: `rds-exports/orders-db/${taken.snapshotIdentifier}`,
+        IamRoleArn: EXPORT_ROLE,
+        KmsKeyId: EXPORT_KEY,
+      }),
+    ]);
+    // And the control plane's own account runs none
+    const ownTasks = (
+      await createRdsClient({ ...env, AWS_REGION: 'us-east-1' }, own).send(new DescribeExportTasksCommand({}))
+    ).ExportTasks;
+    expect(ownTasks).toEqual([]);
+
+    // When the reconciler runs once more, the export is settled from the member account's answer
+    expect(await backups.reconcile()).toEqual([{ id: exported.id, outcome: 'AVAILABLE' }]);
   });
 });

@@ -10,11 +10,11 @@
  * - Roles of the stack that are not workers cannot write there; the vault account's break-glass role is not denied.
  */
 import { rmSync } from 'node:fs';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { loadStageConfig } from '../../lib/config/load';
 import { memberAccountTemplate } from '../../lib/events/member-account-template';
 import { memberInputs } from '../support/member-accounts';
 import { type CloudFormationTemplate, packagedStage, readTemplate } from '../support/package';
+import { bucketDecision } from './bucket-decisions';
 import { TEST_PLACE, templateValues } from './cloudformation';
 import type { PolicyDocument } from './iam-requests';
 import { type StackRole, stackRoles } from './stack-roles';
@@ -72,36 +72,13 @@ const roleOf = (logicalId: string) => {
 };
 
 /** IAM's decision on `action` by `role` on `key` of the vault bucket (the bucket itself when absent). */
-async function decide(
+const decide = (
   role: { arn: string; policies: StackRole['role']['policies'] },
   action: string,
   key?: string,
   context: Record<string, string> = {},
   resourcePolicy: PolicyDocument | undefined = bucketPolicy(),
-): Promise<string> {
-  const result = await runSimulation(
-    {
-      identityPolicies: role.policies.map(({ name, document }) => ({ name, policy: document as never })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy: resourcePolicy as never } : {}),
-      request: {
-        action,
-        principal: role.arn,
-        resource: { resource: key === undefined ? BUCKET_ARN : `${BUCKET_ARN}/${key}`, accountId: VAULT_ACCOUNT },
-        contextVariables: {
-          'aws:PrincipalArn': role.arn,
-          'aws:PrincipalAccount': role.arn.split(':')[4] as string,
-          'aws:SecureTransport': 'true',
-          ...context,
-        },
-      },
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  return result.overallResult;
-}
+) => bucketDecision(role, action, { arn: BUCKET_ARN, account: VAULT_ACCOUNT, policy: resourcePolicy }, key, context);
 
 const ERASING = [
   's3:DeleteObject',

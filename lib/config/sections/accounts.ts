@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { memberExportIssues } from './member-exports';
 import { awsRegion, describeInput, expects, roleArn, secretReference } from './values';
 
 /**
@@ -61,6 +62,8 @@ interface Placed {
 interface PlacedDatabase extends Placed {
   copyToRegion?: string | undefined;
   exportToS3?: boolean | undefined;
+  exportRoleArn?: string | undefined;
+  exportKmsKeyId?: string | undefined;
 }
 export interface PlacementIssue {
   path: Array<string | number>;
@@ -72,7 +75,7 @@ const VOLUME_ELSEWHERE =
 
 /** What the reference says of a database's placement keys. */
 export const DATABASE_PLACEMENT =
-  "Snapshots, their copies, retention, restores, drills, the reconciler and the RDS events then act there; in another account, as a session on its role (sts:AssumeRole) named after the backup or restore. copyToRegion is then a region of that account too, and exportToS3 is refused there (the export would write to the control plane's bucket from another account)";
+  "Snapshots, their copies, retention, restores, drills, the reconciler and the RDS events then act there; in another account, as a session on its role (sts:AssumeRole) named after the backup or restore. copyToRegion is then a region of that account too; exportToS3 is started there, into the control plane's backup bucket (whose policy lets exportRoleArn write under rds-exports/<database>/ only), with exportRoleArn and exportKmsKeyId of that account, of the snapshot in the bucket's region: the database's own, else its copy to copyToRegion";
 /** What the reference says of an environment's placement keys. */
 export const ENVIRONMENT_PLACEMENT =
   "Deployments, their ECS events, the reconciler and the environment's reads then act there; in another account, as a session on its role (sts:AssumeRole) named after the deployment";
@@ -129,8 +132,8 @@ interface Placeable {
 }
 
 /**
- * What a database in another account cannot have: a copy in a region its account does not list, or an export,
- * which RDS would write to the control plane's bucket from another account, where no bucket policy lets it.
+ * What a database in another account cannot have: a copy in a region its account does not list, or an export
+ * with a role or a key RDS cannot use there (member-exports.ts).
  */
 function databaseIssues(accounts: Accounts, db: PlacedDatabase, path: Array<string | number>): PlacementIssue[] {
   if (db.account === undefined || !Object.hasOwn(accounts, db.account)) return [];
@@ -142,12 +145,8 @@ function databaseIssues(accounts: Accounts, db: PlacedDatabase, path: Array<stri
       message: `expected one of account ${db.account}'s regions (${regions.join(', ')}): the copy is made in that account, received ${describeInput(db.copyToRegion)}`,
     });
   }
-  if (db.exportToS3) {
-    issues.push({
-      path: [...path, 'exportToS3'],
-      message: `is not supported for a database in account ${db.account}: RDS would write the export to the control plane's backup bucket from another account; leave it out (false)`,
-    });
-  }
+  const owner = accounts[db.account];
+  if (owner) issues.push(...memberExportIssues(db.account, owner.roleArn, db, path));
   return issues;
 }
 

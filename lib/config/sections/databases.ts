@@ -45,10 +45,14 @@ export const database = z
       exportToS3: z.boolean(expects('true or false')).default(false),
       exportRoleArn: roleArn
         .optional()
-        .describe('Role RDS assumes to write the export to the backup bucket (required with exportToS3)'),
+        .describe(
+          "Role RDS assumes to write the export to the backup bucket (required with exportToS3); for a database in another account, a role of that account, which the bucket's policy lets write under rds-exports/<database>/ only",
+        ),
       exportKmsKeyId: kmsKeyArn
         .optional()
-        .describe('ARN of the KMS key the export is encrypted with (required with exportToS3)'),
+        .describe(
+          'ARN of the KMS key the export is encrypted with (required with exportToS3); for a database in another account, a key of that account in the region of the snapshot exported',
+        ),
       kmsKeyArn: kmsKeyArn
         .optional()
         .describe(

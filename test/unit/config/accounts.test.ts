@@ -240,17 +240,44 @@ describe('where config places environments, databases and volumes', () => {
     ]);
   });
 
-  it('given a database in an account exported to S3, when parsed, then exportToS3 is refused: the bucket is the control plane’s', () => {
-    const exported = database(
-      'account: production',
-      'exportToS3: true',
-      'exportRoleArn: arn:aws:iam::333333333333:role/rds-export',
-      'exportKmsKeyId: arn:aws:kms:us-east-1:333333333333:key/1f2e3d4c-5b6a-4789-8123-456789abcdef',
-    );
-    expect(problems(file(`${ACCOUNTS}${exported}`))).toEqual([
-      `${SOURCE}: databases.shop-db.exportToS3: is not supported for a database in account production: RDS would write the export to the control plane's backup bucket from another account; leave it out (false)`,
-    ]);
+  const EXPORT_ROLE = 'exportRoleArn: arn:aws:iam::222222222222:role/rds-export';
+  const EXPORT_KEY = 'exportKmsKeyId: arn:aws:kms:eu-west-1:222222222222:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
+  const exportedFromStaging = (...lines: string[]) =>
+    file(`${ACCOUNTS}${database('account: staging', 'region: eu-west-1', 'exportToS3: true', ...lines)}`);
+
+  it('given a database in an account exported with a role and a key of that account in its region, when parsed, then it is accepted', () => {
+    const parsed = parseConfig(exportedFromStaging(EXPORT_ROLE, EXPORT_KEY), SOURCE);
+    expect(parsed.databases['shop-db']).toMatchObject({ account: 'staging', exportToS3: true });
   });
+
+  it('given a database in an account exported with a key of its copy’s region, when parsed, then it is accepted: the copy is exported', () => {
+    const key = 'exportKmsKeyId: arn:aws:kms:eu-central-1:222222222222:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
+    const parsed = parseConfig(exportedFromStaging(EXPORT_ROLE, key, 'copyToRegion: eu-central-1'), SOURCE);
+    expect(parsed.databases['shop-db']?.copyToRegion).toBe('eu-central-1');
+  });
+
+  it.each([
+    [
+      'a role of another account',
+      ['exportRoleArn: arn:aws:iam::123456789012:role/rds-export', EXPORT_KEY],
+      'exportRoleArn: is a role of account 123456789012, but the database is in account staging (222222222222): RDS exports it there, with a role of that account',
+    ],
+    [
+      'a key of another account',
+      [EXPORT_ROLE, 'exportKmsKeyId: arn:aws:kms:eu-west-1:333333333333:key/1f2e3d4c-5b6a-4789-8123-456789abcdef'],
+      'exportKmsKeyId: is a key of account 333333333333, but the database is in account staging (222222222222): RDS exports it there, with a key of that account',
+    ],
+    [
+      'a key of another region',
+      [EXPORT_ROLE, 'exportKmsKeyId: arn:aws:kms:us-east-1:222222222222:key/1f2e3d4c-5b6a-4789-8123-456789abcdef'],
+      "exportKmsKeyId: is a key in us-east-1, but the snapshots exported are in eu-west-1: RDS encrypts an export with a key of its snapshot's region",
+    ],
+  ])(
+    'given a database in an account exported with %s, when parsed, then that key path is refused',
+    (_what, lines, problem) => {
+      expect(problems(exportedFromStaging(...lines))).toEqual([`${SOURCE}: databases.shop-db.${problem}`]);
+    },
+  );
 
   it.each([
     ['in an account', ['account: production'], 'account'],

@@ -2,8 +2,9 @@ import { loadStageConfig } from '../../../lib/config/load';
 import { memberAccountTemplate } from '../../../lib/events/member-account-template';
 import { eventRulePatterns } from '../../../lib/events/rule-patterns';
 import { MEMBER, memberInputs } from '../../support/member-accounts';
+import { ask, denied, kmsIn, targetRole, viaRds } from '../../support/member-role-requests';
 import type { AwsPlace } from '../../template/cloudformation';
-import { type AwsRequest, loadArnFormats, type PolicyDocument } from '../../template/iam-requests';
+import { type AwsRequest, loadArnFormats } from '../../template/iam-requests';
 import { type Role, refusalOf } from '../../template/iam-simulation';
 
 /**
@@ -24,63 +25,14 @@ const orders = config.databases['orders-db'] as { kmsKeyArn: string; copyKmsKeyI
 const template = memberAccountTemplate(memberInputs('staging')) as Json;
 const place: AwsPlace = { partition: 'aws', region: EU, account: STAGING };
 
-/** The template's value as CloudFormation resolves it in the member account. */
-function resolved(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(resolved);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value);
-  const [only] = entries;
-  if (entries.length === 1 && only?.[0] === 'Fn::Sub') {
-    const names: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': STAGING };
-    return (only[1] as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => names[name] ?? `<${name}>`);
-  }
-  return Object.fromEntries(entries.map(([key, inner]) => [key, resolved(inner)]));
-}
-
-const role = (): Role => ({
-  arn: config.accounts.staging?.roleArn as string,
-  policies: (resolved(template.Resources.TargetRole.Properties.Policies) as Array<Json>).map((policy) => ({
-    name: policy.PolicyName as string,
-    document: policy.PolicyDocument as PolicyDocument,
-  })),
-});
+const role = (): Role => targetRole(template, config.accounts.staging?.roleArn as string, STAGING);
 
 const rds = (region: string, resource: string, account: string = STAGING) =>
   `arn:aws:rds:${region}:${account}:${resource}`;
 const SNAPSHOT = 'snapshot:slipway-orders-db-202611220330';
 const VAULT_ROLE = config.accounts.vault?.roleArn as string;
 
-/** A request as the session on the role sends it: in the region of its resource (aws:RequestedRegion). */
-const ask = (
-  action: string,
-  resource: string,
-  region: string,
-  context: Record<string, string | string[]> = {},
-): AwsRequest => ({
-  action,
-  resource,
-  what: resource,
-  context: { 'aws:RequestedRegion': region, ...context },
-});
-const viaRds = (region: string) => ({ 'kms:ViaService': `rds.${region}.amazonaws.com` });
-/**
- * A KMS request, with the key's default key policy, which lets the account's IAM policies decide (KMS Developer
- * Guide, "Default key policy").
- */
-const kms = (
-  action: string,
-  key: string,
-  region: string,
-  context: Record<string, string | string[]> = {},
-): AwsRequest => ({
-  ...ask(action, key, region, context),
-  resourcePolicy: {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${STAGING}:root` }, Action: 'kms:*', Resource: '*' },
-    ],
-  },
-});
+const kms = kmsIn(STAGING);
 
 /** The grant's condition keys as KMS sets them for the vault copy's CreateGrant (KMS Developer Guide, "kms:GrantOperations"). */
 function vaultGrant(over: { grantee?: string; operations?: string[] } = {}): Record<string, string | string[]> {
@@ -130,8 +82,6 @@ const ALLOWED: AwsRequest[] = [
   kms('kms:CreateGrant', orders.kmsKeyArn, EU, vaultGrant()),
 ];
 
-const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|Explicitly)Denied/.test(why);
-
 beforeAll(async () => {
   await loadArnFormats();
 });
@@ -165,6 +115,9 @@ describe('the member role of an account holding a database', () => {
       'rds:RestoreDBClusterToPointInTime',
       'rds:CreateDBInstance',
       'rds:DeleteDBCluster',
+      // orders-db's export to S3: test/unit/events/member-account-exports.test.ts.
+      'rds:StartExportTask',
+      'rds:DescribeExportTasks',
     ]);
     expect(new Set(granted.filter((action) => /^(rds|kms):/.test(action)))).toEqual(needed);
   });
