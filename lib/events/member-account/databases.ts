@@ -51,7 +51,7 @@ export function databaseRegions(config: SlipwayConfig, account: string, controlP
 }
 
 /** What Slipway's snapshots of a database are named (slipway-<database>-<yyyymmddhhmm>, lib/backup/identifiers.ts) from. */
-const snapshotPrefix = (database: string) => snapshotName(database, new Date(0)).replace(/\d{12}$/, '');
+export const snapshotPrefix = (database: string) => snapshotName(database, new Date(0)).replace(/\d{12}$/, '');
 
 /** Slipway's snapshots of a database, in a region. */
 function snapshotArns(placed: PlacedDatabase, region: string) {
