@@ -1,7 +1,10 @@
 import { CreateKeyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
 import {
+  CreateDBClusterCommand,
+  CreateDBClusterSnapshotCommand,
   CreateDBInstanceCommand,
   CreateDBSnapshotCommand,
+  DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotAttributesCommand,
   type RDSClient,
@@ -65,6 +68,7 @@ let vaultKey: string;
 let accounts: AccountCredentials;
 let restores: Restores;
 let copy: BackupRecord;
+let backupStore: BackupStore;
 let ids = 0;
 const restoresAsked: RestoreDBInstanceFromDBSnapshotCommandInput[] = [];
 const stubs: Array<{ restore: () => void }> = [];
@@ -156,7 +160,7 @@ beforeAll(async () => {
     auth: { tokensSecret: 'slipway/api-tokens' },
     accounts: { vault: { roleArn: VAULT_ROLE }, staging: { roleArn: STAGING_ROLE } },
     backups: { vaultAccount: 'vault', vaultKmsKey: vaultKey },
-    databases: { 'shop-db': { rdsInstance: 'shop-prod' } },
+    databases: { 'shop-db': { rdsInstance: 'shop-prod' }, 'reports-db': { rdsCluster: 'reports-aurora' } },
   });
   const dynamo = createDynamoDbClient(env, own);
   await ensureStateTable(
@@ -171,6 +175,7 @@ beforeAll(async () => {
     env,
   });
   const backups = new BackupStore(documents, TABLE);
+  backupStore = backups;
   copy = {
     id: 'bkp-00000000-0000-4000-8000-000000000100',
     kind: 'snapshot-copy',
@@ -306,5 +311,66 @@ describe('a vault copy restored into account staging', () => {
     expect((refused as Error).message).toMatch(/^RDS refused the restore: Invalid storage size/);
     expect(restoresAsked.at(-1)?.DBInstanceIdentifier).toBe(`${TARGET}-2`);
     expect(await sharedWith()).toEqual([]);
+  });
+});
+
+describe('a cluster’s vault copy restored in the vault', () => {
+  it('restores the cluster from the copy with the copy’s engine version, gives it a writer of the class asked, and settles', async () => {
+    // Given Slipway's copy of an Aurora cluster's snapshot in the vault
+    await inVault.send(
+      new CreateDBClusterCommand({
+        DBClusterIdentifier: 'reports-aurora',
+        Engine: 'aurora-postgresql',
+        EngineVersion: '16.4',
+        MasterUsername: 'reports',
+        MasterUserPassword: 'not-a-secret-1',
+      }),
+    );
+    await inVault.send(
+      new CreateDBClusterSnapshotCommand({
+        DBClusterSnapshotIdentifier: 'slipway-reports-db-202611220300',
+        DBClusterIdentifier: 'reports-aurora',
+        Tags: [{ Key: 'slipway:vault-copy', Value: 'true' }],
+      }),
+    );
+    const clusterCopy = {
+      ...copy,
+      id: 'bkp-00000000-0000-4000-8000-000000000200',
+      kind: 'snapshot-copy',
+      database: 'reports-db',
+      source: { type: 'cluster', identifier: 'reports-aurora' },
+      snapshotIdentifier: 'slipway-reports-db-202611220300',
+      snapshotArn: `arn:aws:rds:${REGION}:${VAULT}:cluster-snapshot:slipway-reports-db-202611220300`,
+      encrypted: false,
+    } as BackupRecord;
+    delete clusterCopy.kmsKeyId;
+    await backupStore.create(clusterCopy);
+
+    // When an operator restores it into the vault, naming the writer's class
+    const restore = await restores.request({
+      database: 'reports-db',
+      backupId: clusterCopy.id,
+      targetIdentifier: 'reports-aurora-restore-1',
+      overrides: { instanceClass: 'db.r6g.large' },
+      requestedBy: 'alice',
+    });
+
+    // Then the cluster and its writer are in the vault, and nothing was shared
+    expect(restore).toMatchObject({ status: 'RESTORING', account: 'vault', source: { type: 'cluster' } });
+    expect(restore).not.toHaveProperty('vaultShare');
+    const { DBClusters } = await inVault.send(
+      new DescribeDBClustersCommand({ DBClusterIdentifier: 'reports-aurora-restore-1' }),
+    );
+    expect(DBClusters?.[0]).toMatchObject({ Engine: 'aurora-postgresql', EngineVersion: '16.4' });
+    const { DBInstances } = await inVault.send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'reports-aurora-restore-1-1' }),
+    );
+    expect(DBInstances?.[0]).toMatchObject({
+      DBClusterIdentifier: 'reports-aurora-restore-1',
+      DBInstanceClass: 'db.r6g.large',
+    });
+
+    // And the reconciler settles it on its writer
+    expect(await restores.reconcile()).toContainEqual({ id: restore.id, outcome: 'AVAILABLE' });
   });
 });
