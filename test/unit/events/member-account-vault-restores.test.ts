@@ -19,7 +19,7 @@ type Json = Record<string, any>;
 
 const config = loadStageConfig('kitchen-sink');
 const US = 'us-east-1';
-const VAULT = (config.accounts.vault?.roleArn as string).split(':')[4] as string;
+const VAULT = String(config.accounts.vault?.roleArn).split(':')[4] as string;
 const PRODUCTION_ROLE = config.accounts.production?.roleArn as string;
 const STAGING_ROLE = config.accounts.staging?.roleArn as string;
 const vaultKey = vaultKeyIn(vaultKeyList(config.backups.vaultKmsKey), US) as string;
