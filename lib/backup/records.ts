@@ -124,8 +124,13 @@ export interface RestoreRecord {
   from: { backupId: string; snapshotIdentifier: string } | { pointInTime: string };
   targetIdentifier: string;
   region: string;
-  /** A restore of a vault copy, into the vault account (its name under accounts); absent: the control plane's own. */
+  /** A restore of a vault copy, into the account (its name under accounts) it was asked in; absent: the control plane's own. */
   account?: string;
+  /**
+   * A vault copy restored into another account than the vault: the vault (its name) shared the copy with that account
+   * (its id) for the restore, until `removedAt`, when the share was seen removed.
+   */
+  vaultShare?: { vault: string; accountId: string; removedAt?: string };
   status: RestoreStatus;
   reason?: string;
   requestedBy: string;

@@ -138,7 +138,7 @@ const rdsRestoreBody = /* @__PURE__ */ (() =>
     account: z.optional(
       name('an account name').check(
         z.describe(
-          "Only with the backupId of a vault copy: the account (a name under accounts) to restore into, which must be the copy's (backups.vaultAccount); absent: where the backup is.",
+          'Only with the backupId of a vault copy: the account (a name under accounts) to restore into; absent: the vault (backups.vaultAccount). Another account than the vault gets the copy shared (and its key granted to its role) for the restore.',
         ),
       ),
     ),
@@ -147,7 +147,9 @@ const rdsRestoreBody = /* @__PURE__ */ (() =>
         .string()
         .check(
           z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1'),
-          z.describe("Only with the backupId of a vault copy: the region to restore into, which must be the copy's."),
+          z.describe(
+            "Only with the backupId of a vault copy: the region to restore into, which must be the copy's (a snapshot is restored in its own region).",
+          ),
         ),
     ),
     overrides: z.optional(

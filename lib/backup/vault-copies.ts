@@ -2,8 +2,6 @@ import { CreateGrantCommand, DescribeKeyCommand, type GrantOperation, type KMSCl
 import {
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
-  ModifyDBClusterSnapshotAttributeCommand,
-  ModifyDBSnapshotAttributeCommand,
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
   type RDSClient,
@@ -24,6 +22,7 @@ import { backupOperation, databasePlace, databaseRegion } from './database-place
 import type { BackupRecord } from './records';
 import { planRetention, type RetentionDecision, type SnapshotInfo } from './retention';
 import { carryOutRetention, describeSnapshotIn, retentionAfter, settleFrom } from './snapshot-outcome';
+import { changeSnapshotShare } from './snapshot-shares';
 import { isVaultCopy, planVaultCopy, type Vault, type VaultCopySteps, vaultOf, vaultSnapshotInfo } from './vault';
 
 /**
@@ -108,7 +107,7 @@ export async function startVaultCopy(
   const { steps } = plan;
   let step = 'share';
   try {
-    await share(source.rds, steps.share);
+    await changeSnapshotShare(source.rds, steps.share, 'add');
     if (steps.grant) {
       step = 'grant';
       await source.kms.send(
@@ -143,24 +142,6 @@ export async function startVaultCopy(
 
 async function keyManagerOf(kms: KMSClient, keyId: string) {
   return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyManager;
-}
-
-function share(rds: RDSClient, step: VaultCopySteps['share']) {
-  return step.type === 'cluster'
-    ? rds.send(
-        new ModifyDBClusterSnapshotAttributeCommand({
-          DBClusterSnapshotIdentifier: step.identifier,
-          AttributeName: step.attribute,
-          ValuesToAdd: [step.accountId],
-        }),
-      )
-    : rds.send(
-        new ModifyDBSnapshotAttributeCommand({
-          DBSnapshotIdentifier: step.identifier,
-          AttributeName: step.attribute,
-          ValuesToAdd: [step.accountId],
-        }),
-      );
 }
 
 async function copy(rds: RDSClient, step: VaultCopySteps['copy']): Promise<string | undefined> {

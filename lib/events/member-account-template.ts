@@ -13,6 +13,7 @@ import { memberHealthAlarms, probeMetricStatements } from './member-account/heal
 import { type ReleasedRepository, releasedRepositories, releaseReadStatements } from './member-account/release-reads';
 import { vaultPolicy } from './member-account/vault';
 import { vaultBucketConditions, vaultBucketResources, vaultRegion } from './member-account/vault-bucket';
+import { vaultRestorePolicy } from './member-account/vault-restores';
 import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
@@ -363,7 +364,10 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
     ...(statements.length > 0
       ? [{ PolicyName: 'SlipwayDeployments', PolicyDocument: { Version: '2012-10-17', Statement: statements } }]
       : []),
-    ...[vaultPolicy(inputs.config, inputs.account, inputs.controlPlaneRegion)].filter((policy) => policy !== undefined),
+    ...[
+      vaultPolicy(inputs.config, inputs.account, inputs.controlPlaneRegion),
+      vaultRestorePolicy(inputs.config, inputs.account, inputs.controlPlaneRegion),
+    ].filter((policy) => policy !== undefined),
   ];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };
   const resources: Json = {

@@ -463,7 +463,7 @@ export const apiRoutes = registry({
       409: { description: 'The target identifier exists already.' },
       422: {
         description:
-          'The backup cannot be restored here (not available, another region, another kind), or RDS refused the restore.',
+          'The backup cannot be restored here (not available, another region, another kind; for a vault copy, an account not under accounts, a cluster copy without overrides.instanceClass), or RDS refused the restore.',
       },
       502: { description: 'RDS or the backup worker failed to answer.' },
     },

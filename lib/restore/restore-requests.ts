@@ -36,9 +36,9 @@ import {
   countDrill,
   drillMetric,
   errorName,
-  NOT_FOUND,
   notify,
   type RestoresContext,
+  targetExists,
   writerIdentifier,
 } from './restores-context';
 import { refusePlaceElsewhere, requestVaultRestore } from './vault-restore';
@@ -51,7 +51,7 @@ import { refusePlaceElsewhere, requestVaultRestore } from './vault-restore';
 
 export interface RestoreRequest {
   database: string;
-  /** Only for a vault copy: the account (its name) and region to restore into, which must be the copy's. */
+  /** Only for a vault copy: the account (a name under accounts; absent: the vault) and region (the copy's) to restore into. */
   account?: string;
   region?: string;
   backupId?: string;
@@ -109,7 +109,7 @@ export async function requestRestore(
     { account: db.account, region },
     restoreOperation({ id, requestedBy: input.requestedBy }),
   );
-  if (input.targetIdentifier === source.identifier || (await exists(rds, source.type, input.targetIdentifier))) {
+  if (input.targetIdentifier === source.identifier || (await targetExists(rds, source.type, input.targetIdentifier))) {
     throw new Conflict(
       `${source.type} ${input.targetIdentifier} already exists; a restore always creates a new ${source.type} and never overwrites one`,
       { details: { targetIdentifier: input.targetIdentifier } },
@@ -352,20 +352,6 @@ async function drillNow(ctx: RestoresContext, database: string): Promise<Restore
     },
     true,
   );
-}
-
-async function exists(rds: RDSClient, type: 'instance' | 'cluster', identifier: string): Promise<boolean> {
-  try {
-    if (type === 'cluster') {
-      await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
-    } else {
-      await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
-    }
-    return true;
-  } catch (error) {
-    if (NOT_FOUND.has(errorName(error))) return false;
-    throw new UpstreamFailed(`RDS describe of ${identifier} failed (${errorName(error)})`, { cause: error });
-  }
 }
 
 async function describeInstance(rds: RDSClient, identifier: string): Promise<DBInstance> {

@@ -21,6 +21,7 @@ import {
   rdsOnly,
   writerIdentifier,
 } from './restores-context';
+import { removeShare, shareOutstanding } from './vault-restore-shares';
 
 /**
  * Following restores and drills until their target is available (or failed), by RDS event and by the
@@ -39,10 +40,12 @@ export async function reconcileRestores(ctx: RestoresContext): Promise<Array<{ i
       const passed = recent.find((record) => record.drill && record.availableAt !== undefined);
       publishAgeMinutes('NewestDrillAgeMinutes', { Database: database }, passed?.availableAt, ctx.now());
     }
-    const records = recent.filter((record) => record.status === 'RESTORING' || (record.drill && !record.deletedAt));
+    const records = recent.filter(
+      (record) => record.status === 'RESTORING' || (record.drill && !record.deletedAt) || shareOutstanding(record),
+    );
     for (const record of records) {
       try {
-        outcomes.push({ id: record.id, outcome: await settle(ctx, record) });
+        outcomes.push({ id: record.id, outcome: await settle(ctx, record, recent) });
       } catch (error) {
         logger.error('restore could not be reconciled', { restoreId: record.id, error: error as Error });
         outcomes.push({ id: record.id, outcome: `error: ${errorName(error)}` });
@@ -74,13 +77,16 @@ export async function onTargetEvent(ctx: RestoresContext, event: TargetEvent, ho
     if (!record) continue;
     const elsewhere = rdsEventFromElsewhere(ctx.deps.config, event, database, [record.region], home);
     if (elsewhere !== undefined) return `not applied: ${elsewhere}`;
-    return settle(ctx, record);
+    return settle(ctx, record, []);
   }
   return 'not a restore Slipway follows';
 }
 
-async function settle(ctx: RestoresContext, record: RestoreRecord): Promise<string> {
+/** `others`: the database's recent restores, of which one may still need a vault copy's share. */
+async function settle(ctx: RestoresContext, record: RestoreRecord, others: RestoreRecord[]): Promise<string> {
   if (record.status !== 'RESTORING') {
+    // A vault copy's restore (never a drill) whose share was not yet removed.
+    if (shareOutstanding(record)) return removeShare(ctx, record, others);
     // A drill whose scratch copy was not yet seen gone.
     return `drill ${record.status === 'AVAILABLE' ? 'passed' : 'failed'}; ${await cleanUpDrill(ctx, record)}`;
   }
@@ -96,6 +102,7 @@ async function settle(ctx: RestoresContext, record: RestoreRecord): Promise<stri
     });
     if (!done) return 'changed meanwhile';
     await notify(ctx, done);
+    if (shareOutstanding(done)) return `AVAILABLE; ${await removeShare(ctx, done, others)}`;
     if (!done.drill) return 'AVAILABLE';
     countDrill(done, true);
     return `drill passed; ${await cleanUpDrill(ctx, done)}`;
@@ -111,6 +118,7 @@ async function settle(ctx: RestoresContext, record: RestoreRecord): Promise<stri
   });
   if (!done) return 'changed meanwhile';
   await notify(ctx, done);
+  if (shareOutstanding(done)) return `FAILED; ${await removeShare(ctx, done, others)}`;
   if (!done.drill) return 'FAILED';
   countDrill(done, false);
   return `drill failed; ${await cleanUpDrill(ctx, done)}`;

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { RDSClient } from '@aws-sdk/client-rds';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type RDSClient } from '@aws-sdk/client-rds';
 import type { AuditRecorder } from '../audit/trail';
 import type { Operation, Place } from '../aws/account-credentials';
 import { databasePlace, restoreOperation } from '../backup/database-places';
 import { type AnyRestoreRecord, isArchiveRestore, type RestoreRecord } from '../backup/records';
 import type { SlipwayConfig } from '../config/schema';
+import { UpstreamFailed } from '../errors';
 import type { Publisher } from '../notify/publisher';
 import { metrics } from '../observability';
 import type { BackupStore, RestoreStore } from '../store/backups';
@@ -23,6 +25,8 @@ export interface RestoresDeps {
    * as the restore's session in another account.
    */
   rdsFor: (place: Place, operation: Operation) => RDSClient;
+  /** KMS in the vault account, where a vault copy restored into another account has its key's use granted. */
+  kmsFor?: (place: Place, operation: Operation) => KMSClient;
   /** The control plane's own region: a database's where it names none. */
   region: string;
   publisher: Publisher;
@@ -99,4 +103,19 @@ export async function notify(ctx: Pick<RestoresContext, 'deps'>, record: Restore
       },
     },
   });
+}
+
+/** Whether an instance or cluster of that identifier exists where `rds` is. */
+export async function targetExists(rds: RDSClient, type: 'instance' | 'cluster', identifier: string): Promise<boolean> {
+  try {
+    if (type === 'cluster') {
+      await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
+    } else {
+      await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
+    }
+    return true;
+  } catch (error) {
+    if (NOT_FOUND.has(errorName(error))) return false;
+    throw new UpstreamFailed(`RDS describe of ${identifier} failed (${errorName(error)})`, { cause: error });
+  }
 }

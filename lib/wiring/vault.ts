@@ -42,7 +42,8 @@ export function snapshotReconciler(): Pick<Backups, 'reconcile'> {
 }
 
 function restoresAnywhere(): RestoresContext {
-  restores ??= restoresContext(restoresDeps());
+  // KMS in the vault account: a vault copy restored into another account has the vault key's use granted there.
+  restores ??= restoresContext({ ...restoresDeps(), kmsFor });
   return restores;
 }
 

@@ -42,6 +42,17 @@ export const VPC_ACCESS_POLICY = 'AWSLambdaVPCAccessExecutionRole';
  * purpose, per handler file. The analysis follows calls, not values: each entry says which value
  * rules the path out. The test fails when an entry is no longer reached, or is granted after all.
  */
+// lib/restore/vault-restore.ts shares a vault copy and describes a cluster's copy in the vault account, always as the
+// vault's role (rdsFor with backups.vaultAccount); a drill never restores a vault copy (drillNow takes the database's own snapshots).
+const VAULT_RESTORE_CALLS = {
+  'rds:ModifyDBSnapshotAttribute': "a vault copy is shared for a restore as the vault's role, never the function's",
+  'rds:ModifyDBClusterSnapshotAttribute':
+    "a vault copy is shared for a restore as the vault's role, never the function's",
+  'rds:DescribeDBClusterSnapshots': "a cluster's vault copy is described in the vault, as the vault's role",
+};
+const VAULT_UNSHARE_ON_EVENT =
+  "onTargetEvent settles only restores in the control plane's own account (account absent), which hold no vault share; the reconciler removes shares, as the vault's role";
+
 export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.
   'functions/http/take-backup.ts': {
@@ -56,12 +67,14 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
     'dynamodb:PutItem (RESTORE#)': 'backupDatabase creates snapshot records (Backups#take): BackupStore only',
   },
   'functions/http/create-restore.ts': {
+    ...VAULT_RESTORE_CALLS,
     'dynamodb:PutItem (BACKUP#)':
       'createRestore creates restores (Restores#request, Archives#restore): RestoreStore only',
     'dynamodb:UpdateItem (BACKUP#)':
       'launch and failJob update a backup only for a backup job; restore starts restores',
   },
   'functions/schedules/restore-drill.ts': {
+    ...VAULT_RESTORE_CALLS,
     'dynamodb:PutItem (BACKUP#)': 'a drill creates a restore (Restores#drill, Archives#drill): RestoreStore only',
     'dynamodb:UpdateItem (BACKUP#)': 'launch and failJob update a backup only for a backup job; a drill is a restore',
   },
@@ -71,6 +84,8 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   },
   'functions/events/rds-event.ts': {
     'dynamodb:PutItem (RESTORE#)': 'an RDS event creates only copies and exports of snapshots (Backups#queueFollowUps)',
+    'rds:ModifyDBSnapshotAttribute': VAULT_UNSHARE_ON_EVENT,
+    'rds:ModifyDBClusterSnapshotAttribute': VAULT_UNSHARE_ON_EVENT,
   },
   // putNew (lib/store/conditional.ts) creates waiting and refused releases, and webhook deliveries.
   'functions/events/ecr-image-action.ts': {

@@ -565,11 +565,17 @@ describe.each(MEMBER_ROLES)('the permissions of account %s’s role (%s)', (acco
 describe('an account where config places no environment', () => {
   const config = loadStageConfig('kitchen-sink');
 
-  it('grants nothing in an account where config places no environment', () => {
+  it('grants nothing in an account where config places no environment, but the restore of the vault’s copies', () => {
     // Given the config without app api, whose production is the only environment placed in account production
     const { api: _, ...apps } = config.apps;
 
-    expect(targetRole(memberAccountTemplate(inputs('production', { ...config, apps }))).Policies).toBeUndefined();
+    const policies = targetRole(memberAccountTemplate(inputs('production', { ...config, apps }))).Policies;
+    expect((policies as Array<{ PolicyName: string }>).map(({ PolicyName }) => PolicyName)).toEqual([
+      'SlipwayVaultRestores',
+    ]);
+    // And nothing at all without a vault
+    const withoutVault = { ...config, apps, backups: { ...config.backups, vaultAccount: undefined } };
+    expect(targetRole(memberAccountTemplate(inputs('production', withoutVault))).Policies).toBeUndefined();
   });
 });
 

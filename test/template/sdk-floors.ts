@@ -220,8 +220,8 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
     why: "the snapshot reconciler acts wherever the databases and the backup vault are: each database's account and the vault's as sessions on their roles (lib/aws/account-credentials.ts, beyond the STS client the floor counts), the vault's copies shared and their keys granted from the database's account, settled and kept to retention in the vault (lib/backup/vault-copies.ts and vault.ts, 6 KiB); every run may meet any of them.",
   },
   createRestore: {
-    kib: 16,
-    why: "one route plans restores of four kinds of source (instance and cluster snapshots, dumps and volume archives), each checked against what it would overwrite before anything starts (lib/restore 15 KiB, lib/backup 11 KiB), in the database's account, or the backup vault's for a vault copy, as a session on its role (lib/aws/account-credentials.ts, the database's place and lib/restore/vault-restore.ts, 5 KiB, beyond the STS client the floor counts), and verifies OIDC callers with jose (21 KiB) like every authenticated route.",
+    kib: 52,
+    why: "one route plans restores of four kinds of source (instance and cluster snapshots, dumps and volume archives), each checked against what it would overwrite before anything starts (lib/restore 15 KiB, lib/backup 11 KiB), in the database's account, or the backup vault's or another account's for a vault copy, as a session on its role (lib/aws/account-credentials.ts, the database's place and lib/restore/vault-restore.ts, 5 KiB, beyond the STS client the floor counts), grants the vault key's use to the account a vault copy is restored into before RDS restores it there (the KMS client, 34 KiB: the grant must exist before the restore call), and verifies OIDC callers with jose (21 KiB) like every authenticated route.",
   },
 };
 

@@ -1,4 +1,3 @@
-import { restoreTargetPrefix } from '../../backup/identifiers';
 import { VAULT_COPY_TAG } from '../../backup/vault';
 import { accountIdOf } from '../../config/account-ids';
 import type { DatabaseConfig, SlipwayConfig } from '../../config/schema';
@@ -9,9 +8,9 @@ import { sub, unique } from './cloudformation';
  * What the vault account's role (backups.vaultAccount) holds, as a policy of its own: it copies the snapshots the
  * databases' accounts (the control plane's, and member accounts holding databases) share with it, in the databases'
  * regions, tagged as vault copies; reads its snapshots and instances; deletes only the
- * snapshots it copied (named slipway-*, tagged slipway:vault-copy); restores them into new instances named by the
- * restore rule; and uses the vault's key, and the sources' keys, only through RDS. Nothing of it deletes or
- * changes what the source account holds. RDS's events about the copies are not forwarded: the reconciler asks the
+ * snapshots it copied (named slipway-*, tagged slipway:vault-copy); and uses the vault's key, and the sources' keys,
+ * only through RDS. Nothing of it deletes or changes what the source account holds. Restoring its copies, in the vault
+ * or in another account, is SlipwayVaultRestores' (vault-restores.ts). RDS's events about the copies are not forwarded: the reconciler asks the
  * vault through this role (lib/backup/vault-copies.ts).
  */
 
@@ -57,8 +56,6 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
     ...(kinds.includes('snapshot') ? ['rds:DeleteDBSnapshot'] : []),
     ...(kinds.includes('cluster-snapshot') ? ['rds:DeleteDBClusterSnapshot'] : []),
   ];
-  const instanceSources = databases.flatMap((db) => (db.rdsInstance ? [db.rdsInstance] : []));
-  const targets = instanceSources.flatMap((source) => own(`db:${restoreTargetPrefix(source)}*`));
   const sourceKeys = [...new Set(databases.flatMap((db) => (db.kmsKeyArn ? [db.kmsKeyArn] : [])))];
   const viaRds = { StringEquals: { 'kms:ViaService': regions.map((region) => `rds.${region}.amazonaws.com`) } };
   const isVaultCopy = { [`aws:ResourceTag/${VAULT_COPY_TAG}`]: 'true' };
@@ -72,10 +69,10 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
       Condition: { StringEquals: { [`aws:RequestTag/${VAULT_COPY_TAG}`]: 'true' } },
     },
     {
-      Sid: 'TagVaultCopiesAndRestores',
+      Sid: 'TagVaultCopies',
       Effect: 'Allow',
       Action: ['rds:AddTagsToResource'],
-      Resource: [...copies, ...targets],
+      Resource: copies,
     },
     // Describe calls that list name no resource (Service Authorization Reference, Amazon RDS): held to the regions.
     {
@@ -93,16 +90,8 @@ export function vaultPolicy(config: SlipwayConfig, account: string, controlPlane
       Condition: { StringEquals: isVaultCopy },
     },
   ];
-  if (targets.length > 0) {
-    statements.push({
-      Sid: 'RestoreVaultCopiesIntoNewInstances',
-      Effect: 'Allow',
-      Action: ['rds:RestoreDBInstanceFromDBSnapshot'],
-      Resource: [...own('snapshot:slipway-*'), ...targets, ...own('og:*'), ...own('pg:*'), ...own('subgrp:*')],
-    });
-  }
   for (const key of vaultKeyList(config.backups.vaultKmsKey)) {
-    // RDS encrypts the copy, and a restore of it, with the vault's key of its region, creating grants on it as the caller.
+    // RDS encrypts the copy with the vault's key of its region, creating grants on it as the caller.
     statements.push({
       Sid: `UseTheVaultKeyThroughRdsIn${pascal(keyRegion(key))}`,
       Effect: 'Allow',

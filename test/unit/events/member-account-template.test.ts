@@ -173,15 +173,22 @@ describe('the template of an account', () => {
     expect(role.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals).toBeUndefined();
   });
 
-  it('grants nothing and forwards nothing where config places no environment nor database in the account', () => {
+  it('grants nothing but vault restores and forwards nothing where config places no environment nor database in the account', () => {
     // Given the kitchen sink without its app api, the only one it places in account production
     const config = loadStageConfig('kitchen-sink');
     delete config.apps.api;
 
     const template = memberAccountTemplate(inputs('production', config)) as Json;
 
+    // Then it holds the role alone, allowed only to restore the backup vault's copies into it
     expect(Object.keys(template.Resources)).toEqual(['TargetRole']);
-    expect(template.Resources.TargetRole.Properties.Policies).toBeUndefined();
+    expect(template.Resources.TargetRole.Properties.Policies.map((policy: Json) => policy.PolicyName)).toEqual([
+      'SlipwayVaultRestores',
+    ]);
+    // And nothing at all without a vault
+    config.backups.vaultAccount = undefined;
+    const withoutVault = memberAccountTemplate(inputs('production', config)) as Json;
+    expect(withoutVault.Resources.TargetRole.Properties.Policies).toBeUndefined();
   });
 
   it('grants the deploy calls on the placed environments’ resources, in their regions, and names no other account', () => {
