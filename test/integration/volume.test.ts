@@ -203,9 +203,16 @@ describe('backupVolume and restoreVolume against s3rver', () => {
       inconsistentCount: 0,
       skipped: [],
       skippedCount: 0,
+      sqliteDatabases: 0,
       durationMs: expect.any(Number),
     });
-    expect(restored).toEqual({ files: 9, bytes: fileBytes, durationMs: expect.any(Number), target });
+    expect(restored).toEqual({
+      files: 9,
+      bytes: fileBytes,
+      sqliteDatabases: 0,
+      durationMs: expect.any(Number),
+      target,
+    });
     expect(progress.at(-1)).toEqual({ files: 9, bytes: fileBytes });
 
     // And the archive crossed a part boundary, so it went up as a two-part multipart upload
