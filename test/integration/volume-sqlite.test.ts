@@ -18,6 +18,7 @@ import {
   type VolumeBackupResult,
 } from '../../lib/worker/volume';
 import { resourcesFragment } from '../support/resources';
+import { runWorker } from '../support/worker';
 
 /**
  * SQLite databases on a volume (volumes.<v>.sqlite): taken through SQLite into the archive, never as raw files, and
@@ -309,6 +310,63 @@ PY
       ),
     );
     expect(await readdir(parent)).toEqual([]);
+  });
+});
+
+describe('slipway-worker backup-volume --sqlite', () => {
+  it('takes the databases each repeated --sqlite names, and restore-volume checks them, one JSON line each', async () => {
+    // Given a directory with a database under data/ and another anywhere below it
+    const dir = await mkdtemp(join(work, 'tree-'));
+    await mkdir(join(dir, 'data'));
+    await mkdir(join(dir, 'cache', 'deep'), { recursive: true });
+    await makeDatabase(join(dir, 'data', 'app.db'), 10);
+    await makeDatabase(join(dir, 'cache', 'deep', 'index.sqlite'), 10);
+    const env = { AWS_ENDPOINT_URL: server.endpoint };
+
+    // When it is backed up with two globs, then restored
+    const backedUp = await runWorker(
+      [
+        'backup-volume',
+        '--dir',
+        dir,
+        '--bucket',
+        BUCKET,
+        '--prefix',
+        'cli/sqlite',
+        '--sqlite',
+        'data/*.db',
+        '--sqlite',
+        '**/*.sqlite',
+      ],
+      env,
+    );
+    const written = JSON.parse(backedUp.stdout.trim());
+    const target = join(await mkdtemp(join(work, 'restore-')), 'volume');
+    const restored = await runWorker(
+      ['restore-volume', '--bucket', BUCKET, '--manifest', written.manifestKey, '--dir', target],
+      env,
+    );
+
+    // Then both were taken as databases and both were checked again once restored
+    expect(backedUp.code).toBe(0);
+    expect(written).toMatchObject({ command: 'backup-volume', files: 2, sqliteDatabases: 2 });
+    expect(restored.code).toBe(0);
+    expect(JSON.parse(restored.stdout.trim())).toMatchObject({ command: 'restore-volume', sqliteDatabases: 2 });
+    expect(await query(join(target, 'cache', 'deep', 'index.sqlite'), 'SELECT count(*) FROM t')).toBe('10');
+  }, 20_000);
+
+  it('refuses a glob that cannot name a path under the directory, as a usage mistake', async () => {
+    // When a negated glob is given
+    const run = await runWorker(
+      ['backup-volume', '--dir', work, '--bucket', BUCKET, '--prefix', 'cli/refused', '--sqlite', '!*.db'],
+      { AWS_ENDPOINT_URL: server.endpoint },
+    );
+
+    // Then it exits 2, saying why
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe(
+      'slipway-worker: --sqlite "!*.db": a leading ! (negation) is not supported: name the databases instead',
+    );
   });
 });
 
