@@ -1,23 +1,18 @@
 import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lib/aws/clients/s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { compilePathGlob } from '../../lib/config/glob-compile';
 import { Unprocessable } from '../../lib/errors';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureBackupBucket } from '../../lib/local/provision';
-import { type EmbeddedServer, startS3rver } from '../../lib/local/servers';
 import {
   backupVolume,
   RestoreVerificationFailed,
   restoreVolume,
   type VolumeBackupResult,
 } from '../../lib/worker/volume';
-import { resourcesFragment } from '../support/resources';
+import { useBackupBucket } from '../support/backup-bucket';
 import { runWorker } from '../support/worker';
 
 /**
@@ -30,37 +25,28 @@ const run = promisify(execFile);
 const BUCKET = 'slipway-test-backups';
 const NOW = new Date('2026-11-22T03:00:00Z');
 
-let work: string;
-let server: EmbeddedServer;
-let s3: S3Client;
+const place = useBackupBucket('slipway-volume-sqlite-', BUCKET);
 let prefixes = 0;
-
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'slipway-volume-sqlite-'));
-  server = await startS3rver(join(work, 's3'));
-  s3 = createS3Client({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
-  const bucket = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
-  await ensureBackupBucket(s3, BUCKET, bucket, () => undefined);
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-  await rm(work, { recursive: true, force: true });
-});
 
 const globs = (...texts: string[]) => texts.map(compilePathGlob);
 
 function backup(dir: string, extra: Partial<Parameters<typeof backupVolume>[0]> = {}) {
   prefixes += 1;
-  return backupVolume({ dir, s3, bucket: BUCKET, prefix: `backups/sqlite-${prefixes}`, now: () => NOW, ...extra });
+  return backupVolume({
+    dir,
+    s3: place.s3,
+    bucket: BUCKET,
+    prefix: `backups/sqlite-${prefixes}`,
+    now: () => NOW,
+    ...extra,
+  });
 }
 
 const restore = (result: VolumeBackupResult, target: string) =>
-  restoreVolume({ s3, bucket: BUCKET, manifestKey: result.manifestKey, target });
+  restoreVolume({ s3: place.s3, bucket: BUCKET, manifestKey: result.manifestKey, target });
 
 async function objectText(key: string): Promise<string> {
-  const response = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const response = await place.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   return (response.Body as { transformToString(): Promise<string> }).transformToString();
 }
 
@@ -73,7 +59,7 @@ async function manifestLines(key: string): Promise<Array<Record<string, unknown>
 
 async function manifestExists(prefix: string): Promise<boolean> {
   const key = `${prefix}/20261122T030000Z.manifest.ndjson`;
-  return s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
+  return place.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
     () => true,
     () => false,
   );
@@ -150,7 +136,7 @@ class Writer {
 describe('volumes with sqlite globs', () => {
   it('takes a WAL database written to throughout the archive as a consistent prefix of its writes, never its raw files', async () => {
     // Given a volume with a plain file and a WAL-mode database that a process keeps writing to
-    const source = await mkdtemp(join(work, 'tree-'));
+    const source = await mkdtemp(join(place.work, 'tree-'));
     await mkdir(join(source, 'data'));
     await writeFile(join(source, 'notes.txt'), 'plain file\n');
     const database = join(source, 'data', 'app.db');
@@ -178,7 +164,7 @@ describe('volumes with sqlite globs', () => {
       expect(lines.find((line) => line.path === 'notes.txt')).not.toHaveProperty('sqlite');
 
       // When it is restored into a fresh directory
-      const target = join(await mkdtemp(join(work, 'restore-')), 'volume');
+      const target = join(await mkdtemp(join(place.work, 'restore-')), 'volume');
       const restored = await restore(result, target);
 
       // Then the database is there alone, passes its check, and holds ids 1..n: every write committed before the
@@ -201,7 +187,7 @@ describe('volumes with sqlite globs', () => {
 
   it('refuses a file a glob matches that is not a SQLite database, naming it, and writes no manifest', async () => {
     // Given a volume where data/*.db matches a text file beside a real database
-    const source = await mkdtemp(join(work, 'tree-'));
+    const source = await mkdtemp(join(place.work, 'tree-'));
     await mkdir(join(source, 'data'));
     await makeDatabase(join(source, 'data', 'app.db'), 10);
     await writeFile(join(source, 'data', 'readme.db'), 'not a database\n');
@@ -219,7 +205,7 @@ describe('volumes with sqlite globs', () => {
 
   it('refuses a damaged database rather than archive it, naming it', async () => {
     // Given a database whose index page is overwritten
-    const source = await mkdtemp(join(work, 'tree-'));
+    const source = await mkdtemp(join(place.work, 'tree-'));
     const file = join(source, 'app.db');
     await makeDatabase(file, 2_000);
     await damage(file);
@@ -237,9 +223,9 @@ describe('volumes with sqlite globs', () => {
 
   it('refuses a copy that fails its check, so none is archived unchecked', async () => {
     // Given a sqlite3 that damages each copy it makes once it has made it
-    const source = await mkdtemp(join(work, 'tree-'));
+    const source = await mkdtemp(join(place.work, 'tree-'));
     await makeDatabase(join(source, 'app.db'), 2_000);
-    const tool = join(await mkdtemp(join(work, 'tool-')), 'sqlite3');
+    const tool = join(await mkdtemp(join(place.work, 'tool-')), 'sqlite3');
     await writeFile(
       tool,
       `#!/bin/bash
@@ -269,25 +255,25 @@ PY
 
   it('says the runner has no sqlite3 when the tool is missing, rather than copy the file', async () => {
     // Given a runner without the sqlite3 tool
-    const source = await mkdtemp(join(work, 'tree-'));
+    const source = await mkdtemp(join(place.work, 'tree-'));
     await makeDatabase(join(source, 'app.db'), 10);
 
     // When a volume with a database is archived there
-    const error = await backup(source, { sqlite: globs('*.db'), sqlite3: join(work, 'no-such-sqlite3') }).catch(
+    const error = await backup(source, { sqlite: globs('*.db'), sqlite3: join(place.work, 'no-such-sqlite3') }).catch(
       (caught: unknown) => caught,
     );
 
     // Then it fails saying where databases are taken
     expect(error).toEqual(
       new Unprocessable(
-        `the sqlite3 tool (${join(work, 'no-such-sqlite3')}) is not installed on this runner: SQLite databases are taken and checked by the worker task (runner: ecs), whose image has it`,
+        `the sqlite3 tool (${join(place.work, 'no-such-sqlite3')}) is not installed on this runner: SQLite databases are taken and checked by the worker task (runner: ecs), whose image has it`,
       ),
     );
   });
 
   it('fails a restore whose database fails PRAGMA integrity_check, naming it, and leaves the target missing', async () => {
     // Given an archive whose manifest marks a damaged database as taken through SQLite
-    const source = await mkdtemp(join(work, 'tree-'));
+    const source = await mkdtemp(join(place.work, 'tree-'));
     await makeDatabase(join(source, 'app.db'), 2_000);
     await damage(join(source, 'app.db'));
     const result = await backup(source);
@@ -296,10 +282,12 @@ PY
       const entry = JSON.parse(line) as Record<string, unknown>;
       return entry.path === 'app.db' ? JSON.stringify({ ...entry, sqlite: true }) : line;
     });
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: result.manifestKey, Body: `${edited.join('\n')}\n` }));
+    await place.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: result.manifestKey, Body: `${edited.join('\n')}\n` }),
+    );
 
     // When it is restored
-    const parent = await mkdtemp(join(work, 'restore-'));
+    const parent = await mkdtemp(join(place.work, 'restore-'));
     const error = await restore(result, join(parent, 'volume')).catch((caught: unknown) => caught);
 
     // Then the check fails the restore with the path and the check's output, and nothing is left behind
@@ -316,12 +304,12 @@ PY
 describe('slipway-worker backup-volume --sqlite', () => {
   it('takes the databases each repeated --sqlite names, and restore-volume checks them, one JSON line each', async () => {
     // Given a directory with a database under data/ and another anywhere below it
-    const dir = await mkdtemp(join(work, 'tree-'));
+    const dir = await mkdtemp(join(place.work, 'tree-'));
     await mkdir(join(dir, 'data'));
     await mkdir(join(dir, 'cache', 'deep'), { recursive: true });
     await makeDatabase(join(dir, 'data', 'app.db'), 10);
     await makeDatabase(join(dir, 'cache', 'deep', 'index.sqlite'), 10);
-    const env = { AWS_ENDPOINT_URL: server.endpoint };
+    const env = { AWS_ENDPOINT_URL: place.server.endpoint };
 
     // When it is backed up with two globs, then restored
     const backedUp = await runWorker(
@@ -341,7 +329,7 @@ describe('slipway-worker backup-volume --sqlite', () => {
       env,
     );
     const written = JSON.parse(backedUp.stdout.trim());
-    const target = join(await mkdtemp(join(work, 'restore-')), 'volume');
+    const target = join(await mkdtemp(join(place.work, 'restore-')), 'volume');
     const restored = await runWorker(
       ['restore-volume', '--bucket', BUCKET, '--manifest', written.manifestKey, '--dir', target],
       env,
@@ -358,8 +346,8 @@ describe('slipway-worker backup-volume --sqlite', () => {
   it('refuses a glob that cannot name a path under the directory, as a usage mistake', async () => {
     // When a negated glob is given
     const run = await runWorker(
-      ['backup-volume', '--dir', work, '--bucket', BUCKET, '--prefix', 'cli/refused', '--sqlite', '!*.db'],
-      { AWS_ENDPOINT_URL: server.endpoint },
+      ['backup-volume', '--dir', place.work, '--bucket', BUCKET, '--prefix', 'cli/refused', '--sqlite', '!*.db'],
+      { AWS_ENDPOINT_URL: place.server.endpoint },
     );
 
     // Then it exits 2, saying why
