@@ -212,8 +212,8 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
     why: 'it runs a whole release from one request: the signature checks of three webhook schemes, the registry client that resolves a tag to its digest before anything is trusted, the release policy with its version order, the scan gate, and the deployment request it starts, in the environment’s account (lib/release 30 KiB, lib/deploy 16 KiB, the account sessions 4 KiB); each is needed on every delivery, and the route chain, zod/mini and the Powertools logger and metrics are what every route carries.',
   },
   volumeWorker: {
-    kib: 28,
-    why: "a volume function streams its volume to S3 and back itself: tar-stream with its stream library (41 KiB) and lib-storage's multipart Upload (11 KiB) around the archiver, its manifest and the restore's checks of every path (lib/worker/volume, 25 KiB); the PostgreSQL half of the worker is left to the worker task.",
+    kib: 34,
+    why: "a volume function streams its volume to S3 and back itself: tar-stream with its stream library (41 KiB) and lib-storage's multipart Upload (11 KiB) around the archiver, its manifest, the restore's checks of every path and of the SQLite databases a manifest marks (lib/worker/volume, 30 KiB: a restore of such an archive on a runner without sqlite3 must say so, not skip the check); the PostgreSQL half of the worker is left to the worker task.",
   },
   reconcileBackups: {
     kib: 4,
