@@ -76,11 +76,6 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   'functions/events/ecr-image-action.ts': {
     'dynamodb:PutItem (DELIVERY#)': 'only the registry webhook remembers deliveries; an ECR event has no delivery id',
   },
-  // publishProbeResults (lib/health/probe-metrics.ts) writes home's metrics as EMF and calls PutMetricData only on
-  // a member account's client (cloudWatchFor with that account), as its role: the function's own role never does.
-  'functions/schedules/run-probes.ts': {
-    'cloudwatch:PutMetricData': "runProbes puts only member accounts' metrics, as their roles; its own go out as EMF",
-  },
   'functions/workers/volume-worker.ts': {
     // runJob also runs dumps, which read the database's credentials; Archives launches dumps on the
     // ECS task only (runner ecs: pg_dump is in the worker image, not in the function).

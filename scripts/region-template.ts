@@ -1,0 +1,51 @@
+/**
+ * `npm run region-template -- [--stage STAGE] [--region REGION]`: writes resources/control-plane-region/<stage>-<r>.yml
+ * for each region r other than the control plane's where config/<stage>.yml places something of the control plane's
+ * own account (lib/events/region-template.ts), and deletes the stage's files of regions it no longer places anything
+ * in. REGION is the control plane's: as serverless.yml takes it, --region, else AWS_REGION, else us-east-1. A unit
+ * test fails when a committed file is stale.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadStageConfig } from '../lib/config/load';
+import {
+  controlPlaneRegions,
+  REGION_TEMPLATE_DIR,
+  regionTemplatePath,
+  renderRegionTemplate,
+} from '../lib/events/region-template';
+
+const { values } = parseArgs({
+  options: { stage: { type: 'string', default: 'prod' }, region: { type: 'string' } },
+});
+const stage = values.stage as string;
+const controlPlaneRegion = values.region ?? process.env.AWS_REGION ?? 'us-east-1';
+const config = loadStageConfig(stage);
+const regions = controlPlaneRegions(config, controlPlaneRegion);
+mkdirSync(REGION_TEMPLATE_DIR, { recursive: true });
+for (const region of regions) {
+  const text = renderRegionTemplate({ config, stage, service: 'slipway', controlPlaneRegion, region });
+  const target = regionTemplatePath(stage, region);
+  let current: string | undefined;
+  try {
+    current = readFileSync(target, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current === text) {
+    process.stdout.write(`${target} is up to date\n`);
+  } else {
+    writeFileSync(target, text);
+    process.stdout.write(`wrote ${target}\n`);
+  }
+}
+const kept = new Set(regions.map((region) => regionTemplatePath(stage, region)));
+for (const file of readdirSync(REGION_TEMPLATE_DIR)) {
+  const path = join(REGION_TEMPLATE_DIR, file);
+  if (file.startsWith(`${stage}-`) && file.endsWith('.yml') && !kept.has(path)) {
+    rmSync(path);
+    process.stdout.write(`deleted ${path}: config places nothing of the control plane's account there\n`);
+  }
+}
+if (regions.length === 0) process.stdout.write(`config/${stage}.yml places nothing outside ${controlPlaneRegion}\n`);
