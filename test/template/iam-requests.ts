@@ -303,7 +303,10 @@ function environments(facts: CallerFacts): EnvironmentFacts[] {
     Object.entries(appConfig.environments).flatMap(([environment, env]) => {
       if (env.account !== undefined && facts.place.account !== memberAccountId(facts.config, env.account)) return [];
       const clusterName = env.cluster.split('/').at(-1) as string;
-      const place = env.cluster.startsWith('arn:') ? placeOf(env.cluster, facts.place) : facts.place;
+      // A home environment in another region (`region` alone) is acted on there with the function's own credentials.
+      const home =
+        env.account === undefined && env.region !== undefined ? { ...facts.place, region: env.region } : undefined;
+      const place = env.cluster.startsWith('arn:') ? placeOf(env.cluster, facts.place) : (home ?? facts.place);
       return {
         app,
         environment,
