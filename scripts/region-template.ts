@@ -5,7 +5,7 @@
  * in. REGION is the control plane's: as serverless.yml takes it, --region, else AWS_REGION, else us-east-1. A unit
  * test fails when a committed file is stale.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadStageConfig } from '../lib/config/load';
@@ -15,6 +15,7 @@ import {
   regionTemplatePath,
   renderRegionTemplate,
 } from '../lib/events/region-template';
+import { writeGenerated } from './write-generated';
 
 const { values } = parseArgs({
   options: { stage: { type: 'string', default: 'prod' }, region: { type: 'string' } },
@@ -26,24 +27,14 @@ const regions = controlPlaneRegions(config, controlPlaneRegion);
 mkdirSync(REGION_TEMPLATE_DIR, { recursive: true });
 for (const region of regions) {
   const text = renderRegionTemplate({ config, stage, service: 'slipway', controlPlaneRegion, region });
-  const target = regionTemplatePath(stage, region);
-  let current: string | undefined;
-  try {
-    current = readFileSync(target, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current === text) {
-    process.stdout.write(`${target} is up to date\n`);
-  } else {
-    writeFileSync(target, text);
-    process.stdout.write(`wrote ${target}\n`);
-  }
+  writeGenerated(regionTemplatePath(stage, region), text);
 }
 const kept = new Set(regions.map((region) => regionTemplatePath(stage, region)));
 for (const file of readdirSync(REGION_TEMPLATE_DIR)) {
   const path = join(REGION_TEMPLATE_DIR, file);
-  if (file.startsWith(`${stage}-`) && file.endsWith('.yml') && !kept.has(path)) {
+  // <stage>-<region>.yml exactly: another stage's name may start with this one's.
+  const region = file.startsWith(`${stage}-`) ? file.slice(stage.length + 1).replace(/\.yml$/, '') : '';
+  if (/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(region) && file.endsWith('.yml') && !kept.has(path)) {
     rmSync(path);
     process.stdout.write(`deleted ${path}: config places nothing of the control plane's account there\n`);
   }
