@@ -212,6 +212,11 @@ function managedResources(config) {
       ]),
     ),
     taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`, env))),
+    // Revisions are registered, and tagged, in each environment's region: the stack's own always, as before.
+    taskDefinitionArns: unique([
+      ecsArn('task-definition/*'),
+      ...environments.map((env) => ecsArn('task-definition/*', env)),
+    ]),
     // The roles copied revisions carry, when every environment names them (passRoles); else any role of the account;
     // none when every environment is in another account (an empty list drops the statement).
     taskRoleArns:
