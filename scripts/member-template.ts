@@ -5,8 +5,6 @@
  * plane's, which its function roles are named after: as serverless.yml takes it, --region, else AWS_REGION,
  * else us-east-1. A unit test fails when a committed file is stale.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadStageConfig } from '../lib/config/load';
 import {
@@ -15,6 +13,7 @@ import {
   renderMemberAccountTemplate,
   vaultFunctions,
 } from '../lib/events/member-account-template';
+import { writeGenerated } from './write-generated';
 
 const { values } = parseArgs({
   options: { account: { type: 'string' }, stage: { type: 'string', default: 'prod' }, region: { type: 'string' } },
@@ -33,17 +32,4 @@ const text = renderMemberAccountTemplate({
   assumingFunctions: assumingFunctions(),
   vaultFunctions: vaultFunctions(),
 });
-const target = memberTemplatePath(stage, values.account);
-let current: string | undefined;
-try {
-  current = readFileSync(target, 'utf8');
-} catch {
-  current = undefined;
-}
-if (current === text) {
-  process.stdout.write(`${target} is up to date\n`);
-} else {
-  mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, text);
-  process.stdout.write(`wrote ${target}\n`);
-}
+writeGenerated(memberTemplatePath(stage, values.account), text);

@@ -7,10 +7,12 @@ const { register } = require('tsx/cjs/api');
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   const service = await resolveVariable('self:service');
+  const region = await resolveVariable('self:provider.region');
   const unregister = register();
   try {
     const { writeResolvedConfig, configPathFor } = require('../lib/config/load.ts');
     const { healthAlarmResources } = require('../lib/health/alarms.ts');
+    const { regionalProbeMetricRegions } = require('../lib/health/alarm-placement.ts');
     const { backupAlarmResources } = require('../lib/backup/alarms.ts');
     const { volumeFunctionName } = require('../lib/worker/launch.ts');
     const { restoreTargetPrefix } = require('../lib/backup/identifiers.ts');
@@ -41,8 +43,10 @@ module.exports = async ({ resolveVariable }) => {
       // With no webhooks section the route answers 404 and may read no secret at all.
       webhookSecretArn: config.webhooks ? secretArn(config.webhooks.signingSecret) : NOTHING_SECRET,
       ...managed,
-      // The alarms generated from the health checks.
-      healthAlarms: { Resources: healthAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
+      // The alarms generated from the health checks: an environment's in another region are that region's stack's.
+      healthAlarms: { Resources: healthAlarmResources(config, stage, { Ref: 'NotificationsTopic' }, region) },
+      // Where runProbes puts the metrics of environments in other regions of this account; none, and no statement.
+      regionalProbeMetrics: regionalProbeMetrics(regionalProbeMetricRegions(config, region)),
       eventPatterns: Object.fromEntries(patterns.map(({ rule, pattern }) => [rule, pattern])),
       probeSchedule: config.probes.schedule,
       backupAlarms: { Resources: backupAlarmResources(config, stage, { Ref: 'NotificationsTopic' }) },
@@ -92,6 +96,12 @@ module.exports = async ({ resolveVariable }) => {
     unregister();
   }
 };
+
+// PutMetricData names no resource (Service Authorization Reference, Amazon CloudWatch): `*` held to the regions and
+// namespace by its conditions, or an empty list, which unscoped-statements.cjs leaves out.
+function regionalProbeMetrics(regions) {
+  return { resources: regions.length > 0 ? ['*'] : [], regions };
+}
 
 // Secrets Manager appends a random six-character suffix to secret ARNs.
 function secretArn(nameOrArn) {
@@ -204,6 +214,11 @@ function managedResources(config) {
       ]),
     ),
     taskArns: orNothing(environments.map((env) => ecsArn(`task/${clusterName(env.cluster)}/*`, env))),
+    // Revisions are registered, and tagged, in each environment's region: the stack's own always, as before.
+    taskDefinitionArns: unique([
+      ecsArn('task-definition/*'),
+      ...environments.map((env) => ecsArn('task-definition/*', env)),
+    ]),
     // The roles copied revisions carry, when every environment names them (passRoles); else any role of the account;
     // none when every environment is in another account (an empty list drops the statement).
     taskRoleArns:

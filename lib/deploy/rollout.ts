@@ -9,7 +9,6 @@ import {
 import type { Operation } from '../aws/account-credentials';
 import type { AppConfig, EnvironmentConfig } from '../config/schema';
 import { SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
-import { healthAlarmsBesideService } from '../health/alarm-placement';
 import { generatedAlarmNames } from '../health/alarms';
 import { logger, metrics } from '../observability';
 import type { RolloutContext } from './deployments-context';
@@ -140,11 +139,11 @@ export async function planRollout(
 /**
  * The configured alarms and those Slipway generated from the health checks, for ECS to roll back on. ECS takes
  * alarms by name, not ARN (ECS API Reference, DeploymentAlarms), so it looks them up in the service's own account
- * and region: the generated ones are handed to a service only where they are beside it (a member account's, made
- * by its template; the control plane's own, to a service in its region).
+ * and region, where the generated ones are made (lib/health/alarm-placement.ts): by a member account's template, by
+ * the stack of another region of the control plane's account (lib/events/region-template.ts), or by its own stack.
  */
 function alarmNames(ctx: RolloutContext, env: EnvironmentConfig): string[] {
-  const located = healthAlarmsBesideService(env) ? locateEnvironment(ctx, env) : undefined;
+  const located = locateEnvironment(ctx, env);
   const generated = located ? generatedAlarmNames(ctx.deps.stage, located.app, located.environment, env) : [];
   return [...new Set([...env.alarms, ...generated])];
 }

@@ -9,12 +9,12 @@ import { camel, inAccount, sub, unique } from './member-account/cloudformation';
 import { databaseEventIdentifiers, databaseRegions, databaseStatements } from './member-account/databases';
 import { deployStatements, type Placed } from './member-account/deploy';
 import { exportStatements } from './member-account/exports';
+import { forwardingResources, forwardingRole } from './member-account/forwarding';
 import { memberHealthAlarms, probeMetricStatements } from './member-account/health-alarms';
 import { type ReleasedRepository, releasedRepositories, releaseReadStatements } from './member-account/release-reads';
 import { vaultPolicy } from './member-account/vault';
 import { vaultBucketConditions, vaultBucketResources, vaultRegion } from './member-account/vault-bucket';
 import { vaultRestorePolicy } from './member-account/vault-restores';
-import { eventPatternProblems, eventRulePatterns, type RulePattern } from './rule-patterns';
 
 /**
  * The standalone CloudFormation template a member account (accounts.<name>) deploys, generated from config
@@ -105,8 +105,15 @@ export function functionRoleName(service: string, stage: string, fn: string, reg
   return short;
 }
 
-/** The environments config places in the account, each with its region (absent: the control plane's). */
-function placedEnvironments(config: SlipwayConfig, account: string, controlPlaneRegion: string): Placed[] {
+/**
+ * The environments config places in the account (undefined: the control plane's own), each with its region (absent:
+ * the control plane's).
+ */
+export function placedEnvironments(
+  config: SlipwayConfig,
+  account: string | undefined,
+  controlPlaneRegion: string,
+): Placed[] {
   return Object.entries(config.apps).flatMap(([app, appConfig]) =>
     Object.entries(appConfig.environments)
       .filter(([, env]) => env.account === account)
@@ -232,118 +239,27 @@ function trustPolicy(inputs: MemberTemplateInputs, facts: AccountFacts): Json {
 
 const FORWARDING_ROLE = 'EventForwardingRole';
 
-/**
- * One region's rules, dead-letter queue and queue policy, created only in that region. Each rule's target is the
- * control plane's default bus, reached with a role of this account and taken by the bus's policy
- * (resources/event-bus-policy.yml): EventBridge User Guide, "Sending and receiving events between AWS accounts in
- * Amazon EventBridge". What cannot be delivered goes to the queue ("Using dead-letter queues to process undelivered
- * events in EventBridge"), one per region, as a rule's dead-letter queue is in its own region.
- */
+/** One region's forwarding rules and dead-letter queue (member-account/forwarding.ts), created only in that region. */
 function regionResources(inputs: MemberTemplateInputs, facts: AccountFacts, region: string, home: string): Json {
   const { config, stage, service } = inputs;
-  const here = facts.placed.filter((placed) => placed.region === region);
-  const names = unique([
-    ...(facts.repositories.get(region) ?? []),
-    ...facts.released.filter((released) => released.region === region).map(({ name }) => name),
-  ]);
-  const scanned = facts.released
-    .filter((released) => released.scanned && released.region === region)
-    .map(({ name }) => inAccount('ecr', region, `repository/${name}`));
-  // The rules' patterns are the control plane's own (lib/events/rule-patterns.ts), for this region's resources.
-  const regional: SlipwayConfig = {
-    ...config,
-    apps: Object.fromEntries(
-      unique(here.map(({ app }) => app)).map((app) => [
-        app,
-        {
-          ...(config.apps[app] as SlipwayConfig['apps'][string]),
-          environments: Object.fromEntries(
-            here.filter((placed) => placed.app === app).map(({ environment, env }) => [environment, env]),
-          ),
-        },
-      ]),
-    ),
-  };
-  const patterns = eventRulePatterns({
-    config: regional,
+  const scanned = facts.released.filter((released) => released.scanned && released.region === region);
+  return forwardingResources({
+    config,
     stage,
-    serviceArns: here.map(({ region: at, clusterName, env }) =>
-      inAccount('ecs', at, `service/${clusterName}/${env.service}`),
-    ),
-    repositoryNames: names,
-    // Amazon Inspector's scans are heard only of the repositories a release policy holds to maxFindings.
-    repositoryArns: scanned,
-    rdsIdentifiers: databaseEventIdentifiers(config, inputs.account, region, inputs.controlPlaneRegion),
-  }).filter(
-    ({ rule, pattern }) =>
-      (rule === 'ecsDeploymentState' && here.length > 0) ||
-      ((rule === 'ecrImageAction' || rule === 'ecrImageScan') && names.length > 0) ||
-      (rule === 'inspectorScan' && scanned.length > 0) ||
-      (rule === 'alarmState' && here.length > 0) ||
-      (rule === 'rdsEvent' && pattern.detail !== undefined),
-  );
-  const problems = eventPatternProblems(patterns);
-  if (problems.length > 0) {
-    throw new ConfigError(
-      problems.map(({ feeds, message }) => `account ${inputs.account}, ${region}: ${feeds}: ${message}`).join('\n'),
-    );
-  }
-  const suffix = camel(region);
-  const condition = `In${suffix}`;
-  const queue = `EventForwardingDeadLetterQueue${suffix}`;
-  const ruleId = (pattern: RulePattern) => `${camel(pattern.rule)}Forwarding${suffix}`;
-  const rules = Object.fromEntries(
-    patterns.map((pattern) => [
-      ruleId(pattern),
-      {
-        Type: 'AWS::Events::Rule',
-        Condition: condition,
-        ...(region === home ? { DependsOn: [FORWARDING_ROLE] } : {}),
-        Properties: {
-          Description: `Forwards ${pattern.pattern['detail-type']} events of Slipway stage ${stage} to its control plane`,
-          EventPattern: pattern.pattern,
-          Targets: [
-            {
-              Id: 'control-plane',
-              Arn: { Ref: 'ControlPlaneEventBusArn' },
-              RoleArn: sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${forwardingRoleName(service, stage)}`),
-              DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
-            },
-          ],
-        },
-      },
+    where: `account ${inputs.account}, ${region}`,
+    region,
+    placed: facts.placed.filter((placed) => placed.region === region),
+    repositoryNames: unique([
+      ...(facts.repositories.get(region) ?? []),
+      ...facts.released.filter((released) => released.region === region).map(({ name }) => name),
     ]),
-  );
-  return {
-    [queue]: {
-      Type: 'AWS::SQS::Queue',
-      Condition: condition,
-      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
-    },
-    [`${queue}Policy`]: {
-      Type: 'AWS::SQS::QueuePolicy',
-      Condition: condition,
-      Properties: {
-        Queues: [{ Ref: queue }],
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'UndeliveredEvents',
-              Effect: 'Allow',
-              Principal: { Service: 'events.amazonaws.com' },
-              Action: 'sqs:SendMessage',
-              Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
-              Condition: {
-                ArnEquals: { 'aws:SourceArn': patterns.map((pattern) => ({ 'Fn::GetAtt': [ruleId(pattern), 'Arn'] })) },
-              },
-            },
-          ],
-        },
-      },
-    },
-    ...rules,
-  };
+    scannedArns: scanned.map(({ name }) => inAccount('ecr', region, `repository/${name}`)),
+    rdsIdentifiers: databaseEventIdentifiers(config, inputs.account, region, inputs.controlPlaneRegion),
+    busArn: { Ref: 'ControlPlaneEventBusArn' },
+    roleArn: sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${forwardingRoleName(service, stage)}`),
+    dependsOn: region === home ? [FORWARDING_ROLE] : undefined,
+    condition: `In${camel(region)}`,
+  });
 }
 
 const forwardingRoleName = (service: string, stage: string) => `${service}-${stage}-event-forwarding`;
@@ -384,37 +300,12 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
     },
   };
   if (home !== undefined) {
-    resources[FORWARDING_ROLE] = {
-      Type: 'AWS::IAM::Role',
-      Condition: 'InHomeRegion',
-      Properties: {
-        RoleName: forwardingRoleName(service, stage),
-        Description: `EventBridge forwards this account's events to Slipway stage ${stage}'s control plane with it`,
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'events.amazonaws.com' },
-              Action: 'sts:AssumeRole',
-              // Only this account's rules may have EventBridge act with it (IAM User Guide, "The confused deputy problem").
-              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-            },
-          ],
-        },
-        Policies: [
-          {
-            PolicyName: 'PutEventsOnTheControlPlane',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                { Effect: 'Allow', Action: 'events:PutEvents', Resource: { Ref: 'ControlPlaneEventBusArn' } },
-              ],
-            },
-          },
-        ],
-      },
-    };
+    resources[FORWARDING_ROLE] = forwardingRole({
+      roleName: forwardingRoleName(service, stage),
+      description: `EventBridge forwards this account's events to Slipway stage ${stage}'s control plane with it`,
+      condition: 'InHomeRegion',
+      busArn: { Ref: 'ControlPlaneEventBusArn' },
+    });
     for (const region of facts.regions) Object.assign(resources, regionResources(inputs, facts, region, home));
     Object.assign(
       resources,

@@ -52,7 +52,7 @@ export class AlarmResponder {
     }
     const target = { app: found.app, environment: found.environment };
     const env = this.deps.config.apps[found.app]?.environments[found.environment];
-    const source = env ? alarmEventSource(this.deps.config, env, found.generated, home) : own;
+    const source = env ? alarmEventSource(this.deps.config, env, home) : own;
     if (!arnInPlace(source, event)) {
       return this.fromElsewhere(event, source, `${found.app}/${found.environment}'s alarm`, target);
     }

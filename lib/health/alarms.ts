@@ -69,19 +69,25 @@ export function alarmTarget(config: SlipwayConfig, stage: string, alarmName: str
 }
 
 /**
- * The AWS::CloudWatch::Alarm resources of the control plane's stack: those of every environment with health
- * checks whose alarms are the control plane's (lib/health/alarm-placement.ts); an environment in a member
- * account has its own in that account's template.
+ * The AWS::CloudWatch::Alarm resources of the control plane's stack, in `controlPlaneRegion`: those of every
+ * environment with health checks whose alarms are the control plane's (lib/health/alarm-placement.ts); an
+ * environment in a member account has its own in that account's template, one in another region of the control
+ * plane's account in that region's (lib/events/region-template.ts). Without a region (the sandbox, every region at
+ * once), an environment in another region keeps its alarms here.
  */
 export function healthAlarmResources(
   config: SlipwayConfig,
   stage: string,
   topic: unknown,
+  controlPlaneRegion?: string,
 ): Record<string, CloudFormationResource> {
   const resources: Record<string, CloudFormationResource> = {};
   for (const [app, appConfig] of Object.entries(config.apps)) {
     for (const [environment, env] of Object.entries(appConfig.environments)) {
-      if (healthAlarmPlace(env).account !== undefined) continue;
+      const elsewhere =
+        env.account !== undefined ||
+        (controlPlaneRegion !== undefined && healthAlarmPlace(env, controlPlaneRegion).region !== undefined);
+      if (elsewhere) continue;
       Object.assign(
         resources,
         environmentHealthAlarms(stage, app, environment, env, { AlarmActions: [topic], OKActions: [topic] }),

@@ -41,20 +41,22 @@ export function publishProbeMetrics(results: ProbeResult[], metrics: Metrics): v
   }
 }
 
-/** The probe results of the environments whose health metrics are in one member account and region. */
+/** The probe results of the environments whose health metrics are in one place other than the control plane's EMF. */
 export interface ResultsElsewhere {
-  place: { account: string; region: string | undefined };
+  /** A member account and region, or (no account) another region of the control plane's account. */
+  place: { account: string | undefined; region: string | undefined };
   results: ProbeResult[];
 }
 
 /**
- * The results the control plane writes as EMF (its own alarms read them), and those each member account's
- * alarms read, by account and region (lib/health/alarm-placement.ts). A result of an environment config no
- * longer names stays at home.
+ * The results the control plane writes as EMF (its own alarms read them, in `homeRegion`), and those read by the
+ * alarms of each member account's and region's, and of each other region of the control plane's account
+ * (lib/health/alarm-placement.ts). A result of an environment config no longer names stays at home.
  */
 export function resultsByMetricsPlace(
   config: Pick<SlipwayConfig, 'apps'>,
   results: ProbeResult[],
+  homeRegion: string,
 ): { home: ProbeResult[]; elsewhere: ResultsElsewhere[] } {
   const home: ProbeResult[] = [];
   const elsewhere = new Map<string, ResultsElsewhere>();
@@ -62,8 +64,8 @@ export function resultsByMetricsPlace(
     const app = Object.hasOwn(config.apps, result.app) ? config.apps[result.app] : undefined;
     const env =
       app && Object.hasOwn(app.environments, result.environment) ? app.environments[result.environment] : undefined;
-    const place = env ? healthAlarmPlace(env) : {};
-    if (place.account === undefined) {
+    const place = env ? healthAlarmPlace(env, homeRegion) : {};
+    if (place.account === undefined && place.region === undefined) {
       home.push(result);
       continue;
     }
@@ -120,14 +122,16 @@ export async function putProbeMetrics(cloudWatch: CloudWatchClient, results: Pro
 
 export interface ProbePublishing {
   metrics: Metrics;
-  /** CloudWatch in a member account's region, as that account's role. */
-  cloudWatchIn: (place: { account: string; region: string | undefined }) => CloudWatchClient;
+  /** The control plane's region, where its EMF metrics land. */
+  homeRegion: string;
+  /** CloudWatch in a member account's region, as that account's role; in another region of home, as the function. */
+  cloudWatchIn: (place: { account: string | undefined; region: string | undefined }) => CloudWatchClient;
   now: () => Date;
 }
 
 /**
- * Every result's metrics where its environment's health alarms read them: the control plane's as EMF, a member
- * account's with PutMetricData there. An account that cannot be written to (its role refused, CloudWatch failing)
+ * Every result's metrics where its environment's health alarms read them: the control plane's as EMF, the others
+ * with PutMetricData where they are. An account that cannot be written to (its role refused, CloudWatch failing)
  * keeps no other from being written: its alarms go without the minute's data, which they take as breaching.
  */
 export async function publishProbeResults(
@@ -135,7 +139,7 @@ export async function publishProbeResults(
   results: ProbeResult[],
   publishing: ProbePublishing,
 ): Promise<{ unpublished: number }> {
-  const { home, elsewhere } = resultsByMetricsPlace(config, results);
+  const { home, elsewhere } = resultsByMetricsPlace(config, results, publishing.homeRegion);
   publishProbeMetrics(home, publishing.metrics);
   const now = publishing.now();
   const outcomes = await Promise.allSettled(
@@ -146,7 +150,7 @@ export async function publishProbeResults(
     if (outcome.status === 'fulfilled') return;
     const { place, results: theirs } = elsewhere[index] as ResultsElsewhere;
     unpublished += theirs.length;
-    logger.error('probe metrics not published in a member account', {
+    logger.error('probe metrics not published in another account or region', {
       account: place.account,
       region: place.region,
       checks: theirs.length,

@@ -1,5 +1,6 @@
 import type { Operation } from '../aws/account-credentials';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
+import { regionFrom } from '../aws/endpoints';
 import { CachedRead, readSecretString } from '../aws/secrets';
 import { shared } from '../aws/shared-clients';
 import { UpstreamFailed } from '../errors';
@@ -50,7 +51,15 @@ export function probeOptions(): ProbeOptions {
 // One session per member account for every run: the probes act for no deployment and no person.
 const PROBES: Operation = { id: 'slipway-probes', principal: 'slipway-probes' };
 
-/** Where the probes' metrics go: EMF through the shared instance at home, PutMetricData as the probes' session elsewhere. */
+/**
+ * Where the probes' metrics go: EMF through the shared instance at home, PutMetricData as the probes' session in a
+ * member account, as the function itself in another region of its own account.
+ */
 export function probePublishing(): ProbePublishing {
-  return { metrics, cloudWatchIn: (place) => cloudWatchFor(place, PROBES), now: () => new Date() };
+  return {
+    metrics,
+    homeRegion: regionFrom(),
+    cloudWatchIn: (place) => cloudWatchFor(place, PROBES),
+    now: () => new Date(),
+  };
 }

@@ -32,6 +32,7 @@ import { configSchema } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import type { DeploymentRecord } from '../../lib/deploy/records';
+import { regionTemplate } from '../../lib/events/region-template';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
@@ -359,6 +360,57 @@ describe('deploying an image through the HTTP API', () => {
         maximumPercent: 200,
         minimumHealthyPercent: 100,
       },
+    });
+  });
+
+  it('hands a service in another region of the control plane’s account the alarms that region’s stack makes of it', async () => {
+    // Given staging in eu-central-1 of the control plane's account, with a health check and an alarm of its own
+    const inFrankfurt = deploymentsWithStaging({
+      region: 'eu-central-1',
+      health: [{ url: 'https://staging.shop.example.com/health' }],
+      alarms: ['shop-staging-5xx'],
+    });
+
+    // When alice restarts it
+    await inFrankfurt.request({
+      app: 'shop',
+      environment: 'staging',
+      target: { kind: 'restart' },
+      requestedBy: { name: 'alice', kind: 'token' },
+    });
+
+    // Then UpdateService gets its own alarm and the health alarms eu-central-1's stack makes, by the same names: ECS
+    // looks them up by name in the service's region (ECS API Reference, DeploymentAlarms)
+    const regional = regionTemplate({
+      config: configSchema.parse({
+        ...config,
+        apps: {
+          shop: {
+            ...config.apps.shop,
+            environments: {
+              staging: {
+                cluster: 'shop-staging',
+                service: 'backend',
+                region: 'eu-central-1',
+                health: [{ url: 'https://staging.shop.example.com/health' }],
+              },
+            },
+          },
+        },
+      }),
+      stage: 'test',
+      service: 'slipway',
+      controlPlaneRegion: 'us-east-1',
+      region: 'eu-central-1',
+    }) as { Resources: Record<string, { Type: string; Properties: { AlarmName?: string } }> };
+    const made = Object.values(regional.Resources)
+      .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
+      .map((resource) => resource.Properties.AlarmName);
+    expect(made).toEqual(['slipway-test-shop-staging-availability', 'slipway-test-shop-staging-latency']);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input.deploymentConfiguration?.alarms).toEqual({
+      alarmNames: ['shop-staging-5xx', ...made],
+      enable: true,
+      rollback: true,
     });
   });
 

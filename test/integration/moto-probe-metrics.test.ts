@@ -17,6 +17,7 @@ import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manage
 import { createStsClient } from '../../lib/aws/clients/sts';
 import { configSchema, type SlipwayConfig } from '../../lib/config/schema';
 import { memberAccountTemplate } from '../../lib/events/member-account-template';
+import { regionTemplate } from '../../lib/events/region-template';
 import { generatedAlarmNames } from '../../lib/health/alarms';
 import { type ProbeResult, probeAll, probeTargets } from '../../lib/health/probe';
 import { publishProbeResults } from '../../lib/health/probe-metrics';
@@ -29,12 +30,15 @@ import { sessionOn } from '../support/moto-aws';
  * region, sts:AssumeRole implemented, CloudWatch's PutMetricData, ListMetrics, GetMetricStatistics, PutMetricAlarm
  * and DescribeAlarms too): the control plane in 111111111111/us-east-1 probes shop/staging, placed in
  * 222222222222/eu-west-1, and puts its metrics there as the probes' session on the member account's role, beside
- * the alarms the member template makes of it; shop/production, at home, goes out as EMF and puts nothing.
+ * the alarms the member template makes of it; shop/frankfurt, in eu-central-1 of the control plane's own account, has
+ * its metrics put there with the function's own credentials, beside the alarms that region's stack makes of it
+ * (lib/events/region-template.ts); shop/production, at home, goes out as EMF and puts nothing.
  */
 
 const CONTROL_PLANE = '111111111111';
 const MEMBER = '222222222222';
 const MEMBER_REGION = 'eu-west-1';
+const OTHER_REGION = 'eu-central-1';
 const FUNCTION_ROLE = `arn:aws:iam::${CONTROL_PLANE}:role/slipway-test-runProbes`;
 const MEMBER_ROLE = `arn:aws:iam::${MEMBER}:role/slipway-member`;
 const PROBES: Operation = { id: 'slipway-probes', principal: 'slipway-probes' };
@@ -65,6 +69,12 @@ const configFor = (url: string) =>
             health: [{ name: 'ready', url: `${url}/staging/health` }],
           },
           production: { cluster: 'shop-prod', service: 'backend', health: [{ name: 'ready', url: `${url}/health` }] },
+          frankfurt: {
+            cluster: 'shop-frankfurt',
+            service: 'backend',
+            region: OTHER_REGION,
+            health: [{ name: 'ready', url: `${url}/health` }],
+          },
         },
       },
     },
@@ -118,6 +128,24 @@ beforeAll(async () => {
   }
 });
 
+beforeAll(async () => {
+  // And, in 111111111111/eu-central-1, the alarms that region's stack makes of frankfurt, as CloudFormation would
+  const template = regionTemplate({
+    config,
+    stage: 'test',
+    service: 'slipway',
+    controlPlaneRegion: 'us-east-1',
+    region: OTHER_REGION,
+  }) as { Resources: Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }> };
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::CloudWatch::Alarm') continue;
+    expect(resource.Condition).toBe('InEuCentral1');
+    await cloudWatchAt(own, OTHER_REGION).send(
+      new PutMetricAlarmCommand(resource.Properties as unknown as PutMetricAlarmCommandInput),
+    );
+  }
+});
+
 afterAll(async () => {
   await new Promise((resolve) => app?.close(resolve));
 });
@@ -133,7 +161,13 @@ describe('a probe run from 111111111111/us-east-1 with shop/staging in 222222222
     documents = await captureEmf(async () => {
       outcome = await publishProbeResults(config, results, {
         metrics: new Metrics({ namespace: 'Slipway', serviceName: 'slipway' }),
-        cloudWatchIn: (place) => accounts.client(createCloudWatchClient, place, PROBES),
+        homeRegion: 'us-east-1',
+        // A member account's as the probes' session; another region of home's with the function's own credentials,
+        // which lib/wiring's shared clients take from Lambda's environment (here, moto's session of its role).
+        cloudWatchIn: (place) =>
+          place.account === undefined
+            ? cloudWatchAt(own, place.region ?? 'us-east-1')
+            : accounts.client(createCloudWatchClient, place, PROBES),
         now: () => new Date(),
       });
     });
@@ -143,6 +177,7 @@ describe('a probe run from 111111111111/us-east-1 with shop/staging in 222222222
     expect(results.map(({ environment, ok }) => [environment, ok])).toEqual([
       ['staging', false],
       ['production', true],
+      ['frankfurt', true],
     ]);
     expect(outcome).toEqual({ unpublished: 0 });
 
@@ -196,6 +231,29 @@ describe('a probe run from 111111111111/us-east-1 with shop/staging in 222222222
     for (const query of selected) {
       expect(query.namespace).toBe('Slipway');
       expect(put).toContainEqual({ name: query.name, dimensions: query.dimensions });
+    }
+  });
+
+  it('puts frankfurt’s metrics in eu-central-1 of the control plane’s account, beside that region’s alarms', async () => {
+    // Then the control plane's eu-central-1 holds frankfurt's availability and latency, as the function put them
+    const frankfurt = { App: 'shop', Environment: 'frankfurt', Check: 'ready' };
+    const there = cloudWatchAt(own, OTHER_REGION);
+    expect((await slipwayMetrics(there)).sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual([
+      { name: 'Availability', dimensions: frankfurt },
+      { name: 'LatencyMs', dimensions: frankfurt },
+    ]);
+    // And its alarms there are named as UpdateService is handed them, and select those metrics
+    const { MetricAlarms } = await there.send(new DescribeAlarmsCommand({}));
+    const env = config.apps.shop?.environments.frankfurt as SlipwayConfig['apps'][string]['environments'][string];
+    expect(MetricAlarms?.map((alarm) => alarm.AlarmName).sort()).toEqual(
+      generatedAlarmNames('test', 'shop', 'frankfurt', env),
+    );
+    const selected = (MetricAlarms ?? []).flatMap((alarm) =>
+      (alarm.Metrics ?? []).flatMap((query) => (query.MetricStat?.Metric ? [query.MetricStat.Metric] : [])),
+    );
+    expect(selected.map((metric) => metric.MetricName).sort()).toEqual(['Availability', 'LatencyMs']);
+    for (const metric of selected) {
+      expect(Object.fromEntries((metric.Dimensions ?? []).map(({ Name, Value }) => [Name, Value]))).toEqual(frankfurt);
     }
   });
 

@@ -464,8 +464,12 @@ function needsOf(caller: Caller): Needs {
     if (isTokenReadOfPublicRoute({ site }, caller.publicRoute)) continue;
     // A secret is required per kind, an account's role per account config names, and a state table item action
     // per partition, by the requests; every other call's own action as it is.
+    // The probes' PutMetricData as the function itself, per region config places a probed environment of its account in.
     const own =
-      action === 'secretsmanager:GetSecretValue' || action === 'sts:AssumeRole' || PARTITIONED_ACTIONS.has(action)
+      action === 'secretsmanager:GetSecretValue' ||
+      action === 'sts:AssumeRole' ||
+      action === 'cloudwatch:PutMetricData' ||
+      PARTITIONED_ACTIONS.has(action)
         ? undefined
         : action;
     if (own !== undefined && own in skip) {
@@ -474,7 +478,8 @@ function needsOf(caller: Caller): Needs {
     }
     if (own !== undefined) add(required, own, call);
     const made = requestsOf(caller.facts, { action, file, ...(method ? { method } : {}) });
-    // A secret config does not name is never read, nor a role of an account it does not name assumed: the code checks first.
+    // A secret config does not name is never read, nor a role of an account it does not name assumed, nor metrics put
+    // as the function without an environment in another region of its account: the code checks first.
     if (own === undefined && made.length === 0) allowed.add(`${action} (none configured)`);
     for (const request of made) {
       const key = keyOf(request);

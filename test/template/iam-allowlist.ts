@@ -91,11 +91,6 @@ export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   'functions/events/ecr-image-action.ts': {
     'dynamodb:PutItem (DELIVERY#)': 'only the registry webhook remembers deliveries; an ECR event has no delivery id',
   },
-  // publishProbeResults (lib/health/probe-metrics.ts) writes home's metrics as EMF and calls PutMetricData only on
-  // a member account's client (cloudWatchFor with that account), as its role: the function's own role never does.
-  'functions/schedules/run-probes.ts': {
-    'cloudwatch:PutMetricData': "runProbes puts only member accounts' metrics, as their roles; its own go out as EMF",
-  },
   // The worker's command line also prunes and drills under a prefix an operator names, for hosts with no control
   // plane; the task on AWS runs only run-job, the command the launcher gives it (lib/worker/launch.ts).
   'lib/worker/cli.ts': {

@@ -303,7 +303,10 @@ function environments(facts: CallerFacts): EnvironmentFacts[] {
     Object.entries(appConfig.environments).flatMap(([environment, env]) => {
       if (env.account !== undefined && facts.place.account !== memberAccountId(facts.config, env.account)) return [];
       const clusterName = env.cluster.split('/').at(-1) as string;
-      const place = env.cluster.startsWith('arn:') ? placeOf(env.cluster, facts.place) : facts.place;
+      // A home environment in another region (`region` alone) is acted on there with the function's own credentials.
+      const home =
+        env.account === undefined && env.region !== undefined ? { ...facts.place, region: env.region } : undefined;
+      const place = env.cluster.startsWith('arn:') ? placeOf(env.cluster, facts.place) : (home ?? facts.place);
       return {
         app,
         environment,
@@ -957,6 +960,24 @@ const CALLS: Record<string, CallModel> = {
     ];
   },
 
+  // The probes' metrics of environments in other regions of the control plane's account, put there as the function
+  // (lib/health/probe-metrics.ts); home's go out as EMF, a member account's as its role (sts:AssumeRole).
+  'cloudwatch:PutMetricData': (facts, { action }) =>
+    Object.entries(facts.config.apps).flatMap(([app, appConfig]) =>
+      Object.entries(appConfig.environments)
+        .filter(
+          ([, env]) =>
+            env.account === undefined &&
+            env.region !== undefined &&
+            env.region !== facts.place.region &&
+            env.health.some((check) => check.stage === 'production'),
+        )
+        .map(([environment, env]) =>
+          request(action, '*', `${app}/${environment}'s probe metrics in ${env.region}`, {
+            context: { 'cloudwatch:namespace': 'Slipway', 'aws:RequestedRegion': env.region as string },
+          }),
+        ),
+    ),
   'sts:AssumeRole': (facts, { action }) =>
     accountRoleRequests(facts.config, facts.place, action, assumedAccounts(facts.config, facts.reachesVault)),
   'lambda:InvokeFunction': (facts, { action }) =>

@@ -28,8 +28,12 @@ const rdsArn = (region: string, resource: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${resource}`,
 });
 
-/** The databases config places in the account, each with its region (absent: the control plane's). */
-function placedDatabases(config: SlipwayConfig, account: string, controlPlaneRegion: string): PlacedDatabase[] {
+/** The databases config places in the account (undefined: the control plane's own), each with its region. */
+function placedDatabases(
+  config: SlipwayConfig,
+  account: string | undefined,
+  controlPlaneRegion: string,
+): PlacedDatabase[] {
   return Object.entries(config.databases)
     .filter(([, db]) => db.account === account)
     .map(([name, db]) => {
@@ -46,7 +50,11 @@ function placedDatabases(config: SlipwayConfig, account: string, controlPlaneReg
 }
 
 /** The regions the account's databases and their copies are in: each gets forwarding rules. */
-export function databaseRegions(config: SlipwayConfig, account: string, controlPlaneRegion: string): string[] {
+export function databaseRegions(
+  config: SlipwayConfig,
+  account: string | undefined,
+  controlPlaneRegion: string,
+): string[] {
   return unique(placedDatabases(config, account, controlPlaneRegion).flatMap(({ regions }) => regions)).sort();
 }
 
@@ -238,7 +246,7 @@ function vaultSourceStatements(
  */
 export function databaseEventIdentifiers(
   config: SlipwayConfig,
-  account: string,
+  account: string | undefined,
   region: string,
   controlPlaneRegion: string,
 ): Array<{ prefix: string }> | undefined {

@@ -12,6 +12,7 @@ const { managedResources, rdsResources } = require('../../../serverless/config.c
     serviceArns: unknown[];
     clusterArns: unknown[];
     taskArns: unknown[];
+    taskDefinitionArns: unknown[];
     taskRoleArns: unknown[];
     lifecycleHookRoleArns: unknown[];
     watchedDeploymentArns: unknown[];
@@ -158,6 +159,8 @@ describe('where the deploy functions may act on ECS (serverless/config.cjs)', ()
     expect(resources.serviceArns).toEqual([sub('service/c/s', 'eu-west-1'), sub('service/p/s')]);
     expect(resources.clusterArns).toEqual([sub('cluster/c', 'eu-west-1'), sub('cluster/p')]);
     expect(resources.taskArns).toEqual([sub('task/c/*', 'eu-west-1'), sub('task/p/*')]);
+    // And its revisions are registered and tagged there (ecs:TagResource with RegisterTaskDefinition)
+    expect(resources.taskDefinitionArns).toEqual([sub('task-definition/*'), sub('task-definition/*', 'eu-west-1')]);
   });
 
   it('given an environment in another account, when resolved, then the functions’ roles get nothing on it nor pass its roles', () => {

@@ -2,16 +2,17 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { configSchema, type EnvironmentConfig } from '../../../lib/config/schema';
-import { alarmEventSource, healthAlarmPlace, healthAlarmsBesideService } from '../../../lib/health/alarm-placement';
+import { alarmEventSource, healthAlarmPlace } from '../../../lib/health/alarm-placement';
 import { healthAlarmResources } from '../../../lib/health/alarms';
 import type { ProbeResult } from '../../../lib/health/probe';
 import { probeMetricData, publishProbeResults, resultsByMetricsPlace } from '../../../lib/health/probe-metrics';
 import { captureEmf } from '../../support/emf';
 
 /**
- * Where an environment's health metrics and alarms are: the control plane's for an environment in its own
- * account, the member account's (in the service's region) for one config places in an account, as ECS looks the
- * alarms it rolls back on up where the service is (ECS API Reference, DeploymentAlarms).
+ * Where an environment's health metrics and alarms are: beside its service, as ECS looks the alarms it rolls back
+ * on up where the service is (ECS API Reference, DeploymentAlarms): the control plane's stack's for an environment
+ * in its own account and region, the member account's (in the service's region) for one config places in an
+ * account, the regional stack's (lib/events/region-template.ts) for one in another region of the control plane's.
  */
 
 const MEMBER_ROLE = 'arn:aws:iam::222222222222:role/slipway-member';
@@ -37,6 +38,7 @@ const config = configSchema.parse({
         },
         preview: { cluster: 'shop-preview', service: 'web', account: 'staging', health: check },
         oregon: { cluster: 'shop-oregon', service: 'web', region: 'us-west-2', health: check },
+        virginia: { cluster: 'shop-virginia', service: 'web', region: 'us-east-1', health: check },
       },
     },
   },
@@ -53,59 +55,51 @@ const result = (environment: string, ok: boolean, extra: Partial<ProbeResult> = 
 });
 
 describe('healthAlarmPlace', () => {
-  it('puts the alarms of an environment in a member account there, in its service’s region; every other at home', () => {
-    expect(healthAlarmPlace(env('staging'))).toEqual({ account: 'staging', region: 'eu-west-1' });
+  it('puts the alarms of an environment in a member account there, in another region of home there, every other at home', () => {
+    expect(healthAlarmPlace(env('staging'), HOME.region)).toEqual({ account: 'staging', region: 'eu-west-1' });
     // Given no region, the member account's stack in the control plane's region: the service's too
-    expect(healthAlarmPlace(env('preview'))).toEqual({ account: 'staging', region: undefined });
-    expect(healthAlarmPlace(env('production'))).toEqual({});
-    expect(healthAlarmPlace(env('oregon'))).toEqual({});
-  });
-
-  it('says the generated alarms are beside the service in a member account and at home, not in another region of home', () => {
-    expect(['production', 'staging', 'preview', 'oregon'].map((name) => healthAlarmsBesideService(env(name)))).toEqual([
-      true,
-      true,
-      true,
-      false,
-    ]);
+    expect(healthAlarmPlace(env('preview'), HOME.region)).toEqual({ account: 'staging', region: undefined });
+    expect(healthAlarmPlace(env('production'), HOME.region)).toEqual({});
+    // Given another region of the control plane's account: that region's stack
+    expect(healthAlarmPlace(env('oregon'), HOME.region)).toEqual({ region: 'us-west-2' });
+    // Given the control plane's region named: its own stack, as if none were named
+    expect(healthAlarmPlace(env('virginia'), HOME.region)).toEqual({});
   });
 });
 
 describe('healthAlarmResources (the control plane’s stack)', () => {
-  it('makes no alarm of an environment in a member account: that account’s template holds them', () => {
-    // When the control plane's alarms are made
+  it('makes no alarm of an environment in a member account or in another region: their own stacks hold them', () => {
+    // When the control plane's alarms are made, in us-east-1
+    const names = Object.values(healthAlarmResources(config, 'prod', 'topic', HOME.region)).map(
+      (resource) => resource.Properties.AlarmName,
+    );
+
+    // Then they are those of production and virginia alone
+    expect(names.sort()).toEqual([
+      'slipway-prod-shop-production-availability',
+      'slipway-prod-shop-production-latency',
+      'slipway-prod-shop-virginia-availability',
+      'slipway-prod-shop-virginia-latency',
+    ]);
+  });
+
+  it('keeps another region’s where no region is known (the sandbox, every region at once)', () => {
     const names = Object.values(healthAlarmResources(config, 'prod', 'topic')).map(
       (resource) => resource.Properties.AlarmName,
     );
 
-    // Then they are those of production and oregon alone
-    expect(names.sort()).toEqual([
-      'slipway-prod-shop-oregon-availability',
-      'slipway-prod-shop-oregon-latency',
-      'slipway-prod-shop-production-availability',
-      'slipway-prod-shop-production-latency',
-    ]);
+    expect(names).toContain('slipway-prod-shop-oregon-availability');
+    expect(names).not.toContain('slipway-prod-shop-staging-availability');
   });
 });
 
 describe('alarmEventSource', () => {
-  it('expects a generated alarm’s events from where it lives, and a configured one’s from where the service is', () => {
-    expect(alarmEventSource(config, env('staging'), true, HOME)).toEqual({
-      account: '222222222222',
-      region: 'eu-west-1',
-    });
-    expect(alarmEventSource(config, env('staging'), false, HOME)).toEqual({
-      account: '222222222222',
-      region: 'eu-west-1',
-    });
-    expect(alarmEventSource(config, env('preview'), true, HOME)).toEqual({
-      account: '222222222222',
-      region: 'us-east-1',
-    });
-    expect(alarmEventSource(config, env('production'), true, HOME)).toEqual(HOME);
-    // Given an environment in another region of home: its generated alarms are the stack's, its own beside its service
-    expect(alarmEventSource(config, env('oregon'), true, HOME)).toEqual(HOME);
-    expect(alarmEventSource(config, env('oregon'), false, HOME)).toEqual({ ...HOME, region: 'us-west-2' });
+  it('expects an alarm’s events from where the service is: its generated alarms and ECS’s are there', () => {
+    expect(alarmEventSource(config, env('staging'), HOME)).toEqual({ account: '222222222222', region: 'eu-west-1' });
+    expect(alarmEventSource(config, env('preview'), HOME)).toEqual({ account: '222222222222', region: 'us-east-1' });
+    expect(alarmEventSource(config, env('production'), HOME)).toEqual(HOME);
+    // Given an environment in another region of home: its alarms are that region's stack's
+    expect(alarmEventSource(config, env('oregon'), HOME)).toEqual({ ...HOME, region: 'us-west-2' });
   });
 });
 
@@ -119,16 +113,19 @@ describe('resultsByMetricsPlace', () => {
       result('oregon', true),
       result('staging', true, { check: 'check-2' }),
       result('gone', true),
+      result('virginia', true),
     ];
 
-    // When they are placed
-    const { home, elsewhere } = resultsByMetricsPlace(config, results);
+    // When they are placed, with the control plane in us-east-1
+    const { home, elsewhere } = resultsByMetricsPlace(config, results, HOME.region);
 
-    // Then production, oregon and the unknown one stay at home, staging's two go to eu-west-1, preview's to home's region
-    expect(home.map(({ environment }) => environment)).toEqual(['production', 'oregon', 'gone']);
+    // Then production, virginia and the unknown one stay at home, staging's two go to eu-west-1, preview's to home's
+    // region of account staging, oregon's to us-west-2 of the control plane's own account
+    expect(home.map(({ environment }) => environment)).toEqual(['production', 'gone', 'virginia']);
     expect(elsewhere).toEqual([
       { place: { account: 'staging', region: 'eu-west-1' }, results: [results[1], results[4]] },
       { place: { account: 'staging', region: undefined }, results: [results[2]] },
+      { place: { account: undefined, region: 'us-west-2' }, results: [results[3]] },
     ]);
   });
 });
@@ -160,7 +157,7 @@ describe('publishProbeResults', () => {
 
   it('writes home’s results as EMF and a member account’s with PutMetricData there, in Slipway’s namespace', async () => {
     // Given CloudWatch clients per place
-    const asked: Array<{ account: string; region: string | undefined }> = [];
+    const asked: Array<{ account: string | undefined; region: string | undefined }> = [];
     const cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
     const mock = mockClient(cloudWatch);
     mock.on(PutMetricDataCommand).resolves({});
@@ -170,6 +167,7 @@ describe('publishProbeResults', () => {
     const documents = await captureEmf(async () => {
       outcome = await publishProbeResults(config, [result('production', true), result('staging', false)], {
         metrics: new Metrics({ namespace: 'Slipway', serviceName: 'slipway' }),
+        homeRegion: HOME.region,
         cloudWatchIn: (place) => {
           asked.push(place);
           return cloudWatch;
@@ -220,6 +218,7 @@ describe('publishProbeResults', () => {
       [result('staging', true), result('staging', true, { check: 'check-2' }), result('preview', true)],
       {
         metrics: new Metrics({ namespace: 'Slipway', serviceName: 'slipway' }),
+        homeRegion: HOME.region,
         cloudWatchIn: (place) => (place.region === 'eu-west-1' ? refusing : answering),
         now: () => at,
       },
@@ -241,6 +240,7 @@ describe('publishProbeResults', () => {
 
     await publishProbeResults(config, results, {
       metrics: new Metrics({ namespace: 'Slipway', serviceName: 'slipway' }),
+      homeRegion: HOME.region,
       cloudWatchIn: () => cloudWatch,
       now: () => at,
     });

@@ -33,6 +33,13 @@ const config = configSchema.parse({
           health: [{ url: 'https://staging.shop.example.com/health' }],
           alarms: ['shop-staging-5xx'],
         },
+        // In another region of the control plane's account: its alarms are that region's stack's.
+        frankfurt: {
+          cluster: 'shop-frankfurt',
+          service: 'web',
+          region: 'eu-central-1',
+          health: [{ url: 'https://eu.shop.example.com/health' }],
+        },
       },
     },
   },
@@ -122,6 +129,29 @@ describe('AlarmResponder: where an alarm’s events come from', () => {
     expect(forwarded).toMatchObject({ action: 'ignored' });
     expect(own).toMatchObject({ environment: 'production', action: 'notify' });
     expect(notified).toHaveLength(1);
+  });
+
+  it('answers the health alarm of an environment in another region of home from there, and from nowhere else', async () => {
+    // Given frankfurt in eu-central-1 of the control plane's account, whose regional stack makes its health alarms
+    const { alarms, notified } = responder();
+    const name = 'slipway-prod-shop-frankfurt-availability';
+
+    // When its state change comes from there, from the control plane's region, and from a member account there
+    const there = await alarms.onAlarm(alarmEvent(name, CONTROL_PLANE, 'eu-central-1'), HOME);
+    const home = await alarms.onAlarm(alarmEvent(name, CONTROL_PLANE, 'us-east-1'), HOME);
+    const member = await alarms.onAlarm(alarmEvent(name, MEMBER, 'eu-central-1'), HOME);
+
+    // Then only the one from eu-central-1 of the control plane's account is answered
+    expect(there).toMatchObject({ environment: 'frankfurt', action: 'notify' });
+    expect(home).toEqual({
+      alarm: name,
+      app: 'shop',
+      environment: 'frankfurt',
+      action: 'ignored',
+      reason: `the event comes from account ${CONTROL_PLANE} in us-east-1, but shop/frankfurt's alarm is in account ${CONTROL_PLANE} in eu-central-1`,
+    });
+    expect(member).toMatchObject({ action: 'ignored' });
+    expect(notified.map(({ environment }) => environment)).toEqual(['frankfurt']);
   });
 
   it('answers a backup alarm from the control plane’s account and region only', async () => {
