@@ -1,7 +1,6 @@
-import { hashToken } from '../../../lib/auth/tokens';
-import { type Io, main } from '../../../lib/cli/main';
-import type { Clock } from '../../../lib/cli/wait';
 import type { DeploymentRecord } from '../../../lib/deploy/records';
+import { type Io, main } from '../../../packages/cli/src/main';
+import type { Clock } from '../../../packages/cli/src/wait';
 
 const TOKEN = 'slw_unit-test-token-0001';
 const ENV = { SLIPWAY_URL: 'http://127.0.0.1:3000', SLIPWAY_TOKEN: TOKEN };
@@ -43,7 +42,6 @@ async function run(argv: string[], io: Partial<Io> = {}) {
     version: '0.1.0',
     clock: noWaitClock,
     readProfile: () => undefined,
-    now: () => new Date('2026-11-23T10:00:00.000Z'),
     ...io,
   });
   expect(`${stdout}${stderr}`).not.toContain(TOKEN);
@@ -335,18 +333,21 @@ describe('main', () => {
     });
   });
 
-  it('mints a token without a control plane: shown once, with the entry that stores only its hash', async () => {
-    const result = await run(['token', 'mint', '--name', 'ci', '--role', 'deployer', '--json'], { env: {} });
-    expect(result.code).toBe(0);
-    const { name, token, entry } = JSON.parse(result.stdout);
-    expect(name).toBe('ci');
-    expect(token).toMatch(/^slw_[A-Za-z0-9_-]{43}$/);
-    expect(entry).toEqual({
-      name: 'ci',
-      sha256: hashToken(token),
-      roles: ['deployer'],
-      createdAt: '2026-11-23T10:00:00.000Z',
+  it('sends token minting to a checkout, beside the control plane, without a request', async () => {
+    // Given a control plane that would answer anything
+    const { fake, requests } = controlPlane({});
+
+    // When a token is asked for
+    const result = await run(['token', 'mint', '--name', 'ci', '--role', 'deployer'], { fetch: fake });
+
+    // Then the usage exit says where tokens are minted, and nothing was sent
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'slipway: tokens are minted in a Slipway checkout, beside the control plane: npm run token -- --name <name> --role <role>\n',
     });
+    expect(requests).toEqual([]);
   });
 
   it.each([

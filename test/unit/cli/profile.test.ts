@@ -1,5 +1,5 @@
-import { SetupError } from '../../../lib/cli/errors';
-import { type ProfileFile, profilePath, resolveSettings, type SettingsInput } from '../../../lib/cli/profile';
+import { SetupError } from '../../../packages/cli/src/errors';
+import { type ProfileFile, profilePath, resolveSettings, type SettingsInput } from '../../../packages/cli/src/profile';
 
 const HOME = '/home/alice';
 const PATH = '/home/alice/.config/slipway/config.json';

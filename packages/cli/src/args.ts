@@ -1,7 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { Role } from '../auth/principal';
-import { parseTokenArgs, UsageError as TokenUsageError } from '../auth/token-admin';
-import { UsageError } from './errors';
+import { SetupError, UsageError } from './errors';
 import { COMMAND_USAGE } from './usage';
 
 /**
@@ -57,7 +55,6 @@ export type Command =
   | { name: 'backup'; target: 'database' | 'volume' | 'dump'; subject: string }
   | ({ name: 'restore'; body: RestoreBody } & Waiting)
   | { name: 'audit'; since?: string; until?: string; limit: number; filter: AuditFilter }
-  | { name: 'token-mint'; tokenName: string; roles: Role[] }
   | { name: 'sandbox-push'; app: string; tag: string }
   | { name: 'sandbox-alarm'; app: string; environment: string; state: 'ALARM' | 'OK' };
 
@@ -124,7 +121,6 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     decision: { type: 'string' },
     action: { type: 'string' },
   },
-  token: { name: { type: 'string', multiple: true }, role: { type: 'string', multiple: true } },
   sandbox: { ok: { type: 'boolean' } },
   help: {},
 };
@@ -135,6 +131,9 @@ export const DEFAULT_HISTORY_LIMIT = 20;
 const MAX_HISTORY_LIMIT = 1_000;
 export const DEFAULT_AUDIT_LIMIT = 100;
 const MAX_AUDIT_LIMIT = 10_000;
+
+export const TOKEN_MOVED =
+  'tokens are minted in a Slipway checkout, beside the control plane: npm run token -- --name <name> --role <role>';
 
 /** Global flags that take a value: their value is never the command. */
 const GLOBAL_VALUE_FLAGS = new Set(['--url', '--token', '--profile']);
@@ -288,29 +287,6 @@ function restoreBody(values: Values): RestoreBody {
   };
 }
 
-function tokenMint(values: Values, given: string[]): Command {
-  const [sub, ...extra] = given;
-  if (sub !== 'mint') {
-    throw new UsageError(
-      sub === undefined ? 'missing <subcommand>: mint' : `unknown subcommand ${JSON.stringify(sub)}; expected mint`,
-      'token',
-    );
-  }
-  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, 'token');
-  // The same checks as `npm run token`, so a name or role it refuses is refused here too.
-  const args = [
-    ...((values.name as string[] | undefined) ?? []).flatMap((name) => ['--name', name]),
-    ...((values.role as string[] | undefined) ?? []).flatMap((role) => ['--role', role]),
-  ];
-  try {
-    const parsed = parseTokenArgs(args);
-    return { name: 'token-mint', tokenName: parsed.name, roles: parsed.roles };
-  } catch (error) {
-    if (error instanceof TokenUsageError) throw new UsageError(error.message, 'token');
-    throw error;
-  }
-}
-
 function sandboxCommand(values: Values, given: string[]): Command {
   const [sub, ...rest] = given;
   if (sub === 'push') {
@@ -451,8 +427,6 @@ function build(command: string, values: Values, given: string[]): Command {
         filter,
       };
     }
-    case 'token':
-      return tokenMint(values, given);
     case 'sandbox':
       return sandboxCommand(values, given);
     default:
@@ -477,6 +451,8 @@ export function parseCommandLine(argv: ReadonlyArray<string>): Invocation {
   }
   if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
     if (asksHelp) return { kind: 'help' };
+    // Minting writes the control plane's token entries, so it stays with the control plane's code.
+    if (command === 'token') throw new SetupError(TOKEN_MOVED);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
   if (command === 'help') {
