@@ -10,6 +10,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { version } = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8'));
 
 const common = {
+  // Paths in the bundle's comments are relative to this folder, wherever the build is started from.
+  absWorkingDir: here,
   bundle: true,
   platform: 'node',
   target: 'node20',

@@ -1,29 +1,10 @@
 import type { DeploymentRecord } from '../../../lib/deploy/records';
 import { type Io, main } from '../../../packages/cli/src/main';
 import type { Clock } from '../../../packages/cli/src/wait';
+import { controlPlane } from '../../support/control-plane-fake';
 
 const TOKEN = 'slw_unit-test-token-0001';
 const ENV = { SLIPWAY_URL: 'http://127.0.0.1:3000', SLIPWAY_TOKEN: TOKEN };
-
-type Route = (request: { method: string; url: URL; body: unknown }) => { status: number; body: unknown };
-
-/** A control plane in memory: each route answers from the test's script; every request is recorded. */
-function controlPlane(routes: Record<string, Route>) {
-  const requests: Array<{ method: string; path: string; query: string; body: unknown; authorization: string }> = [];
-  const fake = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    const headers = (init?.headers ?? {}) as Record<string, string>;
-    requests.push({ method, path: url.pathname, query: url.search, body, authorization: headers.authorization ?? '' });
-    const route = routes[`${method} ${url.pathname}`];
-    const answer = route
-      ? route({ method, url, body })
-      : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route for ${method} ${url.pathname}` } } };
-    return new Response(JSON.stringify(answer.body), { status: answer.status });
-  }) as typeof fetch;
-  return { fake, requests };
-}
 
 const noWaitClock: Clock = { now: () => 0, sleep: async () => undefined };
 

@@ -7,7 +7,7 @@ import { ApiClient } from '../http';
 import { checkUrl } from '../profile';
 import { requestFor } from '../requests';
 import { type Clock, follow, plainProgress, realClock } from '../wait';
-import { requestIdToken } from './id-token';
+import { idTokenSource } from './id-token';
 import { type DeployInputs, InputError, readInputs } from './inputs';
 import { errorCommand, markdownCell, maskCommand, outputEntry } from './workflow-commands';
 
@@ -25,6 +25,8 @@ export interface ActionIo {
   version: string;
   fetch?: typeof fetch;
   clock?: Clock;
+  /** Milliseconds since the epoch, for the OIDC token's expiry. */
+  now?: () => number;
 }
 
 const PLAIN: Style = { colour: false };
@@ -107,16 +109,22 @@ export async function runDeployAction(io: ActionIo): Promise<number> {
   };
   let record: DeploymentRecord | undefined;
   try {
-    const token = await requestIdToken(io.env, inputs.audience, io.fetch);
-    secrets.push(token);
-    io.stdout(maskCommand(token));
-    const client = new ApiClient({
-      settings: {
-        url: checkUrl(inputs.url, 'input url'),
-        urlSource: 'input url',
-        token,
-        tokenSource: "the workflow's OIDC token",
+    const url = checkUrl(inputs.url, 'input url');
+    const bearer = idTokenSource({
+      env: io.env,
+      audience: inputs.audience,
+      ...(io.fetch ? { fetch: io.fetch } : {}),
+      ...(io.now ? { now: io.now } : {}),
+      onToken: (jwt) => {
+        secrets.push(jwt);
+        io.stdout(maskCommand(jwt));
       },
+    });
+    // The first token before anything else: a job without id-token: write fails here, saying so.
+    const token = await bearer();
+    const client = new ApiClient({
+      settings: { url, urlSource: 'input url', token, tokenSource: "the workflow's OIDC token" },
+      bearer,
       ...(io.fetch ? { fetch: io.fetch } : {}),
       userAgent: `slipway-action/${io.version}`,
     });

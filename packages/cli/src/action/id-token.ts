@@ -50,3 +50,41 @@ export async function requestIdToken(
   if (typeof value !== 'string' || value === '') throw new IdTokenError('the OIDC token answer has no value');
   return value;
 }
+
+/** The `exp` of a JWT, in ms since the epoch; undefined when it has none that can be read. */
+export function expiryOf(jwt: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long before its expiry a token is replaced: a request and its retries fit in it. */
+export const RENEW_BEFORE_MS = 60_000;
+
+export interface IdTokenSourceOptions {
+  env: NodeJS.ProcessEnv;
+  audience: string;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Called with each token as it arrives, before it is used: to mask it and to redact it. */
+  onToken(jwt: string): void;
+}
+
+/**
+ * The current ID token, asked for again when it is about to expire: GitHub's live minutes, while a
+ * deployment is followed for up to an hour; the request token stays valid for the whole job.
+ */
+export function idTokenSource(options: IdTokenSourceOptions): () => Promise<string> {
+  const now = options.now ?? Date.now;
+  let current: { jwt: string; expiresAt: number | undefined } | undefined;
+  return async () => {
+    if (current && (current.expiresAt === undefined || current.expiresAt - now() > RENEW_BEFORE_MS)) return current.jwt;
+    const jwt = await requestIdToken(options.env, options.audience, options.fetch);
+    options.onToken(jwt);
+    current = { jwt, expiresAt: expiryOf(jwt) };
+    return jwt;
+  };
+}
