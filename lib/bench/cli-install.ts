@@ -17,9 +17,15 @@ export interface CliInstall {
   files: string[];
   /** Where it was installed: `<dir>/node_modules/.bin/slipway` is the command. */
   dir: string;
+  tarballBytes: number;
   installedBytes: number;
   /** The name of every package installed, nested ones included. */
   packages: string[];
+}
+
+/** What a node_modules folder holds: its bytes on disk, and the name of every package in it, nested ones included. */
+export function footprint(nodeModules: string): { bytes: number; packages: string[] } {
+  return { bytes: bytesUnder(nodeModules), packages: packagesUnder(nodeModules).sort() };
 }
 
 function bytesUnder(path: string): number {
@@ -59,12 +65,13 @@ export async function packAndInstall(packageDir: string, workDir: string): Promi
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], {
     cwd: dir,
   });
-  const nodeModules = join(dir, 'node_modules');
+  const installed = footprint(join(dir, 'node_modules'));
   return {
     tarball,
     files: packed.files.map((file) => file.path).sort(),
     dir,
-    installedBytes: bytesUnder(nodeModules),
-    packages: packagesUnder(nodeModules).sort(),
+    tarballBytes: statSync(tarball).size,
+    installedBytes: installed.bytes,
+    packages: installed.packages,
   };
 }
