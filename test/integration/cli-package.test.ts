@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { type CliInstall, packAndInstall } from '../../lib/bench/cli-install';
-import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
-import { ACCOUNT, type AwsEndpoint, REGION, startAwsEndpoint } from '../support/aws-endpoint';
+import { ACCOUNT, REGION } from '../support/aws-endpoint';
 import { type EcsDeploymentEventName, ecsDeploymentStateChange } from '../support/aws-events';
-import { interrupt, killLaunchers, type Launched, startLauncherAt } from '../support/launcher';
+import { type LocalStack, startLocalStack } from '../support/local-stack';
 import { type OidcIssuerStandIn, startOidcIssuer } from '../support/oidc-issuer';
+import { type Run, spawned, until } from '../support/spawned';
 
 /**
  * The command line as its users get it, against `npm start` (its ECS and ECR the fake AWS endpoint):
@@ -36,47 +35,8 @@ const SHOP_MAIN = {
 };
 
 let dir: string;
+let stack: LocalStack;
 let issuer: OidcIssuerStandIn;
-let dynamodb: EmbeddedServer;
-let s3: EmbeddedServer;
-let aws: AwsEndpoint;
-let launcher: Launched;
-let apiUrl: string;
-let lambdaPort: number;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawned(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; stdout: () => string; exited: Promise<Run> } {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const exited = new Promise<Run>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, stdout: () => stdout, exited };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
 
 /** What EventBridge would do with ECS's event: invoke the function with it. */
 async function deliver(eventName: EcsDeploymentEventName, deploymentId: string, reason: string): Promise<void> {
@@ -87,14 +47,14 @@ async function deliver(eventName: EcsDeploymentEventName, deploymentId: string, 
     reason,
   });
   const response = await fetch(
-    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/slipway-${STAGE}-ecsDeploymentState/invocations`,
+    `http://127.0.0.1:${stack.lambdaPort}/2015-03-31/functions/slipway-${STAGE}-ecsDeploymentState/invocations`,
     { method: 'POST', body: JSON.stringify(event) },
   );
   expect(response.status).toBe(200);
   expect(await response.json()).toMatchObject({ handled: true, result: { applied: true } });
 }
 
-const updateServiceCalls = () => aws.calls.filter((call) => call.target.endsWith('.UpdateService')).length;
+const updateServiceCalls = () => stack.aws.calls.filter((call) => call.target.endsWith('.UpdateService')).length;
 
 interface ActionRun extends Run {
   outputs: Record<string, string>;
@@ -119,7 +79,7 @@ function startAction(inputs: Record<string, string>) {
     INPUT_WAIT: 'true',
     INPUT_TIMEOUT: '5',
     INPUT_AUDIENCE: 'slipway',
-    INPUT_URL: apiUrl,
+    INPUT_URL: stack.apiUrl,
     ...Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])),
   };
   const running = spawned(process.execPath, ['actions/deploy/dist/index.js'], env);
@@ -138,7 +98,7 @@ function startAction(inputs: Record<string, string>) {
 async function startedDeployment(stdout: () => string, updatesBefore: number): Promise<{ id: string; ecs: string }> {
   const id = await until('the deployment to be printed', () => /^Deployment (dep-\S+):/m.exec(stdout())?.[1]);
   const ecs = await until('UpdateService', () =>
-    updateServiceCalls() > updatesBefore ? aws.primaryDeploymentId('shop-staging') : undefined,
+    updateServiceCalls() > updatesBefore ? stack.aws.primaryDeploymentId('shop-staging') : undefined,
   );
   return { id, ecs };
 }
@@ -180,23 +140,18 @@ beforeAll(async () => {
     join(stateDir, 'tokens.json'),
     JSON.stringify({ tokens: [{ name: 'admin', sha256: hashToken(adminToken), roles: ['admin'] }] }),
   );
-  dynamodb = await startDynalite(undefined);
-  s3 = await startS3rver(join(stateDir, 'remote-s3'));
-  aws = await startAwsEndpoint({ dynamodb: dynamodb.endpoint, s3: s3.endpoint });
-  aws.images.set('1.4.2', digest('a'));
-  aws.images.set('1.5.0', digest('b'));
-  ({ launcher, apiUrl, lambdaPort } = await startLauncherAt(aws.url, stateDir, {
+  stack = await startLocalStack(stateDir, {
     stage: STAGE,
     // The control plane reads the issuer's keys over HTTPS, trusting its certificate as a public CA's.
     env: { NODE_EXTRA_CA_CERTS: issuer.certificatePath },
-  }));
+  });
+  stack.aws.images.set('1.4.2', digest('a'));
+  stack.aws.images.set('1.5.0', digest('b'));
 });
 
 afterAll(async () => {
-  if (launcher) await interrupt(launcher);
-  killLaunchers();
-  await aws?.close();
-  await Promise.all([dynamodb?.close(), s3?.close(), issuer?.close()]);
+  await stack?.stop();
+  await issuer?.close();
   rmSync(CONFIG, { force: true });
   rmSync(join('config', `${STAGE}.resolved.json`), { force: true });
   rmSync(dir, { recursive: true, force: true });
@@ -226,7 +181,7 @@ describe('the CLI package, packed and installed into an empty directory', () => 
         PATH: process.env.PATH ?? '',
         HOME: dir,
         XDG_CONFIG_HOME: join(dir, 'no-config'),
-        SLIPWAY_URL: apiUrl,
+        SLIPWAY_URL: stack.apiUrl,
         SLIPWAY_TOKEN: adminToken,
       }).exited;
 
@@ -288,7 +243,7 @@ describe('the deploy action, with the workflow’s OIDC token', () => {
     const updatesBefore = updateServiceCalls();
     const step = startAction({ app: 'shop', environment: 'staging', tag: '1.4.2' });
     const started = await startedDeployment(step.stdout, updatesBefore);
-    aws.stopTask('shop-staging', 'Essential container in task exited', 137);
+    stack.aws.stopTask('shop-staging', 'Essential container in task exited', 137);
 
     // When ECS reports the deployment failed
     await deliver('SERVICE_DEPLOYMENT_FAILED', started.ecs, 'ECS deployment circuit breaker: tasks failed to start.');

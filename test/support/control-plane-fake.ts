@@ -1,3 +1,5 @@
+import type { DeploymentRecord } from '../../lib/deploy/records';
+
 /** A control plane in memory, as the CLI's fetch sees it: each route answers from the test's script; every request is recorded. */
 
 export type Route = (request: { method: string; url: URL; body: unknown }) => { status: number; body: unknown };
@@ -17,4 +19,37 @@ export function controlPlane(routes: Record<string, Route>) {
     return new Response(JSON.stringify(answer.body), { status: answer.status });
   }) as typeof fetch;
   return { fake, requests };
+}
+
+/** A deployment of shop/staging as the control plane answers it, at the state and steps given; a failed one with its diagnosis. */
+export function deploymentRecord(
+  state: DeploymentRecord['state'],
+  steps: DeploymentRecord['timeline'],
+): DeploymentRecord {
+  return {
+    id: 'dep-1',
+    app: 'shop',
+    environment: 'staging',
+    kind: 'deploy',
+    state,
+    requestedBy: { name: 'ci', kind: 'token' },
+    createdAt: '2026-11-23T10:00:00.000Z',
+    updatedAt: steps.at(-1)?.at ?? '2026-11-23T10:00:00.000Z',
+    cluster: 'shop-staging',
+    service: 'backend',
+    from: { images: {} },
+    to: { images: {}, digest: `sha256:${'b'.repeat(64)}`, tag: '1.5.0' },
+    registeredTaskDefinition: true,
+    approvals: { required: 0, by: [] },
+    timeline: steps,
+    ...(state === 'FAILED'
+      ? {
+          failure: {
+            reason: 'ECS deployment circuit breaker: tasks failed to start.',
+            serviceEvents: [],
+            stoppedTasks: [],
+          },
+        }
+      : {}),
+  };
 }

@@ -77,15 +77,8 @@ export interface EnvironmentView {
   service: string;
   approvals: number;
   promoteFrom?: string;
-  running?: {
-    taskDefinitionArn?: string;
-    images: Record<string, string>;
-    digest?: string;
-    desiredCount?: number;
-    runningCount?: number;
-    pendingCount?: number;
-    status?: string;
-  };
+  /** What ECS runs: the revision, with its task counts and the service's status. */
+  running?: Revision & { runningCount?: number; pendingCount?: number; status?: string };
   lastDeployment?: DeploymentRecord;
   inFlight?: DeploymentRecord;
 }

@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SetupError, UsageError } from './errors';
 import { COMMAND_USAGE } from './usage';
+import { DEFAULT_TIMEOUT_MINUTES, timeoutMinutesOf } from './wait';
 
 /**
  * The command line as data: which command, its arguments checked for presence and shape,
@@ -126,7 +127,6 @@ const COMMAND_OPTIONS: Record<string, Options> = {
 };
 
 export const COMMANDS = Object.keys(COMMAND_OPTIONS);
-export const DEFAULT_TIMEOUT_MINUTES = 60;
 export const DEFAULT_HISTORY_LIMIT = 20;
 const MAX_HISTORY_LIMIT = 1_000;
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -213,12 +213,9 @@ function waiting(values: Values, command: string): Waiting {
   if (timeout !== undefined && !wait) throw new UsageError('--timeout applies only with --wait', command);
   if (wait && flag(values, 'dry-run'))
     throw new UsageError('--dry-run changes nothing, so there is nothing to --wait for', command);
-  let timeoutMinutes = DEFAULT_TIMEOUT_MINUTES;
-  if (timeout !== undefined) {
-    timeoutMinutes = Number(timeout);
-    if (!/^\d+(\.\d+)?$/.test(timeout) || timeoutMinutes <= 0) {
-      throw new UsageError(`--timeout ${JSON.stringify(timeout)}: expected minutes, a number above 0`, command);
-    }
+  const timeoutMinutes = timeout === undefined ? DEFAULT_TIMEOUT_MINUTES : timeoutMinutesOf(timeout);
+  if (timeoutMinutes === undefined) {
+    throw new UsageError(`--timeout ${JSON.stringify(timeout)}: expected minutes, a number above 0`, command);
   }
   return { wait, timeoutMinutes };
 }

@@ -1,10 +1,9 @@
-import type { DeploymentRecord } from '../../../lib/deploy/records';
 import { runDeployAction } from '../../../packages/cli/src/action/deploy';
 import { expiryOf, idTokenSource, requestIdToken } from '../../../packages/cli/src/action/id-token';
 import { readInputs } from '../../../packages/cli/src/action/inputs';
 import { escapeData, markdownCell, outputEntry } from '../../../packages/cli/src/action/workflow-commands';
 import type { Clock } from '../../../packages/cli/src/wait';
-import { controlPlane, type Route } from '../../support/control-plane-fake';
+import { controlPlane, deploymentRecord, type Route } from '../../support/control-plane-fake';
 
 /** A JWT as far as the action reads one: three parts, the payload's exp. The control plane verifies it, not the action. */
 const jwt = (name: string, expSeconds: number) =>
@@ -131,26 +130,6 @@ describe('the OIDC token', () => {
   });
 });
 
-function record(state: DeploymentRecord['state'], timeline: DeploymentRecord['timeline']): DeploymentRecord {
-  return {
-    id: 'dep-1',
-    app: 'shop',
-    environment: 'staging',
-    kind: 'deploy',
-    state,
-    requestedBy: { name: 'oidc:token.actions.githubusercontent.com:repo:org/shop:ref:refs/heads/main', kind: 'oidc' },
-    createdAt: '2026-12-06T10:00:00.000Z',
-    updatedAt: '2026-12-06T10:00:00.000Z',
-    cluster: 'shop-staging',
-    service: 'backend',
-    from: { images: {} },
-    to: { images: {}, digest: `sha256:${'b'.repeat(64)}`, tag: '1.5.0' },
-    registeredTaskDefinition: true,
-    approvals: { required: 0, by: [] },
-    timeline,
-  };
-}
-
 async function runAction(env: NodeJS.ProcessEnv, routes: Record<string, Route>, clock?: Clock & { epoch: number }) {
   const { fake, requests } = controlPlane(routes);
   let stdout = '';
@@ -183,7 +162,7 @@ describe('the deploy action', () => {
   });
 
   it('with wait false, starts the deployment, gives its outputs, and succeeds', async () => {
-    const started = record('IN_PROGRESS', [{ state: 'REQUESTED', at: '2026-12-06T10:00:00.000Z', by: 'ci' }]);
+    const started = deploymentRecord('IN_PROGRESS', [{ state: 'REQUESTED', at: '2026-11-23T10:00:00.000Z', by: 'ci' }]);
     const run = await runAction(
       { ...OIDC_ENV, ...INPUTS, INPUT_DIGEST: `sha256:${'b'.repeat(64)}`, INPUT_WAIT: 'false', INPUT_REASON: 'r' },
       {
@@ -221,19 +200,13 @@ describe('the deploy action', () => {
       },
     };
     let polls = 0;
-    const inFlight = record('IN_PROGRESS', [{ state: 'REQUESTED', at: '2026-12-06T10:00:00.000Z', by: 'ci' }]);
-    const failed: DeploymentRecord = {
-      ...record('FAILED', [
-        ...inFlight.timeline,
-        { state: 'FAILED', at: '2026-12-06T10:10:00.000Z', note: 'tasks | crashed' },
-      ]),
-      updatedAt: '2026-12-06T10:10:00.000Z',
-      failure: {
-        reason: 'ECS deployment circuit breaker: tasks failed to start.',
-        serviceEvents: [],
-        stoppedTasks: [],
-      },
-    };
+    const inFlight = deploymentRecord('IN_PROGRESS', [
+      { state: 'REQUESTED', at: '2026-11-23T10:00:00.000Z', by: 'ci' },
+    ]);
+    const failed = deploymentRecord('FAILED', [
+      ...inFlight.timeline,
+      { state: 'FAILED', at: '2026-11-23T10:10:00.000Z', note: 'tasks | crashed' },
+    ]);
     const run = await runAction(
       { ...OIDC_ENV, ...INPUTS, INPUT_TAG: '1.5.0' },
       {
@@ -263,7 +236,7 @@ describe('the deploy action', () => {
       /^::error::Deployment dep-1 FAILED after 10m00s: ECS deployment circuit breaker: tasks failed to start\.$/m,
     );
     expect(run.output).toContain('\nFAILED\n');
-    expect(run.summary).toContain('| 2026-12-06T10:10:00Z | FAILED | tasks \\| crashed |  |');
+    expect(run.summary).toContain('| 2026-11-23T10:10:00Z | FAILED | tasks \\| crashed |  |');
   });
 
   it('fails the step with the 403 Slipway answers, never printing the token', async () => {

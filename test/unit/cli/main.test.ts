@@ -1,7 +1,6 @@
-import type { DeploymentRecord } from '../../../lib/deploy/records';
 import { type Io, main } from '../../../packages/cli/src/main';
 import type { Clock } from '../../../packages/cli/src/wait';
-import { controlPlane } from '../../support/control-plane-fake';
+import { controlPlane, deploymentRecord } from '../../support/control-plane-fake';
 
 const TOKEN = 'slw_unit-test-token-0001';
 const ENV = { SLIPWAY_URL: 'http://127.0.0.1:3000', SLIPWAY_TOKEN: TOKEN };
@@ -29,35 +28,6 @@ async function run(argv: string[], io: Partial<Io> = {}) {
   return { code, stdout, stderr };
 }
 
-function record(state: DeploymentRecord['state'], steps: DeploymentRecord['timeline']): DeploymentRecord {
-  return {
-    id: 'dep-1',
-    app: 'shop',
-    environment: 'staging',
-    kind: 'deploy',
-    state,
-    requestedBy: { name: 'ci', kind: 'token' },
-    createdAt: '2026-11-23T10:00:00.000Z',
-    updatedAt: steps.at(-1)?.at ?? '2026-11-23T10:00:00.000Z',
-    cluster: 'shop-staging',
-    service: 'backend',
-    from: { images: {} },
-    to: { images: {}, digest: `sha256:${'b'.repeat(64)}`, tag: '1.5.0' },
-    registeredTaskDefinition: true,
-    approvals: { required: 0, by: [] },
-    timeline: steps,
-    ...(state === 'FAILED'
-      ? {
-          failure: {
-            reason: 'ECS deployment circuit breaker: tasks failed to start.',
-            serviceEvents: [],
-            stoppedTasks: [],
-          },
-        }
-      : {}),
-  };
-}
-
 const requested = { state: 'REQUESTED' as const, at: '2026-11-23T10:00:00.000Z', by: 'ci' };
 const started = { state: 'IN_PROGRESS' as const, at: '2026-11-23T10:00:01.000Z', note: 'ECS deployment ecs-svc/1' };
 const failed = {
@@ -69,11 +39,14 @@ const failed = {
 describe('main', () => {
   it('follows a deployment to its failure: steps, verdict with the reason, exit 1', async () => {
     // Given a deployment that fails on its second read
-    const reads = [record('IN_PROGRESS', [requested, started]), record('FAILED', [requested, started, failed])];
+    const reads = [
+      deploymentRecord('IN_PROGRESS', [requested, started]),
+      deploymentRecord('FAILED', [requested, started, failed]),
+    ];
     const { fake, requests } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
       'GET /v1/deployments/dep-1': () => ({ status: 200, body: { deployment: reads.shift() } }),
     });
@@ -106,16 +79,16 @@ describe('main', () => {
     const { fake } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
       'GET /v1/deployments/dep-1': () => ({
         status: 200,
-        body: { deployment: record('FAILED', [requested, started, failed]) },
+        body: { deployment: deploymentRecord('FAILED', [requested, started, failed]) },
       }),
     });
     const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait', '--json'], { fetch: fake });
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toEqual({ deployment: record('FAILED', [requested, started, failed]) });
+    expect(JSON.parse(result.stdout)).toEqual({ deployment: deploymentRecord('FAILED', [requested, started, failed]) });
   });
 
   it('on Ctrl-C stops following, says the deployment keeps running, exit 130', async () => {
@@ -125,7 +98,7 @@ describe('main', () => {
     const { fake } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
     });
 
@@ -159,11 +132,11 @@ describe('main', () => {
     const { fake } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
       'GET /v1/deployments/dep-1': () => ({
         status: 200,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
     });
     const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait', '--timeout', '1'], {
@@ -180,7 +153,7 @@ describe('main', () => {
     // Given pages of 100 with a cursor each time
     const page = (from: number, count: number, cursor?: string) => ({
       deployments: Array.from({ length: count }, (_, index) => ({
-        ...record('SUCCEEDED', [requested]),
+        ...deploymentRecord('SUCCEEDED', [requested]),
         id: `dep-${from + index}`,
       })),
       ...(cursor ? { cursor } : {}),

@@ -1,4 +1,4 @@
-import { DEFAULT_TIMEOUT_MINUTES } from '../args';
+import { DEFAULT_TIMEOUT_MINUTES, timeoutMinutesOf } from '../wait';
 
 /** The action's inputs (actions/deploy/action.yml), checked; a wrong one is an InputError naming it. */
 
@@ -48,8 +48,8 @@ export function readInputs(env: NodeJS.ProcessEnv): DeployInputs {
     throw new InputError('wait', `${JSON.stringify(waitText)}: expected true or false`);
   }
   const timeoutText = input(env, 'timeout');
-  const timeoutMinutes = timeoutText === undefined ? DEFAULT_TIMEOUT_MINUTES : Number(timeoutText);
-  if (timeoutText !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes <= 0)) {
+  const timeoutMinutes = timeoutText === undefined ? DEFAULT_TIMEOUT_MINUTES : timeoutMinutesOf(timeoutText);
+  if (timeoutMinutes === undefined) {
     throw new InputError('timeout', `${JSON.stringify(timeoutText)}: expected minutes, a number above 0`);
   }
   const reason = input(env, 'reason');
