@@ -19,8 +19,10 @@
  * PostgreSQL dumps: backupPostgres on a database of SLIPWAY_BENCH_DB_MIB (default 1024) against
  * pg_dump -Fc -f (bench-postgres.ts); without PostgreSQL installed, the section says so.
  *
+ * The command line package: its tarball, and what `npm i` of it installs into an empty directory (cli-install.ts).
+ *
  * `--only volume,postgres` runs some sections (cold-starts, start, deploy, release, probes,
- * volume, postgres) and leaves the others' sections of the report as they were. The report is written
+ * volume, postgres, cli) and leaves the others' sections of the report as they were. The report is written
  * after each section, so a failure keeps what was measured before it.
  */
 import { execFile } from 'node:child_process';
@@ -30,6 +32,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { hashToken } from '../lib/auth/tokens';
 import { createDynamoDbClient } from '../lib/aws/clients/dynamodb';
+import { type CliInstall, footprint, packAndInstall } from '../lib/bench/cli-install';
 import { markdownTable, median, quantile, ratio, replaceSection, textTable } from '../lib/bench/stats';
 import { writeResolvedConfig } from '../lib/config/load';
 import { writeOpenApiDocument } from '../lib/http/openapi';
@@ -68,7 +71,8 @@ const PROBES_SECTION = 'Probes: 1,000 targets in one invocation';
 const VOLUME_SECTION = 'Volume backups: archive, restore and memory against tar';
 const POSTGRES_SECTION = 'PostgreSQL dumps: backupPostgres against pg_dump';
 const START_SECTION = 'npm start and packaging: time and memory';
-const SECTIONS = ['cold-starts', 'start', 'deploy', 'release', 'probes', 'volume', 'postgres'] as const;
+const CLI_SECTION = 'The command line package: install size';
+const SECTIONS = ['cold-starts', 'start', 'deploy', 'release', 'probes', 'volume', 'postgres', 'cli'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 // Functions not behind the HTTP API are started with their own sample event.
@@ -484,7 +488,47 @@ async function main() {
     );
     return postgresSection(postgres, today);
   });
+  await section('cli', CLI_SECTION, async () => {
+    process.stderr.write('packing and installing the CLI package\n');
+    const work = mkdtempSync(join(tmpdir(), 'slipway-bench-cli-'));
+    try {
+      return cliSection(await packAndInstall(join(ROOT, 'packages', 'cli'), work), today);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
   process.stdout.write(`\nwritten to ${REPORT} in ${seconds(performance.now() - started)} (${timings.join(', ')})\n`);
+}
+
+const MB = 1_000_000;
+
+/** The CLI package as installed from its tarball, beside the checkout's own node_modules it used to need. */
+function cliSection(installed: CliInstall, today: string): string {
+  const checkout = footprint(join(ROOT, 'node_modules'));
+  const header = ['', 'bytes', 'packages', 'goal'];
+  const rows = [
+    ['`npm pack` tarball', `${(installed.tarballBytes / 1024).toFixed(1)} KiB`, '-', '-'],
+    [
+      '`npm i ./slipway-cli-*.tgz` into an empty directory',
+      `${(installed.installedBytes / MB).toFixed(2)} MB`,
+      String(installed.packages.length),
+      '≤ 5 MB, ≤ 10 packages',
+    ],
+    [
+      'a checkout after `npm ci` (what CI installed to run the CLI before)',
+      `${(checkout.bytes / MB).toFixed(0)} MB`,
+      String(checkout.packages.length),
+      '-',
+    ],
+  ];
+  process.stdout.write(`\n${textTable(header, rows)}\n`);
+  return [
+    `Measured ${today} on node ${process.version}: \`npm pack\` in packages/cli (its prepack bundles src/ with esbuild), then \`npm i\` of the tarball into an empty directory (lib/bench/cli-install.ts). Bytes are the installed files' sizes, as \`du -sb\` adds them; packages count every folder under node_modules with its own package, the CLI's included. test/integration/cli-package.test.ts holds the install to the goals.`,
+    '',
+    markdownTable(header, rows),
+    '',
+    `The tarball holds ${installed.files.join(', ')}. Installed: ${installed.packages.join(', ')}.`,
+  ].join('\n');
 }
 
 main().catch((error: Error) => {

@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken, mintToken } from '../../lib/auth/tokens';
-import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
-import { ACCOUNT, type AwsEndpoint, REGION, startAwsEndpoint } from '../support/aws-endpoint';
+import { ACCOUNT, REGION } from '../support/aws-endpoint';
 import { type EcsDeploymentEventName, ecsDeploymentStateChange } from '../support/aws-events';
-import { interrupt, killLaunchers, type Launched, startLauncherAt } from '../support/launcher';
+import { type LocalStack, startLocalStack } from '../support/local-stack';
 import { freePort } from '../support/processes';
+import { type Run, type Running, spawned, until } from '../support/spawned';
 
 /**
  * `slipway` as a user runs it, as a child process without a terminal, against `npm start`
@@ -22,48 +21,18 @@ const digest = (char: string) => `sha256:${char.repeat(64)}`;
 const RUNNING_DIGEST = digest('1');
 
 let stateDir: string;
-let dynamodb: EmbeddedServer;
-let s3: EmbeddedServer;
-let aws: AwsEndpoint;
-let launcher: Launched;
-let apiUrl: string;
-let lambdaPort: number;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  exited: Promise<Run>;
-}
+let stack: LocalStack;
 
 /** `node bin/slipway.mjs …` with the URL and token in the environment, and no profile file. */
 function start(args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, ['bin/slipway.mjs', ...args], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: stateDir,
-      XDG_CONFIG_HOME: join(stateDir, 'no-config'),
-      SLIPWAY_URL: apiUrl,
-      SLIPWAY_TOKEN: adminToken,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return spawned(process.execPath, ['bin/slipway.mjs', ...args], {
+    PATH: process.env.PATH ?? '',
+    HOME: stateDir,
+    XDG_CONFIG_HOME: join(stateDir, 'no-config'),
+    SLIPWAY_URL: stack.apiUrl,
+    SLIPWAY_TOKEN: adminToken,
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const exited = new Promise<Run>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, stdout: () => stdout, exited };
 }
 
 async function slipway(args: string[], env: Record<string, string> = {}): Promise<Run> {
@@ -71,16 +40,6 @@ async function slipway(args: string[], env: Record<string, string> = {}): Promis
   // Whatever happened, the token never shows.
   expect(`${run.stdout}${run.stderr}`).not.toContain(adminToken);
   return run;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
 }
 
 /** An `ECS Deployment State Change` for staging, as EventBridge delivers it (events/ecs.deployment-*.json). */
@@ -95,20 +54,20 @@ const ecsEvent = (eventName: EcsDeploymentEventName, deploymentId: string, reaso
 /** What EventBridge would do: invoke the function with the event. */
 async function deliver(event: ReturnType<typeof ecsEvent>): Promise<unknown> {
   const response = await fetch(
-    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/slipway-local-ecsDeploymentState/invocations`,
+    `http://127.0.0.1:${stack.lambdaPort}/2015-03-31/functions/slipway-local-ecsDeploymentState/invocations`,
     { method: 'POST', body: JSON.stringify(event) },
   );
   expect(response.status).toBe(200);
   return response.json();
 }
 
-const updateServiceCalls = () => aws.calls.filter((call) => call.target.endsWith('.UpdateService')).length;
+const updateServiceCalls = () => stack.aws.calls.filter((call) => call.target.endsWith('.UpdateService')).length;
 
 /** The CLI's deployment id (from its first line) and the ECS deployment its UpdateService started. */
 async function startedDeployment(running: Running, updatesBefore: number): Promise<{ id: string; ecs: string }> {
   const id = await until('the deployment to be printed', () => /^Deployment (dep-\S+):/m.exec(running.stdout())?.[1]);
   const ecs = await until('UpdateService', () =>
-    updateServiceCalls() > updatesBefore ? aws.primaryDeploymentId('shop-staging') : undefined,
+    updateServiceCalls() > updatesBefore ? stack.aws.primaryDeploymentId('shop-staging') : undefined,
   );
   return { id, ecs };
 }
@@ -125,26 +84,20 @@ beforeAll(async () => {
       ],
     }),
   );
-  dynamodb = await startDynalite(undefined);
-  s3 = await startS3rver(join(stateDir, 'remote-s3'));
-  aws = await startAwsEndpoint({ dynamodb: dynamodb.endpoint, s3: s3.endpoint });
-  aws.images.set('1.4.2', digest('a'));
-  aws.images.set('1.5.0', digest('b'));
-  ({ launcher, apiUrl, lambdaPort } = await startLauncherAt(aws.url, stateDir));
+  stack = await startLocalStack(stateDir);
+  stack.aws.images.set('1.4.2', digest('a'));
+  stack.aws.images.set('1.5.0', digest('b'));
 });
 
 afterAll(async () => {
-  if (launcher) await interrupt(launcher);
-  killLaunchers();
-  await aws?.close();
-  await Promise.all([dynamodb?.close(), s3?.close()]);
+  await stack?.stop();
   rmSync(stateDir, { recursive: true, force: true });
 });
 
 describe('slipway CLI against a local control plane', () => {
   it('exits 2 on a usage error, with one line and no request', async () => {
     // Given a deploy without --tag or --digest
-    const callsBefore = aws.calls.length;
+    const callsBefore = stack.aws.calls.length;
 
     // When it runs
     const run = await slipway(['deploy', 'shop', 'staging']);
@@ -155,7 +108,7 @@ describe('slipway CLI against a local control plane', () => {
       stdout: '',
       stderr: 'slipway: give --tag or --digest; see slipway deploy --help\n',
     });
-    expect(aws.calls.length).toBe(callsBefore);
+    expect(stack.aws.calls.length).toBe(callsBefore);
 
     // And an unknown flag is a usage error too
     const unknown = await slipway(['status', '--colour']);
@@ -324,7 +277,7 @@ describe('slipway CLI against a local control plane', () => {
     const updatesBefore = updateServiceCalls();
     const running = start(['deploy', 'shop', 'staging', '--tag', '1.4.2', '--wait']);
     const started = await startedDeployment(running, updatesBefore);
-    aws.stopTask('shop-staging', 'Essential container in task exited', 137);
+    stack.aws.stopTask('shop-staging', 'Essential container in task exited', 137);
 
     // When ECS reports the deployment failed
     await deliver(
@@ -360,7 +313,7 @@ describe('slipway CLI against a local control plane', () => {
 
     // When its deployment is in flight and ECS reports it completed
     const inFlight = await until('a deployment in flight', async () => {
-      const response = await fetch(`${apiUrl}/v1/apps/shop/environments/staging`, {
+      const response = await fetch(`${stack.apiUrl}/v1/apps/shop/environments/staging`, {
         headers: { authorization: `Bearer ${adminToken}` },
       });
       const body = (await response.json()) as { environment: { inFlight?: { id: string; ecsDeploymentId?: string } } };

@@ -49,17 +49,22 @@ export function killLaunchers(): void {
   }
 }
 
-/** `npm start -- --stage local` with every AWS service at `endpoint` (AWS_ENDPOINT_URL, as for LocalStack), on free ports. */
+/**
+ * `npm start -- --stage <stage>` (default local) with every AWS service at `endpoint` (AWS_ENDPOINT_URL, as for
+ * LocalStack), on free ports, with `env` added to its environment.
+ */
 export async function startLauncherAt(
   endpoint: string,
   stateDir: string,
+  options: { stage?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ launcher: Launched; apiUrl: string; lambdaPort: number }> {
   const httpPort = await freePort();
   const lambdaPort = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (/^AWS_(ENDPOINT_URL|PROFILE)/.test(key)) delete env[key];
-  const launcher = await startLauncher(['--stage', 'local'], {
+  const launcher = await startLauncher(['--stage', options.stage ?? 'local'], {
     ...env,
+    ...options.env,
     AWS_ENDPOINT_URL: endpoint,
     SLIPWAY_STATE_DIR: stateDir,
     SLIPWAY_HTTP_PORT: String(httpPort),

@@ -5,7 +5,7 @@ import ts from 'typescript';
 
 /**
  * The layers, and which may import which (docs/architecture.md, "Layers"): checked over every import of
- * functions/ and lib/, value and type imports alike, so a lower layer that reaches a higher one fails here
+ * functions/, lib/ and the CLI package (packages/cli/src), value and type imports alike, so a lower layer that reaches a higher one fails here
  * with the import that does it. Cycles within a layer are Biome's to refuse (noImportCycles).
  */
 
@@ -30,9 +30,14 @@ const LAYERS = [
   'platform',
   // Errors, logs, metrics and traces.
   'foundation',
-  // Programs beside the control plane: the slipway CLI, npm start and its sandbox, the benchmarks.
+  // Programs beside the control plane: npm start and its sandbox, the benchmarks.
   'tools',
+  // The slipway command's own package: it talks HTTP, so it needs nothing of the control plane but one leaf.
+  'cli',
 ] as const;
+
+/** What the CLI package takes from the control plane's modules: a leaf of node:net, bundled into it. */
+const CLI_SHARED = ['lib/net/addresses.ts'];
 type Layer = (typeof LAYERS)[number];
 
 const CAPABILITIES = [
@@ -51,6 +56,7 @@ const CAPABILITIES = [
 /** The layer of a repo-relative module path; undefined for one no rule places. */
 function layerOf(path: string): Layer | undefined {
   if (path.startsWith('functions/')) return 'functions';
+  if (path.startsWith('packages/cli/src/')) return 'cli';
   const [top, folder, file] = path.split('/');
   if (top !== 'lib' || !folder) return undefined;
   if (file === 'records.ts' || path === 'lib/auth/principal.ts' || path === 'lib/config/names.ts') return 'records';
@@ -61,7 +67,7 @@ function layerOf(path: string): Layer | undefined {
   if (folder === 'store') return 'store';
   if (folder === 'aws' || folder === 'net') return 'platform';
   if (folder === 'errors' || folder === 'observability') return 'foundation';
-  if (folder === 'cli' || folder === 'local' || folder === 'sandbox' || folder === 'bench') return 'tools';
+  if (folder === 'local' || folder === 'sandbox' || folder === 'bench') return 'tools';
   return undefined;
 }
 
@@ -77,6 +83,7 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   platform: ['foundation'],
   foundation: [],
   tools: ['capability', 'records', 'store', 'platform', 'foundation'],
+  cli: [],
 };
 
 interface Edge {
@@ -91,6 +98,7 @@ function layerViolations(edges: readonly Edge[]): string[] {
     if (!source) return [`${from} is in no layer`];
     if (!target) return [`${from} imports ${to}, which is in no layer`];
     if (source === target || MAY_IMPORT[source].includes(target)) return [];
+    if (source === 'cli' && CLI_SHARED.includes(to)) return [];
     return [`${from} (${source}) imports ${to} (${target})`];
   });
 }
@@ -103,14 +111,19 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every import between the project's own modules under functions/ and lib/: static, type-only, re-exports, import(). */
+/** The specifiers of a module's imports: static, type-only, re-exports, import(). */
+function specifiersOf(path: string): string[] {
+  return ts
+    .preProcessFile(readFileSync(join(ROOT, path), 'utf8'), true, true)
+    .importedFiles.map(({ fileName }) => fileName);
+}
+
+/** Every import between the project's own modules under functions/, lib/ and packages/cli/src. */
 function importGraph(): Edge[] {
-  const files = [...sourceFiles('functions'), ...sourceFiles('lib')];
+  const files = [...sourceFiles('functions'), ...sourceFiles('lib'), ...sourceFiles('packages/cli/src')];
   const known = new Set(files);
   return files.flatMap((from) => {
-    const { importedFiles } = ts.preProcessFile(readFileSync(join(ROOT, from), 'utf8'), true, true);
-    return importedFiles
-      .map(({ fileName }) => fileName)
+    return specifiersOf(from)
       .filter((specifier) => specifier.startsWith('.'))
       .map((specifier) => {
         const base = relative(ROOT, resolve(ROOT, dirname(from), specifier));
@@ -144,6 +157,9 @@ describe('the layers', () => {
     ['the control plane importing a tool', 'lib/backup/alarms.ts', 'lib/local/servers.ts'],
     ['a function importing the sandbox', 'functions/http/get-health.ts', 'lib/sandbox/index.ts'],
     ['the HTTP edge importing the sandbox', 'lib/http/route-chain.ts', 'lib/sandbox/server.ts'],
+    ['the CLI package importing a record', 'packages/cli/src/format.ts', 'lib/deploy/records.ts'],
+    ['the CLI package importing the platform', 'packages/cli/src/http.ts', 'lib/aws/client-config.ts'],
+    ['the control plane importing the CLI package', 'lib/net/guarded-fetch.ts', 'packages/cli/src/profile.ts'],
   ])('refuses %s', (_what, from, to) => {
     expect(layerViolations([{ from, to }])).toEqual([expect.stringContaining(`${from} (`)]);
   });
@@ -152,6 +168,21 @@ describe('the layers', () => {
     expect(layerViolations([{ from: 'lib/misc/helpers.ts', to: 'lib/errors/index.ts' }])).toEqual([
       'lib/misc/helpers.ts is in no layer',
     ]);
+  });
+});
+
+describe('the CLI package', () => {
+  it('takes from outside itself only Node built-ins, cli-table3, and the shared leaf, which needs only Node', () => {
+    // Given every import of the package's sources and of the module it shares with the control plane
+    const outside = (paths: string[]) =>
+      [...new Set(paths.flatMap(specifiersOf).filter((specifier) => !specifier.startsWith('.')))].sort();
+
+    // Then the bundle can hold nothing of the control plane's dependencies
+    expect(outside(sourceFiles('packages/cli/src')).filter((specifier) => !specifier.startsWith('node:'))).toEqual([
+      'cli-table3',
+    ]);
+    expect(outside(CLI_SHARED)).toEqual(['node:net']);
+    expect(CLI_SHARED.flatMap(specifiersOf).filter((specifier) => specifier.startsWith('.'))).toEqual([]);
   });
 });
 

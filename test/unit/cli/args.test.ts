@@ -1,6 +1,6 @@
-import { type Invocation, parseCommandLine } from '../../../lib/cli/args';
-import { UsageError } from '../../../lib/cli/errors';
-import { type ApiRequest, requestFor } from '../../../lib/cli/requests';
+import { type Invocation, parseCommandLine } from '../../../packages/cli/src/args';
+import { UsageError } from '../../../packages/cli/src/errors';
+import { type ApiRequest, requestFor } from '../../../packages/cli/src/requests';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 
@@ -176,16 +176,6 @@ describe('parseCommandLine → requestFor', () => {
       command: { wait: true, timeoutMinutes: 60 },
     });
   });
-
-  it('mints a token with the same checks as npm run token, and no request', () => {
-    const invocation = parseCommandLine(['token', 'mint', '--name', 'ci', '--role', 'deployer', '--role', 'approver']);
-    expect(invocation).toEqual({
-      kind: 'run',
-      globals: { json: false },
-      command: { name: 'token-mint', tokenName: 'ci', roles: ['deployer', 'approver'] },
-    });
-    expect(requestFor((invocation as Extract<Invocation, { kind: 'run' }>).command)).toBeUndefined();
-  });
 });
 
 describe('help and version', () => {
@@ -259,13 +249,6 @@ describe('usage errors', () => {
       ['restore', '--database', 'db', '--dump'],
       '--target-database is required: the database to restore the dump into',
       'restore',
-    ],
-    [['token'], 'missing <subcommand>: mint', 'token'],
-    [['token', 'mint', '--name', 'ci'], 'at least one --role is required', 'token'],
-    [
-      ['token', 'mint', '--name', 'ci', '--role', 'root'],
-      '--role "root": expected one of viewer, deployer, approver, admin',
-      'token',
     ],
   ])('%j → %s', (line, message, command) => {
     const error = usageError(line);

@@ -6,8 +6,8 @@ import {
   NetworkError,
   SetupError,
   UsageError,
-} from '../../../lib/cli/errors';
-import { ApiClient, networkReason } from '../../../lib/cli/http';
+} from '../../../packages/cli/src/errors';
+import { ApiClient, networkReason } from '../../../packages/cli/src/http';
 
 const settings = {
   url: 'http://127.0.0.1:3000',

@@ -1,7 +1,9 @@
 import type { AuditEntry } from '../../../lib/audit/trail';
 import type { ArchiveRecord, ArchiveRestoreRecord, BackupRecord, RestoreRecord } from '../../../lib/backup/records';
+import type { DeploymentPlan, EnvironmentView } from '../../../lib/deploy/deployments';
+import type { DeploymentRecord } from '../../../lib/deploy/records';
+import type { AppsBody } from '../../../packages/cli/src/api';
 import {
-  type AppsBody,
   deploymentVerdict,
   duration,
   formatApps,
@@ -16,9 +18,7 @@ import {
   shortDigest,
   styleFor,
   timelineLine,
-} from '../../../lib/cli/format';
-import type { DeploymentPlan, EnvironmentView } from '../../../lib/deploy/deployments';
-import type { DeploymentRecord } from '../../../lib/deploy/records';
+} from '../../../packages/cli/src/format';
 
 const plain = { colour: false };
 const colour = { colour: true };

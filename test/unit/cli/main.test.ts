@@ -1,30 +1,9 @@
-import { hashToken } from '../../../lib/auth/tokens';
-import { type Io, main } from '../../../lib/cli/main';
-import type { Clock } from '../../../lib/cli/wait';
-import type { DeploymentRecord } from '../../../lib/deploy/records';
+import { type Io, main } from '../../../packages/cli/src/main';
+import type { Clock } from '../../../packages/cli/src/wait';
+import { controlPlane, deploymentRecord } from '../../support/control-plane-fake';
 
 const TOKEN = 'slw_unit-test-token-0001';
 const ENV = { SLIPWAY_URL: 'http://127.0.0.1:3000', SLIPWAY_TOKEN: TOKEN };
-
-type Route = (request: { method: string; url: URL; body: unknown }) => { status: number; body: unknown };
-
-/** A control plane in memory: each route answers from the test's script; every request is recorded. */
-function controlPlane(routes: Record<string, Route>) {
-  const requests: Array<{ method: string; path: string; query: string; body: unknown; authorization: string }> = [];
-  const fake = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    const headers = (init?.headers ?? {}) as Record<string, string>;
-    requests.push({ method, path: url.pathname, query: url.search, body, authorization: headers.authorization ?? '' });
-    const route = routes[`${method} ${url.pathname}`];
-    const answer = route
-      ? route({ method, url, body })
-      : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route for ${method} ${url.pathname}` } } };
-    return new Response(JSON.stringify(answer.body), { status: answer.status });
-  }) as typeof fetch;
-  return { fake, requests };
-}
 
 const noWaitClock: Clock = { now: () => 0, sleep: async () => undefined };
 
@@ -43,40 +22,10 @@ async function run(argv: string[], io: Partial<Io> = {}) {
     version: '0.1.0',
     clock: noWaitClock,
     readProfile: () => undefined,
-    now: () => new Date('2026-11-23T10:00:00.000Z'),
     ...io,
   });
   expect(`${stdout}${stderr}`).not.toContain(TOKEN);
   return { code, stdout, stderr };
-}
-
-function record(state: DeploymentRecord['state'], steps: DeploymentRecord['timeline']): DeploymentRecord {
-  return {
-    id: 'dep-1',
-    app: 'shop',
-    environment: 'staging',
-    kind: 'deploy',
-    state,
-    requestedBy: { name: 'ci', kind: 'token' },
-    createdAt: '2026-11-23T10:00:00.000Z',
-    updatedAt: steps.at(-1)?.at ?? '2026-11-23T10:00:00.000Z',
-    cluster: 'shop-staging',
-    service: 'backend',
-    from: { images: {} },
-    to: { images: {}, digest: `sha256:${'b'.repeat(64)}`, tag: '1.5.0' },
-    registeredTaskDefinition: true,
-    approvals: { required: 0, by: [] },
-    timeline: steps,
-    ...(state === 'FAILED'
-      ? {
-          failure: {
-            reason: 'ECS deployment circuit breaker: tasks failed to start.',
-            serviceEvents: [],
-            stoppedTasks: [],
-          },
-        }
-      : {}),
-  };
 }
 
 const requested = { state: 'REQUESTED' as const, at: '2026-11-23T10:00:00.000Z', by: 'ci' };
@@ -90,11 +39,14 @@ const failed = {
 describe('main', () => {
   it('follows a deployment to its failure: steps, verdict with the reason, exit 1', async () => {
     // Given a deployment that fails on its second read
-    const reads = [record('IN_PROGRESS', [requested, started]), record('FAILED', [requested, started, failed])];
+    const reads = [
+      deploymentRecord('IN_PROGRESS', [requested, started]),
+      deploymentRecord('FAILED', [requested, started, failed]),
+    ];
     const { fake, requests } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
       'GET /v1/deployments/dep-1': () => ({ status: 200, body: { deployment: reads.shift() } }),
     });
@@ -127,16 +79,16 @@ describe('main', () => {
     const { fake } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
       'GET /v1/deployments/dep-1': () => ({
         status: 200,
-        body: { deployment: record('FAILED', [requested, started, failed]) },
+        body: { deployment: deploymentRecord('FAILED', [requested, started, failed]) },
       }),
     });
     const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait', '--json'], { fetch: fake });
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toEqual({ deployment: record('FAILED', [requested, started, failed]) });
+    expect(JSON.parse(result.stdout)).toEqual({ deployment: deploymentRecord('FAILED', [requested, started, failed]) });
   });
 
   it('on Ctrl-C stops following, says the deployment keeps running, exit 130', async () => {
@@ -146,7 +98,7 @@ describe('main', () => {
     const { fake } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
     });
 
@@ -180,11 +132,11 @@ describe('main', () => {
     const { fake } = controlPlane({
       'POST /v1/deployments': () => ({
         status: 202,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
       'GET /v1/deployments/dep-1': () => ({
         status: 200,
-        body: { deployment: record('IN_PROGRESS', [requested, started]) },
+        body: { deployment: deploymentRecord('IN_PROGRESS', [requested, started]) },
       }),
     });
     const result = await run(['deploy', 'shop', 'staging', '--tag', '1.5.0', '--wait', '--timeout', '1'], {
@@ -201,7 +153,7 @@ describe('main', () => {
     // Given pages of 100 with a cursor each time
     const page = (from: number, count: number, cursor?: string) => ({
       deployments: Array.from({ length: count }, (_, index) => ({
-        ...record('SUCCEEDED', [requested]),
+        ...deploymentRecord('SUCCEEDED', [requested]),
         id: `dep-${from + index}`,
       })),
       ...(cursor ? { cursor } : {}),
@@ -335,18 +287,21 @@ describe('main', () => {
     });
   });
 
-  it('mints a token without a control plane: shown once, with the entry that stores only its hash', async () => {
-    const result = await run(['token', 'mint', '--name', 'ci', '--role', 'deployer', '--json'], { env: {} });
-    expect(result.code).toBe(0);
-    const { name, token, entry } = JSON.parse(result.stdout);
-    expect(name).toBe('ci');
-    expect(token).toMatch(/^slw_[A-Za-z0-9_-]{43}$/);
-    expect(entry).toEqual({
-      name: 'ci',
-      sha256: hashToken(token),
-      roles: ['deployer'],
-      createdAt: '2026-11-23T10:00:00.000Z',
+  it('sends token minting to a checkout, beside the control plane, without a request', async () => {
+    // Given a control plane that would answer anything
+    const { fake, requests } = controlPlane({});
+
+    // When a token is asked for
+    const result = await run(['token', 'mint', '--name', 'ci', '--role', 'deployer'], { fetch: fake });
+
+    // Then the usage exit says where tokens are minted, and nothing was sent
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'slipway: tokens are minted in a Slipway checkout, beside the control plane: npm run token -- --name <name> --role <role>\n',
     });
+    expect(requests).toEqual([]);
   });
 
   it.each([

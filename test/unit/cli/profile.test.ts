@@ -1,5 +1,5 @@
-import { SetupError } from '../../../lib/cli/errors';
-import { type ProfileFile, profilePath, resolveSettings, type SettingsInput } from '../../../lib/cli/profile';
+import { SetupError } from '../../../packages/cli/src/errors';
+import { type ProfileFile, profilePath, resolveSettings, type SettingsInput } from '../../../packages/cli/src/profile';
 
 const HOME = '/home/alice';
 const PATH = '/home/alice/.config/slipway/config.json';
@@ -116,10 +116,27 @@ describe('resolveSettings', () => {
   it.each<[Partial<SettingsInput>, string]>([
     [{ flags: { profile: 'prod' } }, `profile prod was asked for, but there is no ${PATH}`],
     [{ flags: { profile: 'prod' }, read: () => file }, `${PATH} has no profile prod`],
+    [{ flags: { profile: 'toString' }, read: () => file }, `${PATH} has no profile toString`],
     [{ read: () => ({ text: '{"profiles": ', mode: 0o600 }) }, `${PATH} is not valid JSON`],
     [
       { read: () => profiles({ profiles: { default: { url: 42 } } }) },
       `${PATH}: profiles.default.url: expected {"profiles": {"<name>": {"url", "token"}}}`,
+    ],
+    [
+      { read: () => profiles({ profiles: { other: { url: 'https://x.example.com', token: ['t'] } } }) },
+      `${PATH}: profiles.other.token: expected {"profiles": {"<name>": {"url", "token"}}}`,
+    ],
+    [
+      { read: () => profiles({ profiles: { default: 'https://x.example.com' } }) },
+      `${PATH}: profiles.default: expected {"profiles": {"<name>": {"url", "token"}}}`,
+    ],
+    [
+      { read: () => profiles({ profiles: [] }) },
+      `${PATH}: profiles: expected {"profiles": {"<name>": {"url", "token"}}}`,
+    ],
+    [
+      { read: () => profiles(['default']) },
+      `${PATH}: (top level): expected {"profiles": {"<name>": {"url", "token"}}}`,
     ],
     [{ flags: { url: 'ftp://x', token: 't' } }, '--url "ftp://x": expected an http:// or https:// URL'],
     [

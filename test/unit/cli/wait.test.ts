@@ -1,4 +1,4 @@
-import { ApiError, NetworkError } from '../../../lib/cli/errors';
+import { ApiError, NetworkError } from '../../../packages/cli/src/errors';
 import {
   CLEAR_LINE,
   type Clock,
@@ -9,7 +9,7 @@ import {
   nextDelay,
   type Progress,
   spinnerFrame,
-} from '../../../lib/cli/wait';
+} from '../../../packages/cli/src/wait';
 
 interface Fake {
   state: string;

@@ -102,10 +102,6 @@ allowed or denied, and every action Slipway took by itself, with who or what tri
   --actor A          only this principal or trigger (alice, anonymous, schedule, alarm:<name>…)
   --decision D       only allowed, or only denied
   --action X         only this route or action (createRestore, backup.delete…)`,
-  token: `usage: slipway token mint --name N --role R [--role R…]
-
-Mints an API token (no server needed). Prints the token once, and the entry to store in the tokens
-secret (or in .slipway/<stage>/tokens.json for npm start). Roles: viewer, deployer, approver, admin.`,
   sandbox: `usage:
   slipway sandbox push <app> <tag>
   slipway sandbox alarm <app> <env> [--ok]
@@ -132,7 +128,6 @@ Commands:
   backup <name> [--volume | --dump]           take a backup now (<name> a database unless --volume)
   restore …                                   restore a backup (see slipway restore --help)
   audit [--since T] [--until T] [--limit N]   who did what, allowed or denied (admin)
-  token mint --name N --role R                mint an API token (no server needed)
   sandbox push <app> <tag> | alarm <app> <env>  a push or an alarm, under npm start -- --sandbox only
 
 ${GLOBAL}

@@ -1,8 +1,14 @@
 import Table from 'cli-table3';
-import type { AuditEntry } from '../audit/trail';
-import { type AnyBackupRecord, type AnyRestoreRecord, isArchive, isArchiveRestore } from '../backup/records';
-import type { DeploymentPlan, EnvironmentView } from '../deploy/deployments';
-import type { DeploymentRecord, TimelineEntry } from '../deploy/records';
+import type {
+  AppsBody,
+  AuditEntry,
+  BackupRecord,
+  DeploymentPlan,
+  DeploymentRecord,
+  EnvironmentView,
+  RestoreRecord,
+  TimelineEntry,
+} from './api';
 
 /**
  * What people read: tables and one-liners built from the API's JSON. Pure functions of the
@@ -165,8 +171,6 @@ export function formatDeployment(style: Style, record: DeploymentRecord): string
   return lines.join('\n');
 }
 
-export const DEPLOYMENT_FAILURES = ['FAILED', 'ROLLED_BACK', 'TIMED_OUT', 'CANCELLED', 'EXPIRED'];
-
 /** Why a deployment ended as it did: its diagnosis, else the note of its last step. */
 export function endReason(record: DeploymentRecord): string | undefined {
   return record.failure?.reason ?? record.timeline.at(-1)?.note;
@@ -197,29 +201,6 @@ export function formatPlan(style: Style, plan: DeploymentPlan): string {
   ];
   if (changes.length > 0) lines.push('', table(style, ['CONTAINER', 'FROM', 'TO'], changes));
   return lines.join('\n');
-}
-
-interface AppSummary {
-  name: string;
-  environments: Array<{
-    name: string;
-    cluster: string;
-    service: string;
-    approvals: number;
-    promoteFrom?: string;
-    lastDeployment?: {
-      id: string;
-      kind: string;
-      state: string;
-      requestedBy: string;
-      updatedAt: string;
-      toDigest: string | null;
-    };
-  }>;
-}
-
-export interface AppsBody {
-  apps: AppSummary[];
 }
 
 export function formatApps(style: Style, body: AppsBody): string {
@@ -331,13 +312,13 @@ function subject(record: { database?: string; volume?: string }): string {
   return record.volume !== undefined ? `volume ${record.volume}` : (record.database ?? '-');
 }
 
-function backupSize(record: AnyBackupRecord): string {
-  if ('bytes' in record && record.bytes !== undefined) return bytes(record.bytes);
-  if ('sizeGiB' in record && record.sizeGiB !== undefined) return `${record.sizeGiB} GiB`;
+function backupSize(record: BackupRecord): string {
+  if (record.bytes !== undefined) return bytes(record.bytes);
+  if (record.sizeGiB !== undefined) return `${record.sizeGiB} GiB`;
   return '-';
 }
 
-export function formatBackups(style: Style, records: AnyBackupRecord[]): string {
+export function formatBackups(style: Style, records: BackupRecord[]): string {
   if (records.length === 0) return 'No backups match.';
   return table(
     style,
@@ -354,17 +335,16 @@ export function formatBackups(style: Style, records: AnyBackupRecord[]): string 
   );
 }
 
-export function formatBackup(style: Style, record: AnyBackupRecord): string {
-  const where =
-    isArchive(record) && record.volume !== undefined ? `--volume ${record.volume}` : `--database ${record.database}`;
+export function formatBackup(style: Style, record: BackupRecord): string {
+  const where = record.volume !== undefined ? `--volume ${record.volume}` : `--database ${record.database}`;
   const lines = [`Backup ${record.id}: ${record.kind} of ${subject(record)}, ${state(style, record.status)}`];
   if (record.reason) lines.push(`Reason: ${record.reason}`);
   lines.push(`Follow it: slipway backups ${where}`);
   return lines.join('\n');
 }
 
-function restoreTarget(record: AnyRestoreRecord): string {
-  if (isArchiveRestore(record)) {
+function restoreTarget(record: RestoreRecord): string {
+  if ('target' in record) {
     const target = record.target;
     const what = record.kind === 'volume' ? `volume ${record.volume}` : `dump of ${record.database}`;
     if ('path' in target) return `${what} into ${target.path}`;
@@ -375,18 +355,18 @@ function restoreTarget(record: AnyRestoreRecord): string {
   return `RDS ${record.database} from ${from} into ${record.targetIdentifier}`;
 }
 
-export function formatRestore(style: Style, record: AnyRestoreRecord): string {
+export function formatRestore(style: Style, record: RestoreRecord): string {
   const lines = [`Restore ${record.id}: ${restoreTarget(record)}, ${state(style, record.status)}`];
   if (record.reason) lines.push(`Reason: ${record.reason}`);
   return lines.join('\n');
 }
 
 /** A line for each status a restore is seen in while it is followed. */
-export function restoreLine(style: Style, record: AnyRestoreRecord): string {
+export function restoreLine(style: Style, record: RestoreRecord): string {
   return `${time(record.updatedAt)} ${state(style, record.status)}${record.reason ? ` ${record.reason}` : ''}`;
 }
 
-export function restoreVerdict(style: Style, record: AnyRestoreRecord): string {
+export function restoreVerdict(style: Style, record: RestoreRecord): string {
   const took = duration(
     record.durationSeconds !== undefined
       ? record.durationSeconds * 1000

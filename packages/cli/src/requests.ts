@@ -21,8 +21,8 @@ function operation(command: { reason?: string; dryRun: boolean }): Record<string
   };
 }
 
-/** The (first) request a command makes; undefined for the one that needs no server. */
-export function requestFor(command: Command): ApiRequest | undefined {
+/** The (first) request a command makes. */
+export function requestFor(command: Command): ApiRequest {
   switch (command.name) {
     case 'deploy':
       return {
@@ -90,15 +90,8 @@ export function requestFor(command: Command): ApiRequest | undefined {
       Object.assign(query, command.filter);
       return { method: 'GET', path: '/v1/audit', query };
     }
-    case 'token-mint':
-      return undefined;
     case 'sandbox-push':
     case 'sandbox-alarm':
       return { method: 'GET', path: '/health' };
   }
-}
-
-/** Whether a command talks to the control plane (and so needs a URL and a token). */
-export function needsServer(command: Command): boolean {
-  return command.name !== 'token-mint';
 }

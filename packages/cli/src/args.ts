@@ -1,8 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { Role } from '../auth/principal';
-import { parseTokenArgs, UsageError as TokenUsageError } from '../auth/token-admin';
-import { UsageError } from './errors';
+import { SetupError, UsageError } from './errors';
 import { COMMAND_USAGE } from './usage';
+import { DEFAULT_TIMEOUT_MINUTES, timeoutMinutesOf } from './wait';
 
 /**
  * The command line as data: which command, its arguments checked for presence and shape,
@@ -57,7 +56,6 @@ export type Command =
   | { name: 'backup'; target: 'database' | 'volume' | 'dump'; subject: string }
   | ({ name: 'restore'; body: RestoreBody } & Waiting)
   | { name: 'audit'; since?: string; until?: string; limit: number; filter: AuditFilter }
-  | { name: 'token-mint'; tokenName: string; roles: Role[] }
   | { name: 'sandbox-push'; app: string; tag: string }
   | { name: 'sandbox-alarm'; app: string; environment: string; state: 'ALARM' | 'OK' };
 
@@ -124,17 +122,18 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     decision: { type: 'string' },
     action: { type: 'string' },
   },
-  token: { name: { type: 'string', multiple: true }, role: { type: 'string', multiple: true } },
   sandbox: { ok: { type: 'boolean' } },
   help: {},
 };
 
 export const COMMANDS = Object.keys(COMMAND_OPTIONS);
-export const DEFAULT_TIMEOUT_MINUTES = 60;
 export const DEFAULT_HISTORY_LIMIT = 20;
 const MAX_HISTORY_LIMIT = 1_000;
 export const DEFAULT_AUDIT_LIMIT = 100;
 const MAX_AUDIT_LIMIT = 10_000;
+
+export const TOKEN_MOVED =
+  'tokens are minted in a Slipway checkout, beside the control plane: npm run token -- --name <name> --role <role>';
 
 /** Global flags that take a value: their value is never the command. */
 const GLOBAL_VALUE_FLAGS = new Set(['--url', '--token', '--profile']);
@@ -214,12 +213,9 @@ function waiting(values: Values, command: string): Waiting {
   if (timeout !== undefined && !wait) throw new UsageError('--timeout applies only with --wait', command);
   if (wait && flag(values, 'dry-run'))
     throw new UsageError('--dry-run changes nothing, so there is nothing to --wait for', command);
-  let timeoutMinutes = DEFAULT_TIMEOUT_MINUTES;
-  if (timeout !== undefined) {
-    timeoutMinutes = Number(timeout);
-    if (!/^\d+(\.\d+)?$/.test(timeout) || timeoutMinutes <= 0) {
-      throw new UsageError(`--timeout ${JSON.stringify(timeout)}: expected minutes, a number above 0`, command);
-    }
+  const timeoutMinutes = timeout === undefined ? DEFAULT_TIMEOUT_MINUTES : timeoutMinutesOf(timeout);
+  if (timeoutMinutes === undefined) {
+    throw new UsageError(`--timeout ${JSON.stringify(timeout)}: expected minutes, a number above 0`, command);
   }
   return { wait, timeoutMinutes };
 }
@@ -286,29 +282,6 @@ function restoreBody(values: Values): RestoreBody {
     ...backup,
     ...(pointInTime !== undefined ? { pointInTime } : {}),
   };
-}
-
-function tokenMint(values: Values, given: string[]): Command {
-  const [sub, ...extra] = given;
-  if (sub !== 'mint') {
-    throw new UsageError(
-      sub === undefined ? 'missing <subcommand>: mint' : `unknown subcommand ${JSON.stringify(sub)}; expected mint`,
-      'token',
-    );
-  }
-  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, 'token');
-  // The same checks as `npm run token`, so a name or role it refuses is refused here too.
-  const args = [
-    ...((values.name as string[] | undefined) ?? []).flatMap((name) => ['--name', name]),
-    ...((values.role as string[] | undefined) ?? []).flatMap((role) => ['--role', role]),
-  ];
-  try {
-    const parsed = parseTokenArgs(args);
-    return { name: 'token-mint', tokenName: parsed.name, roles: parsed.roles };
-  } catch (error) {
-    if (error instanceof TokenUsageError) throw new UsageError(error.message, 'token');
-    throw error;
-  }
 }
 
 function sandboxCommand(values: Values, given: string[]): Command {
@@ -451,8 +424,6 @@ function build(command: string, values: Values, given: string[]): Command {
         filter,
       };
     }
-    case 'token':
-      return tokenMint(values, given);
     case 'sandbox':
       return sandboxCommand(values, given);
     default:
@@ -477,6 +448,8 @@ export function parseCommandLine(argv: ReadonlyArray<string>): Invocation {
   }
   if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
     if (asksHelp) return { kind: 'help' };
+    // Minting writes the control plane's token entries, so it stays with the control plane's code.
+    if (command === 'token') throw new SetupError(TOKEN_MOVED);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
   if (command === 'help') {

@@ -4,7 +4,6 @@ import { errorLine, exitCodeOf } from './errors';
 import { styleFor } from './format';
 import { ApiClient } from './http';
 import { type ProfileReader, resolveSettings } from './profile';
-import { needsServer } from './requests';
 import { commandHelp, MAIN_USAGE } from './usage';
 import { type Clock, realClock } from './wait';
 
@@ -28,7 +27,6 @@ export interface Io {
   home?: string;
   platform?: NodeJS.Platform;
   requestTimeoutMs?: number;
-  now?(): Date;
 }
 
 export async function main(argv: ReadonlyArray<string>, io: Io): Promise<number> {
@@ -45,25 +43,22 @@ export async function main(argv: ReadonlyArray<string>, io: Io): Promise<number>
       return 0;
     }
     const { command, globals } = invocation;
-    let client: ApiClient | undefined;
-    if (needsServer(command)) {
-      const settings = resolveSettings({
-        flags: globals,
-        env: io.env,
-        ...(io.readProfile ? { read: io.readProfile } : {}),
-        ...(io.home ? { home: io.home } : {}),
-        ...(io.platform ? { platform: io.platform } : {}),
-      });
-      secrets.push(settings.token);
-      client = new ApiClient({
-        settings,
-        ...(io.fetch ? { fetch: io.fetch } : {}),
-        ...(io.requestTimeoutMs ? { timeoutMs: io.requestTimeoutMs } : {}),
-        userAgent: `slipway-cli/${io.version}`,
-      });
-    }
+    const settings = resolveSettings({
+      flags: globals,
+      env: io.env,
+      ...(io.readProfile ? { read: io.readProfile } : {}),
+      ...(io.home ? { home: io.home } : {}),
+      ...(io.platform ? { platform: io.platform } : {}),
+    });
+    secrets.push(settings.token);
+    const client = new ApiClient({
+      settings,
+      ...(io.fetch ? { fetch: io.fetch } : {}),
+      ...(io.requestTimeoutMs ? { timeoutMs: io.requestTimeoutMs } : {}),
+      userAgent: `slipway-cli/${io.version}`,
+    });
     const context: Context = {
-      ...(client ? { client } : {}),
+      client,
       json: globals.json,
       style: styleFor(io.isTTY && !globals.json, io.env),
       stdout: (text) => io.stdout(text),
@@ -71,7 +66,6 @@ export async function main(argv: ReadonlyArray<string>, io: Io): Promise<number>
       isTTY: io.isTTY,
       clock: io.clock ?? realClock,
       onInterrupt: io.onInterrupt ?? (() => () => undefined),
-      now: io.now ?? (() => new Date()),
     };
     return await runCommand(context, command);
   } catch (error) {

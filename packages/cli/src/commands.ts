@@ -1,15 +1,18 @@
-import type { AuditEntry } from '../audit/trail';
-import { tokenEntry, tokenJsonLine } from '../auth/token-admin';
-import { mintToken } from '../auth/tokens';
-import type { AnyBackupRecord, AnyRestoreRecord } from '../backup/records';
-import type { DeploymentPlan, EnvironmentView } from '../deploy/deployments';
-import { type DeploymentRecord, isInFlight } from '../deploy/records';
-import { isLoopbackHost } from '../net/addresses';
+import { isLoopbackHost } from '../../../lib/net/addresses';
+import {
+  type AppsBody,
+  type AuditEntry,
+  type BackupRecord,
+  DEPLOYMENT_FAILURES,
+  type DeploymentPlan,
+  type DeploymentRecord,
+  type EnvironmentView,
+  IN_FLIGHT_STATES,
+  type RestoreRecord,
+} from './api';
 import type { Command, Waiting } from './args';
 import { CliError, EXIT, SetupError } from './errors';
 import {
-  type AppsBody,
-  DEPLOYMENT_FAILURES,
   deploymentHeadline,
   deploymentVerdict,
   formatApps,
@@ -34,8 +37,7 @@ import { type Clock, type FollowSpec, follow, type Progress, plainProgress, spin
 /** Each command: its requests, its output (a table or --json), its exit code. */
 
 export interface Context {
-  /** Absent only for the command that needs no server. */
-  client?: ApiClient;
+  client: ApiClient;
   json: boolean;
   style: Style;
   /** Raw writes to stdout and stderr. */
@@ -45,7 +47,6 @@ export interface Context {
   clock: Clock;
   /** Calls `handler` on Ctrl-C until the returned function is called. */
   onInterrupt(handler: () => void): () => void;
-  now(): Date;
 }
 
 const RESTORE_ENDS = ['AVAILABLE', 'FAILED', 'DELETED'];
@@ -58,14 +59,8 @@ function printJson(ctx: Context, value: unknown): void {
   print(ctx, JSON.stringify(value, null, 2));
 }
 
-function clientOf(ctx: Context): ApiClient {
-  if (!ctx.client) throw new Error('this command needs the control plane');
-  return ctx.client;
-}
-
-function send<T>(ctx: Context, request: ApiRequest | undefined, signal?: AbortSignal): Promise<T> {
-  if (!request) throw new Error('this command makes no request');
-  return clientOf(ctx).send<T>(request, signal);
+function send<T>(ctx: Context, request: ApiRequest, signal?: AbortSignal): Promise<T> {
+  return ctx.client.send<T>(request, signal);
 }
 
 function deploymentExit(record: DeploymentRecord): number {
@@ -93,27 +88,26 @@ async function followRecord<R>(ctx: Context, initial: R, spec: FollowSpec<R>, wa
   }
 }
 
+/** How `--wait` follows a deployment: its record polled, each new step of its timeline a line, until it ends. */
+export function deploymentFollowing(client: ApiClient, id: string, style: Style): FollowSpec<DeploymentRecord> {
+  return {
+    poll: async (signal) =>
+      (
+        await client.send<{ deployment: DeploymentRecord }>(
+          { method: 'GET', path: `/v1/deployments/${encodeURIComponent(id)}` },
+          signal,
+        )
+      ).deployment,
+    news: (previous, current) =>
+      current.timeline.slice(previous?.timeline.length ?? 0).map((entry) => timelineLine(style, entry)),
+    done: (record) => !IN_FLIGHT_STATES.includes(record.state),
+    status: (record) => `${record.state} ${record.app}/${record.environment}`,
+  };
+}
+
 async function followDeployment(ctx: Context, initial: DeploymentRecord, waiting: Waiting): Promise<number> {
   if (!ctx.json) print(ctx, deploymentHeadline(ctx.style, initial));
-  const outcome = await followRecord(
-    ctx,
-    initial,
-    {
-      poll: async (signal) =>
-        (
-          await send<{ deployment: DeploymentRecord }>(
-            ctx,
-            { method: 'GET', path: `/v1/deployments/${encodeURIComponent(initial.id)}` },
-            signal,
-          )
-        ).deployment,
-      news: (previous, current) =>
-        current.timeline.slice(previous?.timeline.length ?? 0).map((entry) => timelineLine(ctx.style, entry)),
-      done: (record) => !isInFlight(record.state),
-      status: (record) => `${record.state} ${record.app}/${record.environment}`,
-    },
-    waiting,
-  );
+  const outcome = await followRecord(ctx, initial, deploymentFollowing(ctx.client, initial.id, ctx.style), waiting);
   const { record } = outcome;
   const where = `slipway status ${record.app} ${record.environment}`;
   if (outcome.kind === 'interrupted') {
@@ -185,7 +179,7 @@ async function status(ctx: Context, command: Extract<Command, { name: 'status' }
 }
 
 async function history(ctx: Context, command: Extract<Command, { name: 'history' }>): Promise<number> {
-  const first = requestFor(command) as ApiRequest;
+  const first = requestFor(command);
   const deployments: DeploymentRecord[] = [];
   let cursor: string | undefined;
   do {
@@ -206,7 +200,7 @@ async function history(ctx: Context, command: Extract<Command, { name: 'history'
 const AUDIT_PAGE = 500;
 
 async function audit(ctx: Context, command: Extract<Command, { name: 'audit' }>): Promise<number> {
-  const first = requestFor(command) as ApiRequest;
+  const first = requestFor(command);
   const entries: AuditEntry[] = [];
   let cursor: string | undefined;
   do {
@@ -224,7 +218,7 @@ async function audit(ctx: Context, command: Extract<Command, { name: 'audit' }>)
 }
 
 async function restore(ctx: Context, command: Extract<Command, { name: 'restore' }>): Promise<number> {
-  const { restore: created } = await send<{ restore: AnyRestoreRecord }>(ctx, requestFor(command));
+  const { restore: created } = await send<{ restore: RestoreRecord }>(ctx, requestFor(command));
   if (!command.wait) {
     if (ctx.json) printJson(ctx, { restore: created });
     else print(ctx, formatRestore(ctx.style, created));
@@ -237,7 +231,7 @@ async function restore(ctx: Context, command: Extract<Command, { name: 'restore'
     {
       poll: async (signal) =>
         (
-          await send<{ restore: AnyRestoreRecord }>(
+          await send<{ restore: RestoreRecord }>(
             ctx,
             { method: 'GET', path: `/v1/restores/${encodeURIComponent(created.id)}` },
             signal,
@@ -267,26 +261,6 @@ async function restore(ctx: Context, command: Extract<Command, { name: 'restore'
   return record.status === 'AVAILABLE' ? EXIT.ok : EXIT.failed;
 }
 
-function tokenMint(ctx: Context, command: Extract<Command, { name: 'token-mint' }>): number {
-  const token = mintToken();
-  const entry = tokenEntry(command.tokenName, command.roles, token, ctx.now());
-  if (ctx.json) {
-    print(ctx, tokenJsonLine(command.tokenName, token, entry));
-    return EXIT.ok;
-  }
-  print(ctx, `Token for ${command.tokenName} (${command.roles.join(', ')}); it is shown this once:`);
-  print(ctx, '');
-  print(ctx, `  ${token}`);
-  print(ctx, '');
-  print(
-    ctx,
-    `Put this entry in the "tokens" array of the stage's tokens secret (auth.tokensSecret), in place of any entry named ${command.tokenName}; for npm start, in .slipway/<stage>/tokens.json:`,
-  );
-  print(ctx, '');
-  print(ctx, `  ${JSON.stringify(entry)}`);
-  return EXIT.ok;
-}
-
 export async function runCommand(ctx: Context, command: Command): Promise<number> {
   switch (command.name) {
     case 'deploy':
@@ -305,13 +279,13 @@ export async function runCommand(ctx: Context, command: Command): Promise<number
     case 'history':
       return history(ctx, command);
     case 'backups': {
-      const body = await send<{ backups: AnyBackupRecord[] }>(ctx, requestFor(command));
+      const body = await send<{ backups: BackupRecord[] }>(ctx, requestFor(command));
       if (ctx.json) printJson(ctx, body);
       else print(ctx, formatBackups(ctx.style, body.backups));
       return EXIT.ok;
     }
     case 'backup': {
-      const body = await send<{ backup: AnyBackupRecord }>(ctx, requestFor(command));
+      const body = await send<{ backup: BackupRecord }>(ctx, requestFor(command));
       if (ctx.json) printJson(ctx, body);
       else print(ctx, formatBackup(ctx.style, body.backup));
       return EXIT.ok;
@@ -320,8 +294,6 @@ export async function runCommand(ctx: Context, command: Command): Promise<number
       return restore(ctx, command);
     case 'audit':
       return audit(ctx, command);
-    case 'token-mint':
-      return tokenMint(ctx, command);
     case 'sandbox-push':
     case 'sandbox-alarm':
       return sandbox(ctx, command);
@@ -332,7 +304,7 @@ type SandboxCommand = Extract<Command, { name: 'sandbox-push' | 'sandbox-alarm' 
 
 /** The sandbox's endpoint as the control plane's GET /health names it; only a sandboxed one on this machine does. */
 async function sandboxOf(ctx: Context, command: SandboxCommand): Promise<ApiClient> {
-  const client = clientOf(ctx);
+  const client = ctx.client;
   const health = await send<{ stage?: string; sandbox?: { endpoint?: string } }>(ctx, requestFor(command));
   const endpoint = health.sandbox?.endpoint;
   if (!endpoint) {

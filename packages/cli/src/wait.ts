@@ -7,6 +7,15 @@ import { duration } from './format';
  * polls in a row (network, 5xx) are ridden out; a refusal (4xx) is not.
  */
 
+/** How long `--wait` (and the action) follows unless told otherwise. */
+export const DEFAULT_TIMEOUT_MINUTES = 60;
+
+/** A timeout as given, in minutes: a number above 0; undefined for anything else. */
+export function timeoutMinutesOf(text: string): number | undefined {
+  const minutes = Number(text);
+  return /^\d+(\.\d+)?$/.test(text) && minutes > 0 ? minutes : undefined;
+}
+
 export const FIRST_DELAY_MS = 2_000;
 export const MAX_DELAY_MS = 10_000;
 const GROWTH = 1.5;

@@ -14,6 +14,8 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
   userAgent?: string;
+  /** The bearer of each request, when it changes (a CI job's short-lived OIDC token); default: settings.token. */
+  bearer?: () => Promise<string>;
 }
 
 type ErrnoLike = { code?: unknown; message?: unknown; cause?: unknown; name?: unknown };
@@ -94,16 +96,18 @@ export class ApiClient {
 
   /** A client for another server (the sandbox's endpoint, named by the control plane): the token is not sent there. */
   beside(url: string, urlSource: string): ApiClient {
-    return new ApiClient({ ...this.options, settings: { url, urlSource, token: '', tokenSource: 'none' } });
+    const { bearer: _bearer, ...options } = this.options;
+    return new ApiClient({ ...options, settings: { url, urlSource, token: '', tokenSource: 'none' } });
   }
 
   /** The parsed JSON body of a 2xx answer; throws ApiError or NetworkError otherwise. */
   async send<T = unknown>(request: ApiRequest, signal?: AbortSignal): Promise<T> {
     const url = this.urlOf(request);
     const deadline = AbortSignal.timeout(this.timeoutMs);
+    const token = this.options.bearer ? await this.options.bearer() : this.options.settings.token;
     const headers: Record<string, string> = {
       accept: 'application/json',
-      ...(this.options.settings.token ? { authorization: `Bearer ${this.options.settings.token}` } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       'user-agent': this.options.userAgent ?? 'slipway-cli',
     };
     if (request.body !== undefined) headers['content-type'] = 'application/json';

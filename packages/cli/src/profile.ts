@@ -1,8 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as z from 'zod';
-import { isLoopbackHost } from '../net/addresses';
+import { isLoopbackHost } from '../../../lib/net/addresses';
 import { SetupError } from './errors';
 
 /**
@@ -29,12 +28,26 @@ export interface ProfileFile {
 /** Reads the profile file; undefined when there is none. */
 export type ProfileReader = (path: string) => ProfileFile | undefined;
 
-const profileFileSchema = z.object({
-  profiles: z.record(
-    z.string(),
-    z.object({ url: z.string().optional(), token: z.string().optional() }).catchall(z.unknown()),
-  ),
-});
+interface Profile {
+  url?: string;
+  token?: string;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The profiles of a parsed file, or the key path of the first value of the wrong shape. */
+function profilesOf(raw: unknown): { profiles: Record<string, Profile> } | { wrong: string } {
+  if (!isObject(raw)) return { wrong: '(top level)' };
+  if (!isObject(raw.profiles)) return { wrong: 'profiles' };
+  for (const [name, profile] of Object.entries(raw.profiles)) {
+    if (!isObject(profile)) return { wrong: `profiles.${name}` };
+    for (const key of ['url', 'token']) {
+      if (profile[key] !== undefined && typeof profile[key] !== 'string') return { wrong: `profiles.${name}.${key}` };
+    }
+  }
+  return { profiles: raw.profiles as Record<string, Profile> };
+}
 
 export function profilePath(env: NodeJS.ProcessEnv, home: string = homedir()): string {
   const base = env.XDG_CONFIG_HOME?.trim() ? env.XDG_CONFIG_HOME : join(home, '.config');
@@ -69,12 +82,11 @@ function profileFrom(path: string, file: ProfileFile, name: string, platform: No
   } catch {
     throw new SetupError(`${path} is not valid JSON`);
   }
-  const parsed = profileFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const where = parsed.error.issues[0]?.path.join('.') || '(top level)';
-    throw new SetupError(`${path}: ${where}: expected {"profiles": {"<name>": {"url", "token"}}}`);
+  const parsed = profilesOf(raw);
+  if ('wrong' in parsed) {
+    throw new SetupError(`${path}: ${parsed.wrong}: expected {"profiles": {"<name>": {"url", "token"}}}`);
   }
-  return parsed.data.profiles[name];
+  return Object.hasOwn(parsed.profiles, name) ? parsed.profiles[name] : undefined;
 }
 
 /**
