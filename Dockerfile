@@ -17,7 +17,7 @@ RUN npx tsx scripts/build-worker.ts --out /out/slipway-worker.mjs
 FROM node:22-bookworm-slim AS runtime
 ARG SOURCE_URL
 LABEL org.opencontainers.image.title="slipway-worker" \
-      org.opencontainers.image.description="Slipway backup worker: EFS volume archives and PostgreSQL dumps to S3" \
+      org.opencontainers.image.description="Slipway backup worker: EFS volume archives (SQLite databases included) and PostgreSQL dumps to S3" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.licenses="Apache-2.0"
 
@@ -29,7 +29,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # (18 or later) for a reproducible build; scripts/pg-client-major.sh chooses, and refuses anything older.
 # TLS proves the download came from postgresql.org; the fingerprint proves it is the PGDG signing key.
 # The tools themselves are linked into /usr/local/bin, ahead of Debian's /usr/bin wrappers, which choose a
-# version per cluster config.
+# version per cluster config. sqlite3 (Debian's) copies and checks the SQLite databases of volumes.<v>.sqlite.
 ARG PG_MAJOR
 ARG PGDG_KEY_FINGERPRINT=B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8
 RUN --mount=type=bind,source=scripts/pg-client-major.sh,target=/tmp/pg-client-major.sh \
@@ -43,7 +43,7 @@ RUN --mount=type=bind,source=scripts/pg-client-major.sh,target=/tmp/pg-client-ma
     > /etc/apt/sources.list.d/pgdg.list \
  && apt-get update \
  && major="$(bash /tmp/pg-client-major.sh)" \
- && apt-get install -y --no-install-recommends "postgresql-client-${major}" \
+ && apt-get install -y --no-install-recommends "postgresql-client-${major}" sqlite3 \
  && for tool in pg_dump pg_restore psql; do ln -s "/usr/lib/postgresql/${major}/bin/${tool}" /usr/local/bin/; done \
  && apt-get purge -y --auto-remove curl gpg \
  && rm -rf /var/lib/apt/lists/* /root/.gnupg

@@ -63,6 +63,7 @@ async function takeNow(ctx: ArchiveJobsContext, subject: ArchiveSubject, trigger
     // Its own folder: a retried or overlapping run can never collide with another archive's keys.
     prefix: `${settings.prefix}/${id}`,
     ...(settings.compression ? { compression: settings.compression } : {}),
+    ...(settings.sqlite ? { sqlite: settings.sqlite } : {}),
     ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
     createdAt: at,
     updatedAt: at,

@@ -33,6 +33,7 @@ export function archiveSettings(config: SlipwayConfig, subject: ArchiveSubject) 
       retention: volume.retention as RetentionPolicy,
       prefix: `volumes/${subject.volume}`,
       compression: volume.compression,
+      sqlite: volume.sqlite,
       credentialsSecret: undefined,
       drill: volume.restoreDrill,
     };
@@ -52,6 +53,7 @@ export function archiveSettings(config: SlipwayConfig, subject: ArchiveSubject) 
     retention: db.dump.retention as RetentionPolicy,
     prefix: `dumps/${subject.database}`,
     compression: undefined,
+    sqlite: undefined,
     credentialsSecret: db.dump.credentialsSecret,
     drill: db.dump.restoreDrill,
   };

@@ -89,6 +89,10 @@ export interface ArchiveRecord {
   inconsistentCount?: number;
   skippedCount?: number;
   compression?: 'gzip' | 'zstd';
+  /** Volume archives: the volume's sqlite globs (volumes.<v>.sqlite) with the regular expressions compiled from them. */
+  sqlite?: Array<{ glob: string; source: string }>;
+  /** Volume archives with sqlite globs: the databases taken through SQLite and checked. */
+  sqliteDatabases?: number;
   /** PostgreSQL dumps: the secret (by name) the worker connects with, and the versions the manifest records. */
   credentialsSecret?: string;
   serverVersion?: string;

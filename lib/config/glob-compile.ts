@@ -93,3 +93,26 @@ export function compileReleasePolicy<Policy extends { tags?: string | undefined 
   if (policy.tags === undefined || globProblem(policy.tags) !== undefined) return policy;
   return { ...policy, tagsRegExp: picomatch.makeRe(policy.tags, TAG_GLOB_OPTIONS).source };
 }
+
+// Paths under a volume's root: `*` also matches a name starting with a dot; a backslash is never a separator.
+const PATH_GLOB_OPTIONS = { dot: true, nonegate: true, strictBrackets: true, windows: false } as const;
+
+/** Why a glob of paths under a volume cannot be used, or undefined when it can. */
+export function pathGlobProblem(glob: string): string | undefined {
+  if (glob.startsWith('!')) return 'a leading ! (negation) is not supported: name the databases instead';
+  if (glob.startsWith('/') || glob.startsWith('./')) {
+    return 'paths are relative to the volume root, such as data/*.db, with no leading / or ./';
+  }
+  if (glob.split('/').includes('..')) return 'a .. segment never matches a path inside the volume';
+  try {
+    picomatch.makeRe(glob, PATH_GLOB_OPTIONS);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(/ - use .*$/, '');
+  }
+}
+
+/** The glob with the regular expression source picomatch makes of it, for lib/config/glob-match.ts. Throws when not valid. */
+export function compilePathGlob(glob: string): { glob: string; source: string } {
+  return { glob, source: picomatch.makeRe(glob, PATH_GLOB_OPTIONS).source };
+}

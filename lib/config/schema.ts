@@ -159,7 +159,8 @@ export const configSchema = z
       // An input default: release policies compile their globs, and zod leaves an output default out of the JSON Schema.
       apps: named('app', app).prefault({}),
       databases: named('database', database, DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default({}),
-      volumes: named('volume', volume).default({}),
+      // An input default, as for apps: volumes compile their sqlite globs.
+      volumes: named('volume', volume).prefault({}),
       worker: worker
         .optional()
         .describe('Where volume archives and database dumps run: the worker task and the volume functions'),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createS3Client } from '../aws/clients/s3';
 import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
+import { compilePathGlob, pathGlobProblem } from '../config/glob-compile';
 import { SlipwayError } from '../errors';
 import { logger, metrics } from '../observability';
 import { connectionFromSecretId, workerDepsFromEnv } from './deps';
@@ -23,7 +24,7 @@ import { backupVolume, restoreVolume, type VolumeCompression } from './volume';
  */
 
 export const USAGE = `usage:
-  slipway-worker backup-volume --dir DIR --bucket B --prefix P [--compression gzip|zstd]
+  slipway-worker backup-volume --dir DIR --bucket B --prefix P [--compression gzip|zstd] [--sqlite GLOB]...
   slipway-worker restore-volume --bucket B --manifest KEY --dir TARGET [--force]
   slipway-worker backup-postgres (--url URL | --secret SECRET_ID) --bucket B --prefix P
   slipway-worker restore-postgres --bucket B --manifest KEY (--url URL | --secret SECRET_ID) [--force]
@@ -60,6 +61,7 @@ const OPTIONS = {
   url: { type: 'string' },
   secret: { type: 'string' },
   compression: { type: 'string' },
+  sqlite: { type: 'string', multiple: true },
   force: { type: 'boolean' },
   job: { type: 'string' },
   retention: { type: 'string' },
@@ -71,6 +73,16 @@ function required(values: Record<string, unknown>, name: string): string {
   const value = values[name];
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
   return value;
+}
+
+/** --sqlite GLOB, repeatable: paths under --dir that are SQLite databases (volumes.<v>.sqlite). */
+function sqliteGlobs(globs: string[] | undefined) {
+  if (!globs?.length) return {};
+  for (const glob of globs) {
+    const problem = glob === '' ? 'it is empty' : pathGlobProblem(glob);
+    if (problem) throw new UsageError(`--sqlite ${JSON.stringify(glob)}: ${problem}`);
+  }
+  return { sqlite: globs.map(compilePathGlob) };
 }
 
 async function connection(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<PgConnection> {
@@ -188,6 +200,7 @@ export async function main(
             bucket: required(values, 'bucket'),
             prefix: required(values, 'prefix'),
             compression,
+            ...sqliteGlobs(values.sqlite),
             onProgress,
           })),
         };

@@ -102,6 +102,7 @@ async function runBackup(id: string, deps: WorkerJobDeps): Promise<JobOutcome> {
         ...(claimed.vault ? { vault: claimed.vault } : {}),
         prefix: claimed.prefix,
         ...(claimed.compression ? { compression: claimed.compression } : {}),
+        ...(claimed.sqlite ? { sqlite: claimed.sqlite } : {}),
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
         now,
       });
@@ -115,6 +116,7 @@ async function runBackup(id: string, deps: WorkerJobDeps): Promise<JobOutcome> {
         consistent: result.consistent,
         inconsistentCount: result.inconsistentCount,
         skippedCount: result.skippedCount,
+        ...(claimed.sqlite ? { sqliteDatabases: result.sqliteDatabases } : {}),
       };
     } else {
       const result = await postgresOf(deps).backup({

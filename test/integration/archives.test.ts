@@ -1,7 +1,9 @@
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -25,6 +27,7 @@ import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { type WorkerJob, workerLauncher } from '../../lib/worker/launch';
 import { type PgConnection, postgresTools } from '../../lib/worker/postgres';
+import { restoreVolume } from '../../lib/worker/volume';
 import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
@@ -66,6 +69,7 @@ const config = configSchema.parse({
       fileSystemId: 'fs-0fedcba9876543210',
       accessPointId: 'fsap-0fedcba9876543210',
       runner: 'ecs',
+      sqlite: ['**/*.sqlite'],
     },
   },
 });
@@ -247,6 +251,12 @@ const exists = async (key: string) =>
     () => true,
     () => false,
   );
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const terms = async (file: string) =>
+  (
+    await promisify(execFile)('sqlite3', ['-init', '/dev/null', '-batch', '-bail', file, 'SELECT term FROM terms'])
+  ).stdout.trim();
 
 const json = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(String(response.body));
 
@@ -540,6 +550,50 @@ describe('the worker task', () => {
       reason:
         'the worker task stopped without recording an outcome: OutOfMemoryError: Container killed due to memory usage, exit code 137',
     });
+  });
+
+  it('takes the SQLite databases the volume’s sqlite globs name through SQLite, and the restore checks them', async () => {
+    // Given a volume on the worker task holding a SQLite database in WAL mode, open, with its -wal beside it
+    const root = await mkdtemp(join(work, 'volumes-'));
+    const dir = join(root, 'search-index');
+    await mkdir(join(dir, 'index'), { recursive: true });
+    await writeFile(join(dir, 'index', 'terms.txt'), 'plain\n');
+    const database = join(dir, 'index', 'search.sqlite');
+    const open = spawn('sqlite3', ['-init', '/dev/null', '-batch', database], { stdio: ['pipe', 'ignore', 'ignore'] });
+    open.stdin.write(
+      "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE terms(term TEXT PRIMARY KEY); INSERT INTO terms VALUES ('slipway');\n",
+    );
+    try {
+      while ((await terms(database).catch(() => '')) !== 'slipway') await sleep(10);
+      expect(await readdir(join(dir, 'index'))).toContain('search.sqlite-wal');
+
+      // When it is archived through the control plane and the job runs
+      const queued = await archivesWith().take({ volume: 'search-index' }, 'schedule');
+      const [outcome] = await runQueued(workerDeps(root));
+
+      // Then the record carried the globs to the worker, and the database went in as SQLite, its -wal left out
+      expect(outcome).toEqual({ id: queued.id, status: 'AVAILABLE' });
+      const record = (await new BackupStore(documents, tableName).get(queued.id)) as ArchiveRecord;
+      expect(record).toMatchObject({
+        runner: 'ecs',
+        sqlite: [{ glob: '**/*.sqlite', source: expect.any(String) }],
+        sqliteDatabases: 1,
+        files: 2,
+      });
+      const restoreTarget = join(await mkdtemp(join(work, 'restored-')), 'search-index');
+      const restored = await restoreVolume({
+        s3,
+        bucket: BUCKET,
+        manifestKey: record.manifestKey as string,
+        target: restoreTarget,
+      });
+      expect(restored).toMatchObject({ files: 2, sqliteDatabases: 1 });
+      expect(await readdir(join(restoreTarget, 'index'))).toEqual(['search.sqlite', 'terms.txt']);
+      expect(await terms(join(restoreTarget, 'index', 'search.sqlite'))).toBe('slipway');
+    } finally {
+      open.stdin.end();
+      await new Promise((resolve) => open.once('exit', resolve));
+    }
   });
 
   it('records FAILED with ECS’s reason when the task cannot start, and a job that never started after the limit', async () => {

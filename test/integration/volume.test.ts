@@ -3,7 +3,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -17,9 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lib/aws/clients/s3';
 import { Conflict, InvalidInput } from '../../lib/errors';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureBackupBucket } from '../../lib/local/provision';
-import { type EmbeddedServer, startS3rver } from '../../lib/local/servers';
+import type { EmbeddedServer } from '../../lib/local/servers';
 import {
   backupVolume,
   RestoreVerificationFailed,
@@ -28,7 +25,7 @@ import {
   volumePartSize,
   volumeTimestamp,
 } from '../../lib/worker/volume';
-import { resourcesFragment } from '../support/resources';
+import { startBackupBucket, stopBackupBucket } from '../support/backup-bucket';
 import { buildTree as buildTreeIn, type Spec, snapshot } from '../support/trees';
 
 const run = promisify(execFile);
@@ -42,18 +39,10 @@ let s3: S3Client;
 let prefixes = 0;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'slipway-volume-'));
-  server = await startS3rver(join(work, 's3'));
-  s3 = createS3Client({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' });
-  const bucket = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
-  await ensureBackupBucket(s3, BUCKET, bucket, () => undefined);
+  ({ work, server, s3 } = await startBackupBucket('slipway-volume-', BUCKET));
 });
 
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-  await rm(work, { recursive: true, force: true });
-});
+afterAll(() => stopBackupBucket({ work, server, s3 }));
 
 // ---------------------------------------------------------------------------------------------
 // Trees and their snapshots
@@ -203,9 +192,16 @@ describe('backupVolume and restoreVolume against s3rver', () => {
       inconsistentCount: 0,
       skipped: [],
       skippedCount: 0,
+      sqliteDatabases: 0,
       durationMs: expect.any(Number),
     });
-    expect(restored).toEqual({ files: 9, bytes: fileBytes, durationMs: expect.any(Number), target });
+    expect(restored).toEqual({
+      files: 9,
+      bytes: fileBytes,
+      sqliteDatabases: 0,
+      durationMs: expect.any(Number),
+      target,
+    });
     expect(progress.at(-1)).toEqual({ files: 9, bytes: fileBytes });
 
     // And the archive crossed a part boundary, so it went up as a two-part multipart upload

@@ -27,6 +27,7 @@ import {
   type VolumeManifestHeader,
   type VolumeManifestTrailer,
 } from './manifest';
+import { SqliteTaker } from './sqlite';
 import {
   ArchiveMeter,
   Digest,
@@ -83,6 +84,7 @@ interface BackupTally {
   skipped: Array<{ path: string; reason: SkipReason }>;
   skippedCount: number;
   vanishedCount: number;
+  sqliteDatabases: number;
 }
 
 /** A tree entry made ready for the archive ahead of its turn. */
@@ -90,7 +92,8 @@ type Prepared =
   | { kind: 'skip'; path: string; reason: SkipReason }
   | { kind: 'void'; entry: Exclude<ArchivedEntry, { type: 'file' }> }
   | { kind: 'small'; entry: FileEntry; data: Buffer }
-  | { kind: 'large'; path: string; abs: string };
+  | { kind: 'large'; path: string; abs: string }
+  | { kind: 'sqlite'; path: string; abs: string; glob: string };
 
 async function openForReading(abs: string): Promise<number | undefined> {
   try {
@@ -155,8 +158,13 @@ async function prepareFile(path: string, abs: string): Promise<Prepared> {
   }
 }
 
-async function prepare(item: TreeItem): Promise<Prepared> {
+async function prepare(item: TreeItem, databases: SqliteTaker | undefined): Promise<Prepared> {
   if (item.kind === 'vanished') return { kind: 'skip', path: item.path, reason: 'vanished' };
+  const regular = item.kind === 'file' || item.stats.isFile();
+  const role = regular && databases ? databases.roleOf(item.path) : undefined;
+  // A database is taken when its turn to be written comes, so one copy at most is in scratch at a time.
+  if (role?.kind === 'database') return { kind: 'sqlite', path: item.path, abs: item.abs, glob: role.glob };
+  if (role?.kind === 'companion') return { kind: 'skip', path: item.path, reason: 'sqlite-companion' };
   if (item.kind === 'file') return prepareFile(item.path, item.abs);
   return prepareOther(item.path, item.abs, item.stats);
 }
@@ -170,6 +178,7 @@ class ArchiveWriter {
     skipped: [],
     skippedCount: 0,
     vanishedCount: 0,
+    sqliteDatabases: 0,
   };
   /** A lower bound of the bytes tar-stream will emit for the entries added so far. */
   private produced = 0;
@@ -180,10 +189,12 @@ class ArchiveWriter {
     private readonly meter: ArchiveMeter,
     private readonly manifest: NdjsonFile,
     private readonly onProgress: ((progress: VolumeProgress) => void) | undefined,
+    private readonly databases: SqliteTaker | undefined,
   ) {}
 
   async writeTree(root: string, rootStats: Stats): Promise<BackupTally> {
-    for await (const prepared of lookahead(walkTree(root, rootStats, false), prepare, FILES_IN_FLIGHT)) {
+    const prepareItem = (item: TreeItem) => prepare(item, this.databases);
+    for await (const prepared of lookahead(walkTree(root, rootStats, false), prepareItem, FILES_IN_FLIGHT)) {
       if (this.failure) throw this.failure;
       await this.write(prepared);
       // tar-stream queues whole entries without backpressure; the meter is what keeps the walk in step.
@@ -212,6 +223,20 @@ class ArchiveWriter {
         return this.fileWritten(prepared.entry);
       case 'large':
         return this.writeLargeFile(prepared.path, prepared.abs);
+      case 'sqlite':
+        return this.writeDatabase(prepared.path, prepared.abs, prepared.glob);
+    }
+  }
+
+  /** The database's checked copy, archived under the database's own path and metadata; never its raw file. */
+  private async writeDatabase(path: string, abs: string, glob: string): Promise<void> {
+    const taken = await (this.databases as SqliteTaker).take(path, abs, glob);
+    if (!taken) return this.write({ kind: 'skip', path, reason: 'vanished' });
+    try {
+      await this.writeLargeFile(path, taken.copy, taken.stats);
+      this.tally.sqliteDatabases += 1;
+    } finally {
+      await rm(taken.copy, { force: true });
     }
   }
 
@@ -245,15 +270,23 @@ class ArchiveWriter {
     this.onProgress?.({ files: this.tally.files, bytes: this.tally.bytes });
   }
 
-  /** Larger files are streamed in chunks, in turn, so no more than a chunk of one is in memory. */
-  private async writeLargeFile(path: string, abs: string): Promise<void> {
+  /**
+   * Larger files are streamed in chunks, in turn, so no more than a chunk of one is in memory. `database`: `abs` is
+   * the checked copy of the SQLite database at `path`, whose own metadata the entry takes.
+   */
+  private async writeLargeFile(path: string, abs: string, database?: Stats): Promise<void> {
     const descriptor = await openForReading(abs);
     if (descriptor === undefined) return this.write({ kind: 'skip', path, reason: 'vanished' });
     try {
       const before = await fd.fstat(descriptor);
       if (!before.isFile()) return this.write({ kind: 'skip', path, reason: 'vanished' });
       const size = before.size;
-      const base = { ...entryMetadata(path, before), type: 'file' as const, size };
+      const base = {
+        ...entryMetadata(path, database ?? before),
+        type: 'file' as const,
+        size,
+        ...(database ? { sqlite: true as const } : {}),
+      };
       const { sink, added } = this.entry(tarHeader({ ...base, sha256: '' }));
       const hash = createHash('sha256');
       let position = 0;
@@ -336,7 +369,8 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Volume
     const pack = tarPack();
     const meter = new ArchiveMeter({ highWaterMark: METER_BUFFER });
     const digest = new Digest();
-    const writer = new ArchiveWriter(pack, meter, manifest, options.onProgress);
+    const databases = options.sqlite?.length ? new SqliteTaker(options.sqlite, spool, options.sqlite3) : undefined;
+    const writer = new ArchiveWriter(pack, meter, manifest, options.onProgress, databases);
     const failures: unknown[] = [];
     const stop = (error: unknown) => {
       failures.push(error);
@@ -404,6 +438,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Volume
       inconsistentCount: tally.inconsistentCount,
       skipped: tally.skipped,
       skippedCount: tally.skippedCount,
+      sqliteDatabases: tally.sqliteDatabases,
       durationMs: Math.round(performance.now() - started),
     };
   } finally {

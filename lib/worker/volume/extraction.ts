@@ -15,6 +15,7 @@ import {
   manifestEntries,
   RestoreVerificationFailed,
 } from './manifest';
+import { integrityProblem } from './sqlite';
 import { drained, errorCode, fd, getObject, messageOf } from './streams';
 import type { RestoreVolumeOptions, VolumeProgress } from './types';
 
@@ -77,6 +78,7 @@ class TaskPool {
 class Extraction {
   files = 0;
   bytes = 0;
+  sqliteDatabases = 0;
   private readonly open: OpenDirectory[] = [];
   private readonly chown = runningAsRoot();
   private readonly tasks = new TaskPool(FILES_IN_FLIGHT);
@@ -86,6 +88,7 @@ class Extraction {
     private readonly staging: HeldDirectory,
     private readonly expected: AsyncGenerator<ArchivedEntry>,
     private readonly onProgress: ((progress: VolumeProgress) => void) | undefined,
+    private readonly sqlite3: string,
   ) {}
 
   private mismatch(message: string, details: Record<string, unknown>): RestoreVerificationFailed {
@@ -204,6 +207,17 @@ class Extraction {
     }
   }
 
+  /** A database taken through SQLite must open and pass its own check once written, before its mode may forbid reading it. */
+  private async checkDatabase(path: string, descriptor: number, expected: FileEntry): Promise<void> {
+    if (!expected.sqlite) return;
+    // Through the descriptor: the staging directory is held open, and its path is this process's own (/proc/self/fd).
+    const problem = await integrityProblem(this.sqlite3, { descriptor });
+    if (problem !== undefined) {
+      throw this.mismatch(`SQLite database ${path} fails PRAGMA integrity_check: ${problem}`, { path });
+    }
+    this.sqliteDatabases += 1;
+  }
+
   private counted(size: number): void {
     this.files += 1;
     this.bytes += size;
@@ -230,6 +244,7 @@ class Extraction {
         for (let offset = 0; offset < data.byteLength; ) {
           offset += (await fd.write(descriptor, data, offset, data.byteLength - offset)).bytesWritten;
         }
+        await this.checkDatabase(path, descriptor, expected);
         await this.applyFileMetadata(descriptor, expected);
       } finally {
         await fd.close(descriptor);
@@ -258,6 +273,7 @@ class Extraction {
     // O_NOFOLLOW: the file written may have been swapped for a link since; its metadata is never set through one.
     const descriptor = await fd.open(abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     try {
+      await this.checkDatabase(path, descriptor, expected);
       await this.applyFileMetadata(descriptor, expected);
     } finally {
       await fd.close(descriptor);
@@ -328,7 +344,7 @@ export async function extractArchive(
   }
 
   const expected = manifestEntries(manifestFile, options.manifestKey, summary.lines);
-  const extraction = new Extraction(key, staging, expected, options.onProgress);
+  const extraction = new Extraction(key, staging, expected, options.onProgress, options.sqlite3 ?? 'sqlite3');
   const decompressor = makeDecompressor();
   const extract = tarExtract();
   const archiveHash = createHash('sha256');

@@ -15,10 +15,12 @@ export {
   type VolumeManifestTrailer,
 } from './manifest';
 export { fetchManifest, restoreVolume } from './restore';
+export { SQLITE_COMPANION_SUFFIXES, type SqliteRole, sqliteRoles } from './sqlite';
 export type {
   BackupVolumeOptions,
   RestoreVolumeOptions,
   SkipReason,
+  SqliteGlob,
   VolumeBackupResult,
   VolumeCompression,
   VolumeProgress,

@@ -25,3 +25,7 @@ export const LISTED_PATHS = 100;
 // How far the tree walk may run ahead of the compressor; headers alone add no backpressure in tar-stream.
 export const MAX_AHEAD = 4 * MiB;
 export const TAR_BLOCK = 512;
+// How long the copy of a SQLite database waits for a writer's lock (rollback-journal mode) before it fails.
+export const SQLITE_BUSY_TIMEOUT_MS = 60_000;
+// What an error keeps of sqlite3's output: integrity_check lists up to 100 problems.
+export const SQLITE_OUTPUT_LIMIT = 2_000;

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { SlipwayError } from '../../errors';
+import { SKIP_REASONS } from './types';
 
 // Manifest lines: what each line of a manifest holds, and reading a manifest back, every line checked
 
@@ -33,13 +34,15 @@ const entrySchema = z.discriminatedUnion('type', [
     size: count(),
     sha256: sha256(),
     inconsistent: z.optional(z.literal(true)),
+    // Taken through SQLite (lib/worker/volume/sqlite.ts): the restore checks it with PRAGMA integrity_check.
+    sqlite: z.optional(z.literal(true)),
   }),
   z.object({ ...metadata, type: z.literal('directory'), size: z.literal(0) }),
   z.object({ ...metadata, type: z.literal('symlink'), size: z.literal(0), linkTarget: nonEmpty() }),
   z.object({
     path: nonEmpty(),
     type: z.literal('skipped'),
-    reason: z.enum(['socket', 'fifo', 'character-device', 'block-device', 'vanished']),
+    reason: z.enum(SKIP_REASONS),
   }),
 ]);
 const headerSchema = z.object({

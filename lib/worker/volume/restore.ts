@@ -80,6 +80,7 @@ export async function restoreVolume(options: RestoreVolumeOptions): Promise<Volu
     return {
       files: extraction.files,
       bytes: extraction.bytes,
+      sqliteDatabases: extraction.sqliteDatabases,
       durationMs: Math.round(performance.now() - started),
       target,
     };

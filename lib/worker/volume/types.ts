@@ -5,12 +5,28 @@ import type { VaultPlacement } from '../../backup/records';
 
 export type VolumeCompression = 'gzip' | 'zstd';
 
+/** A glob naming SQLite databases under a volume's root. */
+export interface SqliteGlob {
+  glob: string;
+  /** The regular expression picomatch made of the glob when the config was loaded (lib/config/glob-compile.ts). */
+  source: string;
+}
+
 export interface VolumeProgress {
   files: number;
   bytes: number;
 }
 
-export type SkipReason = 'socket' | 'fifo' | 'character-device' | 'block-device' | 'vanished';
+// sqlite-companion: the -wal, -shm or -journal of a database taken through SQLite, whose copy holds what they held.
+export const SKIP_REASONS = [
+  'socket',
+  'fifo',
+  'character-device',
+  'block-device',
+  'vanished',
+  'sqlite-companion',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface VolumeBackupResult {
   archiveKey: string;
@@ -23,9 +39,11 @@ export interface VolumeBackupResult {
   /** The first 100 paths that changed while they were read; `inconsistentCount` has them all. */
   inconsistent: string[];
   inconsistentCount: number;
-  /** The first 100 entries not archived (sockets, fifos, devices, vanished mid-walk). */
+  /** The first 100 entries not archived (sockets, fifos, devices, vanished mid-walk, SQLite's own side files). */
   skipped: Array<{ path: string; reason: SkipReason }>;
   skippedCount: number;
+  /** Databases taken through SQLite and checked, rather than copied as files. */
+  sqliteDatabases: number;
   durationMs: number;
 }
 
@@ -37,6 +55,10 @@ export interface BackupVolumeOptions {
   /** The bucket is the vault: written as one (lib/worker/object-writes.ts). */
   vault?: VaultPlacement;
   compression?: VolumeCompression;
+  /** Files these globs match (paths relative to `dir`) are SQLite databases, taken whole (./sqlite.ts). */
+  sqlite?: SqliteGlob[];
+  /** The sqlite3 command; default: sqlite3 on PATH. */
+  sqlite3?: string;
   now?: () => Date;
   /** Called as bytes are read, not only per file, so a huge file still shows progress. */
   onProgress?: (progress: VolumeProgress) => void;
@@ -53,12 +75,16 @@ export interface RestoreVolumeOptions {
    */
   root?: string;
   force?: boolean;
+  /** The sqlite3 command that checks the databases the manifest marks; default: sqlite3 on PATH. */
+  sqlite3?: string;
   onProgress?: (progress: VolumeProgress) => void;
 }
 
 export interface VolumeRestoreResult {
   files: number;
   bytes: number;
+  /** Databases the manifest marks as taken through SQLite, each passing PRAGMA integrity_check once restored. */
+  sqliteDatabases: number;
   durationMs: number;
   target: string;
 }

@@ -225,6 +225,69 @@ describe('configSchema volumes', () => {
   });
 });
 
+describe('configSchema volumes.<v>.sqlite', () => {
+  it('given globs on a volume run by the worker task, when the config is parsed, then each carries the regular expression the worker matches with', () => {
+    // when
+    const config = configSchema.parse({
+      auth,
+      volumes: { 'shop-uploads': { ...volume, runner: 'ecs', sqlite: ['data/*.db', '**/*.sqlite'] } },
+      worker,
+    });
+
+    // then
+    const globs = config.volumes['shop-uploads']?.sqlite ?? [];
+    expect(globs.map(({ glob }) => glob)).toEqual(['data/*.db', '**/*.sqlite']);
+    const [data, anywhere] = globs.map(({ source }) => new RegExp(source));
+    expect(['data/app.db', 'data/.hidden.db'].map((path) => data?.test(path))).toEqual([true, true]);
+    expect(['app.db', 'data/sub/app.db', 'data/app.db-wal'].map((path) => data?.test(path))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    expect(['index.sqlite', 'a/b/c.sqlite'].map((path) => anywhere?.test(path))).toEqual([true, true]);
+  });
+
+  it('given globs on a volume run by a volume function, when the config is parsed, then sqlite is refused: its runtime has no sqlite3', () => {
+    // when
+    const issues = issuesOf({ auth, volumes: { 'shop-uploads': { ...volume, sqlite: ['data/*.db'] } }, worker });
+
+    // then
+    expect(issues).toEqual([
+      {
+        path: ['volumes', 'shop-uploads', 'sqlite'],
+        message:
+          "needs runner: ecs, received runner lambda: SQLite databases are taken with the sqlite3 tool, which the worker task's image has and the volume functions' runtime does not",
+      },
+    ]);
+  });
+
+  it.each([
+    [[], 'expected at least one glob; leave the key out for none, received []'],
+    [
+      ['!data/*.db'],
+      'expected a glob such as data/*.db, received "!data/*.db" (a leading ! (negation) is not supported: name the databases instead)',
+    ],
+    [
+      ['/data/*.db'],
+      'expected a glob such as data/*.db, received "/data/*.db" (paths are relative to the volume root, such as data/*.db, with no leading / or ./)',
+    ],
+    [
+      ['../other/*.db'],
+      'expected a glob such as data/*.db, received "../other/*.db" (a .. segment never matches a path inside the volume)',
+    ],
+    [['data/[a.db'], expect.stringMatching(/^expected a glob such as data\/\*\.db, received "data\/\[a\.db" \(.+\)$/)],
+    [[''], 'expected a glob such as data/*.db, received "" (it is empty)'],
+  ])('given sqlite %j, when the config is parsed, then it is refused saying why', (sqlite, message) => {
+    // when
+    const issues = issuesOf({ auth, volumes: { 'shop-uploads': { ...volume, runner: 'ecs', sqlite } }, worker });
+
+    // then
+    expect(issues).toEqual([
+      { path: ['volumes', 'shop-uploads', 'sqlite', ...(sqlite.length > 0 ? [0] : [])], message },
+    ]);
+  });
+});
+
 describe('configSchema database dumps', () => {
   it('given a dump without credentialsSecret, when the config is parsed, then credentialsSecret is required', () => {
     // when

@@ -118,7 +118,7 @@ describe('Dockerfile', () => {
     expect(`/app/${basename(out)}`).toBe('/app/slipway-worker.mjs');
   });
 
-  it('given the runtime stage, when its packages are read, then the PostgreSQL client comes from the PGDG repository, its major chosen by scripts/pg-client-major.sh', () => {
+  it('given the runtime stage, when its packages are read, then the PostgreSQL client comes from the PGDG repository, its major chosen by scripts/pg-client-major.sh, beside Debian’s sqlite3', () => {
     // when
     const installs = instructionsOf(runtime, 'RUN')
       .map((run) => run.args)
@@ -136,10 +136,12 @@ describe('Dockerfile', () => {
     expect(install).toMatch(/curl -fsSL https:\/\/www\.postgresql\.org\/media\/keys\/ACCC4CF8\.asc \| gpg --dearmor/);
     // The major is chosen after PGDG is a source, and everything installed or linked is that major.
     expect(install).toMatch(
-      /> \/etc\/apt\/sources\.list\.d\/pgdg\.list && apt-get update && major="\$\(bash \/tmp\/pg-client-major\.sh\)" && apt-get install -y --no-install-recommends "postgresql-client-\$\{major\}" && for tool in pg_dump pg_restore psql; do ln -s "\/usr\/lib\/postgresql\/\$\{major\}\/bin\/\$\{tool\}" \/usr\/local\/bin\/; done /,
+      /> \/etc\/apt\/sources\.list\.d\/pgdg\.list && apt-get update && major="\$\(bash \/tmp\/pg-client-major\.sh\)" && apt-get install -y --no-install-recommends "postgresql-client-\$\{major\}" sqlite3 && for tool in pg_dump pg_restore psql; do ln -s "\/usr\/lib\/postgresql\/\$\{major\}\/bin\/\$\{tool\}" \/usr\/local\/bin\/; done /,
     );
     expect(install).not.toMatch(/postgresql-client-\d/);
     expect(install).toMatch(/apt-get purge -y --auto-remove curl gpg && rm -rf \/var\/lib\/apt\/lists\/\*/);
+    // sqlite3 takes and checks volumes' SQLite databases (lib/worker/volume/sqlite.ts), and stays.
+    expect(install).not.toMatch(/purge[^&]*sqlite3/);
     // PG_MAJOR is a build argument with no default: unset, the newest major is installed.
     expect(instructionsOf(runtime, 'ARG').map((arg) => arg.args)).toContain('PG_MAJOR');
     // No version left in PATH: the tools are found through /usr/local/bin.
