@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  type CreateServiceCommandInput,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import { makeHandler as makeLifecycleHook } from '../../functions/hooks/ecs-lifecycle-hook';
 import type { Archives } from '../../lib/backup/archives';
 import type { SlipwayConfig } from '../../lib/config/schema';
@@ -23,7 +28,7 @@ import {
   seedApp,
   serviceState,
 } from '../support/example-systems';
-import { exampleStage, exampleTaskDefinition, loadExample } from '../support/examples';
+import { EXAMPLES_DIR, exampleStage, exampleTaskDefinition, loadExample } from '../support/examples';
 import { lambdaContext } from '../support/http';
 import { motoEndpoint } from '../support/moto';
 import { query, Writer } from '../support/sqlite';
@@ -58,18 +63,10 @@ let greenHealthy = true;
 const worker = inProcessWorker();
 const now = () => clock;
 
-/** The blue/green settings the production services were created with: Slipway's hook after test traffic shifts. */
-const blueGreen = (hookFunction: string) => ({
-  strategy: 'BLUE_GREEN' as const,
-  bakeTimeInMinutes: 10,
-  maximumPercent: 200,
-  minimumHealthyPercent: 100,
-  deploymentCircuitBreaker: { enable: true, rollback: true },
-  lifecycleHooks: [
-    { hookTargetArn: hookFunction, roleArn: HOOK_ROLE, lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT' as const] },
-  ],
-});
-const HOOK_FUNCTION = `arn:aws:lambda:${HOME.region}:${HOME.account}:function:slipway-${STAGE}-ecsLifecycleHook`;
+/** How the runbook creates a production service (examples/memo-coach/services/<service>.json): blue/green, Slipway's hook
+ * named at POST_TEST_TRAFFIC_SHIFT. */
+const productionService = (service: string): CreateServiceCommandInput =>
+  JSON.parse(readFileSync(join(EXAMPLES_DIR, EXAMPLE, 'services', `${service}.json`), 'utf8'));
 
 /** ECS invoking Slipway's hook (events/hook.ecs-lifecycle.json) for the production service, run `executionId`. */
 function invokeHook(service: string, executionId: string) {
@@ -144,13 +141,14 @@ beforeAll(async () => {
       registration: (image, environment) => exampleTaskDefinition(EXAMPLE, file, { [container]: image }, environment),
     });
   }
-  // And production's services blue/green, Slipway's hook named at POST_TEST_TRAFFIC_SHIFT, as the runbook creates them
+  // And production's services blue/green with Slipway's hook, as the runbook creates them (moto 5.2.1 drops
+  // CreateService's deploymentConfiguration and keeps UpdateService's: see createService in test/support/moto-aws.ts)
   for (const service of ['api', 'web']) {
     await plane.ecs.send(
       new UpdateServiceCommand({
         cluster: 'memo-coach-production',
         service,
-        deploymentConfiguration: blueGreen(HOOK_FUNCTION),
+        deploymentConfiguration: productionService(service).deploymentConfiguration,
       }),
     );
   }
@@ -206,9 +204,11 @@ describe('memo-coach: blue/green deployments of the backend and the front end, s
       const { services } = await plane.ecs.send(
         new DescribeServicesCommand({ cluster: 'memo-coach-production', services: [service] }),
       );
+      const created = productionService(service).deploymentConfiguration;
+      expect(created?.lifecycleHooks?.map((hook) => hook.roleArn)).toEqual([HOOK_ROLE]);
       expect(services?.[0]?.deploymentConfiguration).toMatchObject({
         strategy: 'BLUE_GREEN',
-        lifecycleHooks: blueGreen(HOOK_FUNCTION).lifecycleHooks,
+        lifecycleHooks: created?.lifecycleHooks,
       });
       expect(services?.[0]?.taskDefinition).toBe(approved.to.taskDefinitionArn);
 
