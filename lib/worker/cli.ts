@@ -113,6 +113,9 @@ function maxRto(values: Record<string, unknown>): { maxRtoSeconds?: number } {
   return { maxRtoSeconds: seconds };
 }
 
+/** SLIPWAY_PG_BIN_DIR: the PostgreSQL tools of the server's major version, for every command that runs them. */
+const pgBinDir = (env: NodeJS.ProcessEnv) => (env.SLIPWAY_PG_BIN_DIR ? { binDir: env.SLIPWAY_PG_BIN_DIR } : {});
+
 /** A drill's line is printed either way; a failed one also says why on stderr and fails the command. */
 function drillOutcome(report: DrillReport, io: Io, command: string) {
   if (!report.ok) io.err(`slipway-worker ${command}: ${report.reason}`);
@@ -225,6 +228,7 @@ export async function main(
             s3,
             bucket: required(values, 'bucket'),
             prefix: required(values, 'prefix'),
+            ...pgBinDir(io.env),
           })),
         };
         break;
@@ -236,6 +240,7 @@ export async function main(
             bucket: required(values, 'bucket'),
             manifestKey: required(values, 'manifest'),
             force: values.force === true,
+            ...pgBinDir(io.env),
           })),
         };
         break;
@@ -276,7 +281,7 @@ export async function main(
             bucket,
             prefix,
             connection: await connection(values, io.env),
-            ...(io.env.SLIPWAY_PG_BIN_DIR ? { binDir: io.env.SLIPWAY_PG_BIN_DIR } : {}),
+            ...pgBinDir(io.env),
             ...limit,
           }),
           io,

@@ -2,26 +2,21 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeHandler as makeScaleEnvironment } from '../../functions/http/scale-environment';
 import { createRdsClient } from '../../lib/aws/clients/rds';
-import { createS3Client } from '../../lib/aws/clients/s3';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
-import { Archives } from '../../lib/backup/archives';
+import type { Archives } from '../../lib/backup/archives';
 import { Backups } from '../../lib/backup/backups';
 import { planRetention, type RetentionPolicy } from '../../lib/backup/retention';
 import type { SlipwayConfig } from '../../lib/config/schema';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureBackupBucket } from '../../lib/local/provision';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
-import { workerDepsFromEnv } from '../../lib/worker/deps';
 import type { WorkerJobDeps } from '../../lib/worker/jobs';
-import { postgresTools } from '../../lib/worker/postgres';
 import {
   completeDeployment,
   type ExampleControlPlane,
+  exampleBackups,
   exampleControlPlane,
   HOME,
   inProcessWorker,
@@ -36,7 +31,6 @@ import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { motoEndpoint } from '../support/moto';
 import { createNetwork, createPostgresInstance, ec2Client, rdsSnapshotCreatedEvent } from '../support/moto-aws';
 import { psql, startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
-import { resourcesFragment } from '../support/resources';
 import { snapshot } from '../support/trees';
 
 /**
@@ -59,44 +53,14 @@ let clock: Date;
 let work: string;
 let postgres: ThrowawayPostgres;
 let rds: RDSClient;
-let s3: S3Client;
+let archives: () => Archives;
+let workerDeps: () => WorkerJobDeps;
 let seeded: { digests: Record<string, string>; running: Record<string, string> };
 let slack: Awaited<ReturnType<typeof localServer>>;
 const worker = inProcessWorker();
 
 const now = () => clock;
 const sql = (dbname: string, query: string) => psql(postgres, dbname, query);
-
-function archives() {
-  return new Archives({
-    config,
-    store: new BackupStore(plane.documents, plane.table),
-    restores: new RestoreStore(plane.documents, plane.table),
-    s3,
-    bucket: BUCKET,
-    launcher: worker.launcher,
-    ecs: plane.ecs,
-    publisher: plane.publisher,
-    audit: plane.trail.audit,
-    now,
-  });
-}
-
-/** The worker as its task is started: its dependencies from its environment alone, AWS on moto. */
-function workerDeps(): WorkerJobDeps {
-  return {
-    ...workerDepsFromEnv({
-      ...plane.env,
-      STATE_TABLE: plane.table,
-      NOTIFICATIONS_TOPIC_ARN: plane.topicArn,
-      SLIPWAY_VOLUME_ROOT: join(work, 'mnt'),
-      SLIPWAY_PG_BIN_DIR: postgres.binDir,
-    }),
-    scratchRoot: join(work, 'scratch'),
-    postgres: postgresTools,
-    now,
-  };
-}
 
 beforeAll(async () => {
   clock = new Date('2026-12-06T09:00:00.000Z');
@@ -152,9 +116,14 @@ beforeAll(async () => {
       SecretString: JSON.stringify({ engine: 'postgres', ...postgres.connection, dbname: 'total_recall' }),
     }),
   );
-  s3 = createS3Client(plane.env);
-  const bucket = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
-  await ensureBackupBucket(s3, BUCKET, bucket, () => undefined);
+  ({ archives, workerDeps } = await exampleBackups(plane, {
+    config,
+    bucket: BUCKET,
+    launcher: worker.launcher,
+    work,
+    now,
+    pgBinDir: postgres.binDir,
+  }));
   await mkdir(join(work, 'scratch'));
   const uploads = join(work, 'mnt', 'total-recall-uploads');
   await mkdir(join(uploads, 'u', 'avatars'), { recursive: true });

@@ -319,6 +319,40 @@ describe('slipway-worker drill-postgres', () => {
     expect(run.stdout).not.toContain(PASSWORD);
   });
 
+  it('given SLIPWAY_PG_BIN_DIR and no PostgreSQL tools on PATH, when backup-postgres and restore-postgres run, then they use the tools there', async () => {
+    // given: a PATH with no pg_dump or pg_restore on it, as on a host whose tools are only under the server's directory
+    const empty = mkdtempSync(join(work, 'path-'));
+    const prefix = 'dumps/shop-bin-dir';
+    const withTools = (args: string[]) =>
+      runWorker(args, {
+        PATH: empty,
+        AWS_ENDPOINT_URL: s3rver.endpoint,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        SLIPWAY_PG_BIN_DIR: cluster.binDir,
+      });
+
+    // when
+    const backup = await withTools(['backup-postgres', '--url', url(), '--bucket', BUCKET, '--prefix', prefix]);
+    const { manifestKey: dumped } = resultOf(backup.stdout);
+    const restore = await withTools([
+      'restore-postgres',
+      '--url',
+      url().replace(/\/shop$/, '/shop_from_bin_dir'),
+      '--bucket',
+      BUCKET,
+      '--manifest',
+      dumped,
+    ]);
+
+    // then
+    expect(backup.stderr).not.toContain('slipway-worker');
+    expect(backup.code).toBe(0);
+    expect(restore.stderr).not.toContain('slipway-worker');
+    expect(restore.code).toBe(0);
+    expect(await sql('shop_from_bin_dir', 'select count(*) from customers')).toBe('50');
+  });
+
   it('given the newest dump corrupted, when drilled, then it fails non-zero with the reason and leaves no scratch database', async () => {
     // given
     const prefix = 'drills/shop-corrupt';

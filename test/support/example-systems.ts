@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { createEcrClient } from '../../lib/aws/clients/ecr';
 import { createEcsClient } from '../../lib/aws/clients/ecs';
+import { createS3Client } from '../../lib/aws/clients/s3';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
 import { createSnsClient } from '../../lib/aws/clients/sns';
+import { Archives } from '../../lib/backup/archives';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent as ecsEventSchema } from '../../lib/deploy/outcome';
@@ -17,16 +21,19 @@ import type { DeploymentRecord, Requester } from '../../lib/deploy/records';
 import type { DeadLetters } from '../../lib/events/dead-letter';
 import { AlarmResponder } from '../../lib/health/alarm-responder';
 import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
+import { ensureBackupBucket, ensureStateTable } from '../../lib/local/provision';
 import { notificationPublisher } from '../../lib/notify/notifications';
 import type { Publisher } from '../../lib/notify/publisher';
 import { Releases } from '../../lib/release/releases';
+import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { dynamoDbIdempotency, type Idempotency } from '../../lib/store/idempotency';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { ReleaseStore } from '../../lib/store/releases';
+import { workerDepsFromEnv } from '../../lib/worker/deps';
 import { type JobOutcome, runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import type { LaunchTarget, WorkerJob, WorkerLauncher } from '../../lib/worker/launch';
+import { postgresTools } from '../../lib/worker/postgres';
 import { auditOn } from './audit';
 import { resetMoto } from './moto';
 import {
@@ -234,6 +241,57 @@ export function inProcessWorker(): {
       for (const { job } of started.splice(0)) outcomes.push(await runJob(job, deps));
       return outcomes;
     },
+  };
+}
+
+/**
+ * The example's backups on moto: the backup bucket made as resources/backup-bucket.yml makes it, the archive use
+ * case (dumps and volume archives, their restores and drills) starting jobs on `worker`, and the worker's
+ * dependencies as its task builds them from its environment alone, its volumes under `work`/mnt/<volume> and its
+ * scratch disk `work`/scratch (both made by the caller).
+ */
+export async function exampleBackups(
+  plane: ExampleControlPlane,
+  options: {
+    config: SlipwayConfig;
+    bucket: string;
+    launcher: WorkerLauncher;
+    work: string;
+    now: () => Date;
+    pgBinDir?: string;
+  },
+): Promise<{ s3: S3Client; archives: () => Archives; workerDeps: () => WorkerJobDeps }> {
+  const { config, bucket, launcher, work, now } = options;
+  const s3 = createS3Client(plane.env);
+  const resource = resourcesFragment('resources/backup-bucket.yml').BackupBucket as CloudFormationResource;
+  await ensureBackupBucket(s3, bucket, resource, () => undefined);
+  return {
+    s3,
+    archives: () =>
+      new Archives({
+        config,
+        store: new BackupStore(plane.documents, plane.table),
+        restores: new RestoreStore(plane.documents, plane.table),
+        s3,
+        bucket,
+        launcher,
+        ecs: plane.ecs,
+        publisher: plane.publisher,
+        audit: plane.trail.audit,
+        now,
+      }),
+    workerDeps: () => ({
+      ...workerDepsFromEnv({
+        ...plane.env,
+        STATE_TABLE: plane.table,
+        NOTIFICATIONS_TOPIC_ARN: plane.topicArn,
+        SLIPWAY_VOLUME_ROOT: join(work, 'mnt'),
+        ...(options.pgBinDir ? { SLIPWAY_PG_BIN_DIR: options.pgBinDir } : {}),
+      }),
+      scratchRoot: join(work, 'scratch'),
+      postgres: postgresTools,
+      now,
+    }),
   };
 }
 
