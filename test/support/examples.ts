@@ -104,3 +104,19 @@ export function exampleTaskDefinitionFiles(example: string): string[] {
         .sort()
     : [];
 }
+
+/**
+ * Every GitHub Actions workflow under examples/, in path order: each .yml or .yaml file whose top level has `on` and
+ * `jobs`, as GitHub's workflow syntax requires. Slipway configs (slipway.yml) and GitLab's .gitlab-ci.yml have
+ * neither, so a new example's workflow is found wherever it sits.
+ */
+export function exampleWorkflowFiles(): string[] {
+  return readdirSync(EXAMPLES_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((path) => /\.ya?ml$/.test(path))
+    .map((path) => join(EXAMPLES_DIR, path))
+    .filter((path) => {
+      const document: unknown = parse(readFileSync(path, 'utf8'));
+      return typeof document === 'object' && document !== null && 'on' in document && 'jobs' in document;
+    })
+    .sort();
+}
