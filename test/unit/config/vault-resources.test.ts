@@ -2,7 +2,11 @@ import { createRequire } from 'node:module';
 import { configSchema, type SlipwayConfig } from '../../../lib/config/schema';
 
 const require = createRequire(import.meta.url);
-const { vaultResources } = require('../../../serverless/config.cjs') as {
+const { vaultResources, vaultHomeRestoreResources } = require('../../../serverless/config.cjs') as {
+  vaultHomeRestoreResources: (
+    config: SlipwayConfig,
+    restoreTargetPrefix: (identifier: string) => string,
+  ) => Record<string, unknown[]>;
   vaultResources: (config: SlipwayConfig) => {
     vaultSharedSnapshotArns: unknown[];
     vaultSourceKeyArns: string[];
@@ -56,6 +60,40 @@ describe('vaultResources', () => {
           'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:slipway/vault-external-id-??????`,
         },
       ],
+    });
+  });
+});
+
+describe('vaultHomeRestoreResources', () => {
+  const prefix = (identifier: string) => `${identifier}-restore-`;
+  const sub = (text: string) => ({ 'Fn::Sub': text });
+
+  it('given no vault, then nothing: packaging leaves createRestore’s vault restore statements out', () => {
+    expect(Object.values(vaultHomeRestoreResources(configWith({}), prefix))).toEqual([[], [], [], [], []]);
+  });
+
+  it('given a vault, then the vault’s copies by ARN in its account, the targets by the restore rule here, and the vault’s key through RDS', () => {
+    // Given a vault account holding copies of shop-db (instance) and reports-db (cluster), and a vault key
+    const config = configWith({ vaultAccount: 'vault', vaultKmsKey: VAULT_KEY });
+
+    // When packaged
+    const resources = vaultHomeRestoreResources(config, prefix);
+
+    // Then the copies are the vault's (444444444444), the targets and groups this account's, in the copies' region
+    const here = (resource: string) => sub(`arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
+    expect(resources).toEqual({
+      vaultHomeRestoreCopyArns: [
+        sub(`arn:\${AWS::Partition}:rds:\${AWS::Region}:444444444444:snapshot:slipway-shop-db-*`),
+        sub(`arn:\${AWS::Partition}:rds:\${AWS::Region}:444444444444:cluster-snapshot:slipway-reports-db-*`),
+      ],
+      vaultHomeRestoreTargetArns: [
+        here('db:shop-prod-restore-*'),
+        here('cluster:reports-aurora-restore-*'),
+        here('db:reports-aurora-restore-*'),
+      ],
+      vaultHomeRestoreGroupArns: ['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => here(`${type}:*`)),
+      vaultHomeRestoreKeyArns: [VAULT_KEY],
+      vaultHomeRestoreKmsViaServices: [sub(`rds.\${AWS::Region}.amazonaws.com`)],
     });
   });
 });
