@@ -144,6 +144,32 @@ function rdsWhere(place: Place, operation: Operation): RDSClient {
   return client;
 }
 
+/**
+ * The copy shared with `accountId` alone, the vault key's use granted to `grantee`, and the restore asked last of the
+ * target account by the copy's ARN, tagged as Slipway's restore.
+ */
+async function expectSharedGrantedAndAsked(into: { accountId: string; grantee: string; restore: RestoreRecord }) {
+  expect(await sharedWith()).toEqual([into.accountId]);
+  const grants =
+    (await createKmsClient(env, vaultOperator).send(new ListGrantsCommand({ KeyId: vaultKey }))).Grants ?? [];
+  expect(grants).toContainEqual(
+    expect.objectContaining({
+      GranteePrincipal: into.grantee,
+      Name: 'slipway-vault-restores',
+      Operations: ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'],
+    }),
+  );
+  expect(restoresAsked.at(-1)).toEqual({
+    DBInstanceIdentifier: into.restore.targetIdentifier,
+    DBSnapshotIdentifier: COPY_ARN,
+    Tags: [
+      { Key: 'slipway:restore-of', Value: 'shop-prod' },
+      { Key: 'slipway:restore-id', Value: into.restore.id },
+      { Key: 'slipway:vault-copy', Value: COPY },
+    ],
+  });
+}
+
 const newId = (prefix: string) => () => {
   ids += 1;
   return `${prefix}-00000000-0000-4000-8000-${String(ids).padStart(12, '0')}`;
@@ -256,29 +282,10 @@ describe('a vault copy restored into account staging', () => {
       targetIdentifier: TARGET,
       vaultShare: { vault: 'vault', accountId: STAGING },
     });
-    // And the vault shares the copy with staging, and granted staging's role the use of its key
-    expect(await sharedWith()).toEqual([STAGING]);
-    const grants =
-      (await createKmsClient(env, vaultOperator).send(new ListGrantsCommand({ KeyId: vaultKey }))).Grants ?? [];
-    expect(grants).toContainEqual(
-      expect.objectContaining({
-        GranteePrincipal: STAGING_ROLE,
-        Name: 'slipway-vault-restores',
-        Operations: ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'],
-      }),
-    );
-    // And staging was asked to restore the copy by its ARN, tagged as Slipway's restore
-    expect(restoresAsked).toEqual([
-      {
-        DBInstanceIdentifier: TARGET,
-        DBSnapshotIdentifier: COPY_ARN,
-        Tags: [
-          { Key: 'slipway:restore-of', Value: 'shop-prod' },
-          { Key: 'slipway:restore-id', Value: restore.id },
-          { Key: 'slipway:vault-copy', Value: COPY },
-        ],
-      },
-    ]);
+    // And the vault shares the copy with staging, granted staging's role the use of its key, and staging was asked to
+    // restore the copy by its ARN, tagged as Slipway's restore
+    await expectSharedGrantedAndAsked({ accountId: STAGING, grantee: STAGING_ROLE, restore });
+    expect(restoresAsked).toHaveLength(1);
     // And the instance is in staging's DescribeDBInstances, and not in the vault's
     const inStagingNow = await inStaging.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: TARGET }));
     expect(inStagingNow.DBInstances?.[0]?.DBInstanceArn).toBe(`arn:aws:rds:${REGION}:${STAGING}:db:${TARGET}`);
@@ -361,27 +368,9 @@ describe('a vault copy restored into the control plane’s own account', () => {
       vaultShare: { vault: 'vault', accountId: CONTROL_PLANE },
     });
     expect(restore).not.toHaveProperty('account');
-    // And the vault shares the copy with the control plane's account, and granted createRestore's role its key's use
-    expect(await sharedWith()).toEqual([CONTROL_PLANE]);
-    const grants =
-      (await createKmsClient(env, vaultOperator).send(new ListGrantsCommand({ KeyId: vaultKey }))).Grants ?? [];
-    expect(grants).toContainEqual(
-      expect.objectContaining({
-        GranteePrincipal: FUNCTION_ROLE,
-        Name: 'slipway-vault-restores',
-        Operations: ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'],
-      }),
-    );
-    // And the control plane restored the copy by its ARN with its own credentials
-    expect(restoresAsked.at(-1)).toEqual({
-      DBInstanceIdentifier: HOME_TARGET,
-      DBSnapshotIdentifier: COPY_ARN,
-      Tags: [
-        { Key: 'slipway:restore-of', Value: 'shop-prod' },
-        { Key: 'slipway:restore-id', Value: restore.id },
-        { Key: 'slipway:vault-copy', Value: COPY },
-      ],
-    });
+    // And the vault shares the copy with the control plane's account, granted createRestore's role its key's use, and
+    // the control plane restored the copy by its ARN with its own credentials
+    await expectSharedGrantedAndAsked({ accountId: CONTROL_PLANE, grantee: FUNCTION_ROLE, restore });
     const atHomeNow = await (atHome as RDSClient).send(
       new DescribeDBInstancesCommand({ DBInstanceIdentifier: HOME_TARGET }),
     );
