@@ -185,7 +185,10 @@ function vaultHomeRestoreResources(config, restoreTargetPrefix) {
       ['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => rdsArn(region, `${type}:*`)),
     ),
     vaultHomeRestoreKeyArns: keys,
-    vaultHomeRestoreKmsViaServices: regions.map((region) => ({ 'Fn::Sub': `rds.${region}.amazonaws.com` })),
+    // A region config names is plain text; the stack's own is substituted.
+    vaultHomeRestoreKmsViaServices: regions.map((region) =>
+      region === THIS_REGION ? { 'Fn::Sub': `rds.${region}.amazonaws.com` } : `rds.${region}.amazonaws.com`,
+    ),
   };
 }
 

@@ -849,7 +849,25 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
     const here = (resource: string) => `arn:aws:rds:${TEST_PLACE.region}:${TEST_PLACE.account}:${resource}`;
     // shop-db (an instance, of this account and region) has vault copies wherever a vault is configured
     const shopCopy = inVault('snapshot:slipway-shop-db-202601050300');
-    const ask = (action: string, resource: string) => ({ action, resource, what: resource, context: {} });
+    // RDS snapshots take no resource policy: the share with this account stands as one here.
+    const shared: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${TEST_PLACE.account}:root` },
+          Action: 'rds:*',
+          Resource: '*',
+        },
+      ],
+    };
+    const ask = (action: string, resource: string) => ({
+      action,
+      resource,
+      what: resource,
+      context: {},
+      resourcePolicy: shared,
+    });
 
     // When createRestore is asked for the vault's copy of a configured database, restored into a target of its rule
     const copyAllowed = await refusalOf(

@@ -791,8 +791,14 @@ function vaultCopiesRestoredHere(facts: CallerFacts, action: string): AwsRequest
       const tags = { 'aws:TagKeys': ['slipway:restore-of', 'slipway:restore-id', 'slipway:vault-copy'] };
       const defaults = [
         request(action, arn(here, 'rds:subgrp', { SubnetGroupName: 'default' }), 'the default subnet group'),
-        request(action, arn(here, 'rds:og', { OptionGroupName: 'default:postgres-16' }), 'a default option group'),
       ];
+      // RDS snapshots take no resource policy: the share (ModifyDBSnapshotAttribute restore) stands as one here.
+      const shared: PolicyDocument = {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${here.account}:root` }, Action: 'rds:*', Resource: '*' },
+        ],
+      };
       const key = keys.find((one) => one.split(':')[3] === here.region);
       const keyUse = key
         ? ['kms:CreateGrant', 'kms:DescribeKey'].map((kms) =>
@@ -820,7 +826,7 @@ function vaultCopiesRestoredHere(facts: CallerFacts, action: string): AwsRequest
         ? arn(inVault, 'rds:snapshot', { SnapshotName: copy })
         : arn(inVault, 'rds:cluster-snapshot', { ClusterSnapshotName: copy });
       return [
-        request(action, copyArn, `the vault's copy ${copy}, shared with this account`),
+        request(action, copyArn, `the vault's copy ${copy}, shared with this account`, { resourcePolicy: shared }),
         request(action, targetArn, `${target}, restored from the vault`, { context: tags }),
         ...defaults,
         request('rds:AddTagsToResource', targetArn, `${target}, restored from the vault`),

@@ -23,6 +23,7 @@ const { vaultResources, vaultHomeRestoreResources } = require('../../../serverle
 const VAULT_ROLE = 'arn:aws:iam::444444444444:role/slipway-vault';
 const SHOP_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4789-8123-456789abcdef';
 const VAULT_KEY = 'arn:aws:kms:us-east-1:444444444444:key/7c6b5a49-3827-4165-9f8e-7d6c5b4a3928';
+const EU_VAULT_KEY = 'arn:aws:kms:eu-west-1:444444444444:key/3a9e8d7c-6b5a-4f49-8382-7160f5e4d3c2';
 
 const configWith = (backups: Record<string, unknown>) =>
   configSchema.parse({
@@ -95,5 +96,31 @@ describe('vaultHomeRestoreResources', () => {
       vaultHomeRestoreKeyArns: [VAULT_KEY],
       vaultHomeRestoreKmsViaServices: [sub(`rds.\${AWS::Region}.amazonaws.com`)],
     });
+  });
+
+  it('given a database in a member account’s region and one in the vault itself, then the first’s copy there, by plain region, and none of the second', () => {
+    // Given orders-db in staging's eu-west-1, and vault-db in the vault account (which gets no vault copy)
+    const config = configSchema.parse({
+      auth: { tokensSecret: 'slipway/api-tokens' },
+      accounts: { vault: { roleArn: VAULT_ROLE }, staging: { roleArn: 'arn:aws:iam::222222222222:role/member' } },
+      backups: { vaultAccount: 'vault', vaultKmsKey: [EU_VAULT_KEY] },
+      databases: {
+        'orders-db': { rdsInstance: 'orders-db', account: 'staging', region: 'eu-west-1' },
+        'vault-db': { rdsInstance: 'vault-db', account: 'vault', region: 'eu-west-1' },
+      },
+    });
+
+    // When packaged
+    const resources = vaultHomeRestoreResources(config, prefix);
+
+    // Then the copy of orders-db alone, restored into this account's eu-west-1, the key used through RDS there
+    expect(resources.vaultHomeRestoreCopyArns).toEqual([
+      sub(`arn:\${AWS::Partition}:rds:eu-west-1:444444444444:snapshot:slipway-orders-db-*`),
+    ]);
+    expect(resources.vaultHomeRestoreTargetArns).toEqual([
+      sub(`arn:\${AWS::Partition}:rds:eu-west-1:\${AWS::AccountId}:db:orders-db-restore-*`),
+    ]);
+    expect(resources.vaultHomeRestoreKeyArns).toEqual([EU_VAULT_KEY]);
+    expect(resources.vaultHomeRestoreKmsViaServices).toEqual(['rds.eu-west-1.amazonaws.com']);
   });
 });
