@@ -103,6 +103,7 @@ import {
   type StackKey,
   secretArn,
   secretsOf,
+  snapshotSharedWith,
   VAULT_MODULE,
 } from './iam-requests';
 import { type Role, refusalOf } from './iam-simulation';
@@ -850,17 +851,7 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
     // shop-db (an instance, of this account and region) has vault copies wherever a vault is configured
     const shopCopy = inVault('snapshot:slipway-shop-db-202601050300');
     // RDS snapshots take no resource policy: the share with this account stands as one here.
-    const shared: PolicyDocument = {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${TEST_PLACE.account}:root` },
-          Action: 'rds:*',
-          Resource: '*',
-        },
-      ],
-    };
+    const shared = snapshotSharedWith(TEST_PLACE.account);
     const ask = (action: string, resource: string) => ({
       action,
       resource,

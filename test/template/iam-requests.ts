@@ -753,6 +753,15 @@ const revisionArn = (env: EnvironmentFacts) =>
     TaskDefinitionRevisionNumber: RUNTIME.taskDefinitionRevision,
   });
 
+/**
+ * RDS snapshots take no resource policy: a policy trusting `account` stands for the share with it (ModifyDBSnapshotAttribute
+ * restore) where another account's snapshot is asked for, so that the caller's own policy alone decides.
+ */
+export const snapshotSharedWith = (account: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'rds:*', Resource: '*' }],
+});
+
 function rdsRestore(facts: CallerFacts, action: string): AwsRequest[] {
   return [...ownRestores(facts, action), ...vaultCopiesRestoredHere(facts, action)];
 }
@@ -792,13 +801,7 @@ function vaultCopiesRestoredHere(facts: CallerFacts, action: string): AwsRequest
       const defaults = [
         request(action, arn(here, 'rds:subgrp', { SubnetGroupName: 'default' }), 'the default subnet group'),
       ];
-      // RDS snapshots take no resource policy: the share (ModifyDBSnapshotAttribute restore) stands as one here.
-      const shared: PolicyDocument = {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${here.account}:root` }, Action: 'rds:*', Resource: '*' },
-        ],
-      };
+      const shared = snapshotSharedWith(here.account);
       const key = keys.find((one) => one.split(':')[3] === here.region);
       const keyUse = key
         ? ['kms:CreateGrant', 'kms:DescribeKey'].map((kms) =>
