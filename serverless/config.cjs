@@ -81,6 +81,7 @@ module.exports = async ({ resolveVariable }) => {
       ...vaultBucketValues(config),
       ...accountResources(config, broadlyAssumedAccounts(config)),
       ...vaultResources(config),
+      ...vaultHomeRestoreResources(config, restoreTargetPrefix),
       // Secrets the probes read header values from, and the Slack webhook: nothing else is readable.
       probeSecretArns: probeSecrets(config),
       slackSecretArn: config.notifications.slackWebhookSecret
@@ -159,6 +160,45 @@ function vaultResources(config) {
     // The role, assumed by the functions that reach the vault (assumeVaultRole), and the external id it requires.
     vaultRoleArns: [vault.roleArn],
     vaultExternalIdSecretArns: vault.externalIdSecret ? [secretArn(vault.externalIdSecret)] : [],
+  };
+}
+
+// A vault copy restored into the control plane's own account (lib/restore/vault-restore.ts, account "@control-plane"):
+// createRestore restores, by ARN, the vault's copies of each database (slipway-<database>-*, in the database's region,
+// where its copy is) into new databases named by the restore rule there, and uses the vault's key of that region
+// through RDS. The copies are those lib/events/member-account/vault-restores.ts names: of every database but those in
+// the vault account itself. No vault, empty lists, and no statement.
+function vaultHomeRestoreResources(config, restoreTargetPrefix) {
+  const vaultName = config.backups.vaultAccount;
+  const vault = vaultName === undefined ? undefined : config.accounts[vaultName];
+  const copied = vault ? Object.entries(config.databases).filter(([, db]) => db.account !== vaultName) : [];
+  const vaultId = vault?.roleArn.split(':')[4];
+  const regionOf = (db) => db.region ?? THIS_REGION;
+  const regions = [...new Set(copied.map(([, db]) => regionOf(db)))];
+  const vaultArn = (region, resource) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:${vaultId}:${resource}`,
+  });
+  // The vault's keys (one per region at most), used through RDS in the copies' regions: a key works in its own region
+  // alone, so only a copy region's key is usable so.
+  const keys = copied.length > 0 ? [config.backups.vaultKmsKey ?? []].flat() : [];
+  return {
+    vaultHomeRestoreCopyArns: copied.map(([name, db]) =>
+      vaultArn(regionOf(db), `${db.rdsCluster ? 'cluster-snapshot' : 'snapshot'}:slipway-${name}-*`),
+    ),
+    vaultHomeRestoreTargetArns: copied.flatMap(([, db]) => {
+      const prefix = restoreTargetPrefix(db.rdsCluster ?? db.rdsInstance);
+      return db.rdsCluster
+        ? [rdsArn(regionOf(db), `cluster:${prefix}*`), rdsArn(regionOf(db), `db:${prefix}*`)]
+        : [rdsArn(regionOf(db), `db:${prefix}*`)];
+    }),
+    vaultHomeRestoreGroupArns: regions.flatMap((region) =>
+      ['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => rdsArn(region, `${type}:*`)),
+    ),
+    vaultHomeRestoreKeyArns: keys,
+    // A region config names is plain text; the stack's own is substituted.
+    vaultHomeRestoreKmsViaServices: regions.map((region) =>
+      region === THIS_REGION ? { 'Fn::Sub': `rds.${region}.amazonaws.com` } : `rds.${region}.amazonaws.com`,
+    ),
   };
 }
 
@@ -473,3 +513,4 @@ module.exports.rdsResources = rdsResources;
 module.exports.accountResources = accountResources;
 module.exports.eventServiceArns = eventServiceArns;
 module.exports.vaultResources = vaultResources;
+module.exports.vaultHomeRestoreResources = vaultHomeRestoreResources;

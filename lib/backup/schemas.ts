@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { NAME_PATTERN } from '../config/names';
+import { CONTROL_PLANE_ACCOUNT, NAME_PATTERN } from '../config/names';
 import { exactlyOneOf } from '../errors/validation';
 import { cursorParameter } from '../store/cursor';
 import { BACKUP_ID, BACKUP_KINDS, BACKUP_STATUSES, RESTORE_ID } from './records';
@@ -136,9 +136,12 @@ const rdsRestoreBody = /* @__PURE__ */ (() =>
       z.describe('A new RDS identifier to restore into, named <source identifier>-restore-…; never an existing one.'),
     ),
     account: z.optional(
-      name('an account name').check(
+      z.string({ error: `expected an account name under accounts, or ${CONTROL_PLANE_ACCOUNT}` }).check(
+        z.refine((value) => value === CONTROL_PLANE_ACCOUNT || NAME_PATTERN.test(value), {
+          message: `expected an account name under accounts (lowercase letters, digits and dashes, starting with a letter), or ${CONTROL_PLANE_ACCOUNT} for the control plane's own account`,
+        }),
         z.describe(
-          'Only with the backupId of a vault copy: the account (a name under accounts) to restore into; absent: the vault (backups.vaultAccount). Another account than the vault gets the copy shared (and its key granted to its role) for the restore.',
+          `Only with the backupId of a vault copy: the account to restore into, a name under accounts or ${CONTROL_PLANE_ACCOUNT} (the control plane's own account, which no name under accounts can be); absent: the vault (backups.vaultAccount). Another account than the vault, the control plane's included, gets the copy shared (and its key's use granted to the role that restores there) for the restore.`,
         ),
       ),
     ),

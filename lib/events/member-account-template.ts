@@ -282,7 +282,12 @@ export function memberAccountTemplate(inputs: MemberTemplateInputs): Json {
       : []),
     ...[
       vaultPolicy(inputs.config, inputs.account, inputs.controlPlaneRegion),
-      vaultRestorePolicy(inputs.config, inputs.account, inputs.controlPlaneRegion),
+      vaultRestorePolicy(
+        inputs.config,
+        inputs.account,
+        inputs.controlPlaneRegion,
+        functionRoleName(inputs.service, inputs.stage, 'createRestore', inputs.controlPlaneRegion),
+      ),
     ].filter((policy) => policy !== undefined),
   ];
   const homeOnly = home === undefined ? {} : { Condition: 'InHomeRegion' };

@@ -70,8 +70,10 @@ export async function onTargetEvent(ctx: RestoresContext, event: TargetEvent, ho
     const record = rdsOnly((await ctx.deps.store.list(database, { limit: 100 })).items).find(
       (candidate) =>
         candidate.status === 'RESTORING' &&
-        // The control plane's RDS events are of its own account: a vault restore is settled by the reconciler.
+        // The control plane's RDS events are of its own account: a vault restore, there too (vaultShare), is settled
+        // by the reconciler, whose role may remove the share.
         candidate.account === undefined &&
+        candidate.vaultShare === undefined &&
         (candidate.targetIdentifier === identifier || writerIdentifier(candidate.targetIdentifier) === identifier),
     );
     if (!record) continue;

@@ -16,6 +16,15 @@ import type { BackupStore, RestoreStore } from '../store/backups';
  * restore's target, its drill metrics, and the notification each change of a restore sends.
  */
 
+/**
+ * The control plane's own account, as a vault copy's restore into it needs it: its id, which the copy is shared with,
+ * and the role its restores are made as (createRestore's), which is granted the vault key's use.
+ */
+export interface ControlPlaneAccount {
+  accountId: string;
+  restoringRoleArn: string;
+}
+
 export interface RestoresDeps {
   config: SlipwayConfig;
   store: RestoreStore;
@@ -27,6 +36,8 @@ export interface RestoresDeps {
   rdsFor: (place: Place, operation: Operation) => RDSClient;
   /** KMS in the vault account, where a vault copy restored into another account has its key's use granted. */
   kmsFor?: (place: Place, operation: Operation) => KMSClient;
+  /** The control plane's own account, where a vault copy may be restored; unknown (npm start), it may not. */
+  controlPlane?: ControlPlaneAccount;
   /** The control plane's own region: a database's where it names none. */
   region: string;
   publisher: Publisher;

@@ -16,10 +16,18 @@ import type { BackupRecord, RestoreRecord } from '../backup/records';
 import { changeSnapshotShare } from '../backup/snapshot-shares';
 import { VAULT_GRANT_OPERATIONS } from '../backup/vault';
 import { accountIdOf } from '../config/account-ids';
+import { CONTROL_PLANE_ACCOUNT } from '../config/names';
 import { Conflict, InvalidInput, SlipwayError, Unprocessable, UpstreamFailed } from '../errors';
 import { logger, metrics } from '../observability';
 import { clusterWriter, isMultiAZCluster, type RestoreOverrides } from './plan';
-import { errorName, notify, type RestoresContext, targetExists, writerIdentifier } from './restores-context';
+import {
+  type ControlPlaneAccount,
+  errorName,
+  notify,
+  type RestoresContext,
+  targetExists,
+  writerIdentifier,
+} from './restores-context';
 
 /**
  * Restores of a vault copy (backups.vaultAccount): into a new DB instance or cluster in the copy's region, in the vault
@@ -29,13 +37,17 @@ import { errorName, notify, type RestoresContext, targetExists, writerIdentifier
  * the overrides the caller gives, and RDS's defaults of the target account (its default VPC's subnet group and security
  * group) for the rest. Into another account, the vault's role shares the copy with it (and grants its role the use of
  * the vault's key for an encrypted copy) and the target's role restores it by ARN; the share is removed once the
- * restore ends (restore-settlement.ts, vault-restore-shares.ts).
+ * restore ends (restore-settlement.ts, vault-restore-shares.ts). Into the control plane's own account
+ * (`account: "@control-plane"`), the same, with the control plane's restoring role as the target's role.
  */
 
 export interface VaultRestoreRequest {
   database: string;
   targetIdentifier: string;
-  /** Where the caller asks the restore to go: an account under accounts (absent: the vault) and the copy's region. */
+  /**
+   * Where the caller asks the restore to go: an account under accounts, or CONTROL_PLANE_ACCOUNT (absent: the vault),
+   * and the copy's region.
+   */
   account?: string | undefined;
   region?: string | undefined;
   overrides?: RestoreOverrides | undefined;
@@ -44,8 +56,8 @@ export interface VaultRestoreRequest {
 
 /** Where a vault copy is restored, and what letting another account restore it takes. */
 export interface VaultRestorePlace {
-  /** The target account's name under accounts. */
-  account: string;
+  /** The target account's name under accounts; undefined: the control plane's own account. */
+  account: string | undefined;
   region: string;
   /** Into another account than the vault: the copy is shared with it, and its key's use granted to its role. */
   share?: { vault: string; accountId: string; granteeRoleArn: string; snapshotArn: string; kmsKeyId?: string };
@@ -72,17 +84,29 @@ export function vaultRestorePlace(
   >,
   asked: Pick<VaultRestoreRequest, 'account' | 'region'>,
   config: AccountsConfig,
+  controlPlane?: ControlPlaneAccount,
 ): VaultRestorePlace {
   const vault = copy.account as string;
   if (copy.status !== 'AVAILABLE') {
     throw new Unprocessable(`backup ${copy.id} is ${copy.status}, not AVAILABLE`, { details: { status: copy.status } });
   }
+  const home = asked.account === CONTROL_PLANE_ACCOUNT;
   const account = asked.account ?? vault;
-  const target = Object.hasOwn(config.accounts, account) ? config.accounts[account] : undefined;
+  if (home && controlPlane === undefined) {
+    throw fieldProblem(
+      'account',
+      `${CONTROL_PLANE_ACCOUNT} is not known where this control plane runs (npm start names no restoring role); restore into the vault or an account under accounts`,
+    );
+  }
+  const target = home
+    ? { roleArn: (controlPlane as ControlPlaneAccount).restoringRoleArn, regions: undefined }
+    : Object.hasOwn(config.accounts, account)
+      ? config.accounts[account]
+      : undefined;
   if (target === undefined) {
     throw fieldProblem(
       'account',
-      `${account} is not a name under accounts (${Object.keys(config.accounts).join(', ')}): a vault copy is restored into an account Slipway assumes a role in`,
+      `${account} is not a name under accounts (${Object.keys(config.accounts).join(', ')}) nor ${CONTROL_PLANE_ACCOUNT}: a vault copy is restored into an account Slipway assumes a role in, or the control plane's own`,
     );
   }
   if (asked.region !== undefined && asked.region !== copy.region) {
@@ -98,19 +122,20 @@ export function vaultRestorePlace(
     );
   }
   if (account === vault) return { account, region: copy.region };
+  const where = home ? "the control plane's account" : `account ${account}`;
   // RestoreDBInstanceFromDBSnapshot: "If you are restoring from a shared manual DB snapshot, the DBSnapshotIdentifier
   // must be the ARN of the shared DB snapshot" (RDS API Reference).
   if (!copy.snapshotArn) {
-    throw fieldProblem('account', `backup ${copy.id} has no ARN, by which account ${account} would restore it`);
+    throw fieldProblem('account', `backup ${copy.id} has no ARN, by which ${where} would restore it`);
   }
   if (copy.encrypted && !copy.kmsKeyId) {
     throw fieldProblem(
       'account',
-      `backup ${copy.id} is encrypted with a key Slipway does not know, whose use account ${account} would need`,
+      `backup ${copy.id} is encrypted with a key Slipway does not know, whose use ${where} would need`,
     );
   }
   return {
-    account,
+    account: home ? undefined : account,
     region: copy.region,
     share: {
       vault,
@@ -204,14 +229,14 @@ export async function requestVaultRestore(
   copy: BackupRecord,
   sourceIdentifier: string,
 ): Promise<RestoreRecord> {
-  const place = vaultRestorePlace(copy, input, ctx.deps.config);
+  const place = vaultRestorePlace(copy, input, ctx.deps.config, ctx.deps.controlPlane);
   const id = ctx.newId();
   const operation = { id, principal: input.requestedBy };
   const rds = ctx.deps.rdsFor({ account: place.account, region: place.region }, operation);
   const type = copy.source.type;
   if (await targetExists(rds, type, input.targetIdentifier)) {
     throw new Conflict(
-      `${type} ${input.targetIdentifier} already exists in account ${place.account}; a restore always creates a new ${type} and never overwrites one`,
+      `${type} ${input.targetIdentifier} already exists in ${place.account === undefined ? "the control plane's account" : `account ${place.account}`}; a restore always creates a new ${type} and never overwrites one`,
       { details: { targetIdentifier: input.targetIdentifier } },
     );
   }
@@ -283,7 +308,7 @@ export async function requestVaultRestore(
     from: { backupId: copy.id, snapshotIdentifier: copy.snapshotIdentifier },
     targetIdentifier: input.targetIdentifier,
     region: place.region,
-    account: place.account,
+    ...(place.account === undefined ? {} : { account: place.account }),
     ...(place.share ? { vaultShare: { vault: place.share.vault, accountId: place.share.accountId } } : {}),
     ...(multiAZCluster ? { multiAZCluster } : {}),
     status: 'RESTORING',

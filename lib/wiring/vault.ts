@@ -2,10 +2,11 @@ import { createRdsClient } from '../aws/clients/rds';
 import type { Backups } from '../backup/backups';
 import { type BackupsContext, backupsContext, type VaultPorts } from '../backup/backups-context';
 import { reconcileBackups } from '../backup/snapshot-settlement';
+import { accountIdOf } from '../config/account-ids';
 import { type RestoreRequest, requestRestore } from '../restore/restore-requests';
 import { reconcileRestores } from '../restore/restore-settlement';
 import type { Restores } from '../restore/restores';
-import { type RestoresContext, restoresContext } from '../restore/restores-context';
+import { type ControlPlaneAccount, type RestoresContext, restoresContext } from '../restore/restores-context';
 import { accountCredentials } from './accounts';
 import { backupsDeps } from './backups';
 import { config } from './config';
@@ -41,9 +42,19 @@ export function snapshotReconciler(): Pick<Backups, 'reconcile'> {
   return { reconcile: () => reconcileBackups(ctx) };
 }
 
+/**
+ * The control plane's own account, from the role createRestore runs as (RESTORING_ROLE_ARN, which the template sets to
+ * that role's ARN): a vault copy restored there is shared with its id, the vault key's use granted to the role. None
+ * under npm start, which runs as no such role.
+ */
+function controlPlaneAccount(): { controlPlane: ControlPlaneAccount } | Record<string, never> {
+  const role = process.env.RESTORING_ROLE_ARN;
+  return role ? { controlPlane: { accountId: accountIdOf(role), restoringRoleArn: role } } : {};
+}
+
 function restoresAnywhere(): RestoresContext {
   // KMS in the vault account: a vault copy restored into another account has the vault key's use granted there.
-  restores ??= restoresContext({ ...restoresDeps(), kmsFor });
+  restores ??= restoresContext({ ...restoresDeps(), kmsFor, ...controlPlaneAccount() });
   return restores;
 }
 

@@ -44,7 +44,9 @@ import { resourcesFragment } from '../support/resources';
  * ARN's snapshot up by name in the caller's own account (moto/rds/models.py, RDSBackend.get_snapshot ignores the ARN's
  * account), so staging's RestoreDBInstanceFromDBSnapshot is answered by aws-sdk-client-mock on staging's session
  * client: it records what Slipway sends, refuses (as RDS does) unless moto says the vault shares the copy with staging,
- * and makes in staging what RDS would (the instance, with the tags asked for). Every other call goes to moto.
+ * and makes in staging what RDS would (the instance, with the tags asked for). The control plane's own restore of the
+ * copy (account "@control-plane") is answered the same way on the function's client in 111111111111, for the same
+ * reason. Every other call goes to moto.
  */
 
 const CONTROL_PLANE = '111111111111';
@@ -74,6 +76,7 @@ const restoresAsked: RestoreDBInstanceFromDBSnapshotCommandInput[] = [];
 const stubs: Array<{ restore: () => void }> = [];
 const stubbed = new WeakSet<RDSClient>();
 let refuseNext = false;
+let atHome: RDSClient | undefined;
 
 const sharedWith = async () =>
   (
@@ -81,8 +84,11 @@ const sharedWith = async () =>
   ).DBSnapshotAttributesResult?.DBSnapshotAttributes?.find(({ AttributeName }) => AttributeName === 'restore')
     ?.AttributeValues ?? [];
 
-/** Staging's restore of the shared copy, as RDS answers it (see above). */
-async function restoreAsRdsWould(input: RestoreDBInstanceFromDBSnapshotCommandInput) {
+/** The target account's restore of the shared copy, as RDS answers it (see above): staging's, or the control plane's. */
+async function restoreAsRdsWould(
+  input: RestoreDBInstanceFromDBSnapshotCommandInput,
+  into: { accountId: string; rds: () => RDSClient },
+) {
   restoresAsked.push(input);
   if (refuseNext) {
     refuseNext = false;
@@ -90,12 +96,12 @@ async function restoreAsRdsWould(input: RestoreDBInstanceFromDBSnapshotCommandIn
       name: 'InvalidParameterCombination',
     });
   }
-  if (!(await sharedWith()).includes(STAGING)) {
+  if (!(await sharedWith()).includes(into.accountId)) {
     throw Object.assign(new Error(`DBSnapshot ${input.DBSnapshotIdentifier} not found`), {
       name: 'DBSnapshotNotFoundFault',
     });
   }
-  const { DBInstance } = await inStaging.send(
+  const { DBInstance } = await into.rds().send(
     new CreateDBInstanceCommand({
       DBInstanceIdentifier: input.DBInstanceIdentifier,
       DBInstanceClass: 'db.t4g.small',
@@ -107,17 +113,61 @@ async function restoreAsRdsWould(input: RestoreDBInstanceFromDBSnapshotCommandIn
   return { DBInstance };
 }
 
-/** RDS as the functions reach it: a session on the account's role; staging's with its restore answered as above. */
+/**
+ * RDS as the functions reach it: a session on the account's role, or the function's own credentials in the control
+ * plane's account; staging's and the control plane's with their restore of the shared copy answered as above.
+ */
 function rdsWhere(place: Place, operation: Operation): RDSClient {
+  if (place.account === undefined) {
+    if (!atHome) {
+      atHome = createRdsClient({ ...env, AWS_REGION: place.region ?? REGION }, own);
+      const stub = mockClient(atHome);
+      stub.send.callThrough();
+      const home = atHome;
+      stub
+        .on(RestoreDBInstanceFromDBSnapshotCommand)
+        .callsFake((input) => restoreAsRdsWould(input, { accountId: CONTROL_PLANE, rds: () => home }));
+      stubs.push(stub);
+    }
+    return atHome;
+  }
   const client = accounts.client(createRdsClient, place, operation);
   if (place.account === 'staging' && !stubbed.has(client)) {
     const stub = mockClient(client);
     stub.send.callThrough();
-    stub.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake(restoreAsRdsWould);
+    stub
+      .on(RestoreDBInstanceFromDBSnapshotCommand)
+      .callsFake((input) => restoreAsRdsWould(input, { accountId: STAGING, rds: () => inStaging }));
     stubbed.add(client);
     stubs.push(stub);
   }
   return client;
+}
+
+/**
+ * The copy shared with `accountId` alone, the vault key's use granted to `grantee`, and the restore asked last of the
+ * target account by the copy's ARN, tagged as Slipway's restore.
+ */
+async function expectSharedGrantedAndAsked(into: { accountId: string; grantee: string; restore: RestoreRecord }) {
+  expect(await sharedWith()).toEqual([into.accountId]);
+  const grants =
+    (await createKmsClient(env, vaultOperator).send(new ListGrantsCommand({ KeyId: vaultKey }))).Grants ?? [];
+  expect(grants).toContainEqual(
+    expect.objectContaining({
+      GranteePrincipal: into.grantee,
+      Name: 'slipway-vault-restores',
+      Operations: ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'],
+    }),
+  );
+  expect(restoresAsked.at(-1)).toEqual({
+    DBInstanceIdentifier: into.restore.targetIdentifier,
+    DBSnapshotIdentifier: COPY_ARN,
+    Tags: [
+      { Key: 'slipway:restore-of', Value: 'shop-prod' },
+      { Key: 'slipway:restore-id', Value: into.restore.id },
+      { Key: 'slipway:vault-copy', Value: COPY },
+    ],
+  });
 }
 
 const newId = (prefix: string) => () => {
@@ -199,6 +249,7 @@ beforeAll(async () => {
     backups,
     rdsFor: rdsWhere,
     kmsFor: (place, operation) => accounts.client(createKmsClient, place, operation),
+    controlPlane: { accountId: CONTROL_PLANE, restoringRoleArn: FUNCTION_ROLE },
     region: REGION,
     publisher: { publish: async () => true } as unknown as Publisher,
     audit: auditOn(documents, TABLE).audit,
@@ -231,29 +282,10 @@ describe('a vault copy restored into account staging', () => {
       targetIdentifier: TARGET,
       vaultShare: { vault: 'vault', accountId: STAGING },
     });
-    // And the vault shares the copy with staging, and granted staging's role the use of its key
-    expect(await sharedWith()).toEqual([STAGING]);
-    const grants =
-      (await createKmsClient(env, vaultOperator).send(new ListGrantsCommand({ KeyId: vaultKey }))).Grants ?? [];
-    expect(grants).toContainEqual(
-      expect.objectContaining({
-        GranteePrincipal: STAGING_ROLE,
-        Name: 'slipway-vault-restores',
-        Operations: ['Decrypt', 'DescribeKey', 'CreateGrant', 'ReEncryptFrom'],
-      }),
-    );
-    // And staging was asked to restore the copy by its ARN, tagged as Slipway's restore
-    expect(restoresAsked).toEqual([
-      {
-        DBInstanceIdentifier: TARGET,
-        DBSnapshotIdentifier: COPY_ARN,
-        Tags: [
-          { Key: 'slipway:restore-of', Value: 'shop-prod' },
-          { Key: 'slipway:restore-id', Value: restore.id },
-          { Key: 'slipway:vault-copy', Value: COPY },
-        ],
-      },
-    ]);
+    // And the vault shares the copy with staging, granted staging's role the use of its key, and staging was asked to
+    // restore the copy by its ARN, tagged as Slipway's restore
+    await expectSharedGrantedAndAsked({ accountId: STAGING, grantee: STAGING_ROLE, restore });
+    expect(restoresAsked).toHaveLength(1);
     // And the instance is in staging's DescribeDBInstances, and not in the vault's
     const inStagingNow = await inStaging.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: TARGET }));
     expect(inStagingNow.DBInstances?.[0]?.DBInstanceArn).toBe(`arn:aws:rds:${REGION}:${STAGING}:db:${TARGET}`);
@@ -311,6 +343,60 @@ describe('a vault copy restored into account staging', () => {
     expect((refused as Error).message).toMatch(/^RDS refused the restore: Invalid storage size/);
     expect(restoresAsked.at(-1)?.DBInstanceIdentifier).toBe(`${TARGET}-2`);
     expect(await sharedWith()).toEqual([]);
+  });
+});
+
+describe('a vault copy restored into the control plane’s own account', () => {
+  const HOME_TARGET = 'shop-prod-restore-into-home';
+  let restore: RestoreRecord;
+
+  it('is shared with the control plane’s account, its key granted to the restoring role, and restored there by its ARN', async () => {
+    // When an operator restores the vault copy into the control plane's own account
+    restore = await restores.request({
+      database: 'shop-db',
+      backupId: copy.id,
+      targetIdentifier: HOME_TARGET,
+      account: '@control-plane',
+      requestedBy: 'alice',
+    });
+
+    // Then the restore is recorded in the control plane's account (no account under accounts), with the share it holds
+    expect(restore).toMatchObject({
+      status: 'RESTORING',
+      region: REGION,
+      targetIdentifier: HOME_TARGET,
+      vaultShare: { vault: 'vault', accountId: CONTROL_PLANE },
+    });
+    expect(restore).not.toHaveProperty('account');
+    // And the vault shares the copy with the control plane's account, granted createRestore's role its key's use, and
+    // the control plane restored the copy by its ARN with its own credentials
+    await expectSharedGrantedAndAsked({ accountId: CONTROL_PLANE, grantee: FUNCTION_ROLE, restore });
+    const atHomeNow = await (atHome as RDSClient).send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: HOME_TARGET }),
+    );
+    expect(atHomeNow.DBInstances?.[0]?.DBInstanceArn).toBe(`arn:aws:rds:${REGION}:${CONTROL_PLANE}:db:${HOME_TARGET}`);
+  });
+
+  it('is left to the reconciler by the control plane’s RDS event, which unshares the copy once it is available', async () => {
+    // When RDS tells the control plane the instance is available
+    const told = await restores.onTargetEvent(
+      { id: 'evt-1', account: CONTROL_PLANE, region: REGION, identifier: HOME_TARGET },
+      { account: CONTROL_PLANE, region: REGION },
+    );
+
+    // Then the event settles nothing, and the copy stays shared for the reconciler
+    expect(told).toBe('not a restore Slipway follows');
+    expect(await sharedWith()).toEqual([CONTROL_PLANE]);
+
+    // When the reconciler follows restores
+    expect(await restores.reconcile()).toContainEqual({ id: restore.id, outcome: 'AVAILABLE; copy unshared' });
+
+    // Then the copy is shared with no account any more
+    expect(await sharedWith()).toEqual([]);
+    expect((await restores.get(restore.id)) as RestoreRecord).toMatchObject({
+      status: 'AVAILABLE',
+      vaultShare: { vault: 'vault', accountId: CONTROL_PLANE, removedAt: expect.any(String) },
+    });
   });
 });
 

@@ -66,6 +66,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { vaultOf } from '../../lib/backup/vault';
 import { loadStageConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { apiRoutes } from '../../lib/http/registry';
@@ -102,6 +103,7 @@ import {
   type StackKey,
   secretArn,
   secretsOf,
+  snapshotSharedWith,
   VAULT_MODULE,
 } from './iam-requests';
 import { type Role, refusalOf } from './iam-simulation';
@@ -837,6 +839,65 @@ describe.each(PACKAGED_STAGES)('IAM of the packaged %s template, against the cal
         // Then IAM refuses it
         if (!denied(why)) allowed.push(`${caller.name}: ${action} on ${resource} (${what})`);
       }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it("lets createRestore restore the vault's copies of the databases into <source>-restore-* here, and nothing else of the vault; restoreDrill none", async () => {
+    // Given the roles that restore databases, and the vault's account (a stand-in id where config names no vault)
+    const s = packaged();
+    const vault = vaultOf(s.config);
+    const vaultId = vault?.accountId ?? '555555555555';
+    const [createRestore, restoreDrill] = ['createRestore', 'restoreDrill'].map((name) =>
+      roleOf(s, callersOf(s).find((caller) => caller.name === name) as Caller),
+    ) as [Role, Role];
+    const inVault = (resource: string, region = TEST_PLACE.region) => `arn:aws:rds:${region}:${vaultId}:${resource}`;
+    const here = (resource: string) => `arn:aws:rds:${TEST_PLACE.region}:${TEST_PLACE.account}:${resource}`;
+    // shop-db (an instance, of this account and region) has vault copies wherever a vault is configured
+    const shopCopy = inVault('snapshot:slipway-shop-db-202601050300');
+    // RDS snapshots take no resource policy: the share with this account stands as one here.
+    const shared = snapshotSharedWith(TEST_PLACE.account);
+    const ask = (action: string, resource: string) => ({
+      action,
+      resource,
+      what: resource,
+      context: {},
+      resourcePolicy: shared,
+    });
+
+    // When createRestore is asked for the vault's copy of a configured database, restored into a target of its rule
+    const copyAllowed = await refusalOf(
+      ask('rds:RestoreDBInstanceFromDBSnapshot', shopCopy),
+      createRestore,
+      TEST_PLACE,
+    );
+    const targetAllowed = await refusalOf(
+      ask('rds:RestoreDBInstanceFromDBSnapshot', here('db:shop-prod-db-restore-from-vault')),
+      createRestore,
+      TEST_PLACE,
+    );
+
+    // Then it is allowed where config has a vault with shop-db, and refused where it has none
+    const expected = vault && s.config.databases['shop-db'] ? undefined : expect.stringMatching(/Denied/);
+    expect(copyAllowed).toEqual(expected);
+    if (vault && s.config.databases['shop-db']) expect(targetAllowed).toBeUndefined();
+
+    // And every other snapshot of the vault, or of another account, is refused to both roles, and the copy to drills
+    const outside: Array<[Role, string, string]> = [
+      [createRestore, 'rds:RestoreDBInstanceFromDBSnapshot', inVault('snapshot:before-upgrade')],
+      [createRestore, 'rds:RestoreDBInstanceFromDBSnapshot', inVault('snapshot:slipway-billing-db-202601050300')],
+      [createRestore, 'rds:RestoreDBClusterFromSnapshot', inVault('cluster-snapshot:slipway-shop-db-202601050300')],
+      [createRestore, 'rds:RestoreDBInstanceFromDBSnapshot', shopCopy.replace(vaultId, '999999999999')],
+      [createRestore, 'rds:RestoreDBInstanceFromDBSnapshot', shopCopy.replace(TEST_PLACE.region, 'ap-south-1')],
+      [createRestore, 'rds:ModifyDBSnapshotAttribute', shopCopy],
+      [createRestore, 'rds:DeleteDBSnapshot', shopCopy],
+      [createRestore, 'rds:RestoreDBInstanceFromDBSnapshot', inVault('db:shop-prod-db-restore-from-vault')],
+      [restoreDrill, 'rds:RestoreDBInstanceFromDBSnapshot', shopCopy],
+    ];
+    const allowed: string[] = [];
+    for (const [role, action, resource] of outside) {
+      const why = await refusalOf(ask(action, resource), role, TEST_PLACE);
+      if (!denied(why)) allowed.push(`${role.arn}: ${action} on ${resource}`);
     }
     expect(allowed).toEqual([]);
   });

@@ -51,7 +51,7 @@ const VAULT_RESTORE_CALLS = {
   'rds:DescribeDBClusterSnapshots': "a cluster's vault copy is described in the vault, as the vault's role",
 };
 const VAULT_UNSHARE_ON_EVENT =
-  "onTargetEvent settles only restores in the control plane's own account (account absent), which hold no vault share; the reconciler removes shares, as the vault's role";
+  "onTargetEvent settles only restores in the control plane's own account (account absent) that hold no vault share (vaultShare absent: a vault copy restored there is the reconciler's); the reconciler removes shares, as the vault's role";
 
 export const INFEASIBLE_CALLS: Record<string, Record<string, string>> = {
   // RecordStore (lib/store/backups.ts) writes backup and restore records alike; which, is the store's kind.

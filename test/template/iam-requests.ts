@@ -756,7 +756,93 @@ const revisionArn = (env: EnvironmentFacts) =>
     TaskDefinitionRevisionNumber: RUNTIME.taskDefinitionRevision,
   });
 
+/**
+ * RDS snapshots take no resource policy: a policy trusting `account` stands for the share with it (ModifyDBSnapshotAttribute
+ * restore) where another account's snapshot is asked for, so that the caller's own policy alone decides.
+ */
+export const snapshotSharedWith = (account: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'rds:*', Resource: '*' }],
+});
+
 function rdsRestore(facts: CallerFacts, action: string): AwsRequest[] {
+  return [...ownRestores(facts, action), ...vaultCopiesRestoredHere(facts, action)];
+}
+
+/**
+ * A vault copy restored into the control plane's own account (lib/restore/vault-restore.ts, account "@control-plane"),
+ * by the function whose environment names its restoring role (RESTORING_ROLE_ARN, createRestore's): the vault's copy
+ * of each database but the vault's own, by its ARN in the vault account and the database's region, into a new database
+ * here named by the restore rule, with the account's default groups, using the vault's key of that region through RDS
+ * as the grant the vault's role made to the restoring role allows (RDS User Guide, "Sharing encrypted snapshots for
+ * Amazon RDS").
+ */
+function vaultCopiesRestoredHere(facts: CallerFacts, action: string): AwsRequest[] {
+  const vault = vaultOf(facts.config);
+  const restoringRole = facts.env.RESTORING_ROLE_ARN;
+  if (!vault || !restoringRole) return [];
+  const keys = [facts.config.backups.vaultKmsKey ?? []].flat();
+  return Object.entries(facts.config.databases)
+    .filter(([, db]) => db.account !== vault.account)
+    .flatMap(([name, db]) => {
+      const type = db.rdsCluster ? 'cluster' : 'instance';
+      const instance = action === 'rds:RestoreDBInstanceFromDBSnapshot';
+      const cluster = action === 'rds:RestoreDBClusterFromSnapshot';
+      const writer = action === 'rds:CreateDBInstance';
+      if (
+        (!instance && !cluster && !writer) ||
+        (instance && type !== 'instance') ||
+        ((cluster || writer) && type !== 'cluster')
+      ) {
+        return [];
+      }
+      const here: AwsPlace = { ...facts.place, region: db.region ?? facts.place.region };
+      const inVault: AwsPlace = { ...here, account: vault.accountId };
+      const copy = snapshotName(name, RUNTIME.snapshotAt);
+      const target = `${restoreTargetPrefix((db.rdsCluster ?? db.rdsInstance) as string)}from-vault`;
+      const tags = { 'aws:TagKeys': ['slipway:restore-of', 'slipway:restore-id', 'slipway:vault-copy'] };
+      const defaults = [
+        request(action, arn(here, 'rds:subgrp', { SubnetGroupName: 'default' }), 'the default subnet group'),
+      ];
+      const shared = snapshotSharedWith(here.account);
+      const key = keys.find((one) => one.split(':')[3] === here.region);
+      const keyUse = key
+        ? ['kms:CreateGrant', 'kms:DescribeKey'].map((kms) =>
+            request(kms, key, `the vault's key in ${here.region}`, {
+              context: { 'kms:ViaService': `rds.${here.region}.amazonaws.com` },
+              resourcePolicy: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Principal: { AWS: restoringRole }, Action: 'kms:*', Resource: '*' }],
+              },
+            }),
+          )
+        : [];
+      if (writer) {
+        const writerArn = arn(here, 'rds:db', { DbInstanceName: `${target}-1` });
+        return [
+          request(action, writerArn, `writer of ${target}, restored from the vault`, { context: tags }),
+          request(action, arn(here, 'rds:cluster', { DbClusterInstanceName: target }), `cluster ${target}`),
+          request('rds:AddTagsToResource', writerArn, `writer of ${target}`),
+        ];
+      }
+      const targetArn = instance
+        ? arn(here, 'rds:db', { DbInstanceName: target })
+        : arn(here, 'rds:cluster', { DbClusterInstanceName: target });
+      const copyArn = instance
+        ? arn(inVault, 'rds:snapshot', { SnapshotName: copy })
+        : arn(inVault, 'rds:cluster-snapshot', { ClusterSnapshotName: copy });
+      return [
+        request(action, copyArn, `the vault's copy ${copy}, shared with this account`, { resourcePolicy: shared }),
+        request(action, targetArn, `${target}, restored from the vault`, { context: tags }),
+        ...defaults,
+        request('rds:AddTagsToResource', targetArn, `${target}, restored from the vault`),
+        ...keyUse,
+      ];
+    });
+}
+
+/** A restore of a database of this account, from its own snapshots or history. */
+function ownRestores(facts: CallerFacts, action: string): AwsRequest[] {
   const { place } = facts;
   const region = place.region;
   return databases(facts).flatMap((db) => {

@@ -37,6 +37,7 @@ import {
   loadArnFormats,
   type PolicyDocument,
   requestsOf,
+  snapshotSharedWith,
 } from './iam-requests';
 import { type Role, refusalOf } from './iam-simulation';
 import { type StackRole, stackRoles } from './stack-roles';
@@ -740,17 +741,7 @@ describe('the permissions of the vault account’s role', () => {
     // RDS snapshots take no resource policy, so no other account's role can be let in; the policy below stands for one
     // that trusted the control plane's account, so that each role's own policy alone decides, and a grant reaching the
     // vault's snapshots would show.
-    const trusting: PolicyDocument = {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${TEST_PLACE.account}:root` },
-          Action: 'rds:*',
-          Resource: '*',
-        },
-      ],
-    };
+    const trusting = snapshotSharedWith(TEST_PLACE.account);
     const deletions = [
       ask('rds:DeleteDBSnapshot', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), tagged, trusting),
       ask(

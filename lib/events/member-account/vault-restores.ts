@@ -9,7 +9,8 @@ import { snapshotPrefix } from './databases';
  * What restoring a vault copy into an account takes of the roles (lib/restore/vault-restore.ts), as a policy of its
  * own, SlipwayVaultRestores:
  * - the vault's role shares Slipway's vault copies (tagged slipway:vault-copy) for a restore and stops sharing them,
- *   grants the use of the vault's keys to the other accounts' roles alone, with the operations a restore takes, and
+ *   grants the use of the vault's keys to the other accounts' roles and the control plane's restoring role alone,
+ *   with the operations a restore takes, and
  *   restores a cluster's copy into a new cluster and its writer in the vault itself;
  * - any other account's role restores the vault's copies, by ARN, into new instances and clusters named by the restore
  *   rule, in the copies' regions, using the vault's key through RDS there.
@@ -108,12 +109,24 @@ function restoreStatements(copied: Copied[], vaultAccount: string, into: string,
   ];
 }
 
-/** What the vault's role adds: sharing its copies, and granting its keys to the other accounts' roles. */
-function sharingStatements(config: SlipwayConfig, copied: Copied[], keys: string[], vaultName: string): Json[] {
+/**
+ * What the vault's role adds: sharing its copies, and granting its keys to the other accounts' roles and to the
+ * control plane's restoring role (createRestore's, `restoringRole`), which restores a copy into its own account.
+ */
+function sharingStatements(
+  config: SlipwayConfig,
+  copied: Copied[],
+  keys: string[],
+  vaultName: string,
+  restoringRole: string,
+): Json[] {
   const own = `\${AWS::AccountId}`;
-  const grantees = Object.entries(config.accounts)
-    .filter(([name]) => name !== vaultName)
-    .map(([, account]) => account.roleArn);
+  const grantees = [
+    ...Object.entries(config.accounts)
+      .filter(([name]) => name !== vaultName)
+      .map(([, account]) => account.roleArn),
+    sub(`arn:\${AWS::Partition}:iam::\${ControlPlaneAccountId}:role/${restoringRole}`),
+  ];
   return [
     {
       Sid: 'ShareVaultCopiesForRestores',
@@ -139,11 +152,15 @@ function sharingStatements(config: SlipwayConfig, copied: Copied[], keys: string
   ];
 }
 
-/** The SlipwayVaultRestores policy of `account`'s role; undefined without a vault or a database with vault copies. */
+/**
+ * The SlipwayVaultRestores policy of `account`'s role; undefined without a vault or a database with vault copies.
+ * `restoringRole`: the name of the control plane's role that restores a copy into its own account (createRestore's).
+ */
 export function vaultRestorePolicy(
   config: SlipwayConfig,
   account: string,
   controlPlaneRegion: string,
+  restoringRole: string,
 ): Json | undefined {
   const vault = vaultOf(config);
   if (vault === undefined) return undefined;
@@ -158,7 +175,7 @@ export function vaultRestorePolicy(
   const isVault = account === vault.account;
   const statements = isVault
     ? [
-        ...sharingStatements(config, copied, keys, vault.account),
+        ...sharingStatements(config, copied, keys, vault.account, restoringRole),
         ...restoreStatements(copied, `\${AWS::AccountId}`, `\${AWS::AccountId}`, keys),
       ]
     : restoreStatements(copied, vault.accountId, `\${AWS::AccountId}`, keys);

@@ -23,6 +23,10 @@ const VAULT = String(config.accounts.vault?.roleArn).split(':')[4] as string;
 const PRODUCTION_ROLE = config.accounts.production?.roleArn as string;
 const STAGING_ROLE = config.accounts.staging?.roleArn as string;
 const vaultKey = vaultKeyIn(vaultKeyList(config.backups.vaultKmsKey), US) as string;
+// The control plane's account (the template's ControlPlaneAccountId) and its function roles, by the plugin's names.
+const CONTROL_PLANE = '111111111111';
+const controlPlaneRole = (fn: string) =>
+  `arn:aws:iam::${CONTROL_PLANE}:role/slipway-kitchen-sink-${fn}-${US}-lambdaRole`;
 
 function roleOf(account: string, id: string): Role {
   const resolve = (value: unknown): unknown => {
@@ -31,7 +35,11 @@ function roleOf(account: string, id: string): Role {
     const entries = Object.entries(value);
     const [only] = entries;
     if (entries.length === 1 && only?.[0] === 'Fn::Sub') {
-      const names: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': id };
+      const names: Record<string, string> = {
+        'AWS::Partition': 'aws',
+        'AWS::AccountId': id,
+        ControlPlaneAccountId: CONTROL_PLANE,
+      };
       return (only[1] as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => names[name] ?? `<${name}>`);
     }
     return Object.fromEntries(entries.map(([key, inner]) => [key, resolve(inner)]));
@@ -88,7 +96,7 @@ describe('the vault role’s share of its copies for a restore into another acco
     'kms:GrantOperations': operations,
   });
 
-  it('shares and unshares Slipway’s copies, grants the vault’s key to the other accounts’ roles, and restores a cluster’s copy in the vault', async () => {
+  it('shares and unshares Slipway’s copies, grants the vault’s key to the other accounts’ roles and to the control plane’s restoring role, and restores a cluster’s copy in the vault', async () => {
     const requests = [
       ask('rds:ModifyDBSnapshotAttribute', rds(VAULT, 'snapshot:slipway-shop-db-202611220300'), tagged),
       ask(
@@ -98,6 +106,7 @@ describe('the vault role’s share of its copies for a restore into another acco
       ),
       ask('kms:CreateGrant', vaultKey, grant(PRODUCTION_ROLE), vaultOwns),
       ask('kms:CreateGrant', vaultKey, grant(STAGING_ROLE, ['Decrypt', 'DescribeKey']), vaultOwns),
+      ask('kms:CreateGrant', vaultKey, grant(controlPlaneRole('createRestore')), vaultOwns),
       ask('rds:DescribeDBClusterSnapshots', '*'),
       ask('rds:DescribeDBClusters', '*'),
       ask('rds:RestoreDBClusterFromSnapshot', rds(VAULT, 'cluster-snapshot:slipway-reports-db-202611220300')),
@@ -116,6 +125,8 @@ describe('the vault role’s share of its copies for a restore into another acco
       ask('rds:ModifyDBSnapshotAttribute', rds(MEMBER.staging, 'snapshot:slipway-shop-db-202611220300'), tagged),
       ask('kms:CreateGrant', vaultKey, grant('arn:aws:iam::999999999999:role/anyone'), vaultOwns),
       ask('kms:CreateGrant', vaultKey, grant(`arn:aws:iam::${MEMBER.production}:root`), vaultOwns),
+      ask('kms:CreateGrant', vaultKey, grant(controlPlaneRole('restoreDrill')), vaultOwns),
+      ask('kms:CreateGrant', vaultKey, grant(`arn:aws:iam::${CONTROL_PLANE}:root`), vaultOwns),
       ask('kms:CreateGrant', vaultKey, grant(PRODUCTION_ROLE, ['Decrypt', 'Encrypt']), vaultOwns),
       ask('rds:RestoreDBClusterFromSnapshot', rds(VAULT, 'cluster:production-reports')),
     ];

@@ -101,4 +101,24 @@ describe('POST /v1/restores of a vault copy into a named account', () => {
     );
     expect(reached).toEqual([]);
   });
+
+  it('given @control-plane where no restoring role is known (npm start), when posted, then it is 422 naming account', async () => {
+    const { statusCode, body } = await post({ ...asked, account: '@control-plane' });
+    expect(statusCode).toBe(422);
+    expect(body.error.message).toMatch(/^account: @control-plane is not known where this control plane runs/);
+    expect(body.error.details).toEqual([{ location: 'body', field: 'account', message: expect.any(String) }]);
+    expect(reached).toEqual([]);
+  });
+
+  it.each(['@self', '@Control-Plane', 'control plane'])(
+    'given %s, a spelling neither a name nor @control-plane, when posted, then it is 400 naming account',
+    async (account) => {
+      const { statusCode, body } = await post({ ...asked, account });
+      expect(statusCode).toBe(400);
+      expect(body.error.details).toEqual([
+        expect.objectContaining({ field: 'account', message: expect.stringContaining('or @control-plane') }),
+      ]);
+      expect(reached).toEqual([]);
+    },
+  );
 });

@@ -65,6 +65,50 @@ describe('vaultRestorePlace', () => {
     );
   });
 
+  it('given @control-plane, when placed, then the copy is shared with the control plane’s account, its key granted to the restoring role', () => {
+    // Given an encrypted copy, and the control plane's account as createRestore's role tells it
+    const encrypted = copy({ snapshotArn: ARN, encrypted: true, kmsKeyId: KEY });
+    const controlPlane = {
+      accountId: '111111111111',
+      restoringRoleArn: 'arn:aws:iam::111111111111:role/slipway-prod-createRestore-us-east-1-lambdaRole',
+    };
+
+    // When placed in the control plane's own account
+    const place = vaultRestorePlace(encrypted, { account: '@control-plane' }, accounts, controlPlane);
+
+    // Then it goes to no account under accounts, shared with the control plane's account, the key's use granted to its role
+    expect(place).toEqual({
+      account: undefined,
+      region: 'us-east-1',
+      share: {
+        vault: 'vault',
+        accountId: '111111111111',
+        granteeRoleArn: controlPlane.restoringRoleArn,
+        snapshotArn: ARN,
+        kmsKeyId: KEY,
+      },
+    });
+    // And a copy without an ARN is refused, naming the control plane's account
+    expect(
+      thrown<Unprocessable>(() => vaultRestorePlace(copy(), { account: '@control-plane' }, accounts, controlPlane))
+        .message,
+    ).toMatch(/^account: backup .* has no ARN, by which the control plane's account would restore it/);
+  });
+
+  it('given @control-plane where the control plane’s account is not known, when placed, then it is refused naming account', () => {
+    const error = thrown<Unprocessable>(() =>
+      vaultRestorePlace(copy({ snapshotArn: ARN }), { account: '@control-plane' }, accounts),
+    );
+    expect(error).toBeInstanceOf(Unprocessable);
+    expect(error.message).toMatch(/^account: @control-plane is not known where this control plane runs/);
+  });
+
+  it('given an account named like the control plane’s spelling without its @, when placed, then it is an account under accounts or refused', () => {
+    expect(
+      thrown<Unprocessable>(() => vaultRestorePlace(copy(), { account: 'control-plane' }, accounts)).message,
+    ).toMatch(/^account: control-plane is not a name under accounts .* nor @control-plane/);
+  });
+
   it.each([
     [
       'an account not under accounts',
