@@ -110,6 +110,24 @@ export function alarmUrl(region: string, alarmName: string): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(alarmName)}`;
 }
 
+export const APPROVE_ACTION = 'slipway.approve';
+export const REJECT_ACTION = 'slipway.reject';
+
+/** Approve and Reject, answered at POST /v1/slack/interactions with the deployment id as the value. */
+function approvalButtons(deploymentId: string) {
+  const button = (label: string, actionId: string, style: string) => ({
+    type: 'button',
+    text: { type: 'plain_text', text: label },
+    action_id: actionId,
+    value: deploymentId,
+    style,
+  });
+  return {
+    type: 'actions',
+    elements: [button('Approve', APPROVE_ACTION, 'primary'), button('Reject', REJECT_ACTION, 'danger')],
+  };
+}
+
 /** The Block Kit message for a notification: a header, the fields that are known, and console links. */
 export function slackMessage(notification: Notification, region: string): SlackMessage {
   const { app, environment, state, subject, body } = notification;
@@ -160,6 +178,7 @@ export function slackMessage(notification: Notification, region: string): SlackM
     },
     ...(fields.length > 0 ? [{ type: 'section', fields }] : []),
     ...(links.length > 0 ? [{ type: 'section', text: mrkdwn(links.join('\n')) }] : []),
+    ...(state === 'PENDING_APPROVAL' && lookup('id') ? [approvalButtons(lookup('id') as string)] : []),
   ];
   return { text: `${emoji} ${escapeMrkdwn(oneLine(subject))}`, blocks };
 }
@@ -192,6 +211,20 @@ async function post(fetchImpl: typeof fetch, url: string, payload: string, timeo
     // AbortSignal.timeout rejects with a TimeoutError: the name alone says it was the deadline.
     return { ok: false, errorName: errorName(error) };
   }
+}
+
+/**
+ * Posts to an interaction's response_url, which Slack accepts up to five times within thirty minutes
+ * (Slack API docs, "Handling user interaction"); a failure is logged by status or error name, never by URL.
+ */
+export function slackResponder(options: Pick<SlackPublisherOptions, 'fetch' | 'timeoutMs'> = {}) {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return async (responseUrl: string, message: unknown): Promise<boolean> => {
+    const result = await post(fetchImpl, responseUrl, JSON.stringify(message), timeoutMs);
+    if (!result.ok) logger.warn('slack response not sent', { status: result.status, errorName: result.errorName });
+    return result.ok;
+  };
 }
 
 export function slackPublisher(
