@@ -61,7 +61,8 @@ let dynamodb: EmbeddedServer;
 let documents: DynamoDBDocumentClient;
 let dynamoClient: ReturnType<typeof createDynamoDbClient>;
 let aws: FakeAws;
-let sns: ReturnType<typeof mockClient<SNSClient>>;
+const mockSns = () => mockClient(SNSClient);
+let sns: ReturnType<typeof mockSns>;
 let clock: Date;
 let tableCounter = 0;
 let trail: ReturnType<typeof auditOn>;
@@ -99,7 +100,7 @@ beforeEach(async () => {
   const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
   await ensureStateTable(dynamoClient, table, () => undefined);
   aws = fakeAws();
-  sns = mockClient(SNSClient);
+  sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   clock = new Date('2026-11-23T10:00:00.000Z');
   received.length = 0;

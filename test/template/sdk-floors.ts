@@ -17,7 +17,7 @@ import { buildBundles } from '../../lib/local/bundles';
 import { readEsbuildSettings } from '../../lib/local/esbuild-options';
 import { createCallGraph, type SdkOperation, type Sink } from './call-graph';
 import { INFEASIBLE_CALLS } from './iam-allowlist';
-import { isTokenReadOfPublicRoute, SECRET_READERS } from './iam-requests';
+import { isTokenReadOfPublicRoute, readsNoTokens, SECRET_READERS } from './iam-requests';
 
 const CLIENT_FACTORY = 'lib/aws/clients';
 const DOCUMENT_CLIENT_MODULE = '@aws-sdk/lib-dynamodb';
@@ -32,8 +32,8 @@ function isInfeasible(sink: Sink, handler: string): boolean {
   return sink.action in listed || (kind !== undefined && `${sink.action} (${kind})` in listed);
 }
 
-export const isPublicRoute = (name: string) =>
-  (apiRoutes as Record<string, { access: string } | undefined>)[name]?.access === 'public';
+export const routeReadsNoTokens = (name: string) =>
+  readsNoTokens(name, (apiRoutes as Record<string, { access: string } | undefined>)[name]?.access);
 
 /** The SDK operations a function's calls send, each once, in a stable order. */
 export function operationsMade(handler: string, sinks: Sink[], publicRoute: boolean): SdkOperation[] {
@@ -127,7 +127,7 @@ export function functionFloors(
   const clients = factoryClients(root);
   const floors = new Map<string, FunctionFloor>();
   for (const fn of functions) {
-    const operations = operationsMade(fn.handler, sinks.get(fn.handler) ?? [], isPublicRoute(fn.name));
+    const operations = operationsMade(fn.handler, sinks.get(fn.handler) ?? [], routeReadsNoTokens(fn.name));
     floors.set(fn.name, { ...fn, operations, source: floorSource(operations, clients) });
   }
   return floors;

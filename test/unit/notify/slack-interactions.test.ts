@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { TokenEntry } from '../../../lib/auth/token-document';
 import { Forbidden, InvalidInput, Unauthenticated } from '../../../lib/errors';
 import {
@@ -131,5 +132,23 @@ describe('decidedMessage', () => {
       text: '🚫 Rejected by <@U0BOB> (bob) at 2026-11-23T10:00:00.000Z',
     });
     expect(rejected.blocks.map((block) => (block as { type: string }).type)).toEqual(['header', 'context']);
+  });
+});
+
+describe('the sample interaction (events/http.slack-interactions.json)', () => {
+  it('is signed with the samples secret and reads as an Approve press', () => {
+    // Given the sample Slack posts for an Approve press
+    const sample = JSON.parse(readFileSync('events/http.slack-interactions.json', 'utf8'));
+    const rawBody = Buffer.from(sample.body);
+    const now = new Date(Number(sample.headers['x-slack-request-timestamp']) * 1000);
+
+    // When it is verified and parsed, then it holds and names the user, the button and the deployment
+    expect(() =>
+      verifySlackRequest({ rawBody, headers: sample.headers, secret: 'slack-signing-secret-for-samples', now }),
+    ).not.toThrow();
+    expect(parseInteraction(rawBody)).toMatchObject({
+      user: { id: 'U012AB3CD' },
+      actions: [{ action_id: 'slipway.approve', value: 'dep-00000000-0000-4000-8000-000000000001' }],
+    });
   });
 });
