@@ -586,7 +586,7 @@ describe('every route, fed hostile requests', () => {
         pathParameters: sample.pathParameters as Record<string, string> | undefined,
         query: sample.queryStringParameters as Record<string, string> | undefined,
         authorization: `Bearer ${credentials.admin}`,
-        contentType: route.rawBody?.contentType ?? 'application/json',
+        contentType: (route as ApiRoute).rawBody?.contentType ?? 'application/json',
         headers: signatures[route.name] ?? {},
         body: { body: sample.body, base64: false, bytes: Buffer.byteLength(body) },
       });
