@@ -14,6 +14,8 @@ export interface SlackPublisherOptions {
   timeoutMs?: number;
   /** Where the console links point; the function's own region unless told. */
   region?: string;
+  /** Approve and Reject on a deployment waiting for approval: only where notifications.slack answers them. */
+  approvalButtons?: boolean;
 }
 
 export interface SlackMessage {
@@ -129,7 +131,11 @@ function approvalButtons(deploymentId: string) {
 }
 
 /** The Block Kit message for a notification: a header, the fields that are known, and console links. */
-export function slackMessage(notification: Notification, region: string): SlackMessage {
+export function slackMessage(
+  notification: Notification,
+  region: string,
+  options: { approvalButtons?: boolean } = {},
+): SlackMessage {
   const { app, environment, state, subject, body } = notification;
   const deployment = isRecord(body.deployment) ? body.deployment : {};
   // A deployment's details sit under `deployment`; other notifications carry theirs at the top.
@@ -178,7 +184,9 @@ export function slackMessage(notification: Notification, region: string): SlackM
     },
     ...(fields.length > 0 ? [{ type: 'section', fields }] : []),
     ...(links.length > 0 ? [{ type: 'section', text: mrkdwn(links.join('\n')) }] : []),
-    ...(state === 'PENDING_APPROVAL' && lookup('id') ? [approvalButtons(lookup('id') as string)] : []),
+    ...(options.approvalButtons && state === 'PENDING_APPROVAL' && lookup('id')
+      ? [approvalButtons(lookup('id') as string)]
+      : []),
   ];
   return { text: `${emoji} ${escapeMrkdwn(oneLine(subject))}`, blocks };
 }
@@ -247,7 +255,9 @@ export function slackPublisher(
       let payload: string;
       try {
         url = (await webhookUrl())?.trim() || undefined;
-        payload = JSON.stringify(slackMessage(notification, region));
+        payload = JSON.stringify(
+          slackMessage(notification, region, { approvalButtons: options.approvalButtons ?? false }),
+        );
       } catch (error) {
         return fail({ errorName: errorName(error) }, 0);
       }
