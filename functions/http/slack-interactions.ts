@@ -6,6 +6,7 @@ import { NotFound, SlipwayError } from '../../lib/errors';
 import { requesterOf } from '../../lib/http/deployment-requests';
 import * as routes from '../../lib/http/no-input-route-specs';
 import { auditedRoute } from '../../lib/http/route-chain';
+import { slackResponder } from '../../lib/notify/slack';
 import {
   APPROVE_ACTION,
   decidedMessage,
@@ -15,7 +16,9 @@ import {
   verifySlackRequest,
 } from '../../lib/notify/slack-interactions';
 import { audit } from '../../lib/wiring/audit';
-import { slackInteractionDeps } from '../../lib/wiring/slack-interactions';
+import { config } from '../../lib/wiring/config';
+import { slackDecisions, slackSigningSecret } from '../../lib/wiring/slack-interactions';
+import { tokens } from '../../lib/wiring/tokens';
 
 export interface SlackInteractionsDeps {
   audit: AuditRecorder;
@@ -80,4 +83,15 @@ export function makeHandler(deps: SlackInteractionsDeps) {
   );
 }
 
-export const handler = makeHandler({ audit: audit(), ...slackInteractionDeps() });
+function defaultDeps(): SlackInteractionsDeps {
+  const { slack } = config().notifications;
+  return {
+    audit: audit(),
+    slack: slack ? { signingSecret: slackSigningSecret(slack.signingSecret), approvers: slack.approvers } : undefined,
+    tokens: tokens(),
+    deployments: slackDecisions(),
+    respond: slackResponder(),
+  };
+}
+
+export const handler = makeHandler(defaultDeps());

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { TOKEN_NAME_PATTERN } from '../auth/token-document';
+import { TOKEN_NAME_PATTERN } from '../auth/principal';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
 import { NAME_PATTERN } from './names';
 import { account, placementIssues } from './sections/accounts';
