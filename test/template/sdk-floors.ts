@@ -206,7 +206,10 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
   promoteEnvironment: { kib: 4, why: ACTS_IN_ACCOUNTS },
   restartEnvironment: { kib: 4, why: ACTS_IN_ACCOUNTS },
   scaleEnvironment: { kib: 7, why: ACTS_IN_ACCOUNTS },
-  ecrImageScan: { kib: 6, why: ACTS_IN_ACCOUNTS },
+  ecrImageScan: {
+    kib: 7,
+    why: `${ACTS_IN_ACCOUNTS} The deployment it asks for may wait for approval, and its Slack message then carries the Approve and Reject buttons (lib/notify/slack.ts, under 1 KiB).`,
+  },
   registryWebhook: {
     kib: 21,
     why: 'it runs a whole release from one request: the signature checks of three webhook schemes, the registry client that resolves a tag to its digest before anything is trusted, the release policy with its version order, the scan gate, and the deployment request it starts, in the environment’s account (lib/release 30 KiB, lib/deploy 16 KiB, the account sessions 4 KiB); each is needed on every delivery, and the route chain, zod/mini and the Powertools logger and metrics are what every route carries.',

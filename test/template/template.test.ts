@@ -242,6 +242,7 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'POST /v1/apps/{app}/environments/{env}/restart',
         'POST /v1/apps/{app}/environments/{env}/scale',
         'POST /v1/webhooks/registry',
+        'POST /v1/slack/interactions',
         'GET /v1/backups',
         'POST /v1/backups',
         'GET /v1/backups/{id}',
