@@ -46,5 +46,8 @@ export interface Principal {
   person?: string;
 }
 
+/** What a token's name may be (the tokens document, and the names notifications.slack.approvers maps to). */
+export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/;
+
 /** Token names with this prefix are kept for OIDC callers, so a stored token never passes for one. */
 export const OIDC_NAME_PREFIX = 'oidc:';

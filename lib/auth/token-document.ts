@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import '../errors/validation';
 import { NAME_PATTERN } from '../config/names';
-import { OIDC_NAME_PREFIX, ROLES } from './principal';
+import { OIDC_NAME_PREFIX, ROLES, TOKEN_NAME_PATTERN } from './principal';
 
 /**
  * The tokens document (the tokens secret, or the local tokens file), checked where it is read: apart
@@ -9,7 +9,7 @@ import { OIDC_NAME_PREFIX, ROLES } from './principal';
  * zod/mini, as every route that reads tokens bundles it; its messages are the classic build's English.
  */
 
-export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/;
+export { TOKEN_NAME_PATTERN };
 
 /** App or environment names a token is limited to: absent is all, so an empty list would mean nothing and is refused. */
 const scopeNames = z.array(z.string().check(z.regex(NAME_PATTERN))).check(z.minLength(1));

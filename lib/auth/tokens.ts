@@ -32,10 +32,14 @@ export function findPrincipal(token: string, entries: ReadonlyArray<TokenEntry>)
     const stored = Buffer.from(entry.sha256, 'hex');
     if (stored.length === presented.length && timingSafeEqual(stored, presented) && !found) found = entry;
   }
-  if (!found) return undefined;
+  return found ? principalOf(found) : undefined;
+}
+
+/** The principal a stored token stands for: its name, roles and scope. */
+export function principalOf(entry: TokenEntry): Principal {
   const scope: Scope = {
-    ...(found.apps ? { apps: [...found.apps] } : {}),
-    ...(found.environments ? { environments: [...found.environments] } : {}),
+    ...(entry.apps ? { apps: [...entry.apps] } : {}),
+    ...(entry.environments ? { environments: [...entry.environments] } : {}),
   };
-  return { name: found.name, roles: [...found.roles], ...(Object.keys(scope).length > 0 ? { scope } : {}) };
+  return { name: entry.name, roles: [...entry.roles], ...(Object.keys(scope).length > 0 ? { scope } : {}) };
 }

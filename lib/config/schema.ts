@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { TOKEN_NAME_PATTERN } from '../auth/principal';
 import { SIGNATURE_SCHEMES } from '../release/webhooks';
 import { NAME_PATTERN } from './names';
 import { account, placementIssues } from './sections/accounts';
@@ -103,7 +104,34 @@ export const configSchema = z
         )
         .default({ keepRevisions: 10, timeoutMinutes: 60, settleAfterMinutes: 10, approvalHours: 24 }),
       notifications: z
-        .strictObject({ slackWebhookSecret: secretReference.optional() }, expects('a notifications section'))
+        .strictObject(
+          {
+            slackWebhookSecret: secretReference.optional(),
+            slack: z
+              .strictObject(
+                {
+                  signingSecret: secretReference.describe(
+                    "The secret (name or ARN) holding the Slack app's signing secret, which signs every button press",
+                  ),
+                  approvers: z
+                    .record(
+                      z.string().regex(/^[UW][A-Z0-9]{2,}$/, expects('a Slack user id such as U012AB3CD')),
+                      z.string().regex(TOKEN_NAME_PATTERN, expects('a token name')),
+                    )
+                    .default({})
+                    .describe(
+                      "Slack user id to the name of a token in the tokens secret: a Slack user approves or rejects as that token, with its roles and scope; anyone else's press is refused",
+                    ),
+                },
+                expects('a slack section {signingSecret, approvers}'),
+              )
+              .optional()
+              .describe(
+                'Approve and Reject buttons on the Slack messages of deployments waiting for approval, answered at POST /v1/slack/interactions',
+              ),
+          },
+          expects('a notifications section'),
+        )
         .default({}),
       audit: z
         .strictObject(

@@ -20,6 +20,12 @@ export const getOpenapi = { name: 'getOpenapi', access: 'public', scope: 'open' 
 
 export const listApps = { name: 'listApps', access: 'read', scope: 'listing' } as const satisfies RouteSpec;
 
+export const slackInteractions = {
+  name: 'slackInteractions',
+  access: 'public',
+  scope: 'open',
+} as const satisfies RouteSpec;
+
 export const registryWebhook = {
   name: 'registryWebhook',
   access: 'public',

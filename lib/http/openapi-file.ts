@@ -38,7 +38,7 @@ export interface OpenApiOperation {
   security: Array<Record<string, string[]>>;
   'x-slipway-permission'?: Permission;
   parameters?: OpenApiParameter[];
-  requestBody?: { required: boolean; description?: string; content: { 'application/json': { schema: JsonSchema } } };
+  requestBody?: { required: boolean; description?: string; content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, OpenApiResponse>;
 }
 

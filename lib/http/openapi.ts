@@ -168,7 +168,7 @@ function operationOf(route: ApiRoute): OpenApiOperation {
             requestBody: {
               required: true,
               description: route.rawBody.description,
-              content: { 'application/json': { schema: { type: 'object' } } },
+              content: { [route.rawBody.contentType ?? 'application/json']: { schema: { type: 'object' } } },
             },
           }
         : {}),

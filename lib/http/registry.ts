@@ -54,8 +54,8 @@ export interface ApiRoute {
   /** The path parameters, one property per `{name}` of pathTemplate. */
   path?: z.core.$ZodType;
   query?: z.core.$ZodType;
-  /** A JSON body the route reads itself from rawBody (the webhook, which checks its signature first). */
-  rawBody?: { description: string };
+  /** A body the route reads itself from rawBody, after checking its signature (JSON unless contentType says). */
+  rawBody?: { description: string; contentType?: string };
   /** Request headers the route reads, beyond Authorization and Content-Type. */
   headers?: readonly ApiHeader[];
   /**
@@ -386,6 +386,48 @@ export const apiRoutes = registry({
       409: { description: 'This X-GitHub-Delivery was already received: a delivery is acted on once.' },
       422: { description: 'The registry has no such tag, or the tag is another digest than the push names.' },
       502: { description: 'The webhook secret, the registry, ECR or ECS could not be read.' },
+    },
+  },
+  slackInteractions: {
+    ...specs.slackInteractions,
+    method: 'POST',
+    pathTemplate: '/v1/slack/interactions',
+    summary: 'Approve or Reject pressed on a Slack message',
+    description:
+      "Slack's interactivity request URL (docs/slack-app.md). Authenticated by Slack's `X-Slack-Signature` " +
+      '(`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret `notifications.slack.signingSecret` ' +
+      'names), within 5 minutes of `X-Slack-Request-Timestamp`, not by a bearer token. The Slack user acts as the ' +
+      'token `notifications.slack.approvers` maps them to, with its roles and scope, through the same approval and ' +
+      'cancellation as `POST /v1/deployments/{id}/approve` and `/cancel`; the requester cannot approve. The message ' +
+      'is updated in place through the `response_url`, and a refusal is told there beside it.',
+    tags: ['deployments'],
+    rawBody: {
+      description: "Slack's block_actions interaction, JSON in the form field `payload`.",
+      contentType: 'application/x-www-form-urlencoded',
+    },
+    headers: [
+      {
+        name: 'X-Slack-Signature',
+        description: '`v0=<hex>`: HMAC-SHA256 of `v0:{timestamp}:{body}`.',
+        schema: z.string(),
+      },
+      { name: 'X-Slack-Request-Timestamp', description: 'Unix seconds; within 5 minutes of now.', schema: z.string() },
+    ],
+    responses: {
+      200: {
+        description: 'Decided: the deployment as it now is; the message was updated in place.',
+        schema: deploymentResponse,
+      },
+      400: { description: 'The body has no `payload`, or it is not a Slipway button press (the field is named).' },
+      401: { description: 'The signature is missing, malformed, outside the tolerance, or does not match.' },
+      403: {
+        description:
+          "The Slack user is not mapped, maps to no token, lacks the approve permission or the deployment's scope, or requested the deployment.",
+      },
+      404: { description: 'Slack interactions are not configured, or no such deployment.' },
+      409: { description: 'The deployment is not waiting for approval: already decided, cancelled or expired.' },
+      422: { description: 'ECS refused the change the last approval started.' },
+      502: { description: 'The signing secret, the tokens secret or ECS could not be read.' },
     },
   },
   listBackups: {

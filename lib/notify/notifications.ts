@@ -14,6 +14,8 @@ export function notificationPublisher(deps: {
   secretsManager: SecretsManagerClient;
   /** The secret (by name or ARN) holding the Slack webhook URL. */
   slackWebhookSecret: string | undefined;
+  /** notifications.slack is configured: a deployment waiting for approval carries Approve and Reject. */
+  slackApprovalButtons?: boolean;
 }): Publisher {
   const secretId = deps.slackWebhookSecret;
   const cached = new CachedRead<string>(SLACK_URL_MAX_AGE_SECONDS);
@@ -22,5 +24,8 @@ export function notificationPublisher(deps: {
     secretId
       ? (cached.current() ?? cached.keep(readSecretString(deps.secretsManager, secretId, 'the Slack webhook URL')))
       : undefined;
-  return fanOut(snsPublisher(deps.sns, deps.topicArn), slackPublisher(slackUrl));
+  return fanOut(
+    snsPublisher(deps.sns, deps.topicArn),
+    slackPublisher(slackUrl, { approvalButtons: deps.slackApprovalButtons ?? false }),
+  );
 }

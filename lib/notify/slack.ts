@@ -14,6 +14,8 @@ export interface SlackPublisherOptions {
   timeoutMs?: number;
   /** Where the console links point; the function's own region unless told. */
   region?: string;
+  /** Approve and Reject on a deployment waiting for approval: only where notifications.slack answers them. */
+  approvalButtons?: boolean;
 }
 
 export interface SlackMessage {
@@ -110,8 +112,30 @@ export function alarmUrl(region: string, alarmName: string): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(alarmName)}`;
 }
 
+export const APPROVE_ACTION = 'slipway.approve';
+export const REJECT_ACTION = 'slipway.reject';
+
+/** Approve and Reject, answered at POST /v1/slack/interactions with the deployment id as the value. */
+function approvalButtons(deploymentId: string) {
+  const button = (label: string, actionId: string, style: string) => ({
+    type: 'button',
+    text: { type: 'plain_text', text: label },
+    action_id: actionId,
+    value: deploymentId,
+    style,
+  });
+  return {
+    type: 'actions',
+    elements: [button('Approve', APPROVE_ACTION, 'primary'), button('Reject', REJECT_ACTION, 'danger')],
+  };
+}
+
 /** The Block Kit message for a notification: a header, the fields that are known, and console links. */
-export function slackMessage(notification: Notification, region: string): SlackMessage {
+export function slackMessage(
+  notification: Notification,
+  region: string,
+  options: { approvalButtons?: boolean } = {},
+): SlackMessage {
   const { app, environment, state, subject, body } = notification;
   const deployment = isRecord(body.deployment) ? body.deployment : {};
   // A deployment's details sit under `deployment`; other notifications carry theirs at the top.
@@ -160,6 +184,9 @@ export function slackMessage(notification: Notification, region: string): SlackM
     },
     ...(fields.length > 0 ? [{ type: 'section', fields }] : []),
     ...(links.length > 0 ? [{ type: 'section', text: mrkdwn(links.join('\n')) }] : []),
+    ...(options.approvalButtons && state === 'PENDING_APPROVAL' && lookup('id')
+      ? [approvalButtons(lookup('id') as string)]
+      : []),
   ];
   return { text: `${emoji} ${escapeMrkdwn(oneLine(subject))}`, blocks };
 }
@@ -194,6 +221,20 @@ async function post(fetchImpl: typeof fetch, url: string, payload: string, timeo
   }
 }
 
+/**
+ * Posts to an interaction's response_url, which Slack accepts up to five times within thirty minutes
+ * (Slack API docs, "Handling user interaction"); a failure is logged by status or error name, never by URL.
+ */
+export function slackResponder(options: Pick<SlackPublisherOptions, 'fetch' | 'timeoutMs'> = {}) {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return async (responseUrl: string, message: unknown): Promise<boolean> => {
+    const result = await post(fetchImpl, responseUrl, JSON.stringify(message), timeoutMs);
+    if (!result.ok) logger.warn('slack response not sent', { status: result.status, errorName: result.errorName });
+    return result.ok;
+  };
+}
+
 export function slackPublisher(
   webhookUrl: () => Promise<string | undefined>,
   options: SlackPublisherOptions = {},
@@ -214,7 +255,9 @@ export function slackPublisher(
       let payload: string;
       try {
         url = (await webhookUrl())?.trim() || undefined;
-        payload = JSON.stringify(slackMessage(notification, region));
+        payload = JSON.stringify(
+          slackMessage(notification, region, { approvalButtons: options.approvalButtons ?? false }),
+        );
       } catch (error) {
         return fail({ errorName: errorName(error) }, 0);
       }

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
+import { hmacSha256, sameDigest } from '../auth/hmac';
 import { ConfigError, InvalidInput, Unauthenticated } from '../errors';
 import '../errors/validation';
 
@@ -29,20 +29,7 @@ export class IgnoredPush extends Error {
   }
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
 const UNIX_SECONDS = /^[0-9]{1,12}$/;
-
-function hmacSha256(secret: string, ...parts: Array<string | Buffer>): Buffer {
-  const mac = createHmac('sha256', secret);
-  for (const part of parts) mac.update(part);
-  return mac.digest();
-}
-
-function sameDigest(expected: Buffer, candidateHex: string): boolean {
-  // timingSafeEqual throws on buffers of different lengths; a value that is not 64 hex digits cannot match anyway.
-  if (!SHA256_HEX.test(candidateHex)) return false;
-  return timingSafeEqual(Buffer.from(candidateHex, 'hex'), expected);
-}
 
 function verifySlipway(header: string, rawBody: Buffer, secret: string, now: Date, toleranceSeconds: number): void {
   const timestamps: string[] = [];

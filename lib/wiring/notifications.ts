@@ -15,6 +15,7 @@ export function publisher(): Publisher {
     topicArn: environment().notificationsTopicArn,
     secretsManager: shared(createSecretsManagerClient),
     slackWebhookSecret: config().notifications.slackWebhookSecret,
+    slackApprovalButtons: config().notifications.slack !== undefined,
   });
   return cached;
 }

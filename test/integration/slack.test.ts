@@ -183,6 +183,39 @@ describe('slackPublisher against a webhook server', () => {
     });
   });
 
+  it('puts Approve and Reject on a deployment waiting for approval only where Slack interactions are configured', async () => {
+    // Given a deployment waiting for approval, and a webhook that accepts messages
+    const waiting: Notification = {
+      ...failed,
+      subject: 'Slipway: shop/production deploy PENDING_APPROVAL',
+      type: 'deployment.approval',
+      state: 'PENDING_APPROVAL',
+      body: {
+        deployment: { ...(failed.body.deployment as object), state: 'PENDING_APPROVAL', failureReason: undefined },
+      },
+    };
+    const slack = await fakeSlack([200]);
+
+    // When it is published with the buttons on, and again with them off
+    await slackPublisher(urlOf(slack), { approvalButtons: true }).publish(waiting);
+    await slackPublisher(urlOf(slack)).publish(waiting);
+
+    // Then the first message ends with both buttons, each carrying the deployment id, and the second has none
+    const [withButtons, without] = slack.received.map((received) => JSON.parse(received.body).blocks as unknown[]);
+    const button = (text: string, action: string, style: string) => ({
+      type: 'button',
+      text: { type: 'plain_text', text },
+      action_id: action,
+      value: 'dep-01J9ZK4V7Q',
+      style,
+    });
+    expect(withButtons?.at(-1)).toEqual({
+      type: 'actions',
+      elements: [button('Approve', 'slipway.approve', 'primary'), button('Reject', 'slipway.reject', 'danger')],
+    });
+    expect(without?.some((block) => (block as { type: string }).type === 'actions')).toBe(false);
+  });
+
   it('posts an alarm with its reason and the CloudWatch alarm link', async () => {
     // Given a webhook that accepts messages
     const slack = await fakeSlack([200]);

@@ -46,6 +46,7 @@ const denied = (why: string | undefined) => why !== undefined && /^(Implicitly|E
 const ASSUMING_HANDLERS = [
   'functions/http/create-deployment.ts',
   'functions/http/approve-deployment.ts',
+  'functions/http/slack-interactions.ts',
   'functions/http/rollback-environment.ts',
   'functions/http/promote-environment.ts',
   'functions/http/restart-environment.ts',

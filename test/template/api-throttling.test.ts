@@ -114,7 +114,7 @@ describe('the HTTP API stage (stage prod)', () => {
     });
   });
 
-  it('reserves concurrency for every API function, 100 in all, leaving the unreserved pool to the other functions', () => {
+  it('reserves concurrency for every API function, 102 in all, leaving the unreserved pool to the other functions', () => {
     // Given every function of the stack
     const functions = Object.entries(template.Resources).filter(
       ([, resource]) => resource.Type === 'AWS::Lambda::Function',
@@ -130,12 +130,12 @@ describe('the HTTP API stage (stage prod)', () => {
     expect(reserved).toEqual(reserved.map((fn) => ({ ...fn, reserves: fn.api })));
     expect(api.size).toBeGreaterThan(20);
 
-    // And they sum to 100 of the default 1,000, leaving far more than the 100 Lambda requires unreserved
+    // And they sum to 102 of the default 1,000 (Slack's presses took 2), leaving far more than the 100 Lambda requires unreserved
     const sum = [...api].reduce(
       (total, logicalId) => total + Number(template.Resources[logicalId]?.Properties?.ReservedConcurrentExecutions),
       0,
     );
-    expect(sum).toBe(100);
+    expect(sum).toBe(102);
     expect(DEFAULT_ACCOUNT_CONCURRENCY - sum).toBeGreaterThan(LAMBDA_MINIMUM_UNRESERVED);
   });
 

@@ -96,6 +96,7 @@ import {
   type PolicyDocument,
   partitionOfPattern,
   partitionRequest,
+  readsNoTokens,
   requestsOf,
   resourceTypeGaps,
   SECRET_READERS,
@@ -358,7 +359,7 @@ function functionCaller(s: StageUnderTest, fn: FunctionUnderTest): Caller {
     role: fn.role,
     entry: fn.handler,
     facts,
-    publicRoute: route?.access === 'public',
+    publicRoute: readsNoTokens(fn.name, route?.access),
     configuration: configurationRequests(facts, {
       functionName,
       logGroup:

@@ -415,13 +415,22 @@ export const SECRET_READERS: Record<string, SecretKind> = {
   'lib/auth/token-source.ts': 'tokens',
   'lib/notify/notifications.ts': 'slack',
   'lib/wiring/releases.ts': 'webhook',
+  'lib/wiring/slack-interactions.ts': 'slackSigning',
   'lib/wiring/probes.ts': 'probe',
   'lib/worker/deps.ts': 'worker',
   'lib/aws/account-credentials.ts': 'externalId',
 };
-export type SecretKind = 'tokens' | 'slack' | 'webhook' | 'probe' | 'worker' | 'externalId';
+export type SecretKind = 'tokens' | 'slack' | 'slackSigning' | 'webhook' | 'probe' | 'worker' | 'externalId';
 
-/** httpRoute reads the token source only for a route that is not public: a public route never reads the tokens secret. */
+/** The public routes whose handler reads the tokens secret itself: Slack's maps a Slack user to a token's roles and scope. */
+const TOKEN_READING_PUBLIC_ROUTES: ReadonlySet<string> = new Set(['slackInteractions']);
+
+/** A public route that never reads the tokens secret: httpRoute reads it only for a route that is not public. */
+export function readsNoTokens(route: string, access: string | undefined): boolean {
+  return access === 'public' && !TOKEN_READING_PUBLIC_ROUTES.has(route);
+}
+
+/** A token read the call graph finds on a route that readsNoTokens: the chain's, which such a route never makes. */
 export function isTokenReadOfPublicRoute(call: { site: string }, publicRoute: boolean): boolean {
   return publicRoute && SECRET_READERS[call.site.replace(/:\d+$/, '')] === 'tokens';
 }
@@ -435,6 +444,8 @@ export function secretsOf(config: SlipwayConfig, kind: SecretKind, accounts = Ob
       return config.notifications.slackWebhookSecret ? [config.notifications.slackWebhookSecret] : [];
     case 'webhook':
       return config.webhooks ? [config.webhooks.signingSecret] : [];
+    case 'slackSigning':
+      return config.notifications.slack ? [config.notifications.slack.signingSecret] : [];
     case 'probe':
       return [
         ...new Set(

@@ -67,6 +67,7 @@ describe('the roles allowed to assume an account role', () => {
       'rdsEvent',
       'createDeployment',
       'approveDeployment',
+      'slackInteractions',
       'getEnvironment',
       'rollbackEnvironment',
       'promoteEnvironment',

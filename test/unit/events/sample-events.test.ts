@@ -25,6 +25,7 @@ import {
 } from '../../../lib/deploy/schemas';
 import { scheduledEventSchema } from '../../../lib/events/handler';
 import { declaredFunctions } from '../../../lib/local/serverless-cli';
+import { parseInteraction, verifySlackRequest } from '../../../lib/notify/slack-interactions';
 import { ecrImageActionEvent, ecrImageScanEvent, inspectorScanEvent } from '../../../lib/release/ecr-events';
 import { parseRegistryPush, verifySignature } from '../../../lib/release/webhooks';
 import { workerJob } from '../../../lib/worker/launch';
@@ -40,6 +41,8 @@ interface RouteInputs {
   public?: true;
   /** Authenticated by an HMAC signature of the body instead of a bearer token. */
   signed?: true;
+  /** Slack's form-encoded interaction, signed with Slack's v0 scheme. */
+  slack?: true;
   path?: z.core.$ZodType;
   query?: z.core.$ZodType;
   body?: z.core.$ZodType;
@@ -62,6 +65,7 @@ const ROUTES: Record<string, RouteInputs> = {
   [`POST ${ENVIRONMENT}/restart`]: { path: environmentPath, body: operationBody },
   [`POST ${ENVIRONMENT}/scale`]: { path: environmentPath, body: scaleBody },
   'POST /v1/webhooks/registry': { public: true, signed: true },
+  'POST /v1/slack/interactions': { public: true, slack: true },
   'GET /v1/backups': { query: listBackupsQuery },
   'POST /v1/backups': { body: takeBackupBody },
   'GET /v1/backups/{id}': { path: backupPath },
@@ -324,8 +328,17 @@ describe('the HTTP API samples', () => {
       if (event.body === undefined) return;
       expect({ method: event.requestContext.http.method, contentType: event.headers['content-type'] }).toEqual({
         method: 'POST',
-        contentType: 'application/json',
+        contentType: route?.slack ? 'application/x-www-form-urlencoded' : 'application/json',
       });
+      if (route?.slack) {
+        // Signed with the samples' documented (not real) secret, at the sample's own time.
+        const rawBody = Buffer.from(event.body, 'utf8');
+        const now = new Date(Number(event.headers['x-slack-request-timestamp']) * 1000);
+        const headers = event.headers as Record<string, string>;
+        verifySlackRequest({ rawBody, headers, secret: 'slack-signing-secret-for-samples', now });
+        expect(parseInteraction(rawBody).type).toBe('block_actions');
+        return;
+      }
       expect(event.isBase64Encoded).toBe(false);
       if (route?.body) expect(z.safeParse(route.body, JSON.parse(event.body)).error?.issues).toBeUndefined();
       if (route?.signed) {

@@ -31,6 +31,7 @@ import { makeHandler as makeRegistryWebhook } from '../../../functions/http/regi
 import { makeHandler as makeRestartEnvironment } from '../../../functions/http/restart-environment';
 import { makeHandler as makeRollbackEnvironment } from '../../../functions/http/rollback-environment';
 import { makeHandler as makeScaleEnvironment } from '../../../functions/http/scale-environment';
+import { makeHandler as makeSlackInteractions } from '../../../functions/http/slack-interactions';
 import { makeHandler as makeTakeBackup } from '../../../functions/http/take-backup';
 import { type AuditEntry, sourceKey } from '../../../lib/audit/trail';
 import type { TokenSource } from '../../../lib/auth/token-source';
@@ -259,6 +260,15 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
   scaleEnvironment: (failure, tokens) =>
     makeScaleEnvironment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   registryWebhook: (failure) => registryWebhook(failure, memoryDeliveries()),
+  slackInteractions: (failure, tokens) =>
+    makeSlackInteractions({
+      audit,
+      slack: { signingSecret: async () => WEBHOOK_SECRET, approvers: { U012AB3CD: 'test-approver' } },
+      tokens,
+      deployments: deployments(failure),
+      respond: async () => true,
+      now: () => NOW,
+    }),
   listBackups: (failure, tokens) =>
     makeListBackups({
       tokens,
@@ -402,7 +412,8 @@ function gitHubPackageEvent(): fc.Arbitrary<Record<string, unknown>> {
 /** The route's own sample, one or two of its fields replaced by something hostile. */
 function nearValidBody(route: ApiRoute): fc.Arbitrary<unknown> {
   const sample = sampleOf(route).body;
-  const parsed: Record<string, unknown> = sample ? JSON.parse(sample) : {};
+  // A form-encoded sample (Slack's) has no JSON keys to vary.
+  const parsed: Record<string, unknown> = sample && !route.rawBody?.contentType ? JSON.parse(sample) : {};
   const keys = [...new Set([...Object.keys(parsed), ...schemaKeys(route.body)])];
   if (keys.length === 0) return fc.constant(parsed);
   return fc.array(fc.tuple(fc.constantFrom(...keys), jsonBody([]), fc.boolean()), { maxLength: 2 }).map((changes) => {
@@ -566,12 +577,17 @@ describe('every route, fed hostile requests', () => {
       const body = sample.body ?? '';
       const t = NOW.getTime() / 1000;
       const signature = `t=${t},sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex')}`;
+      const slackSignature = `v0=${createHmac('sha256', WEBHOOK_SECRET).update(`v0:${t}:${body}`).digest('hex')}`;
+      const signatures: Record<string, Record<string, string>> = {
+        registryWebhook: { 'x-slipway-signature': signature },
+        slackInteractions: { 'x-slack-request-timestamp': String(t), 'x-slack-signature': slackSignature },
+      };
       const response = await invoke(route, undefined, {
         pathParameters: sample.pathParameters as Record<string, string> | undefined,
         query: sample.queryStringParameters as Record<string, string> | undefined,
         authorization: `Bearer ${credentials.admin}`,
-        contentType: 'application/json',
-        headers: route.name === 'registryWebhook' ? { 'x-slipway-signature': signature } : {},
+        contentType: (route as ApiRoute).rawBody?.contentType ?? 'application/json',
+        headers: signatures[route.name] ?? {},
         body: { body: sample.body, base64: false, bytes: Buffer.byteLength(body) },
       });
       expect({

@@ -176,7 +176,7 @@ describe('the OpenAPI document', () => {
         .filter(({ permission }) => permission === undefined)
         .map(({ operationId }) => operationId)
         .sort(),
-    ).toEqual(['getHealth', 'getLiveness', 'getOpenapi', 'registryWebhook']);
+    ).toEqual(['getHealth', 'getLiveness', 'getOpenapi', 'registryWebhook', 'slackInteractions']);
     expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 

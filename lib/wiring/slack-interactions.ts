@@ -1,0 +1,21 @@
+import { createSecretsManagerClient } from '../aws/clients/secrets-manager';
+import { CachedRead, readSecretString } from '../aws/secrets';
+import { shared } from '../aws/shared-clients';
+import type { Deployments } from '../deploy/deployments';
+import { deploymentCancellations } from './deployment-cancellations';
+import { deploymentApprovals } from './deployment-rollouts';
+
+const SIGNING_SECRET_MAX_AGE_SECONDS = 60;
+
+/** The Slack app's signing secret, read again a minute after it was last read, so a rotation takes hold. */
+export function slackSigningSecret(secretId: string): () => Promise<string> {
+  const client = shared(createSecretsManagerClient);
+  const cached = new CachedRead<string>(SIGNING_SECRET_MAX_AGE_SECONDS);
+  return () => cached.current() ?? cached.keep(readSecretString(client, secretId, 'the Slack signing secret'));
+}
+
+/** What a Slack press decides through: the same approvals and cancellations as the API's routes. */
+export function slackDecisions(): Pick<Deployments, 'get' | 'approve' | 'cancel'> {
+  const approvals = deploymentApprovals();
+  return { get: approvals.get, approve: approvals.approve, cancel: deploymentCancellations().cancel };
+}
