@@ -219,8 +219,8 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
     why: "a volume function streams its volume to S3 and back itself: tar-stream with its stream library (41 KiB) and lib-storage's multipart Upload (11 KiB) around the archiver, its manifest, the restore's checks of every path and of the SQLite databases a manifest marks (lib/worker/volume, 30 KiB: a restore of such an archive on a runner without sqlite3 must say so, not skip the check); the PostgreSQL half of the worker is left to the worker task.",
   },
   reconcileBackups: {
-    kib: 4,
-    why: "the snapshot reconciler acts wherever the databases and the backup vault are: each database's account and the vault's as sessions on their roles (lib/aws/account-credentials.ts, beyond the STS client the floor counts), the vault's copies shared and their keys granted from the database's account, settled and kept to retention in the vault (lib/backup/vault-copies.ts and vault.ts, 6 KiB); every run may meet any of them.",
+    kib: 5,
+    why: "the snapshot reconciler acts wherever the databases and the backup vault are: each database's account and the vault's as sessions on their roles (lib/aws/account-credentials.ts, beyond the STS client the floor counts), the vault's copies shared and their keys granted from the database's account, settled and kept to retention in the vault, and the shares of vault restores removed once they end (lib/backup/vault-copies.ts, vault.ts and lib/restore/vault-restore-shares.ts, 7 KiB); every run may meet any of them. Its Slack messages share lib/notify/slack.ts with the approval buttons (under 1 KiB).",
   },
   createRestore: {
     kib: 52,
