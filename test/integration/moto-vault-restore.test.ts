@@ -11,27 +11,22 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   type RestoreDBInstanceFromDBSnapshotCommandInput,
 } from '@aws-sdk/client-rds';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AccountCredentials, type Operation, type Place } from '../../lib/aws/account-credentials';
-import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import type { AccountCredentials, Operation, Place } from '../../lib/aws/account-credentials';
 import { createKmsClient } from '../../lib/aws/clients/kms';
 import { createRdsClient } from '../../lib/aws/clients/rds';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
-import { createStsClient } from '../../lib/aws/clients/sts';
 import type { BackupRecord, RestoreRecord } from '../../lib/backup/records';
 import { configSchema } from '../../lib/config/schema';
 import { Conflict, Unprocessable } from '../../lib/errors';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import type { Publisher } from '../../lib/notify/publisher';
 import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { sessionOn as onMoto } from '../support/moto-aws';
-import { resourcesFragment } from '../support/resources';
+import { controlPlaneOn } from '../support/moto-member';
 
 /**
  * A vault copy restored into another account, end to end on moto (one backend per account, sts:AssumeRole): the vault
@@ -212,18 +207,13 @@ beforeAll(async () => {
     backups: { vaultAccount: 'vault', vaultKmsKey: vaultKey },
     databases: { 'shop-db': { rdsInstance: 'shop-prod' }, 'reports-db': { rdsCluster: 'reports-aurora' } },
   });
-  const dynamo = createDynamoDbClient(env, own);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
-  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  accounts = new AccountCredentials(config.accounts, {
-    sts: createStsClient(env, own),
+  const controlPlane = await controlPlaneOn(env, own, {
+    accounts: config.accounts,
     secrets: createSecretsManagerClient(env, own),
-    env,
+    table: TABLE,
   });
+  const { documents } = controlPlane;
+  accounts = controlPlane.accounts;
   const backups = new BackupStore(documents, TABLE);
   backupStore = backups;
   copy = {

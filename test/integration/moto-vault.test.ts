@@ -7,30 +7,25 @@ import {
   DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AccountCredentials, type Operation, type Place } from '../../lib/aws/account-credentials';
-import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
+import type { AccountCredentials, Operation, Place } from '../../lib/aws/account-credentials';
 import { createKmsClient } from '../../lib/aws/clients/kms';
 import { createRdsClient } from '../../lib/aws/clients/rds';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
-import { createStsClient } from '../../lib/aws/clients/sts';
 import { Backups } from '../../lib/backup/backups';
 import type { BackupsDeps } from '../../lib/backup/backups-context';
 import type { BackupRecord, RestoreRecord } from '../../lib/backup/records';
 import { configSchema, type SlipwayConfig } from '../../lib/config/schema';
 import { Conflict, Unprocessable } from '../../lib/errors';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import type { Publisher } from '../../lib/notify/publisher';
 import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { sessionOn as onMoto } from '../support/moto-aws';
+import { controlPlaneOn } from '../support/moto-member';
 import { vaultOnMoto } from '../support/moto-vault';
-import { resourcesFragment } from '../support/resources';
 
 /**
  * The backup vault end to end on moto, which keeps one backend per account and implements sts:AssumeRole: the
@@ -137,18 +132,13 @@ beforeAll(async () => {
   });
 
   // And the control plane's state table, and its sessions on the vault's role
-  const dynamo = createDynamoDbClient(env, own);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
-  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  accounts = new AccountCredentials(config.accounts, {
-    sts: createStsClient(env, own),
+  const controlPlane = await controlPlaneOn(env, own, {
+    accounts: config.accounts,
     secrets: createSecretsManagerClient(env, own),
-    env,
+    table: TABLE,
   });
+  const { documents } = controlPlane;
+  accounts = controlPlane.accounts;
   clock = at(0, 0);
   const publisher = { publish: async () => true } as unknown as Publisher;
   const audit = auditOn(documents, TABLE, () => clock).audit;

@@ -111,6 +111,8 @@ export async function controlPlaneOn(
   },
 ): Promise<{
   documents: DynamoDBDocumentClient;
+  /** The sessions on the accounts' roles, for the ports a flow needs beyond ECS and ECR. */
+  accounts: AccountCredentials;
   ecsFor: DeploymentsDeps['ecsFor'];
   ecrFor: DeploymentsDeps['ecrFor'];
 }> {
@@ -128,6 +130,7 @@ export async function controlPlaneOn(
   });
   return {
     documents,
+    accounts,
     ecsFor: (place, operation) => accounts.client(createEcsClient, place, operation),
     ecrFor: (region, session) =>
       session
