@@ -26,6 +26,8 @@ export interface OidcIssuer {
   maxTokenAgeSeconds: number;
   /** The claim naming the person behind a token (see personClaimOf); absent: the issuer's default. */
   personClaim?: string | undefined;
+  /** People sign in to the web console with it; its audience is the console's client id. */
+  console?: boolean | undefined;
   rules: OidcRule[];
 }
 

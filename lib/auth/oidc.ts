@@ -1,5 +1,9 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
 import { Forbidden, Unauthenticated, UpstreamFailed } from '../errors';
+import { fetchDiscoveryDocument, httpsEndpoint } from './oidc-discovery';
+
+export { discoveryUrl } from './oidc-discovery';
+
 import {
   type CompiledRule,
   compileRules,
@@ -48,10 +52,10 @@ export function looksLikeJwt(token: string): boolean {
   return JWT_SHAPE.test(token);
 }
 
-/** `https://issuer/` and `https://issuer` both discover at `https://issuer/.well-known/openid-configuration`. */
-export function discoveryUrl(issuer: string): string {
-  return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-}
+const quote = (value: unknown) => {
+  const text = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 199)}…` : text);
+};
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
@@ -62,55 +66,14 @@ interface IssuerState {
   keys?: Promise<KeySet>;
 }
 
-const quote = (value: unknown) => {
-  const text = typeof value === 'string' ? value : String(value);
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 199)}…` : text);
-};
-
 async function discover(
   config: OidcIssuer,
   fetchImpl: typeof fetch,
   timeoutMs: number,
   hasCustomFetch: boolean,
 ): Promise<KeySet> {
-  const url = discoveryUrl(config.issuer);
-  const failed = (why: string, cause?: unknown) =>
-    new UpstreamFailed(`cannot read the OIDC discovery document of issuer ${config.issuer}: ${why}`, {
-      ...(cause ? { cause } : {}),
-      details: { issuer: config.issuer, url },
-    });
-  let response: Response;
-  try {
-    response = await fetchImpl(url, {
-      method: 'GET',
-      headers: { accept: 'application/json' },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (error) {
-    throw failed(
-      (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'request failed',
-      error,
-    );
-  }
-  if (response.status !== 200) throw failed(`it answered ${response.status}`);
-  let document: unknown;
-  try {
-    document = await response.json();
-  } catch (error) {
-    throw failed('it is not JSON', error);
-  }
-  const { issuer, jwks_uri: jwksUri } = (document ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
-  // OpenID Connect Discovery 1.0, 4.3: the document must name exactly the issuer it was fetched for.
-  if (issuer !== config.issuer) throw failed(`it names issuer ${quote(issuer)}`);
-  let jwks: URL;
-  try {
-    jwks = new URL(String(jwksUri));
-  } catch {
-    throw failed('its jwks_uri is not a URL');
-  }
-  if (jwks.protocol !== 'https:') throw failed('its jwks_uri is not https');
-  return createRemoteJWKSet(jwks, {
+  const document = await fetchDiscoveryDocument(config.issuer, fetchImpl, timeoutMs);
+  return createRemoteJWKSet(httpsEndpoint(document, 'jwks_uri'), {
     timeoutDuration: timeoutMs,
     cooldownDuration: JWKS_COOLDOWN_MS,
     cacheMaxAge: JWKS_MAX_AGE_MS,

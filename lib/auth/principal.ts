@@ -51,3 +51,15 @@ export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/;
 
 /** Token names with this prefix are kept for OIDC callers, so a stored token never passes for one. */
 export const OIDC_NAME_PREFIX = 'oidc:';
+
+/** What GET /v1/me answers: the principal with the permissions its roles grant. */
+export function describePrincipal(principal: Principal) {
+  return {
+    name: principal.name,
+    roles: principal.roles,
+    permissions: PERMISSIONS.filter((permission) => rolesGrant(principal.roles, permission)),
+    ...(principal.scope ? { scope: principal.scope } : {}),
+    ...(principal.issuer ? { issuer: principal.issuer } : {}),
+    ...(principal.person ? { person: principal.person } : {}),
+  };
+}

@@ -101,6 +101,27 @@ const backupId = /* @__PURE__ */ (() =>
   z.string().check(z.regex(BACKUP_ID, 'expected a backup id such as bkp-3f2a…')))();
 
 export const backupPath = /* @__PURE__ */ (() => z.object({ id: backupId.check(z.describe('A backup id.')) }))();
+/** A database's or a volume's restores, newest first; drills alone with drill=true (the backups page's last drill). */
+export const listRestoresQuery = /* @__PURE__ */ (() =>
+  strict({
+    database: z.optional(
+      name('a database name').check(z.describe("A database's restores (config/<stage>.yml names it).")),
+    ),
+    volume: z.optional(name('a volume name').check(z.describe("A volume's restores (config/<stage>.yml names it)."))),
+    drill: z.optional(
+      z
+        .enum(['true', 'false'], { error: 'expected true or false' })
+        .check(z.describe('true: restore drills only; false: restores asked for only.')),
+    ),
+    limit: z
+      ._default(
+        z.coerce.number({ error: 'expected an integer from 1 to 50' }).check(z.int(), z.minimum(1), z.maximum(50)),
+        20,
+      )
+      .check(z.describe('Restores per page.')),
+    cursor: z.optional(cursorParameter),
+  }).check(exactlyOneOf('database', 'volume')))();
+
 export const restorePath = /* @__PURE__ */ (() =>
   z.object({
     id: z

@@ -1,3 +1,4 @@
+import type { EnvironmentHealth, HealthStore } from '../store/health';
 import { type DeploymentsDeps, environmentOf } from './deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf } from './ecs';
 import { placeOf } from './placement';
@@ -23,6 +24,8 @@ export interface EnvironmentView {
   };
   lastDeployment?: DeploymentRecord;
   inFlight?: DeploymentRecord;
+  /** The health checks as the probes last saw them; absent until they have run. */
+  health?: EnvironmentHealth;
 }
 
 /** Who reads an environment, and the request they read it in: the session's source identity and name in another account. */
@@ -32,7 +35,7 @@ export interface Reader {
 }
 
 export async function environmentView(
-  deps: Pick<DeploymentsDeps, 'config' | 'ecsFor' | 'store' | 'locks'>,
+  deps: Pick<DeploymentsDeps, 'config' | 'ecsFor' | 'store' | 'locks'> & { health?: Pick<HealthStore, 'get'> },
   appName: string,
   environment: string,
   reader: Reader,
@@ -44,10 +47,11 @@ export async function environmentView(
     app: appName,
     environment,
   });
-  const [service, page, holder] = await Promise.all([
+  const [service, page, holder, health] = await Promise.all([
     describeService(ecs, env.cluster, env.service),
     deps.store.history(appName, environment, { limit: 1 }),
     deps.locks.holder(appName, environment),
+    deps.health?.get(appName, environment),
   ]);
   const images = service.taskDefinition
     ? containerImages((await describeTaskDefinition(ecs, service.taskDefinition)).taskDefinition, app.containers)
@@ -72,5 +76,6 @@ export async function environmentView(
     },
     ...(page.items[0] ? { lastDeployment: page.items[0] } : {}),
     ...(inFlight && isInFlight(inFlight.state) ? { inFlight } : {}),
+    ...(health ? { health } : {}),
   };
 }

@@ -18,6 +18,13 @@ export const getReadiness = {
 
 export const getOpenapi = { name: 'getOpenapi', access: 'public', scope: 'open' } as const satisfies RouteSpec;
 
+export const getMe = {
+  name: 'getMe',
+  access: 'read',
+  // Any caller may learn its own roles and scope: the console shows the buttons they allow.
+  scope: 'open',
+} as const satisfies RouteSpec;
+
 export const listApps = { name: 'listApps', access: 'read', scope: 'listing' } as const satisfies RouteSpec;
 
 export const slackInteractions = {

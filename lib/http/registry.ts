@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { PERMISSIONS, ROLES } from '../auth/principal';
 import type { RouteScope } from '../auth/route-scopes';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key';
 import type { Access } from './route-chain';
@@ -236,6 +237,37 @@ export const apiRoutes = registry({
       200: { description: 'The deployment, CANCELLED.', schema: deploymentResponse },
       404: { description: 'No such deployment.' },
       409: { description: 'The deployment is rolling out on ECS already (roll it back instead), or has ended.' },
+    },
+  },
+  getMe: {
+    ...specs.getMe,
+    method: 'GET',
+    pathTemplate: '/v1/me',
+    summary: 'Who the caller is: its roles, permissions and scope',
+    description:
+      "The principal the bearer token stands for, as the routes judge it: the console shows the buttons it allows, and a CI job can check its token's reach before it deploys.",
+    tags: ['api'],
+    responses: {
+      200: {
+        description: 'The principal.',
+        schema: z.strictObject({
+          principal: z.strictObject({
+            name: z.string().describe("A stored token's name, or oidc:<issuer host>:<claims> for an OIDC caller."),
+            roles: z.array(z.enum(ROLES)),
+            permissions: z.array(z.enum(PERMISSIONS)).describe('What the roles grant: read, deploy, approve, admin.'),
+            scope: z
+              .strictObject({
+                apps: z.array(z.string()).optional(),
+                environments: z.array(z.string()).optional(),
+                excludeEnvironments: z.array(z.string()).optional(),
+              })
+              .optional()
+              .describe('Present only when the caller is limited to some apps or environments.'),
+            issuer: z.string().optional().describe('The OIDC issuer that vouched for the caller.'),
+            person: z.string().optional().describe('The person behind an OIDC caller, by whom approvals count.'),
+          }),
+        }),
+      },
     },
   },
   listApps: {
@@ -519,6 +551,23 @@ export const apiRoutes = registry({
     responses: {
       200: { description: 'The restore.', schema: restoreResponse },
       404: { description: 'No such restore.' },
+    },
+  },
+  listRestores: {
+    ...specs.listRestores,
+    method: 'GET',
+    pathTemplate: '/v1/restores',
+    summary: "A database's or a volume's restores, newest first",
+    description:
+      'Restores asked for and restore drills, with their status and measured duration; `drill=true` for drills ' +
+      "alone (the console's backups page shows each source's last drill and its time to restore).",
+    tags: ['restores'],
+    responses: {
+      200: {
+        description: 'A page of restores.',
+        schema: z.strictObject({ restores: z.array(record('A restore record.')), cursor: cursor.optional() }),
+      },
+      404: { description: 'No such database or volume.' },
     },
   },
   listAudit: {

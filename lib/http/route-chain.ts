@@ -55,6 +55,8 @@ export interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body that is not JSON (the console's page and assets), sent as it is; `body` is then left out. */
+  raw?: { body: Buffer; contentType: string };
 }
 
 export interface RouteDeps {
@@ -326,6 +328,14 @@ function buildRoute<Body, Path, Query>(
     };
     const result = await handle(request);
     facts.response = result.body;
+    if (result.raw) {
+      return {
+        statusCode: result.status,
+        headers: { 'content-type': result.raw.contentType, ...result.headers },
+        body: result.raw.body.toString('base64'),
+        isBase64Encoded: true,
+      };
+    }
     return json(result.status, result.body, result.headers);
   };
 

@@ -1,5 +1,13 @@
 import { auditQuery } from '../audit/schemas';
-import { backupPath, createRestoreBody, listBackupsQuery, restorePath, takeBackupBody } from '../backup/schemas';
+import {
+  backupPath,
+  createRestoreBody,
+  listBackupsQuery,
+  listRestoresQuery,
+  restorePath,
+  takeBackupBody,
+} from '../backup/schemas';
+import { consolePath } from '../console/schemas';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -115,6 +123,19 @@ export const getRestore = {
   access: 'read',
   scope: 'no-app',
   path: restorePath,
+} as const satisfies RouteSpec;
+export const listRestores = {
+  name: 'listRestores',
+  access: 'read',
+  scope: 'no-app',
+  query: listRestoresQuery,
+} as const satisfies RouteSpec;
+export const getConsole = {
+  name: 'getConsole',
+  // The page and its scripts hold nothing secret; the data comes from the API, with the caller's token.
+  access: 'public',
+  scope: 'open',
+  path: consolePath,
 } as const satisfies RouteSpec;
 export const listAudit = {
   name: 'listAudit',

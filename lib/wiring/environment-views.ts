@@ -2,7 +2,7 @@ import type { Deployments } from '../deploy/deployments';
 import { environmentView, type Reader } from '../deploy/environment-view';
 import { ecsFor } from './accounts';
 import { config } from './config';
-import { deploymentStore, environmentLocks } from './stores';
+import { deploymentStore, environmentLocks, healthStore } from './stores';
 
 let cached: Pick<Deployments, 'environment'> | undefined;
 
@@ -14,6 +14,7 @@ export function environmentViews(): Pick<Deployments, 'environment'> {
     ecsFor,
     store: deploymentStore(),
     locks: environmentLocks(),
+    health: healthStore(),
   };
   cached = { environment: (app: string, env: string, reader: Reader) => environmentView(deps, app, env, reader) };
   return cached;

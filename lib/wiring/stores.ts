@@ -2,6 +2,7 @@ import { createDocumentClient } from '../aws/clients/dynamodb';
 import { shared } from '../aws/shared-clients';
 import { BackupStore, RestoreStore } from '../store/backups';
 import { DeploymentStore } from '../store/deployments';
+import { HealthStore } from '../store/health';
 import { EnvironmentLocks } from '../store/locks';
 import { environment } from './environment';
 
@@ -23,4 +24,9 @@ export function deploymentStore(): DeploymentStore {
 /** The one-deployment-at-a-time lock of each environment, on the state table. */
 export function environmentLocks(): EnvironmentLocks {
   return new EnvironmentLocks(shared(createDocumentClient), environment().stateTable);
+}
+
+/** Each environment's last health check results, on the state table. */
+export function healthStore(): HealthStore {
+  return new HealthStore(shared(createDocumentClient), environment().stateTable);
 }

@@ -5,7 +5,15 @@ import type { TokenSource } from '../../lib/auth/token-source';
 import { hashToken, mintToken, type TokenEntry } from '../../lib/auth/tokens';
 
 /** The HTTP API samples in events/, as `sls invoke local -p` runs them. */
-export type HttpSample = 'get-health' | 'get-liveness' | 'get-readiness' | 'not-found';
+export type HttpSample =
+  | 'get-health'
+  | 'get-liveness'
+  | 'get-readiness'
+  | 'get-me'
+  | 'get-console'
+  | 'get-environment'
+  | 'list-restores'
+  | 'not-found';
 
 export function sampleEvent(name: HttpSample): APIGatewayProxyEventV2 {
   return JSON.parse(readFileSync(new URL(`../../events/http.${name}.json`, import.meta.url), 'utf8'));

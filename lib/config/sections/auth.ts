@@ -112,6 +112,12 @@ const oidcIssuer = z
         .describe(
           `The claim naming the person behind a token, by which approvals are counted and which rules granting approver or admin must pin: always ${GITHUB_PERSON_CLAIM} for GitHub's issuer; default sub for others (set user_id for GitLab, whose sub names a project and branch)`,
         ),
+      console: z
+        .boolean(expects('true or false'))
+        .optional()
+        .describe(
+          "People sign in to the web console (/console/) with this issuer: authorization code with PKCE, audience as the client id (an ID token's aud is the client that asked for it), no client secret. At most one issuer; absent: false",
+        ),
       rules: z
         .array(oidcRule, expects('a list of rules'))
         .min(1, expects('at least one rule: a token no rule matches is refused'))
@@ -126,6 +132,14 @@ const oidcIssuer = z
         code: 'custom',
         path: ['personClaim'],
         message: `is ${entry.personClaim}, but GitHub's tokens name a person only by ${GITHUB_PERSON_CLAIM} (actor is a login that can change hands, sub changes with branch and environment): leave it out`,
+      });
+    }
+    if (github && entry.console) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['console'],
+        message:
+          "is true, but GitHub Actions' issuer signs tokens for workflow runs, not people signing in: mark your organisation's identity provider instead",
       });
     }
     const personClaim = personClaimOf(entry);
@@ -143,7 +157,18 @@ const oidcIssuers = z
   .array(oidcIssuer, expects('a list of OIDC issuers {issuer, audience, rules}'))
   .superRefine((entries, ctx) => {
     const seen = new Set<string>();
+    let consoleIssuer: string | undefined;
     entries.forEach((entry, index) => {
+      if (entry.console) {
+        if (consoleIssuer !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'console'],
+            message: `is true for ${consoleIssuer} already: the console signs in with one issuer`,
+          });
+        }
+        consoleIssuer ??= entry.issuer;
+      }
       if (seen.has(entry.issuer)) {
         ctx.addIssue({
           code: 'custom',

@@ -17,6 +17,18 @@ const GITHUB_ENTRY = [
   '',
 ].join('\n');
 
+/** An identity provider of people, marked for the console's sign-in. */
+const CONSOLE_ENTRY = [
+  '    - issuer: https://login.example.com',
+  '      audience: slipway-console',
+  '      console: true',
+  '      personClaim: email',
+  '      rules:',
+  '        - claims: { email: "{ana@example.com,bo@example.com}" }',
+  '          roles: [approver]',
+  '',
+].join('\n');
+
 /** The lines a refused file produced. */
 function problems(text: string): string[] {
   try {
@@ -50,6 +62,12 @@ describe('auth.oidc', () => {
         ],
       },
     ]);
+  });
+
+  it("marks the console's issuer, whose audience is the console's client id", () => {
+    const [github, people] = parseConfig(withOidc(`${GITHUB_ENTRY}${CONSOLE_ENTRY}`), SOURCE).auth.oidc ?? [];
+    expect(github).not.toHaveProperty('console');
+    expect(people).toMatchObject({ issuer: 'https://login.example.com', audience: 'slipway-console', console: true });
   });
 
   it('accepts globs and several issuers', () => {
@@ -248,6 +266,21 @@ describe('auth.oidc', () => {
           roles: [approver]
 `,
       'auth.oidc[0].rules[0].claims: grants approver, and approvals count once per person, so it must pin user_id (the claim that names one person) to values named one by one, such as user_id: "12345" or "{12345,67890}"',
+    ],
+    [
+      "the console's sign-in through GitHub Actions' issuer",
+      GITHUB_ENTRY.replace('      audience: slipway\n', '      audience: slipway\n      console: true\n'),
+      "auth.oidc[0].console: is true, but GitHub Actions' issuer signs tokens for workflow runs, not people signing in: mark your organisation's identity provider instead",
+    ],
+    [
+      'two issuers for the console',
+      `${CONSOLE_ENTRY}${CONSOLE_ENTRY.replace('login.example.com', 'login.example.org')}`,
+      'auth.oidc[1].console: is true for https://login.example.com already: the console signs in with one issuer',
+    ],
+    [
+      'a console flag that is not a boolean',
+      CONSOLE_ENTRY.replace('console: true', 'console: "yes"'),
+      'auth.oidc[0].console: expected true or false, received "yes"',
     ],
     [
       'the same issuer twice',

@@ -204,6 +204,7 @@ const FUNCTIONS: Record<string, EventFunction> = {
         options: { concurrency: 1, resolveHeader: async () => 'x' } as never,
         probe: call(fakes, 'probe', failure, []),
         publish: async () => ({ unpublished: 0 }),
+        record: async () => ({ unrecorded: 0 }),
       }),
   },
   takeArchive: {

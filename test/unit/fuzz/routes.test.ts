@@ -18,6 +18,7 @@ import { makeHandler as makeGetDeployment } from '../../../functions/http/get-de
 import { makeHandler as makeGetEnvironment } from '../../../functions/http/get-environment';
 import { makeHandler as makeGetHealth } from '../../../functions/http/get-health';
 import { makeHandler as makeGetLiveness } from '../../../functions/http/get-liveness';
+import { makeHandler as makeGetMe } from '../../../functions/http/get-me';
 import { makeHandler as makeGetOpenapi } from '../../../functions/http/get-openapi';
 import { makeHandler as makeGetReadiness } from '../../../functions/http/get-readiness';
 import { makeHandler as makeGetRestore } from '../../../functions/http/get-restore';
@@ -25,6 +26,7 @@ import { makeHandler as makeListApps } from '../../../functions/http/list-apps';
 import { makeHandler as makeListAudit } from '../../../functions/http/list-audit';
 import { makeHandler as makeListBackups } from '../../../functions/http/list-backups';
 import { makeHandler as makeListDeployments } from '../../../functions/http/list-deployments';
+import { makeHandler as makeListRestores } from '../../../functions/http/list-restores';
 import { makeHandler as makeNotFound } from '../../../functions/http/not-found';
 import { makeHandler as makePromoteEnvironment } from '../../../functions/http/promote-environment';
 import { makeHandler as makeRegistryWebhook } from '../../../functions/http/registry-webhook';
@@ -45,7 +47,7 @@ import { MAX_BODY_BYTES } from '../../../lib/http/route-chain';
 import type { Releases } from '../../../lib/release/releases';
 import type { Restores } from '../../../lib/restore/restores';
 import { AuditStore } from '../../../lib/store/audit';
-import { BackupStore, type RestoreStore } from '../../../lib/store/backups';
+import { BackupStore, RestoreStore } from '../../../lib/store/backups';
 import { DeploymentStore } from '../../../lib/store/deployments';
 import { noIdempotency } from '../../../lib/store/idempotency';
 import { memoryAudit } from '../../support/audit';
@@ -157,6 +159,12 @@ const PAGE_KEYS = {
     environmentKey: 'BACKUPS#shop-db',
     environmentSortKey: `2026-11-22T02:00:00.000Z#${BACKUP.id}`,
   },
+  listRestores: {
+    pk: `RESTORE#${RESTORE.id}`,
+    sk: 'RESTORE',
+    environmentKey: 'RESTORES#shop-db',
+    environmentSortKey: `2026-11-22T02:00:00.000Z#${RESTORE.id}`,
+  },
   listAudit: { pk: 'AUDIT#2026-11-21', sk: `2026-11-21T05:00:00.000Z#${AUDIT_ID}` },
 } as const;
 type PagedRoute = keyof typeof PAGE_KEYS;
@@ -180,12 +188,14 @@ beforeEach(() => {
     if (input.KeyConditionExpression?.startsWith('pk = ')) {
       return pageOf(PAGE_KEYS.listAudit, { id: AUDIT_ID, at: '2026-11-21T05:00:00.000Z', actor: 'schedule' });
     }
+    if (JSON.stringify(input).includes('RESTORES#')) return pageOf(PAGE_KEYS.listRestores, RESTORE);
     const backups = JSON.stringify(input).includes('BACKUPS#');
     return backups ? pageOf(PAGE_KEYS.listBackups, BACKUP) : pageOf(PAGE_KEYS.listDeployments, DEPLOYMENT);
   });
 });
 const deploymentStore = new DeploymentStore(documents, 'fuzz-state');
 const backupStore = new BackupStore(documents, 'fuzz-state');
+const restoreStore = new RestoreStore(documents, 'fuzz-state');
 const auditStore = new AuditStore(documents, 'fuzz-state', 400);
 
 const deployments = (failure: Failure) =>
@@ -237,6 +247,7 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
       ],
     }),
   getOpenapi: () => makeGetOpenapi({ version: '1.2.3', file: openApiFile }),
+  getMe: (_failure, tokens) => makeGetMe({ tokens }),
   createDeployment: (failure, tokens) =>
     makeCreateDeployment({ tokens, audit, deployments: deployments(failure), idempotency: noIdempotency }),
   getDeployment: (failure, tokens) => makeGetDeployment({ tokens, deployments: deployments(failure) }),
@@ -314,6 +325,16 @@ const BUILD: Record<RouteName, (failure: Failure, tokens: TokenSource) => Handle
     makeGetRestore({
       tokens,
       store: { get: async () => answer(failure(), RESTORE) } as unknown as Pick<RestoreStore, 'get'>,
+    }),
+  listRestores: (failure, tokens) =>
+    makeListRestores({
+      tokens,
+      store: {
+        list: async (...args: Parameters<RestoreStore['list']>) =>
+          failure() ? answer(failure(), undefined) : restoreStore.list(...args),
+      } as unknown as Pick<RestoreStore, 'list'>,
+      databases: ['shop-db'],
+      volumes: ['shop-uploads'],
     }),
   listAudit: (failure, tokens) =>
     makeListAudit({
