@@ -1,18 +1,18 @@
+import {
+  type ConsoleSettings,
+  consoleIssuer,
+  contentSecurityPolicy,
+  readConsoleSettings,
+} from '../../lib/auth/console-sign-in';
 import type { OidcIssuer } from '../../lib/auth/oidc-rules';
+import { NotFound } from '../../lib/errors';
 import {
   acceptsGzip,
   type ConsoleFile,
   type ConsoleFiles,
   consolePage,
   readConsoleFiles,
-} from '../../lib/console/files';
-import {
-  type ConsoleSettings,
-  consoleIssuer,
-  contentSecurityPolicy,
-  readConsoleSettings,
-} from '../../lib/console/settings';
-import { NotFound } from '../../lib/errors';
+} from '../../lib/http/console-files';
 import { httpRoute, isSandbox, type RouteResult } from '../../lib/http/route-chain';
 import * as routes from '../../lib/http/route-specs';
 import { config } from '../../lib/wiring/config';

@@ -1,9 +1,25 @@
 import * as z from 'zod';
-import { PERMISSIONS, ROLES } from '../auth/principal';
 import type { RouteScope } from '../auth/route-scopes';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key';
+import {
+  backupResponse,
+  cursor,
+  deploymentResponse,
+  dryRunResponse,
+  errorResponse,
+  healthResponse,
+  livenessResponse,
+  location,
+  principalResponse,
+  readinessResponse,
+  record,
+  restoreResponse,
+  retentionEntries,
+} from './response-schemas';
 import type { Access } from './route-chain';
 import * as specs from './route-specs';
+
+export { errorResponse, healthResponse, livenessResponse, readinessResponse };
 
 /**
  * The route registry: every operation of the HTTP API, once. Each handler passes its entry to the
@@ -66,58 +82,6 @@ export interface ApiRoute {
    */
   responses: Readonly<Record<number, ApiResponse>>;
 }
-
-// ---- response bodies: envelopes around the records, which keep their own types in lib/*/records.ts ------------
-
-/** What every error answers, as lib/http/responses.ts errorBody writes it. */
-export const errorResponse = z.strictObject({
-  error: z.strictObject({
-    code: z.string().describe('What went wrong, for programs: INVALID_INPUT, NOT_FOUND, CONFLICT…'),
-    message: z.string().describe('What went wrong, for people: the field and the reason, or the request id.'),
-    details: z
-      .union([z.looseObject({}), z.array(z.looseObject({}))])
-      .describe('The fields at fault ({location, field, message} each), or what the error is about.'),
-  }),
-});
-
-const record = (description: string) => z.looseObject({}).describe(description);
-const cursor = z.string().describe('Present when there is a next page: pass it as `cursor` to read it.');
-const location = (what: string) => ({ Location: { description: `Where to follow ${what}.`, required: true } });
-
-export const healthResponse = z.strictObject({
-  status: z.literal('ok'),
-  version: z.string().describe("The control plane's version (package.json)."),
-  stage: z.string(),
-  uptime_seconds: z.number().int().min(0).describe('Seconds since this function instance started.'),
-  sandbox: z
-    .strictObject({
-      endpoint: z.string().describe("The simulated AWS's endpoint on loopback; `slipway sandbox` commands use it."),
-    })
-    .optional()
-    .describe('Present only under `npm start -- --sandbox`: ECS, ECR and RDS are simulated on this machine.'),
-});
-export const livenessResponse = z.strictObject({ status: z.literal('alive') });
-export const readinessResponse = z
-  .strictObject({
-    status: z.enum(['healthy', 'unhealthy']),
-    failing: z.array(z.string()).describe('The dependencies that are down.'),
-    checks: z
-      .record(z.string(), record('status (healthy, unhealthy, skipped), latency_ms, and error or reason.'))
-      .describe('Each dependency checked: the state table, the backup bucket, Secrets Manager, ECS.'),
-  })
-  .describe('Each dependency, checked concurrently under its own timeout.');
-
-const deploymentResponse = z.strictObject({ deployment: record('The deployment record, with its timeline.') });
-const dryRunResponse = z.strictObject({
-  dryRun: z.literal(true),
-  plan: record(
-    'What would change, without changing it: the images, whether a revision is registered, the names of the task definition fields that differ from the running one (environment variables and secrets by name, never a value), and the UpdateService call.',
-  ),
-});
-const backupResponse = z.strictObject({ backup: record('The backup record.') });
-const restoreResponse = z.strictObject({ restore: record('The restore record.') });
-const retentionEntries = (verdict: string) =>
-  z.array(record(`A backup retention would ${verdict}, with why.`)).describe(`What retention would ${verdict}.`);
 
 /** The statuses every deployment request (deploy, promote, rollback, restart, scale) may answer. */
 const deploymentRequestResponses = {
@@ -250,23 +214,7 @@ export const apiRoutes = registry({
     responses: {
       200: {
         description: 'The principal.',
-        schema: z.strictObject({
-          principal: z.strictObject({
-            name: z.string().describe("A stored token's name, or oidc:<issuer host>:<claims> for an OIDC caller."),
-            roles: z.array(z.enum(ROLES)),
-            permissions: z.array(z.enum(PERMISSIONS)).describe('What the roles grant: read, deploy, approve, admin.'),
-            scope: z
-              .strictObject({
-                apps: z.array(z.string()).optional(),
-                environments: z.array(z.string()).optional(),
-                excludeEnvironments: z.array(z.string()).optional(),
-              })
-              .optional()
-              .describe('Present only when the caller is limited to some apps or environments.'),
-            issuer: z.string().optional().describe('The OIDC issuer that vouched for the caller.'),
-            person: z.string().optional().describe('The person behind an OIDC caller, by whom approvals count.'),
-          }),
-        }),
+        schema: principalResponse,
       },
     },
   },
@@ -542,17 +490,6 @@ export const apiRoutes = registry({
       502: { description: 'RDS or the backup worker failed to answer.' },
     },
   },
-  getRestore: {
-    ...specs.getRestore,
-    method: 'GET',
-    pathTemplate: '/v1/restores/{id}',
-    summary: 'One restore, with its measured duration',
-    tags: ['restores'],
-    responses: {
-      200: { description: 'The restore.', schema: restoreResponse },
-      404: { description: 'No such restore.' },
-    },
-  },
   listRestores: {
     ...specs.listRestores,
     method: 'GET',
@@ -568,6 +505,17 @@ export const apiRoutes = registry({
         schema: z.strictObject({ restores: z.array(record('A restore record.')), cursor: cursor.optional() }),
       },
       404: { description: 'No such database or volume.' },
+    },
+  },
+  getRestore: {
+    ...specs.getRestore,
+    method: 'GET',
+    pathTemplate: '/v1/restores/{id}',
+    summary: 'One restore, with its measured duration',
+    tags: ['restores'],
+    responses: {
+      200: { description: 'The restore.', schema: restoreResponse },
+      404: { description: 'No such restore.' },
     },
   },
   listAudit: {

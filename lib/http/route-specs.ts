@@ -7,7 +7,6 @@ import {
   restorePath,
   takeBackupBody,
 } from '../backup/schemas';
-import { consolePath } from '../console/schemas';
 import {
   createDeploymentBody,
   deploymentPath,
@@ -17,6 +16,7 @@ import {
   promoteBody,
   scaleBody,
 } from '../deploy/schemas';
+import { consolePath } from './console-path';
 import type { RouteSpec } from './route-chain';
 
 export * from './no-input-route-specs';

@@ -10,6 +10,7 @@ import {
   backupPath,
   createRestoreBody,
   listBackupsQuery,
+  listRestoresQuery,
   restorePath,
   takeBackupBody,
 } from '../../../lib/backup/schemas';
@@ -24,6 +25,7 @@ import {
   scaleBody,
 } from '../../../lib/deploy/schemas';
 import { scheduledEventSchema } from '../../../lib/events/handler';
+import { consolePath } from '../../../lib/http/console-path';
 import { declaredFunctions } from '../../../lib/local/serverless-cli';
 import { parseInteraction, verifySlackRequest } from '../../../lib/notify/slack-interactions';
 import { ecrImageActionEvent, ecrImageScanEvent, inspectorScanEvent } from '../../../lib/release/ecr-events';
@@ -73,6 +75,10 @@ const ROUTES: Record<string, RouteInputs> = {
   'GET /v1/restores/{id}': { path: restorePath },
   'GET /v1/audit': { query: auditQuery },
   'GET /v1/openapi.json': { public: true },
+  'GET /v1/me': {},
+  'GET /v1/restores': { query: listRestoresQuery },
+  'GET /console': { public: true, path: consolePath },
+  'GET /console/{proxy+}': { public: true, path: consolePath },
 };
 
 // The secret and time the registry webhook sample was signed with (documented, not real).
@@ -92,9 +98,10 @@ function servedRoutes(): string[] {
 /** `/v1/apps/{app}` against `/v1/apps/shop` → `{ app: 'shop' }`, or undefined when the path is not the route's. */
 function pathParameters(template: string, rawPath: string): Record<string, string> | undefined {
   const names: string[] = [];
-  const pattern = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+  // `{proxy+}` takes the rest of the path, slashes and all (API Gateway's greedy path variable).
+  const pattern = template.replace(/\{([^}+]+)(\+?)\}/g, (_, name: string, greedy: string) => {
     names.push(name);
-    return '([^/]+)';
+    return greedy ? '(.+)' : '([^/]+)';
   });
   const match = new RegExp(`^${pattern}$`).exec(rawPath);
   return match ? Object.fromEntries(names.map((name, index) => [name, match[index + 1] as string])) : undefined;
@@ -322,7 +329,7 @@ describe('the HTTP API samples', () => {
       // Then an authenticated route is called with a bearer token
       if (!route?.public) expect(event.headers.authorization).toMatch(/^Bearer slw_\S+$/);
       // And its path, query and body parse with the route's schemas
-      if (route?.path) expect(z.safeParse(route.path, event.pathParameters).error?.issues).toBeUndefined();
+      if (route?.path) expect(z.safeParse(route.path, event.pathParameters ?? {}).error?.issues).toBeUndefined();
       if (route?.query)
         expect(z.safeParse(route.query, event.queryStringParameters ?? {}).error?.issues).toBeUndefined();
       if (event.body === undefined) return;

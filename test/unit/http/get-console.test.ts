@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type GetConsoleDeps, makeHandler } from '../../../functions/http/get-console';
-import { readConsoleFiles } from '../../../lib/console/files';
-import { readConsoleSettings } from '../../../lib/console/settings';
+import { readConsoleSettings } from '../../../lib/auth/console-sign-in';
 import { UpstreamFailed } from '../../../lib/errors';
+import { readConsoleFiles } from '../../../lib/http/console-files';
 import { httpEvent, lambdaContext } from '../../support/http';
 
 /**

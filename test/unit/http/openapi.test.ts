@@ -72,11 +72,16 @@ interface ServedRoute {
   path: string;
 }
 
-/** The routes serverless.yml gives the HTTP API, except the catch-all `*` that answers 404 for any other. */
+/**
+ * The routes serverless.yml gives the HTTP API, except the catch-all `*` that answers 404 for any other, and the
+ * web console's page (/console/…), which is a page for browsers and no operation of the API.
+ */
 function servedRoutes(): ServedRoute[] {
   return Object.entries(declaredFunctions()).flatMap(([name, fn]) =>
     (Array.isArray(fn.events) ? (fn.events as Array<{ httpApi?: '*' | { method: string; path: string } }>) : [])
-      .flatMap(({ httpApi }) => (httpApi === undefined || httpApi === '*' ? [] : [httpApi]))
+      .flatMap(({ httpApi }) =>
+        httpApi === undefined || httpApi === '*' || /^\/console(\/|$)/.test(httpApi.path) ? [] : [httpApi],
+      )
       .map(({ method, path }) => ({ function: name, handler: fn.handler, method: method.toUpperCase(), path })),
   );
 }

@@ -1,5 +1,5 @@
-import { fetchDiscoveryDocument, httpsEndpoint } from '../auth/oidc-discovery';
-import type { OidcIssuer } from '../auth/oidc-rules';
+import { fetchDiscoveryDocument, httpsEndpoint } from './oidc-discovery';
+import type { OidcIssuer } from './oidc-rules';
 
 /**
  * What the console's page needs to sign people in (served as /console/config.json): the issuer marked
