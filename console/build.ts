@@ -8,7 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'console', 'src');
@@ -56,6 +56,18 @@ export function indexHtml(assets: { script: string; stylesheet: string }): strin
 `;
 }
 
+/** How the console is bundled for browsers; the bench bundles its Preact floor the same way. */
+export const BROWSER_BUILD_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  legalComments: 'none',
+  charset: 'utf8',
+  write: false,
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
+
 const sizes = (content: Uint8Array): BuiltFile => ({
   bytes: content.byteLength,
   gzipBytes: gzipSync(content).byteLength,
@@ -78,18 +90,11 @@ export async function bundleConsole(options: {
     ],
     outdir: join(outDir, 'assets'),
     entryNames: '[name]-[hash]',
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
+    ...BROWSER_BUILD_OPTIONS,
     minify: options.minify,
     jsx: 'automatic',
     jsxImportSource: 'preact',
-    legalComments: 'none',
-    charset: 'utf8',
     absWorkingDir: ROOT,
-    write: false,
-    logLevel: 'silent',
   });
   const script = result.outputFiles.find((file) => file.path.endsWith('.js'));
   const stylesheet = result.outputFiles.find((file) => file.path.endsWith('.css'));

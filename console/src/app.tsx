@@ -100,7 +100,7 @@ export function App() {
   const [auth, setAuth] = useState<Auth>({ status: 'loading' });
   const [expired, setExpired] = useState(false);
   const signedIn = useRef(false);
-  const firstPath = useRef(path);
+  const shownPath = useRef(path);
 
   const loadMe = async () => {
     try {
@@ -154,7 +154,8 @@ export function App() {
   useEffect(() => {
     document.title = `${TITLES[route.page]} · Slipway${config ? ` ${config.stage}` : ''}`;
     // A new page takes focus to its heading, as a page load would put the reader at its top.
-    if (path !== firstPath.current) document.querySelector<HTMLElement>('main h1')?.focus();
+    if (path !== shownPath.current) document.querySelector<HTMLElement>('main h1')?.focus();
+    shownPath.current = path;
   }, [path, auth.status]);
 
   const me = auth.status === 'signed-in' ? auth.me : undefined;
