@@ -19,14 +19,9 @@ export interface Polled<T> {
   reload: () => void;
 }
 
-interface State<T> {
+/** What one key's reads came to; a new key starts afresh. */
+interface State<T> extends Omit<Polled<T>, 'reload'> {
   key: string;
-  data?: T;
-  error?: ApiError;
-  updatedAt?: number;
-  retryInMs?: number;
-  final: boolean;
-  hidden: boolean;
 }
 
 const asApiError = (error: unknown) =>
@@ -99,14 +94,6 @@ export function usePolling<T>(
     };
   }, [key, intervalMs, round]);
 
-  const current = state.key === key ? state : { key, final: false, hidden: false };
-  return {
-    ...(current.data !== undefined ? { data: current.data } : {}),
-    ...(current.error ? { error: current.error } : {}),
-    ...(current.updatedAt !== undefined ? { updatedAt: current.updatedAt } : {}),
-    ...(current.retryInMs !== undefined ? { retryInMs: current.retryInMs } : {}),
-    final: current.final,
-    hidden: current.hidden,
-    reload: () => setRound((value) => value + 1),
-  };
+  const { key: _shown, ...current } = state.key === key ? state : { key, final: false, hidden: false };
+  return { ...current, reload: () => setRound((value) => value + 1) };
 }

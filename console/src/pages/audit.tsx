@@ -3,12 +3,15 @@ import { apiGet } from '../api';
 import { PollStatus } from '../components/poll-status';
 import { Problem } from '../components/problem';
 import { StateLabel } from '../components/state';
+import { ColumnHeads } from '../components/table';
 import { Time } from '../components/time';
 import { PAGE_INTERVAL_MS } from '../polling';
 import type { AuditEntry } from '../types';
 import { usePolling } from '../use-polling';
 
 /** The audit trail, oldest first from a chosen start, a page at a time (GET /v1/audit with its cursor). */
+
+const COLUMNS = ['Time', 'Actor', 'Action', 'Decision', 'Target', 'Outcome'] as const;
 
 const PAGE_SIZE = 50;
 const WINDOWS = [
@@ -78,16 +81,7 @@ export function Audit() {
           <caption>
             Entries from <Time value={sinceIso} />, page {cursors.length}
           </caption>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Decision</th>
-              <th scope="col">Target</th>
-              <th scope="col">Outcome</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={COLUMNS} />
           <tbody>
             {entries.map((entry) => (
               <tr key={entry.id}>

@@ -2,6 +2,7 @@ import { ApiError, apiGet } from '../api';
 import { PollStatus } from '../components/poll-status';
 import { Problem } from '../components/problem';
 import { StateLabel } from '../components/state';
+import { ColumnHeads } from '../components/table';
 import { Age, Time } from '../components/time';
 import { formatBytes } from '../format';
 import { PAGE_INTERVAL_MS } from '../polling';
@@ -10,6 +11,8 @@ import type { AnyBackupRecord, AnyRestoreRecord } from '../types';
 import { usePolling } from '../use-polling';
 
 /** Every database's and volume's backups: the newest with their status, size and age, and the last restore drill. */
+
+const COLUMNS = ['Taken', 'Kind', 'Status', 'Size', 'Age', 'Trigger'] as const;
 
 const RECENT = 5;
 /** How far back the listing across every source reaches to find the databases and volumes. */
@@ -93,16 +96,7 @@ function SubjectSection({ subject, now }: { subject: Subject; now: number }) {
       <Drill subject={subject} now={now} />
       <table class="cards">
         <caption>Recent backups of {subject.name}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Taken</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Status</th>
-            <th scope="col">Size</th>
-            <th scope="col">Age</th>
-            <th scope="col">Trigger</th>
-          </tr>
-        </thead>
+        <ColumnHeads names={COLUMNS} />
         <tbody>
           {subject.backups.map((record) => (
             <tr key={record.id}>

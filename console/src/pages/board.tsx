@@ -3,6 +3,7 @@ import { DeploymentLink, LatestEntry } from '../components/deployment-parts';
 import { PollStatus } from '../components/poll-status';
 import { Problem } from '../components/problem';
 import { StateLabel } from '../components/state';
+import { ColumnHeads } from '../components/table';
 import { Age } from '../components/time';
 import { imageDigest, imageTag, shortDigest } from '../format';
 import { BOARD_INTERVAL_MS } from '../polling';
@@ -11,6 +12,8 @@ import type { AppListing, EnvironmentView } from '../types';
 import { usePolling } from '../use-polling';
 
 /** Every app's environments at a glance: what runs, how many tasks, the last and the in-flight deployment, health. */
+
+const COLUMNS = ['Environment', 'Image', 'Tasks running/desired', 'Last deployment', 'In flight', 'Health'] as const;
 
 interface Row {
   app: string;
@@ -144,16 +147,7 @@ export function Board() {
       {polled.data?.map(({ app, rows }) => (
         <table key={app} class="cards">
           <caption>{app}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Environment</th>
-              <th scope="col">Image</th>
-              <th scope="col">Tasks running/desired</th>
-              <th scope="col">Last deployment</th>
-              <th scope="col">In flight</th>
-              <th scope="col">Health</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={COLUMNS} />
           <tbody>
             {rows.map((row) => (
               <EnvironmentRow key={row.env} row={row} now={now} />

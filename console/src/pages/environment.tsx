@@ -4,12 +4,15 @@ import { DeploymentLink, revisionText } from '../components/deployment-parts';
 import { PollStatus } from '../components/poll-status';
 import { Problem } from '../components/problem';
 import { StateLabel } from '../components/state';
+import { ColumnHeads } from '../components/table';
 import { Age, Time } from '../components/time';
 import { PAGE_INTERVAL_MS } from '../polling';
 import type { DeploymentRecord, EnvironmentView } from '../types';
 import { usePolling } from '../use-polling';
 
 /** One environment: what runs, its health, and its deployment history newest first with why each failed. */
+
+const COLUMNS = ['Deployment', 'Kind', 'Requested by', 'Requested', 'From → to', 'Why it failed'] as const;
 
 const PAGE_SIZE = 25;
 
@@ -135,16 +138,7 @@ export function Environment({ app, env }: { app: string; env: string }) {
       {polled.data ? (
         <table class="cards">
           <caption>Deployments</caption>
-          <thead>
-            <tr>
-              <th scope="col">Deployment</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Requested by</th>
-              <th scope="col">Requested</th>
-              <th scope="col">From → to</th>
-              <th scope="col">Why it failed</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={COLUMNS} />
           <tbody>
             {rows.map((deployment) => (
               <DeploymentRow key={deployment.id} deployment={deployment} now={now} />
