@@ -1,6 +1,7 @@
 /**
- * A state in words with a sign beside it, so it reads without its colour: ✓ done well, ✗ ended badly,
- * … under way, ○ waiting or set aside.
+ * A state in words with a sign before it, so it reads without its colour: ✓ done well, ✗ ended badly,
+ * … under way, ○ waiting or set aside. The sign is the stylesheet's (styles.css, .state-*::before), so
+ * the element's text is the state alone, as screen readers and the browser tests read it.
  */
 
 const GOOD = new Set(['SUCCEEDED', 'AVAILABLE', 'ok', 'allowed', 'succeeded']);
@@ -14,14 +15,6 @@ export function toneOf(state: string): 'good' | 'bad' | 'busy' | 'idle' {
   return 'idle';
 }
 
-const SIGNS = { good: '✓', bad: '✗', busy: '…', idle: '○' } as const;
-
 export function StateLabel({ state }: { state: string }) {
-  const tone = toneOf(state);
-  return (
-    <span class={`state state-${tone}`}>
-      <span aria-hidden="true">{SIGNS[tone]} </span>
-      {state}
-    </span>
-  );
+  return <span class={`state state-${toneOf(state)}`}>{state}</span>;
 }
