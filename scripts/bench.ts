@@ -22,7 +22,7 @@
  * The command line package: its tarball, and what `npm i` of it installs into an empty directory (cli-install.ts).
  *
  * `--only volume,postgres` runs some sections (cold-starts, start, deploy, release, probes,
- * volume, postgres, cli) and leaves the others' sections of the report as they were. The report is written
+ * volume, postgres, cli, console) and leaves the others' sections of the report as they were. The report is written
  * after each section, so a failure keeps what was measured before it.
  */
 import { execFile } from 'node:child_process';
@@ -52,6 +52,7 @@ import {
   gapKey,
   VOLUME_WORKER_HANDLER,
 } from '../test/template/sdk-floors';
+import { benchConsole, CONSOLE_SECTION } from './bench-console';
 import { benchDeploy, describeDeployBench } from './bench-deploy';
 import { benchPostgres, describePostgresBench, postgresSection } from './bench-postgres';
 import { benchProbes } from './bench-probes';
@@ -72,7 +73,17 @@ const VOLUME_SECTION = 'Volume backups: archive, restore and memory against tar'
 const POSTGRES_SECTION = 'PostgreSQL dumps: backupPostgres against pg_dump';
 const START_SECTION = 'npm start and packaging: time and memory';
 const CLI_SECTION = 'The command line package: install size';
-const SECTIONS = ['cold-starts', 'start', 'deploy', 'release', 'probes', 'volume', 'postgres', 'cli'] as const;
+const SECTIONS = [
+  'cold-starts',
+  'start',
+  'deploy',
+  'release',
+  'probes',
+  'volume',
+  'postgres',
+  'cli',
+  'console',
+] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 // Functions not behind the HTTP API are started with their own sample event.
@@ -497,6 +508,7 @@ async function main() {
       rmSync(work, { recursive: true, force: true });
     }
   });
+  await section('console', CONSOLE_SECTION, () => benchConsole(today));
   process.stdout.write(`\nwritten to ${REPORT} in ${seconds(performance.now() - started)} (${timings.join(', ')})\n`);
 }
 
