@@ -134,9 +134,17 @@ export function buildConsole(options: { outDir?: string; minify?: boolean } = {}
   });
 }
 
+// No top-level await: serverless/config.cjs requires this module as CommonJS.
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const { files } = await buildConsole();
-  for (const [name, file] of Object.entries(files)) {
-    process.stdout.write(`generated/console/${name}: ${file.bytes} bytes, ${file.gzipBytes} gzipped\n`);
-  }
+  buildConsole().then(
+    ({ files }) => {
+      for (const [name, file] of Object.entries(files)) {
+        process.stdout.write(`generated/console/${name}: ${file.bytes} bytes, ${file.gzipBytes} gzipped\n`);
+      }
+    },
+    (error: Error) => {
+      process.stderr.write(`console build failed: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

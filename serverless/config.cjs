@@ -1,7 +1,8 @@
 // Validates config/<stage>.yml while serverless.yml is resolved, so `sls package`
 // and `sls offline` refuse an invalid file with its key path and reason, and writes
 // config/<stage>.resolved.json, the checked JSON every function's package carries, and
-// generated/openapi.json, the OpenAPI document getOpenapi's package carries.
+// generated/openapi.json, the OpenAPI document getOpenapi's package carries, and generated/console/,
+// the web console getConsole serves.
 const { register } = require('tsx/cjs/api');
 
 module.exports = async ({ resolveVariable }) => {
@@ -24,6 +25,8 @@ module.exports = async ({ resolveVariable }) => {
     const { writeOpenApiDocument } = require('../lib/http/openapi.ts');
     const { apiRoutes } = require('../lib/http/registry.ts');
     writeOpenApiDocument(apiRoutes);
+    // The web console's page and assets, which getConsole's package carries (generated/console/).
+    await require('../console/build.ts').buildConsole();
     const managed = managedResources(config);
     // The rules' patterns; one that would not fit EventBridge's event pattern size stops packaging here.
     const patterns = eventRulePatterns({
