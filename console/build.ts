@@ -4,7 +4,7 @@
  * manifest the control plane serves them by. `npm run build:console`; serverless/config.cjs calls
  * buildConsole() at package time.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -68,6 +68,16 @@ export const BROWSER_BUILD_OPTIONS = {
   logLevel: 'silent',
 } as const satisfies BuildOptions;
 
+/**
+ * Written beside and renamed over, so a reader sees the old file or the new one whole: two packagings of the same
+ * checkout (the template tests run several at once) build the same files into the same folder.
+ */
+async function replaceFile(path: string, content: Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(temporary, content);
+  await rename(temporary, path);
+}
+
 const sizes = (content: Uint8Array): BuiltFile => ({
   bytes: content.byteLength,
   gzipBytes: gzipSync(content).byteLength,
@@ -75,7 +85,7 @@ const sizes = (content: Uint8Array): BuiltFile => ({
 
 /**
  * Bundles `sourceDir`'s main.tsx and styles.css into `<outDir>/assets/app-<hash>.{js,css}` and writes
- * index.html and manifest.json beside them; earlier assets are removed, so the folder holds one build.
+ * index.html and manifest.json beside them; earlier builds' assets are removed once this one is written.
  */
 export async function bundleConsole(options: {
   sourceDir: string;
@@ -100,13 +110,12 @@ export async function bundleConsole(options: {
   const stylesheet = result.outputFiles.find((file) => file.path.endsWith('.css'));
   if (!script || !stylesheet) throw new Error('esbuild wrote no app-<hash>.js and app-<hash>.css');
 
-  await rm(join(outDir, 'assets'), { recursive: true, force: true });
   await mkdir(join(outDir, 'assets'), { recursive: true });
   const files: Record<string, BuiltFile> = {};
   const manifest: ConsoleManifest = { index: 'index.html', assets: {} };
   for (const file of [script, stylesheet]) {
     const name = basename(file.path);
-    await writeFile(file.path, file.contents);
+    await replaceFile(file.path, file.contents);
     files[relative(outDir, file.path).split('\\').join('/')] = sizes(file.contents);
     manifest.assets[name] = {
       contentType: CONTENT_TYPES[name.slice(name.lastIndexOf('.'))] as string,
@@ -119,8 +128,14 @@ export async function bundleConsole(options: {
   };
   for (const [name, text] of Object.entries(written)) {
     const content = new TextEncoder().encode(text);
-    await writeFile(join(outDir, name), content);
+    await replaceFile(join(outDir, name), content);
     files[name] = sizes(content);
+  }
+  // Earlier builds' assets go once this one is complete: a build never leaves a moment with no asset.
+  for (const name of await readdir(join(outDir, 'assets'))) {
+    if (!(name in manifest.assets) && !name.includes('.tmp-')) {
+      await rm(join(outDir, 'assets', name), { force: true });
+    }
   }
   return { files };
 }

@@ -109,4 +109,16 @@ describe('the assets’ names', () => {
     expect(html).toContain(secondCss);
     expect(assetsOf(outDir)).toHaveLength(2);
   });
+
+  it('leaves one whole build when several packagings build into the same folder at once', async () => {
+    // given four builds of the same sources at the same time (sls package of several stages in parallel)
+    await Promise.all([1, 2, 3, 4].map(() => bundleConsole({ sourceDir, outDir, minify: true })));
+    // then the folder holds one build: both assets, named by the manifest, and no half-written file
+    const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as ConsoleManifest;
+    expect(readdirSync(join(outDir, 'assets')).sort()).toEqual(Object.keys(manifest.assets).sort());
+    for (const [name, { bytes }] of Object.entries(manifest.assets)) {
+      expect(readFileSync(join(outDir, 'assets', name)).byteLength).toBe(bytes);
+    }
+    expect(readdirSync(outDir).sort()).toEqual(['assets', 'index.html', 'manifest.json']);
+  });
 });
