@@ -90,7 +90,8 @@ export function makeHandler(deps: ListBackupsDeps) {
       .filter((record) => !query.kind || record.kind === query.kind)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, query.limit);
-    return { status: 200, body: { backups: merged } };
+    // And every source's name, so a client lists a database or volume that has no backup yet.
+    return { status: 200, body: { backups: merged, databases: deps.databases, volumes: deps.volumes } };
   });
 }
 

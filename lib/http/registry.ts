@@ -417,14 +417,25 @@ export const apiRoutes = registry({
     summary: 'Backups, newest first, or what retention would delete',
     description:
       'By `database` or `volume` (not both), kind, status and time; across every database and volume without ' +
-      'either (the newest `limit`, no cursor). `retention=preview` (with a database or a volume; `kind=postgres-dump` ' +
+      'either (the newest `limit`, no cursor, and the names of every database and volume). `retention=preview` (with a database or a volume; `kind=postgres-dump` ' +
       "for a database's dumps) lists what retention would keep and delete. Unknown parameters are refused.",
     tags: ['backups'],
     responses: {
       200: {
         description: 'A page of backups, or the retention preview.',
         schema: z.union([
-          z.strictObject({ backups: z.array(record('A backup record.')), cursor: cursor.optional() }),
+          z.strictObject({
+            backups: z.array(record('A backup record.')),
+            cursor: cursor.optional(),
+            databases: z
+              .array(z.string())
+              .optional()
+              .describe('Across every source (no database or volume asked): every database the config names.'),
+            volumes: z
+              .array(z.string())
+              .optional()
+              .describe('Across every source: every volume the config names, with or without a backup yet.'),
+          }),
           z.strictObject({
             database: z.string().optional(),
             volume: z.string().optional(),

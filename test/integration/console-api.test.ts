@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { makeHandler as makeGetEnvironment } from '../../functions/http/get-environment';
+import { makeHandler as makeListBackups } from '../../functions/http/list-backups';
 import { makeHandler as makeListRestores } from '../../functions/http/list-restores';
 import { makeHandler as makeRunProbes } from '../../functions/schedules/run-probes';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
@@ -16,7 +17,7 @@ import { recordProbeResults } from '../../lib/health/probe-records';
 import type { CloudFormationResource } from '../../lib/local/definitions';
 import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
-import { RestoreStore } from '../../lib/store/backups';
+import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { HealthStore } from '../../lib/store/health';
 import { EnvironmentLocks } from '../../lib/store/locks';
@@ -270,5 +271,36 @@ describe('GET /v1/restores', () => {
   it("refuses a token scoped to some apps, as the backups' listing does (restores name no app)", async () => {
     const answer = await list({ database: 'shop-db' }, scoped);
     expect(answer.status).toBe(403);
+  });
+});
+
+describe('GET /v1/backups across every source', () => {
+  it('names every database and volume of the config, backed up yet or not, beside the newest backups', async () => {
+    // Given a config naming two databases and a volume, none of them backed up in this table
+    const handler = makeListBackups({
+      tokens: tokens.source,
+      backups: { retentionPreview: async () => Promise.reject(new Error('not asked')), database: () => undefined },
+      archives: { retentionPreview: async () => Promise.reject(new Error('not asked')), settings: () => undefined },
+      store: new BackupStore(documents, TABLE),
+      databases: ['shop-db', 'orders-db'],
+      volumes: ['shop-uploads'],
+    } as unknown as Parameters<typeof makeListBackups>[0]);
+    // When the console lists across every source
+    const response = await handler(
+      httpEvent('not-found', {
+        method: 'GET',
+        path: '/v1/backups',
+        routeKey: 'GET /v1/backups',
+        query: { limit: '1' },
+        token: viewer,
+      }),
+      lambdaContext(),
+    );
+    // Then each source is named, so the backups page lists the ones without a backup too
+    expect(JSON.parse(response.body ?? '{}')).toEqual({
+      backups: [],
+      databases: ['shop-db', 'orders-db'],
+      volumes: ['shop-uploads'],
+    });
   });
 });

@@ -15,9 +15,6 @@ import { usePolling } from '../use-polling';
 const COLUMNS = ['Taken', 'Kind', 'Status', 'Size', 'Age', 'Trigger'] as const;
 
 const RECENT = 5;
-/** How far back the listing across every source reaches to find the databases and volumes. */
-const DISCOVERY = 100;
-
 interface Subject {
   kind: 'database' | 'volume';
   name: string;
@@ -32,8 +29,19 @@ const subjectKey = (record: AnyBackupRecord) =>
     : { kind: 'database' as const, name: record.database as string };
 
 async function loadBackups(): Promise<Subject[]> {
-  const { backups } = await apiGet<{ backups: AnyBackupRecord[] }>('/v1/backups', { limit: DISCOVERY });
+  // Across every source, the API names every database and volume the config has, backed up yet or not.
+  const {
+    backups,
+    databases = [],
+    volumes = [],
+  } = await apiGet<{
+    backups: AnyBackupRecord[];
+    databases?: string[];
+    volumes?: string[];
+  }>('/v1/backups', { limit: 1 });
   const seen = new Map<string, { kind: 'database' | 'volume'; name: string }>();
+  for (const name of databases) seen.set(`database:${name}`, { kind: 'database', name });
+  for (const name of volumes) seen.set(`volume:${name}`, { kind: 'volume', name });
   for (const record of backups) {
     const subject = subjectKey(record);
     seen.set(`${subject.kind}:${subject.name}`, subject);
