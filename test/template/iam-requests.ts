@@ -585,6 +585,7 @@ export const PARTITIONS = {
   deployment: { prefix: 'DEPLOYMENT#', keyspace: 'table', keys: () => [`DEPLOYMENT#${RUNTIME.deploymentId}`] },
   history: { prefix: 'ENV#', keyspace: 'index', keys: (facts) => appEnvironments(facts, 'ENV') },
   lock: { prefix: 'LOCK#', keyspace: 'table', keys: (facts) => appEnvironments(facts, 'LOCK') },
+  health: { prefix: 'HEALTH#', keyspace: 'table', keys: (facts) => appEnvironments(facts, 'HEALTH') },
   inFlight: { prefix: 'INFLIGHT', keyspace: 'index', keys: () => ['INFLIGHT'] },
   backup: { prefix: 'BACKUP#', keyspace: 'table', keys: () => [`BACKUP#${RUNTIME.backupId}`] },
   backupsOf: { prefix: 'BACKUPS#', keyspace: 'index', keys: (facts) => subjects(facts, 'BACKUPS') },
@@ -645,6 +646,8 @@ function partitionsOf({ action, file, method }: Call): PartitionName[] {
       return ['idempotency'];
     case 'lib/health/lifecycle-hook.ts':
       return ['hook'];
+    case 'lib/store/health.ts':
+      return ['health'];
     default:
       throw new Error(`${file} reaches the state table: say which partitions (partitionsOf)`);
   }

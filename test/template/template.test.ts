@@ -247,7 +247,11 @@ describe('the packaged CloudFormation template (stage prod)', () => {
         'POST /v1/backups',
         'GET /v1/backups/{id}',
         'POST /v1/restores',
+        'GET /v1/restores',
         'GET /v1/restores/{id}',
+        'GET /v1/me',
+        'GET /console',
+        'GET /console/{proxy+}',
       ].sort(),
     );
   });
