@@ -440,6 +440,11 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
         );
     }
     if (method === 'GET' && url.pathname === '/logout') return logout(response, url.searchParams);
+    // Browsers ask every origin for one; a 404 would be a console error on the sign-in page.
+    if (method === 'GET' && url.pathname === '/favicon.ico') {
+      response.writeHead(204, { 'cache-control': 'max-age=3600' });
+      return response.end();
+    }
     json(404, { error: 'not_found' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
