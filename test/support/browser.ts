@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+
+/**
+ * A real Chromium for the console's tests, driven by playwright-core, which downloads no browser: the
+ * machine's own (Debian's `chromium`, which .ci/run installs), or the one SLIPWAY_CHROMIUM names.
+ */
+
+/** Where screenshots go for a person to look at; .gitignore leaves them out. */
+export const SCREENSHOTS = join('test-results', 'console');
+
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SLIPWAY_CHROMIUM) return env.SLIPWAY_CHROMIUM;
+  for (const name of ['chromium', 'chromium-browser']) {
+    try {
+      return execFileSync('which', [name], { encoding: 'utf8' }).trim();
+    } catch {
+      // not on PATH: the next name
+    }
+  }
+  throw new Error("no chromium on PATH: install Debian's chromium (apt-get install chromium) or set SLIPWAY_CHROMIUM");
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    // Chromium refuses to start its sandbox as root (as in a CI container) unless told not to use it.
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
+}
+
+/** A page in a fresh context (no cookies or storage shared with any other), and what went wrong on it. */
+export interface WatchedPage {
+  context: BrowserContext;
+  page: Page;
+  /**
+   * Console errors, uncaught exceptions and Content Security Policy violations, on any page of the context,
+   * each as `<kind> on <url>: <text>`.
+   */
+  problems: string[];
+}
+
+/** The name under which the page tells the test of each securitypolicyviolation event. */
+const VIOLATION_BINDING = '__reportCspViolation';
+
+export async function watchedPage(browser: Browser): Promise<WatchedPage> {
+  // The provider's certificate is self-signed; the console itself is plain http on 127.0.0.1.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  // CSP violations are console errors too in Chromium; the event names the directive and what it blocked.
+  await context.exposeBinding(VIOLATION_BINDING, ({ page }, violation: Record<string, string>) => {
+    problems.push(
+      `CSP violation on ${page.url()}: ${violation.effectiveDirective} blocked ${violation.blockedURI || 'inline'} (${violation.sourceFile}:${violation.lineNumber})`,
+    );
+  });
+  // Added through the DevTools protocol, so the page's own CSP does not apply to it.
+  await context.addInitScript(`document.addEventListener('securitypolicyviolation', (event) => {
+    window.${VIOLATION_BINDING}({
+      effectiveDirective: event.effectiveDirective,
+      blockedURI: event.blockedURI,
+      sourceFile: event.sourceFile,
+      lineNumber: String(event.lineNumber),
+    });
+  });`);
+  const watch = (page: Page) => {
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // A failed load names its URL only in the location (a favicon's 404 among them).
+      const source = message.location().url;
+      problems.push(`console error on ${page.url()}: ${message.text()}${source ? ` (${source})` : ''}`);
+    });
+    page.on('pageerror', (error) => problems.push(`uncaught exception on ${page.url()}: ${error.message}`));
+  };
+  context.on('page', watch);
+  const page = await context.newPage();
+  return { context, page, problems };
+}
+
+/** A full-page screenshot as test-results/console/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** How wide the page is laid out, and its viewport: wider than the viewport, a phone scrolls sideways. */
+export async function pageWidth(page: Page): Promise<{ scrollWidth: number; innerWidth: number }> {
+  return page.evaluate<{ scrollWidth: number; innerWidth: number }>(
+    '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
+  );
+}
+
+/** What the check below reads of an element, typed here since the project compiles without the DOM's types. */
+interface Focusable {
+  ownerDocument: { activeElement: unknown };
+}
+
+/**
+ * Presses Tab until `target` has the keyboard focus, as someone without a mouse would: fails when it
+ * is not reached within `presses`, since a control Tab never reaches is one such a person cannot use.
+ */
+export async function tabTo(page: Page, target: Locator, presses = 60): Promise<number> {
+  for (let pressed = 1; pressed <= presses; pressed += 1) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((element: Focusable) => element === element.ownerDocument.activeElement)) return pressed;
+  }
+  throw new Error(`Tab did not reach ${target} in ${presses} presses`);
+}
