@@ -57,8 +57,8 @@ export function makeHandler(deps: GetConsoleDeps) {
   const policy = async () =>
     deps.issuer ? contentSecurityPolicy(await settingsOf(deps.issuer)) : contentSecurityPolicy(undefined);
 
-  return httpRoute(routes.getConsole, {}, async ({ path, headers }): Promise<RouteResult> => {
-    const page = consolePage(path.proxy);
+  return httpRoute(routes.getConsole, {}, async ({ path, headers, rawPath }): Promise<RouteResult> => {
+    const page = consolePage(path.proxy, rawPath);
     const common = {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',

@@ -52,10 +52,14 @@ export type ConsolePage =
   | { kind: 'asset'; name: string }
   | { kind: 'index' };
 
-/** `proxy`: what follows /console/ ({proxy+}); undefined for /console itself. */
-export function consolePage(proxy: string | undefined): ConsolePage {
+/**
+ * `proxy`: what follows /console/ ({proxy+}); undefined on the `GET /console` route, which a router may also give
+ * /console/ (API Gateway's and serverless-offline's matching of a trailing slash differ), so the raw path decides.
+ */
+export function consolePage(proxy: string | undefined, rawPath: string): ConsolePage {
   // Relative URLs in the page resolve against /console/, not /.
-  if (proxy === undefined) return { kind: 'redirect', location: '/console/' };
+  if (proxy === undefined)
+    return rawPath.endsWith('/') ? { kind: 'index' } : { kind: 'redirect', location: '/console/' };
   if (proxy === 'config.json') return { kind: 'settings' };
   if (proxy.startsWith('assets/')) return { kind: 'asset', name: proxy.slice('assets/'.length) };
   // The app routes its own paths (/console/deployments/dep-…): each gets the page, which reads the path.

@@ -93,6 +93,18 @@ describe('GET /console/…', () => {
     expect(headers.location).toBe('/console/');
   });
 
+  it('answers the page for /console/ when the router gives it the /console route, rather than redirecting in a loop', async () => {
+    const event = httpEvent('get-console', {
+      path: '/console/',
+      routeKey: 'GET /console',
+      headers: { 'accept-encoding': undefined },
+    });
+    delete event.pathParameters;
+    const response = await consoleHandler()(event, lambdaContext());
+    expect(response.statusCode).toBe(200);
+    expect(Buffer.from(response.body ?? '', 'base64').toString('utf8')).toBe(INDEX);
+  });
+
   it("answers the app's page for each of its own paths, read again on every visit", async () => {
     for (const proxy of ['', 'deployments/dep-3f2a9c1e', 'apps/shop/environments/production', 'callback']) {
       const { status, headers, body } = await get(consoleHandler(), proxy || 'index.html');
