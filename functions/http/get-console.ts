@@ -57,14 +57,13 @@ export function makeHandler(deps: GetConsoleDeps) {
   const policy = async () =>
     deps.issuer ? contentSecurityPolicy(await settingsOf(deps.issuer)) : contentSecurityPolicy(undefined);
 
-  return httpRoute(routes.getConsole, {}, async ({ path, headers, rawPath }): Promise<RouteResult> => {
-    const page = consolePage(path.proxy, rawPath);
+  return httpRoute(routes.getConsole, {}, async ({ path, headers }): Promise<RouteResult> => {
+    const page = consolePage(path.proxy);
     const common = {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'content-security-policy': await policy(),
     };
-    if (page.kind === 'redirect') return { status: 308, headers: { ...common, location: page.location } };
     if (page.kind === 'settings') {
       if (!deps.issuer) {
         throw new NotFound(

@@ -45,23 +45,17 @@ export function readConsoleFiles(dir: string = CONSOLE_DIR): ConsoleFiles {
   return { index: fileOf(readFileSync(join(dir, manifest.index)), 'text/html; charset=utf-8'), assets };
 }
 
-/** What a path under /console/ answers: a redirect, the settings, an asset, or the app's page. */
-export type ConsolePage =
-  | { kind: 'redirect'; location: string }
-  | { kind: 'settings' }
-  | { kind: 'asset'; name: string }
-  | { kind: 'index' };
+/** What a path under /console/ answers: the settings, an asset, or the app's page. */
+export type ConsolePage = { kind: 'settings' } | { kind: 'asset'; name: string } | { kind: 'index' };
 
 /**
- * `proxy`: what follows /console/ ({proxy+}); undefined on the `GET /console` route, which a router may also give
- * /console/ (API Gateway's and serverless-offline's matching of a trailing slash differ), so the raw path decides.
+ * `proxy`: what follows /console/ ({proxy+}); undefined for /console itself (and for /console/, which routers give
+ * either route: serverless-offline drops the trailing slash). The page names its assets by absolute paths and
+ * routes /console as /console/, so neither needs a redirect.
  */
-export function consolePage(proxy: string | undefined, rawPath: string): ConsolePage {
-  // Relative URLs in the page resolve against /console/, not /.
-  if (proxy === undefined)
-    return rawPath.endsWith('/') ? { kind: 'index' } : { kind: 'redirect', location: '/console/' };
+export function consolePage(proxy: string | undefined): ConsolePage {
   if (proxy === 'config.json') return { kind: 'settings' };
-  if (proxy.startsWith('assets/')) return { kind: 'asset', name: proxy.slice('assets/'.length) };
+  if (proxy?.startsWith('assets/')) return { kind: 'asset', name: proxy.slice('assets/'.length) };
   // The app routes its own paths (/console/deployments/dep-…): each gets the page, which reads the path.
   return { kind: 'index' };
 }

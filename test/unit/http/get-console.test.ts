@@ -87,23 +87,21 @@ async function get(
 }
 
 describe('GET /console/…', () => {
-  it('sends /console to /console/, so the page resolves against its own directory', async () => {
-    const { status, headers } = await get(consoleHandler(), undefined);
-    expect(status).toBe(308);
-    expect(headers.location).toBe('/console/');
-  });
-
-  it('answers the page for /console/ when the router gives it the /console route, rather than redirecting in a loop', async () => {
-    const event = httpEvent('get-console', {
-      path: '/console/',
-      routeKey: 'GET /console',
-      headers: { 'accept-encoding': undefined },
-    });
-    delete event.pathParameters;
-    const response = await consoleHandler()(event, lambdaContext());
-    expect(response.statusCode).toBe(200);
-    expect(Buffer.from(response.body ?? '', 'base64').toString('utf8')).toBe(INDEX);
-  });
+  it.each([
+    ['/console', undefined, 'GET /console'],
+    ['/console/', undefined, 'GET /console'],
+  ])(
+    'answers the page for %s however the router hands it over (proxy %j, %s), with no redirect to loop on',
+    async (path, proxy, routeKey) => {
+      const event = httpEvent('get-console', { path, routeKey, headers: { 'accept-encoding': undefined } });
+      if (proxy === undefined) delete event.pathParameters;
+      else event.pathParameters = { proxy };
+      const response = await consoleHandler()(event, lambdaContext());
+      expect(response.statusCode).toBe(200);
+      expect(response.headers?.location).toBeUndefined();
+      expect(Buffer.from(response.body ?? '', 'base64').toString('utf8')).toBe(INDEX);
+    },
+  );
 
   it("answers the app's page for each of its own paths, read again on every visit", async () => {
     for (const proxy of ['', 'deployments/dep-3f2a9c1e', 'apps/shop/environments/production', 'callback']) {
