@@ -32,7 +32,7 @@ export interface SlackInteractionsDeps {
         signingSecret: () => Promise<string>;
         approvers: Readonly<Record<string, string>>;
         approversByEmail?: Readonly<Record<string, string>>;
-        /** With notifications.slack.botToken only. */
+        /** With notifications.slack.botTokenSecret only. */
         web?: SlackWebApi;
       }
     | undefined;
@@ -129,8 +129,8 @@ function defaultDeps(): SlackInteractionsDeps {
           signingSecret: slackSecret(slack.signingSecret, 'the Slack signing secret'),
           approvers: slack.approvers,
           approversByEmail: slack.approversByEmail,
-          ...(slack.botToken
-            ? { web: slackWebApi({ token: slackSecret(slack.botToken, 'the Slack bot token') }) }
+          ...(slack.botTokenSecret
+            ? { web: slackWebApi({ token: slackSecret(slack.botTokenSecret, 'the Slack bot token') }) }
             : {}),
         }
       : undefined,

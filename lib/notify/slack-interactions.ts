@@ -114,7 +114,10 @@ export async function slackMapping(
   if (!found.ok) {
     throw new Forbidden(`Slack user ${slackUser} is not in notifications.slack.approvers, and ${found.reason}`);
   }
-  const byEmail = maps.approversByEmail?.[found.email];
+  // E-mail addresses are compared without case: Slack keeps the case a user typed.
+  const byEmail = Object.entries(maps.approversByEmail ?? {}).find(
+    ([email]) => email.toLowerCase() === found.email,
+  )?.[1];
   if (byEmail === undefined) {
     throw new Forbidden(
       `Slack user ${slackUser} (${found.email}) is not mapped to a Slipway principal (notifications.slack.approvers, approversByEmail)`,

@@ -63,7 +63,7 @@ tokens.add('carol', ['approver']);
 tokens.add('vera', ['viewer']);
 tokens.entries.push({ name: 'sam', sha256: 'b'.repeat(64), roles: ['approver'], apps: ['blog'] });
 const approvers = { U0DAVE: 'dave', U0BOB: 'bob', U0VERA: 'vera', U0SAM: 'sam' };
-const approversByEmail = { 'carol@example.com': 'carol', 'mallory@example.com': 'carol' };
+const approversByEmail = { 'carol@Example.COM': 'carol', 'mallory@example.com': 'carol' };
 
 /** users.info as the stand-in answers it, by user id: Slack's user object, trimmed to what Slipway reads. */
 const SLACK_USERS: Record<string, { status?: number; body?: unknown; delayMs?: number }> = {

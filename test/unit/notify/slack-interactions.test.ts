@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TokenEntry } from '../../../lib/auth/token-document';
+import { configSchema } from '../../../lib/config/schema';
 import { Forbidden, InvalidInput, Unauthenticated } from '../../../lib/errors';
 import {
   decidedMessage,
@@ -132,6 +133,25 @@ describe('slackMapping and slackPrincipal', () => {
       ),
     );
     expect(looked).toEqual(['U0ALICE', 'U0EVE']);
+  });
+});
+
+describe('notifications.slack in config', () => {
+  const withSlack = (slack: Record<string, unknown>) =>
+    configSchema.safeParse({ auth: { tokensSecret: 'slipway/api-tokens' }, notifications: { slack } });
+
+  it('refuses approversByEmail without a bot token to read e-mails with, naming the key', () => {
+    // Given e-mail approvers, with and without the bot token's secret
+    const approversByEmail = { 'carol@example.com': 'carol' };
+
+    // When each is read, then only the one with the bot token holds
+    expect(withSlack({ signingSecret: 's', approversByEmail, botTokenSecret: 'slipway/slack-bot' }).success).toBe(true);
+    expect(withSlack({ signingSecret: 's', approversByEmail }).error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['notifications', 'slack', 'approversByEmail'],
+        message: 'needs notifications.slack.botTokenSecret: e-mails are read through Slack users.info',
+      }),
+    ]);
   });
 });
 
