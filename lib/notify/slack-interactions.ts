@@ -5,7 +5,7 @@ import { type Principal, rolesGrant } from '../auth/principal';
 import type { TokenEntry } from '../auth/token-document';
 import { principalOf } from '../auth/tokens';
 import { ConfigError, Forbidden, InvalidInput, Unauthenticated } from '../errors';
-import { APPROVE_ACTION, REJECT_ACTION } from './slack';
+import { APPROVE_ACTION, escapeMrkdwn, REJECT_ACTION } from './slack';
 import type { SlackEmail } from './slack-web-api';
 
 /** Approve and Reject buttons pressed in Slack, as `POST /v1/slack/interactions` receives them. */
@@ -180,10 +180,10 @@ export function decidedMessage(input: {
  * only as an in_channel message with `thread_ts` ("Publishing responses in thread"), never as an ephemeral one.
  */
 export function refusalMessage(reason: string) {
-  return { replace_original: false, response_type: 'ephemeral', text: `Not done: ${reason}` };
+  return { replace_original: false, response_type: 'ephemeral', text: `Not done: ${escapeMrkdwn(reason)}` };
 }
 
 /** A refusal about the deployment itself (decided, expired, unknown), said in the message's thread for all to see. */
 export function threadRefusal(slackUser: string, reason: string): string {
-  return `Not done for <@${slackUser}>: ${reason}`;
+  return `Not done for <@${slackUser}>: ${escapeMrkdwn(reason)}`;
 }
