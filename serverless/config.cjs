@@ -45,10 +45,12 @@ module.exports = async ({ resolveVariable }) => {
       tokensSecretArn: secretArn(config.auth.tokensSecret),
       // With no webhooks section the route answers 404 and may read no secret at all.
       webhookSecretArn: config.webhooks ? secretArn(config.webhooks.signingSecret) : NOTHING_SECRET,
-      // With no notifications.slack section the Slack interactions route answers 404 and reads no signing secret.
-      slackSigningSecretArn: config.notifications.slack
-        ? secretArn(config.notifications.slack.signingSecret)
-        : NOTHING_SECRET,
+      // With no notifications.slack section the Slack interactions route answers 404 and reads no Slack app secret.
+      slackAppSecretArns: config.notifications.slack
+        ? [config.notifications.slack.signingSecret, config.notifications.slack.botTokenSecret]
+            .filter((secret) => secret !== undefined)
+            .map(secretArn)
+        : [NOTHING_SECRET],
       ...managed,
       // The alarms generated from the health checks: an environment's in another region are that region's stack's.
       healthAlarms: { Resources: healthAlarmResources(config, stage, { Ref: 'NotificationsTopic' }, region) },

@@ -10,20 +10,32 @@ import { slackResponder } from '../../lib/notify/slack';
 import {
   APPROVE_ACTION,
   decidedMessage,
+  type Interaction,
   parseInteraction,
   refusalMessage,
+  slackMapping,
   slackPrincipal,
+  threadRefusal,
   verifySlackRequest,
 } from '../../lib/notify/slack-interactions';
+import { type SlackWebApi, slackWebApi } from '../../lib/notify/slack-web-api';
 import { audit } from '../../lib/wiring/audit';
 import { config } from '../../lib/wiring/config';
-import { slackDecisions, slackSigningSecret } from '../../lib/wiring/slack-interactions';
+import { slackDecisions, slackSecret } from '../../lib/wiring/slack-interactions';
 import { tokens } from '../../lib/wiring/tokens';
 
 export interface SlackInteractionsDeps {
   audit: AuditRecorder;
   /** Undefined when config has no notifications.slack section: the route then does not exist. */
-  slack: { signingSecret: () => Promise<string>; approvers: Readonly<Record<string, string>> } | undefined;
+  slack:
+    | {
+        signingSecret: () => Promise<string>;
+        approvers: Readonly<Record<string, string>>;
+        approversByEmail?: Readonly<Record<string, string>>;
+        /** With notifications.slack.botTokenSecret only. */
+        web?: SlackWebApi;
+      }
+    | undefined;
   tokens: TokenSource;
   deployments: Pick<Deployments, 'get' | 'approve' | 'cancel'>;
   respond: (responseUrl: string, message: unknown) => Promise<unknown>;
@@ -34,6 +46,12 @@ export interface SlackInteractionsDeps {
  * `POST /v1/slack/interactions`: Approve and Reject pressed on a deployment's Slack message. Signed by Slack,
  * not by a bearer token; the Slack user acts as the principal config maps them to, through the same approval
  * and cancellation as `slipway approve` and `slipway cancel`.
+ *
+ * Slack shows the presser nothing of the HTTP answer but a failure, and wants an HTTP 200 within three seconds
+ * (Slack API docs, "Handling user interaction in your Slack apps": "Acknowledgment response"); what the presser
+ * is told goes through response_url. So a press that is signed and well formed is always answered 200, a refusal
+ * included, and the refusal is said through response_url (or the thread) and audited as denied. A bad signature,
+ * an old timestamp or a malformed payload is not a person's press: it stays a 401 or 400.
  */
 export function makeHandler(deps: SlackInteractionsDeps) {
   const now = deps.now ?? (() => new Date());
@@ -41,9 +59,10 @@ export function makeHandler(deps: SlackInteractionsDeps) {
     routes.slackInteractions,
     { audit: deps.audit },
     async ({ rawBody, headers, note, authenticated }) => {
-      if (!deps.slack) throw new NotFound('Slack interactions are not configured (config has no notifications.slack)');
+      const slack = deps.slack;
+      if (!slack) throw new NotFound('Slack interactions are not configured (config has no notifications.slack)');
       // The signature covers the bytes as sent: checked before anything in them is read.
-      verifySlackRequest({ rawBody, headers, secret: await deps.slack.signingSecret(), now: now() });
+      verifySlackRequest({ rawBody, headers, secret: await slack.signingSecret(), now: now() });
       authenticated();
       const interaction = parseInteraction(rawBody);
       const slackUser = interaction.user.id;
@@ -52,8 +71,12 @@ export function makeHandler(deps: SlackInteractionsDeps) {
       const decision = action?.action_id === APPROVE_ACTION ? 'approve' : 'reject';
       note({ actor: `slack:${slackUser}`, target: { slackUser, id, decision } });
       try {
-        const principal = slackPrincipal(slackUser, deps.slack.approvers, await deps.tokens());
-        note({ actor: principal.name, target: { principal: principal.name } });
+        const mapping = await slackMapping(slackUser, slack, slack.web?.userEmail);
+        note({
+          actor: mapping.name,
+          target: { principal: mapping.name, ...(mapping.email ? { email: mapping.email } : {}) },
+        });
+        const principal = slackPrincipal(slackUser, mapping, await deps.tokens());
         requireScope(principal, await deps.deployments.get(id));
         const by = requesterOf(principal);
         const deployment =
@@ -72,22 +95,45 @@ export function makeHandler(deps: SlackInteractionsDeps) {
         );
         return { status: 200, body: { deployment } };
       } catch (error) {
-        // A refusal (not mapped, no role, out of scope, the requester, already decided) is told to the clicker.
-        if (error instanceof SlipwayError && error.status < 500) {
-          note({ denied: true });
-          await deps.respond(interaction.response_url, refusalMessage(error.message, interaction.message?.ts));
-        }
-        throw error;
+        // A refusal (not mapped, no role, out of scope, the requester, unknown, already decided) is the presser's.
+        if (!(error instanceof SlipwayError) || error.status >= 500) throw error;
+        note({ refused: { code: error.code, detail: error.message } });
+        await tellRefusal(slack.web, interaction, error);
+        return { status: 200, body: { refused: { code: error.code, message: error.message } } };
       }
     },
   );
+
+  /**
+   * Who may not act is told alone (ephemeral); a deployment that can no longer be decided is said in the
+   * message's thread when the bot token can post there, else told to the presser alone like the rest.
+   */
+  async function tellRefusal(web: SlackWebApi | undefined, interaction: Interaction, error: SlipwayError) {
+    const channel = interaction.channel?.id;
+    const threadTs = interaction.message?.ts;
+    const aboutTheDeployment = error.status !== 401 && error.status !== 403;
+    if (web && aboutTheDeployment && channel && threadTs) {
+      const text = threadRefusal(interaction.user.id, error.message);
+      if (await web.postInThread({ channel, threadTs, text })) return;
+    }
+    await deps.respond(interaction.response_url, refusalMessage(error.message));
+  }
 }
 
 function defaultDeps(): SlackInteractionsDeps {
   const { slack } = config().notifications;
   return {
     audit: audit(),
-    slack: slack ? { signingSecret: slackSigningSecret(slack.signingSecret), approvers: slack.approvers } : undefined,
+    slack: slack
+      ? {
+          signingSecret: slackSecret(slack.signingSecret, 'the Slack signing secret'),
+          approvers: slack.approvers,
+          approversByEmail: slack.approversByEmail,
+          ...(slack.botTokenSecret
+            ? { web: slackWebApi({ token: slackSecret(slack.botTokenSecret, 'the Slack bot token') }) }
+            : {}),
+        }
+      : undefined,
     tokens: tokens(),
     deployments: slackDecisions(),
     respond: slackResponder(),

@@ -196,6 +196,11 @@ export interface AuditNote {
   target?: Record<string, string>;
   /** The handler refused the request for what it asked, not for a failure: recorded as denied. */
   denied?: boolean;
+  /**
+   * A refusal answered with a success status, for a caller that shows nothing else (Slack): recorded as denied and
+   * refused, with the error's code and message, whatever the status.
+   */
+  refused?: { code: string; detail: string };
 }
 
 export interface HttpAuditFacts {
@@ -219,7 +224,8 @@ export interface HttpAuditFacts {
 /** The audit entry for one mutating request. Pure: plain facts in, the entry out. */
 export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
   const { status, error, principal, noted } = facts;
-  const denied = status === 401 || status === 403 || (noted?.denied === true && status >= 400);
+  const denied =
+    status === 401 || status === 403 || (noted?.denied === true && status >= 400) || noted?.refused !== undefined;
   const target: Record<string, string> = {
     ...stringsOf(facts.path, ['app', 'env', 'id']),
     ...stringsOf(facts.body, ['app', 'environment', 'database', 'volume', 'kind', 'backupId', 'tag', 'digest']),
@@ -237,6 +243,7 @@ export function httpAuditEntry(facts: HttpAuditFacts): AuditInput {
   const outcome: AuditOutcome = {
     ...(error ? failedOutcome(error) : { result: status < 400 ? 'succeeded' : 'failed' }),
     ...(denied ? { result: 'refused' as const } : {}),
+    ...noted?.refused,
     status,
   };
   const stateOf = (facts.response as { deployment?: { state?: unknown } } | undefined)?.deployment?.state;

@@ -122,8 +122,31 @@ export const configSchema = z
                     .describe(
                       "Slack user id to the name of a token in the tokens secret: a Slack user approves or rejects as that token, with its roles and scope; anyone else's press is refused",
                     ),
+                  botTokenSecret: secretReference
+                    .optional()
+                    .describe(
+                      "The secret (name or ARN) holding the Slack app's bot token (xoxb-, scopes users:read, users:read.email and chat:write): with it a user missing from approvers is looked up by their confirmed e-mail (approversByEmail), and a press on a deployment already decided is answered in the message's thread",
+                    ),
+                  approversByEmail: z
+                    .record(
+                      z
+                        .string()
+                        .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, expects('an e-mail address such as bob@example.com')),
+                      z.string().regex(TOKEN_NAME_PATTERN, expects('a token name')),
+                    )
+                    .default({})
+                    .describe(
+                      "A Slack user's confirmed e-mail (as Slack's users.info gives it, compared without case) to the name of a token in the tokens secret, for users not in approvers; needs botTokenSecret",
+                    ),
                 },
-                expects('a slack section {signingSecret, approvers}'),
+                expects('a slack section {signingSecret, approvers, botTokenSecret, approversByEmail}'),
+              )
+              .refine(
+                (slack) => Object.keys(slack.approversByEmail).length === 0 || slack.botTokenSecret !== undefined,
+                {
+                  path: ['approversByEmail'],
+                  message: 'needs notifications.slack.botTokenSecret: e-mails are read through Slack users.info',
+                },
               )
               .optional()
               .describe(

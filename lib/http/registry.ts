@@ -378,8 +378,11 @@ export const apiRoutes = registry({
       '(`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret `notifications.slack.signingSecret` ' +
       'names), within 5 minutes of `X-Slack-Request-Timestamp`, not by a bearer token. The Slack user acts as the ' +
       'token `notifications.slack.approvers` maps them to, with its roles and scope, through the same approval and ' +
-      'cancellation as `POST /v1/deployments/{id}/approve` and `/cancel`; the requester cannot approve. The message ' +
-      'is updated in place through the `response_url`, and a refusal is told there beside it.',
+      'cancellation as `POST /v1/deployments/{id}/approve` and `/cancel`; the requester cannot approve. A user missing ' +
+      'from that map is found by their confirmed Slack e-mail in `notifications.slack.approversByEmail` when ' +
+      '`notifications.slack.botTokenSecret` is set. The message is updated in place through the `response_url`. Every ' +
+      'signed, well-formed press is answered 200, as Slack requires: a refusal is told to the presser through the ' +
+      '`response_url` (or in the thread), answered `{refused}` and audited as denied.',
     tags: ['deployments'],
     rawBody: {
       description: "Slack's block_actions interaction, JSON in the form field `payload`.",
@@ -395,18 +398,20 @@ export const apiRoutes = registry({
     ],
     responses: {
       200: {
-        description: 'Decided: the deployment as it now is; the message was updated in place.',
-        schema: deploymentResponse,
+        description:
+          "Decided: the deployment as it now is, the message updated in place. Or refused: the Slack user is not mapped (by id or confirmed e-mail), maps to no token, lacks the approve permission or the deployment's scope, or requested the deployment; or the deployment is unknown, already decided, cancelled or expired; or ECS refused the change.",
+        schema: z.union([
+          deploymentResponse,
+          z.strictObject({
+            refused: z
+              .strictObject({ code: z.string(), message: z.string() })
+              .describe('Why nothing was done: the error code and the reason the presser was shown.'),
+          }),
+        ]),
       },
       400: { description: 'The body has no `payload`, or it is not a Slipway button press (the field is named).' },
       401: { description: 'The signature is missing, malformed, outside the tolerance, or does not match.' },
-      403: {
-        description:
-          "The Slack user is not mapped, maps to no token, lacks the approve permission or the deployment's scope, or requested the deployment.",
-      },
-      404: { description: 'Slack interactions are not configured, or no such deployment.' },
-      409: { description: 'The deployment is not waiting for approval: already decided, cancelled or expired.' },
-      422: { description: 'ECS refused the change the last approval started.' },
+      404: { description: 'Slack interactions are not configured (config has no notifications.slack).' },
       502: { description: 'The signing secret, the tokens secret or ECS could not be read.' },
     },
   },

@@ -5,7 +5,8 @@ import { type Principal, rolesGrant } from '../auth/principal';
 import type { TokenEntry } from '../auth/token-document';
 import { principalOf } from '../auth/tokens';
 import { ConfigError, Forbidden, InvalidInput, Unauthenticated } from '../errors';
-import { APPROVE_ACTION, REJECT_ACTION } from './slack';
+import { APPROVE_ACTION, escapeMrkdwn, REJECT_ACTION } from './slack';
+import type { SlackEmail } from './slack-web-api';
 
 /** Approve and Reject buttons pressed in Slack, as `POST /v1/slack/interactions` receives them. */
 
@@ -57,6 +58,7 @@ export const interactionSchema = z.object({
     )
     .check(z.length(1)),
   response_url: z.url({ protocol: /^https?$/ }),
+  channel: z.optional(z.object({ id: z.string() })),
   message: z.optional(z.object({ ts: z.string(), blocks: z.optional(z.array(z.unknown())) })),
 });
 export type Interaction = z.infer<typeof interactionSchema>;
@@ -88,20 +90,53 @@ export function parseInteraction(rawBody: Buffer): Interaction {
   throw new InvalidInput(`body.${issues[0]?.field}: ${issues[0]?.message}`, { details: issues });
 }
 
+/** The token a Slack user acts as, and the e-mail it was found by when it was not found by the user id. */
+export interface SlackMapping {
+  name: string;
+  email?: string;
+}
+
 /**
- * The principal a Slack user acts as: the token `notifications.slack.approvers` maps the user to, with that
- * token's roles and scope from the tokens secret. A user who is not mapped, or whose token lacks the approve
- * permission, is refused here; the deployment's scope and the requester rule are checked where every approval is.
+ * Who config says a Slack user is: `approvers` by user id first; else, when a bot token can read it
+ * (`userEmail`), `approversByEmail` by the e-mail Slack has confirmed for the user. Not found is refused.
+ */
+export async function slackMapping(
+  slackUser: string,
+  maps: { approvers: Readonly<Record<string, string>>; approversByEmail?: Readonly<Record<string, string>> },
+  userEmail: ((user: string) => Promise<SlackEmail>) | undefined,
+): Promise<SlackMapping> {
+  const name = maps.approvers[slackUser];
+  if (name !== undefined) return { name };
+  if (!userEmail) {
+    throw new Forbidden(`Slack user ${slackUser} is not mapped to a Slipway principal (notifications.slack.approvers)`);
+  }
+  const found = await userEmail(slackUser);
+  if (!found.ok) {
+    throw new Forbidden(`Slack user ${slackUser} is not in notifications.slack.approvers, and ${found.reason}`);
+  }
+  // E-mail addresses are compared without case: Slack keeps the case a user typed.
+  const byEmail = Object.entries(maps.approversByEmail ?? {}).find(
+    ([email]) => email.toLowerCase() === found.email,
+  )?.[1];
+  if (byEmail === undefined) {
+    throw new Forbidden(
+      `Slack user ${slackUser} (${found.email}) is not mapped to a Slipway principal (notifications.slack.approvers, approversByEmail)`,
+    );
+  }
+  return { name: byEmail, email: found.email };
+}
+
+/**
+ * The principal a Slack user acts as: the mapped token's roles and scope from the tokens secret. A token that is
+ * gone, or lacks the approve permission, is refused here; the deployment's scope and the requester rule are
+ * checked where every approval is.
  */
 export function slackPrincipal(
   slackUser: string,
-  approvers: Readonly<Record<string, string>>,
+  mapping: SlackMapping,
   entries: ReadonlyArray<TokenEntry>,
 ): Principal {
-  const name = approvers[slackUser];
-  if (name === undefined) {
-    throw new Forbidden(`Slack user ${slackUser} is not mapped to a Slipway principal (notifications.slack.approvers)`);
-  }
+  const { name } = mapping;
   const entry = entries.find((candidate) => candidate.name === name);
   if (!entry) {
     throw new Forbidden(`Slack user ${slackUser} maps to ${name}, which no token in the tokens secret names`);
@@ -139,12 +174,16 @@ export function decidedMessage(input: {
   };
 }
 
-/** A refusal, told beside the message without changing it. */
-export function refusalMessage(reason: string, messageTs: string | undefined) {
-  return {
-    replace_original: false,
-    response_type: 'ephemeral',
-    ...(messageTs ? { thread_ts: messageTs } : {}),
-    text: `Not done: ${reason}`,
-  };
+/**
+ * A refusal, told only to the presser, beside the message and without changing it (Slack API docs, "Handling user
+ * interaction": `replace_original: false`, `response_type: ephemeral`). A response_url post goes into a thread
+ * only as an in_channel message with `thread_ts` ("Publishing responses in thread"), never as an ephemeral one.
+ */
+export function refusalMessage(reason: string) {
+  return { replace_original: false, response_type: 'ephemeral', text: `Not done: ${escapeMrkdwn(reason)}` };
+}
+
+/** A refusal about the deployment itself (decided, expired, unknown), said in the message's thread for all to see. */
+export function threadRefusal(slackUser: string, reason: string): string {
+  return `Not done for <@${slackUser}>: ${escapeMrkdwn(reason)}`;
 }

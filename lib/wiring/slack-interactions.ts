@@ -5,13 +5,13 @@ import type { Deployments } from '../deploy/deployments';
 import { deploymentCancellations } from './deployment-cancellations';
 import { deploymentApprovals } from './deployment-rollouts';
 
-const SIGNING_SECRET_MAX_AGE_SECONDS = 60;
+const SECRET_MAX_AGE_SECONDS = 60;
 
-/** The Slack app's signing secret, read again a minute after it was last read, so a rotation takes hold. */
-export function slackSigningSecret(secretId: string): () => Promise<string> {
+/** A Slack app secret (the signing secret, the bot token), read again a minute after it was last read, so a rotation takes hold. */
+export function slackSecret(secretId: string, what: string): () => Promise<string> {
   const client = shared(createSecretsManagerClient);
-  const cached = new CachedRead<string>(SIGNING_SECRET_MAX_AGE_SECONDS);
-  return () => cached.current() ?? cached.keep(readSecretString(client, secretId, 'the Slack signing secret'));
+  const cached = new CachedRead<string>(SECRET_MAX_AGE_SECONDS);
+  return () => cached.current() ?? cached.keep(readSecretString(client, secretId, what));
 }
 
 /** What a Slack press decides through: the same approvals and cancellations as the API's routes. */

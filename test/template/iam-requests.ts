@@ -415,12 +415,12 @@ export const SECRET_READERS: Record<string, SecretKind> = {
   'lib/auth/token-source.ts': 'tokens',
   'lib/notify/notifications.ts': 'slack',
   'lib/wiring/releases.ts': 'webhook',
-  'lib/wiring/slack-interactions.ts': 'slackSigning',
+  'lib/wiring/slack-interactions.ts': 'slackApp',
   'lib/wiring/probes.ts': 'probe',
   'lib/worker/deps.ts': 'worker',
   'lib/aws/account-credentials.ts': 'externalId',
 };
-export type SecretKind = 'tokens' | 'slack' | 'slackSigning' | 'webhook' | 'probe' | 'worker' | 'externalId';
+export type SecretKind = 'tokens' | 'slack' | 'slackApp' | 'webhook' | 'probe' | 'worker' | 'externalId';
 
 /** The public routes whose handler reads the tokens secret itself: Slack's maps a Slack user to a token's roles and scope. */
 const TOKEN_READING_PUBLIC_ROUTES: ReadonlySet<string> = new Set(['slackInteractions']);
@@ -444,8 +444,10 @@ export function secretsOf(config: SlipwayConfig, kind: SecretKind, accounts = Ob
       return config.notifications.slackWebhookSecret ? [config.notifications.slackWebhookSecret] : [];
     case 'webhook':
       return config.webhooks ? [config.webhooks.signingSecret] : [];
-    case 'slackSigning':
-      return config.notifications.slack ? [config.notifications.slack.signingSecret] : [];
+    case 'slackApp': {
+      const slack = config.notifications.slack;
+      return slack ? [slack.signingSecret, ...(slack.botTokenSecret ? [slack.botTokenSecret] : [])] : [];
+    }
     case 'probe':
       return [
         ...new Set(

@@ -206,6 +206,10 @@ export const EXPLAINED_GAPS: Readonly<Record<string, ExplainedGap>> = {
   promoteEnvironment: { kib: 4, why: ACTS_IN_ACCOUNTS },
   restartEnvironment: { kib: 4, why: ACTS_IN_ACCOUNTS },
   scaleEnvironment: { kib: 7, why: ACTS_IN_ACCOUNTS },
+  slackInteractions: {
+    kib: 3,
+    why: "it approves and cancels as the deployment routes do, and answers Slack itself: a press by a user missing from notifications.slack.approvers is mapped by the e-mail Slack's users.info confirms, and a refusal is posted in the message's thread, through the Slack Web API client (lib/notify/slack-web-api.ts, 2 KiB), which every press may need.",
+  },
   ecrImageScan: {
     kib: 7,
     why: `${ACTS_IN_ACCOUNTS} The deployment it asks for may wait for approval, and its Slack message then carries the Approve and Reject buttons (lib/notify/slack.ts, under 1 KiB).`,

@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TokenEntry } from '../../../lib/auth/token-document';
+import { configSchema } from '../../../lib/config/schema';
 import { Forbidden, InvalidInput, Unauthenticated } from '../../../lib/errors';
 import {
   decidedMessage,
   parseInteraction,
+  slackMapping,
   slackPrincipal,
   verifySlackRequest,
 } from '../../../lib/notify/slack-interactions';
@@ -79,30 +81,77 @@ describe('parseInteraction', () => {
   });
 });
 
-describe('slackPrincipal', () => {
+describe('slackMapping and slackPrincipal', () => {
   const sha256 = 'a'.repeat(64);
   const entries: TokenEntry[] = [
     { name: 'bob', sha256, roles: ['approver'], apps: ['shop'] },
     { name: 'vera', sha256, roles: ['viewer'] },
   ];
-  const approvers = { U0BOB: 'bob', U0VERA: 'vera', U0GONE: 'gone' };
+  const maps = {
+    approvers: { U0BOB: 'bob', U0VERA: 'vera', U0GONE: 'gone' },
+    approversByEmail: { 'alice@example.com': 'bob' },
+  };
+  const principalOf = async (user: string) => slackPrincipal(user, await slackMapping(user, maps, undefined), entries);
 
-  it("gives a mapped user the token's roles and scope", () => {
-    expect(slackPrincipal('U0BOB', approvers, entries)).toEqual({
+  it("gives a mapped user the token's roles and scope", async () => {
+    await expect(principalOf('U0BOB')).resolves.toEqual({
       name: 'bob',
       roles: ['approver'],
       scope: { apps: ['shop'] },
     });
   });
 
-  it('refuses an unmapped user, a user mapped to no token, and a token without the approve permission', () => {
-    expect(() => slackPrincipal('U0EVE', approvers, entries)).toThrow(
+  it('refuses an unmapped user, a user mapped to no token, and a token without the approve permission', async () => {
+    await expect(principalOf('U0EVE')).rejects.toThrow(
       new Forbidden('Slack user U0EVE is not mapped to a Slipway principal (notifications.slack.approvers)'),
     );
-    expect(() => slackPrincipal('U0GONE', approvers, entries)).toThrow(/which no token in the tokens secret names/);
-    expect(() => slackPrincipal('U0VERA', approvers, entries)).toThrow(
+    await expect(principalOf('U0GONE')).rejects.toThrow(/which no token in the tokens secret names/);
+    await expect(principalOf('U0VERA')).rejects.toThrow(
       'vera (Slack user U0VERA) may not approve: roles viewer do not grant approve',
     );
+  });
+
+  it('looks a user missing from approvers up by the e-mail Slack confirmed, and only then', async () => {
+    // Given a users.info that knows alice's e-mail, and one that cannot be reached
+    const looked: string[] = [];
+    const userEmail = async (user: string) => {
+      looked.push(user);
+      return user === 'U0ALICE'
+        ? { ok: true as const, email: 'alice@example.com' }
+        : { ok: false as const, reason: 'users.info did not answer within 1000 ms' };
+    };
+
+    // When users are mapped, then the id map wins without a look-up, the e-mail maps alice, and a failure refuses
+    await expect(slackMapping('U0BOB', maps, userEmail)).resolves.toEqual({ name: 'bob' });
+    await expect(slackMapping('U0ALICE', maps, userEmail)).resolves.toEqual({
+      name: 'bob',
+      email: 'alice@example.com',
+    });
+    await expect(slackMapping('U0EVE', maps, userEmail)).rejects.toThrow(
+      new Forbidden(
+        'Slack user U0EVE is not in notifications.slack.approvers, and users.info did not answer within 1000 ms',
+      ),
+    );
+    expect(looked).toEqual(['U0ALICE', 'U0EVE']);
+  });
+});
+
+describe('notifications.slack in config', () => {
+  const withSlack = (slack: Record<string, unknown>) =>
+    configSchema.safeParse({ auth: { tokensSecret: 'slipway/api-tokens' }, notifications: { slack } });
+
+  it('refuses approversByEmail without a bot token to read e-mails with, naming the key', () => {
+    // Given e-mail approvers, with and without the bot token's secret
+    const approversByEmail = { 'carol@example.com': 'carol' };
+
+    // When each is read, then only the one with the bot token holds
+    expect(withSlack({ signingSecret: 's', approversByEmail, botTokenSecret: 'slipway/slack-bot' }).success).toBe(true);
+    expect(withSlack({ signingSecret: 's', approversByEmail }).error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['notifications', 'slack', 'approversByEmail'],
+        message: 'needs notifications.slack.botTokenSecret: e-mails are read through Slack users.info',
+      }),
+    ]);
   });
 });
 
