@@ -53,6 +53,7 @@ const RULES = [
 
 let work: string;
 let api: string;
+let lambdaPort: number;
 let provider: OidcProviderStandIn;
 let launcher: Launched | undefined;
 let browser: Browser | undefined;
@@ -107,8 +108,8 @@ async function callApi<T>(user: keyof typeof USERS, path: string, body?: unknown
   return { status: response.status, body: (await response.json()) as T };
 }
 
-async function newPage(): Promise<WatchedPage> {
-  const watched = await watchedPage(browser as Browser);
+async function newPage(options: { timezoneId?: string } = {}): Promise<WatchedPage> {
+  const watched = await watchedPage(browser as Browser, options);
   watched.context.setDefaultTimeout(UI_TIMEOUT_MS);
   pages.push(watched);
   return watched;
@@ -153,7 +154,8 @@ const personOf = (user: keyof typeof USERS) => `oidc:${new URL(provider.issuer).
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'slipway-console-e2e-'));
-  const [httpPort, lambdaPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, healthPort] = [await freePort(), await freePort()];
+  lambdaPort = await freePort();
   api = `http://127.0.0.1:${httpPort}`;
   provider = await startOidcProvider({
     dir: work,
@@ -262,8 +264,14 @@ describe('the web console in a real browser, signed in through an OpenID Connect
   });
 
   it('bob signs in, finds the deployment on the board, approves it from the keyboard, and sees it roll out', async () => {
-    // Given bob at the console, signed out
-    const { page, problems } = await newPage();
+    // Given the health checks run once, as their schedule runs them (the launcher invokes runProbes every minute)
+    const probed = await fetch(
+      `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/slipway-${STAGE}-runProbes/invocations`,
+      { method: 'POST', body: readFileSync(join('events', 'schedule.run-probes.json'), 'utf8') },
+    );
+    expect(await probed.json()).toMatchObject({ handled: true, result: { checks: 2, failed: 0 } });
+    // And bob at the console, signed out, in a browser set to India's time (UTC+05:30)
+    const { page, problems } = await newPage({ timezoneId: 'Asia/Kolkata' });
     const tokensBefore = provider.record.tokensIssued.filter((issued) => issued.user === 'bob').length;
 
     // When he signs in with the provider, choosing himself on its page
@@ -275,6 +283,18 @@ describe('the web console in a real browser, signed in through an OpenID Connect
     const row = productionRow(page);
     await row.getByRole('link', { name: deploymentId, exact: true }).first().waitFor();
     expect(await row.textContent()).toContain('PENDING_APPROVAL');
+    // And each environment's health check as the probes last saw it
+    await row.getByText('ready: ok', { exact: true }).waitFor();
+    // And every time in his zone, its UTC value on hover
+    const time = page.locator('time').first();
+    const [datetime, title, shown] = [
+      await time.getAttribute('datetime'),
+      await time.getAttribute('title'),
+      await time.textContent(),
+    ];
+    expect(datetime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect(title).toBe(`${datetime} UTC`);
+    expect(shown).toContain('GMT+5:30');
     await screenshot(page, 'board');
 
     // When he opens it

@@ -45,9 +45,14 @@ export interface WatchedPage {
 /** The name under which the page tells the test of each securitypolicyviolation event. */
 const VIOLATION_BINDING = '__reportCspViolation';
 
-export async function watchedPage(browser: Browser): Promise<WatchedPage> {
+/** `timezoneId`: the viewer's time zone (IANA), which the console shows every time in. Default: this machine's. */
+export async function watchedPage(browser: Browser, options: { timezoneId?: string } = {}): Promise<WatchedPage> {
   // The provider's certificate is self-signed; the console itself is plain http on 127.0.0.1.
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1280, height: 900 },
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
+  });
   const problems: string[] = [];
   // CSP violations are console errors too in Chromium; the event names the directive and what it blocked.
   await context.exposeBinding(VIOLATION_BINDING, ({ page }, violation: Record<string, string>) => {
