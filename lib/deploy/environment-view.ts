@@ -1,32 +1,12 @@
-import type { EnvironmentHealth, HealthStore } from '../store/health';
+import type { HealthStore } from '../store/health';
 import { type DeploymentsDeps, environmentOf } from './deployments-context';
 import { containerImages, describeService, describeTaskDefinition, digestOf } from './ecs';
 import { placeOf } from './placement';
-import { type DeploymentRecord, isInFlight } from './records';
+import { type EnvironmentView, isInFlight } from './records';
 
 /** What an environment runs now: its ECS service and task definition beside its last and in-flight deployments. */
 
-export interface EnvironmentView {
-  app: string;
-  environment: string;
-  cluster: string;
-  service: string;
-  approvals: number;
-  promoteFrom?: string;
-  running?: {
-    taskDefinitionArn?: string;
-    images: Record<string, string>;
-    digest?: string;
-    desiredCount?: number;
-    runningCount?: number;
-    pendingCount?: number;
-    status?: string;
-  };
-  lastDeployment?: DeploymentRecord;
-  inFlight?: DeploymentRecord;
-  /** The health checks as the probes last saw them; absent until they have run. */
-  health?: EnvironmentHealth;
-}
+export type { EnvironmentView };
 
 /** Who reads an environment, and the request they read it in: the session's source identity and name in another account. */
 export interface Reader {

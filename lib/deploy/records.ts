@@ -1,3 +1,4 @@
+import type { EnvironmentHealth } from '../health/records';
 /**
  * A deployment as Slipway records it, and the rules for how its state may change.
  * Plain data and pure functions: the store persists these, the use cases decide with them.
@@ -167,4 +168,27 @@ export function transition(to: DeploymentState, at: string, extra: { note?: stri
 /** Whether the environment's lock is released once a record reaches this state. */
 export function releasesLock(state: DeploymentState): boolean {
   return !isInFlight(state);
+}
+
+/** What an environment runs: its ECS service beside its last and in-flight deployments, and its health checks. */
+export interface EnvironmentView {
+  app: string;
+  environment: string;
+  cluster: string;
+  service: string;
+  approvals: number;
+  promoteFrom?: string;
+  running?: {
+    taskDefinitionArn?: string;
+    images: Record<string, string>;
+    digest?: string;
+    desiredCount?: number;
+    runningCount?: number;
+    pendingCount?: number;
+    status?: string;
+  };
+  lastDeployment?: DeploymentRecord;
+  inFlight?: DeploymentRecord;
+  /** The health checks as the probes last saw them; absent until they have run. */
+  health?: EnvironmentHealth;
 }

@@ -3,6 +3,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { HealthCheckConfig, SlipwayConfig } from '../config/schema';
 import { namedChecks } from './alarms';
+import type { CheckResult } from './records';
 
 /**
  * The probe engine: one GET per health check, answered within the check's own timeout,
@@ -18,18 +19,10 @@ export interface ProbeTarget {
   checkName: string;
 }
 
-export interface ProbeResult {
+/** A check's result, with the environment it belongs to. */
+export interface ProbeResult extends CheckResult {
   app: string;
   environment: string;
-  /** The Check dimension (checkName). */
-  check: string;
-  url: string;
-  ok: boolean;
-  status?: number;
-  latencyMs?: number;
-  certDaysRemaining?: number;
-  /** One line, only when !ok; never a body, never a header value. */
-  reason?: string;
 }
 
 export interface SecretHeader {

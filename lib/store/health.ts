@@ -1,24 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { CheckResult, EnvironmentHealth } from '../health/records';
+
+export type { CheckResult, EnvironmentHealth };
 
 /**
  * Each environment's health checks as the probes last saw them, one item per environment, replaced every
  * run: what the console's board and GET /v1/apps/{app}/environments/{env} show beside what runs.
  */
-
-export interface CheckResult {
-  check: string;
-  url: string;
-  ok: boolean;
-  status?: number;
-  latencyMs?: number;
-  certDaysRemaining?: number;
-  reason?: string;
-}
-
-export interface EnvironmentHealth {
-  checkedAt: string;
-  checks: CheckResult[];
-}
 
 /** An environment taken out of the config stops being probed: its last results go after a day (the table's TTL). */
 const KEEP_SECONDS = 24 * 60 * 60;
