@@ -43,6 +43,7 @@ const USERS = {
   bob: { sub: 'bob', email: 'bob@example.com', name: 'Bob', groups: ['approvers'] },
   carol: { sub: 'carol', email: 'carol@example.com', name: 'Carol', groups: ['viewers'] },
   dora: { sub: 'dora', email: 'dora@example.com', name: 'Dora', groups: ['admins'] },
+  erin: { sub: 'erin', email: 'erin@example.com', name: 'Erin', groups: ['viewers'] },
 };
 const RULES = [
   { claims: { sub: 'alice' }, roles: ['deployer', 'approver'] },
@@ -379,5 +380,50 @@ describe('the web console in a real browser, signed in through an OpenID Connect
     }
     expect(await mainNavigation(carol.page).getByRole('link', { name: 'Audit', exact: true }).count()).toBe(0);
     expect([...carol.problems, ...dora.problems]).toEqual([]);
+  });
+
+  it('carol signs out, and the provider ends her session there too', async () => {
+    // When carol presses Sign out
+    const { page, problems } = carol;
+    const logouts = provider.record.logouts.length;
+    await button(page, 'Sign out').click();
+
+    // Then the provider's end-session endpoint sent her back to the console, signed out
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    expect(provider.record.logouts.slice(logouts)).toEqual([{ redirectTo: `${api}/console/` }]);
+    expect(await button(page, 'Sign out').count()).toBe(0);
+    expect(await mainNavigation(page).count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it("erin's session ends on her deployment page: she signs in again over it and comes back to it", async () => {
+    // Given erin signed in with an ID token good for 20 s, on the deployment's page
+    provider.setIdTokenSeconds(20);
+    const { page, problems } = await newPage();
+    try {
+      await signIn(page, 'erin');
+      await openDeployment(page, 'SUCCEEDED');
+      const path = new URL(page.url()).pathname;
+
+      // When the token expires, then the console asks her to sign in again, the page still behind the dialog
+      const dialog = page.getByRole('alertdialog');
+      await dialog.waitFor({ timeout: 60_000 });
+      expect(await page.getByRole('heading', { level: 1, name: `Deployment ${deploymentId}` }).count()).toBe(1);
+
+      // When she signs in again from the dialog
+      provider.setIdTokenSeconds(1_800);
+      await dialog.getByRole('button', { name: 'Sign in again', exact: true }).click();
+      await page.getByRole('button', { name: 'Sign in as erin', exact: true }).click();
+
+      // Then she is back on the page she was on, signed in
+      await page.waitForURL((url) => url.origin === api && url.pathname === path);
+      await statusShowing(page, 'SUCCEEDED').waitFor();
+      await button(page, 'Sign out').waitFor();
+      expect(await dialog.count()).toBe(0);
+      // A refused poll (401) may be logged by the browser as the session ends; nothing else is
+      expect(problems.filter((problem) => !/status of 401/.test(problem))).toEqual([]);
+    } finally {
+      provider.setIdTokenSeconds(1_800);
+    }
   });
 });

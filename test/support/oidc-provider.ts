@@ -77,6 +77,8 @@ export interface OidcProviderStandIn {
    * request, the sign-in page's button pressed, the code from the redirect, the exchange with the verifier.
    */
   signInOverHttp(user: string, redirectUri?: string): Promise<Tokens>;
+  /** exp - iat of the ID tokens issued from now on: a test shortens it to see a session end. */
+  setIdTokenSeconds(seconds: number): void;
   close(): Promise<void>;
 }
 
@@ -217,7 +219,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const signingKey = await generateKeyPair('RS256', { extractable: true });
   const kid = `provider-${randomBytes(4).toString('hex')}`;
   const jwks = { keys: [{ ...(await exportJWK(signingKey.publicKey)), kid, alg: 'RS256', use: 'sig' }] };
-  const idTokenSeconds = options.idTokenSeconds ?? 300;
+  let idTokenSeconds = options.idTokenSeconds ?? 300;
   const codeSeconds = options.codeSeconds ?? 60;
   const client = options.client;
   const record: ProviderRecord = { codesIssued: [], codesRedeemed: [], tokensIssued: [], refused: [], logouts: [] };
@@ -504,6 +506,9 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     client,
     record,
     signInOverHttp,
+    setIdTokenSeconds: (seconds: number) => {
+      idTokenSeconds = seconds;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
