@@ -77,7 +77,7 @@ export async function completeSignIn(config: ConsoleConfig): Promise<void> {
 export function signOut(config: ConsoleConfig | undefined): boolean {
   const session = currentSession();
   forgetSession();
-  const logout = config && session ? endSessionUrl(config, session.idToken, location.origin) : undefined;
+  const logout = config && session ? endSessionUrl(config, location.origin) : undefined;
   if (logout) location.assign(logout);
   return logout !== undefined;
 }

@@ -142,16 +142,18 @@ export function checkIdToken(
   return claims as IdTokenClaims;
 }
 
-/** RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), when the identity provider offers it. */
+/**
+ * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), when the identity provider offers it: by client_id
+ * and the way back, without id_token_hint (2: OPTIONAL), so the ID token, still valid for up to an hour, is never
+ * written into a URL and the browser's history. A provider that insists on the hint asks the person to confirm.
+ */
 export function endSessionUrl(
   config: Pick<ConsoleConfig, 'endSessionEndpoint' | 'clientId'>,
-  idToken: string,
   origin: string,
 ): string | undefined {
   if (!config.endSessionEndpoint) return undefined;
   const url = new URL(config.endSessionEndpoint);
   url.searchParams.set('client_id', config.clientId);
-  url.searchParams.set('id_token_hint', idToken);
   url.searchParams.set('post_logout_redirect_uri', `${origin}/console/`);
   return url.toString();
 }
