@@ -5,7 +5,15 @@ import type { Browser, Page } from 'playwright-core';
 import { parseDocument } from 'yaml';
 import type { AuditEntry } from '../../lib/audit/records';
 import type { DeploymentRecord } from '../../lib/deploy/records';
-import { launchBrowser, pageWidth, screenshot, tabTo, type WatchedPage, watchedPage } from '../support/browser';
+import {
+  accessibilityProblems,
+  launchBrowser,
+  pageWidth,
+  screenshot,
+  tabTo,
+  type WatchedPage,
+  watchedPage,
+} from '../support/browser';
 import { interrupt, killLaunchers, type Launched, startLauncher } from '../support/launcher';
 import { type OidcProviderStandIn, startOidcProvider } from '../support/oidc-provider';
 import { freePort } from '../support/processes';
@@ -296,6 +304,8 @@ describe('the web console in a real browser, signed in through an OpenID Connect
     expect(datetime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     expect(title).toBe(`${datetime} UTC`);
     expect(shown).toContain('GMT+5:30');
+    // And nothing on it is too faint to read or unnamed for a screen reader
+    expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, 'board');
 
     // When he opens it
@@ -305,6 +315,7 @@ describe('the web console in a real browser, signed in through an OpenID Connect
     const approve = button(page, 'Approve');
     await approve.waitFor();
     expect(await button(page, 'Cancel deployment').count()).toBe(0);
+    expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, 'deployment-pending');
 
     // When he reaches Approve with Tab and presses Enter
@@ -330,6 +341,7 @@ describe('the web console in a real browser, signed in through an OpenID Connect
     // Then it fits the screen: nothing scrolls sideways
     const { scrollWidth, innerWidth } = await pageWidth(page);
     expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, 'board-phone');
     expect(problems).toEqual([]);
   });

@@ -114,3 +114,57 @@ export async function tabTo(page: Page, target: Locator, presses = 60): Promise<
   }
   throw new Error(`Tab did not reach ${target} in ${presses} presses`);
 }
+
+/**
+ * What a person with low vision or a screen reader would miss on the page as it stands: text whose contrast with
+ * what is behind it is under WCAG 2.2's 4.5:1 (3:1 for large text: 24 px, or 18.66 px bold; "Understanding SC
+ * 1.4.3 Contrast (Minimum)", relative luminance as WCAG defines it), and buttons, links and form fields with no
+ * accessible name. Each problem as `<what>: <text of the element>`. Backgrounds are taken as the nearest opaque
+ * one among the element's ancestors (white if none), so text over an image would not be judged.
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const channel = (value) => {
+      const c = value / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    const rgba = (css) => {
+      const parts = css.match(/[\\d.]+/g)?.map(Number) ?? [0, 0, 0, 1];
+      return { r: parts[0], g: parts[1], b: parts[2], a: parts.length > 3 ? parts[3] : 1 };
+    };
+    const luminance = ({ r, g, b }) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    const background = (element) => {
+      for (let node = element; node; node = node.parentElement) {
+        const color = rgba(getComputedStyle(node).backgroundColor);
+        if (color.a >= 1) return color;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const shown = (element) => {
+      const style = getComputedStyle(element);
+      const box = element.getBoundingClientRect();
+      return style.visibility !== 'hidden' && style.display !== 'none' && box.width > 0 && box.height > 0;
+    };
+    const label = (element) => (element.textContent ?? '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+    const problems = [];
+    for (const element of document.body.querySelectorAll('*')) {
+      const ownText = [...element.childNodes].some((node) => node.nodeType === 3 && node.textContent.trim() !== '');
+      if (!ownText || !shown(element)) continue;
+      const style = getComputedStyle(element);
+      const fore = rgba(style.color);
+      const back = background(element);
+      const [light, dark] = [luminance(fore), luminance(back)].sort((a, b) => b - a);
+      const ratio = (light + 0.05) / (dark + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push('contrast ' + ratio.toFixed(2) + ':1: ' + label(element));
+    }
+    for (const control of document.querySelectorAll('button, a[href], input, select, textarea')) {
+      if (!shown(control)) continue;
+      const labelled = control.getAttribute('aria-label') || control.getAttribute('aria-labelledby') ||
+        (control.labels && control.labels.length > 0) || label(control) !== '' || control.getAttribute('title');
+      if (!labelled) problems.push('no accessible name: <' + control.tagName.toLowerCase() + '>');
+    }
+    return problems;
+  })()`);
+}
