@@ -37,40 +37,47 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  * calls the API with no CORS and its Content-Security-Policy names what it may reach.
  */
 export function makeHandler(deps: GetConsoleDeps) {
-  let settings: Promise<ConsoleSettings> | undefined;
+  let reading: Promise<ConsoleSettings> | undefined;
   const settingsOf = (issuer: NonNullable<GetConsoleDeps['issuer']>) => {
-    if (!settings) {
+    if (!reading) {
       const pending = readConsoleSettings(
         issuer,
         { stage: deps.stage, sandbox: deps.sandbox },
         { fetch: deps.fetch ?? globalThis.fetch, timeoutMs: deps.timeoutMs ?? 3_000 },
       );
-      settings = pending;
+      reading = pending;
       // A failure is not kept: the next request reads the issuer again.
       pending.catch(() => {
-        if (settings === pending) settings = undefined;
+        if (reading === pending) reading = undefined;
       });
     }
-    return settings;
+    return reading;
   };
-  // The policy names the token endpoint once discovery was read; before, the page can reach its own origin only.
-  const policy = async () =>
-    deps.issuer ? contentSecurityPolicy(await settingsOf(deps.issuer)) : contentSecurityPolicy(undefined);
 
   return httpRoute(routes.getConsole, {}, async ({ path, headers }): Promise<RouteResult> => {
     const page = consolePage(path.proxy);
+    // Read once per request: the policy names the issuer and token endpoint once discovery is read. While the issuer
+    // cannot be read, the page and its assets are still served, reaching their own origin only, and the page shows
+    // why sign-in is unavailable (config.json's 502) rather than failing to load.
+    const settings = deps.issuer
+      ? await settingsOf(deps.issuer).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
     const common = {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
-      'content-security-policy': await policy(),
+      'content-security-policy': contentSecurityPolicy(settings && 'value' in settings ? settings.value : undefined),
     };
     if (page.kind === 'settings') {
-      if (!deps.issuer) {
+      if (!settings) {
         throw new NotFound(
           'the console has no sign-in: no auth.oidc issuer is marked console: true in the config (docs/console.md)',
         );
       }
-      return { status: 200, body: await settingsOf(deps.issuer), headers: common };
+      if ('error' in settings) throw settings.error;
+      return { status: 200, body: settings.value, headers: common };
     }
     const file: ConsoleFile | undefined =
       page.kind === 'asset' ? deps.files().assets.get(page.name) : deps.files().index;

@@ -189,6 +189,18 @@ describe('GET /console/config.json', () => {
     expect(issuer.asked).toHaveLength(2);
   });
 
+  it('still serves the page and its assets while the issuer cannot be read, allowed to reach its own origin only', async () => {
+    // Given an identity provider whose discovery document does not answer
+    const handler = consoleHandler({ fetch: issuerAnswering(document({ message: 'down' }, 503)).fetch });
+    // Then the page and its script load (and say sign-in is unavailable), with no provider origin in the policy
+    const page = await get(handler, 'deployments/dep-3f2a9c1e');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("connect-src 'self';");
+    expect((await get(handler, 'assets/app-1a2b3c4d.js')).status).toBe(200);
+    // And only the settings answer 502
+    expect((await get(handler, 'config.json')).status).toBe(502);
+  });
+
   it.each([
     [
       'a token endpoint that is not https',
