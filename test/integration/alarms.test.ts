@@ -16,8 +16,6 @@ import { sqsDeadLetters } from '../../lib/events/dead-letter';
 import { AlarmResponder } from '../../lib/health/alarm-responder';
 import { LifecycleHook } from '../../lib/health/lifecycle-hook';
 import { probeAll } from '../../lib/health/probe';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
@@ -26,7 +24,7 @@ import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, HOME, REPOSITORY } from '../support/fake-ecs';
 import { lambdaContext } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
 const AVAILABILITY = 'slipway-test-shop-production-availability';
@@ -100,11 +98,7 @@ afterAll(async () => {
 beforeEach(async () => {
   tables += 1;
   tableName = `slipway-alarms-test-${tables}`;
-  await ensureStateTable(
-    dynamoClient,
-    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamoClient, tableName);
   aws = fakeAws();
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });

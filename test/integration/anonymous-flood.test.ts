@@ -22,15 +22,13 @@ import { secretsManagerTokenSource, withOidc } from '../../lib/auth/token-source
 import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { compileOidcRule } from '../../lib/config/glob-compile';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { metrics } from '../../lib/observability';
 import { AuditStore } from '../../lib/store/audit';
 import { dynamoDbIdempotency } from '../../lib/store/idempotency';
 import { webhookSecret } from '../../lib/wiring/releases';
 import { lambdaContext } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * Anonymous callers against every mutating route, through the real route chains: 2,000 requests
@@ -271,11 +269,9 @@ let tables = 0;
 beforeEach(async () => {
   tables += 1;
   tableName = `slipway-flood-test-${tables}`;
-  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
-  await ensureStateTable(
+  await createStateTable(
     createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' }),
-    table,
-    () => undefined,
+    tableName,
   );
   commands = [];
   secretReads = [];

@@ -20,7 +20,7 @@ import { Archives } from '../../lib/backup/archives';
 import type { ArchiveRecord, ArchiveRestoreRecord } from '../../lib/backup/records';
 import { configSchema } from '../../lib/config/schema';
 import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureBackupBucket, ensureStateTable } from '../../lib/local/provision';
+import { ensureBackupBucket } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
@@ -32,7 +32,7 @@ import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { psql, startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable, resourcesFragment } from '../support/resources';
 
 /**
  * Volume archives and PostgreSQL dumps through the control plane: the HTTP routes and the
@@ -127,11 +127,7 @@ afterAll(async () => {
 beforeEach(async () => {
   tables += 1;
   tableName = `slipway-archives-test-${tables}`;
-  await ensureStateTable(
-    dynamoClient,
-    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamoClient, tableName);
   trail = auditOn(documents, tableName, () => clock);
   ecs.reset();
   lambda.reset();

@@ -9,12 +9,10 @@ import { hashToken, mintToken } from '../../lib/auth/tokens';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Conflict } from '../../lib/errors';
 import { auditedRoute } from '../../lib/http/route-chain';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { AuditStore } from '../../lib/store/audit';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * The audit trail on dynalite: what the route chain records for a mutating request, whatever its
@@ -57,8 +55,7 @@ afterAll(() => dynamodb.close());
 beforeEach(async () => {
   tableCounter += 1;
   tableName = `${TABLE}-${tableCounter}`;
-  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
-  await ensureStateTable(dynamoClient, table, () => undefined);
+  await createStateTable(dynamoClient, tableName);
   clock = new Date('2026-12-05T10:00:00.000Z');
   store = new AuditStore(documents, tableName, 400);
 });

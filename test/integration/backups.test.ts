@@ -28,8 +28,6 @@ import { Backups } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import { retentionPreviews } from '../../lib/backup/retention-previews';
 import { configSchema } from '../../lib/config/schema';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { Restores } from '../../lib/restore/restores';
@@ -38,7 +36,7 @@ import { auditOn } from '../support/audit';
 import { captureEmf } from '../support/emf';
 import { type FakeRds, fakeRds } from '../support/fake-rds';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
 const COPY_KEY = 'arn:aws:kms:us-west-2:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
@@ -92,11 +90,7 @@ afterAll(() => dynamodb.close());
 beforeEach(async () => {
   tables += 1;
   tableName = `slipway-backups-test-${tables}`;
-  await ensureStateTable(
-    dynamoClient,
-    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamoClient, tableName);
   rds = fakeRds();
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });

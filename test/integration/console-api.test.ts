@@ -14,8 +14,6 @@ import { configSchema } from '../../lib/config/schema';
 import { environmentView, type Reader } from '../../lib/deploy/environment-view';
 import { probeTargets } from '../../lib/health/probe';
 import { recordProbeResults } from '../../lib/health/probe-records';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { DeploymentStore } from '../../lib/store/deployments';
@@ -23,7 +21,7 @@ import { HealthStore } from '../../lib/store/health';
 import { EnvironmentLocks } from '../../lib/store/locks';
 import { type FakeAws, fakeAws } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * What the console reads beside the deployments, on a real state table (dynalite): each environment's health
@@ -46,8 +44,7 @@ beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
   const client = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
   documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  const table = resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource;
-  await ensureStateTable(client, table, () => undefined);
+  await createStateTable(client, TABLE);
   health = createServer((request, response) => {
     const healthy = request.url === '/ready';
     response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });

@@ -8,14 +8,12 @@ import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import type { AnyBackupRecord } from '../../lib/backup/records';
 import type { Deployments } from '../../lib/deploy/deployments';
 import type { DeploymentRecord } from '../../lib/deploy/records';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { AuditStore } from '../../lib/store/audit';
 import { BackupStore } from '../../lib/store/backups';
 import { DeploymentStore } from '../../lib/store/deployments';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * Cursors of the three paged listings (deployment history, backups, the audit trail) against DynamoDB
@@ -42,8 +40,7 @@ beforeAll(async () => {
   documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   tableCounter += 1;
   tableName = `${TABLE}-${tableCounter}`;
-  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
-  await ensureStateTable(client, table, () => undefined);
+  await createStateTable(client, tableName);
 
   const deployments = new DeploymentStore(documents, tableName);
   const backups = new BackupStore(documents, tableName);

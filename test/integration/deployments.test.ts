@@ -33,8 +33,6 @@ import { Deployments } from '../../lib/deploy/deployments';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import type { DeploymentRecord } from '../../lib/deploy/records';
 import { regionTemplate } from '../../lib/events/region-template';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { metrics } from '../../lib/observability';
@@ -45,7 +43,7 @@ import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, HOME, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
 import { captureLogs } from '../support/logs';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 const TABLE = 'slipway-deployments-test';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
@@ -103,8 +101,7 @@ afterAll(() => dynamodb.close());
 beforeEach(async () => {
   tableCounter += 1;
   const tableName = `${TABLE}-${tableCounter}`;
-  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
-  await ensureStateTable(dynamoClient, table, () => undefined);
+  await createStateTable(dynamoClient, tableName);
   aws = fakeAws();
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });

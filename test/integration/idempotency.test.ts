@@ -2,11 +2,9 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { jest } from '@jest/globals';
 import { createDynamoDbClient, documentClient } from '../../lib/aws/clients/dynamodb';
 import { Conflict, Unprocessable } from '../../lib/errors';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { dynamoDbIdempotency, type Idempotency, idempotencyRecordKey } from '../../lib/store/idempotency';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 const TABLE = 'slipway-idempotency-test';
 const START = Date.parse('2026-11-22T03:00:00.000Z');
@@ -19,8 +17,7 @@ let idempotency: Idempotency;
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
   const client = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
-  const table = resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource;
-  await ensureStateTable(client, table, () => undefined);
+  await createStateTable(client, TABLE);
   documents = documentClient(client);
   idempotency = dynamoDbIdempotency(documents, TABLE, { now: () => clock });
 });

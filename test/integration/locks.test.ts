@@ -1,11 +1,9 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Conflict } from '../../lib/errors';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { EnvironmentLocks } from '../../lib/store/locks';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 let dynamodb: EmbeddedServer;
 let locks: EnvironmentLocks;
@@ -13,9 +11,7 @@ let locks: EnvironmentLocks;
 beforeAll(async () => {
   dynamodb = await startDynalite(undefined);
   const client = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_REGION: 'us-east-1' });
-  const table = resourcesFragment('resources/state-table.yml', 'slipway-locks-test')
-    .StateTable as CloudFormationResource;
-  await ensureStateTable(client, table, () => undefined);
+  await createStateTable(client, 'slipway-locks-test');
   locks = new EnvironmentLocks(DynamoDBDocumentClient.from(client), 'slipway-locks-test');
 });
 

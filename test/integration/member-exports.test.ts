@@ -13,13 +13,11 @@ import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { Backups } from '../../lib/backup/backups';
 import type { BackupRecord } from '../../lib/backup/records';
 import { configSchema } from '../../lib/config/schema';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import type { Publisher } from '../../lib/notify/publisher';
 import { BackupStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * Exports of a database in a member account (lib/backup/snapshot-follow-ups.ts, snapshot-settlement.ts), with the
@@ -89,11 +87,7 @@ afterAll(() => dynamodb.close());
 beforeEach(async () => {
   tables += 1;
   tableName = `slipway-member-exports-test-${tables}`;
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamo, tableName);
   clients = new Map();
   asked = [];
 });

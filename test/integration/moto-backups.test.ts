@@ -16,13 +16,11 @@ import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manage
 import { createSnsClient } from '../../lib/aws/clients/sns';
 import { createSqsClient } from '../../lib/aws/clients/sqs';
 import { loadStageConfig } from '../../lib/config/load';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { httpEvent, lambdaContext } from '../support/http';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { ACCOUNT, createNetwork, ec2Client, type Network, REGION, rdsSnapshotCreatedEvent } from '../support/moto-aws';
 import { ensureResolvedConfig } from '../support/resolved-config';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * An on-demand RDS snapshot and a restore from it, through the real handlers as deployed (their
@@ -45,8 +43,7 @@ const rds = createRdsClient(awsEnv);
 const sqs = createSqsClient(awsEnv);
 
 // Given the control plane's own resources: the state table, the tokens secret, the notifications topic and the dead-letter queue
-const table = resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource;
-await ensureStateTable(createDynamoDbClient(awsEnv), table, () => undefined);
+await createStateTable(createDynamoDbClient(awsEnv), TABLE);
 await createSecretsManagerClient(awsEnv).send(
   new CreateSecretCommand({
     Name: 'slipway/api-tokens',

@@ -19,15 +19,13 @@ import { Backups, type BackupsDeps } from '../../lib/backup/backups';
 import { rdsSnapshotEvent } from '../../lib/backup/rds-events';
 import type { BackupRecord } from '../../lib/backup/records';
 import { configSchema } from '../../lib/config/schema';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import type { Publisher } from '../../lib/notify/publisher';
 import { Restores } from '../../lib/restore/restores';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { createNetwork, createPostgresInstance, rdsSnapshotCreatedEvent, sessionOn } from '../support/moto-aws';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * A database in another account and region, end to end on moto (which keeps a backend per account and region,
@@ -124,11 +122,7 @@ beforeAll(async () => {
 
   // And the control plane's state table in its own account, and its sessions on the accounts config names
   const dynamo = createDynamoDbClient(env, own);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamo, TABLE);
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const sts = createStsClient(env, own);
   sts.middlewareStack.add(

@@ -21,15 +21,13 @@ import { archivesContext } from '../../lib/backup/archives-context';
 import type { ArchiveRecord, ArchiveRestoreRecord } from '../../lib/backup/records';
 import { archiveDestination } from '../../lib/backup/vault-bucket';
 import { configSchema } from '../../lib/config/schema';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import type { Publisher } from '../../lib/notify/publisher';
 import { BackupStore, RestoreStore } from '../../lib/store/backups';
 import { runJob, type WorkerJobDeps } from '../../lib/worker/jobs';
 import { auditOn } from '../support/audit';
 import { motoEndpoint, resetMoto } from '../support/moto';
 import { sessionOn } from '../support/moto-aws';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * The vault bucket (backups.vaultBucket) on moto, which keeps a backend per account and implements S3 Object Lock:
@@ -126,11 +124,7 @@ beforeAll(async () => {
 
   // And the control plane's state table, and the worker with its own credentials in its own account
   const dynamo = createDynamoDbClient(env, worker);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamo, TABLE);
   documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   store = new BackupStore(documents, TABLE);
   restores = new RestoreStore(documents, TABLE);

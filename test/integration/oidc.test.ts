@@ -25,8 +25,6 @@ import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { parseConfig } from '../../lib/config/load';
 import type { SlipwayConfig } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { DeploymentStore } from '../../lib/store/deployments';
@@ -35,7 +33,7 @@ import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 import { selfSignedCertificate } from '../support/tls';
 
 /**
@@ -237,8 +235,7 @@ afterAll(async () => {
 beforeEach(async () => {
   tableCounter += 1;
   const tableName = `${TABLE}-${tableCounter}`;
-  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
-  await ensureStateTable(dynamoClient, table, () => undefined);
+  await createStateTable(dynamoClient, tableName);
   aws = fakeAws({ clusters: ['shop-staging', 'shop-prod', 'billing-staging', 'ledger-staging'] });
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });

@@ -22,8 +22,6 @@ import { Deployments } from '../../lib/deploy/deployments';
 import { ecrRepository, resolveImage } from '../../lib/deploy/ecs';
 import { ecsDeploymentEvent } from '../../lib/deploy/outcome';
 import { sqsDeadLetters } from '../../lib/events/dead-letter';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { resolveDigest } from '../../lib/release/registry';
@@ -36,7 +34,7 @@ import { ReleaseStore } from '../../lib/store/releases';
 import { auditOn } from '../support/audit';
 import { digest, type FakeAws, fakeAws, HOME, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 import { selfSignedCertificate } from '../support/tls';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slipway-test-notifications';
@@ -153,11 +151,7 @@ afterAll(async () => {
 beforeEach(async () => {
   tables += 1;
   const tableName = `slipway-releases-test-${tables}`;
-  await ensureStateTable(
-    dynamoClient,
-    resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamoClient, tableName);
   aws = fakeAws({
     clusters: ['shop-staging', 'shop-qa', 'shop-prod', 'web-staging', 'admin-staging', 'packages-staging'],
   });

@@ -13,8 +13,6 @@ import { makeHandler as makeSlackInteractions } from '../../functions/http/slack
 import { createDynamoDbClient } from '../../lib/aws/clients/dynamodb';
 import { configSchema } from '../../lib/config/schema';
 import { Deployments } from '../../lib/deploy/deployments';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite } from '../../lib/local/servers';
 import { snsPublisher } from '../../lib/notify/publisher';
 import { slackResponder } from '../../lib/notify/slack';
@@ -25,7 +23,7 @@ import { EnvironmentLocks } from '../../lib/store/locks';
 import { auditOn } from '../support/audit';
 import { type FakeAws, fakeAws, REPOSITORY } from '../support/fake-ecs';
 import { httpEvent, lambdaContext, memoryTokenSource } from '../support/http';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 
 /**
  * Slack button presses replayed, signed as Slack signs them, against the real handler on a dynalite state
@@ -147,8 +145,7 @@ afterAll(async () => {
 beforeEach(async () => {
   tableCounter += 1;
   const tableName = `${TABLE}-${tableCounter}`;
-  const table = resourcesFragment('resources/state-table.yml', tableName).StateTable as CloudFormationResource;
-  await ensureStateTable(dynamoClient, table, () => undefined);
+  await createStateTable(dynamoClient, tableName);
   aws = fakeAws();
   sns = mockSns();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });

@@ -5,12 +5,10 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createDynamoDbClient, documentClient } from '../../lib/aws/clients/dynamodb';
 import { createS3Client } from '../../lib/aws/clients/s3';
 import type { ArchiveRecord } from '../../lib/backup/records';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { type EmbeddedServer, startDynalite, startS3rver } from '../../lib/local/servers';
 import { BackupStore } from '../../lib/store/backups';
 import { serverBinDir } from '../support/postgres';
-import { resourcesFragment } from '../support/resources';
+import { createStateTable } from '../support/resources';
 import { runWorker } from '../support/worker';
 
 let s3rver: EmbeddedServer;
@@ -25,11 +23,7 @@ beforeAll(async () => {
   await createS3Client({ AWS_ENDPOINT_URL: s3rver.endpoint, AWS_REGION: 'us-east-1' }).send(
     new CreateBucketCommand({ Bucket: 'backups' }),
   );
-  await ensureStateTable(
-    createDynamoDbClient({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' }),
-    resourcesFragment('resources/state-table.yml', TABLE).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(createDynamoDbClient({ AWS_ENDPOINT_URL: dynalite.endpoint, AWS_REGION: 'us-east-1' }), TABLE);
 });
 
 afterAll(async () => {

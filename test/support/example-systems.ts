@@ -21,7 +21,7 @@ import type { DeploymentRecord, Requester } from '../../lib/deploy/records';
 import type { DeadLetters } from '../../lib/events/dead-letter';
 import { AlarmResponder } from '../../lib/health/alarm-responder';
 import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureBackupBucket, ensureStateTable } from '../../lib/local/provision';
+import { ensureBackupBucket } from '../../lib/local/provision';
 import { notificationPublisher } from '../../lib/notify/notifications';
 import type { Publisher } from '../../lib/notify/publisher';
 import { Releases } from '../../lib/release/releases';
@@ -47,7 +47,7 @@ import {
   REGION,
   registerTaskDefinition,
 } from './moto-aws';
-import { resourcesFragment } from './resources';
+import { createStateTable, resourcesFragment } from './resources';
 
 /**
  * A worked example's system on this machine, for its integration flows: AWS on moto (a fresh one per file), the
@@ -91,11 +91,7 @@ export async function exampleControlPlane(options: {
   const env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION };
   const table = `slipway-${stage}-state`;
   const dynamo = createDynamoDbClient(env);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', table).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamo, table);
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const sns = createSnsClient(env);
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: `slipway-${stage}-notifications` }));

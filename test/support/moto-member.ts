@@ -13,8 +13,6 @@ import { createEcsClient } from '../../lib/aws/clients/ecs';
 import { createSecretsManagerClient } from '../../lib/aws/clients/secrets-manager';
 import { createStsClient } from '../../lib/aws/clients/sts';
 import type { DeploymentsDeps } from '../../lib/deploy/deployments';
-import type { CloudFormationResource } from '../../lib/local/definitions';
-import { ensureStateTable } from '../../lib/local/provision';
 import { resetMoto } from './moto';
 import {
   createRepository,
@@ -24,7 +22,7 @@ import {
   registerTaskDefinition,
   sessionOn,
 } from './moto-aws';
-import { resourcesFragment } from './resources';
+import { createStateTable } from './resources';
 
 /**
  * A control plane and a member account on moto (a backend per account and region, sts:AssumeRole implemented),
@@ -117,11 +115,7 @@ export async function controlPlaneOn(
   ecrFor: DeploymentsDeps['ecrFor'];
 }> {
   const dynamo = createDynamoDbClient(env, own);
-  await ensureStateTable(
-    dynamo,
-    resourcesFragment('resources/state-table.yml', options.table).StateTable as CloudFormationResource,
-    () => undefined,
-  );
+  await createStateTable(dynamo, options.table);
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const accounts = new AccountCredentials(options.accounts, {
     sts: options.sts ?? createStsClient(env, own),
